@@ -1,0 +1,6 @@
+//! doudi-protocol: what the phone and the server share.
+//!
+//! Pure data and rules, no I/O, so that it compiles for Android and iOS and runs offline.
+
+pub mod region;
+pub mod role;

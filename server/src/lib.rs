@@ -1,0 +1,1 @@
+//! doudi-server: HTTP API, sync, console and storage.
