@@ -1,12 +1,18 @@
 //! doudi-migrations: the schema, one set of migrations for SQLite and PostgreSQL.
+//!
+//! Times are stored as unix milliseconds (`BIGINT`), so that ordering and range comparisons behave
+//! the same on both backends. Ids are text (random, unguessable); the audit log and refresh tokens use
+//! integer sequences.
 
 pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_foundation;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![]
+        vec![Box::new(m20261123_000001_foundation::Migration)]
     }
 }

@@ -92,10 +92,15 @@ pub enum RegionCodeError {
     NotTwelveDigits(&'static str),
     #[error("grid code must be 1 to 32 letters, digits, '-' or '_'")]
     BadGridCode,
-    #[error("code does not fit level {0}: digits after the level's part must be 0 and its own part non-zero")]
+    #[error(
+        "code does not fit level {0}: digits after the level's part must be 0 and its own part non-zero"
+    )]
     LevelMismatch(&'static str),
     #[error("parent level must be {expected}, found {found}")]
-    ParentLevel { expected: &'static str, found: &'static str },
+    ParentLevel {
+        expected: &'static str,
+        found: &'static str,
+    },
     #[error("a province has no parent")]
     ProvinceWithParent,
     #[error("level {0} needs a parent")]
@@ -108,8 +113,14 @@ pub enum RegionCodeError {
 pub fn check_code(code: &str, level: RegionLevel) -> Result<(), RegionCodeError> {
     let Some(sig) = level.significant_digits() else {
         let ok = (1..=32).contains(&code.len())
-            && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        return if ok { Ok(()) } else { Err(RegionCodeError::BadGridCode) };
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        return if ok {
+            Ok(())
+        } else {
+            Err(RegionCodeError::BadGridCode)
+        };
     };
     if code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(RegionCodeError::NotTwelveDigits(level.as_str()));
@@ -184,7 +195,10 @@ mod tests {
     #[test]
     fn parents_fit() {
         assert_eq!(check_parent("370000000000", Province, None), Ok(()));
-        assert_eq!(check_parent("370200000000", City, Some(("370000000000", Province))), Ok(()));
+        assert_eq!(
+            check_parent("370200000000", City, Some(("370000000000", Province))),
+            Ok(())
+        );
         assert_eq!(
             check_parent("370283001001", Village, Some(("370283001000", Township))),
             Ok(())
@@ -201,6 +215,9 @@ mod tests {
             check_parent("370200000000", City, None),
             Err(RegionCodeError::MissingParent("city"))
         );
-        assert_eq!(check_parent("G1", Grid, Some(("370283001001", Village))), Ok(()));
+        assert_eq!(
+            check_parent("G1", Grid, Some(("370283001001", Village))),
+            Ok(())
+        );
     }
 }

@@ -1,1 +1,17 @@
 //! doudi-server: HTTP API, sync, console and storage.
+//!
+//! Start it with [`app::launch`] (settings, a bound listener, a shutdown future), so that tests bind
+//! 127.0.0.1:0 and drive the real server over HTTP.
+
+pub mod accounts;
+pub mod api;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod entity;
+pub mod error;
+pub mod policy;
+pub mod regions;

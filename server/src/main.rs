@@ -1,1 +1,267 @@
-fn main() {}
+//! `doudi`: serve, migrate, demo and administration commands.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use doudi_protocol::role::Role;
+use doudi_server::accounts::{self, NewAccount};
+use doudi_server::config::Settings;
+use doudi_server::{app, db, demo, regions};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "doudi",
+    version,
+    about = "doudi (兜底): social-assistance field work server"
+)]
+struct Cli {
+    /// TOML configuration file (also DOUDI_CONFIG).
+    #[arg(long, global = true, env = "DOUDI_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+struct ServeArgs {
+    /// Address to listen on, e.g. 0.0.0.0:8080; port 0 picks a free port.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Data directory (SQLite database when DATABASE_URL is unset).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Apply migrations, then serve the API and console.
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate(ServeArgs),
+    /// Create or reuse a demo database (default data dir: data/demo), seed it, and serve.
+    Demo(ServeArgs),
+    /// Region tree commands.
+    Region {
+        #[command(subcommand)]
+        command: RegionCommand,
+    },
+    /// Account commands.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum RegionCommand {
+    /// Import regions from a CSV file (code,parent_code,level,name); nothing is imported if any line is bad.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Add an account (e.g. the first admin). The password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        /// grid_worker, assistant, village_cadre, town_reviewer, county_approver or admin.
+        #[arg(long)]
+        role: String,
+        /// Region code the account works in (repeat for several).
+        #[arg(long = "region", required = true)]
+        regions: Vec<String>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn settings(
+    cli_config: Option<&PathBuf>,
+    args: Option<&ServeArgs>,
+    data_dir: Option<&PathBuf>,
+) -> Result<Settings, String> {
+    let mut s = Settings::load(cli_config.map(PathBuf::as_path)).map_err(|e| e.to_string())?;
+    if let Some(a) = args {
+        if let Some(l) = a.listen {
+            s.listen = l;
+        }
+        if let Some(d) = &a.data_dir {
+            s.data_dir = d.clone();
+        }
+    }
+    if let Some(d) = data_dir {
+        s.data_dir = d.clone();
+    }
+    Ok(s)
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let cfg = cli.config.as_ref();
+    match cli.command {
+        Command::Serve(args) => {
+            let s = settings(cfg, Some(&args), None)?;
+            let listener = TcpListener::bind(s.listen)
+                .await
+                .map_err(|e| format!("cannot listen on {}: {e}", s.listen))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            tracing::info!(database = db::backend_name(&s.database_url()), "starting");
+            let state = app::prepare(s).await.map_err(|e| e.to_string())?;
+            println!("doudi listening on http://{addr}");
+            app::serve(state, listener, app::shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Command::Migrate(args) => {
+            let s = settings(cfg, Some(&args), None)?;
+            let conn = db::connect(&s).await.map_err(|e| e.to_string())?;
+            db::migrate(&conn).await.map_err(|e| e.to_string())?;
+            println!(
+                "migrations applied ({})",
+                db::backend_name(&s.database_url())
+            );
+            Ok(())
+        }
+        Command::Demo(mut args) => {
+            if args.data_dir.is_none() {
+                args.data_dir = Some(PathBuf::from("data/demo"));
+            }
+            let s = settings(cfg, Some(&args), None)?;
+            let listener = TcpListener::bind(s.listen)
+                .await
+                .map_err(|e| format!("cannot listen on {}: {e}", s.listen))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            let where_ = if s.database_url.is_some() {
+                "DATABASE_URL".to_string()
+            } else {
+                s.data_dir.display().to_string()
+            };
+            let state = app::prepare(s).await.map_err(|e| e.to_string())?;
+            demo::seed(&state.db).await.map_err(|e| e.to_string())?;
+            println!("doudi 演示 / demo — data: {where_}");
+            println!("  地址 / address:  http://{addr}");
+            println!(
+                "  API:             http://{addr}/api/v1   (OpenAPI: http://{addr}/openapi.json)"
+            );
+            println!(
+                "  演示账号 / demo logins (password: {}):",
+                demo::DEMO_PASSWORD
+            );
+            for (user, name, role, region) in demo::DEMO_ACCOUNTS {
+                println!(
+                    "    {user:<16} {role:<16} {name} {} ({region})",
+                    role.label_zh()
+                );
+            }
+            println!("  Ctrl-C 停止 / to stop");
+            app::serve(state, listener, app::shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Command::Region {
+            command: RegionCommand::Import { file, data_dir },
+        } => {
+            let s = settings(cfg, None, data_dir.as_ref())?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let conn = db::connect(&s).await.map_err(|e| e.to_string())?;
+            db::migrate(&conn).await.map_err(|e| e.to_string())?;
+            match regions::import_csv(&conn, &text, s.max_region_import_rows, None).await {
+                Ok(r) => {
+                    println!(
+                        "imported: {} created, {} renamed, {} unchanged",
+                        r.created, r.renamed, r.unchanged
+                    );
+                    Ok(())
+                }
+                Err(regions::ImportError::Lines(lines)) => {
+                    for l in &lines {
+                        eprintln!(
+                            "{}:{}: {} ({})",
+                            file.display(),
+                            l.line,
+                            l.message,
+                            l.message_en
+                        );
+                    }
+                    Err(format!("{} bad line(s); nothing was imported", lines.len()))
+                }
+                Err(regions::ImportError::Db(e)) => Err(e.to_string()),
+            }
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    display_name,
+                    role,
+                    regions,
+                    data_dir,
+                },
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| format!("unknown role '{role}'"))?;
+            let s = settings(cfg, None, data_dir.as_ref())?;
+            eprintln!("password for {username} (one line on standard input):");
+            let mut password = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut password)
+                .map_err(|e| e.to_string())?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let conn = db::connect(&s).await.map_err(|e| e.to_string())?;
+            db::migrate(&conn).await.map_err(|e| e.to_string())?;
+            let acc = accounts::create(
+                &conn,
+                NewAccount {
+                    username,
+                    display_name,
+                    role,
+                    password,
+                    region_codes: regions,
+                },
+            )
+            .await
+            .map_err(|e| {
+                let b = e.body();
+                format!("{}: {} ({})", b.code, b.message, b.message_en)
+            })?;
+            println!("account {} created with id {}", acc.username, acc.id);
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("doudi: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("doudi: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,305 @@
-//! Test harness: start the real server on 127.0.0.1:0 with a fresh database.
+//! Test harness: the real server on 127.0.0.1:0 with a fresh database (SQLite file or a new
+//! PostgreSQL database), driven over real HTTP.
+//!
+//! PostgreSQL tests run when `DOUDI_TEST_PG_URL` names a server where the test user may create
+//! databases (README's test command starts one). With `DOUDI_TEST_REQUIRE_PG=1` a missing server
+//! is a failure, not a skip.
+
+use std::net::SocketAddr;
+
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use doudi_protocol::role::Role;
+use doudi_server::accounts::{self, NewAccount};
+use doudi_server::api::SharedState;
+use doudi_server::config::{Secret, Settings};
+use doudi_server::{app, regions};
+
+/// The access-token key the test servers use, so tests can forge tokens to see them refused.
+pub const TEST_JWT_SECRET: &str = "doudi-test-secret-0123456789abcdef";
+pub const PASSWORD: &str = "correct-horse-battery";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// PostgreSQL when configured; `None` to skip; panics when required but missing.
+    pub fn postgres() -> Option<Backend> {
+        if std::env::var("DOUDI_TEST_PG_URL").is_ok_and(|v| !v.is_empty()) {
+            Some(Backend::Postgres)
+        } else if std::env::var("DOUDI_TEST_REQUIRE_PG").is_ok_and(|v| v == "1") {
+            panic!("DOUDI_TEST_REQUIRE_PG=1 but DOUDI_TEST_PG_URL is not set");
+        } else {
+            eprintln!("skipping PostgreSQL variant: DOUDI_TEST_PG_URL is not set");
+            None
+        }
+    }
+}
+
+/// Generate one `#[tokio::test]` per backend for each listed `async fn name(Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(b) = $crate::Backend::postgres() {
+                        super::$name(b).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub state: SharedState,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// Settings for a test server: a temp data dir and the test key; `tweak` adjusts the rest.
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut s = Settings {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: dir.path().to_path_buf(),
+        jwt_secret: Some(Secret::new(TEST_JWT_SECRET)),
+        ..Settings::default()
+    };
+    if backend == Backend::Postgres {
+        s.database_url = Some(Secret::new(fresh_pg_database().await));
+    }
+    tweak(&mut s);
+    let listener = TcpListener::bind(s.listen).await.expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().unwrap();
+    let state = app::prepare(s).await.expect("server prepares");
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn({
+        let state = state.clone();
+        async move {
+            app::serve(state, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        }
+    });
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        state,
+        http: reqwest::Client::new(),
+        shutdown: Some(tx),
+        server: Some(server),
+        _dir: dir,
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Create a new empty database on the test PostgreSQL server and return its URL.
+pub async fn fresh_pg_database() -> String {
+    let admin_url = std::env::var("DOUDI_TEST_PG_URL").expect("DOUDI_TEST_PG_URL");
+    let name = format!("doudi_test_{}", doudi_server::auth::new_id());
+    let admin = Database::connect(admin_url.as_str())
+        .await
+        .expect("connect to test PostgreSQL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    // Replace the database part of the URL (after the authority, before any query).
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b.to_string(), format!("?{q}")),
+        None => (admin_url.clone(), String::new()),
+    };
+    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let root = match base[authority_end..].find('/') {
+        Some(i) => &base[..authority_end + i],
+        None => base.as_str(),
+    };
+    format!("{root}/{name}{query}")
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.server.take() {
+            h.abort();
+        }
+    }
+}
+
+/// A test region tree: two counties; county A has townships T1 and T2, county B township T3.
+///
+/// The codes follow the 12-digit structure; the names are test labels.
+pub const FIXTURE_CSV: &str = "code,parent_code,level,name
+370000000000,,province,测试省
+370100000000,370000000000,city,测试市
+370102000000,370100000000,county,甲县
+370103000000,370100000000,county,乙县
+370102001000,370102000000,township,甲县一镇
+370102002000,370102000000,township,甲县二镇
+370103001000,370103000000,township,乙县一镇
+370102001001,370102001000,village,一镇一村
+370102001002,370102001000,village,一镇二村
+370102002001,370102002000,village,二镇一村
+370103001001,370103001000,village,乙县一村
+370102001001-A,370102001001,grid,一村甲网格
+370102001001-B,370102001001,grid,一村乙网格
+370102001002-A,370102001002,grid,二村甲网格
+370102002001-A,370102002001,grid,二镇一村甲网格
+370103001001-A,370103001001,grid,乙县一村甲网格
+";
+
+/// A response: status and JSON body (Null when empty or not JSON).
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    /// The stable error code of an error response.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// The string field `key` of every element of an array body.
+    pub fn strings(&self, key: &str) -> Vec<&str> {
+        self.body
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v[key].as_str()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn seed_fixture(&self) {
+        regions::import_csv(&self.state.db, FIXTURE_CSV, 1000, None)
+            .await
+            .expect("fixture imports");
+    }
+
+    /// Create an account directly (as `doudi user add` does) with [`PASSWORD`].
+    pub async fn create_account(&self, username: &str, role: Role, regions: &[&str]) -> String {
+        accounts::create(
+            &self.state.db,
+            NewAccount {
+                username: username.to_string(),
+                display_name: username.to_string(),
+                role,
+                password: PASSWORD.to_string(),
+                region_codes: regions.iter().map(|s| s.to_string()).collect(),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("create {username}: {:?}", e.body().message_en))
+        .id
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::read(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn read(resp: reqwest::Response) -> Resp {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body read");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn login_as(&self, username: &str, password: &str, device_id: Option<&str>) -> Resp {
+        let mut device = json!({ "name": "测试手机", "platform": "android" });
+        if let Some(id) = device_id {
+            device["id"] = json!(id);
+        }
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "username": username, "password": password, "device": device }),
+        )
+        .await
+    }
+
+    /// Log in with [`PASSWORD`]; returns (access token, refresh token, device id).
+    pub async fn login(&self, username: &str) -> (String, String, String) {
+        let r = self.login_as(username, PASSWORD, None).await;
+        assert_eq!(r.status, StatusCode::OK, "login {username}: {:?}", r.body);
+        (
+            r.body["access_token"].as_str().unwrap().to_string(),
+            r.body["refresh_token"].as_str().unwrap().to_string(),
+            r.body["device_id"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Audit log rows with this action, oldest first.
+    pub async fn audit(&self, action: &str) -> Vec<doudi_server::entity::audit_log::Model> {
+        use doudi_server::entity::audit_log;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        audit_log::Entity::find()
+            .filter(audit_log::Column::Action.eq(action))
+            .order_by_asc(audit_log::Column::Id)
+            .all(&self.state.db)
+            .await
+            .expect("audit rows")
+    }
+}

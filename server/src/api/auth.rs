@@ -1,0 +1,465 @@
+//! Login, refresh-token rotation, logout and the caller's own account.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{ApiJson, AuthContext, ClientAddr, SharedState};
+use crate::accounts::{self, AccountView};
+use crate::audit::{self, Outcome, actions};
+use crate::auth::{
+    dummy_hash, hash_refresh_token, new_id, new_refresh_token, now_ms, verify_password,
+};
+use crate::entity::{account, device, login_attempt, refresh_token};
+use crate::error::{ApiError, ApiResult, Code};
+
+/// The phone or browser logging in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceInfo {
+    /// The id the server gave this device at an earlier login; absent on first login.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// A name the user recognises, e.g. "Redmi Note 12".
+    pub name: String,
+    /// `android`, `ios`, `web` or `desktop`.
+    pub platform: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    pub device: DeviceInfo,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Single use: exchange it at `/auth/refresh` for a new pair. Using it twice revokes the device.
+    pub refresh_token: String,
+    pub device_id: String,
+    pub account: AccountView,
+}
+
+const PLATFORMS: [&str; 4] = ["android", "ios", "web", "desktop"];
+
+fn invalid(zh: &str, en: &str) -> ApiError {
+    ApiError::new(Code::InvalidRequest).with_message(zh, en)
+}
+
+async fn issue_tokens(
+    state: &SharedState,
+    account: &account::Model,
+    device_id: &str,
+) -> ApiResult<TokenResponse> {
+    let now = now_ms();
+    let (token, hash) = new_refresh_token();
+    refresh_token::ActiveModel {
+        device_id: Set(device_id.to_string()),
+        token_hash: Set(hash),
+        issued_at_ms: Set(now),
+        expires_at_ms: Set(now + state.settings.refresh_token_ttl_days as i64 * 86_400_000),
+        used_at_ms: Set(None),
+        ended_at_ms: Set(None),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await?;
+    let role = doudi_protocol::role::Role::parse(&account.role)
+        .ok_or_else(|| ApiError::internal("unknown role"))?;
+    Ok(TokenResponse {
+        access_token: state.keys.issue(&account.id, device_id, role),
+        token_type: "Bearer",
+        expires_in: state.keys.access_ttl_secs,
+        refresh_token: token,
+        device_id: device_id.to_string(),
+        account: accounts::view(&state.db, account).await?,
+    })
+}
+
+/// Seconds until a held account or address may try again, or `None` when not held.
+async fn rate_limit(state: &SharedState, username: &str, addr: &str) -> ApiResult<Option<u64>> {
+    let s = &state.settings;
+    let now = now_ms();
+    let window_ms = s.login_window_secs as i64 * 1000;
+    let since = now - window_ms;
+    // A successful login clears the account's count.
+    let last_ok = login_attempt::Entity::find()
+        .filter(login_attempt::Column::Username.eq(username))
+        .filter(login_attempt::Column::Success.eq(true))
+        .filter(login_attempt::Column::AtMs.gt(since))
+        .order_by_desc(login_attempt::Column::AtMs)
+        .one(&state.db)
+        .await?
+        .map(|a| a.at_ms)
+        .unwrap_or(since);
+    let account_failures = login_attempt::Entity::find()
+        .filter(login_attempt::Column::Username.eq(username))
+        .filter(login_attempt::Column::Success.eq(false))
+        .filter(login_attempt::Column::AtMs.gt(last_ok.max(since)))
+        .order_by_desc(login_attempt::Column::AtMs);
+    let addr_failures = login_attempt::Entity::find()
+        .filter(login_attempt::Column::ClientAddr.eq(addr))
+        .filter(login_attempt::Column::Success.eq(false))
+        .filter(login_attempt::Column::AtMs.gt(since))
+        .order_by_desc(login_attempt::Column::AtMs);
+    for (query, limit) in [
+        (account_failures, s.login_max_failures_per_account),
+        (addr_failures, s.login_max_failures_per_addr),
+    ] {
+        let limit = limit.max(1) as u64;
+        if query.clone().count(&state.db).await? >= limit {
+            // Held until the oldest of the last `limit` failures leaves the window.
+            let oldest = query
+                .offset(limit - 1)
+                .one(&state.db)
+                .await?
+                .map(|a| a.at_ms)
+                .unwrap_or(now);
+            let wait_ms = (oldest + window_ms - now).max(1000);
+            return Ok(Some((wait_ms as u64).div_ceil(1000)));
+        }
+    }
+    Ok(None)
+}
+
+async fn record_attempt(
+    state: &SharedState,
+    username: &str,
+    addr: &str,
+    success: bool,
+) -> ApiResult<()> {
+    login_attempt::ActiveModel {
+        username: Set(username.to_string()),
+        client_addr: Set(addr.to_string()),
+        at_ms: Set(now_ms()),
+        success: Set(success),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await?;
+    Ok(())
+}
+
+/// Log in with user name and password; registers the device at first login.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+pub async fn login(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    if req.username.is_empty() || req.username.len() > 64 || req.password.len() > 1024 {
+        return Err(ApiError::new(Code::InvalidCredentials));
+    }
+    let name = req.device.name.trim();
+    if name.is_empty() || name.chars().count() > 128 {
+        return Err(invalid(
+            "设备名称不能为空且不超过 128 字",
+            "the device name must be 1 to 128 characters",
+        ));
+    }
+    if !PLATFORMS.contains(&req.device.platform.as_str()) {
+        return Err(invalid(
+            "设备平台须为 android、ios、web 或 desktop",
+            "the platform must be android, ios, web or desktop",
+        ));
+    }
+    if let Some(wait) = rate_limit(&state, &req.username, &addr).await? {
+        let _ = audit::record(
+            &state.db,
+            Outcome::Denied,
+            audit::Event {
+                action: actions::LOGIN_RATE_LIMITED,
+                target: Some(&req.username),
+                client_addr: Some(&addr),
+                ..Default::default()
+            },
+        )
+        .await;
+        return Err(ApiError::new(Code::RateLimited)
+            .with_message(
+                format!("登录失败次数过多，请 {} 分钟后再试。", wait.div_ceil(60)),
+                format!("Too many failed logins. Try again in {wait} seconds."),
+            )
+            .retry_after(wait));
+    }
+
+    let account = accounts::find_by_username(&state.db, &req.username).await?;
+    let stored = account
+        .as_ref()
+        .map(|a| a.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_string());
+    let password = req.password;
+    let password_ok = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+        .await
+        .map_err(ApiError::internal)?;
+    let account = match account {
+        Some(a) if password_ok => a,
+        other => {
+            record_attempt(&state, &req.username, &addr, false).await?;
+            let _ = audit::record(
+                &state.db,
+                Outcome::Failed,
+                audit::Event {
+                    account_id: other.as_ref().map(|a| a.id.as_str()),
+                    action: actions::LOGIN,
+                    target: Some(&req.username),
+                    client_addr: Some(&addr),
+                    detail: Some(serde_json::json!({ "reason": "wrong credentials" })),
+                    ..Default::default()
+                },
+            )
+            .await;
+            return Err(ApiError::new(Code::InvalidCredentials));
+        }
+    };
+    if account.disabled {
+        let _ = audit::record(
+            &state.db,
+            Outcome::Denied,
+            audit::Event {
+                account_id: Some(&account.id),
+                action: actions::LOGIN,
+                client_addr: Some(&addr),
+                detail: Some(serde_json::json!({ "reason": "account disabled" })),
+                ..Default::default()
+            },
+        )
+        .await;
+        return Err(ApiError::new(Code::AccountDisabled));
+    }
+
+    let now = now_ms();
+    let known = match &req.device.id {
+        Some(id) => {
+            device::Entity::find_by_id(id.clone())
+                .one(&state.db)
+                .await?
+        }
+        None => None,
+    };
+    let device_id = match known {
+        Some(d) if d.account_id == account.id => {
+            if d.revoked_at_ms.is_some() {
+                let _ = audit::record(
+                    &state.db,
+                    Outcome::Denied,
+                    audit::Event {
+                        account_id: Some(&account.id),
+                        device_id: Some(&d.id),
+                        action: actions::LOGIN,
+                        client_addr: Some(&addr),
+                        detail: Some(serde_json::json!({ "reason": "device revoked" })),
+                        ..Default::default()
+                    },
+                )
+                .await;
+                return Err(ApiError::new(Code::DeviceRevoked));
+            }
+            let id = d.id.clone();
+            let mut d: device::ActiveModel = d.into();
+            d.name = Set(name.to_string());
+            d.last_seen_at_ms = Set(now);
+            d.update(&state.db).await?;
+            id
+        }
+        // Unknown ids (or another account's device) get a new device: ids are server-issued.
+        _ => {
+            let id = new_id();
+            device::ActiveModel {
+                id: Set(id.clone()),
+                account_id: Set(account.id.clone()),
+                name: Set(name.to_string()),
+                platform: Set(req.device.platform.clone()),
+                created_at_ms: Set(now),
+                last_seen_at_ms: Set(now),
+                revoked_at_ms: Set(None),
+                revoked_reason: Set(None),
+            }
+            .insert(&state.db)
+            .await?;
+            id
+        }
+    };
+    record_attempt(&state, &req.username, &addr, true).await?;
+    let resp = issue_tokens(&state, &account, &device_id).await?;
+    let scope = resp.account.regions.first().map(|r| r.code.clone());
+    let _ = audit::record(
+        &state.db,
+        Outcome::Ok,
+        audit::Event {
+            account_id: Some(&account.id),
+            device_id: Some(&device_id),
+            action: actions::LOGIN,
+            target: scope.as_deref(),
+            client_addr: Some(&addr),
+            ..Default::default()
+        },
+    )
+    .await;
+    Ok(Json(resp))
+}
+
+/// Revoke a device: it can no longer refresh or call the API, and is told to wipe its data.
+pub async fn revoke_device_now(
+    db: &sea_orm::DatabaseConnection,
+    device_id: &str,
+    reason: &str,
+) -> Result<(), sea_orm::DbErr> {
+    let now = now_ms();
+    device::Entity::update_many()
+        .col_expr(device::Column::RevokedAtMs, Expr::value(now))
+        .col_expr(
+            device::Column::RevokedReason,
+            Expr::value(reason.chars().take(256).collect::<String>()),
+        )
+        .filter(device::Column::Id.eq(device_id))
+        .filter(device::Column::RevokedAtMs.is_null())
+        .exec(db)
+        .await?;
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::EndedAtMs, Expr::value(now))
+        .filter(refresh_token::Column::DeviceId.eq(device_id))
+        .filter(refresh_token::Column::EndedAtMs.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Exchange a refresh token for a new access token and a new refresh token (rotation).
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody)))]
+pub async fn refresh(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    if req.refresh_token.is_empty() || req.refresh_token.len() > 128 {
+        return Err(ApiError::new(Code::RefreshInvalid));
+    }
+    let hash = hash_refresh_token(&req.refresh_token);
+    let Some(row) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash))
+        .one(&state.db)
+        .await?
+    else {
+        return Err(ApiError::new(Code::RefreshInvalid));
+    };
+    let Some(dev) = device::Entity::find_by_id(row.device_id.clone())
+        .one(&state.db)
+        .await?
+    else {
+        return Err(ApiError::new(Code::RefreshInvalid));
+    };
+    if dev.revoked_at_ms.is_some() {
+        return Err(ApiError::new(Code::DeviceRevoked));
+    }
+    let now = now_ms();
+    if row.used_at_ms.is_some() {
+        return Err(reuse_detected(&state, &dev, &addr).await);
+    }
+    if row.ended_at_ms.is_some() {
+        return Err(ApiError::new(Code::SessionEnded));
+    }
+    if row.expires_at_ms <= now {
+        return Err(ApiError::new(Code::RefreshInvalid));
+    }
+    // Spend the token; only one of two concurrent presentations can win.
+    let spent = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAtMs, Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(row.id))
+        .filter(refresh_token::Column::UsedAtMs.is_null())
+        .filter(refresh_token::Column::EndedAtMs.is_null())
+        .exec(&state.db)
+        .await?;
+    if spent.rows_affected != 1 {
+        return Err(reuse_detected(&state, &dev, &addr).await);
+    }
+    let Some(account) = account::Entity::find_by_id(dev.account_id.clone())
+        .one(&state.db)
+        .await?
+    else {
+        return Err(ApiError::new(Code::RefreshInvalid));
+    };
+    if account.disabled {
+        return Err(ApiError::new(Code::AccountDisabled));
+    }
+    let dev_id = dev.id.clone();
+    let mut d: device::ActiveModel = dev.into();
+    d.last_seen_at_ms = Set(now);
+    d.update(&state.db).await?;
+    Ok(Json(issue_tokens(&state, &account, &dev_id).await?))
+}
+
+async fn reuse_detected(state: &SharedState, dev: &device::Model, addr: &str) -> ApiError {
+    if let Err(e) = revoke_device_now(&state.db, &dev.id, "refresh token reuse").await {
+        return ApiError::internal(e);
+    }
+    let _ = audit::record(
+        &state.db,
+        Outcome::Denied,
+        audit::Event {
+            account_id: Some(&dev.account_id),
+            device_id: Some(&dev.id),
+            action: actions::REFRESH_REUSE,
+            client_addr: Some(addr),
+            detail: Some(serde_json::json!({ "revoked_device": dev.id })),
+            ..Default::default()
+        },
+    )
+    .await;
+    ApiError::new(Code::RefreshReused)
+}
+
+/// End this device's session: its refresh tokens stop working. The device stays registered.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn logout(State(state): State<SharedState>, ctx: AuthContext) -> ApiResult<StatusCode> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::EndedAtMs, Expr::value(now_ms()))
+        .filter(refresh_token::Column::DeviceId.eq(ctx.device_id.as_str()))
+        .filter(refresh_token::Column::EndedAtMs.is_null())
+        .filter(refresh_token::Column::UsedAtMs.is_null())
+        .exec(&state.db)
+        .await?;
+    let _ = audit::record(&state.db, Outcome::Ok, ctx.event(actions::LOGOUT, None)).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    pub account: AccountView,
+    pub device_id: String,
+}
+
+/// The caller's own account, role and regions.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = MeResponse), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn me(State(state): State<SharedState>, ctx: AuthContext) -> ApiResult<Json<MeResponse>> {
+    Ok(Json(MeResponse {
+        account: accounts::view(&state.db, &ctx.account).await?,
+        device_id: ctx.device_id,
+    }))
+}

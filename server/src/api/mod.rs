@@ -1,0 +1,369 @@
+//! The HTTP API under `/api/v1`: router, extractors and the OpenAPI document.
+
+pub mod admin;
+pub mod auth;
+pub mod health;
+pub mod regions;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use sea_orm::{DatabaseConnection, EntityTrait};
+use serde::de::DeserializeOwned;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+use crate::audit::{self, Outcome, actions};
+use crate::auth::{TokenError, TokenKeys};
+use crate::config::Settings;
+use crate::entity::{account, device};
+use crate::error::{ApiError, ApiResult, Code};
+use crate::policy::{self, Action, Decision, Subject, Target};
+
+/// Shared by every request.
+#[derive(Debug)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub settings: Settings,
+    pub keys: TokenKeys,
+}
+
+pub type SharedState = Arc<AppState>;
+
+pub fn router(state: SharedState) -> Router {
+    let body_limit = state.settings.max_body_bytes;
+    let timeout = Duration::from_secs(state.settings.request_timeout_secs);
+    let api = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(auth::me))
+        .route("/regions/{code}", get(regions::get_region))
+        .route("/regions/{code}/children", get(regions::get_children))
+        .route("/admin/regions/import", post(admin::import_regions))
+        .route(
+            "/admin/accounts",
+            post(admin::create_account).get(admin::list_accounts),
+        )
+        .route(
+            "/admin/accounts/{id}",
+            axum::routing::patch(admin::update_account),
+        )
+        .route("/admin/devices", get(admin::list_devices))
+        .route("/admin/devices/{id}/revoke", post(admin::revoke_device))
+        .route("/admin/audit", get(admin::list_audit))
+        .fallback(not_found);
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(openapi_json))
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(Code::NotFound)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "doudi API", description = "兜底: social-assistance field work. Errors are `{code, message, message_en}`."),
+    paths(
+        auth::login, auth::refresh, auth::logout, auth::me,
+        regions::get_region, regions::get_children,
+        admin::import_regions, admin::create_account, admin::list_accounts, admin::update_account,
+        admin::list_devices, admin::revoke_device, admin::list_audit,
+        health::healthz, health::readyz,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+async fn openapi_json() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        ApiDoc::openapi().to_pretty_json().unwrap_or_default(),
+    )
+        .into_response()
+}
+
+/// JSON body whose rejections become stable error codes.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => Err(json_rejection(rej)),
+        }
+    }
+}
+
+fn json_rejection(rej: JsonRejection) -> ApiError {
+    match rej {
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(Code::UnsupportedMediaType)
+            .with_message(
+                "请以 application/json 提交。",
+                "Send the body as application/json.",
+            ),
+        JsonRejection::JsonSyntaxError(_) => ApiError::new(Code::MalformedJson),
+        JsonRejection::JsonDataError(e) => {
+            let text = e.body_text();
+            if text.contains("unknown field") {
+                ApiError::new(Code::UnknownField)
+                    .with_details(serde_json::json!({ "reason": text }))
+            } else {
+                ApiError::new(Code::InvalidRequest)
+                    .with_details(serde_json::json!({ "reason": text }))
+            }
+        }
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(Code::BodyTooLarge)
+        }
+        other => {
+            if other.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(Code::BodyTooLarge)
+            } else {
+                ApiError::new(Code::InvalidRequest)
+            }
+        }
+    }
+}
+
+/// A raw body whose rejections (above all: too large) become stable error codes.
+pub struct ApiBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => Ok(ApiBody(b)),
+            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(Code::BodyTooLarge))
+            }
+            Err(_) => Err(ApiError::new(Code::InvalidRequest)),
+        }
+    }
+}
+
+/// Query parameters whose rejections become stable error codes.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(rej) => Err(ApiError::new(Code::InvalidRequest)
+                .with_details(serde_json::json!({ "reason": rej.body_text() }))),
+        }
+    }
+}
+
+/// The client's address: the peer, or the first `X-Forwarded-For` entry behind a trusted proxy.
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+impl FromRequestParts<SharedState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
+        if state.settings.trust_forwarded_for
+            && let Some(first) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+        {
+            let first = first.trim();
+            if first.parse::<std::net::IpAddr>().is_ok() {
+                return Ok(ClientAddr(first.to_string()));
+            }
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ci| ci.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_string());
+        Ok(ClientAddr(peer))
+    }
+}
+
+/// An authenticated request: a valid access token of an enabled account on a live device.
+#[derive(Debug, Clone)]
+pub struct AuthContext {
+    pub subject: Subject,
+    pub account: account::Model,
+    pub device_id: String,
+    pub client_addr: String,
+}
+
+impl FromRequestParts<SharedState> for AuthContext {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
+        let ClientAddr(addr) = ClientAddr::from_request_parts(parts, state).await?;
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let Some(token) = token else {
+            return Err(ApiError::new(Code::TokenMissing));
+        };
+        let reject = |code: Code, account: Option<String>, reason: &'static str| {
+            let db = state.db.clone();
+            let addr = addr.clone();
+            async move {
+                let _ = audit::record(
+                    &db,
+                    Outcome::Denied,
+                    audit::Event {
+                        account_id: account.as_deref(),
+                        action: actions::TOKEN_REJECTED,
+                        client_addr: Some(&addr),
+                        detail: Some(serde_json::json!({ "reason": reason })),
+                        ..Default::default()
+                    },
+                )
+                .await;
+                ApiError::new(code)
+            }
+        };
+        let claims = match state.keys.verify(token) {
+            Ok(c) => c,
+            Err(TokenError::Expired) => return Err(ApiError::new(Code::TokenExpired)),
+            Err(TokenError::Invalid) => {
+                return Err(reject(Code::TokenInvalid, None, "invalid").await);
+            }
+        };
+        let device = device::Entity::find_by_id(claims.dev.clone())
+            .one(&state.db)
+            .await?;
+        let device = match device {
+            Some(d) if d.account_id == claims.sub => d,
+            _ => return Err(reject(Code::TokenInvalid, Some(claims.sub), "unknown device").await),
+        };
+        if device.revoked_at_ms.is_some() {
+            return Err(reject(Code::DeviceRevoked, Some(claims.sub), "device revoked").await);
+        }
+        let Some(account) = account::Entity::find_by_id(claims.sub.clone())
+            .one(&state.db)
+            .await?
+        else {
+            return Err(reject(Code::TokenInvalid, None, "unknown account").await);
+        };
+        if account.disabled {
+            return Err(reject(Code::AccountDisabled, Some(account.id), "account disabled").await);
+        }
+        let Some(subject) = crate::accounts::subject_of(&state.db, &account).await? else {
+            return Err(ApiError::new(Code::Internal));
+        };
+        Ok(AuthContext {
+            subject,
+            account,
+            device_id: device.id,
+            client_addr: addr,
+        })
+    }
+}
+
+impl AuthContext {
+    /// Ask the policy module; a denial is written to the audit log and returned as `policy.denied`.
+    pub async fn require(
+        &self,
+        state: &AppState,
+        action: Action,
+        target: Target<'_>,
+        target_label: &str,
+    ) -> ApiResult<()> {
+        match policy::decide(&self.subject, action, target) {
+            Decision::Allow => Ok(()),
+            decision => {
+                let reason = match decision {
+                    Decision::DenyRole => "role",
+                    _ => "scope",
+                };
+                let _ = audit::record(
+                    &state.db,
+                    Outcome::Denied,
+                    audit::Event {
+                        account_id: Some(&self.account.id),
+                        device_id: Some(&self.device_id),
+                        region_path: self.subject.scope.first().map(String::as_str),
+                        action: actions::DENIED,
+                        target: Some(target_label),
+                        client_addr: Some(&self.client_addr),
+                        detail: Some(
+                            serde_json::json!({ "action": action.as_str(), "reason": reason }),
+                        ),
+                    },
+                )
+                .await;
+                Err(ApiError::new(Code::Denied))
+            }
+        }
+    }
+
+    /// An audit event by this account and device.
+    pub fn event<'a>(&'a self, action: &'a str, target: Option<&'a str>) -> audit::Event<'a> {
+        audit::Event {
+            account_id: Some(&self.account.id),
+            device_id: Some(&self.device_id),
+            region_path: self.subject.scope.first().map(String::as_str),
+            action,
+            target,
+            client_addr: Some(&self.client_addr),
+            detail: None,
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Start the server: connect, migrate, serve until shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::api::{self, AppState, SharedState};
+use crate::auth::TokenKeys;
+use crate::config::Settings;
+use crate::db;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Connect to the database, apply migrations and build the shared state.
+pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
+    let db = db::connect(&settings).await?;
+    db::migrate(&db).await?;
+    let key = db::token_key(&db, &settings).await?;
+    let keys = TokenKeys::new(&key, settings.access_token_ttl_secs);
+    Ok(Arc::new(AppState { db, settings, keys }))
+}
+
+/// Serve the API on `listener` until `shutdown` completes.
+pub async fn serve(
+    state: SharedState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// `prepare` then `serve`: what `doudi serve` runs.
+pub async fn launch(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let state = prepare(settings).await?;
+    serve(state, listener, shutdown).await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

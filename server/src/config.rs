@@ -1,0 +1,212 @@
+//! Configuration: defaults, then an optional TOML file, then `DOUDI_*` environment variables, then
+//! command-line flags. Secrets are wrapped in [`Secret`] so that Debug output never shows them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A value that must never reach a log. Debug prints `[redacted]`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on; port 0 picks a free port (the bound address is printed).
+    pub listen: SocketAddr,
+    /// Directory for the embedded SQLite database and generated keys.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for deployments; unset means SQLite in `data_dir`.
+    pub database_url: Option<Secret>,
+    /// HMAC key for access tokens. Unset: a random key is created once in `data_dir/jwt.key`.
+    /// Several server processes behind one load balancer must share it.
+    pub jwt_secret: Option<Secret>,
+    /// Lifetime of an access token (seconds).
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token (days).
+    pub refresh_token_ttl_days: u64,
+    /// Largest JSON or CSV request body the API accepts (bytes).
+    pub max_body_bytes: usize,
+    /// Failed logins per account within the window before the account is held.
+    pub login_max_failures_per_account: u32,
+    /// Failed logins per client address within the window before the address is held.
+    pub login_max_failures_per_addr: u32,
+    /// Rate-limit window (seconds).
+    pub login_window_secs: u64,
+    /// Requests taking longer are cut with 408 (seconds).
+    pub request_timeout_secs: u64,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
+    /// Largest number of rows a region CSV import accepts.
+    pub max_region_import_rows: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            jwt_secret: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_days: 30,
+            max_body_bytes: 1024 * 1024,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_addr: 30,
+            login_window_secs: 15 * 60,
+            request_timeout_secs: 30,
+            trust_forwarded_for: false,
+            max_region_import_rows: 200_000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+}
+
+impl Settings {
+    /// Defaults, then the TOML file (if given), then `DOUDI_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut s = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.into(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.into(),
+                    message: e.to_string(),
+                })?
+            }
+            None => Settings::default(),
+        };
+        s.apply_env(|name| std::env::var(name).ok())?;
+        Ok(s)
+    }
+
+    /// Apply `DOUDI_*` overrides read through `get` (the environment in production).
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.parse().map_err(|e: T::Err| ConfigError::Env {
+                name: name.to_string(),
+                message: e.to_string(),
+            })
+        }
+        if let Some(v) = get("DOUDI_LISTEN") {
+            self.listen = parse("DOUDI_LISTEN", &v)?;
+        }
+        if let Some(v) = get("DOUDI_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("DATABASE_URL").or_else(|| get("DOUDI_DATABASE_URL")) {
+            if !v.is_empty() {
+                self.database_url = Some(Secret::new(v));
+            }
+        }
+        if let Some(v) = get("DOUDI_JWT_SECRET") {
+            self.jwt_secret = Some(Secret::new(v));
+        }
+        if let Some(v) = get("DOUDI_ACCESS_TOKEN_TTL_SECS") {
+            self.access_token_ttl_secs = parse("DOUDI_ACCESS_TOKEN_TTL_SECS", &v)?;
+        }
+        if let Some(v) = get("DOUDI_REFRESH_TOKEN_TTL_DAYS") {
+            self.refresh_token_ttl_days = parse("DOUDI_REFRESH_TOKEN_TTL_DAYS", &v)?;
+        }
+        if let Some(v) = get("DOUDI_MAX_BODY_BYTES") {
+            self.max_body_bytes = parse("DOUDI_MAX_BODY_BYTES", &v)?;
+        }
+        if let Some(v) = get("DOUDI_LOGIN_WINDOW_SECS") {
+            self.login_window_secs = parse("DOUDI_LOGIN_WINDOW_SECS", &v)?;
+        }
+        if let Some(v) = get("DOUDI_TRUST_FORWARDED_FOR") {
+            self.trust_forwarded_for = parse("DOUDI_TRUST_FORWARDED_FOR", &v)?;
+        }
+        Ok(())
+    }
+
+    /// The database URL in force: the configured one or SQLite under the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_string(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("doudi.db").display()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let mut s = Settings::default();
+        s.apply_env(|n| match n {
+            "DATABASE_URL" => Some("postgres://doudi:hunter2@db/doudi".into()),
+            "DOUDI_JWT_SECRET" => Some("very-secret-key".into()),
+            _ => None,
+        })
+        .unwrap();
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        assert!(!dbg.contains("very-secret-key"), "{dbg}");
+        assert!(dbg.contains("[redacted]"));
+        assert_eq!(s.database_url(), "postgres://doudi:hunter2@db/doudi");
+    }
+
+    #[test]
+    fn bad_env_value_is_an_error() {
+        let mut s = Settings::default();
+        let err = s.apply_env(|n| (n == "DOUDI_LISTEN").then(|| "not-an-address".into()));
+        assert!(matches!(err, Err(ConfigError::Env { .. })));
+    }
+
+    #[test]
+    fn toml_file_overrides_defaults_and_rejects_unknown_keys() {
+        let dir = std::env::temp_dir().join(format!("doudi-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("doudi.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\nlogin_window_secs = 60\n").unwrap();
+        let s = Settings::load(Some(&path)).unwrap();
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.login_window_secs, 60);
+        std::fs::write(&path, "lisen = \"0.0.0.0:9000\"\n").unwrap();
+        assert!(matches!(
+            Settings::load(Some(&path)),
+            Err(ConfigError::Parse { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,306 @@
+//! The HTTP error: a stable code and a message in Chinese and English.
+//!
+//! Internal details (database errors, I/O) are logged with a reference and never sent to clients.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Every error the API can return. The code string is stable: clients switch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    MalformedJson,
+    UnknownField,
+    InvalidRequest,
+    BodyTooLarge,
+    UnsupportedMediaType,
+    InvalidCredentials,
+    RateLimited,
+    TokenMissing,
+    TokenInvalid,
+    TokenExpired,
+    RefreshInvalid,
+    RefreshReused,
+    SessionEnded,
+    DeviceRevoked,
+    AccountDisabled,
+    Denied,
+    NotFound,
+    UnknownRegion,
+    RegionCsvInvalid,
+    UsernameTaken,
+    Timeout,
+    Unavailable,
+    Internal,
+}
+
+impl Code {
+    pub const ALL: [Code; 23] = [
+        Code::MalformedJson,
+        Code::UnknownField,
+        Code::InvalidRequest,
+        Code::BodyTooLarge,
+        Code::UnsupportedMediaType,
+        Code::InvalidCredentials,
+        Code::RateLimited,
+        Code::TokenMissing,
+        Code::TokenInvalid,
+        Code::TokenExpired,
+        Code::RefreshInvalid,
+        Code::RefreshReused,
+        Code::SessionEnded,
+        Code::DeviceRevoked,
+        Code::AccountDisabled,
+        Code::Denied,
+        Code::NotFound,
+        Code::UnknownRegion,
+        Code::RegionCsvInvalid,
+        Code::UsernameTaken,
+        Code::Timeout,
+        Code::Unavailable,
+        Code::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::MalformedJson => "request.malformed_json",
+            Code::UnknownField => "request.unknown_field",
+            Code::InvalidRequest => "request.invalid",
+            Code::BodyTooLarge => "request.body_too_large",
+            Code::UnsupportedMediaType => "request.unsupported_media_type",
+            Code::InvalidCredentials => "auth.invalid_credentials",
+            Code::RateLimited => "auth.rate_limited",
+            Code::TokenMissing => "auth.token_missing",
+            Code::TokenInvalid => "auth.token_invalid",
+            Code::TokenExpired => "auth.token_expired",
+            Code::RefreshInvalid => "auth.refresh_invalid",
+            Code::RefreshReused => "auth.refresh_reused",
+            Code::SessionEnded => "auth.session_ended",
+            Code::DeviceRevoked => "auth.device_revoked",
+            Code::AccountDisabled => "auth.account_disabled",
+            Code::Denied => "policy.denied",
+            Code::NotFound => "not_found",
+            Code::UnknownRegion => "region.unknown",
+            Code::RegionCsvInvalid => "region.csv_invalid",
+            Code::UsernameTaken => "account.username_taken",
+            Code::Timeout => "request.timeout",
+            Code::Unavailable => "server.unavailable",
+            Code::Internal => "server.internal",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Code::MalformedJson | Code::UnknownField | Code::InvalidRequest => {
+                StatusCode::BAD_REQUEST
+            }
+            Code::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Code::InvalidCredentials
+            | Code::TokenMissing
+            | Code::TokenInvalid
+            | Code::TokenExpired
+            | Code::RefreshInvalid
+            | Code::RefreshReused
+            | Code::SessionEnded => StatusCode::UNAUTHORIZED,
+            Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Code::DeviceRevoked | Code::AccountDisabled | Code::Denied => StatusCode::FORBIDDEN,
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::UnknownRegion | Code::RegionCsvInvalid => StatusCode::UNPROCESSABLE_ENTITY,
+            Code::UsernameTaken => StatusCode::CONFLICT,
+            Code::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// (Chinese, English) default messages.
+    pub fn messages(self) -> (&'static str, &'static str) {
+        match self {
+            Code::MalformedJson => (
+                "请求内容格式错误，无法解析。",
+                "The request body is not valid JSON.",
+            ),
+            Code::UnknownField => (
+                "请求中含有未知字段。",
+                "The request contains a field this server does not know.",
+            ),
+            Code::InvalidRequest => (
+                "请求内容不完整或有误。",
+                "The request is incomplete or invalid.",
+            ),
+            Code::BodyTooLarge => ("提交的内容过大。", "The request body is too large."),
+            Code::UnsupportedMediaType => (
+                "不支持的内容类型。",
+                "The request's content type is not supported.",
+            ),
+            Code::InvalidCredentials => {
+                ("用户名或密码错误。", "The user name or password is wrong.")
+            }
+            Code::RateLimited => (
+                "登录失败次数过多，请稍后再试。",
+                "Too many failed logins. Please wait and try again.",
+            ),
+            Code::TokenMissing => ("请先登录。", "Please log in."),
+            Code::TokenInvalid => (
+                "登录凭证无效，请重新登录。",
+                "The access token is invalid. Please log in again.",
+            ),
+            Code::TokenExpired => ("登录已过期，请重新登录。", "The access token has expired."),
+            Code::RefreshInvalid => (
+                "登录已失效，请重新登录。",
+                "The refresh token is not valid. Please log in again.",
+            ),
+            Code::RefreshReused => (
+                "检测到登录凭证被重复使用，该设备已被停用，请联系管理员。",
+                "A refresh token was used twice; this device has been revoked. Contact your administrator.",
+            ),
+            Code::SessionEnded => (
+                "您已退出登录，请重新登录。",
+                "This session has ended. Please log in again.",
+            ),
+            Code::DeviceRevoked => (
+                "该设备已被停用，请联系管理员。",
+                "This device has been revoked. Contact your administrator.",
+            ),
+            Code::AccountDisabled => (
+                "账号已停用，请联系管理员。",
+                "This account is disabled. Contact your administrator.",
+            ),
+            Code::Denied => ("您无权进行此操作。", "You are not allowed to do this."),
+            Code::NotFound => ("未找到。", "Not found."),
+            Code::UnknownRegion => ("区划代码不存在。", "Unknown region code."),
+            Code::RegionCsvInvalid => (
+                "区划文件有错误，未导入任何内容。请按行号修改后重新导入。",
+                "The region file has errors; nothing was imported. Fix the listed lines and import again.",
+            ),
+            Code::UsernameTaken => ("该用户名已被使用。", "This user name is already taken."),
+            Code::Timeout => (
+                "请求超时，请重试。",
+                "The request took too long. Please try again.",
+            ),
+            Code::Unavailable => (
+                "服务暂时不可用，请稍后再试。",
+                "The service is unavailable. Please try later.",
+            ),
+            Code::Internal => (
+                "服务器内部错误，请稍后再试。",
+                "Internal server error. Please try later.",
+            ),
+        }
+    }
+}
+
+/// An API error: a code plus optional specific messages and details.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: Code,
+    pub message_zh: Option<String>,
+    pub message_en: Option<String>,
+    pub details: Option<serde_json::Value>,
+    pub retry_after_secs: Option<u64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `auth.invalid_credentials`.
+    pub code: &'static str,
+    /// Message in Chinese for the user.
+    pub message: String,
+    /// The same message in English.
+    pub message_en: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub details: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    pub fn new(code: Code) -> Self {
+        ApiError {
+            code,
+            message_zh: None,
+            message_en: None,
+            details: None,
+            retry_after_secs: None,
+        }
+    }
+
+    /// Replace the default messages with specific ones.
+    pub fn with_message(mut self, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        self.message_zh = Some(zh.into());
+        self.message_en = Some(en.into());
+        self
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
+    /// An internal failure: logged here with its cause, sent to the client as `server.internal`.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        ApiError::new(Code::Internal)
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        let (zh, en) = self.code.messages();
+        ErrorBody {
+            code: self.code.as_str(),
+            message: self.message_zh.clone().unwrap_or_else(|| zh.to_string()),
+            message_en: self.message_en.clone().unwrap_or_else(|| en.to_string()),
+            details: self.details.clone(),
+        }
+    }
+}
+
+impl From<Code> for ApiError {
+    fn from(code: Code) -> Self {
+        ApiError::new(code)
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.code.status(), axum::Json(self.body())).into_response();
+        if let Some(secs) = self.retry_after_secs
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_have_both_languages() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Code::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate code {}", c.as_str());
+            let (zh, en) = c.messages();
+            assert!(!zh.is_empty() && !en.is_empty());
+            assert!(
+                zh.chars().any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch)),
+                "{zh}"
+            );
+            assert!(c.status().is_client_error() || c.status().is_server_error());
+        }
+    }
+}
