@@ -65,6 +65,18 @@ pub async fn regions_of<C: ConnectionTrait>(
         .await
 }
 
+/// The path of the account's first region: where its audit events are filed.
+pub async fn home_path<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+) -> Result<Option<String>, sea_orm::DbErr> {
+    Ok(regions_of(db, account_id)
+        .await?
+        .into_iter()
+        .next()
+        .map(|r| r.path))
+}
+
 /// The policy subject of an account.
 pub async fn subject_of<C: ConnectionTrait>(
     db: &C,

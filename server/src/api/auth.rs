@@ -218,11 +218,16 @@ pub async fn login(
         Some(a) if password_ok => a,
         other => {
             record_attempt(&state, &req.username, &addr, false).await?;
+            let home = match &other {
+                Some(a) => accounts::home_path(&state.db, &a.id).await?,
+                None => None,
+            };
             let _ = audit::record(
                 &state.db,
                 Outcome::Failed,
                 audit::Event {
                     account_id: other.as_ref().map(|a| a.id.as_str()),
+                    region_path: home.as_deref(),
                     action: actions::LOGIN,
                     target: Some(&req.username),
                     client_addr: Some(&addr),
@@ -234,12 +239,14 @@ pub async fn login(
             return Err(ApiError::new(Code::InvalidCredentials));
         }
     };
+    let home = accounts::home_path(&state.db, &account.id).await?;
     if account.disabled {
         let _ = audit::record(
             &state.db,
             Outcome::Denied,
             audit::Event {
                 account_id: Some(&account.id),
+                region_path: home.as_deref(),
                 action: actions::LOGIN,
                 client_addr: Some(&addr),
                 detail: Some(serde_json::json!({ "reason": "account disabled" })),
@@ -267,6 +274,7 @@ pub async fn login(
                     Outcome::Denied,
                     audit::Event {
                         account_id: Some(&account.id),
+                        region_path: home.as_deref(),
                         device_id: Some(&d.id),
                         action: actions::LOGIN,
                         client_addr: Some(&addr),
@@ -310,6 +318,7 @@ pub async fn login(
         Outcome::Ok,
         audit::Event {
             account_id: Some(&account.id),
+            region_path: home.as_deref(),
             device_id: Some(&device_id),
             action: actions::LOGIN,
             target: scope.as_deref(),
