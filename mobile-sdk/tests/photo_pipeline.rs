@@ -6,8 +6,8 @@ use std::io::Cursor;
 
 use common::{distance, jpeg_segments, mean_rgb, photo, png_chunks};
 use doudi_sdk::photo::{
-    Orientation, PhotoConfig, PhotoError, SignatureConfig, SourceFormat, process_photo,
-    process_signature, sha256_hex,
+    Orientation, PhotoConfig, SignatureConfig, SourceFormat, process_photo, process_signature,
+    sha256_hex,
 };
 
 /// The six camera photos with their expected upright output size.
