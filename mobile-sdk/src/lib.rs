@@ -2,3 +2,5 @@
 //!
 //! The uniffi surface, local store and sync client land with the SDK work; the photo pipeline is
 //! in [`photo`].
+
+pub mod photo;
