@@ -23,6 +23,12 @@ pub enum IdNumberError {
 }
 
 impl IdNumberError {
+    pub const ALL: [IdNumberError; 3] = [
+        IdNumberError::Format,
+        IdNumberError::BirthDate,
+        IdNumberError::Checksum,
+    ];
+
     /// A stable code for forms and APIs.
     pub fn code(self) -> &'static str {
         match self {
