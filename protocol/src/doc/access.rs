@@ -497,7 +497,9 @@ impl<'a, T: Transactable> MapWriter<'a, T> {
         })
     }
 
-    /// Set a field; nothing is written if the visible value is already equal.
+    /// Set a field; nothing is written if the visible value is already equal. So saving a record
+    /// read from a document with a conflict on this field keeps the conflict for a reviewer; only
+    /// a different value, or [`crate::doc::conflicts::resolve`], supersedes the conflicting ones.
     pub fn set<F: Field>(&mut self, key: &str, value: &F) -> Result<(), DocError> {
         let new = value.to_scalar();
         if self.current(key)?.as_ref() != Some(&new) {
