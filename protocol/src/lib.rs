@@ -2,5 +2,8 @@
 //!
 //! Pure data and rules, no I/O, so that it compiles for Android and iOS and runs offline.
 
+pub mod doc;
+pub mod id_number;
+pub mod ids;
 pub mod region;
 pub mod role;

@@ -1,0 +1,873 @@
+//! The household document (户): members, income, assets, rigid expenditure, legal supporters,
+//! current programmes and the history of decisions. Long-lived and edited by many.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use automerge::ReadDoc;
+use automerge::transaction::Transactable;
+use chrono::NaiveDate;
+
+use super::DocumentContent;
+use super::access::{DocError, MapReader, MapWriter, UnixMillis, code_enum};
+use super::validate::identity;
+use super::validate::{Issue, Severity};
+use crate::id_number::{IdNumber, Sex};
+use crate::ids::{AccountId, BlobHash, DocumentKind, EntryId, MemberId};
+
+/// The keys of a household document's content. No other code spells them.
+pub mod key {
+    pub const ADDRESS: &str = "address";
+    pub const HUKOU_TYPE: &str = "hukou_type";
+    pub const REGISTERED_ADDRESS: &str = "registered_address";
+    pub const PROGRAMMES: &str = "programmes";
+    pub const MEMBERS: &str = "members";
+    pub const SUPPORTERS: &str = "supporters";
+    pub const INCOME: &str = "income";
+    pub const ASSETS: &str = "assets";
+    pub const EXPENDITURES: &str = "expenditures";
+    pub const DECISIONS: &str = "decisions";
+
+    pub mod member {
+        pub const NAME: &str = "name";
+        pub const ID_NUMBER: &str = "id_number";
+        pub const SEX: &str = "sex";
+        pub const BIRTH_DATE: &str = "birth_date";
+        pub const RELATION: &str = "relation";
+        pub const CO_RESIDENT: &str = "co_resident";
+        pub const NON_RESIDENT_REASON: &str = "non_resident_reason";
+        pub const NON_RESIDENT_NOTE: &str = "non_resident_note";
+        pub const HEALTH: &str = "health";
+        pub const DISEASE: &str = "disease";
+        pub const DISABILITY_KIND: &str = "disability_kind";
+        pub const DISABILITY_GRADE: &str = "disability_grade";
+        pub const WORK_CAPACITY: &str = "work_capacity";
+        pub const SCHOOLING: &str = "schooling";
+        pub const EMPLOYMENT: &str = "employment";
+        pub const PHONE: &str = "phone";
+        pub const REMOVED_AT: &str = "removed_at";
+        pub const REMOVED_REASON: &str = "removed_reason";
+    }
+
+    pub mod supporter {
+        pub const NAME: &str = "name";
+        pub const RELATION: &str = "relation";
+        pub const ID_NUMBER: &str = "id_number";
+        pub const ABLE_TO_SUPPORT: &str = "able_to_support";
+        pub const UNABLE_REASON: &str = "unable_reason";
+        pub const SUPPORT_PAID_FEN: &str = "support_paid_fen";
+        pub const SUPPORT_PAID_PERIOD: &str = "support_paid_period";
+    }
+
+    pub mod income {
+        pub const MEMBER: &str = "member";
+        pub const CLASS: &str = "class";
+        pub const KIND: &str = "kind";
+        pub const AMOUNT_FEN: &str = "amount_fen";
+        pub const PERIOD: &str = "period";
+        pub const COUNTED: &str = "counted";
+        pub const EXCLUDED_REASON: &str = "excluded_reason";
+        pub const EVIDENCE: &str = "evidence";
+        pub const SOURCE: &str = "source";
+    }
+
+    pub mod asset {
+        pub const KIND: &str = "kind";
+        pub const OWNER: &str = "owner";
+        pub const DESCRIPTION: &str = "description";
+        pub const VALUE_FEN: &str = "value_fen";
+        pub const EXEMPTION: &str = "exemption";
+    }
+
+    pub mod expenditure {
+        pub const KIND: &str = "kind";
+        pub const MEMBER: &str = "member";
+        pub const DESCRIPTION: &str = "description";
+        pub const AMOUNT_FEN: &str = "amount_fen";
+        pub const INCURRED_ON: &str = "incurred_on";
+        pub const RECEIPTS: &str = "receipts";
+    }
+
+    pub mod decision {
+        pub const AT: &str = "at";
+        pub const PROGRAMME: &str = "programme";
+        pub const OUTCOME: &str = "outcome";
+        pub const AMOUNT_FEN_PER_MONTH: &str = "amount_fen_per_month";
+        pub const BY: &str = "by";
+        pub const REFERENCE: &str = "reference";
+        pub const NOTE: &str = "note";
+    }
+}
+
+code_enum! {
+    /// 户籍 type.
+    pub enum HukouType {
+        /// 农村
+        Rural = ("rural", "农村"),
+        /// 城镇
+        Urban = ("urban", "城镇"),
+    }
+}
+
+code_enum! {
+    /// A programme a household (or one of its members) is in.
+    pub enum Programme {
+        /// 低保 (最低生活保障)
+        Dibao = ("dibao", "低保"),
+        /// 特困 分散供养 (cared for at home)
+        TekunDispersed = ("tekun_dispersed", "特困分散供养"),
+        /// 特困 集中供养 (cared for in an institution)
+        TekunCentralized = ("tekun_centralized", "特困集中供养"),
+        /// 低保边缘家庭
+        NearDibao = ("near_dibao", "低保边缘"),
+        /// 刚性支出困难家庭
+        RigidExpenditure = ("rigid_expenditure", "刚性支出困难"),
+        /// 临时救助
+        TemporaryAssistance = ("temporary_assistance", "临时救助"),
+        /// 监测对象 (dynamic monitoring of the low-income population)
+        Monitored = ("monitored", "监测对象"),
+    }
+}
+
+code_enum! {
+    /// Relation of a member to the head of the household (与户主关系).
+    pub enum Relation {
+        /// 户主
+        Head = ("head", "户主"),
+        /// 配偶
+        Spouse = ("spouse", "配偶"),
+        /// 子女
+        Child = ("child", "子女"),
+        /// 儿媳 / 女婿
+        ChildInLaw = ("child_in_law", "儿媳女婿"),
+        /// 父母
+        Parent = ("parent", "父母"),
+        /// 孙子女
+        Grandchild = ("grandchild", "孙子女"),
+        /// 祖父母
+        Grandparent = ("grandparent", "祖父母"),
+        /// 兄弟姐妹
+        Sibling = ("sibling", "兄弟姐妹"),
+        /// 其他
+        Other = ("other", "其他"),
+    }
+}
+
+code_enum! {
+    /// Why a registered member does not count as co-resident (DB2021 art. 7).
+    pub enum NonResidentReason {
+        /// 服刑
+        Imprisoned = ("imprisoned", "服刑"),
+        /// 强制隔离戒毒
+        CompulsoryRehab = ("compulsory_rehab", "强制隔离戒毒"),
+        /// 宣告失踪
+        Missing = ("missing", "失踪"),
+        /// 宗教教职人员 away for 3 years or more
+        Clergy = ("clergy", "宗教教职人员"),
+        /// 其他 (explained in the note)
+        Other = ("other", "其他"),
+    }
+}
+
+code_enum! {
+    /// Health (健康状况).
+    pub enum Health {
+        /// 健康
+        Healthy = ("healthy", "健康"),
+        /// 一般或较弱
+        Fair = ("fair", "一般或较弱"),
+        /// 重病
+        SeriouslyIll = ("seriously_ill", "重病"),
+        /// 重残
+        SeverelyDisabled = ("severely_disabled", "重残"),
+    }
+}
+
+code_enum! {
+    /// Type on the disability card (残疾人证类别).
+    pub enum DisabilityKind {
+        /// 视力残疾
+        Visual = ("visual", "视力残疾"),
+        /// 听力残疾
+        Hearing = ("hearing", "听力残疾"),
+        /// 言语残疾
+        Speech = ("speech", "言语残疾"),
+        /// 肢体残疾
+        Physical = ("physical", "肢体残疾"),
+        /// 智力残疾
+        Intellectual = ("intellectual", "智力残疾"),
+        /// 精神残疾
+        Mental = ("mental", "精神残疾"),
+        /// 多重残疾
+        Multiple = ("multiple", "多重残疾"),
+    }
+}
+
+code_enum! {
+    /// Work capacity (劳动能力).
+    pub enum WorkCapacity {
+        /// 有劳动能力
+        Able = ("able", "有劳动能力"),
+        /// 部分丧失劳动能力
+        PartlyLost = ("partly_lost", "部分丧失劳动能力"),
+        /// 完全丧失劳动能力
+        FullyLost = ("fully_lost", "完全丧失劳动能力"),
+    }
+}
+
+code_enum! {
+    /// The period an amount refers to.
+    pub enum Period {
+        /// 每月
+        Month = ("month", "每月"),
+        /// 每季度
+        Quarter = ("quarter", "每季度"),
+        /// 每年
+        Year = ("year", "每年"),
+        /// 一次性
+        Once = ("once", "一次性"),
+    }
+}
+
+code_enum! {
+    /// Class of income (收入类别, DB2021 art. 13).
+    pub enum IncomeClass {
+        /// 工资性收入
+        Wages = ("wages", "工资性收入"),
+        /// 经营净收入
+        Business = ("business", "经营净收入"),
+        /// 财产净收入
+        Property = ("property", "财产净收入"),
+        /// 转移净收入
+        Transfer = ("transfer", "转移净收入"),
+        /// 其他收入
+        Other = ("other", "其他收入"),
+    }
+}
+
+code_enum! {
+    /// Where an income figure comes from.
+    pub enum IncomeSource {
+        /// 本人申报
+        Declared = ("declared", "申报"),
+        /// 入户核实
+        Observed = ("observed", "入户核实"),
+        /// 信息核对
+        DataCheck = ("data_check", "信息核对"),
+    }
+}
+
+code_enum! {
+    /// Kind of asset (家庭财产).
+    pub enum AssetKind {
+        /// 存款
+        Deposit = ("deposit", "存款"),
+        /// 有价证券
+        Securities = ("securities", "有价证券"),
+        /// 商业保险
+        Insurance = ("insurance", "商业保险"),
+        /// 机动车辆
+        Vehicle = ("vehicle", "机动车辆"),
+        /// 房产
+        Dwelling = ("dwelling", "房产"),
+        /// 工商登记 (a registered business)
+        Business = ("business", "工商登记"),
+        /// 其他
+        Other = ("other", "其他"),
+    }
+}
+
+code_enum! {
+    /// Kind of rigid expenditure (刚性支出).
+    pub enum ExpenditureKind {
+        /// 医疗 (out of pocket after insurance)
+        Medical = ("medical", "医疗"),
+        /// 教育 (at public-school rates)
+        Education = ("education", "教育"),
+        /// 残疾康复
+        Rehabilitation = ("rehabilitation", "残疾康复"),
+        /// 其他
+        Other = ("other", "其他"),
+    }
+}
+
+code_enum! {
+    /// Outcome of a decision on a programme.
+    pub enum DecisionOutcome {
+        /// 批准
+        Approved = ("approved", "批准"),
+        /// 不予批准
+        Refused = ("refused", "不予批准"),
+        /// 变更 (amount or members)
+        Changed = ("changed", "变更"),
+        /// 暂停
+        Suspended = ("suspended", "暂停"),
+        /// 终止
+        Terminated = ("terminated", "终止"),
+    }
+}
+
+/// A household member (家庭成员), keyed by a stable [`MemberId`].
+///
+/// A member who leaves the household (death, marriage, moving out) is marked removed with a
+/// reason rather than deleted: the record stays, and a concurrent edit of the member by another
+/// phone is kept too. Deleting a member entry outright is for entries created by mistake; a
+/// deletion concurrent with an edit of the same member removes the member (the edit is kept in the
+/// history but no longer visible).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub name: String,
+    /// 身份证号, stored in full; displays mask it.
+    pub id_number: Option<IdNumber>,
+    /// As recorded (for people without an ID number); must agree with the ID number if both.
+    pub sex: Option<Sex>,
+    /// As recorded; must agree with the ID number if both.
+    pub birth_date: Option<NaiveDate>,
+    pub relation: Relation,
+    /// Counts as co-resident (共同生活) for household size.
+    pub co_resident: bool,
+    pub non_resident_reason: Option<NonResidentReason>,
+    pub non_resident_note: Option<String>,
+    pub health: Option<Health>,
+    pub disease: Option<String>,
+    pub disability_kind: Option<DisabilityKind>,
+    /// 1 (most severe) to 4.
+    pub disability_grade: Option<u8>,
+    pub work_capacity: Option<WorkCapacity>,
+    /// 在学情况
+    pub schooling: Option<String>,
+    /// 就业情况
+    pub employment: Option<String>,
+    pub phone: Option<String>,
+    pub removed_at: Option<UnixMillis>,
+    pub removed_reason: Option<String>,
+}
+
+impl Member {
+    /// A co-resident member with only the required fields set.
+    pub fn new(name: impl Into<String>, relation: Relation) -> Member {
+        Member {
+            name: name.into(),
+            id_number: None,
+            sex: None,
+            birth_date: None,
+            relation,
+            co_resident: true,
+            non_resident_reason: None,
+            non_resident_note: None,
+            health: None,
+            disease: None,
+            disability_kind: None,
+            disability_grade: None,
+            work_capacity: None,
+            schooling: None,
+            employment: None,
+            phone: None,
+            removed_at: None,
+            removed_reason: None,
+        }
+    }
+
+    /// Whether the member still belongs to the household.
+    pub fn is_current(&self) -> bool {
+        self.removed_at.is_none() && self.removed_reason.is_none()
+    }
+
+    fn read<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Member, DocError> {
+        use key::member as k;
+        Ok(Member {
+            name: m.req(k::NAME)?,
+            id_number: m.opt(k::ID_NUMBER)?,
+            sex: m.opt(k::SEX)?,
+            birth_date: m.opt(k::BIRTH_DATE)?,
+            relation: m.req(k::RELATION)?,
+            co_resident: m.req(k::CO_RESIDENT)?,
+            non_resident_reason: m.opt(k::NON_RESIDENT_REASON)?,
+            non_resident_note: m.opt(k::NON_RESIDENT_NOTE)?,
+            health: m.opt(k::HEALTH)?,
+            disease: m.opt(k::DISEASE)?,
+            disability_kind: m.opt(k::DISABILITY_KIND)?,
+            disability_grade: m.opt(k::DISABILITY_GRADE)?,
+            work_capacity: m.opt(k::WORK_CAPACITY)?,
+            schooling: m.opt(k::SCHOOLING)?,
+            employment: m.opt(k::EMPLOYMENT)?,
+            phone: m.opt(k::PHONE)?,
+            removed_at: m.opt(k::REMOVED_AT)?,
+            removed_reason: m.opt(k::REMOVED_REASON)?,
+        })
+    }
+
+    fn write<T: Transactable>(&self, m: &mut MapWriter<'_, T>) -> Result<(), DocError> {
+        use key::member as k;
+        m.set(k::NAME, &self.name)?;
+        m.set_opt(k::ID_NUMBER, self.id_number.as_ref())?;
+        m.set_opt(k::SEX, self.sex.as_ref())?;
+        m.set_opt(k::BIRTH_DATE, self.birth_date.as_ref())?;
+        m.set(k::RELATION, &self.relation)?;
+        m.set(k::CO_RESIDENT, &self.co_resident)?;
+        m.set_opt(k::NON_RESIDENT_REASON, self.non_resident_reason.as_ref())?;
+        m.set_opt(k::NON_RESIDENT_NOTE, self.non_resident_note.as_ref())?;
+        m.set_opt(k::HEALTH, self.health.as_ref())?;
+        m.set_opt(k::DISEASE, self.disease.as_ref())?;
+        m.set_opt(k::DISABILITY_KIND, self.disability_kind.as_ref())?;
+        m.set_opt(k::DISABILITY_GRADE, self.disability_grade.as_ref())?;
+        m.set_opt(k::WORK_CAPACITY, self.work_capacity.as_ref())?;
+        m.set_opt(k::SCHOOLING, self.schooling.as_ref())?;
+        m.set_opt(k::EMPLOYMENT, self.employment.as_ref())?;
+        m.set_opt(k::PHONE, self.phone.as_ref())?;
+        m.set_opt(k::REMOVED_AT, self.removed_at.as_ref())?;
+        m.set_opt(k::REMOVED_REASON, self.removed_reason.as_ref())
+    }
+
+    fn validate(&self, path: &str, out: &mut Vec<Issue>) {
+        use key::member as k;
+        identity(
+            path,
+            &self.name,
+            self.id_number.as_ref(),
+            self.sex,
+            self.birth_date,
+            out,
+        );
+        if !self.co_resident && self.non_resident_reason.is_none() {
+            out.push(Issue::error(
+                format!("{path}.{}", k::NON_RESIDENT_REASON),
+                "member.non_resident_reason_required",
+                "非共同生活成员须注明原因",
+                "a member who does not live with the household needs a reason",
+            ));
+        }
+        if self.disability_grade.is_some_and(|g| !(1..=4).contains(&g)) {
+            out.push(Issue::error(
+                format!("{path}.{}", k::DISABILITY_GRADE),
+                "member.disability_grade_range",
+                "残疾等级应为1至4级",
+                "the disability grade must be 1 to 4",
+            ));
+        }
+        if self.disability_grade.is_some() != self.disability_kind.is_some() {
+            out.push(Issue::error(
+                format!("{path}.{}", k::DISABILITY_KIND),
+                "member.disability_incomplete",
+                "残疾类别和等级须同时填写",
+                "disability type and grade go together",
+            ));
+        }
+        if self.removed_at.is_some() && self.removed_reason.as_deref().is_none_or(str::is_empty) {
+            out.push(Issue::error(
+                format!("{path}.{}", k::REMOVED_REASON),
+                "member.removed_reason_required",
+                "减员须注明原因",
+                "removing a member needs a reason",
+            ));
+        }
+    }
+}
+
+/// A legal supporter living elsewhere (赡养 / 抚养 / 扶养义务人).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Supporter {
+    pub name: String,
+    /// Relation to the household (free text, e.g. "长子").
+    pub relation: String,
+    pub id_number: Option<IdNumber>,
+    pub able_to_support: Option<bool>,
+    pub unable_reason: Option<String>,
+    pub support_paid_fen: Option<i64>,
+    pub support_paid_period: Option<Period>,
+}
+
+impl Supporter {
+    fn read<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Supporter, DocError> {
+        use key::supporter as k;
+        Ok(Supporter {
+            name: m.req(k::NAME)?,
+            relation: m.req(k::RELATION)?,
+            id_number: m.opt(k::ID_NUMBER)?,
+            able_to_support: m.opt(k::ABLE_TO_SUPPORT)?,
+            unable_reason: m.opt(k::UNABLE_REASON)?,
+            support_paid_fen: m.opt(k::SUPPORT_PAID_FEN)?,
+            support_paid_period: m.opt(k::SUPPORT_PAID_PERIOD)?,
+        })
+    }
+
+    fn write<T: Transactable>(&self, m: &mut MapWriter<'_, T>) -> Result<(), DocError> {
+        use key::supporter as k;
+        m.set(k::NAME, &self.name)?;
+        m.set(k::RELATION, &self.relation)?;
+        m.set_opt(k::ID_NUMBER, self.id_number.as_ref())?;
+        m.set_opt(k::ABLE_TO_SUPPORT, self.able_to_support.as_ref())?;
+        m.set_opt(k::UNABLE_REASON, self.unable_reason.as_ref())?;
+        m.set_opt(k::SUPPORT_PAID_FEN, self.support_paid_fen.as_ref())?;
+        m.set_opt(k::SUPPORT_PAID_PERIOD, self.support_paid_period.as_ref())
+    }
+
+    fn validate(&self, path: &str, out: &mut Vec<Issue>) {
+        use key::supporter as k;
+        if self.able_to_support == Some(false)
+            && self.unable_reason.as_deref().is_none_or(str::is_empty)
+        {
+            out.push(Issue::error(
+                format!("{path}.{}", k::UNABLE_REASON),
+                "supporter.unable_reason_required",
+                "无赡养（抚养、扶养）能力须注明原因",
+                "a supporter unable to support needs a reason",
+            ));
+        }
+        if self.support_paid_fen.is_some() != self.support_paid_period.is_some() {
+            out.push(Issue::error(
+                format!("{path}.{}", k::SUPPORT_PAID_PERIOD),
+                "amount.period_required",
+                "金额和周期须同时填写",
+                "an amount needs its period",
+            ));
+        }
+        non_negative(
+            self.support_paid_fen,
+            &format!("{path}.{}", k::SUPPORT_PAID_FEN),
+            out,
+        );
+    }
+}
+
+/// An income item (收入).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomeItem {
+    /// The member who earns it; `None` for income of the household as a whole.
+    pub member: Option<MemberId>,
+    pub class: IncomeClass,
+    /// The specific type within the class, e.g. "务工", "养老金".
+    pub kind: String,
+    pub amount_fen: i64,
+    pub period: Period,
+    /// Counted in household income, or excluded (with the reason).
+    pub counted: bool,
+    pub excluded_reason: Option<String>,
+    /// What supports the figure (payslip, bank statement, neighbour's account...).
+    pub evidence: Option<String>,
+    pub source: IncomeSource,
+}
+
+impl IncomeItem {
+    fn read<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<IncomeItem, DocError> {
+        use key::income as k;
+        Ok(IncomeItem {
+            member: m.opt(k::MEMBER)?,
+            class: m.req(k::CLASS)?,
+            kind: m.req(k::KIND)?,
+            amount_fen: m.req(k::AMOUNT_FEN)?,
+            period: m.req(k::PERIOD)?,
+            counted: m.req(k::COUNTED)?,
+            excluded_reason: m.opt(k::EXCLUDED_REASON)?,
+            evidence: m.opt(k::EVIDENCE)?,
+            source: m.req(k::SOURCE)?,
+        })
+    }
+
+    fn write<T: Transactable>(&self, m: &mut MapWriter<'_, T>) -> Result<(), DocError> {
+        use key::income as k;
+        m.set_opt(k::MEMBER, self.member.as_ref())?;
+        m.set(k::CLASS, &self.class)?;
+        m.set(k::KIND, &self.kind)?;
+        m.set(k::AMOUNT_FEN, &self.amount_fen)?;
+        m.set(k::PERIOD, &self.period)?;
+        m.set(k::COUNTED, &self.counted)?;
+        m.set_opt(k::EXCLUDED_REASON, self.excluded_reason.as_ref())?;
+        m.set_opt(k::EVIDENCE, self.evidence.as_ref())?;
+        m.set(k::SOURCE, &self.source)
+    }
+}
+
+/// An asset (家庭财产).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asset {
+    pub kind: AssetKind,
+    pub owner: Option<MemberId>,
+    pub description: Option<String>,
+    pub value_fen: i64,
+    /// Why the asset is exempt from the asset test, if it is (e.g. a disabled person's vehicle).
+    pub exemption: Option<String>,
+}
+
+impl Asset {
+    fn read<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Asset, DocError> {
+        use key::asset as k;
+        Ok(Asset {
+            kind: m.req(k::KIND)?,
+            owner: m.opt(k::OWNER)?,
+            description: m.opt(k::DESCRIPTION)?,
+            value_fen: m.req(k::VALUE_FEN)?,
+            exemption: m.opt(k::EXEMPTION)?,
+        })
+    }
+
+    fn write<T: Transactable>(&self, m: &mut MapWriter<'_, T>) -> Result<(), DocError> {
+        use key::asset as k;
+        m.set(k::KIND, &self.kind)?;
+        m.set_opt(k::OWNER, self.owner.as_ref())?;
+        m.set_opt(k::DESCRIPTION, self.description.as_ref())?;
+        m.set(k::VALUE_FEN, &self.value_fen)?;
+        m.set_opt(k::EXEMPTION, self.exemption.as_ref())
+    }
+}
+
+/// A rigid-expenditure item (刚性支出), counted over a 12-month window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expenditure {
+    pub kind: ExpenditureKind,
+    pub member: Option<MemberId>,
+    pub description: Option<String>,
+    pub amount_fen: i64,
+    pub incurred_on: Option<NaiveDate>,
+    /// Receipts (票据), as blobs.
+    pub receipts: BTreeSet<BlobHash>,
+}
+
+impl Expenditure {
+    fn read<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Expenditure, DocError> {
+        use key::expenditure as k;
+        Ok(Expenditure {
+            kind: m.req(k::KIND)?,
+            member: m.opt(k::MEMBER)?,
+            description: m.opt(k::DESCRIPTION)?,
+            amount_fen: m.req(k::AMOUNT_FEN)?,
+            incurred_on: m.opt(k::INCURRED_ON)?,
+            receipts: m.set(k::RECEIPTS)?,
+        })
+    }
+
+    fn write<T: Transactable>(&self, m: &mut MapWriter<'_, T>) -> Result<(), DocError> {
+        use key::expenditure as k;
+        m.set(k::KIND, &self.kind)?;
+        m.set_opt(k::MEMBER, self.member.as_ref())?;
+        m.set_opt(k::DESCRIPTION, self.description.as_ref())?;
+        m.set(k::AMOUNT_FEN, &self.amount_fen)?;
+        m.set_opt(k::INCURRED_ON, self.incurred_on.as_ref())?;
+        m.set_of(k::RECEIPTS, &self.receipts)
+    }
+}
+
+/// A decision on the household (审批决定), written by the server; the history only grows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub at: UnixMillis,
+    pub programme: Option<Programme>,
+    pub outcome: DecisionOutcome,
+    pub amount_fen_per_month: Option<i64>,
+    pub by: AccountId,
+    /// Document number (文号), if any.
+    pub reference: Option<String>,
+    pub note: Option<String>,
+}
+
+impl Decision {
+    fn read<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Decision, DocError> {
+        use key::decision as k;
+        Ok(Decision {
+            at: m.req(k::AT)?,
+            programme: m.opt(k::PROGRAMME)?,
+            outcome: m.req(k::OUTCOME)?,
+            amount_fen_per_month: m.opt(k::AMOUNT_FEN_PER_MONTH)?,
+            by: m.req(k::BY)?,
+            reference: m.opt(k::REFERENCE)?,
+            note: m.opt(k::NOTE)?,
+        })
+    }
+
+    fn write<T: Transactable>(&self, m: &mut MapWriter<'_, T>) -> Result<(), DocError> {
+        use key::decision as k;
+        m.set(k::AT, &self.at)?;
+        m.set_opt(k::PROGRAMME, self.programme.as_ref())?;
+        m.set(k::OUTCOME, &self.outcome)?;
+        m.set_opt(k::AMOUNT_FEN_PER_MONTH, self.amount_fen_per_month.as_ref())?;
+        m.set(k::BY, &self.by)?;
+        m.set_opt(k::REFERENCE, self.reference.as_ref())?;
+        m.set_opt(k::NOTE, self.note.as_ref())
+    }
+}
+
+/// The content of a household document (户).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Household {
+    /// Usual residence (居住地), where visits happen.
+    pub address: String,
+    pub hukou_type: Option<HukouType>,
+    /// 户籍地, when it differs from the usual residence.
+    pub registered_address: Option<String>,
+    pub programmes: BTreeSet<Programme>,
+    pub members: BTreeMap<MemberId, Member>,
+    pub supporters: BTreeMap<EntryId, Supporter>,
+    pub income: BTreeMap<EntryId, IncomeItem>,
+    pub assets: BTreeMap<EntryId, Asset>,
+    pub expenditures: BTreeMap<EntryId, Expenditure>,
+    /// Append-only.
+    pub decisions: Vec<Decision>,
+}
+
+fn non_negative(v: Option<i64>, path: &str, out: &mut Vec<Issue>) {
+    if v.is_some_and(|v| v < 0) {
+        out.push(Issue::error(
+            path,
+            "money.negative",
+            "金额不能为负数",
+            "an amount must not be negative",
+        ));
+    }
+}
+
+fn known_member(
+    members: &BTreeMap<MemberId, Member>,
+    member: Option<&MemberId>,
+    path: String,
+    out: &mut Vec<Issue>,
+) {
+    if member.is_some_and(|m| !members.contains_key(m)) {
+        out.push(Issue::error(
+            path,
+            "member.unknown",
+            "所指家庭成员不存在",
+            "the member referred to does not exist",
+        ));
+    }
+}
+
+impl DocumentContent for Household {
+    const KIND: DocumentKind = DocumentKind::Household;
+
+    fn read_from<R: ReadDoc>(c: &MapReader<'_, R>) -> Result<Self, DocError> {
+        Ok(Household {
+            address: c.req(key::ADDRESS)?,
+            hukou_type: c.opt(key::HUKOU_TYPE)?,
+            registered_address: c.opt(key::REGISTERED_ADDRESS)?,
+            programmes: c.set(key::PROGRAMMES)?,
+            members: c.entries(key::MEMBERS, Member::read)?,
+            supporters: c.entries(key::SUPPORTERS, Supporter::read)?,
+            income: c.entries(key::INCOME, IncomeItem::read)?,
+            assets: c.entries(key::ASSETS, Asset::read)?,
+            expenditures: c.entries(key::EXPENDITURES, Expenditure::read)?,
+            decisions: c.list(key::DECISIONS, Decision::read)?,
+        })
+    }
+
+    fn write_to<T: Transactable>(&self, c: &mut MapWriter<'_, T>) -> Result<(), DocError> {
+        c.set(key::ADDRESS, &self.address)?;
+        c.set_opt(key::HUKOU_TYPE, self.hukou_type.as_ref())?;
+        c.set_opt(key::REGISTERED_ADDRESS, self.registered_address.as_ref())?;
+        c.set_of(key::PROGRAMMES, &self.programmes)?;
+        c.entries(key::MEMBERS, &self.members, Member::write)?;
+        c.entries(key::SUPPORTERS, &self.supporters, Supporter::write)?;
+        c.entries(key::INCOME, &self.income, IncomeItem::write)?;
+        c.entries(key::ASSETS, &self.assets, Asset::write)?;
+        c.entries(key::EXPENDITURES, &self.expenditures, Expenditure::write)?;
+        c.append_only(key::DECISIONS, &self.decisions, Decision::write)
+    }
+
+    fn validate(&self, out: &mut Vec<Issue>) {
+        if self.address.trim().is_empty() {
+            out.push(Issue::error(
+                key::ADDRESS,
+                "household.address_required",
+                "请填写居住地址",
+                "the address is required",
+            ));
+        }
+        let mut heads = 0;
+        let mut seen_ids: HashMap<&str, &MemberId> = HashMap::new();
+        for (id, m) in &self.members {
+            let path = format!("{}.{id}", key::MEMBERS);
+            m.validate(&path, out);
+            if !m.is_current() {
+                continue;
+            }
+            if m.relation == Relation::Head {
+                heads += 1;
+            }
+            if let Some(n) = &m.id_number
+                && seen_ids.insert(n.expose(), id).is_some()
+            {
+                out.push(Issue::error(
+                    format!("{path}.{}", key::member::ID_NUMBER),
+                    "member.duplicate_id_number",
+                    "身份证号与其他成员重复",
+                    "the ID number is the same as another member's",
+                ));
+            }
+        }
+        if heads > 1 {
+            out.push(Issue::error(
+                key::MEMBERS,
+                "household.multiple_heads",
+                "一户只能有一名户主",
+                "a household has only one head",
+            ));
+        }
+        if heads == 0 && !self.members.is_empty() {
+            out.push(Issue::new(
+                key::MEMBERS,
+                Severity::Warning,
+                "household.no_head",
+                "尚未指定户主",
+                "no member is marked as head of the household",
+            ));
+        }
+        for (id, s) in &self.supporters {
+            s.validate(&format!("{}.{id}", key::SUPPORTERS), out);
+        }
+        for (id, item) in &self.income {
+            use key::income as k;
+            let path = format!("{}.{id}", key::INCOME);
+            known_member(
+                &self.members,
+                item.member.as_ref(),
+                format!("{path}.{}", k::MEMBER),
+                out,
+            );
+            non_negative(
+                Some(item.amount_fen),
+                &format!("{path}.{}", k::AMOUNT_FEN),
+                out,
+            );
+            if !item.counted && item.excluded_reason.as_deref().is_none_or(str::is_empty) {
+                out.push(Issue::error(
+                    format!("{path}.{}", k::EXCLUDED_REASON),
+                    "income.excluded_reason_required",
+                    "不计入的收入须注明原因",
+                    "income excluded from the count needs a reason",
+                ));
+            }
+        }
+        for (id, a) in &self.assets {
+            use key::asset as k;
+            let path = format!("{}.{id}", key::ASSETS);
+            known_member(
+                &self.members,
+                a.owner.as_ref(),
+                format!("{path}.{}", k::OWNER),
+                out,
+            );
+            non_negative(Some(a.value_fen), &format!("{path}.{}", k::VALUE_FEN), out);
+        }
+        for (id, e) in &self.expenditures {
+            use key::expenditure as k;
+            let path = format!("{}.{id}", key::EXPENDITURES);
+            known_member(
+                &self.members,
+                e.member.as_ref(),
+                format!("{path}.{}", k::MEMBER),
+                out,
+            );
+            non_negative(
+                Some(e.amount_fen),
+                &format!("{path}.{}", k::AMOUNT_FEN),
+                out,
+            );
+        }
+        for (i, d) in self.decisions.iter().enumerate() {
+            let path = format!(
+                "{}[{i}].{}",
+                key::DECISIONS,
+                key::decision::AMOUNT_FEN_PER_MONTH
+            );
+            non_negative(d.amount_fen_per_month, &path, out);
+        }
+    }
+}

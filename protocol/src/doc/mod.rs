@@ -1,0 +1,213 @@
+//! The three kinds of CRDT document (户 household, 走访 visit, 主动发现报告 discovery report) as
+//! automerge documents, with typed views, validation shared by phone and server, and a conflict
+//! report for reviewers.
+//!
+//! # Layout of every document
+//!
+//! The root map holds the header and the content:
+//!
+//! | key | value |
+//! |---|---|
+//! | `kind` | `household`, `visit` or `discovery_report` |
+//! | `schema` | `"major.minor"`, e.g. `"1.0"`; changes within a major version are additive |
+//! | `scope` | the grid code (网格) the document belongs to: the unit of access |
+//! | `id` | the document's random [`DocumentId`] |
+//! | `content` | a map with the fields of the kind ([`Household`], [`Visit`], [`DiscoveryReport`]) |
+//!
+//! The header is written once, when the document is created; only a server-side migration
+//! changes `schema`.
+//!
+//! # Modelling choices
+//!
+//! - Records are automerge maps. Collections that two phones may add to concurrently (members,
+//!   income items, assets, photos, signatures, ...) are maps keyed by a stable random id or by the
+//!   blob's SHA-256, never lists, so concurrent additions both survive. Sets (programmes, target
+//!   groups) are maps from the code to `true`. Histories that only grow and are written by the
+//!   server (decisions, review decisions) are lists.
+//! - Strings are automerge scalar strings, not text objects: the fields are short values (names,
+//!   codes, notes written by one investigator) for which merging two people's keystrokes
+//!   character by character would produce a mixture neither wrote. With scalars, concurrent edits
+//!   are last-writer-wins with a deterministic winner and every losing value stays visible through
+//!   [`conflicts::conflicts`], so a reviewer can choose (sync principle 8).
+//! - Money is an integer number of fen (分). Times are [`UnixMillis`] (automerge timestamps);
+//!   calendar dates (birth dates) are `YYYY-MM-DD` strings.
+//! - Keys are constants in a `key` module next to each kind; no other code spells them.
+//!
+//! Readers work on anything that implements [`automerge::ReadDoc`] and writers on anything that
+//! implements [`automerge::transaction::Transactable`] (an `AutoCommit` or an open transaction).
+
+pub mod access;
+pub mod common;
+pub mod conflicts;
+pub mod discovery;
+pub mod household;
+pub mod validate;
+pub mod visit;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit, ReadDoc};
+
+pub use access::{DocError, MapReader, MapWriter, UnixMillis};
+pub use common::{GeoPoint, Photo, PhotoCategory};
+pub use conflicts::{Conflict, ConflictValue, FieldPath, PathSegment};
+pub use discovery::DiscoveryReport;
+pub use household::Household;
+pub use validate::{Issue, Severity, validate};
+pub use visit::Visit;
+
+use crate::ids::{DocumentId, DocumentKind};
+
+/// Root keys shared by every kind.
+pub mod key {
+    pub const KIND: &str = "kind";
+    pub const SCHEMA: &str = "schema";
+    pub const SCOPE: &str = "scope";
+    pub const ID: &str = "id";
+    pub const CONTENT: &str = "content";
+}
+
+/// A schema version `major.minor`. Readers accept any minor version of a major version they know
+/// (newer minors only add fields, which older readers ignore).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SchemaVersion {
+    pub major: u16,
+    pub minor: u16,
+}
+
+/// The schema version this code writes.
+pub const CURRENT_SCHEMA: SchemaVersion = SchemaVersion { major: 1, minor: 0 };
+
+impl SchemaVersion {
+    pub fn parse(s: &str) -> Option<SchemaVersion> {
+        let (major, minor) = s.split_once('.')?;
+        let num = |p: &str| {
+            (!p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse().ok())
+                .flatten()
+        };
+        Some(SchemaVersion {
+            major: num(major)?,
+            minor: num(minor)?,
+        })
+    }
+
+    /// Whether this code can read documents of this version.
+    pub fn is_known(self) -> bool {
+        self.major == CURRENT_SCHEMA.major
+    }
+}
+
+impl fmt::Display for SchemaVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// The header every document carries at its root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub kind: DocumentKind,
+    pub schema: SchemaVersion,
+    /// The grid code (网格) the document belongs to.
+    pub scope: String,
+    pub id: DocumentId,
+}
+
+/// Read the header. The schema version is returned as found, even if unknown; [`read`] refuses
+/// unknown major versions.
+pub fn read_header<R: ReadDoc>(doc: &R) -> Result<Header, DocError> {
+    let root = MapReader::root(doc);
+    let invalid = |path: &str, code, reason: &str| DocError::Invalid {
+        path: path.to_owned(),
+        code,
+        reason: reason.to_owned(),
+    };
+    let kind: String = root.req(key::KIND)?;
+    let kind = DocumentKind::parse(&kind)
+        .map_err(|_| invalid(key::KIND, "kind.unknown", "unknown document kind"))?;
+    let schema: String = root.req(key::SCHEMA)?;
+    let schema = SchemaVersion::parse(&schema)
+        .ok_or_else(|| invalid(key::SCHEMA, "schema.format", "expected major.minor"))?;
+    Ok(Header {
+        kind,
+        schema,
+        scope: root.req(key::SCOPE)?,
+        id: root.req(key::ID)?,
+    })
+}
+
+/// One kind of document content.
+pub trait DocumentContent: Sized {
+    const KIND: DocumentKind;
+    /// Read the content map.
+    fn read_from<R: ReadDoc>(content: &MapReader<'_, R>) -> Result<Self, DocError>;
+    /// Make the content map equal to `self`, writing only what differs.
+    fn write_to<T: Transactable>(&self, content: &mut MapWriter<'_, T>) -> Result<(), DocError>;
+    /// Check the content against the domain rules, adding issues to `out`.
+    fn validate(&self, out: &mut Vec<Issue>);
+}
+
+/// Create a new document of kind `C` holding `content`, in one change. `actor` is the device's
+/// registered actor id (the server rejects changes by actors not registered to the sender).
+pub fn create<C: DocumentContent>(
+    id: DocumentId,
+    scope: &str,
+    content: &C,
+    actor: Option<ActorId>,
+) -> Result<AutoCommit, DocError> {
+    let mut doc = AutoCommit::new();
+    if let Some(actor) = actor {
+        doc.set_actor(actor);
+    }
+    let mut root = MapWriter::root(&mut doc);
+    root.set(key::KIND, &C::KIND.as_str().to_owned())?;
+    root.set(key::SCHEMA, &CURRENT_SCHEMA.to_string())?;
+    root.set(key::SCOPE, &scope.to_owned())?;
+    root.set(key::ID, &id)?;
+    content.write_to(&mut root.map(key::CONTENT)?)?;
+    doc.commit();
+    Ok(doc)
+}
+
+/// Read the header and the typed content of a document of kind `C`.
+pub fn read<C: DocumentContent, R: ReadDoc>(doc: &R) -> Result<(Header, C), DocError> {
+    let header = read_header(doc)?;
+    if header.kind != C::KIND {
+        return Err(DocError::WrongKind {
+            expected: C::KIND.as_str(),
+            found: header.kind.as_str(),
+        });
+    }
+    if !header.schema.is_known() {
+        return Err(DocError::UnsupportedSchema {
+            found: header.schema.to_string(),
+            known: CURRENT_SCHEMA.major,
+        });
+    }
+    let content = C::read_from(&MapReader::root(doc).map(key::CONTENT)?)?;
+    Ok((header, content))
+}
+
+/// Make the content of an existing document equal to `content`, writing only the fields that
+/// differ. Call it with content read from the document's current state: entries of keyed
+/// collections that `content` lacks are deleted.
+pub fn write<C: DocumentContent, T: Transactable>(tx: &mut T, content: &C) -> Result<(), DocError> {
+    let kind = read_header(&*tx)?.kind;
+    if kind != C::KIND {
+        return Err(DocError::WrongKind {
+            expected: C::KIND.as_str(),
+            found: kind.as_str(),
+        });
+    }
+    content.write_to(&mut MapWriter::root(tx).map(key::CONTENT)?)
+}
+
+/// Load a document from its saved bytes.
+pub fn load(bytes: &[u8]) -> Result<AutoCommit, DocError> {
+    Ok(AutoCommit::load(bytes)?)
+}

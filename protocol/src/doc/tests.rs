@@ -1,0 +1,823 @@
+//! Round trips, concurrent edits and validation of the three document kinds.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit, ReadDoc, ScalarValue};
+use chrono::NaiveDate;
+
+use super::household::{
+    Asset, AssetKind, Decision, DecisionOutcome, Expenditure, ExpenditureKind, Health, HukouType,
+    IncomeClass, IncomeItem, IncomeSource, Member, Period, Programme, Relation, Supporter,
+};
+use super::validate::has_errors;
+use super::visit::{
+    AddedMember, Comparison, ComparisonSubject, Conclusion, Investigator, MemberCheck, Review,
+    ReviewOutcome, Signature, SignerRole, VisitMode, VisitStatus,
+};
+use super::*;
+use crate::doc::discovery::{Channel, DiscoveryStatus, Target, TargetGroup, Urgency};
+use crate::id_number::tests::valid;
+use crate::id_number::{IdNumber, Sex};
+use crate::ids::{AccountId, BlobHash, EntryId, MemberId};
+
+const SCOPE: &str = "370283001001-G01";
+
+fn id_number(first17: &str) -> IdNumber {
+    IdNumber::parse(&valid(first17)).unwrap()
+}
+
+fn account(s: &str) -> AccountId {
+    AccountId::parse(s).unwrap()
+}
+
+fn blob(n: u8) -> BlobHash {
+    BlobHash::from_bytes([n; 32])
+}
+
+fn actor(n: u8) -> ActorId {
+    ActorId::from(vec![n; 16])
+}
+
+fn head() -> Member {
+    let mut m = Member::new("王建国", Relation::Head);
+    m.id_number = Some(id_number("37028319580312001"));
+    m.sex = Some(Sex::Male);
+    m.birth_date = NaiveDate::from_ymd_opt(1958, 3, 12);
+    m.health = Some(Health::SeriouslyIll);
+    m.disease = Some("尿毒症".to_owned());
+    m.phone = Some("13800000000".to_owned());
+    m
+}
+
+fn sample_household() -> (Household, MemberId) {
+    let head_id = MemberId::generate().unwrap();
+    let mut wife = Member::new("李秀英", Relation::Spouse);
+    wife.id_number = Some(id_number("37028319600705002"));
+    wife.disability_kind = Some(household::DisabilityKind::Physical);
+    wife.disability_grade = Some(2);
+    wife.work_capacity = Some(household::WorkCapacity::FullyLost);
+    let mut son = Member::new("王小明", Relation::Child);
+    son.co_resident = false;
+    son.non_resident_reason = Some(household::NonResidentReason::Imprisoned);
+    let mut members = BTreeMap::new();
+    members.insert(head_id, head());
+    members.insert(MemberId::generate().unwrap(), wife);
+    members.insert(MemberId::generate().unwrap(), son);
+    let h = Household {
+        address: "青岛市胶州市某镇某村 12 号".to_owned(),
+        hukou_type: Some(HukouType::Rural),
+        registered_address: None,
+        programmes: BTreeSet::from([Programme::Dibao, Programme::Monitored]),
+        members,
+        supporters: BTreeMap::from([(
+            EntryId::generate().unwrap(),
+            Supporter {
+                name: "王大明".to_owned(),
+                relation: "长子".to_owned(),
+                id_number: None,
+                able_to_support: Some(false),
+                unable_reason: Some("本人重残".to_owned()),
+                support_paid_fen: Some(0),
+                support_paid_period: Some(Period::Month),
+            },
+        )]),
+        income: BTreeMap::from([(
+            EntryId::generate().unwrap(),
+            IncomeItem {
+                member: Some(head_id),
+                class: IncomeClass::Transfer,
+                kind: "基础养老金".to_owned(),
+                amount_fen: 18_000,
+                period: Period::Month,
+                counted: false,
+                excluded_reason: Some("中央基础养老金不计入".to_owned()),
+                evidence: Some("银行流水".to_owned()),
+                source: IncomeSource::DataCheck,
+            },
+        )]),
+        assets: BTreeMap::from([(
+            EntryId::generate().unwrap(),
+            Asset {
+                kind: AssetKind::Dwelling,
+                owner: Some(head_id),
+                description: Some("自建房一处".to_owned()),
+                value_fen: 5_000_000,
+                exemption: Some("唯一住房".to_owned()),
+            },
+        )]),
+        expenditures: BTreeMap::from([(
+            EntryId::generate().unwrap(),
+            Expenditure {
+                kind: ExpenditureKind::Medical,
+                member: Some(head_id),
+                description: Some("透析".to_owned()),
+                amount_fen: 2_400_000,
+                incurred_on: NaiveDate::from_ymd_opt(2025, 6, 1),
+                receipts: BTreeSet::from([blob(1), blob(2)]),
+            },
+        )]),
+        decisions: vec![Decision {
+            at: UnixMillis(1_700_000_000_000),
+            programme: Some(Programme::Dibao),
+            outcome: DecisionOutcome::Approved,
+            amount_fen_per_month: Some(105_000),
+            by: account("county-01"),
+            reference: Some("胶民〔2025〕12号".to_owned()),
+            note: None,
+        }],
+    };
+    (h, head_id)
+}
+
+fn sample_visit() -> Visit {
+    let mut v = Visit::new(DocumentId::generate().unwrap(), visit::Purpose::Recheck);
+    v.started_at = Some(UnixMillis(1_750_000_000_000));
+    v.ended_at = Some(UnixMillis(1_750_001_800_000));
+    for (acct, name, n) in [("gw-1", "张网格", 10u8), ("as-2", "刘协理", 11)] {
+        v.investigators.insert(
+            account(acct),
+            Investigator {
+                name: name.to_owned(),
+            },
+        );
+        v.signatures.insert(
+            blob(n),
+            Signature {
+                signer_name: name.to_owned(),
+                role: SignerRole::Investigator,
+                account: Some(account(acct)),
+                signed_at: v.ended_at,
+            },
+        );
+    }
+    v.signatures.insert(
+        blob(12),
+        Signature {
+            signer_name: "王建国".to_owned(),
+            role: SignerRole::Family,
+            account: None,
+            signed_at: v.ended_at,
+        },
+    );
+    v.member_checks.insert(
+        MemberId::generate().unwrap(),
+        MemberCheck {
+            present: true,
+            confirmed: true,
+            ..MemberCheck::default()
+        },
+    );
+    v.members_added.insert(
+        MemberId::generate().unwrap(),
+        AddedMember {
+            name: "王小花".to_owned(),
+            id_number: Some(id_number("37028320200101002")),
+            relation: Relation::Grandchild,
+            note: None,
+        },
+    );
+    v.living.food = Some("粮食充足".to_owned());
+    v.living.housing = Some("砖房，屋顶漏雨".to_owned());
+    v.comparisons.insert(
+        EntryId::generate().unwrap(),
+        Comparison {
+            subject: ComparisonSubject::Income,
+            description: "务工收入".to_owned(),
+            declared_fen: Some(100_000),
+            observed_fen: Some(150_000),
+            note: None,
+        },
+    );
+    v.conclusion = Some(Conclusion::PartlyAccurate);
+    v.conclusion_notes = Some("务工收入高于申报".to_owned());
+    v.photos.insert(
+        blob(20),
+        Photo {
+            category: PhotoCategory::Kitchen,
+            caption: Some("厨房".to_owned()),
+            captured_at: UnixMillis(1_750_000_600_000),
+            gps: Some(GeoPoint {
+                lat: 36.26,
+                lon: 120.03,
+                accuracy_m: Some(8.0),
+            }),
+        },
+    );
+    v.gps = Some(GeoPoint {
+        lat: 36.26,
+        lon: 120.03,
+        accuracy_m: None,
+    });
+    v.status = VisitStatus::Submitted;
+    v.submitted_at = v.ended_at;
+    v
+}
+
+fn sample_report() -> DiscoveryReport {
+    let mut r = DiscoveryReport::new(account("cadre-7"));
+    r.reporter_name = Some("赵村委".to_owned());
+    r.reported_at = Some(UnixMillis(1_750_000_000_000));
+    r.channel = Some(Channel::Visit);
+    r.target = Some(Target::Person {
+        name: "孙奶奶".to_owned(),
+        id_number: None,
+        address: Some("村东头".to_owned()),
+        phone: None,
+    });
+    r.target_groups = BTreeSet::from([TargetGroup::Elderly, TargetGroup::Ill]);
+    r.urgency = Some(Urgency::Urgent);
+    r.emergency_24h = true;
+    r.notes = Some("独居，行动不便".to_owned());
+    r.gps = Some(GeoPoint {
+        lat: 36.3,
+        lon: 120.0,
+        accuracy_m: None,
+    });
+    r.status = DiscoveryStatus::Submitted;
+    r
+}
+
+fn round_trip<C: DocumentContent + PartialEq + std::fmt::Debug>(content: &C) {
+    let id = DocumentId::generate().unwrap();
+    let mut doc = create(id, SCOPE, content, Some(actor(1))).unwrap();
+    let bytes = doc.save();
+    let loaded = load(&bytes).unwrap();
+    let (header, back) = read::<C, _>(&loaded).unwrap();
+    assert_eq!(
+        header,
+        Header {
+            kind: C::KIND,
+            schema: CURRENT_SCHEMA,
+            scope: SCOPE.to_owned(),
+            id
+        }
+    );
+    assert_eq!(&back, content);
+    let issues = validate(&loaded);
+    assert!(!has_errors(&issues), "{issues:#?}");
+}
+
+#[test]
+fn each_kind_round_trips() {
+    round_trip(&sample_household().0);
+    round_trip(&sample_visit());
+    round_trip(&sample_report());
+    let mut r = sample_report();
+    r.target = Some(Target::Household(DocumentId::generate().unwrap()));
+    round_trip(&r);
+    round_trip(&Household {
+        address: "最小的户".to_owned(),
+        ..Household::default()
+    });
+}
+
+#[test]
+fn rewriting_the_same_content_writes_nothing() {
+    let (h, _) = sample_household();
+    let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    write(&mut doc, &h).unwrap();
+    assert_eq!(doc.commit(), None);
+    let v = sample_visit();
+    let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &v, None).unwrap();
+    write(&mut doc, &v).unwrap();
+    assert_eq!(doc.commit(), None);
+}
+
+/// Two replicas of one household forked from a common base, with their own actors.
+fn two_replicas() -> (AutoCommit, AutoCommit, Household, MemberId) {
+    let (h, head_id) = sample_household();
+    let mut base = create(DocumentId::generate().unwrap(), SCOPE, &h, Some(actor(1))).unwrap();
+    let a = base.fork().with_actor(actor(0xa));
+    let b = base.fork().with_actor(actor(0xb));
+    (a, b, h, head_id)
+}
+
+fn edit(doc: &mut AutoCommit, f: impl FnOnce(&mut Household)) {
+    let (_, mut h) = read::<Household, _>(doc).unwrap();
+    f(&mut h);
+    write(doc, &h).unwrap();
+    doc.commit();
+}
+
+/// Merge in both orders; both results must be identical. Returns one of them.
+fn merge_both_ways(a: &AutoCommit, b: &AutoCommit) -> AutoCommit {
+    let (mut a1, mut b1) = (a.clone(), b.clone());
+    let (mut a2, mut b2) = (a.clone(), b.clone());
+    a1.merge(&mut b1).unwrap();
+    b2.merge(&mut a2).unwrap();
+    assert_eq!(a1.get_heads(), b2.get_heads());
+    let r1 = read::<Household, _>(&a1).unwrap();
+    let r2 = read::<Household, _>(&b2).unwrap();
+    assert_eq!(r1, r2);
+    assert_eq!(
+        conflicts::conflicts(&a1).unwrap(),
+        conflicts::conflicts(&b2).unwrap()
+    );
+    a1
+}
+
+#[test]
+fn concurrent_edits_of_different_fields_both_survive() {
+    let (mut a, mut b, _, head_id) = two_replicas();
+    edit(&mut a, |h| h.address = "新地址 1 号".to_owned());
+    edit(&mut b, |h| {
+        h.hukou_type = Some(HukouType::Urban);
+        h.members.get_mut(&head_id).unwrap().phone = Some("13911112222".to_owned());
+    });
+    let merged = merge_both_ways(&a, &b);
+    let (_, h) = read::<Household, _>(&merged).unwrap();
+    assert_eq!(h.address, "新地址 1 号");
+    assert_eq!(h.hukou_type, Some(HukouType::Urban));
+    assert_eq!(h.members[&head_id].phone.as_deref(), Some("13911112222"));
+    assert_eq!(conflicts::conflicts(&merged).unwrap(), vec![]);
+}
+
+#[test]
+fn concurrent_edits_of_one_field_show_both_values() {
+    let (mut a, mut b, _, head_id) = two_replicas();
+    edit(&mut a, |h| {
+        h.members.get_mut(&head_id).unwrap().name = "王建国A".to_owned()
+    });
+    edit(&mut b, |h| {
+        h.members.get_mut(&head_id).unwrap().name = "王健国".to_owned()
+    });
+    let mut merged = merge_both_ways(&a, &b);
+    let found = conflicts::conflicts(&merged).unwrap();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let c = &found[0];
+    assert_eq!(
+        c.path.to_string(),
+        format!("content.members.{head_id}.name")
+    );
+    let mut shown: Vec<&str> = c.values.iter().map(|v| v.display.as_str()).collect();
+    shown.sort();
+    assert_eq!(shown, ["王健国", "王建国A"]);
+    assert_eq!(c.values.iter().filter(|v| v.visible).count(), 1);
+    let actors: BTreeSet<_> = c.values.iter().filter_map(|v| v.actor.clone()).collect();
+    assert_eq!(
+        actors,
+        BTreeSet::from([actor(0xa).to_hex_string(), actor(0xb).to_hex_string()])
+    );
+    // The visible value is the same whichever order the merge ran in (checked above) and the
+    // typed read shows it.
+    let visible = c.values.iter().find(|v| v.visible).unwrap().display.clone();
+    assert_eq!(
+        read::<Household, _>(&merged).unwrap().1.members[&head_id].name,
+        visible
+    );
+
+    // A reviewer's choice clears the conflict.
+    conflicts::resolve(&mut merged, &c.path, ScalarValue::from("王建国")).unwrap();
+    merged.commit();
+    assert_eq!(conflicts::conflicts(&merged).unwrap(), vec![]);
+    assert_eq!(
+        read::<Household, _>(&merged).unwrap().1.members[&head_id].name,
+        "王建国"
+    );
+}
+
+#[test]
+fn concurrently_added_members_are_both_kept() {
+    let (mut a, mut b, h0, _) = two_replicas();
+    let (ma, mb) = (MemberId::generate().unwrap(), MemberId::generate().unwrap());
+    edit(&mut a, |h| {
+        h.members
+            .insert(ma, Member::new("新成员甲", Relation::Grandchild));
+    });
+    edit(&mut b, |h| {
+        h.members
+            .insert(mb, Member::new("新成员乙", Relation::ChildInLaw));
+    });
+    let merged = merge_both_ways(&a, &b);
+    let (_, h) = read::<Household, _>(&merged).unwrap();
+    assert_eq!(h.members.len(), h0.members.len() + 2);
+    assert_eq!(h.members[&ma].name, "新成员甲");
+    assert_eq!(h.members[&mb].name, "新成员乙");
+    assert!(!has_errors(&validate(&merged)));
+}
+
+fn spouse_of(doc: &AutoCommit) -> MemberId {
+    let (_, h) = read::<Household, _>(doc).unwrap();
+    let found = h
+        .members
+        .iter()
+        .find(|(_, m)| m.relation == Relation::Spouse);
+    *found.unwrap().0
+}
+
+#[test]
+fn deleting_a_member_wins_over_a_concurrent_edit_of_it() {
+    let (mut a, mut b, _, head_id) = two_replicas();
+    let wife = spouse_of(&a);
+    edit(&mut a, |h| {
+        h.members.remove(&wife);
+    });
+    edit(&mut b, |h| {
+        h.members.get_mut(&wife).unwrap().disease = Some("高血压".to_owned())
+    });
+    let merged = merge_both_ways(&a, &b);
+    let (_, h) = read::<Household, _>(&merged).unwrap();
+    // Deletion removes the entry's key; the edit went into the entry's map, which is no longer
+    // reachable. Every replica ends the same way, and the document stays valid.
+    assert!(!h.members.contains_key(&wife));
+    assert!(h.members.contains_key(&head_id));
+    assert!(!has_errors(&validate(&merged)), "{:#?}", validate(&merged));
+}
+
+#[test]
+fn removing_a_member_keeps_a_concurrent_edit() {
+    let (mut a, mut b, _, _) = two_replicas();
+    let wife = spouse_of(&a);
+    edit(&mut a, |h| {
+        let m = h.members.get_mut(&wife).unwrap();
+        m.removed_at = Some(UnixMillis(1_760_000_000_000));
+        m.removed_reason = Some("死亡".to_owned());
+    });
+    edit(&mut b, |h| {
+        h.members.get_mut(&wife).unwrap().disease = Some("高血压".to_owned())
+    });
+    let merged = merge_both_ways(&a, &b);
+    let (_, h) = read::<Household, _>(&merged).unwrap();
+    let m = &h.members[&wife];
+    assert!(!m.is_current());
+    assert_eq!(m.disease.as_deref(), Some("高血压"));
+    assert!(!has_errors(&validate(&merged)));
+}
+
+fn codes(issues: &[Issue]) -> Vec<&'static str> {
+    issues.iter().map(|i| i.code).collect()
+}
+
+fn issues_of<C: DocumentContent>(content: &C) -> Vec<Issue> {
+    let doc = create(DocumentId::generate().unwrap(), SCOPE, content, None).unwrap();
+    validate(&doc)
+}
+
+#[test]
+fn visit_rules() {
+    let v = sample_visit();
+    assert!(!has_errors(&issues_of(&v)));
+
+    let mut one = v.clone();
+    one.investigators.remove(&account("as-2"));
+    let issues = issues_of(&one);
+    assert!(codes(&issues).contains(&"visit.investigators_min"));
+    let i = issues
+        .iter()
+        .find(|i| i.code == "visit.investigators_min")
+        .unwrap();
+    assert_eq!(i.path, "content.investigators");
+    assert!(!i.message_zh.is_empty() && !i.message_en.is_empty());
+    // A draft may have one investigator.
+    one.status = VisitStatus::Draft;
+    assert!(!codes(&issues_of(&one)).contains(&"visit.investigators_min"));
+
+    let mut phone = v.clone();
+    phone.mode = VisitMode::Phone;
+    assert!(codes(&issues_of(&phone)).contains(&"visit.remote_needs_emergency"));
+    phone.emergency_reason = Some("暴雨封路".to_owned());
+    assert!(!has_errors(&issues_of(&phone)));
+
+    let mut unsigned = v.clone();
+    unsigned
+        .signatures
+        .retain(|_, s| s.role != SignerRole::Investigator);
+    assert_eq!(
+        codes(&issues_of(&unsigned))
+            .iter()
+            .filter(|c| **c == "visit.investigator_signature_missing")
+            .count(),
+        2
+    );
+
+    let mut incomplete = v.clone();
+    incomplete.conclusion = None;
+    incomplete.ended_at = None;
+    let c = codes(&issues_of(&incomplete));
+    assert!(c.contains(&"visit.conclusion_required"));
+    assert!(c.contains(&"visit.ended_at_required"));
+
+    let mut backwards = v.clone();
+    backwards.ended_at = Some(UnixMillis(0));
+    assert!(codes(&issues_of(&backwards)).contains(&"visit.time_order"));
+
+    let mut approved = v.clone();
+    approved.status = VisitStatus::Approved;
+    assert!(codes(&issues_of(&approved)).contains(&"visit.review_required"));
+    approved.reviews.push(Review {
+        reviewer: account("town-3"),
+        reviewer_name: "陈审核".to_owned(),
+        decision: ReviewOutcome::Approve,
+        comment: None,
+        at: UnixMillis(1_750_100_000_000),
+    });
+    assert!(!has_errors(&issues_of(&approved)));
+}
+
+#[test]
+fn gps_rules() {
+    let mut v = sample_visit();
+    v.gps = Some(GeoPoint {
+        lat: 91.0,
+        lon: 181.0,
+        accuracy_m: None,
+    });
+    let issues = issues_of(&v);
+    let c = codes(&issues);
+    assert!(c.contains(&"gps.latitude_range") && c.contains(&"gps.longitude_range"));
+    assert!(issues.iter().any(|i| i.path == "content.gps.lat"));
+
+    v.gps = Some(GeoPoint {
+        lat: f64::NAN,
+        lon: 0.0,
+        accuracy_m: None,
+    });
+    assert!(codes(&issues_of(&v)).contains(&"gps.latitude_range"));
+
+    // Outside China is a warning only.
+    v.gps = Some(GeoPoint {
+        lat: 48.85,
+        lon: 2.35,
+        accuracy_m: None,
+    });
+    let issues = issues_of(&v);
+    assert!(!has_errors(&issues));
+    let w = issues
+        .iter()
+        .find(|i| i.code == "gps.outside_china")
+        .unwrap();
+    assert_eq!(w.severity, Severity::Warning);
+
+    let mut r = sample_report();
+    let photo = Photo {
+        category: PhotoCategory::DwellingOutside,
+        caption: None,
+        captured_at: UnixMillis(1),
+        gps: Some(GeoPoint {
+            lat: 0.0,
+            lon: -200.0,
+            accuracy_m: None,
+        }),
+    };
+    r.photos.insert(blob(3), photo);
+    let issues = issues_of(&r);
+    let i = issues
+        .iter()
+        .find(|i| i.code == "gps.longitude_range")
+        .unwrap();
+    assert_eq!(i.path, format!("content.photos.{}.gps.lon", blob(3)));
+}
+
+#[test]
+fn household_rules() {
+    let (h, head_id) = sample_household();
+    let member_path = |field: &str| format!("content.members.{head_id}.{field}");
+
+    let mut wrong_sex = h.clone();
+    wrong_sex.members.get_mut(&head_id).unwrap().sex = Some(Sex::Female);
+    let issues = issues_of(&wrong_sex);
+    let i = issues
+        .iter()
+        .find(|i| i.code == "id_number.sex_mismatch")
+        .unwrap();
+    assert_eq!(i.path, member_path("sex"));
+
+    let mut wrong_birth = h.clone();
+    wrong_birth.members.get_mut(&head_id).unwrap().birth_date =
+        NaiveDate::from_ymd_opt(1958, 3, 13);
+    assert!(codes(&issues_of(&wrong_birth)).contains(&"id_number.birth_date_mismatch"));
+
+    let mut two_heads = h.clone();
+    two_heads.members.insert(
+        MemberId::generate().unwrap(),
+        Member::new("另一户主", Relation::Head),
+    );
+    assert!(codes(&issues_of(&two_heads)).contains(&"household.multiple_heads"));
+
+    let mut dup = h.clone();
+    let mut twin = head();
+    twin.relation = Relation::Sibling;
+    dup.members.insert(MemberId::generate().unwrap(), twin);
+    assert!(codes(&issues_of(&dup)).contains(&"member.duplicate_id_number"));
+
+    let mut bad = h.clone();
+    {
+        let m = bad.members.get_mut(&head_id).unwrap();
+        m.co_resident = false;
+        m.disability_kind = Some(household::DisabilityKind::Visual);
+        m.disability_grade = Some(5);
+    }
+    for item in bad.income.values_mut() {
+        item.excluded_reason = None;
+        item.amount_fen = -1;
+        item.member = Some(MemberId::generate().unwrap());
+    }
+    bad.address = " ".to_owned();
+    let c = codes(&issues_of(&bad));
+    for code in [
+        "member.non_resident_reason_required",
+        "member.disability_grade_range",
+        "income.excluded_reason_required",
+        "money.negative",
+        "member.unknown",
+        "household.address_required",
+    ] {
+        assert!(c.contains(&code), "{code} missing from {c:?}");
+    }
+}
+
+#[test]
+fn discovery_rules() {
+    assert!(!has_errors(&issues_of(&sample_report())));
+    let mut r = DiscoveryReport::new(account("cadre-7"));
+    assert!(!has_errors(&issues_of(&r)), "a draft may be empty");
+    r.status = DiscoveryStatus::Submitted;
+    let c = codes(&issues_of(&r));
+    for code in [
+        "discovery.channel_required",
+        "discovery.target_required",
+        "discovery.target_groups_required",
+        "discovery.urgency_required",
+    ] {
+        assert!(c.contains(&code), "{code} missing from {c:?}");
+    }
+}
+
+#[test]
+fn stored_invalid_id_number_is_reported_at_its_field() {
+    let (h, head_id) = sample_household();
+    let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    let good = h.members[&head_id].id_number.clone().unwrap();
+    let bad = format!(
+        "{}{}",
+        &good.expose()[..17],
+        if good.expose().ends_with('0') { 1 } else { 0 }
+    );
+    put_at(
+        &mut doc,
+        &["content", "members", &head_id.to_string(), "id_number"],
+        bad.as_str(),
+    );
+    let issues = validate(&doc);
+    assert_eq!(codes(&issues), ["id_number.checksum"]);
+    assert_eq!(
+        issues[0].path,
+        format!("content.members.{head_id}.id_number")
+    );
+    assert_eq!(issues[0].message_zh, "身份证号校验位错误");
+}
+
+/// Write a raw value at a path of map keys, bypassing the typed views (as a faulty or hostile
+/// client could).
+fn put_at(doc: &mut AutoCommit, path: &[&str], value: impl Into<ScalarValue>) {
+    conflicts::resolve(doc, &FieldPath::keys(path), value.into()).unwrap();
+    doc.commit();
+}
+
+#[test]
+fn malformed_documents_give_errors_not_panics() {
+    let (h, _) = sample_household();
+    let fresh = || create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+
+    let mut doc = fresh();
+    put_at(&mut doc, &["content", "address"], 42i64);
+    assert_eq!(
+        read::<Household, _>(&doc).unwrap_err(),
+        DocError::WrongType {
+            path: "content.address".to_owned(),
+            expected: "a string"
+        }
+    );
+    assert_eq!(codes(&validate(&doc)), ["doc.wrong_type"]);
+
+    let mut doc = fresh();
+    doc.delete(
+        doc.get(automerge::ROOT, "content").unwrap().unwrap().1,
+        "address",
+    )
+    .unwrap();
+    doc.commit();
+    assert_eq!(
+        read::<Household, _>(&doc).unwrap_err(),
+        DocError::Missing {
+            path: "content.address".to_owned()
+        }
+    );
+
+    let mut doc = fresh();
+    put_at(&mut doc, &["content", "hukou_type"], "martian");
+    assert!(matches!(
+        read::<Household, _>(&doc).unwrap_err(),
+        DocError::Invalid {
+            code: "code.unknown",
+            ..
+        }
+    ));
+
+    let mut doc = fresh();
+    put_at(&mut doc, &["content", "members"], "not a map");
+    assert!(matches!(
+        read::<Household, _>(&doc).unwrap_err(),
+        DocError::WrongType { .. }
+    ));
+
+    assert!(read::<Household, _>(&AutoCommit::new()).is_err());
+    assert_eq!(codes(&validate(&AutoCommit::new())), ["doc.missing"]);
+    assert!(load(b"not automerge").is_err());
+    assert!(matches!(
+        read::<Visit, _>(&fresh()).unwrap_err(),
+        DocError::WrongKind {
+            expected: "visit",
+            found: "household"
+        }
+    ));
+}
+
+#[test]
+fn header_rules() {
+    let (h, _) = sample_household();
+    let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    put_at(&mut doc, &["schema"], "1.7");
+    assert!(
+        read::<Household, _>(&doc).is_ok(),
+        "newer minor versions are readable"
+    );
+    put_at(&mut doc, &["schema"], "2.0");
+    assert!(matches!(
+        read::<Household, _>(&doc).unwrap_err(),
+        DocError::UnsupportedSchema { .. }
+    ));
+    assert_eq!(codes(&validate(&doc)), ["schema.unknown_major"]);
+
+    let doc = create(DocumentId::generate().unwrap(), "../../etc", &h, None).unwrap();
+    assert_eq!(codes(&validate(&doc)), ["scope.invalid"]);
+
+    assert_eq!(SchemaVersion::parse("1.0"), Some(CURRENT_SCHEMA));
+    for bad in ["1", "1.", ".1", "1.0.0", "-1.0", "a.b", "999999.0"] {
+        assert_eq!(SchemaVersion::parse(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn histories_are_append_only() {
+    let (h, _) = sample_household();
+    let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    let mut shorter = h.clone();
+    shorter.decisions.clear();
+    assert!(matches!(
+        write(&mut doc, &shorter),
+        Err(DocError::AppendOnly { have: 1, .. })
+    ));
+
+    let mut longer = h.clone();
+    let mut d = longer.decisions[0].clone();
+    d.outcome = DecisionOutcome::Changed;
+    longer.decisions.push(d);
+    let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    write(&mut doc, &longer).unwrap();
+    doc.commit();
+    assert_eq!(read::<Household, _>(&doc).unwrap().1, longer);
+}
+
+#[test]
+fn gps_is_replaced_whole() {
+    let v = sample_visit();
+    let mut base = create(DocumentId::generate().unwrap(), SCOPE, &v, Some(actor(1))).unwrap();
+    let mut a = base.fork().with_actor(actor(0xa));
+    let mut b = base.fork().with_actor(actor(0xb));
+    for (doc, lat, lon) in [(&mut a, 30.0, 110.0), (&mut b, 40.0, 100.0)] {
+        let (_, mut v) = read::<Visit, _>(doc).unwrap();
+        v.gps = Some(GeoPoint {
+            lat,
+            lon,
+            accuracy_m: None,
+        });
+        write(doc, &v).unwrap();
+        doc.commit();
+    }
+    a.merge(&mut b).unwrap();
+    let gps = read::<Visit, _>(&a).unwrap().1.gps.unwrap();
+    assert!(
+        (gps.lat, gps.lon) == (30.0, 110.0) || (gps.lat, gps.lon) == (40.0, 100.0),
+        "latitude and longitude come from one fix: {gps:?}"
+    );
+    let found = conflicts::conflicts(&a).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].path.to_string(), "content.gps");
+}
+
+#[test]
+fn transactions_work_as_well_as_autocommit() {
+    let (h, _) = sample_household();
+    let doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    let mut am = automerge::Automerge::load(&doc.clone().save()).unwrap();
+    let mut tx = am.transaction();
+    let mut changed = h.clone();
+    changed.programmes.insert(Programme::TemporaryAssistance);
+    write(&mut tx, &changed).unwrap();
+    assert!(tx.pending_ops() > 0);
+    tx.commit();
+    assert_eq!(read::<Household, _>(&am).unwrap().1, changed);
+    let _ = am.get_heads();
+}

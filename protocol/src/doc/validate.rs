@@ -1,0 +1,189 @@
+//! Validation shared by the phone (before saving a form) and the server (before accepting
+//! changes). Each problem is an [`Issue`] naming the field path, a stable code and a message in
+//! Chinese and English, so a form can show it next to its field.
+
+use automerge::ReadDoc;
+use chrono::NaiveDate;
+
+use super::access::{DocError, join};
+use super::household::key::member as member_key;
+use super::{DiscoveryReport, DocumentContent, Household, MapReader, Visit, key, read_header};
+use crate::id_number::{IdNumber, Sex};
+use crate::ids::DocumentKind;
+use crate::region::{RegionLevel, check_code};
+
+/// How serious an issue is. Errors block submission (and the server rejects the document);
+/// warnings are shown but do not block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem found in a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// The field path, e.g. `content.members.<member id>.id_number`; empty for the whole document.
+    pub path: String,
+    pub severity: Severity,
+    /// A stable code, e.g. `visit.investigators_min`.
+    pub code: &'static str,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+impl Issue {
+    pub fn new(
+        path: impl Into<String>,
+        severity: Severity,
+        code: &'static str,
+        message_zh: impl Into<String>,
+        message_en: impl Into<String>,
+    ) -> Issue {
+        Issue {
+            path: path.into(),
+            severity,
+            code,
+            message_zh: message_zh.into(),
+            message_en: message_en.into(),
+        }
+    }
+
+    /// An error-level issue.
+    pub fn error(
+        path: impl Into<String>,
+        code: &'static str,
+        message_zh: &'static str,
+        message_en: &'static str,
+    ) -> Issue {
+        Issue::new(path, Severity::Error, code, message_zh, message_en)
+    }
+
+    /// The issue for a document that cannot be read as its typed view.
+    pub fn from_doc_error(e: &DocError) -> Issue {
+        let (code, zh): (&'static str, String) = match e {
+            DocError::Missing { .. } => ("doc.missing", "缺少必填项".to_owned()),
+            DocError::WrongType { .. } => ("doc.wrong_type", "数据类型错误".to_owned()),
+            DocError::Invalid { code, .. } => {
+                let zh = crate::id_number::IdNumberError::ALL
+                    .iter()
+                    .find(|k| k.code() == *code)
+                    .map_or("数据格式错误", |k| k.message_zh());
+                (code, zh.to_owned())
+            }
+            DocError::WrongKind { .. } => ("doc.wrong_kind", "文档类型不符".to_owned()),
+            DocError::UnsupportedSchema { .. } => (
+                "schema.unknown_major",
+                "文档版本过新，请升级应用".to_owned(),
+            ),
+            DocError::AppendOnly { .. } => ("doc.append_only", "历史记录不可删除".to_owned()),
+            DocError::Automerge(_) => ("doc.corrupt", "文档数据损坏".to_owned()),
+        };
+        Issue::new(e.path(), Severity::Error, code, zh, e.to_string())
+    }
+}
+
+/// Whether any issue is an error.
+pub fn has_errors(issues: &[Issue]) -> bool {
+    issues.iter().any(|i| i.severity == Severity::Error)
+}
+
+/// Validate a whole document: header (kind, known schema major version, grid scope), that the
+/// content reads as its typed view, and the rules of its kind. Content paths start with
+/// `content.`.
+pub fn validate<R: ReadDoc>(doc: &R) -> Vec<Issue> {
+    let mut out = Vec::new();
+    let header = match read_header(doc) {
+        Ok(h) => h,
+        Err(e) => {
+            out.push(Issue::from_doc_error(&e));
+            return out;
+        }
+    };
+    if !header.schema.is_known() {
+        out.push(Issue::new(
+            key::SCHEMA,
+            Severity::Error,
+            "schema.unknown_major",
+            "文档版本过新，请升级应用",
+            format!(
+                "schema version {} is not supported; please upgrade",
+                header.schema
+            ),
+        ));
+        return out;
+    }
+    if check_code(&header.scope, RegionLevel::Grid).is_err() {
+        out.push(Issue::error(
+            key::SCOPE,
+            "scope.invalid",
+            "所属网格编码无效",
+            "the grid code of the document is invalid",
+        ));
+    }
+    let content = match MapReader::root(doc).map(key::CONTENT) {
+        Ok(c) => c,
+        Err(e) => {
+            out.push(Issue::from_doc_error(&e));
+            return out;
+        }
+    };
+    let mut content_issues = Vec::new();
+    let result = match header.kind {
+        DocumentKind::Household => {
+            Household::read_from(&content).map(|c| c.validate(&mut content_issues))
+        }
+        DocumentKind::Visit => Visit::read_from(&content).map(|c| c.validate(&mut content_issues)),
+        DocumentKind::DiscoveryReport => {
+            DiscoveryReport::read_from(&content).map(|c| c.validate(&mut content_issues))
+        }
+    };
+    match result {
+        Ok(()) => out.extend(content_issues.into_iter().map(|mut i| {
+            i.path = join(key::CONTENT, &i.path);
+            i
+        })),
+        Err(e) => out.push(Issue::from_doc_error(&e)),
+    }
+    out
+}
+
+/// Checks of a person's identity fields (stored under the member keys of a household, which a
+/// visit's added members share): a name, and a recorded sex and birth date that agree with
+/// what the 身份证号 says.
+pub(crate) fn identity(
+    path: &str,
+    name: &str,
+    id_number: Option<&IdNumber>,
+    sex: Option<Sex>,
+    birth_date: Option<NaiveDate>,
+    out: &mut Vec<Issue>,
+) {
+    if name.trim().is_empty() {
+        out.push(Issue::error(
+            join(path, member_key::NAME),
+            "person.name_required",
+            "请填写姓名",
+            "the name is required",
+        ));
+    }
+    let Some(id) = id_number else {
+        return;
+    };
+    if sex.is_some_and(|s| s != id.sex()) {
+        out.push(Issue::error(
+            join(path, member_key::SEX),
+            "id_number.sex_mismatch",
+            "性别与身份证号不符",
+            "the sex does not match the ID number",
+        ));
+    }
+    if birth_date.is_some_and(|d| d != id.birth_date()) {
+        out.push(Issue::error(
+            join(path, member_key::BIRTH_DATE),
+            "id_number.birth_date_mismatch",
+            "出生日期与身份证号不符",
+            "the birth date does not match the ID number",
+        ));
+    }
+}

@@ -1,0 +1,630 @@
+//! The visit document (走访: 入户调查 / 复核 / 探访 / 预警核查 / 回访). Created on one phone, edited by
+//! its investigators until submitted; reviewers' decisions are written into it by the server.
+
+use std::collections::BTreeMap;
+
+use automerge::ReadDoc;
+use automerge::transaction::Transactable;
+
+use super::DocumentContent;
+use super::access::{DocError, MapReader, MapWriter, UnixMillis, code_enum};
+use super::common::{GeoPoint, Photo};
+use super::household::{Relation, key::member as member_key};
+use super::validate::{Issue, Severity, identity};
+use crate::id_number::IdNumber;
+use crate::ids::{AccountId, BlobHash, DocumentId, DocumentKind, EntryId, MemberId};
+
+/// The keys of a visit document's content. No other code spells them.
+pub mod key {
+    pub const HOUSEHOLD: &str = "household";
+    pub const PURPOSE: &str = "purpose";
+    pub const STARTED_AT: &str = "started_at";
+    pub const ENDED_AT: &str = "ended_at";
+    pub const INVESTIGATORS: &str = "investigators";
+    pub const MODE: &str = "mode";
+    pub const EMERGENCY_REASON: &str = "emergency_reason";
+    pub const MEMBER_CHECKS: &str = "member_checks";
+    pub const MEMBERS_ADDED: &str = "members_added";
+    pub const LIVING: &str = "living";
+    pub const COMPARISONS: &str = "comparisons";
+    pub const HEALTH_NOTES: &str = "health_notes";
+    pub const DISABILITY_NOTES: &str = "disability_notes";
+    pub const WORK_CAPACITY_NOTES: &str = "work_capacity_notes";
+    pub const CONCLUSION: &str = "conclusion";
+    pub const CONCLUSION_NOTES: &str = "conclusion_notes";
+    pub const SIGNATURES: &str = "signatures";
+    pub const PHOTOS: &str = "photos";
+    pub const GPS: &str = "gps";
+    pub const STATUS: &str = "status";
+    pub const SUBMITTED_AT: &str = "submitted_at";
+    pub const REVIEWS: &str = "reviews";
+
+    pub mod investigator {
+        pub const NAME: &str = "name";
+    }
+
+    pub mod member_check {
+        pub const PRESENT: &str = "present";
+        pub const CONFIRMED: &str = "confirmed";
+        pub const REMOVED: &str = "removed";
+        pub const REMOVAL_REASON: &str = "removal_reason";
+        pub const NOTE: &str = "note";
+    }
+
+    /// An added member uses the household's member keys for name, ID number and relation, plus:
+    pub mod member_added {
+        pub const NOTE: &str = "note";
+    }
+
+    pub mod living {
+        pub const FOOD: &str = "food";
+        pub const CLOTHING: &str = "clothing";
+        pub const HOUSING: &str = "housing";
+        pub const DAILY_GOODS: &str = "daily_goods";
+    }
+
+    pub mod comparison {
+        pub const SUBJECT: &str = "subject";
+        pub const DESCRIPTION: &str = "description";
+        pub const DECLARED_FEN: &str = "declared_fen";
+        pub const OBSERVED_FEN: &str = "observed_fen";
+        pub const NOTE: &str = "note";
+    }
+
+    pub mod signature {
+        pub const SIGNER_NAME: &str = "signer_name";
+        pub const ROLE: &str = "role";
+        pub const ACCOUNT: &str = "account";
+        pub const SIGNED_AT: &str = "signed_at";
+    }
+
+    pub mod review {
+        pub const REVIEWER: &str = "reviewer";
+        pub const REVIEWER_NAME: &str = "reviewer_name";
+        pub const DECISION: &str = "decision";
+        pub const COMMENT: &str = "comment";
+        pub const AT: &str = "at";
+    }
+}
+
+code_enum! {
+    /// Purpose of a visit.
+    pub enum Purpose {
+        /// 入户调查 (means investigation of an application)
+        Investigation = ("investigation", "入户调查"),
+        /// 复核 (periodic re-check)
+        Recheck = ("recheck", "复核"),
+        /// 探访 (care visit)
+        CareVisit = ("care_visit", "探访"),
+        /// 预警核查 (checking a monitoring alert)
+        AlertCheck = ("alert_check", "预警核查"),
+        /// 回访 (return visit after aid)
+        FollowUp = ("follow_up", "回访"),
+    }
+}
+
+code_enum! {
+    /// How the visit was made (DB2021 art. 16).
+    pub enum VisitMode {
+        /// 入户 (in person)
+        InPerson = ("in_person", "入户"),
+        /// 电话 (only in a declared major emergency)
+        Phone = ("phone", "电话"),
+        /// 视频 (only in a declared major emergency)
+        Video = ("video", "视频"),
+    }
+}
+
+code_enum! {
+    /// Where a visit stands in its workflow.
+    pub enum VisitStatus {
+        /// 草稿
+        Draft = ("draft", "草稿"),
+        /// 已提交
+        Submitted = ("submitted", "已提交"),
+        /// 已退回 (returned to the investigators for more work)
+        Returned = ("returned", "已退回"),
+        /// 审核通过
+        Approved = ("approved", "审核通过"),
+        /// 不予通过
+        Rejected = ("rejected", "不予通过"),
+        /// 已确认
+        Confirmed = ("confirmed", "已确认"),
+    }
+}
+
+code_enum! {
+    /// Conclusion of the investigation (调查结论).
+    pub enum Conclusion {
+        /// 属实
+        Accurate = ("accurate", "属实"),
+        /// 部分属实
+        PartlyAccurate = ("partly_accurate", "部分属实"),
+        /// 不属实
+        Inaccurate = ("inaccurate", "不属实"),
+    }
+}
+
+code_enum! {
+    /// Whether a seen-vs-declared comparison is about income or assets.
+    pub enum ComparisonSubject {
+        /// 收入
+        Income = ("income", "收入"),
+        /// 财产
+        Asset = ("asset", "财产"),
+    }
+}
+
+code_enum! {
+    /// Who signed.
+    pub enum SignerRole {
+        /// 调查人员
+        Investigator = ("investigator", "调查人员"),
+        /// 家庭成员
+        Family = ("family", "家庭成员"),
+        /// 村干部
+        Cadre = ("cadre", "村干部"),
+    }
+}
+
+code_enum! {
+    /// A reviewer's decision on a visit.
+    pub enum ReviewOutcome {
+        /// 通过
+        Approve = ("approve", "通过"),
+        /// 退回
+        Return = ("return", "退回"),
+        /// 不予通过
+        Reject = ("reject", "不予通过"),
+        /// 确认
+        Confirm = ("confirm", "确认"),
+    }
+}
+
+/// An investigator (调查人员), keyed by account id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Investigator {
+    pub name: String,
+}
+
+/// What the visit found about an existing member of the household.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MemberCheck {
+    /// 在场
+    pub present: bool,
+    /// 核实 (identity and circumstances confirmed)
+    pub confirmed: bool,
+    /// 减员 (no longer part of the household)
+    pub removed: bool,
+    pub removal_reason: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A member found at the visit who is not in the household record yet (增员). Keyed by the
+/// [`MemberId`] the member will keep in the household. The server checks whether the person
+/// already receives benefits elsewhere.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddedMember {
+    pub name: String,
+    pub id_number: Option<IdNumber>,
+    pub relation: Relation,
+    pub note: Option<String>,
+}
+
+/// Observed living conditions (吃穿住用).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LivingConditions {
+    /// 吃
+    pub food: Option<String>,
+    /// 穿
+    pub clothing: Option<String>,
+    /// 住
+    pub housing: Option<String>,
+    /// 用
+    pub daily_goods: Option<String>,
+}
+
+/// Income or an asset as declared and as seen at the visit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub subject: ComparisonSubject,
+    pub description: String,
+    pub declared_fen: Option<i64>,
+    pub observed_fen: Option<i64>,
+    pub note: Option<String>,
+}
+
+/// A signature (签字), an image blob keyed by its SHA-256.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signature {
+    pub signer_name: String,
+    pub role: SignerRole,
+    /// The signer's account, for investigators and cadres.
+    pub account: Option<AccountId>,
+    pub signed_at: Option<UnixMillis>,
+}
+
+/// A reviewer's decision (审核意见), written by the server; the list only grows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    pub reviewer: AccountId,
+    pub reviewer_name: String,
+    pub decision: ReviewOutcome,
+    pub comment: Option<String>,
+    pub at: UnixMillis,
+}
+
+/// The content of a visit document (走访).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Visit {
+    pub household: DocumentId,
+    pub purpose: Purpose,
+    pub started_at: Option<UnixMillis>,
+    pub ended_at: Option<UnixMillis>,
+    pub investigators: BTreeMap<AccountId, Investigator>,
+    pub mode: VisitMode,
+    /// The declared major emergency that allows a phone or video visit.
+    pub emergency_reason: Option<String>,
+    pub member_checks: BTreeMap<MemberId, MemberCheck>,
+    pub members_added: BTreeMap<MemberId, AddedMember>,
+    pub living: LivingConditions,
+    pub comparisons: BTreeMap<EntryId, Comparison>,
+    pub health_notes: Option<String>,
+    pub disability_notes: Option<String>,
+    pub work_capacity_notes: Option<String>,
+    pub conclusion: Option<Conclusion>,
+    pub conclusion_notes: Option<String>,
+    pub signatures: BTreeMap<BlobHash, Signature>,
+    pub photos: BTreeMap<BlobHash, Photo>,
+    /// Where the visit took place (one fix per visit event).
+    pub gps: Option<GeoPoint>,
+    pub status: VisitStatus,
+    pub submitted_at: Option<UnixMillis>,
+    /// Append-only; written by the server.
+    pub reviews: Vec<Review>,
+}
+
+impl Visit {
+    /// A new draft visit in person, with nothing recorded yet.
+    pub fn new(household: DocumentId, purpose: Purpose) -> Visit {
+        Visit {
+            household,
+            purpose,
+            started_at: None,
+            ended_at: None,
+            investigators: BTreeMap::new(),
+            mode: VisitMode::InPerson,
+            emergency_reason: None,
+            member_checks: BTreeMap::new(),
+            members_added: BTreeMap::new(),
+            living: LivingConditions::default(),
+            comparisons: BTreeMap::new(),
+            health_notes: None,
+            disability_notes: None,
+            work_capacity_notes: None,
+            conclusion: None,
+            conclusion_notes: None,
+            signatures: BTreeMap::new(),
+            photos: BTreeMap::new(),
+            gps: None,
+            status: VisitStatus::Draft,
+            submitted_at: None,
+            reviews: Vec::new(),
+        }
+    }
+}
+
+fn read_investigator<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Investigator, DocError> {
+    Ok(Investigator {
+        name: m.req(key::investigator::NAME)?,
+    })
+}
+
+fn write_investigator<T: Transactable>(
+    v: &Investigator,
+    m: &mut MapWriter<'_, T>,
+) -> Result<(), DocError> {
+    m.set(key::investigator::NAME, &v.name)
+}
+
+fn read_member_check<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<MemberCheck, DocError> {
+    use key::member_check as k;
+    Ok(MemberCheck {
+        present: m.req(k::PRESENT)?,
+        confirmed: m.req(k::CONFIRMED)?,
+        removed: m.req(k::REMOVED)?,
+        removal_reason: m.opt(k::REMOVAL_REASON)?,
+        note: m.opt(k::NOTE)?,
+    })
+}
+
+fn write_member_check<T: Transactable>(
+    v: &MemberCheck,
+    m: &mut MapWriter<'_, T>,
+) -> Result<(), DocError> {
+    use key::member_check as k;
+    m.set(k::PRESENT, &v.present)?;
+    m.set(k::CONFIRMED, &v.confirmed)?;
+    m.set(k::REMOVED, &v.removed)?;
+    m.set_opt(k::REMOVAL_REASON, v.removal_reason.as_ref())?;
+    m.set_opt(k::NOTE, v.note.as_ref())
+}
+
+fn read_added<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<AddedMember, DocError> {
+    Ok(AddedMember {
+        name: m.req(member_key::NAME)?,
+        id_number: m.opt(member_key::ID_NUMBER)?,
+        relation: m.req(member_key::RELATION)?,
+        note: m.opt(key::member_added::NOTE)?,
+    })
+}
+
+fn write_added<T: Transactable>(v: &AddedMember, m: &mut MapWriter<'_, T>) -> Result<(), DocError> {
+    m.set(member_key::NAME, &v.name)?;
+    m.set_opt(member_key::ID_NUMBER, v.id_number.as_ref())?;
+    m.set(member_key::RELATION, &v.relation)?;
+    m.set_opt(key::member_added::NOTE, v.note.as_ref())
+}
+
+fn read_comparison<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Comparison, DocError> {
+    use key::comparison as k;
+    Ok(Comparison {
+        subject: m.req(k::SUBJECT)?,
+        description: m.req(k::DESCRIPTION)?,
+        declared_fen: m.opt(k::DECLARED_FEN)?,
+        observed_fen: m.opt(k::OBSERVED_FEN)?,
+        note: m.opt(k::NOTE)?,
+    })
+}
+
+fn write_comparison<T: Transactable>(
+    v: &Comparison,
+    m: &mut MapWriter<'_, T>,
+) -> Result<(), DocError> {
+    use key::comparison as k;
+    m.set(k::SUBJECT, &v.subject)?;
+    m.set(k::DESCRIPTION, &v.description)?;
+    m.set_opt(k::DECLARED_FEN, v.declared_fen.as_ref())?;
+    m.set_opt(k::OBSERVED_FEN, v.observed_fen.as_ref())?;
+    m.set_opt(k::NOTE, v.note.as_ref())
+}
+
+fn read_signature<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Signature, DocError> {
+    use key::signature as k;
+    Ok(Signature {
+        signer_name: m.req(k::SIGNER_NAME)?,
+        role: m.req(k::ROLE)?,
+        account: m.opt(k::ACCOUNT)?,
+        signed_at: m.opt(k::SIGNED_AT)?,
+    })
+}
+
+fn write_signature<T: Transactable>(
+    v: &Signature,
+    m: &mut MapWriter<'_, T>,
+) -> Result<(), DocError> {
+    use key::signature as k;
+    m.set(k::SIGNER_NAME, &v.signer_name)?;
+    m.set(k::ROLE, &v.role)?;
+    m.set_opt(k::ACCOUNT, v.account.as_ref())?;
+    m.set_opt(k::SIGNED_AT, v.signed_at.as_ref())
+}
+
+fn read_review<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Review, DocError> {
+    use key::review as k;
+    Ok(Review {
+        reviewer: m.req(k::REVIEWER)?,
+        reviewer_name: m.req(k::REVIEWER_NAME)?,
+        decision: m.req(k::DECISION)?,
+        comment: m.opt(k::COMMENT)?,
+        at: m.req(k::AT)?,
+    })
+}
+
+fn write_review<T: Transactable>(v: &Review, m: &mut MapWriter<'_, T>) -> Result<(), DocError> {
+    use key::review as k;
+    m.set(k::REVIEWER, &v.reviewer)?;
+    m.set(k::REVIEWER_NAME, &v.reviewer_name)?;
+    m.set(k::DECISION, &v.decision)?;
+    m.set_opt(k::COMMENT, v.comment.as_ref())?;
+    m.set(k::AT, &v.at)
+}
+
+impl DocumentContent for Visit {
+    const KIND: DocumentKind = DocumentKind::Visit;
+
+    fn read_from<R: ReadDoc>(c: &MapReader<'_, R>) -> Result<Self, DocError> {
+        let living = c.map(key::LIVING)?;
+        Ok(Visit {
+            household: c.req(key::HOUSEHOLD)?,
+            purpose: c.req(key::PURPOSE)?,
+            started_at: c.opt(key::STARTED_AT)?,
+            ended_at: c.opt(key::ENDED_AT)?,
+            investigators: c.entries(key::INVESTIGATORS, read_investigator)?,
+            mode: c.req(key::MODE)?,
+            emergency_reason: c.opt(key::EMERGENCY_REASON)?,
+            member_checks: c.entries(key::MEMBER_CHECKS, read_member_check)?,
+            members_added: c.entries(key::MEMBERS_ADDED, read_added)?,
+            living: LivingConditions {
+                food: living.opt(key::living::FOOD)?,
+                clothing: living.opt(key::living::CLOTHING)?,
+                housing: living.opt(key::living::HOUSING)?,
+                daily_goods: living.opt(key::living::DAILY_GOODS)?,
+            },
+            comparisons: c.entries(key::COMPARISONS, read_comparison)?,
+            health_notes: c.opt(key::HEALTH_NOTES)?,
+            disability_notes: c.opt(key::DISABILITY_NOTES)?,
+            work_capacity_notes: c.opt(key::WORK_CAPACITY_NOTES)?,
+            conclusion: c.opt(key::CONCLUSION)?,
+            conclusion_notes: c.opt(key::CONCLUSION_NOTES)?,
+            signatures: c.entries(key::SIGNATURES, read_signature)?,
+            photos: c.entries(key::PHOTOS, Photo::read)?,
+            gps: GeoPoint::read_opt(c, key::GPS)?,
+            status: c.req(key::STATUS)?,
+            submitted_at: c.opt(key::SUBMITTED_AT)?,
+            reviews: c.list(key::REVIEWS, read_review)?,
+        })
+    }
+
+    fn write_to<T: Transactable>(&self, c: &mut MapWriter<'_, T>) -> Result<(), DocError> {
+        c.set(key::HOUSEHOLD, &self.household)?;
+        c.set(key::PURPOSE, &self.purpose)?;
+        c.set_opt(key::STARTED_AT, self.started_at.as_ref())?;
+        c.set_opt(key::ENDED_AT, self.ended_at.as_ref())?;
+        c.entries(key::INVESTIGATORS, &self.investigators, write_investigator)?;
+        c.set(key::MODE, &self.mode)?;
+        c.set_opt(key::EMERGENCY_REASON, self.emergency_reason.as_ref())?;
+        c.entries(key::MEMBER_CHECKS, &self.member_checks, write_member_check)?;
+        c.entries(key::MEMBERS_ADDED, &self.members_added, write_added)?;
+        {
+            let mut living = c.map(key::LIVING)?;
+            living.set_opt(key::living::FOOD, self.living.food.as_ref())?;
+            living.set_opt(key::living::CLOTHING, self.living.clothing.as_ref())?;
+            living.set_opt(key::living::HOUSING, self.living.housing.as_ref())?;
+            living.set_opt(key::living::DAILY_GOODS, self.living.daily_goods.as_ref())?;
+        }
+        c.entries(key::COMPARISONS, &self.comparisons, write_comparison)?;
+        c.set_opt(key::HEALTH_NOTES, self.health_notes.as_ref())?;
+        c.set_opt(key::DISABILITY_NOTES, self.disability_notes.as_ref())?;
+        c.set_opt(key::WORK_CAPACITY_NOTES, self.work_capacity_notes.as_ref())?;
+        c.set_opt(key::CONCLUSION, self.conclusion.as_ref())?;
+        c.set_opt(key::CONCLUSION_NOTES, self.conclusion_notes.as_ref())?;
+        c.entries(key::SIGNATURES, &self.signatures, write_signature)?;
+        c.entries(key::PHOTOS, &self.photos, Photo::write)?;
+        GeoPoint::write_opt(self.gps.as_ref(), c, key::GPS)?;
+        c.set(key::STATUS, &self.status)?;
+        c.set_opt(key::SUBMITTED_AT, self.submitted_at.as_ref())?;
+        c.append_only(key::REVIEWS, &self.reviews, write_review)
+    }
+
+    fn validate(&self, out: &mut Vec<Issue>) {
+        if self.mode != VisitMode::InPerson
+            && self
+                .emergency_reason
+                .as_deref()
+                .is_none_or(|r| r.trim().is_empty())
+        {
+            out.push(Issue::error(
+                key::EMERGENCY_REASON,
+                "visit.remote_needs_emergency",
+                "电话或视频走访仅限重大突发事件，须注明原因",
+                "a phone or video visit is allowed only in a declared major emergency, with the reason",
+            ));
+        }
+        if let (Some(s), Some(e)) = (self.started_at, self.ended_at)
+            && e < s
+        {
+            out.push(Issue::error(
+                key::ENDED_AT,
+                "visit.time_order",
+                "结束时间早于开始时间",
+                "the end time is before the start time",
+            ));
+        }
+        for (id, check) in &self.member_checks {
+            if check.removed && check.removal_reason.as_deref().is_none_or(str::is_empty) {
+                out.push(Issue::error(
+                    format!(
+                        "{}.{id}.{}",
+                        key::MEMBER_CHECKS,
+                        key::member_check::REMOVAL_REASON
+                    ),
+                    "member.removed_reason_required",
+                    "减员须注明原因",
+                    "removing a member needs a reason",
+                ));
+            }
+        }
+        for (id, m) in &self.members_added {
+            let path = format!("{}.{id}", key::MEMBERS_ADDED);
+            identity(&path, &m.name, m.id_number.as_ref(), None, None, out);
+        }
+        if let Some(gps) = &self.gps {
+            gps.validate(key::GPS, out);
+        }
+        Photo::validate_all(&self.photos, key::PHOTOS, out);
+        if self.status != VisitStatus::Draft {
+            self.validate_submitted(out);
+        }
+        let needs_review = matches!(
+            self.status,
+            VisitStatus::Returned
+                | VisitStatus::Approved
+                | VisitStatus::Rejected
+                | VisitStatus::Confirmed
+        );
+        if needs_review && self.reviews.is_empty() {
+            out.push(Issue::error(
+                key::REVIEWS,
+                "visit.review_required",
+                "审核状态须有审核意见",
+                "a reviewed status needs a review decision",
+            ));
+        }
+    }
+}
+
+impl Visit {
+    /// Rules for a visit that has left the draft state (DB2021 art. 16).
+    fn validate_submitted(&self, out: &mut Vec<Issue>) {
+        if self.investigators.len() < 2 {
+            out.push(Issue::error(
+                key::INVESTIGATORS,
+                "visit.investigators_min",
+                "入户调查须有至少两名调查人员",
+                "a visit needs at least two investigators",
+            ));
+        }
+        if self.started_at.is_none() {
+            out.push(Issue::error(
+                key::STARTED_AT,
+                "visit.started_at_required",
+                "请填写开始时间",
+                "the start time is required",
+            ));
+        }
+        if self.ended_at.is_none() {
+            out.push(Issue::error(
+                key::ENDED_AT,
+                "visit.ended_at_required",
+                "请填写结束时间",
+                "the end time is required",
+            ));
+        }
+        if self.conclusion.is_none() {
+            out.push(Issue::error(
+                key::CONCLUSION,
+                "visit.conclusion_required",
+                "请填写调查结论",
+                "the conclusion is required",
+            ));
+        }
+        for account in self.investigators.keys() {
+            let signed = self
+                .signatures
+                .values()
+                .any(|s| s.role == SignerRole::Investigator && s.account.as_ref() == Some(account));
+            if !signed {
+                out.push(Issue::error(
+                    format!("{}.{account}", key::INVESTIGATORS),
+                    "visit.investigator_signature_missing",
+                    "调查人员尚未签字",
+                    "this investigator has not signed",
+                ));
+            }
+        }
+        if !self
+            .signatures
+            .values()
+            .any(|s| s.role == SignerRole::Family)
+        {
+            out.push(Issue::new(
+                key::SIGNATURES,
+                Severity::Warning,
+                "visit.family_signature_missing",
+                "在场家庭成员尚未签字",
+                "no family member has signed",
+            ));
+        }
+    }
+}
