@@ -7,3 +7,4 @@ pub mod id_number;
 pub mod ids;
 pub mod region;
 pub mod role;
+pub mod sync;

@@ -187,3 +187,210 @@ pub mod server_secret {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod document {
+    use sea_orm::entity::prelude::*;
+
+    /// A CRDT document: its compact automerge bytes and its place in the sync feed.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "documents")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub kind: String,
+        /// Grid code.
+        pub scope: String,
+        /// Materialised path of the grid.
+        pub region_path: String,
+        /// `Automerge::save()` of the current state.
+        pub snapshot: Vec<u8>,
+        /// Heads, hex, comma-separated.
+        pub heads: String,
+        /// Feed sequence at which the document was created.
+        pub created_seq: i64,
+        /// Feed sequence of its latest change.
+        pub seq: i64,
+        pub created_at_ms: i64,
+        pub updated_at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod doc_change {
+    use sea_orm::entity::prelude::*;
+
+    /// One automerge change as received: who sent it, when, and its bytes. The document's history.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "doc_changes")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub doc_id: String,
+        /// Change hash, hex.
+        pub hash: String,
+        pub seq: i64,
+        pub device_id: String,
+        pub account_id: String,
+        /// Automerge actor id, hex.
+        pub actor: String,
+        pub at_ms: i64,
+        pub bytes: Vec<u8>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod device_sync {
+    use sea_orm::entity::prelude::*;
+
+    /// The scope a device last synced with, to notice when its account's regions change.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "device_sync")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub device_id: String,
+        /// Region paths, newline-separated, sorted.
+        pub scope_key: String,
+        pub updated_at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod doc_conflict {
+    use sea_orm::entity::prelude::*;
+
+    /// A field two people set concurrently; both values are kept for a reviewer.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "doc_conflicts")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub doc_id: String,
+        pub path: String,
+        /// JSON: the values with the actor and op of each.
+        pub detail: String,
+        pub detected_at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod household {
+    use sea_orm::entity::prelude::*;
+
+    /// Projection of a household document (户).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "households")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub doc_id: String,
+        pub scope: String,
+        pub region_path: String,
+        pub address: String,
+        pub hukou_type: Option<String>,
+        /// Programme codes, comma-separated.
+        pub programmes: String,
+        pub head_name: Option<String>,
+        pub member_count: i32,
+        pub updated_seq: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod member {
+    use sea_orm::entity::prelude::*;
+
+    /// Projection of a household member; the 身份证号 only masked.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "members")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub doc_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub member_id: String,
+        pub name: String,
+        pub id_number_masked: Option<String>,
+        pub relation: String,
+        pub co_resident: bool,
+        pub removed: bool,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod visit {
+    use sea_orm::entity::prelude::*;
+
+    /// Projection of a visit document (走访).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "visits")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub doc_id: String,
+        pub household_id: String,
+        pub scope: String,
+        pub region_path: String,
+        pub purpose: String,
+        pub status: String,
+        pub mode: String,
+        pub started_at_ms: Option<i64>,
+        pub ended_at_ms: Option<i64>,
+        pub submitted_at_ms: Option<i64>,
+        pub investigator_count: i32,
+        pub conclusion: Option<String>,
+        pub photo_count: i32,
+        pub updated_seq: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod report {
+    use sea_orm::entity::prelude::*;
+
+    /// Projection of a discovery report (主动发现报告).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "reports")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub doc_id: String,
+        pub scope: String,
+        pub region_path: String,
+        pub reporter: String,
+        pub channel: Option<String>,
+        pub urgency: Option<String>,
+        pub emergency_24h: bool,
+        pub status: String,
+        pub reported_at_ms: Option<i64>,
+        pub updated_seq: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

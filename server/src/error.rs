@@ -32,10 +32,13 @@ pub enum Code {
     Timeout,
     Unavailable,
     Internal,
+    UpgradeRequired,
+    BatchTooLarge,
+    MalformedSyncBody,
 }
 
 impl Code {
-    pub const ALL: [Code; 23] = [
+    pub const ALL: [Code; 26] = [
         Code::MalformedJson,
         Code::UnknownField,
         Code::InvalidRequest,
@@ -59,6 +62,9 @@ impl Code {
         Code::Timeout,
         Code::Unavailable,
         Code::Internal,
+        Code::UpgradeRequired,
+        Code::BatchTooLarge,
+        Code::MalformedSyncBody,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +92,9 @@ impl Code {
             Code::Timeout => "request.timeout",
             Code::Unavailable => "server.unavailable",
             Code::Internal => "server.internal",
+            Code::UpgradeRequired => "sync.upgrade_required",
+            Code::BatchTooLarge => "sync.batch_too_large",
+            Code::MalformedSyncBody => "sync.malformed_body",
         }
     }
 
@@ -111,6 +120,9 @@ impl Code {
             Code::Timeout => StatusCode::REQUEST_TIMEOUT,
             Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Code::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
+            Code::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Code::MalformedSyncBody => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -186,6 +198,18 @@ impl Code {
             Code::Internal => (
                 "服务器内部错误，请稍后再试。",
                 "Internal server error. Please try later.",
+            ),
+            Code::UpgradeRequired => (
+                "应用版本过旧，请更新后再同步。",
+                "This app version is too old for the server; update the app, then sync.",
+            ),
+            Code::BatchTooLarge => (
+                "一次同步的内容过多，请分批同步。",
+                "Too much in one sync; sync in several requests.",
+            ),
+            Code::MalformedSyncBody => (
+                "同步数据不完整或已损坏，请重新同步。",
+                "The sync request is truncated or corrupt; sync again.",
             ),
         }
     }

@@ -15,3 +15,4 @@ pub mod entity;
 pub mod error;
 pub mod policy;
 pub mod regions;
+pub mod sync;

@@ -50,6 +50,11 @@ enum Command {
         #[command(subcommand)]
         command: RegionCommand,
     },
+    /// Projection commands.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionCommand,
+    },
     /// Account commands.
     User {
         #[command(subcommand)]
@@ -62,6 +67,15 @@ enum RegionCommand {
     /// Import regions from a CSV file (code,parent_code,level,name); nothing is imported if any line is bad.
     Import {
         file: PathBuf,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ProjectionCommand {
+    /// Recompute households, members, visits and reports from the stored documents.
+    Rebuild {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -167,6 +181,18 @@ async fn run(cli: Cli) -> Result<(), String> {
             app::serve(state, listener, app::shutdown_signal())
                 .await
                 .map_err(|e| e.to_string())
+        }
+        Command::Projections {
+            command: ProjectionCommand::Rebuild { data_dir },
+        } => {
+            let s = settings(cfg, None, data_dir.as_ref())?;
+            let conn = db::connect(&s).await.map_err(|e| e.to_string())?;
+            db::migrate(&conn).await.map_err(|e| e.to_string())?;
+            let n = doudi_server::sync::projection::rebuild_all(&conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("projections rebuilt from {n} documents");
+            Ok(())
         }
         Command::Region {
             command: RegionCommand::Import { file, data_dir },

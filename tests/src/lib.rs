@@ -81,6 +81,10 @@ pub struct TestApp {
 
 /// Settings for a test server: a temp data dir and the test key; `tweak` adjusts the rest.
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,sqlx=error".into()))
+        .try_init();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut s = Settings {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -301,5 +305,95 @@ impl TestApp {
             .all(&self.state.db)
             .await
             .expect("audit rows")
+    }
+}
+
+/// A simulated phone: a logged-in device with its replica of the documents in its scope.
+pub struct Phone {
+    pub replica: doudi_protocol::sync::Replica,
+    pub access: String,
+    pub device_id: String,
+    pub account_id: String,
+    /// Body bytes of the last request and response.
+    pub last_up: usize,
+    pub last_down: usize,
+}
+
+impl TestApp {
+    /// Log in as `username` on a new phone.
+    pub async fn phone(&self, username: &str) -> Phone {
+        let r = self.login_as(username, PASSWORD, None).await;
+        assert_eq!(r.status, StatusCode::OK, "login {username}: {:?}", r.body);
+        let device_id = r.body["device_id"].as_str().unwrap().to_string();
+        let actor =
+            doudi_protocol::sync::replica::device_actor(&device_id).expect("device id is 32 hex");
+        Phone {
+            replica: doudi_protocol::sync::Replica::new(actor),
+            access: r.body["access_token"].as_str().unwrap().to_string(),
+            device_id,
+            account_id: r.body["account"]["id"].as_str().unwrap().to_string(),
+            last_up: 0,
+            last_down: 0,
+        }
+    }
+
+    /// POST raw bytes to `/api/v1/sync`.
+    pub async fn post_sync(&self, token: &str, body: Vec<u8>) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/v1/sync"))
+            .bearer_auth(token)
+            .header("content-type", doudi_protocol::sync::CONTENT_TYPE)
+            .body(body)
+            .send()
+            .await
+            .expect("sync request sent")
+    }
+
+    /// One round trip: push what the server lacks, apply what comes back.
+    pub async fn sync_once(
+        &self,
+        phone: &mut Phone,
+        page_bytes: Option<u32>,
+    ) -> doudi_protocol::sync::SyncOutcome {
+        use doudi_protocol::sync::{SyncResponse, from_cbor, to_cbor};
+        let req = to_cbor(&phone.replica.prepare(page_bytes));
+        phone.last_up = req.len();
+        let resp = self.post_sync(&phone.access, req).await;
+        let status = resp.status();
+        let bytes = resp.bytes().await.unwrap();
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "sync failed: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        phone.last_down = bytes.len();
+        let resp: SyncResponse = from_cbor(&bytes).expect("response decodes");
+        phone.replica.apply(resp).expect("response applies")
+    }
+
+    /// Sync until the server has nothing more; returns the outcomes of all rounds merged.
+    pub async fn sync(&self, phone: &mut Phone) -> doudi_protocol::sync::SyncOutcome {
+        let mut all = doudi_protocol::sync::SyncOutcome::default();
+        for _ in 0..1000 {
+            let o = self.sync_once(phone, None).await;
+            all.accepted.extend(o.accepted);
+            all.rejected.extend(o.rejected);
+            all.updated.extend(o.updated);
+            all.purged.extend(o.purged);
+            if !o.more {
+                return all;
+            }
+        }
+        panic!("sync did not finish in 1000 rounds");
+    }
+
+    /// The server's stored bytes and heads of a document.
+    pub async fn stored_doc(&self, id: &str) -> Option<doudi_server::entity::document::Model> {
+        use sea_orm::EntityTrait;
+        doudi_server::entity::document::Entity::find_by_id(id.to_string())
+            .one(&self.state.db)
+            .await
+            .unwrap()
     }
 }

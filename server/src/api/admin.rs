@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -234,6 +234,10 @@ pub struct UpdateAccountRequest {
     /// A new password; the account's devices keep their sessions unless also revoked.
     #[serde(default)]
     pub password: Option<String>,
+    /// Replace the regions the account works in (all inside the administrator's). Documents that
+    /// leave its scope are purged from its phones at their next sync.
+    #[serde(default)]
+    pub regions: Option<Vec<String>>,
 }
 
 /// Rename, disable or re-enable an account, or set a new password.
@@ -275,7 +279,37 @@ pub async fn update_account(
         m.password_hash = Set(hash);
     }
     m.updated_at_ms = Set(now_ms());
-    let updated = m.update(&state.db).await?;
+    let new_regions = match &req.regions {
+        Some(codes) => {
+            if codes.len() > 100 {
+                return Err(ApiError::new(Code::InvalidRequest).with_message(
+                    "一个账号最多绑定 100 个区划",
+                    "an account can be bound to at most 100 regions",
+                ));
+            }
+            let regions = accounts::load_regions(&state.db, codes).await?;
+            require_regions(&state, &ctx, &regions, &id).await?;
+            Some(regions)
+        }
+        None => None,
+    };
+    let txn = state.db.begin().await?;
+    let updated = m.update(&txn).await?;
+    if let Some(regions) = new_regions {
+        account_region::Entity::delete_many()
+            .filter(account_region::Column::AccountId.eq(updated.id.as_str()))
+            .exec(&txn)
+            .await?;
+        for r in regions {
+            account_region::ActiveModel {
+                account_id: Set(updated.id.clone()),
+                region_code: Set(r.code),
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    txn.commit().await?;
     let _ = audit::record(
         &state.db,
         Outcome::Ok,

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod health;
 pub mod regions;
+pub mod sync;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -62,6 +63,12 @@ pub fn router(state: SharedState) -> Router {
         .route("/admin/devices", get(admin::list_devices))
         .route("/admin/devices/{id}/revoke", post(admin::revoke_device))
         .route("/admin/audit", get(admin::list_audit))
+        .route(
+            "/sync",
+            post(sync::sync).layer(axum::extract::DefaultBodyLimit::max(
+                doudi_protocol::sync::MAX_REQUEST_BYTES,
+            )),
+        )
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)
@@ -94,6 +101,7 @@ async fn not_found() -> ApiError {
         regions::get_region, regions::get_children,
         admin::import_regions, admin::create_account, admin::list_accounts, admin::update_account,
         admin::list_devices, admin::revoke_device, admin::list_audit,
+        sync::sync,
         health::healthz, health::readyz,
     ),
     components(schemas(crate::error::ErrorBody)),

@@ -1,0 +1,200 @@
+//! Wire types of `POST /api/v1/sync`, encoded as CBOR (RFC 8949); change bytes travel as CBOR
+//! byte strings, never base64.
+
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+/// The protocol version this code speaks. A request with another version is refused with
+/// `sync.upgrade_required`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Media type of request and response bodies.
+pub const CONTENT_TYPE: &str = "application/cbor";
+
+/// Most documents one request may push.
+pub const MAX_PUSH_DOCS: usize = 500;
+
+/// Most changes one request may push for one document.
+pub const MAX_CHANGES_PER_DOC: usize = 5_000;
+
+/// Largest request body the server accepts (bytes).
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+
+/// Page budget of a response when the client names none (bytes of document data).
+pub const DEFAULT_PAGE_BYTES: u32 = 512 * 1024;
+
+/// Bounds of the page budget a client may ask for.
+pub const MIN_PAGE_BYTES: u32 = 4 * 1024;
+pub const MAX_PAGE_BYTES: u32 = 8 * 1024 * 1024;
+
+/// One round trip: the device's cursor and its local changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// [`PROTOCOL_VERSION`].
+    pub v: u32,
+    /// The `cursor` of the last response the device applied; 0 on a new device.
+    pub cursor: u64,
+    /// Local changes, per document.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub push: Vec<DocPush>,
+    /// Budget in bytes of document data for the pulled part of the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_bytes: Option<u32>,
+}
+
+/// Changes to one document that the server may lack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocPush {
+    /// Document id (26 characters, see `ids::DocumentId`).
+    pub doc: String,
+    /// Automerge changes, each in automerge's binary change format.
+    pub changes: Vec<ByteBuf>,
+}
+
+/// What became of a pushed document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushStatus {
+    /// Every change is stored (including changes the server already had).
+    Accepted,
+    /// Nothing of this document was stored; see `code`.
+    Rejected,
+}
+
+/// A validation problem, to show next to a field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireIssue {
+    pub path: String,
+    pub code: String,
+    pub message: String,
+    pub message_en: String,
+}
+
+/// The answer for one pushed document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResult {
+    pub doc: String,
+    pub status: PushStatus,
+    /// The server's heads of the document after this request (accepted only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heads: Vec<ByteBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_en: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<WireIssue>,
+}
+
+/// Something new in the device's scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocUpdate {
+    pub doc: String,
+    /// `household`, `visit` or `discovery_report`.
+    pub kind: String,
+    /// The grid code the document belongs to.
+    pub scope: String,
+    /// The whole document (automerge's compact save format) when the device cannot have any of
+    /// it yet: on a first sync, or when the document is new to this device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<ByteBuf>,
+    /// Otherwise the changes since the device's cursor, other than its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<ByteBuf>,
+    /// The server's heads after these changes.
+    pub heads: Vec<ByteBuf>,
+}
+
+/// The answer to a [`SyncRequest`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    pub v: u32,
+    /// One entry per pushed document, in request order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<PushResult>,
+    /// Documents changed in scope since the request's cursor, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub updates: Vec<DocUpdate>,
+    /// Documents that left the device's scope: delete them locally.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub purge: Vec<String>,
+    /// Send this as `cursor` next time.
+    pub cursor: u64,
+    /// More updates wait: sync again at once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
+}
+
+/// Encode a value as CBOR.
+pub fn to_cbor<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::into_writer(value, &mut out).expect("writing CBOR to a Vec cannot fail");
+    out
+}
+
+/// Why CBOR could not be decoded.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid CBOR body: {0}")]
+pub struct DecodeError(pub String);
+
+/// Decode a value from CBOR, refusing trailing bytes.
+pub fn from_cbor<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, DecodeError> {
+    let mut reader = bytes;
+    let value = ciborium::from_reader(&mut reader).map_err(|e| DecodeError(e.to_string()))?;
+    if !reader.is_empty() {
+        return Err(DecodeError(format!("{} trailing bytes", reader.len())));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_request_is_tiny_and_round_trips() {
+        let req = SyncRequest {
+            v: PROTOCOL_VERSION,
+            cursor: 123_456,
+            ..Default::default()
+        };
+        let bytes = to_cbor(&req);
+        assert!(bytes.len() < 32, "{} bytes", bytes.len());
+        assert_eq!(from_cbor::<SyncRequest>(&bytes).unwrap(), req);
+    }
+
+    #[test]
+    fn change_bytes_are_byte_strings() {
+        let req = SyncRequest {
+            v: 1,
+            cursor: 0,
+            push: vec![DocPush {
+                doc: "d".into(),
+                changes: vec![ByteBuf::from(vec![0xAB; 40])],
+            }],
+            page_bytes: None,
+        };
+        let bytes = to_cbor(&req);
+        // 40 bytes of payload cost 40 bytes plus a 2-byte byte-string header, not base64.
+        assert!(
+            bytes
+                .windows(42)
+                .any(|w| w[0] == 0x58 && w[1] == 40 && w[2..].iter().all(|&b| b == 0xAB))
+        );
+    }
+
+    #[test]
+    fn truncated_and_trailing_input_is_refused() {
+        let bytes = to_cbor(&SyncRequest {
+            v: 1,
+            cursor: 5,
+            ..Default::default()
+        });
+        assert!(from_cbor::<SyncRequest>(&bytes[..bytes.len() - 1]).is_err());
+        let mut extra = bytes.clone();
+        extra.push(0);
+        assert!(from_cbor::<SyncRequest>(&extra).is_err());
+    }
+}

@@ -1,0 +1,40 @@
+//! `POST /api/v1/sync`: CBOR in, CBOR out (docs/PROTOCOL.md).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+
+use doudi_protocol::sync::{CONTENT_TYPE, SyncRequest, from_cbor, to_cbor};
+
+use super::{ApiBody, AuthContext, SharedState};
+use crate::error::{ApiError, Code};
+
+/// One sync round trip: push local changes, pull what is new in scope.
+#[utoipa::path(post, path = "/api/v1/sync", tag = "sync", security(("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "application/cbor", description = "SyncRequest (docs/PROTOCOL.md)"),
+    responses((status = 200, content_type = "application/cbor", description = "SyncResponse"),
+              (status = 400, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
+              (status = 426, body = crate::error::ErrorBody)))]
+pub async fn sync(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    headers: HeaderMap,
+    ApiBody(body): ApiBody,
+) -> Result<Response, ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.starts_with(CONTENT_TYPE) {
+        return Err(ApiError::new(Code::UnsupportedMediaType).with_message(
+            "请以 application/cbor 提交同步数据。",
+            "Send the sync body as application/cbor.",
+        ));
+    }
+    let req: SyncRequest = from_cbor(&body).map_err(|e| {
+        ApiError::new(Code::MalformedSyncBody)
+            .with_details(serde_json::json!({ "reason": e.to_string() }))
+    })?;
+    let resp = crate::sync::run(&state, &ctx, req).await?;
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], to_cbor(&resp)).into_response())
+}

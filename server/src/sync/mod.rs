@@ -1,0 +1,759 @@
+//! Sync: one round trip pushes a device's changes for any number of documents and pulls
+//! everything new in its scope (docs/PROTOCOL.md).
+//!
+//! Per document the server applies the pushed changes to a copy of the stored state, checks the
+//! author (every change's actor must be the sending device's), the scope and permission, the header
+//! (id, kind and scope never change), the workflow fields only the server writes, and the document
+//! rules; then stores the new state with optimistic concurrency, records the changes, conflicts,
+//! projections and an audit entry in one transaction. One bad document never blocks the others.
+
+pub mod projection;
+
+use std::collections::HashSet;
+
+use automerge::{Automerge, Change, ChangeHash, ReadDoc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+};
+use serde_bytes::ByteBuf;
+
+use doudi_protocol::doc::{self, DiscoveryReport, Household, Visit, validate::has_errors};
+use doudi_protocol::ids::{DocumentId, DocumentKind};
+use doudi_protocol::sync::{
+    DEFAULT_PAGE_BYTES, DocPush, DocUpdate, MAX_CHANGES_PER_DOC, MAX_PAGE_BYTES, MAX_PUSH_DOCS,
+    MIN_PAGE_BYTES, PROTOCOL_VERSION, PushResult, PushStatus, SyncRequest, SyncResponse, WireIssue,
+};
+
+use crate::api::{AppState, AuthContext};
+use crate::audit::{self, Outcome};
+use crate::auth::now_ms;
+use crate::entity::{device_sync, doc_change, doc_conflict, document, region};
+use crate::error::{ApiError, Code};
+use crate::policy::{Action, Target, decide};
+
+/// The actor id of changes the server writes itself (review decisions, migrations): fixed, so that
+/// two servers writing the same change produce identical bytes.
+pub const SERVER_ACTOR: [u8; 16] = *b"doudi-server-v1\0";
+
+/// Audit action of an accepted document.
+pub const AUDIT_ACCEPT: &str = "sync.accept";
+/// Audit action of a refused document (forged author, out of scope).
+pub const AUDIT_REJECT: &str = "sync.reject";
+
+/// How often an optimistic update is retried when another request changed the same document.
+const MAX_RETRIES: usize = 8;
+
+fn rejected(doc: &str, code: &str, zh: impl Into<String>, en: impl Into<String>) -> PushResult {
+    PushResult {
+        doc: doc.to_string(),
+        status: PushStatus::Rejected,
+        heads: Vec::new(),
+        code: Some(code.to_string()),
+        message: Some(zh.into()),
+        message_en: Some(en.into()),
+        issues: Vec::new(),
+    }
+}
+
+fn heads_text(heads: &[ChangeHash]) -> String {
+    heads
+        .iter()
+        .map(|h| h.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn wire_heads(text: &str) -> Vec<ByteBuf> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse::<ChangeHash>().ok())
+        .map(|h| ByteBuf::from(h.0.to_vec()))
+        .collect()
+}
+
+/// Decode and check a request before any work.
+pub fn check_request(req: &SyncRequest) -> Result<(), ApiError> {
+    if req.v != PROTOCOL_VERSION {
+        return Err(
+            ApiError::new(Code::UpgradeRequired).with_details(serde_json::json!({
+                "server_version": PROTOCOL_VERSION, "client_version": req.v
+            })),
+        );
+    }
+    if req.push.len() > MAX_PUSH_DOCS {
+        return Err(ApiError::new(Code::BatchTooLarge).with_message(
+            format!("一次最多同步 {MAX_PUSH_DOCS} 份文档，请分批同步。"),
+            format!("At most {MAX_PUSH_DOCS} documents per request; sync in several requests."),
+        ));
+    }
+    if let Some(p) = req
+        .push
+        .iter()
+        .find(|p| p.changes.len() > MAX_CHANGES_PER_DOC)
+    {
+        return Err(ApiError::new(Code::BatchTooLarge).with_message(
+            format!("文档 {} 的修改过多（上限 {MAX_CHANGES_PER_DOC}），请分批同步。", p.doc),
+            format!("Document {} has more than {MAX_CHANGES_PER_DOC} changes; sync in several requests.", p.doc),
+        ));
+    }
+    Ok(())
+}
+
+/// Run one sync round trip for an authenticated device.
+pub async fn run(
+    state: &AppState,
+    ctx: &AuthContext,
+    req: SyncRequest,
+) -> Result<SyncResponse, ApiError> {
+    check_request(&req)?;
+    ctx.require(state, Action::Sync, Target::Scope, "sync")
+        .await?;
+    let device_actor =
+        hex_to_bytes(&ctx.device_id).ok_or_else(|| ApiError::internal("device id is not hex"))?;
+
+    let mut results = Vec::with_capacity(req.push.len());
+    for push in &req.push {
+        results.push(ingest(state, ctx, &device_actor, push).await?);
+    }
+
+    // A changed scope (regions added or removed by an administrator) means a full resend of the
+    // new scope and a purge of what left it.
+    let scope_key = ctx.subject.scope.join("\n");
+    let previous = device_sync::Entity::find_by_id(ctx.device_id.clone())
+        .one(&state.db)
+        .await?;
+    let (cursor, purge) = match &previous {
+        Some(p) if p.scope_key != scope_key => {
+            let old: Vec<String> = p
+                .scope_key
+                .split('\n')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+            (0, purged_docs(&state.db, ctx, &old).await?)
+        }
+        _ => (req.cursor, Vec::new()),
+    };
+    let budget = req
+        .page_bytes
+        .unwrap_or(DEFAULT_PAGE_BYTES)
+        .clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES) as usize;
+    let (updates, next_cursor, more) = pull(&state.db, ctx, cursor, budget).await?;
+    if previous.as_ref().map(|p| &p.scope_key) != Some(&scope_key) {
+        // Remember the scope only once the whole new scope has been sent.
+        if !more {
+            device_sync::Entity::insert(device_sync::ActiveModel {
+                device_id: Set(ctx.device_id.clone()),
+                scope_key: Set(scope_key),
+                updated_at_ms: Set(now_ms()),
+            })
+            .on_conflict(
+                OnConflict::column(device_sync::Column::DeviceId)
+                    .update_columns([
+                        device_sync::Column::ScopeKey,
+                        device_sync::Column::UpdatedAtMs,
+                    ])
+                    .to_owned(),
+            )
+            .exec(&state.db)
+            .await?;
+        }
+    }
+    Ok(SyncResponse {
+        v: PROTOCOL_VERSION,
+        results,
+        updates,
+        purge,
+        cursor: next_cursor.max(if more { 0 } else { cursor }),
+        more,
+    })
+}
+
+fn hex_to_bytes(s: &str) -> Option<Vec<u8>> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
+}
+
+/// Documents under `old` roots that the new scope no longer covers.
+async fn purged_docs(
+    db: &DatabaseConnection,
+    ctx: &AuthContext,
+    old: &[String],
+) -> Result<Vec<String>, DbErr> {
+    let mut out = Vec::new();
+    for root in old {
+        let rows: Vec<(String, String)> = document::Entity::find()
+            .filter(document::Column::RegionPath.starts_with(root.as_str()))
+            .select_only()
+            .column(document::Column::Id)
+            .column(document::Column::RegionPath)
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(
+            rows.into_iter()
+                .filter(|(_, path)| !ctx.subject.covers(path))
+                .map(|(id, _)| id),
+        );
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The action that writing a document of this kind needs.
+fn write_action(kind: DocumentKind) -> Action {
+    match kind {
+        DocumentKind::Household | DocumentKind::Visit => Action::WriteCase,
+        DocumentKind::DiscoveryReport => Action::FileReport,
+    }
+}
+
+/// Fields only the server writes: review decisions and the statuses they set, household decisions.
+fn server_fields_untouched(
+    kind: DocumentKind,
+    before: &Automerge,
+    after: &Automerge,
+) -> Result<(), &'static str> {
+    match kind {
+        DocumentKind::Visit => {
+            let b = doc::read::<Visit, _>(before).ok();
+            let Ok((_, a)) = doc::read::<Visit, _>(after) else {
+                return Ok(());
+            };
+            let (b_reviews, b_status) = match &b {
+                Some((_, v)) => (v.reviews.clone(), Some(v.status)),
+                None => (Vec::new(), None),
+            };
+            if a.reviews != b_reviews {
+                return Err("content.reviews");
+            }
+            use doudi_protocol::doc::visit::VisitStatus::*;
+            if Some(a.status) != b_status && !matches!(a.status, Draft | Submitted) {
+                return Err("content.status");
+            }
+            Ok(())
+        }
+        DocumentKind::Household => {
+            let b = doc::read::<Household, _>(before)
+                .ok()
+                .map(|(_, h)| h.decisions)
+                .unwrap_or_default();
+            match doc::read::<Household, _>(after) {
+                Ok((_, h)) if h.decisions != b => Err("content.decisions"),
+                _ => Ok(()),
+            }
+        }
+        DocumentKind::DiscoveryReport => {
+            let b = doc::read::<DiscoveryReport, _>(before)
+                .ok()
+                .map(|(_, r)| r.status);
+            match doc::read::<DiscoveryReport, _>(after) {
+                Ok((_, r))
+                    if Some(r.status) != b
+                        && !matches!(
+                            r.status,
+                            doudi_protocol::doc::discovery::DiscoveryStatus::Draft
+                                | doudi_protocol::doc::discovery::DiscoveryStatus::Submitted
+                        ) =>
+                {
+                    Err("content.status")
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+async fn audit_reject(state: &AppState, ctx: &AuthContext, doc: &str, code: &str) {
+    let mut ev = ctx.event(AUDIT_REJECT, Some(doc));
+    ev.detail = Some(serde_json::json!({ "code": code }));
+    let _ = audit::record(&state.db, Outcome::Denied, ev).await;
+}
+
+/// Apply one document's changes. Per-document problems become a rejected result; only a database
+/// failure is an error of the whole request (which the device retries: sync is idempotent).
+async fn ingest(
+    state: &AppState,
+    ctx: &AuthContext,
+    device_actor: &[u8],
+    push: &DocPush,
+) -> Result<PushResult, ApiError> {
+    let id = push.doc.as_str();
+    if DocumentId::parse(id).is_err() {
+        return Ok(rejected(
+            id,
+            "sync.bad_document_id",
+            "文档编号无效。",
+            "The document id is not valid.",
+        ));
+    }
+    let mut changes = Vec::with_capacity(push.changes.len());
+    for bytes in &push.changes {
+        match Change::try_from(bytes.as_slice()) {
+            Ok(c) => changes.push(c),
+            Err(_) => {
+                return Ok(rejected(
+                    id,
+                    "sync.corrupt_change",
+                    "数据损坏，请重新同步。",
+                    "A change is corrupt; sync again.",
+                ));
+            }
+        }
+    }
+    if let Some(c) = changes
+        .iter()
+        .find(|c| !c.actor_id().to_bytes().starts_with(device_actor))
+    {
+        tracing::warn!(doc = id, actor = %c.actor_id(), "change by a foreign actor refused");
+        audit_reject(state, ctx, id, "sync.foreign_actor").await;
+        return Ok(rejected(
+            id,
+            "sync.foreign_actor",
+            "修改的作者不是本设备，已拒绝。",
+            "A change was not written by this device; refused.",
+        ));
+    }
+
+    for _ in 0..MAX_RETRIES {
+        let stored = document::Entity::find_by_id(id.to_string())
+            .one(&state.db)
+            .await?;
+        let before = match &stored {
+            Some(row) => Automerge::load(&row.snapshot).map_err(ApiError::internal)?,
+            None => Automerge::new(),
+        };
+        if let Some(row) = &stored
+            && !decide(
+                &ctx.subject,
+                Action::ReadCase,
+                Target::Region(&row.region_path),
+            )
+            .is_allowed()
+        {
+            ctx.require(
+                state,
+                Action::ReadCase,
+                Target::Region(&row.region_path),
+                id,
+            )
+            .await
+            .ok();
+            return Ok(rejected(
+                id,
+                "policy.denied",
+                "您无权修改这份文档。",
+                "You may not change this document.",
+            ));
+        }
+        let new: Vec<Change> = changes
+            .iter()
+            .filter(|c| before.get_change_by_hash(&c.hash()).is_none())
+            .cloned()
+            .collect();
+        if new.is_empty() {
+            // A replay of what is already stored: nothing to do.
+            let heads = stored
+                .as_ref()
+                .map(|r| wire_heads(&r.heads))
+                .unwrap_or_default();
+            return Ok(PushResult {
+                heads,
+                ..accepted(id)
+            });
+        }
+        let mut after = before.clone();
+        if after.apply_changes(new.iter().cloned()).is_err() {
+            return Ok(rejected(
+                id,
+                "sync.corrupt_change",
+                "数据损坏，请重新同步。",
+                "A change could not be applied; sync again.",
+            ));
+        }
+        if !after.get_missing_deps(&[]).is_empty() {
+            return Ok(rejected(
+                id,
+                "sync.missing_dependencies",
+                "缺少之前的修改，请完整同步。",
+                "Earlier changes this one depends on are missing; push them too.",
+            ));
+        }
+        let header = match doc::read_header(&after) {
+            Ok(h) => h,
+            Err(e) => {
+                return Ok(rejected(
+                    id,
+                    "sync.invalid_document",
+                    "文档格式无效。",
+                    format!("The document is invalid: {e}"),
+                ));
+            }
+        };
+        if header.id.to_string() != id {
+            return Ok(rejected(
+                id,
+                "sync.header_changed",
+                "文档编号与内容不符。",
+                "The document's id does not match.",
+            ));
+        }
+        if let Some(row) = &stored
+            && (row.kind != header.kind.as_str() || row.scope != header.scope)
+        {
+            return Ok(rejected(
+                id,
+                "sync.header_changed",
+                "文档类型和所属网格不能修改。",
+                "A document's kind and grid cannot change.",
+            ));
+        }
+        let Some(grid) = region::Entity::find_by_id(header.scope.clone())
+            .one(&state.db)
+            .await?
+        else {
+            return Ok(rejected(
+                id,
+                "region.unknown",
+                format!("网格 {} 不存在。", header.scope),
+                format!("Grid {} does not exist.", header.scope),
+            ));
+        };
+        if grid.level != "grid" {
+            return Ok(rejected(
+                id,
+                "sync.scope_not_grid",
+                "文档必须属于一个网格。",
+                "A document must belong to a grid.",
+            ));
+        }
+        let action = write_action(header.kind);
+        if !decide(&ctx.subject, action, Target::Region(&grid.path)).is_allowed() {
+            ctx.require(state, action, Target::Region(&grid.path), id)
+                .await
+                .ok();
+            return Ok(rejected(
+                id,
+                "policy.denied",
+                "您无权在该网格写入。",
+                "You may not write in this grid.",
+            ));
+        }
+        if let Err(path) = server_fields_untouched(header.kind, &before, &after) {
+            return Ok(PushResult {
+                issues: vec![WireIssue {
+                    path: path.to_string(),
+                    code: "sync.server_field".into(),
+                    message: "审核结果只能由审核人员填写。".into(),
+                    message_en: "Only reviewers set this field.".into(),
+                }],
+                ..rejected(
+                    id,
+                    "sync.server_field",
+                    "审核结果只能由审核人员填写。",
+                    "Only reviewers set review fields.",
+                )
+            });
+        }
+        let issues = doc::validate(&after);
+        if has_errors(&issues) {
+            return Ok(PushResult {
+                issues: issues
+                    .iter()
+                    .filter(|i| i.severity == doc::Severity::Error)
+                    .map(|i| WireIssue {
+                        path: i.path.clone(),
+                        code: i.code.to_string(),
+                        message: i.message_zh.clone(),
+                        message_en: i.message_en.clone(),
+                    })
+                    .collect(),
+                ..rejected(
+                    id,
+                    "sync.validation_failed",
+                    "内容未通过检查，请按提示修改。",
+                    "The document did not pass the checks; fix the listed fields.",
+                )
+            });
+        }
+        let heads = after.get_heads();
+        match store(
+            state,
+            ctx,
+            stored.as_ref(),
+            &header,
+            &grid,
+            &mut after,
+            &new,
+            &heads,
+        )
+        .await?
+        {
+            true => {
+                return Ok(PushResult {
+                    heads: heads.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
+                    ..accepted(id)
+                });
+            }
+            // Someone else changed the document meanwhile: start again from the new state.
+            false => continue,
+        }
+    }
+    Err(ApiError::new(Code::Unavailable).with_message(
+        "文档正忙，请稍后重试。",
+        "The document is busy; retry shortly.",
+    ))
+}
+
+fn accepted(id: &str) -> PushResult {
+    PushResult {
+        doc: id.to_string(),
+        status: PushStatus::Accepted,
+        heads: Vec::new(),
+        code: None,
+        message: None,
+        message_en: None,
+        issues: Vec::new(),
+    }
+}
+
+/// Take the next feed sequence. The counter row stays locked until the transaction ends, so
+/// transactions commit in sequence order and a reader never skips a later-committed lower number.
+async fn next_seq<C: ConnectionTrait>(txn: &C) -> Result<i64, DbErr> {
+    let backend = txn.get_database_backend();
+    let row = txn
+        .query_one_raw(Statement::from_string(
+            backend,
+            "UPDATE sync_feed SET seq = seq + 1 WHERE id = 1 RETURNING seq",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("sync_feed row missing".into()))?;
+    row.try_get::<i64>("", "seq")
+}
+
+/// Store the new state. `false` when another request updated the document first.
+#[allow(clippy::too_many_arguments)]
+async fn store(
+    state: &AppState,
+    ctx: &AuthContext,
+    stored: Option<&document::Model>,
+    header: &doc::Header,
+    grid: &region::Model,
+    after: &mut Automerge,
+    new: &[Change],
+    heads: &[ChangeHash],
+) -> Result<bool, ApiError> {
+    let now = now_ms();
+    let snapshot = after.save();
+    let txn = state.db.begin().await?;
+    let seq = next_seq(&txn).await?;
+    let id = header.id.to_string();
+    let row = match stored {
+        Some(old) => {
+            let res = document::Entity::update_many()
+                .col_expr(document::Column::Snapshot, Expr::value(snapshot.clone()))
+                .col_expr(document::Column::Heads, Expr::value(heads_text(heads)))
+                .col_expr(document::Column::Seq, Expr::value(seq))
+                .col_expr(document::Column::UpdatedAtMs, Expr::value(now))
+                .filter(document::Column::Id.eq(id.as_str()))
+                .filter(document::Column::Seq.eq(old.seq))
+                .exec(&txn)
+                .await?;
+            if res.rows_affected != 1 {
+                txn.rollback().await?;
+                return Ok(false);
+            }
+            document::Model {
+                snapshot,
+                heads: heads_text(heads),
+                seq,
+                updated_at_ms: now,
+                ..old.clone()
+            }
+        }
+        None => {
+            let model = document::Model {
+                id: id.clone(),
+                kind: header.kind.as_str().to_string(),
+                scope: header.scope.clone(),
+                region_path: grid.path.clone(),
+                snapshot,
+                heads: heads_text(heads),
+                created_seq: seq,
+                seq,
+                created_at_ms: now,
+                updated_at_ms: now,
+            };
+            let res = document::Entity::insert(document::ActiveModel::from(model.clone()))
+                .on_conflict(
+                    OnConflict::column(document::Column::Id)
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+            if res != 1 {
+                txn.rollback().await?;
+                return Ok(false);
+            }
+            model
+        }
+    };
+    let mut hashes = Vec::with_capacity(new.len());
+    for chunk in new.chunks(100) {
+        let rows = chunk.iter().map(|c| {
+            let mut c = c.clone();
+            hashes.push(c.hash().to_string());
+            doc_change::ActiveModel {
+                doc_id: Set(id.clone()),
+                hash: Set(c.hash().to_string()),
+                seq: Set(seq),
+                device_id: Set(ctx.device_id.clone()),
+                account_id: Set(ctx.account.id.clone()),
+                actor: Set(c.actor_id().to_hex_string()),
+                at_ms: Set(now),
+                bytes: Set(c.bytes().into_owned()),
+                ..Default::default()
+            }
+        });
+        doc_change::Entity::insert_many(rows.collect::<Vec<_>>())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    doc_conflict::Entity::delete_many()
+        .filter(doc_conflict::Column::DocId.eq(id.as_str()))
+        .exec(&txn)
+        .await?;
+    if let Ok(conflicts) = doc::conflicts::conflicts(&*after) {
+        for c in conflicts {
+            let values: Vec<_> = c
+                .values
+                .iter()
+                .map(|v| serde_json::json!({ "value": v.display, "actor": v.actor, "op": v.op_id, "visible": v.visible }))
+                .collect();
+            doc_conflict::ActiveModel {
+                doc_id: Set(id.clone()),
+                path: Set(c.path.to_string().chars().take(512).collect()),
+                detail: Set(serde_json::Value::Array(values).to_string()),
+                detected_at_ms: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    projection::project(&txn, &row, after).await?;
+    let mut ev = ctx.event(AUDIT_ACCEPT, Some(&id));
+    ev.region_path = Some(&grid.path);
+    ev.detail =
+        Some(serde_json::json!({ "kind": header.kind.as_str(), "seq": seq, "changes": hashes }));
+    audit::record(&txn, Outcome::Ok, ev).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Everything new in the device's scope after `cursor`, oldest first, within `budget` bytes.
+/// Returns the updates, the cursor to send next, and whether more remain.
+async fn pull(
+    db: &DatabaseConnection,
+    ctx: &AuthContext,
+    cursor: u64,
+    budget: usize,
+) -> Result<(Vec<DocUpdate>, u64, bool), DbErr> {
+    if !decide(&ctx.subject, Action::ReadCase, Target::Scope).is_allowed()
+        || ctx.subject.scope.is_empty()
+    {
+        return Ok((Vec::new(), cursor, false));
+    }
+    let mut scope = Condition::any();
+    for root in &ctx.subject.scope {
+        scope = scope.add(document::Column::RegionPath.starts_with(root.as_str()));
+    }
+    const BATCH: u64 = 200;
+    let mut updates = Vec::new();
+    let mut used = 0usize;
+    let mut last = cursor as i64;
+    loop {
+        let rows = document::Entity::find()
+            .filter(scope.clone())
+            .filter(document::Column::Seq.gt(last))
+            .order_by_asc(document::Column::Seq)
+            .limit(BATCH)
+            .all(db)
+            .await?;
+        let exhausted = (rows.len() as u64) < BATCH;
+        for row in rows {
+            let update = if cursor == 0 || row.created_seq > cursor as i64 {
+                DocUpdate {
+                    doc: row.id.clone(),
+                    kind: row.kind.clone(),
+                    scope: row.scope.clone(),
+                    snapshot: Some(ByteBuf::from(row.snapshot.clone())),
+                    changes: Vec::new(),
+                    heads: wire_heads(&row.heads),
+                }
+            } else {
+                let changes: Vec<Vec<u8>> = doc_change::Entity::find()
+                    .filter(doc_change::Column::DocId.eq(row.id.as_str()))
+                    .filter(doc_change::Column::Seq.gt(cursor as i64))
+                    .filter(doc_change::Column::DeviceId.ne(ctx.device_id.as_str()))
+                    .order_by_asc(doc_change::Column::Id)
+                    .select_only()
+                    .column(doc_change::Column::Bytes)
+                    .into_tuple()
+                    .all(db)
+                    .await?;
+                if changes.is_empty() {
+                    // Only this device's own changes: it has them already.
+                    last = row.seq;
+                    continue;
+                }
+                DocUpdate {
+                    doc: row.id.clone(),
+                    kind: row.kind.clone(),
+                    scope: row.scope.clone(),
+                    snapshot: None,
+                    changes: changes.into_iter().map(ByteBuf::from).collect(),
+                    heads: wire_heads(&row.heads),
+                }
+            };
+            let size = update.snapshot.as_ref().map_or(0, |s| s.len())
+                + update.changes.iter().map(|c| c.len()).sum::<usize>()
+                + 64;
+            if !updates.is_empty() && used + size > budget {
+                return Ok((updates, last as u64, true));
+            }
+            used += size;
+            last = row.seq;
+            updates.push(update);
+        }
+        if exhausted {
+            return Ok((updates, last as u64, false));
+        }
+    }
+}
+
+/// Documents a device may not have seen yet would otherwise be missed: the set of ids in scope,
+/// for tests and tools.
+pub async fn ids_in_scope(
+    db: &DatabaseConnection,
+    ctx: &AuthContext,
+) -> Result<HashSet<String>, DbErr> {
+    let mut scope = Condition::any();
+    for root in &ctx.subject.scope {
+        scope = scope.add(document::Column::RegionPath.starts_with(root.as_str()));
+    }
+    let ids: Vec<String> = document::Entity::find()
+        .filter(scope)
+        .select_only()
+        .column(document::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().collect())
+}

@@ -1,0 +1,152 @@
+//! Projections: documents read into relational tables for the console and queries. Derived data:
+//! [`rebuild_all`] recomputes them from the documents alone.
+
+use automerge::Automerge;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
+};
+
+use doudi_protocol::doc::{self, DiscoveryReport, Household, Visit};
+use doudi_protocol::ids::DocumentKind;
+
+use crate::entity::{document, household, member, report, visit};
+
+/// Replace the projection rows of one document with what its current state says.
+pub async fn project<C: ConnectionTrait>(
+    db: &C,
+    row: &document::Model,
+    doc: &Automerge,
+) -> Result<(), DbErr> {
+    let kind = DocumentKind::parse(&row.kind).map_err(|e| DbErr::Custom(e.to_string()))?;
+    remove(db, &row.id).await?;
+    match kind {
+        DocumentKind::Household => {
+            let Ok((_, h)) = doc::read::<Household, _>(doc) else {
+                return Ok(());
+            };
+            let live: Vec<_> = h
+                .members
+                .iter()
+                .filter(|(_, m)| m.removed_at.is_none())
+                .collect();
+            let head = live
+                .iter()
+                .find(|(_, m)| m.relation == doc::household::Relation::Head)
+                .map(|(_, m)| m.name.clone());
+            household::ActiveModel {
+                doc_id: Set(row.id.clone()),
+                scope: Set(row.scope.clone()),
+                region_path: Set(row.region_path.clone()),
+                address: Set(h.address.chars().take(512).collect()),
+                hukou_type: Set(h.hukou_type.map(|t| t.as_str().to_string())),
+                programmes: Set(h
+                    .programmes
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")),
+                head_name: Set(head),
+                member_count: Set(live.len() as i32),
+                updated_seq: Set(row.seq),
+            }
+            .insert(db)
+            .await?;
+            for (id, m) in &h.members {
+                member::ActiveModel {
+                    doc_id: Set(row.id.clone()),
+                    member_id: Set(id.to_string()),
+                    name: Set(m.name.chars().take(128).collect()),
+                    id_number_masked: Set(m.id_number.as_ref().map(|n| n.masked())),
+                    relation: Set(m.relation.as_str().to_string()),
+                    co_resident: Set(m.co_resident),
+                    removed: Set(m.removed_at.is_some()),
+                }
+                .insert(db)
+                .await?;
+            }
+        }
+        DocumentKind::Visit => {
+            let Ok((_, v)) = doc::read::<Visit, _>(doc) else {
+                return Ok(());
+            };
+            visit::ActiveModel {
+                doc_id: Set(row.id.clone()),
+                household_id: Set(v.household.to_string()),
+                scope: Set(row.scope.clone()),
+                region_path: Set(row.region_path.clone()),
+                purpose: Set(v.purpose.as_str().to_string()),
+                status: Set(v.status.as_str().to_string()),
+                mode: Set(v.mode.as_str().to_string()),
+                started_at_ms: Set(v.started_at.map(|t| t.0)),
+                ended_at_ms: Set(v.ended_at.map(|t| t.0)),
+                submitted_at_ms: Set(v.submitted_at.map(|t| t.0)),
+                investigator_count: Set(v.investigators.len() as i32),
+                conclusion: Set(v.conclusion.map(|c| c.as_str().to_string())),
+                photo_count: Set(v.photos.len() as i32),
+                updated_seq: Set(row.seq),
+            }
+            .insert(db)
+            .await?;
+        }
+        DocumentKind::DiscoveryReport => {
+            let Ok((_, r)) = doc::read::<DiscoveryReport, _>(doc) else {
+                return Ok(());
+            };
+            report::ActiveModel {
+                doc_id: Set(row.id.clone()),
+                scope: Set(row.scope.clone()),
+                region_path: Set(row.region_path.clone()),
+                reporter: Set(r.reporter.to_string()),
+                channel: Set(r.channel.map(|c| c.as_str().to_string())),
+                urgency: Set(r.urgency.map(|u| u.as_str().to_string())),
+                emergency_24h: Set(r.emergency_24h),
+                status: Set(r.status.as_str().to_string()),
+                reported_at_ms: Set(r.reported_at.map(|t| t.0)),
+                updated_seq: Set(row.seq),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn remove<C: ConnectionTrait>(db: &C, id: &str) -> Result<(), DbErr> {
+    household::Entity::delete_by_id(id.to_string())
+        .exec(db)
+        .await?;
+    member::Entity::delete_many()
+        .filter(member::Column::DocId.eq(id))
+        .exec(db)
+        .await?;
+    visit::Entity::delete_by_id(id.to_string()).exec(db).await?;
+    report::Entity::delete_by_id(id.to_string())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Recompute every projection from the stored documents (`doudi projections rebuild`).
+/// Returns how many documents were read.
+pub async fn rebuild_all<C: ConnectionTrait + TransactionTrait>(db: &C) -> Result<u64, DbErr> {
+    let txn = db.begin().await?;
+    household::Entity::delete_many().exec(&txn).await?;
+    member::Entity::delete_many().exec(&txn).await?;
+    visit::Entity::delete_many().exec(&txn).await?;
+    report::Entity::delete_many().exec(&txn).await?;
+    let mut pages = document::Entity::find()
+        .order_by_asc(document::Column::Id)
+        .paginate(&txn, 500);
+    let mut n = 0;
+    while let Some(rows) = pages.fetch_and_next().await? {
+        for row in rows {
+            let doc = Automerge::load(&row.snapshot)
+                .map_err(|e| DbErr::Custom(format!("document {}: {e}", row.id)))?;
+            project(&txn, &row, &doc).await?;
+            n += 1;
+        }
+    }
+    txn.commit().await?;
+    Ok(n)
+}

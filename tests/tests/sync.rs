@@ -1,0 +1,768 @@
+//! Sync end to end: phones (real replicas driving real HTTP) and the real server.
+
+use std::collections::BTreeMap;
+
+use doudi_protocol::doc::household::{HukouType, Member, Relation};
+use doudi_protocol::doc::visit::{Investigator, Purpose, Signature, SignerRole, VisitStatus};
+use doudi_protocol::doc::{Household, UnixMillis, Visit};
+use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, MemberId};
+use doudi_protocol::role::Role;
+use doudi_protocol::sync::{DocPush, PushStatus, SyncRequest, SyncResponse, from_cbor, to_cbor};
+use doudi_server::entity::{doc_change, doc_conflict, household, member, report, visit};
+use doudi_tests::{Backend, Phone, TestApp, both_backends, spawn_app, spawn_app_with};
+use reqwest::StatusCode;
+use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
+use serde_bytes::ByteBuf;
+
+both_backends!(
+    concurrent_edits_converge_a_then_b,
+    concurrent_edits_converge_b_then_a,
+    replayed_request_adds_nothing,
+    idle_sync_moves_a_few_bytes,
+    out_of_scope_writes_and_reads_are_refused,
+    forged_actor_is_refused,
+    broken_requests_get_clear_errors_and_spare_the_rest,
+    validation_failure_can_be_fixed_and_resubmitted,
+    phones_cannot_write_review_fields,
+    first_sync_pages_through_everything,
+    household_leaving_scope_is_purged,
+    projections_rebuilt_equal_incremental,
+    two_servers_on_one_database_converge,
+);
+
+const GRID_A: &str = "370102001001-A";
+const GRID_B: &str = "370102001001-B";
+
+fn household(address: &str) -> Household {
+    let mut h = Household {
+        address: address.to_string(),
+        ..Default::default()
+    };
+    h.members.insert(
+        MemberId::generate().unwrap(),
+        Member::new("王建国", Relation::Head),
+    );
+    h
+}
+
+async fn setup(b: Backend) -> (TestApp, Phone, Phone) {
+    let app = spawn_app(b).await;
+    app.seed_fixture().await;
+    app.create_account("grid.zhang", Role::GridWorker, &[GRID_A])
+        .await;
+    app.create_account("assist.liu", Role::Assistant, &["370102001001"])
+        .await;
+    let a = app.phone("grid.zhang").await;
+    let b = app.phone("assist.liu").await;
+    (app, a, b)
+}
+
+/// Two phones edit the same household offline: different fields, the same field, each adds a
+/// member, one removes a member the other edits. Then they sync in the given order.
+async fn converge(b: Backend, a_first: bool) {
+    let (app, mut pa, mut pb) = setup(b).await;
+    let mut h = household("济南市历下区一镇一村 3 号");
+    let doomed = MemberId::generate().unwrap();
+    h.members
+        .insert(doomed, Member::new("王小军", Relation::Child));
+    let id = pa.replica.create(GRID_A, &h).unwrap().to_string();
+    app.sync(&mut pa).await;
+    let got = app.sync(&mut pb).await;
+    assert_eq!(got.updated, vec![id.clone()]);
+
+    // Offline edits.
+    pa.replica
+        .update::<Household>(&id, |h| {
+            h.hukou_type = Some(HukouType::Rural);
+            h.registered_address = Some("甲地".into());
+            h.members.insert(
+                MemberId::generate().unwrap(),
+                Member::new("李秀英", Relation::Spouse),
+            );
+            h.members.remove(&doomed);
+        })
+        .unwrap();
+    pb.replica
+        .update::<Household>(&id, |h| {
+            h.address = "济南市历下区一镇一村 3 号（东院）".into();
+            h.registered_address = Some("乙地".into());
+            h.members.insert(
+                MemberId::generate().unwrap(),
+                Member::new("王小花", Relation::Grandchild),
+            );
+            if let Some(m) = h.members.get_mut(&doomed) {
+                m.phone = Some("13900000000".into());
+            }
+        })
+        .unwrap();
+
+    let (first, second) = if a_first {
+        (&mut pa, &mut pb)
+    } else {
+        (&mut pb, &mut pa)
+    };
+    let o1 = app.sync(first).await;
+    assert_eq!(o1.accepted, vec![id.clone()], "{:?}", o1.rejected);
+    let o2 = app.sync(second).await;
+    assert_eq!(o2.accepted, vec![id.clone()], "{:?}", o2.rejected);
+    app.sync(first).await;
+
+    let stored = app.stored_doc(&id).await.unwrap();
+    let server_doc = automerge::Automerge::load(&stored.snapshot).unwrap();
+    let server_heads = server_doc.get_heads();
+    for p in [&mut pa, &mut pb] {
+        let e = p.replica.entry_mut(&id).unwrap();
+        assert_eq!(e.doc.get_heads(), server_heads);
+    }
+    let ha: Household = pa.replica.read(&id).unwrap();
+    let hb: Household = pb.replica.read(&id).unwrap();
+    let (_, hs) = doudi_protocol::doc::read::<Household, _>(&server_doc).unwrap();
+    assert_eq!(ha, hb);
+    assert_eq!(ha, hs);
+    assert_eq!(ha.hukou_type, Some(HukouType::Rural));
+    assert_eq!(ha.address, "济南市历下区一镇一村 3 号（东院）");
+    let names: Vec<&str> = ha.members.values().map(|m| m.name.as_str()).collect();
+    assert!(
+        names.contains(&"李秀英") && names.contains(&"王小花") && names.contains(&"王建国"),
+        "{names:?}"
+    );
+    assert!(["甲地", "乙地"].contains(&ha.registered_address.as_deref().unwrap()));
+
+    // The same-field edit is listed as a conflict with both values.
+    let conflicts = doc_conflict::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let c = conflicts
+        .iter()
+        .find(|c| c.path.contains("registered_address"))
+        .expect("conflict recorded");
+    assert!(
+        c.detail.contains("甲地") && c.detail.contains("乙地"),
+        "{}",
+        c.detail
+    );
+
+    // Projections follow the merged document.
+    let row = household::Entity::find_by_id(id.clone())
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.address, ha.address);
+    assert_eq!(
+        row.member_count as usize,
+        ha.members
+            .values()
+            .filter(|m| m.removed_at.is_none())
+            .count()
+    );
+    assert_eq!(row.head_name.as_deref(), Some("王建国"));
+    // Every accepted change is audited with document, device and account.
+    let audits = app.audit("sync.accept").await;
+    assert!(
+        audits
+            .iter()
+            .any(|e| e.device_id.as_deref() == Some(pa.device_id.as_str())
+                && e.target.as_deref() == Some(id.as_str()))
+    );
+    assert!(
+        audits
+            .iter()
+            .any(|e| e.device_id.as_deref() == Some(pb.device_id.as_str())
+                && e.account_id.as_deref() == Some(pb.account_id.as_str()))
+    );
+}
+
+async fn concurrent_edits_converge_a_then_b(b: Backend) {
+    converge(b, true).await
+}
+
+async fn concurrent_edits_converge_b_then_a(b: Backend) {
+    converge(b, false).await
+}
+
+async fn replayed_request_adds_nothing(b: Backend) {
+    let (app, mut pa, _) = setup(b).await;
+    let id = pa
+        .replica
+        .create(GRID_A, &household("一村 5 号"))
+        .unwrap()
+        .to_string();
+    let body = to_cbor(&pa.replica.prepare(None));
+    let first: SyncResponse = from_cbor(
+        &app.post_sync(&pa.access, body.clone())
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first.results[0].status, PushStatus::Accepted);
+    let changes = doc_change::Entity::find()
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    let seq = app.stored_doc(&id).await.unwrap().seq;
+    // The response was lost; the phone sends the same request again.
+    let again: SyncResponse =
+        from_cbor(&app.post_sync(&pa.access, body).await.bytes().await.unwrap()).unwrap();
+    assert_eq!(again.results[0].status, PushStatus::Accepted);
+    assert_eq!(again.results[0].heads, first.results[0].heads);
+    assert_eq!(
+        doc_change::Entity::find()
+            .count(&app.state.db)
+            .await
+            .unwrap(),
+        changes
+    );
+    assert_eq!(app.stored_doc(&id).await.unwrap().seq, seq);
+    assert_eq!(app.audit("sync.accept").await.len(), 1);
+}
+
+async fn idle_sync_moves_a_few_bytes(b: Backend) {
+    let (app, mut pa, _) = setup(b).await;
+    for i in 0..20 {
+        pa.replica
+            .create(GRID_A, &household(&format!("一村 {i} 号")))
+            .unwrap();
+    }
+    app.sync(&mut pa).await;
+    app.sync(&mut pa).await;
+    let o = app.sync_once(&mut pa, None).await;
+    assert!(o.updated.is_empty() && o.accepted.is_empty());
+    assert!(
+        pa.last_up <= 256 && pa.last_down <= 256,
+        "idle sync: {} up, {} down",
+        pa.last_up,
+        pa.last_down
+    );
+    assert!(
+        pa.last_up < 32 && pa.last_down < 32,
+        "idle sync: {} up, {} down",
+        pa.last_up,
+        pa.last_down
+    );
+}
+
+async fn out_of_scope_writes_and_reads_are_refused(b: Backend) {
+    let (app, mut pa, mut pb) = setup(b).await;
+    // The grid worker of grid A writes into grid B: refused.
+    let bad = pa
+        .replica
+        .create(GRID_B, &household("乙网格 1 号"))
+        .unwrap()
+        .to_string();
+    let o = app.sync(&mut pa).await;
+    assert_eq!(o.rejected.len(), 1);
+    assert_eq!(o.rejected[0].doc, bad);
+    assert_eq!(o.rejected[0].code.as_deref(), Some("policy.denied"));
+    assert!(app.stored_doc(&bad).await.is_none());
+    assert!(!app.audit("policy.denied").await.is_empty());
+    // The assistant of the village writes into grid B; the grid-A worker never receives it.
+    let in_b = pb
+        .replica
+        .create(GRID_B, &household("乙网格 2 号"))
+        .unwrap()
+        .to_string();
+    assert_eq!(app.sync(&mut pb).await.accepted, vec![in_b.clone()]);
+    let o = app.sync(&mut pa).await;
+    assert!(!o.updated.contains(&in_b));
+    assert!(pa.replica.entry(&in_b).is_none());
+    // Another township's worker cannot change a grid-A household even knowing its id.
+    app.create_account("other.town", Role::GridWorker, &["370102002001-A"])
+        .await;
+    let mut po = app.phone("other.town").await;
+    let target = pa
+        .replica
+        .create(GRID_A, &household("一村 9 号"))
+        .unwrap()
+        .to_string();
+    app.sync(&mut pa).await;
+    let mut snapshot = pa.replica.save(&target).unwrap();
+    let mut stolen = automerge::AutoCommit::load(&snapshot).unwrap();
+    stolen.set_actor(po.replica.actor().clone());
+    let mut h: Household = doudi_protocol::doc::read::<Household, _>(&stolen)
+        .unwrap()
+        .1;
+    h.address = "被篡改".into();
+    doudi_protocol::doc::write(&mut stolen, &h).unwrap();
+    stolen.commit();
+    snapshot = stolen.save();
+    let _ = snapshot;
+    let change = stolen.get_last_local_change().unwrap().bytes().into_owned();
+    let req = SyncRequest {
+        v: 1,
+        cursor: 0,
+        push: vec![DocPush {
+            doc: target.clone(),
+            changes: vec![ByteBuf::from(change)],
+        }],
+        page_bytes: None,
+    };
+    let r = app.post_sync(&po.access, to_cbor(&req)).await;
+    let resp: SyncResponse = from_cbor(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(resp.results[0].code.as_deref(), Some("policy.denied"));
+    assert!(
+        resp.updates.is_empty(),
+        "no grid-A document reaches the other township"
+    );
+    let h: Household = app
+        .sync(&mut pa)
+        .await
+        .updated
+        .is_empty()
+        .then(|| pa.replica.read(&target).unwrap())
+        .unwrap();
+    assert_eq!(h.address, "一村 9 号");
+    app.sync(&mut po).await;
+    assert!(po.replica.is_empty());
+}
+
+async fn forged_actor_is_refused(b: Backend) {
+    let (app, mut pa, pb) = setup(b).await;
+    // Phone B writes a change in phone A's name (A's actor id) and sends it with B's token.
+    let mut forged = Phone {
+        replica: doudi_protocol::sync::Replica::new(pa.replica.actor().clone()),
+        ..pb
+    };
+    let id = forged
+        .replica
+        .create(GRID_A, &household("冒名 1 号"))
+        .unwrap()
+        .to_string();
+    let o = app.sync_once(&mut forged, None).await;
+    assert_eq!(o.rejected.len(), 1);
+    assert_eq!(o.rejected[0].code.as_deref(), Some("sync.foreign_actor"));
+    assert!(app.stored_doc(&id).await.is_none());
+    let audit = app.audit("sync.reject").await;
+    assert_eq!(audit.len(), 1);
+    assert_eq!(
+        audit[0].device_id.as_deref(),
+        Some(forged.device_id.as_str())
+    );
+    // A's own writes still work.
+    pa.replica.create(GRID_A, &household("本人 1 号")).unwrap();
+    assert_eq!(app.sync(&mut pa).await.accepted.len(), 1);
+}
+
+async fn broken_requests_get_clear_errors_and_spare_the_rest(b: Backend) {
+    let (app, mut pa, _) = setup(b).await;
+    let kept = pa
+        .replica
+        .create(GRID_A, &household("已存 1 号"))
+        .unwrap()
+        .to_string();
+    app.sync(&mut pa).await;
+    let kept_before = app.stored_doc(&kept).await.unwrap();
+
+    pa.replica
+        .update::<Household>(&kept, |h| h.address = "已存 1 号（改）".into())
+        .unwrap();
+    let good = pa
+        .replica
+        .create(GRID_A, &household("新 1 号"))
+        .unwrap()
+        .to_string();
+    let req = pa.replica.prepare(None);
+    let body = to_cbor(&req);
+
+    // Truncated body.
+    let r = TestApp::read(
+        app.post_sync(&pa.access, body[..body.len() / 2].to_vec())
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "sync.malformed_body")
+    );
+    // Wrong protocol version.
+    let r = TestApp::read(
+        app.post_sync(
+            &pa.access,
+            to_cbor(&SyncRequest {
+                v: 99,
+                ..req.clone()
+            }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UPGRADE_REQUIRED, "sync.upgrade_required")
+    );
+    assert!(r.body["message"].as_str().unwrap().contains("更新"));
+    // Oversized batch.
+    let many: Vec<DocPush> = (0..501)
+        .map(|_| DocPush {
+            doc: DocumentId::generate().unwrap().to_string(),
+            changes: vec![],
+        })
+        .collect();
+    let r = TestApp::read(
+        app.post_sync(
+            &pa.access,
+            to_cbor(&SyncRequest {
+                v: 1,
+                cursor: 0,
+                push: many,
+                page_bytes: None,
+            }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "sync.batch_too_large")
+    );
+    // Corrupted change bytes in one document; the other documents of the batch go through.
+    let mut mixed = req.clone();
+    for p in mixed.push.iter_mut().filter(|p| p.doc == kept) {
+        for c in p.changes.iter_mut() {
+            let n = c.len();
+            c[n / 2] ^= 0xff;
+            c[n - 1] ^= 0xff;
+        }
+    }
+    let resp: SyncResponse = from_cbor(
+        &app.post_sync(&pa.access, to_cbor(&mixed))
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let by_doc: BTreeMap<&str, &doudi_protocol::sync::PushResult> =
+        resp.results.iter().map(|r| (r.doc.as_str(), r)).collect();
+    assert_eq!(by_doc[kept.as_str()].status, PushStatus::Rejected);
+    assert_eq!(
+        by_doc[kept.as_str()].code.as_deref(),
+        Some("sync.corrupt_change")
+    );
+    assert_eq!(by_doc[good.as_str()].status, PushStatus::Accepted);
+    // Nothing stored was lost or changed by the broken parts.
+    let kept_after = app.stored_doc(&kept).await.unwrap();
+    assert_eq!(kept_after.snapshot, kept_before.snapshot);
+    // Not CBOR at all, and the wrong content type.
+    let r = TestApp::read(app.post_sync(&pa.access, b"{\"v\":1}".to_vec()).await).await;
+    assert_eq!(r.code(), "sync.malformed_body");
+    let r = TestApp::read(
+        app.http
+            .post(app.url("/api/v1/sync"))
+            .bearer_auth(&pa.access)
+            .json(&serde_json::json!({"v":1}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.code(), "request.unsupported_media_type");
+    // The server keeps serving, and the intact request then goes through.
+    let o = app.sync(&mut pa).await;
+    assert!(o.rejected.is_empty(), "{:?}", o.rejected);
+    assert_eq!(
+        app.stored_doc(&kept).await.unwrap().seq > kept_before.seq,
+        true
+    );
+}
+
+fn submitted_visit(household: &str, investigators: &[(&str, &str)]) -> Visit {
+    let mut v = Visit::new(DocumentId::parse(household).unwrap(), Purpose::Recheck);
+    v.started_at = Some(UnixMillis(1_763_800_000_000));
+    v.ended_at = Some(UnixMillis(1_763_801_800_000));
+    for (n, (acct, name)) in investigators.iter().enumerate() {
+        v.investigators.insert(
+            AccountId::parse(acct).unwrap(),
+            Investigator {
+                name: name.to_string(),
+            },
+        );
+        v.signatures.insert(
+            BlobHash::from_bytes([n as u8 + 1; 32]),
+            Signature {
+                signer_name: name.to_string(),
+                role: SignerRole::Investigator,
+                account: Some(AccountId::parse(acct).unwrap()),
+                signed_at: v.ended_at,
+            },
+        );
+    }
+    v.conclusion = Some(doudi_protocol::doc::visit::Conclusion::Accurate);
+    v.status = VisitStatus::Submitted;
+    v.submitted_at = v.ended_at;
+    v
+}
+
+async fn validation_failure_can_be_fixed_and_resubmitted(b: Backend) {
+    let (app, mut pa, _) = setup(b).await;
+    let hh = pa
+        .replica
+        .create(GRID_A, &household("一村 7 号"))
+        .unwrap()
+        .to_string();
+    let visit = pa
+        .replica
+        .create(GRID_A, &submitted_visit(&hh, &[(&pa.account_id, "张网格")]))
+        .unwrap()
+        .to_string();
+    let o = app.sync(&mut pa).await;
+    assert_eq!(o.accepted, vec![hh.clone()]);
+    assert_eq!(o.rejected.len(), 1);
+    let r = &o.rejected[0];
+    assert_eq!(
+        (r.doc.as_str(), r.code.as_deref()),
+        (visit.as_str(), Some("sync.validation_failed"))
+    );
+    assert!(
+        r.issues.iter().any(|i| i.path.contains("investigators")),
+        "{:?}",
+        r.issues
+    );
+    assert!(
+        r.issues
+            .iter()
+            .all(|i| !i.message.is_empty() && !i.message_en.is_empty())
+    );
+    assert!(app.stored_doc(&visit).await.is_none());
+    // The worker adds the second investigator and syncs again: both changes go, the result is valid.
+    let second = submitted_visit(
+        &hh,
+        &[(&pa.account_id, "张网格"), ("colleague-2", "刘协理")],
+    );
+    pa.replica
+        .update::<Visit>(&visit, |v| {
+            v.investigators = second.investigators.clone();
+            v.signatures = second.signatures.clone();
+        })
+        .unwrap();
+    let o = app.sync(&mut pa).await;
+    assert_eq!(o.accepted, vec![visit.clone()], "{:?}", o.rejected);
+    let row = visit::Entity::find_by_id(visit.clone())
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            row.status.as_str(),
+            row.investigator_count,
+            row.household_id.as_str()
+        ),
+        ("submitted", 2, hh.as_str())
+    );
+}
+
+async fn phones_cannot_write_review_fields(b: Backend) {
+    let (app, mut pa, _) = setup(b).await;
+    let hh = pa
+        .replica
+        .create(GRID_A, &household("一村 8 号"))
+        .unwrap()
+        .to_string();
+    let mut v = submitted_visit(
+        &hh,
+        &[(&pa.account_id, "张网格"), ("colleague-2", "刘协理")],
+    );
+    v.status = VisitStatus::Submitted;
+    let visit = pa.replica.create(GRID_A, &v).unwrap().to_string();
+    assert_eq!(app.sync(&mut pa).await.accepted.len(), 2);
+    pa.replica
+        .update::<Visit>(&visit, |v| v.status = VisitStatus::Approved)
+        .unwrap();
+    let o = app.sync(&mut pa).await;
+    assert_eq!(o.rejected.len(), 1);
+    assert_eq!(o.rejected[0].code.as_deref(), Some("sync.server_field"));
+    let row = visit::Entity::find_by_id(visit)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, "submitted");
+}
+
+async fn first_sync_pages_through_everything(b: Backend) {
+    let (app, mut pa, _) = setup(b).await;
+    let mut ids = Vec::new();
+    for i in 0..60 {
+        ids.push(
+            pa.replica
+                .create(GRID_A, &household(&format!("一村 {i} 号")))
+                .unwrap()
+                .to_string(),
+        );
+    }
+    app.sync(&mut pa).await;
+    let mut fresh = app.phone("grid.zhang").await;
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        let o = app.sync_once(&mut fresh, Some(4096)).await;
+        assert!(
+            fresh.last_down < 4096 + 2048,
+            "page of {} bytes",
+            fresh.last_down
+        );
+        if !o.more {
+            break;
+        }
+    }
+    assert!(rounds > 3, "{rounds} rounds");
+    let mut got: Vec<String> = fresh.replica.ids().cloned().collect();
+    got.sort();
+    ids.sort();
+    assert_eq!(got, ids);
+    for id in &ids {
+        assert_eq!(
+            fresh.replica.read::<Household>(id).unwrap(),
+            pa.replica.read::<Household>(id).unwrap()
+        );
+    }
+}
+
+async fn household_leaving_scope_is_purged(b: Backend) {
+    let (app, mut pa, mut pb) = setup(b).await;
+    app.create_account("admin.county", Role::Admin, &["370102000000"])
+        .await;
+    let (admin, _, _) = app.login("admin.county").await;
+    let in_a = pb
+        .replica
+        .create(GRID_A, &household("一村甲 1 号"))
+        .unwrap()
+        .to_string();
+    let in_b = pb
+        .replica
+        .create(GRID_B, &household("一村乙 1 号"))
+        .unwrap()
+        .to_string();
+    app.sync(&mut pb).await;
+    // The assistant is moved from the whole village to grid B only.
+    let r = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/admin/accounts/{}", pb.account_id),
+            Some(&admin),
+            Some(serde_json::json!({ "regions": [GRID_B] })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let o = app.sync(&mut pb).await;
+    assert_eq!(o.purged, vec![in_a.clone()]);
+    assert!(pb.replica.entry(&in_a).is_none());
+    assert!(pb.replica.entry(&in_b).is_some());
+    // The grid-A worker still has it.
+    app.sync(&mut pa).await;
+    assert!(pa.replica.entry(&in_a).is_some());
+}
+
+async fn dump(app: &TestApp) -> String {
+    let db = &app.state.db;
+    format!(
+        "{:?}\n{:?}\n{:?}\n{:?}",
+        household::Entity::find()
+            .order_by_asc(household::Column::DocId)
+            .all(db)
+            .await
+            .unwrap(),
+        member::Entity::find()
+            .order_by_asc(member::Column::DocId)
+            .order_by_asc(member::Column::MemberId)
+            .all(db)
+            .await
+            .unwrap(),
+        visit::Entity::find()
+            .order_by_asc(visit::Column::DocId)
+            .all(db)
+            .await
+            .unwrap(),
+        report::Entity::find()
+            .order_by_asc(report::Column::DocId)
+            .all(db)
+            .await
+            .unwrap(),
+    )
+}
+
+async fn projections_rebuilt_equal_incremental(b: Backend) {
+    let (app, mut pa, mut pb) = setup(b).await;
+    let mut hhs = Vec::new();
+    for i in 0..5 {
+        hhs.push(
+            pa.replica
+                .create(GRID_A, &household(&format!("一村 {i} 号")))
+                .unwrap()
+                .to_string(),
+        );
+    }
+    pa.replica
+        .create(
+            GRID_A,
+            &submitted_visit(&hhs[0], &[(&pa.account_id, "张网格"), ("x2", "刘协理")]),
+        )
+        .unwrap();
+    let mut report =
+        doudi_protocol::doc::DiscoveryReport::new(AccountId::parse(&pb.account_id).unwrap());
+    report.notes = Some("独居老人，屋顶漏雨".into());
+    pb.replica.create(GRID_B, &report).unwrap();
+    app.sync(&mut pa).await;
+    app.sync(&mut pb).await;
+    app.sync(&mut pb).await;
+    pb.replica
+        .update::<Household>(&hhs[1], |h| {
+            h.members.insert(
+                MemberId::generate().unwrap(),
+                Member::new("新成员", Relation::Other),
+            );
+        })
+        .unwrap();
+    app.sync(&mut pb).await;
+    let incremental = dump(&app).await;
+    assert!(incremental.contains("独居") || incremental.contains("draft"));
+    let n = doudi_server::sync::projection::rebuild_all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 7);
+    assert_eq!(dump(&app).await, incremental);
+}
+
+async fn two_servers_on_one_database_converge(b: Backend) {
+    let (app1, mut pa, _) = setup(b).await;
+    let url = app1.state.settings.database_url();
+    let app2 = spawn_app_with(b, |s| {
+        s.database_url = Some(doudi_server::config::Secret::new(url.clone()));
+    })
+    .await;
+    let mut pb = app2.phone("assist.liu").await;
+    let id = pa
+        .replica
+        .create(GRID_A, &household("一村 1 号"))
+        .unwrap()
+        .to_string();
+    app1.sync(&mut pa).await;
+    app2.sync(&mut pb).await;
+    pa.replica
+        .update::<Household>(&id, |h| h.hukou_type = Some(HukouType::Urban))
+        .unwrap();
+    pb.replica
+        .update::<Household>(&id, |h| h.address = "一村 1 号（新）".into())
+        .unwrap();
+    // Both push at the same time to different servers.
+    let (o1, o2) = tokio::join!(app1.sync_once(&mut pa, None), app2.sync_once(&mut pb, None));
+    assert!(o1.rejected.is_empty() && o2.rejected.is_empty());
+    app1.sync(&mut pa).await;
+    app2.sync(&mut pb).await;
+    let ha: Household = pa.replica.read(&id).unwrap();
+    let hb: Household = pb.replica.read(&id).unwrap();
+    assert_eq!(ha, hb);
+    assert_eq!(
+        (ha.hukou_type, ha.address.as_str()),
+        (Some(HukouType::Urban), "一村 1 号（新）")
+    );
+    // A token of one server is accepted by the other (the key is shared through the database).
+    assert_eq!(
+        app2.get("/api/v1/me", &pa.access).await.status,
+        StatusCode::OK
+    );
+}
