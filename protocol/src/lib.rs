@@ -4,3 +4,4 @@
 
 pub mod region;
 pub mod role;
+pub mod rules;
