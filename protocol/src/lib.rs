@@ -7,4 +7,5 @@ pub mod id_number;
 pub mod ids;
 pub mod region;
 pub mod role;
+pub mod rules;
 pub mod sync;

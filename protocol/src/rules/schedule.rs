@@ -1,0 +1,270 @@
+//! Re-check and visit schedules for households in benefit (DB2021 art. 31, TK2021, local visit
+//! frequencies): pure functions from a case's situation to the next due tasks. The server turns
+//! them into tasks.
+//!
+//! Month arithmetic: "N months after D" is the same day N months later, or the last day of that
+//! month when it is shorter (31 January + 1 month = 28 or 29 February).
+
+use chrono::{Days, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::Text;
+use super::policy::Policy;
+
+/// The programme a household is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "programme")]
+pub enum Enrolment {
+    /// 低保
+    Dibao,
+    /// 特困人员, 分散供养 (at home) or 集中供养 (in an institution).
+    Tekun { care: Care },
+}
+
+/// 供养方式.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Care {
+    /// 分散供养: at home; a key person for visits (monthly) unless rated otherwise.
+    Dispersed,
+    /// 集中供养: in an institution.
+    Centralized,
+}
+
+/// Visit risk level (local practice, e.g. Inner Mongolia).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskLevel {
+    /// 高风险: at least weekly.
+    High,
+    /// 重点: at least monthly (includes 分散供养特困).
+    Key,
+    /// 一般: at least quarterly.
+    Normal,
+}
+
+/// A phase-out (渐退期) under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PhaseOut {
+    pub start: NaiveDate,
+    pub months: u32,
+}
+
+/// What the schedule needs to know about a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseState {
+    pub enrolment: Enrolment,
+    /// The approval date or the date of the last re-check (复核).
+    pub last_recheck: NaiveDate,
+    /// 低保: whether income is stable (unstable → every 6 months).
+    #[serde(default)]
+    pub income_unstable: bool,
+    /// 低保: whether members are able to work (→ every 6 months).
+    #[serde(default)]
+    pub members_able_to_work: bool,
+    /// Visit risk level; `None` means no regular visits (分散供养特困 default to [`RiskLevel::Key`]).
+    #[serde(default)]
+    pub risk: Option<RiskLevel>,
+    /// The last visit (探访), if any; otherwise visits count from `last_recheck`.
+    #[serde(default)]
+    pub last_visit: Option<NaiveDate>,
+    /// The date of a member's death, if one died.
+    #[serde(default)]
+    pub member_death: Option<NaiveDate>,
+    /// A 渐退期 under way.
+    #[serde(default)]
+    pub phase_out: Option<PhaseOut>,
+}
+
+/// What a due task is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// 复核: the regular re-check.
+    Recheck,
+    /// 复核 after a member's death.
+    DeathRecheck,
+    /// 探访: a visit.
+    Visit,
+    /// The end of the 渐退期: stop or re-assess.
+    PhaseOutEnd,
+}
+
+/// A task the case needs, with its due date and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueTask {
+    pub kind: TaskKind,
+    pub due: NaiveDate,
+    pub reason: Text,
+}
+
+/// Why a schedule could not be computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("the date is out of range")]
+    Overflow,
+    #[error("a phase-out of {months} months is outside the region's limits")]
+    PhaseOutOutOfRange { months: u32 },
+}
+
+impl ScheduleError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScheduleError::Overflow => "schedule.overflow",
+            ScheduleError::PhaseOutOutOfRange { .. } => "schedule.phase_out_out_of_range",
+        }
+    }
+
+    /// The message in Chinese.
+    pub fn message_zh(&self) -> String {
+        match self {
+            ScheduleError::Overflow => "日期超出范围".to_owned(),
+            ScheduleError::PhaseOutOutOfRange { months } => {
+                format!("{months}个月的渐退期不符合本地区规定的期限")
+            }
+        }
+    }
+}
+
+/// `date` plus `n` months (clamped to the end of a shorter month).
+pub fn add_months(date: NaiveDate, n: u32) -> Result<NaiveDate, ScheduleError> {
+    date.checked_add_months(Months::new(n))
+        .ok_or(ScheduleError::Overflow)
+}
+
+/// The next due tasks of a case, earliest first.
+pub fn next_tasks(case: &CaseState, policy: &Policy) -> Result<Vec<DueTask>, ScheduleError> {
+    let mut tasks = Vec::new();
+    let (months, reason) = match case.enrolment {
+        Enrolment::Dibao if case.income_unstable || case.members_able_to_work => {
+            let m = policy.dibao_recheck_unstable_months;
+            (
+                m,
+                Text::new(
+                    format!(
+                        "低保家庭收入不稳定或有劳动能力成员，每{m}个月复核一次（审核确认办法第三十一条）"
+                    ),
+                    format!(
+                        "低保 household with unstable income or members able to work: re-check every {m} months (DB2021 art. 31)"
+                    ),
+                ),
+            )
+        }
+        Enrolment::Dibao => {
+            let m = policy.dibao_recheck_stable_months;
+            (
+                m,
+                Text::new(
+                    format!("低保家庭收入稳定，每{m}个月复核一次（审核确认办法第三十一条）"),
+                    format!(
+                        "低保 household with stable income: re-check every {m} months (DB2021 art. 31)"
+                    ),
+                ),
+            )
+        }
+        Enrolment::Tekun { .. } => {
+            let m = policy.tekun_recheck_months;
+            (
+                m,
+                Text::new(
+                    format!("特困人员每{m}个月复核一次"),
+                    format!("特困: re-check every {m} months"),
+                ),
+            )
+        }
+    };
+    tasks.push(DueTask {
+        kind: TaskKind::Recheck,
+        due: add_months(case.last_recheck, months)?,
+        reason,
+    });
+
+    if let Some(death) = case.member_death
+        && death >= case.last_recheck
+    {
+        let m = policy.death_recheck_months;
+        tasks.push(DueTask {
+            kind: TaskKind::DeathRecheck,
+            due: add_months(death, m)?,
+            reason: Text::new(
+                format!("家庭成员于{death}死亡，{m}个月内复核家庭人口和收入"),
+                format!(
+                    "A member died on {death}: re-check household size and income within {m} months"
+                ),
+            ),
+        });
+    }
+
+    let risk = match (case.risk, case.enrolment) {
+        (Some(r), _) => Some(r),
+        (
+            None,
+            Enrolment::Tekun {
+                care: Care::Dispersed,
+            },
+        ) => Some(RiskLevel::Key),
+        (None, _) => None,
+    };
+    if let Some(risk) = risk {
+        let base = case.last_visit.unwrap_or(case.last_recheck);
+        let (due, zh, en) = match risk {
+            RiskLevel::High => {
+                let d = policy.visit_high_risk_days;
+                let due = base
+                    .checked_add_days(Days::new(u64::from(d)))
+                    .ok_or(ScheduleError::Overflow)?;
+                (
+                    due,
+                    format!("高风险对象，至少每{d}天探访一次"),
+                    format!("high risk: visit at least every {d} days"),
+                )
+            }
+            RiskLevel::Key => {
+                let m = policy.visit_key_months;
+                (
+                    add_months(base, m)?,
+                    format!("重点对象（含分散供养特困人员），至少每{m}个月探访一次"),
+                    format!("key person (incl. 分散供养特困): visit at least every {m} months"),
+                )
+            }
+            RiskLevel::Normal => {
+                let m = policy.visit_other_months;
+                (
+                    add_months(base, m)?,
+                    format!("一般对象，至少每{m}个月探访一次"),
+                    format!("other: visit at least every {m} months"),
+                )
+            }
+        };
+        tasks.push(DueTask {
+            kind: TaskKind::Visit,
+            due,
+            reason: Text::new(zh, en),
+        });
+    }
+
+    if let Some(p) = case.phase_out {
+        if !policy.phase_out_allowed(p.months) {
+            return Err(ScheduleError::PhaseOutOutOfRange { months: p.months });
+        }
+        let due = add_months(p.start, p.months)?;
+        tasks.push(DueTask {
+            kind: TaskKind::PhaseOutEnd,
+            due,
+            reason: Text::new(
+                format!("渐退期自{}起{}个月，期满停发或重新评估", p.start, p.months),
+                format!(
+                    "Phase-out of {} months from {}: stop or re-assess when it ends",
+                    p.months, p.start
+                ),
+            ),
+        });
+    }
+    tasks.sort_by_key(|t| t.due);
+    Ok(tasks)
+}
+
+#[cfg(test)]
+mod tests;

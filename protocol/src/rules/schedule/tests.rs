@@ -1,0 +1,144 @@
+use super::*;
+use crate::rules::Cap;
+use crate::rules::policy::PolicySettings;
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn case(enrolment: Enrolment, last: NaiveDate) -> CaseState {
+    CaseState {
+        enrolment,
+        last_recheck: last,
+        income_unstable: false,
+        members_able_to_work: false,
+        risk: None,
+        last_visit: None,
+        member_death: None,
+        phase_out: None,
+    }
+}
+
+fn kinds_and_dates(tasks: &[DueTask]) -> Vec<(TaskKind, NaiveDate)> {
+    tasks.iter().map(|t| (t.kind, t.due)).collect()
+}
+
+#[test]
+fn dibao_stable_yearly_unstable_half_yearly() {
+    let p = Policy::national_defaults();
+    let mut c = case(Enrolment::Dibao, date(2025, 3, 15));
+    assert_eq!(
+        kinds_and_dates(&next_tasks(&c, &p).unwrap()),
+        vec![(TaskKind::Recheck, date(2026, 3, 15))]
+    );
+    c.members_able_to_work = true;
+    let tasks = next_tasks(&c, &p).unwrap();
+    assert_eq!(
+        kinds_and_dates(&tasks),
+        vec![(TaskKind::Recheck, date(2025, 9, 15))]
+    );
+    assert!(tasks[0].reason.zh.contains("每6个月"));
+    c.members_able_to_work = false;
+    c.income_unstable = true;
+    assert_eq!(next_tasks(&c, &p).unwrap()[0].due, date(2025, 9, 15));
+}
+
+#[test]
+fn tekun_yearly_with_visits_by_risk() {
+    let p = Policy::national_defaults();
+    let mut c = case(
+        Enrolment::Tekun {
+            care: Care::Dispersed,
+        },
+        date(2025, 1, 31),
+    );
+    // 分散供养: key person, monthly; 31 January + 1 month = 28 February.
+    assert_eq!(
+        kinds_and_dates(&next_tasks(&c, &p).unwrap()),
+        vec![
+            (TaskKind::Visit, date(2025, 2, 28)),
+            (TaskKind::Recheck, date(2026, 1, 31)),
+        ]
+    );
+    c.risk = Some(RiskLevel::High);
+    c.last_visit = Some(date(2025, 6, 2));
+    assert_eq!(
+        next_tasks(&c, &p).unwrap()[0],
+        DueTask {
+            kind: TaskKind::Visit,
+            due: date(2025, 6, 9),
+            reason: Text::new(
+                "高风险对象，至少每7天探访一次",
+                "high risk: visit at least every 7 days"
+            ),
+        }
+    );
+    c.risk = Some(RiskLevel::Normal);
+    assert_eq!(next_tasks(&c, &p).unwrap()[0].due, date(2025, 9, 2));
+    // 集中供养 without a risk level: no visits.
+    let c = case(
+        Enrolment::Tekun {
+            care: Care::Centralized,
+        },
+        date(2025, 1, 31),
+    );
+    assert_eq!(
+        kinds_and_dates(&next_tasks(&c, &p).unwrap()),
+        vec![(TaskKind::Recheck, date(2026, 1, 31))]
+    );
+}
+
+#[test]
+fn a_death_triggers_a_recheck_within_three_months() {
+    let p = Policy::national_defaults();
+    let mut c = case(Enrolment::Dibao, date(2025, 3, 1));
+    c.member_death = Some(date(2025, 11, 30));
+    assert_eq!(
+        kinds_and_dates(&next_tasks(&c, &p).unwrap()),
+        vec![
+            (TaskKind::Recheck, date(2026, 3, 1)),
+            (TaskKind::DeathRecheck, date(2026, 2, 28)),
+        ]
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+    );
+    // A death before the last re-check was already taken into account.
+    c.member_death = Some(date(2025, 2, 1));
+    assert_eq!(next_tasks(&c, &p).unwrap().len(), 1);
+}
+
+#[test]
+fn phase_out_end_respects_the_region() {
+    let mut p = Policy::national_defaults();
+    p.apply(&PolicySettings {
+        phase_out_min_months: Some(3),
+        ..Default::default()
+    });
+    let mut c = case(Enrolment::Dibao, date(2025, 1, 1));
+    c.phase_out = Some(PhaseOut {
+        start: date(2025, 5, 1),
+        months: 6,
+    });
+    let tasks = next_tasks(&c, &p).unwrap();
+    assert_eq!(tasks[0].kind, TaskKind::PhaseOutEnd);
+    assert_eq!(tasks[0].due, date(2025, 11, 1));
+    c.phase_out = Some(PhaseOut {
+        start: date(2025, 5, 1),
+        months: 12,
+    });
+    assert_eq!(
+        next_tasks(&c, &p),
+        Err(ScheduleError::PhaseOutOutOfRange { months: 12 })
+    );
+    // Qinghai: at least 12 months, no maximum.
+    p.apply(&PolicySettings {
+        phase_out_min_months: Some(12),
+        phase_out_max_months: Some(Cap::Unlimited),
+        ..Default::default()
+    });
+    assert_eq!(
+        next_tasks(&c, &p).unwrap().last().unwrap().due,
+        date(2026, 5, 1)
+    );
+}
