@@ -1,0 +1,84 @@
+//! Prints the CBOR bytes of the worked example in docs/PROTOCOL.md.
+//! `cargo run -p doudi-protocol --example wire_example`
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, ROOT};
+use doudi_protocol::sync::{DocPush, PushResult, PushStatus, SyncRequest, SyncResponse, to_cbor};
+use serde_bytes::ByteBuf;
+
+fn hex(b: &[u8]) -> String {
+    b.chunks(32)
+        .map(|c| c.iter().map(|x| format!("{x:02x}")).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn main() {
+    let idle = SyncRequest {
+        v: 1,
+        cursor: 42,
+        push: vec![],
+        page_bytes: None,
+    };
+    println!(
+        "idle request ({} bytes):\n{}\n",
+        to_cbor(&idle).len(),
+        hex(&to_cbor(&idle))
+    );
+    let idle_resp = SyncResponse {
+        v: 1,
+        cursor: 42,
+        ..Default::default()
+    };
+    println!(
+        "idle response ({} bytes):\n{}\n",
+        to_cbor(&idle_resp).len(),
+        hex(&to_cbor(&idle_resp))
+    );
+
+    let mut doc = AutoCommit::new();
+    doc.set_actor(ActorId::from(vec![0x11; 16]));
+    doc.put(ROOT, "k", "v").unwrap();
+    doc.commit_with(CommitOptions::default().with_time(0));
+    let mut change = doc.get_last_local_change().unwrap();
+    let bytes = change.bytes().into_owned();
+    println!(
+        "change ({} bytes), hash {}:\n{}\n",
+        bytes.len(),
+        change.hash(),
+        hex(&bytes)
+    );
+    let push = SyncRequest {
+        v: 1,
+        cursor: 42,
+        push: vec![DocPush {
+            doc: "0h8x7kq2m4d9r6t1v3w5y7z9ab".into(),
+            changes: vec![ByteBuf::from(bytes)],
+        }],
+        page_bytes: Some(65536),
+    };
+    println!(
+        "push request ({} bytes):\n{}\n",
+        to_cbor(&push).len(),
+        hex(&to_cbor(&push))
+    );
+    let resp = SyncResponse {
+        v: 1,
+        results: vec![PushResult {
+            doc: "0h8x7kq2m4d9r6t1v3w5y7z9ab".into(),
+            status: PushStatus::Accepted,
+            heads: vec![ByteBuf::from(change.hash().0.to_vec())],
+            code: None,
+            message: None,
+            message_en: None,
+            issues: vec![],
+        }],
+        cursor: 43,
+        ..Default::default()
+    };
+    println!(
+        "push response ({} bytes):\n{}",
+        to_cbor(&resp).len(),
+        hex(&to_cbor(&resp))
+    );
+}
