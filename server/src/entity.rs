@@ -394,3 +394,27 @@ pub mod report {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod policy_layer {
+    use sea_orm::entity::prelude::*;
+
+    /// One version of one region's policy layer, as JSON (`rules::policy::PolicyLayer`).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "policy_layers")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// 12-digit region code; `None` for the national layer.
+        pub region: Option<String>,
+        /// `YYYY-MM-DD`.
+        pub effective_from: String,
+        pub layer: String,
+        pub created_at_ms: i64,
+        pub created_by: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

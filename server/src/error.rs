@@ -35,10 +35,11 @@ pub enum Code {
     UpgradeRequired,
     BatchTooLarge,
     MalformedSyncBody,
+    PolicyInvalid,
 }
 
 impl Code {
-    pub const ALL: [Code; 26] = [
+    pub const ALL: [Code; 27] = [
         Code::MalformedJson,
         Code::UnknownField,
         Code::InvalidRequest,
@@ -65,6 +66,7 @@ impl Code {
         Code::UpgradeRequired,
         Code::BatchTooLarge,
         Code::MalformedSyncBody,
+        Code::PolicyInvalid,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +97,7 @@ impl Code {
             Code::UpgradeRequired => "sync.upgrade_required",
             Code::BatchTooLarge => "sync.batch_too_large",
             Code::MalformedSyncBody => "sync.malformed_body",
+            Code::PolicyInvalid => "policy.invalid",
         }
     }
 
@@ -123,6 +126,7 @@ impl Code {
             Code::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
             Code::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::MalformedSyncBody => StatusCode::BAD_REQUEST,
+            Code::PolicyInvalid => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -210,6 +214,10 @@ impl Code {
             Code::MalformedSyncBody => (
                 "同步数据不完整或已损坏，请重新同步。",
                 "The sync request is truncated or corrupt; sync again.",
+            ),
+            Code::PolicyInvalid => (
+                "政策设置有误，未保存，原政策继续有效。",
+                "The policy is invalid and was not saved; the previous one stays in force.",
             ),
         }
     }

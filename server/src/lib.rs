@@ -13,6 +13,7 @@ pub mod db;
 pub mod demo;
 pub mod entity;
 pub mod error;
+pub mod policies;
 pub mod policy;
 pub mod regions;
 pub mod sync;

@@ -50,6 +50,11 @@ enum Command {
         #[command(subcommand)]
         command: RegionCommand,
     },
+    /// Region policy commands.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Projection commands.
     Projections {
         #[command(subcommand)]
@@ -65,6 +70,17 @@ enum Command {
 #[derive(Subcommand, Debug)]
 enum RegionCommand {
     /// Import regions from a CSV file (code,parent_code,level,name); nothing is imported if any line is bad.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicyCommand {
+    /// Replace all policy layers with a JSON file `{"layers": [...]}` (docs/RULES.md); nothing
+    /// changes if the file is invalid.
     Import {
         file: PathBuf,
         #[arg(long)]
@@ -181,6 +197,30 @@ async fn run(cli: Cli) -> Result<(), String> {
             app::serve(state, listener, app::shutdown_signal())
                 .await
                 .map_err(|e| e.to_string())
+        }
+        Command::Policy {
+            command: PolicyCommand::Import { file, data_dir },
+        } => {
+            let s = settings(cfg, None, data_dir.as_ref())?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let book: doudi_protocol::rules::policy::PolicyBook = serde_json::from_str(&text)
+                .map_err(|e| {
+                    format!(
+                        "{}: invalid policy file: {e}; nothing changed",
+                        file.display()
+                    )
+                })?;
+            let conn = db::connect(&s).await.map_err(|e| e.to_string())?;
+            db::migrate(&conn).await.map_err(|e| e.to_string())?;
+            let v = doudi_server::policies::import(&conn, &book, None)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "policy imported: {} layers, version {v}",
+                book.layers().count()
+            );
+            Ok(())
         }
         Command::Projections {
             command: ProjectionCommand::Rebuild { data_dir },

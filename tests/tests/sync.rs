@@ -279,7 +279,7 @@ async fn out_of_scope_writes_and_reads_are_refused(b: Backend) {
         .unwrap()
         .to_string();
     app.sync(&mut pa).await;
-    let mut snapshot = pa.replica.save(&target).unwrap();
+    let snapshot = pa.replica.save(&target).unwrap();
     let mut stolen = automerge::AutoCommit::load(&snapshot).unwrap();
     stolen.set_actor(po.replica.actor().clone());
     let mut h: Household = doudi_protocol::doc::read::<Household, _>(&stolen)
@@ -288,8 +288,6 @@ async fn out_of_scope_writes_and_reads_are_refused(b: Backend) {
     h.address = "被篡改".into();
     doudi_protocol::doc::write(&mut stolen, &h).unwrap();
     stolen.commit();
-    snapshot = stolen.save();
-    let _ = snapshot;
     let change = stolen.get_last_local_change().unwrap().bytes().into_owned();
     let req = SyncRequest {
         v: 1,
@@ -298,7 +296,7 @@ async fn out_of_scope_writes_and_reads_are_refused(b: Backend) {
             doc: target.clone(),
             changes: vec![ByteBuf::from(change)],
         }],
-        page_bytes: None,
+        ..Default::default()
     };
     let r = app.post_sync(&po.access, to_cbor(&req)).await;
     let resp: SyncResponse = from_cbor(&r.bytes().await.unwrap()).unwrap();
@@ -408,7 +406,7 @@ async fn broken_requests_get_clear_errors_and_spare_the_rest(b: Backend) {
                 v: 1,
                 cursor: 0,
                 push: many,
-                page_bytes: None,
+                ..Default::default()
             }),
         )
         .await,

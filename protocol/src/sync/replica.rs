@@ -48,6 +48,7 @@ pub struct Replica {
     actor: ActorId,
     cursor: u64,
     docs: BTreeMap<String, Entry>,
+    policy: Option<super::wire::PolicyUpdate>,
 }
 
 /// The actor id a device writes with: the 16 bytes of its server-issued id (32 hex characters).
@@ -81,6 +82,7 @@ impl Replica {
             actor,
             cursor: 0,
             docs: BTreeMap::new(),
+            policy: None,
         }
     }
 
@@ -194,6 +196,7 @@ impl Replica {
             cursor: self.cursor,
             push,
             page_bytes,
+            policy_version: self.policy.as_ref().map(|p| p.version),
         }
     }
 
@@ -263,8 +266,16 @@ impl Replica {
             self.docs.remove(&id);
             out.purged.push(id);
         }
+        if let Some(p) = resp.policy {
+            self.policy = Some(p);
+        }
         self.cursor = resp.cursor;
         Ok(out)
+    }
+
+    /// The region policy book the server last sent, for offline indicators and due dates.
+    pub fn policy(&self) -> Option<&crate::rules::policy::PolicyBook> {
+        self.policy.as_ref().map(|p| &p.book)
     }
 
     /// Heads of a document as sent on the wire.

@@ -40,6 +40,18 @@ pub struct SyncRequest {
     /// Budget in bytes of document data for the pulled part of the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_bytes: Option<u32>,
+    /// Version of the region policy book the device holds (absent or 0: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<u64>,
+}
+
+/// The region policy book (低保 standards, multipliers, deadlines), sent when the device's
+/// version differs from the server's, so that indicators and due dates work offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyUpdate {
+    pub version: u64,
+    /// Validated on decoding: an invalid book is refused as a whole.
+    pub book: crate::rules::policy::PolicyBook,
 }
 
 /// Changes to one document that the server may lack.
@@ -125,6 +137,9 @@ pub struct SyncResponse {
     /// More updates wait: sync again at once.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub more: bool,
+    /// The region policy book, when the device's `policy_version` is not the server's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyUpdate>,
 }
 
 /// Encode a value as CBOR.
@@ -161,7 +176,7 @@ mod tests {
             ..Default::default()
         };
         let bytes = to_cbor(&req);
-        assert!(bytes.len() < 32, "{} bytes", bytes.len());
+        assert!(bytes.len() < 48, "{} bytes", bytes.len());
         assert_eq!(from_cbor::<SyncRequest>(&bytes).unwrap(), req);
     }
 
@@ -175,6 +190,7 @@ mod tests {
                 changes: vec![ByteBuf::from(vec![0xAB; 40])],
             }],
             page_bytes: None,
+            policy_version: None,
         };
         let bytes = to_cbor(&req);
         // 40 bytes of payload cost 40 bytes plus a 2-byte byte-string header, not base64.

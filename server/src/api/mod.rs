@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod health;
+pub mod policies;
 pub mod regions;
 pub mod sync;
 
@@ -63,6 +64,9 @@ pub fn router(state: SharedState) -> Router {
         .route("/admin/devices", get(admin::list_devices))
         .route("/admin/devices/{id}/revoke", post(admin::revoke_device))
         .route("/admin/audit", get(admin::list_audit))
+        .route("/policies", get(policies::get_book))
+        .route("/policies/resolve", get(policies::resolve))
+        .route("/admin/policies", axum::routing::put(policies::put_layer))
         .route(
             "/sync",
             post(sync::sync).layer(axum::extract::DefaultBodyLimit::max(
@@ -102,6 +106,7 @@ async fn not_found() -> ApiError {
         admin::import_regions, admin::create_account, admin::list_accounts, admin::update_account,
         admin::list_devices, admin::revoke_device, admin::list_audit,
         sync::sync,
+        policies::get_book, policies::resolve, policies::put_layer,
         health::healthz, health::readyz,
     ),
     components(schemas(crate::error::ErrorBody)),

@@ -161,6 +161,15 @@ pub async fn run(
             .await?;
         }
     }
+    let server_policy = crate::policies::version(&state.db).await?;
+    let policy = if server_policy != req.policy_version.unwrap_or(0) {
+        let (book, version) = crate::policies::load(&state.db)
+            .await
+            .map_err(|e| ApiError::internal(e))?;
+        Some(doudi_protocol::sync::PolicyUpdate { version, book })
+    } else {
+        None
+    };
     Ok(SyncResponse {
         v: PROTOCOL_VERSION,
         results,
@@ -168,6 +177,7 @@ pub async fn run(
         purge,
         cursor: next_cursor.max(if more { 0 } else { cursor }),
         more,
+        policy,
     })
 }
 

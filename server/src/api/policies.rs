@@ -1,0 +1,156 @@
+//! Region policy: read by everyone signed in (standards are public), changed by administrators
+//! for regions inside their own.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use doudi_protocol::rules::policy::{PolicyBookFile, PolicyLayer};
+
+use super::{ApiJson, ApiQuery, AuthContext, SharedState};
+use crate::audit::{self, Outcome};
+use crate::error::{ApiError, ApiResult, Code};
+use crate::policies::{self, PolicyStoreError};
+use crate::policy::{Action, Target};
+
+fn store_error(e: PolicyStoreError) -> ApiError {
+    match e {
+        PolicyStoreError::Invalid(p) => ApiError::new(Code::PolicyInvalid)
+            .with_message(
+                format!("政策设置有误，未保存，原政策继续有效：{}", p.message_zh()),
+                format!(
+                    "The policy is invalid and was not saved; the previous one stays in force: {}",
+                    p.message_en()
+                ),
+            )
+            .with_details(serde_json::json!({ "policy_code": p.code() })),
+        PolicyStoreError::Db(e) => ApiError::internal(e),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyBookView {
+    pub version: u64,
+    #[schema(value_type = Object)]
+    pub book: PolicyBookFile,
+}
+
+/// Every policy layer (national and regional, all versions).
+#[utoipa::path(get, path = "/api/v1/policies", tag = "policy", security(("bearer" = [])),
+    responses((status = 200, body = PolicyBookView)))]
+pub async fn get_book(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+) -> ApiResult<Json<PolicyBookView>> {
+    ctx.require(&state, Action::ReadRegion, Target::Scope, "policies")
+        .await?;
+    let (book, version) = policies::load(&state.db).await.map_err(store_error)?;
+    Ok(Json(PolicyBookView {
+        version,
+        book: book.into(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveQuery {
+    /// 12-digit region code (grids: their village's code).
+    pub region: String,
+    /// `YYYY-MM-DD`; default today.
+    #[param(value_type = Option<String>)]
+    pub date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResolvedPolicy {
+    pub region: String,
+    #[schema(value_type = String)]
+    pub date: NaiveDate,
+    #[schema(value_type = Object)]
+    pub policy: doudi_protocol::rules::policy::Policy,
+    /// The layer versions applied, national first.
+    #[schema(value_type = Vec<Object>)]
+    pub layers: Vec<PolicyLayer>,
+}
+
+/// The policy in force for a region on a date, and the layers it comes from.
+#[utoipa::path(get, path = "/api/v1/policies/resolve", tag = "policy", security(("bearer" = [])), params(ResolveQuery),
+    responses((status = 200, body = ResolvedPolicy), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn resolve(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    ApiQuery(q): ApiQuery<ResolveQuery>,
+) -> ApiResult<Json<ResolvedPolicy>> {
+    ctx.require(&state, Action::ReadRegion, Target::Scope, "policies")
+        .await?;
+    let (book, _) = policies::load(&state.db).await.map_err(store_error)?;
+    let date = q.date.unwrap_or_else(|| chrono::Local::now().date_naive());
+    let policy = book
+        .resolve(&q.region, date)
+        .map_err(|e| store_error(e.into()))?;
+    let layers = book
+        .layers_in_force(&q.region, date)
+        .map_err(|e| store_error(e.into()))?
+        .into_iter()
+        .cloned()
+        .collect();
+    Ok(Json(ResolvedPolicy {
+        region: q.region,
+        date,
+        policy,
+        layers,
+    }))
+}
+
+/// Add or replace one layer version of a region inside the administrator's regions.
+#[utoipa::path(put, path = "/api/v1/admin/policies", tag = "policy", security(("bearer" = [])),
+    request_body(content = Object, description = "PolicyLayer: {region, effective_from, source?, settings}"),
+    responses((status = 200, body = PolicyBookView), (status = 403, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn put_layer(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    ApiJson(layer): ApiJson<PolicyLayer>,
+) -> ApiResult<Json<PolicyBookView>> {
+    // The national layer is set by file import on the server (`doudi policy import`).
+    let Some(code) = layer.region.clone() else {
+        ctx.require(
+            &state,
+            Action::ManageRegions,
+            Target::Region("/"),
+            "national policy",
+        )
+        .await?;
+        return Err(ApiError::new(Code::Denied));
+    };
+    let region = crate::regions::find(&state.db, &code)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(Code::UnknownRegion).with_message(
+                format!("区划代码 {code} 不存在"),
+                format!("region code {code} does not exist"),
+            )
+        })?;
+    ctx.require(
+        &state,
+        Action::ManageRegions,
+        Target::Region(&region.path),
+        &code,
+    )
+    .await?;
+    policies::put_layer(&state.db, layer.clone(), Some(&ctx.account.id))
+        .await
+        .map_err(store_error)?;
+    let mut ev = ctx.event("admin.policy_put", Some(&code));
+    ev.detail = Some(
+        serde_json::json!({ "effective_from": layer.effective_from.to_string(), "source": layer.source }),
+    );
+    let _ = audit::record(&state.db, Outcome::Ok, ev).await;
+    let (book, version) = policies::load(&state.db).await.map_err(store_error)?;
+    Ok(Json(PolicyBookView {
+        version,
+        book: book.into(),
+    }))
+}
