@@ -9,8 +9,6 @@
 
 pub mod projection;
 
-use std::collections::HashSet;
-
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -175,7 +173,7 @@ pub async fn run(
         results,
         updates,
         purge,
-        cursor: next_cursor.max(if more { 0 } else { cursor }),
+        cursor: next_cursor,
         more,
         policy,
     })
@@ -746,24 +744,4 @@ async fn pull(
             return Ok((updates, last as u64, false));
         }
     }
-}
-
-/// Documents a device may not have seen yet would otherwise be missed: the set of ids in scope,
-/// for tests and tools.
-pub async fn ids_in_scope(
-    db: &DatabaseConnection,
-    ctx: &AuthContext,
-) -> Result<HashSet<String>, DbErr> {
-    let mut scope = Condition::any();
-    for root in &ctx.subject.scope {
-        scope = scope.add(document::Column::RegionPath.starts_with(root.as_str()));
-    }
-    let ids: Vec<String> = document::Entity::find()
-        .filter(scope)
-        .select_only()
-        .column(document::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(ids.into_iter().collect())
 }
