@@ -62,6 +62,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/admin/devices", get(admin::list_devices))
         .route("/admin/devices/{id}/revoke", post(admin::revoke_device))
         .route("/admin/audit", get(admin::list_audit))
+        .nest("/blobs", crate::blobs::api::routes(&state.settings))
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)
@@ -95,6 +96,8 @@ async fn not_found() -> ApiError {
         admin::import_regions, admin::create_account, admin::list_accounts, admin::update_account,
         admin::list_devices, admin::revoke_device, admin::list_audit,
         health::healthz, health::readyz,
+        crate::blobs::api::missing, crate::blobs::api::upload_status,
+        crate::blobs::api::upload_chunk, crate::blobs::api::download,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
