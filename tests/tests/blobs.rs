@@ -189,7 +189,9 @@ fn header<'a>(h: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
 }
 
 async fn resumable_upload_then_reads_through_documents_only(b: Backend, store: BlobStoreUnderTest) {
-    let app = spawn(b, store, |_| {}).await;
+    // A data directory that outlives the first server process.
+    let data = tempfile::tempdir().unwrap();
+    let app = spawn(b, store, |s| s.data_dir = data.path().to_path_buf()).await;
     app.create_account("gw.a", Role::GridWorker, &[GRID]).await;
     app.create_account("gw.other", Role::GridWorker, &[OTHER_COUNTY_GRID])
         .await;
@@ -218,6 +220,16 @@ async fn resumable_upload_then_reads_through_documents_only(b: Backend, store: B
         offset = end;
     }
     drop(first);
+
+    // The server restarts: same database, data directory and blob store.
+    let settings = app.state.settings.clone();
+    drop(app);
+    let app = spawn_app_with(b, |s| {
+        s.data_dir = settings.data_dir.clone();
+        s.database_url = settings.database_url.clone();
+        s.blobs = settings.blobs.clone();
+    })
+    .await;
 
     // Second session: a new client asks where to resume and sends only the rest.
     let second = reqwest::Client::new();
