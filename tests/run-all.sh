@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test suite of doudi on this machine, setting up what they need:
-# a throwaway PostgreSQL cluster on loopback (from Debian's packages when none is installed).
+# a throwaway PostgreSQL cluster on loopback (from Debian's packages when none is installed) and a
+# throwaway S3-compatible server on loopback (s3s-fs from crates.io, installed into target/tools).
 #
 # Usage: bash tests/run-all.sh
 # With DOUDI_TEST_PG_URL already set (postgres://user@host:port/db, the user may CREATE DATABASE),
-# that server is used instead.
+# that server is used instead; likewise DOUDI_TEST_S3_ENDPOINT (with DOUDI_TEST_S3_BUCKET,
+# DOUDI_TEST_S3_ACCESS_KEY_ID, DOUDI_TEST_S3_SECRET_ACCESS_KEY) for the S3 blob-store tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -44,9 +46,45 @@ start_postgres() {
   export DOUDI_TEST_PG_URL="postgres://doudi@127.0.0.1:$PG_PORT/postgres"
 }
 
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+S3S_VERSION=0.14.1
+start_s3() {
+  local tools="$root/target/tools"
+  local bin="$tools/bin/s3s-fs"
+  if [ ! -x "$bin" ] || ! "$bin" --version 2>/dev/null | grep -q "$S3S_VERSION"; then
+    log "installing s3s-fs $S3S_VERSION (S3-compatible test server) into target/tools"
+    cargo install --locked --quiet "s3s-fs@$S3S_VERSION" --features binary --root "$tools"
+  fi
+  S3_DIR=$(mktemp -d /tmp/doudi-s3.XXXXXX)
+  mkdir "$S3_DIR/doudi-test"  # a bucket is a directory of the root
+  local port key secret
+  port=$(free_port)
+  key=doudi-test-key
+  secret=doudi-test-secret
+  "$bin" --host 127.0.0.1 --port "$port" --access-key "$key" --secret-key "$secret" "$S3_DIR" \
+    >"$S3_DIR.log" 2>&1 &
+  S3_PID=$!
+  for _ in $(seq 50); do
+    if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+      break
+    fi
+    sleep 0.1
+  done
+  log "started a throwaway S3-compatible server (s3s-fs $S3S_VERSION) on 127.0.0.1:$port"
+  export DOUDI_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+  export DOUDI_TEST_S3_BUCKET=doudi-test
+  export DOUDI_TEST_S3_ACCESS_KEY_ID="$key"
+  export DOUDI_TEST_S3_SECRET_ACCESS_KEY="$secret"
+}
+
 cleanup() {
   if [ -n "${PG_STOP:-}" ]; then "${PG_STOP[@]}" >/dev/null 2>&1 || true; fi
   if [ -n "${PG_DIR:-}" ]; then rm -rf "$PG_DIR"; fi
+  if [ -n "${S3_PID:-}" ]; then kill "$S3_PID" 2>/dev/null || true; fi
+  if [ -n "${S3_DIR:-}" ]; then rm -rf "$S3_DIR" "$S3_DIR.log"; fi
 }
 trap cleanup EXIT
 
@@ -54,8 +92,12 @@ if [ -z "${DOUDI_TEST_PG_URL:-}" ]; then
   start_postgres
 fi
 export DOUDI_TEST_REQUIRE_PG=1
+if [ -z "${DOUDI_TEST_S3_ENDPOINT:-}" ]; then
+  start_s3
+fi
+export DOUDI_TEST_REQUIRE_S3=1
 
-log "Rust: every crate, SQLite and PostgreSQL"
+log "Rust: every crate, SQLite and PostgreSQL, local and S3 blob stores"
 cargo test --workspace --locked
 
 log "all suites passed"

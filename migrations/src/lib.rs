@@ -7,6 +7,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_foundation;
+mod m20261123_000002_blobs;
 mod m20261123_000003_documents;
 mod m20261123_000005_policies;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261123_000001_foundation::Migration),
+            Box::new(m20261123_000002_blobs::Migration),
             Box::new(m20261123_000003_documents::Migration),
             Box::new(m20261123_000005_policies::Migration),
         ]

@@ -56,6 +56,72 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Largest number of rows a region CSV import accepts.
     pub max_region_import_rows: usize,
+    /// Photos and signatures: storage and limits (`[blobs]` in the TOML file).
+    pub blobs: BlobSettings,
+}
+
+/// Where blobs are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobStoreKind {
+    /// A directory under `data_dir` (the embedded default).
+    Local,
+    /// S3-compatible object storage (`[blobs.s3]`).
+    S3,
+}
+
+/// Blob storage and upload limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlobSettings {
+    pub store: BlobStoreKind,
+    /// Required when `store = "s3"`.
+    pub s3: Option<S3Settings>,
+    /// Largest blob (bytes).
+    pub max_blob_bytes: u64,
+    /// Largest chunk of one upload request (bytes).
+    pub max_chunk_bytes: usize,
+    /// Largest width or height of an uploaded image (pixels).
+    pub max_image_side: u32,
+    /// Largest width × height of an uploaded image.
+    pub max_image_pixels: u64,
+    /// Most bytes the image decoder may allocate while checking one upload.
+    pub max_decode_alloc_bytes: u64,
+    /// Unreferenced blobs and abandoned partial uploads younger than this are kept by `doudi blobs gc`.
+    pub gc_grace_hours: u64,
+}
+
+impl Default for BlobSettings {
+    fn default() -> Self {
+        BlobSettings {
+            store: BlobStoreKind::Local,
+            s3: None,
+            max_blob_bytes: 20 * 1024 * 1024,
+            max_chunk_bytes: 1024 * 1024,
+            max_image_side: 10_000,
+            max_image_pixels: 40_000_000,
+            max_decode_alloc_bytes: 256 * 1024 * 1024,
+            gc_grace_hours: 7 * 24,
+        }
+    }
+}
+
+/// An S3-compatible bucket.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Settings {
+    /// `https://…`; unset means AWS itself (from `region`).
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: Option<Secret>,
+    pub secret_access_key: Option<Secret>,
+    /// Key prefix inside the bucket (e.g. `doudi/`), so that one bucket can serve several
+    /// deployments.
+    pub prefix: String,
+    /// Allow a plain `http://` endpoint. Loopback endpoints (127.0.0.1, ::1, localhost) are
+    /// always allowed.
+    pub allow_http: bool,
 }
 
 impl Default for Settings {
@@ -74,6 +140,7 @@ impl Default for Settings {
             request_timeout_secs: 30,
             trust_forwarded_for: false,
             max_region_import_rows: 200_000,
+            blobs: BlobSettings::default(),
         }
     }
 }
@@ -151,6 +218,55 @@ impl Settings {
         if let Some(v) = get("DOUDI_TRUST_FORWARDED_FOR") {
             self.trust_forwarded_for = parse("DOUDI_TRUST_FORWARDED_FOR", &v)?;
         }
+        let b = &mut self.blobs;
+        if let Some(v) = get("DOUDI_BLOB_STORE") {
+            b.store = match v.as_str() {
+                "local" => BlobStoreKind::Local,
+                "s3" => BlobStoreKind::S3,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "DOUDI_BLOB_STORE".into(),
+                        message: "expected local or s3".into(),
+                    });
+                }
+            };
+        }
+        if let Some(v) = get("DOUDI_BLOB_GC_GRACE_HOURS") {
+            b.gc_grace_hours = parse("DOUDI_BLOB_GC_GRACE_HOURS", &v)?;
+        }
+        let s3_vars = [
+            "DOUDI_S3_ENDPOINT",
+            "DOUDI_S3_BUCKET",
+            "DOUDI_S3_REGION",
+            "DOUDI_S3_ACCESS_KEY_ID",
+            "DOUDI_S3_SECRET_ACCESS_KEY",
+            "DOUDI_S3_PREFIX",
+            "DOUDI_S3_ALLOW_HTTP",
+        ];
+        if s3_vars.iter().any(|n| get(n).is_some()) {
+            let s3 = b.s3.get_or_insert_with(S3Settings::default);
+            if let Some(v) = get("DOUDI_S3_ENDPOINT") {
+                s3.endpoint = Some(v);
+            }
+            if let Some(v) = get("DOUDI_S3_BUCKET") {
+                s3.bucket = v;
+            }
+            if let Some(v) = get("DOUDI_S3_REGION") {
+                s3.region = v;
+            }
+            if let Some(v) = get("DOUDI_S3_ACCESS_KEY_ID") {
+                s3.access_key_id = Some(Secret::new(v));
+            }
+            if let Some(v) = get("DOUDI_S3_SECRET_ACCESS_KEY") {
+                s3.secret_access_key = Some(Secret::new(v));
+            }
+            if let Some(v) = get("DOUDI_S3_PREFIX") {
+                s3.prefix = v;
+            }
+            if let Some(v) = get("DOUDI_S3_ALLOW_HTTP") {
+                s3.allow_http = parse("DOUDI_S3_ALLOW_HTTP", &v)?;
+            }
+        }
         Ok(())
     }
 
@@ -176,12 +292,16 @@ mod tests {
         s.apply_env(|n| match n {
             "DATABASE_URL" => Some("postgres://doudi:hunter2@db/doudi".into()),
             "DOUDI_JWT_SECRET" => Some("very-secret-key".into()),
+            "DOUDI_S3_SECRET_ACCESS_KEY" => Some("s3-secret-value".into()),
+            "DOUDI_S3_ACCESS_KEY_ID" => Some("s3-key-id-value".into()),
             _ => None,
         })
         .unwrap();
         let dbg = format!("{s:?}");
         assert!(!dbg.contains("hunter2"), "{dbg}");
         assert!(!dbg.contains("very-secret-key"), "{dbg}");
+        assert!(!dbg.contains("s3-secret-value"), "{dbg}");
+        assert!(!dbg.contains("s3-key-id-value"), "{dbg}");
         assert!(dbg.contains("[redacted]"));
         assert_eq!(s.database_url(), "postgres://doudi:hunter2@db/doudi");
     }

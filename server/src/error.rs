@@ -29,6 +29,14 @@ pub enum Code {
     UnknownRegion,
     RegionCsvInvalid,
     UsernameTaken,
+    BlobHashInvalid,
+    BlobBatchTooLarge,
+    BlobOffsetMismatch,
+    BlobTooLarge,
+    BlobHashMismatch,
+    BlobNotImage,
+    BlobImageTooLarge,
+    BlobRangeNotSatisfiable,
     Timeout,
     Unavailable,
     Internal,
@@ -39,7 +47,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 27] = [
+    pub const ALL: [Code; 35] = [
         Code::MalformedJson,
         Code::UnknownField,
         Code::InvalidRequest,
@@ -60,6 +68,14 @@ impl Code {
         Code::UnknownRegion,
         Code::RegionCsvInvalid,
         Code::UsernameTaken,
+        Code::BlobHashInvalid,
+        Code::BlobBatchTooLarge,
+        Code::BlobOffsetMismatch,
+        Code::BlobTooLarge,
+        Code::BlobHashMismatch,
+        Code::BlobNotImage,
+        Code::BlobImageTooLarge,
+        Code::BlobRangeNotSatisfiable,
         Code::Timeout,
         Code::Unavailable,
         Code::Internal,
@@ -91,6 +107,14 @@ impl Code {
             Code::UnknownRegion => "region.unknown",
             Code::RegionCsvInvalid => "region.csv_invalid",
             Code::UsernameTaken => "account.username_taken",
+            Code::BlobHashInvalid => "blob.hash_invalid",
+            Code::BlobBatchTooLarge => "blob.batch_too_large",
+            Code::BlobOffsetMismatch => "blob.offset_mismatch",
+            Code::BlobTooLarge => "blob.too_large",
+            Code::BlobHashMismatch => "blob.hash_mismatch",
+            Code::BlobNotImage => "blob.not_image",
+            Code::BlobImageTooLarge => "blob.image_too_large",
+            Code::BlobRangeNotSatisfiable => "blob.range_not_satisfiable",
             Code::Timeout => "request.timeout",
             Code::Unavailable => "server.unavailable",
             Code::Internal => "server.internal",
@@ -119,7 +143,13 @@ impl Code {
             Code::DeviceRevoked | Code::AccountDisabled | Code::Denied => StatusCode::FORBIDDEN,
             Code::NotFound => StatusCode::NOT_FOUND,
             Code::UnknownRegion | Code::RegionCsvInvalid => StatusCode::UNPROCESSABLE_ENTITY,
-            Code::UsernameTaken => StatusCode::CONFLICT,
+            Code::UsernameTaken | Code::BlobOffsetMismatch => StatusCode::CONFLICT,
+            Code::BlobHashInvalid | Code::BlobBatchTooLarge => StatusCode::BAD_REQUEST,
+            Code::BlobTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Code::BlobHashMismatch | Code::BlobNotImage | Code::BlobImageTooLarge => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Code::BlobRangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Code::Timeout => StatusCode::REQUEST_TIMEOUT,
             Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -191,6 +221,35 @@ impl Code {
                 "The region file has errors; nothing was imported. Fix the listed lines and import again.",
             ),
             Code::UsernameTaken => ("该用户名已被使用。", "This user name is already taken."),
+            Code::BlobHashInvalid => (
+                "文件标识无效：应为 64 位小写十六进制 SHA-256。",
+                "Invalid blob id: expected a SHA-256 as 64 lowercase hex characters.",
+            ),
+            Code::BlobBatchTooLarge => (
+                "一次查询的文件过多，请分批查询。",
+                "Too many hashes in one request; split them into smaller batches.",
+            ),
+            Code::BlobOffsetMismatch => (
+                "上传位置与服务器不一致，请从服务器给出的位置继续上传。",
+                "The upload offset does not match the server's; resume from the offset it gives.",
+            ),
+            Code::BlobTooLarge => ("文件过大。", "The file is too large."),
+            Code::BlobHashMismatch => (
+                "文件内容与其 SHA-256 不符，已丢弃，请重新上传。",
+                "The content does not match its SHA-256; it was discarded. Upload it again.",
+            ),
+            Code::BlobNotImage => (
+                "文件不是完整的 JPEG 或 PNG 图片，已丢弃。",
+                "The file is not a complete JPEG or PNG image; it was discarded.",
+            ),
+            Code::BlobImageTooLarge => (
+                "图片尺寸超出限制，已丢弃。",
+                "The image's dimensions exceed the limits; it was discarded.",
+            ),
+            Code::BlobRangeNotSatisfiable => (
+                "请求的字节范围超出文件大小。",
+                "The requested byte range lies outside the file.",
+            ),
             Code::Timeout => (
                 "请求超时，请重试。",
                 "The request took too long. Please try again.",

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use doudi_protocol::role::Role;
 use doudi_server::accounts::{self, NewAccount};
 use doudi_server::config::Settings;
-use doudi_server::{app, db, demo, regions};
+use doudi_server::{app, blobs, db, demo, regions};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -64,6 +64,24 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Photo and signature storage commands.
+    Blobs {
+        #[command(subcommand)]
+        command: BlobsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BlobsCommand {
+    /// Remove blobs no document points at, orphan objects and abandoned partial uploads older
+    /// than the grace period; print what was removed.
+    Gc {
+        /// Grace period in hours (default: blobs.gc_grace_hours, 7 days).
+        #[arg(long)]
+        grace_hours: Option<u64>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -146,6 +164,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("cannot listen on {}: {e}", s.listen))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             tracing::info!(database = db::backend_name(&s.database_url()), "starting");
+            blobs::BlobService::from_settings(&s).map_err(|e| e.to_string())?;
             let state = app::prepare(s).await.map_err(|e| e.to_string())?;
             println!("doudi listening on http://{addr}");
             app::serve(state, listener, app::shutdown_signal())
@@ -302,6 +321,41 @@ async fn run(cli: Cli) -> Result<(), String> {
                 format!("{}: {} ({})", b.code, b.message, b.message_en)
             })?;
             println!("account {} created with id {}", acc.username, acc.id);
+            Ok(())
+        }
+        Command::Blobs {
+            command:
+                BlobsCommand::Gc {
+                    grace_hours,
+                    data_dir,
+                },
+        } => {
+            let s = settings(cfg, None, data_dir.as_ref())?;
+            let hours = grace_hours.unwrap_or(s.blobs.gc_grace_hours);
+            let service = blobs::BlobService::from_settings(&s).map_err(|e| e.to_string())?;
+            let conn = db::connect(&s).await.map_err(|e| e.to_string())?;
+            db::migrate(&conn).await.map_err(|e| e.to_string())?;
+            let grace_ms = i64::try_from(hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX);
+            let r = blobs::gc(&conn, &service, grace_ms)
+                .await
+                .map_err(|e| e.to_string())?;
+            for sha in &r.blobs {
+                println!("removed blob {sha}");
+            }
+            for sha in &r.orphans {
+                println!("removed orphan object {sha}");
+            }
+            for name in &r.partials {
+                println!("removed partial upload {name}");
+            }
+            println!(
+                "blobs gc ({} store, grace {hours} h): {} blobs, {} orphan objects, {} partial uploads, {} bytes removed",
+                service.store.kind(),
+                r.blobs.len(),
+                r.orphans.len(),
+                r.partials.len(),
+                r.bytes
+            );
             Ok(())
         }
     }

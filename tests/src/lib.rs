@@ -68,6 +68,50 @@ macro_rules! both_backends {
     };
 }
 
+/// Which blob store a test server uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobStoreUnderTest {
+    /// A directory under the test's data dir.
+    Local,
+    /// The S3-compatible server named by `DOUDI_TEST_S3_ENDPOINT` (tests/run-all.sh starts one).
+    S3,
+}
+
+impl BlobStoreUnderTest {
+    /// S3 when configured; `None` to skip; panics when `DOUDI_TEST_REQUIRE_S3=1` but it is missing.
+    pub fn s3() -> Option<BlobStoreUnderTest> {
+        if std::env::var("DOUDI_TEST_S3_ENDPOINT").is_ok_and(|v| !v.is_empty()) {
+            Some(BlobStoreUnderTest::S3)
+        } else if std::env::var("DOUDI_TEST_REQUIRE_S3").is_ok_and(|v| v == "1") {
+            panic!("DOUDI_TEST_REQUIRE_S3=1 but DOUDI_TEST_S3_ENDPOINT is not set");
+        } else {
+            eprintln!("skipping S3 variant: DOUDI_TEST_S3_ENDPOINT is not set");
+            None
+        }
+    }
+
+    /// Point `s` at this store; S3 tests get a fresh key prefix in the test bucket.
+    pub fn configure(self, s: &mut Settings) {
+        use doudi_server::config::{BlobStoreKind, S3Settings};
+        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+        match self {
+            BlobStoreUnderTest::Local => s.blobs.store = BlobStoreKind::Local,
+            BlobStoreUnderTest::S3 => {
+                s.blobs.store = BlobStoreKind::S3;
+                s.blobs.s3 = Some(S3Settings {
+                    endpoint: var("DOUDI_TEST_S3_ENDPOINT"),
+                    bucket: var("DOUDI_TEST_S3_BUCKET").unwrap_or_else(|| "doudi-test".into()),
+                    region: var("DOUDI_TEST_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                    access_key_id: var("DOUDI_TEST_S3_ACCESS_KEY_ID").map(Secret::new),
+                    secret_access_key: var("DOUDI_TEST_S3_SECRET_ACCESS_KEY").map(Secret::new),
+                    prefix: format!("t-{}", doudi_server::auth::new_id()),
+                    allow_http: false,
+                });
+            }
+        }
+    }
+}
+
 /// A running server and a client for it.
 pub struct TestApp {
     pub addr: SocketAddr,

@@ -73,6 +73,7 @@ pub fn router(state: SharedState) -> Router {
                 doudi_protocol::sync::MAX_REQUEST_BYTES,
             )),
         )
+        .nest("/blobs", crate::blobs::api::routes(&state.settings))
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)
@@ -108,6 +109,8 @@ async fn not_found() -> ApiError {
         sync::sync,
         policies::get_book, policies::resolve, policies::put_layer,
         health::healthz, health::readyz,
+        crate::blobs::api::missing, crate::blobs::api::upload_status,
+        crate::blobs::api::upload_chunk, crate::blobs::api::download,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),

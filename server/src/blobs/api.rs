@@ -1,0 +1,483 @@
+//! `/api/v1/blobs`: which blobs to upload, resumable upload, ranged download.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Path};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use bytes::Bytes;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+
+use super::entity::blob;
+use super::upload::UploadError;
+use super::{BlobService, MAX_MISSING_BATCH, Sha256Hex};
+use crate::api::{ApiBody, ApiJson, ApiQuery, AuthContext, SharedState};
+use crate::auth::now_ms;
+use crate::config::Settings;
+use crate::error::{ApiError, ApiResult, Code};
+use crate::policy::{self, Action, Target};
+
+/// The blob service of this process; `None` when the configured store could not be built.
+#[derive(Clone)]
+pub struct Blobs(Option<Arc<BlobService>>);
+
+impl Blobs {
+    fn get(&self) -> ApiResult<&BlobService> {
+        self.0
+            .as_deref()
+            .ok_or_else(|| ApiError::new(Code::Unavailable))
+    }
+}
+
+/// Routes under `/blobs`, with the blob service built from `settings`.
+pub fn routes(settings: &Settings) -> Router<SharedState> {
+    let service = match BlobService::from_settings(settings) {
+        Ok(s) => {
+            tracing::info!(store = s.store.kind(), "blob store ready");
+            Some(Arc::new(s))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "blob store unavailable");
+            None
+        }
+    };
+    let chunk_limit = settings.blobs.max_chunk_bytes;
+    Router::new()
+        .route("/missing", post(missing))
+        .route(
+            "/{sha256}/upload",
+            get(upload_status)
+                .put(upload_chunk)
+                .layer(DefaultBodyLimit::max(chunk_limit)),
+        )
+        .route("/{sha256}", get(download))
+        .layer(Extension(Blobs(service)))
+}
+
+fn parse_sha(s: &str) -> ApiResult<Sha256Hex> {
+    Sha256Hex::parse(s).ok_or_else(|| ApiError::new(Code::BlobHashInvalid))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MissingRequest {
+    /// SHA-256 of each blob, 64 lowercase hex characters; at most 1,000.
+    pub sha256: Vec<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MissingResponse {
+    /// The hashes the caller must upload, in request order, without duplicates.
+    pub missing: Vec<String>,
+}
+
+/// Which of these blobs must the caller upload?
+///
+/// A blob is present only if it is stored and a document the caller may read points at it;
+/// every other hash is reported missing, so that knowing a hash reveals nothing.
+#[utoipa::path(post, path = "/api/v1/blobs/missing", tag = "blobs",
+    request_body = MissingRequest,
+    responses((status = 200, body = MissingResponse), (status = 400, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn missing(
+    ctx: AuthContext,
+    state: axum::extract::State<SharedState>,
+    ApiJson(req): ApiJson<MissingRequest>,
+) -> ApiResult<Json<MissingResponse>> {
+    if req.sha256.len() > MAX_MISSING_BATCH {
+        return Err(ApiError::new(Code::BlobBatchTooLarge)
+            .with_details(serde_json::json!({ "max": MAX_MISSING_BATCH })));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut hashes = Vec::with_capacity(req.sha256.len());
+    for (i, s) in req.sha256.iter().enumerate() {
+        let sha = Sha256Hex::parse(s).ok_or_else(|| {
+            ApiError::new(Code::BlobHashInvalid).with_details(serde_json::json!({ "index": i }))
+        })?;
+        if seen.insert(sha.clone()) {
+            hashes.push(sha);
+        }
+    }
+    let missing = super::missing_for(&state.db, &ctx.subject, &hashes).await?;
+    Ok(Json(MissingResponse {
+        missing: missing.into_iter().map(|s| s.to_string()).collect(),
+    }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UploadStatus {
+    /// Bytes the server holds: resume the upload here. The blob's size once complete.
+    pub offset: u64,
+    /// The blob is stored; nothing more to send.
+    pub complete: bool,
+    /// Body bytes this request appended (0 for the status query).
+    pub received: u64,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkQuery {
+    /// Where this chunk starts: the `offset` the server last acknowledged.
+    pub offset: u64,
+    /// This chunk is the last one: verify and store the blob.
+    #[serde(default, rename = "final")]
+    pub last: bool,
+}
+
+/// Field roles that may write cases or file reports may upload, anywhere in their scope.
+async fn require_uploader(
+    ctx: &AuthContext,
+    state: &SharedState,
+    sha: &Sha256Hex,
+) -> ApiResult<()> {
+    let action = if policy::role_allows(ctx.subject.role, Action::WriteCase) {
+        Action::WriteCase
+    } else {
+        Action::FileReport
+    };
+    ctx.require(state, action, Target::Scope, sha.as_str())
+        .await
+}
+
+/// When the blob is already stored, renew its claim (it now has the gc grace period again for
+/// the document that will point at it) and return its size.
+async fn claim_stored(state: &SharedState, sha: &Sha256Hex) -> ApiResult<Option<u64>> {
+    let Some(row) = blob::Entity::find_by_id(sha.as_str().to_string())
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    blob::Entity::update_many()
+        .col_expr(
+            blob::Column::ClaimedAtMs,
+            sea_orm::sea_query::Expr::value(now_ms()),
+        )
+        .filter(blob::Column::Sha256.eq(sha.as_str()))
+        .exec(&state.db)
+        .await?;
+    Ok(Some(u64::try_from(row.size).unwrap_or(0)))
+}
+
+/// Where to resume an upload.
+#[utoipa::path(get, path = "/api/v1/blobs/{sha256}/upload", tag = "blobs",
+    params(("sha256" = String, Path, description = "SHA-256, 64 lowercase hex")),
+    responses((status = 200, body = UploadStatus), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn upload_status(
+    ctx: AuthContext,
+    state: axum::extract::State<SharedState>,
+    Extension(blobs): Extension<Blobs>,
+    Path(sha): Path<String>,
+) -> ApiResult<Json<UploadStatus>> {
+    let sha = parse_sha(&sha)?;
+    require_uploader(&ctx, &state, &sha).await?;
+    let svc = blobs.get()?;
+    if let Some(size) = claim_stored(&state, &sha).await? {
+        return Ok(Json(UploadStatus {
+            offset: size,
+            complete: true,
+            received: 0,
+        }));
+    }
+    let path = svc.staging.partial_path(&ctx.account.id, &sha);
+    let offset = svc
+        .staging
+        .offset(&path)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(UploadStatus {
+        offset,
+        complete: false,
+        received: 0,
+    }))
+}
+
+fn upload_error(e: UploadError) -> ApiError {
+    use super::image_check::ImageCheckError;
+    match e {
+        UploadError::OffsetMismatch { current, .. } => ApiError::new(Code::BlobOffsetMismatch)
+            .with_details(serde_json::json!({ "offset": current })),
+        UploadError::TooLarge { max } => {
+            ApiError::new(Code::BlobTooLarge).with_details(serde_json::json!({ "max": max }))
+        }
+        UploadError::HashMismatch { actual } => ApiError::new(Code::BlobHashMismatch)
+            .with_details(serde_json::json!({ "actual": actual })),
+        UploadError::Image(ImageCheckError::NotImage { reason }) => {
+            ApiError::new(Code::BlobNotImage).with_details(serde_json::json!({ "reason": reason }))
+        }
+        UploadError::Image(ImageCheckError::TooLarge { width, height }) => {
+            ApiError::new(Code::BlobImageTooLarge)
+                .with_details(serde_json::json!({ "width": width, "height": height }))
+        }
+        UploadError::Io(e) => ApiError::internal(e),
+    }
+}
+
+/// Append a chunk at `offset`; with `final=true`, verify and store the blob.
+#[utoipa::path(put, path = "/api/v1/blobs/{sha256}/upload", tag = "blobs",
+    params(("sha256" = String, Path, description = "SHA-256, 64 lowercase hex"), ChunkQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = UploadStatus), (status = 409, body = crate::error::ErrorBody),
+        (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn upload_chunk(
+    ctx: AuthContext,
+    state: axum::extract::State<SharedState>,
+    Extension(blobs): Extension<Blobs>,
+    Path(sha): Path<String>,
+    ApiQuery(q): ApiQuery<ChunkQuery>,
+    ApiBody(chunk): ApiBody,
+) -> ApiResult<Json<UploadStatus>> {
+    let sha = parse_sha(&sha)?;
+    require_uploader(&ctx, &state, &sha).await?;
+    let svc = blobs.get()?;
+    if chunk.len() > svc.limits.max_chunk_bytes {
+        return Err(ApiError::new(Code::BodyTooLarge));
+    }
+    let path = svc.staging.partial_path(&ctx.account.id, &sha);
+    let lock = svc.staging.lock(&path);
+    let _guard = lock.lock().await;
+    if let Some(size) = claim_stored(&state, &sha).await? {
+        svc.staging
+            .discard(&path)
+            .await
+            .map_err(ApiError::internal)?;
+        return Ok(Json(UploadStatus {
+            offset: size,
+            complete: true,
+            received: 0,
+        }));
+    }
+    let received = chunk.len() as u64;
+    let offset = svc
+        .staging
+        .append(path.clone(), q.offset, chunk, svc.limits.max_blob_bytes)
+        .await
+        .map_err(upload_error)?;
+    if !q.last {
+        return Ok(Json(UploadStatus {
+            offset,
+            complete: false,
+            received,
+        }));
+    }
+    let verified = svc
+        .staging
+        .verify(path.clone(), &sha, svc.limits.image)
+        .await
+        .map_err(upload_error)?;
+    let size = verified.bytes.len() as u64;
+    svc.store
+        .put_bytes(&sha, Bytes::from(verified.bytes))
+        .await
+        .map_err(ApiError::internal)?;
+    let now = now_ms();
+    blob::Entity::insert(blob::ActiveModel {
+        sha256: Set(sha.as_str().to_string()),
+        size: Set(i64::try_from(size).unwrap_or(i64::MAX)),
+        mime: Set(verified.info.mime.to_string()),
+        width: Set(i32::try_from(verified.info.width).unwrap_or(i32::MAX)),
+        height: Set(i32::try_from(verified.info.height).unwrap_or(i32::MAX)),
+        created_at_ms: Set(now),
+        claimed_at_ms: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(blob::Column::Sha256)
+            .update_column(blob::Column::ClaimedAtMs)
+            .to_owned(),
+    )
+    .exec_without_returning(&state.db)
+    .await?;
+    svc.staging
+        .discard(&path)
+        .await
+        .map_err(ApiError::internal)?;
+    tracing::info!(sha256 = %sha, size, mime = verified.info.mime, "blob stored");
+    Ok(Json(UploadStatus {
+        offset: size,
+        complete: true,
+        received,
+    }))
+}
+
+/// The part of a blob a `Range` header asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum RangeAsk {
+    /// No usable range: the whole blob (also for multi-range and malformed headers).
+    Full,
+    Part(std::ops::Range<u64>),
+    Unsatisfiable,
+}
+
+fn parse_range(value: Option<&str>, size: u64) -> RangeAsk {
+    let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
+        return RangeAsk::Full;
+    };
+    let spec = spec.trim();
+    if spec.contains(',') {
+        return RangeAsk::Full;
+    }
+    let Some((a, b)) = spec.split_once('-') else {
+        return RangeAsk::Full;
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let num = |s: &str| -> Option<u64> {
+        (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    match (a.is_empty(), num(a), num(b)) {
+        // `-n`: the last n bytes.
+        (true, _, Some(n)) => {
+            if n == 0 || size == 0 {
+                RangeAsk::Unsatisfiable
+            } else {
+                RangeAsk::Part(size.saturating_sub(n)..size)
+            }
+        }
+        // `a-`
+        (false, Some(start), None) if b.is_empty() => {
+            if start >= size {
+                RangeAsk::Unsatisfiable
+            } else {
+                RangeAsk::Part(start..size)
+            }
+        }
+        // `a-b`
+        (false, Some(start), Some(end)) if start <= end => {
+            if start >= size {
+                RangeAsk::Unsatisfiable
+            } else {
+                RangeAsk::Part(start..end.min(size - 1) + 1)
+            }
+        }
+        _ => RangeAsk::Full,
+    }
+}
+
+/// The bytes of a blob that a document the caller may read points at.
+#[utoipa::path(get, path = "/api/v1/blobs/{sha256}", tag = "blobs",
+    params(("sha256" = String, Path, description = "SHA-256, 64 lowercase hex")),
+    responses((status = 200, description = "the blob", content_type = "image/jpeg"),
+        (status = 206, description = "the requested range"),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+        (status = 416, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn download(
+    ctx: AuthContext,
+    state: axum::extract::State<SharedState>,
+    Extension(blobs): Extension<Blobs>,
+    Path(sha): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let sha = parse_sha(&sha)?;
+    ctx.require(&state, Action::ReadCase, Target::Scope, sha.as_str())
+        .await?;
+    let svc = blobs.get()?;
+    let paths = super::ref_paths(&state.db, std::slice::from_ref(&sha))
+        .await?
+        .remove(sha.as_str())
+        .unwrap_or_default();
+    if !super::readable_through(&ctx.subject, &paths) {
+        // Refused (and audited) alike whether or not the blob exists or is linked: a region
+        // path that starts no subtree, for hashes no document points at.
+        let target = paths.first().map(String::as_str).unwrap_or(NO_REGION);
+        ctx.require(
+            &state,
+            Action::ReadCase,
+            Target::Region(target),
+            sha.as_str(),
+        )
+        .await?;
+        return Err(ApiError::new(Code::Denied));
+    }
+    let Some(row) = blob::Entity::find_by_id(sha.as_str().to_string())
+        .one(&state.db)
+        .await?
+    else {
+        return Err(ApiError::new(Code::NotFound)
+            .with_message("该文件尚未上传。", "This file has not been uploaded yet."));
+    };
+    let size = u64::try_from(row.size).unwrap_or(0);
+    let etag = format!("\"{sha}\"");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    let ask = parse_range(
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+        size,
+    );
+    let (status, range) = match ask {
+        RangeAsk::Full => (StatusCode::OK, 0..size),
+        RangeAsk::Part(r) => (StatusCode::PARTIAL_CONTENT, r),
+        RangeAsk::Unsatisfiable => {
+            let mut resp = ApiError::new(Code::BlobRangeNotSatisfiable).into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return Ok(resp);
+        }
+    };
+    let body = match svc.store.get_range(&sha, range.clone()).await {
+        Ok(b) => b,
+        Err(super::StoreError::NotFound) => {
+            tracing::error!(sha256 = %sha, "blob row without object");
+            return Err(ApiError::new(Code::NotFound));
+        }
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    let mut set = |name: header::HeaderName, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    };
+    set(header::CONTENT_TYPE, row.mime);
+    set(header::ETAG, etag);
+    set(header::ACCEPT_RANGES, "bytes".into());
+    set(
+        header::CACHE_CONTROL,
+        "private, max-age=31536000, immutable".into(),
+    );
+    if status == StatusCode::PARTIAL_CONTENT {
+        set(
+            header::CONTENT_RANGE,
+            format!("bytes {}-{}/{size}", range.start, range.end - 1),
+        );
+    }
+    Ok(resp)
+}
+
+/// A region path no subject's scope covers (paths are `/code/…/`, never just `/`).
+const NO_REGION: &str = "/";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range(None, 10), RangeAsk::Full);
+        assert_eq!(parse_range(Some("bytes=0-3"), 10), RangeAsk::Part(0..4));
+        assert_eq!(parse_range(Some("bytes=5-"), 10), RangeAsk::Part(5..10));
+        assert_eq!(parse_range(Some("bytes=-3"), 10), RangeAsk::Part(7..10));
+        assert_eq!(parse_range(Some("bytes=-30"), 10), RangeAsk::Part(0..10));
+        assert_eq!(parse_range(Some("bytes=8-100"), 10), RangeAsk::Part(8..10));
+        assert_eq!(parse_range(Some("bytes=10-"), 10), RangeAsk::Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=-0"), 10), RangeAsk::Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=4-2"), 10), RangeAsk::Full);
+        assert_eq!(parse_range(Some("bytes=0-1,4-5"), 10), RangeAsk::Full);
+        assert_eq!(parse_range(Some("items=0-1"), 10), RangeAsk::Full);
+        assert_eq!(parse_range(Some("bytes=x-1"), 10), RangeAsk::Full);
+    }
+}
