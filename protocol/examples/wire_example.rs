@@ -17,8 +17,7 @@ fn main() {
     let idle = SyncRequest {
         v: 1,
         cursor: 42,
-        push: vec![],
-        page_bytes: None,
+        ..Default::default()
     };
     println!(
         "idle request ({} bytes):\n{}\n",
@@ -56,6 +55,7 @@ fn main() {
             changes: vec![ByteBuf::from(bytes)],
         }],
         page_bytes: Some(65536),
+        policy_version: None,
     };
     println!(
         "push request ({} bytes):\n{}\n",
