@@ -35,10 +35,15 @@ pub enum Code {
     UpgradeRequired,
     BatchTooLarge,
     MalformedSyncBody,
+    ReviewWrongState,
+    ReviewCommentRequired,
+    ReportWrongState,
+    TaskAssigneeInvalid,
+    CsrfInvalid,
 }
 
 impl Code {
-    pub const ALL: [Code; 26] = [
+    pub const ALL: [Code; 31] = [
         Code::MalformedJson,
         Code::UnknownField,
         Code::InvalidRequest,
@@ -65,6 +70,11 @@ impl Code {
         Code::UpgradeRequired,
         Code::BatchTooLarge,
         Code::MalformedSyncBody,
+        Code::ReviewWrongState,
+        Code::ReviewCommentRequired,
+        Code::ReportWrongState,
+        Code::TaskAssigneeInvalid,
+        Code::CsrfInvalid,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +105,11 @@ impl Code {
             Code::UpgradeRequired => "sync.upgrade_required",
             Code::BatchTooLarge => "sync.batch_too_large",
             Code::MalformedSyncBody => "sync.malformed_body",
+            Code::ReviewWrongState => "review.wrong_state",
+            Code::ReviewCommentRequired => "review.comment_required",
+            Code::ReportWrongState => "report.wrong_state",
+            Code::TaskAssigneeInvalid => "task.assignee_invalid",
+            Code::CsrfInvalid => "console.csrf_invalid",
         }
     }
 
@@ -123,6 +138,11 @@ impl Code {
             Code::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
             Code::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::MalformedSyncBody => StatusCode::BAD_REQUEST,
+            Code::ReviewWrongState | Code::ReportWrongState => StatusCode::CONFLICT,
+            Code::ReviewCommentRequired | Code::TaskAssigneeInvalid => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Code::CsrfInvalid => StatusCode::FORBIDDEN,
         }
     }
 
@@ -210,6 +230,26 @@ impl Code {
             Code::MalformedSyncBody => (
                 "同步数据不完整或已损坏，请重新同步。",
                 "The sync request is truncated or corrupt; sync again.",
+            ),
+            Code::ReviewWrongState => (
+                "该走访记录当前的状态不允许此审核操作。",
+                "The visit's current status does not allow this decision.",
+            ),
+            Code::ReviewCommentRequired => (
+                "退回或不予通过须填写意见或理由。",
+                "Returning, rejecting or sending back needs a comment or reason.",
+            ),
+            Code::ReportWrongState => (
+                "该报告已办结，不能再处理。",
+                "The report is closed; nothing more can be done with it.",
+            ),
+            Code::TaskAssigneeInvalid => (
+                "只能指派给该网格的网格员或社会救助协理员。",
+                "Assign only to a grid worker or assistant of the report's grid.",
+            ),
+            Code::CsrfInvalid => (
+                "页面已过期，请刷新后重试。",
+                "The form has expired or was not sent from this console; reload and try again.",
             ),
         }
     }

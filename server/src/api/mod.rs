@@ -64,6 +64,21 @@ pub fn router(state: SharedState) -> Router {
         .route("/admin/devices/{id}/revoke", post(admin::revoke_device))
         .route("/admin/audit", get(admin::list_audit))
         .route(
+            "/visits/{id}/review",
+            post(crate::review::api::review_visit),
+        )
+        .route("/review/queue", get(crate::review::api::review_queue))
+        .route("/reports", get(crate::review::api::list_reports))
+        .route(
+            "/reports/{id}/assign",
+            post(crate::review::api::assign_report),
+        )
+        .route(
+            "/reports/{id}/close",
+            post(crate::review::api::close_report),
+        )
+        .route("/tasks", get(crate::review::api::my_tasks))
+        .route(
             "/sync",
             post(sync::sync).layer(axum::extract::DefaultBodyLimit::max(
                 doudi_protocol::sync::MAX_REQUEST_BYTES,
@@ -72,6 +87,7 @@ pub fn router(state: SharedState) -> Router {
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)
+        .merge(crate::console::router())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi_json))
@@ -102,6 +118,9 @@ async fn not_found() -> ApiError {
         admin::import_regions, admin::create_account, admin::list_accounts, admin::update_account,
         admin::list_devices, admin::revoke_device, admin::list_audit,
         sync::sync,
+        crate::review::api::review_visit, crate::review::api::review_queue,
+        crate::review::api::list_reports, crate::review::api::assign_report,
+        crate::review::api::close_report, crate::review::api::my_tasks,
         health::healthz, health::readyz,
     ),
     components(schemas(crate::error::ErrorBody)),

@@ -1,0 +1,3 @@
+pub fn router() -> axum::Router<crate::api::SharedState> {
+    axum::Router::new()
+}
