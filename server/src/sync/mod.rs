@@ -233,7 +233,12 @@ fn server_fields_untouched(
                 return Err("content.reviews");
             }
             use doudi_protocol::doc::visit::VisitStatus::*;
-            if Some(a.status) != b_status && !matches!(a.status, Draft | Submitted) {
+            // Phones move a visit between draft and submitted, and resubmit a returned one; a
+            // decided visit (approved, rejected, confirmed) stays as the reviewers left it.
+            if Some(a.status) != b_status
+                && (!matches!(a.status, Draft | Submitted)
+                    || matches!(b_status, Some(Approved | Rejected | Confirmed)))
+            {
                 return Err("content.status");
             }
             Ok(())
@@ -252,14 +257,13 @@ fn server_fields_untouched(
             let b = doc::read::<DiscoveryReport, _>(before)
                 .ok()
                 .map(|(_, r)| r.status);
+            use doudi_protocol::doc::discovery::DiscoveryStatus::{Draft, Submitted};
             match doc::read::<DiscoveryReport, _>(after) {
+                // Only draft and submitted are the phone's; after triage the status is the server's.
                 Ok((_, r))
                     if Some(r.status) != b
-                        && !matches!(
-                            r.status,
-                            doudi_protocol::doc::discovery::DiscoveryStatus::Draft
-                                | doudi_protocol::doc::discovery::DiscoveryStatus::Submitted
-                        ) =>
+                        && (!matches!(r.status, Draft | Submitted)
+                            || b.is_some_and(|b| !matches!(b, Draft | Submitted))) =>
                 {
                     Err("content.status")
                 }
