@@ -342,6 +342,8 @@ fn change_fields(bytes: &[u8]) -> String {
         .map(|ops| {
             ops.iter()
                 .filter_map(|o| o["key"].as_str().map(str::to_string))
+                // Entry ids and blob hashes are keys too; the field names are what a reader wants.
+                .filter(|k| !(k.len() >= 24 && k.chars().all(|c| c.is_ascii_alphanumeric())))
                 .collect()
         })
         .unwrap_or_default();
