@@ -100,4 +100,19 @@ export DOUDI_TEST_REQUIRE_S3=1
 log "Rust: every crate, SQLite and PostgreSQL, local and S3 blob stores"
 cargo test --workspace --locked
 
+log "Browser: the console in headless Chromium (Debian's package, driven by playwright-core)"
+if [ ! -x /usr/bin/chromium ]; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+cargo build --locked -p doudi-server --bin doudi
+(
+  cd tests/console
+  if [ ! -d node_modules/playwright-core ]; then
+    # playwright-core never downloads browsers; the test launches /usr/bin/chromium.
+    npm ci --no-audit --no-fund
+  fi
+  node --test
+)
+
 log "all suites passed"

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_foundation;
 mod m20261123_000002_blobs;
 mod m20261123_000003_documents;
+mod m20261123_000004_review;
 mod m20261123_000005_policies;
 
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_foundation::Migration),
             Box::new(m20261123_000002_blobs::Migration),
             Box::new(m20261123_000003_documents::Migration),
+            Box::new(m20261123_000004_review::Migration),
             Box::new(m20261123_000005_policies::Migration),
         ]
     }

@@ -29,6 +29,8 @@ pub const DEMO_ACCOUNTS: [(&str, &str, Role, &str); 6] = [
     ("demo-admin", "孙管理", Role::Admin, "370102000000"),
 ];
 
+mod cases;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("demo regions: {0}")]
@@ -37,6 +39,8 @@ pub enum DemoError {
     Account(&'static str, String),
     #[error(transparent)]
     Db(#[from] sea_orm::DbErr),
+    #[error("demo cases: {0}")]
+    Cases(String),
 }
 
 /// Seed regions and accounts; running it again changes nothing.
@@ -59,5 +63,6 @@ pub async fn seed(db: &DatabaseConnection) -> Result<(), DemoError> {
         .await
         .map_err(|e: ApiError| DemoError::Account(username, e.body().message_en))?;
     }
+    cases::seed_cases(db).await?;
     Ok(())
 }

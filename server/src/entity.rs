@@ -418,3 +418,117 @@ pub mod policy_layer {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod review_decision {
+    use sea_orm::entity::prelude::*;
+
+    /// A reviewer's decision on a visit (审核意见), also written into the visit document.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "review_decisions")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub visit_id: String,
+        /// Materialised path of the visit's grid.
+        pub region_path: String,
+        pub reviewer_id: String,
+        pub device_id: String,
+        /// `town` or `county`.
+        pub level: String,
+        /// `approve`, `return`, `reject`, `confirm` or `send_back`.
+        pub decision: String,
+        pub from_status: String,
+        pub to_status: String,
+        pub comment: Option<String>,
+        pub at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod task {
+    use sea_orm::entity::prelude::*;
+
+    /// Work assigned to a field worker, e.g. a verification visit for a discovery report.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "tasks")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// `verify_report`.
+        pub kind: String,
+        pub report_id: String,
+        pub region_path: String,
+        pub assignee_id: String,
+        pub assigned_by: String,
+        pub note: Option<String>,
+        /// `open` or `done`.
+        pub status: String,
+        pub created_at_ms: i64,
+        pub due_at_ms: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod report_action {
+    use sea_orm::entity::prelude::*;
+
+    /// A triage action on a discovery report: `assign` or `close`, with its note or reason.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "report_actions")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub report_id: String,
+        pub account_id: String,
+        pub action: String,
+        pub note: Option<String>,
+        pub at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod console_session {
+    use sea_orm::entity::prelude::*;
+
+    /// A web console session. `id` is the SHA-256 (hex) of the cookie value; the cookie itself is
+    /// never stored.
+    #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "console_sessions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub account_id: String,
+        /// The `platform=web` device row of this browser session.
+        pub device_id: String,
+        pub csrf_token: String,
+        pub created_at_ms: i64,
+        pub expires_at_ms: i64,
+        pub ended_at_ms: Option<i64>,
+    }
+
+    impl std::fmt::Debug for Model {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("ConsoleSession")
+                .field("account_id", &self.account_id)
+                .field("device_id", &self.device_id)
+                .finish_non_exhaustive()
+        }
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

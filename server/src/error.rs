@@ -44,10 +44,15 @@ pub enum Code {
     BatchTooLarge,
     MalformedSyncBody,
     PolicyInvalid,
+    ReviewWrongState,
+    ReviewCommentRequired,
+    ReportWrongState,
+    TaskAssigneeInvalid,
+    CsrfInvalid,
 }
 
 impl Code {
-    pub const ALL: [Code; 35] = [
+    pub const ALL: [Code; 40] = [
         Code::MalformedJson,
         Code::UnknownField,
         Code::InvalidRequest,
@@ -83,6 +88,11 @@ impl Code {
         Code::BatchTooLarge,
         Code::MalformedSyncBody,
         Code::PolicyInvalid,
+        Code::ReviewWrongState,
+        Code::ReviewCommentRequired,
+        Code::ReportWrongState,
+        Code::TaskAssigneeInvalid,
+        Code::CsrfInvalid,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -122,6 +132,11 @@ impl Code {
             Code::BatchTooLarge => "sync.batch_too_large",
             Code::MalformedSyncBody => "sync.malformed_body",
             Code::PolicyInvalid => "policy.invalid",
+            Code::ReviewWrongState => "review.wrong_state",
+            Code::ReviewCommentRequired => "review.comment_required",
+            Code::ReportWrongState => "report.wrong_state",
+            Code::TaskAssigneeInvalid => "task.assignee_invalid",
+            Code::CsrfInvalid => "console.csrf_invalid",
         }
     }
 
@@ -157,6 +172,11 @@ impl Code {
             Code::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::MalformedSyncBody => StatusCode::BAD_REQUEST,
             Code::PolicyInvalid => StatusCode::UNPROCESSABLE_ENTITY,
+            Code::ReviewWrongState | Code::ReportWrongState => StatusCode::CONFLICT,
+            Code::ReviewCommentRequired | Code::TaskAssigneeInvalid => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Code::CsrfInvalid => StatusCode::FORBIDDEN,
         }
     }
 
@@ -277,6 +297,26 @@ impl Code {
             Code::PolicyInvalid => (
                 "政策设置有误，未保存，原政策继续有效。",
                 "The policy is invalid and was not saved; the previous one stays in force.",
+            ),
+            Code::ReviewWrongState => (
+                "该走访记录当前的状态不允许此审核操作。",
+                "The visit's current status does not allow this decision.",
+            ),
+            Code::ReviewCommentRequired => (
+                "退回或不予通过须填写意见或理由。",
+                "Returning, rejecting or sending back needs a comment or reason.",
+            ),
+            Code::ReportWrongState => (
+                "该报告已办结，不能再处理。",
+                "The report is closed; nothing more can be done with it.",
+            ),
+            Code::TaskAssigneeInvalid => (
+                "只能指派给该网格的网格员或社会救助协理员。",
+                "Assign only to a grid worker or assistant of the report's grid.",
+            ),
+            Code::CsrfInvalid => (
+                "页面已过期，请刷新后重试。",
+                "The form has expired or was not sent from this console; reload and try again.",
             ),
         }
     }

@@ -97,7 +97,11 @@ async fn issue_tokens(
 }
 
 /// Seconds until a held account or address may try again, or `None` when not held.
-async fn rate_limit(state: &SharedState, username: &str, addr: &str) -> ApiResult<Option<u64>> {
+pub(crate) async fn rate_limit(
+    state: &SharedState,
+    username: &str,
+    addr: &str,
+) -> ApiResult<Option<u64>> {
     let s = &state.settings;
     let now = now_ms();
     let window_ms = s.login_window_secs as i64 * 1000;
@@ -142,7 +146,7 @@ async fn rate_limit(state: &SharedState, username: &str, addr: &str) -> ApiResul
     Ok(None)
 }
 
-async fn record_attempt(
+pub(crate) async fn record_attempt(
     state: &SharedState,
     username: &str,
     addr: &str,

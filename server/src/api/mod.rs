@@ -68,6 +68,21 @@ pub fn router(state: SharedState) -> Router {
         .route("/policies/resolve", get(policies::resolve))
         .route("/admin/policies", axum::routing::put(policies::put_layer))
         .route(
+            "/visits/{id}/review",
+            post(crate::review::api::review_visit),
+        )
+        .route("/review/queue", get(crate::review::api::review_queue))
+        .route("/reports", get(crate::review::api::list_reports))
+        .route(
+            "/reports/{id}/assign",
+            post(crate::review::api::assign_report),
+        )
+        .route(
+            "/reports/{id}/close",
+            post(crate::review::api::close_report),
+        )
+        .route("/tasks", get(crate::review::api::my_tasks))
+        .route(
             "/sync",
             post(sync::sync).layer(axum::extract::DefaultBodyLimit::max(
                 doudi_protocol::sync::MAX_REQUEST_BYTES,
@@ -77,6 +92,7 @@ pub fn router(state: SharedState) -> Router {
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)
+        .merge(crate::console::router())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi_json))
@@ -108,6 +124,9 @@ async fn not_found() -> ApiError {
         admin::list_devices, admin::revoke_device, admin::list_audit,
         sync::sync,
         policies::get_book, policies::resolve, policies::put_layer,
+        crate::review::api::review_visit, crate::review::api::review_queue,
+        crate::review::api::list_reports, crate::review::api::assign_report,
+        crate::review::api::close_report, crate::review::api::my_tasks,
         health::healthz, health::readyz,
         crate::blobs::api::missing, crate::blobs::api::upload_status,
         crate::blobs::api::upload_chunk, crate::blobs::api::download,

@@ -241,7 +241,12 @@ fn server_fields_untouched(
                 return Err("content.reviews");
             }
             use doudi_protocol::doc::visit::VisitStatus::*;
-            if Some(a.status) != b_status && !matches!(a.status, Draft | Submitted) {
+            // Phones move a visit between draft and submitted, and resubmit a returned one; a
+            // decided visit (approved, rejected, confirmed) stays as the reviewers left it.
+            if Some(a.status) != b_status
+                && (!matches!(a.status, Draft | Submitted)
+                    || matches!(b_status, Some(Approved | Rejected | Confirmed)))
+            {
                 return Err("content.status");
             }
             Ok(())
@@ -260,14 +265,13 @@ fn server_fields_untouched(
             let b = doc::read::<DiscoveryReport, _>(before)
                 .ok()
                 .map(|(_, r)| r.status);
+            use doudi_protocol::doc::discovery::DiscoveryStatus::{Draft, Submitted};
             match doc::read::<DiscoveryReport, _>(after) {
+                // Only draft and submitted are the phone's; after triage the status is the server's.
                 Ok((_, r))
                     if Some(r.status) != b
-                        && !matches!(
-                            r.status,
-                            doudi_protocol::doc::discovery::DiscoveryStatus::Draft
-                                | doudi_protocol::doc::discovery::DiscoveryStatus::Submitted
-                        ) =>
+                        && (!matches!(r.status, Draft | Submitted)
+                            || b.is_some_and(|b| !matches!(b, Draft | Submitted))) =>
                 {
                     Err("content.status")
                 }
@@ -490,9 +494,10 @@ async fn ingest(
             });
         }
         let heads = after.get_heads();
+        let writer = Writer::device(ctx);
         match store(
-            state,
-            ctx,
+            &state.db,
+            &writer,
             stored.as_ref(),
             &header,
             &grid,
@@ -544,11 +549,62 @@ async fn next_seq<C: ConnectionTrait>(txn: &C) -> Result<i64, DbErr> {
     row.try_get::<i64>("", "seq")
 }
 
-/// Store the new state. `false` when another request updated the document first.
+/// Who writes a document and how the write is audited: a device pushing through sync, or a
+/// reviewer whose decision the server writes as its own change ([`SERVER_ACTOR`]).
+#[derive(Debug, Clone)]
+pub struct Writer<'a> {
+    pub account_id: &'a str,
+    pub device_id: &'a str,
+    pub client_addr: Option<&'a str>,
+    /// Audit action of the accepted write.
+    pub audit_action: &'a str,
+    /// Extra audit detail, merged into the entry.
+    pub audit_detail: Option<serde_json::Value>,
+}
+
+impl<'a> Writer<'a> {
+    /// A device pushing its own changes through sync.
+    pub fn device(ctx: &'a AuthContext) -> Writer<'a> {
+        Writer {
+            account_id: &ctx.account.id,
+            device_id: &ctx.device_id,
+            client_addr: Some(&ctx.client_addr),
+            audit_action: AUDIT_ACCEPT,
+            audit_detail: None,
+        }
+    }
+}
+
+impl Writer<'_> {
+    /// The audit entry of a write of document `target` in the grid at `region_path`.
+    fn event<'e>(
+        &'e self,
+        region_path: &'e str,
+        target: &'e str,
+        detail: Option<serde_json::Value>,
+    ) -> audit::Event<'e> {
+        audit::Event {
+            account_id: Some(self.account_id),
+            device_id: Some(self.device_id),
+            region_path: Some(region_path),
+            action: self.audit_action,
+            target: Some(target),
+            client_addr: self.client_addr,
+            detail,
+        }
+    }
+}
+
+/// Rows written in the same transaction as a document (e.g. a review decision).
+pub type ExtraRows = Vec<sea_orm::sea_query::InsertStatement>;
+
+/// Store the new state of a document: feed sequence, changes (with device, account and time),
+/// conflicts, projections and an audit entry, in one transaction. `false` when another request
+/// updated the document first (the caller reloads and tries again).
 #[allow(clippy::too_many_arguments)]
-async fn store(
-    state: &AppState,
-    ctx: &AuthContext,
+pub async fn store(
+    db: &DatabaseConnection,
+    writer: &Writer<'_>,
     stored: Option<&document::Model>,
     header: &doc::Header,
     grid: &region::Model,
@@ -556,9 +612,36 @@ async fn store(
     new: &[Change],
     heads: &[ChangeHash],
 ) -> Result<bool, ApiError> {
+    store_with(
+        db,
+        writer,
+        stored,
+        header,
+        grid,
+        after,
+        new,
+        heads,
+        Vec::new(),
+    )
+    .await
+}
+
+/// [`store`], also inserting `extra` rows in the same transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn store_with(
+    db: &DatabaseConnection,
+    writer: &Writer<'_>,
+    stored: Option<&document::Model>,
+    header: &doc::Header,
+    grid: &region::Model,
+    after: &mut Automerge,
+    new: &[Change],
+    heads: &[ChangeHash],
+    extra: ExtraRows,
+) -> Result<bool, ApiError> {
     let now = now_ms();
     let snapshot = after.save();
-    let txn = state.db.begin().await?;
+    let txn = db.begin().await?;
     let seq = next_seq(&txn).await?;
     let id = header.id.to_string();
     let row = match stored {
@@ -621,8 +704,8 @@ async fn store(
                 doc_id: Set(id.clone()),
                 hash: Set(c.hash().to_string()),
                 seq: Set(seq),
-                device_id: Set(ctx.device_id.clone()),
-                account_id: Set(ctx.account.id.clone()),
+                device_id: Set(writer.device_id.to_string()),
+                account_id: Set(writer.account_id.to_string()),
                 actor: Set(c.actor_id().to_hex_string()),
                 at_ms: Set(now),
                 bytes: Set(c.bytes().into_owned()),
@@ -656,13 +739,109 @@ async fn store(
         }
     }
     projection::project(&txn, &row, after).await?;
-    let mut ev = ctx.event(AUDIT_ACCEPT, Some(&id));
-    ev.region_path = Some(&grid.path);
-    ev.detail =
-        Some(serde_json::json!({ "kind": header.kind.as_str(), "seq": seq, "changes": hashes }));
-    audit::record(&txn, Outcome::Ok, ev).await?;
+    let backend = txn.get_database_backend();
+    for insert in &extra {
+        txn.execute_raw(backend.build(insert)).await?;
+    }
+    let mut detail =
+        serde_json::json!({ "kind": header.kind.as_str(), "seq": seq, "changes": hashes });
+    if let (Some(serde_json::Value::Object(more)), Some(d)) =
+        (writer.audit_detail.clone(), detail.as_object_mut())
+    {
+        d.extend(more);
+    }
+    audit::record(
+        &txn,
+        Outcome::Ok,
+        writer.event(&grid.path, &id, Some(detail)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(true)
+}
+
+/// Write a change of the server's own into a stored document: load it, let `edit` change it as
+/// [`SERVER_ACTOR`], check the result against the document rules and store it through [`store_with`]
+/// (feed sequence, change log, projections, audit), with the rows `edit` returns. When another
+/// write came first, the edit runs again on the new state, so `edit` must check the state it is
+/// given. The change carries no timestamp: two servers making the same edit write the same bytes.
+pub async fn server_write<T>(
+    db: &DatabaseConnection,
+    writer: &Writer<'_>,
+    doc_id: &str,
+    mut edit: impl FnMut(
+        &mut automerge::AutoCommit,
+        &document::Model,
+    ) -> Result<(T, ExtraRows), ApiError>,
+) -> Result<T, ApiError> {
+    for _ in 0..MAX_RETRIES {
+        let Some(row) = document::Entity::find_by_id(doc_id.to_string())
+            .one(db)
+            .await?
+        else {
+            return Err(ApiError::new(Code::NotFound));
+        };
+        let mut am = automerge::AutoCommit::load(&row.snapshot).map_err(ApiError::internal)?;
+        am.set_actor(automerge::ActorId::from(SERVER_ACTOR));
+        let before = am.get_heads();
+        let (out, extra) = edit(&mut am, &row)?;
+        am.commit();
+        let new: Vec<Change> = am.get_changes(&before);
+        if new.is_empty() {
+            // Nothing to change in the document: the rows and the audit entry alone.
+            let txn = db.begin().await?;
+            let backend = txn.get_database_backend();
+            for insert in &extra {
+                txn.execute_raw(backend.build(insert)).await?;
+            }
+            let ev = writer.event(&row.region_path, doc_id, writer.audit_detail.clone());
+            audit::record(&txn, Outcome::Ok, ev).await?;
+            txn.commit().await?;
+            return Ok(out);
+        }
+        let mut after = am.document().clone();
+        let header = doc::read_header(&after).map_err(ApiError::internal)?;
+        let issues = doc::validate(&after);
+        if has_errors(&issues) {
+            let list: Vec<_> = issues
+                .iter()
+                .filter(|i| i.severity == doc::Severity::Error)
+                .map(|i| serde_json::json!({ "path": i.path, "code": i.code, "message": i.message_zh, "message_en": i.message_en }))
+                .collect();
+            return Err(ApiError::new(Code::InvalidRequest)
+                .with_message(
+                    "文档内容未通过检查，无法保存。",
+                    "The document would not pass the checks; nothing was saved.",
+                )
+                .with_details(serde_json::json!({ "issues": list })));
+        }
+        let Some(grid) = region::Entity::find_by_id(row.scope.clone())
+            .one(db)
+            .await?
+        else {
+            return Err(ApiError::internal("document grid missing"));
+        };
+        let heads = after.get_heads();
+        if store_with(
+            db,
+            writer,
+            Some(&row),
+            &header,
+            &grid,
+            &mut after,
+            &new,
+            &heads,
+            extra,
+        )
+        .await?
+        {
+            return Ok(out);
+        }
+    }
+    Err(ApiError::new(Code::Unavailable).with_message(
+        "文档正忙，请稍后重试。",
+        "The document is busy; retry shortly.",
+    ))
 }
 
 /// Everything new in the device's scope after `cursor`, oldest first, within `budget` bytes.

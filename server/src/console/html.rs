@@ -1,0 +1,207 @@
+//! HTML building blocks. Every value from data goes through [`esc`].
+
+use chrono::NaiveDate;
+
+use super::Session;
+use crate::review::deadlines;
+
+/// Escape text for HTML content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escape an optional value, `—` when absent.
+pub fn esc_opt(s: Option<&str>) -> String {
+    s.map(esc).unwrap_or_else(|| "—".to_string())
+}
+
+fn head(title: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{} · 兜底审核台</title>
+<link rel="stylesheet" href="/console/static/console.css">
+</head>"#,
+        esc(title)
+    )
+}
+
+/// A page without navigation (login, errors).
+pub fn bare(title: &str, body: &str) -> String {
+    format!(
+        "{}<body class=\"bare\"><main>{body}</main></body></html>",
+        head(title)
+    )
+}
+
+/// A page with the navigation bar of a logged-in user.
+pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> String {
+    let r = &session.reviewer;
+    let nav = [
+        ("queue", "/console/queue", "审核队列", "Review queue"),
+        (
+            "reports",
+            "/console/reports",
+            "主动发现",
+            "Discovery reports",
+        ),
+        ("dashboard", "/console/dashboard", "数据看板", "Dashboard"),
+    ]
+    .iter()
+    .map(|(key, href, zh, en)| {
+        let cur = if *key == active {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
+        format!("<a href=\"{href}\" title=\"{en}\"{cur}>{zh}</a>")
+    })
+    .collect::<String>();
+    format!(
+        r#"{head}<body>
+<header class="top"><span class="brand">兜底 · 审核台</span><nav>{nav}</nav>
+<span class="who" title="{role_en}">{name}（{role}）</span>
+<form method="post" action="/console/logout" class="inline"><input type="hidden" name="csrf" value="{csrf}"><button type="submit" class="link">退出</button></form>
+</header>
+<main><h1>{title}</h1>
+{body}
+</main></body></html>"#,
+        head = head(title),
+        role_en = esc(r.subject.role.as_str()),
+        name = esc(&r.account.display_name),
+        role = esc(role_zh(r.subject.role)),
+        csrf = esc(&session.csrf),
+        title = esc(title),
+    )
+}
+
+/// The hidden CSRF field of a form.
+pub fn csrf_field(session: &Session) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        esc(&session.csrf)
+    )
+}
+
+pub fn role_zh(role: doudi_protocol::role::Role) -> &'static str {
+    use doudi_protocol::role::Role::*;
+    match role {
+        GridWorker => "网格员",
+        Assistant => "社会救助协理员",
+        VillageCadre => "村干部",
+        TownReviewer => "乡镇审核",
+        CountyApprover => "县级审核确认",
+        Admin => "管理员",
+    }
+}
+
+/// A unix-ms instant as China local time, `YYYY-MM-DD HH:MM`.
+pub fn time(ms: Option<i64>) -> String {
+    ms.and_then(deadlines::local)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "—".to_string())
+}
+
+pub fn date(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "—".to_string())
+}
+
+/// Fen as yuan with two decimals.
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let f = fen.unsigned_abs();
+    format!("{sign}{}.{:02}", f / 100, f % 100)
+}
+
+/// Label of a code-enum value (visit status, purpose, ...), by code.
+pub fn status_label(code: &str) -> String {
+    use doudi_protocol::doc::visit::VisitStatus;
+    VisitStatus::parse(code)
+        .map(|s| s.label_zh().to_string())
+        .unwrap_or_else(|| code.to_string())
+}
+
+pub fn purpose_label(code: &str) -> String {
+    use doudi_protocol::doc::visit::Purpose;
+    Purpose::parse(code)
+        .map(|s| s.label_zh().to_string())
+        .unwrap_or_else(|| code.to_string())
+}
+
+/// A horizontal bar chart as inline SVG: one bar per (label, value).
+pub fn bar_chart(title: &str, rows: &[(String, u64)]) -> String {
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
+    let row_h = 26;
+    let label_w = 130;
+    let bar_w = 320;
+    let h = row_h * rows.len().max(1) + 10;
+    let mut s = format!(
+        r#"<figure class="chart"><figcaption>{}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="{}">"#,
+        esc(title),
+        esc(title),
+        w = label_w + bar_w + 60,
+    );
+    for (i, (label, v)) in rows.iter().enumerate() {
+        let y = 5 + i * row_h;
+        let len = (*v as usize * bar_w) / max as usize;
+        s.push_str(&format!(
+            r#"<text x="{tx}" y="{ty}" text-anchor="end" class="lbl">{l}</text><rect x="{label_w}" y="{y}" width="{len}" height="18" class="bar"/><text x="{vx}" y="{ty}" class="val">{v}</text>"#,
+            tx = label_w - 6,
+            ty = y + 14,
+            l = esc(label),
+            vx = label_w + len + 6,
+        ));
+    }
+    s.push_str("</svg></figure>");
+    s
+}
+
+/// A column chart of a series (e.g. visits per day) as inline SVG.
+pub fn column_chart(title: &str, rows: &[(String, u64)]) -> String {
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
+    let col_w = 16;
+    let gap = 4;
+    let chart_h = 120;
+    let w = (col_w + gap) * rows.len().max(1) + 40;
+    let mut s = format!(
+        r#"<figure class="chart"><figcaption>{}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="{}">"#,
+        esc(title),
+        esc(title),
+        h = chart_h + 40,
+    );
+    s.push_str(&format!(
+        r#"<text x="0" y="12" class="val">{max}</text><line x1="30" y1="{b}" x2="{w}" y2="{b}" class="axis"/>"#,
+        b = chart_h + 10
+    ));
+    for (i, (label, v)) in rows.iter().enumerate() {
+        let x = 34 + i * (col_w + gap);
+        let hgt = (*v as usize * chart_h) / max as usize;
+        s.push_str(&format!(
+            r#"<rect x="{x}" y="{y}" width="{col_w}" height="{hgt}" class="bar"><title>{l}: {v}</title></rect>"#,
+            y = chart_h + 10 - hgt,
+            l = esc(label),
+        ));
+        if i % 7 == 0 {
+            s.push_str(&format!(
+                r#"<text x="{x}" y="{ty}" class="lbl small">{l}</text>"#,
+                ty = chart_h + 26,
+                l = esc(label),
+            ));
+        }
+    }
+    s.push_str("</svg></figure>");
+    s
+}

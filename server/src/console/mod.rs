@@ -1,0 +1,499 @@
+//! The supervisor web console at `/console/…`: server-rendered HTML in Chinese, usable without
+//! JavaScript. Sessions are server-side rows (`console_sessions`) bound to a `platform=web` device
+//! row; the cookie is HttpOnly and SameSite=Strict, and every form carries a CSRF token that every
+//! POST checks. Every page asks the policy module; ids outside the reviewer's regions get the same
+//! answer as ids that do not exist, and the denial is audited.
+
+mod html;
+mod pages;
+mod triage;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::accounts;
+use crate::api::{ClientAddr, SharedState};
+use crate::audit::{self, Outcome, actions};
+use crate::auth::{dummy_hash, new_id, now_ms, verify_password};
+use crate::entity::{account, console_session, device};
+use crate::error::{ApiError, Code};
+use crate::policy::{Action, decide};
+use crate::review::Reviewer;
+
+pub use html::esc;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "doudi_session";
+/// Name of the cookie holding the login form's CSRF token (double submit).
+const LOGIN_CSRF_COOKIE: &str = "doudi_login_csrf";
+
+const CSS: &str = include_str!("../../static/console.css");
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/console", get(|| async { Redirect::to("/console/queue") }))
+        .route(
+            "/console/",
+            get(|| async { Redirect::to("/console/queue") }),
+        )
+        .route("/console/login", get(login_page).post(login))
+        .route("/console/logout", post(logout))
+        .route("/console/static/console.css", get(css))
+        .route("/console/queue", get(pages::queue))
+        .route("/console/visits/{id}", get(pages::visit))
+        .route("/console/visits/{id}/decision", post(pages::decision))
+        .route("/console/visits/{id}/unmask", post(pages::unmask))
+        .route("/console/docs/{id}/resolve", post(pages::resolve))
+        .route("/console/households/{id}", get(pages::household))
+        .route("/console/reports", get(triage::reports))
+        .route("/console/reports/{id}/assign", post(triage::assign))
+        .route("/console/reports/{id}/close", post(triage::close))
+        .route("/console/dashboard", get(triage::dashboard))
+        .fallback(not_found_page)
+}
+
+async fn css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        CSS,
+    )
+        .into_response()
+}
+
+fn random_hex() -> String {
+    hex::encode(crate::auth::random_bytes::<32>())
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// Headers every console page carries: no caching of case data, no framing, no inline script.
+pub fn secure(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    resp
+}
+
+/// An HTML response.
+pub fn html_response(status: StatusCode, body: String) -> Response {
+    secure(
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            body,
+        )
+            .into_response(),
+    )
+}
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn set_cookie(name: &str, value: &str, max_age_secs: i64) -> String {
+    format!("{name}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}")
+}
+
+/// A logged-in console user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub reviewer: Reviewer,
+    pub csrf: String,
+    session_id: String,
+}
+
+impl Session {
+    /// Does the submitted token match this session's? (Constant-time.)
+    pub fn csrf_ok(&self, submitted: Option<&str>) -> bool {
+        submitted.is_some_and(|s| bool::from(s.as_bytes().ct_eq(self.csrf.as_bytes())))
+    }
+}
+
+/// Where a request without a valid session goes.
+pub struct ToLogin;
+
+impl IntoResponse for ToLogin {
+    fn into_response(self) -> Response {
+        secure(Redirect::to("/console/login").into_response())
+    }
+}
+
+impl FromRequestParts<SharedState> for Session {
+    type Rejection = ToLogin;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ToLogin> {
+        let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE).map(str::to_string) else {
+            return Err(ToLogin);
+        };
+        let addr = ClientAddr::from_request_parts(parts, state)
+            .await
+            .map(|a| a.0)
+            .unwrap_or_else(|_| "unknown".to_string());
+        let id = sha256_hex(&token);
+        let db = &state.db;
+        let Ok(Some(s)) = console_session::Entity::find_by_id(id.clone())
+            .one(db)
+            .await
+        else {
+            return Err(ToLogin);
+        };
+        if s.ended_at_ms.is_some() || s.expires_at_ms < now_ms() {
+            return Err(ToLogin);
+        }
+        let Ok(Some(acc)) = account::Entity::find_by_id(s.account_id.clone())
+            .one(db)
+            .await
+        else {
+            return Err(ToLogin);
+        };
+        let Ok(Some(dev)) = device::Entity::find_by_id(s.device_id.clone())
+            .one(db)
+            .await
+        else {
+            return Err(ToLogin);
+        };
+        if acc.disabled || dev.revoked_at_ms.is_some() {
+            return Err(ToLogin);
+        }
+        let Ok(Some(subject)) = accounts::subject_of(db, &acc).await else {
+            return Err(ToLogin);
+        };
+        Ok(Session {
+            reviewer: Reviewer {
+                subject,
+                account: acc,
+                device_id: dev.id,
+                client_addr: addr,
+            },
+            csrf: s.csrf_token,
+            session_id: id,
+        })
+    }
+}
+
+/// The answer for anything missing or outside one's regions: the same page either way.
+pub fn not_found() -> Response {
+    html_response(
+        StatusCode::NOT_FOUND,
+        html::bare(
+            "未找到",
+            "<p>未找到该记录，或您无权查看。</p><p><a href=\"/console/queue\">返回审核队列</a></p>",
+        ),
+    )
+}
+
+async fn not_found_page() -> Response {
+    not_found()
+}
+
+/// A refused form (bad or missing CSRF token).
+pub fn csrf_refused() -> Response {
+    let (zh, _) = Code::CsrfInvalid.messages();
+    html_response(
+        StatusCode::FORBIDDEN,
+        html::bare(
+            "请求已拒绝",
+            &format!(
+                "<p>{}</p><p><a href=\"/console/queue\">返回</a></p>",
+                esc(zh)
+            ),
+        ),
+    )
+}
+
+/// An API error as a console page.
+pub fn error_page(e: ApiError) -> Response {
+    if e.code == Code::NotFound {
+        return not_found();
+    }
+    let body = e.body();
+    let status = e.code.status();
+    html_response(
+        status,
+        html::bare(
+            "操作未完成",
+            &format!(
+                "<p class=\"error\" title=\"{}\">{}</p><p><a href=\"/console/queue\">返回审核队列</a></p>",
+                esc(body.code),
+                esc(&body.message)
+            ),
+        ),
+    )
+}
+
+fn login_form(csrf: &str, message: Option<&str>) -> String {
+    let msg = message
+        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
+        .unwrap_or_default();
+    html::bare(
+        "登录",
+        &format!(
+            r#"<form method="post" action="/console/login" class="login">
+<h1>兜底 · 审核工作台</h1>{msg}
+<label>用户名 <input name="username" autocomplete="username" required maxlength="64"></label>
+<label>密码 <input name="password" type="password" autocomplete="current-password" required maxlength="1024"></label>
+<input type="hidden" name="csrf" value="{csrf}">
+<button type="submit">登录</button>
+</form>"#,
+            csrf = esc(csrf)
+        ),
+    )
+}
+
+async fn login_page() -> Response {
+    let csrf = random_hex();
+    let mut resp = html_response(StatusCode::OK, login_form(&csrf, None));
+    if let Ok(v) = HeaderValue::from_str(&set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600)) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: Option<String>,
+}
+
+async fn login(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    form: Result<axum::Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(axum::Form(form)) = form else {
+        return csrf_refused();
+    };
+    let expected = cookie_value(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    let csrf_ok = !expected.is_empty()
+        && form
+            .csrf
+            .as_deref()
+            .is_some_and(|c| bool::from(c.as_bytes().ct_eq(expected.as_bytes())));
+    if !csrf_ok {
+        return csrf_refused();
+    }
+    match authenticate(&state, &form, &addr).await {
+        Ok(token) => {
+            let hours = state.settings.console_session_hours.max(1) as i64;
+            let mut resp = secure(Redirect::to("/console/queue").into_response());
+            for c in [
+                set_cookie(SESSION_COOKIE, &token, hours * 3600),
+                set_cookie(LOGIN_CSRF_COOKIE, "", 0),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&c) {
+                    resp.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            resp
+        }
+        Err(e) => {
+            let (zh, _) = e.code.messages();
+            let msg = e.message_zh.clone().unwrap_or_else(|| zh.to_string());
+            let mut resp = html_response(e.code.status(), login_form(expected, Some(&msg)));
+            if let Some(secs) = e.retry_after_secs
+                && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+            {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            resp
+        }
+    }
+}
+
+/// Check the password (same rate limits and audit as the API login), register a web device and
+/// open a session; returns the cookie value.
+async fn authenticate(
+    state: &SharedState,
+    form: &LoginForm,
+    addr: &str,
+) -> Result<String, ApiError> {
+    let username = form.username.trim();
+    if username.is_empty() || username.len() > 64 || form.password.len() > 1024 {
+        return Err(ApiError::new(Code::InvalidCredentials));
+    }
+    if let Some(wait) = crate::api::auth::rate_limit(state, username, addr).await? {
+        return Err(ApiError::new(Code::RateLimited).retry_after(wait));
+    }
+    let db = &state.db;
+    let acc = accounts::find_by_username(db, username).await?;
+    let stored = acc
+        .as_ref()
+        .map(|a| a.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_string());
+    let password = form.password.clone();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+        .await
+        .map_err(ApiError::internal)?;
+    let acc = match acc {
+        Some(a) if ok => a,
+        other => {
+            crate::api::auth::record_attempt(state, username, addr, false).await?;
+            let _ = audit::record(
+                db,
+                Outcome::Failed,
+                audit::Event {
+                    account_id: other.as_ref().map(|a| a.id.as_str()),
+                    action: actions::LOGIN,
+                    target: Some(username),
+                    client_addr: Some(addr),
+                    detail: Some(
+                        serde_json::json!({ "reason": "wrong credentials", "via": "console" }),
+                    ),
+                    ..Default::default()
+                },
+            )
+            .await;
+            return Err(ApiError::new(Code::InvalidCredentials));
+        }
+    };
+    if acc.disabled {
+        return Err(ApiError::new(Code::AccountDisabled));
+    }
+    let Some(subject) = accounts::subject_of(db, &acc).await? else {
+        return Err(ApiError::new(Code::Internal));
+    };
+    if !decide(&subject, Action::ReviewVisit, crate::policy::Target::Scope).is_allowed() {
+        let _ = audit::record(
+            db,
+            Outcome::Denied,
+            audit::Event {
+                account_id: Some(&acc.id),
+                action: actions::DENIED,
+                target: Some("console"),
+                client_addr: Some(addr),
+                detail: Some(serde_json::json!({ "action": "review_visit", "reason": "role" })),
+                ..Default::default()
+            },
+        )
+        .await;
+        return Err(ApiError::new(Code::Denied).with_message(
+            "审核工作台仅供乡镇审核人员和县级审核确认人员使用。",
+            "The console is for township reviewers and county approvers.",
+        ));
+    }
+    crate::api::auth::record_attempt(state, username, addr, true).await?;
+    let now = now_ms();
+    let device_id = new_id();
+    device::ActiveModel {
+        id: Set(device_id.clone()),
+        account_id: Set(acc.id.clone()),
+        name: Set("网页审核台".to_string()),
+        platform: Set("web".to_string()),
+        created_at_ms: Set(now),
+        last_seen_at_ms: Set(now),
+        revoked_at_ms: Set(None),
+        revoked_reason: Set(None),
+    }
+    .insert(db)
+    .await?;
+    let token = random_hex();
+    let hours = state.settings.console_session_hours.max(1) as i64;
+    console_session::ActiveModel {
+        id: Set(sha256_hex(&token)),
+        account_id: Set(acc.id.clone()),
+        device_id: Set(device_id.clone()),
+        csrf_token: Set(random_hex()),
+        created_at_ms: Set(now),
+        expires_at_ms: Set(now + hours * 3_600_000),
+        ended_at_ms: Set(None),
+    }
+    .insert(db)
+    .await?;
+    let _ = audit::record(
+        db,
+        Outcome::Ok,
+        audit::Event {
+            account_id: Some(&acc.id),
+            device_id: Some(&device_id),
+            region_path: subject.scope.first().map(String::as_str),
+            action: actions::LOGIN,
+            client_addr: Some(addr),
+            detail: Some(serde_json::json!({ "via": "console" })),
+            ..Default::default()
+        },
+    )
+    .await;
+    Ok(token)
+}
+
+/// A console form: its fields, with the CSRF token checked against the session.
+pub type FormFields = std::collections::HashMap<String, String>;
+
+/// Parse a form and check its CSRF token; `Err` is the refusal page.
+pub fn checked_form(
+    session: &Session,
+    form: Result<axum::Form<FormFields>, axum::extract::rejection::FormRejection>,
+) -> Result<FormFields, Response> {
+    let Ok(axum::Form(fields)) = form else {
+        return Err(csrf_refused());
+    };
+    if !session.csrf_ok(fields.get("csrf").map(String::as_str)) {
+        return Err(csrf_refused());
+    }
+    Ok(fields)
+}
+
+async fn logout(
+    State(state): State<SharedState>,
+    session: Session,
+    form: Result<axum::Form<FormFields>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    if let Err(r) = checked_form(&session, form) {
+        return r;
+    }
+    let _ = console_session::Entity::update_many()
+        .col_expr(console_session::Column::EndedAtMs, Expr::value(now_ms()))
+        .filter(console_session::Column::Id.eq(session.session_id.as_str()))
+        .exec(&state.db)
+        .await;
+    let r = &session.reviewer;
+    let _ = audit::record(
+        &state.db,
+        Outcome::Ok,
+        r.event(actions::LOGOUT, Some("console")),
+    )
+    .await;
+    let mut resp = secure(Redirect::to("/console/login").into_response());
+    if let Ok(v) = HeaderValue::from_str(&set_cookie(SESSION_COOKIE, "", 0)) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}

@@ -1,0 +1,897 @@
+//! Queue, visit detail (with decisions, unmasking and conflict settlement) and household pages.
+
+use std::collections::HashMap;
+
+use automerge::{AutoCommit, Automerge};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use doudi_protocol::doc::household::Period;
+use doudi_protocol::doc::visit::VisitStatus;
+use doudi_protocol::doc::{self, Household, Visit};
+
+use super::html::{self, csrf_field, esc, esc_opt, layout};
+use super::{FormFields, Session, checked_form, error_page, html_response, secure};
+use crate::api::SharedState;
+use crate::audit::{self, Outcome};
+use crate::entity::{account, doc_change, doc_conflict, document, region, review_decision, visit};
+use crate::error::{ApiError, ApiResult};
+use crate::policy::{Action, Target, decide};
+use crate::review::queue::{self, QueueFilter};
+use crate::review::{self, AUDIT_RESOLVE, AUDIT_UNMASK, DecisionKind, Reviewer};
+use crate::sync;
+
+type FormResult = Result<axum::Form<FormFields>, FormRejection>;
+
+fn ok_page(title: &str, session: &Session, active: &str, body: &str) -> Response {
+    html_response(StatusCode::OK, layout(title, session, active, body))
+}
+
+fn select(name: &str, label: &str, options: &[(String, String)], current: Option<&str>) -> String {
+    let opts: String = options
+        .iter()
+        .map(|(v, l)| {
+            let sel = if Some(v.as_str()) == current {
+                " selected"
+            } else {
+                ""
+            };
+            format!("<option value=\"{}\"{sel}>{}</option>", esc(v), esc(l))
+        })
+        .collect();
+    format!("<label>{label} <select name=\"{name}\">{opts}</select></label>")
+}
+
+/// Regions inside the reviewer's scope, for the filter (townships, villages, grids; at most 300).
+async fn scope_regions(db: &DatabaseConnection, r: &Reviewer) -> ApiResult<Vec<region::Model>> {
+    let rows = region::Entity::find()
+        .filter(queue::scope_condition(&r.subject, region::Column::Path))
+        .order_by_asc(region::Column::Path)
+        .limit(300)
+        .all(db)
+        .await?;
+    Ok(rows)
+}
+
+fn query_string(f: &QueueFilter, page: u64) -> String {
+    let mut parts = vec![format!("page={page}")];
+    for (k, v) in [
+        ("region", f.region.clone()),
+        ("purpose", f.purpose.clone()),
+        ("status", f.status.clone()),
+        ("min_age_days", f.min_age_days.map(|d| d.to_string())),
+    ] {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            let enc: String = v
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            parts.push(format!("{k}={enc}"));
+        }
+    }
+    parts.join("&amp;")
+}
+
+pub async fn queue(
+    State(state): State<SharedState>,
+    session: Session,
+    filter: Result<Query<QueueFilter>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let filter = filter.map(|q| q.0).unwrap_or_default();
+    let r = &session.reviewer;
+    let page = match queue::queue(&state.db, r, &filter, state.settings.spot_check_percent).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e),
+    };
+    let regions = scope_regions(&state.db, r).await.unwrap_or_default();
+    let mut region_opts = vec![(String::new(), "全部辖区".to_string())];
+    region_opts.extend(regions.iter().map(|g| {
+        let depth = g.path.matches('/').count().saturating_sub(2);
+        (
+            g.code.clone(),
+            format!("{}{}", "　".repeat(depth.min(6)), g.name),
+        )
+    }));
+    let mut purpose_opts = vec![(String::new(), "全部类型".to_string())];
+    purpose_opts.extend(
+        doudi_protocol::doc::visit::Purpose::ALL
+            .iter()
+            .map(|p| (p.as_str().to_string(), p.label_zh().to_string())),
+    );
+    let mut status_opts: Vec<(String, String)> = VisitStatus::ALL
+        .iter()
+        .filter(|s| **s != VisitStatus::Draft)
+        .map(|s| (s.as_str().to_string(), s.label_zh().to_string()))
+        .collect();
+    status_opts.push(("all".into(), "全部状态".into()));
+    let age_opts: Vec<(String, String)> = [
+        ("", "不限"),
+        ("3", "≥ 3 天"),
+        ("7", "≥ 7 天"),
+        ("15", "≥ 15 天"),
+        ("30", "≥ 30 天"),
+    ]
+    .iter()
+    .map(|(v, l)| (v.to_string(), l.to_string()))
+    .collect();
+    let age_cur = filter.min_age_days.map(|d| d.to_string());
+    let form = format!(
+        r#"<form method="get" action="/console/queue" class="filters">{}{}{}{}<button type="submit">筛选</button></form>"#,
+        select("region", "辖区", &region_opts, filter.region.as_deref()),
+        select(
+            "purpose",
+            "走访类型",
+            &purpose_opts,
+            filter.purpose.as_deref()
+        ),
+        select("status", "状态", &status_opts, Some(page.status.as_str())),
+        select(
+            "min_age_days",
+            "提交时长",
+            &age_opts,
+            Some(age_cur.as_deref().unwrap_or(""))
+        ),
+    );
+    let rows: String = page
+        .items
+        .iter()
+        .map(|it| {
+            let flags = format!(
+                "{}{}",
+                if it.tekun { "<span class=\"tag\">特困</span>" } else { "" },
+                if it.spot_check {
+                    "<span class=\"tag warn\" title=\"spot check\">抽查</span>"
+                } else {
+                    ""
+                }
+            );
+            let due_class = if it.overdue { " class=\"overdue\"" } else { "" };
+            format!(
+                r#"<tr><td><a href="/console/visits/{id}">{head}</a><div class="sub">{addr}</div></td><td>{purpose}</td><td>{grid}</td><td>{submitted}</td><td{due_class}>{due}{over}</td><td><span class="status s-{st}">{status}</span> {flags}</td></tr>"#,
+                id = esc(&it.visit_id),
+                head = esc_opt(it.head_name.as_deref()),
+                addr = esc_opt(it.household_address.as_deref()),
+                purpose = esc(&html::purpose_label(&it.purpose)),
+                grid = esc(&it.grid),
+                submitted = html::time(it.submitted_at_ms),
+                due = html::date(it.due),
+                over = if it.overdue { "（已超期）" } else { "" },
+                st = esc(&it.status),
+                status = esc(&html::status_label(&it.status)),
+            )
+        })
+        .collect();
+    let table = if page.items.is_empty() {
+        "<p class=\"empty\">没有符合条件的走访记录。</p>".to_string()
+    } else {
+        format!(
+            r#"<table class="list"><thead><tr><th>户主 / 地址</th><th>类型</th><th>网格</th><th>提交时间</th><th title="due date">办理期限</th><th>状态</th></tr></thead><tbody>{rows}</tbody></table>"#
+        )
+    };
+    let mut pager = format!(
+        "<nav class=\"pager\">共 {} 条 · 第 {}/{} 页 ",
+        page.total, page.page, page.pages
+    );
+    if page.page > 1 {
+        pager.push_str(&format!(
+            "<a href=\"/console/queue?{}\">上一页</a> ",
+            query_string(&filter, page.page - 1)
+        ));
+    }
+    if page.page < page.pages {
+        pager.push_str(&format!(
+            "<a href=\"/console/queue?{}\">下一页</a>",
+            query_string(&filter, page.page + 1)
+        ));
+    }
+    pager.push_str("</nav>");
+    ok_page(
+        "审核队列",
+        &session,
+        "queue",
+        &format!("{form}{table}{pager}"),
+    )
+}
+
+/// A document the reviewer may read, loaded.
+async fn load_doc(
+    db: &DatabaseConnection,
+    r: &Reviewer,
+    id: &str,
+) -> ApiResult<(document::Model, Automerge)> {
+    let Some(row) = document::Entity::find_by_id(id.to_string()).one(db).await? else {
+        return Err(ApiError::new(crate::error::Code::NotFound));
+    };
+    r.require_visible(db, Action::ReadCase, &row.region_path, id)
+        .await?;
+    let am = Automerge::load(&row.snapshot).map_err(ApiError::internal)?;
+    Ok((row, am))
+}
+
+fn members_table(
+    h: &Household,
+    visit_id: Option<&str>,
+    session: &Session,
+    can_unmask: bool,
+    shown: Option<&str>,
+) -> String {
+    let rows: String = h
+        .members
+        .iter()
+        .map(|(id, m)| {
+            let mid = id.to_string();
+            let number = match &m.id_number {
+                Some(n) if shown == Some(mid.as_str()) => {
+                    format!("<strong class=\"unmasked\">{}</strong>", esc(n.expose()))
+                }
+                Some(n) => {
+                    let btn = match (can_unmask, visit_id) {
+                        (true, Some(v)) => format!(
+                            r#" <form method="post" action="/console/visits/{v}/unmask" class="inline">{csrf}<input type="hidden" name="member" value="{mid}"><button type="submit" class="link" title="show the full number (audited)">显示</button></form>"#,
+                            v = esc(v),
+                            csrf = csrf_field(session),
+                            mid = esc(&mid),
+                        ),
+                        _ => String::new(),
+                    };
+                    format!("{}{btn}", esc(&n.masked()))
+                }
+                None => "—".into(),
+            };
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&m.name),
+                esc(m.relation.label_zh()),
+                number,
+                if m.co_resident { "是" } else { "否" },
+                esc_opt(m.health.map(|x| x.label_zh())),
+                if m.removed_at.is_some() { "已减员" } else { "" },
+            )
+        })
+        .collect();
+    format!(
+        r#"<table class="list"><thead><tr><th>姓名</th><th>与户主关系</th><th title="ID number (masked)">身份证号</th><th>共同生活</th><th>健康</th><th></th></tr></thead><tbody>{rows}</tbody></table>"#
+    )
+}
+
+/// Annual amount of an income item (fen).
+fn annual_fen(amount: i64, period: Period) -> i64 {
+    match period {
+        Period::Month => amount.saturating_mul(12),
+        Period::Quarter => amount.saturating_mul(4),
+        Period::Year | Period::Once => amount,
+    }
+}
+
+fn income_table(h: &Household) -> String {
+    let names: HashMap<String, &str> = h
+        .members
+        .iter()
+        .map(|(id, m)| (id.to_string(), m.name.as_str()))
+        .collect();
+    let mut counted_annual: i64 = 0;
+    let rows: String = h
+        .income
+        .values()
+        .map(|i| {
+            let annual = annual_fen(i.amount_fen, i.period);
+            if i.counted {
+                counted_annual = counted_annual.saturating_add(annual);
+            }
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+                esc_opt(i.member.map(|m| m.to_string()).and_then(|m| names.get(&m).copied())),
+                esc(i.class.label_zh()),
+                esc(&i.kind),
+                html::yuan(i.amount_fen),
+                esc(i.period.label_zh()),
+                html::yuan(annual),
+                if i.counted { "计入".to_string() } else { format!("不计入：{}", esc_opt(i.excluded_reason.as_deref())) },
+                esc(i.source.label_zh()),
+            )
+        })
+        .collect();
+    let size = h
+        .members
+        .values()
+        .filter(|m| m.removed_at.is_none() && m.co_resident)
+        .count();
+    let per_capita = if size > 0 {
+        format!(
+            "{} 元/人·月",
+            html::yuan(((counted_annual as f64) / (size as f64) / 12.0).round() as i64)
+        )
+    } else {
+        "—（无共同生活成员）".to_string()
+    };
+    format!(
+        r#"<table class="list"><thead><tr><th>成员</th><th>类别</th><th>项目</th><th>金额（元）</th><th>周期</th><th>折年（元）</th><th>计入</th><th>来源</th></tr></thead><tbody>{rows}</tbody></table>
+<p class="figure" title="per-capita monthly income: counted annual income ÷ co-resident members ÷ 12">家庭年计入收入 {} 元；共同生活成员 {size} 人；<strong>人均月收入 {per_capita}</strong></p>"#,
+        html::yuan(counted_annual)
+    )
+}
+
+/// Thumbnail linking to the full blob; the fallback text shows when the blob is not uploaded yet.
+fn blob_thumb(hash: &str, caption: &str) -> String {
+    let h = esc(hash);
+    format!(
+        r#"<figure class="thumb"><a href="/api/v1/blobs/{h}"><object data="/api/v1/blobs/{h}?variant=thumb" type="image/jpeg" width="160" height="120"><span class="missing">照片尚未上传</span></object></a><figcaption>{}</figcaption></figure>"#,
+        esc(caption)
+    )
+}
+
+/// Field names a change touched (map keys of its operations).
+fn change_fields(bytes: &[u8]) -> String {
+    let Ok(c) = automerge::Change::try_from(bytes) else {
+        return "—".into();
+    };
+    let Ok(v) = serde_json::to_value(c.decode()) else {
+        return "—".into();
+    };
+    let mut keys: Vec<String> = v["ops"]
+        .as_array()
+        .map(|ops| {
+            ops.iter()
+                .filter_map(|o| o["key"].as_str().map(str::to_string))
+                // Entry ids and blob hashes are keys too; the field names are what a reader wants.
+                .filter(|k| !(k.len() >= 24 && k.chars().all(|c| c.is_ascii_alphanumeric())))
+                .collect()
+        })
+        .unwrap_or_default();
+    keys.sort();
+    keys.dedup();
+    let n = keys.len();
+    let mut s = keys.into_iter().take(12).collect::<Vec<_>>().join("、");
+    if n > 12 {
+        s.push_str(&format!(" 等 {n} 项"));
+    }
+    esc(&s)
+}
+
+async fn history(db: &DatabaseConnection, doc_id: &str) -> ApiResult<String> {
+    let changes = doc_change::Entity::find()
+        .filter(doc_change::Column::DocId.eq(doc_id))
+        .order_by_asc(doc_change::Column::Id)
+        .limit(200)
+        .all(db)
+        .await?;
+    let acc_ids: Vec<String> = changes.iter().map(|c| c.account_id.clone()).collect();
+    let dev_ids: Vec<String> = changes.iter().map(|c| c.device_id.clone()).collect();
+    let accounts: HashMap<String, String> = account::Entity::find()
+        .filter(account::Column::Id.is_in(acc_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.display_name))
+        .collect();
+    let devices: HashMap<String, (String, String)> = crate::entity::device::Entity::find()
+        .filter(crate::entity::device::Column::Id.is_in(dev_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, (d.name, d.platform)))
+        .collect();
+    let server_actor = hex::encode(sync::SERVER_ACTOR);
+    let rows: String = changes
+        .iter()
+        .map(|c| {
+            let (dname, platform) = devices
+                .get(&c.device_id)
+                .cloned()
+                .unwrap_or_else(|| ("—".into(), String::new()));
+            let by_server = if c.actor == server_actor {
+                "（审核决定，由服务器写入）"
+            } else {
+                ""
+            };
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{} <span class=\"sub\">{}</span>{}</td><td>{}</td></tr>",
+                html::time(Some(c.at_ms)),
+                esc_opt(accounts.get(&c.account_id).map(String::as_str)),
+                esc(&dname),
+                esc(&platform),
+                by_server,
+                change_fields(&c.bytes),
+            )
+        })
+        .collect();
+    Ok(format!(
+        r#"<table class="list"><thead><tr><th>时间</th><th>修改人</th><th>设备</th><th>修改的字段</th></tr></thead><tbody>{rows}</tbody></table>"#
+    ))
+}
+
+async fn conflicts_section(
+    db: &DatabaseConnection,
+    session: &Session,
+    doc_id: &str,
+    label: &str,
+    return_to: &str,
+) -> ApiResult<String> {
+    let rows = doc_conflict::Entity::find()
+        .filter(doc_conflict::Column::DocId.eq(doc_id))
+        .order_by_asc(doc_conflict::Column::Path)
+        .all(db)
+        .await?;
+    if rows.is_empty() {
+        return Ok(String::new());
+    }
+    let can = decide(
+        &session.reviewer.subject,
+        Action::ReviewVisit,
+        Target::Scope,
+    )
+    .is_allowed();
+    let mut s = format!("<h3>{}：同一字段的并发修改</h3>", esc(label));
+    for c in rows {
+        let values: Vec<serde_json::Value> = serde_json::from_str(&c.detail).unwrap_or_default();
+        let options: String = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                format!(
+                    r#"<label class="choice"><input type="radio" name="choice" value="{i}" required> {}{}</label>"#,
+                    esc(v["value"].as_str().unwrap_or("")),
+                    if v["visible"].as_bool() == Some(true) {
+                        " <span class=\"sub\">（当前显示）</span>"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect();
+        let button = if can {
+            "<button type=\"submit\">采用所选值</button>"
+        } else {
+            ""
+        };
+        s.push_str(&format!(
+            r#"<form method="post" action="/console/docs/{doc}/resolve" class="conflict">{csrf}<input type="hidden" name="path" value="{path}"><input type="hidden" name="return_to" value="{rt}"><p><code>{path}</code></p>{options}{button}</form>"#,
+            doc = esc(doc_id),
+            csrf = csrf_field(session),
+            path = esc(&c.path),
+            rt = esc(return_to),
+        ));
+    }
+    Ok(s)
+}
+
+fn decision_forms(session: &Session, visit_id: &str, status: VisitStatus) -> String {
+    let mut s = String::new();
+    for kind in DecisionKind::ALL {
+        let Some(t) = kind.transition(status) else {
+            continue;
+        };
+        if !decide(&session.reviewer.subject, t.action, Target::Scope).is_allowed() {
+            continue;
+        }
+        let need = kind.needs_comment();
+        let label = if need {
+            "意见 / 理由（必填）"
+        } else {
+            "意见（可选）"
+        };
+        s.push_str(&format!(
+            r#"<form method="post" action="/console/visits/{id}/decision" class="decision d-{k}">{csrf}<input type="hidden" name="decision" value="{k}"><label>{label}<textarea name="comment" rows="2" maxlength="2000"{req}></textarea></label><button type="submit" title="{k}">{zh}</button></form>"#,
+            id = esc(visit_id),
+            csrf = csrf_field(session),
+            k = kind.as_str(),
+            req = if need { " required" } else { "" },
+            zh = kind.label_zh(),
+        ));
+    }
+    if s.is_empty() {
+        "<p class=\"sub\">当前状态下无需您处理。</p>".into()
+    } else {
+        format!("<div class=\"decisions\">{s}</div>")
+    }
+}
+
+async fn visit_page(
+    state: &SharedState,
+    session: &Session,
+    id: &str,
+    unmasked: Option<&str>,
+) -> ApiResult<String> {
+    let db = &state.db;
+    let r = &session.reviewer;
+    let row = review::visible_visit(db, r, id).await?;
+    let (_, am) = load_doc(db, r, id).await?;
+    let (_, v) = doc::read::<Visit, _>(&am).map_err(ApiError::internal)?;
+    let items = queue::items(db, vec![row.clone()], state.settings.spot_check_percent).await?;
+    let item = items.first();
+    let hh_id = v.household.to_string();
+    let household = match load_doc(db, r, &hh_id).await {
+        Ok((_, hdoc)) => doc::read::<Household, _>(&hdoc).ok().map(|(_, h)| h),
+        Err(_) => None,
+    };
+    let can_unmask =
+        decide(&r.subject, Action::Unmask, Target::Region(&row.region_path)).is_allowed();
+    let mut b = String::new();
+    b.push_str(&format!(
+        r#"<section class="summary"><dl>
+<dt>状态</dt><dd><span class="status s-{st}">{status}</span>{flags}</dd>
+<dt>走访类型</dt><dd>{purpose}</dd><dt>方式</dt><dd>{mode}{emerg}</dd>
+<dt>开始 / 结束</dt><dd>{start} — {end}</dd><dt>提交时间</dt><dd>{sub}</dd>
+<dt title="due date">办理期限</dt><dd{oc}>{due}</dd><dt>网格</dt><dd>{grid}</dd>
+</dl></section>"#,
+        st = esc(v.status.as_str()),
+        status = esc(v.status.label_zh()),
+        flags = match item {
+            Some(i) if i.spot_check => " <span class=\"tag warn\">县级抽查</span>",
+            Some(i) if i.tekun => " <span class=\"tag\">特困</span>",
+            _ => "",
+        },
+        purpose = esc(v.purpose.label_zh()),
+        mode = esc(v.mode.label_zh()),
+        emerg = v
+            .emergency_reason
+            .as_deref()
+            .map(|e| format!("（{}）", esc(e)))
+            .unwrap_or_default(),
+        start = html::time(v.started_at.map(|t| t.0)),
+        end = html::time(v.ended_at.map(|t| t.0)),
+        sub = html::time(v.submitted_at.map(|t| t.0)),
+        oc = if item.is_some_and(|i| i.overdue) {
+            " class=\"overdue\""
+        } else {
+            ""
+        },
+        due = html::date(item.and_then(|i| i.due)),
+        grid = esc(&row.scope),
+    ));
+    b.push_str("<h2>审核</h2>");
+    b.push_str(&decision_forms(session, id, v.status));
+    if !v.reviews.is_empty() {
+        let rows: String = v
+            .reviews
+            .iter()
+            .map(|rv| {
+                format!(
+                    "<li>{} · {} · <strong>{}</strong>{}</li>",
+                    html::time(Some(rv.at.0)),
+                    esc(&rv.reviewer_name),
+                    esc(rv.decision.label_zh()),
+                    rv.comment
+                        .as_deref()
+                        .map(|c| format!("：{}", esc(c)))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        b.push_str(&format!(
+            "<h3>审核意见</h3><ol class=\"reviews\">{rows}</ol>"
+        ));
+    }
+    b.push_str("<h2>家庭</h2>");
+    match &household {
+        Some(h) => {
+            b.push_str(&format!(
+                r#"<p><a href="/console/households/{hid}">{addr}</a> · {hukou} · {progs}</p>"#,
+                hid = esc(&hh_id),
+                addr = esc(&h.address),
+                hukou = esc_opt(h.hukou_type.map(|t| t.label_zh())),
+                progs = esc(&h
+                    .programmes
+                    .iter()
+                    .map(|p| p.label_zh())
+                    .collect::<Vec<_>>()
+                    .join("、")),
+            ));
+            b.push_str("<h3>家庭成员</h3>");
+            b.push_str(&members_table(h, Some(id), session, can_unmask, unmasked));
+            b.push_str("<h3>收入</h3>");
+            b.push_str(&income_table(h));
+        }
+        None => b.push_str("<p class=\"sub\">家庭档案尚未同步。</p>"),
+    }
+    b.push_str("<h2>入户核查</h2><dl class=\"grid2\">");
+    for (k, val) in [
+        ("吃", &v.living.food),
+        ("穿", &v.living.clothing),
+        ("住", &v.living.housing),
+        ("用", &v.living.daily_goods),
+        ("健康情况", &v.health_notes),
+        ("残疾情况", &v.disability_notes),
+        ("劳动能力", &v.work_capacity_notes),
+    ] {
+        b.push_str(&format!("<dt>{k}</dt><dd>{}</dd>", esc_opt(val.as_deref())));
+    }
+    b.push_str("</dl>");
+    if !v.comparisons.is_empty() {
+        let rows: String = v
+            .comparisons
+            .values()
+            .map(|c| {
+                format!(
+                    "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                    esc(c.subject.label_zh()),
+                    esc(&c.description),
+                    c.declared_fen.map(html::yuan).unwrap_or_else(|| "—".into()),
+                    c.observed_fen.map(html::yuan).unwrap_or_else(|| "—".into()),
+                    esc_opt(c.note.as_deref()),
+                )
+            })
+            .collect();
+        b.push_str(&format!(
+            r#"<h3>申报与核实对比</h3><table class="list"><thead><tr><th>类别</th><th>项目</th><th>申报（元）</th><th>核实（元）</th><th>说明</th></tr></thead><tbody>{rows}</tbody></table>"#
+        ));
+    }
+    b.push_str(&format!(
+        "<h2>调查结论</h2><p><strong>{}</strong> {}</p>",
+        esc_opt(v.conclusion.map(|c| c.label_zh())),
+        esc_opt(v.conclusion_notes.as_deref())
+    ));
+    let investigators: String = v
+        .investigators
+        .values()
+        .map(|i| esc(&i.name))
+        .collect::<Vec<_>>()
+        .join("、");
+    b.push_str(&format!("<h2>调查人员</h2><p>{investigators}</p>"));
+    b.push_str("<h2>签字</h2><div class=\"thumbs\">");
+    for (hash, s) in &v.signatures {
+        b.push_str(&blob_thumb(
+            &hash.to_string(),
+            &format!("{}（{}）", s.signer_name, s.role.label_zh()),
+        ));
+    }
+    b.push_str("</div><h2>照片</h2><div class=\"thumbs\">");
+    if v.photos.is_empty() {
+        b.push_str("<p class=\"sub\">无照片。</p>");
+    }
+    for (hash, p) in &v.photos {
+        let cap = format!(
+            "{} {}",
+            p.category.label_zh(),
+            p.caption.as_deref().unwrap_or("")
+        );
+        b.push_str(&blob_thumb(&hash.to_string(), &cap));
+    }
+    b.push_str("</div><h2>位置</h2>");
+    b.push_str(&match &v.gps {
+        Some(g) => format!(
+            "<p>纬度 {:.5}，经度 {:.5}{}</p>",
+            g.lat,
+            g.lon,
+            g.accuracy_m
+                .map(|a| format!("，精度约 {a:.0} 米"))
+                .unwrap_or_default()
+        ),
+        None => "<p class=\"sub\">未记录。</p>".into(),
+    });
+    let rt = format!("/console/visits/{id}");
+    let mut conflicts = conflicts_section(db, session, id, "走访记录", &rt).await?;
+    conflicts.push_str(&conflicts_section(db, session, &hh_id, "家庭档案", &rt).await?);
+    if !conflicts.is_empty() {
+        b.push_str("<h2>待确认的冲突</h2>");
+        b.push_str(&conflicts);
+    }
+    b.push_str("<h2>修改记录</h2>");
+    b.push_str(&history(db, id).await?);
+    Ok(b)
+}
+
+pub async fn visit(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    match visit_page(&state, &session, &id, None).await {
+        Ok(body) => ok_page("走访记录", &session, "queue", &body),
+        Err(e) => error_page(e),
+    }
+}
+
+pub async fn decision(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    let fields = match checked_form(&session, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let Some(kind) = fields.get("decision").and_then(|d| DecisionKind::parse(d)) else {
+        return error_page(ApiError::new(crate::error::Code::InvalidRequest));
+    };
+    match review::decide_visit(
+        &state.db,
+        &session.reviewer,
+        &id,
+        kind,
+        fields.get("comment").map(String::as_str),
+    )
+    .await
+    {
+        Ok(_) => secure(Redirect::to(&format!("/console/visits/{id}")).into_response()),
+        Err(e) => error_page(e),
+    }
+}
+
+pub async fn unmask(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    let fields = match checked_form(&session, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let member = fields.get("member").cloned().unwrap_or_default();
+    let r = &session.reviewer;
+    let row = match review::visible_visit(&state.db, r, &id).await {
+        Ok(row) => row,
+        Err(e) => return error_page(e),
+    };
+    if let Err(e) = r
+        .require_visible(&state.db, Action::Unmask, &row.region_path, &id)
+        .await
+    {
+        return error_page(e);
+    }
+    let mut ev = r.event(AUDIT_UNMASK, Some(&row.household_id));
+    ev.detail = Some(serde_json::json!({ "member": member, "visit": id }));
+    if audit::record(&state.db, Outcome::Ok, ev).await.is_err() {
+        // Never show the number without the audit entry.
+        return error_page(ApiError::new(crate::error::Code::Internal));
+    }
+    match visit_page(&state, &session, &id, Some(&member)).await {
+        Ok(body) => ok_page("走访记录", &session, "queue", &body),
+        Err(e) => error_page(e),
+    }
+}
+
+pub async fn resolve(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    let fields = match checked_form(&session, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let path = fields.get("path").cloned().unwrap_or_default();
+    let choice: usize = match fields.get("choice").and_then(|c| c.parse().ok()) {
+        Some(c) => c,
+        None => return error_page(ApiError::new(crate::error::Code::InvalidRequest)),
+    };
+    let back = fields
+        .get("return_to")
+        .filter(|r| r.starts_with("/console/") && !r.contains("//"))
+        .cloned()
+        .unwrap_or_else(|| "/console/queue".into());
+    let r = &session.reviewer;
+    let db = &state.db;
+    let row = match load_doc(db, r, &id).await {
+        Ok((row, _)) => row,
+        Err(e) => return error_page(e),
+    };
+    if let Err(e) = r
+        .require_visible(db, Action::ReviewVisit, &row.region_path, &id)
+        .await
+    {
+        return error_page(e);
+    }
+    let writer = r.writer(
+        AUDIT_RESOLVE,
+        serde_json::json!({ "path": path, "choice": choice }),
+    );
+    let res = sync::server_write(db, &writer, &id, |am: &mut AutoCommit, _| {
+        let all = doc::conflicts::conflicts(&*am).map_err(ApiError::internal)?;
+        let Some(c) = all.iter().find(|c| c.path.to_string() == path) else {
+            return Err(ApiError::new(crate::error::Code::NotFound));
+        };
+        let Some(value) = c.values.get(choice).and_then(|v| v.scalar.clone()) else {
+            return Err(
+                ApiError::new(crate::error::Code::InvalidRequest).with_message(
+                    "只能为单个字段选择取值。",
+                    "Only a single field's value can be chosen.",
+                ),
+            );
+        };
+        doc::conflicts::resolve(am, &c.path, value).map_err(ApiError::internal)?;
+        Ok(((), Vec::new()))
+    })
+    .await;
+    match res {
+        Ok(()) => secure(Redirect::to(&back).into_response()),
+        Err(e) => error_page(e),
+    }
+}
+
+pub async fn household(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    match household_page(&state, &session, &id).await {
+        Ok(body) => ok_page("家庭档案", &session, "queue", &body),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn household_page(state: &SharedState, session: &Session, id: &str) -> ApiResult<String> {
+    let db = &state.db;
+    let r = &session.reviewer;
+    let (row, am) = load_doc(db, r, id).await?;
+    let (_, h) =
+        doc::read::<Household, _>(&am).map_err(|_| ApiError::new(crate::error::Code::NotFound))?;
+    let mut b = format!(
+        "<section class=\"summary\"><dl><dt>地址</dt><dd>{}</dd><dt>户籍</dt><dd>{}</dd><dt>救助类别</dt><dd>{}</dd><dt>网格</dt><dd>{}</dd></dl></section>",
+        esc(&h.address),
+        esc_opt(h.hukou_type.map(|t| t.label_zh())),
+        esc(&h
+            .programmes
+            .iter()
+            .map(|p| p.label_zh())
+            .collect::<Vec<_>>()
+            .join("、")),
+        esc(&row.scope),
+    );
+    b.push_str("<h2>家庭成员</h2>");
+    b.push_str(&members_table(&h, None, session, false, None));
+    b.push_str("<h2>收入</h2>");
+    b.push_str(&income_table(&h));
+    let visits = visit::Entity::find()
+        .filter(visit::Column::HouseholdId.eq(id))
+        .order_by_desc(visit::Column::StartedAtMs)
+        .limit(100)
+        .all(db)
+        .await?;
+    let ids: Vec<String> = visits.iter().map(|v| v.doc_id.clone()).collect();
+    let decisions = review_decision::Entity::find()
+        .filter(review_decision::Column::VisitId.is_in(ids))
+        .order_by_asc(review_decision::Column::AtMs)
+        .all(db)
+        .await?;
+    let items: String = visits
+        .iter()
+        .filter(|v| r.subject.covers(&v.region_path))
+        .map(|v| {
+            let ds: String = decisions
+                .iter()
+                .filter(|d| d.visit_id == v.doc_id)
+                .map(|d| {
+                    format!(
+                        "<li>{} {}{}</li>",
+                        html::time(Some(d.at_ms)),
+                        esc(DecisionKind::parse(&d.decision).map(|k| k.label_zh()).unwrap_or("")),
+                        d.comment.as_deref().map(|c| format!("：{}", esc(c))).unwrap_or_default()
+                    )
+                })
+                .collect();
+            format!(
+                r#"<li><a href="/console/visits/{id}">{t} · {p}</a> <span class="status s-{st}">{s}</span><ul>{ds}</ul></li>"#,
+                id = esc(&v.doc_id),
+                t = html::time(v.started_at_ms),
+                p = esc(&html::purpose_label(&v.purpose)),
+                st = esc(&v.status),
+                s = esc(&html::status_label(&v.status)),
+            )
+        })
+        .collect();
+    b.push_str(&format!(
+        "<h2>走访时间线</h2><ol class=\"timeline\">{items}</ol>"
+    ));
+    let rt = format!("/console/households/{id}");
+    let c = conflicts_section(db, session, id, "家庭档案", &rt).await?;
+    if !c.is_empty() {
+        b.push_str("<h2>待确认的冲突</h2>");
+        b.push_str(&c);
+    }
+    b.push_str("<h2>修改记录</h2>");
+    b.push_str(&history(db, id).await?);
+    Ok(b)
+}

@@ -1,0 +1,337 @@
+//! Discovery-report triage and the regional dashboard.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+
+use doudi_protocol::doc::discovery::Urgency;
+
+use super::html::{self, csrf_field, esc, esc_opt, layout};
+use super::{FormFields, Session, checked_form, error_page, html_response, secure};
+use crate::api::SharedState;
+use crate::auth::now_ms;
+use crate::entity::{report, visit};
+use crate::error::ApiResult;
+use crate::review::queue::{self, scope_condition};
+use crate::review::{deadlines, reports};
+
+type FormResult = Result<axum::Form<FormFields>, FormRejection>;
+
+fn urgency_label(u: Option<&str>) -> String {
+    u.and_then(Urgency::parse)
+        .map(|u| u.label_zh().to_string())
+        .unwrap_or_else(|| "未分级".into())
+}
+
+fn report_status_label(s: &str) -> String {
+    doudi_protocol::doc::discovery::DiscoveryStatus::parse(s)
+        .map(|x| x.label_zh().to_string())
+        .unwrap_or_else(|| s.to_string())
+}
+
+pub async fn reports(State(state): State<SharedState>, session: Session) -> Response {
+    match reports_page(&state, &session).await {
+        Ok(b) => html_response(
+            StatusCode::OK,
+            layout("主动发现报告", &session, "reports", &b),
+        ),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn reports_page(state: &SharedState, session: &Session) -> ApiResult<String> {
+    let db = &state.db;
+    let items = reports::list(db, &session.reviewer, false).await?;
+    if items.is_empty() {
+        return Ok("<p class=\"empty\">暂无待处理的主动发现报告。</p>".into());
+    }
+    let mut rows = String::new();
+    for it in &items {
+        let grid_path = report::Entity::find_by_id(it.report_id.clone())
+            .one(db)
+            .await?
+            .map(|r| r.region_path)
+            .unwrap_or_default();
+        let people = reports::assignable(db, &grid_path).await?;
+        let opts: String = people
+            .iter()
+            .map(|a| {
+                format!(
+                    "<option value=\"{}\">{}（{}）</option>",
+                    esc(&a.id),
+                    esc(&a.display_name),
+                    esc(&a.username)
+                )
+            })
+            .collect();
+        let id = esc(&it.report_id);
+        let flag = if it.flagged {
+            format!(
+                "<span class=\"tag alert\" title=\"no action within {} hours\">急难超过 {} 小时未处理</span>",
+                deadlines::emergency_hours(),
+                deadlines::emergency_hours()
+            )
+        } else {
+            String::new()
+        };
+        rows.push_str(&format!(
+            r#"<tr class="{cls}"><td>{emerg}{urg} {flag}</td><td>{grid}</td><td>{at}</td><td>{status}{tasks}</td>
+<td><form method="post" action="/console/reports/{id}/assign" class="inline-form">{csrf}<select name="assignee" required aria-label="指派给">{opts}</select><input name="note" maxlength="2000" placeholder="说明（可选）"><button type="submit">指派核实</button></form>
+<form method="post" action="/console/reports/{id}/close" class="inline-form">{csrf}<input name="reason" maxlength="2000" required placeholder="办结理由"><button type="submit" class="secondary">办结</button></form></td></tr>"#,
+            cls = if it.flagged { "flagged" } else { "" },
+            emerg = if it.emergency_24h { "<strong class=\"emerg\">急难</strong> " } else { "" },
+            urg = esc(&urgency_label(it.urgency.as_deref())),
+            grid = esc(&it.grid),
+            at = html::time(it.reported_at_ms),
+            status = esc(&report_status_label(&it.status)),
+            tasks = if it.open_tasks > 0 { format!("（{} 项核实任务）", it.open_tasks) } else { String::new() },
+            csrf = csrf_field(session),
+        ));
+    }
+    Ok(format!(
+        r#"<table class="list"><thead><tr><th>紧急程度</th><th>网格</th><th>上报时间</th><th>状态</th><th>处理</th></tr></thead><tbody>{rows}</tbody></table>"#
+    ))
+}
+
+pub async fn assign(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    let f = match checked_form(&session, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let assignee = f.get("assignee").cloned().unwrap_or_default();
+    match reports::assign(
+        &state.db,
+        &session.reviewer,
+        &id,
+        &assignee,
+        f.get("note").map(String::as_str),
+    )
+    .await
+    {
+        Ok(_) => secure(Redirect::to("/console/reports").into_response()),
+        Err(e) => error_page(e),
+    }
+}
+
+pub async fn close(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    let f = match checked_form(&session, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    match reports::close(
+        &state.db,
+        &session.reviewer,
+        &id,
+        f.get("reason").map(String::as_str),
+    )
+    .await
+    {
+        Ok(()) => secure(Redirect::to("/console/reports").into_response()),
+        Err(e) => error_page(e),
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct DashFilter {
+    region: Option<String>,
+}
+
+pub async fn dashboard(
+    State(state): State<SharedState>,
+    session: Session,
+    q: Result<Query<DashFilter>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let f = q.map(|q| q.0).unwrap_or_default();
+    match dashboard_page(&state, &session, &f).await {
+        Ok(b) => html_response(
+            StatusCode::OK,
+            layout("数据看板", &session, "dashboard", &b),
+        ),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn dashboard_page(
+    state: &SharedState,
+    session: &Session,
+    f: &DashFilter,
+) -> ApiResult<String> {
+    let db = &state.db;
+    let r = &session.reviewer;
+    r.require(
+        db,
+        crate::policy::Action::ReadCase,
+        crate::policy::Target::Scope,
+        "dashboard",
+    )
+    .await?;
+    let region_path = match f.region.as_deref().filter(|c| !c.is_empty()) {
+        Some(code) => queue::region_path_in_scope(db, &r.subject, code).await?,
+        None => None,
+    };
+    let in_region = |col: visit::Column| {
+        let mut c = sea_orm::Condition::all().add(scope_condition(&r.subject, col));
+        if let Some(p) = &region_path {
+            c = c.add(col.starts_with(p.as_str()));
+        }
+        c
+    };
+    let now = now_ms();
+    let day = 86_400_000i64;
+    let today = deadlines::today();
+    let week_start = today.map(|t| {
+        use chrono::Datelike;
+        t - chrono::Days::new(u64::from(t.weekday().num_days_from_monday()))
+    });
+    let month_start = today.and_then(|t| {
+        use chrono::Datelike;
+        t.with_day(1)
+    });
+    let to_ms = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_millis() - 8 * 3_600_000)
+            .unwrap_or(0)
+    };
+    let count_since = |since: i64| {
+        visit::Entity::find()
+            .filter(in_region(visit::Column::RegionPath))
+            .filter(visit::Column::SubmittedAtMs.gte(since))
+            .count(db)
+    };
+    let week = count_since(week_start.map(to_ms).unwrap_or(now)).await?;
+    let month = count_since(month_start.map(to_ms).unwrap_or(now)).await?;
+    let pending_status = queue::default_status(r.subject.role);
+    let pending_rows = visit::Entity::find()
+        .filter(in_region(visit::Column::RegionPath))
+        .filter(visit::Column::Status.is_in(["submitted", "approved"]))
+        .limit(5000)
+        .all(db)
+        .await?;
+    let pending_items = queue::items(db, pending_rows, state.settings.spot_check_percent).await?;
+    let pending = pending_items
+        .iter()
+        .filter(|i| i.status == pending_status)
+        .count();
+    let overdue = pending_items.iter().filter(|i| i.overdue).count();
+    // Visits submitted per day over the last 30 days.
+    let since = now - 30 * day;
+    let submitted: Vec<Option<i64>> = visit::Entity::find()
+        .filter(in_region(visit::Column::RegionPath))
+        .filter(visit::Column::SubmittedAtMs.gte(since))
+        .select_only()
+        .column(visit::Column::SubmittedAtMs)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut per_day: Vec<(String, u64)> = (0..30)
+        .rev()
+        .map(|i| {
+            let d = deadlines::local_date(now - i * day);
+            (
+                d.map(|d| d.format("%m-%d").to_string()).unwrap_or_default(),
+                0,
+            )
+        })
+        .collect();
+    for t in submitted.into_iter().flatten() {
+        let idx = 29 - ((now - t) / day).clamp(0, 29);
+        if let Some(slot) = per_day.get_mut(idx as usize) {
+            slot.1 += 1;
+        }
+    }
+    // Reports by urgency.
+    let mut rq = report::Entity::find()
+        .filter(scope_condition(&r.subject, report::Column::RegionPath))
+        .filter(report::Column::Status.is_not_in(["draft", "closed"]));
+    if let Some(p) = &region_path {
+        rq = rq.filter(report::Column::RegionPath.starts_with(p.as_str()));
+    }
+    let urg: Vec<(Option<String>, bool)> = rq
+        .select_only()
+        .column(report::Column::Urgency)
+        .column(report::Column::Emergency24h)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by_urgency: Vec<(String, u64)> = Urgency::ALL
+        .iter()
+        .map(|u| (u.label_zh().to_string(), 0))
+        .collect();
+    by_urgency.push(("未分级".into(), 0));
+    let mut emergencies = 0;
+    for (u, e) in &urg {
+        let idx = u
+            .as_deref()
+            .and_then(Urgency::parse)
+            .and_then(|u| Urgency::ALL.iter().position(|x| *x == u))
+            .unwrap_or(Urgency::ALL.len());
+        by_urgency[idx].1 += 1;
+        if *e {
+            emergencies += 1;
+        }
+    }
+    let by_status: Vec<(String, u64)> =
+        ["submitted", "returned", "approved", "rejected", "confirmed"]
+            .iter()
+            .map(|s| {
+                (
+                    html::status_label(s),
+                    pending_items.iter().filter(|i| i.status == *s).count() as u64,
+                )
+            })
+            .collect();
+    let regions: Vec<(String, String)> = crate::entity::region::Entity::find()
+        .filter(scope_condition(
+            &r.subject,
+            crate::entity::region::Column::Path,
+        ))
+        .filter(crate::entity::region::Column::Level.is_in(["county", "township", "village"]))
+        .limit(200)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| (g.code, g.name))
+        .collect();
+    let opts: String = std::iter::once((String::new(), "全部辖区".to_string()))
+        .chain(regions)
+        .map(|(c, n)| {
+            let sel = if f.region.as_deref() == Some(c.as_str()) {
+                " selected"
+            } else {
+                ""
+            };
+            format!("<option value=\"{}\"{sel}>{}</option>", esc(&c), esc(&n))
+        })
+        .collect();
+    Ok(format!(
+        r#"<form method="get" action="/console/dashboard" class="filters"><label>辖区 <select name="region">{opts}</select></label><button type="submit">查看</button></form>
+<section class="cards">
+<div class="card"><span class="n">{week}</span><span>本周提交走访</span></div>
+<div class="card"><span class="n">{month}</span><span>本月提交走访</span></div>
+<div class="card"><span class="n">{pending}</span><span>待我审核</span></div>
+<div class="card{oc}"><span class="n">{overdue}</span><span>已超期</span></div>
+<div class="card{ec}"><span class="n">{emergencies}</span><span>急难报告（未办结）</span></div>
+</section>
+<div class="charts">{c1}{c2}{c3}</div>
+<p class="sub">{note}</p>"#,
+        oc = if overdue > 0 { " alert" } else { "" },
+        ec = if emergencies > 0 { " alert" } else { "" },
+        c1 = html::column_chart("近 30 天每日提交的走访", &per_day),
+        c2 = html::bar_chart("审核中的走访（按状态）", &by_status),
+        c3 = html::bar_chart("未办结的主动发现报告（按紧急程度）", &by_urgency),
+        note = esc_opt(Some("统计范围：您的辖区；时间按北京时间计算。")),
+    ))
+}

@@ -1,0 +1,90 @@
+//! Due dates of review steps, from the working-day calendar (`rules::calendar`) and the national
+//! default time limits (DOMAIN.md "Workflows and time limits"; docs/REVIEW.md).
+//!
+//! - Township opinion on a 特困 visit: 15 WD from submission (`TekunTownshipOpinion`).
+//! - Township opinion on any other visit: the whole-case limit (30 WD) less the county's review
+//!   time (10 WD), from submission, so that the county keeps its full time within the case limit.
+//! - County confirmation: 10 WD (低保, `DibaoCountyReview`) or 15 WD (特困, `TekunCountyReview`)
+//!   from the township's approval.
+//! - 急难 discovery report: action within 24 hours of the report (`EmergencyAid`).
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta};
+
+use doudi_protocol::rules::calendar::{Due, OutOfRange, Step, WorkCalendar, step_due};
+use doudi_protocol::rules::policy::Policy;
+
+/// China Standard Time: dates are counted in it.
+const CST_OFFSET_MS: i64 = 8 * 3_600_000;
+
+fn calendar() -> Option<&'static WorkCalendar> {
+    static CAL: OnceLock<Option<WorkCalendar>> = OnceLock::new();
+    CAL.get_or_init(|| {
+        WorkCalendar::china()
+            .ok()
+            .map(|c| c.with_out_of_range(OutOfRange::WeekendsOnly))
+    })
+    .as_ref()
+}
+
+fn policy() -> &'static Policy {
+    static POLICY: OnceLock<Policy> = OnceLock::new();
+    POLICY.get_or_init(Policy::national_defaults)
+}
+
+/// Local (China) date-time of a unix-millisecond instant.
+pub fn local(ms: i64) -> Option<NaiveDateTime> {
+    DateTime::from_timestamp_millis(ms.checked_add(CST_OFFSET_MS)?).map(|d| d.naive_utc())
+}
+
+/// Local date of a unix-millisecond instant.
+pub fn local_date(ms: i64) -> Option<NaiveDate> {
+    local(ms).map(|d| d.date())
+}
+
+/// Today in China.
+pub fn today() -> Option<NaiveDate> {
+    local_date(crate::auth::now_ms())
+}
+
+fn step(step: Step, start_ms: i64) -> Option<NaiveDate> {
+    match step_due(calendar()?, policy(), step, local(start_ms)?).ok()? {
+        Due::Date(d) => Some(d),
+        Due::DateTime(t) => Some(t.date()),
+    }
+}
+
+/// When the township's opinion on a visit submitted at `submitted_ms` is due.
+pub fn town_due(submitted_ms: i64, tekun: bool) -> Option<NaiveDate> {
+    if tekun {
+        return step(Step::TekunTownshipOpinion, submitted_ms);
+    }
+    let p = policy();
+    let wd = p.case_limit_wd.saturating_sub(p.dibao_county_review_wd);
+    calendar()?
+        .add_working_days(local_date(submitted_ms)?, wd)
+        .ok()
+}
+
+/// When the county's confirmation of a visit the township approved at `approved_ms` is due.
+pub fn county_due(approved_ms: i64, tekun: bool) -> Option<NaiveDate> {
+    step(
+        if tekun {
+            Step::TekunCountyReview
+        } else {
+            Step::DibaoCountyReview
+        },
+        approved_ms,
+    )
+}
+
+/// The hours within which a 急难 report needs action.
+pub fn emergency_hours() -> i64 {
+    i64::from(policy().emergency_aid_hours)
+}
+
+/// When a 急难 report filed at `reported_ms` needs action by (unix ms).
+pub fn emergency_due_ms(reported_ms: i64) -> i64 {
+    reported_ms.saturating_add(TimeDelta::hours(emergency_hours()).num_milliseconds())
+}

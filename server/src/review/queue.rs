@@ -1,0 +1,231 @@
+//! The review queue: visits in the reviewer's regions waiting for a decision, with filters,
+//! pagination, due dates and the county's spot-check flag.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+
+use doudi_protocol::role::Role;
+
+use super::deadlines;
+use super::{Reviewer, spot_check};
+use crate::auth::now_ms;
+use crate::entity::{household, region, review_decision, visit};
+use crate::error::ApiResult;
+use crate::policy::{Action, Subject, Target, decide};
+
+/// Rows per page.
+pub const PAGE_SIZE: u64 = 20;
+
+/// Queue filters (query parameters of the console and of `GET /api/v1/review/queue`).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+pub struct QueueFilter {
+    /// Region code inside the reviewer's regions (township, village or grid).
+    pub region: Option<String>,
+    /// Visit purpose code (`investigation`, `recheck`, ...).
+    pub purpose: Option<String>,
+    /// Visit status code; default: `submitted` for township reviewers, `approved` for county
+    /// approvers; `all` for every status.
+    pub status: Option<String>,
+    /// Only visits submitted at least this many days ago.
+    pub min_age_days: Option<u32>,
+    /// Page number from 1.
+    pub page: Option<u64>,
+}
+
+/// One row of the queue.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct QueueItem {
+    pub visit_id: String,
+    pub household_id: String,
+    pub household_address: Option<String>,
+    pub head_name: Option<String>,
+    pub grid: String,
+    pub purpose: String,
+    pub status: String,
+    pub submitted_at_ms: Option<i64>,
+    /// The household is in a 特困 programme.
+    pub tekun: bool,
+    /// 特困, township-approved, and in the county's spot-check sample.
+    pub spot_check: bool,
+    /// When the current step is due (YYYY-MM-DD, China time).
+    #[schema(value_type = Option<String>)]
+    pub due: Option<NaiveDate>,
+    pub overdue: bool,
+    pub town_approved_at_ms: Option<i64>,
+}
+
+/// A page of the queue.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct QueuePage {
+    pub items: Vec<QueueItem>,
+    pub total: u64,
+    pub page: u64,
+    pub pages: u64,
+    /// The status shown (after the role's default).
+    pub status: String,
+}
+
+/// The default status of the queue for a role.
+pub fn default_status(role: Role) -> &'static str {
+    if role == Role::CountyApprover {
+        "approved"
+    } else {
+        "submitted"
+    }
+}
+
+/// Documents in the subject's regions.
+pub fn scope_condition(subject: &Subject, col: impl ColumnTrait + Copy) -> Condition {
+    let mut c = Condition::any();
+    for root in &subject.scope {
+        c = c.add(col.starts_with(root.as_str()));
+    }
+    if subject.scope.is_empty() {
+        // Nothing: an always-false condition.
+        c = c.add(col.eq("\u{0}"));
+    }
+    c
+}
+
+/// Is a household's programme list (comma-separated codes) 特困?
+pub fn is_tekun(programmes: &str) -> bool {
+    programmes
+        .split(',')
+        .any(|p| p == "tekun_dispersed" || p == "tekun_centralized")
+}
+
+/// The path of a region the subject may see, by code; `None` for unknown or outside.
+pub async fn region_path_in_scope(
+    db: &DatabaseConnection,
+    subject: &Subject,
+    code: &str,
+) -> ApiResult<Option<String>> {
+    let Some(r) = region::Entity::find_by_id(code.to_string()).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(decide(subject, Action::ReadCase, Target::Region(&r.path))
+        .is_allowed()
+        .then_some(r.path))
+}
+
+/// Enrich visit rows with household, due date and spot-check flag.
+pub async fn items(
+    db: &DatabaseConnection,
+    rows: Vec<visit::Model>,
+    spot_percent: u32,
+) -> ApiResult<Vec<QueueItem>> {
+    let hh_ids: Vec<String> = rows.iter().map(|v| v.household_id.clone()).collect();
+    let households: HashMap<String, household::Model> = household::Entity::find()
+        .filter(household::Column::DocId.is_in(hh_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|h| (h.doc_id.clone(), h))
+        .collect();
+    let visit_ids: Vec<String> = rows.iter().map(|v| v.doc_id.clone()).collect();
+    let mut approvals: HashMap<String, i64> = HashMap::new();
+    for d in review_decision::Entity::find()
+        .filter(review_decision::Column::VisitId.is_in(visit_ids))
+        .filter(review_decision::Column::Decision.eq("approve"))
+        .order_by_asc(review_decision::Column::AtMs)
+        .all(db)
+        .await?
+    {
+        approvals.insert(d.visit_id, d.at_ms);
+    }
+    let today = deadlines::today();
+    Ok(rows
+        .into_iter()
+        .map(|v| {
+            let hh = households.get(&v.household_id);
+            let tekun = hh.is_some_and(|h| is_tekun(&h.programmes));
+            let approved_at = approvals.get(&v.doc_id).copied();
+            let due = match v.status.as_str() {
+                "submitted" => v
+                    .submitted_at_ms
+                    .and_then(|s| deadlines::town_due(s, tekun)),
+                "approved" => approved_at.and_then(|a| deadlines::county_due(a, tekun)),
+                _ => None,
+            };
+            QueueItem {
+                spot_check: tekun
+                    && matches!(v.status.as_str(), "approved" | "confirmed")
+                    && spot_check(&v.doc_id, spot_percent),
+                overdue: matches!((due, today), (Some(d), Some(t)) if t > d),
+                visit_id: v.doc_id,
+                household_id: v.household_id,
+                household_address: hh.map(|h| h.address.clone()),
+                head_name: hh.and_then(|h| h.head_name.clone()),
+                grid: v.scope,
+                purpose: v.purpose,
+                status: v.status,
+                submitted_at_ms: v.submitted_at_ms,
+                tekun,
+                due,
+                town_approved_at_ms: approved_at,
+            }
+        })
+        .collect())
+}
+
+/// One page of the reviewer's queue.
+pub async fn queue(
+    db: &DatabaseConnection,
+    reviewer: &Reviewer,
+    filter: &QueueFilter,
+    spot_percent: u32,
+) -> ApiResult<QueuePage> {
+    reviewer
+        .require(db, Action::ReadCase, Target::Scope, "review.queue")
+        .await?;
+    let subject = &reviewer.subject;
+    let status = filter
+        .status
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| default_status(subject.role).to_string());
+    let mut q = visit::Entity::find().filter(scope_condition(subject, visit::Column::RegionPath));
+    if status != "all" {
+        q = q.filter(visit::Column::Status.eq(status.as_str()));
+    } else {
+        q = q.filter(visit::Column::Status.ne("draft"));
+    }
+    if let Some(code) = filter.region.as_deref().filter(|c| !c.is_empty()) {
+        match region_path_in_scope(db, subject, code).await? {
+            Some(path) => q = q.filter(visit::Column::RegionPath.starts_with(path.as_str())),
+            // A region outside one's scope shows nothing (and says nothing about it).
+            None => q = q.filter(visit::Column::DocId.eq("\u{0}")),
+        }
+    }
+    if let Some(p) = filter.purpose.as_deref().filter(|p| !p.is_empty()) {
+        q = q.filter(visit::Column::Purpose.eq(p));
+    }
+    if let Some(days) = filter.min_age_days.filter(|d| *d > 0) {
+        let cutoff = now_ms() - i64::from(days.min(3650)) * 86_400_000;
+        q = q.filter(visit::Column::SubmittedAtMs.lte(cutoff));
+    }
+    let total = q.clone().count(db).await?;
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let page = filter.page.unwrap_or(1).clamp(1, pages);
+    let rows = q
+        .order_by_asc(visit::Column::SubmittedAtMs)
+        .order_by_asc(visit::Column::DocId)
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+        .all(db)
+        .await?;
+    Ok(QueuePage {
+        items: items(db, rows, spot_percent).await?,
+        total,
+        page,
+        pages,
+        status,
+    })
+}

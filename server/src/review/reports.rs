@@ -1,0 +1,335 @@
+//! Discovery-report triage (主动发现): reports listed by urgency and age; a reviewer assigns a
+//! verification visit to a grid worker or assistant of the report's grid (a `tasks` row the
+//! assignee's app fetches with `GET /api/v1/tasks`), or closes the report with a reason. Both
+//! write the report's new status into its document as a server change. 急难 reports without any
+//! action 24 hours after they were filed are flagged.
+
+use std::collections::HashSet;
+
+use automerge::AutoCommit;
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Serialize;
+
+use doudi_protocol::doc::discovery::DiscoveryStatus;
+use doudi_protocol::doc::{self, DiscoveryReport};
+use doudi_protocol::role::Role;
+
+use super::queue::scope_condition;
+use super::{Reviewer, clean_comment, deadlines};
+use crate::accounts;
+use crate::auth::{new_id, now_ms};
+use crate::entity::{account, report, report_action, task};
+use crate::error::{ApiError, ApiResult, Code};
+use crate::policy::{Action, Target, decide};
+use crate::sync;
+
+/// Audit action of assigning a verification visit.
+pub const AUDIT_ASSIGN: &str = "report.assign";
+/// Audit action of closing a report.
+pub const AUDIT_CLOSE: &str = "report.close";
+
+/// Most reports listed at once.
+const LIST_LIMIT: u64 = 500;
+
+/// A report in the triage list.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReportItem {
+    pub report_id: String,
+    pub grid: String,
+    pub channel: Option<String>,
+    pub urgency: Option<String>,
+    pub emergency_24h: bool,
+    pub status: String,
+    pub reported_at_ms: Option<i64>,
+    /// Open verification tasks.
+    pub open_tasks: usize,
+    /// Any triage action (assignment or closing) so far.
+    pub acted: bool,
+    /// 急难, no action, and filed more than 24 hours ago.
+    pub flagged: bool,
+}
+
+fn urgency_rank(u: Option<&str>) -> u8 {
+    match u {
+        Some("urgent") => 0,
+        Some("safety_net") => 1,
+        Some("needs_care") => 2,
+        Some("keep_watching") => 3,
+        _ => 4,
+    }
+}
+
+/// Reports in the reviewer's regions: 急难 first, then by urgency, then oldest first. Closed ones
+/// only when `include_closed`.
+pub async fn list(
+    db: &DatabaseConnection,
+    reviewer: &Reviewer,
+    include_closed: bool,
+) -> ApiResult<Vec<ReportItem>> {
+    reviewer
+        .require(db, Action::ReadCase, Target::Scope, "reports")
+        .await?;
+    let mut q = report::Entity::find()
+        .filter(scope_condition(
+            &reviewer.subject,
+            report::Column::RegionPath,
+        ))
+        .filter(report::Column::Status.ne("draft"));
+    if !include_closed {
+        q = q.filter(report::Column::Status.ne("closed"));
+    }
+    let rows = q
+        .order_by_desc(report::Column::Emergency24h)
+        .order_by_asc(report::Column::ReportedAtMs)
+        .limit(LIST_LIMIT)
+        .all(db)
+        .await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.doc_id.clone()).collect();
+    let acted: HashSet<String> = report_action::Entity::find()
+        .filter(report_action::Column::ReportId.is_in(ids.clone()))
+        .select_only()
+        .column(report_action::Column::ReportId)
+        .into_tuple::<String>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let open: Vec<String> = task::Entity::find()
+        .filter(task::Column::ReportId.is_in(ids))
+        .filter(task::Column::Status.eq("open"))
+        .select_only()
+        .column(task::Column::ReportId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let now = now_ms();
+    let mut out: Vec<ReportItem> = rows
+        .into_iter()
+        .map(|r| {
+            let was_acted = acted.contains(&r.doc_id) || r.status != "submitted";
+            let flagged = r.emergency_24h
+                && !was_acted
+                && r.reported_at_ms
+                    .is_some_and(|t| deadlines::emergency_due_ms(t) < now);
+            ReportItem {
+                open_tasks: open.iter().filter(|id| **id == r.doc_id).count(),
+                acted: was_acted,
+                flagged,
+                report_id: r.doc_id,
+                grid: r.scope,
+                channel: r.channel,
+                urgency: r.urgency,
+                emergency_24h: r.emergency_24h,
+                status: r.status,
+                reported_at_ms: r.reported_at_ms,
+            }
+        })
+        .collect();
+    out.sort_by_key(|r| {
+        (
+            !r.emergency_24h,
+            urgency_rank(r.urgency.as_deref()),
+            r.reported_at_ms.unwrap_or(i64::MAX),
+        )
+    });
+    Ok(out)
+}
+
+/// A report the reviewer may see, or `not_found`.
+pub async fn visible_report(
+    db: &DatabaseConnection,
+    reviewer: &Reviewer,
+    report_id: &str,
+) -> ApiResult<report::Model> {
+    let Some(row) = report::Entity::find_by_id(report_id.to_string())
+        .one(db)
+        .await?
+    else {
+        return Err(ApiError::new(Code::NotFound));
+    };
+    reviewer
+        .require_visible(db, Action::ReadCase, &row.region_path, report_id)
+        .await?;
+    Ok(row)
+}
+
+/// Field workers of a grid who may receive a verification task: grid workers and assistants
+/// whose regions cover it.
+pub async fn assignable(
+    db: &DatabaseConnection,
+    grid_path: &str,
+) -> ApiResult<Vec<account::Model>> {
+    let candidates = account::Entity::find()
+        .filter(account::Column::Role.is_in([Role::GridWorker.as_str(), Role::Assistant.as_str()]))
+        .filter(account::Column::Disabled.eq(false))
+        .order_by_asc(account::Column::Username)
+        .all(db)
+        .await?;
+    let mut out = Vec::new();
+    for a in candidates {
+        if let Some(s) = accounts::subject_of(db, &a).await?
+            && decide(&s, Action::WriteCase, Target::Region(grid_path)).is_allowed()
+        {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+fn action_row(
+    report_id: &str,
+    account_id: &str,
+    action: &str,
+    note: Option<&str>,
+    at: i64,
+) -> sea_orm::sea_query::InsertStatement {
+    let mut q = Query::insert();
+    q.into_table(report_action::Entity)
+        .columns([
+            report_action::Column::ReportId,
+            report_action::Column::AccountId,
+            report_action::Column::Action,
+            report_action::Column::Note,
+            report_action::Column::AtMs,
+        ])
+        .values_panic([
+            report_id.into(),
+            account_id.into(),
+            action.into(),
+            note.map(str::to_string).into(),
+            at.into(),
+        ]);
+    q
+}
+
+/// Assign a verification visit for a report to `assignee_id`; returns the task id.
+pub async fn assign(
+    db: &DatabaseConnection,
+    reviewer: &Reviewer,
+    report_id: &str,
+    assignee_id: &str,
+    note: Option<&str>,
+) -> ApiResult<String> {
+    reviewer
+        .require(db, Action::ReviewVisit, Target::Scope, report_id)
+        .await?;
+    let note = clean_comment(note, false)?;
+    let row = visible_report(db, reviewer, report_id).await?;
+    reviewer
+        .require_visible(db, Action::ReviewVisit, &row.region_path, report_id)
+        .await?;
+    if !assignable(db, &row.region_path)
+        .await?
+        .iter()
+        .any(|a| a.id == assignee_id)
+    {
+        return Err(ApiError::new(Code::TaskAssigneeInvalid));
+    }
+    let task_id = new_id();
+    let at = now_ms();
+    let due = row
+        .emergency_24h
+        .then(|| deadlines::emergency_due_ms(row.reported_at_ms.unwrap_or(at)));
+    let detail = serde_json::json!({ "assignee": assignee_id, "task": task_id });
+    let writer = reviewer.writer(AUDIT_ASSIGN, detail);
+    sync::server_write(db, &writer, report_id, |am: &mut AutoCommit, stored| {
+        let (_, mut r) = doc::read::<DiscoveryReport, _>(&*am).map_err(ApiError::internal)?;
+        if r.status == DiscoveryStatus::Closed {
+            return Err(ApiError::new(Code::ReportWrongState));
+        }
+        if r.status == DiscoveryStatus::Submitted {
+            r.status = DiscoveryStatus::Screened;
+            doc::write(am, &r).map_err(ApiError::internal)?;
+        }
+        let mut t = Query::insert();
+        t.into_table(task::Entity)
+            .columns([
+                task::Column::Id,
+                task::Column::Kind,
+                task::Column::ReportId,
+                task::Column::RegionPath,
+                task::Column::AssigneeId,
+                task::Column::AssignedBy,
+                task::Column::Note,
+                task::Column::Status,
+                task::Column::CreatedAtMs,
+                task::Column::DueAtMs,
+            ])
+            .values_panic([
+                task_id.clone().into(),
+                "verify_report".into(),
+                report_id.into(),
+                stored.region_path.clone().into(),
+                assignee_id.into(),
+                reviewer.account.id.clone().into(),
+                note.clone().into(),
+                "open".into(),
+                at.into(),
+                due.into(),
+            ]);
+        Ok((
+            task_id.clone(),
+            vec![
+                t,
+                action_row(
+                    report_id,
+                    &reviewer.account.id,
+                    "assign",
+                    note.as_deref(),
+                    at,
+                ),
+            ],
+        ))
+    })
+    .await
+}
+
+/// Close a report with a reason.
+pub async fn close(
+    db: &DatabaseConnection,
+    reviewer: &Reviewer,
+    report_id: &str,
+    reason: Option<&str>,
+) -> ApiResult<()> {
+    reviewer
+        .require(db, Action::ReviewVisit, Target::Scope, report_id)
+        .await?;
+    let reason = clean_comment(reason, true)?;
+    let row = visible_report(db, reviewer, report_id).await?;
+    reviewer
+        .require_visible(db, Action::ReviewVisit, &row.region_path, report_id)
+        .await?;
+    let at = now_ms();
+    let writer = reviewer.writer(AUDIT_CLOSE, serde_json::json!({ "reason": reason }));
+    sync::server_write(db, &writer, report_id, |am: &mut AutoCommit, _| {
+        let (_, mut r) = doc::read::<DiscoveryReport, _>(&*am).map_err(ApiError::internal)?;
+        if r.status == DiscoveryStatus::Closed {
+            return Err(ApiError::new(Code::ReportWrongState));
+        }
+        r.status = DiscoveryStatus::Closed;
+        doc::write(am, &r).map_err(ApiError::internal)?;
+        Ok((
+            (),
+            vec![action_row(
+                report_id,
+                &reviewer.account.id,
+                "close",
+                reason.as_deref(),
+                at,
+            )],
+        ))
+    })
+    .await?;
+    // Open tasks of a closed report are done.
+    task::Entity::update_many()
+        .col_expr(
+            task::Column::Status,
+            sea_orm::sea_query::Expr::value("done"),
+        )
+        .filter(task::Column::ReportId.eq(report_id))
+        .filter(task::Column::Status.eq("open"))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,119 @@
+// Browser test of the review console: the real `doudi demo` server driven by headless Chromium
+// (Debian's package) through playwright-core. Screenshots go to tests/artifacts/.
+//
+// Run: (cd tests/console && npm ci && node --test)   — needs target/debug/doudi and /usr/bin/chromium.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..', '..');
+const artifacts = join(root, 'tests', 'artifacts');
+const bin = process.env.DOUDI_BIN ?? join(root, 'target', 'debug', 'doudi');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+let server;
+let base;
+let dataDir;
+let browser;
+
+function startDemo() {
+  return new Promise((resolveStart, reject) => {
+    dataDir = mkdtempSync(join(tmpdir(), 'doudi-console-'));
+    server = spawn(bin, ['demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+    });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`demo did not start:\n${out}`)), 60_000);
+    server.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/address:\s+(http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolveStart(m[1]);
+      }
+    });
+    server.stderr.on('data', (chunk) => { out += chunk; });
+    server.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`demo exited with ${code}:\n${out}`));
+    });
+  });
+}
+
+before(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  base = await startDemo();
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) server.kill('SIGTERM');
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('a town reviewer returns a visit with a comment', async () => {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+  const page = await context.newPage();
+
+  // Unauthenticated pages lead to the login form.
+  await page.goto(`${base}/console/queue`);
+  assert.match(new URL(page.url()).pathname, /\/console\/login$/);
+  await page.fill('input[name=username]', 'demo-town');
+  await page.fill('input[name=password]', 'doudi-demo-2026');
+  await Promise.all([page.waitForURL('**/console/queue'), page.click('button[type=submit]')]);
+
+  // The queue lists the demo's submitted visits with their due dates.
+  const rows = page.locator('table.list tbody tr');
+  assert.ok((await rows.count()) >= 3, 'the queue shows the demo visits');
+  assert.equal(await page.locator('h1').innerText(), '审核队列');
+  await page.screenshot({ path: join(artifacts, 'console-queue.png'), fullPage: true });
+
+  // Open a visit: household, masked ID numbers, income with the per-capita figure, history.
+  await Promise.all([page.waitForURL('**/console/visits/*'), rows.first().locator('a').first().click()]);
+  const visitUrl = page.url();
+  assert.equal(await page.locator('h1').innerText(), '走访记录');
+  const body = await page.locator('main').innerText();
+  assert.match(body, /人均月收入/);
+  assert.match(body, /\d{6}\*{4}\d{3}[\dX]/, 'ID numbers are masked');
+  assert.match(body, /修改记录/);
+  assert.match(body, /已提交/);
+  await page.screenshot({ path: join(artifacts, 'console-visit.png'), fullPage: true });
+
+  // Return it to the investigators with a comment.
+  const comment = '请补充家庭成员务工收入的证明材料';
+  await page.fill('form.d-return textarea[name=comment]', comment);
+  await Promise.all([page.waitForURL(visitUrl), page.click('form.d-return button[type=submit]')]);
+  const after = await page.locator('main').innerText();
+  assert.match(after, /已退回/);
+  assert.ok(after.includes(comment), 'the comment is shown with the decision');
+  assert.equal(await page.locator('form.d-approve').count(), 0, 'no further decision on a returned visit');
+  await page.screenshot({ path: join(artifacts, 'console-returned.png'), fullPage: true });
+
+  // The dashboard and the report list render (with their SVG charts).
+  await page.goto(`${base}/console/dashboard`);
+  assert.ok((await page.locator('svg').count()) >= 3);
+  await page.goto(`${base}/console/reports`);
+  assert.match(await page.locator('main').innerText(), /急难超过 24 小时未处理/);
+  await page.screenshot({ path: join(artifacts, 'console-reports.png'), fullPage: true });
+
+  // Logging out ends the session.
+  await Promise.all([page.waitForURL('**/console/login'), page.click('header form button')]);
+  await page.goto(`${base}/console/queue`);
+  assert.match(new URL(page.url()).pathname, /\/console\/login$/);
+  await context.close();
+});

@@ -1,0 +1,690 @@
+//! Review workflow end to end: phones submit visits through sync, reviewers decide over HTTP,
+//! decisions reach the phones on their next sync.
+
+use doudi_protocol::doc::discovery::{Channel, DiscoveryStatus, TargetGroup, Urgency};
+use doudi_protocol::doc::household::{Member, Programme, Relation};
+use doudi_protocol::doc::visit::{
+    Conclusion, Investigator, Purpose, ReviewOutcome, Signature, SignerRole, VisitStatus,
+};
+use doudi_protocol::doc::{DiscoveryReport, Household, UnixMillis, Visit};
+use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, MemberId};
+use doudi_protocol::role::Role;
+use doudi_server::entity::{doc_change, review_decision};
+use doudi_server::review::spot_check;
+use doudi_server::sync::SERVER_ACTOR;
+use doudi_tests::{Backend, Phone, TestApp, both_backends, spawn_app};
+use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+
+both_backends!(
+    town_approves_and_the_phone_sees_it,
+    returned_visit_is_edited_resubmitted_and_approved,
+    rejected_visit_is_final,
+    county_confirms_or_sends_back,
+    wrong_role_or_region_is_refused,
+    spot_check_sample_follows_the_setting,
+    reports_are_triaged_into_tasks,
+    console_refuses_missing_csrf_and_foreign_ids,
+);
+
+const GRID_A: &str = "370102001001-A";
+
+struct World {
+    app: TestApp,
+    phone: Phone,
+    assistant_id: String,
+    town: String,
+    county: String,
+}
+
+async fn world(b: Backend) -> World {
+    let app = spawn_app(b).await;
+    app.seed_fixture().await;
+    app.create_account("grid.zhang", Role::GridWorker, &[GRID_A])
+        .await;
+    let assistant_id = app
+        .create_account("assist.liu", Role::Assistant, &["370102001001"])
+        .await;
+    app.create_account("town.zhao", Role::TownReviewer, &["370102001000"])
+        .await;
+    app.create_account("town.other", Role::TownReviewer, &["370102002000"])
+        .await;
+    app.create_account("county.qian", Role::CountyApprover, &["370102000000"])
+        .await;
+    app.create_account("county.other", Role::CountyApprover, &["370103000000"])
+        .await;
+    let phone = app.phone("grid.zhang").await;
+    let town = app.login("town.zhao").await.0;
+    let county = app.login("county.qian").await.0;
+    World {
+        app,
+        phone,
+        assistant_id,
+        town,
+        county,
+    }
+}
+
+/// A household (特困 when asked) and a submitted visit to it, synced from the phone.
+async fn submitted(w: &mut World, tekun: bool) -> (String, String) {
+    let mut h = Household {
+        address: "济南市历下区一镇一村 9 号".into(),
+        ..Default::default()
+    };
+    h.members.insert(
+        MemberId::generate().unwrap(),
+        Member::new("王建国", Relation::Head),
+    );
+    if tekun {
+        h.programmes.insert(Programme::TekunDispersed);
+    }
+    let hh = w.phone.replica.create(GRID_A, &h).unwrap();
+    let mut v = Visit::new(hh, Purpose::Recheck);
+    v.started_at = Some(UnixMillis(1_763_800_000_000));
+    v.ended_at = Some(UnixMillis(1_763_801_800_000));
+    for (n, (acct, name)) in [
+        (w.phone.account_id.clone(), "张网格"),
+        (w.assistant_id.clone(), "刘协理"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let acct = AccountId::parse(acct).unwrap();
+        v.investigators.insert(
+            acct.clone(),
+            Investigator {
+                name: name.to_string(),
+            },
+        );
+        v.signatures.insert(
+            BlobHash::from_bytes([n as u8 + 1; 32]),
+            Signature {
+                signer_name: name.to_string(),
+                role: SignerRole::Investigator,
+                account: Some(acct),
+                signed_at: v.ended_at,
+            },
+        );
+    }
+    v.conclusion = Some(Conclusion::Accurate);
+    v.status = VisitStatus::Submitted;
+    v.submitted_at = Some(UnixMillis(doudi_server::auth::now_ms()));
+    let visit = w.phone.replica.create(GRID_A, &v).unwrap();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted.len(), 2, "{:?}", o.rejected);
+    (hh.to_string(), visit.to_string())
+}
+
+async fn review(
+    app: &TestApp,
+    token: &str,
+    visit: &str,
+    decision: &str,
+    comment: Option<&str>,
+) -> doudi_tests::Resp {
+    let mut body = json!({ "decision": decision });
+    if let Some(c) = comment {
+        body["comment"] = json!(c);
+    }
+    app.post(&format!("/api/v1/visits/{visit}/review"), Some(token), body)
+        .await
+}
+
+async fn town_approves_and_the_phone_sees_it(b: Backend) {
+    let mut w = world(b).await;
+    let (_, visit) = submitted(&mut w, false).await;
+    // The township's queue lists it with a due date.
+    let q = w.app.get("/api/v1/review/queue", &w.town).await;
+    assert_eq!(q.status, StatusCode::OK, "{:?}", q.body);
+    assert_eq!(q.body["items"][0]["visit_id"], json!(visit));
+    assert!(q.body["items"][0]["due"].is_string(), "{:?}", q.body);
+
+    let r = review(&w.app, &w.town, &visit, "approve", Some("情况属实")).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["status"], "approved");
+    assert_eq!(r.body["level"], "town");
+
+    // The decision is a server change in the document, recorded with the reviewer's device.
+    let changes = doc_change::Entity::find()
+        .filter(doc_change::Column::DocId.eq(visit.as_str()))
+        .filter(doc_change::Column::Actor.eq(hex(&SERVER_ACTOR)))
+        .all(&w.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(changes.len(), 1);
+    let rows = review_decision::Entity::find()
+        .filter(review_decision::Column::VisitId.eq(visit.as_str()))
+        .all(&w.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].decision.as_str(), rows[0].level.as_str()),
+        ("approve", "town")
+    );
+    assert_eq!(w.app.audit("review.decision").await.len(), 1);
+
+    // The phone receives it on its next sync.
+    let o = w.app.sync(&mut w.phone).await;
+    assert!(o.updated.contains(&visit), "{o:?}");
+    let v: Visit = w.phone.replica.read(&visit).unwrap();
+    assert_eq!(v.status, VisitStatus::Approved);
+    assert_eq!(v.reviews.len(), 1);
+    assert_eq!(v.reviews[0].decision, ReviewOutcome::Approve);
+    assert_eq!(v.reviews[0].reviewer_name, "town.zhao");
+    assert_eq!(v.reviews[0].comment.as_deref(), Some("情况属实"));
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+async fn returned_visit_is_edited_resubmitted_and_approved(b: Backend) {
+    let mut w = world(b).await;
+    let (_, visit) = submitted(&mut w, false).await;
+    let r = review(&w.app, &w.town, &visit, "return", None).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.code(), "review.comment_required");
+    let r = review(
+        &w.app,
+        &w.town,
+        &visit,
+        "return",
+        Some("请补充收入核实情况"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["status"], "returned");
+
+    w.app.sync(&mut w.phone).await;
+    let v: Visit = w.phone.replica.read(&visit).unwrap();
+    assert_eq!(v.status, VisitStatus::Returned);
+    assert_eq!(
+        v.reviews.last().unwrap().comment.as_deref(),
+        Some("请补充收入核实情况")
+    );
+    // The phone edits the returned visit, then resubmits.
+    w.phone
+        .replica
+        .update::<Visit>(&visit, |v| {
+            v.conclusion_notes = Some("已补充：务工收入每月约 800 元".into());
+        })
+        .unwrap();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted, vec![visit.clone()], "{:?}", o.rejected);
+    // Still returned: the township cannot approve it yet.
+    let r = review(&w.app, &w.town, &visit, "approve", None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.code(), "review.wrong_state");
+    w.phone
+        .replica
+        .update::<Visit>(&visit, |v| v.status = VisitStatus::Submitted)
+        .unwrap();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted, vec![visit.clone()], "{:?}", o.rejected);
+
+    let r = review(&w.app, &w.town, &visit, "approve", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    w.app.sync(&mut w.phone).await;
+    let v: Visit = w.phone.replica.read(&visit).unwrap();
+    assert_eq!(v.status, VisitStatus::Approved);
+    assert_eq!(v.reviews.len(), 2);
+    assert_eq!(
+        v.conclusion_notes.as_deref(),
+        Some("已补充：务工收入每月约 800 元")
+    );
+}
+
+async fn rejected_visit_is_final(b: Backend) {
+    let mut w = world(b).await;
+    let (_, visit) = submitted(&mut w, false).await;
+    let r = review(&w.app, &w.town, &visit, "reject", Some("家庭收入高于标准")).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["status"], "rejected");
+    for d in ["approve", "return", "reject", "confirm"] {
+        let tok = if d == "confirm" { &w.county } else { &w.town };
+        let r = review(&w.app, tok, &visit, d, Some("x")).await;
+        assert_eq!(r.code(), "review.wrong_state", "{d}: {:?}", r.body);
+    }
+    // The phone cannot reopen it.
+    w.app.sync(&mut w.phone).await;
+    w.phone
+        .replica
+        .update::<Visit>(&visit, |v| v.status = VisitStatus::Submitted)
+        .unwrap();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.rejected.len(), 1);
+    assert_eq!(o.rejected[0].code.as_deref(), Some("sync.server_field"));
+}
+
+async fn county_confirms_or_sends_back(b: Backend) {
+    let mut w = world(b).await;
+    let (_, v1) = submitted(&mut w, false).await;
+    let (_, v2) = submitted(&mut w, false).await;
+    // The county sees nothing until the township approves.
+    let q = w.app.get("/api/v1/review/queue", &w.county).await;
+    assert_eq!(q.body["total"], 0, "{:?}", q.body);
+    let r = review(&w.app, &w.county, &v1, "confirm", None).await;
+    assert_eq!(r.code(), "review.wrong_state");
+    for v in [&v1, &v2] {
+        let r = review(&w.app, &w.town, v, "approve", None).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let q = w.app.get("/api/v1/review/queue", &w.county).await;
+    assert_eq!(q.body["total"], 2, "{:?}", q.body);
+    // A township reviewer may not confirm.
+    let r = review(&w.app, &w.town, &v1, "confirm", None).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "policy.denied")
+    );
+
+    let r = review(&w.app, &w.county, &v1, "confirm", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["level"].as_str()),
+        (Some("confirmed"), Some("county"))
+    );
+    let r = review(&w.app, &w.county, &v2, "send_back", None).await;
+    assert_eq!(r.code(), "review.comment_required");
+    let r = review(
+        &w.app,
+        &w.county,
+        &v2,
+        "send_back",
+        Some("请补充赡养人情况"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["status"], "returned");
+
+    w.app.sync(&mut w.phone).await;
+    let a: Visit = w.phone.replica.read(&v1).unwrap();
+    assert_eq!(a.status, VisitStatus::Confirmed);
+    let b2: Visit = w.phone.replica.read(&v2).unwrap();
+    assert_eq!(b2.status, VisitStatus::Returned);
+    assert_eq!(b2.reviews.len(), 2);
+    assert_eq!(b2.reviews[1].decision, ReviewOutcome::Return);
+    let levels: Vec<String> = review_decision::Entity::find()
+        .filter(review_decision::Column::VisitId.eq(v2.as_str()))
+        .all(&w.app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| format!("{}:{}", d.level, d.decision))
+        .collect();
+    assert_eq!(levels, vec!["town:approve", "county:send_back"]);
+}
+
+async fn wrong_role_or_region_is_refused(b: Backend) {
+    let mut w = world(b).await;
+    let (_, visit) = submitted(&mut w, false).await;
+    let denied_before = w.app.audit("policy.denied").await.len();
+    // A grid worker is not a reviewer.
+    let r = review(&w.app, &w.phone.access, &visit, "approve", None).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "policy.denied")
+    );
+    // Reviewers of other regions are told nothing about the visit.
+    let other_town = w.app.login("town.other").await.0;
+    let other_county = w.app.login("county.other").await.0;
+    for tok in [&other_town, &other_county] {
+        let r = review(&w.app, tok, &visit, "approve", None).await;
+        assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
+    }
+    let r = review(
+        &w.app,
+        &other_town,
+        "0zzzzzzzzzzzzzzzzzzzzzzzzz",
+        "approve",
+        None,
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
+    // Unknown decisions are malformed requests.
+    let r = review(&w.app, &w.town, &visit, "bless", None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        w.app.audit("policy.denied").await.len() >= denied_before + 3,
+        "denials are audited"
+    );
+    let q = w.app.get("/api/v1/review/queue", &other_town).await;
+    assert_eq!(q.body["total"], 0);
+    // Nothing changed.
+    let r = review(&w.app, &w.town, &visit, "approve", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+}
+
+async fn spot_check_sample_follows_the_setting(b: Backend) {
+    // The sample is deterministic per id and close to the configured share.
+    let ids: Vec<String> = (0..4000)
+        .map(|_| DocumentId::generate().unwrap().to_string())
+        .collect();
+    for (percent, expected) in [(30u32, 0.30f64), (50, 0.50), (10, 0.30), (100, 1.0)] {
+        let hits = ids.iter().filter(|id| spot_check(id, percent)).count();
+        let rate = hits as f64 / ids.len() as f64;
+        assert!(
+            (rate - expected).abs() < 0.04,
+            "{percent} %: sampled {rate:.3}"
+        );
+        assert!(
+            ids.iter()
+                .all(|id| spot_check(id, percent) == spot_check(id, percent))
+        );
+    }
+    // The county's queue flags exactly the sampled 特困 visits.
+    let mut w = world(b).await;
+    let mut visits = Vec::new();
+    for i in 0..6 {
+        let (_, v) = submitted(&mut w, i % 3 != 2).await;
+        let r = review(&w.app, &w.town, &v, "approve", None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        visits.push((v, i % 3 != 2));
+    }
+    let q = w.app.get("/api/v1/review/queue", &w.county).await;
+    let items = q.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 6);
+    for it in items {
+        let id = it["visit_id"].as_str().unwrap();
+        let tekun = visits.iter().find(|(v, _)| v == id).unwrap().1;
+        assert_eq!(it["tekun"], json!(tekun));
+        assert_eq!(it["spot_check"], json!(tekun && spot_check(id, 30)), "{it}");
+        assert!(it["due"].is_string());
+    }
+}
+
+async fn reports_are_triaged_into_tasks(b: Backend) {
+    let mut w = world(b).await;
+    let mut r = DiscoveryReport::new(AccountId::parse(&w.phone.account_id).unwrap());
+    r.reported_at = Some(UnixMillis(doudi_server::auth::now_ms() - 30 * 3_600_000));
+    r.emergency_24h = true;
+    r.urgency = Some(Urgency::Urgent);
+    r.notes = Some("独居老人，房屋漏雨".into());
+    r.status = DiscoveryStatus::Submitted;
+    r.channel = Some(Channel::Visit);
+    r.target_groups.insert(TargetGroup::Elderly);
+    r.target = Some(doudi_protocol::doc::discovery::Target::Person {
+        name: "李大娘".into(),
+        id_number: None,
+        address: Some("一村 12 号".into()),
+        phone: None,
+    });
+    let rid = w.phone.replica.create(GRID_A, &r).unwrap().to_string();
+    let mut calm = DiscoveryReport::new(AccountId::parse(&w.phone.account_id).unwrap());
+    calm.reported_at = Some(UnixMillis(doudi_server::auth::now_ms() - 90 * 3_600_000));
+    calm.urgency = Some(Urgency::KeepWatching);
+    calm.status = DiscoveryStatus::Submitted;
+    calm.channel = Some(Channel::Hotline);
+    calm.target_groups.insert(TargetGroup::Hardship);
+    calm.target = Some(doudi_protocol::doc::discovery::Target::Person {
+        name: "陈某".into(),
+        id_number: None,
+        address: None,
+        phone: None,
+    });
+    let calm_id = w.phone.replica.create(GRID_A, &calm).unwrap().to_string();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted.len(), 2, "{:?}", o.rejected);
+
+    let list = w.app.get("/api/v1/reports", &w.town).await;
+    assert_eq!(
+        list.strings("report_id"),
+        vec![rid.as_str(), calm_id.as_str()]
+    );
+    assert_eq!(list.body[0]["flagged"], json!(true));
+    assert_eq!(list.body[1]["flagged"], json!(false));
+
+    // Only field workers of the grid can be assigned.
+    let county_id = w
+        .app
+        .login_as("county.qian", doudi_tests::PASSWORD, None)
+        .await
+        .body["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r1 = w
+        .app
+        .post(
+            &format!("/api/v1/reports/{rid}/assign"),
+            Some(&w.town),
+            json!({ "assignee": county_id }),
+        )
+        .await;
+    assert_eq!(r1.code(), "task.assignee_invalid");
+    let r1 = w
+        .app
+        .post(
+            &format!("/api/v1/reports/{rid}/assign"),
+            Some(&w.town),
+            json!({ "assignee": w.assistant_id, "note": "今天内核实" }),
+        )
+        .await;
+    assert_eq!(r1.status, StatusCode::OK, "{:?}", r1.body);
+    let tasks = w
+        .app
+        .get("/api/v1/tasks", &w.app.login("assist.liu").await.0)
+        .await;
+    assert_eq!(tasks.strings("report_id"), vec![rid.as_str()]);
+    assert_eq!(tasks.body[0]["kind"], "verify_report");
+    let list = w.app.get("/api/v1/reports", &w.town).await;
+    assert_eq!(list.body[0]["flagged"], json!(false));
+    assert_eq!(list.body[0]["status"], "screened");
+
+    let c = w
+        .app
+        .post(
+            &format!("/api/v1/reports/{calm_id}/close"),
+            Some(&w.town),
+            json!({ "reason": "" }),
+        )
+        .await;
+    assert_eq!(c.code(), "review.comment_required");
+    let c = w
+        .app
+        .post(
+            &format!("/api/v1/reports/{calm_id}/close"),
+            Some(&w.town),
+            json!({ "reason": "已纳入低保，无需另行救助" }),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::NO_CONTENT, "{:?}", c.body);
+    w.app.sync(&mut w.phone).await;
+    let got: DiscoveryReport = w.phone.replica.read(&calm_id).unwrap();
+    assert_eq!(got.status, DiscoveryStatus::Closed);
+    let again = w
+        .app
+        .post(
+            &format!("/api/v1/reports/{calm_id}/close"),
+            Some(&w.town),
+            json!({ "reason": "再次" }),
+        )
+        .await;
+    assert_eq!(again.code(), "report.wrong_state");
+}
+
+/// A browser-like console client: keeps the session cookie, follows no redirects.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: Vec<String>,
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.base.clone(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn keep(&mut self, r: &reqwest::Response) {
+        for v in r.headers().get_all("set-cookie") {
+            let pair = v.to_str().unwrap().split(';').next().unwrap().to_string();
+            let name = pair.split('=').next().unwrap().to_string();
+            self.cookies.retain(|c| !c.starts_with(&format!("{name}=")));
+            self.cookies.push(pair);
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookies.join("; "))
+            .send()
+            .await
+            .unwrap();
+        self.keep(&r);
+        (r.status(), r.text().await.unwrap())
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookies.join("; "))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&r);
+        r
+    }
+}
+
+/// Log in to the console; returns the browser and the CSRF token of the queue page.
+async fn console_login(app: &TestApp, username: &str) -> (Browser, String) {
+    let mut b = Browser::new(app);
+    let (_, page) = b.get("/console/login").await;
+    let csrf = csrf_of(&page);
+    let r = b
+        .post(
+            "/console/login",
+            &[
+                ("username", username),
+                ("password", doudi_tests::PASSWORD),
+                ("csrf", csrf.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "console login");
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("doudi_session="))
+        .expect("session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let (status, queue) = b.get("/console/queue").await;
+    assert_eq!(status, StatusCode::OK);
+    (b, csrf_of(&queue))
+}
+
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
+async fn console_refuses_missing_csrf_and_foreign_ids(b: Backend) {
+    let mut w = world(b).await;
+    let (_, visit) = submitted(&mut w, false).await;
+    let (mut town, csrf) = console_login(&w.app, "town.zhao").await;
+    let (status, html) = town.get(&format!("/console/visits/{visit}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("王建国"), "{html}");
+
+    // A form post without the CSRF token, or with a wrong one, changes nothing.
+    let url = format!("/console/visits/{visit}/decision");
+    let r = town
+        .post(&url, &[("decision", "approve"), ("comment", "")])
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = town
+        .post(
+            &url,
+            &[("decision", "approve"), ("comment", ""), ("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let q = w.app.get("/api/v1/review/queue", &w.town).await;
+    assert_eq!(q.body["items"][0]["status"], "submitted");
+
+    // Another township's reviewer gets the same answer as for an id that does not exist.
+    let (mut other, other_csrf) = console_login(&w.app, "town.other").await;
+    let (foreign_status, foreign_body) = other.get(&format!("/console/visits/{visit}")).await;
+    let (missing_status, missing_body) = other
+        .get("/console/visits/0zzzzzzzzzzzzzzzzzzzzzzzzz")
+        .await;
+    assert_eq!(foreign_status, StatusCode::NOT_FOUND);
+    assert_eq!(missing_status, StatusCode::NOT_FOUND);
+    assert_eq!(foreign_body, missing_body);
+    assert!(!foreign_body.contains("王建国"));
+    let r = other
+        .post(
+            &url,
+            &[
+                ("decision", "approve"),
+                ("comment", ""),
+                ("csrf", other_csrf.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let denials = w.app.audit("policy.denied").await;
+    assert!(
+        denials
+            .iter()
+            .any(|d| d.target.as_deref() == Some(visit.as_str()))
+    );
+
+    // Without a session the console sends one to the login page.
+    let mut anon = Browser::new(&w.app);
+    let (status, _) = anon.get(&format!("/console/visits/{visit}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // With the token, the decision goes through.
+    let r = town
+        .post(
+            &url,
+            &[
+                ("decision", "approve"),
+                ("comment", "属实"),
+                ("csrf", csrf.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let q = w
+        .app
+        .get("/api/v1/review/queue?status=approved", &w.town)
+        .await;
+    assert_eq!(q.body["total"], 1, "{:?}", q.body);
+}
