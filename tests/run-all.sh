@@ -58,4 +58,7 @@ export DOUDI_TEST_REQUIRE_PG=1
 log "Rust: every crate, SQLite and PostgreSQL"
 cargo test --workspace --locked
 
+log "phone SDK bindings: Python (pytest) and Kotlin (Maven, JUnit 5) against a real server; Swift generated"
+bash mobile-sdk/bindings/run-tests.sh all
+
 log "all suites passed"

@@ -215,12 +215,12 @@ fn server_error(resp: &HttpResponse) -> DoudiError {
         (403, "auth.device_revoked") => DoudiError::Revoked,
         (426, _) => DoudiError::UpgradeRequired,
         (401, _) => DoudiError::Unauthorized {
-            code: b.code,
+            error_code: b.code,
             detail: b.message_en,
         },
         _ => DoudiError::Server {
             status: resp.status,
-            code: if b.code.is_empty() {
+            error_code: if b.code.is_empty() {
                 format!("http.{}", resp.status)
             } else {
                 b.code
@@ -394,10 +394,10 @@ impl Inner {
             }
             let err = server_error(&resp);
             match &err {
-                DoudiError::Unauthorized { code, .. }
+                DoudiError::Unauthorized { error_code, .. }
                     if !refreshed
                         && matches!(
-                            code.as_str(),
+                            error_code.as_str(),
                             "auth.token_expired" | "auth.token_invalid" | "auth.token_missing"
                         ) =>
                 {
@@ -747,7 +747,7 @@ impl Inner {
             |v| {
                 if !matches!(v.status, VisitStatus::Draft | VisitStatus::Returned) {
                     return Err(DoudiError::Conflict {
-                        code: "visit.not_editable".into(),
+                        error_code: "visit.not_editable".into(),
                         message_zh: format!("走访记录{}，不能再修改", v.status.label_zh()),
                         message_en: format!("the visit is {}; it cannot change", v.status.as_str()),
                     });

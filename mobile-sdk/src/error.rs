@@ -11,8 +11,8 @@ pub enum DoudiError {
     #[error("network: {detail}")]
     Network { detail: String },
     /// The user must log in again (wrong password, session ended, refresh token spent).
-    #[error("unauthorized ({code}): {detail}")]
-    Unauthorized { code: String, detail: String },
+    #[error("unauthorized ({error_code}): {detail}")]
+    Unauthorized { error_code: String, detail: String },
     /// This phone was revoked by an administrator; the local store has been wiped.
     #[error("device revoked; local data wiped")]
     Revoked,
@@ -33,17 +33,17 @@ pub enum DoudiError {
     #[error("the key does not open this store")]
     WrongKey,
     /// The record cannot be changed in its current state (e.g. a submitted visit).
-    #[error("conflict ({code}): {message_en}")]
+    #[error("conflict ({error_code}): {message_en}")]
     Conflict {
-        code: String,
+        error_code: String,
         message_zh: String,
         message_en: String,
     },
     /// The server refused the request with a stable code.
-    #[error("server {status} {code}: {message_en}")]
+    #[error("server {status} {error_code}: {message_en}")]
     Server {
         status: u16,
-        code: String,
+        error_code: String,
         message_zh: String,
         message_en: String,
     },
@@ -63,17 +63,20 @@ pub enum DoudiError {
 
 #[uniffi::export]
 impl DoudiError {
-    /// Stable machine-readable code, e.g. `network`, `input.invalid`, or the server's code.
+    /// Stable machine-readable code, e.g. `network`, `input.invalid`, or the server's code
+    /// (`error_code` of the variants that carry one).
     pub fn code(&self) -> String {
         match self {
             DoudiError::Network { .. } => "network".into(),
-            DoudiError::Unauthorized { code, .. } => code.clone(),
+            DoudiError::Unauthorized { error_code, .. } => error_code.clone(),
             DoudiError::Revoked => "auth.device_revoked".into(),
             DoudiError::InvalidInput { .. } => "input.invalid".into(),
             DoudiError::NotFound { .. } => "not_found".into(),
             DoudiError::Storage { .. } => "storage".into(),
             DoudiError::WrongKey => "storage.wrong_key".into(),
-            DoudiError::Conflict { code, .. } | DoudiError::Server { code, .. } => code.clone(),
+            DoudiError::Conflict { error_code, .. } | DoudiError::Server { error_code, .. } => {
+                error_code.clone()
+            }
             DoudiError::UpgradeRequired => "sync.upgrade_required".into(),
             DoudiError::NotLoggedIn => "auth.not_logged_in".into(),
             DoudiError::Cancelled => "cancelled".into(),
