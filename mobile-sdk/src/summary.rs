@@ -134,3 +134,34 @@ pub(crate) fn matches(h: &HouseholdIdx, query: &str) -> bool {
         && upper.bytes().all(|b| b.is_ascii_digit() || b == b'X')
         && h.id_tails.iter().any(|t| t.ends_with(&upper))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn idx() -> HouseholdIdx {
+        HouseholdIdx {
+            grid: "g".into(),
+            address: "千佛山街道 7 号楼 101 室".into(),
+            head_name: "王建国".into(),
+            head_id_masked: Some("370102****123X".into()),
+            programmes: vec!["低保".into()],
+            member_count: 2,
+            names: vec!["王建国".into(), "李秀英".into()],
+            id_tails: vec!["15123X".into()],
+        }
+    }
+
+    #[test]
+    fn search_by_name_address_and_id_suffix() {
+        let h = idx();
+        for q in [
+            "", "  ", "王建", "秀英", "7 号楼", "123X", "123x", "5123X", "15123X",
+        ] {
+            assert!(matches(&h, q), "{q:?} should match");
+        }
+        for q in ["赵", "8 号楼", "23X", "9999", "015123X", "1512"] {
+            assert!(!matches(&h, q), "{q:?} should not match");
+        }
+    }
+}

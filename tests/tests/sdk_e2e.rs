@@ -439,3 +439,45 @@ async fn killed_mid_sync_loses_nothing() {
         .unwrap();
     assert_eq!(on_server, 701);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_sync_retries_until_cancelled_and_capture_still_works() {
+    let (app, _, _) = setup(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    drop(phone(&app, dir.path(), "grid.zhang").await);
+    // The same store, but the server is unreachable (a port nobody listens on).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let p = DoudiClient::open(
+        dir.path().to_string_lossy().into_owned(),
+        KEY.to_vec(),
+        dead,
+        None,
+    )
+    .unwrap();
+    let hid = p
+        .create_household(None, "一镇一村 9 号".into(), "孙玉梅".into(), None)
+        .unwrap();
+    p.start_visit(hid, VisitPurpose::CareVisit).unwrap();
+    assert_eq!(p.households("孙玉梅".into()).len(), 1);
+
+    let canceller = p.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(700));
+        canceller.cancel_sync();
+    });
+    let started = std::time::Instant::now();
+    let err = p.sync_now(None).await.unwrap_err();
+    assert_eq!(err, DoudiError::Cancelled);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        p.pending_changes().unwrap(),
+        2,
+        "nothing lost while offline"
+    );
+}
