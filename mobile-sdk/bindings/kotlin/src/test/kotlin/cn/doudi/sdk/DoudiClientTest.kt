@@ -1,0 +1,101 @@
+package cn.doudi.sdk
+
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest as JHttpRequest
+import java.net.http.HttpResponse as JHttpResponse
+import java.nio.file.Files
+import java.nio.file.Path
+import java.time.Duration
+import java.util.concurrent.CopyOnWriteArrayList
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import org.junit.jupiter.api.io.TempDir
+import uniffi.doudi_sdk.*
+
+/** The host app's HTTP stack: what an Android app does with OkHttp, here java.net.http. */
+class JdkTransport : Transport {
+    val calls = CopyOnWriteArrayList<String>()
+    private val http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build()
+
+    override fun send(request: HttpRequest): HttpResponse {
+        calls.add("${request.method} ${URI(request.url).path}")
+        val builder = JHttpRequest.newBuilder(URI(request.url)).timeout(Duration.ofSeconds(60))
+        for (h in request.headers) builder.header(h.name, h.value)
+        builder.method(request.method, JHttpRequest.BodyPublishers.ofByteArray(request.body))
+        val resp = try {
+            http.send(builder.build(), JHttpResponse.BodyHandlers.ofByteArray())
+        } catch (e: java.io.IOException) {
+            throw TransportException.Network(e.toString())
+        }
+        val headers = resp.headers().map().flatMap { (k, vs) -> vs.map { HttpHeader(k, it) } }
+        return HttpResponse(resp.statusCode().toUShort(), headers, resp.body())
+    }
+}
+
+class Progress : SyncProgress {
+    val rounds = CopyOnWriteArrayList<SyncProgressInfo>()
+    override fun onProgress(progress: SyncProgressInfo) {
+        rounds.add(progress)
+    }
+}
+
+class DoudiClientTest {
+    private val server = System.getenv("DOUDI_TEST_SERVER") ?: error("DOUDI_TEST_SERVER is not set")
+    private val photo = System.getenv("DOUDI_TEST_PHOTO") ?: error("DOUDI_TEST_PHOTO is not set")
+    private val key = ByteArray(32) { it.toByte() }
+    private val password = "doudi-demo-2026"
+
+    @Test
+    fun captureAVisitWithAPhotoAndSyncThroughAKotlinTransport(@TempDir dir: Path) = runBlocking {
+        val transport = JdkTransport()
+        val grid = DoudiClient.open(dir.resolve("grid").toString(), key, server, transport)
+        val account = grid.login("demo-grid", password, "JUnit phone")
+        assertEquals(listOf("370102002002-G01"), account.regions)
+
+        val household = grid.createHousehold(null, "千佛山街道 测试路 2 号", "李桂兰", null)
+        assertEquals(listOf(household), grid.households("2 号").map { it.id })
+        val visit = grid.startVisit(household, VisitPurpose.RECHECK)
+        val hash = grid.attachPhoto(
+            visit, Files.readAllBytes(Path.of(photo)), PhotoCategory.DWELLING_INSIDE, "室内",
+            System.currentTimeMillis(), 36.65, 117.02,
+        )
+        assertEquals(64, hash.length)
+        grid.setConclusion(visit, Conclusion.ACCURATE, "情况属实")
+        assertEquals(1u, grid.pendingUploads())
+
+        val progress = Progress()
+        val summary = grid.syncNow(progress)
+        assertEquals(2u, summary.documentsSent)
+        assertTrue(summary.rejected.isEmpty())
+        assertTrue(progress.rounds.isNotEmpty())
+        assertTrue(transport.calls.contains("POST /api/v1/sync"), transport.calls.toString())
+        assertEquals(0u, grid.pendingChanges())
+
+        // The server has it: the assistant's phone (built-in transport) receives the visit.
+        val assistant = DoudiClient.open(dir.resolve("assistant").toString(), key, server, null)
+        assistant.login("demo-assistant", password, "JUnit phone 2")
+        assistant.syncNow(null)
+        val detail = assistant.household(household)
+        assertEquals("李桂兰", detail.summary.headName)
+        assertEquals(listOf(visit), detail.visits.map { it.id })
+        assertEquals(1u, detail.visits[0].photoCount)
+        assertEquals(Conclusion.ACCURATE, assistant.visit(visit).conclusion)
+    }
+
+    @Test
+    fun errorsCarryStableCodesAndChineseMessages(@TempDir dir: Path) = runBlocking {
+        val client = DoudiClient.open(dir.toString(), key, server, JdkTransport())
+        val e = assertThrows<DoudiException.Unauthorized> {
+            runBlocking { client.login("demo-grid", "wrong password", "JUnit") }
+        }
+        assertTrue(e.code().startsWith("auth."), e.code())
+        assertTrue(e.messageZh().contains("登录"))
+        assertThrows<DoudiException.NotLoggedIn> { client.createHousehold(null, "某地", "某人", null) }
+        assertThrows<DoudiException.WrongKey> { DoudiClient.open(dir.toString(), ByteArray(32), server, null) }
+        Unit
+    }
+}

@@ -1,0 +1,78 @@
+"""The Python bindings against a real doudi demo server (started by run-tests.sh)."""
+
+import asyncio
+import os
+import time
+
+import pytest
+
+import doudi_sdk as sdk
+
+SERVER = os.environ["DOUDI_TEST_SERVER"]
+PHOTO = os.environ["DOUDI_TEST_PHOTO"]
+PASSWORD = "doudi-demo-2026"
+KEY = bytes(range(32))
+
+
+class Progress(sdk.SyncProgress):
+    def __init__(self):
+        self.rounds = []
+
+    def on_progress(self, progress):
+        self.rounds.append(progress)
+
+
+def open_client(path):
+    return sdk.DoudiClient.open(str(path), KEY, SERVER, None)
+
+
+def test_capture_a_visit_with_a_photo_and_sync(tmp_path):
+    grid = open_client(tmp_path / "grid")
+    account = asyncio.run(grid.login("demo-grid", PASSWORD, "pytest phone"))
+    assert account.username == "demo-grid"
+    assert account.regions == ["370102002002-G01"]
+
+    household = grid.create_household(None, "千佛山街道 测试路 1 号", "张秀英", None)
+    assert [h.id for h in grid.households("张秀英")] == [household]
+    visit = grid.start_visit(household, sdk.VisitPurpose.INVESTIGATION)
+    grid.set_living_conditions(
+        visit, sdk.LivingConditions(food="够吃", clothing=None, housing="平房", daily_goods=None)
+    )
+    with open(PHOTO, "rb") as f:
+        digest = grid.attach_photo(
+            visit, f.read(), sdk.PhotoCategory.KITCHEN, "厨房", int(time.time() * 1000), 36.65, 117.02
+        )
+    assert len(digest) == 64
+    assert grid.pending_uploads() == 1
+
+    progress = Progress()
+    summary = asyncio.run(grid.sync_now(progress))
+    assert summary.documents_sent == 2
+    assert summary.rejected == []
+    assert progress.rounds and progress.rounds[-1].bytes_sent > 0
+    assert grid.pending_changes() == 0
+
+    # The server has it: another account's phone sees the visit and its photo.
+    assistant = open_client(tmp_path / "assistant")
+    asyncio.run(assistant.login("demo-assistant", PASSWORD, "pytest phone 2"))
+    asyncio.run(assistant.sync_now(None))
+    detail = assistant.household(household)
+    assert detail.summary.head_name == "张秀英"
+    assert [v.id for v in detail.visits] == [visit]
+    assert detail.visits[0].photo_count == 1
+    assert assistant.visit(visit).living.housing == "平房"
+
+
+def test_errors_have_codes_and_chinese_messages(tmp_path):
+    client = open_client(tmp_path / "c")
+    with pytest.raises(sdk.DoudiError.Unauthorized) as e:
+        asyncio.run(client.login("demo-grid", "wrong password", "pytest"))
+    assert e.value.code().startswith("auth.")
+    assert "登录" in e.value.message_zh()
+    with pytest.raises(sdk.DoudiError.NotLoggedIn):
+        client.create_household(None, "某地", "某人", None)
+    with pytest.raises(sdk.DoudiError.WrongKey):
+        sdk.DoudiClient.open(str(tmp_path / "c"), bytes(32), SERVER, None)
+    with pytest.raises(sdk.DoudiError.InvalidInput) as e:
+        sdk.DoudiClient.open(str(tmp_path / "d"), b"short", SERVER, None)
+    assert e.value.code() == "input.invalid"

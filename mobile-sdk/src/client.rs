@@ -1,0 +1,1405 @@
+//! [`DoudiClient`]: the object the app holds. Local reads and captures go to the encrypted store
+//! and never touch the network; `login`, `logout` and `sync_now` talk to the server through the
+//! [`Transport`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use automerge::{AutoCommit, Change, ChangeHash};
+use doudi_protocol::doc::discovery::{
+    Channel, DiscoveryReport, DiscoveryStatus, Target, TargetGroup, Urgency,
+};
+use doudi_protocol::doc::household::{Member, Relation};
+use doudi_protocol::doc::visit::{
+    AddedMember, Comparison, ComparisonSubject, Investigator, MemberCheck, Signature, Visit,
+    VisitStatus,
+};
+use doudi_protocol::doc::{
+    self, DocumentContent, GeoPoint, Household, Photo, Severity, UnixMillis,
+};
+use doudi_protocol::id_number::IdNumber;
+use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, DocumentKind, EntryId, MemberId};
+use doudi_protocol::sync::replica::device_actor;
+use doudi_protocol::sync::{
+    CONTENT_TYPE, DocPush, MAX_CHANGES_PER_DOC, MAX_PUSH_DOCS, PROTOCOL_VERSION, PushStatus,
+    SyncRequest, SyncResponse, from_cbor, to_cbor,
+};
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+use crate::blocking;
+use crate::error::{DoudiError, Result};
+use crate::model::*;
+use crate::photo::{self, PhotoConfig, SignatureConfig};
+use crate::store::{Store, Writer};
+use crate::summary::{self, HouseholdIdx, Summary, VisitIdx};
+use crate::transport::{BuiltinTransport, HttpHeader, HttpRequest, HttpResponse, Transport};
+
+/// Tokens and account of the logged-in user (sealed in the store).
+#[derive(Clone, Serialize, Deserialize)]
+struct Session {
+    access: String,
+    refresh: String,
+    account: AccountInfo,
+}
+
+const META_SESSION: &str = "session";
+const META_DEVICE: &str = "device_id";
+const META_CURSOR: &str = "cursor";
+
+/// Bytes of pushed changes per request before the rest waits for the next round (the server
+/// takes 8 MiB).
+const PUSH_BUDGET: usize = 4 * 1024 * 1024;
+
+/// Retries of a request that failed for lack of network (or a busy server), with the delay
+/// doubling from `first_delay`.
+#[derive(Debug, Clone, Copy)]
+struct RetryPolicy {
+    attempts: u32,
+    first_delay: Duration,
+    max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            first_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(8),
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    store: Mutex<Store>,
+    base: String,
+    transport: Arc<dyn Transport>,
+    cancel: Arc<AtomicBool>,
+    sync_gate: Mutex<()>,
+    retry: RetryPolicy,
+}
+
+/// The SDK: one per store (per logged-in phone).
+#[derive(uniffi::Object)]
+pub struct DoudiClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for DoudiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DoudiClient")
+            .field("server", &self.inner.base)
+            .finish()
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn platform() -> &'static str {
+    if cfg!(target_os = "android") {
+        "android"
+    } else if cfg!(target_os = "ios") {
+        "ios"
+    } else {
+        "desktop"
+    }
+}
+
+fn parse_doc_id(field: &str, id: &str) -> Result<DocumentId> {
+    DocumentId::parse(id)
+        .map_err(|_| DoudiError::invalid(field, "编号格式不正确", "not a valid id"))
+}
+
+fn issue_of(i: &doc::Issue) -> FieldIssue {
+    FieldIssue {
+        path: i.path.clone(),
+        code: i.code.to_owned(),
+        message_zh: i.message_zh.clone(),
+        message_en: i.message_en.clone(),
+        blocking: i.severity == Severity::Error,
+    }
+}
+
+fn first_error(issues: &[doc::Issue]) -> Option<DoudiError> {
+    issues
+        .iter()
+        .find(|i| i.severity == Severity::Error)
+        .map(|i| DoudiError::invalid(&i.path, &i.message_zh, &i.message_en))
+}
+
+fn gps(lat: Option<f64>, lon: Option<f64>) -> Result<Option<GeoPoint>> {
+    match (lat, lon) {
+        (None, None) => Ok(None),
+        (Some(lat), Some(lon))
+            if lat.is_finite()
+                && lon.is_finite()
+                && (-90.0..=90.0).contains(&lat)
+                && (-180.0..=180.0).contains(&lon) =>
+        {
+            Ok(Some(GeoPoint {
+                lat,
+                lon,
+                accuracy_m: None,
+            }))
+        }
+        _ => Err(DoudiError::invalid(
+            "gps",
+            "定位坐标不正确",
+            "latitude and longitude must both be given and in range",
+        )),
+    }
+}
+
+fn id_number(field: &str, s: Option<&str>) -> Result<Option<IdNumber>> {
+    s.filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            IdNumber::parse(s.trim())
+                .map_err(|e| DoudiError::invalid(field, e.message_zh(), e.code()))
+        })
+        .transpose()
+}
+
+fn visit_summary(id: &str, v: &VisitIdx) -> VisitSummary {
+    let status = VisitStatus::parse(&v.status);
+    VisitSummary {
+        id: id.to_owned(),
+        household_id: v.household.clone(),
+        purpose: doudi_protocol::doc::visit::Purpose::parse(&v.purpose)
+            .map(VisitPurpose::from)
+            .unwrap_or(VisitPurpose::Investigation),
+        status: v.status.clone(),
+        status_label: status
+            .map(|s| s.label_zh().to_owned())
+            .unwrap_or_else(|| v.status.clone()),
+        started_at: v.started_at,
+        photo_count: v.photo_count,
+        review_comment: v.last_review_comment.clone(),
+    }
+}
+
+fn household_summary(id: &str, h: &HouseholdIdx) -> HouseholdSummary {
+    HouseholdSummary {
+        id: id.to_owned(),
+        grid: h.grid.clone(),
+        head_name: h.head_name.clone(),
+        head_id_masked: h.head_id_masked.clone(),
+        address: h.address.clone(),
+        programmes: h.programmes.clone(),
+        member_count: h.member_count,
+    }
+}
+
+/// The JSON error body of the server.
+#[derive(Deserialize, Default)]
+struct ErrorBody {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    message_en: String,
+}
+
+fn error_body(resp: &HttpResponse) -> ErrorBody {
+    serde_json::from_slice(&resp.body).unwrap_or_default()
+}
+
+fn server_error(resp: &HttpResponse) -> DoudiError {
+    let b = error_body(resp);
+    match (resp.status, b.code.as_str()) {
+        (403, "auth.device_revoked") => DoudiError::Revoked,
+        (426, _) => DoudiError::UpgradeRequired,
+        (401, _) => DoudiError::Unauthorized {
+            error_code: b.code,
+            detail: b.message_en,
+        },
+        _ => DoudiError::Server {
+            status: resp.status,
+            error_code: if b.code.is_empty() {
+                format!("http.{}", resp.status)
+            } else {
+                b.code
+            },
+            message_zh: if b.message.is_empty() {
+                "服务器暂时无法处理，请稍后再试".into()
+            } else {
+                b.message
+            },
+            message_en: b.message_en,
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct RegionRef {
+    code: String,
+}
+
+#[derive(Deserialize)]
+struct AccountView {
+    id: String,
+    username: String,
+    display_name: String,
+    role: String,
+    #[serde(default)]
+    regions: Vec<RegionRef>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    refresh_token: String,
+    device_id: String,
+    account: AccountView,
+}
+
+impl TokenResponse {
+    fn session(self) -> Session {
+        Session {
+            access: self.access_token,
+            refresh: self.refresh_token,
+            account: AccountInfo {
+                id: self.account.id,
+                username: self.account.username,
+                display_name: self.account.display_name,
+                role: self.account.role,
+                regions: self.account.regions.into_iter().map(|r| r.code).collect(),
+                device_id: self.device_id,
+            },
+        }
+    }
+}
+
+impl Inner {
+    fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn session(&self) -> Result<Session> {
+        self.store()
+            .meta::<Session>(META_SESSION)?
+            .ok_or(DoudiError::NotLoggedIn)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn check_cancel(&self) -> Result<()> {
+        if self.cancel.load(Ordering::SeqCst) {
+            Err(DoudiError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Sleep, waking early to notice a cancel.
+    fn pause(&self, d: Duration) -> Result<()> {
+        let step = Duration::from_millis(50);
+        let mut left = d;
+        while !left.is_zero() {
+            self.check_cancel()?;
+            let s = left.min(step);
+            std::thread::sleep(s);
+            left -= s;
+        }
+        self.check_cancel()
+    }
+
+    /// Send, retrying with backoff while the network fails or the server is busy.
+    fn send_retrying(&self, req: &HttpRequest) -> Result<HttpResponse> {
+        let mut delay = self.retry.first_delay;
+        let mut attempt = 1;
+        loop {
+            self.check_cancel()?;
+            let out = self.transport.send(req.clone());
+            let retryable = match &out {
+                Err(crate::transport::TransportError::Network { .. }) => true,
+                Err(_) => false,
+                Ok(r) => r.status == 503 || r.status == 502 || r.status == 504,
+            };
+            if !retryable || attempt >= self.retry.attempts {
+                return match out {
+                    Ok(r) => Ok(r),
+                    Err(e) => Err(DoudiError::Network {
+                        detail: e.to_string(),
+                    }),
+                };
+            }
+            self.pause(delay)?;
+            delay = (delay * 2).min(self.retry.max_delay);
+            attempt += 1;
+        }
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        bearer: Option<&str>,
+    ) -> HttpRequest {
+        let mut headers = vec![
+            HttpHeader {
+                name: "content-type".into(),
+                value: content_type.into(),
+            },
+            HttpHeader {
+                name: "accept".into(),
+                value: content_type.into(),
+            },
+        ];
+        if let Some(t) = bearer {
+            headers.push(HttpHeader {
+                name: "authorization".into(),
+                value: format!("Bearer {t}"),
+            });
+        }
+        HttpRequest {
+            method: method.into(),
+            url: self.url(path),
+            headers,
+            body,
+        }
+    }
+
+    /// An authenticated call: on a refused access token, refresh once and retry; on
+    /// revocation, wipe the store.
+    fn authed(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<HttpResponse> {
+        let mut refreshed = false;
+        loop {
+            let session = self.session()?;
+            let req = self.request(
+                method,
+                path,
+                content_type,
+                body.clone(),
+                Some(&session.access),
+            );
+            let resp = self.send_retrying(&req)?;
+            if (200..300).contains(&resp.status) {
+                return Ok(resp);
+            }
+            let err = server_error(&resp);
+            match &err {
+                DoudiError::Unauthorized { error_code, .. }
+                    if !refreshed
+                        && matches!(
+                            error_code.as_str(),
+                            "auth.token_expired" | "auth.token_invalid" | "auth.token_missing"
+                        ) =>
+                {
+                    self.refresh(&session)?;
+                    refreshed = true;
+                }
+                DoudiError::Revoked => {
+                    self.store().wipe()?;
+                    return Err(DoudiError::Revoked);
+                }
+                _ => return Err(err),
+            }
+        }
+    }
+
+    /// Exchange the refresh token for a new pair and persist it at once (a refresh token works
+    /// only once; losing the new one would end the session).
+    fn refresh(&self, session: &Session) -> Result<()> {
+        let body = serde_json::to_vec(&serde_json::json!({ "refresh_token": session.refresh }))
+            .map_err(DoudiError::internal)?;
+        let req = self.request(
+            "POST",
+            "/api/v1/auth/refresh",
+            "application/json",
+            body,
+            None,
+        );
+        let resp = self.send_retrying(&req)?;
+        if resp.status != 200 {
+            let err = server_error(&resp);
+            if err == DoudiError::Revoked {
+                self.store().wipe()?;
+            }
+            return Err(err);
+        }
+        let tokens: TokenResponse =
+            serde_json::from_slice(&resp.body).map_err(DoudiError::internal)?;
+        let new = tokens.session();
+        self.store().put_meta(META_SESSION, Some(&new))?;
+        Ok(())
+    }
+
+    fn login(&self, username: &str, password: &str, device_name: &str) -> Result<AccountInfo> {
+        let device_id: Option<String> = self.store().meta(META_DEVICE)?;
+        let mut device = serde_json::json!({ "name": device_name, "platform": platform() });
+        if let Some(id) = &device_id {
+            device["id"] = serde_json::json!(id);
+        }
+        let body = serde_json::to_vec(&serde_json::json!({
+            "username": username, "password": password, "device": device,
+        }))
+        .map_err(DoudiError::internal)?;
+        let req = self.request("POST", "/api/v1/auth/login", "application/json", body, None);
+        let resp = self.send_retrying(&req)?;
+        if resp.status != 200 {
+            return Err(match server_error(&resp) {
+                // A revoked phone id: forget it and let the user log in as a new phone.
+                DoudiError::Revoked => {
+                    self.store().wipe()?;
+                    DoudiError::Revoked
+                }
+                e => e,
+            });
+        }
+        let tokens: TokenResponse =
+            serde_json::from_slice(&resp.body).map_err(DoudiError::internal)?;
+        let session = tokens.session();
+        let mut store = self.store();
+        let previous: Option<Session> = store.meta(META_SESSION)?;
+        let last_account: Option<String> = store.meta("account_id")?;
+        let other_account = last_account.is_some_and(|a| a != session.account.id)
+            || previous.is_some_and(|p| p.account.id != session.account.id);
+        if other_account {
+            // Another person's data never stays on the phone of the next one.
+            store.clear_data()?;
+        }
+        store.write(|w| {
+            w.put_meta(META_SESSION, Some(&session))?;
+            w.put_meta(META_DEVICE, Some(&session.account.device_id))?;
+            w.put_meta("account_id", Some(&session.account.id))
+        })?;
+        Ok(session.account)
+    }
+
+    fn logout(&self) -> Result<()> {
+        if let Ok(session) = self.session() {
+            let req = self.request(
+                "POST",
+                "/api/v1/auth/logout",
+                "application/json",
+                Vec::new(),
+                Some(&session.access),
+            );
+            // Best effort: offline, the session simply ends locally.
+            let _ = self.transport.send(req);
+        }
+        self.store().put_meta::<Session>(META_SESSION, None)
+    }
+
+    // ---- sync ----
+
+    /// The request of one round, with the heads of each pushed document at this moment.
+    fn prepare(&self) -> Result<(SyncRequest, BTreeMap<String, Vec<ChangeHash>>, bool)> {
+        let store = self.store();
+        let cursor: u64 = store.meta(META_CURSOR)?.unwrap_or(0);
+        let mut push = Vec::new();
+        let mut pushed = BTreeMap::new();
+        let mut bytes = 0usize;
+        let mut more = false;
+        for id in store.dirty_ids()? {
+            if push.len() >= MAX_PUSH_DOCS || bytes >= PUSH_BUDGET {
+                more = true;
+                break;
+            }
+            let Some(mut sd) = store.load_doc(&id)? else {
+                continue;
+            };
+            let changes: Vec<ByteBuf> = sd
+                .doc
+                .get_changes(&sd.acked)
+                .into_iter()
+                .take(MAX_CHANGES_PER_DOC)
+                .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
+                .collect();
+            if changes.is_empty() {
+                continue;
+            }
+            bytes += changes.iter().map(|c| c.len()).sum::<usize>();
+            pushed.insert(id.clone(), sd.doc.get_heads());
+            push.push(DocPush { doc: id, changes });
+        }
+        Ok((
+            SyncRequest {
+                v: PROTOCOL_VERSION,
+                cursor,
+                push,
+                page_bytes: None,
+            },
+            pushed,
+            more,
+        ))
+    }
+
+    /// Apply one response in one transaction.
+    fn apply(
+        &self,
+        resp: SyncResponse,
+        pushed: &BTreeMap<String, Vec<ChangeHash>>,
+        out: &mut SyncSummary,
+    ) -> Result<()> {
+        if resp.v != PROTOCOL_VERSION {
+            return Err(DoudiError::UpgradeRequired);
+        }
+        let mut store = self.store();
+        let mut changed: BTreeMap<String, (String, String, AutoCommit, Vec<ChangeHash>)> =
+            BTreeMap::new();
+        let heads_of = |heads: &[ByteBuf]| -> Result<Vec<ChangeHash>> {
+            heads
+                .iter()
+                .map(|h| ChangeHash::try_from(h.as_slice()).map_err(DoudiError::internal))
+                .collect()
+        };
+        for r in resp.results {
+            match r.status {
+                PushStatus::Accepted => {
+                    out.documents_sent += 1;
+                    let Some(mut sd) = store.load_doc(&r.doc)? else {
+                        continue;
+                    };
+                    let heads = heads_of(&r.heads)?;
+                    sd.acked = if sd.doc.get_missing_deps(&heads).is_empty() {
+                        heads
+                    } else {
+                        pushed.get(&r.doc).cloned().unwrap_or_default()
+                    };
+                    changed.insert(r.doc, (sd.kind, sd.scope, sd.doc, sd.acked));
+                }
+                PushStatus::Rejected => out.rejected.push(RejectedDocument {
+                    id: r.doc,
+                    code: r.code.unwrap_or_default(),
+                    message_zh: r.message.unwrap_or_default(),
+                    message_en: r.message_en.unwrap_or_default(),
+                    issues: r
+                        .issues
+                        .into_iter()
+                        .map(|i| FieldIssue {
+                            path: i.path,
+                            code: i.code,
+                            message_zh: i.message,
+                            message_en: i.message_en,
+                            blocking: true,
+                        })
+                        .collect(),
+                }),
+            }
+        }
+        for u in resp.updates {
+            out.documents_received += 1;
+            let bad = |e: &dyn std::fmt::Display| {
+                DoudiError::internal(format!("document {} from the server: {e}", u.doc))
+            };
+            let (_, _, mut d, mut acked) = match changed.remove(&u.doc) {
+                Some(c) => c,
+                None => match store.load_doc(&u.doc)? {
+                    Some(sd) => (sd.kind, sd.scope, sd.doc, sd.acked),
+                    None => (
+                        u.kind.clone(),
+                        u.scope.clone(),
+                        AutoCommit::new(),
+                        Vec::new(),
+                    ),
+                },
+            };
+            if let Some(snapshot) = &u.snapshot {
+                let mut loaded = AutoCommit::load(snapshot).map_err(|e| bad(&e))?;
+                d.merge(&mut loaded).map_err(|e| bad(&e))?;
+            }
+            if !u.changes.is_empty() {
+                let changes = u
+                    .changes
+                    .iter()
+                    .map(|c| Change::try_from(c.as_slice()).map_err(|e| bad(&e)))
+                    .collect::<Result<Vec<_>>>()?;
+                d.apply_changes(changes).map_err(|e| bad(&e))?;
+            }
+            let heads = heads_of(&u.heads)?;
+            if d.get_missing_deps(&heads).is_empty() {
+                acked = heads;
+            }
+            changed.insert(u.doc, (u.kind, u.scope, d, acked));
+        }
+        let cursor = resp.cursor;
+        let purge = resp.purge;
+        out.documents_purged += purge.len() as u32;
+        store.write(|w: &mut Writer<'_>| {
+            for (id, (kind, scope, mut d, acked)) in changed {
+                let s = summary::summarize(&kind, &scope, &d)?;
+                w.put_doc(&id, &kind, &scope, &mut d, &acked, s)?;
+            }
+            for id in &purge {
+                w.delete_doc(id)?;
+            }
+            w.put_meta(META_CURSOR, Some(&cursor))
+        })
+    }
+
+    fn sync(&self, progress: Option<Arc<dyn SyncProgress>>) -> Result<SyncSummary> {
+        let _gate = self.sync_gate.lock().unwrap_or_else(|e| e.into_inner());
+        self.cancel.store(false, Ordering::SeqCst);
+        self.session()?;
+        let mut out = SyncSummary::default();
+        loop {
+            self.check_cancel()?;
+            let (req, pushed, more_push) = self.prepare()?;
+            let body = to_cbor(&req);
+            let sent = body.len() as u64;
+            let resp = self.authed("POST", "/api/v1/sync", CONTENT_TYPE, body)?;
+            let received = resp.body.len() as u64;
+            let decoded: SyncResponse = from_cbor(&resp.body).map_err(|e| DoudiError::Network {
+                detail: format!("unreadable sync response: {e}"),
+            })?;
+            let more = decoded.more || more_push;
+            self.apply(decoded, &pushed, &mut out)?;
+            out.rounds += 1;
+            out.bytes_sent += sent;
+            out.bytes_received += received;
+            if let Some(p) = &progress {
+                p.on_progress(SyncProgressInfo {
+                    round: out.rounds,
+                    documents_sent: out.documents_sent,
+                    documents_received: out.documents_received,
+                    bytes_sent: out.bytes_sent,
+                    bytes_received: out.bytes_received,
+                    more,
+                });
+            }
+            if !more {
+                break;
+            }
+        }
+        out.pending_uploads = self.store().pending_blobs()?.len() as u32;
+        Ok(out)
+    }
+
+    // ---- local edits ----
+
+    fn actor_and_account(&self) -> Result<(automerge::ActorId, AccountInfo)> {
+        let s = self.session()?;
+        let actor = device_actor(&s.account.device_id)
+            .ok_or_else(|| DoudiError::internal("device id is not 32 hex characters"))?;
+        Ok((actor, s.account))
+    }
+
+    /// Create a document and store it in one transaction.
+    fn create<C: DocumentContent>(&self, scope: &str, content: &C) -> Result<String> {
+        let mut issues = Vec::new();
+        content.validate(&mut issues);
+        if let Some(e) = first_error(&issues) {
+            return Err(e);
+        }
+        let (actor, _) = self.actor_and_account()?;
+        let id = DocumentId::generate().map_err(DoudiError::internal)?;
+        let mut d = doc::create(id, scope, content, Some(actor))?;
+        let id = id.to_string();
+        let kind = C::KIND.as_str();
+        let s = summary::summarize(kind, scope, &d)?;
+        self.store()
+            .write(|w| w.put_doc(&id, kind, scope, &mut d, &[], s))?;
+        Ok(id)
+    }
+
+    /// Read, change and store a document in one transaction; `extra` writes alongside it.
+    fn edit<C: DocumentContent, T>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut C) -> Result<T>,
+        extra: impl FnOnce(&mut Writer<'_>) -> Result<()>,
+    ) -> Result<T> {
+        let (actor, _) = self.actor_and_account()?;
+        let mut store = self.store();
+        let what = C::KIND.as_str();
+        let mut sd = store
+            .load_doc(id)?
+            .filter(|sd| sd.kind == what)
+            .ok_or_else(|| DoudiError::not_found(what, id))?;
+        let (_, mut content) = doc::read::<C, _>(&sd.doc)?;
+        let out = f(&mut content)?;
+        sd.doc.set_actor(actor);
+        doc::write(&mut sd.doc, &content)?;
+        sd.doc.commit();
+        let s = summary::summarize(what, &sd.scope, &sd.doc)?;
+        store.write(|w| {
+            w.put_doc(id, what, &sd.scope, &mut sd.doc, &sd.acked, s)?;
+            extra(w)
+        })?;
+        Ok(out)
+    }
+
+    fn edit_visit<T>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut Visit) -> Result<T>,
+        extra: impl FnOnce(&mut Writer<'_>) -> Result<()>,
+    ) -> Result<T> {
+        self.edit::<Visit, T>(
+            id,
+            |v| {
+                if !matches!(v.status, VisitStatus::Draft | VisitStatus::Returned) {
+                    return Err(DoudiError::Conflict {
+                        error_code: "visit.not_editable".into(),
+                        message_zh: format!("走访记录{}，不能再修改", v.status.label_zh()),
+                        message_en: format!("the visit is {}; it cannot change", v.status.as_str()),
+                    });
+                }
+                f(v)
+            },
+            extra,
+        )
+    }
+
+    /// An edit of a visit that cannot fail by itself.
+    fn change_visit(&self, id: &str, f: impl FnOnce(&mut Visit)) -> Result<()> {
+        self.edit_visit(
+            id,
+            |v| {
+                f(v);
+                Ok(())
+            },
+            |_| Ok(()),
+        )
+    }
+
+    fn read<C: DocumentContent>(&self, id: &str) -> Result<(String, C)> {
+        let what = C::KIND.as_str();
+        let sd = self
+            .store()
+            .load_doc(id)?
+            .filter(|sd| sd.kind == what)
+            .ok_or_else(|| DoudiError::not_found(what, id))?;
+        let (_, c) = doc::read::<C, _>(&sd.doc)?;
+        Ok((sd.scope, c))
+    }
+
+    fn default_grid(&self, account: &AccountInfo) -> Result<String> {
+        account
+            .regions
+            .first()
+            .cloned()
+            .ok_or_else(|| DoudiError::invalid("grid", "请选择网格", "choose the grid"))
+    }
+}
+
+#[uniffi::export]
+impl DoudiClient {
+    /// Open (or create) the encrypted store in `store_dir` with `key` (32 bytes, kept by the app
+    /// in Android Keystore / iOS Keychain; the SDK never writes it). `server_url` is the base
+    /// URL, e.g. `https://doudi.example.gov.cn`. Without a `transport` the built-in one is used
+    /// (plain HTTP; for desktop tools and tests).
+    #[uniffi::constructor]
+    pub fn open(
+        store_dir: String,
+        key: Vec<u8>,
+        server_url: String,
+        transport: Option<Arc<dyn Transport>>,
+    ) -> Result<Arc<DoudiClient>> {
+        let store = Store::open(&PathBuf::from(store_dir), &key)?;
+        Ok(Arc::new(DoudiClient {
+            inner: Arc::new(Inner {
+                store: Mutex::new(store),
+                base: server_url.trim_end_matches('/').to_owned(),
+                transport: transport.unwrap_or_else(|| Arc::new(BuiltinTransport::default())),
+                cancel: Arc::new(AtomicBool::new(false)),
+                sync_gate: Mutex::new(()),
+                retry: RetryPolicy::default(),
+            }),
+        }))
+    }
+
+    /// Log in; registers this phone on first login and keeps its device id afterwards.
+    pub async fn login(
+        &self,
+        username: String,
+        password: String,
+        device_name: String,
+    ) -> Result<AccountInfo> {
+        let inner = self.inner.clone();
+        blocking::spawn(None, move || {
+            inner.login(&username, &password, &device_name)
+        })
+        .await
+    }
+
+    /// End the session (on the server too when online). Local records stay for the same user.
+    pub async fn logout(&self) -> Result<()> {
+        let inner = self.inner.clone();
+        blocking::spawn(None, move || inner.logout()).await
+    }
+
+    /// The logged-in account, if any.
+    pub fn account(&self) -> Result<Option<AccountInfo>> {
+        Ok(self
+            .inner
+            .store()
+            .meta::<Session>(META_SESSION)?
+            .map(|s| s.account))
+    }
+
+    /// Households on this phone, by address; `query` searches the name of any member, the
+    /// address, or the last 4–6 characters of an ID number. Offline.
+    pub fn households(&self, query: String) -> Vec<HouseholdSummary> {
+        let store = self.inner.store();
+        let mut out: Vec<HouseholdSummary> = store
+            .index
+            .iter()
+            .filter_map(|(id, s)| match s {
+                Summary::Household(h) if summary::matches(h, &query) => {
+                    Some(household_summary(id, h))
+                }
+                _ => None,
+            })
+            .collect();
+        out.sort_by(|a, b| a.address.cmp(&b.address).then(a.id.cmp(&b.id)));
+        out
+    }
+
+    /// One household with its members and visits. Offline.
+    pub fn household(&self, id: String) -> Result<HouseholdDetail> {
+        let (scope, h) = self.inner.read::<Household>(&id)?;
+        let mut visits: Vec<VisitSummary> = self
+            .inner
+            .store()
+            .index
+            .iter()
+            .filter_map(|(vid, s)| match s {
+                Summary::Visit(v) if v.household == id => Some(visit_summary(vid, v)),
+                _ => None,
+            })
+            .collect();
+        visits.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        let members = h
+            .members
+            .iter()
+            .map(|(mid, m)| MemberInfo {
+                id: mid.to_string(),
+                name: m.name.clone(),
+                id_number_masked: m.id_number.as_ref().map(|n| n.masked()),
+                relation: m.relation.as_str().to_owned(),
+                relation_label: m.relation.label_zh().to_owned(),
+                current: m.is_current(),
+            })
+            .collect();
+        Ok(HouseholdDetail {
+            summary: household_summary(&id, &summary::household_idx(&scope, &h)),
+            hukou_type: h.hukou_type.map(|t| t.label_zh().to_owned()),
+            registered_address: h.registered_address.clone(),
+            members,
+            visits,
+        })
+    }
+
+    /// Register a household found in the field (新增户), with its head. `grid` defaults to the
+    /// account's first region. Returns the household id.
+    pub fn create_household(
+        &self,
+        grid: Option<String>,
+        address: String,
+        head_name: String,
+        head_id_number: Option<String>,
+    ) -> Result<String> {
+        let (_, account) = self.inner.actor_and_account()?;
+        let grid = match grid {
+            Some(g) => g,
+            None => self.inner.default_grid(&account)?,
+        };
+        if address.trim().is_empty() {
+            return Err(DoudiError::invalid(
+                "address",
+                "请填写地址",
+                "the address is required",
+            ));
+        }
+        let mut head = Member::new(head_name.trim(), Relation::Head);
+        head.id_number = id_number("head_id_number", head_id_number.as_deref())?;
+        let mut h = Household {
+            address: address.trim().to_owned(),
+            ..Default::default()
+        };
+        h.members
+            .insert(MemberId::generate().map_err(DoudiError::internal)?, head);
+        self.inner.create(&grid, &h)
+    }
+
+    /// Start a visit to a household; the logged-in user is its first investigator and the start
+    /// time is now. Returns the visit id.
+    pub fn start_visit(&self, household_id: String, purpose: VisitPurpose) -> Result<String> {
+        let hid = parse_doc_id("household_id", &household_id)?;
+        let grid = match self.inner.store().index.get(&household_id) {
+            Some(Summary::Household(h)) => h.grid.clone(),
+            _ => return Err(DoudiError::not_found("household", &household_id)),
+        };
+        let (_, account) = self.inner.actor_and_account()?;
+        let mut v = Visit::new(hid, purpose.into());
+        v.started_at = Some(UnixMillis(now_ms()));
+        if let Ok(a) = AccountId::parse(&account.id) {
+            v.investigators.insert(
+                a,
+                Investigator {
+                    name: account.display_name.clone(),
+                },
+            );
+        }
+        self.inner.create(&grid, &v)
+    }
+
+    /// A visit in full. Offline.
+    pub fn visit(&self, id: String) -> Result<VisitDetail> {
+        let (_, v) = self.inner.read::<Visit>(&id)?;
+        let pending: std::collections::BTreeSet<String> = self
+            .inner
+            .store()
+            .pending_blobs()?
+            .into_iter()
+            .map(|b| b.hash)
+            .collect();
+        Ok(VisitDetail {
+            summary: visit_summary(&id, &summary::visit_idx(&v)),
+            ended_at: v.ended_at.map(|t| t.0),
+            investigators: v
+                .investigators
+                .iter()
+                .map(|(a, i)| InvestigatorInput {
+                    account_id: a.to_string(),
+                    name: i.name.clone(),
+                })
+                .collect(),
+            living: LivingConditions {
+                food: v.living.food.clone(),
+                clothing: v.living.clothing.clone(),
+                housing: v.living.housing.clone(),
+                daily_goods: v.living.daily_goods.clone(),
+            },
+            conclusion: v.conclusion.map(Conclusion::from),
+            conclusion_notes: v.conclusion_notes.clone(),
+            photos: v
+                .photos
+                .iter()
+                .map(|(h, p)| AttachmentInfo {
+                    hash: h.to_string(),
+                    category: p.category.as_str().to_owned(),
+                    caption: p.caption.clone(),
+                    at: Some(p.captured_at.0),
+                    uploaded: !pending.contains(&h.to_string()),
+                })
+                .collect(),
+            signatures: v
+                .signatures
+                .iter()
+                .map(|(h, s)| AttachmentInfo {
+                    hash: h.to_string(),
+                    category: s.role.as_str().to_owned(),
+                    caption: Some(s.signer_name.clone()),
+                    at: s.signed_at.map(|t| t.0),
+                    uploaded: !pending.contains(&h.to_string()),
+                })
+                .collect(),
+        })
+    }
+
+    /// Replace the investigators (调查人员) of a visit.
+    pub fn set_investigators(
+        &self,
+        visit_id: String,
+        investigators: Vec<InvestigatorInput>,
+    ) -> Result<()> {
+        let mut map = BTreeMap::new();
+        for i in investigators {
+            let a = AccountId::parse(&i.account_id).map_err(|_| {
+                DoudiError::invalid("investigators", "调查人员账号不正确", "not an account id")
+            })?;
+            map.insert(a, Investigator { name: i.name });
+        }
+        self.inner.change_visit(&visit_id, |v| {
+            v.investigators = map;
+        })
+    }
+
+    /// Start and end time (Unix milliseconds).
+    pub fn set_visit_times(
+        &self,
+        visit_id: String,
+        started_at: Option<i64>,
+        ended_at: Option<i64>,
+    ) -> Result<()> {
+        self.inner.change_visit(&visit_id, |v| {
+            v.started_at = started_at.map(UnixMillis);
+            v.ended_at = ended_at.map(UnixMillis);
+        })
+    }
+
+    /// What the visit found about a member on record (在场, 核实, 减员).
+    pub fn set_member_check(&self, visit_id: String, check: MemberCheckInput) -> Result<()> {
+        let mid = MemberId::parse(&check.member_id)
+            .map_err(|_| DoudiError::invalid("member_id", "成员编号不正确", "not a member id"))?;
+        self.inner.change_visit(&visit_id, |v| {
+            v.member_checks.insert(
+                mid,
+                MemberCheck {
+                    present: check.present,
+                    confirmed: check.confirmed,
+                    removed: check.removed,
+                    removal_reason: check.removal_reason,
+                    note: check.note,
+                },
+            );
+        })
+    }
+
+    /// A person found at the visit who is not on record (增员). Returns the new member's id.
+    pub fn add_member(&self, visit_id: String, member: NewMemberInput) -> Result<String> {
+        let relation = Relation::parse(&member.relation).ok_or_else(|| {
+            DoudiError::invalid("relation", "与户主关系不正确", "unknown relation code")
+        })?;
+        let id_number = id_number("id_number", member.id_number.as_deref())?;
+        let mid = MemberId::generate().map_err(DoudiError::internal)?;
+        self.inner.change_visit(&visit_id, |v| {
+            v.members_added.insert(
+                mid,
+                AddedMember {
+                    name: member.name,
+                    id_number,
+                    relation,
+                    note: member.note,
+                },
+            );
+        })?;
+        Ok(mid.to_string())
+    }
+
+    /// Living conditions seen (吃穿住用).
+    pub fn set_living_conditions(&self, visit_id: String, living: LivingConditions) -> Result<()> {
+        self.inner.change_visit(&visit_id, |v| {
+            v.living.food = living.food;
+            v.living.clothing = living.clothing;
+            v.living.housing = living.housing;
+            v.living.daily_goods = living.daily_goods;
+        })
+    }
+
+    /// Income or an asset as declared and as seen. Returns the note's id.
+    pub fn add_income_note(&self, visit_id: String, note: IncomeNoteInput) -> Result<String> {
+        if note.declared_fen.is_some_and(|v| v < 0) || note.observed_fen.is_some_and(|v| v < 0) {
+            return Err(DoudiError::invalid(
+                "amount",
+                "金额不能为负数",
+                "an amount must not be negative",
+            ));
+        }
+        let eid = EntryId::generate().map_err(DoudiError::internal)?;
+        self.inner.change_visit(&visit_id, |v| {
+            v.comparisons.insert(
+                eid,
+                Comparison {
+                    subject: if note.is_asset {
+                        ComparisonSubject::Asset
+                    } else {
+                        ComparisonSubject::Income
+                    },
+                    description: note.description,
+                    declared_fen: note.declared_fen,
+                    observed_fen: note.observed_fen,
+                    note: note.note,
+                },
+            );
+        })?;
+        Ok(eid.to_string())
+    }
+
+    /// The conclusion (调查结论) and its notes.
+    pub fn set_conclusion(
+        &self,
+        visit_id: String,
+        conclusion: Option<Conclusion>,
+        notes: Option<String>,
+    ) -> Result<()> {
+        self.inner.change_visit(&visit_id, |v| {
+            v.conclusion = conclusion.map(Into::into);
+            v.conclusion_notes = notes;
+        })
+    }
+
+    /// Where the visit took place (one fix, WGS-84).
+    pub fn set_visit_location(&self, visit_id: String, lat: f64, lon: f64) -> Result<()> {
+        let point = gps(Some(lat), Some(lon))?;
+        self.inner.change_visit(&visit_id, |v| {
+            v.gps = point;
+        })
+    }
+
+    /// Attach a photo: it goes through the photo pipeline (upright, 1600 px JPEG, thumbnail, no
+    /// metadata), is stored encrypted and waits for upload. Returns its SHA-256.
+    pub fn attach_photo(
+        &self,
+        visit_id: String,
+        bytes: Vec<u8>,
+        category: PhotoCategory,
+        caption: Option<String>,
+        captured_at: i64,
+        lat: Option<f64>,
+        lon: Option<f64>,
+    ) -> Result<String> {
+        let point = gps(lat, lon)?;
+        let processed = photo::process_photo(&bytes, &PhotoConfig::default())?;
+        let hash = processed.image.sha256.clone();
+        let key = BlobHash::parse(&hash).map_err(DoudiError::internal)?;
+        let vid = visit_id.clone();
+        self.inner.edit_visit(
+            &visit_id,
+            |v| {
+                v.photos.insert(
+                    key,
+                    Photo {
+                        category: category.into(),
+                        caption,
+                        captured_at: UnixMillis(captured_at),
+                        gps: point,
+                    },
+                );
+                Ok(())
+            },
+            |w| {
+                w.put_blob(
+                    &hash,
+                    &vid,
+                    "photo",
+                    processed.image.mime,
+                    &processed.image.bytes,
+                    Some(&processed.thumbnail.bytes),
+                    now_ms(),
+                )
+            },
+        )?;
+        Ok(processed.image.sha256)
+    }
+
+    /// Attach a signature (签字) drawn on the phone, as a PNG. Investigators give their account
+    /// id. Returns its SHA-256.
+    pub fn attach_signature(
+        &self,
+        visit_id: String,
+        png: Vec<u8>,
+        signer_name: String,
+        role: SignerRole,
+        account_id: Option<String>,
+        signed_at: i64,
+    ) -> Result<String> {
+        let account = account_id
+            .map(|a| {
+                AccountId::parse(&a).map_err(|_| {
+                    DoudiError::invalid("account_id", "账号不正确", "not an account id")
+                })
+            })
+            .transpose()?;
+        let processed = photo::process_signature(&png, &SignatureConfig::default())?;
+        let hash = processed.image.sha256.clone();
+        let key = BlobHash::parse(&hash).map_err(DoudiError::internal)?;
+        let vid = visit_id.clone();
+        self.inner.edit_visit(
+            &visit_id,
+            |v| {
+                v.signatures.insert(
+                    key,
+                    Signature {
+                        signer_name,
+                        role: role.into(),
+                        account,
+                        signed_at: Some(UnixMillis(signed_at)),
+                    },
+                );
+                Ok(())
+            },
+            |w| {
+                w.put_blob(
+                    &hash,
+                    &vid,
+                    "signature",
+                    processed.image.mime,
+                    &processed.image.bytes,
+                    None,
+                    now_ms(),
+                )
+            },
+        )?;
+        Ok(hash)
+    }
+
+    /// The stored image of a photo or signature (`thumbnail` for the small one). Offline.
+    pub fn attachment(&self, hash: String, thumbnail: bool) -> Result<Option<Vec<u8>>> {
+        self.inner.store().blob(&hash, thumbnail)
+    }
+
+    /// Check a visit against the rules and submit it (it goes to the server at the next sync).
+    /// With blocking issues nothing changes and the issues say what to fix.
+    pub fn submit_visit(&self, visit_id: String) -> Result<SubmitOutcome> {
+        self.inner.edit_visit(
+            &visit_id,
+            |v| {
+                let mut candidate = v.clone();
+                candidate.status = VisitStatus::Submitted;
+                candidate.submitted_at = Some(UnixMillis(now_ms()));
+                candidate.ended_at.get_or_insert(UnixMillis(now_ms()));
+                let mut issues = Vec::new();
+                candidate.validate(&mut issues);
+                let blocking = doudi_protocol::doc::validate::has_errors(&issues);
+                if !blocking {
+                    *v = candidate;
+                }
+                Ok(SubmitOutcome {
+                    submitted: !blocking,
+                    issues: issues.iter().map(issue_of).collect(),
+                })
+            },
+            |_| Ok(()),
+        )
+    }
+
+    /// File a proactive-discovery report (主动发现) for a household on record or a new
+    /// person/address. Returns the report id.
+    pub fn file_report(&self, report: ReportInput) -> Result<String> {
+        let (_, account) = self.inner.actor_and_account()?;
+        let reporter = AccountId::parse(&account.id).map_err(DoudiError::internal)?;
+        let (target, household_grid) = match &report.household_id {
+            Some(h) => {
+                let hid = parse_doc_id("household_id", h)?;
+                let grid = match self.inner.store().index.get(h) {
+                    Some(Summary::Household(x)) => Some(x.grid.clone()),
+                    _ => return Err(DoudiError::not_found("household", h)),
+                };
+                (Target::Household(hid), grid)
+            }
+            None => (
+                Target::Person {
+                    name: report.person_name.clone().unwrap_or_default(),
+                    id_number: id_number("person_id_number", report.person_id_number.as_deref())?,
+                    address: report.address.clone(),
+                    phone: report.phone.clone(),
+                },
+                None,
+            ),
+        };
+        let grid = match report.grid.clone().or(household_grid) {
+            Some(g) => g,
+            None => self.inner.default_grid(&account)?,
+        };
+        let channel = Channel::parse(&report.channel).ok_or_else(|| {
+            DoudiError::invalid("channel", "发现渠道不正确", "unknown channel code")
+        })?;
+        let urgency = Urgency::parse(&report.urgency).ok_or_else(|| {
+            DoudiError::invalid("urgency", "紧急程度不正确", "unknown urgency code")
+        })?;
+        let groups = report
+            .target_groups
+            .iter()
+            .map(|g| {
+                TargetGroup::parse(g).ok_or_else(|| {
+                    DoudiError::invalid(
+                        "target_groups",
+                        "重点群体不正确",
+                        "unknown target group code",
+                    )
+                })
+            })
+            .collect::<Result<_>>()?;
+        let mut r = DiscoveryReport::new(reporter);
+        r.reporter_name = Some(account.display_name.clone());
+        r.reported_at = Some(UnixMillis(now_ms()));
+        r.channel = Some(channel);
+        r.target = Some(target);
+        r.target_groups = groups;
+        r.urgency = Some(urgency);
+        r.emergency_24h = report.emergency_24h;
+        r.notes = report.notes.clone();
+        r.gps = gps(report.lat, report.lon)?;
+        r.status = DiscoveryStatus::Submitted;
+        self.inner.create(&grid, &r)
+    }
+
+    /// Visits a reviewer sent back (已退回), with the reviewer's comment. Offline.
+    pub fn returned_visits(&self) -> Vec<VisitSummary> {
+        self.visits_with_status(VisitStatus::Returned)
+    }
+
+    /// Visits on this phone still in draft. Offline.
+    pub fn draft_visits(&self) -> Vec<VisitSummary> {
+        self.visits_with_status(VisitStatus::Draft)
+    }
+
+    /// Tasks assigned to this worker. Always empty for now: tasks are produced by the server's
+    /// rules and review work, which does not publish them to phones yet.
+    pub fn tasks(&self) -> Vec<Task> {
+        Vec::new()
+    }
+
+    /// Sync with the server: push local changes, pull what is new, page after page. Network
+    /// failures are retried with backoff; an expired access token is refreshed once; a revoked
+    /// device wipes the store and fails with `Revoked`. Dropping the returned future, or
+    /// `cancel_sync`, stops it after the current step; whatever was applied stays applied.
+    pub async fn sync_now(&self, progress: Option<Arc<dyn SyncProgress>>) -> Result<SyncSummary> {
+        let inner = self.inner.clone();
+        let cancel = self.inner.cancel.clone();
+        blocking::spawn(Some(cancel), move || inner.sync(progress)).await
+    }
+
+    /// Stop a running sync at its next step (it then fails with `Cancelled`).
+    pub fn cancel_sync(&self) {
+        self.inner.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// Photos and signatures stored here and not uploaded yet.
+    pub fn pending_uploads(&self) -> Result<u32> {
+        Ok(self.inner.store().pending_blobs()?.len() as u32)
+    }
+
+    /// Documents with changes the server has not acknowledged yet.
+    pub fn pending_changes(&self) -> Result<u32> {
+        Ok(self.inner.store().dirty_ids()?.len() as u32)
+    }
+}
+
+/// For tools and tests (not exported to the bindings).
+impl DoudiClient {
+    fn visits_with_status(&self, status: VisitStatus) -> Vec<VisitSummary> {
+        let store = self.inner.store();
+        store
+            .index
+            .iter()
+            .filter_map(|(id, s)| match s {
+                Summary::Visit(v) if v.status == status.as_str() => Some(visit_summary(id, v)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A document's bytes in automerge's save format.
+    pub fn document_bytes(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.inner.store().load_doc(id)?.map(|mut sd| sd.doc.save()))
+    }
+
+    /// Ids of every document held, with their kind.
+    pub fn document_ids(&self) -> Vec<(String, &'static str)> {
+        self.inner
+            .store()
+            .index
+            .iter()
+            .map(|(id, s)| {
+                let kind = match s {
+                    Summary::Household(_) => DocumentKind::Household.as_str(),
+                    Summary::Visit(_) => DocumentKind::Visit.as_str(),
+                    Summary::Report(_) => DocumentKind::DiscoveryReport.as_str(),
+                    Summary::Unreadable => "unreadable",
+                };
+                (id.clone(), kind)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,374 @@
+//! Records and enums of the public API.
+
+use doudi_protocol::doc::{self as pdoc, visit as pvisit};
+
+/// The logged-in account.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, uniffi::Record)]
+pub struct AccountInfo {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    /// `grid_worker`, `assistant`, `village_cadre`, ...
+    pub role: String,
+    /// Codes of the regions the account works in (grids, villages, ...).
+    pub regions: Vec<String>,
+    /// The id the server gave this phone.
+    pub device_id: String,
+}
+
+/// A household in a list (户).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HouseholdSummary {
+    pub id: String,
+    /// Grid code (网格).
+    pub grid: String,
+    /// Name of the head of household (户主).
+    pub head_name: String,
+    /// The head's 身份证号, masked: first 6 + `****` + last 4.
+    pub head_id_masked: Option<String>,
+    pub address: String,
+    /// Programmes in Chinese (低保, 特困分散供养, ...).
+    pub programmes: Vec<String>,
+    pub member_count: u32,
+}
+
+/// A member of a household.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct MemberInfo {
+    pub id: String,
+    pub name: String,
+    pub id_number_masked: Option<String>,
+    /// Relation code (`head`, `spouse`, ...).
+    pub relation: String,
+    /// Relation in Chinese (户主, 配偶, ...).
+    pub relation_label: String,
+    /// False once the member has left the household (减员).
+    pub current: bool,
+}
+
+/// A visit in a list.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VisitSummary {
+    pub id: String,
+    pub household_id: String,
+    pub purpose: VisitPurpose,
+    /// `draft`, `submitted`, `returned`, `approved`, `rejected`, `confirmed`.
+    pub status: String,
+    /// Status in Chinese (草稿, 已提交, 已退回, ...).
+    pub status_label: String,
+    /// Unix milliseconds.
+    pub started_at: Option<i64>,
+    pub photo_count: u32,
+    /// The last reviewer's comment (审核意见), e.g. why a visit was returned.
+    pub review_comment: Option<String>,
+}
+
+/// A household with its members and visit history.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HouseholdDetail {
+    pub summary: HouseholdSummary,
+    pub hukou_type: Option<String>,
+    pub registered_address: Option<String>,
+    pub members: Vec<MemberInfo>,
+    /// Newest first.
+    pub visits: Vec<VisitSummary>,
+}
+
+/// A photo or signature of a visit.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AttachmentInfo {
+    /// SHA-256 of the stored image: its address.
+    pub hash: String,
+    /// Photo category code, or the signer's role for a signature.
+    pub category: String,
+    pub caption: Option<String>,
+    /// Unix milliseconds.
+    pub at: Option<i64>,
+    /// False while the image waits for upload.
+    pub uploaded: bool,
+}
+
+/// One visit in full.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VisitDetail {
+    pub summary: VisitSummary,
+    pub ended_at: Option<i64>,
+    pub investigators: Vec<InvestigatorInput>,
+    pub living: LivingConditions,
+    pub conclusion: Option<Conclusion>,
+    pub conclusion_notes: Option<String>,
+    pub photos: Vec<AttachmentInfo>,
+    pub signatures: Vec<AttachmentInfo>,
+}
+
+/// Why a visit is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum VisitPurpose {
+    /// 入户调查
+    Investigation,
+    /// 复核
+    Recheck,
+    /// 探访
+    CareVisit,
+    /// 预警核查
+    AlertCheck,
+    /// 回访
+    FollowUp,
+}
+
+impl From<VisitPurpose> for pvisit::Purpose {
+    fn from(p: VisitPurpose) -> Self {
+        match p {
+            VisitPurpose::Investigation => pvisit::Purpose::Investigation,
+            VisitPurpose::Recheck => pvisit::Purpose::Recheck,
+            VisitPurpose::CareVisit => pvisit::Purpose::CareVisit,
+            VisitPurpose::AlertCheck => pvisit::Purpose::AlertCheck,
+            VisitPurpose::FollowUp => pvisit::Purpose::FollowUp,
+        }
+    }
+}
+
+impl From<pvisit::Purpose> for VisitPurpose {
+    fn from(p: pvisit::Purpose) -> Self {
+        match p {
+            pvisit::Purpose::Investigation => VisitPurpose::Investigation,
+            pvisit::Purpose::Recheck => VisitPurpose::Recheck,
+            pvisit::Purpose::CareVisit => VisitPurpose::CareVisit,
+            pvisit::Purpose::AlertCheck => VisitPurpose::AlertCheck,
+            pvisit::Purpose::FollowUp => VisitPurpose::FollowUp,
+        }
+    }
+}
+
+/// Conclusion of an investigation (调查结论).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Conclusion {
+    /// 属实
+    Accurate,
+    /// 部分属实
+    PartlyAccurate,
+    /// 不属实
+    Inaccurate,
+}
+
+impl From<Conclusion> for pvisit::Conclusion {
+    fn from(c: Conclusion) -> Self {
+        match c {
+            Conclusion::Accurate => pvisit::Conclusion::Accurate,
+            Conclusion::PartlyAccurate => pvisit::Conclusion::PartlyAccurate,
+            Conclusion::Inaccurate => pvisit::Conclusion::Inaccurate,
+        }
+    }
+}
+
+impl From<pvisit::Conclusion> for Conclusion {
+    fn from(c: pvisit::Conclusion) -> Self {
+        match c {
+            pvisit::Conclusion::Accurate => Conclusion::Accurate,
+            pvisit::Conclusion::PartlyAccurate => Conclusion::PartlyAccurate,
+            pvisit::Conclusion::Inaccurate => Conclusion::Inaccurate,
+        }
+    }
+}
+
+/// What a photo shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PhotoCategory {
+    /// 房屋外观
+    DwellingOutside,
+    /// 室内
+    DwellingInside,
+    /// 厨房
+    Kitchen,
+    /// 床铺被褥
+    Bedding,
+    /// 证件材料
+    Document,
+    /// 其他
+    Other,
+}
+
+impl From<PhotoCategory> for pdoc::PhotoCategory {
+    fn from(c: PhotoCategory) -> Self {
+        match c {
+            PhotoCategory::DwellingOutside => pdoc::PhotoCategory::DwellingOutside,
+            PhotoCategory::DwellingInside => pdoc::PhotoCategory::DwellingInside,
+            PhotoCategory::Kitchen => pdoc::PhotoCategory::Kitchen,
+            PhotoCategory::Bedding => pdoc::PhotoCategory::Bedding,
+            PhotoCategory::Document => pdoc::PhotoCategory::Document,
+            PhotoCategory::Other => pdoc::PhotoCategory::Other,
+        }
+    }
+}
+
+/// Who signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SignerRole {
+    /// 调查人员 (give the account id)
+    Investigator,
+    /// 家庭成员
+    Family,
+    /// 村干部
+    Cadre,
+}
+
+impl From<SignerRole> for pvisit::SignerRole {
+    fn from(r: SignerRole) -> Self {
+        match r {
+            SignerRole::Investigator => pvisit::SignerRole::Investigator,
+            SignerRole::Family => pvisit::SignerRole::Family,
+            SignerRole::Cadre => pvisit::SignerRole::Cadre,
+        }
+    }
+}
+
+/// An investigator (调查人员) of a visit.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct InvestigatorInput {
+    pub account_id: String,
+    pub name: String,
+}
+
+/// What the visit found about an existing member.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct MemberCheckInput {
+    pub member_id: String,
+    /// 在场
+    pub present: bool,
+    /// 核实
+    pub confirmed: bool,
+    /// 减员
+    pub removed: bool,
+    pub removal_reason: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A person found at the visit who is not on record yet (增员).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct NewMemberInput {
+    pub name: String,
+    /// 18-character 身份证号, checked locally.
+    pub id_number: Option<String>,
+    /// Relation code (`spouse`, `child`, ...).
+    pub relation: String,
+    pub note: Option<String>,
+}
+
+/// Observed living conditions (吃穿住用).
+#[derive(Debug, Clone, PartialEq, Eq, Default, uniffi::Record)]
+pub struct LivingConditions {
+    pub food: Option<String>,
+    pub clothing: Option<String>,
+    pub housing: Option<String>,
+    pub daily_goods: Option<String>,
+}
+
+/// Income or an asset as declared and as seen (收入核对).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct IncomeNoteInput {
+    /// True for an asset (财产), false for income (收入).
+    pub is_asset: bool,
+    pub description: String,
+    /// Amounts in fen (分).
+    pub declared_fen: Option<i64>,
+    pub observed_fen: Option<i64>,
+    pub note: Option<String>,
+}
+
+/// A problem with a field, found locally or by the server.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FieldIssue {
+    /// Field path, e.g. `investigators` or `members_added.<id>.id_number`.
+    pub path: String,
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+    /// False for a warning that does not block submission.
+    pub blocking: bool,
+}
+
+/// What `submit_visit` did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SubmitOutcome {
+    /// True when the visit is now submitted (it goes to the server at the next sync).
+    pub submitted: bool,
+    /// Blocking issues (then nothing changed) and warnings.
+    pub issues: Vec<FieldIssue>,
+}
+
+/// A proactive-discovery report (主动发现报告).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ReportInput {
+    /// A household already on record, or None for a new person/address.
+    pub household_id: Option<String>,
+    pub person_name: Option<String>,
+    pub person_id_number: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    /// Grid for a new address; default: the household's grid or the account's first grid.
+    pub grid: Option<String>,
+    /// Channel code: `visit`, `self_report`, `hotline`, `data_match`, `referral`.
+    pub channel: String,
+    /// Group codes: `elderly`, `children`, `ill`, `disabled`, `hardship`, `disaster_hit`.
+    pub target_groups: Vec<String>,
+    /// `urgent`, `safety_net`, `needs_care`, `keep_watching`.
+    pub urgency: String,
+    /// 急难: help needed within 24 hours.
+    pub emergency_24h: bool,
+    pub notes: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+/// A task assigned to this worker (复核, 回访 due). Tasks come from the rules and review work on
+/// the server; until that work lands, [`crate::DoudiClient::tasks`] returns an empty list.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Task {
+    pub id: String,
+    pub household_id: String,
+    pub purpose: VisitPurpose,
+    /// Unix milliseconds.
+    pub due_at: Option<i64>,
+}
+
+/// Progress of a sync, reported after each round trip.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncProgressInfo {
+    pub round: u32,
+    pub documents_sent: u32,
+    pub documents_received: u32,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// More pages follow.
+    pub more: bool,
+}
+
+/// Receives sync progress (on a background thread).
+#[uniffi::export(foreign)]
+pub trait SyncProgress: Send + Sync {
+    fn on_progress(&self, progress: SyncProgressInfo);
+}
+
+/// A document the server refused, with the reasons.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RejectedDocument {
+    pub id: String,
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+    pub issues: Vec<FieldIssue>,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, PartialEq, Eq, Default, uniffi::Record)]
+pub struct SyncSummary {
+    pub rounds: u32,
+    pub documents_sent: u32,
+    pub documents_received: u32,
+    pub documents_purged: u32,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub rejected: Vec<RejectedDocument>,
+    /// Photos and signatures still waiting for upload.
+    pub pending_uploads: u32,
+}
