@@ -855,12 +855,12 @@ struct Phone {
     account_id: String,
 }
 
-/// Body bytes and time of one round trip.
+/// Body bytes and time of one round trip (request sent to response body read).
 #[derive(Debug, Clone, Copy, Default)]
 struct Trip {
     up: usize,
     down: usize,
-    time: Duration,
+    http: Duration,
 }
 
 struct Client {
@@ -939,14 +939,13 @@ impl Client {
     async fn sync_once(&self, phone: &mut Phone, page: Option<u32>) -> (SyncOutcome, Trip) {
         let req = to_cbor(&phone.replica.prepare(page));
         let up = req.len();
-        let t = Instant::now();
-        let (bytes, _) = self.post(&phone.access, req).await;
+        let (bytes, http) = self.post(&phone.access, req).await;
         let resp: SyncResponse = from_cbor(&bytes).expect("response decodes");
         let outcome = phone.replica.apply(resp).expect("response applies");
         let trip = Trip {
             up,
             down: bytes.len(),
-            time: t.elapsed(),
+            http,
         };
         if let Some(r) = outcome.rejected.first() {
             panic!(
@@ -1142,6 +1141,8 @@ struct Wire {
     header_down: u64,
     trips: usize,
     time: Duration,
+    /// Of `time`, the HTTP round trips alone (without the phone applying the responses).
+    http: Duration,
 }
 
 impl Wire {
@@ -1155,6 +1156,7 @@ impl Wire {
             header_down: tcp.1.saturating_sub(body_down),
             trips: trips.len(),
             time,
+            http: trips.iter().map(|t| t.http).sum(),
         }
     }
 }
@@ -1356,8 +1358,8 @@ async fn run_backend(o: &Options, backend: Backend, pg: Option<&Postgres>) -> (R
     for _ in 0..21 {
         let (out, trip) = client.sync_once(&mut phone, None).await;
         assert!(out.updated.is_empty() && !out.more, "nothing new");
-        idle = Wire::from(&[trip], meter.take(), trip.time);
-        idle_times.push(trip.time);
+        idle = Wire::from(&[trip], meter.take(), trip.http);
+        idle_times.push(trip.http);
     }
 
     // (b) one new visit, made offline (draft, then submitted), pushed in one round trip.
@@ -1396,7 +1398,7 @@ async fn run_backend(o: &Options, backend: Backend, pg: Option<&Postgres>) -> (R
         let trip = Trip {
             up,
             down: bytes.len(),
-            time,
+            http: time,
         };
         new_visit = Wire::from(&[trip], meter.take(), time);
         visit_times.push(time);
@@ -1476,7 +1478,7 @@ fn print_report(r: &Report, b: &Baseline) {
     let idle_ok_headers =
         r.idle.body_up + r.idle.header_up <= 256 && r.idle.body_down + r.idle.header_down <= 256;
     println!(
-        "| P1 idle reconnect | {} / {} | {} / {} | {} | {} (median of 21) | {} / {} | {} / {} | {:.5} | ≤ 256 B each way, 1 round trip | bodies {}; with headers {} |",
+        "| P1 idle reconnect | {} / {} | {} / {} | {} | {} (HTTP, median of 21) | {} / {} | {} / {} | {:.5} | ≤ 256 B each way, 1 round trip | bodies {}; with headers {} |",
         r.idle.body_up,
         r.idle.body_down,
         r.idle.header_up,
@@ -1493,7 +1495,7 @@ fn print_report(r: &Report, b: &Baseline) {
     );
     let p2_ok = r.new_visit.body_up <= r.new_visit_changes + 300;
     println!(
-        "| P2 one new visit ({} B of changes) | {} / {} | {} / {} | {} | {} (median of 11) | {} / {} | {} / {} | {:.2} | request ≤ changes + 300 B = {} B | {} (request body − changes = {} B) |",
+        "| P2 one new visit ({} B of changes) | {} / {} | {} / {} | {} | {} (HTTP, median of 11) | {} / {} | {} / {} | {:.2} | request ≤ changes + 300 B = {} B | {} (request body − changes = {} B) |",
         r.new_visit_changes,
         r.new_visit.body_up,
         r.new_visit.body_down,
@@ -1556,6 +1558,13 @@ fn print_report(r: &Report, b: &Baseline) {
         verdict(i.rss_peak_kib <= 300 * 1024),
     );
     println!();
+    println!(
+        "First sync: {} in all, of which {} HTTP round trips (request sent to response body read) \
+         and the rest the phone decoding and merging {} snapshots.",
+        ms(r.first.time),
+        ms(r.first.http),
+        r.docs
+    );
     println!(
         "Baseline time in process (no network): first sync {}, idle reconnect {}, one new visit {}.",
         ms(b.first.time),
