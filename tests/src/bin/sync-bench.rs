@@ -1188,6 +1188,8 @@ struct Report {
     new_visit_changes: u64,
     new_visit_median: Duration,
     first: Wire,
+    /// `AutoCommit::load` of every snapshot of the scope, for comparison with the phone's apply.
+    load_all: Duration,
     ingest: Ingest,
     hwm_kib: u64,
 }
@@ -1350,6 +1352,12 @@ async fn run_backend(o: &Options, backend: Backend, pg: Option<&Postgres>) -> (R
     let ids: Vec<String> = phone.replica.ids().cloned().collect();
     let docs: Vec<Vec<u8>> = ids.iter().filter_map(|id| phone.replica.save(id)).collect();
     let compacted: u64 = docs.iter().map(|d| d.len() as u64).sum();
+    // What applying the snapshots would cost a phone that keeps each loaded document as it is.
+    let t = Instant::now();
+    for d in &docs {
+        std::hint::black_box(automerge::AutoCommit::load(d).expect("snapshot loads"));
+    }
+    let load_all = t.elapsed();
     assert_eq!(docs.len(), o.households + o.visits, "whole scope received");
 
     // (a) idle reconnect of the up-to-date phone.
@@ -1432,6 +1440,7 @@ async fn run_backend(o: &Options, backend: Backend, pg: Option<&Postgres>) -> (R
             new_visit_changes,
             new_visit_median: median(visit_times),
             first,
+            load_all,
             ingest,
             hwm_kib,
         },
@@ -1560,10 +1569,12 @@ fn print_report(r: &Report, b: &Baseline) {
     println!();
     println!(
         "First sync: {} in all, of which {} HTTP round trips (request sent to response body read) \
-         and the rest the phone decoding and merging {} snapshots.",
+         and the rest the phone decoding and merging {} snapshots; `AutoCommit::load` of those \
+         snapshots alone takes {}.",
         ms(r.first.time),
         ms(r.first.http),
-        r.docs
+        r.docs,
+        ms(r.load_all)
     );
     println!(
         "Baseline time in process (no network): first sync {}, idle reconnect {}, one new visit {}.",
