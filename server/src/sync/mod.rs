@@ -875,7 +875,33 @@ async fn pull(
             .await?;
         let exhausted = (rows.len() as u64) < BATCH;
         for row in rows {
-            let update = if cursor == 0 || row.created_seq > cursor as i64 {
+            // Changes stored since the cursor by others: the device holds its own already.
+            let others = doc_change::Entity::find()
+                .filter(doc_change::Column::DocId.eq(row.id.as_str()))
+                .filter(doc_change::Column::Seq.gt(cursor as i64))
+                .filter(doc_change::Column::DeviceId.ne(ctx.device_id.as_str()));
+            let snapshot = if cursor == 0 {
+                true
+            } else if row.created_seq > cursor as i64 {
+                // New since the cursor: the whole document, unless only this device wrote it
+                // (it just pushed it, and has the heads from its push result).
+                let by_others: Option<i64> = others
+                    .clone()
+                    .select_only()
+                    .column(doc_change::Column::Id)
+                    .limit(1)
+                    .into_tuple()
+                    .one(db)
+                    .await?;
+                if by_others.is_none() {
+                    last = row.seq;
+                    continue;
+                }
+                true
+            } else {
+                false
+            };
+            let update = if snapshot {
                 DocUpdate {
                     doc: row.id.clone(),
                     kind: row.kind.clone(),
@@ -885,10 +911,7 @@ async fn pull(
                     heads: wire_heads(&row.heads),
                 }
             } else {
-                let changes: Vec<Vec<u8>> = doc_change::Entity::find()
-                    .filter(doc_change::Column::DocId.eq(row.id.as_str()))
-                    .filter(doc_change::Column::Seq.gt(cursor as i64))
-                    .filter(doc_change::Column::DeviceId.ne(ctx.device_id.as_str()))
+                let changes: Vec<Vec<u8>> = others
                     .order_by_asc(doc_change::Column::Id)
                     .select_only()
                     .column(doc_change::Column::Bytes)

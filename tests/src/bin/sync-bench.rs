@@ -1,0 +1,1624 @@
+//! Sync benchmark (DESIGN.md P1–P4, P8): the real `doudi serve` as a child process on SQLite and
+//! PostgreSQL, driven over loopback HTTP by simulated phones, with per-document automerge sync
+//! (one `automerge::sync::State` per document, as automerge-repo does it) run in process on the
+//! same documents as the baseline.
+//!
+//! ```text
+//! cargo build --release --bin doudi
+//! cargo run --release -p doudi-tests --bin sync-bench -- --backend both
+//! ```
+//!
+//! Options (defaults in brackets): `--backend sqlite|postgres|both` [both], `--households` [1000],
+//! `--visits` [5000], `--devices` [100] ingesting devices, `--ingest-visits` [100] per device,
+//! `--ingest-secs` [60] time cap of the ingest, `--pushers` [4] devices populating the scope,
+//! `--batch` [100] documents per populating request, `--doudi` path of the server binary
+//! [next to this one]. PostgreSQL: `DOUDI_BENCH_PG_URL` (a user that may CREATE DATABASE), else
+//! a throwaway cluster is started on 127.0.0.1 from /usr/lib/postgresql/*/bin.
+//!
+//! Wire bytes: bodies are counted as sent and received; HTTP header bytes are counted at the TCP
+//! level through a counting forwarder on 127.0.0.1 (bytes on the socket minus body bytes).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use automerge::sync::{Message, State, SyncDoc};
+use automerge::{ActorId, Automerge};
+use serde_bytes::ByteBuf;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use doudi_protocol::doc::common::{GeoPoint, Photo, PhotoCategory};
+use doudi_protocol::doc::household::{
+    Asset, AssetKind, Health, HukouType, IncomeClass, IncomeItem, IncomeSource, Member, Period,
+    Programme, Relation, WorkCapacity,
+};
+use doudi_protocol::doc::visit::{
+    Comparison, ComparisonSubject, Conclusion, Investigator, LivingConditions, MemberCheck,
+    Purpose, Signature, SignerRole, VisitStatus,
+};
+use doudi_protocol::doc::{self, Household, UnixMillis, Visit};
+use doudi_protocol::id_number::{IdNumber, check_char};
+use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, EntryId, MemberId};
+use doudi_protocol::sync::{
+    CONTENT_TYPE, DocPush, PROTOCOL_VERSION, PushStatus, Replica, SyncOutcome, SyncRequest,
+    SyncResponse, from_cbor, replica::device_actor, to_cbor,
+};
+use doudi_tests::{FIXTURE_CSV, PASSWORD};
+
+/// The grid of the measured device scope (P1–P3).
+const SCOPE_GRID: &str = "370102001001-A";
+/// The village above it: the colleague (second investigator) works there.
+const SCOPE_VILLAGE: &str = "370102001001";
+/// Ingesting devices each get their own grid under this village.
+const INGEST_VILLAGE: &str = "370103001001";
+const JWT_SECRET: &str = "doudi-bench-secret-0123456789abcdef";
+/// Bound on any "sync until done" loop.
+const MAX_ROUNDS: usize = 10_000;
+/// Smallest page a client may ask for: populating devices only want their push results.
+const SMALL_PAGE: u32 = 4096;
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Options {
+    backends: Vec<Backend>,
+    households: usize,
+    visits: usize,
+    devices: usize,
+    ingest_visits: usize,
+    ingest_secs: u64,
+    pushers: usize,
+    batch: usize,
+    doudi: PathBuf,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: sync-bench [--backend sqlite|postgres|both] [--households N] [--visits N] \
+         [--devices N] [--ingest-visits N] [--ingest-secs S] [--pushers N] [--batch N] [--doudi PATH]"
+    );
+    std::process::exit(2)
+}
+
+fn options() -> Options {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let mut o = Options {
+        backends: vec![Backend::Sqlite, Backend::Postgres],
+        households: 1000,
+        visits: 5000,
+        devices: 100,
+        ingest_visits: 100,
+        ingest_secs: 60,
+        pushers: 4,
+        batch: 100,
+        doudi: exe.with_file_name("doudi"),
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let Some(value) = it.next() else { usage() };
+        let num = || value.parse::<usize>().unwrap_or_else(|_| usage());
+        match flag.as_str() {
+            "--backend" => {
+                o.backends = match value.as_str() {
+                    "sqlite" => vec![Backend::Sqlite],
+                    "postgres" => vec![Backend::Postgres],
+                    "both" => vec![Backend::Sqlite, Backend::Postgres],
+                    _ => usage(),
+                }
+            }
+            "--households" => o.households = num().max(1),
+            "--visits" => o.visits = num(),
+            "--devices" => o.devices = num().clamp(1, 1000),
+            "--ingest-visits" => o.ingest_visits = num().clamp(1, 100_000),
+            "--ingest-secs" => o.ingest_secs = num().clamp(1, 3600) as u64,
+            "--pushers" => o.pushers = num().clamp(1, 64),
+            "--batch" => o.batch = num().clamp(1, 500),
+            "--doudi" => o.doudi = PathBuf::from(value),
+            _ => usage(),
+        }
+    }
+    o
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic content
+
+/// SplitMix64: deterministic, dependency-free pseudo-random numbers for test content.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+
+    fn bytes32(&mut self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for chunk in out.chunks_mut(8) {
+            chunk.copy_from_slice(&self.next().to_le_bytes());
+        }
+        out
+    }
+}
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙",
+];
+const GIVEN_M: &[&str] = &[
+    "建国", "志强", "国栋", "德福", "海军", "永明", "小军", "浩然",
+];
+const GIVEN_F: &[&str] = &[
+    "秀英", "桂兰", "玉梅", "淑珍", "小花", "丽娟", "雨欣", "春燕",
+];
+
+/// A valid 身份证号 for someone born on the given day in 历下区 (370102), with the check
+/// character from the protocol's ISO 7064 function.
+fn id_number(rng: &mut Rng, year: u32, month: u32, day: u32, male: bool) -> IdNumber {
+    let seq = rng.below(100);
+    let sex_digit = rng.below(5) * 2 + u64::from(male);
+    let first17 = format!("370102{year:04}{month:02}{day:02}{seq:02}{sex_digit}");
+    let check = check_char(&first17).expect("17 digits");
+    IdNumber::parse(&format!("{first17}{check}")).expect("valid by construction")
+}
+
+fn person(rng: &mut Rng, relation: Relation, male: bool, born: u32) -> Member {
+    let surname = rng.pick(SURNAMES);
+    let given = rng.pick(if male { GIVEN_M } else { GIVEN_F });
+    let month = 1 + rng.below(12) as u32;
+    let day = 1 + rng.below(28) as u32;
+    let mut m = Member::new(format!("{surname}{given}"), relation);
+    m.id_number = Some(id_number(rng, born, month, day, male));
+    m.health = Some(if born < 1960 {
+        Health::Fair
+    } else {
+        Health::Healthy
+    });
+    m.work_capacity = Some(if (1965..2005).contains(&born) {
+        WorkCapacity::Able
+    } else {
+        WorkCapacity::FullyLost
+    });
+    m
+}
+
+/// A household of 3–5 members with ID numbers, income items and a dwelling.
+fn household(rng: &mut Rng, n: usize) -> Household {
+    let mut h = Household {
+        address: format!("济南市历下区一镇一村 {} 排 {} 号", n / 40 + 1, n % 40 + 1),
+        hukou_type: Some(HukouType::Rural),
+        ..Default::default()
+    };
+    h.programmes.insert(Programme::Dibao);
+    let head_born = 1955 + rng.below(25) as u32;
+    let head = MemberId::generate().unwrap();
+    let mut head_m = person(rng, Relation::Head, true, head_born);
+    head_m.phone = Some(format!("139{:08}", rng.below(100_000_000)));
+    h.members.insert(head, head_m);
+    h.members.insert(
+        MemberId::generate().unwrap(),
+        person(rng, Relation::Spouse, false, head_born + 2),
+    );
+    let children = 1 + rng.below(3) as usize;
+    for c in 0..children {
+        let born = (head_born + 24 + 3 * c as u32).min(2020);
+        let male = rng.below(2) == 0;
+        h.members.insert(
+            MemberId::generate().unwrap(),
+            person(rng, Relation::Child, male, born),
+        );
+    }
+    let wages = 80_000 + rng.below(100_000) as i64;
+    let subsidy = 60_000 + rng.below(40_000) as i64;
+    let items = [
+        (
+            Some(head),
+            IncomeClass::Wages,
+            "务工",
+            wages,
+            Period::Month,
+            "村委会出具的务工证明",
+            IncomeSource::Declared,
+        ),
+        (
+            None,
+            IncomeClass::Transfer,
+            "耕地地力保护补贴",
+            subsidy,
+            Period::Year,
+            "一卡通流水",
+            IncomeSource::DataCheck,
+        ),
+    ];
+    for item in items {
+        h.income.insert(EntryId::generate().unwrap(), income(item));
+    }
+    h.assets.insert(
+        EntryId::generate().unwrap(),
+        Asset {
+            kind: AssetKind::Dwelling,
+            owner: Some(head),
+            description: Some("自建砖房三间，约 80 平方米".into()),
+            value_fen: 0,
+            exemption: Some("唯一住房".into()),
+        },
+    );
+    h
+}
+
+type IncomeFields = (
+    Option<MemberId>,
+    IncomeClass,
+    &'static str,
+    i64,
+    Period,
+    &'static str,
+    IncomeSource,
+);
+
+/// A counted income item.
+fn income((member, class, kind, amount_fen, period, evidence, source): IncomeFields) -> IncomeItem {
+    IncomeItem {
+        member,
+        class,
+        kind: kind.into(),
+        amount_fen,
+        period,
+        counted: true,
+        excluded_reason: None,
+        evidence: Some(evidence.into()),
+        source,
+    }
+}
+
+/// The later edit of a household: an income item found at a visit.
+fn add_observed_income(h: &mut Household, rng: &mut Rng) {
+    let amount = 20_000 + rng.below(30_000) as i64;
+    h.income.insert(
+        EntryId::generate().unwrap(),
+        income((
+            None,
+            IncomeClass::Business,
+            "养殖（鸡 30 只）",
+            amount,
+            Period::Year,
+            "入户查看",
+            IncomeSource::Observed,
+        )),
+    );
+}
+
+/// A draft visit as started at the door: purpose, time, place, members seen.
+fn draft_visit(rng: &mut Rng, household: DocumentId, members: &[MemberId]) -> Visit {
+    let mut v = Visit::new(household, Purpose::Recheck);
+    let start = 1_763_800_000_000 + rng.below(30 * 86_400) as i64 * 1000;
+    v.started_at = Some(UnixMillis(start));
+    v.gps = Some(GeoPoint {
+        lat: 36.65 + rng.below(1000) as f64 / 10_000.0,
+        lon: 117.12 + rng.below(1000) as f64 / 10_000.0,
+        accuracy_m: Some(8.0),
+    });
+    for (i, m) in members.iter().enumerate() {
+        v.member_checks.insert(
+            *m,
+            MemberCheck {
+                present: i < 3,
+                confirmed: true,
+                ..Default::default()
+            },
+        );
+    }
+    v
+}
+
+/// Complete and submit a visit: two investigators with signatures, a family signature, living
+/// conditions, an income comparison, photos as blob references, the conclusion.
+fn submit_visit(v: &mut Visit, rng: &mut Rng, investigators: &[(&str, &str); 2]) {
+    let start = v.started_at.map(|t| t.0).unwrap_or(1_763_800_000_000);
+    let end = start + 40 * 60 * 1000;
+    v.ended_at = Some(UnixMillis(end));
+    for (acct, name) in investigators {
+        let account = AccountId::parse(acct).expect("account id");
+        v.investigators.insert(
+            account.clone(),
+            Investigator {
+                name: name.to_string(),
+            },
+        );
+        v.signatures.insert(
+            BlobHash::from_bytes(rng.bytes32()),
+            Signature {
+                signer_name: name.to_string(),
+                role: SignerRole::Investigator,
+                account: Some(account),
+                signed_at: Some(UnixMillis(end)),
+            },
+        );
+    }
+    v.signatures.insert(
+        BlobHash::from_bytes(rng.bytes32()),
+        Signature {
+            signer_name: format!("{}建国", rng.pick(SURNAMES)),
+            role: SignerRole::Family,
+            account: None,
+            signed_at: Some(UnixMillis(end)),
+        },
+    );
+    v.living = LivingConditions {
+        food: Some("主食充足，肉蛋较少".into()),
+        clothing: Some("冬衣齐备".into()),
+        housing: Some("砖房，屋顶有渗漏".into()),
+        daily_goods: Some("有电视、冰箱，无洗衣机".into()),
+    };
+    v.comparisons.insert(
+        EntryId::generate().unwrap(),
+        Comparison {
+            subject: ComparisonSubject::Income,
+            description: "户主务工收入".into(),
+            declared_fen: Some(120_000),
+            observed_fen: Some(120_000 + rng.below(20_000) as i64),
+            note: Some("与工友核实".into()),
+        },
+    );
+    let categories = [
+        PhotoCategory::DwellingOutside,
+        PhotoCategory::DwellingInside,
+        PhotoCategory::Kitchen,
+    ];
+    for category in categories {
+        v.photos.insert(
+            BlobHash::from_bytes(rng.bytes32()),
+            Photo {
+                category,
+                caption: Some(category.label_zh().to_string()),
+                captured_at: UnixMillis(start + 10 * 60 * 1000),
+                gps: v.gps,
+            },
+        );
+    }
+    v.conclusion = Some(Conclusion::Accurate);
+    v.conclusion_notes = Some("家庭成员及收入情况与申报一致".into());
+    v.status = VisitStatus::Submitted;
+    v.submitted_at = Some(UnixMillis(end));
+}
+
+/// A submitted visit made as a phone makes it offline: created as a draft (one change), then
+/// completed and submitted (a second change). Returns the document id and the change bytes.
+fn offline_visit(
+    rng: &mut Rng,
+    actor: &ActorId,
+    grid: &str,
+    household: DocumentId,
+    investigators: &[(&str, &str); 2],
+) -> (String, Vec<Vec<u8>>) {
+    let id = DocumentId::generate().unwrap();
+    let draft = draft_visit(rng, household, &[]);
+    let mut am = doc::create(id, grid, &draft, Some(actor.clone())).expect("visit document");
+    let mut done = draft;
+    submit_visit(&mut done, rng, investigators);
+    doc::write(&mut am, &done).expect("visit written");
+    am.commit();
+    let changes = am
+        .get_changes(&[])
+        .into_iter()
+        .map(|mut c| c.bytes().into_owned())
+        .collect();
+    (id.to_string(), changes)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server process
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// VmRSS and VmHWM of the server process, in KiB.
+    fn memory_kib(&self) -> (u64, u64) {
+        (
+            proc_status_kib(self.pid(), "VmRSS:"),
+            proc_status_kib(self.pid(), "VmHWM:"),
+        )
+    }
+}
+
+/// A memory field of /proc/<pid>/status, in KiB (0 when unreadable).
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn doudi_cmd(o: &Options, dir: &Path, db_url: Option<&str>) -> Command {
+    let mut c = Command::new(&o.doudi);
+    c.env("DOUDI_DATA_DIR", dir)
+        .env("DOUDI_JWT_SECRET", JWT_SECRET)
+        .env("DOUDI_ACCESS_TOKEN_TTL_SECS", "7200")
+        .env("RUST_LOG", "warn,sqlx=error")
+        .env_remove("DATABASE_URL")
+        .env_remove("DOUDI_DATABASE_URL")
+        .env_remove("DOUDI_CONFIG");
+    if let Some(url) = db_url {
+        c.env("DATABASE_URL", url);
+    }
+    c
+}
+
+fn run_ok(mut c: Command, stdin: Option<&str>, what: &str) {
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = c
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    if let Some(text) = stdin
+        && let Some(mut pipe) = child.stdin.take()
+    {
+        pipe.write_all(text.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The region file: the test fixture plus one grid per ingesting device.
+fn region_csv(devices: usize) -> String {
+    let mut csv = FIXTURE_CSV.to_string();
+    for d in 0..devices {
+        csv.push_str(&format!(
+            "{INGEST_VILLAGE}-G{d:03},{INGEST_VILLAGE},grid,乙县一村压测网格{d}\n"
+        ));
+    }
+    csv
+}
+
+fn ingest_grid(d: usize) -> String {
+    format!("{INGEST_VILLAGE}-G{d:03}")
+}
+
+/// Migrate, import regions, add accounts (with `doudi` commands), then start `doudi serve`.
+fn start_server(o: &Options, db_url: Option<&str>) -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv_path = dir.path().join("regions.csv");
+    std::fs::write(&csv_path, region_csv(o.devices)).expect("write regions");
+    let mut c = doudi_cmd(o, dir.path(), db_url);
+    c.arg("region").arg("import").arg(&csv_path);
+    run_ok(c, None, "doudi region import");
+
+    let mut accounts: Vec<(String, &str, String)> = vec![
+        ("bench.worker".into(), "grid_worker", SCOPE_GRID.into()),
+        ("bench.colleague".into(), "assistant", SCOPE_VILLAGE.into()),
+    ];
+    for d in 0..o.devices {
+        accounts.push((format!("ingest.{d:03}"), "grid_worker", ingest_grid(d)));
+    }
+    // A few at a time: each command hashes a password (argon2).
+    for group in accounts.chunks(4) {
+        let children: Vec<Child> = group
+            .iter()
+            .map(|(user, role, region)| {
+                let mut c = doudi_cmd(o, dir.path(), db_url);
+                c.args(["user", "add", "--username", user, "--display-name", user])
+                    .args(["--role", role, "--region", region])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped());
+                let mut child = c.spawn().expect("doudi user add");
+                if let Some(mut pipe) = child.stdin.take() {
+                    writeln!(pipe, "{PASSWORD}").expect("password to stdin");
+                }
+                child
+            })
+            .collect();
+        for (child, (user, _, _)) in children.into_iter().zip(group) {
+            let out = child.wait_with_output().expect("wait");
+            assert!(
+                out.status.success(),
+                "doudi user add {user}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    let mut c = doudi_cmd(o, dir.path(), db_url);
+    c.args(["serve", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(
+            std::fs::File::create(dir.path().join("server.log"))
+                .map(Stdio::from)
+                .unwrap_or_else(|_| Stdio::null()),
+        );
+    let mut child = c.spawn().expect("doudi serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut addr = None;
+    for line in lines.by_ref().take(50) {
+        let Ok(line) = line else { break };
+        if let Some(a) = line.strip_prefix("doudi listening on http://") {
+            addr = a.trim().parse::<SocketAddr>().ok();
+            break;
+        }
+    }
+    // Keep draining standard output so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let addr = addr.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!(
+            "doudi serve did not start: {}",
+            std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
+        )
+    });
+    assert!(
+        addr.ip().is_loopback(),
+        "the server must listen on loopback"
+    );
+    Server {
+        child,
+        addr,
+        _dir: dir,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL
+
+/// A throwaway cluster (stopped on drop) or a given server.
+struct Postgres {
+    admin_url: String,
+    stop: Option<Vec<String>>,
+    _dir: Option<tempfile::TempDir>,
+    version: String,
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Some(cmd) = &self.stop {
+            let _ = Command::new(&cmd[0])
+                .args(&cmd[1..])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// `DOUDI_BENCH_PG_URL`, or a cluster started as tests/run-all.sh starts one.
+fn postgres() -> Option<Postgres> {
+    if let Ok(url) = std::env::var("DOUDI_BENCH_PG_URL")
+        && !url.is_empty()
+    {
+        return Some(Postgres {
+            admin_url: url,
+            stop: None,
+            _dir: None,
+            version: "given by DOUDI_BENCH_PG_URL".into(),
+        });
+    }
+    let mut bins: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    bins.sort();
+    let bin = bins.pop()?;
+    let dir = tempfile::Builder::new()
+        .prefix("doudi-bench-pg.")
+        .tempdir()
+        .ok()?;
+    let port = free_port();
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let mut prefix: Vec<String> = Vec::new();
+    if root {
+        let _ = Command::new("useradd")
+            .args(["--system", "--no-create-home", "postgres"])
+            .stderr(Stdio::null())
+            .status();
+        let _ = Command::new("chown")
+            .arg("postgres")
+            .arg(dir.path())
+            .status();
+        prefix = ["runuser", "-u", "postgres", "--"]
+            .map(String::from)
+            .to_vec();
+    }
+    let with_prefix = |mut args: Vec<String>| {
+        let mut all = prefix.clone();
+        all.append(&mut args);
+        all
+    };
+    let run = |args: &[String]| {
+        Command::new(&args[0])
+            .args(&args[1..])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let data = dir.path().join("data");
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    let initdb = with_prefix(vec![
+        s(&bin.join("initdb")),
+        "-D".into(),
+        s(&data),
+        "-U".into(),
+        "doudi".into(),
+        "-A".into(),
+        "trust".into(),
+        "-E".into(),
+        "UTF8".into(),
+        "--no-locale".into(),
+    ]);
+    if !run(&initdb) {
+        eprintln!("initdb failed; PostgreSQL skipped");
+        return None;
+    }
+    let opts = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+         -c full_page_writes=off -c max_connections=300",
+        dir.path().display()
+    );
+    let start = with_prefix(vec![
+        s(&bin.join("pg_ctl")),
+        "-D".into(),
+        s(&data),
+        "-l".into(),
+        s(&dir.path().join("log")),
+        "-w".into(),
+        "start".into(),
+        "-o".into(),
+        opts,
+    ]);
+    if !run(&start) {
+        eprintln!("pg_ctl start failed; PostgreSQL skipped");
+        return None;
+    }
+    let version = Command::new(bin.join("postgres"))
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let stop = with_prefix(vec![
+        s(&bin.join("pg_ctl")),
+        "-D".into(),
+        s(&data),
+        "-m".into(),
+        "immediate".into(),
+        "stop".into(),
+    ]);
+    Some(Postgres {
+        admin_url: format!("postgres://doudi@127.0.0.1:{port}/postgres"),
+        stop: Some(stop),
+        _dir: Some(dir),
+        version: format!(
+            "{version}, throwaway cluster on 127.0.0.1 (fsync=off, synchronous_commit=off, full_page_writes=off)"
+        ),
+    })
+}
+
+/// A new empty database on the server; its URL.
+async fn fresh_database(admin_url: &str) -> String {
+    use sea_orm::{ConnectionTrait, Database};
+    let name = format!(
+        "doudi_bench_{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0)
+    );
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
+    admin.close().await.ok();
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b.to_string(), format!("?{q}")),
+        None => (admin_url.to_string(), String::new()),
+    };
+    let root = base.rsplit_once('/').map(|(r, _)| r).unwrap_or(&base);
+    format!("{root}/{name}{query}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counting forwarder: bytes on the socket in each direction
+
+#[derive(Default)]
+struct Meter {
+    up: AtomicU64,
+    down: AtomicU64,
+}
+
+impl Meter {
+    fn take(&self) -> (u64, u64) {
+        (
+            self.up.swap(0, Ordering::SeqCst),
+            self.down.swap(0, Ordering::SeqCst),
+        )
+    }
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    counter: Arc<Meter>,
+    up: bool,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let c = if up { &counter.up } else { &counter.down };
+        c.fetch_add(n as u64, Ordering::SeqCst);
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}
+
+async fn counting_forwarder(upstream: SocketAddr) -> (SocketAddr, Arc<Meter>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let meter = Arc::new(Meter::default());
+    let m = meter.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = TcpStream::connect(upstream).await else {
+                continue;
+            };
+            let (cr, cw) = client.into_split();
+            let (sr, sw) = server.into_split();
+            tokio::spawn(pump(cr, sw, m.clone(), true));
+            tokio::spawn(pump(sr, cw, m.clone(), false));
+        }
+    });
+    (addr, meter)
+}
+
+// ---------------------------------------------------------------------------------------------
+// A simulated phone
+
+struct Phone {
+    replica: Replica,
+    access: String,
+    account_id: String,
+}
+
+/// Body bytes and time of one round trip (request sent to response body read).
+#[derive(Debug, Clone, Copy, Default)]
+struct Trip {
+    up: usize,
+    down: usize,
+    http: Duration,
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    fn new(addr: SocketAddr) -> Client {
+        Client {
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(4)
+                .build()
+                .expect("http client"),
+            base: format!("http://{addr}"),
+        }
+    }
+
+    /// Log in as a new device; returns (access token, device id, account id).
+    async fn login(&self, username: &str) -> (String, String, String) {
+        let body = json!({
+            "username": username,
+            "password": PASSWORD,
+            "device": { "name": "压测手机", "platform": "android" },
+        });
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("login sent");
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "login {username}: {status} {v}");
+        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        (
+            s(&v["access_token"]),
+            s(&v["device_id"]),
+            s(&v["account"]["id"]),
+        )
+    }
+
+    async fn phone(&self, username: &str) -> Phone {
+        let (access, device_id, account_id) = self.login(username).await;
+        Phone {
+            replica: Replica::new(device_actor(&device_id).expect("device id is 32 hex")),
+            access,
+            account_id,
+        }
+    }
+
+    /// POST a CBOR body; the response body and the time taken.
+    async fn post(&self, token: &str, body: Vec<u8>) -> (Vec<u8>, Duration) {
+        let t = Instant::now();
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/sync", self.base))
+            .bearer_auth(token)
+            .header("content-type", CONTENT_TYPE)
+            .body(body)
+            .send()
+            .await
+            .expect("sync sent");
+        let status = resp.status();
+        let bytes = resp.bytes().await.expect("sync body").to_vec();
+        let time = t.elapsed();
+        assert!(
+            status.is_success(),
+            "sync: {status} {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        (bytes, time)
+    }
+
+    async fn sync_once(&self, phone: &mut Phone, page: Option<u32>) -> (SyncOutcome, Trip) {
+        let req = to_cbor(&phone.replica.prepare(page));
+        let up = req.len();
+        let (bytes, http) = self.post(&phone.access, req).await;
+        let resp: SyncResponse = from_cbor(&bytes).expect("response decodes");
+        let outcome = phone.replica.apply(resp).expect("response applies");
+        let trip = Trip {
+            up,
+            down: bytes.len(),
+            http,
+        };
+        if let Some(r) = outcome.rejected.first() {
+            panic!(
+                "{} document(s) rejected, first: {} {:?} {:?}",
+                outcome.rejected.len(),
+                r.doc,
+                r.code,
+                r.issues
+            );
+        }
+        (outcome, trip)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Populating the scope
+
+/// Fill the scope grid with `households` households (created, then edited once) and `visits`
+/// submitted visits (drafted, then submitted), pushed by `pushers` devices in batches.
+async fn populate(o: &Options, client: &Client, colleague: &str) -> Duration {
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for p in 0..o.pushers {
+        let mut phone = client.phone("bench.worker").await;
+        let client = Client {
+            http: client.http.clone(),
+            base: client.base.clone(),
+        };
+        let colleague = colleague.to_string();
+        let (households, visits, batch, pushers) = (o.households, o.visits, o.batch, o.pushers);
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(0xD0D1 + p as u64);
+            let me = phone.account_id.clone();
+            let investigators = [(me.as_str(), "张网格"), (colleague.as_str(), "刘协理")];
+            let mut pending = 0usize;
+            let mut pushed = 0usize;
+            for h in (p..households).step_by(pushers) {
+                let mut content = household(&mut rng, h);
+                let members: Vec<MemberId> = content.members.keys().copied().collect();
+                let hid = phone.replica.create(SCOPE_GRID, &content).unwrap();
+                add_observed_income(&mut content, &mut rng);
+                phone
+                    .replica
+                    .update::<Household>(&hid.to_string(), |h| *h = content)
+                    .unwrap();
+                pending += 1;
+                // Visits of this household: visit i belongs to household i % households.
+                for _ in (h..visits).step_by(households) {
+                    let draft = draft_visit(&mut rng, hid, &members);
+                    let vid = phone.replica.create(SCOPE_GRID, &draft).unwrap();
+                    phone
+                        .replica
+                        .update::<Visit>(&vid.to_string(), |v| {
+                            submit_visit(v, &mut rng, &investigators)
+                        })
+                        .unwrap();
+                    pending += 1;
+                }
+                if pending >= batch {
+                    let (out, _) = client.sync_once(&mut phone, Some(SMALL_PAGE)).await;
+                    pushed += out.accepted.len();
+                    pending = 0;
+                }
+            }
+            let (out, _) = client.sync_once(&mut phone, Some(SMALL_PAGE)).await;
+            pushed + out.accepted.len()
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.expect("populating task");
+    }
+    assert_eq!(
+        total,
+        o.households + o.visits,
+        "every document accepted once"
+    );
+    t.elapsed()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Baseline: per-document automerge sync, in process
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Exchange {
+    msgs_up: usize,
+    msgs_down: usize,
+    bytes_up: usize,
+    bytes_down: usize,
+    time: Duration,
+}
+
+impl Exchange {
+    fn add(&mut self, o: Exchange) {
+        self.msgs_up += o.msgs_up;
+        self.msgs_down += o.msgs_down;
+        self.bytes_up += o.bytes_up;
+        self.bytes_down += o.bytes_down;
+        self.time += o.time;
+    }
+}
+
+/// Run the automerge sync protocol between a phone's and the server's copy of one document until
+/// neither has anything to send. Messages are encoded and decoded as on a wire.
+fn automerge_sync(
+    phone: &mut Automerge,
+    phone_state: &mut State,
+    server: &mut Automerge,
+    server_state: &mut State,
+) -> Exchange {
+    let t = Instant::now();
+    let mut ex = Exchange::default();
+    for _ in 0..64 {
+        let up = phone
+            .generate_sync_message(phone_state)
+            .map(Message::encode);
+        if let Some(bytes) = &up {
+            ex.msgs_up += 1;
+            ex.bytes_up += bytes.len();
+            let m = Message::decode(bytes).expect("message decodes");
+            server
+                .receive_sync_message(server_state, m)
+                .expect("server receives");
+        }
+        let down = server
+            .generate_sync_message(server_state)
+            .map(Message::encode);
+        if let Some(bytes) = &down {
+            ex.msgs_down += 1;
+            ex.bytes_down += bytes.len();
+            let m = Message::decode(bytes).expect("message decodes");
+            phone
+                .receive_sync_message(phone_state, m)
+                .expect("phone receives");
+        }
+        if up.is_none() && down.is_none() {
+            break;
+        }
+    }
+    ex.time = t.elapsed();
+    ex
+}
+
+struct Baseline {
+    first: Exchange,
+    idle: Exchange,
+    new_visit: Exchange,
+}
+
+/// The three cases on the given documents (compacted bytes), and one new visit's changes.
+fn baseline(docs: &[Vec<u8>], new_visit: &[Vec<u8>]) -> Baseline {
+    let mut first = Exchange::default();
+    let mut idle = Exchange::default();
+    for bytes in docs {
+        let mut server = Automerge::load(bytes).expect("document loads");
+        let mut phone = Automerge::new();
+        let (mut ps, mut ss) = (State::new(), State::new());
+        first.add(automerge_sync(&mut phone, &mut ps, &mut server, &mut ss));
+        // Reconnect: both peers load their persisted sync state (what automerge-repo stores).
+        let mut ps = State::decode(&ps.encode()).expect("state decodes");
+        let mut ss = State::decode(&ss.encode()).expect("state decodes");
+        idle.add(automerge_sync(&mut phone, &mut ps, &mut server, &mut ss));
+        assert_eq!(phone.get_heads(), server.get_heads());
+    }
+    let mut phone = Automerge::new();
+    let changes: Vec<automerge::Change> = new_visit
+        .iter()
+        .map(|c| automerge::Change::try_from(c.as_slice()).expect("change parses"))
+        .collect();
+    phone.apply_changes(changes).expect("changes apply");
+    let mut server = Automerge::new();
+    let new_visit = automerge_sync(
+        &mut phone,
+        &mut State::new(),
+        &mut server,
+        &mut State::new(),
+    );
+    Baseline {
+        first,
+        idle,
+        new_visit,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+#[derive(Debug, Default, Clone)]
+struct Wire {
+    body_up: u64,
+    body_down: u64,
+    header_up: u64,
+    header_down: u64,
+    trips: usize,
+    time: Duration,
+    /// Of `time`, the HTTP round trips alone (without the phone applying the responses).
+    http: Duration,
+}
+
+impl Wire {
+    fn from(trips: &[Trip], tcp: (u64, u64), time: Duration) -> Wire {
+        let body_up: u64 = trips.iter().map(|t| t.up as u64).sum();
+        let body_down: u64 = trips.iter().map(|t| t.down as u64).sum();
+        Wire {
+            body_up,
+            body_down,
+            header_up: tcp.0.saturating_sub(body_up),
+            header_down: tcp.1.saturating_sub(body_down),
+            trips: trips.len(),
+            time,
+            http: trips.iter().map(|t| t.http).sum(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct Ingest {
+    devices: usize,
+    visits: usize,
+    elapsed: Duration,
+    p50: Duration,
+    p95: Duration,
+    p99: Duration,
+    max: Duration,
+    mean_up: f64,
+    mean_down: f64,
+    rss_peak_kib: u64,
+    rss_before_kib: u64,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Report {
+    backend: String,
+    populate: Duration,
+    docs: usize,
+    compacted: u64,
+    idle: Wire,
+    idle_median: Duration,
+    new_visit: Wire,
+    new_visit_changes: u64,
+    new_visit_median: Duration,
+    first: Wire,
+    /// `AutoCommit::load` of every snapshot of the scope, for comparison with the phone's apply.
+    load_all: Duration,
+    ingest: Ingest,
+    hwm_kib: u64,
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    percentile(&v, 0.5)
+}
+
+/// 100 (by default) devices, each in its own grid, submit visits as fast as the server answers.
+async fn ingest(o: &Options, server: &Server, colleague: &str) -> Ingest {
+    let client = Client::new(server.addr);
+    // Log in and prepare every visit before the clock starts, so that the phones' own work of
+    // building automerge documents does not compete with the server for the two cores.
+    let mut devices = Vec::new();
+    for d in 0..o.devices {
+        let mut phone = client.phone(&format!("ingest.{d:03}")).await;
+        client.sync_once(&mut phone, None).await;
+        let mut rng = Rng(0x1_0000 + d as u64);
+        let me = phone.account_id.clone();
+        let household = DocumentId::generate().unwrap();
+        let grid = ingest_grid(d);
+        let visits: Vec<(String, Vec<Vec<u8>>)> = (0..o.ingest_visits)
+            .map(|_| {
+                offline_visit(
+                    &mut rng,
+                    phone.replica.actor(),
+                    &grid,
+                    household,
+                    &[(me.as_str(), "压测网格员"), (colleague, "刘协理")],
+                )
+            })
+            .collect();
+        devices.push((phone, visits));
+    }
+    let rss_before_kib = server.memory_kib().0;
+    let peak = Arc::new(AtomicU64::new(rss_before_kib));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (peak, stop, pid) = (peak.clone(), stop.clone(), server.pid());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                peak.fetch_max(proc_status_kib(pid, "VmRSS:"), Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let deadline = Duration::from_secs(o.ingest_secs);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (phone, visits) in devices {
+        let http = client.http.clone();
+        let base = client.base.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = Client { http, base };
+            let mut cursor = phone.replica.cursor();
+            let mut lat = Vec::with_capacity(visits.len());
+            let (mut up, mut down) = (0usize, 0usize);
+            for (doc, changes) in visits {
+                if start.elapsed() >= deadline {
+                    break;
+                }
+                let req = SyncRequest {
+                    v: PROTOCOL_VERSION,
+                    cursor,
+                    push: vec![DocPush {
+                        doc,
+                        changes: changes.into_iter().map(ByteBuf::from).collect(),
+                    }],
+                    page_bytes: None,
+                };
+                let body = to_cbor(&req);
+                up += body.len();
+                let (bytes, time) = client.post(&phone.access, body).await;
+                down += bytes.len();
+                let resp: SyncResponse = from_cbor(&bytes).expect("response decodes");
+                assert!(
+                    resp.results.len() == 1 && resp.results[0].status == PushStatus::Accepted,
+                    "visit not accepted: {:?}",
+                    resp.results
+                );
+                cursor = resp.cursor;
+                lat.push(time);
+            }
+            (lat, up, down)
+        }));
+    }
+    let mut lat = Vec::new();
+    let (mut up, mut down) = (0usize, 0usize);
+    for t in tasks {
+        let (l, u, d) = t.await.expect("ingest task");
+        lat.extend(l);
+        up += u;
+        down += d;
+    }
+    let elapsed = start.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    let _ = sampler.await;
+    lat.sort();
+    let n = lat.len().max(1) as f64;
+    Ingest {
+        devices: o.devices,
+        visits: lat.len(),
+        elapsed,
+        p50: percentile(&lat, 0.50),
+        p95: percentile(&lat, 0.95),
+        p99: percentile(&lat, 0.99),
+        max: lat.last().copied().unwrap_or_default(),
+        mean_up: up as f64 / n,
+        mean_down: down as f64 / n,
+        rss_peak_kib: peak.load(Ordering::SeqCst),
+        rss_before_kib,
+    }
+}
+
+async fn run_backend(o: &Options, backend: Backend, pg: Option<&Postgres>) -> (Report, Baseline) {
+    let db_url = match (backend, pg) {
+        (Backend::Postgres, Some(pg)) => Some(fresh_database(&pg.admin_url).await),
+        _ => None,
+    };
+    eprintln!("[{}] starting doudi serve", backend.name());
+    let server = start_server(o, db_url.as_deref());
+    let direct = Client::new(server.addr);
+    let colleague = direct.login("bench.colleague").await.2;
+
+    eprintln!(
+        "[{}] populating {} households + {} visits",
+        backend.name(),
+        o.households,
+        o.visits
+    );
+    let populate_time = populate(o, &direct, &colleague).await;
+
+    // Measured phone: through the counting forwarder.
+    let (fwd, meter) = counting_forwarder(server.addr).await;
+    let client = Client::new(fwd);
+    let mut phone = client.phone("bench.worker").await;
+    meter.take();
+
+    // (c) first sync of the whole scope to an empty phone, paged.
+    eprintln!("[{}] first sync", backend.name());
+    let t = Instant::now();
+    let mut trips = Vec::new();
+    for _ in 0..MAX_ROUNDS {
+        let (out, trip) = client.sync_once(&mut phone, None).await;
+        trips.push(trip);
+        if !out.more {
+            break;
+        }
+    }
+    let first = Wire::from(&trips, meter.take(), t.elapsed());
+    let ids: Vec<String> = phone.replica.ids().cloned().collect();
+    let docs: Vec<Vec<u8>> = ids.iter().filter_map(|id| phone.replica.save(id)).collect();
+    let compacted: u64 = docs.iter().map(|d| d.len() as u64).sum();
+    // What applying the snapshots would cost a phone that keeps each loaded document as it is.
+    let t = Instant::now();
+    for d in &docs {
+        std::hint::black_box(automerge::AutoCommit::load(d).expect("snapshot loads"));
+    }
+    let load_all = t.elapsed();
+    assert_eq!(docs.len(), o.households + o.visits, "whole scope received");
+
+    // (a) idle reconnect of the up-to-date phone.
+    let mut idle_times = Vec::new();
+    let mut idle = Wire::default();
+    for _ in 0..21 {
+        let (out, trip) = client.sync_once(&mut phone, None).await;
+        assert!(out.updated.is_empty() && !out.more, "nothing new");
+        idle = Wire::from(&[trip], meter.take(), trip.http);
+        idle_times.push(trip.http);
+    }
+
+    // (b) one new visit, made offline (draft, then submitted), pushed in one round trip.
+    let mut rng = Rng(0xB);
+    let household = DocumentId::parse(&ids[0]).unwrap();
+    let me = phone.account_id.clone();
+    let mut visit_times = Vec::new();
+    let mut new_visit = Wire::default();
+    let mut new_visit_changes = 0u64;
+    let mut last_changes = Vec::new();
+    for _ in 0..11 {
+        let (id, changes) = offline_visit(
+            &mut rng,
+            phone.replica.actor(),
+            SCOPE_GRID,
+            household,
+            &[(me.as_str(), "张网格"), (colleague.as_str(), "刘协理")],
+        );
+        new_visit_changes = changes.iter().map(|c| c.len() as u64).sum();
+        let push = DocPush {
+            doc: id,
+            changes: changes.iter().cloned().map(ByteBuf::from).collect(),
+        };
+        let req = SyncRequest {
+            v: PROTOCOL_VERSION,
+            cursor: phone.replica.cursor(),
+            push: vec![push],
+            page_bytes: None,
+        };
+        let body = to_cbor(&req);
+        let up = body.len();
+        let (bytes, time) = client.post(&phone.access, body).await;
+        let resp: SyncResponse = from_cbor(&bytes).expect("response decodes");
+        assert_eq!(resp.results[0].status, PushStatus::Accepted);
+        phone.replica.apply(resp).expect("applies");
+        let trip = Trip {
+            up,
+            down: bytes.len(),
+            http: time,
+        };
+        new_visit = Wire::from(&[trip], meter.take(), time);
+        visit_times.push(time);
+        last_changes = changes;
+    }
+
+    // (d) ingest from many devices; P8 server memory.
+    eprintln!(
+        "[{}] ingest: {} devices × up to {} visits, at most {} s",
+        backend.name(),
+        o.devices,
+        o.ingest_visits,
+        o.ingest_secs
+    );
+    let ingest = ingest(o, &server, &colleague).await;
+    let hwm_kib = server.memory_kib().1;
+    drop(server);
+
+    eprintln!("[{}] baseline: automerge sync per document", backend.name());
+    let base = baseline(&docs, &last_changes);
+
+    (
+        Report {
+            backend: backend.name().into(),
+            populate: populate_time,
+            docs: docs.len(),
+            compacted,
+            idle,
+            idle_median: median(idle_times),
+            new_visit,
+            new_visit_changes,
+            new_visit_median: median(visit_times),
+            first,
+            load_all,
+            ingest,
+            hwm_kib,
+        },
+        base,
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.2} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "MISSED" }
+}
+
+fn print_report(r: &Report, b: &Baseline) {
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!();
+    println!("### {}", r.backend);
+    println!();
+    println!(
+        "Scope: {} documents, {} bytes compacted (`Automerge::save()` summed); populated in {:.1} s.",
+        r.docs,
+        r.compacted,
+        r.populate.as_secs_f64()
+    );
+    println!();
+    println!(
+        "| case | doudi body up / down (B) | doudi headers up / down (B) | round trips | doudi time | baseline msgs up / down | baseline bytes up / down | ratio doudi/baseline (body bytes, both ways) | target | verdict |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|---|");
+    let ratio = |w: &Wire, e: &Exchange| {
+        (w.body_up + w.body_down) as f64 / (e.bytes_up + e.bytes_down).max(1) as f64
+    };
+    let idle_ok = r.idle.body_up <= 256 && r.idle.body_down <= 256 && r.idle.trips == 1;
+    let idle_ok_headers =
+        r.idle.body_up + r.idle.header_up <= 256 && r.idle.body_down + r.idle.header_down <= 256;
+    println!(
+        "| P1 idle reconnect | {} / {} | {} / {} | {} | {} (HTTP, median of 21) | {} / {} | {} / {} | {:.5} | ≤ 256 B each way, 1 round trip | bodies {}; with headers {} |",
+        r.idle.body_up,
+        r.idle.body_down,
+        r.idle.header_up,
+        r.idle.header_down,
+        r.idle.trips,
+        ms(r.idle_median),
+        b.idle.msgs_up,
+        b.idle.msgs_down,
+        b.idle.bytes_up,
+        b.idle.bytes_down,
+        ratio(&r.idle, &b.idle),
+        verdict(idle_ok),
+        verdict(idle_ok_headers),
+    );
+    let p2_ok = r.new_visit.body_up <= r.new_visit_changes + 300;
+    println!(
+        "| P2 one new visit ({} B of changes) | {} / {} | {} / {} | {} | {} (HTTP, median of 11) | {} / {} | {} / {} | {:.2} | request ≤ changes + 300 B = {} B | {} (request body − changes = {} B) |",
+        r.new_visit_changes,
+        r.new_visit.body_up,
+        r.new_visit.body_down,
+        r.new_visit.header_up,
+        r.new_visit.header_down,
+        r.new_visit.trips,
+        ms(r.new_visit_median),
+        b.new_visit.msgs_up,
+        b.new_visit.msgs_down,
+        b.new_visit.bytes_up,
+        b.new_visit.bytes_down,
+        ratio(&r.new_visit, &b.new_visit),
+        r.new_visit_changes + 300,
+        verdict(p2_ok),
+        r.new_visit.body_up as i64 - r.new_visit_changes as i64,
+    );
+    let factor = r.first.body_down as f64 / r.compacted.max(1) as f64;
+    let p3_ok = factor <= 1.2 && r.first.time <= Duration::from_secs(3);
+    println!(
+        "| P3 first sync | {} / {} | {} / {} | {} | {} | {} / {} | {} / {} | {:.2} | ≤ 1.2 × compacted, ≤ 3 s | {} ({:.3} × compacted) |",
+        r.first.body_up,
+        r.first.body_down,
+        r.first.header_up,
+        r.first.header_down,
+        r.first.trips,
+        ms(r.first.time),
+        b.first.msgs_up,
+        b.first.msgs_down,
+        b.first.bytes_up,
+        b.first.bytes_down,
+        ratio(&r.first, &b.first),
+        verdict(p3_ok),
+        factor,
+    );
+    println!();
+    let i = &r.ingest;
+    let rate = i.visits as f64 / i.elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "| P4/P8 ingest | devices | visits | seconds | visits/s | p50 | p95 | p99 | max | request / response body (mean B) | server RSS before / peak (MiB) | VmHWM whole run (MiB) | verdict |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!(
+        "| {} | {} | {} | {:.1} | {:.0} | {} | {} | {} | {} | {:.0} / {:.0} | {:.0} / {:.0} | {:.0} | visits/s {}; p99 {}; RSS {} |",
+        r.backend,
+        i.devices,
+        i.visits,
+        i.elapsed.as_secs_f64(),
+        rate,
+        ms(i.p50),
+        ms(i.p95),
+        ms(i.p99),
+        ms(i.max),
+        i.mean_up,
+        i.mean_down,
+        mib(i.rss_before_kib),
+        mib(i.rss_peak_kib),
+        mib(r.hwm_kib),
+        verdict(rate >= 1000.0),
+        verdict(i.p99 <= Duration::from_millis(250)),
+        verdict(i.rss_peak_kib <= 300 * 1024),
+    );
+    println!();
+    println!(
+        "First sync: {} in all, of which {} HTTP round trips (request sent to response body read) \
+         and the rest the phone decoding and merging {} snapshots; `AutoCommit::load` of those \
+         snapshots alone takes {}.",
+        ms(r.first.time),
+        ms(r.first.http),
+        r.docs,
+        ms(r.load_all)
+    );
+    println!(
+        "Baseline time in process (no network): first sync {}, idle reconnect {}, one new visit {}.",
+        ms(b.first.time),
+        ms(b.idle.time),
+        ms(b.new_visit.time)
+    );
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let o = options();
+    assert!(
+        o.doudi.exists(),
+        "{} not found: run `cargo build --release --bin doudi` or pass --doudi",
+        o.doudi.display()
+    );
+    let mut pg = None;
+    if o.backends.contains(&Backend::Postgres) {
+        pg = postgres();
+        if pg.is_none() {
+            eprintln!("PostgreSQL unavailable: set DOUDI_BENCH_PG_URL or install postgresql");
+        }
+    }
+    println!("## sync-bench");
+    println!();
+    println!(
+        "households {}, visits {}, ingest devices {} × up to {} visits (cap {} s), populating devices {}, batch {}",
+        o.households, o.visits, o.devices, o.ingest_visits, o.ingest_secs, o.pushers, o.batch
+    );
+    if let Some(p) = &pg {
+        println!("PostgreSQL: {}", p.version);
+    }
+    let mut measured = 0;
+    for &b in &o.backends {
+        if b == Backend::Postgres && pg.is_none() {
+            continue;
+        }
+        let (report, base) = run_backend(&o, b, pg.as_ref()).await;
+        print_report(&report, &base);
+        measured += 1;
+    }
+    if measured == 0 {
+        eprintln!("nothing was measured");
+        std::process::exit(1);
+    }
+}
