@@ -24,8 +24,8 @@ use doudi_protocol::id_number::IdNumber;
 use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, DocumentKind, EntryId, MemberId};
 use doudi_protocol::sync::replica::device_actor;
 use doudi_protocol::sync::{
-    CONTENT_TYPE, DocPush, MAX_CHANGES_PER_DOC, MAX_PUSH_DOCS, PROTOCOL_VERSION, PushStatus,
-    SyncRequest, SyncResponse, from_cbor, to_cbor,
+    CONTENT_TYPE, DocPush, MAX_CHANGES_PER_DOC, MAX_PUSH_DOCS, PROTOCOL_VERSION, PolicyUpdate,
+    PushStatus, SyncRequest, SyncResponse, from_cbor, to_cbor,
 };
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -49,6 +49,8 @@ struct Session {
 const META_SESSION: &str = "session";
 const META_DEVICE: &str = "device_id";
 const META_CURSOR: &str = "cursor";
+/// The region policy book last received through sync (`PolicyUpdate`).
+const META_POLICY: &str = "policy";
 
 /// Bytes of pushed changes per request before the rest waits for the next round (the server
 /// takes 8 MiB).
@@ -503,6 +505,7 @@ impl Inner {
     fn prepare(&self) -> Result<(SyncRequest, BTreeMap<String, Vec<ChangeHash>>, bool)> {
         let store = self.store();
         let cursor: u64 = store.meta(META_CURSOR)?.unwrap_or(0);
+        let policy_version = store.meta::<PolicyUpdate>(META_POLICY)?.map(|p| p.version);
         let mut push = Vec::new();
         let mut pushed = BTreeMap::new();
         let mut bytes = 0usize;
@@ -535,6 +538,7 @@ impl Inner {
                 cursor,
                 push,
                 page_bytes: None,
+                policy_version,
             },
             pushed,
             more,
@@ -631,6 +635,7 @@ impl Inner {
         }
         let cursor = resp.cursor;
         let purge = resp.purge;
+        let policy = resp.policy;
         out.documents_purged += purge.len() as u32;
         store.write(|w: &mut Writer<'_>| {
             for (id, (kind, scope, mut d, acked)) in changed {
@@ -639,6 +644,9 @@ impl Inner {
             }
             for id in &purge {
                 w.delete_doc(id)?;
+            }
+            if let Some(p) = &policy {
+                w.put_meta(META_POLICY, Some(p))?;
             }
             w.put_meta(META_CURSOR, Some(&cursor))
         })
@@ -787,6 +795,20 @@ impl Inner {
             .first()
             .cloned()
             .ok_or_else(|| DoudiError::invalid("grid", "请选择网格", "choose the grid"))
+    }
+}
+
+#[uniffi::export]
+impl DoudiClient {
+    /// Version of the region policy book (低保 standards, multipliers, deadlines) received
+    /// through sync; 0 before the first. The book stays in the encrypted store, so indicators
+    /// and due dates work offline; sync sends it again only when the server's version changes.
+    pub fn policy_version(&self) -> Result<u64> {
+        Ok(self
+            .inner
+            .store()
+            .meta::<PolicyUpdate>(META_POLICY)?
+            .map_or(0, |p| p.version))
     }
 }
 

@@ -2,6 +2,9 @@
 //! caller may read; garbage collection. Every test runs on SQLite and PostgreSQL, each with the
 //! local directory store and with a real S3-compatible server.
 
+use doudi_protocol::doc::visit::Purpose;
+use doudi_protocol::doc::{Household, Photo, PhotoCategory, UnixMillis, Visit};
+use doudi_protocol::ids::BlobHash;
 use doudi_protocol::role::Role;
 use doudi_server::blobs::{self, BlobService, Sha256Hex};
 use doudi_server::entity::region;
@@ -54,6 +57,7 @@ macro_rules! every_backend_and_store {
 }
 
 every_backend_and_store!(
+    synced_visit_photos_are_readable_through_the_visit,
     resumable_upload_then_reads_through_documents_only,
     bad_uploads_get_stable_codes,
     gc_removes_unreferenced_blobs_only,
@@ -186,6 +190,93 @@ fn main_sof0(bytes: &[u8]) -> usize {
 
 fn header<'a>(h: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
     h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+/// Sync links a visit's photos and signatures to it: who may read the visit may read them (and
+/// their thumbnails); nobody else, and the link goes when the document drops the photo.
+async fn synced_visit_photos_are_readable_through_the_visit(b: Backend, store: BlobStoreUnderTest) {
+    let app = spawn(b, store, |_| {}).await;
+    app.create_account("gw.a", Role::GridWorker, &[GRID]).await;
+    app.create_account("gw.other", Role::GridWorker, &[OTHER_COUNTY_GRID])
+        .await;
+    let (t_other, _, _) = app.login("gw.other").await;
+    let mut phone = app.phone("gw.a").await;
+    let t = phone.access.clone();
+
+    let bytes = photo("document.png");
+    let h = sha(&bytes);
+    let hh = phone
+        .replica
+        .create(
+            GRID,
+            &Household {
+                address: "济南市历下区一镇一村 3 号".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let mut v = Visit::new(hh, Purpose::Recheck);
+    v.photos.insert(
+        BlobHash::parse(&h).unwrap(),
+        Photo {
+            category: PhotoCategory::Document,
+            caption: Some("低保证".into()),
+            captured_at: UnixMillis(1_763_800_000_000),
+            gps: None,
+        },
+    );
+    let visit = phone.replica.create(GRID, &v).unwrap();
+    let o = app.sync(&mut phone).await;
+    assert_eq!(o.accepted.len(), 2, "{:?}", o.rejected);
+
+    // The document points at the photo before its bytes arrive: the phone is asked for them.
+    assert_eq!(
+        missing(&app, &t, &[&h]).await.body,
+        json!({ "missing": [h] })
+    );
+    let (status, _, _) = get_blob(&app, &t, &h, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let r = upload(&app, &t, &h, &bytes).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        missing(&app, &t, &[&h]).await.body,
+        json!({ "missing": [] })
+    );
+
+    let (status, _, body) = get_blob(&app, &t, &h, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, bytes);
+    let thumb = app
+        .http
+        .get(app.url(&format!("/api/v1/blobs/{h}?variant=thumb")))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thumb.status(), StatusCode::OK);
+    assert_eq!(header(thumb.headers(), "content-type"), "image/png");
+    let small = image::load_from_memory(&thumb.bytes().await.unwrap()).unwrap();
+    assert_eq!((small.width(), small.height()), (240, 320));
+    let bad = app
+        .get(&format!("/api/v1/blobs/{h}?variant=poster"), &t)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.code(), "request.invalid");
+
+    // Another county's worker learns nothing from the hash.
+    let (status, _, body) = get_blob(&app, &t_other, &h, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.len() < 1000);
+
+    // The phone removes the photo: the link goes with it.
+    phone
+        .replica
+        .update::<Visit>(&visit.to_string(), |v| v.photos.clear())
+        .unwrap();
+    let o = app.sync(&mut phone).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
+    let (status, _, _) = get_blob(&app, &t, &h, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 async fn resumable_upload_then_reads_through_documents_only(b: Backend, store: BlobStoreUnderTest) {

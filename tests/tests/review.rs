@@ -620,6 +620,14 @@ async fn console_refuses_missing_csrf_and_foreign_ids(b: Backend) {
     let (status, html) = town.get(&format!("/console/visits/{visit}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("王建国"), "{html}");
+    // The signatures show through the console's own blob route (the session, not a token):
+    // readable through the visit, though not uploaded yet.
+    let sig = BlobHash::from_bytes([1; 32]).to_string();
+    let sig_url = format!("/console/blobs/{sig}");
+    assert!(html.contains(&format!("{sig_url}?variant=thumb")), "{html}");
+    let (status, body) = town.get(&sig_url).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body.contains("尚未上传"), "{body}");
 
     // A form post without the CSRF token, or with a wrong one, changes nothing.
     let url = format!("/console/visits/{visit}/decision");
@@ -647,6 +655,8 @@ async fn console_refuses_missing_csrf_and_foreign_ids(b: Backend) {
     assert_eq!(missing_status, StatusCode::NOT_FOUND);
     assert_eq!(foreign_body, missing_body);
     assert!(!foreign_body.contains("王建国"));
+    let (status, _) = other.get(&sig_url).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     let r = other
         .post(
             &url,

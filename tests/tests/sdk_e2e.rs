@@ -19,6 +19,7 @@ use serde_json::json;
 both_backends!(
     two_phones_capture_offline_and_converge,
     revoked_phone_is_wiped,
+    region_policy_reaches_the_phone_once,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -73,6 +74,59 @@ async fn setup(b: Backend) -> (TestApp, String, String) {
         .create_account("assist.liu", Role::Assistant, &["370102001001"])
         .await;
     (app, zhang, liu)
+}
+
+/// The region policy arrives with a sync, is kept in the store, and is not sent again until it
+/// changes: an idle sync stays small.
+async fn region_policy_reaches_the_phone_once(b: Backend) {
+    let (app, _, _) = setup(b).await;
+    app.create_account("admin.jia", Role::Admin, &["370102000000"])
+        .await;
+    let (admin, _, _) = app.login("admin.jia").await;
+    let dir = tempfile::tempdir().unwrap();
+    let pa = phone(&app, dir.path(), "grid.zhang").await;
+    assert_eq!(pa.policy_version().unwrap(), 0);
+
+    let layer = json!({ "region": "370102000000", "effective_from": "2020-07-01",
+        "settings": { "near_dibao_multiplier_rural": "2" } });
+    let put = |body: serde_json::Value| {
+        app.send(
+            reqwest::Method::PUT,
+            "/api/v1/admin/policies",
+            Some(&admin),
+            Some(body),
+        )
+    };
+    let r = put(layer).await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{:?}", r.body);
+    let v1 = r.body["version"].as_u64().unwrap();
+
+    let first = pa.sync_now(None).await.unwrap();
+    assert_eq!(pa.policy_version().unwrap(), v1);
+    let idle = pa.sync_now(None).await.unwrap();
+    assert_eq!(pa.policy_version().unwrap(), v1);
+    assert!(
+        idle.bytes_received < 512 && idle.bytes_received < first.bytes_received,
+        "idle sync received {} bytes (first {})",
+        idle.bytes_received,
+        first.bytes_received
+    );
+
+    // A new layer reaches the phone on its next sync, and the store keeps it across a reopen.
+    let town = json!({ "region": "370102001000", "effective_from": "2021-01-01",
+        "settings": { "near_dibao_multiplier_urban": "1.8" } });
+    let v2 = put(town).await.body["version"].as_u64().unwrap();
+    assert!(v2 > v1);
+    pa.sync_now(None).await.unwrap();
+    drop(pa);
+    let reopened = DoudiClient::open(
+        dir.path().to_string_lossy().into_owned(),
+        KEY.to_vec(),
+        app.base.clone(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(reopened.policy_version().unwrap(), v2);
 }
 
 async fn two_phones_capture_offline_and_converge(b: Backend) {

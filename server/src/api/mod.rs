@@ -45,6 +45,7 @@ pub type SharedState = Arc<AppState>;
 pub fn router(state: SharedState) -> Router {
     let body_limit = state.settings.max_body_bytes;
     let timeout = Duration::from_secs(state.settings.request_timeout_secs);
+    let blobs = crate::blobs::api::Blobs::from_settings(&state.settings);
     let api = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))
@@ -88,11 +89,14 @@ pub fn router(state: SharedState) -> Router {
                 doudi_protocol::sync::MAX_REQUEST_BYTES,
             )),
         )
-        .nest("/blobs", crate::blobs::api::routes(&state.settings))
+        .nest(
+            "/blobs",
+            crate::blobs::api::routes(&state.settings, blobs.clone()),
+        )
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)
-        .merge(crate::console::router())
+        .merge(crate::console::router(blobs))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi_json))

@@ -15,11 +15,12 @@ use serde::{Deserialize, Serialize};
 use super::entity::blob;
 use super::upload::UploadError;
 use super::{BlobService, MAX_MISSING_BATCH, Sha256Hex};
-use crate::api::{ApiBody, ApiJson, ApiQuery, AuthContext, SharedState};
+use crate::api::{ApiBody, ApiJson, ApiQuery, AppState, AuthContext, SharedState};
 use crate::auth::now_ms;
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::policy::{self, Action, Target};
+use crate::review::Reviewer;
 
 /// The blob service of this process; `None` when the configured store could not be built.
 #[derive(Clone)]
@@ -33,18 +34,24 @@ impl Blobs {
     }
 }
 
-/// Routes under `/blobs`, with the blob service built from `settings`.
-pub fn routes(settings: &Settings) -> Router<SharedState> {
-    let service = match BlobService::from_settings(settings) {
-        Ok(s) => {
-            tracing::info!(store = s.store.kind(), "blob store ready");
-            Some(Arc::new(s))
+impl Blobs {
+    /// Build the configured store; without one, blob calls answer `unavailable`.
+    pub fn from_settings(settings: &Settings) -> Blobs {
+        match BlobService::from_settings(settings) {
+            Ok(s) => {
+                tracing::info!(store = s.store.kind(), "blob store ready");
+                Blobs(Some(Arc::new(s)))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "blob store unavailable");
+                Blobs(None)
+            }
         }
-        Err(e) => {
-            tracing::error!(error = %e, "blob store unavailable");
-            None
-        }
-    };
+    }
+}
+
+/// Routes under `/blobs`, on the process's blob service.
+pub fn routes(settings: &Settings, blobs: Blobs) -> Router<SharedState> {
     let chunk_limit = settings.blobs.max_chunk_bytes;
     Router::new()
         .route("/missing", post(missing))
@@ -55,7 +62,7 @@ pub fn routes(settings: &Settings) -> Router<SharedState> {
                 .layer(DefaultBodyLimit::max(chunk_limit)),
         )
         .route("/{sha256}", get(download))
-        .layer(Extension(Blobs(service)))
+        .layer(Extension(blobs))
 }
 
 fn parse_sha(s: &str) -> ApiResult<Sha256Hex> {
@@ -360,9 +367,29 @@ fn parse_range(value: Option<&str>, size: u64) -> RangeAsk {
     }
 }
 
+/// `variant` of a download.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadQuery {
+    /// `thumb`: a copy at most 320 px on its longest edge, for lists (JPEG, or PNG for a PNG).
+    pub variant: Option<String>,
+}
+
+impl DownloadQuery {
+    /// Is the thumbnail asked for? Any other variant is refused.
+    pub fn thumb(&self) -> ApiResult<bool> {
+        match self.variant.as_deref() {
+            None => Ok(false),
+            Some("thumb") => Ok(true),
+            Some(_) => Err(ApiError::new(Code::InvalidRequest)
+                .with_message("只支持 variant=thumb。", "The only variant is `thumb`.")),
+        }
+    }
+}
+
 /// The bytes of a blob that a document the caller may read points at.
 #[utoipa::path(get, path = "/api/v1/blobs/{sha256}", tag = "blobs",
-    params(("sha256" = String, Path, description = "SHA-256, 64 lowercase hex")),
+    params(("sha256" = String, Path, description = "SHA-256, 64 lowercase hex"), DownloadQuery),
     responses((status = 200, description = "the blob", content_type = "image/jpeg"),
         (status = 206, description = "the requested range"),
         (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
@@ -373,44 +400,73 @@ pub async fn download(
     state: axum::extract::State<SharedState>,
     Extension(blobs): Extension<Blobs>,
     Path(sha): Path<String>,
+    ApiQuery(q): ApiQuery<DownloadQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let sha = parse_sha(&sha)?;
-    ctx.require(&state, Action::ReadCase, Target::Scope, sha.as_str())
+    let thumb = q.thumb()?;
+    serve(
+        &state,
+        &blobs,
+        &Reviewer::from_api(&ctx),
+        &sha,
+        thumb,
+        &headers,
+    )
+    .await
+}
+
+/// Answer a read of blob `sha` by `reader` (an API token or a console session): the policy
+/// module decides through the documents that point at the blob; then the whole blob, a range,
+/// or (`thumb`) a thumbnail.
+pub async fn serve(
+    state: &AppState,
+    blobs: &Blobs,
+    reader: &Reviewer,
+    sha: &str,
+    thumb: bool,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let sha = parse_sha(sha)?;
+    let db = &state.db;
+    reader
+        .require(db, Action::ReadCase, Target::Scope, sha.as_str())
         .await?;
-    let svc = blobs.get()?;
-    let paths = super::ref_paths(&state.db, std::slice::from_ref(&sha))
+    let paths = super::ref_paths(db, std::slice::from_ref(&sha))
         .await?
         .remove(sha.as_str())
         .unwrap_or_default();
-    if !super::readable_through(&ctx.subject, &paths) {
+    if !super::readable_through(&reader.subject, &paths) {
         // Refused (and audited) alike whether or not the blob exists or is linked: a region
         // path that starts no subtree, for hashes no document points at.
         let target = paths.first().map(String::as_str).unwrap_or(NO_REGION);
-        ctx.require(
-            &state,
-            Action::ReadCase,
-            Target::Region(target),
-            sha.as_str(),
-        )
-        .await?;
+        reader
+            .require(db, Action::ReadCase, Target::Region(target), sha.as_str())
+            .await?;
         return Err(ApiError::new(Code::Denied));
     }
+    let svc = blobs.get()?;
     let Some(row) = blob::Entity::find_by_id(sha.as_str().to_string())
-        .one(&state.db)
+        .one(db)
         .await?
     else {
         return Err(ApiError::new(Code::NotFound)
             .with_message("该文件尚未上传。", "This file has not been uploaded yet."));
     };
     let size = u64::try_from(row.size).unwrap_or(0);
-    let etag = format!("\"{sha}\"");
+    let etag = if thumb {
+        format!("\"{sha}-thumb\"")
+    } else {
+        format!("\"{sha}\"")
+    };
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
     {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    if thumb {
+        return thumbnail(svc, &sha, size, etag).await;
     }
     let ask = parse_range(
         headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
@@ -455,6 +511,41 @@ pub async fn download(
             format!("bytes {}-{}/{size}", range.start, range.end - 1),
         );
     }
+    Ok(resp)
+}
+
+/// The thumbnail of a stored image, made on request (the browser keeps it: it never changes).
+async fn thumbnail(
+    svc: &BlobService,
+    sha: &Sha256Hex,
+    size: u64,
+    etag: String,
+) -> ApiResult<Response> {
+    let bytes = match svc.store.get_range(sha, 0..size).await {
+        Ok(b) => b,
+        Err(super::StoreError::NotFound) => return Err(ApiError::new(Code::NotFound)),
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    let limits = svc.limits.image;
+    let made = tokio::task::spawn_blocking(move || {
+        super::image_check::thumbnail(&bytes, limits, super::image_check::THUMB_EDGE)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let (small, mime) = made.map_err(|e| {
+        tracing::error!(sha256 = %sha, error = %e, "stored blob has no thumbnail");
+        ApiError::internal(e)
+    })?;
+    let mut resp = (StatusCode::OK, small).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
     Ok(resp)
 }
 

@@ -87,6 +87,41 @@ pub fn check(bytes: &[u8], limits: ImageLimits) -> Result<ImageInfo, ImageCheckE
     }
 }
 
+/// Longest edge of the thumbnails served for lists (`?variant=thumb`), in pixels.
+pub const THUMB_EDGE: u32 = 320;
+
+/// A small copy of a stored image for lists: JPEG stays JPEG (quality 75), PNG stays PNG so that
+/// a signature's transparency survives. Returns the bytes and their MIME type. CPU-heavy: call
+/// from a blocking task.
+pub fn thumbnail(
+    bytes: &[u8],
+    limits: ImageLimits,
+    edge: u32,
+) -> Result<(Vec<u8>, &'static str), ImageCheckError> {
+    let format = image::guess_format(bytes).map_err(not_image)?;
+    let img = limits.reader(bytes, format).decode().map_err(not_image)?;
+    let small = if img.width() > edge || img.height() > edge {
+        img.thumbnail(edge, edge)
+    } else {
+        img
+    };
+    let mut out = Cursor::new(Vec::new());
+    let mime = match format {
+        ImageFormat::Png => {
+            small
+                .write_to(&mut out, ImageFormat::Png)
+                .map_err(not_image)?;
+            "image/png"
+        }
+        _ => {
+            let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 75);
+            small.to_rgb8().write_with_encoder(enc).map_err(not_image)?;
+            "image/jpeg"
+        }
+    };
+    Ok((out.into_inner(), mime))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +137,27 @@ mod tests {
         let mut out = Cursor::new(Vec::new());
         img.write_to(&mut out, ImageFormat::Png).unwrap();
         out.into_inner()
+    }
+
+    #[test]
+    fn thumbnails_keep_format_and_shrink_to_the_edge() {
+        let (t, mime) = thumbnail(&png(1000, 500), LIMITS, THUMB_EDGE).unwrap();
+        assert_eq!(mime, "image/png");
+        let img = image::load_from_memory(&t).unwrap();
+        assert_eq!((img.width(), img.height()), (320, 160));
+        let mut jpeg = Cursor::new(Vec::new());
+        image::RgbImage::new(64, 48)
+            .write_to(&mut jpeg, ImageFormat::Jpeg)
+            .unwrap();
+        let (t, mime) = thumbnail(jpeg.get_ref(), LIMITS, THUMB_EDGE).unwrap();
+        assert_eq!(mime, "image/jpeg");
+        let img = image::load_from_memory(&t).unwrap();
+        assert_eq!(
+            (img.width(), img.height()),
+            (64, 48),
+            "small images are not enlarged"
+        );
+        assert!(thumbnail(b"not an image", LIMITS, THUMB_EDGE).is_err());
     }
 
     #[test]

@@ -37,7 +37,7 @@ const LOGIN_CSRF_COOKIE: &str = "doudi_login_csrf";
 
 const CSS: &str = include_str!("../../static/console.css");
 
-pub fn router() -> Router<SharedState> {
+pub fn router(blobs: crate::blobs::api::Blobs) -> Router<SharedState> {
     Router::new()
         .route("/console", get(|| async { Redirect::to("/console/queue") }))
         .route(
@@ -57,6 +57,10 @@ pub fn router() -> Router<SharedState> {
         .route("/console/reports/{id}/assign", post(triage::assign))
         .route("/console/reports/{id}/close", post(triage::close))
         .route("/console/dashboard", get(triage::dashboard))
+        .route(
+            "/console/blobs/{sha256}",
+            get(pages::blob).layer(axum::Extension(blobs)),
+        )
         .fallback(not_found_page)
 }
 

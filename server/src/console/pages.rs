@@ -324,7 +324,7 @@ fn income_table(h: &Household) -> String {
 fn blob_thumb(hash: &str, caption: &str) -> String {
     let h = esc(hash);
     format!(
-        r#"<figure class="thumb"><a href="/api/v1/blobs/{h}"><object data="/api/v1/blobs/{h}?variant=thumb" type="image/jpeg" width="160" height="120"><span class="missing">照片尚未上传</span></object></a><figcaption>{}</figcaption></figure>"#,
+        r#"<figure class="thumb"><a href="/console/blobs/{h}"><object data="/console/blobs/{h}?variant=thumb" type="image/jpeg" width="160" height="120"><span class="missing">照片尚未上传</span></object></a><figcaption>{}</figcaption></figure>"#,
         esc(caption)
     )
 }
@@ -894,4 +894,24 @@ async fn household_page(state: &SharedState, session: &Session, id: &str) -> Api
     b.push_str("<h2>修改记录</h2>");
     b.push_str(&history(db, id).await?);
     Ok(b)
+}
+
+/// A photo or signature of a visible document, for the visit page (the session's cookie, not a
+/// token): the same reading rules as `GET /api/v1/blobs/{sha256}`.
+pub async fn blob(
+    session: Session,
+    State(state): State<SharedState>,
+    axum::Extension(blobs): axum::Extension<crate::blobs::api::Blobs>,
+    Path(sha): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<crate::blobs::api::DownloadQuery>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let thumb = match q.thumb() {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    match crate::blobs::api::serve(&state, &blobs, &session.reviewer, &sha, thumb, &headers).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
 }

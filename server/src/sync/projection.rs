@@ -1,5 +1,7 @@
 //! Projections: documents read into relational tables for the console and queries. Derived data:
-//! [`rebuild_all`] recomputes them from the documents alone.
+//! [`rebuild_all`] recomputes them from the documents alone. The blob references (which photos,
+//! signatures and receipts a document points at, deciding who may read a blob and what
+//! `doudi blobs gc` keeps) are maintained here too.
 
 use automerge::Automerge;
 use sea_orm::{
@@ -8,9 +10,17 @@ use sea_orm::{
 };
 
 use doudi_protocol::doc::{self, DiscoveryReport, Household, Visit};
-use doudi_protocol::ids::DocumentKind;
+use doudi_protocol::ids::{BlobHash, DocumentKind};
 
+use crate::blobs::{self, Sha256Hex};
 use crate::entity::{document, household, member, report, visit};
+
+/// The blobs a document points at, as the blob store names them.
+fn blob_names<'a>(hashes: impl Iterator<Item = &'a BlobHash>) -> Vec<Sha256Hex> {
+    hashes
+        .filter_map(|h| Sha256Hex::parse(&h.to_string()))
+        .collect()
+}
 
 /// Replace the projection rows of one document with what its current state says.
 pub async fn project<C: ConnectionTrait>(
@@ -65,6 +75,8 @@ pub async fn project<C: ConnectionTrait>(
                 .insert(db)
                 .await?;
             }
+            let receipts = h.expenditures.values().flat_map(|e| e.receipts.iter());
+            blobs::link(db, &row.id, &row.region_path, &blob_names(receipts)).await?;
         }
         DocumentKind::Visit => {
             let Ok((_, v)) = doc::read::<Visit, _>(doc) else {
@@ -88,6 +100,8 @@ pub async fn project<C: ConnectionTrait>(
             }
             .insert(db)
             .await?;
+            let pointed = v.photos.keys().chain(v.signatures.keys());
+            blobs::link(db, &row.id, &row.region_path, &blob_names(pointed)).await?;
         }
         DocumentKind::DiscoveryReport => {
             let Ok((_, r)) = doc::read::<DiscoveryReport, _>(doc) else {
@@ -107,6 +121,7 @@ pub async fn project<C: ConnectionTrait>(
             }
             .insert(db)
             .await?;
+            blobs::link(db, &row.id, &row.region_path, &blob_names(r.photos.keys())).await?;
         }
     }
     Ok(())
@@ -124,6 +139,7 @@ async fn remove<C: ConnectionTrait>(db: &C, id: &str) -> Result<(), DbErr> {
     report::Entity::delete_by_id(id.to_string())
         .exec(db)
         .await?;
+    blobs::unlink_document(db, id).await?;
     Ok(())
 }
 

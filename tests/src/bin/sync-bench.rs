@@ -1267,7 +1267,7 @@ async fn ingest(o: &Options, server: &Server, colleague: &str) -> Ingest {
                         doc,
                         changes: changes.into_iter().map(ByteBuf::from).collect(),
                     }],
-                    page_bytes: None,
+                    ..Default::default()
                 };
                 let body = to_cbor(&req);
                 up += body.len();
@@ -1395,7 +1395,7 @@ async fn run_backend(o: &Options, backend: Backend, pg: Option<&Postgres>) -> (R
             v: PROTOCOL_VERSION,
             cursor: phone.replica.cursor(),
             push: vec![push],
-            page_bytes: None,
+            ..Default::default()
         };
         let body = to_cbor(&req);
         let up = body.len();
