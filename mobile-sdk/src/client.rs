@@ -51,6 +51,66 @@ const META_DEVICE: &str = "device_id";
 const META_CURSOR: &str = "cursor";
 /// The region policy book last received through sync (`PolicyUpdate`).
 const META_POLICY: &str = "policy";
+/// Bytes per upload request: a chunk must finish within the server's request time on a slow
+/// link, and an interrupted upload resumes from the last acknowledged chunk.
+const UPLOAD_CHUNK: usize = 64 * 1024;
+/// Hashes per `POST /blobs/missing` (the server's limit).
+const MISSING_BATCH: usize = 1000;
+/// Server codes that refuse one blob for good (it stays on the phone and is reported).
+const BLOB_REFUSALS: [&str; 4] = [
+    "blob.not_image",
+    "blob.image_too_large",
+    "blob.too_large",
+    "blob.hash_mismatch",
+];
+
+/// `GET`/`PUT /api/v1/blobs/{sha256}/upload` answer.
+#[derive(Debug, Deserialize)]
+struct UploadState {
+    offset: usize,
+    complete: bool,
+}
+
+/// The open tasks of the account at the last sync (`Vec<ServerTask>`).
+const META_TASKS: &str = "tasks";
+
+/// A task as `GET /api/v1/tasks` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ServerTask {
+    id: String,
+    kind: String,
+    #[serde(default)]
+    report_id: Option<String>,
+    #[serde(default)]
+    household_id: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+    created_at_ms: i64,
+    #[serde(default)]
+    due_at_ms: Option<i64>,
+}
+
+impl ServerTask {
+    fn into_task(self) -> Task {
+        // The kinds of the rules name what is due: a re-check (复核) or a visit (探访/回访).
+        let purpose = match self.kind.as_str() {
+            "verify_report" => VisitPurpose::Investigation,
+            k if k.contains("recheck") || k.contains("review") => VisitPurpose::Recheck,
+            k if k.contains("visit") || k.contains("care") => VisitPurpose::CareVisit,
+            _ => VisitPurpose::FollowUp,
+        };
+        Task {
+            id: self.id,
+            kind: self.kind,
+            purpose,
+            report_id: self.report_id.filter(|r| !r.is_empty()),
+            household_id: self.household_id.filter(|h| !h.is_empty()),
+            note: self.note,
+            created_at: self.created_at_ms,
+            due_at: self.due_at_ms,
+        }
+    }
+}
 
 /// Bytes of pushed changes per request before the rest waits for the next round (the server
 /// takes 8 MiB).
@@ -679,6 +739,8 @@ impl Inner {
                     documents_received: out.documents_received,
                     bytes_sent: out.bytes_sent,
                     bytes_received: out.bytes_received,
+                    photos_uploaded: out.photos_uploaded,
+                    photos_pending: self.store().pending_blobs()?.len() as u32,
                     more,
                 });
             }
@@ -686,8 +748,137 @@ impl Inner {
                 break;
             }
         }
+        self.upload_pending(&mut out, progress.as_deref())?;
+        self.check_cancel()?;
+        let resp = self.authed("GET", "/api/v1/tasks", "application/json", Vec::new())?;
+        out.bytes_received += resp.body.len() as u64;
+        let tasks: Vec<ServerTask> =
+            serde_json::from_slice(&resp.body).map_err(|e| DoudiError::Network {
+                detail: format!("unreadable task list: {e}"),
+            })?;
+        self.store().put_meta(META_TASKS, Some(&tasks))?;
         out.pending_uploads = self.store().pending_blobs()?.len() as u32;
         Ok(out)
+    }
+
+    // ---- uploads ----
+
+    /// Upload the photos and signatures the server lacks, after the documents that point at
+    /// them (so that the server counts them as readable by this account), resuming each from
+    /// the server's acknowledged offset.
+    fn upload_pending(
+        &self,
+        out: &mut SyncSummary,
+        progress: Option<&dyn SyncProgress>,
+    ) -> Result<()> {
+        let pending = self.store().pending_blobs()?;
+        let mut left = pending.len() as u32;
+        for batch in pending.chunks(MISSING_BATCH) {
+            self.check_cancel()?;
+            let hashes: Vec<&str> = batch.iter().map(|p| p.hash.as_str()).collect();
+            let body = serde_json::to_vec(&serde_json::json!({ "sha256": hashes }))
+                .map_err(DoudiError::internal)?;
+            let resp = self.authed("POST", "/api/v1/blobs/missing", "application/json", body)?;
+            out.bytes_received += resp.body.len() as u64;
+            #[derive(Deserialize)]
+            struct Missing {
+                missing: Vec<String>,
+            }
+            let missing: Missing =
+                serde_json::from_slice(&resp.body).map_err(|e| DoudiError::Network {
+                    detail: format!("unreadable answer to blobs/missing: {e}"),
+                })?;
+            let missing: std::collections::HashSet<String> = missing.missing.into_iter().collect();
+            for p in batch {
+                if missing.contains(&p.hash) {
+                    match self.upload_one(&p.hash, out) {
+                        Ok(()) => {}
+                        Err(DoudiError::Server {
+                            error_code,
+                            message_zh,
+                            message_en,
+                            ..
+                        }) if BLOB_REFUSALS.contains(&error_code.as_str()) => {
+                            out.rejected_uploads.push(RejectedUpload {
+                                hash: p.hash.clone(),
+                                code: error_code,
+                                message_zh,
+                                message_en,
+                            });
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                self.store().mark_uploaded(&p.hash)?;
+                out.photos_uploaded += 1;
+                left -= 1;
+                if let Some(p) = progress {
+                    p.on_progress(SyncProgressInfo {
+                        round: out.rounds,
+                        documents_sent: out.documents_sent,
+                        documents_received: out.documents_received,
+                        bytes_sent: out.bytes_sent,
+                        bytes_received: out.bytes_received,
+                        photos_uploaded: out.photos_uploaded,
+                        photos_pending: left,
+                        more: left > 0,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the server's copy of an upload stands.
+    fn upload_state(&self, path: &str) -> Result<UploadState> {
+        let resp = self.authed("GET", path, "application/json", Vec::new())?;
+        serde_json::from_slice(&resp.body).map_err(|e| DoudiError::Network {
+            detail: format!("unreadable upload state: {e}"),
+        })
+    }
+
+    /// Send one blob from where the server's copy ends, chunk by chunk.
+    fn upload_one(&self, hash: &str, out: &mut SyncSummary) -> Result<()> {
+        let bytes = self
+            .store()
+            .blob(hash, false)?
+            .ok_or_else(|| DoudiError::internal(format!("blob {hash} left the store")))?;
+        let path = format!("/api/v1/blobs/{hash}/upload");
+        let mut state = self.upload_state(&path)?;
+        while !state.complete {
+            self.check_cancel()?;
+            let start = state.offset.min(bytes.len());
+            let end = (start + UPLOAD_CHUNK).min(bytes.len());
+            let last = end == bytes.len();
+            let url = format!(
+                "{path}?offset={start}{}",
+                if last { "&final=true" } else { "" }
+            );
+            let chunk = bytes[start..end].to_vec();
+            match self.authed("PUT", &url, "application/octet-stream", chunk) {
+                Ok(resp) => {
+                    out.bytes_sent += (end - start) as u64;
+                    out.bytes_received += resp.body.len() as u64;
+                    state =
+                        serde_json::from_slice(&resp.body).map_err(|e| DoudiError::Network {
+                            detail: format!("unreadable upload answer: {e}"),
+                        })?;
+                    if !state.complete && state.offset <= start {
+                        return Err(DoudiError::internal("the upload made no progress"));
+                    }
+                }
+                // Another attempt (a retried request, another phone of the account) moved the
+                // server's copy: ask where it stands and go on from there.
+                Err(DoudiError::Server { error_code, .. })
+                    if error_code == "blob.offset_mismatch" =>
+                {
+                    state = self.upload_state(&path)?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     // ---- local edits ----
@@ -1356,10 +1547,12 @@ impl DoudiClient {
         self.visits_with_status(VisitStatus::Draft)
     }
 
-    /// Tasks assigned to this worker. Always empty for now: tasks are produced by the server's
-    /// rules and review work, which does not publish them to phones yet.
-    pub fn tasks(&self) -> Vec<Task> {
-        Vec::new()
+    /// Tasks assigned to this worker as of the last sync, the earliest due first. Offline.
+    pub fn tasks(&self) -> Result<Vec<Task>> {
+        let stored: Vec<ServerTask> = self.inner.store().meta(META_TASKS)?.unwrap_or_default();
+        let mut tasks: Vec<Task> = stored.into_iter().map(ServerTask::into_task).collect();
+        tasks.sort_by_key(|t| (t.due_at.unwrap_or(i64::MAX), t.created_at));
+        Ok(tasks)
     }
 
     /// Sync with the server: push local changes, pull what is new, page after page. Network

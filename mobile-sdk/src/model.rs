@@ -320,13 +320,24 @@ pub struct ReportInput {
     pub lon: Option<f64>,
 }
 
-/// A task assigned to this worker (复核, 回访 due). Tasks come from the rules and review work on
-/// the server; until that work lands, [`crate::DoudiClient::tasks`] returns an empty list.
+/// A task assigned to this worker (任务): a discovery report to verify (核实), a re-check (复核) or
+/// a visit (探访, 回访) that is due. Fetched with every sync and kept in the store: offline, the
+/// list is the one of the last sync.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Task {
     pub id: String,
-    pub household_id: String,
+    /// `verify_report`, or the kind of re-check or visit the rules made due.
+    pub kind: String,
+    /// The visit to record for it.
     pub purpose: VisitPurpose,
+    /// The discovery report to verify, for `verify_report`.
+    pub report_id: Option<String>,
+    /// The household it concerns, when it concerns one on record.
+    pub household_id: Option<String>,
+    /// The reviewer's note (指示).
+    pub note: Option<String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
     /// Unix milliseconds.
     pub due_at: Option<i64>,
 }
@@ -339,6 +350,10 @@ pub struct SyncProgressInfo {
     pub documents_received: u32,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// Photos and signatures uploaded so far in this sync.
+    pub photos_uploaded: u32,
+    /// Photos and signatures still to upload.
+    pub photos_pending: u32,
     /// More pages follow.
     pub more: bool,
 }
@@ -369,6 +384,19 @@ pub struct SyncSummary {
     pub bytes_sent: u64,
     pub bytes_received: u64,
     pub rejected: Vec<RejectedDocument>,
+    /// Photos and signatures uploaded (or found already on the server) in this sync.
+    pub photos_uploaded: u32,
     /// Photos and signatures still waiting for upload.
     pub pending_uploads: u32,
+    /// Photos or signatures the server refused (bad image, over a limit); they stay on the phone.
+    pub rejected_uploads: Vec<RejectedUpload>,
+}
+
+/// A photo or signature the server refused.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RejectedUpload {
+    pub hash: String,
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
 }

@@ -300,6 +300,13 @@ impl Store {
         Ok(rows)
     }
 
+    /// The server has the blob `hash`: it no longer waits for upload (it stays for offline use).
+    pub(crate) fn mark_uploaded(&self, hash: &str) -> Result<()> {
+        self.conn
+            .execute("UPDATE blobs SET uploaded = 1 WHERE hash = ?1", [hash])?;
+        Ok(())
+    }
+
     /// Delete everything: documents, photos, sync state, session. The key check stays, so the
     /// same key opens the empty store.
     pub(crate) fn wipe(&mut self) -> Result<()> {

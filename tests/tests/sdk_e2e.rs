@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use doudi_protocol::role::Role;
 use doudi_sdk::{
-    Conclusion, DoudiClient, DoudiError, InvestigatorInput, LivingConditions, PhotoCategory,
-    SignerRole, SyncProgress, SyncProgressInfo, VisitPurpose,
+    BuiltinTransport, Conclusion, DoudiClient, DoudiError, HttpRequest, HttpResponse,
+    InvestigatorInput, LivingConditions, PhotoCategory, ReportInput, SignerRole, SyncProgress,
+    SyncProgressInfo, Transport, TransportError, VisitPurpose,
 };
 use doudi_tests::{Backend, PASSWORD, TestApp, both_backends, spawn_app, spawn_app_with};
 use serde_json::json;
@@ -20,6 +21,7 @@ both_backends!(
     two_phones_capture_offline_and_converge,
     revoked_phone_is_wiped,
     region_policy_reaches_the_phone_once,
+    reports_become_tasks_on_the_phone,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -277,8 +279,24 @@ async fn two_phones_capture_offline_and_converge(b: Backend) {
     let s = pa.sync_now(None).await.unwrap();
     assert!(s.rejected.is_empty(), "{:?}", s.rejected);
     assert_eq!(
-        s.pending_uploads, 4,
-        "photo and three signatures wait for upload"
+        s.photos_uploaded, 3,
+        "the three signatures (the photo went earlier)"
+    );
+    assert_eq!(s.pending_uploads, 0);
+    assert!(s.rejected_uploads.is_empty(), "{:?}", s.rejected_uploads);
+    // The server holds the photo as the phone made it, readable through the visit.
+    let (token, _, _) = app.login("assist.liu").await;
+    let on_server = app
+        .http
+        .get(app.url(&format!("/api/v1/blobs/{hash}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_server.status(), reqwest::StatusCode::OK);
+    assert_eq!(
+        on_server.bytes().await.unwrap().to_vec(),
+        pa.attachment(hash.clone(), false).unwrap().unwrap()
     );
     same_as_server(&app, &pa, &va).await;
     pb.sync_now(None).await.unwrap();
@@ -534,4 +552,195 @@ async fn offline_sync_retries_until_cancelled_and_capture_still_works() {
         2,
         "nothing lost while offline"
     );
+}
+
+/// A discovery report filed on the phone, assigned by the town reviewer as a verification
+/// visit, arrives on the assignee's phone as a task with the reviewer's note, and stays listed
+/// offline.
+async fn reports_become_tasks_on_the_phone(b: Backend) {
+    let (app, zhang, _) = setup(b).await;
+    app.create_account("town.zhao", Role::TownReviewer, &["370102001000"])
+        .await;
+    let (town, _, _) = app.login("town.zhao").await;
+    let dir = tempfile::tempdir().unwrap();
+    let pa = phone(&app, dir.path(), "grid.zhang").await;
+    assert!(pa.tasks().unwrap().is_empty());
+    let rid = pa
+        .file_report(ReportInput {
+            household_id: None,
+            person_name: Some("李大娘".into()),
+            person_id_number: None,
+            address: Some("一镇一村 12 号".into()),
+            phone: None,
+            grid: None,
+            channel: "visit".into(),
+            target_groups: vec!["elderly".into()],
+            urgency: "urgent".into(),
+            emergency_24h: true,
+            notes: Some("独居老人，房屋漏雨".into()),
+            lat: None,
+            lon: None,
+        })
+        .unwrap();
+    let s = pa.sync_now(None).await.unwrap();
+    assert!(s.rejected.is_empty(), "{:?}", s.rejected);
+
+    let r = app
+        .post(
+            &format!("/api/v1/reports/{rid}/assign"),
+            Some(&town),
+            json!({ "assignee": zhang, "note": "今天内核实" }),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{:?}", r.body);
+    assert!(pa.tasks().unwrap().is_empty(), "tasks arrive with a sync");
+    pa.sync_now(None).await.unwrap();
+    let tasks = pa.tasks().unwrap();
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(tasks[0].kind, "verify_report");
+    assert_eq!(tasks[0].report_id.as_deref(), Some(rid.as_str()));
+    assert_eq!(tasks[0].purpose, VisitPurpose::Investigation);
+    assert_eq!(tasks[0].note.as_deref(), Some("今天内核实"));
+
+    // Offline, the list is the one of the last sync.
+    drop(pa);
+    let offline = DoudiClient::open(
+        dir.path().to_string_lossy().into_owned(),
+        KEY.to_vec(),
+        "http://127.0.0.1:9".into(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(offline.tasks().unwrap(), tasks);
+}
+
+/// A transport whose connection drops after a given number of uploaded chunks, recording the
+/// offset and size of every chunk that reached the server.
+struct DroppingTransport {
+    inner: BuiltinTransport,
+    chunks_before_drop: AtomicU32,
+    dropped: std::sync::atomic::AtomicBool,
+    chunks: std::sync::Mutex<Vec<(usize, usize)>>,
+}
+
+impl Transport for DroppingTransport {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        if self.dropped.load(Ordering::SeqCst) {
+            return Err(TransportError::Network {
+                reason: "connection reset".into(),
+            });
+        }
+        let chunk = (request.method == "PUT").then(|| {
+            let offset = request
+                .url
+                .split("offset=")
+                .nth(1)
+                .and_then(|o| o.split('&').next())
+                .and_then(|o| o.parse::<usize>().ok())
+                .expect("chunk offset");
+            (offset, request.body.len())
+        });
+        let resp = self.inner.send(request)?;
+        if let Some(c) = chunk {
+            self.chunks.lock().unwrap().push(c);
+            if self.chunks_before_drop.fetch_sub(1, Ordering::SeqCst) == 1 {
+                self.dropped.store(true, Ordering::SeqCst);
+            }
+        }
+        Ok(resp)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_photo_upload_resumes_without_resending() {
+    let (app, _, _) = setup(Backend::Sqlite).await;
+    let transport = Arc::new(DroppingTransport {
+        inner: BuiltinTransport::default(),
+        chunks_before_drop: AtomicU32::new(1),
+        dropped: false.into(),
+        chunks: Default::default(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let p = DoudiClient::open(
+        dir.path().to_string_lossy().into_owned(),
+        KEY.to_vec(),
+        app.base.clone(),
+        Some(transport.clone()),
+    )
+    .unwrap();
+    p.login("grid.zhang".into(), PASSWORD.into(), "测试手机".into())
+        .await
+        .unwrap();
+    let hid = p
+        .create_household(None, "一镇一村 5 号".into(), "赵德明".into(), None)
+        .unwrap();
+    let visit = p.start_visit(hid, VisitPurpose::CareVisit).unwrap();
+    let hash = p
+        .attach_photo(
+            visit.clone(),
+            photo(),
+            PhotoCategory::Kitchen,
+            None,
+            1_700_000_000_000,
+            None,
+            None,
+        )
+        .unwrap();
+    let image = p.attachment(hash.clone(), false).unwrap().unwrap();
+    assert!(image.len() > 64 * 1024, "the photo takes several chunks");
+
+    // The connection drops after the first chunk; the phone retries, then the user cancels.
+    let canceller = p.clone();
+    let watched = transport.clone();
+    std::thread::spawn(move || {
+        for _ in 0..400 {
+            if watched.dropped.load(Ordering::SeqCst) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        canceller.cancel_sync();
+    });
+    assert_eq!(p.sync_now(None).await.unwrap_err(), DoudiError::Cancelled);
+    assert_eq!(p.pending_uploads().unwrap(), 1);
+    assert_eq!(p.pending_changes().unwrap(), 0, "the documents went first");
+    let (token, _, _) = app.login("grid.zhang").await;
+    let state = app
+        .get(&format!("/api/v1/blobs/{hash}/upload"), &token)
+        .await;
+    assert_eq!(state.body["offset"], json!(64 * 1024), "{:?}", state.body);
+    assert_eq!(state.body["complete"], json!(false));
+
+    // Back online: the upload goes on from the server's offset.
+    transport.dropped.store(false, Ordering::SeqCst);
+    transport
+        .chunks_before_drop
+        .store(u32::MAX, Ordering::SeqCst);
+    let s = p.sync_now(None).await.unwrap();
+    assert_eq!(s.photos_uploaded, 1);
+    assert_eq!(s.pending_uploads, 0);
+    let chunks = transport.chunks.lock().unwrap().clone();
+    assert_eq!(chunks[0], (0, 64 * 1024));
+    assert_eq!(
+        chunks[1].0,
+        64 * 1024,
+        "resumed where the server stood: {chunks:?}"
+    );
+    assert_eq!(
+        chunks.iter().map(|c| c.1).sum::<usize>(),
+        image.len(),
+        "no byte sent twice: {chunks:?}"
+    );
+    let body = app
+        .http
+        .get(app.url(&format!("/api/v1/blobs/{hash}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(body.to_vec(), image);
 }

@@ -1,8 +1,10 @@
 """The Python bindings against a real doudi demo server (started by run-tests.sh)."""
 
 import asyncio
+import json
 import os
 import time
+import urllib.request
 
 import pytest
 
@@ -20,6 +22,25 @@ class Progress(sdk.SyncProgress):
 
     def on_progress(self, progress):
         self.rounds.append(progress)
+
+
+def server_blob(username, digest):
+    """GET /api/v1/blobs/{digest} with a token of `username`, over plain HTTP."""
+    login = urllib.request.Request(
+        SERVER + "/api/v1/auth/login",
+        data=json.dumps(
+            {"username": username, "password": PASSWORD,
+             "device": {"name": "pytest check", "platform": "desktop"}}
+        ).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(login) as r:
+        token = json.load(r)["access_token"]
+    get = urllib.request.Request(
+        SERVER + "/api/v1/blobs/" + digest, headers={"authorization": "Bearer " + token}
+    )
+    with urllib.request.urlopen(get) as r:
+        return r.read()
 
 
 def open_client(path):
@@ -51,6 +72,12 @@ def test_capture_a_visit_with_a_photo_and_sync(tmp_path):
     assert summary.rejected == []
     assert progress.rounds and progress.rounds[-1].bytes_sent > 0
     assert grid.pending_changes() == 0
+    assert summary.photos_uploaded == 1
+    assert grid.pending_uploads() == 0
+    assert progress.rounds[-1].photos_uploaded == 1
+
+    # The photo is on the server, byte for byte, for a colleague who may read the visit.
+    assert server_blob("demo-assistant", digest) == grid.attachment(digest, False)
 
     # The server has it: another account's phone sees the visit and its photo.
     assistant = open_client(tmp_path / "assistant")

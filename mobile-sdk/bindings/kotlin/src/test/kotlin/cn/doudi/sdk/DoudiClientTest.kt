@@ -74,6 +74,11 @@ class DoudiClientTest {
         assertTrue(progress.rounds.isNotEmpty())
         assertTrue(transport.calls.contains("POST /api/v1/sync"), transport.calls.toString())
         assertEquals(0u, grid.pendingChanges())
+        // The photo went through the Kotlin transport: asked for, then uploaded in chunks unless
+        // the server already had these bytes (the Python test may have sent the same photo).
+        assertEquals(1u, summary.photosUploaded)
+        assertEquals(0u, grid.pendingUploads())
+        assertTrue(transport.calls.contains("POST /api/v1/blobs/missing"), transport.calls.toString())
 
         // The server has it: the assistant's phone (built-in transport) receives the visit.
         val assistant = DoudiClient.open(dir.resolve("assistant").toString(), key, server, null)
@@ -84,6 +89,25 @@ class DoudiClientTest {
         assertEquals(listOf(visit), detail.visits.map { it.id })
         assertEquals(1u, detail.visits[0].photoCount)
         assertEquals(Conclusion.ACCURATE, assistant.visit(visit).conclusion)
+
+        // On the server, byte for byte, for a colleague who may read the visit.
+        val http = HttpClient.newHttpClient()
+        val login = http.send(
+            JHttpRequest.newBuilder(URI("$server/api/v1/auth/login"))
+                .header("content-type", "application/json")
+                .POST(JHttpRequest.BodyPublishers.ofString(
+                    """{"username":"demo-assistant","password":"$password","device":{"name":"JUnit check","platform":"desktop"}}"""
+                )).build(),
+            JHttpResponse.BodyHandlers.ofString(),
+        )
+        val token = Regex("\"access_token\":\"([^\"]+)\"").find(login.body())!!.groupValues[1]
+        val blob = http.send(
+            JHttpRequest.newBuilder(URI("$server/api/v1/blobs/$hash"))
+                .header("authorization", "Bearer $token").GET().build(),
+            JHttpResponse.BodyHandlers.ofByteArray(),
+        )
+        assertEquals(200, blob.statusCode())
+        assertTrue(blob.body().contentEquals(grid.attachment(hash, false)))
     }
 
     @Test
