@@ -733,16 +733,8 @@ impl Inner {
             out.bytes_sent += sent;
             out.bytes_received += received;
             if let Some(p) = &progress {
-                p.on_progress(SyncProgressInfo {
-                    round: out.rounds,
-                    documents_sent: out.documents_sent,
-                    documents_received: out.documents_received,
-                    bytes_sent: out.bytes_sent,
-                    bytes_received: out.bytes_received,
-                    photos_uploaded: out.photos_uploaded,
-                    photos_pending: self.store().pending_blobs()?.len() as u32,
-                    more,
-                });
+                let pending = self.store().pending_blobs()?.len() as u32;
+                p.on_progress(out.progress(pending, more));
             }
             if !more {
                 break;
@@ -814,16 +806,7 @@ impl Inner {
                 out.photos_uploaded += 1;
                 left -= 1;
                 if let Some(p) = progress {
-                    p.on_progress(SyncProgressInfo {
-                        round: out.rounds,
-                        documents_sent: out.documents_sent,
-                        documents_received: out.documents_received,
-                        bytes_sent: out.bytes_sent,
-                        bytes_received: out.bytes_received,
-                        photos_uploaded: out.photos_uploaded,
-                        photos_pending: left,
-                        more: left > 0,
-                    });
+                    p.on_progress(out.progress(left, left > 0));
                 }
             }
         }

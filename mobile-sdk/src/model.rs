@@ -392,6 +392,22 @@ pub struct SyncSummary {
     pub rejected_uploads: Vec<RejectedUpload>,
 }
 
+impl SyncSummary {
+    /// The progress report of this sync so far.
+    pub(crate) fn progress(&self, photos_pending: u32, more: bool) -> SyncProgressInfo {
+        SyncProgressInfo {
+            round: self.rounds,
+            documents_sent: self.documents_sent,
+            documents_received: self.documents_received,
+            bytes_sent: self.bytes_sent,
+            bytes_received: self.bytes_received,
+            photos_uploaded: self.photos_uploaded,
+            photos_pending,
+            more,
+        }
+    }
+}
+
 /// A photo or signature the server refused.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct RejectedUpload {
