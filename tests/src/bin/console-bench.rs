@@ -177,7 +177,7 @@ async fn generate(db: &DatabaseConnection, households: u64, visits: u64) {
     let steps = [
         (
             "grid table",
-            "CREATE TEMP TABLE bench_grids AS \
+            "CREATE TABLE bench_grids AS \
              SELECT (row_number() OVER (ORDER BY code) - 1)::bigint AS k, code, path \
              FROM regions WHERE level = 'grid'"
                 .to_string(),
@@ -239,6 +239,7 @@ async fn generate(db: &DatabaseConnection, households: u64, visits: u64) {
                 now = now_ms,
             ),
         ),
+        ("drop grid table", "DROP TABLE bench_grids".to_string()),
         ("vacuum analyze", "VACUUM ANALYZE".to_string()),
     ];
     for (what, sql) in steps {
