@@ -19,4 +19,5 @@ pub mod policies;
 pub mod policy;
 pub mod regions;
 pub mod review;
+pub mod search;
 pub mod sync;

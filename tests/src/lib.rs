@@ -5,6 +5,8 @@
 //! databases (README's test command starts one). With `DOUDI_TEST_REQUIRE_PG=1` a missing server
 //! is a failure, not a skip.
 
+pub mod bench;
+
 use std::net::SocketAddr;
 
 use reqwest::{Method, StatusCode};

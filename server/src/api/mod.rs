@@ -73,6 +73,7 @@ pub fn router(state: SharedState) -> Router {
             post(crate::review::api::review_visit),
         )
         .route("/review/queue", get(crate::review::api::review_queue))
+        .route("/households", get(crate::search::search_households))
         .route("/reports", get(crate::review::api::list_reports))
         .route(
             "/reports/{id}/assign",
@@ -131,6 +132,7 @@ async fn not_found() -> ApiError {
         crate::review::api::review_visit, crate::review::api::review_queue,
         crate::review::api::list_reports, crate::review::api::assign_report,
         crate::review::api::close_report, crate::review::api::my_tasks,
+        crate::search::search_households,
         health::healthz, health::readyz,
         crate::blobs::api::missing, crate::blobs::api::upload_status,
         crate::blobs::api::upload_chunk, crate::blobs::api::download,

@@ -52,6 +52,12 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
     let nav = [
         ("queue", "/console/queue", "审核队列", "Review queue"),
         (
+            "households",
+            "/console/households",
+            "家庭查询",
+            "Household search",
+        ),
+        (
             "reports",
             "/console/reports",
             "主动发现",

@@ -52,6 +52,7 @@ pub fn router(blobs: crate::blobs::api::Blobs) -> Router<SharedState> {
         .route("/console/visits/{id}/decision", post(pages::decision))
         .route("/console/visits/{id}/unmask", post(pages::unmask))
         .route("/console/docs/{id}/resolve", post(pages::resolve))
+        .route("/console/households", get(pages::households))
         .route("/console/households/{id}", get(pages::household))
         .route("/console/reports", get(triage::reports))
         .route("/console/reports/{id}/assign", post(triage::assign))

@@ -22,6 +22,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::policy::{Action, Target, decide};
 use crate::review::queue::{self, QueueFilter};
 use crate::review::{self, AUDIT_RESOLVE, AUDIT_UNMASK, DecisionKind, Reviewer};
+use crate::search;
 use crate::sync;
 
 type FormResult = Result<axum::Form<FormFields>, FormRejection>;
@@ -65,17 +66,7 @@ fn query_string(f: &QueueFilter, page: u64) -> String {
         ("min_age_days", f.min_age_days.map(|d| d.to_string())),
     ] {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
-            let enc: String = v
-                .bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect();
-            parts.push(format!("{k}={enc}"));
+            parts.push(format!("{k}={}", url_encode(&v)));
         }
     }
     parts.join("&amp;")
@@ -198,6 +189,103 @@ pub async fn queue(
         "审核队列",
         &session,
         "queue",
+        &format!("{form}{table}{pager}"),
+    )
+}
+
+fn url_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Household search: `/console/households?q=`.
+pub async fn households(
+    State(state): State<SharedState>,
+    session: Session,
+    params: Result<Query<search::SearchParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let params = params.map(|q| q.0).unwrap_or_default();
+    let q = params.q.as_deref().unwrap_or("").trim().to_string();
+    let form = format!(
+        r#"<form method="get" action="/console/households" class="filters"><label>户主、成员姓名，地址，或身份证号后四位 <input type="search" name="q" value="{}" maxlength="{}" title="head or member name prefix, address fragment, or last 4 characters of the ID number"></label><button type="submit">查询</button></form>"#,
+        esc(&q),
+        search::MAX_QUERY_CHARS,
+    );
+    if q.is_empty() {
+        return ok_page("家庭查询", &session, "households", &form);
+    }
+    let page = match search::search(&state.db, &session.reviewer, &params).await {
+        Ok(p) => p,
+        Err(e) if e.code == crate::error::Code::InvalidRequest => {
+            let body = format!(
+                "{form}<p class=\"error\" title=\"{}\">{}</p>",
+                esc(e.message_en.as_deref().unwrap_or("")),
+                esc(e.message_zh.as_deref().unwrap_or(""))
+            );
+            return html_response(
+                StatusCode::BAD_REQUEST,
+                layout("家庭查询", &session, "households", &body),
+            );
+        }
+        Err(e) => return error_page(e),
+    };
+    let rows: String = page
+        .items
+        .iter()
+        .map(|h| {
+            format!(
+                r#"<tr><td><a href="/console/households/{id}">{head}</a></td><td>{addr}</td><td>{grid}</td><td>{n}</td><td>{tags}</td></tr>"#,
+                id = esc(&h.household_id),
+                head = esc_opt(h.head_name.as_deref()),
+                addr = esc(&h.address),
+                grid = esc(&h.grid),
+                n = h.member_count,
+                tags = if h.tekun { "<span class=\"tag\">特困</span>" } else { "" },
+            )
+        })
+        .collect();
+    let table = if page.items.is_empty() {
+        "<p class=\"empty\">没有找到符合条件的家庭。</p>".to_string()
+    } else {
+        format!(
+            r#"<table class="list"><thead><tr><th>户主</th><th>地址</th><th>网格</th><th>人数</th><th></th></tr></thead><tbody>{rows}</tbody></table>"#
+        )
+    };
+    let mut pager = format!(
+        "<nav class=\"pager\">共 {} 户 · 第 {}/{} 页 ",
+        page.total, page.page, page.pages
+    );
+    let enc = url_encode(&page.q);
+    if page.page > 1 {
+        pager.push_str(&format!(
+            "<a href=\"/console/households?q={enc}&amp;page={}\">上一页</a> ",
+            page.page - 1
+        ));
+    }
+    if page.page < page.pages {
+        pager.push_str(&format!(
+            "<a href=\"/console/households?q={enc}&amp;page={}\">下一页</a>",
+            page.page + 1
+        ));
+    }
+    pager.push_str("</nav>");
+    if page.truncated {
+        pager.push_str(&format!(
+            "<p class=\"note\" title=\"more than {n} matches; refine the query\">匹配结果超过 {n} 条，仅显示前 {n} 条，请输入更完整的姓名或地址。</p>",
+            n = search::MAX_MATCHES
+        ));
+    }
+    ok_page(
+        "家庭查询",
+        &session,
+        "households",
         &format!("{form}{table}{pager}"),
     )
 }
@@ -817,7 +905,7 @@ pub async fn household(
     Path(id): Path<String>,
 ) -> Response {
     match household_page(&state, &session, &id).await {
-        Ok(body) => ok_page("家庭档案", &session, "queue", &body),
+        Ok(body) => ok_page("家庭档案", &session, "households", &body),
         Err(e) => error_page(e),
     }
 }

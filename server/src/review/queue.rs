@@ -214,13 +214,26 @@ pub async fn queue(
     let total = q.clone().count(db).await?;
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     let page = filter.page.unwrap_or(1).clamp(1, pages);
-    let rows = q
+    // The page's ids first (an index-only scan in queue order on PostgreSQL, however deep the
+    // page), then their rows.
+    let ids: Vec<String> = q
+        .select_only()
+        .column(visit::Column::DocId)
         .order_by_asc(visit::Column::SubmittedAtMs)
         .order_by_asc(visit::Column::DocId)
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
+        .into_tuple()
         .all(db)
         .await?;
+    let mut by_id: HashMap<String, visit::Model> = visit::Entity::find()
+        .filter(visit::Column::DocId.is_in(ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| (v.doc_id.clone(), v))
+        .collect();
+    let rows: Vec<visit::Model> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
     Ok(QueuePage {
         items: items(db, rows, spot_percent).await?,
         total,

@@ -49,6 +49,7 @@ use doudi_protocol::sync::{
     CONTENT_TYPE, DocPush, PROTOCOL_VERSION, PushStatus, Replica, SyncOutcome, SyncRequest,
     SyncResponse, from_cbor, replica::device_actor, to_cbor,
 };
+use doudi_tests::bench::{Postgres, fresh_database, postgres, run_ok};
 use doudi_tests::{FIXTURE_CSV, PASSWORD};
 
 /// The grid of the measured device scope (P1–P3).
@@ -497,26 +498,6 @@ fn doudi_cmd(o: &Options, dir: &Path, db_url: Option<&str>) -> Command {
     c
 }
 
-fn run_ok(mut c: Command, stdin: Option<&str>, what: &str) {
-    c.stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = c
-        .spawn()
-        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
-    if let Some(text) = stdin
-        && let Some(mut pipe) = child.stdin.take()
-    {
-        pipe.write_all(text.as_bytes()).expect("write stdin");
-    }
-    let out = child.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "{what} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The region file: the test fixture plus one grid per ingesting device.
 fn region_csv(devices: usize) -> String {
     let mut csv = FIXTURE_CSV.to_string();
@@ -614,178 +595,6 @@ fn start_server(o: &Options, db_url: Option<&str>) -> Server {
         addr,
         _dir: dir,
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// PostgreSQL
-
-/// A throwaway cluster (stopped on drop) or a given server.
-struct Postgres {
-    admin_url: String,
-    stop: Option<Vec<String>>,
-    _dir: Option<tempfile::TempDir>,
-    version: String,
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        if let Some(cmd) = &self.stop {
-            let _ = Command::new(&cmd[0])
-                .args(&cmd[1..])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// `DOUDI_BENCH_PG_URL`, or a cluster started as tests/run-all.sh starts one.
-fn postgres() -> Option<Postgres> {
-    if let Ok(url) = std::env::var("DOUDI_BENCH_PG_URL")
-        && !url.is_empty()
-    {
-        return Some(Postgres {
-            admin_url: url,
-            stop: None,
-            _dir: None,
-            version: "given by DOUDI_BENCH_PG_URL".into(),
-        });
-    }
-    let mut bins: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-        .filter(|p| p.join("initdb").exists())
-        .collect();
-    bins.sort();
-    let bin = bins.pop()?;
-    let dir = tempfile::Builder::new()
-        .prefix("doudi-bench-pg.")
-        .tempdir()
-        .ok()?;
-    let port = free_port();
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    let mut prefix: Vec<String> = Vec::new();
-    if root {
-        let _ = Command::new("useradd")
-            .args(["--system", "--no-create-home", "postgres"])
-            .stderr(Stdio::null())
-            .status();
-        let _ = Command::new("chown")
-            .arg("postgres")
-            .arg(dir.path())
-            .status();
-        prefix = ["runuser", "-u", "postgres", "--"]
-            .map(String::from)
-            .to_vec();
-    }
-    let with_prefix = |mut args: Vec<String>| {
-        let mut all = prefix.clone();
-        all.append(&mut args);
-        all
-    };
-    let run = |args: &[String]| {
-        Command::new(&args[0])
-            .args(&args[1..])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let data = dir.path().join("data");
-    let s = |p: &Path| p.to_string_lossy().into_owned();
-    let initdb = with_prefix(vec![
-        s(&bin.join("initdb")),
-        "-D".into(),
-        s(&data),
-        "-U".into(),
-        "doudi".into(),
-        "-A".into(),
-        "trust".into(),
-        "-E".into(),
-        "UTF8".into(),
-        "--no-locale".into(),
-    ]);
-    if !run(&initdb) {
-        eprintln!("initdb failed; PostgreSQL skipped");
-        return None;
-    }
-    let opts = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-         -c full_page_writes=off -c max_connections=300",
-        dir.path().display()
-    );
-    let start = with_prefix(vec![
-        s(&bin.join("pg_ctl")),
-        "-D".into(),
-        s(&data),
-        "-l".into(),
-        s(&dir.path().join("log")),
-        "-w".into(),
-        "start".into(),
-        "-o".into(),
-        opts,
-    ]);
-    if !run(&start) {
-        eprintln!("pg_ctl start failed; PostgreSQL skipped");
-        return None;
-    }
-    let version = Command::new(bin.join("postgres"))
-        .arg("--version")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    let stop = with_prefix(vec![
-        s(&bin.join("pg_ctl")),
-        "-D".into(),
-        s(&data),
-        "-m".into(),
-        "immediate".into(),
-        "stop".into(),
-    ]);
-    Some(Postgres {
-        admin_url: format!("postgres://doudi@127.0.0.1:{port}/postgres"),
-        stop: Some(stop),
-        _dir: Some(dir),
-        version: format!(
-            "{version}, throwaway cluster on 127.0.0.1 (fsync=off, synchronous_commit=off, full_page_writes=off)"
-        ),
-    })
-}
-
-/// A new empty database on the server; its URL.
-async fn fresh_database(admin_url: &str) -> String {
-    use sea_orm::{ConnectionTrait, Database};
-    let name = format!(
-        "doudi_bench_{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0)
-    );
-    let admin = Database::connect(admin_url)
-        .await
-        .expect("connect to PostgreSQL");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
-    admin.close().await.ok();
-    let (base, query) = match admin_url.split_once('?') {
-        Some((b, q)) => (b.to_string(), format!("?{q}")),
-        None => (admin_url.to_string(), String::new()),
-    };
-    let root = base.rsplit_once('/').map(|(r, _)| r).unwrap_or(&base);
-    format!("{root}/{name}{query}")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1594,7 +1403,7 @@ async fn main() {
     );
     let mut pg = None;
     if o.backends.contains(&Backend::Postgres) {
-        pg = postgres();
+        pg = postgres(None, &["max_connections=300"]);
         if pg.is_none() {
             eprintln!("PostgreSQL unavailable: set DOUDI_BENCH_PG_URL or install postgresql");
         }

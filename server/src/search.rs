@@ -1,0 +1,281 @@
+//! Household search for the console and `GET /api/v1/households`: head or member name prefix,
+//! address fragment, or the last four characters of a member's 身份证号, only inside the
+//! caller's regions.
+//!
+//! Address fragments need at least [`MIN_ADDRESS_CHARS`] characters: shorter ones cannot use the
+//! trigram index on PostgreSQL and would scan every household of a county.
+//!
+//! The server never stores an identity number in clear: the `members` projection keeps
+//! `id_number_masked` (`370102****1234`, the six-digit issuing region and the last four
+//! characters). A query of exactly four digits (or three digits and `X`) is therefore matched
+//! against that kept suffix; longer number fragments match nothing.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::State;
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiQuery, AuthContext, SharedState};
+use crate::entity::{household, member};
+use crate::error::{ApiError, ApiResult, Code};
+use crate::policy::{Action, Subject, Target};
+use crate::review::Reviewer;
+use crate::review::queue::{PAGE_SIZE, is_tekun, scope_condition};
+
+/// Shortest query, in characters (one character would match a tenth of a county).
+pub const MIN_QUERY_CHARS: usize = 2;
+/// Shortest address fragment, in characters.
+pub const MIN_ADDRESS_CHARS: usize = 3;
+/// Longest query, in characters.
+pub const MAX_QUERY_CHARS: usize = 32;
+
+/// Query parameters of `GET /api/v1/households` and `/console/households`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+pub struct SearchParams {
+    /// 2–32 characters: a head or member name prefix, an address fragment, or the last four
+    /// characters of a 身份证号.
+    pub q: Option<String>,
+    /// Page number from 1.
+    pub page: Option<u64>,
+}
+
+/// One household found.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HouseholdHit {
+    pub household_id: String,
+    pub head_name: Option<String>,
+    pub address: String,
+    pub grid: String,
+    /// Programme codes.
+    pub programmes: Vec<String>,
+    pub member_count: i32,
+    /// In a 特困 programme.
+    pub tekun: bool,
+}
+
+/// A page of search results.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SearchPage {
+    pub q: String,
+    pub items: Vec<HouseholdHit>,
+    pub total: u64,
+    pub page: u64,
+    pub pages: u64,
+    /// More than 2,000 households matched one way (name, address or number): only the first
+    /// 2,000 of each are counted and listed; a longer query narrows it.
+    pub truncated: bool,
+}
+
+/// The trimmed query, or `request.invalid` saying why not.
+pub fn check_query(q: Option<&str>) -> ApiResult<String> {
+    let q = q.unwrap_or("").trim();
+    let n = q.chars().count();
+    if n < MIN_QUERY_CHARS || n > MAX_QUERY_CHARS {
+        return Err(ApiError::new(Code::InvalidRequest)
+            .with_message(
+                format!("搜索词应为 {MIN_QUERY_CHARS}–{MAX_QUERY_CHARS} 个字符"),
+                format!("the search query must be {MIN_QUERY_CHARS}–{MAX_QUERY_CHARS} characters"),
+            )
+            .with_details(serde_json::json!({
+                "field": "q",
+                "min_chars": MIN_QUERY_CHARS,
+                "max_chars": MAX_QUERY_CHARS,
+            })));
+    }
+    if q.chars().any(char::is_control) {
+        return Err(ApiError::new(Code::InvalidRequest)
+            .with_message(
+                "搜索词含有控制字符",
+                "the search query contains control characters",
+            )
+            .with_details(serde_json::json!({ "field": "q" })));
+    }
+    Ok(q.to_string())
+}
+
+/// `q` with the LIKE wildcards escaped (escape character `\`).
+fn like_escape(q: &str) -> String {
+    let mut s = String::with_capacity(q.len());
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s
+}
+
+fn like(pattern: String) -> LikeExpr {
+    LikeExpr::new(pattern).escape('\\')
+}
+
+/// The kept suffix of a masked 身份证号, when `q` is one.
+fn id_suffix(q: &str) -> Option<String> {
+    let b = q.as_bytes();
+    (b.len() == 4
+        && b[..3].iter().all(u8::is_ascii_digit)
+        && (b[3].is_ascii_digit() || b[3] == b'X' || b[3] == b'x'))
+        .then(|| q.to_ascii_uppercase())
+}
+
+/// Most ids taken from each kind of match; past it the answer says `truncated`.
+pub const MAX_MATCHES: u64 = 2000;
+
+/// Ids of households matching `q`, one simple indexed query per kind of match (the planner
+/// cannot misjudge a union of them into a scan of every household); `true` when one of them
+/// had more than [`MAX_MATCHES`].
+async fn matching_ids(
+    db: &DatabaseConnection,
+    subject: &Subject,
+    q: &str,
+) -> ApiResult<(BTreeSet<String>, bool)> {
+    let esc = like_escape(q);
+    let in_scope = scope_condition(subject, household::Column::RegionPath);
+    let mut branches: Vec<SelectStatement> = vec![
+        Query::select()
+            .column(household::Column::DocId)
+            .from(household::Entity)
+            .cond_where(in_scope.clone())
+            .and_where(Expr::col(household::Column::HeadName).like(like(format!("{esc}%"))))
+            .to_owned(),
+        Query::select()
+            .column(member::Column::DocId)
+            .from(member::Entity)
+            .and_where(Expr::col(member::Column::Name).like(like(format!("{esc}%"))))
+            .and_where(Expr::col(member::Column::Removed).eq(false))
+            .to_owned(),
+    ];
+    if q.chars().count() >= MIN_ADDRESS_CHARS {
+        branches.push(
+            Query::select()
+                .column(household::Column::DocId)
+                .from(household::Entity)
+                .cond_where(in_scope)
+                .and_where(Expr::col(household::Column::Address).like(like(format!("%{esc}%"))))
+                .to_owned(),
+        );
+    }
+    if let Some(suffix) = id_suffix(q) {
+        branches.push(
+            Query::select()
+                .column(member::Column::DocId)
+                .from(member::Entity)
+                .and_where(
+                    Expr::col(member::Column::IdNumberMasked).like(like(format!("%{suffix}"))),
+                )
+                .and_where(Expr::col(member::Column::Removed).eq(false))
+                .to_owned(),
+        );
+    }
+    let mut ids = BTreeSet::new();
+    let mut truncated = false;
+    for mut b in branches {
+        b.limit(MAX_MATCHES + 1);
+        let rows = db.query_all(&b).await?;
+        truncated |= rows.len() as u64 > MAX_MATCHES;
+        for r in rows.iter().take(MAX_MATCHES as usize) {
+            ids.insert(r.try_get_by_index::<String>(0)?);
+        }
+    }
+    Ok((ids, truncated))
+}
+
+/// One page of households in the reviewer's regions matching `params.q`.
+pub async fn search(
+    db: &DatabaseConnection,
+    reviewer: &Reviewer,
+    params: &SearchParams,
+) -> ApiResult<SearchPage> {
+    reviewer
+        .require(db, Action::ReadCase, Target::Scope, "households.search")
+        .await?;
+    let q = check_query(params.q.as_deref())?;
+    let subject = &reviewer.subject;
+    let (ids, truncated) = matching_ids(db, subject, &q).await?;
+    let query = household::Entity::find()
+        .filter(
+            Condition::all()
+                .add(scope_condition(subject, household::Column::RegionPath))
+                .add(household::Column::DocId.is_in(ids)),
+        )
+        .order_by_asc(household::Column::HeadName)
+        .order_by_asc(household::Column::DocId);
+    let total = query.clone().count(db).await?;
+    let pages = Ord::max(total.div_ceil(PAGE_SIZE), 1);
+    let page = params.page.unwrap_or(1).clamp(1, pages);
+    let rows = query
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+        .all(db)
+        .await?;
+    Ok(SearchPage {
+        q,
+        items: rows
+            .into_iter()
+            .map(|h| HouseholdHit {
+                tekun: is_tekun(&h.programmes),
+                programmes: h
+                    .programmes
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                household_id: h.doc_id,
+                head_name: h.head_name,
+                address: h.address,
+                grid: h.scope,
+                member_count: h.member_count,
+            })
+            .collect(),
+        total,
+        page,
+        pages,
+        truncated,
+    })
+}
+
+/// Search households in the caller's regions.
+#[utoipa::path(get, path = "/api/v1/households", tag = "review", security(("bearer" = [])),
+    params(SearchParams),
+    responses((status = 200, body = SearchPage), (status = 400, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody)))]
+pub async fn search_households(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    ApiQuery(params): ApiQuery<SearchParams>,
+) -> ApiResult<Json<SearchPage>> {
+    let reviewer = Reviewer::from_api(&ctx);
+    Ok(Json(search(&state.db, &reviewer, &params).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_bounds() {
+        assert!(check_query(Some("王")).is_err());
+        assert!(check_query(Some("  ")).is_err());
+        assert!(check_query(None).is_err());
+        assert_eq!(check_query(Some(" 王建 ")).unwrap(), "王建");
+        assert!(check_query(Some(&"街".repeat(MAX_QUERY_CHARS))).is_ok());
+        assert!(check_query(Some(&"街".repeat(MAX_QUERY_CHARS + 1))).is_err());
+        assert!(check_query(Some("a\u{0}b")).is_err());
+    }
+
+    #[test]
+    fn id_suffix_and_escape() {
+        assert_eq!(id_suffix("123x").as_deref(), Some("123X"));
+        assert_eq!(id_suffix("1234").as_deref(), Some("1234"));
+        assert_eq!(id_suffix("12345"), None);
+        assert_eq!(id_suffix("王建国民"), None);
+        assert_eq!(like_escape("50%_\\"), "50\\%\\_\\\\");
+    }
+}

@@ -1,0 +1,204 @@
+//! What the benchmark binaries share: a throwaway PostgreSQL cluster, fresh databases, and running
+//! `doudi` commands.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A throwaway cluster (stopped on drop) or a given server.
+pub struct Postgres {
+    pub admin_url: String,
+    pub version: String,
+    stop: Option<Vec<String>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Some(cmd) = &self.stop {
+            let _ = Command::new(&cmd[0])
+                .args(&cmd[1..])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// `DOUDI_BENCH_PG_URL`, or a cluster started as tests/run-all.sh starts one (from
+/// /usr/lib/postgresql/*/bin, as user `postgres` when run as root), with `locale` (`None`: no
+/// locale, the C collation) and extra `postgres -c` settings.
+pub fn postgres(locale: Option<&str>, settings: &[&str]) -> Option<Postgres> {
+    if let Ok(url) = std::env::var("DOUDI_BENCH_PG_URL")
+        && !url.is_empty()
+    {
+        return Some(Postgres {
+            admin_url: url,
+            stop: None,
+            _dir: None,
+            version: "given by DOUDI_BENCH_PG_URL".into(),
+        });
+    }
+    let mut bins: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    bins.sort();
+    let bin = bins.pop()?;
+    let dir = tempfile::Builder::new()
+        .prefix("doudi-bench-pg.")
+        .tempdir()
+        .ok()?;
+    let port = free_port();
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let mut prefix: Vec<String> = Vec::new();
+    if root {
+        let _ = Command::new("useradd")
+            .args(["--system", "--no-create-home", "postgres"])
+            .stderr(Stdio::null())
+            .status();
+        let _ = Command::new("chown")
+            .arg("postgres")
+            .arg(dir.path())
+            .status();
+        prefix = ["runuser", "-u", "postgres", "--"]
+            .map(String::from)
+            .to_vec();
+    }
+    let with_prefix =
+        |args: Vec<String>| -> Vec<String> { prefix.iter().cloned().chain(args).collect() };
+    let run = |args: &[String]| {
+        Command::new(&args[0])
+            .args(&args[1..])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let data = dir.path().join("data");
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    let mut initdb = vec![
+        s(&bin.join("initdb")),
+        "-D".into(),
+        s(&data),
+        "-U".into(),
+        "doudi".into(),
+        "-A".into(),
+        "trust".into(),
+        "-E".into(),
+        "UTF8".into(),
+    ];
+    initdb.push(match locale {
+        Some(l) => format!("--locale={l}"),
+        None => "--no-locale".into(),
+    });
+    if !run(&with_prefix(initdb)) {
+        eprintln!("initdb failed; PostgreSQL skipped");
+        return None;
+    }
+    let mut opts = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+         -c full_page_writes=off",
+        dir.path().display()
+    );
+    for setting in settings {
+        opts.push_str(" -c ");
+        opts.push_str(setting);
+    }
+    let start = with_prefix(vec![
+        s(&bin.join("pg_ctl")),
+        "-D".into(),
+        s(&data),
+        "-l".into(),
+        s(&dir.path().join("log")),
+        "-w".into(),
+        "start".into(),
+        "-o".into(),
+        opts,
+    ]);
+    if !run(&start) {
+        eprintln!("pg_ctl start failed; PostgreSQL skipped");
+        return None;
+    }
+    let version = Command::new(bin.join("postgres"))
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let stop = with_prefix(vec![
+        s(&bin.join("pg_ctl")),
+        "-D".into(),
+        s(&data),
+        "-m".into(),
+        "immediate".into(),
+        "stop".into(),
+    ]);
+    Some(Postgres {
+        admin_url: format!("postgres://doudi@127.0.0.1:{port}/postgres"),
+        stop: Some(stop),
+        _dir: Some(dir),
+        version: format!(
+            "{version}, throwaway cluster on 127.0.0.1 (locale {}, fsync=off, synchronous_commit=off, full_page_writes=off)",
+            locale.unwrap_or("C")
+        ),
+    })
+}
+
+/// A new empty database on the server; its URL.
+pub async fn fresh_database(admin_url: &str) -> String {
+    use sea_orm::{ConnectionTrait, Database};
+    let name = format!(
+        "doudi_bench_{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0)
+    );
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
+    admin.close().await.ok();
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b.to_string(), format!("?{q}")),
+        None => (admin_url.to_string(), String::new()),
+    };
+    let root = base.rsplit_once('/').map(|(r, _)| r).unwrap_or(&base);
+    format!("{root}/{name}{query}")
+}
+
+/// Run a command to success, `stdin` written to it; panics with its standard error otherwise.
+pub fn run_ok(mut c: Command, stdin: Option<&str>, what: &str) {
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = c
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    if let Some(text) = stdin
+        && let Some(mut pipe) = child.stdin.take()
+    {
+        pipe.write_all(text.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
