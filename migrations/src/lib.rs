@@ -11,6 +11,7 @@ mod m20261123_000002_blobs;
 mod m20261123_000003_documents;
 mod m20261123_000004_review;
 mod m20261123_000005_policies;
+mod m20261123_000007_recheck_tasks;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_documents::Migration),
             Box::new(m20261123_000004_review::Migration),
             Box::new(m20261123_000005_policies::Migration),
+            Box::new(m20261123_000007_recheck_tasks::Migration),
         ]
     }
 }
