@@ -928,6 +928,54 @@ async fn recheck_and_visit_tasks_are_scheduled(b: Backend) {
             ("visit".into(), Some(due_ms("2026-11-09")), z.clone()),
         ]
     );
+    // A grid nobody can take: the task stays unassigned (未指派 in the console) until someone
+    // covers the grid again.
+    use doudi_server::entity::account;
+    use sea_orm::{ActiveModelTrait, Set};
+    let sun = w
+        .app
+        .create_account("grid.sun", Role::GridWorker, &["370102001002-A"])
+        .await;
+    let mut sun_phone = w.app.phone("grid.sun").await;
+    let mut h = Household {
+        address: "济南市历下区一镇二村 3 号".into(),
+        ..Default::default()
+    };
+    h.programmes.insert(Programme::Dibao);
+    let lone = sun_phone
+        .replica
+        .create("370102001002-A", &h)
+        .unwrap()
+        .to_string();
+    assert_eq!(w.app.sync(&mut sun_phone).await.accepted.len(), 1);
+    let set_disabled = |disabled: bool| {
+        let db = db.clone();
+        let sun = sun.clone();
+        async move {
+            account::ActiveModel {
+                id: Set(sun),
+                disabled: Set(disabled),
+                ..Default::default()
+            }
+            .update(&db)
+            .await
+            .unwrap();
+        }
+    };
+    set_disabled(true).await;
+    let run = recheck::run(&db, today).await.unwrap();
+    assert_eq!((run.created, run.unassigned), (1, 1), "{run:?}");
+    assert_eq!(open_tasks(&w.app, &lone).await[0].2, None);
+    let (_, page) = town.get("/console/tasks").await;
+    assert!(
+        page.contains(&format!("/console/households/{lone}")) && page.contains("未指派"),
+        "{page}"
+    );
+    set_disabled(false).await;
+    let run = recheck::run(&db, today).await.unwrap();
+    assert_eq!((run.created, run.assigned_later), (0, 1), "{run:?}");
+    assert_eq!(open_tasks(&w.app, &lone).await[0].2, Some(sun.clone()));
+
     // Normal risk: quarterly.
     town.post(
         &format!("/console/households/{tekun}/risk"),
