@@ -12,6 +12,7 @@ mod m20261123_000003_documents;
 mod m20261123_000004_review;
 mod m20261123_000005_policies;
 mod m20261123_000006_search;
+mod m20261123_000007_recheck_tasks;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_review::Migration),
             Box::new(m20261123_000005_policies::Migration),
             Box::new(m20261123_000006_search::Migration),
+            Box::new(m20261123_000007_recheck_tasks::Migration),
         ]
     }
 }

@@ -18,6 +18,8 @@ pub mod actions {
     pub const ACCOUNT_UPDATE: &str = "admin.account_update";
     pub const DEVICE_REVOKE: &str = "admin.device_revoke";
     pub const REGION_IMPORT: &str = "admin.region_import";
+    pub const TASKS_SCHEDULE: &str = "tasks.schedule";
+    pub const HOUSEHOLD_RISK: &str = "household.risk_level";
 }
 
 /// Outcome of the audited event.

@@ -63,6 +63,9 @@ pub struct Settings {
     pub spot_check_percent: u32,
     /// Lifetime of a web console session (hours).
     pub console_session_hours: u64,
+    /// How often `doudi serve` runs the re-check and visit scheduler (minutes; 0 = never, then
+    /// run `doudi tasks schedule` from cron instead).
+    pub task_schedule_minutes: u64,
 }
 
 /// Where blobs are kept.
@@ -148,6 +151,7 @@ impl Default for Settings {
             blobs: BlobSettings::default(),
             spot_check_percent: 30,
             console_session_hours: 8,
+            task_schedule_minutes: 60,
         }
     }
 }
@@ -276,6 +280,9 @@ impl Settings {
         }
         if let Some(v) = get("DOUDI_SPOT_CHECK_PERCENT") {
             self.spot_check_percent = parse("DOUDI_SPOT_CHECK_PERCENT", &v)?;
+        }
+        if let Some(v) = get("DOUDI_TASK_SCHEDULE_MINUTES") {
+            self.task_schedule_minutes = parse("DOUDI_TASK_SCHEDULE_MINUTES", &v)?;
         }
         Ok(())
     }

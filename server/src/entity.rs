@@ -452,23 +452,55 @@ pub mod review_decision {
 pub mod task {
     use sea_orm::entity::prelude::*;
 
-    /// Work assigned to a field worker, e.g. a verification visit for a discovery report.
+    /// Work for a field worker: a verification visit for a discovery report, or a scheduled
+    /// re-check (复核) or visit (探访) of a household in benefit.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "tasks")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
-        /// `verify_report`.
+        /// `verify_report`, `recheck`, `death_recheck`, `visit` or `phase_out_end`.
         pub kind: String,
-        pub report_id: String,
+        /// Set for `verify_report`.
+        pub report_id: Option<String>,
+        /// Set for scheduled household tasks.
+        pub household_id: Option<String>,
         pub region_path: String,
-        pub assignee_id: String,
+        /// `None`: nobody in the grid could be assigned yet (shown in the console).
+        pub assignee_id: Option<String>,
+        /// The reviewer, or `system` for the scheduler.
         pub assigned_by: String,
+        /// The note (Chinese for scheduled tasks: the reason).
         pub note: Option<String>,
-        /// `open` or `done`.
+        /// The reason in English (scheduled tasks).
+        pub note_en: Option<String>,
+        /// `open`, `done` or `superseded` (a newer schedule replaced it).
         pub status: String,
         pub created_at_ms: i64,
         pub due_at_ms: Option<i64>,
+        /// `household:kind:due date` for scheduled tasks: at most one task per key.
+        pub schedule_key: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod household_risk {
+    use sea_orm::entity::prelude::*;
+
+    /// The visit risk level of a household (高风险 / 重点 / 一般), set in the console.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "household_risk")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub household_id: String,
+        /// `high`, `key` or `normal`.
+        pub risk_level: String,
+        pub set_by: String,
+        pub set_at_ms: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use doudi_protocol::role::Role;
 use doudi_server::accounts::{self, NewAccount};
 use doudi_server::config::Settings;
-use doudi_server::{app, blobs, db, demo, regions};
+use doudi_server::{app, blobs, db, demo, regions, review};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -65,6 +65,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Re-check (复核) and visit (探访) task commands.
+    Tasks {
+        #[command(subcommand)]
+        command: TasksCommand,
+    },
     /// Photo and signature storage commands.
     Blobs {
         #[command(subcommand)]
@@ -80,6 +85,19 @@ enum BlobsCommand {
         /// Grace period in hours (default: blobs.gc_grace_hours, 7 days).
         #[arg(long)]
         grace_hours: Option<u64>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TasksCommand {
+    /// Create the due re-check and visit tasks of 低保 and 特困 households that do not exist yet
+    /// (safe to run repeatedly, e.g. from cron) and print what was done.
+    Schedule {
+        /// The local date to schedule at (YYYY-MM-DD; default: today in China).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -165,7 +183,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             tracing::info!(database = db::backend_name(&s.database_url()), "starting");
             blobs::BlobService::from_settings(&s).map_err(|e| e.to_string())?;
+            let minutes = s.task_schedule_minutes;
             let state = app::prepare(s).await.map_err(|e| e.to_string())?;
+            review::recheck::spawn_periodic(state.db.clone(), minutes);
             println!("doudi listening on http://{addr}");
             app::serve(state, listener, app::shutdown_signal())
                 .await
@@ -195,8 +215,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             } else {
                 s.data_dir.display().to_string()
             };
+            let minutes = s.task_schedule_minutes;
             let state = app::prepare(s).await.map_err(|e| e.to_string())?;
             demo::seed(&state.db).await.map_err(|e| e.to_string())?;
+            review::recheck::spawn_periodic(state.db.clone(), minutes);
             println!("doudi 演示 / demo — data: {where_}");
             println!("  地址 / address:  http://{addr}");
             println!(
@@ -238,6 +260,24 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!(
                 "policy imported: {} layers, version {v}",
                 book.layers().count()
+            );
+            Ok(())
+        }
+        Command::Tasks {
+            command: TasksCommand::Schedule { date, data_dir },
+        } => {
+            let s = settings(cfg, None, data_dir.as_ref())?;
+            let conn = db::connect(&s).await.map_err(|e| e.to_string())?;
+            db::migrate(&conn).await.map_err(|e| e.to_string())?;
+            let today = date
+                .or_else(review::deadlines::today)
+                .ok_or("cannot tell today's date")?;
+            let r = review::recheck::run(&conn, today)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "tasks scheduled for {today}: {} households, {} created ({} unassigned), {} assigned, {} superseded, {} skipped",
+                r.households, r.created, r.unassigned, r.assigned_later, r.superseded, r.errors
             );
             Ok(())
         }

@@ -26,6 +26,7 @@ both_backends!(
     spot_check_sample_follows_the_setting,
     reports_are_triaged_into_tasks,
     console_refuses_missing_csrf_and_foreign_ids,
+    recheck_and_visit_tasks_are_scheduled,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -697,4 +698,294 @@ async fn console_refuses_missing_csrf_and_foreign_ids(b: Backend) {
         .get("/api/v1/review/queue?status=approved", &w.town)
         .await;
     assert_eq!(q.body["total"], 1, "{:?}", q.body);
+}
+
+/// Milliseconds of 10:00 China time on `d` (YYYY-MM-DD).
+fn cst_ms(d: &str) -> i64 {
+    let d: chrono::NaiveDate = d.parse().unwrap();
+    d.and_hms_opt(2, 0, 0).unwrap().and_utc().timestamp_millis()
+}
+
+/// Milliseconds of the last instant of `d` in China: when a task due that day becomes overdue.
+fn due_ms(d: &str) -> i64 {
+    doudi_server::review::recheck::end_of_day_ms(d.parse().unwrap()).unwrap()
+}
+
+/// A household synced from the phone, then approved by the county on `approved` (a decision the
+/// server writes into the document, as the review workflow does).
+async fn enrolled(
+    w: &mut World,
+    programme: Programme,
+    members: Vec<Member>,
+    approved: &str,
+) -> String {
+    use doudi_protocol::doc::household::{Decision, DecisionOutcome};
+    let mut h = Household {
+        address: "济南市历下区一镇一村 12 号".into(),
+        ..Default::default()
+    };
+    h.programmes.insert(programme);
+    for m in members {
+        h.members.insert(MemberId::generate().unwrap(), m);
+    }
+    let id = w.phone.replica.create(GRID_A, &h).unwrap().to_string();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
+    let county = doudi_server::entity::account::Entity::find()
+        .filter(doudi_server::entity::account::Column::Username.eq("county.qian"))
+        .one(&w.app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let writer = doudi_server::sync::Writer {
+        account_id: &county.id,
+        device_id: "test-console",
+        client_addr: None,
+        audit_action: "test.decision",
+        audit_detail: None,
+    };
+    let at = cst_ms(approved);
+    let by = AccountId::parse(&county.id).unwrap();
+    doudi_server::sync::server_write(&w.app.state.db, &writer, &id, |am, _| {
+        let (_, mut h) = doudi_protocol::doc::read::<Household, _>(&*am).unwrap();
+        h.decisions.push(Decision {
+            at: UnixMillis(at),
+            programme: Some(programme),
+            outcome: DecisionOutcome::Approved,
+            amount_fen_per_month: None,
+            by: by.clone(),
+            reference: None,
+            note: None,
+        });
+        doudi_protocol::doc::write(am, &h).unwrap();
+        Ok(((), vec![]))
+    })
+    .await
+    .unwrap();
+    id
+}
+
+fn member(name: &str, capacity: doudi_protocol::doc::household::WorkCapacity) -> Member {
+    let mut m = Member::new(name, Relation::Head);
+    m.work_capacity = Some(capacity);
+    m
+}
+
+/// Open scheduled tasks of a household: (kind, due_at_ms, assignee).
+async fn open_tasks(app: &TestApp, household: &str) -> Vec<(String, Option<i64>, Option<String>)> {
+    use doudi_server::entity::task;
+    let mut v: Vec<_> = task::Entity::find()
+        .filter(task::Column::HouseholdId.eq(household))
+        .filter(task::Column::Status.eq("open"))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.kind, t.due_at_ms, t.assignee_id))
+        .collect();
+    v.sort();
+    v
+}
+
+async fn recheck_and_visit_tasks_are_scheduled(b: Backend) {
+    use doudi_protocol::doc::household::WorkCapacity::{Able, FullyLost};
+    use doudi_server::review::recheck;
+    let mut w = world(b).await;
+    let other_grid = w
+        .app
+        .create_account("grid.wang", Role::GridWorker, &["370102001001-B"])
+        .await;
+    let zhang = w.phone.account_id.clone();
+    let db = w.app.state.db.clone();
+    let today: chrono::NaiveDate = "2026-11-23".parse().unwrap();
+
+    // 低保, income stable (nobody able to work): yearly.
+    let stable = enrolled(
+        &mut w,
+        Programme::Dibao,
+        vec![member("李稳", FullyLost)],
+        "2026-03-10",
+    )
+    .await;
+    // 低保 with a member able to work: every 6 months (overdue by now).
+    let unstable = enrolled(
+        &mut w,
+        Programme::Dibao,
+        vec![member("李动", Able)],
+        "2026-03-10",
+    )
+    .await;
+    // 特困 分散供养: yearly, and monthly visits (重点) until a risk level is set.
+    let tekun = enrolled(
+        &mut w,
+        Programme::TekunDispersed,
+        vec![member("赵困", FullyLost)],
+        "2026-11-02",
+    )
+    .await;
+    // 低保 where a member died on 1 October: a re-check within 3 months.
+    let mut dead = member("钱故", FullyLost);
+    dead.relation = Relation::Spouse;
+    dead.removed_at = Some(UnixMillis(cst_ms("2026-10-01")));
+    dead.removed_reason = Some("死亡".into());
+    let death = enrolled(
+        &mut w,
+        Programme::Dibao,
+        vec![member("钱在", FullyLost), dead],
+        "2026-03-10",
+    )
+    .await;
+
+    let first = recheck::run(&db, today).await.unwrap();
+    assert_eq!(first.households, 4, "{first:?}");
+    assert_eq!(first.created, 6, "{first:?}");
+    assert_eq!(first.unassigned, 0, "{first:?}");
+    let z = Some(zhang.clone());
+    assert_eq!(
+        open_tasks(&w.app, &stable).await,
+        [("recheck".into(), Some(due_ms("2027-03-10")), z.clone())]
+    );
+    assert_eq!(
+        open_tasks(&w.app, &unstable).await,
+        [("recheck".into(), Some(due_ms("2026-09-10")), z.clone())]
+    );
+    assert_eq!(
+        open_tasks(&w.app, &tekun).await,
+        [
+            ("recheck".into(), Some(due_ms("2027-11-02")), z.clone()),
+            ("visit".into(), Some(due_ms("2026-12-02")), z.clone()),
+        ]
+    );
+    assert_eq!(
+        open_tasks(&w.app, &death).await,
+        [
+            (
+                "death_recheck".into(),
+                Some(due_ms("2027-01-01")),
+                z.clone()
+            ),
+            ("recheck".into(), Some(due_ms("2027-03-10")), z.clone()),
+        ]
+    );
+
+    // Running again creates nothing.
+    let second = recheck::run(&db, today).await.unwrap();
+    assert_eq!((second.created, second.superseded), (0, 0), "{second:?}");
+    assert_eq!(w.app.audit("tasks.schedule").await.len(), 2);
+
+    // The grid worker's phone gets them with household id and due date after its sync.
+    let tasks = w.app.get("/api/v1/tasks", &w.phone.access).await;
+    assert_eq!(tasks.status, StatusCode::OK, "{:?}", tasks.body);
+    let list = tasks.body.as_array().unwrap();
+    assert_eq!(list.len(), 6, "{:?}", tasks.body);
+    assert_eq!(list[0]["household_id"], json!(unstable));
+    assert_eq!(list[0]["kind"], "recheck");
+    assert_eq!(list[0]["due_at_ms"], json!(due_ms("2026-09-10")));
+    assert!(list[0]["report_id"].is_null());
+    assert_eq!(list[0]["assigned"], json!(true));
+    assert!(list[0]["note"].as_str().unwrap().contains("复核"));
+    // A grid worker of another grid sees none of them.
+    let other = w.app.phone("grid.wang").await;
+    let none = w.app.get("/api/v1/tasks", &other.access).await;
+    assert_eq!(none.body, json!([]), "{other_grid}");
+
+    // The console lists the overdue task; the dashboard counts it.
+    let (mut town, csrf) = console_login(&w.app, "town.zhao").await;
+    let (status, page) = town.get("/console/tasks?overdue=1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!("/console/households/{unstable}")),
+        "{page}"
+    );
+    assert!(
+        page.contains("已逾期") && page.contains("2026-09-10"),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&format!("/console/households/{stable}")),
+        "{page}"
+    );
+    let (_, dash) = town.get("/console/dashboard").await;
+    assert!(dash.contains("逾期任务"), "{dash}");
+    let (_, hh) = town.get(&format!("/console/households/{tekun}")).await;
+    assert!(hh.contains("定期探访") && hh.contains("2026-12-02"), "{hh}");
+
+    // A high risk level makes the visits weekly; the monthly visit task is superseded.
+    let r = town
+        .post(
+            &format!("/console/households/{tekun}/risk"),
+            &[("risk", "high"), ("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(w.app.audit("household.risk_level").await.len(), 1);
+    let third = recheck::run(&db, today).await.unwrap();
+    assert_eq!((third.created, third.superseded), (1, 1), "{third:?}");
+    assert_eq!(
+        open_tasks(&w.app, &tekun).await,
+        [
+            ("recheck".into(), Some(due_ms("2027-11-02")), z.clone()),
+            ("visit".into(), Some(due_ms("2026-11-09")), z.clone()),
+        ]
+    );
+    // A grid nobody can take: the task stays unassigned (未指派 in the console) until someone
+    // covers the grid again.
+    use doudi_server::entity::account;
+    use sea_orm::{ActiveModelTrait, Set};
+    let sun = w
+        .app
+        .create_account("grid.sun", Role::GridWorker, &["370102001002-A"])
+        .await;
+    let mut sun_phone = w.app.phone("grid.sun").await;
+    let mut h = Household {
+        address: "济南市历下区一镇二村 3 号".into(),
+        ..Default::default()
+    };
+    h.programmes.insert(Programme::Dibao);
+    let lone = sun_phone
+        .replica
+        .create("370102001002-A", &h)
+        .unwrap()
+        .to_string();
+    assert_eq!(w.app.sync(&mut sun_phone).await.accepted.len(), 1);
+    let set_disabled = |disabled: bool| {
+        let db = db.clone();
+        let sun = sun.clone();
+        async move {
+            account::ActiveModel {
+                id: Set(sun),
+                disabled: Set(disabled),
+                ..Default::default()
+            }
+            .update(&db)
+            .await
+            .unwrap();
+        }
+    };
+    set_disabled(true).await;
+    let run = recheck::run(&db, today).await.unwrap();
+    assert_eq!((run.created, run.unassigned), (1, 1), "{run:?}");
+    assert_eq!(open_tasks(&w.app, &lone).await[0].2, None);
+    let (_, page) = town.get("/console/tasks").await;
+    assert!(
+        page.contains(&format!("/console/households/{lone}")) && page.contains("未指派"),
+        "{page}"
+    );
+    set_disabled(false).await;
+    let run = recheck::run(&db, today).await.unwrap();
+    assert_eq!((run.created, run.assigned_later), (0, 1), "{run:?}");
+    assert_eq!(open_tasks(&w.app, &lone).await[0].2, Some(sun.clone()));
+
+    // Normal risk: quarterly.
+    town.post(
+        &format!("/console/households/{tekun}/risk"),
+        &[("risk", "normal"), ("csrf", csrf.as_str())],
+    )
+    .await;
+    recheck::run(&db, today).await.unwrap();
+    assert!(open_tasks(&w.app, &tekun).await.contains(&(
+        "visit".into(),
+        Some(due_ms("2027-02-02")),
+        z.clone()
+    )));
 }

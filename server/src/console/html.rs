@@ -63,6 +63,7 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
             "主动发现",
             "Discovery reports",
         ),
+        ("tasks", "/console/tasks", "任务", "Tasks"),
         ("dashboard", "/console/dashboard", "数据看板", "Dashboard"),
     ]
     .iter()

@@ -6,6 +6,7 @@
 
 mod html;
 mod pages;
+mod tasks;
 mod triage;
 
 use axum::Router;
@@ -58,6 +59,8 @@ pub fn router(blobs: crate::blobs::api::Blobs) -> Router<SharedState> {
         .route("/console/reports/{id}/assign", post(triage::assign))
         .route("/console/reports/{id}/close", post(triage::close))
         .route("/console/dashboard", get(triage::dashboard))
+        .route("/console/tasks", get(tasks::tasks))
+        .route("/console/households/{id}/risk", post(tasks::set_risk))
         .route(
             "/console/blobs/{sha256}",
             get(pages::blob).layer(axum::Extension(blobs)),

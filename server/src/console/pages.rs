@@ -973,6 +973,7 @@ async fn household_page(state: &SharedState, session: &Session, id: &str) -> Api
     b.push_str(&format!(
         "<h2>走访时间线</h2><ol class=\"timeline\">{items}</ol>"
     ));
+    b.push_str(&super::tasks::household_section(db, session, id).await?);
     let rt = format!("/console/households/{id}");
     let c = conflicts_section(db, session, id, "家庭档案", &rt).await?;
     if !c.is_empty() {

@@ -226,6 +226,7 @@ async fn dashboard_page(
         .filter(|i| i.status == pending_status)
         .count();
     let overdue = pending_items.iter().filter(|i| i.overdue).count();
+    let overdue_tasks = super::tasks::overdue_count(db, r, region_path.as_deref()).await?;
     // Visits submitted per day over the last 30 days.
     let since = now - 30 * day;
     let submitted: Vec<Option<i64>> = visit::Entity::find()
@@ -323,11 +324,13 @@ async fn dashboard_page(
 <div class="card"><span class="n">{month}</span><span>本月提交走访</span></div>
 <div class="card"><span class="n">{pending}</span><span>待我审核</span></div>
 <div class="card{oc}"><span class="n">{overdue}</span><span>已超期</span></div>
+<a class="card{tc}" href="/console/tasks?overdue=1"><span class="n">{overdue_tasks}</span><span>逾期任务（复核、探访、核实）</span></a>
 <div class="card{ec}"><span class="n">{emergencies}</span><span>急难报告（未办结）</span></div>
 </section>
 <div class="charts">{c1}{c2}{c3}</div>
 <p class="sub">{note}</p>"#,
         oc = if overdue > 0 { " alert" } else { "" },
+        tc = if overdue_tasks > 0 { " alert" } else { "" },
         ec = if emergencies > 0 { " alert" } else { "" },
         c1 = html::column_chart("近 30 天每日提交的走访", &per_day),
         c2 = html::bar_chart("审核中的走访（按状态）", &by_status),

@@ -2,10 +2,12 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+
+use doudi_protocol::role::Role;
 use serde::{Deserialize, Serialize};
 
-use super::queue::{self, QueueFilter, QueuePage};
+use super::queue::{self, QueueFilter, QueuePage, scope_condition};
 use super::reports::{self, ReportItem};
 use super::{DecisionKind, DecisionResult, Reviewer, decide_visit};
 use crate::api::{ApiJson, ApiQuery, AuthContext, SharedState};
@@ -139,20 +141,32 @@ pub async fn close_report(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
-/// A task assigned to the caller.
+/// A task assigned to the caller (or, for grid workers and assistants, an unassigned scheduled
+/// task in their grid).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TaskView {
     pub id: String,
-    /// `verify_report`: visit the person or household of the report and record a visit.
+    /// `verify_report`: visit the person or household of the report and record a visit;
+    /// `recheck`: the regular re-check (复核); `death_recheck`: re-check after a member's death;
+    /// `visit`: a regular visit (探访); `phase_out_end`: the 渐退期 ends.
     pub kind: String,
-    pub report_id: String,
+    /// Set for `verify_report`, `null` otherwise.
+    pub report_id: Option<String>,
+    /// Set for scheduled household tasks, `null` otherwise.
+    pub household_id: Option<String>,
+    /// The reviewer's note, or for scheduled tasks the reason in Chinese.
     pub note: Option<String>,
+    /// The reason in English (scheduled tasks).
+    pub note_en: Option<String>,
+    /// `false` for an unassigned task in the caller's grid.
+    pub assigned: bool,
     pub created_at_ms: i64,
     pub due_at_ms: Option<i64>,
 }
 
-/// The caller's open tasks (how the phone SDK learns of assigned verification visits; the
-/// report document itself arrives through sync).
+/// The caller's open tasks, earliest due first (how the phone SDK learns of assigned
+/// verification visits and scheduled re-checks and visits after each sync; the documents
+/// themselves arrive through sync).
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "review", security(("bearer" = [])),
     responses((status = 200, body = [TaskView])))]
 pub async fn my_tasks(
@@ -161,20 +175,32 @@ pub async fn my_tasks(
 ) -> ApiResult<Json<Vec<TaskView>>> {
     ctx.require(&state, Action::ReadCase, Target::Scope, "tasks")
         .await?;
-    let rows = task::Entity::find()
-        .filter(task::Column::AssigneeId.eq(ctx.account.id.as_str()))
+    let mut who = Condition::any().add(task::Column::AssigneeId.eq(ctx.account.id.as_str()));
+    if matches!(ctx.subject.role, Role::GridWorker | Role::Assistant) {
+        who = who.add(
+            Condition::all()
+                .add(task::Column::AssigneeId.is_null())
+                .add(scope_condition(&ctx.subject, task::Column::RegionPath)),
+        );
+    }
+    let mut rows = task::Entity::find()
+        .filter(who)
         .filter(task::Column::Status.eq("open"))
         .order_by_asc(task::Column::CreatedAtMs)
         .all(&state.db)
         .await?;
+    rows.sort_by_key(|t| t.due_at_ms.unwrap_or(i64::MAX));
     Ok(Json(
         rows.into_iter()
             .filter(|t| ctx.subject.covers(&t.region_path))
             .map(|t| TaskView {
+                assigned: t.assignee_id.is_some(),
                 id: t.id,
                 kind: t.kind,
                 report_id: t.report_id,
+                household_id: t.household_id,
                 note: t.note,
+                note_en: t.note_en,
                 created_at_ms: t.created_at_ms,
                 due_at_ms: t.due_at_ms,
             })

@@ -12,6 +12,7 @@
 pub mod api;
 pub mod deadlines;
 pub mod queue;
+pub mod recheck;
 pub mod reports;
 
 use automerge::AutoCommit;

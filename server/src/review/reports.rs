@@ -95,7 +95,7 @@ pub async fn list(
         .await?
         .into_iter()
         .collect();
-    let open: Vec<String> = task::Entity::find()
+    let open: Vec<Option<String>> = task::Entity::find()
         .filter(task::Column::ReportId.is_in(ids))
         .filter(task::Column::Status.eq("open"))
         .select_only()
@@ -113,7 +113,10 @@ pub async fn list(
                 && r.reported_at_ms
                     .is_some_and(|t| deadlines::emergency_due_ms(t) < now);
             ReportItem {
-                open_tasks: open.iter().filter(|id| **id == r.doc_id).count(),
+                open_tasks: open
+                    .iter()
+                    .filter(|id| id.as_deref() == Some(r.doc_id.as_str()))
+                    .count(),
                 acted: was_acted,
                 flagged,
                 report_id: r.doc_id,
