@@ -92,11 +92,13 @@ struct ServerTask {
 
 impl ServerTask {
     fn into_task(self) -> Task {
-        // The kinds of the rules name what is due: a re-check (复核) or a visit (探访/回访).
+        // The task kinds of docs/API.md: a report to verify, a re-check (复核, also after a
+        // death or at the end of the 渐退期) or a visit (探访); a kind newer than this SDK is a
+        // follow-up (回访).
         let purpose = match self.kind.as_str() {
             "verify_report" => VisitPurpose::Investigation,
-            k if k.contains("recheck") || k.contains("review") => VisitPurpose::Recheck,
-            k if k.contains("visit") || k.contains("care") => VisitPurpose::CareVisit,
+            "recheck" | "death_recheck" | "phase_out_end" => VisitPurpose::Recheck,
+            "visit" => VisitPurpose::CareVisit,
             _ => VisitPurpose::FollowUp,
         };
         Task {
