@@ -222,6 +222,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("doudi 演示 / demo — data: {where_}");
             println!("  地址 / address:  http://{addr}");
             println!(
+                "  控制台 / console: http://{addr}/console   (乡镇、县级审核 / town and county reviewers)"
+            );
+            println!(
                 "  API:             http://{addr}/api/v1   (OpenAPI: http://{addr}/openapi.json)"
             );
             println!(
