@@ -16,7 +16,7 @@ use chrono::{Days, NaiveDate};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    TryInsertResult,
+    QuerySelect, TryInsertResult,
 };
 use serde::Serialize;
 
@@ -241,86 +241,21 @@ pub async fn run(db: &DatabaseConnection, today: NaiveDate) -> Result<RunSummary
         .0;
     let mut sum = RunSummary::default();
     let mut people: HashMap<String, Option<String>> = HashMap::new();
-    let households = household::Entity::find()
-        .order_by_asc(household::Column::DocId)
-        .all(db)
-        .await?;
-    for h in households {
-        let codes: Vec<&str> = h.programmes.split(',').collect();
-        let enrolled = codes
-            .iter()
-            .any(|c| matches!(*c, "dibao" | "tekun_dispersed" | "tekun_centralized"));
-        let due = if enrolled {
-            sum.households += 1;
-            match due_tasks(db, &book, &h, today).await {
-                Ok(t) => t,
-                Err(e) => {
-                    tracing::warn!(household = %h.doc_id, error = %e, "re-check schedule skipped");
-                    sum.errors += 1;
-                    continue;
-                }
-            }
-        } else {
-            Vec::new()
-        };
-        let keys: HashSet<String> = due.iter().map(|t| schedule_key(&h.doc_id, t)).collect();
-        let open = task::Entity::find()
-            .filter(task::Column::HouseholdId.eq(h.doc_id.as_str()))
-            .filter(task::Column::Status.eq("open"))
-            .filter(task::Column::Kind.is_in(KINDS))
+    // Page through the households by id, so that memory stays flat however many there are.
+    let mut after = String::new();
+    loop {
+        let page = household::Entity::find()
+            .filter(household::Column::DocId.gt(after.as_str()))
+            .order_by_asc(household::Column::DocId)
+            .limit(SCAN_PAGE)
             .all(db)
             .await?;
-        for t in &open {
-            if t.schedule_key.as_ref().is_none_or(|k| !keys.contains(k)) {
-                task::Entity::update_many()
-                    .col_expr(task::Column::Status, Expr::value("superseded"))
-                    .filter(task::Column::Id.eq(t.id.as_str()))
-                    .exec(db)
-                    .await?;
-                sum.superseded += 1;
-            } else if t.assignee_id.is_none()
-                && let Some(a) = assignee_for(db, &mut people, &h.region_path).await?
-            {
-                task::Entity::update_many()
-                    .col_expr(task::Column::AssigneeId, Expr::value(a))
-                    .filter(task::Column::Id.eq(t.id.as_str()))
-                    .exec(db)
-                    .await?;
-                sum.assigned_later += 1;
-            }
-        }
-        for t in due {
-            let key = schedule_key(&h.doc_id, &t);
-            if open.iter().any(|o| o.schedule_key.as_deref() == Some(&key)) {
-                continue;
-            }
-            let assignee = assignee_for(db, &mut people, &h.region_path).await?;
-            let row = task::ActiveModel {
-                id: Set(new_id()),
-                kind: Set(kind_code(t.kind).to_string()),
-                report_id: Set(None),
-                household_id: Set(Some(h.doc_id.clone())),
-                region_path: Set(h.region_path.clone()),
-                assignee_id: Set(assignee.clone()),
-                assigned_by: Set(SYSTEM.to_string()),
-                note: Set(Some(t.reason.zh.clone())),
-                note_en: Set(Some(t.reason.en.clone())),
-                status: Set("open".to_string()),
-                created_at_ms: Set(now_ms()),
-                due_at_ms: Set(end_of_day_ms(t.due)),
-                schedule_key: Set(Some(key)),
-            };
-            // A done or superseded task with the same key is not redone.
-            let res = task::Entity::insert(row)
-                .on_conflict_do_nothing_on([task::Column::ScheduleKey])
-                .exec(db)
-                .await?;
-            if matches!(res, TryInsertResult::Inserted(_)) {
-                sum.created += 1;
-                if assignee.is_none() {
-                    sum.unassigned += 1;
-                }
-            }
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.doc_id.clone();
+        for h in page {
+            schedule_household(db, &book, &h, today, &mut people, &mut sum).await?;
         }
     }
     audit::record(
@@ -335,6 +270,97 @@ pub async fn run(db: &DatabaseConnection, today: NaiveDate) -> Result<RunSummary
     )
     .await?;
     Ok(sum)
+}
+
+/// Households read per query by [`run`].
+const SCAN_PAGE: u64 = 500;
+
+/// One household's part of [`run`].
+async fn schedule_household(
+    db: &DatabaseConnection,
+    book: &PolicyBook,
+    h: &household::Model,
+    today: NaiveDate,
+    people: &mut HashMap<String, Option<String>>,
+    sum: &mut RunSummary,
+) -> Result<(), DbErr> {
+    let codes: Vec<&str> = h.programmes.split(',').collect();
+    let enrolled = codes
+        .iter()
+        .any(|c| matches!(*c, "dibao" | "tekun_dispersed" | "tekun_centralized"));
+    let due = if enrolled {
+        sum.households += 1;
+        match due_tasks(db, book, h, today).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(household = %h.doc_id, error = %e, "re-check schedule skipped");
+                sum.errors += 1;
+                return Ok(());
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let keys: HashSet<String> = due.iter().map(|t| schedule_key(&h.doc_id, t)).collect();
+    let open = task::Entity::find()
+        .filter(task::Column::HouseholdId.eq(h.doc_id.as_str()))
+        .filter(task::Column::Status.eq("open"))
+        .filter(task::Column::Kind.is_in(KINDS))
+        .all(db)
+        .await?;
+    for t in &open {
+        if t.schedule_key.as_ref().is_none_or(|k| !keys.contains(k)) {
+            task::Entity::update_many()
+                .col_expr(task::Column::Status, Expr::value("superseded"))
+                .filter(task::Column::Id.eq(t.id.as_str()))
+                .exec(db)
+                .await?;
+            sum.superseded += 1;
+        } else if t.assignee_id.is_none()
+            && let Some(a) = assignee_for(db, people, &h.region_path).await?
+        {
+            task::Entity::update_many()
+                .col_expr(task::Column::AssigneeId, Expr::value(a))
+                .filter(task::Column::Id.eq(t.id.as_str()))
+                .exec(db)
+                .await?;
+            sum.assigned_later += 1;
+        }
+    }
+    for t in due {
+        let key = schedule_key(&h.doc_id, &t);
+        if open.iter().any(|o| o.schedule_key.as_deref() == Some(&key)) {
+            continue;
+        }
+        let assignee = assignee_for(db, people, &h.region_path).await?;
+        let row = task::ActiveModel {
+            id: Set(new_id()),
+            kind: Set(kind_code(t.kind).to_string()),
+            report_id: Set(None),
+            household_id: Set(Some(h.doc_id.clone())),
+            region_path: Set(h.region_path.clone()),
+            assignee_id: Set(assignee.clone()),
+            assigned_by: Set(SYSTEM.to_string()),
+            note: Set(Some(t.reason.zh.clone())),
+            note_en: Set(Some(t.reason.en.clone())),
+            status: Set("open".to_string()),
+            created_at_ms: Set(now_ms()),
+            due_at_ms: Set(end_of_day_ms(t.due)),
+            schedule_key: Set(Some(key)),
+        };
+        // A done or superseded task with the same key is not redone.
+        let res = task::Entity::insert(row)
+            .on_conflict_do_nothing_on([task::Column::ScheduleKey])
+            .exec(db)
+            .await?;
+        if matches!(res, TryInsertResult::Inserted(_)) {
+            sum.created += 1;
+            if assignee.is_none() {
+                sum.unassigned += 1;
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn due_tasks(
