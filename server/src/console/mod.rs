@@ -465,11 +465,11 @@ async fn authenticate(
 /// A console form: its fields, with the CSRF token checked against the session.
 pub type FormFields = std::collections::HashMap<String, String>;
 
+/// A posted console form as the handlers receive it.
+pub type FormResult = Result<axum::Form<FormFields>, axum::extract::rejection::FormRejection>;
+
 /// Parse a form and check its CSRF token; `Err` is the refusal page.
-pub fn checked_form(
-    session: &Session,
-    form: Result<axum::Form<FormFields>, axum::extract::rejection::FormRejection>,
-) -> Result<FormFields, Response> {
+pub fn checked_form(session: &Session, form: FormResult) -> Result<FormFields, Response> {
     let Ok(axum::Form(fields)) = form else {
         return Err(csrf_refused());
     };

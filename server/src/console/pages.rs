@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use automerge::{AutoCommit, Automerge};
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,7 +13,7 @@ use doudi_protocol::doc::visit::VisitStatus;
 use doudi_protocol::doc::{self, Household, Visit};
 
 use super::html::{self, csrf_field, esc, esc_opt, layout};
-use super::{FormFields, Session, checked_form, error_page, html_response, secure};
+use super::{FormResult, Session, checked_form, error_page, html_response, secure};
 use crate::api::SharedState;
 use crate::audit::{self, Outcome};
 use crate::entity::{account, doc_change, doc_conflict, document, region, review_decision, visit};
@@ -24,8 +23,6 @@ use crate::review::queue::{self, QueueFilter};
 use crate::review::{self, AUDIT_RESOLVE, AUDIT_UNMASK, DecisionKind, Reviewer};
 use crate::search;
 use crate::sync;
-
-type FormResult = Result<axum::Form<FormFields>, FormRejection>;
 
 fn ok_page(title: &str, session: &Session, active: &str, body: &str) -> Response {
     html_response(StatusCode::OK, layout(title, session, active, body))

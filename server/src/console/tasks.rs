@@ -1,7 +1,6 @@
 //! Open tasks (定期复核, 探访, 核实) with their due dates, overdue ones first; a household's open
 //! tasks and its visit risk level (探访风险等级) on the household page.
 
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -12,7 +11,7 @@ use sea_orm::{
 };
 
 use super::html::{csrf_field, esc, esc_opt, layout};
-use super::{FormFields, Session, checked_form, error_page, html_response, secure};
+use super::{FormResult, Session, checked_form, error_page, html_response, secure};
 use crate::api::SharedState;
 use crate::audit::{self, Outcome, actions};
 use crate::auth::now_ms;
@@ -184,8 +183,6 @@ pub async fn household_section(
         csrf = csrf_field(session),
     ))
 }
-
-type FormResult = Result<axum::Form<FormFields>, FormRejection>;
 
 /// Set or clear a household's visit risk level; the scheduler picks it up on its next run.
 pub async fn set_risk(

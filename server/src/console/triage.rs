@@ -1,6 +1,5 @@
 //! Discovery-report triage and the regional dashboard.
 
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -9,15 +8,13 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect
 use doudi_protocol::doc::discovery::Urgency;
 
 use super::html::{self, csrf_field, esc, esc_opt, layout};
-use super::{FormFields, Session, checked_form, error_page, html_response, secure};
+use super::{FormResult, Session, checked_form, error_page, html_response, secure};
 use crate::api::SharedState;
 use crate::auth::now_ms;
 use crate::entity::{report, visit};
 use crate::error::ApiResult;
 use crate::review::queue::{self, scope_condition};
 use crate::review::{deadlines, reports};
-
-type FormResult = Result<axum::Form<FormFields>, FormRejection>;
 
 fn urgency_label(u: Option<&str>) -> String {
     u.and_then(Urgency::parse)
