@@ -831,6 +831,7 @@ impl Inner {
             .ok_or_else(|| DoudiError::internal(format!("blob {hash} left the store")))?;
         let path = format!("/api/v1/blobs/{hash}/upload");
         let mut state = self.upload_state(&path)?;
+        let mut mismatches = 0;
         while !state.complete {
             self.check_cancel()?;
             let start = state.offset.min(bytes.len());
@@ -852,12 +853,14 @@ impl Inner {
                     if !state.complete && state.offset <= start {
                         return Err(DoudiError::internal("the upload made no progress"));
                     }
+                    mismatches = 0;
                 }
                 // Another attempt (a retried request, another phone of the account) moved the
                 // server's copy: ask where it stands and go on from there.
                 Err(DoudiError::Server { error_code, .. })
-                    if error_code == "blob.offset_mismatch" =>
+                    if error_code == "blob.offset_mismatch" && mismatches < 3 =>
                 {
+                    mismatches += 1;
                     state = self.upload_state(&path)?;
                 }
                 Err(e) => return Err(e),
