@@ -665,20 +665,25 @@ impl Inner {
             let bad = |e: &dyn std::fmt::Display| {
                 DoudiError::internal(format!("document {} from the server: {e}", u.doc))
             };
+            let mut loaded = match &u.snapshot {
+                Some(snapshot) => Some(AutoCommit::load(snapshot).map_err(|e| bad(&e))?),
+                None => None,
+            };
             let (_, _, mut d, mut acked) = match changed.remove(&u.doc) {
                 Some(c) => c,
                 None => match store.load_doc(&u.doc)? {
                     Some(sd) => (sd.kind, sd.scope, sd.doc, sd.acked),
+                    // New on this phone: the snapshot is the document (merging it into an
+                    // empty one would rebuild the same state op by op).
                     None => (
                         u.kind.clone(),
                         u.scope.clone(),
-                        AutoCommit::new(),
+                        loaded.take().unwrap_or_default(),
                         Vec::new(),
                     ),
                 },
             };
-            if let Some(snapshot) = &u.snapshot {
-                let mut loaded = AutoCommit::load(snapshot).map_err(|e| bad(&e))?;
+            if let Some(mut loaded) = loaded {
                 d.merge(&mut loaded).map_err(|e| bad(&e))?;
             }
             if !u.changes.is_empty() {

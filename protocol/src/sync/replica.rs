@@ -227,18 +227,30 @@ impl Replica {
             };
             let kind = DocumentKind::parse(&u.kind).map_err(|e| bad(e.to_string()))?;
             let incoming_heads = hashes(&u.heads).ok_or_else(|| bad("bad heads".into()))?;
-            let entry = self.docs.entry(u.doc.clone()).or_insert_with(|| {
-                let mut doc = AutoCommit::new();
-                doc.set_actor(self.actor.clone());
-                Entry {
-                    doc,
-                    kind,
-                    scope: u.scope.clone(),
-                    acked: Vec::new(),
+            // A snapshot of a document this replica does not hold yet becomes the document as
+            // it is: merging it into an empty one would rebuild the same state op by op.
+            let loaded = match &u.snapshot {
+                Some(snapshot) => Some(AutoCommit::load(snapshot).map_err(|e| bad(e.to_string()))?),
+                None => None,
+            };
+            let (entry, loaded) = match self.docs.entry(u.doc.clone()) {
+                std::collections::btree_map::Entry::Occupied(o) => (o.into_mut(), loaded),
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    let (mut doc, rest) = match loaded {
+                        Some(doc) => (doc, None),
+                        None => (AutoCommit::new(), None),
+                    };
+                    doc.set_actor(self.actor.clone());
+                    let entry = v.insert(Entry {
+                        doc,
+                        kind,
+                        scope: u.scope.clone(),
+                        acked: Vec::new(),
+                    });
+                    (entry, rest)
                 }
-            });
-            if let Some(snapshot) = &u.snapshot {
-                let mut loaded = AutoCommit::load(snapshot).map_err(|e| bad(e.to_string()))?;
+            };
+            if let Some(mut loaded) = loaded {
                 entry
                     .doc
                     .merge(&mut loaded)

@@ -12,8 +12,8 @@ pub mod projection;
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
 };
 use serde_bytes::ByteBuf;
 
@@ -42,6 +42,13 @@ pub const AUDIT_REJECT: &str = "sync.reject";
 
 /// How often an optimistic update is retried when another request changed the same document.
 const MAX_RETRIES: usize = 8;
+
+/// SQLite lets one transaction write at a time; when several want to, the others wait in
+/// SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and holds a pooled
+/// connection meanwhile. Document writes of this process queue here instead, so each starts
+/// the moment the previous one commits and the pool stays free for reads. PostgreSQL needs no
+/// gate: its row locks wake the next writer at once.
+static SQLITE_WRITE_GATE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn rejected(doc: &str, code: &str, zh: impl Into<String>, en: impl Into<String>) -> PushResult {
     PushResult {
@@ -641,9 +648,32 @@ pub async fn store_with(
 ) -> Result<bool, ApiError> {
     let now = now_ms();
     let snapshot = after.save();
+    let id = header.id.to_string();
+    // Worked out before the transaction, so that the write lock is held for statements only.
+    let conflicts: Vec<doc_conflict::ActiveModel> = doc::conflicts::conflicts(&*after)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            let values: Vec<_> = c
+                .values
+                .iter()
+                .map(|v| serde_json::json!({ "value": v.display, "actor": v.actor, "op": v.op_id, "visible": v.visible }))
+                .collect();
+            doc_conflict::ActiveModel {
+                doc_id: Set(id.clone()),
+                path: Set(c.path.to_string().chars().take(512).collect()),
+                detail: Set(serde_json::Value::Array(values).to_string()),
+                detected_at_ms: Set(now),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let _gate = match db.get_database_backend() {
+        DbBackend::Sqlite => Some(SQLITE_WRITE_GATE.lock().await),
+        _ => None,
+    };
     let txn = db.begin().await?;
     let seq = next_seq(&txn).await?;
-    let id = header.id.to_string();
     let row = match stored {
         Some(old) => {
             let res = document::Entity::update_many()
@@ -716,29 +746,18 @@ pub async fn store_with(
             .exec_without_returning(&txn)
             .await?;
     }
-    doc_conflict::Entity::delete_many()
-        .filter(doc_conflict::Column::DocId.eq(id.as_str()))
-        .exec(&txn)
-        .await?;
-    if let Ok(conflicts) = doc::conflicts::conflicts(&*after) {
-        for c in conflicts {
-            let values: Vec<_> = c
-                .values
-                .iter()
-                .map(|v| serde_json::json!({ "value": v.display, "actor": v.actor, "op": v.op_id, "visible": v.visible }))
-                .collect();
-            doc_conflict::ActiveModel {
-                doc_id: Set(id.clone()),
-                path: Set(c.path.to_string().chars().take(512).collect()),
-                detail: Set(serde_json::Value::Array(values).to_string()),
-                detected_at_ms: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
+    if stored.is_some() {
+        doc_conflict::Entity::delete_many()
+            .filter(doc_conflict::Column::DocId.eq(id.as_str()))
+            .exec(&txn)
             .await?;
-        }
     }
-    projection::project(&txn, &row, after).await?;
+    for chunk in conflicts.chunks(100) {
+        doc_conflict::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    projection::project(&txn, &row, after, stored.is_none()).await?;
     let backend = txn.get_database_backend();
     for insert in &extra {
         txn.execute_raw(backend.build(insert)).await?;

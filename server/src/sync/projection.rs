@@ -5,8 +5,8 @@
 
 use automerge::Automerge;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionSession, TransactionTrait,
 };
 
 use doudi_protocol::doc::{self, DiscoveryReport, Household, Visit};
@@ -22,14 +22,18 @@ fn blob_names<'a>(hashes: impl Iterator<Item = &'a BlobHash>) -> Vec<Sha256Hex> 
         .collect()
 }
 
-/// Replace the projection rows of one document with what its current state says.
+/// Replace the projection rows of one document with what its current state says. `fresh`: the
+/// document was stored for the first time in this transaction, so it has no rows to remove yet.
 pub async fn project<C: ConnectionTrait>(
     db: &C,
     row: &document::Model,
     doc: &Automerge,
+    fresh: bool,
 ) -> Result<(), DbErr> {
     let kind = DocumentKind::parse(&row.kind).map_err(|e| DbErr::Custom(e.to_string()))?;
-    remove(db, &row.id).await?;
+    if !fresh {
+        remove(db, &row.id).await?;
+    }
     match kind {
         DocumentKind::Household => {
             let Ok((_, h)) = doc::read::<Household, _>(doc) else {
@@ -44,7 +48,7 @@ pub async fn project<C: ConnectionTrait>(
                 .iter()
                 .find(|(_, m)| m.relation == doc::household::Relation::Head)
                 .map(|(_, m)| m.name.clone());
-            household::ActiveModel {
+            household::Entity::insert(household::ActiveModel {
                 doc_id: Set(row.id.clone()),
                 scope: Set(row.scope.clone()),
                 region_path: Set(row.region_path.clone()),
@@ -59,11 +63,13 @@ pub async fn project<C: ConnectionTrait>(
                 head_name: Set(head),
                 member_count: Set(live.len() as i32),
                 updated_seq: Set(row.seq),
-            }
-            .insert(db)
+            })
+            .exec_without_returning(db)
             .await?;
-            for (id, m) in &h.members {
-                member::ActiveModel {
+            let members: Vec<member::ActiveModel> = h
+                .members
+                .iter()
+                .map(|(id, m)| member::ActiveModel {
                     doc_id: Set(row.id.clone()),
                     member_id: Set(id.to_string()),
                     name: Set(m.name.chars().take(128).collect()),
@@ -71,9 +77,12 @@ pub async fn project<C: ConnectionTrait>(
                     relation: Set(m.relation.as_str().to_string()),
                     co_resident: Set(m.co_resident),
                     removed: Set(m.removed_at.is_some()),
-                }
-                .insert(db)
-                .await?;
+                })
+                .collect();
+            for chunk in members.chunks(100) {
+                member::Entity::insert_many(chunk.to_vec())
+                    .exec_without_returning(db)
+                    .await?;
             }
             let receipts = h.expenditures.values().flat_map(|e| e.receipts.iter());
             blobs::link(db, &row.id, &row.region_path, &blob_names(receipts)).await?;
@@ -82,7 +91,7 @@ pub async fn project<C: ConnectionTrait>(
             let Ok((_, v)) = doc::read::<Visit, _>(doc) else {
                 return Ok(());
             };
-            visit::ActiveModel {
+            visit::Entity::insert(visit::ActiveModel {
                 doc_id: Set(row.id.clone()),
                 household_id: Set(v.household.to_string()),
                 scope: Set(row.scope.clone()),
@@ -97,8 +106,8 @@ pub async fn project<C: ConnectionTrait>(
                 conclusion: Set(v.conclusion.map(|c| c.as_str().to_string())),
                 photo_count: Set(v.photos.len() as i32),
                 updated_seq: Set(row.seq),
-            }
-            .insert(db)
+            })
+            .exec_without_returning(db)
             .await?;
             let pointed = v.photos.keys().chain(v.signatures.keys());
             blobs::link(db, &row.id, &row.region_path, &blob_names(pointed)).await?;
@@ -107,7 +116,7 @@ pub async fn project<C: ConnectionTrait>(
             let Ok((_, r)) = doc::read::<DiscoveryReport, _>(doc) else {
                 return Ok(());
             };
-            report::ActiveModel {
+            report::Entity::insert(report::ActiveModel {
                 doc_id: Set(row.id.clone()),
                 scope: Set(row.scope.clone()),
                 region_path: Set(row.region_path.clone()),
@@ -118,8 +127,8 @@ pub async fn project<C: ConnectionTrait>(
                 status: Set(r.status.as_str().to_string()),
                 reported_at_ms: Set(r.reported_at.map(|t| t.0)),
                 updated_seq: Set(row.seq),
-            }
-            .insert(db)
+            })
+            .exec_without_returning(db)
             .await?;
             blobs::link(db, &row.id, &row.region_path, &blob_names(r.photos.keys())).await?;
         }
@@ -159,7 +168,7 @@ pub async fn rebuild_all<C: ConnectionTrait + TransactionTrait>(db: &C) -> Resul
         for row in rows {
             let doc = Automerge::load(&row.snapshot)
                 .map_err(|e| DbErr::Custom(format!("document {}: {e}", row.id)))?;
-            project(&txn, &row, &doc).await?;
+            project(&txn, &row, &doc, false).await?;
             n += 1;
         }
     }
