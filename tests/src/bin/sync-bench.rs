@@ -1378,7 +1378,7 @@ fn print_report(r: &Report, b: &Baseline) {
     println!();
     println!(
         "First sync: {} in all, of which {} HTTP round trips (request sent to response body read) \
-         and the rest the phone decoding and merging {} snapshots; `AutoCommit::load` of those \
+         and the rest the phone decoding and taking in {} snapshots; `AutoCommit::load` of those \
          snapshots alone takes {}.",
         ms(r.first.time),
         ms(r.first.http),
