@@ -61,6 +61,9 @@ pub struct Settings {
     /// Share of township-approved 特困 visits the county spot-checks (percent, 30–100; TK2021
     /// asks for at least 30). Values below 30 are raised to 30.
     pub spot_check_percent: u32,
+    /// The review queue counts matching visits exactly up to this many; beyond, it says "more
+    /// than" this many and offers the pages up to it (docs/REVIEW.md, "Queue size").
+    pub queue_count_cap: u64,
     /// Lifetime of a web console session (hours).
     pub console_session_hours: u64,
     /// How often `doudi serve` runs the re-check and visit scheduler (minutes; 0 = never, then
@@ -150,6 +153,7 @@ impl Default for Settings {
             max_region_import_rows: 200_000,
             blobs: BlobSettings::default(),
             spot_check_percent: 30,
+            queue_count_cap: 10_000,
             console_session_hours: 8,
             task_schedule_minutes: 60,
         }
@@ -280,6 +284,9 @@ impl Settings {
         }
         if let Some(v) = get("DOUDI_SPOT_CHECK_PERCENT") {
             self.spot_check_percent = parse("DOUDI_SPOT_CHECK_PERCENT", &v)?;
+        }
+        if let Some(v) = get("DOUDI_QUEUE_COUNT_CAP") {
+            self.queue_count_cap = parse("DOUDI_QUEUE_COUNT_CAP", &v)?;
         }
         if let Some(v) = get("DOUDI_TASK_SCHEDULE_MINUTES") {
             self.task_schedule_minutes = parse("DOUDI_TASK_SCHEDULE_MINUTES", &v)?;

@@ -12,7 +12,8 @@ use doudi_protocol::role::Role;
 use doudi_server::entity::{doc_change, review_decision};
 use doudi_server::review::spot_check;
 use doudi_server::sync::SERVER_ACTOR;
-use doudi_tests::{Backend, Phone, TestApp, both_backends, spawn_app};
+use doudi_server::config::Settings;
+use doudi_tests::{Backend, Phone, TestApp, both_backends, spawn_app_with};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
@@ -27,6 +28,7 @@ both_backends!(
     reports_are_triaged_into_tasks,
     console_refuses_missing_csrf_and_foreign_ids,
     recheck_and_visit_tasks_are_scheduled,
+    queue_count_stops_at_the_cap,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -40,7 +42,11 @@ struct World {
 }
 
 async fn world(b: Backend) -> World {
-    let app = spawn_app(b).await;
+    world_with(b, |_| {}).await
+}
+
+async fn world_with(b: Backend, tweak: impl FnOnce(&mut Settings)) -> World {
+    let app = spawn_app_with(b, tweak).await;
     app.seed_fixture().await;
     app.create_account("grid.zhang", Role::GridWorker, &[GRID_A])
         .await;
@@ -988,4 +994,44 @@ async fn recheck_and_visit_tasks_are_scheduled(b: Backend) {
         Some(due_ms("2027-02-02")),
         z.clone()
     )));
+}
+
+async fn queue_count_stops_at_the_cap(b: Backend) {
+    let mut w = world_with(b, |s| s.queue_count_cap = 2).await;
+    let (_, first) = submitted(&mut w, false).await;
+    let q = w.app.get("/api/v1/review/queue", &w.town).await;
+    assert_eq!(
+        (&q.body["total"], &q.body["total_capped"]),
+        (&json!(1), &json!(false)),
+        "{:?}",
+        q.body
+    );
+    submitted(&mut w, false).await;
+    submitted(&mut w, false).await;
+    // Three wait; the count stops at two and the page offers those two, oldest first.
+    let q = w.app.get("/api/v1/review/queue", &w.town).await;
+    assert_eq!(
+        (&q.body["total"], &q.body["total_capped"], &q.body["pages"]),
+        (&json!(2), &json!(true), &json!(1)),
+        "{:?}",
+        q.body
+    );
+    let items = q.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{:?}", q.body);
+    assert_eq!(items[0]["visit_id"], first.as_str());
+    // A narrower filter that matches fewer is counted exactly again.
+    let q = w
+        .app
+        .get("/api/v1/review/queue?purpose=investigation", &w.town)
+        .await;
+    assert_eq!(
+        (&q.body["total"], &q.body["total_capped"]),
+        (&json!(0), &json!(false)),
+        "{:?}",
+        q.body
+    );
+    let (mut town, _) = console_login(&w.app, "town.zhao").await;
+    let (status, html) = town.get("/console/queue").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("超过 2 条"), "{html}");
 }

@@ -76,7 +76,15 @@ pub async fn queue(
 ) -> Response {
     let filter = filter.map(|q| q.0).unwrap_or_default();
     let r = &session.reviewer;
-    let page = match queue::queue(&state.db, r, &filter, state.settings.spot_check_percent).await {
+    let page = match queue::queue(
+        &state.db,
+        r,
+        &filter,
+        state.settings.spot_check_percent,
+        state.settings.queue_count_cap,
+    )
+    .await
+    {
         Ok(p) => p,
         Err(e) => return error_page(e),
     };
@@ -166,9 +174,15 @@ pub async fn queue(
         )
     };
     let mut pager = format!(
-        "<nav class=\"pager\">共 {} 条 · 第 {}/{} 页 ",
-        page.total, page.page, page.pages
+        "<nav class=\"pager\">{} {} 条 · 第 {}/{} 页 ",
+        if page.total_capped { "超过" } else { "共" },
+        page.total,
+        page.page,
+        page.pages
     );
+    if page.total_capped {
+        pager.push_str("（请按地区、类型或时长筛选以查看其余记录） ");
+    }
     if page.page > 1 {
         pager.push_str(&format!(
             "<a href=\"/console/queue?{}\">上一页</a> ",

@@ -64,6 +64,7 @@ pub async fn review_queue(
         &reviewer,
         &filter,
         state.settings.spot_check_percent,
+        state.settings.queue_count_cap,
     )
     .await?;
     Ok(Json(page))

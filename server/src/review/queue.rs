@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -65,7 +66,11 @@ pub struct QueueItem {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueuePage {
     pub items: Vec<QueueItem>,
+    /// Matching visits, counted up to the server's `queue_count_cap`.
     pub total: u64,
+    /// More than `total` visits match: the count stopped at the cap, and the pages offered
+    /// cover the first `total` of them (narrow the filters to reach the rest).
+    pub total_capped: bool,
     pub page: u64,
     pub pages: u64,
     /// The status shown (after the role's default).
@@ -181,6 +186,7 @@ pub async fn queue(
     reviewer: &Reviewer,
     filter: &QueueFilter,
     spot_percent: u32,
+    count_cap: u64,
 ) -> ApiResult<QueuePage> {
     reviewer
         .require(db, Action::ReadCase, Target::Scope, "review.queue")
@@ -211,7 +217,26 @@ pub async fn queue(
         let cutoff = now_ms() - i64::from(days.min(3650)) * 86_400_000;
         q = q.filter(visit::Column::SubmittedAtMs.lte(cutoff));
     }
-    let total = q.clone().count(db).await?;
+    // Counting stops at the cap: a county's whole backlog can be hundreds of thousands of index
+    // entries, which would cost more than the page itself.
+    let count_cap = count_cap.max(1);
+    let capped = SelectStatement::new()
+        .expr(Expr::cust("COUNT(*)"))
+        .from_subquery(
+            q.clone()
+                .select_only()
+                .column(visit::Column::DocId)
+                .limit(count_cap + 1)
+                .into_query(),
+            "capped",
+        )
+        .to_owned();
+    let counted = match db.query_one(&capped).await? {
+        Some(row) => row.try_get_by_index::<i64>(0)?.max(0) as u64,
+        None => 0,
+    };
+    let total_capped = counted > count_cap;
+    let total = counted.min(count_cap);
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     let page = filter.page.unwrap_or(1).clamp(1, pages);
     // The page's ids first (an index-only scan in queue order on PostgreSQL, however deep the
@@ -222,7 +247,7 @@ pub async fn queue(
         .order_by_asc(visit::Column::SubmittedAtMs)
         .order_by_asc(visit::Column::DocId)
         .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
+        .limit(PAGE_SIZE.min(total.saturating_sub((page - 1) * PAGE_SIZE)))
         .into_tuple()
         .all(db)
         .await?;
@@ -237,6 +262,7 @@ pub async fn queue(
     Ok(QueuePage {
         items: items(db, rows, spot_percent).await?,
         total,
+        total_capped,
         page,
         pages,
         status,
