@@ -10,15 +10,12 @@
 //! characters). A query of exactly four digits (or three digits and `X`) is therefore matched
 //! against that kept suffix; longer number fragments match nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use axum::Json;
 use axum::extract::State;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, SelectStatement};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiQuery, AuthContext, SharedState};
@@ -68,8 +65,8 @@ pub struct SearchPage {
     pub total: u64,
     pub page: u64,
     pub pages: u64,
-    /// More than 2,000 households matched one way (name, address or number): only the first
-    /// 2,000 of each are counted and listed; a longer query narrows it.
+    /// More than 2,000 households in the caller's regions matched one way (name, address or
+    /// number): only the first 2,000 of each are counted and listed; a longer query narrows it.
     pub truncated: bool,
 }
 
@@ -125,66 +122,96 @@ fn id_suffix(q: &str) -> Option<String> {
         .then(|| q.to_ascii_uppercase())
 }
 
-/// Most ids taken from each kind of match; past it the answer says `truncated`.
+/// Most households taken from each kind of match; past it the answer says `truncated`.
 pub const MAX_MATCHES: u64 = 2000;
 
-/// Ids of households matching `q`, one simple indexed query per kind of match (the planner
-/// cannot misjudge a union of them into a scan of every household); `true` when one of them
-/// had more than [`MAX_MATCHES`].
-async fn matching_ids(
+/// A household found, as the result list orders it: by head name (households without one
+/// last), then id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Found {
+    no_head: bool,
+    head_name: String,
+    id: String,
+}
+
+/// Households in the subject's regions matching `q`, one simple indexed query per kind of match
+/// (the planner cannot misjudge a union of them into a scan of every household), each already
+/// limited to the regions; `true` when one of them had more than [`MAX_MATCHES`].
+async fn matching(
     db: &DatabaseConnection,
     subject: &Subject,
     q: &str,
-) -> ApiResult<(BTreeSet<String>, bool)> {
+) -> ApiResult<(BTreeSet<Found>, bool)> {
     let esc = like_escape(q);
     let in_scope = scope_condition(subject, household::Column::RegionPath);
-    let mut branches: Vec<SelectStatement> = vec![
+    let households = || {
         Query::select()
-            .column(household::Column::DocId)
+            .column((household::Entity, household::Column::DocId))
+            .column((household::Entity, household::Column::HeadName))
             .from(household::Entity)
             .cond_where(in_scope.clone())
-            .and_where(Expr::col(household::Column::HeadName).like(like(format!("{esc}%"))))
+            .to_owned()
+    };
+    // Members join their household, so that the regions apply before the limit.
+    let members = || {
+        let mut m = households();
+        m.inner_join(
+            member::Entity,
+            Expr::col((member::Entity, member::Column::DocId))
+                .equals((household::Entity, household::Column::DocId)),
+        )
+        .and_where(Expr::col((member::Entity, member::Column::Removed)).eq(false));
+        m
+    };
+    let mut branches: Vec<SelectStatement> = vec![
+        households()
+            .and_where(
+                Expr::col((household::Entity, household::Column::HeadName))
+                    .like(like(format!("{esc}%"))),
+            )
             .to_owned(),
-        Query::select()
-            .column(member::Column::DocId)
-            .from(member::Entity)
-            .and_where(Expr::col(member::Column::Name).like(like(format!("{esc}%"))))
-            .and_where(Expr::col(member::Column::Removed).eq(false))
+        members()
+            .and_where(
+                Expr::col((member::Entity, member::Column::Name)).like(like(format!("{esc}%"))),
+            )
             .to_owned(),
     ];
     if q.chars().count() >= MIN_ADDRESS_CHARS {
         branches.push(
-            Query::select()
-                .column(household::Column::DocId)
-                .from(household::Entity)
-                .cond_where(in_scope)
-                .and_where(Expr::col(household::Column::Address).like(like(format!("%{esc}%"))))
+            households()
+                .and_where(
+                    Expr::col((household::Entity, household::Column::Address))
+                        .like(like(format!("%{esc}%"))),
+                )
                 .to_owned(),
         );
     }
     if let Some(suffix) = id_suffix(q) {
         branches.push(
-            Query::select()
-                .column(member::Column::DocId)
-                .from(member::Entity)
+            members()
                 .and_where(
-                    Expr::col(member::Column::IdNumberMasked).like(like(format!("%{suffix}"))),
+                    Expr::col((member::Entity, member::Column::IdNumberMasked))
+                        .like(like(format!("%{suffix}"))),
                 )
-                .and_where(Expr::col(member::Column::Removed).eq(false))
                 .to_owned(),
         );
     }
-    let mut ids = BTreeSet::new();
+    let mut found = BTreeSet::new();
     let mut truncated = false;
     for mut b in branches {
         b.limit(MAX_MATCHES + 1);
         let rows = db.query_all(&b).await?;
         truncated |= rows.len() as u64 > MAX_MATCHES;
         for r in rows.iter().take(MAX_MATCHES as usize) {
-            ids.insert(r.try_get_by_index::<String>(0)?);
+            let head: Option<String> = r.try_get_by_index(1)?;
+            found.insert(Found {
+                no_head: head.is_none(),
+                head_name: head.unwrap_or_default(),
+                id: r.try_get_by_index(0)?,
+            });
         }
     }
-    Ok((ids, truncated))
+    Ok((found, truncated))
 }
 
 /// One page of households in the reviewer's regions matching `params.q`.
@@ -198,23 +225,26 @@ pub async fn search(
         .await?;
     let q = check_query(params.q.as_deref())?;
     let subject = &reviewer.subject;
-    let (ids, truncated) = matching_ids(db, subject, &q).await?;
-    let query = household::Entity::find()
-        .filter(
-            Condition::all()
-                .add(scope_condition(subject, household::Column::RegionPath))
-                .add(household::Column::DocId.is_in(ids)),
-        )
-        .order_by_asc(household::Column::HeadName)
-        .order_by_asc(household::Column::DocId);
-    let total = query.clone().count(db).await?;
+    // The matches carry what orders them, so the total and the page come from them; only the
+    // page's rows are read whole.
+    let (found, truncated) = matching(db, subject, &q).await?;
+    let total = found.len() as u64;
     let pages = Ord::max(total.div_ceil(PAGE_SIZE), 1);
     let page = params.page.unwrap_or(1).clamp(1, pages);
-    let rows = query
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
+    let ids: Vec<String> = found
+        .into_iter()
+        .skip(((page - 1) * PAGE_SIZE) as usize)
+        .take(PAGE_SIZE as usize)
+        .map(|f| f.id)
+        .collect();
+    let mut by_id: HashMap<String, household::Model> = household::Entity::find()
+        .filter(household::Column::DocId.is_in(ids.clone()))
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|h| (h.doc_id.clone(), h))
+        .collect();
+    let rows: Vec<household::Model> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
     Ok(SearchPage {
         q,
         items: rows
