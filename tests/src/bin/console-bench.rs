@@ -226,13 +226,15 @@ async fn generate(db: &DatabaseConnection, households: u64, visits: u64) {
                    started_at_ms, ended_at_ms, submitted_at_ms, investigator_count, conclusion, photo_count, updated_seq) \
                  SELECT 'v' || lpad(j::text, 31, '0'), 'h' || lpad((j % {h})::text, 31, '0'), g.code, g.path, \
                    CASE WHEN j % 5 = 0 THEN 'investigation' ELSE 'recheck' END, \
-                   CASE WHEN j % 100 < 90 THEN 'confirmed' WHEN j % 100 < 95 THEN 'submitted' \
-                        WHEN j % 100 < 97 THEN 'approved' WHEN j % 100 < 98 THEN 'returned' \
-                        WHEN j % 100 < 99 THEN 'rejected' ELSE 'draft' END, \
-                   'in_person', {now} - (j % 1000) * 3600000 - 1800000, {now} - (j % 1000) * 3600000, \
-                   CASE WHEN j % 100 < 99 THEN {now} - (j % 1000) * 3600000 + (j % 7) ELSE NULL END, \
-                   2, CASE WHEN j % 100 < 99 THEN 'accurate' ELSE NULL END, 3, {h} + j \
+                   CASE WHEN s < 90 THEN 'confirmed' WHEN s < 95 THEN 'submitted' \
+                        WHEN s < 97 THEN 'approved' WHEN s < 98 THEN 'returned' \
+                        WHEN s < 99 THEN 'rejected' ELSE 'draft' END, \
+                   'in_person', {now} - t * 3600000 - 1800000, {now} - t * 3600000, \
+                   CASE WHEN s < 99 THEN {now} - t * 3600000 + (j % 7) ELSE NULL END, \
+                   2, CASE WHEN s < 99 THEN 'accurate' ELSE NULL END, 3, {h} + j \
                  FROM generate_series(0::bigint, {n}) AS j \
+                 CROSS JOIN LATERAL (SELECT ((j / 1000) * 7 + j % 1000) % 100 AS s, \
+                   ((j / 1000) * 389 + (j % 1000) * 761) % 1000 AS t) AS mix \
                  JOIN bench_grids g ON g.k = (j % {h}) % (SELECT count(*) FROM bench_grids)",
                 h = households,
                 n = visits.saturating_sub(1),
