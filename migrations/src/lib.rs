@@ -13,6 +13,7 @@ mod m20261123_000004_review;
 mod m20261123_000005_policies;
 mod m20261123_000006_search;
 mod m20261123_000007_recheck_tasks;
+mod m20261123_000008_member_region;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_policies::Migration),
             Box::new(m20261123_000006_search::Migration),
             Box::new(m20261123_000007_recheck_tasks::Migration),
+            Box::new(m20261123_000008_member_region::Migration),
         ]
     }
 }

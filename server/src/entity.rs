@@ -331,6 +331,8 @@ pub mod member {
         pub relation: String,
         pub co_resident: bool,
         pub removed: bool,
+        /// The household's region path (for searches limited to regions).
+        pub region_path: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -152,16 +152,21 @@ async fn matching(
             .cond_where(in_scope.clone())
             .to_owned()
     };
-    // Members join their household, so that the regions apply before the limit.
+    // Members carry their household's region, so the regions apply inside the members index
+    // and before the limit; the household adds the head name that orders the list.
     let members = || {
-        let mut m = households();
-        m.inner_join(
-            member::Entity,
-            Expr::col((member::Entity, member::Column::DocId))
-                .equals((household::Entity, household::Column::DocId)),
-        )
-        .and_where(Expr::col((member::Entity, member::Column::Removed)).eq(false));
-        m
+        Query::select()
+            .column((household::Entity, household::Column::DocId))
+            .column((household::Entity, household::Column::HeadName))
+            .from(member::Entity)
+            .inner_join(
+                household::Entity,
+                Expr::col((household::Entity, household::Column::DocId))
+                    .equals((member::Entity, member::Column::DocId)),
+            )
+            .cond_where(scope_condition(subject, member::Column::RegionPath))
+            .and_where(Expr::col((member::Entity, member::Column::Removed)).eq(false))
+            .to_owned()
     };
     let mut branches: Vec<SelectStatement> = vec![
         households()

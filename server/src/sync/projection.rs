@@ -77,6 +77,7 @@ pub async fn project<C: ConnectionTrait>(
                     relation: Set(m.relation.as_str().to_string()),
                     co_resident: Set(m.co_resident),
                     removed: Set(m.removed_at.is_some()),
+                    region_path: Set(row.region_path.clone()),
                 })
                 .collect();
             for chunk in members.chunks(100) {

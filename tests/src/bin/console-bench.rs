@@ -204,7 +204,7 @@ async fn generate(db: &DatabaseConnection, households: u64, visits: u64) {
         (
             "members",
             format!(
-                "INSERT INTO members (doc_id, member_id, name, id_number_masked, relation, co_resident, removed) \
+                "INSERT INTO members (doc_id, member_id, name, id_number_masked, relation, co_resident, removed, region_path) \
                  SELECT 'h' || lpad(i::text, 31, '0'), 'm' || m::text, \
                    CASE WHEN m = 0 THEN \
                      (ARRAY['王','李','张','刘','陈','杨','赵','黄','周','吴','徐','孙','胡','朱','高','林'])[1 + i % 16] \
@@ -214,8 +214,9 @@ async fn generate(db: &DatabaseConnection, households: u64, visits: u64) {
                      || (ARRAY['小','子','思','雨','晓','家','佳','若'])[1 + (i / 3 + m) % 8] \
                      || (ARRAY['明','红','宇','涵','轩','怡','博','琳','浩','婷'])[1 + (i + m * 3) % 10] END, \
                    '370102****' || lpad(((i * 37 + m * 11) % 10000)::text, 4, '0'), \
-                   CASE m WHEN 0 THEN 'head' WHEN 1 THEN 'spouse' ELSE 'child' END, true, false \
-                 FROM generate_series(0, {n}) AS i CROSS JOIN generate_series(0, 2) AS m",
+                   CASE m WHEN 0 THEN 'head' WHEN 1 THEN 'spouse' ELSE 'child' END, true, false, g.path \
+                 FROM generate_series(0, {n}) AS i CROSS JOIN generate_series(0, 2) AS m \
+                 JOIN bench_grids g ON g.k = i % (SELECT count(*) FROM bench_grids)",
                 n = households - 1
             ),
         ),
