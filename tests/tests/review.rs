@@ -9,10 +9,10 @@ use doudi_protocol::doc::visit::{
 use doudi_protocol::doc::{DiscoveryReport, Household, UnixMillis, Visit};
 use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, MemberId};
 use doudi_protocol::role::Role;
+use doudi_server::config::Settings;
 use doudi_server::entity::{doc_change, review_decision};
 use doudi_server::review::spot_check;
 use doudi_server::sync::SERVER_ACTOR;
-use doudi_server::config::Settings;
 use doudi_tests::{Backend, Phone, TestApp, both_backends, spawn_app_with};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -29,6 +29,7 @@ both_backends!(
     console_refuses_missing_csrf_and_foreign_ids,
     recheck_and_visit_tasks_are_scheduled,
     queue_count_stops_at_the_cap,
+    dashboard_counts_every_status,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -1034,4 +1035,54 @@ async fn queue_count_stops_at_the_cap(b: Backend) {
     let (status, html) = town.get("/console/queue").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("超过 2 条"), "{html}");
+    let (_, dash) = town.get("/console/dashboard").await;
+    assert!(
+        dash.contains(r#"<span class="n">2+</span><span>待我审核</span>"#),
+        "{dash}"
+    );
+}
+
+/// The values of the dashboard's "by status" chart, in its order (submitted, returned, approved,
+/// rejected, confirmed).
+fn status_chart(dash: &str) -> Vec<u64> {
+    let at = dash.find("审核中的走访（按状态）").expect("status chart");
+    let chart = &dash[at..at + dash[at..].find("</figure>").unwrap()];
+    chart
+        .split(r#"class="val">"#)
+        .skip(1)
+        .map(|v| v[..v.find('<').unwrap()].parse().unwrap())
+        .collect()
+}
+
+async fn dashboard_counts_every_status(b: Backend) {
+    let mut w = world(b).await;
+    let mut visits = Vec::new();
+    for _ in 0..4 {
+        visits.push(submitted(&mut w, false).await.1);
+    }
+    for (v, d) in [
+        (&visits[0], "reject"),
+        (&visits[1], "return"),
+        (&visits[2], "approve"),
+    ] {
+        let r = review(&w.app, &w.town, v, d, Some("核实")).await;
+        assert_eq!(r.status, StatusCode::OK, "{d}: {:?}", r.body);
+    }
+    let (mut town, _) = console_login(&w.app, "town.zhao").await;
+    let (status, dash) = town.get("/console/dashboard").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status_chart(&dash), vec![1, 1, 1, 1, 0], "{dash}");
+    assert!(
+        dash.contains(r#"<span class="n">1</span><span>待我审核</span>"#),
+        "{dash}"
+    );
+    let r = review(&w.app, &w.county, &visits[2], "confirm", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let (mut county, _) = console_login(&w.app, "county.qian").await;
+    let (_, dash) = county.get("/console/dashboard").await;
+    assert_eq!(status_chart(&dash), vec![1, 1, 0, 1, 1], "{dash}");
+    assert!(
+        dash.contains(r#"<span class="n">0</span><span>待我审核</span>"#),
+        "{dash}"
+    );
 }

@@ -3,7 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use doudi_protocol::doc::discovery::Urgency;
 
@@ -15,6 +15,9 @@ use crate::entity::{report, visit};
 use crate::error::ApiResult;
 use crate::review::queue::{self, scope_condition};
 use crate::review::{deadlines, reports};
+
+/// Waiting visits the dashboard looks at for its overdue figure, oldest first.
+const OVERDUE_SCAN: u64 = 5_000;
 
 fn urgency_label(u: Option<&str>) -> String {
     u.and_then(Urgency::parse)
@@ -210,19 +213,38 @@ async fn dashboard_page(
     };
     let week = count_since(week_start.map(to_ms).unwrap_or(now)).await?;
     let month = count_since(month_start.map(to_ms).unwrap_or(now)).await?;
+    // Visits by status, each counted up to the queue's cap (shown with "+" beyond it).
     let pending_status = queue::default_status(r.subject.role);
-    let pending_rows = visit::Entity::find()
+    let cap = state.settings.queue_count_cap;
+    let mut by_status: Vec<(String, u64)> = Vec::new();
+    let mut pending = String::new();
+    for s in ["submitted", "returned", "approved", "rejected", "confirmed"] {
+        let in_status = visit::Entity::find()
+            .filter(in_region(visit::Column::RegionPath))
+            .filter(visit::Column::Status.eq(s));
+        let (n, more) = queue::capped_count(db, in_status, cap).await?;
+        if s == pending_status {
+            pending = format!("{n}{}", if more { "+" } else { "" });
+        }
+        by_status.push((html::status_label(s), n));
+    }
+    // Overdue among the oldest waiting visits, which fall due first; "+" when there were more
+    // waiting than were looked at.
+    let waiting = visit::Entity::find()
         .filter(in_region(visit::Column::RegionPath))
         .filter(visit::Column::Status.is_in(["submitted", "approved"]))
-        .limit(5000)
+        .order_by_asc(visit::Column::SubmittedAtMs)
+        .limit(OVERDUE_SCAN + 1)
         .all(db)
         .await?;
-    let pending_items = queue::items(db, pending_rows, state.settings.spot_check_percent).await?;
-    let pending = pending_items
+    let more_waiting = waiting.len() as u64 > OVERDUE_SCAN;
+    let waiting: Vec<_> = waiting.into_iter().take(OVERDUE_SCAN as usize).collect();
+    let overdue = queue::items(db, waiting, state.settings.spot_check_percent)
+        .await?
         .iter()
-        .filter(|i| i.status == pending_status)
+        .filter(|i| i.overdue)
         .count();
-    let overdue = pending_items.iter().filter(|i| i.overdue).count();
+    let overdue_text = format!("{overdue}{}", if more_waiting { "+" } else { "" });
     let overdue_tasks = super::tasks::overdue_count(db, r, region_path.as_deref()).await?;
     // Visits submitted per day over the last 30 days.
     let since = now - 30 * day;
@@ -281,16 +303,6 @@ async fn dashboard_page(
             emergencies += 1;
         }
     }
-    let by_status: Vec<(String, u64)> =
-        ["submitted", "returned", "approved", "rejected", "confirmed"]
-            .iter()
-            .map(|s| {
-                (
-                    html::status_label(s),
-                    pending_items.iter().filter(|i| i.status == *s).count() as u64,
-                )
-            })
-            .collect();
     let regions: Vec<(String, String)> = crate::entity::region::Entity::find()
         .filter(scope_condition(
             &r.subject,
@@ -320,7 +332,7 @@ async fn dashboard_page(
 <div class="card"><span class="n">{week}</span><span>本周提交走访</span></div>
 <div class="card"><span class="n">{month}</span><span>本月提交走访</span></div>
 <div class="card"><span class="n">{pending}</span><span>待我审核</span></div>
-<div class="card{oc}"><span class="n">{overdue}</span><span>已超期</span></div>
+<div class="card{oc}"><span class="n">{overdue_text}</span><span>已超期</span></div>
 <a class="card{tc}" href="/console/tasks?overdue=1"><span class="n">{overdue_tasks}</span><span>逾期任务（复核、探访、核实）</span></a>
 <div class="card{ec}"><span class="n">{emergencies}</span><span>急难报告（未办结）</span></div>
 </section>

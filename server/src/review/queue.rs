@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
+    QueryOrder, QuerySelect, QueryTrait, Select,
 };
 use serde::{Deserialize, Serialize};
 
@@ -180,6 +180,32 @@ pub async fn items(
         .collect())
 }
 
+/// How many visits `q` matches, counted up to `cap`; `true` when more match. Counting stops at
+/// the cap: a county's whole backlog can be hundreds of thousands of index entries, which would
+/// cost more than the page showing them.
+pub async fn capped_count(
+    db: &DatabaseConnection,
+    q: Select<visit::Entity>,
+    cap: u64,
+) -> ApiResult<(u64, bool)> {
+    let cap = cap.max(1);
+    let capped = SelectStatement::new()
+        .expr(Expr::cust("COUNT(*)"))
+        .from_subquery(
+            q.select_only()
+                .column(visit::Column::DocId)
+                .limit(cap + 1)
+                .into_query(),
+            "capped",
+        )
+        .to_owned();
+    let counted = match db.query_one(&capped).await? {
+        Some(row) => row.try_get_by_index::<i64>(0)?.max(0) as u64,
+        None => 0,
+    };
+    Ok((counted.min(cap), counted > cap))
+}
+
 /// One page of the reviewer's queue.
 pub async fn queue(
     db: &DatabaseConnection,
@@ -217,26 +243,7 @@ pub async fn queue(
         let cutoff = now_ms() - i64::from(days.min(3650)) * 86_400_000;
         q = q.filter(visit::Column::SubmittedAtMs.lte(cutoff));
     }
-    // Counting stops at the cap: a county's whole backlog can be hundreds of thousands of index
-    // entries, which would cost more than the page itself.
-    let count_cap = count_cap.max(1);
-    let capped = SelectStatement::new()
-        .expr(Expr::cust("COUNT(*)"))
-        .from_subquery(
-            q.clone()
-                .select_only()
-                .column(visit::Column::DocId)
-                .limit(count_cap + 1)
-                .into_query(),
-            "capped",
-        )
-        .to_owned();
-    let counted = match db.query_one(&capped).await? {
-        Some(row) => row.try_get_by_index::<i64>(0)?.max(0) as u64,
-        None => 0,
-    };
-    let total_capped = counted > count_cap;
-    let total = counted.min(count_cap);
+    let (total, total_capped) = capped_count(db, q.clone(), count_cap).await?;
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     let page = filter.page.unwrap_or(1).clamp(1, pages);
     // The page's ids first (an index-only scan in queue order on PostgreSQL, however deep the
