@@ -227,35 +227,34 @@ impl Replica {
             };
             let kind = DocumentKind::parse(&u.kind).map_err(|e| bad(e.to_string()))?;
             let incoming_heads = hashes(&u.heads).ok_or_else(|| bad("bad heads".into()))?;
-            // A snapshot of a document this replica does not hold yet becomes the document as
-            // it is: merging it into an empty one would rebuild the same state op by op.
             let loaded = match &u.snapshot {
                 Some(snapshot) => Some(AutoCommit::load(snapshot).map_err(|e| bad(e.to_string()))?),
                 None => None,
             };
-            let (entry, loaded) = match self.docs.entry(u.doc.clone()) {
-                std::collections::btree_map::Entry::Occupied(o) => (o.into_mut(), loaded),
+            let entry = match self.docs.entry(u.doc.clone()) {
+                std::collections::btree_map::Entry::Occupied(o) => {
+                    let entry = o.into_mut();
+                    if let Some(mut loaded) = loaded {
+                        entry
+                            .doc
+                            .merge(&mut loaded)
+                            .map_err(|e| bad(e.to_string()))?;
+                    }
+                    entry
+                }
+                // A snapshot of a document this replica does not hold yet becomes the document
+                // as it is: merging it into an empty one would rebuild the same state op by op.
                 std::collections::btree_map::Entry::Vacant(v) => {
-                    let (mut doc, rest) = match loaded {
-                        Some(doc) => (doc, None),
-                        None => (AutoCommit::new(), None),
-                    };
+                    let mut doc = loaded.unwrap_or_default();
                     doc.set_actor(self.actor.clone());
-                    let entry = v.insert(Entry {
+                    v.insert(Entry {
                         doc,
                         kind,
                         scope: u.scope.clone(),
                         acked: Vec::new(),
-                    });
-                    (entry, rest)
+                    })
                 }
             };
-            if let Some(mut loaded) = loaded {
-                entry
-                    .doc
-                    .merge(&mut loaded)
-                    .map_err(|e| bad(e.to_string()))?;
-            }
             if !u.changes.is_empty() {
                 let changes = u
                     .changes
