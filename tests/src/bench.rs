@@ -1,9 +1,10 @@
 //! What the benchmark binaries share: a throwaway PostgreSQL cluster, fresh databases, and running
 //! `doudi` commands.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 /// A throwaway cluster (stopped on drop) or a given server.
 pub struct Postgres {
@@ -201,4 +202,38 @@ pub fn run_ok(mut c: Command, stdin: Option<&str>, what: &str) {
         "{what} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Start `doudi serve --listen 127.0.0.1:0` from `c` (a `doudi` command with its environment
+/// set), its standard error in `log`; returns the child and the address it says it listens on.
+/// Panics with the log when it does not start.
+pub fn spawn_serve(mut c: Command, log: &Path) -> (Child, SocketAddr) {
+    c.args(["serve", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(
+            std::fs::File::create(log)
+                .map(Stdio::from)
+                .unwrap_or_else(|_| Stdio::null()),
+        );
+    let mut child = c.spawn().expect("doudi serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let addr = lines.by_ref().take(50).map_while(Result::ok).find_map(|l| {
+        l.strip_prefix("doudi listening on http://")
+            .and_then(|a| a.trim().parse::<SocketAddr>().ok())
+    });
+    // Keep draining standard output so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let Some(addr) = addr else {
+        let _ = child.kill();
+        panic!(
+            "doudi serve did not start: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        )
+    };
+    assert!(
+        addr.ip().is_loopback(),
+        "the server must listen on loopback"
+    );
+    (child, addr)
 }

@@ -15,17 +15,16 @@
 //! /usr/lib/postgresql/*/bin (as user `postgres` when run as root), initialised with the
 //! `C.UTF-8` locale so that pattern-ops and trigram indexes are what make `LIKE` fast.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 
 use doudi_tests::PASSWORD;
-use doudi_tests::bench::{fresh_database, postgres, run_ok};
+use doudi_tests::bench::{fresh_database, postgres, run_ok, spawn_serve};
 
 const JWT_SECRET: &str = "doudi-bench-secret-0123456789abcdef";
 const COUNTY: &str = "370102000000";
@@ -141,26 +140,10 @@ fn prepare(o: &Options, dir: &Path, db_url: &str) {
 }
 
 fn serve(o: &Options, dir: tempfile::TempDir, db_url: &str) -> Server {
-    let mut c = doudi_cmd(o, dir.path(), db_url);
-    c.args(["serve", "--listen", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(
-            std::fs::File::create(dir.path().join("server.log"))
-                .map(Stdio::from)
-                .unwrap_or_else(|_| Stdio::null()),
-        );
-    let mut child = c.spawn().expect("doudi serve");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let addr = lines.by_ref().take(50).map_while(Result::ok).find_map(|l| {
-        l.strip_prefix("doudi listening on http://")
-            .and_then(|a| a.trim().parse::<SocketAddr>().ok())
-    });
-    std::thread::spawn(move || for _ in lines {});
-    let Some(addr) = addr else {
-        let _ = child.kill();
-        panic!("doudi serve did not start")
-    };
+    let (child, addr) = spawn_serve(
+        doudi_cmd(o, dir.path(), db_url),
+        &dir.path().join("server.log"),
+    );
     Server {
         child,
         addr,

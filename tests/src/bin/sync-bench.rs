@@ -18,7 +18,7 @@
 //! Wire bytes: bodies are counted as sent and received; HTTP header bytes are counted at the TCP
 //! level through a counting forwarder on 127.0.0.1 (bytes on the socket minus body bytes).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -49,7 +49,7 @@ use doudi_protocol::sync::{
     CONTENT_TYPE, DocPush, PROTOCOL_VERSION, PushStatus, Replica, SyncOutcome, SyncRequest,
     SyncResponse, from_cbor, replica::device_actor, to_cbor,
 };
-use doudi_tests::bench::{Postgres, fresh_database, postgres, run_ok};
+use doudi_tests::bench::{Postgres, fresh_database, postgres, run_ok, spawn_serve};
 use doudi_tests::{FIXTURE_CSV, PASSWORD};
 
 /// The grid of the measured device scope (P1–P3).
@@ -557,38 +557,9 @@ fn start_server(o: &Options, db_url: Option<&str>) -> Server {
         }
     }
 
-    let mut c = doudi_cmd(o, dir.path(), db_url);
-    c.args(["serve", "--listen", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(
-            std::fs::File::create(dir.path().join("server.log"))
-                .map(Stdio::from)
-                .unwrap_or_else(|_| Stdio::null()),
-        );
-    let mut child = c.spawn().expect("doudi serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut addr = None;
-    for line in lines.by_ref().take(50) {
-        let Ok(line) = line else { break };
-        if let Some(a) = line.strip_prefix("doudi listening on http://") {
-            addr = a.trim().parse::<SocketAddr>().ok();
-            break;
-        }
-    }
-    // Keep draining standard output so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    let addr = addr.unwrap_or_else(|| {
-        let _ = child.kill();
-        panic!(
-            "doudi serve did not start: {}",
-            std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
-        )
-    });
-    assert!(
-        addr.ip().is_loopback(),
-        "the server must listen on loopback"
+    let (child, addr) = spawn_serve(
+        doudi_cmd(o, dir.path(), db_url),
+        &dir.path().join("server.log"),
     );
     Server {
         child,
