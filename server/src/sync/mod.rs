@@ -885,31 +885,14 @@ async fn pull(
     let mut used = 0usize;
     let mut last = cursor as i64;
     loop {
-        // The batch's ids first, then its rows: ordering whole rows (snapshots included) by
-        // sequence made PostgreSQL sort every document of the scope for each batch.
-        let batch: Vec<(String, i64)> = document::Entity::find()
+        let rows = document::Entity::find()
             .filter(scope.clone())
             .filter(document::Column::Seq.gt(last))
-            .select_only()
-            .column(document::Column::Id)
-            .column(document::Column::Seq)
             .order_by_asc(document::Column::Seq)
             .limit(BATCH)
-            .into_tuple()
             .all(db)
             .await?;
-        let exhausted = (batch.len() as u64) < BATCH;
-        let Some(&(_, batch_end)) = batch.last() else {
-            return Ok((updates, last as u64, false));
-        };
-        let mut rows = document::Entity::find()
-            .filter(document::Column::Id.is_in(batch.into_iter().map(|(id, _)| id)))
-            .all(db)
-            .await?;
-        // A document written again in between has moved past this batch: a later batch (or
-        // the next sync) carries it, and the cursor must not jump over what lies between.
-        rows.retain(|r| r.seq <= batch_end);
-        rows.sort_by_key(|r| r.seq);
+        let exhausted = (rows.len() as u64) < BATCH;
         for row in rows {
             // Changes stored since the cursor by others: the device holds its own already.
             let others = doc_change::Entity::find()
