@@ -25,7 +25,7 @@ use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, DocumentKind, EntryId
 use doudi_protocol::sync::replica::device_actor;
 use doudi_protocol::sync::{
     CONTENT_TYPE, DocPush, MAX_CHANGES_PER_DOC, MAX_PUSH_DOCS, PROTOCOL_VERSION, PolicyUpdate,
-    PushStatus, SyncRequest, SyncResponse, from_cbor, to_cbor,
+    PushStatus, SyncRequest, SyncResponse, TaskList, WireTask, from_cbor, to_cbor,
 };
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -71,46 +71,30 @@ struct UploadState {
     complete: bool,
 }
 
-/// The open tasks of the account at the last sync (`Vec<ServerTask>`).
-const META_TASKS: &str = "tasks";
+/// The open tasks of the account as the last sync sent them (`TaskList`, with its tag). (Before
+/// tasks came with sync, they were fetched separately and kept under `tasks`; that key is no
+/// longer read.)
+const META_TASKS: &str = "task_list";
 
-/// A task as `GET /api/v1/tasks` lists it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ServerTask {
-    id: String,
-    kind: String,
-    #[serde(default)]
-    report_id: Option<String>,
-    #[serde(default)]
-    household_id: Option<String>,
-    #[serde(default)]
-    note: Option<String>,
-    created_at_ms: i64,
-    #[serde(default)]
-    due_at_ms: Option<i64>,
-}
-
-impl ServerTask {
-    fn into_task(self) -> Task {
-        // The task kinds of docs/API.md: a report to verify, a re-check (复核, also after a
-        // death or at the end of the 渐退期) or a visit (探访); a kind newer than this SDK is a
-        // follow-up (回访).
-        let purpose = match self.kind.as_str() {
-            "verify_report" => VisitPurpose::Investigation,
-            "recheck" | "death_recheck" | "phase_out_end" => VisitPurpose::Recheck,
-            "visit" => VisitPurpose::CareVisit,
-            _ => VisitPurpose::FollowUp,
-        };
-        Task {
-            id: self.id,
-            kind: self.kind,
-            purpose,
-            report_id: self.report_id.filter(|r| !r.is_empty()),
-            household_id: self.household_id.filter(|h| !h.is_empty()),
-            note: self.note,
-            created_at: self.created_at_ms,
-            due_at: self.due_at_ms,
-        }
+/// A task as sync sends it, as the app sees it.
+fn task_from_wire(t: WireTask) -> Task {
+    // The task kinds of docs/API.md: a report to verify, a re-check (复核, also after a death or
+    // at the end of the 渐退期) or a visit (探访); a kind newer than this SDK is a follow-up (回访).
+    let purpose = match t.kind.as_str() {
+        "verify_report" => VisitPurpose::Investigation,
+        "recheck" | "death_recheck" | "phase_out_end" => VisitPurpose::Recheck,
+        "visit" => VisitPurpose::CareVisit,
+        _ => VisitPurpose::FollowUp,
+    };
+    Task {
+        id: t.id,
+        kind: t.kind,
+        purpose,
+        report_id: t.report_id.filter(|r| !r.is_empty()),
+        household_id: t.household_id.filter(|h| !h.is_empty()),
+        note: t.note,
+        created_at: t.created_at_ms,
+        due_at: t.due_at_ms,
     }
 }
 
@@ -409,16 +393,17 @@ impl Inner {
         body: Vec<u8>,
         bearer: Option<&str>,
     ) -> HttpRequest {
-        let mut headers = vec![
-            HttpHeader {
-                name: "content-type".into(),
-                value: content_type.into(),
-            },
-            HttpHeader {
-                name: "accept".into(),
-                value: content_type.into(),
-            },
-        ];
+        // The sync endpoint speaks CBOR only, both ways: its requests name no types, which keeps
+        // an idle sync within 256 bytes on the wire (docs/PROTOCOL.md, "Authentication").
+        let mut headers = Vec::new();
+        if content_type != CONTENT_TYPE {
+            for name in ["content-type", "accept"] {
+                headers.push(HttpHeader {
+                    name: name.into(),
+                    value: content_type.into(),
+                });
+            }
+        }
         if let Some(t) = bearer {
             headers.push(HttpHeader {
                 name: "authorization".into(),
@@ -568,6 +553,7 @@ impl Inner {
         let store = self.store();
         let cursor: u64 = store.meta(META_CURSOR)?.unwrap_or(0);
         let policy_version = store.meta::<PolicyUpdate>(META_POLICY)?.map(|p| p.version);
+        let tasks_tag = store.meta::<TaskList>(META_TASKS)?.map(|t| t.tag);
         let mut push = Vec::new();
         let mut pushed = BTreeMap::new();
         let mut bytes = 0usize;
@@ -601,6 +587,7 @@ impl Inner {
                 push,
                 page_bytes: None,
                 policy_version,
+                tasks_tag,
             },
             pushed,
             more,
@@ -703,6 +690,7 @@ impl Inner {
         let cursor = resp.cursor;
         let purge = resp.purge;
         let policy = resp.policy;
+        let tasks = resp.tasks;
         out.documents_purged += purge.len() as u32;
         store.write(|w: &mut Writer<'_>| {
             for (id, (kind, scope, mut d, acked)) in changed {
@@ -714,6 +702,9 @@ impl Inner {
             }
             if let Some(p) = &policy {
                 w.put_meta(META_POLICY, Some(p))?;
+            }
+            if let Some(t) = &tasks {
+                w.put_meta(META_TASKS, Some(t))?;
             }
             w.put_meta(META_CURSOR, Some(&cursor))
         })
@@ -749,13 +740,6 @@ impl Inner {
         }
         self.upload_pending(&mut out, progress.as_deref())?;
         self.check_cancel()?;
-        let resp = self.authed("GET", "/api/v1/tasks", "application/json", Vec::new())?;
-        out.bytes_received += resp.body.len() as u64;
-        let tasks: Vec<ServerTask> =
-            serde_json::from_slice(&resp.body).map_err(|e| DoudiError::Network {
-                detail: format!("unreadable task list: {e}"),
-            })?;
-        self.store().put_meta(META_TASKS, Some(&tasks))?;
         out.pending_uploads = self.store().pending_blobs()?.len() as u32;
         Ok(out)
     }
@@ -1542,8 +1526,13 @@ impl DoudiClient {
 
     /// Tasks assigned to this worker as of the last sync, the earliest due first. Offline.
     pub fn tasks(&self) -> Result<Vec<Task>> {
-        let stored: Vec<ServerTask> = self.inner.store().meta(META_TASKS)?.unwrap_or_default();
-        let mut tasks: Vec<Task> = stored.into_iter().map(ServerTask::into_task).collect();
+        let stored: Option<TaskList> = self.inner.store().meta(META_TASKS)?;
+        let mut tasks: Vec<Task> = stored
+            .map(|l| l.items)
+            .unwrap_or_default()
+            .into_iter()
+            .map(task_from_wire)
+            .collect();
         tasks.sort_by_key(|t| (t.due_at.unwrap_or(i64::MAX), t.created_at));
         Ok(tasks)
     }

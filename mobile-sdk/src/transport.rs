@@ -71,6 +71,10 @@ impl Default for BuiltinTransport {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
+            // No automatic `User-Agent` or `Accept`: each request names what it accepts, and
+            // an idle sync has 256 bytes for everything.
+            .user_agent(ureq::config::AutoHeaderValue::None)
+            .accept(ureq::config::AutoHeaderValue::None)
             .build();
         BuiltinTransport {
             agent: ureq::Agent::new_with_config(config),

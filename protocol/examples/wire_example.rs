@@ -17,6 +17,7 @@ fn main() {
     let idle = SyncRequest {
         v: 1,
         cursor: 42,
+        tasks_tag: Some(0x0123_4567_89ab_cdef),
         ..Default::default()
     };
     println!(
@@ -56,6 +57,7 @@ fn main() {
         }],
         page_bytes: Some(65536),
         policy_version: None,
+        tasks_tag: None,
     };
     println!(
         "push request ({} bytes):\n{}\n",

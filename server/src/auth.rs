@@ -8,10 +8,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use doudi_protocol::role::Role;
-
-pub const ISSUER: &str = "doudi";
-
 /// Shortest password an account may have.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
@@ -58,17 +54,24 @@ pub fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| hash_password(&new_id()).expect("hashing a random password"))
 }
 
-/// The claims of an access token.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// The claims of an access token: the device it was issued to and when it expires, nothing
+/// more. The token only has to say which device is calling; the account, its role and its regions
+/// are read from the device's row on every request, so a revoked device, a disabled account or a
+/// changed scope take effect at once. Kept this small so that an idle sync fits in 256 bytes on
+/// the wire, headers included (docs/PROTOCOL.md, "Authentication").
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claims {
-    /// Account id.
-    pub sub: String,
-    /// Device id.
+    /// Device id (32 hex characters).
     pub dev: String,
-    pub role: Role,
-    pub iss: String,
-    pub iat: i64,
+    /// Expiry, unix seconds.
     pub exp: i64,
+}
+
+/// [`Claims`] as signed: the device id's 16 bytes in base64url (22 characters instead of 32).
+#[derive(Serialize, Deserialize)]
+struct WireClaims {
+    dev: String,
+    exp: i64,
 }
 
 /// Signs and checks access tokens (HS256).
@@ -103,32 +106,39 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue(&self, account_id: &str, device_id: &str, role: Role) -> String {
-        let iat = chrono::Utc::now().timestamp();
-        let claims = Claims {
-            sub: account_id.to_string(),
-            dev: device_id.to_string(),
-            role,
-            iss: ISSUER.to_string(),
-            iat,
-            exp: iat + self.access_ttl_secs as i64,
+    /// A token for `device_id` (an id made by [`new_id`]), valid for `access_ttl_secs`.
+    pub fn issue(&self, device_id: &str) -> String {
+        let dev = hex::decode(device_id)
+            .map(|b| URL_SAFE_NO_PAD.encode(b))
+            .expect("device ids are hex");
+        let claims = WireClaims {
+            dev,
+            exp: chrono::Utc::now().timestamp() + self.access_ttl_secs as i64,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .expect("HS256 signing cannot fail")
+        // `{"alg":"HS256"}`: no `typ`, which says nothing the receiver does not know.
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = None;
+        jsonwebtoken::encode(&header, &claims, &self.encoding).expect("HS256 signing cannot fail")
     }
 
-    /// Verify signature, algorithm (HS256 only: `none` and others are refused), issuer and expiry.
+    /// Verify signature, algorithm (HS256 only: `none` and others are refused) and expiry.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let mut v = Validation::new(Algorithm::HS256);
-        v.set_issuer(&[ISSUER]);
-        v.set_required_spec_claims(&["exp", "iss", "sub"]);
+        v.set_required_spec_claims(&["exp"]);
         v.leeway = 5;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
+        let wire = jsonwebtoken::decode::<WireClaims>(token, &self.decoding, &v)
             .map(|d| d.claims)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            })
+            })?;
+        match URL_SAFE_NO_PAD.decode(&wire.dev) {
+            Ok(bytes) if bytes.len() == 16 => Ok(Claims {
+                dev: hex::encode(bytes),
+                exp: wire.exp,
+            }),
+            _ => Err(TokenError::Invalid),
+        }
     }
 }
 
@@ -159,19 +169,40 @@ mod tests {
     #[test]
     fn tokens_verify_and_refuse_tampering() {
         let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", 60);
-        let t = keys.issue("acc", "dev", Role::GridWorker);
+        let dev = new_id();
+        let t = keys.issue(&dev);
         let c = keys.verify(&t).unwrap();
-        assert_eq!(
-            (c.sub.as_str(), c.dev.as_str(), c.role),
-            ("acc", "dev", Role::GridWorker)
-        );
+        assert_eq!(c.dev, dev);
+        assert!(c.exp > chrono::Utc::now().timestamp());
+        // Header, device and expiry only: 144 characters at most.
+        assert!(t.len() <= 144, "{} characters: {t}", t.len());
+        let header = URL_SAFE_NO_PAD
+            .decode(t.split('.').next().unwrap())
+            .unwrap();
+        assert_eq!(header, br#"{"alg":"HS256"}"#);
         let other = TokenKeys::new(b"another-key-another-key-another!", 60);
         assert_eq!(other.verify(&t), Err(TokenError::Invalid));
+        // Another device's id under the original signature.
         let mut parts: Vec<String> = t.split('.').map(String::from).collect();
         parts[1] = URL_SAFE_NO_PAD.encode(
-            br#"{"sub":"admin","dev":"dev","role":"admin","iss":"doudi","iat":0,"exp":9999999999}"#,
+            format!(
+                r#"{{"dev":"{}","exp":9999999999}}"#,
+                URL_SAFE_NO_PAD.encode([7u8; 16])
+            )
+            .as_bytes(),
         );
         assert_eq!(keys.verify(&parts.join(".")), Err(TokenError::Invalid));
+        // A signed token whose device is not 16 bytes.
+        let short = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &WireClaims {
+                dev: "AAAA".into(),
+                exp: chrono::Utc::now().timestamp() + 60,
+            },
+            &keys.encoding,
+        )
+        .unwrap();
+        assert_eq!(keys.verify(&short), Err(TokenError::Invalid));
     }
 
     #[test]

@@ -5,6 +5,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 /// A throwaway cluster (stopped on drop) or a given server.
 pub struct Postgres {
@@ -183,6 +188,18 @@ pub async fn fresh_database(admin_url: &str) -> String {
     format!("{root}/{name}{query}")
 }
 
+/// Bring a freshly filled PostgreSQL database to the state a running deployment is in: tables
+/// vacuumed and analysed, dirty pages written. Without it, autovacuum and the checkpointer start
+/// on the bulk-loaded tables while a measurement runs and take one of the two cores.
+pub async fn settle_database(url: &str) {
+    use sea_orm::{ConnectionTrait, Database};
+    let db = Database::connect(url).await.expect("connect to PostgreSQL");
+    for sql in ["VACUUM ANALYZE", "CHECKPOINT"] {
+        db.execute_unprepared(sql).await.expect(sql);
+    }
+    db.close().await.ok();
+}
+
 /// Run a command to success, `stdin` written to it; panics with its standard error otherwise.
 pub fn run_ok(mut c: Command, stdin: Option<&str>, what: &str) {
     c.stdin(Stdio::piped())
@@ -236,4 +253,64 @@ pub fn spawn_serve(mut c: Command, log: &Path) -> (Child, SocketAddr) {
         "the server must listen on loopback"
     );
     (child, addr)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counting forwarder: bytes on the socket in each direction, HTTP headers included
+
+/// Bytes forwarded since the last [`Meter::take`], client to server (`up`) and back (`down`).
+#[derive(Default)]
+pub struct Meter {
+    up: AtomicU64,
+    down: AtomicU64,
+}
+
+impl Meter {
+    pub fn take(&self) -> (u64, u64) {
+        (
+            self.up.swap(0, Ordering::SeqCst),
+            self.down.swap(0, Ordering::SeqCst),
+        )
+    }
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    counter: Arc<Meter>,
+    up: bool,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let c = if up { &counter.up } else { &counter.down };
+        c.fetch_add(n as u64, Ordering::SeqCst);
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}
+
+/// A TCP forwarder on 127.0.0.1 in front of `upstream` that counts every byte both ways.
+pub async fn counting_forwarder(upstream: SocketAddr) -> (SocketAddr, Arc<Meter>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let meter = Arc::new(Meter::default());
+    let m = meter.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = TcpStream::connect(upstream).await else {
+                continue;
+            };
+            let (cr, cw) = client.into_split();
+            let (sr, sw) = server.into_split();
+            tokio::spawn(pump(cr, sw, m.clone(), true));
+            tokio::spawn(pump(sr, cw, m.clone(), false));
+        }
+    });
+    (addr, meter)
 }

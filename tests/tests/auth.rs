@@ -149,7 +149,8 @@ async fn bad_tokens_are_refused(b: Backend) {
     assert_eq!(app.get("/api/v1/me", &good).await.status, StatusCode::OK);
 
     let now = chrono::Utc::now().timestamp();
-    let claims = |exp: i64| json!({ "sub": id, "dev": dev, "role": "town_reviewer", "iss": "doudi", "iat": now - 3600, "exp": exp });
+    let dev_claim = URL_SAFE_NO_PAD.encode(hex::decode(&dev).unwrap());
+    let claims = |exp: i64| json!({ "dev": dev_claim, "exp": exp });
     // Expired, correctly signed.
     let expired = forge(
         json!({}),
@@ -183,11 +184,11 @@ async fn bad_tokens_are_refused(b: Backend) {
         (r.status, r.code()),
         (StatusCode::UNAUTHORIZED, "auth.token_invalid")
     );
-    // Tampered: a valid token whose payload claims another role.
+    // Tampered: a valid token whose payload names another device.
     let parts: Vec<&str> = good.split('.').collect();
     let mut payload: serde_json::Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-    payload["role"] = json!("admin");
+    payload["dev"] = json!(URL_SAFE_NO_PAD.encode([0x5a; 16]));
     let tampered = format!(
         "{}.{}.{}",
         parts[0],
@@ -209,14 +210,23 @@ async fn bad_tokens_are_refused(b: Backend) {
         (r.status, r.code()),
         (StatusCode::UNAUTHORIZED, "auth.token_missing")
     );
-    // A correctly signed token naming a device that is not the account's.
+    // A correctly signed token naming a device that does not exist, or no device at all.
     let other_dev = forge(
         json!({}),
-        json!({ "sub": id, "dev": "0".repeat(32), "role": "town_reviewer", "iss": "doudi", "iat": now, "exp": now + 600 }),
+        json!({ "dev": URL_SAFE_NO_PAD.encode([0u8; 16]), "exp": now + 600 }),
         Some(TEST_JWT_SECRET.as_bytes()),
     );
     let r = app.get("/api/v1/me", &other_dev).await;
     assert_eq!(r.code(), "auth.token_invalid");
+    let no_dev = forge(
+        json!({}),
+        json!({ "sub": id, "exp": now + 600 }),
+        Some(TEST_JWT_SECRET.as_bytes()),
+    );
+    let r = app.get("/api/v1/me", &no_dev).await;
+    assert_eq!(r.code(), "auth.token_invalid");
+    // The good token still works: a valid token is refused only for what it says.
+    assert_eq!(app.get("/api/v1/me", &good).await.status, StatusCode::OK);
     // Invalid tokens are audited.
     assert!(app.audit("auth.token_rejected").await.len() >= 5);
 }

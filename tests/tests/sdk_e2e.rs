@@ -22,6 +22,7 @@ both_backends!(
     revoked_phone_is_wiped,
     region_policy_reaches_the_phone_once,
     reports_become_tasks_on_the_phone,
+    idle_sync_is_one_small_round_trip_on_the_wire,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -607,6 +608,87 @@ async fn reports_become_tasks_on_the_phone(b: Backend) {
     )
     .unwrap();
     assert_eq!(offline.tasks().unwrap(), tasks);
+}
+
+/// An idle sync of the real SDK through its built-in transport, measured on the socket (HTTP
+/// headers included): one request of a few hundred bytes at most, however many documents and
+/// tasks the phone holds; a new task arrives with the next sync, and only then.
+async fn idle_sync_is_one_small_round_trip_on_the_wire(b: Backend) {
+    let (app, zhang, _) = setup(b).await;
+    let server: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let (fwd, meter) = doudi_tests::bench::counting_forwarder(server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let pa = DoudiClient::open(
+        dir.path().to_string_lossy().into_owned(),
+        KEY.to_vec(),
+        format!("http://{fwd}"),
+        None,
+    )
+    .unwrap();
+    pa.login("grid.zhang".into(), PASSWORD.into(), "测试手机".into())
+        .await
+        .unwrap();
+    let mut reports = Vec::new();
+    for i in 0..3 {
+        reports.push(
+            pa.file_report(ReportInput {
+                household_id: None,
+                person_name: Some(format!("王{i}")),
+                person_id_number: None,
+                address: Some(format!("一镇一村 {i} 号")),
+                phone: None,
+                grid: None,
+                channel: "visit".into(),
+                target_groups: vec!["elderly".into()],
+                urgency: "needs_care".into(),
+                emergency_24h: false,
+                notes: None,
+                lat: None,
+                lon: None,
+            })
+            .unwrap(),
+        );
+    }
+    let first = pa.sync_now(None).await.unwrap();
+    assert!(first.rejected.is_empty(), "{:?}", first.rejected);
+    meter.take();
+
+    let idle = pa.sync_now(None).await.unwrap();
+    let (up, down) = meter.take();
+    eprintln!(
+        "idle sync on the wire: {up} B up, {down} B down (bodies {} / {})",
+        idle.bytes_sent, idle.bytes_received
+    );
+    assert_eq!(idle.rounds, 1);
+    assert!(idle.bytes_sent < 48 && idle.bytes_received < 32, "{idle:?}");
+    // Headers included; a second request (e.g. fetching the task list) would pass these.
+    assert!(up <= 300 && down <= 256, "{up} B up, {down} B down");
+
+    // A task assigned meanwhile comes with the next sync; after that the list is not resent.
+    app.create_account("town.zhao", Role::TownReviewer, &["370102001000"])
+        .await;
+    let (town, _, _) = app.login("town.zhao").await;
+    let rid = &reports[0];
+    let r = app
+        .post(
+            &format!("/api/v1/reports/{rid}/assign"),
+            Some(&town),
+            json!({ "assignee": zhang, "note": "本周内核实" }),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{:?}", r.body);
+    let with_task = pa.sync_now(None).await.unwrap();
+    assert_eq!(pa.tasks().unwrap().len(), 1);
+    assert!(
+        with_task.bytes_received > idle.bytes_received + 50,
+        "{with_task:?}"
+    );
+    meter.take();
+    let again = pa.sync_now(None).await.unwrap();
+    let (up2, down2) = meter.take();
+    assert_eq!(again.bytes_received, idle.bytes_received, "{again:?}");
+    assert!(up2 <= 300 && down2 <= 256, "{up2} B up, {down2} B down");
+    assert_eq!(pa.tasks().unwrap().len(), 1);
 }
 
 /// A transport whose connection drops after a given number of uploaded chunks, recording the

@@ -49,6 +49,7 @@ pub struct Replica {
     cursor: u64,
     docs: BTreeMap<String, Entry>,
     policy: Option<super::wire::PolicyUpdate>,
+    tasks: Option<super::wire::TaskList>,
 }
 
 /// The actor id a device writes with: the 16 bytes of its server-issued id (32 hex characters).
@@ -83,6 +84,7 @@ impl Replica {
             cursor: 0,
             docs: BTreeMap::new(),
             policy: None,
+            tasks: None,
         }
     }
 
@@ -197,6 +199,7 @@ impl Replica {
             push,
             page_bytes,
             policy_version: self.policy.as_ref().map(|p| p.version),
+            tasks_tag: self.tasks.as_ref().map(|t| t.tag),
         }
     }
 
@@ -280,6 +283,9 @@ impl Replica {
         if let Some(p) = resp.policy {
             self.policy = Some(p);
         }
+        if let Some(t) = resp.tasks {
+            self.tasks = Some(t);
+        }
         self.cursor = resp.cursor;
         Ok(out)
     }
@@ -287,6 +293,11 @@ impl Replica {
     /// The region policy book the server last sent, for offline indicators and due dates.
     pub fn policy(&self) -> Option<&crate::rules::policy::PolicyBook> {
         self.policy.as_ref().map(|p| &p.book)
+    }
+
+    /// The account's open tasks as the server last sent them (none before the first sync).
+    pub fn tasks(&self) -> &[super::wire::WireTask] {
+        self.tasks.as_ref().map_or(&[], |t| &t.items)
     }
 
     /// Heads of a document as sent on the wire.

@@ -43,6 +43,42 @@ pub struct SyncRequest {
     /// Version of the region policy book the device holds (absent or 0: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_version: Option<u64>,
+    /// `tag` of the task list the device holds (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks_tag: Option<u64>,
+}
+
+/// The account's open tasks (复核 re-checks, 探访 visits, reports to verify), sent on the last page
+/// of a sync when they differ from the list the device holds, so that an idle sync stays one
+/// small round trip.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskList {
+    /// Names this list: the device sends it back as `tasks_tag`.
+    pub tag: u64,
+    /// Earliest due first.
+    pub items: Vec<WireTask>,
+}
+
+/// One open task (docs/API.md, `GET /api/v1/tasks`, has the same fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireTask {
+    pub id: String,
+    /// `verify_report`, `recheck`, `death_recheck`, `visit` or `phase_out_end`; newer kinds may come.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub household_id: Option<String>,
+    /// The reviewer's note, or the scheduler's reason, in Chinese.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note_en: Option<String>,
+    /// `false`: an unassigned task in the device's grid.
+    pub assigned: bool,
+    pub created_at_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at_ms: Option<i64>,
 }
 
 /// The region policy book (低保 standards, multipliers, deadlines), sent when the device's
@@ -140,6 +176,9 @@ pub struct SyncResponse {
     /// The region policy book, when the device's `policy_version` is not the server's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyUpdate>,
+    /// The account's open tasks, on the last page when the device's `tasks_tag` is not theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<TaskList>,
 }
 
 /// Encode a value as CBOR.
@@ -173,10 +212,12 @@ mod tests {
         let req = SyncRequest {
             v: PROTOCOL_VERSION,
             cursor: 123_456,
+            policy_version: Some(7),
+            tasks_tag: Some(u64::MAX),
             ..Default::default()
         };
         let bytes = to_cbor(&req);
-        assert!(bytes.len() < 48, "{} bytes", bytes.len());
+        assert!(bytes.len() < 64, "{} bytes", bytes.len());
         assert_eq!(from_cbor::<SyncRequest>(&bytes).unwrap(), req);
     }
 
@@ -191,6 +232,7 @@ mod tests {
             }],
             page_bytes: None,
             policy_version: None,
+            tasks_tag: None,
         };
         let bytes = to_cbor(&req);
         // 40 bytes of payload cost 40 bytes plus a 2-byte byte-string header, not base64.

@@ -84,10 +84,8 @@ async fn issue_tokens(
     }
     .insert(&state.db)
     .await?;
-    let role = doudi_protocol::role::Role::parse(&account.role)
-        .ok_or_else(|| ApiError::internal("unknown role"))?;
     Ok(TokenResponse {
-        access_token: state.keys.issue(&account.id, device_id, role),
+        access_token: state.keys.issue(device_id),
         token_type: "Bearer",
         expires_in: state.keys.access_ttl_secs,
         refresh_token: token,

@@ -330,14 +330,14 @@ impl FromRequestParts<SharedState> for AuthContext {
         let device = device::Entity::find_by_id(claims.dev.clone())
             .one(&state.db)
             .await?;
-        let device = match device {
-            Some(d) if d.account_id == claims.sub => d,
-            _ => return Err(reject(Code::TokenInvalid, Some(claims.sub), "unknown device").await),
+        let Some(device) = device else {
+            return Err(reject(Code::TokenInvalid, None, "unknown device").await);
         };
         if device.revoked_at_ms.is_some() {
-            return Err(reject(Code::DeviceRevoked, Some(claims.sub), "device revoked").await);
+            let account = Some(device.account_id.clone());
+            return Err(reject(Code::DeviceRevoked, account, "device revoked").await);
         }
-        let Some(account) = account::Entity::find_by_id(claims.sub.clone())
+        let Some(account) = account::Entity::find_by_id(device.account_id.clone())
             .one(&state.db)
             .await?
         else {

@@ -2,7 +2,9 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use doudi_protocol::role::Role;
 use serde::{Deserialize, Serialize};
@@ -165,7 +167,34 @@ pub struct TaskView {
     pub due_at_ms: Option<i64>,
 }
 
-/// The caller's open tasks, earliest due first (how the phone SDK learns of assigned
+/// The open tasks of `account_id`: assigned to it, or — for grid workers and assistants —
+/// unassigned in its regions; earliest due first (those without a due date last), then oldest.
+/// Sync sends the same list to the phone (`SyncResponse.tasks`).
+pub async fn open_tasks(
+    db: &DatabaseConnection,
+    subject: &crate::policy::Subject,
+    account_id: &str,
+) -> Result<Vec<task::Model>, DbErr> {
+    let mut who = Condition::any().add(task::Column::AssigneeId.eq(account_id));
+    if matches!(subject.role, Role::GridWorker | Role::Assistant) {
+        who = who.add(
+            Condition::all()
+                .add(task::Column::AssigneeId.is_null())
+                .add(scope_condition(subject, task::Column::RegionPath)),
+        );
+    }
+    let mut rows = task::Entity::find()
+        .filter(who)
+        .filter(task::Column::Status.eq("open"))
+        .order_by_asc(task::Column::CreatedAtMs)
+        .all(db)
+        .await?;
+    rows.retain(|t| subject.covers(&t.region_path));
+    rows.sort_by_key(|t| t.due_at_ms.unwrap_or(i64::MAX));
+    Ok(rows)
+}
+
+/// The caller's open tasks, earliest due first (how other clients learn of assigned
 /// verification visits and scheduled re-checks and visits after each sync; the documents
 /// themselves arrive through sync).
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "review", security(("bearer" = [])),
@@ -176,24 +205,9 @@ pub async fn my_tasks(
 ) -> ApiResult<Json<Vec<TaskView>>> {
     ctx.require(&state, Action::ReadCase, Target::Scope, "tasks")
         .await?;
-    let mut who = Condition::any().add(task::Column::AssigneeId.eq(ctx.account.id.as_str()));
-    if matches!(ctx.subject.role, Role::GridWorker | Role::Assistant) {
-        who = who.add(
-            Condition::all()
-                .add(task::Column::AssigneeId.is_null())
-                .add(scope_condition(&ctx.subject, task::Column::RegionPath)),
-        );
-    }
-    let mut rows = task::Entity::find()
-        .filter(who)
-        .filter(task::Column::Status.eq("open"))
-        .order_by_asc(task::Column::CreatedAtMs)
-        .all(&state.db)
-        .await?;
-    rows.sort_by_key(|t| t.due_at_ms.unwrap_or(i64::MAX));
+    let rows = open_tasks(&state.db, &ctx.subject, &ctx.account.id).await?;
     Ok(Json(
         rows.into_iter()
-            .filter(|t| ctx.subject.covers(&t.region_path))
             .map(|t| TaskView {
                 assigned: t.assignee_id.is_some(),
                 id: t.id,

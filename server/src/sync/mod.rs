@@ -21,7 +21,8 @@ use doudi_protocol::doc::{self, DiscoveryReport, Household, Visit, validate::has
 use doudi_protocol::ids::{DocumentId, DocumentKind};
 use doudi_protocol::sync::{
     DEFAULT_PAGE_BYTES, DocPush, DocUpdate, MAX_CHANGES_PER_DOC, MAX_PAGE_BYTES, MAX_PUSH_DOCS,
-    MIN_PAGE_BYTES, PROTOCOL_VERSION, PushResult, PushStatus, SyncRequest, SyncResponse, WireIssue,
+    MIN_PAGE_BYTES, PROTOCOL_VERSION, PushResult, PushStatus, SyncRequest, SyncResponse, TaskList,
+    WireIssue, WireTask, to_cbor,
 };
 
 use crate::api::{AppState, AuthContext};
@@ -175,6 +176,13 @@ pub async fn run(
     } else {
         None
     };
+    let tasks = if more {
+        None
+    } else {
+        task_list(state, ctx)
+            .await?
+            .filter(|list| Some(list.tag) != req.tasks_tag)
+    };
     Ok(SyncResponse {
         v: PROTOCOL_VERSION,
         results,
@@ -183,7 +191,35 @@ pub async fn run(
         cursor: next_cursor,
         more,
         policy,
+        tasks,
     })
+}
+
+/// The account's open tasks and their tag (the first 8 bytes of the SHA-256 of their CBOR), or
+/// `None` when the account may not read its scope.
+async fn task_list(state: &AppState, ctx: &AuthContext) -> Result<Option<TaskList>, ApiError> {
+    use sha2::{Digest, Sha256};
+    if !decide(&ctx.subject, Action::ReadCase, Target::Scope).is_allowed() {
+        return Ok(None);
+    }
+    let rows = crate::review::api::open_tasks(&state.db, &ctx.subject, &ctx.account.id).await?;
+    let items: Vec<WireTask> = rows
+        .into_iter()
+        .map(|t| WireTask {
+            assigned: t.assignee_id.is_some(),
+            id: t.id,
+            kind: t.kind,
+            report_id: t.report_id,
+            household_id: t.household_id,
+            note: t.note,
+            note_en: t.note_en,
+            created_at_ms: t.created_at_ms,
+            due_at_ms: t.due_at_ms,
+        })
+        .collect();
+    let digest = Sha256::digest(to_cbor(&items));
+    let tag = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+    Ok(Some(TaskList { tag, items }))
 }
 
 fn hex_to_bytes(s: &str) -> Option<Vec<u8>> {

@@ -49,7 +49,9 @@ use doudi_protocol::sync::{
     CONTENT_TYPE, DocPush, PROTOCOL_VERSION, PushStatus, Replica, SyncOutcome, SyncRequest,
     SyncResponse, from_cbor, replica::device_actor, to_cbor,
 };
-use doudi_tests::bench::{Postgres, fresh_database, postgres, run_ok, spawn_serve};
+use doudi_tests::bench::{
+    Postgres, counting_forwarder, fresh_database, postgres, run_ok, settle_database, spawn_serve,
+};
 use doudi_tests::{FIXTURE_CSV, PASSWORD};
 
 /// The grid of the measured device scope (P1–P3).
@@ -571,61 +573,6 @@ fn start_server(o: &Options, db_url: Option<&str>) -> Server {
 // ---------------------------------------------------------------------------------------------
 // Counting forwarder: bytes on the socket in each direction
 
-#[derive(Default)]
-struct Meter {
-    up: AtomicU64,
-    down: AtomicU64,
-}
-
-impl Meter {
-    fn take(&self) -> (u64, u64) {
-        (
-            self.up.swap(0, Ordering::SeqCst),
-            self.down.swap(0, Ordering::SeqCst),
-        )
-    }
-}
-
-async fn pump(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    counter: Arc<Meter>,
-    up: bool,
-) {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match from.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        let c = if up { &counter.up } else { &counter.down };
-        c.fetch_add(n as u64, Ordering::SeqCst);
-        if to.write_all(&buf[..n]).await.is_err() {
-            break;
-        }
-    }
-    let _ = to.shutdown().await;
-}
-
-async fn counting_forwarder(upstream: SocketAddr) -> (SocketAddr, Arc<Meter>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let meter = Arc::new(Meter::default());
-    let m = meter.clone();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(server) = TcpStream::connect(upstream).await else {
-                continue;
-            };
-            let (cr, cw) = client.into_split();
-            let (sr, sw) = server.into_split();
-            tokio::spawn(pump(cr, sw, m.clone(), true));
-            tokio::spawn(pump(sr, cw, m.clone(), false));
-        }
-    });
-    (addr, meter)
-}
-
 // ---------------------------------------------------------------------------------------------
 // A simulated phone
 
@@ -646,6 +593,10 @@ struct Trip {
 struct Client {
     http: reqwest::Client,
     base: String,
+    /// The measured phone sends its syncs through the SDK's built-in transport with the headers
+    /// the SDK sends (only `Authorization`), so that header bytes are the phone's; the other
+    /// simulated devices use `http`.
+    sdk: Option<Arc<doudi_sdk::BuiltinTransport>>,
 }
 
 impl Client {
@@ -656,6 +607,7 @@ impl Client {
                 .build()
                 .expect("http client"),
             base: format!("http://{addr}"),
+            sdk: None,
         }
     }
 
@@ -696,6 +648,33 @@ impl Client {
     /// POST a CBOR body; the response body and the time taken.
     async fn post(&self, token: &str, body: Vec<u8>) -> (Vec<u8>, Duration) {
         let t = Instant::now();
+        if let Some(sdk) = &self.sdk {
+            use doudi_sdk::{HttpHeader, HttpRequest, Transport};
+            let (sdk, req) = (
+                sdk.clone(),
+                HttpRequest {
+                    method: "POST".into(),
+                    url: format!("{}/api/v1/sync", self.base),
+                    headers: vec![HttpHeader {
+                        name: "authorization".into(),
+                        value: format!("Bearer {token}"),
+                    }],
+                    body,
+                },
+            );
+            let resp = tokio::task::spawn_blocking(move || sdk.send(req))
+                .await
+                .expect("transport task")
+                .expect("sync sent");
+            let time = t.elapsed();
+            assert!(
+                resp.status == 200,
+                "sync: {} {}",
+                resp.status,
+                String::from_utf8_lossy(&resp.body)
+            );
+            return (resp.body, time);
+        }
         let resp = self
             .http
             .post(format!("{}/api/v1/sync", self.base))
@@ -753,6 +732,7 @@ async fn populate(o: &Options, client: &Client, colleague: &str) -> Duration {
         let client = Client {
             http: client.http.clone(),
             base: client.base.clone(),
+            sdk: None,
         };
         let colleague = colleague.to_string();
         let (households, visits, batch, pushers) = (o.households, o.visits, o.batch, o.pushers);
@@ -1032,7 +1012,11 @@ async fn ingest(o: &Options, server: &Server, colleague: &str) -> Ingest {
         let http = client.http.clone();
         let base = client.base.clone();
         tasks.push(tokio::spawn(async move {
-            let client = Client { http, base };
+            let client = Client {
+                http,
+                base,
+                sdk: None,
+            };
             let mut cursor = phone.replica.cursor();
             let mut lat = Vec::with_capacity(visits.len());
             let (mut up, mut down) = (0usize, 0usize);
@@ -1110,10 +1094,16 @@ async fn run_backend(o: &Options, backend: Backend, pg: Option<&Postgres>) -> (R
         o.visits
     );
     let populate_time = populate(o, &direct, &colleague).await;
+    if let Some(url) = &db_url {
+        settle_database(url).await;
+    }
 
     // Measured phone: through the counting forwarder.
     let (fwd, meter) = counting_forwarder(server.addr).await;
-    let client = Client::new(fwd);
+    let client = Client {
+        sdk: Some(Arc::new(doudi_sdk::BuiltinTransport::default())),
+        ..Client::new(fwd)
+    };
     let mut phone = client.phone("bench.worker").await;
     meter.take();
 
