@@ -683,11 +683,26 @@ pub async fn store_with(
     extra: ExtraRows,
 ) -> Result<bool, ApiError> {
     let now = now_ms();
-    let snapshot = after.save();
     let id = header.id.to_string();
     // Worked out before the transaction, so that the write lock is held for statements only.
-    let conflicts: Vec<doc_conflict::ActiveModel> = doc::conflicts::conflicts(&*after)
-        .unwrap_or_default()
+    let region_path = stored.map_or(grid.path.as_str(), |o| o.region_path.as_str());
+    // The projection rows are read with a provisional row; `write` stamps them with the seq.
+    let provisional = document::Model {
+        id: id.clone(),
+        kind: header.kind.as_str().to_string(),
+        scope: header.scope.clone(),
+        region_path: region_path.to_string(),
+        snapshot: Vec::new(),
+        heads: String::new(),
+        created_seq: 0,
+        seq: 0,
+        created_at_ms: now,
+        updated_at_ms: now,
+    };
+    let snapshot = after.save();
+    let found = doc::conflicts::conflicts(&*after).unwrap_or_default();
+    let rows = projection::rows(&provisional, after)?;
+    let conflicts: Vec<doc_conflict::ActiveModel> = found
         .into_iter()
         .map(|c| {
             let values: Vec<_> = c
@@ -793,7 +808,7 @@ pub async fn store_with(
             .exec_without_returning(&txn)
             .await?;
     }
-    projection::project(&txn, &row, after, stored.is_none()).await?;
+    projection::write(&txn, &row, rows, stored.is_none()).await?;
     let backend = txn.get_database_backend();
     for insert in &extra {
         txn.execute_raw(backend.build(insert)).await?;

@@ -22,22 +22,34 @@ fn blob_names<'a>(hashes: impl Iterator<Item = &'a BlobHash>) -> Vec<Sha256Hex> 
         .collect()
 }
 
-/// Replace the projection rows of one document with what its current state says. `fresh`: the
-/// document was stored for the first time in this transaction, so it has no rows to remove yet.
-pub async fn project<C: ConnectionTrait>(
-    db: &C,
-    row: &document::Model,
-    doc: &Automerge,
-    fresh: bool,
-) -> Result<(), DbErr> {
+/// The projection rows of one document, worked out from its state before they are written (so
+/// that reading the document happens outside the write transaction).
+#[derive(Debug, Clone)]
+pub enum Rows {
+    Household {
+        household: household::ActiveModel,
+        members: Vec<member::ActiveModel>,
+        blobs: Vec<Sha256Hex>,
+    },
+    Visit {
+        visit: visit::ActiveModel,
+        blobs: Vec<Sha256Hex>,
+    },
+    Report {
+        report: report::ActiveModel,
+        blobs: Vec<Sha256Hex>,
+    },
+    /// The document does not read as its kind (it was stored before a schema change): no rows.
+    Nothing,
+}
+
+/// Read the projection rows of document `row` (its `seq` is set when they are written).
+pub fn rows(row: &document::Model, doc: &Automerge) -> Result<Rows, DbErr> {
     let kind = DocumentKind::parse(&row.kind).map_err(|e| DbErr::Custom(e.to_string()))?;
-    if !fresh {
-        remove(db, &row.id).await?;
-    }
-    match kind {
+    Ok(match kind {
         DocumentKind::Household => {
             let Ok((_, h)) = doc::read::<Household, _>(doc) else {
-                return Ok(());
+                return Ok(Rows::Nothing);
             };
             let live: Vec<_> = h
                 .members
@@ -48,7 +60,7 @@ pub async fn project<C: ConnectionTrait>(
                 .iter()
                 .find(|(_, m)| m.relation == doc::household::Relation::Head)
                 .map(|(_, m)| m.name.clone());
-            household::Entity::insert(household::ActiveModel {
+            let household = household::ActiveModel {
                 doc_id: Set(row.id.clone()),
                 scope: Set(row.scope.clone()),
                 region_path: Set(row.region_path.clone()),
@@ -63,10 +75,8 @@ pub async fn project<C: ConnectionTrait>(
                 head_name: Set(head),
                 member_count: Set(live.len() as i32),
                 updated_seq: Set(row.seq),
-            })
-            .exec_without_returning(db)
-            .await?;
-            let members: Vec<member::ActiveModel> = h
+            };
+            let members = h
                 .members
                 .iter()
                 .map(|(id, m)| member::ActiveModel {
@@ -80,61 +90,117 @@ pub async fn project<C: ConnectionTrait>(
                     region_path: Set(row.region_path.clone()),
                 })
                 .collect();
+            let receipts = h.expenditures.values().flat_map(|e| e.receipts.iter());
+            Rows::Household {
+                household,
+                members,
+                blobs: blob_names(receipts),
+            }
+        }
+        DocumentKind::Visit => {
+            let Ok((_, v)) = doc::read::<Visit, _>(doc) else {
+                return Ok(Rows::Nothing);
+            };
+            Rows::Visit {
+                visit: visit::ActiveModel {
+                    doc_id: Set(row.id.clone()),
+                    household_id: Set(v.household.to_string()),
+                    scope: Set(row.scope.clone()),
+                    region_path: Set(row.region_path.clone()),
+                    purpose: Set(v.purpose.as_str().to_string()),
+                    status: Set(v.status.as_str().to_string()),
+                    mode: Set(v.mode.as_str().to_string()),
+                    started_at_ms: Set(v.started_at.map(|t| t.0)),
+                    ended_at_ms: Set(v.ended_at.map(|t| t.0)),
+                    submitted_at_ms: Set(v.submitted_at.map(|t| t.0)),
+                    investigator_count: Set(v.investigators.len() as i32),
+                    conclusion: Set(v.conclusion.map(|c| c.as_str().to_string())),
+                    photo_count: Set(v.photos.len() as i32),
+                    updated_seq: Set(row.seq),
+                },
+                blobs: blob_names(v.photos.keys().chain(v.signatures.keys())),
+            }
+        }
+        DocumentKind::DiscoveryReport => {
+            let Ok((_, r)) = doc::read::<DiscoveryReport, _>(doc) else {
+                return Ok(Rows::Nothing);
+            };
+            Rows::Report {
+                report: report::ActiveModel {
+                    doc_id: Set(row.id.clone()),
+                    scope: Set(row.scope.clone()),
+                    region_path: Set(row.region_path.clone()),
+                    reporter: Set(r.reporter.to_string()),
+                    channel: Set(r.channel.map(|c| c.as_str().to_string())),
+                    urgency: Set(r.urgency.map(|u| u.as_str().to_string())),
+                    emergency_24h: Set(r.emergency_24h),
+                    status: Set(r.status.as_str().to_string()),
+                    reported_at_ms: Set(r.reported_at.map(|t| t.0)),
+                    updated_seq: Set(row.seq),
+                },
+                blobs: blob_names(r.photos.keys()),
+            }
+        }
+    })
+}
+
+/// Replace the projection rows of document `row` with `rows`, stamped with `row.seq`. `fresh`:
+/// the document was stored for the first time in this transaction, so it has no rows to remove.
+pub async fn write<C: ConnectionTrait>(
+    db: &C,
+    row: &document::Model,
+    rows: Rows,
+    fresh: bool,
+) -> Result<(), DbErr> {
+    if !fresh {
+        remove(db, &row.id).await?;
+    }
+    let seq = Set(row.seq);
+    match rows {
+        Rows::Household {
+            mut household,
+            members,
+            blobs,
+        } => {
+            household.updated_seq = seq;
+            household::Entity::insert(household)
+                .exec_without_returning(db)
+                .await?;
             for chunk in members.chunks(100) {
                 member::Entity::insert_many(chunk.to_vec())
                     .exec_without_returning(db)
                     .await?;
             }
-            let receipts = h.expenditures.values().flat_map(|e| e.receipts.iter());
-            blobs::link(db, &row.id, &row.region_path, &blob_names(receipts)).await?;
+            blobs::link(db, &row.id, &row.region_path, &blobs).await?;
         }
-        DocumentKind::Visit => {
-            let Ok((_, v)) = doc::read::<Visit, _>(doc) else {
-                return Ok(());
-            };
-            visit::Entity::insert(visit::ActiveModel {
-                doc_id: Set(row.id.clone()),
-                household_id: Set(v.household.to_string()),
-                scope: Set(row.scope.clone()),
-                region_path: Set(row.region_path.clone()),
-                purpose: Set(v.purpose.as_str().to_string()),
-                status: Set(v.status.as_str().to_string()),
-                mode: Set(v.mode.as_str().to_string()),
-                started_at_ms: Set(v.started_at.map(|t| t.0)),
-                ended_at_ms: Set(v.ended_at.map(|t| t.0)),
-                submitted_at_ms: Set(v.submitted_at.map(|t| t.0)),
-                investigator_count: Set(v.investigators.len() as i32),
-                conclusion: Set(v.conclusion.map(|c| c.as_str().to_string())),
-                photo_count: Set(v.photos.len() as i32),
-                updated_seq: Set(row.seq),
-            })
-            .exec_without_returning(db)
-            .await?;
-            let pointed = v.photos.keys().chain(v.signatures.keys());
-            blobs::link(db, &row.id, &row.region_path, &blob_names(pointed)).await?;
+        Rows::Visit { mut visit, blobs } => {
+            visit.updated_seq = seq;
+            visit::Entity::insert(visit)
+                .exec_without_returning(db)
+                .await?;
+            blobs::link(db, &row.id, &row.region_path, &blobs).await?;
         }
-        DocumentKind::DiscoveryReport => {
-            let Ok((_, r)) = doc::read::<DiscoveryReport, _>(doc) else {
-                return Ok(());
-            };
-            report::Entity::insert(report::ActiveModel {
-                doc_id: Set(row.id.clone()),
-                scope: Set(row.scope.clone()),
-                region_path: Set(row.region_path.clone()),
-                reporter: Set(r.reporter.to_string()),
-                channel: Set(r.channel.map(|c| c.as_str().to_string())),
-                urgency: Set(r.urgency.map(|u| u.as_str().to_string())),
-                emergency_24h: Set(r.emergency_24h),
-                status: Set(r.status.as_str().to_string()),
-                reported_at_ms: Set(r.reported_at.map(|t| t.0)),
-                updated_seq: Set(row.seq),
-            })
-            .exec_without_returning(db)
-            .await?;
-            blobs::link(db, &row.id, &row.region_path, &blob_names(r.photos.keys())).await?;
+        Rows::Report { mut report, blobs } => {
+            report.updated_seq = seq;
+            report::Entity::insert(report)
+                .exec_without_returning(db)
+                .await?;
+            blobs::link(db, &row.id, &row.region_path, &blobs).await?;
         }
+        Rows::Nothing => {}
     }
     Ok(())
+}
+
+/// Replace the projection rows of one document with what its current state says.
+pub async fn project<C: ConnectionTrait>(
+    db: &C,
+    row: &document::Model,
+    doc: &Automerge,
+    fresh: bool,
+) -> Result<(), DbErr> {
+    let rows = rows(row, doc)?;
+    write(db, row, rows, fresh).await
 }
 
 async fn remove<C: ConnectionTrait>(db: &C, id: &str) -> Result<(), DbErr> {

@@ -30,8 +30,6 @@ use automerge::sync::{Message, State, SyncDoc};
 use automerge::{ActorId, Automerge};
 use serde_bytes::ByteBuf;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 use doudi_protocol::doc::common::{GeoPoint, Photo, PhotoCategory};
 use doudi_protocol::doc::household::{
