@@ -14,6 +14,7 @@ mod m20261123_000005_policies;
 mod m20261123_000006_search;
 mod m20261123_000007_recheck_tasks;
 mod m20261123_000008_member_region;
+mod m20261123_000009_change_log_compaction;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_search::Migration),
             Box::new(m20261123_000007_recheck_tasks::Migration),
             Box::new(m20261123_000008_member_region::Migration),
+            Box::new(m20261123_000009_change_log_compaction::Migration),
         ]
     }
 }

@@ -69,6 +69,10 @@ pub struct Settings {
     /// How often `doudi serve` runs the re-check and visit scheduler (minutes; 0 = never, then
     /// run `doudi tasks schedule` from cron instead).
     pub task_schedule_minutes: u64,
+    /// Days a stored change keeps its bytes in the change log for incremental pulls; older ones
+    /// are compacted every hour (the snapshot holds them; a device that old gets the snapshot).
+    /// 0 = never compact.
+    pub change_log_days: u64,
 }
 
 /// Where blobs are kept.
@@ -156,6 +160,7 @@ impl Default for Settings {
             queue_count_cap: 10_000,
             console_session_hours: 8,
             task_schedule_minutes: 60,
+            change_log_days: 30,
         }
     }
 }
@@ -290,6 +295,9 @@ impl Settings {
         }
         if let Some(v) = get("DOUDI_TASK_SCHEDULE_MINUTES") {
             self.task_schedule_minutes = parse("DOUDI_TASK_SCHEDULE_MINUTES", &v)?;
+        }
+        if let Some(v) = get("DOUDI_CHANGE_LOG_DAYS") {
+            self.change_log_days = parse("DOUDI_CHANGE_LOG_DAYS", &v)?;
         }
         Ok(())
     }

@@ -212,6 +212,9 @@ pub mod document {
         pub seq: i64,
         pub created_at_ms: i64,
         pub updated_at_ms: i64,
+        /// The change log holds the bytes of every change of this document stored after this
+        /// feed sequence; older ones were compacted away (the snapshot has them).
+        pub changes_from_seq: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -183,9 +183,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             tracing::info!(database = db::backend_name(&s.database_url()), "starting");
             blobs::BlobService::from_settings(&s).map_err(|e| e.to_string())?;
-            let minutes = s.task_schedule_minutes;
+            let (minutes, days) = (s.task_schedule_minutes, s.change_log_days);
             let state = app::prepare(s).await.map_err(|e| e.to_string())?;
             review::recheck::spawn_periodic(state.db.clone(), minutes);
+            doudi_server::sync::compact::spawn_periodic(state.db.clone(), days);
             println!("doudi listening on http://{addr}");
             app::serve(state, listener, app::shutdown_signal())
                 .await
@@ -215,10 +216,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             } else {
                 s.data_dir.display().to_string()
             };
-            let minutes = s.task_schedule_minutes;
+            let (minutes, days) = (s.task_schedule_minutes, s.change_log_days);
             let state = app::prepare(s).await.map_err(|e| e.to_string())?;
             demo::seed(&state.db).await.map_err(|e| e.to_string())?;
             review::recheck::spawn_periodic(state.db.clone(), minutes);
+            doudi_server::sync::compact::spawn_periodic(state.db.clone(), days);
             println!("doudi 演示 / demo — data: {where_}");
             println!("  地址 / address:  http://{addr}");
             println!(

@@ -28,6 +28,7 @@ both_backends!(
     household_leaving_scope_is_purged,
     projections_rebuilt_equal_incremental,
     two_servers_on_one_database_converge,
+    compacted_change_log_sends_whole_documents_to_stale_devices,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -762,5 +763,84 @@ async fn two_servers_on_one_database_converge(b: Backend) {
     assert_eq!(
         app2.get("/api/v1/me", &pa.access).await.status,
         StatusCode::OK
+    );
+}
+
+/// One raw sync round trip of `phone`, returning the decoded response after applying it.
+async fn raw_sync(app: &TestApp, phone: &mut Phone) -> SyncResponse {
+    let req = phone.replica.prepare(None);
+    let r = app.post_sync(&phone.access, to_cbor(&req)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let resp: SyncResponse = from_cbor(&r.bytes().await.unwrap()).unwrap();
+    phone.replica.apply(resp.clone()).unwrap();
+    resp
+}
+
+/// Background compaction drops the bytes of old changes from the log (the rows, the history,
+/// stay). A device whose cursor is older than the compacted part is sent the whole document and
+/// converges; changes stored after compaction still travel as changes.
+async fn compacted_change_log_sends_whole_documents_to_stale_devices(b: Backend) {
+    use doudi_server::sync::compact;
+    let (app, mut pa, mut pb) = setup(b).await;
+    let id = pa
+        .replica
+        .create(GRID_A, &household("一村 8 号"))
+        .unwrap()
+        .to_string();
+    app.sync(&mut pa).await;
+    app.sync(&mut pb).await;
+    pa.replica
+        .update::<Household>(&id, |h| h.address = "一村 8 号东屋".into())
+        .unwrap();
+    app.sync(&mut pa).await;
+
+    let db = &app.state.db;
+    let now = chrono::Utc::now().timestamp_millis();
+    // Nothing is old enough yet.
+    let none = compact::run(db, now - 86_400_000).await.unwrap();
+    assert_eq!(none.changes, 0);
+    let logged = || async {
+        doc_change::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.doc_id == id)
+            .collect::<Vec<_>>()
+    };
+    let before = logged().await;
+    assert!(before.len() >= 2 && before.iter().all(|c| !c.bytes.is_empty()));
+    let done = compact::run(db, now + 1).await.unwrap();
+    assert!(done.changes >= before.len() as u64, "{done:?}");
+    assert_eq!(
+        done.bytes,
+        before.iter().map(|c| c.bytes.len() as u64).sum::<u64>()
+    );
+    let after = logged().await;
+    assert_eq!(after.len(), before.len(), "the history rows stay");
+    assert!(after.iter().all(|c| c.bytes.is_empty()));
+    let stored = app.stored_doc(&id).await.unwrap();
+    assert_eq!(stored.changes_from_seq, stored.seq);
+    assert_eq!(done.to_seq, stored.seq);
+    assert_eq!(compact::run(db, now + 1).await.unwrap().changes, 0);
+
+    // Phone B is behind the compacted part: the whole document.
+    let resp = raw_sync(&app, &mut pb).await;
+    let u = resp.updates.iter().find(|u| u.doc == id).expect("sent");
+    assert!(u.snapshot.is_some() && u.changes.is_empty(), "{u:?}");
+    assert_eq!(pb.replica.heads(&id), pa.replica.heads(&id));
+
+    // A change stored after compaction reaches B as that change alone.
+    pa.replica
+        .update::<Household>(&id, |h| h.address = "一村 8 号西屋".into())
+        .unwrap();
+    app.sync(&mut pa).await;
+    let resp = raw_sync(&app, &mut pb).await;
+    let u = resp.updates.iter().find(|u| u.doc == id).expect("sent");
+    assert!(u.snapshot.is_none() && u.changes.len() == 1, "{u:?}");
+    assert_eq!(pb.replica.heads(&id), pa.replica.heads(&id));
+    assert_eq!(
+        app.stored_doc(&id).await.unwrap().changes_from_seq,
+        stored.seq
     );
 }

@@ -479,6 +479,27 @@ async fn history(db: &DatabaseConnection, doc_id: &str) -> ApiResult<String> {
         .into_iter()
         .map(|d| (d.id, (d.name, d.platform)))
         .collect();
+    // Changes compacted out of the log (docs/ARCHITECTURE.md) are read from the snapshot.
+    let compacted = if changes.iter().any(|c| c.bytes.is_empty()) {
+        document::Entity::find_by_id(doc_id.to_string())
+            .one(db)
+            .await?
+            .and_then(|d| automerge::Automerge::load(&d.snapshot).ok())
+    } else {
+        None
+    };
+    let bytes_of = |c: &doc_change::Model| -> Vec<u8> {
+        match (&compacted, c.bytes.is_empty()) {
+            (Some(doc), true) => c
+                .hash
+                .parse::<automerge::ChangeHash>()
+                .ok()
+                .and_then(|h| automerge::ReadDoc::get_change_by_hash(doc, &h))
+                .map(|ch| ch.raw_bytes().to_vec())
+                .unwrap_or_default(),
+            _ => c.bytes.clone(),
+        }
+    };
     let server_actor = hex::encode(sync::SERVER_ACTOR);
     let rows: String = changes
         .iter()
@@ -499,7 +520,7 @@ async fn history(db: &DatabaseConnection, doc_id: &str) -> ApiResult<String> {
                 esc(&dname),
                 esc(&platform),
                 by_server,
-                change_fields(&c.bytes),
+                change_fields(&bytes_of(c)),
             )
         })
         .collect();

@@ -7,6 +7,7 @@
 //! rules; then stores the new state with optimistic concurrency, records the changes, conflicts,
 //! projections and an audit entry in one transaction. One bad document never blocks the others.
 
+pub mod compact;
 pub mod projection;
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
@@ -698,6 +699,7 @@ pub async fn store_with(
         seq: 0,
         created_at_ms: now,
         updated_at_ms: now,
+        changes_from_seq: 0,
     };
     let snapshot = after.save();
     let found = doc::conflicts::conflicts(&*after).unwrap_or_default();
@@ -760,6 +762,7 @@ pub async fn store_with(
                 seq,
                 created_at_ms: now,
                 updated_at_ms: now,
+                changes_from_seq: 0,
             };
             let res = document::Entity::insert(document::ActiveModel::from(model.clone()))
                 .on_conflict(
@@ -969,7 +972,9 @@ async fn pull(
                 }
                 true
             } else {
-                false
+                // Changes after the cursor compacted out of the log (their rows stay, their
+                // bytes are in the snapshot only): the whole document.
+                row.changes_from_seq > cursor as i64
             };
             let update = if snapshot {
                 DocUpdate {
