@@ -70,6 +70,11 @@ pub async fn run(db: &DatabaseConnection, before_ms: i64) -> Result<Compacted, D
         let Some(upper) = upper else {
             return Ok(out);
         };
+        // On SQLite, queue with the document writes instead of in SQLite's busy handler.
+        let _gate = match db.get_database_backend() {
+            sea_orm::DbBackend::Sqlite => Some(super::SQLITE_WRITE_GATE.lock().await),
+            _ => None,
+        };
         let txn = db.begin().await?;
         // The documents first, in the same transaction: a reader never sees a change without
         // bytes while its document still claims a complete log.

@@ -976,15 +976,16 @@ async fn pull(
                 // bytes are in the snapshot only): the whole document.
                 row.changes_from_seq > cursor as i64
             };
+            let whole = || DocUpdate {
+                doc: row.id.clone(),
+                kind: row.kind.clone(),
+                scope: row.scope.clone(),
+                snapshot: Some(ByteBuf::from(row.snapshot.clone())),
+                changes: Vec::new(),
+                heads: wire_heads(&row.heads),
+            };
             let update = if snapshot {
-                DocUpdate {
-                    doc: row.id.clone(),
-                    kind: row.kind.clone(),
-                    scope: row.scope.clone(),
-                    snapshot: Some(ByteBuf::from(row.snapshot.clone())),
-                    changes: Vec::new(),
-                    heads: wire_heads(&row.heads),
-                }
+                whole()
             } else {
                 let changes: Vec<Vec<u8>> = others
                     .order_by_asc(doc_change::Column::Id)
@@ -998,13 +999,18 @@ async fn pull(
                     last = row.seq;
                     continue;
                 }
-                DocUpdate {
-                    doc: row.id.clone(),
-                    kind: row.kind.clone(),
-                    scope: row.scope.clone(),
-                    snapshot: None,
-                    changes: changes.into_iter().map(ByteBuf::from).collect(),
-                    heads: wire_heads(&row.heads),
+                if changes.iter().any(|c| c.is_empty()) {
+                    // Compacted between reading the document and its changes.
+                    whole()
+                } else {
+                    DocUpdate {
+                        doc: row.id.clone(),
+                        kind: row.kind.clone(),
+                        scope: row.scope.clone(),
+                        snapshot: None,
+                        changes: changes.into_iter().map(ByteBuf::from).collect(),
+                        heads: wire_heads(&row.heads),
+                    }
                 }
             };
             let size = update.snapshot.as_ref().map_or(0, |s| s.len())
