@@ -194,9 +194,8 @@ pub async fn open_tasks(
     Ok(rows)
 }
 
-/// The caller's open tasks, earliest due first (how other clients learn of assigned
-/// verification visits and scheduled re-checks and visits after each sync; the documents
-/// themselves arrive through sync).
+/// The caller's open tasks, earliest due first, as JSON: the list a sync sends the phone
+/// (`SyncResponse.tasks`), for other clients.
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "review", security(("bearer" = [])),
     responses((status = 200, body = [TaskView])))]
 pub async fn my_tasks(

@@ -1,6 +1,6 @@
 //! Discovery-report triage (主动发现): reports listed by urgency and age; a reviewer assigns a
-//! verification visit to a grid worker or assistant of the report's grid (a `tasks` row the
-//! assignee's app fetches with `GET /api/v1/tasks`), or closes the report with a reason. Both
+//! verification visit to a grid worker or assistant of the report's grid (a `tasks` row that
+//! reaches the assignee's phone with its next sync), or closes the report with a reason. Both
 //! write the report's new status into its document as a server change. 急难 reports without any
 //! action 24 hours after they were filed are flagged.
 
