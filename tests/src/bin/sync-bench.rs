@@ -952,6 +952,8 @@ struct Report {
     first: Wire,
     /// Each first sync's time, in run order.
     first_times: Vec<Duration>,
+    /// The first sync of the phone SDK (`DoudiClient`, encrypted store): time and round trips.
+    sdk_first: (Duration, u32),
     /// `AutoCommit::load` of every snapshot of the scope, for comparison with the phone's apply.
     load_all: Duration,
     ingest: Ingest,
@@ -1143,6 +1145,29 @@ async fn run_backend(o: &Options, backend: Backend, pg: Option<&Postgres>) -> (R
     let load_all = t.elapsed();
     assert_eq!(docs.len(), o.households + o.visits, "whole scope received");
 
+    // The same first sync by the phone SDK itself: its encrypted store and list summaries.
+    eprintln!("[{}] first sync through the SDK", backend.name());
+    let sdk_dir = tempfile::tempdir().expect("temp dir");
+    let sdk = doudi_sdk::DoudiClient::open(
+        sdk_dir.path().to_string_lossy().into_owned(),
+        vec![0x42; 32],
+        format!("http://{}", server.addr),
+        None,
+    )
+    .expect("SDK store opens");
+    sdk.login("bench.worker".into(), PASSWORD.into(), "压测手机".into())
+        .await
+        .expect("SDK login");
+    let t = Instant::now();
+    let summary = sdk.sync_now(None).await.expect("SDK first sync");
+    let sdk_first = (t.elapsed(), summary.rounds);
+    assert_eq!(
+        summary.documents_received as usize,
+        o.households + o.visits,
+        "whole scope received by the SDK"
+    );
+    drop(sdk);
+
     // (a) idle reconnect of the up-to-date phone.
     let mut idle_times = Vec::new();
     let mut idle = Wire::default();
@@ -1225,6 +1250,7 @@ async fn run_backend(o: &Options, backend: Backend, pg: Option<&Postgres>) -> (R
             first,
             load_all,
             first_times,
+            sdk_first,
             ingest,
             hwm_kib,
         },
@@ -1365,6 +1391,12 @@ fn print_report(r: &Report, b: &Baseline) {
         ms(r.first.http),
         r.docs,
         ms(r.load_all)
+    );
+    println!(
+        "The same first sync by the phone SDK (`DoudiClient`: encrypted SQLite store, list \
+         summaries, one transaction per page): {} in {} round trips.",
+        ms(r.sdk_first.0),
+        r.sdk_first.1
     );
     println!(
         "Baseline time in process (no network): first sync {}, idle reconnect {}, one new visit {}.",
