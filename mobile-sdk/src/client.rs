@@ -605,8 +605,14 @@ impl Inner {
             return Err(DoudiError::UpgradeRequired);
         }
         let mut store = self.store();
-        let mut changed: BTreeMap<String, (String, String, AutoCommit, Vec<ChangeHash>)> =
-            BTreeMap::new();
+        // Per document: kind, scope, state, acked heads, and the server's snapshot bytes when the
+        // state is exactly that snapshot (new on this phone, nothing merged or applied): those are
+        // stored as received instead of being saved again.
+        #[allow(clippy::type_complexity)]
+        let mut changed: BTreeMap<
+            String,
+            (String, String, AutoCommit, Vec<ChangeHash>, Option<Vec<u8>>),
+        > = BTreeMap::new();
         let heads_of = |heads: &[ByteBuf]| -> Result<Vec<ChangeHash>> {
             heads
                 .iter()
@@ -626,7 +632,7 @@ impl Inner {
                     } else {
                         pushed.get(&r.doc).cloned().unwrap_or_default()
                     };
-                    changed.insert(r.doc, (sd.kind, sd.scope, sd.doc, sd.acked));
+                    changed.insert(r.doc, (sd.kind, sd.scope, sd.doc, sd.acked, None));
                 }
                 PushStatus::Rejected => out.rejected.push(RejectedDocument {
                     id: r.doc,
@@ -656,10 +662,10 @@ impl Inner {
                 Some(snapshot) => Some(AutoCommit::load(snapshot).map_err(|e| bad(&e))?),
                 None => None,
             };
-            let (_, _, mut d, mut acked) = match changed.remove(&u.doc) {
+            let (_, _, mut d, mut acked, mut saved) = match changed.remove(&u.doc) {
                 Some(c) => c,
                 None => match store.load_doc(&u.doc)? {
-                    Some(sd) => (sd.kind, sd.scope, sd.doc, sd.acked),
+                    Some(sd) => (sd.kind, sd.scope, sd.doc, sd.acked, None),
                     // New on this phone: the snapshot is the document (merging it into an
                     // empty one would rebuild the same state op by op).
                     None => (
@@ -667,13 +673,16 @@ impl Inner {
                         u.scope.clone(),
                         loaded.take().unwrap_or_default(),
                         Vec::new(),
+                        u.snapshot.as_ref().map(|b| b.to_vec()),
                     ),
                 },
             };
             if let Some(mut loaded) = loaded {
                 d.merge(&mut loaded).map_err(|e| bad(&e))?;
+                saved = None;
             }
             if !u.changes.is_empty() {
+                saved = None;
                 let changes = u
                     .changes
                     .iter()
@@ -685,7 +694,7 @@ impl Inner {
             if d.get_missing_deps(&heads).is_empty() {
                 acked = heads;
             }
-            changed.insert(u.doc, (u.kind, u.scope, d, acked));
+            changed.insert(u.doc, (u.kind, u.scope, d, acked, saved));
         }
         let cursor = resp.cursor;
         let purge = resp.purge;
@@ -693,9 +702,9 @@ impl Inner {
         let tasks = resp.tasks;
         out.documents_purged += purge.len() as u32;
         store.write(|w: &mut Writer<'_>| {
-            for (id, (kind, scope, mut d, acked)) in changed {
+            for (id, (kind, scope, mut d, acked, saved)) in changed {
                 let s = summary::summarize(&kind, &scope, &d)?;
-                w.put_doc(&id, &kind, &scope, &mut d, &acked, s)?;
+                w.put_doc(&id, &kind, &scope, &mut d, saved.as_deref(), &acked, s)?;
             }
             for id in &purge {
                 w.delete_doc(id)?;
@@ -881,7 +890,7 @@ impl Inner {
         let kind = C::KIND.as_str();
         let s = summary::summarize(kind, scope, &d)?;
         self.store()
-            .write(|w| w.put_doc(&id, kind, scope, &mut d, &[], s))?;
+            .write(|w| w.put_doc(&id, kind, scope, &mut d, None, &[], s))?;
         Ok(id)
     }
 
@@ -906,7 +915,7 @@ impl Inner {
         sd.doc.commit();
         let s = summary::summarize(what, &sd.scope, &sd.doc)?;
         store.write(|w| {
-            w.put_doc(id, what, &sd.scope, &mut sd.doc, &sd.acked, s)?;
+            w.put_doc(id, what, &sd.scope, &mut sd.doc, None, &sd.acked, s)?;
             extra(w)
         })?;
         Ok(out)

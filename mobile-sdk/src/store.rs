@@ -344,17 +344,25 @@ pub(crate) struct Writer<'a> {
 
 impl Writer<'_> {
     /// Store a document with its acked heads and summary.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn put_doc(
         &mut self,
         id: &str,
         kind: &str,
         scope: &str,
         doc: &mut AutoCommit,
+        saved: Option<&[u8]>,
         acked: &[ChangeHash],
         summary: Summary,
     ) -> Result<()> {
         let dirty = !doc.get_changes(acked).is_empty();
-        let data = self.cipher.seal(&format!("docs/{id}/data"), &doc.save())?;
+        // `saved`: the document's bytes in automerge's save format when the caller has them
+        // (a snapshot from the server taken as it is); saving again would give the same state.
+        let bytes = match saved {
+            Some(b) => std::borrow::Cow::Borrowed(b),
+            None => std::borrow::Cow::Owned(doc.save()),
+        };
+        let data = self.cipher.seal(&format!("docs/{id}/data"), &bytes)?;
         let acked = self
             .cipher
             .seal(&format!("docs/{id}/acked"), &heads_bytes(acked))?;
