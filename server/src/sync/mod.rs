@@ -686,25 +686,11 @@ pub async fn store_with(
     let now = now_ms();
     let id = header.id.to_string();
     // Worked out before the transaction, so that the write lock is held for statements only.
-    let region_path = stored.map_or(grid.path.as_str(), |o| o.region_path.as_str());
-    // The projection rows are read with a provisional row; `write` stamps them with the seq.
-    let provisional = document::Model {
-        id: id.clone(),
-        kind: header.kind.as_str().to_string(),
-        scope: header.scope.clone(),
-        region_path: region_path.to_string(),
-        snapshot: Vec::new(),
-        heads: String::new(),
-        created_seq: 0,
-        seq: 0,
-        created_at_ms: now,
-        updated_at_ms: now,
-        changes_from_seq: 0,
-    };
     let snapshot = after.save();
-    let found = doc::conflicts::conflicts(&*after).unwrap_or_default();
-    let rows = projection::rows(&provisional, after)?;
-    let conflicts: Vec<doc_conflict::ActiveModel> = found
+    let region_path = stored.map_or(grid.path.as_str(), |o| o.region_path.as_str());
+    let rows = projection::rows(&id, header.kind.as_str(), &header.scope, region_path, after)?;
+    let conflicts: Vec<doc_conflict::ActiveModel> = doc::conflicts::conflicts(&*after)
+        .unwrap_or_default()
         .into_iter()
         .map(|c| {
             let values: Vec<_> = c

@@ -43,9 +43,16 @@ pub enum Rows {
     Nothing,
 }
 
-/// Read the projection rows of document `row` (its `seq` is set when they are written).
-pub fn rows(row: &document::Model, doc: &Automerge) -> Result<Rows, DbErr> {
-    let kind = DocumentKind::parse(&row.kind).map_err(|e| DbErr::Custom(e.to_string()))?;
+/// Read the projection rows of document `id` (of `kind`, in grid `scope` at `region_path`); their
+/// feed sequence is set when they are written.
+pub fn rows(
+    id: &str,
+    kind: &str,
+    scope: &str,
+    region_path: &str,
+    doc: &Automerge,
+) -> Result<Rows, DbErr> {
+    let kind = DocumentKind::parse(kind).map_err(|e| DbErr::Custom(e.to_string()))?;
     Ok(match kind {
         DocumentKind::Household => {
             let Ok((_, h)) = doc::read::<Household, _>(doc) else {
@@ -61,9 +68,9 @@ pub fn rows(row: &document::Model, doc: &Automerge) -> Result<Rows, DbErr> {
                 .find(|(_, m)| m.relation == doc::household::Relation::Head)
                 .map(|(_, m)| m.name.clone());
             let household = household::ActiveModel {
-                doc_id: Set(row.id.clone()),
-                scope: Set(row.scope.clone()),
-                region_path: Set(row.region_path.clone()),
+                doc_id: Set(id.to_string()),
+                scope: Set(scope.to_string()),
+                region_path: Set(region_path.to_string()),
                 address: Set(h.address.chars().take(512).collect()),
                 hukou_type: Set(h.hukou_type.map(|t| t.as_str().to_string())),
                 programmes: Set(h
@@ -74,20 +81,20 @@ pub fn rows(row: &document::Model, doc: &Automerge) -> Result<Rows, DbErr> {
                     .join(",")),
                 head_name: Set(head),
                 member_count: Set(live.len() as i32),
-                updated_seq: Set(row.seq),
+                updated_seq: Set(0),
             };
             let members = h
                 .members
                 .iter()
-                .map(|(id, m)| member::ActiveModel {
-                    doc_id: Set(row.id.clone()),
-                    member_id: Set(id.to_string()),
+                .map(|(member_id, m)| member::ActiveModel {
+                    doc_id: Set(id.to_string()),
+                    member_id: Set(member_id.to_string()),
                     name: Set(m.name.chars().take(128).collect()),
                     id_number_masked: Set(m.id_number.as_ref().map(|n| n.masked())),
                     relation: Set(m.relation.as_str().to_string()),
                     co_resident: Set(m.co_resident),
                     removed: Set(m.removed_at.is_some()),
-                    region_path: Set(row.region_path.clone()),
+                    region_path: Set(region_path.to_string()),
                 })
                 .collect();
             let receipts = h.expenditures.values().flat_map(|e| e.receipts.iter());
@@ -103,10 +110,10 @@ pub fn rows(row: &document::Model, doc: &Automerge) -> Result<Rows, DbErr> {
             };
             Rows::Visit {
                 visit: visit::ActiveModel {
-                    doc_id: Set(row.id.clone()),
+                    doc_id: Set(id.to_string()),
                     household_id: Set(v.household.to_string()),
-                    scope: Set(row.scope.clone()),
-                    region_path: Set(row.region_path.clone()),
+                    scope: Set(scope.to_string()),
+                    region_path: Set(region_path.to_string()),
                     purpose: Set(v.purpose.as_str().to_string()),
                     status: Set(v.status.as_str().to_string()),
                     mode: Set(v.mode.as_str().to_string()),
@@ -116,7 +123,7 @@ pub fn rows(row: &document::Model, doc: &Automerge) -> Result<Rows, DbErr> {
                     investigator_count: Set(v.investigators.len() as i32),
                     conclusion: Set(v.conclusion.map(|c| c.as_str().to_string())),
                     photo_count: Set(v.photos.len() as i32),
-                    updated_seq: Set(row.seq),
+                    updated_seq: Set(0),
                 },
                 blobs: blob_names(v.photos.keys().chain(v.signatures.keys())),
             }
@@ -127,16 +134,16 @@ pub fn rows(row: &document::Model, doc: &Automerge) -> Result<Rows, DbErr> {
             };
             Rows::Report {
                 report: report::ActiveModel {
-                    doc_id: Set(row.id.clone()),
-                    scope: Set(row.scope.clone()),
-                    region_path: Set(row.region_path.clone()),
+                    doc_id: Set(id.to_string()),
+                    scope: Set(scope.to_string()),
+                    region_path: Set(region_path.to_string()),
                     reporter: Set(r.reporter.to_string()),
                     channel: Set(r.channel.map(|c| c.as_str().to_string())),
                     urgency: Set(r.urgency.map(|u| u.as_str().to_string())),
                     emergency_24h: Set(r.emergency_24h),
                     status: Set(r.status.as_str().to_string()),
                     reported_at_ms: Set(r.reported_at.map(|t| t.0)),
-                    updated_seq: Set(row.seq),
+                    updated_seq: Set(0),
                 },
                 blobs: blob_names(r.photos.keys()),
             }
@@ -199,7 +206,7 @@ pub async fn project<C: ConnectionTrait>(
     doc: &Automerge,
     fresh: bool,
 ) -> Result<(), DbErr> {
-    let rows = rows(row, doc)?;
+    let rows = rows(&row.id, &row.kind, &row.scope, &row.region_path, doc)?;
     write(db, row, rows, fresh).await
 }
 
