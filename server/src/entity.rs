@@ -270,6 +270,25 @@ pub mod device_sync {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod change_log_state {
+    use sea_orm::entity::prelude::*;
+
+    /// How far the change log has been compacted (one row, `id` 1; `sync::compact`).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "change_log_state")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        /// Every logged change with a feed sequence up to this one has given up its bytes.
+        pub compacted_seq: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod doc_conflict {
     use sea_orm::entity::prelude::*;
 

@@ -10,7 +10,13 @@
 //! Compaction walks the log in feed order from where it stopped (`change_log_state`), a batch of
 //! feed sequences per transaction, and stops at the first change younger than the cut-off.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement, TransactionTrait, Value};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+
+use crate::entity::{change_log_state, doc_change, document};
 
 /// Feed sequences compacted per transaction.
 const BATCH_SEQS: u64 = 500;
@@ -26,50 +32,40 @@ pub struct Compacted {
     pub to_seq: i64,
 }
 
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
-    let backend = db.get_database_backend();
-    // Written with `$n` placeholders; SQLite takes them as `?n`.
-    let sql = match backend {
-        sea_orm::DbBackend::Postgres => sql.to_string(),
-        _ => sql.replace('$', "?"),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
-}
-
 /// Drop the bytes of every logged change stored before `before_ms` (unix milliseconds).
 pub async fn run(db: &DatabaseConnection, before_ms: i64) -> Result<Compacted, DbErr> {
+    use doc_change::Column as C;
+    let length = || Func::cust("LENGTH").arg(Expr::col(C::Bytes));
     let mut out = Compacted::default();
     loop {
-        let lo: i64 = db
-            .query_one_raw(stmt(
-                db,
-                "SELECT compacted_seq FROM change_log_state WHERE id = 1",
-                vec![],
-            ))
+        let lo = change_log_state::Entity::find_by_id(1)
+            .one(db)
             .await?
             .ok_or_else(|| DbErr::Custom("change_log_state row missing".into()))?
-            .try_get("", "compacted_seq")?;
+            .compacted_seq;
         out.to_seq = lo;
         // The next feed sequences of the log, each with its newest change time.
-        let rows = db
-            .query_all_raw(stmt(
-                db,
-                "SELECT seq, MAX(at_ms) AS at_ms FROM doc_changes WHERE seq > $1 \
-                 GROUP BY seq ORDER BY seq LIMIT $2",
-                vec![lo.into(), (BATCH_SEQS as i64).into()],
-            ))
+        let next: Vec<(i64, i64)> = doc_change::Entity::find()
+            .select_only()
+            .column(C::Seq)
+            .column_as(Expr::col(C::AtMs).max(), "at_ms")
+            .filter(C::Seq.gt(lo))
+            .group_by(C::Seq)
+            .order_by_asc(C::Seq)
+            .limit(BATCH_SEQS)
+            .into_tuple()
+            .all(db)
             .await?;
-        let mut upper = None;
-        for r in &rows {
-            let at: i64 = r.try_get("", "at_ms")?;
-            if at >= before_ms {
-                break;
-            }
-            upper = Some(r.try_get::<i64>("", "seq")?);
-        }
-        let Some(upper) = upper else {
+        let Some(upper) = next
+            .iter()
+            .take_while(|(_, at)| *at < before_ms)
+            .map(|(seq, _)| *seq)
+            .last()
+        else {
             return Ok(out);
         };
+        let batch = Condition::all().add(C::Seq.gt(lo)).add(C::Seq.lte(upper));
+        let with_bytes = Expr::expr(length()).gt(0);
         // On SQLite, queue with the document writes instead of in SQLite's busy handler.
         let _gate = match db.get_database_backend() {
             sea_orm::DbBackend::Sqlite => Some(super::SQLITE_WRITE_GATE.lock().await),
@@ -78,36 +74,49 @@ pub async fn run(db: &DatabaseConnection, before_ms: i64) -> Result<Compacted, D
         let txn = db.begin().await?;
         // The documents first, in the same transaction: a reader never sees a change without
         // bytes while its document still claims a complete log.
-        txn.execute_raw(stmt(
-            &txn,
-            "UPDATE documents SET changes_from_seq = $1 WHERE changes_from_seq < $1 AND id IN \
-             (SELECT doc_id FROM doc_changes WHERE seq > $2 AND seq <= $1)",
-            vec![upper.into(), lo.into()],
-        ))
-        .await?;
-        let dropped = txn
-            .query_one_raw(stmt(
-                &txn,
-                "SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(bytes)), 0) AS b FROM doc_changes \
-                 WHERE seq > $1 AND seq <= $2 AND LENGTH(bytes) > 0",
-                vec![lo.into(), upper.into()],
-            ))
+        document::Entity::update_many()
+            .col_expr(document::Column::ChangesFromSeq, Expr::value(upper))
+            .filter(document::Column::ChangesFromSeq.lt(upper))
+            .filter(
+                document::Column::Id.in_subquery(
+                    Query::select()
+                        .column(C::DocId)
+                        .from(doc_change::Entity)
+                        .cond_where(batch.clone())
+                        .to_owned(),
+                ),
+            )
+            .exec(&txn)
+            .await?;
+        let (changes, bytes): (i64, i64) = doc_change::Entity::find()
+            .select_only()
+            .column_as(Expr::col(C::Id).count(), "changes")
+            .column_as(
+                Expr::expr(Func::coalesce([
+                    Expr::from(Func::sum(length())),
+                    Expr::val(0i64),
+                ])),
+                "bytes",
+            )
+            .filter(batch.clone())
+            .filter(with_bytes.clone())
+            .into_tuple()
+            .one(&txn)
             .await?
-            .ok_or_else(|| DbErr::Custom("count of changes missing".into()))?;
-        out.changes += dropped.try_get::<i64>("", "n")? as u64;
-        out.bytes += dropped.try_get::<i64>("", "b")? as u64;
-        txn.execute_raw(stmt(
-            &txn,
-            "UPDATE doc_changes SET bytes = $1 WHERE seq > $2 AND seq <= $3 AND LENGTH(bytes) > 0",
-            vec![Vec::<u8>::new().into(), lo.into(), upper.into()],
-        ))
-        .await?;
-        txn.execute_raw(stmt(
-            &txn,
-            "UPDATE change_log_state SET compacted_seq = $1 WHERE id = 1",
-            vec![upper.into()],
-        ))
-        .await?;
+            .unwrap_or_default();
+        out.changes += changes as u64;
+        out.bytes += bytes as u64;
+        doc_change::Entity::update_many()
+            .col_expr(C::Bytes, Expr::value(Vec::<u8>::new()))
+            .filter(batch)
+            .filter(with_bytes)
+            .exec(&txn)
+            .await?;
+        change_log_state::Entity::update_many()
+            .col_expr(change_log_state::Column::CompactedSeq, Expr::value(upper))
+            .filter(change_log_state::Column::Id.eq(1))
+            .exec(&txn)
+            .await?;
         txn.commit().await?;
         out.to_seq = upper;
     }
