@@ -34,7 +34,7 @@ use crate::blocking;
 use crate::error::{DoudiError, Result};
 use crate::model::*;
 use crate::photo::{self, PhotoConfig, SignatureConfig};
-use crate::store::{Store, Writer};
+use crate::store::{Store, StoredDoc, Writer};
 use crate::summary::{self, HouseholdIdx, Summary, VisitIdx};
 use crate::transport::{BuiltinTransport, HttpHeader, HttpRequest, HttpResponse, Transport};
 
@@ -95,6 +95,29 @@ fn task_from_wire(t: WireTask) -> Task {
         note: t.note,
         created_at: t.created_at_ms,
         due_at: t.due_at_ms,
+    }
+}
+
+/// A document a sync response touched, written back to the store when the response is applied.
+struct Touched {
+    kind: String,
+    scope: String,
+    doc: AutoCommit,
+    acked: Vec<ChangeHash>,
+    /// The server's snapshot bytes when `doc` is exactly that snapshot (new on this phone,
+    /// nothing merged or applied): stored as received instead of being saved again.
+    saved: Option<Vec<u8>>,
+}
+
+impl From<StoredDoc> for Touched {
+    fn from(sd: StoredDoc) -> Touched {
+        Touched {
+            kind: sd.kind,
+            scope: sd.scope,
+            doc: sd.doc,
+            acked: sd.acked,
+            saved: None,
+        }
     }
 }
 
@@ -605,14 +628,7 @@ impl Inner {
             return Err(DoudiError::UpgradeRequired);
         }
         let mut store = self.store();
-        // Per document: kind, scope, state, acked heads, and the server's snapshot bytes when the
-        // state is exactly that snapshot (new on this phone, nothing merged or applied): those are
-        // stored as received instead of being saved again.
-        #[allow(clippy::type_complexity)]
-        let mut changed: BTreeMap<
-            String,
-            (String, String, AutoCommit, Vec<ChangeHash>, Option<Vec<u8>>),
-        > = BTreeMap::new();
+        let mut changed: BTreeMap<String, Touched> = BTreeMap::new();
         let heads_of = |heads: &[ByteBuf]| -> Result<Vec<ChangeHash>> {
             heads
                 .iter()
@@ -632,7 +648,7 @@ impl Inner {
                     } else {
                         pushed.get(&r.doc).cloned().unwrap_or_default()
                     };
-                    changed.insert(r.doc, (sd.kind, sd.scope, sd.doc, sd.acked, None));
+                    changed.insert(r.doc, Touched::from(sd));
                 }
                 PushStatus::Rejected => out.rejected.push(RejectedDocument {
                     id: r.doc,
@@ -662,39 +678,40 @@ impl Inner {
                 Some(snapshot) => Some(AutoCommit::load(snapshot).map_err(|e| bad(&e))?),
                 None => None,
             };
-            let (_, _, mut d, mut acked, mut saved) = match changed.remove(&u.doc) {
-                Some(c) => c,
+            let mut t = match changed.remove(&u.doc) {
+                Some(t) => t,
                 None => match store.load_doc(&u.doc)? {
-                    Some(sd) => (sd.kind, sd.scope, sd.doc, sd.acked, None),
+                    Some(sd) => Touched::from(sd),
                     // New on this phone: the snapshot is the document (merging it into an
                     // empty one would rebuild the same state op by op).
-                    None => (
-                        u.kind.clone(),
-                        u.scope.clone(),
-                        loaded.take().unwrap_or_default(),
-                        Vec::new(),
-                        u.snapshot.as_ref().map(|b| b.to_vec()),
-                    ),
+                    None => Touched {
+                        kind: u.kind.clone(),
+                        scope: u.scope.clone(),
+                        doc: loaded.take().unwrap_or_default(),
+                        acked: Vec::new(),
+                        saved: u.snapshot.as_ref().map(|b| b.to_vec()),
+                    },
                 },
             };
             if let Some(mut loaded) = loaded {
-                d.merge(&mut loaded).map_err(|e| bad(&e))?;
-                saved = None;
+                t.doc.merge(&mut loaded).map_err(|e| bad(&e))?;
+                t.saved = None;
             }
             if !u.changes.is_empty() {
-                saved = None;
+                t.saved = None;
                 let changes = u
                     .changes
                     .iter()
                     .map(|c| Change::try_from(c.as_slice()).map_err(|e| bad(&e)))
                     .collect::<Result<Vec<_>>>()?;
-                d.apply_changes(changes).map_err(|e| bad(&e))?;
+                t.doc.apply_changes(changes).map_err(|e| bad(&e))?;
             }
             let heads = heads_of(&u.heads)?;
-            if d.get_missing_deps(&heads).is_empty() {
-                acked = heads;
+            if t.doc.get_missing_deps(&heads).is_empty() {
+                t.acked = heads;
             }
-            changed.insert(u.doc, (u.kind, u.scope, d, acked, saved));
+            (t.kind, t.scope) = (u.kind, u.scope);
+            changed.insert(u.doc, t);
         }
         let cursor = resp.cursor;
         let purge = resp.purge;
@@ -702,9 +719,10 @@ impl Inner {
         let tasks = resp.tasks;
         out.documents_purged += purge.len() as u32;
         store.write(|w: &mut Writer<'_>| {
-            for (id, (kind, scope, mut d, acked, saved)) in changed {
-                let s = summary::summarize(&kind, &scope, &d)?;
-                w.put_doc(&id, &kind, &scope, &mut d, saved.as_deref(), &acked, s)?;
+            for (id, mut t) in changed {
+                let s = summary::summarize(&t.kind, &t.scope, &t.doc)?;
+                let saved = t.saved.as_deref();
+                w.put_doc(&id, &t.kind, &t.scope, &mut t.doc, saved, &t.acked, s)?;
             }
             for id in &purge {
                 w.delete_doc(id)?;
