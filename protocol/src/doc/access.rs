@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use automerge::transaction::Transactable;
-use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, hydrate};
 use chrono::NaiveDate;
 
 use crate::id_number::{IdNumber, Sex};
@@ -334,19 +334,46 @@ fn field_error(path: String, expected: &'static str, e: FieldError) -> DocError 
     }
 }
 
-/// Reads the fields of one automerge map.
-pub struct MapReader<'a, R: ReadDoc> {
-    doc: &'a R,
-    obj: ObjId,
+/// The whole state of a document, read from automerge in one pass (one walk per object) rather
+/// than one lookup per field: what [`MapReader`] reads from.
+pub fn tree<R: ReadDoc>(doc: &R) -> Result<hydrate::Value, DocError> {
+    Ok(doc.hydrate(automerge::ROOT, None)?)
+}
+
+/// A required scalar field of the document's root map, read on its own (without a [`tree`]).
+pub(crate) fn root_req<F: Field, R: ReadDoc>(doc: &R, key: &str) -> Result<F, DocError> {
+    match doc.get(automerge::ROOT, key)? {
+        Some((Value::Scalar(s), _)) if !s.is_null() => {
+            F::from_scalar(&s).map_err(|e| field_error(key.to_owned(), F::EXPECTED, e))
+        }
+        Some((Value::Object(_), _)) => Err(DocError::WrongType {
+            path: key.to_owned(),
+            expected: F::EXPECTED,
+        }),
+        _ => Err(DocError::Missing {
+            path: key.to_owned(),
+        }),
+    }
+}
+
+/// Reads the fields of one map of a document's [`tree`].
+pub struct MapReader<'a> {
+    map: &'a hydrate::Map,
     path: String,
 }
 
-impl<'a, R: ReadDoc> MapReader<'a, R> {
-    pub fn root(doc: &'a R) -> Self {
-        MapReader {
-            doc,
-            obj: automerge::ROOT,
-            path: String::new(),
+impl<'a> MapReader<'a> {
+    /// The root map of a document's [`tree`].
+    pub fn root(tree: &'a hydrate::Value) -> Result<Self, DocError> {
+        match tree {
+            hydrate::Value::Map(map) => Ok(MapReader {
+                map,
+                path: String::new(),
+            }),
+            _ => Err(DocError::WrongType {
+                path: String::new(),
+                expected: "a map",
+            }),
         }
     }
 
@@ -356,13 +383,13 @@ impl<'a, R: ReadDoc> MapReader<'a, R> {
 
     /// An optional field: `None` when the key is absent or holds null.
     pub fn opt<F: Field>(&self, key: &str) -> Result<Option<F>, DocError> {
-        match self.doc.get(&self.obj, key)? {
+        match self.map.get(key) {
             None => Ok(None),
-            Some((Value::Scalar(s), _)) if s.is_null() => Ok(None),
-            Some((Value::Scalar(s), _)) => F::from_scalar(&s)
+            Some(hydrate::Value::Scalar(s)) if s.is_null() => Ok(None),
+            Some(hydrate::Value::Scalar(s)) => F::from_scalar(s)
                 .map(Some)
                 .map_err(|e| field_error(join(&self.path, key), F::EXPECTED, e)),
-            Some((Value::Object(_), _)) => Err(DocError::WrongType {
+            Some(_) => Err(DocError::WrongType {
                 path: join(&self.path, key),
                 expected: F::EXPECTED,
             }),
@@ -376,53 +403,51 @@ impl<'a, R: ReadDoc> MapReader<'a, R> {
         })
     }
 
-    fn object(&self, key: &str, want: ObjType) -> Result<Option<ObjId>, DocError> {
-        let expected = if want == ObjType::List {
-            "a list"
-        } else {
-            "a map"
-        };
-        match self.doc.get(&self.obj, key)? {
+    /// An optional nested map.
+    pub fn opt_map(&self, key: &str) -> Result<Option<MapReader<'a>>, DocError> {
+        match self.map.get(key) {
             None => Ok(None),
-            Some((Value::Object(t), id)) if t == want => Ok(Some(id)),
+            Some(hydrate::Value::Map(map)) => Ok(Some(MapReader {
+                map,
+                path: join(&self.path, key),
+            })),
             Some(_) => Err(DocError::WrongType {
                 path: join(&self.path, key),
-                expected,
+                expected: "a map",
             }),
         }
     }
 
-    /// An optional nested map.
-    pub fn opt_map(&self, key: &str) -> Result<Option<MapReader<'a, R>>, DocError> {
-        Ok(self.object(key, ObjType::Map)?.map(|obj| MapReader {
-            doc: self.doc,
-            obj,
-            path: join(&self.path, key),
-        }))
-    }
-
     /// A required nested map.
-    pub fn map(&self, key: &str) -> Result<MapReader<'a, R>, DocError> {
+    pub fn map(&self, key: &str) -> Result<MapReader<'a>, DocError> {
         self.opt_map(key)?.ok_or_else(|| DocError::Missing {
             path: join(&self.path, key),
         })
+    }
+
+    /// The keys of this map in order (the tree keeps them unordered; errors should name the
+    /// same entry every time).
+    fn sorted_keys(&self) -> Vec<&'a String> {
+        let mut keys: Vec<&'a String> = self.map.iter().map(|(k, _)| k).collect();
+        keys.sort_unstable();
+        keys
     }
 
     /// A keyed collection: a map from stable keys to records.
     pub fn entries<K: MapKey, V>(
         &self,
         key: &str,
-        read: impl Fn(&MapReader<'a, R>) -> Result<V, DocError>,
+        read: impl Fn(&MapReader<'a>) -> Result<V, DocError>,
     ) -> Result<BTreeMap<K, V>, DocError> {
         let coll = self.map(key)?;
         let mut out = BTreeMap::new();
-        for k in coll.doc.keys(&coll.obj) {
-            let parsed = K::from_key(&k).ok_or_else(|| DocError::Invalid {
-                path: join(&coll.path, &k),
+        for k in coll.sorted_keys() {
+            let parsed = K::from_key(k).ok_or_else(|| DocError::Invalid {
+                path: join(&coll.path, k),
                 code: "key.format",
                 reason: "not a valid key for this collection".to_owned(),
             })?;
-            out.insert(parsed, read(&coll.map(&k)?)?);
+            out.insert(parsed, read(&coll.map(k)?)?);
         }
         Ok(out)
     }
@@ -431,10 +456,10 @@ impl<'a, R: ReadDoc> MapReader<'a, R> {
     pub fn set<K: MapKey>(&self, key: &str) -> Result<BTreeSet<K>, DocError> {
         let coll = self.map(key)?;
         let mut out = BTreeSet::new();
-        for k in coll.doc.keys(&coll.obj) {
-            if coll.req::<bool>(&k)? {
-                out.insert(K::from_key(&k).ok_or_else(|| DocError::Invalid {
-                    path: join(&coll.path, &k),
+        for k in coll.sorted_keys() {
+            if coll.req::<bool>(k)? {
+                out.insert(K::from_key(k).ok_or_else(|| DocError::Invalid {
+                    path: join(&coll.path, k),
                     code: "code.unknown",
                     reason: "not a valid member of this set".to_owned(),
                 })?);
@@ -447,19 +472,25 @@ impl<'a, R: ReadDoc> MapReader<'a, R> {
     pub fn list<V>(
         &self,
         key: &str,
-        read: impl Fn(&MapReader<'a, R>) -> Result<V, DocError>,
+        read: impl Fn(&MapReader<'a>) -> Result<V, DocError>,
     ) -> Result<Vec<V>, DocError> {
         let path = join(&self.path, key);
-        let list = self
-            .object(key, ObjType::List)?
-            .ok_or(DocError::Missing { path: path.clone() })?;
-        let mut out = Vec::new();
-        for i in 0..self.doc.length(&list) {
+        let list = match self.map.get(key) {
+            None => return Err(DocError::Missing { path }),
+            Some(hydrate::Value::List(list)) => list,
+            Some(_) => {
+                return Err(DocError::WrongType {
+                    path,
+                    expected: "a list",
+                });
+            }
+        };
+        let mut out = Vec::with_capacity(list.len());
+        for (i, item) in list.iter().enumerate() {
             let item_path = format!("{path}[{i}]");
-            match self.doc.get(&list, i)? {
-                Some((Value::Object(ObjType::Map), obj)) => out.push(read(&MapReader {
-                    doc: self.doc,
-                    obj,
+            match &item.value {
+                hydrate::Value::Map(map) => out.push(read(&MapReader {
+                    map,
                     path: item_path,
                 })?),
                 _ => {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use automerge::transaction::Transactable;
-use automerge::{ReadDoc, ScalarValue};
+use automerge::ScalarValue;
 
 use super::access::{DocError, Field, MapReader, MapWriter, UnixMillis, code_enum};
 use super::validate::{Issue, Severity};
@@ -33,8 +33,8 @@ pub struct GeoPoint {
 }
 
 impl GeoPoint {
-    pub(crate) fn read_opt<R: ReadDoc>(
-        parent: &MapReader<'_, R>,
+    pub(crate) fn read_opt(
+        parent: &MapReader<'_>,
         key: &str,
     ) -> Result<Option<GeoPoint>, DocError> {
         let Some(m) = parent.opt_map(key)? else {
@@ -137,7 +137,7 @@ pub struct Photo {
 }
 
 impl Photo {
-    pub(crate) fn read<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Photo, DocError> {
+    pub(crate) fn read(m: &MapReader<'_>) -> Result<Photo, DocError> {
         Ok(Photo {
             category: m.req(key::CATEGORY)?,
             caption: m.opt(key::CAPTION)?,

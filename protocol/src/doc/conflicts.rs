@@ -11,7 +11,7 @@
 use std::fmt;
 
 use automerge::transaction::Transactable;
-use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, hydrate};
 
 use super::access::DocError;
 
@@ -102,6 +102,16 @@ fn describe(value: &Value<'_>, id: &ObjId, visible: bool) -> ConflictValue {
         op_id: id.to_string(),
         actor,
         visible,
+    }
+}
+
+/// Whether any field of a document's [`tree`](super::tree) holds more than one value (what
+/// [`conflicts`] would list, found without a lookup per field).
+pub fn any(tree: &hydrate::Value) -> bool {
+    match tree {
+        hydrate::Value::Map(m) => m.iter().any(|(_, v)| v.conflict || any(&v.value)),
+        hydrate::Value::List(l) => l.iter().any(|v| v.conflict || any(&v.value)),
+        hydrate::Value::Scalar(_) | hydrate::Value::Text(_) => false,
     }
 }
 

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::ReadDoc;
 use automerge::transaction::Transactable;
 
 use super::DocumentContent;
@@ -158,7 +157,7 @@ impl DiscoveryReport {
 impl DocumentContent for DiscoveryReport {
     const KIND: DocumentKind = DocumentKind::DiscoveryReport;
 
-    fn read_from<R: ReadDoc>(c: &MapReader<'_, R>) -> Result<Self, DocError> {
+    fn read_from(c: &MapReader<'_>) -> Result<Self, DocError> {
         let target = match c.opt(key::TARGET_HOUSEHOLD)? {
             Some(h) => Some(Target::Household(h)),
             None => match c.opt::<String>(key::TARGET_PERSON_NAME)? {

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use automerge::ReadDoc;
 use automerge::transaction::Transactable;
 use chrono::NaiveDate;
 
@@ -372,7 +371,7 @@ impl Member {
         self.removed_at.is_none() && self.removed_reason.is_none()
     }
 
-    fn read<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Member, DocError> {
+    fn read(m: &MapReader<'_>) -> Result<Member, DocError> {
         use key::member as k;
         Ok(Member {
             name: m.req(k::NAME)?,
@@ -477,7 +476,7 @@ pub struct Supporter {
 }
 
 impl Supporter {
-    fn read<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Supporter, DocError> {
+    fn read(m: &MapReader<'_>) -> Result<Supporter, DocError> {
         use key::supporter as k;
         Ok(Supporter {
             name: m.req(k::NAME)?,
@@ -548,7 +547,7 @@ pub struct IncomeItem {
 }
 
 impl IncomeItem {
-    fn read<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<IncomeItem, DocError> {
+    fn read(m: &MapReader<'_>) -> Result<IncomeItem, DocError> {
         use key::income as k;
         Ok(IncomeItem {
             member: m.opt(k::MEMBER)?,
@@ -589,7 +588,7 @@ pub struct Asset {
 }
 
 impl Asset {
-    fn read<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Asset, DocError> {
+    fn read(m: &MapReader<'_>) -> Result<Asset, DocError> {
         use key::asset as k;
         Ok(Asset {
             kind: m.req(k::KIND)?,
@@ -623,7 +622,7 @@ pub struct Expenditure {
 }
 
 impl Expenditure {
-    fn read<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Expenditure, DocError> {
+    fn read(m: &MapReader<'_>) -> Result<Expenditure, DocError> {
         use key::expenditure as k;
         Ok(Expenditure {
             kind: m.req(k::KIND)?,
@@ -660,7 +659,7 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn read<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Decision, DocError> {
+    fn read(m: &MapReader<'_>) -> Result<Decision, DocError> {
         use key::decision as k;
         Ok(Decision {
             at: m.req(k::AT)?,
@@ -733,7 +732,7 @@ fn known_member(
 impl DocumentContent for Household {
     const KIND: DocumentKind = DocumentKind::Household;
 
-    fn read_from<R: ReadDoc>(c: &MapReader<'_, R>) -> Result<Self, DocError> {
+    fn read_from(c: &MapReader<'_>) -> Result<Self, DocError> {
         Ok(Household {
             address: c.req(key::ADDRESS)?,
             hukou_type: c.opt(key::HUKOU_TYPE)?,

@@ -50,14 +50,14 @@ mod tests;
 use std::fmt;
 
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ReadDoc};
+use automerge::{ActorId, AutoCommit, ReadDoc, hydrate};
 
-pub use access::{DocError, MapReader, MapWriter, UnixMillis};
+pub use access::{DocError, MapReader, MapWriter, UnixMillis, tree};
 pub use common::{GeoPoint, Photo, PhotoCategory};
 pub use conflicts::{Conflict, ConflictValue, FieldPath, PathSegment};
 pub use discovery::DiscoveryReport;
 pub use household::Household;
-pub use validate::{Issue, Severity, validate};
+pub use validate::{Issue, Severity, validate, validate_tree};
 pub use visit::Visit;
 
 use crate::ids::{DocumentId, DocumentKind};
@@ -119,25 +119,46 @@ pub struct Header {
 }
 
 /// Read the header. The schema version is returned as found, even if unknown; [`read`] refuses
-/// unknown major versions.
+/// unknown major versions. Reads the four root keys only.
 pub fn read_header<R: ReadDoc>(doc: &R) -> Result<Header, DocError> {
-    let root = MapReader::root(doc);
+    header_parts(
+        access::root_req(doc, key::KIND)?,
+        access::root_req(doc, key::SCHEMA)?,
+        access::root_req(doc, key::SCOPE)?,
+        access::root_req(doc, key::ID)?,
+    )
+}
+
+/// [`read_header`] from the root of a document's [`tree`].
+pub fn header_of(root: &MapReader<'_>) -> Result<Header, DocError> {
+    header_parts(
+        root.req(key::KIND)?,
+        root.req(key::SCHEMA)?,
+        root.req(key::SCOPE)?,
+        root.req(key::ID)?,
+    )
+}
+
+fn header_parts(
+    kind: String,
+    schema: String,
+    scope: String,
+    id: DocumentId,
+) -> Result<Header, DocError> {
     let invalid = |path: &str, code, reason: &str| DocError::Invalid {
         path: path.to_owned(),
         code,
         reason: reason.to_owned(),
     };
-    let kind: String = root.req(key::KIND)?;
     let kind = DocumentKind::parse(&kind)
         .map_err(|_| invalid(key::KIND, "kind.unknown", "unknown document kind"))?;
-    let schema: String = root.req(key::SCHEMA)?;
     let schema = SchemaVersion::parse(&schema)
         .ok_or_else(|| invalid(key::SCHEMA, "schema.format", "expected major.minor"))?;
     Ok(Header {
         kind,
         schema,
-        scope: root.req(key::SCOPE)?,
-        id: root.req(key::ID)?,
+        scope,
+        id,
     })
 }
 
@@ -145,7 +166,7 @@ pub fn read_header<R: ReadDoc>(doc: &R) -> Result<Header, DocError> {
 pub trait DocumentContent: Sized {
     const KIND: DocumentKind;
     /// Read the content map.
-    fn read_from<R: ReadDoc>(content: &MapReader<'_, R>) -> Result<Self, DocError>;
+    fn read_from(content: &MapReader<'_>) -> Result<Self, DocError>;
     /// Make the content map equal to `self`, writing only what differs.
     fn write_to<T: Transactable>(&self, content: &mut MapWriter<'_, T>) -> Result<(), DocError>;
     /// Check the content against the domain rules, adding issues to `out`.
@@ -176,7 +197,13 @@ pub fn create<C: DocumentContent>(
 
 /// Read the header and the typed content of a document of kind `C`.
 pub fn read<C: DocumentContent, R: ReadDoc>(doc: &R) -> Result<(Header, C), DocError> {
-    let header = read_header(doc)?;
+    read_tree(&tree(doc)?)
+}
+
+/// [`read`] from a document's [`tree`] (read once, then used for several readings).
+pub fn read_tree<C: DocumentContent>(tree: &hydrate::Value) -> Result<(Header, C), DocError> {
+    let root = MapReader::root(tree)?;
+    let header = header_of(&root)?;
     if header.kind != C::KIND {
         return Err(DocError::WrongKind {
             expected: C::KIND.as_str(),
@@ -189,7 +216,7 @@ pub fn read<C: DocumentContent, R: ReadDoc>(doc: &R) -> Result<(Header, C), DocE
             known: CURRENT_SCHEMA.major,
         });
     }
-    let content = C::read_from(&MapReader::root(doc).map(key::CONTENT)?)?;
+    let content = C::read_from(&root.map(key::CONTENT)?)?;
     Ok((header, content))
 }
 

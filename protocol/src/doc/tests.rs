@@ -331,6 +331,7 @@ fn concurrent_edits_of_different_fields_both_survive() {
     assert_eq!(h.hukou_type, Some(HukouType::Urban));
     assert_eq!(h.members[&head_id].phone.as_deref(), Some("13911112222"));
     assert_eq!(conflicts::conflicts(&merged).unwrap(), vec![]);
+    assert!(!conflicts::any(&tree(&merged).unwrap()));
 }
 
 #[test]
@@ -345,6 +346,7 @@ fn concurrent_edits_of_one_field_show_both_values() {
     let mut merged = merge_both_ways(&a, &b);
     let found = conflicts::conflicts(&merged).unwrap();
     assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(conflicts::any(&tree(&merged).unwrap()));
     let c = &found[0];
     assert_eq!(
         c.path.to_string(),
@@ -371,6 +373,7 @@ fn concurrent_edits_of_one_field_show_both_values() {
     conflicts::resolve(&mut merged, &c.path, ScalarValue::from("王建国")).unwrap();
     merged.commit();
     assert_eq!(conflicts::conflicts(&merged).unwrap(), vec![]);
+    assert!(!conflicts::any(&tree(&merged).unwrap()));
     assert_eq!(
         read::<Household, _>(&merged).unwrap().1.members[&head_id].name,
         "王建国"

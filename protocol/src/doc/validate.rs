@@ -2,12 +2,12 @@
 //! changes). Each problem is an [`Issue`] naming the field path, a stable code and a message in
 //! Chinese and English, so a form can show it next to its field.
 
-use automerge::ReadDoc;
+use automerge::{ReadDoc, hydrate};
 use chrono::NaiveDate;
 
 use super::access::{DocError, join};
 use super::household::key::member as member_key;
-use super::{DiscoveryReport, DocumentContent, Household, MapReader, Visit, key, read_header};
+use super::{DiscoveryReport, DocumentContent, Household, MapReader, Visit, header_of, key, tree};
 use crate::id_number::{IdNumber, Sex};
 use crate::ids::DocumentKind;
 use crate::region::{RegionLevel, check_code};
@@ -92,8 +92,23 @@ pub fn has_errors(issues: &[Issue]) -> bool {
 /// content reads as its typed view, and the rules of its kind. Content paths start with
 /// `content.`.
 pub fn validate<R: ReadDoc>(doc: &R) -> Vec<Issue> {
+    match tree(doc) {
+        Ok(t) => validate_tree(&t),
+        Err(e) => vec![Issue::from_doc_error(&e)],
+    }
+}
+
+/// [`validate`] a document's [`tree`] (read once, then used for several readings).
+pub fn validate_tree(tree: &hydrate::Value) -> Vec<Issue> {
     let mut out = Vec::new();
-    let header = match read_header(doc) {
+    let root = match MapReader::root(tree) {
+        Ok(r) => r,
+        Err(e) => {
+            out.push(Issue::from_doc_error(&e));
+            return out;
+        }
+    };
+    let header = match header_of(&root) {
         Ok(h) => h,
         Err(e) => {
             out.push(Issue::from_doc_error(&e));
@@ -121,7 +136,7 @@ pub fn validate<R: ReadDoc>(doc: &R) -> Vec<Issue> {
             "the grid code of the document is invalid",
         ));
     }
-    let content = match MapReader::root(doc).map(key::CONTENT) {
+    let content = match root.map(key::CONTENT) {
         Ok(c) => c,
         Err(e) => {
             out.push(Issue::from_doc_error(&e));

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use automerge::ReadDoc;
 use automerge::transaction::Transactable;
 
 use super::DocumentContent;
@@ -314,7 +313,7 @@ impl Visit {
     }
 }
 
-fn read_investigator<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Investigator, DocError> {
+fn read_investigator(m: &MapReader<'_>) -> Result<Investigator, DocError> {
     Ok(Investigator {
         name: m.req(key::investigator::NAME)?,
     })
@@ -327,7 +326,7 @@ fn write_investigator<T: Transactable>(
     m.set(key::investigator::NAME, &v.name)
 }
 
-fn read_member_check<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<MemberCheck, DocError> {
+fn read_member_check(m: &MapReader<'_>) -> Result<MemberCheck, DocError> {
     use key::member_check as k;
     Ok(MemberCheck {
         present: m.req(k::PRESENT)?,
@@ -350,7 +349,7 @@ fn write_member_check<T: Transactable>(
     m.set_opt(k::NOTE, v.note.as_ref())
 }
 
-fn read_added<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<AddedMember, DocError> {
+fn read_added(m: &MapReader<'_>) -> Result<AddedMember, DocError> {
     Ok(AddedMember {
         name: m.req(member_key::NAME)?,
         id_number: m.opt(member_key::ID_NUMBER)?,
@@ -366,7 +365,7 @@ fn write_added<T: Transactable>(v: &AddedMember, m: &mut MapWriter<'_, T>) -> Re
     m.set_opt(key::member_added::NOTE, v.note.as_ref())
 }
 
-fn read_comparison<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Comparison, DocError> {
+fn read_comparison(m: &MapReader<'_>) -> Result<Comparison, DocError> {
     use key::comparison as k;
     Ok(Comparison {
         subject: m.req(k::SUBJECT)?,
@@ -389,7 +388,7 @@ fn write_comparison<T: Transactable>(
     m.set_opt(k::NOTE, v.note.as_ref())
 }
 
-fn read_signature<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Signature, DocError> {
+fn read_signature(m: &MapReader<'_>) -> Result<Signature, DocError> {
     use key::signature as k;
     Ok(Signature {
         signer_name: m.req(k::SIGNER_NAME)?,
@@ -410,7 +409,7 @@ fn write_signature<T: Transactable>(
     m.set_opt(k::SIGNED_AT, v.signed_at.as_ref())
 }
 
-fn read_review<R: ReadDoc>(m: &MapReader<'_, R>) -> Result<Review, DocError> {
+fn read_review(m: &MapReader<'_>) -> Result<Review, DocError> {
     use key::review as k;
     Ok(Review {
         reviewer: m.req(k::REVIEWER)?,
@@ -433,7 +432,7 @@ fn write_review<T: Transactable>(v: &Review, m: &mut MapWriter<'_, T>) -> Result
 impl DocumentContent for Visit {
     const KIND: DocumentKind = DocumentKind::Visit;
 
-    fn read_from<R: ReadDoc>(c: &MapReader<'_, R>) -> Result<Self, DocError> {
+    fn read_from(c: &MapReader<'_>) -> Result<Self, DocError> {
         let living = c.map(key::LIVING)?;
         Ok(Visit {
             household: c.req(key::HOUSEHOLD)?,

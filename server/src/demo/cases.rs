@@ -94,6 +94,7 @@ impl Seeder<'_> {
         let mut after: Automerge = am.document().clone();
         let header = doc::read_header(&after).map_err(err)?;
         let heads = after.get_heads();
+        let tree = doc::tree(&after).map_err(err)?;
         let stored = sync::store(
             self.db,
             &self.writer,
@@ -101,6 +102,7 @@ impl Seeder<'_> {
             &header,
             &self.grid,
             &mut after,
+            &tree,
             &changes,
             &heads,
         )

@@ -10,7 +10,7 @@
 pub mod compact;
 pub mod projection;
 
-use automerge::{Automerge, Change, ChangeHash, ReadDoc};
+use automerge::{Automerge, Change, ChangeHash, ReadDoc, hydrate};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
@@ -268,13 +268,13 @@ fn write_action(kind: DocumentKind) -> Action {
 /// Fields only the server writes: review decisions and the statuses they set, household decisions.
 fn server_fields_untouched(
     kind: DocumentKind,
-    before: &Automerge,
-    after: &Automerge,
+    before: &hydrate::Value,
+    after: &hydrate::Value,
 ) -> Result<(), &'static str> {
     match kind {
         DocumentKind::Visit => {
-            let b = doc::read::<Visit, _>(before).ok();
-            let Ok((_, a)) = doc::read::<Visit, _>(after) else {
+            let b = doc::read_tree::<Visit>(before).ok();
+            let Ok((_, a)) = doc::read_tree::<Visit>(after) else {
                 return Ok(());
             };
             let (b_reviews, b_status) = match &b {
@@ -296,21 +296,21 @@ fn server_fields_untouched(
             Ok(())
         }
         DocumentKind::Household => {
-            let b = doc::read::<Household, _>(before)
+            let b = doc::read_tree::<Household>(before)
                 .ok()
                 .map(|(_, h)| h.decisions)
                 .unwrap_or_default();
-            match doc::read::<Household, _>(after) {
+            match doc::read_tree::<Household>(after) {
                 Ok((_, h)) if h.decisions != b => Err("content.decisions"),
                 _ => Ok(()),
             }
         }
         DocumentKind::DiscoveryReport => {
-            let b = doc::read::<DiscoveryReport, _>(before)
+            let b = doc::read_tree::<DiscoveryReport>(before)
                 .ok()
                 .map(|(_, r)| r.status);
             use doudi_protocol::doc::discovery::DiscoveryStatus::{Draft, Submitted};
-            match doc::read::<DiscoveryReport, _>(after) {
+            match doc::read_tree::<DiscoveryReport>(after) {
                 // Only draft and submitted are the phone's; after triage the status is the server's.
                 Ok((_, r))
                     if Some(r.status) != b
@@ -500,7 +500,16 @@ async fn ingest(
                 "You may not write in this grid.",
             ));
         }
-        if let Err(path) = server_fields_untouched(header.kind, &before, &after) {
+        // The document's state read once, for the checks and the projection rows.
+        let (Ok(before_tree), Ok(tree)) = (doc::tree(&before), doc::tree(&after)) else {
+            return Ok(rejected(
+                id,
+                "sync.invalid_document",
+                "文档格式无效。",
+                "The document cannot be read.",
+            ));
+        };
+        if let Err(path) = server_fields_untouched(header.kind, &before_tree, &tree) {
             return Ok(PushResult {
                 issues: vec![WireIssue {
                     path: path.to_string(),
@@ -516,7 +525,7 @@ async fn ingest(
                 )
             });
         }
-        let issues = doc::validate(&after);
+        let issues = doc::validate_tree(&tree);
         if has_errors(&issues) {
             return Ok(PushResult {
                 issues: issues
@@ -546,6 +555,7 @@ async fn ingest(
             &header,
             &grid,
             &mut after,
+            &tree,
             &new,
             &heads,
         )
@@ -653,6 +663,7 @@ pub async fn store(
     header: &doc::Header,
     grid: &region::Model,
     after: &mut Automerge,
+    tree: &hydrate::Value,
     new: &[Change],
     heads: &[ChangeHash],
 ) -> Result<bool, ApiError> {
@@ -663,6 +674,7 @@ pub async fn store(
         header,
         grid,
         after,
+        tree,
         new,
         heads,
         Vec::new(),
@@ -679,6 +691,7 @@ pub async fn store_with(
     header: &doc::Header,
     grid: &region::Model,
     after: &mut Automerge,
+    tree: &hydrate::Value,
     new: &[Change],
     heads: &[ChangeHash],
     extra: ExtraRows,
@@ -688,9 +701,13 @@ pub async fn store_with(
     // Worked out before the transaction, so that the write lock is held for statements only.
     let snapshot = after.save();
     let region_path = stored.map_or(grid.path.as_str(), |o| o.region_path.as_str());
-    let rows = projection::rows(&id, header.kind.as_str(), &header.scope, region_path, after)?;
-    let conflicts: Vec<doc_conflict::ActiveModel> = doc::conflicts::conflicts(&*after)
-        .unwrap_or_default()
+    let rows = projection::rows(&id, header.kind.as_str(), &header.scope, region_path, tree)?;
+    // Listing conflicts walks the document key by key; the tree shows at once whether any exist.
+    let conflicts = match doc::conflicts::any(tree) {
+        true => doc::conflicts::conflicts(&*after).unwrap_or_default(),
+        false => Vec::new(),
+    };
+    let conflicts: Vec<doc_conflict::ActiveModel> = conflicts
         .into_iter()
         .map(|c| {
             let values: Vec<_> = c
@@ -860,7 +877,8 @@ pub async fn server_write<T>(
         }
         let mut after = am.document().clone();
         let header = doc::read_header(&after).map_err(ApiError::internal)?;
-        let issues = doc::validate(&after);
+        let tree = doc::tree(&after).map_err(ApiError::internal)?;
+        let issues = doc::validate_tree(&tree);
         if has_errors(&issues) {
             let list: Vec<_> = issues
                 .iter()
@@ -888,6 +906,7 @@ pub async fn server_write<T>(
             &header,
             &grid,
             &mut after,
+            &tree,
             &new,
             &heads,
             extra,

@@ -3,7 +3,7 @@
 //! signatures and receipts a document points at, deciding who may read a blob and what
 //! `doudi blobs gc` keeps) are maintained here too.
 
-use automerge::Automerge;
+use automerge::{Automerge, hydrate};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
     TransactionSession, TransactionTrait,
@@ -50,12 +50,12 @@ pub fn rows(
     kind: &str,
     scope: &str,
     region_path: &str,
-    doc: &Automerge,
+    tree: &hydrate::Value,
 ) -> Result<Rows, DbErr> {
     let kind = DocumentKind::parse(kind).map_err(|e| DbErr::Custom(e.to_string()))?;
     Ok(match kind {
         DocumentKind::Household => {
-            let Ok((_, h)) = doc::read::<Household, _>(doc) else {
+            let Ok((_, h)) = doc::read_tree::<Household>(tree) else {
                 return Ok(Rows::Nothing);
             };
             let live: Vec<_> = h
@@ -105,7 +105,7 @@ pub fn rows(
             }
         }
         DocumentKind::Visit => {
-            let Ok((_, v)) = doc::read::<Visit, _>(doc) else {
+            let Ok((_, v)) = doc::read_tree::<Visit>(tree) else {
                 return Ok(Rows::Nothing);
             };
             Rows::Visit {
@@ -129,7 +129,7 @@ pub fn rows(
             }
         }
         DocumentKind::DiscoveryReport => {
-            let Ok((_, r)) = doc::read::<DiscoveryReport, _>(doc) else {
+            let Ok((_, r)) = doc::read_tree::<DiscoveryReport>(tree) else {
                 return Ok(Rows::Nothing);
             };
             Rows::Report {
@@ -206,7 +206,8 @@ pub async fn project<C: ConnectionTrait>(
     doc: &Automerge,
     fresh: bool,
 ) -> Result<(), DbErr> {
-    let rows = rows(&row.id, &row.kind, &row.scope, &row.region_path, doc)?;
+    let tree = doc::tree(doc).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let rows = rows(&row.id, &row.kind, &row.scope, &row.region_path, &tree)?;
     write(db, row, rows, fresh).await
 }
 
