@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use automerge::transaction::Transactable;
 use automerge::ScalarValue;
+use automerge::transaction::Transactable;
 
 use super::access::{DocError, Field, MapReader, MapWriter, UnixMillis, code_enum};
 use super::validate::{Issue, Severity};
