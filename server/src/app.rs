@@ -25,7 +25,13 @@ pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
     db::migrate(&db).await?;
     let key = db::token_key(&db, &settings).await?;
     let keys = TokenKeys::new(&key, settings.access_token_ttl_secs);
-    Ok(Arc::new(AppState { db, settings, keys }))
+    let commits = crate::sync::GroupCommit::start(db.clone());
+    Ok(Arc::new(AppState {
+        db,
+        settings,
+        keys,
+        commits,
+    }))
 }
 
 /// Serve the API on `listener` until `shutdown` completes.

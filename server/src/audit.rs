@@ -52,14 +52,9 @@ pub struct Event<'a> {
     pub detail: Option<serde_json::Value>,
 }
 
-/// Append an event. A failure to write is logged and returned: callers on a denial path go on
-/// refusing the request either way.
-pub async fn record<C: ConnectionTrait>(
-    db: &C,
-    outcome: Outcome,
-    e: Event<'_>,
-) -> Result<(), sea_orm::DbErr> {
-    let row = audit_log::ActiveModel {
+/// The row of an event, for callers that insert it with others.
+pub fn row(outcome: Outcome, e: Event<'_>) -> audit_log::ActiveModel {
+    audit_log::ActiveModel {
         at_ms: Set(now_ms()),
         account_id: Set(e.account_id.map(str::to_string)),
         device_id: Set(e.device_id.map(str::to_string)),
@@ -70,11 +65,22 @@ pub async fn record<C: ConnectionTrait>(
         client_addr: Set(e.client_addr.map(str::to_string)),
         detail: Set(e.detail.map(|d| d.to_string())),
         ..Default::default()
-    };
+    }
+}
+
+/// Append an event. A failure to write is logged and returned: callers on a denial path go on
+/// refusing the request either way.
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    outcome: Outcome,
+    e: Event<'_>,
+) -> Result<(), sea_orm::DbErr> {
+    let action = e.action;
+    let row = row(outcome, e);
     match row.insert(db).await {
         Ok(_) => Ok(()),
         Err(err) => {
-            tracing::error!(error = %err, action = e.action, "cannot write audit log");
+            tracing::error!(error = %err, action, "cannot write audit log");
             Err(err)
         }
     }

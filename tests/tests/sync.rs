@@ -29,6 +29,8 @@ both_backends!(
     projections_rebuilt_equal_incremental,
     two_servers_on_one_database_converge,
     compacted_change_log_sends_whole_documents_to_stale_devices,
+    a_batch_stores_each_document_once_in_order,
+    concurrent_pushes_from_many_phones_are_all_stored,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -842,5 +844,214 @@ async fn compacted_change_log_sends_whole_documents_to_stale_devices(b: Backend)
     assert_eq!(
         app.stored_doc(&id).await.unwrap().changes_from_seq,
         stored.seq
+    );
+}
+
+/// A document of `content` written by `phone`, prepared for storing on top of `stored` (none: a
+/// new document), with `edit` applied to its content first when it is stored already.
+async fn prepared_write(
+    app: &TestApp,
+    phone: &Phone,
+    id: DocumentId,
+    stored: Option<&doudi_server::entity::document::Model>,
+    content: &Household,
+) -> doudi_server::sync::Prepared {
+    use automerge::Automerge;
+    use doudi_protocol::doc;
+    use doudi_server::entity::region;
+    let actor = doudi_protocol::sync::replica::device_actor(&phone.device_id).unwrap();
+    let mut am = match stored {
+        Some(row) => {
+            let mut am = automerge::AutoCommit::load(&row.snapshot).unwrap();
+            am.set_actor(actor);
+            doc::write(&mut am, content).unwrap();
+            am
+        }
+        None => doc::create(id, GRID_A, content, Some(actor)).unwrap(),
+    };
+    let before = stored.map(|r| Automerge::load(&r.snapshot).unwrap().get_heads());
+    let changes = am.get_changes(before.as_deref().unwrap_or(&[]));
+    let mut after: Automerge = am.document().clone();
+    let header = doc::read_header(&after).unwrap();
+    let heads = after.get_heads();
+    let tree = doc::tree(&after).unwrap();
+    let grid = region::Entity::find_by_id(GRID_A.to_string())
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let writer = doudi_server::sync::Writer {
+        account_id: &phone.account_id,
+        device_id: &phone.device_id,
+        client_addr: None,
+        audit_action: doudi_server::sync::AUDIT_ACCEPT,
+        audit_detail: None,
+    };
+    doudi_server::sync::prepare(
+        &writer,
+        stored,
+        &header,
+        &grid,
+        &mut after,
+        &tree,
+        &changes,
+        &heads,
+        Vec::new(),
+    )
+    .unwrap()
+}
+
+/// One batch stores several documents in one transaction: each with its own feed sequence in
+/// batch order, its change log rows, projection rows and audit entry. A second new document
+/// with an id the batch already stores, and an update worked out from a state another write of
+/// the batch replaced, are refused (`false`) without touching the rest.
+async fn a_batch_stores_each_document_once_in_order(b: Backend) {
+    use doudi_server::sync::write_batch;
+    let (app, pa, _) = setup(b).await;
+    let db = &app.state.db;
+    let (a, bb) = (
+        DocumentId::generate().unwrap(),
+        DocumentId::generate().unwrap(),
+    );
+    let writes = vec![
+        prepared_write(&app, &pa, a, None, &household("一村 1 号")).await,
+        prepared_write(&app, &pa, bb, None, &household("一村 2 号")).await,
+        prepared_write(&app, &pa, a, None, &household("冒名 1 号")).await,
+    ];
+    assert_eq!(
+        write_batch(db, &writes).await.unwrap(),
+        vec![true, true, false]
+    );
+    let (ra, rb) = (
+        app.stored_doc(&a.to_string()).await.unwrap(),
+        app.stored_doc(&bb.to_string()).await.unwrap(),
+    );
+    assert_eq!(rb.seq, ra.seq + 1, "sequences follow the batch order");
+    assert_eq!((ra.created_seq, rb.created_seq), (ra.seq, rb.seq));
+    let hh = household::Entity::find_by_id(a.to_string())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((hh.address.as_str(), hh.updated_seq), ("一村 1 号", ra.seq));
+
+    // Two updates of B from the same stored state: the first wins, the second is refused.
+    let mut first = household("一村 2 号东屋");
+    first.hukou_type = Some(HukouType::Rural);
+    let writes = vec![
+        prepared_write(&app, &pa, bb, Some(&rb), &first).await,
+        prepared_write(&app, &pa, bb, Some(&rb), &household("一村 2 号西屋")).await,
+    ];
+    assert_eq!(write_batch(db, &writes).await.unwrap(), vec![true, false]);
+    let rb2 = app.stored_doc(&bb.to_string()).await.unwrap();
+    assert!(rb2.seq > rb.seq);
+    assert_eq!(rb2.created_seq, rb.created_seq);
+    let hb = household::Entity::find_by_id(bb.to_string())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (hb.address.as_str(), hb.updated_seq),
+        ("一村 2 号东屋", rb2.seq)
+    );
+    // Worked out again from the new state, the refused write goes through.
+    let again = prepared_write(&app, &pa, bb, Some(&rb2), &household("一村 2 号西屋")).await;
+    assert_eq!(write_batch(db, &[again]).await.unwrap(), vec![true]);
+
+    // Change log and audit: one entry per stored write, with its sequence; none for the refused.
+    let logged: Vec<_> = doc_change::Entity::find().all(db).await.unwrap();
+    assert_eq!(
+        logged.iter().filter(|c| c.doc_id == a.to_string()).count(),
+        1
+    );
+    assert_eq!(
+        logged.iter().filter(|c| c.doc_id == bb.to_string()).count(),
+        3
+    );
+    let audit = app.audit(doudi_server::sync::AUDIT_ACCEPT).await;
+    let seqs: Vec<(String, i64)> = audit
+        .iter()
+        .map(|e| {
+            let d: serde_json::Value = serde_json::from_str(e.detail.as_deref().unwrap()).unwrap();
+            (e.target.clone().unwrap(), d["seq"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(seqs.len(), 4, "{seqs:?}");
+    assert!(seqs.contains(&(a.to_string(), ra.seq)));
+    assert!(seqs.contains(&(bb.to_string(), rb.seq)));
+    assert!(seqs.contains(&(bb.to_string(), rb2.seq)));
+    // The projections are what a rebuild makes of the documents.
+    let incremental = dump(&app).await;
+    doudi_server::sync::projection::rebuild_all(db)
+        .await
+        .unwrap();
+    assert_eq!(dump(&app).await, incremental);
+}
+
+/// Many phones push at the same moment (their writes share transactions on the server): every
+/// document is stored with its own feed sequence, logged and audited once, projected as a rebuild
+/// would, and every phone ends with every document.
+async fn concurrent_pushes_from_many_phones_are_all_stored(b: Backend) {
+    let (app, pa, _) = setup(b).await;
+    drop(pa);
+    let mut phones = Vec::new();
+    for _ in 0..12 {
+        phones.push(app.phone("assist.liu").await);
+    }
+    let mut ids = Vec::new();
+    for (i, p) in phones.iter_mut().enumerate() {
+        for j in 0..3 {
+            let grid = if j == 1 { GRID_B } else { GRID_A };
+            let h = household(&format!("二村 {i}-{j} 号"));
+            ids.push(p.replica.create(grid, &h).unwrap().to_string());
+        }
+    }
+    let outcomes =
+        futures_util::future::join_all(phones.iter_mut().map(|p| app.sync_once(p, None))).await;
+    let accepted: usize = outcomes.iter().map(|o| o.accepted.len()).sum();
+    assert_eq!(accepted, ids.len());
+    assert!(outcomes.iter().all(|o| o.rejected.is_empty()));
+
+    let mut seqs = Vec::new();
+    for id in &ids {
+        seqs.push(app.stored_doc(id).await.unwrap().seq);
+    }
+    seqs.sort();
+    seqs.dedup();
+    assert_eq!(seqs.len(), ids.len(), "one feed sequence per document");
+    let db = &app.state.db;
+    assert_eq!(
+        doc_change::Entity::find().count(db).await.unwrap(),
+        ids.len() as u64
+    );
+    let audited: Vec<String> = app
+        .audit(doudi_server::sync::AUDIT_ACCEPT)
+        .await
+        .into_iter()
+        .filter_map(|e| e.target)
+        .collect();
+    assert_eq!(audited.len(), ids.len());
+    assert!(ids.iter().all(|id| audited.contains(id)));
+    let incremental = dump(&app).await;
+    assert_eq!(
+        household::Entity::find().count(db).await.unwrap(),
+        ids.len() as u64
+    );
+    doudi_server::sync::projection::rebuild_all(db)
+        .await
+        .unwrap();
+    assert_eq!(dump(&app).await, incremental);
+
+    for p in phones.iter_mut() {
+        app.sync(p).await;
+    }
+    let mut heads = Vec::new();
+    for p in phones.iter_mut() {
+        heads.push(ids.iter().map(|id| p.replica.heads(id)).collect::<Vec<_>>());
+    }
+    assert!(
+        heads.iter().all(|h| h == &heads[0]),
+        "every phone holds every document"
     );
 }

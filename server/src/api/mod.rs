@@ -38,6 +38,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub settings: Settings,
     pub keys: TokenKeys,
+    /// The group commit of the sync ingest.
+    pub commits: crate::sync::GroupCommit,
 }
 
 pub type SharedState = Arc<AppState>;

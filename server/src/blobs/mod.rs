@@ -125,9 +125,18 @@ pub async fn link<C: ConnectionTrait>(
     region_path: &str,
     blobs: &[Sha256Hex],
 ) -> Result<(), DbErr> {
+    insert_refs(db, refs(document_id, region_path, blobs)).await
+}
+
+/// The rows of [`link`], for inserting those of several documents together ([`insert_refs`]).
+pub fn refs(
+    document_id: &str,
+    region_path: &str,
+    blobs: &[Sha256Hex],
+) -> Vec<blob_ref::ActiveModel> {
     let now = now_ms();
     let unique: HashSet<&Sha256Hex> = blobs.iter().collect();
-    let rows: Vec<blob_ref::ActiveModel> = unique
+    unique
         .into_iter()
         .map(|sha| blob_ref::ActiveModel {
             sha256: Set(sha.as_str().to_string()),
@@ -135,7 +144,14 @@ pub async fn link<C: ConnectionTrait>(
             region_path: Set(region_path.to_string()),
             created_at_ms: Set(now),
         })
-        .collect();
+        .collect()
+}
+
+/// Insert rows made by [`refs`] (each document's once: a pair may not come twice).
+pub async fn insert_refs<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<blob_ref::ActiveModel>,
+) -> Result<(), DbErr> {
     for chunk in rows.chunks(IN_CHUNK / 4) {
         blob_ref::Entity::insert_many(chunk.to_vec())
             .on_conflict(

@@ -95,8 +95,7 @@ impl Seeder<'_> {
         let header = doc::read_header(&after).map_err(err)?;
         let heads = after.get_heads();
         let tree = doc::tree(&after).map_err(err)?;
-        let stored = sync::store(
-            self.db,
+        let write = sync::prepare(
             &self.writer,
             None,
             &header,
@@ -105,9 +104,12 @@ impl Seeder<'_> {
             &tree,
             &changes,
             &heads,
+            Vec::new(),
         )
-        .await
         .map_err(|e| err(e.body().message_en))?;
+        let stored = sync::store(self.db, &write)
+            .await
+            .map_err(|e| err(e.body().message_en))?;
         if !stored {
             return Err(err("document id collision"));
         }

@@ -7,14 +7,15 @@
 //! rules; then stores the new state with optimistic concurrency, records the changes, conflicts,
 //! projections and an audit entry in one transaction. One bad document never blocks the others.
 
+pub mod commit;
 pub mod compact;
 pub mod projection;
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc, hydrate};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_bytes::ByteBuf;
 
@@ -120,10 +121,7 @@ pub async fn run(
     let device_actor =
         hex_to_bytes(&ctx.device_id).ok_or_else(|| ApiError::internal("device id is not hex"))?;
 
-    let mut results = Vec::with_capacity(req.push.len());
-    for push in &req.push {
-        results.push(ingest(state, ctx, &device_actor, push).await?);
-    }
+    let results = ingest(state, ctx, &device_actor, &req.push).await?;
 
     // A changed scope (regions added or removed by an administrator) means a full resend of the
     // new scope and a purge of what left it.
@@ -331,17 +329,70 @@ async fn audit_reject(state: &AppState, ctx: &AuthContext, doc: &str, code: &str
     let _ = audit::record(&state.db, Outcome::Denied, ev).await;
 }
 
-/// Apply one document's changes. Per-document problems become a rejected result; only a database
-/// failure is an error of the whole request (which the device retries: sync is idempotent).
+/// Apply the pushed changes, document by document. Per-document problems become a rejected
+/// result; only a database failure is an error of the whole request (which the device retries:
+/// sync is idempotent). The writes of the request's documents go to the group commit together.
 async fn ingest(
     state: &AppState,
     ctx: &AuthContext,
     device_actor: &[u8],
+    pushed: &[DocPush],
+) -> Result<Vec<PushResult>, ApiError> {
+    let mut results: Vec<Option<PushResult>> = vec![None; pushed.len()];
+    let mut pending = Vec::with_capacity(pushed.len());
+    for (i, push) in pushed.iter().enumerate() {
+        match decode(state, ctx, device_actor, push).await {
+            Ok(changes) => pending.push((i, changes)),
+            Err(refused) => results[i] = Some(refused),
+        }
+    }
+    for _ in 0..MAX_RETRIES {
+        if pending.is_empty() {
+            break;
+        }
+        let mut waiting = Vec::new();
+        let mut writes = Vec::new();
+        for (i, changes) in pending.drain(..) {
+            match check(state, ctx, &pushed[i].doc, &changes).await? {
+                Checked::Done(result) => results[i] = Some(result),
+                Checked::Write(write, heads) => {
+                    waiting.push((i, changes, heads));
+                    writes.push(state.commits.submit(*write));
+                }
+            }
+        }
+        let stored = futures_util::future::join_all(writes).await;
+        for ((i, changes, heads), stored) in waiting.into_iter().zip(stored) {
+            if stored? {
+                results[i] = Some(PushResult {
+                    heads: heads.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
+                    ..accepted(&pushed[i].doc)
+                });
+            } else {
+                // Someone else changed the document meanwhile: again from the new state.
+                pending.push((i, changes));
+            }
+        }
+    }
+    if !pending.is_empty() {
+        return Err(ApiError::new(Code::Unavailable).with_message(
+            "文档正忙，请稍后重试。",
+            "The document is busy; retry shortly.",
+        ));
+    }
+    Ok(results.into_iter().flatten().collect())
+}
+
+/// One pushed document's changes, decoded, each written by this device; or why not.
+async fn decode(
+    state: &AppState,
+    ctx: &AuthContext,
+    device_actor: &[u8],
     push: &DocPush,
-) -> Result<PushResult, ApiError> {
+) -> Result<Vec<Change>, PushResult> {
     let id = push.doc.as_str();
     if DocumentId::parse(id).is_err() {
-        return Ok(rejected(
+        return Err(rejected(
             id,
             "sync.bad_document_id",
             "文档编号无效。",
@@ -353,7 +404,7 @@ async fn ingest(
         match Change::try_from(bytes.as_slice()) {
             Ok(c) => changes.push(c),
             Err(_) => {
-                return Ok(rejected(
+                return Err(rejected(
                     id,
                     "sync.corrupt_change",
                     "数据损坏，请重新同步。",
@@ -368,213 +419,216 @@ async fn ingest(
     {
         tracing::warn!(doc = id, actor = %c.actor_id(), "change by a foreign actor refused");
         audit_reject(state, ctx, id, "sync.foreign_actor").await;
-        return Ok(rejected(
+        return Err(rejected(
             id,
             "sync.foreign_actor",
             "修改的作者不是本设备，已拒绝。",
             "A change was not written by this device; refused.",
         ));
     }
+    Ok(changes)
+}
 
-    for _ in 0..MAX_RETRIES {
-        let stored = document::Entity::find_by_id(id.to_string())
-            .one(&state.db)
-            .await?;
-        let before = match &stored {
-            Some(row) => Automerge::load(&row.snapshot).map_err(ApiError::internal)?,
-            None => Automerge::new(),
-        };
-        if let Some(row) = &stored
-            && !decide(
-                &ctx.subject,
-                Action::ReadCase,
-                Target::Region(&row.region_path),
-            )
-            .is_allowed()
-        {
-            ctx.require(
-                state,
-                Action::ReadCase,
-                Target::Region(&row.region_path),
-                id,
-            )
-            .await
-            .ok();
-            return Ok(rejected(
-                id,
-                "policy.denied",
-                "您无权修改这份文档。",
-                "You may not change this document.",
-            ));
-        }
-        let new: Vec<Change> = changes
-            .iter()
-            .filter(|c| before.get_change_by_hash(&c.hash()).is_none())
-            .cloned()
-            .collect();
-        if new.is_empty() {
-            // A replay of what is already stored: nothing to do.
-            let heads = stored
-                .as_ref()
-                .map(|r| wire_heads(&r.heads))
-                .unwrap_or_default();
-            return Ok(PushResult {
-                heads,
-                ..accepted(id)
-            });
-        }
-        let mut after = before.clone();
-        if after.apply_changes(new.iter().cloned()).is_err() {
-            return Ok(rejected(
-                id,
-                "sync.corrupt_change",
-                "数据损坏，请重新同步。",
-                "A change could not be applied; sync again.",
-            ));
-        }
-        if !after.get_missing_deps(&[]).is_empty() {
-            return Ok(rejected(
-                id,
-                "sync.missing_dependencies",
-                "缺少之前的修改，请完整同步。",
-                "Earlier changes this one depends on are missing; push them too.",
-            ));
-        }
-        let header = match doc::read_header(&after) {
-            Ok(h) => h,
-            Err(e) => {
-                return Ok(rejected(
-                    id,
-                    "sync.invalid_document",
-                    "文档格式无效。",
-                    format!("The document is invalid: {e}"),
-                ));
-            }
-        };
-        if header.id.to_string() != id {
-            return Ok(rejected(
-                id,
-                "sync.header_changed",
-                "文档编号与内容不符。",
-                "The document's id does not match.",
-            ));
-        }
-        if let Some(row) = &stored
-            && (row.kind != header.kind.as_str() || row.scope != header.scope)
-        {
-            return Ok(rejected(
-                id,
-                "sync.header_changed",
-                "文档类型和所属网格不能修改。",
-                "A document's kind and grid cannot change.",
-            ));
-        }
-        let Some(grid) = region::Entity::find_by_id(header.scope.clone())
-            .one(&state.db)
-            .await?
-        else {
-            return Ok(rejected(
-                id,
-                "region.unknown",
-                format!("网格 {} 不存在。", header.scope),
-                format!("Grid {} does not exist.", header.scope),
-            ));
-        };
-        if grid.level != "grid" {
-            return Ok(rejected(
-                id,
-                "sync.scope_not_grid",
-                "文档必须属于一个网格。",
-                "A document must belong to a grid.",
-            ));
-        }
-        let action = write_action(header.kind);
-        if !decide(&ctx.subject, action, Target::Region(&grid.path)).is_allowed() {
-            ctx.require(state, action, Target::Region(&grid.path), id)
-                .await
-                .ok();
-            return Ok(rejected(
-                id,
-                "policy.denied",
-                "您无权在该网格写入。",
-                "You may not write in this grid.",
-            ));
-        }
-        // The document's state read once, for the checks and the projection rows.
-        let (Ok(before_tree), Ok(tree)) = (doc::tree(&before), doc::tree(&after)) else {
-            return Ok(rejected(
+/// What checking pushed changes against the stored document gives.
+enum Checked {
+    /// The answer, without a write (a replay, a refusal).
+    Done(PushResult),
+    /// The write to store, and the document's heads once it is stored.
+    Write(Box<Prepared>, Vec<ChangeHash>),
+}
+
+/// Apply `changes` to a copy of document `id` as stored now and check the result: author,
+/// scope and permission, header, the fields only the server writes, the document rules.
+async fn check(
+    state: &AppState,
+    ctx: &AuthContext,
+    id: &str,
+    changes: &[Change],
+) -> Result<Checked, ApiError> {
+    use Checked::Done;
+    let stored = document::Entity::find_by_id(id.to_string())
+        .one(&state.db)
+        .await?;
+    let before = match &stored {
+        Some(row) => Automerge::load(&row.snapshot).map_err(ApiError::internal)?,
+        None => Automerge::new(),
+    };
+    if let Some(row) = &stored
+        && !decide(
+            &ctx.subject,
+            Action::ReadCase,
+            Target::Region(&row.region_path),
+        )
+        .is_allowed()
+    {
+        ctx.require(
+            state,
+            Action::ReadCase,
+            Target::Region(&row.region_path),
+            id,
+        )
+        .await
+        .ok();
+        return Ok(Done(rejected(
+            id,
+            "policy.denied",
+            "您无权修改这份文档。",
+            "You may not change this document.",
+        )));
+    }
+    let new: Vec<Change> = changes
+        .iter()
+        .filter(|c| before.get_change_by_hash(&c.hash()).is_none())
+        .cloned()
+        .collect();
+    if new.is_empty() {
+        // A replay of what is already stored: nothing to do.
+        let heads = stored
+            .as_ref()
+            .map(|r| wire_heads(&r.heads))
+            .unwrap_or_default();
+        return Ok(Done(PushResult {
+            heads,
+            ..accepted(id)
+        }));
+    }
+    let mut after = before.clone();
+    if after.apply_changes(new.iter().cloned()).is_err() {
+        return Ok(Done(rejected(
+            id,
+            "sync.corrupt_change",
+            "数据损坏，请重新同步。",
+            "A change could not be applied; sync again.",
+        )));
+    }
+    if !after.get_missing_deps(&[]).is_empty() {
+        return Ok(Done(rejected(
+            id,
+            "sync.missing_dependencies",
+            "缺少之前的修改，请完整同步。",
+            "Earlier changes this one depends on are missing; push them too.",
+        )));
+    }
+    let header = match doc::read_header(&after) {
+        Ok(h) => h,
+        Err(e) => {
+            return Ok(Done(rejected(
                 id,
                 "sync.invalid_document",
                 "文档格式无效。",
-                "The document cannot be read.",
-            ));
-        };
-        if let Err(path) = server_fields_untouched(header.kind, &before_tree, &tree) {
-            return Ok(PushResult {
-                issues: vec![WireIssue {
-                    path: path.to_string(),
-                    code: "sync.server_field".into(),
-                    message: "审核结果只能由审核人员填写。".into(),
-                    message_en: "Only reviewers set this field.".into(),
-                }],
-                ..rejected(
-                    id,
-                    "sync.server_field",
-                    "审核结果只能由审核人员填写。",
-                    "Only reviewers set review fields.",
-                )
-            });
+                format!("The document is invalid: {e}"),
+            )));
         }
-        let issues = doc::validate_tree(&tree);
-        if has_errors(&issues) {
-            return Ok(PushResult {
-                issues: issues
-                    .iter()
-                    .filter(|i| i.severity == doc::Severity::Error)
-                    .map(|i| WireIssue {
-                        path: i.path.clone(),
-                        code: i.code.to_string(),
-                        message: i.message_zh.clone(),
-                        message_en: i.message_en.clone(),
-                    })
-                    .collect(),
-                ..rejected(
-                    id,
-                    "sync.validation_failed",
-                    "内容未通过检查，请按提示修改。",
-                    "The document did not pass the checks; fix the listed fields.",
-                )
-            });
-        }
-        let heads = after.get_heads();
-        let writer = Writer::device(ctx);
-        match store(
-            &state.db,
-            &writer,
-            stored.as_ref(),
-            &header,
-            &grid,
-            &mut after,
-            &tree,
-            &new,
-            &heads,
-        )
-        .await?
-        {
-            true => {
-                return Ok(PushResult {
-                    heads: heads.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
-                    ..accepted(id)
-                });
-            }
-            // Someone else changed the document meanwhile: start again from the new state.
-            false => continue,
-        }
+    };
+    if header.id.to_string() != id {
+        return Ok(Done(rejected(
+            id,
+            "sync.header_changed",
+            "文档编号与内容不符。",
+            "The document's id does not match.",
+        )));
     }
-    Err(ApiError::new(Code::Unavailable).with_message(
-        "文档正忙，请稍后重试。",
-        "The document is busy; retry shortly.",
-    ))
+    if let Some(row) = &stored
+        && (row.kind != header.kind.as_str() || row.scope != header.scope)
+    {
+        return Ok(Done(rejected(
+            id,
+            "sync.header_changed",
+            "文档类型和所属网格不能修改。",
+            "A document's kind and grid cannot change.",
+        )));
+    }
+    let Some(grid) = region::Entity::find_by_id(header.scope.clone())
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(Done(rejected(
+            id,
+            "region.unknown",
+            format!("网格 {} 不存在。", header.scope),
+            format!("Grid {} does not exist.", header.scope),
+        )));
+    };
+    if grid.level != "grid" {
+        return Ok(Done(rejected(
+            id,
+            "sync.scope_not_grid",
+            "文档必须属于一个网格。",
+            "A document must belong to a grid.",
+        )));
+    }
+    let action = write_action(header.kind);
+    if !decide(&ctx.subject, action, Target::Region(&grid.path)).is_allowed() {
+        ctx.require(state, action, Target::Region(&grid.path), id)
+            .await
+            .ok();
+        return Ok(Done(rejected(
+            id,
+            "policy.denied",
+            "您无权在该网格写入。",
+            "You may not write in this grid.",
+        )));
+    }
+    // The document's state read once, for the checks and the projection rows.
+    let (Ok(before_tree), Ok(tree)) = (doc::tree(&before), doc::tree(&after)) else {
+        return Ok(Done(rejected(
+            id,
+            "sync.invalid_document",
+            "文档格式无效。",
+            "The document cannot be read.",
+        )));
+    };
+    if let Err(path) = server_fields_untouched(header.kind, &before_tree, &tree) {
+        return Ok(Done(PushResult {
+            issues: vec![WireIssue {
+                path: path.to_string(),
+                code: "sync.server_field".into(),
+                message: "审核结果只能由审核人员填写。".into(),
+                message_en: "Only reviewers set this field.".into(),
+            }],
+            ..rejected(
+                id,
+                "sync.server_field",
+                "审核结果只能由审核人员填写。",
+                "Only reviewers set review fields.",
+            )
+        }));
+    }
+    let issues = doc::validate_tree(&tree);
+    if has_errors(&issues) {
+        return Ok(Done(PushResult {
+            issues: issues
+                .iter()
+                .filter(|i| i.severity == doc::Severity::Error)
+                .map(|i| WireIssue {
+                    path: i.path.clone(),
+                    code: i.code.to_string(),
+                    message: i.message_zh.clone(),
+                    message_en: i.message_en.clone(),
+                })
+                .collect(),
+            ..rejected(
+                id,
+                "sync.validation_failed",
+                "内容未通过检查，请按提示修改。",
+                "The document did not pass the checks; fix the listed fields.",
+            )
+        }));
+    }
+    let heads = after.get_heads();
+    let writer = Writer::device(ctx);
+    let write = prepare(
+        &writer,
+        stored.as_ref(),
+        &header,
+        &grid,
+        &mut after,
+        &tree,
+        &new,
+        &heads,
+        Vec::new(),
+    )?;
+    Ok(Checked::Write(Box::new(write), heads))
 }
 
 fn accepted(id: &str) -> PushResult {
@@ -587,20 +641,6 @@ fn accepted(id: &str) -> PushResult {
         message_en: None,
         issues: Vec::new(),
     }
-}
-
-/// Take the next feed sequence. The counter row stays locked until the transaction ends, so
-/// transactions commit in sequence order and a reader never skips a later-committed lower number.
-async fn next_seq<C: ConnectionTrait>(txn: &C) -> Result<i64, DbErr> {
-    let backend = txn.get_database_backend();
-    let row = txn
-        .query_one_raw(Statement::from_string(
-            backend,
-            "UPDATE sync_feed SET seq = seq + 1 WHERE id = 1 RETURNING seq",
-        ))
-        .await?
-        .ok_or_else(|| DbErr::Custom("sync_feed row missing".into()))?;
-    row.try_get::<i64>("", "seq")
 }
 
 /// Who writes a document and how the write is audited: a device pushing through sync, or a
@@ -649,43 +689,13 @@ impl Writer<'_> {
     }
 }
 
-/// Rows written in the same transaction as a document (e.g. a review decision).
-pub type ExtraRows = Vec<sea_orm::sea_query::InsertStatement>;
+pub use commit::{ExtraRows, GroupCommit, Prepared, write_batch};
 
-/// Store the new state of a document: feed sequence, changes (with device, account and time),
-/// conflicts, projections and an audit entry, in one transaction. `false` when another request
-/// updated the document first (the caller reloads and tries again).
+/// Work out the write of a document's new state: its snapshot, change log rows (with device,
+/// account and time), conflicts, projection rows and audit entry, all before any transaction, so
+/// that the write lock is held for statements only. `extra`: rows stored in the same transaction.
 #[allow(clippy::too_many_arguments)]
-pub async fn store(
-    db: &DatabaseConnection,
-    writer: &Writer<'_>,
-    stored: Option<&document::Model>,
-    header: &doc::Header,
-    grid: &region::Model,
-    after: &mut Automerge,
-    tree: &hydrate::Value,
-    new: &[Change],
-    heads: &[ChangeHash],
-) -> Result<bool, ApiError> {
-    store_with(
-        db,
-        writer,
-        stored,
-        header,
-        grid,
-        after,
-        tree,
-        new,
-        heads,
-        Vec::new(),
-    )
-    .await
-}
-
-/// [`store`], also inserting `extra` rows in the same transaction.
-#[allow(clippy::too_many_arguments)]
-pub async fn store_with(
-    db: &DatabaseConnection,
+pub fn prepare(
     writer: &Writer<'_>,
     stored: Option<&document::Model>,
     header: &doc::Header,
@@ -695,10 +705,9 @@ pub async fn store_with(
     new: &[Change],
     heads: &[ChangeHash],
     extra: ExtraRows,
-) -> Result<bool, ApiError> {
+) -> Result<Prepared, ApiError> {
     let now = now_ms();
     let id = header.id.to_string();
-    // Worked out before the transaction, so that the write lock is held for statements only.
     let snapshot = after.save();
     let region_path = stored.map_or(grid.path.as_str(), |o| o.region_path.as_str());
     let rows = projection::rows(&id, header.kind.as_str(), &header.scope, region_path, tree)?;
@@ -707,7 +716,7 @@ pub async fn store_with(
         true => doc::conflicts::conflicts(&*after).unwrap_or_default(),
         false => Vec::new(),
     };
-    let conflicts: Vec<doc_conflict::ActiveModel> = conflicts
+    let conflicts = conflicts
         .into_iter()
         .map(|c| {
             let values: Vec<_> = c
@@ -724,73 +733,17 @@ pub async fn store_with(
             }
         })
         .collect();
-    let _gate = match db.get_database_backend() {
-        DbBackend::Sqlite => Some(SQLITE_WRITE_GATE.lock().await),
-        _ => None,
-    };
-    let txn = db.begin().await?;
-    let seq = next_seq(&txn).await?;
-    let row = match stored {
-        Some(old) => {
-            let res = document::Entity::update_many()
-                .col_expr(document::Column::Snapshot, Expr::value(snapshot.clone()))
-                .col_expr(document::Column::Heads, Expr::value(heads_text(heads)))
-                .col_expr(document::Column::Seq, Expr::value(seq))
-                .col_expr(document::Column::UpdatedAtMs, Expr::value(now))
-                .filter(document::Column::Id.eq(id.as_str()))
-                .filter(document::Column::Seq.eq(old.seq))
-                .exec(&txn)
-                .await?;
-            if res.rows_affected != 1 {
-                txn.rollback().await?;
-                return Ok(false);
-            }
-            document::Model {
-                snapshot,
-                heads: heads_text(heads),
-                seq,
-                updated_at_ms: now,
-                ..old.clone()
-            }
-        }
-        None => {
-            let model = document::Model {
-                id: id.clone(),
-                kind: header.kind.as_str().to_string(),
-                scope: header.scope.clone(),
-                region_path: grid.path.clone(),
-                snapshot,
-                heads: heads_text(heads),
-                created_seq: seq,
-                seq,
-                created_at_ms: now,
-                updated_at_ms: now,
-                changes_from_seq: 0,
-            };
-            let res = document::Entity::insert(document::ActiveModel::from(model.clone()))
-                .on_conflict(
-                    OnConflict::column(document::Column::Id)
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(&txn)
-                .await?;
-            if res != 1 {
-                txn.rollback().await?;
-                return Ok(false);
-            }
-            model
-        }
-    };
     let mut hashes = Vec::with_capacity(new.len());
-    for chunk in new.chunks(100) {
-        let rows = chunk.iter().map(|c| {
+    let changes = new
+        .iter()
+        .map(|c| {
             let mut c = c.clone();
-            hashes.push(c.hash().to_string());
+            let hash = c.hash().to_string();
+            hashes.push(hash.clone());
             doc_change::ActiveModel {
                 doc_id: Set(id.clone()),
-                hash: Set(c.hash().to_string()),
-                seq: Set(seq),
+                hash: Set(hash),
+                seq: Set(0),
                 device_id: Set(writer.device_id.to_string()),
                 account_id: Set(writer.account_id.to_string()),
                 actor: Set(c.actor_id().to_hex_string()),
@@ -798,46 +751,61 @@ pub async fn store_with(
                 bytes: Set(c.bytes().into_owned()),
                 ..Default::default()
             }
-        });
-        doc_change::Entity::insert_many(rows.collect::<Vec<_>>())
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    if stored.is_some() {
-        doc_conflict::Entity::delete_many()
-            .filter(doc_conflict::Column::DocId.eq(id.as_str()))
-            .exec(&txn)
-            .await?;
-    }
-    for chunk in conflicts.chunks(100) {
-        doc_conflict::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    projection::write(&txn, &row, rows, stored.is_none()).await?;
-    let backend = txn.get_database_backend();
-    for insert in &extra {
-        txn.execute_raw(backend.build(insert)).await?;
-    }
-    let mut detail =
-        serde_json::json!({ "kind": header.kind.as_str(), "seq": seq, "changes": hashes });
-    if let (Some(serde_json::Value::Object(more)), Some(d)) =
-        (writer.audit_detail.clone(), detail.as_object_mut())
-    {
-        d.extend(more);
-    }
-    audit::record(
-        &txn,
-        Outcome::Ok,
-        writer.event(&grid.path, &id, Some(detail)),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(true)
+        })
+        .collect();
+    let doc = match stored {
+        Some(old) => document::Model {
+            id: old.id.clone(),
+            kind: old.kind.clone(),
+            scope: old.scope.clone(),
+            region_path: old.region_path.clone(),
+            snapshot,
+            heads: heads_text(heads),
+            created_seq: old.created_seq,
+            seq: old.seq,
+            created_at_ms: old.created_at_ms,
+            updated_at_ms: now,
+            changes_from_seq: old.changes_from_seq,
+        },
+        None => document::Model {
+            id: id.clone(),
+            kind: header.kind.as_str().to_string(),
+            scope: header.scope.clone(),
+            region_path: grid.path.clone(),
+            snapshot,
+            heads: heads_text(heads),
+            created_seq: 0,
+            seq: 0,
+            created_at_ms: now,
+            updated_at_ms: now,
+            changes_from_seq: 0,
+        },
+    };
+    let audit_detail = match writer.audit_detail.clone() {
+        Some(serde_json::Value::Object(more)) => more,
+        _ => serde_json::Map::new(),
+    };
+    Ok(Prepared {
+        audit: audit::row(Outcome::Ok, writer.event(&grid.path, &id, None)),
+        doc,
+        base_seq: stored.map(|o| o.seq),
+        changes,
+        hashes,
+        conflicts,
+        rows,
+        extra,
+        audit_detail,
+    })
+}
+
+/// Store a write ([`prepare`]) in a transaction of its own. `false` when another request
+/// updated the document first (the caller reloads and tries again).
+pub async fn store(db: &DatabaseConnection, write: &Prepared) -> Result<bool, ApiError> {
+    Ok(write_batch(db, std::slice::from_ref(write)).await?[0])
 }
 
 /// Write a change of the server's own into a stored document: load it, let `edit` change it as
-/// [`SERVER_ACTOR`], check the result against the document rules and store it through [`store_with`]
+/// [`SERVER_ACTOR`], check the result against the document rules and store it through [`store`]
 /// (feed sequence, change log, projections, audit), with the rows `edit` returns. When another
 /// write came first, the edit runs again on the new state, so `edit` must check the state it is
 /// given. The change carries no timestamp: two servers making the same edit write the same bytes.
@@ -899,8 +867,7 @@ pub async fn server_write<T>(
             return Err(ApiError::internal("document grid missing"));
         };
         let heads = after.get_heads();
-        if store_with(
-            db,
+        let write = prepare(
             writer,
             Some(&row),
             &header,
@@ -910,9 +877,8 @@ pub async fn server_write<T>(
             &new,
             &heads,
             extra,
-        )
-        .await?
-        {
+        )?;
+        if store(db, &write).await? {
             return Ok(out);
         }
     }

@@ -12,6 +12,7 @@ use sea_orm::{
 use doudi_protocol::doc::{self, DiscoveryReport, Household, Visit};
 use doudi_protocol::ids::{BlobHash, DocumentKind};
 
+use super::commit::insert_chunks;
 use crate::blobs::{self, Sha256Hex};
 use crate::entity::{document, household, member, report, visit};
 
@@ -159,44 +160,51 @@ pub async fn write<C: ConnectionTrait>(
     rows: Rows,
     fresh: bool,
 ) -> Result<(), DbErr> {
-    if !fresh {
-        remove(db, &row.id).await?;
-    }
-    let seq = Set(row.seq);
-    match rows {
-        Rows::Household {
-            mut household,
-            members,
-            blobs,
-        } => {
-            household.updated_seq = seq;
-            household::Entity::insert(household)
-                .exec_without_returning(db)
-                .await?;
-            for chunk in members.chunks(100) {
-                member::Entity::insert_many(chunk.to_vec())
-                    .exec_without_returning(db)
-                    .await?;
+    write_many(db, vec![(row, rows, fresh)]).await
+}
+
+/// [`write`] for several documents, their rows inserted together.
+pub async fn write_many<C: ConnectionTrait>(
+    db: &C,
+    docs: Vec<(&document::Model, Rows, bool)>,
+) -> Result<(), DbErr> {
+    let (mut households, mut members, mut visits, mut reports, mut refs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (row, rows, fresh) in docs {
+        if !fresh {
+            remove(db, &row.id).await?;
+        }
+        let seq = Set(row.seq);
+        let blobs = match rows {
+            Rows::Household {
+                mut household,
+                members: m,
+                blobs,
+            } => {
+                household.updated_seq = seq;
+                households.push(household);
+                members.extend(m);
+                blobs
             }
-            blobs::link(db, &row.id, &row.region_path, &blobs).await?;
-        }
-        Rows::Visit { mut visit, blobs } => {
-            visit.updated_seq = seq;
-            visit::Entity::insert(visit)
-                .exec_without_returning(db)
-                .await?;
-            blobs::link(db, &row.id, &row.region_path, &blobs).await?;
-        }
-        Rows::Report { mut report, blobs } => {
-            report.updated_seq = seq;
-            report::Entity::insert(report)
-                .exec_without_returning(db)
-                .await?;
-            blobs::link(db, &row.id, &row.region_path, &blobs).await?;
-        }
-        Rows::Nothing => {}
+            Rows::Visit { mut visit, blobs } => {
+                visit.updated_seq = seq;
+                visits.push(visit);
+                blobs
+            }
+            Rows::Report { mut report, blobs } => {
+                report.updated_seq = seq;
+                reports.push(report);
+                blobs
+            }
+            Rows::Nothing => continue,
+        };
+        refs.extend(blobs::refs(&row.id, &row.region_path, &blobs));
     }
-    Ok(())
+    insert_chunks(db, households, None).await?;
+    insert_chunks(db, members, None).await?;
+    insert_chunks(db, visits, None).await?;
+    insert_chunks(db, reports, None).await?;
+    blobs::insert_refs(db, refs).await
 }
 
 /// Replace the projection rows of one document with what its current state says.
