@@ -350,29 +350,35 @@ async fn ingest(
         if pending.is_empty() {
             break;
         }
-        let mut waiting = Vec::new();
-        let mut writes = Vec::new();
-        for (i, changes) in pending.drain(..) {
-            match check(state, ctx, &pushed[i].doc, &changes).await? {
-                Checked::Done(result) => results[i] = Some(result),
-                Checked::Write(write, heads) => {
-                    waiting.push((i, changes, heads));
-                    writes.push(state.commits.submit(*write));
+        let mut busy = Vec::new();
+        // A batch's worth at a time, so that a large request holds few prepared writes at once.
+        let mut rest = std::mem::take(&mut pending).into_iter().peekable();
+        while rest.peek().is_some() {
+            let mut waiting = Vec::new();
+            let mut writes = Vec::new();
+            for (i, changes) in rest.by_ref().take(MAX_BATCH) {
+                match check(state, ctx, &pushed[i].doc, &changes).await? {
+                    Checked::Done(result) => results[i] = Some(result),
+                    Checked::Write(write, heads) => {
+                        waiting.push((i, changes, heads));
+                        writes.push(state.commits.submit(*write));
+                    }
+                }
+            }
+            let stored = futures_util::future::join_all(writes).await;
+            for ((i, changes, heads), stored) in waiting.into_iter().zip(stored) {
+                if stored? {
+                    results[i] = Some(PushResult {
+                        heads: heads.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
+                        ..accepted(&pushed[i].doc)
+                    });
+                } else {
+                    // Someone else changed the document meanwhile: again from the new state.
+                    busy.push((i, changes));
                 }
             }
         }
-        let stored = futures_util::future::join_all(writes).await;
-        for ((i, changes, heads), stored) in waiting.into_iter().zip(stored) {
-            if stored? {
-                results[i] = Some(PushResult {
-                    heads: heads.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
-                    ..accepted(&pushed[i].doc)
-                });
-            } else {
-                // Someone else changed the document meanwhile: again from the new state.
-                pending.push((i, changes));
-            }
-        }
+        pending = busy;
     }
     if !pending.is_empty() {
         return Err(ApiError::new(Code::Unavailable).with_message(
@@ -380,7 +386,10 @@ async fn ingest(
             "The document is busy; retry shortly.",
         ));
     }
-    Ok(results.into_iter().flatten().collect())
+    results
+        .into_iter()
+        .map(|r| r.ok_or_else(|| ApiError::internal("a pushed document was left unanswered")))
+        .collect()
 }
 
 /// One pushed document's changes, decoded, each written by this device; or why not.
@@ -689,7 +698,7 @@ impl Writer<'_> {
     }
 }
 
-pub use commit::{ExtraRows, GroupCommit, Prepared, write_batch};
+pub use commit::{ExtraRows, GroupCommit, MAX_BATCH, Prepared, write_batch};
 
 /// Work out the write of a document's new state: its snapshot, change log rows (with device,
 /// account and time), conflicts, projection rows and audit entry, all before any transaction, so
