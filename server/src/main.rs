@@ -13,6 +13,11 @@ use doudi_server::accounts::{self, NewAccount};
 use doudi_server::config::Settings;
 use doudi_server::{app, blobs, db, demo, regions, review};
 
+/// mimalloc instead of the system allocator: under the sync ingest, glibc's malloc and free took
+/// about a tenth of the server's CPU (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "doudi",
