@@ -306,6 +306,8 @@ pub async fn counting_forwarder(upstream: SocketAddr) -> (SocketAddr, Arc<Meter>
             let Ok(server) = TcpStream::connect(upstream).await else {
                 continue;
             };
+            // Forward each write at once, as the two ends would send it without the forwarder.
+            let _ = (client.set_nodelay(true), server.set_nodelay(true));
             let (cr, cw) = client.into_split();
             let (sr, sw) = server.into_split();
             tokio::spawn(pump(cr, sw, m.clone(), true));
