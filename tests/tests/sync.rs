@@ -31,6 +31,7 @@ both_backends!(
     compacted_change_log_sends_whole_documents_to_stale_devices,
     a_batch_stores_each_document_once_in_order,
     concurrent_pushes_from_many_phones_are_all_stored,
+    a_write_that_fails_fails_alone_in_its_batch,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -855,6 +856,7 @@ async fn prepared_write(
     id: DocumentId,
     stored: Option<&doudi_server::entity::document::Model>,
     content: &Household,
+    extra: doudi_server::sync::ExtraRows,
 ) -> doudi_server::sync::Prepared {
     use automerge::Automerge;
     use doudi_protocol::doc;
@@ -888,15 +890,7 @@ async fn prepared_write(
         audit_detail: None,
     };
     doudi_server::sync::prepare(
-        &writer,
-        stored,
-        &header,
-        &grid,
-        &mut after,
-        &tree,
-        &changes,
-        &heads,
-        Vec::new(),
+        &writer, stored, &header, &grid, &mut after, &tree, &changes, &heads, extra,
     )
     .unwrap()
 }
@@ -914,9 +908,9 @@ async fn a_batch_stores_each_document_once_in_order(b: Backend) {
         DocumentId::generate().unwrap(),
     );
     let writes = vec![
-        prepared_write(&app, &pa, a, None, &household("一村 1 号")).await,
-        prepared_write(&app, &pa, bb, None, &household("一村 2 号")).await,
-        prepared_write(&app, &pa, a, None, &household("冒名 1 号")).await,
+        prepared_write(&app, &pa, a, None, &household("一村 1 号"), vec![]).await,
+        prepared_write(&app, &pa, bb, None, &household("一村 2 号"), vec![]).await,
+        prepared_write(&app, &pa, a, None, &household("冒名 1 号"), vec![]).await,
     ];
     assert_eq!(
         write_batch(db, &writes).await.unwrap(),
@@ -939,8 +933,16 @@ async fn a_batch_stores_each_document_once_in_order(b: Backend) {
     let mut first = household("一村 2 号东屋");
     first.hukou_type = Some(HukouType::Rural);
     let writes = vec![
-        prepared_write(&app, &pa, bb, Some(&rb), &first).await,
-        prepared_write(&app, &pa, bb, Some(&rb), &household("一村 2 号西屋")).await,
+        prepared_write(&app, &pa, bb, Some(&rb), &first, vec![]).await,
+        prepared_write(
+            &app,
+            &pa,
+            bb,
+            Some(&rb),
+            &household("一村 2 号西屋"),
+            vec![],
+        )
+        .await,
     ];
     assert_eq!(write_batch(db, &writes).await.unwrap(), vec![true, false]);
     let rb2 = app.stored_doc(&bb.to_string()).await.unwrap();
@@ -956,7 +958,15 @@ async fn a_batch_stores_each_document_once_in_order(b: Backend) {
         ("一村 2 号东屋", rb2.seq)
     );
     // Worked out again from the new state, the refused write goes through.
-    let again = prepared_write(&app, &pa, bb, Some(&rb2), &household("一村 2 号西屋")).await;
+    let again = prepared_write(
+        &app,
+        &pa,
+        bb,
+        Some(&rb2),
+        &household("一村 2 号西屋"),
+        vec![],
+    )
+    .await;
     assert_eq!(write_batch(db, &[again]).await.unwrap(), vec![true]);
 
     // Change log and audit: one entry per stored write, with its sequence; none for the refused.
@@ -1054,4 +1064,50 @@ async fn concurrent_pushes_from_many_phones_are_all_stored(b: Backend) {
         heads.iter().all(|h| h == &heads[0]),
         "every phone holds every document"
     );
+}
+
+/// A write whose statements fail (here: a row that breaks a primary key, standing for any
+/// database error) is refused on its own; the writes it shared a batch with are stored.
+async fn a_write_that_fails_fails_alone_in_its_batch(b: Backend) {
+    use sea_orm::sea_query::{Alias, Query};
+    let (app, pa, _) = setup(b).await;
+    let commits = doudi_server::sync::GroupCommit::start(app.state.db.clone());
+    let clash = Query::insert()
+        .into_table(Alias::new("sync_feed"))
+        .columns([Alias::new("id"), Alias::new("seq")])
+        .values_panic([1.into(), 0.into()])
+        .to_owned();
+    let (good, bad) = (
+        DocumentId::generate().unwrap(),
+        DocumentId::generate().unwrap(),
+    );
+    let good_write = prepared_write(&app, &pa, good, None, &household("三村 1 号"), vec![]).await;
+    let bad_write =
+        prepared_write(&app, &pa, bad, None, &household("三村 2 号"), vec![clash]).await;
+    let (stored_good, stored_bad) =
+        tokio::join!(commits.submit(good_write), commits.submit(bad_write));
+    assert!(stored_good.unwrap());
+    assert!(stored_bad.is_err());
+    assert!(app.stored_doc(&good.to_string()).await.is_some());
+    assert!(app.stored_doc(&bad.to_string()).await.is_none());
+    let db = &app.state.db;
+    let projected: Vec<String> = household::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.doc_id)
+        .collect();
+    assert_eq!(projected, vec![good.to_string()]);
+    let audited: Vec<Option<String>> = app
+        .audit(doudi_server::sync::AUDIT_ACCEPT)
+        .await
+        .into_iter()
+        .map(|e| e.target)
+        .collect();
+    assert_eq!(audited, vec![Some(good.to_string())]);
+    // The committing task goes on serving.
+    let later = DocumentId::generate().unwrap();
+    let w = prepared_write(&app, &pa, later, None, &household("三村 3 号"), vec![]).await;
+    assert!(commits.submit(w).await.unwrap());
 }
