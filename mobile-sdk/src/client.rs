@@ -33,6 +33,7 @@ use serde_bytes::ByteBuf;
 use crate::blocking;
 use crate::error::{DoudiError, Result};
 use crate::model::*;
+use crate::parallel;
 use crate::photo::{self, PhotoConfig, SignatureConfig};
 use crate::store::{Store, StoredDoc, Writer};
 use crate::summary::{self, HouseholdIdx, Summary, VisitIdx};
@@ -627,6 +628,10 @@ impl Inner {
         if resp.v != PROTOCOL_VERSION {
             return Err(DoudiError::UpgradeRequired);
         }
+        // Snapshots are decoded on all cores, before the store is locked.
+        let loaded = parallel::map(&resp.updates, |u| {
+            u.snapshot.as_deref().map(|s| AutoCommit::load(s))
+        });
         let mut store = self.store();
         let mut changed: BTreeMap<String, Touched> = BTreeMap::new();
         let heads_of = |heads: &[ByteBuf]| -> Result<Vec<ChangeHash>> {
@@ -669,15 +674,12 @@ impl Inner {
                 }),
             }
         }
-        for u in resp.updates {
+        for (u, loaded) in resp.updates.into_iter().zip(loaded) {
             out.documents_received += 1;
             let bad = |e: &dyn std::fmt::Display| {
                 DoudiError::internal(format!("document {} from the server: {e}", u.doc))
             };
-            let mut loaded = match &u.snapshot {
-                Some(snapshot) => Some(AutoCommit::load(snapshot).map_err(|e| bad(&e))?),
-                None => None,
-            };
+            let mut loaded = loaded.transpose().map_err(|e| bad(&e))?;
             let mut t = match changed.remove(&u.doc) {
                 Some(t) => t,
                 None => match store.load_doc(&u.doc)? {
@@ -718,11 +720,15 @@ impl Inner {
         let policy = resp.policy;
         let tasks = resp.tasks;
         out.documents_purged += purge.len() as u32;
+        // Summaries (each a read of the whole document) on all cores too.
+        let changed: Vec<(String, Touched)> = changed.into_iter().collect();
+        let summaries = parallel::map(&changed, |(_, t)| {
+            summary::summarize(&t.kind, &t.scope, &t.doc)
+        });
         store.write(|w: &mut Writer<'_>| {
-            for (id, mut t) in changed {
-                let s = summary::summarize(&t.kind, &t.scope, &t.doc)?;
+            for ((id, mut t), s) in changed.into_iter().zip(summaries) {
                 let saved = t.saved.as_deref();
-                w.put_doc(&id, &t.kind, &t.scope, &mut t.doc, saved, &t.acked, s)?;
+                w.put_doc(&id, &t.kind, &t.scope, &mut t.doc, saved, &t.acked, s?)?;
             }
             for id in &purge {
                 w.delete_doc(id)?;
