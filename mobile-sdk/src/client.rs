@@ -33,10 +33,13 @@ use serde_bytes::ByteBuf;
 use crate::blocking;
 use crate::error::{DoudiError, Result};
 use crate::model::*;
+use crate::parallel;
 use crate::photo::{self, PhotoConfig, SignatureConfig};
 use crate::store::{Store, StoredDoc, Writer};
 use crate::summary::{self, HouseholdIdx, Summary, VisitIdx};
-use crate::transport::{BuiltinTransport, HttpHeader, HttpRequest, HttpResponse, Transport};
+use crate::transport::{
+    BuiltinTransport, HttpHeader, HttpRequest, HttpResponse, Transport, TransportError,
+};
 
 /// Tokens and account of the logged-in user (sealed in the store).
 #[derive(Clone, Serialize, Deserialize)]
@@ -118,6 +121,36 @@ impl From<StoredDoc> for Touched {
             acked: sd.acked,
             saved: None,
         }
+    }
+}
+
+/// A sync request and the server's answer to it.
+struct Pulled {
+    req: SyncRequest,
+    /// Bytes of the request body.
+    sent: u64,
+    resp: HttpResponse,
+}
+
+/// The next round's request, sent while the current page is applied ([`Inner::ask_ahead`]). Its
+/// answer is used only after that page is committed; dropped unused on an error or a cancel.
+struct Ahead {
+    req: SyncRequest,
+    sent: u64,
+    reply: std::thread::JoinHandle<std::result::Result<HttpResponse, TransportError>>,
+}
+
+impl Ahead {
+    /// The server's answer, if it is one the round can use as it is; otherwise (no network, an
+    /// expired token, a busy server) the round is sent again the ordinary way, with its
+    /// retries, token refresh and error handling.
+    fn reply(self) -> Option<Pulled> {
+        let resp = self.reply.join().ok()?.ok()?;
+        (200..300).contains(&resp.status).then_some(Pulled {
+            req: self.req,
+            sent: self.sent,
+            resp,
+        })
     }
 }
 
@@ -617,6 +650,46 @@ impl Inner {
         ))
     }
 
+    /// Send the request that will follow `resp` once it is applied, on a thread of its own, so
+    /// that the server prepares the next page while this one is applied. Only for a round that
+    /// pushed nothing: the next request is then a pull from `resp.cursor`, with the policy and
+    /// task list the store will hold after `resp`. `None` when it cannot be sent now (the
+    /// round then goes the ordinary way).
+    fn ask_ahead(&self, req: &SyncRequest, resp: &SyncResponse) -> Option<Ahead> {
+        let next = SyncRequest {
+            v: PROTOCOL_VERSION,
+            cursor: resp.cursor,
+            push: Vec::new(),
+            page_bytes: req.page_bytes,
+            policy_version: resp
+                .policy
+                .as_ref()
+                .map(|p| p.version)
+                .or(req.policy_version),
+            tasks_tag: resp.tasks.as_ref().map(|t| t.tag).or(req.tasks_tag),
+        };
+        let body = to_cbor(&next);
+        let sent = body.len() as u64;
+        let session = self.session().ok()?;
+        let http = self.request(
+            "POST",
+            "/api/v1/sync",
+            CONTENT_TYPE,
+            body,
+            Some(&session.access),
+        );
+        let transport = self.transport.clone();
+        let reply = std::thread::Builder::new()
+            .name("doudi-sync".into())
+            .spawn(move || transport.send(http))
+            .ok()?;
+        Some(Ahead {
+            req: next,
+            sent,
+            reply,
+        })
+    }
+
     /// Apply one response in one transaction.
     fn apply(
         &self,
@@ -627,6 +700,10 @@ impl Inner {
         if resp.v != PROTOCOL_VERSION {
             return Err(DoudiError::UpgradeRequired);
         }
+        // Snapshots are decoded on all cores, before the store is locked.
+        let loaded = parallel::map(&resp.updates, |u| {
+            u.snapshot.as_deref().map(|s| AutoCommit::load(s))
+        });
         let mut store = self.store();
         let mut changed: BTreeMap<String, Touched> = BTreeMap::new();
         let heads_of = |heads: &[ByteBuf]| -> Result<Vec<ChangeHash>> {
@@ -669,15 +746,12 @@ impl Inner {
                 }),
             }
         }
-        for u in resp.updates {
+        for (u, loaded) in resp.updates.into_iter().zip(loaded) {
             out.documents_received += 1;
             let bad = |e: &dyn std::fmt::Display| {
                 DoudiError::internal(format!("document {} from the server: {e}", u.doc))
             };
-            let mut loaded = match &u.snapshot {
-                Some(snapshot) => Some(AutoCommit::load(snapshot).map_err(|e| bad(&e))?),
-                None => None,
-            };
+            let mut loaded = loaded.transpose().map_err(|e| bad(&e))?;
             let mut t = match changed.remove(&u.doc) {
                 Some(t) => t,
                 None => match store.load_doc(&u.doc)? {
@@ -718,11 +792,15 @@ impl Inner {
         let policy = resp.policy;
         let tasks = resp.tasks;
         out.documents_purged += purge.len() as u32;
+        // Summaries (each a read of the whole document) on all cores too.
+        let changed: Vec<(String, Touched)> = changed.into_iter().collect();
+        let summaries = parallel::map(&changed, |(_, t)| {
+            summary::summarize(&t.kind, &t.scope, &t.doc)
+        });
         store.write(|w: &mut Writer<'_>| {
-            for (id, mut t) in changed {
-                let s = summary::summarize(&t.kind, &t.scope, &t.doc)?;
+            for ((id, mut t), s) in changed.into_iter().zip(summaries) {
                 let saved = t.saved.as_deref();
-                w.put_doc(&id, &t.kind, &t.scope, &mut t.doc, saved, &t.acked, s)?;
+                w.put_doc(&id, &t.kind, &t.scope, &mut t.doc, saved, &t.acked, s?)?;
             }
             for id in &purge {
                 w.delete_doc(id)?;
@@ -742,17 +820,33 @@ impl Inner {
         self.cancel.store(false, Ordering::SeqCst);
         self.session()?;
         let mut out = SyncSummary::default();
+        let mut ahead: Option<Ahead> = None;
         loop {
             self.check_cancel()?;
-            let (req, pushed, more_push) = self.prepare()?;
-            let body = to_cbor(&req);
-            let sent = body.len() as u64;
-            let resp = self.authed("POST", "/api/v1/sync", CONTENT_TYPE, body)?;
+            let (pulled, pushed, more_push) = match ahead.take().and_then(Ahead::reply) {
+                // Edits saved while the last page was applied go in another round.
+                Some(pulled) => (
+                    pulled,
+                    BTreeMap::new(),
+                    !self.store().dirty_ids()?.is_empty(),
+                ),
+                None => {
+                    let (req, pushed, more_push) = self.prepare()?;
+                    let body = to_cbor(&req);
+                    let sent = body.len() as u64;
+                    let resp = self.authed("POST", "/api/v1/sync", CONTENT_TYPE, body)?;
+                    (Pulled { req, sent, resp }, pushed, more_push)
+                }
+            };
+            let Pulled { req, sent, resp } = pulled;
             let received = resp.body.len() as u64;
             let decoded: SyncResponse = from_cbor(&resp.body).map_err(|e| DoudiError::Network {
                 detail: format!("unreadable sync response: {e}"),
             })?;
             let more = decoded.more || more_push;
+            if decoded.more && req.push.is_empty() && !more_push {
+                ahead = self.ask_ahead(&req, &decoded);
+            }
             self.apply(decoded, &pushed, &mut out)?;
             out.rounds += 1;
             out.bytes_sent += sent;

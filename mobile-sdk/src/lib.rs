@@ -16,6 +16,7 @@ mod client;
 mod crypto;
 mod error;
 mod model;
+mod parallel;
 pub mod photo;
 mod store;
 mod summary;

@@ -49,7 +49,8 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TransportError {
 }
 
 /// Sends HTTP requests. Implemented by the host app (Kotlin, Swift) or by [`BuiltinTransport`].
-/// Called from a background thread; it may block.
+/// Called from background threads of the SDK, possibly from several at once (a sync asks for
+/// its next page from a thread of its own while it stores the current one); it may block.
 #[uniffi::export(foreign)]
 pub trait Transport: Send + Sync {
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;

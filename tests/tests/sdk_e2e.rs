@@ -1,20 +1,23 @@
 //! The phone SDK end to end: real `DoudiClient`s (their encrypted stores, built-in transport)
 //! against the real server.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use doudi_protocol::role::Role;
+use doudi_protocol::sync::{SyncRequest, SyncResponse, from_cbor, to_cbor};
 use doudi_sdk::{
     BuiltinTransport, Conclusion, DoudiClient, DoudiError, HttpRequest, HttpResponse,
     InvestigatorInput, LivingConditions, PhotoCategory, ReportInput, SignerRole, SyncProgress,
     SyncProgressInfo, Transport, TransportError, VisitPurpose,
 };
 use doudi_tests::{Backend, PASSWORD, TestApp, both_backends, spawn_app, spawn_app_with};
+use serde_bytes::ByteBuf;
 use serde_json::json;
 
 both_backends!(
@@ -820,4 +823,199 @@ async fn interrupted_photo_upload_resumes_without_resending() {
         .await
         .unwrap();
     assert_eq!(body.to_vec(), image);
+}
+
+/// One sync round trip as the phone's transport saw it.
+#[derive(Debug, Clone)]
+struct Round {
+    /// The `cursor` the phone sent.
+    cursor: u64,
+    /// The answer's cursor and the documents of its page, once it came.
+    reply: Option<(u64, Vec<String>)>,
+}
+
+/// A transport that asks for sync pages of 4 KiB (a few dozen documents then take many rounds)
+/// and records every round. On request it spoils the answer to one sync request (its first
+/// snapshot is not a document), fails one for lack of network, or cancels the sync as one goes
+/// out; sync requests are counted from 1.
+#[derive(Default)]
+struct PagingTransport {
+    inner: BuiltinTransport,
+    rounds: Mutex<Vec<Round>>,
+    in_flight: AtomicU32,
+    spoil: AtomicU32,
+    unreachable: AtomicU32,
+    cancel: AtomicU32,
+    phone: OnceLock<Weak<DoudiClient>>,
+}
+
+impl Transport for PagingTransport {
+    fn send(&self, mut request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        if !request.url.ends_with("/api/v1/sync") {
+            return self.inner.send(request);
+        }
+        let mut req: SyncRequest = from_cbor(&request.body).expect("a sync request");
+        req.page_bytes = Some(4096);
+        request.body = to_cbor(&req);
+        let n = {
+            let mut rounds = self.rounds.lock().unwrap();
+            rounds.push(Round {
+                cursor: req.cursor,
+                reply: None,
+            });
+            rounds.len()
+        };
+        if self.cancel.load(Ordering::SeqCst) as usize == n
+            && let Some(phone) = self.phone.get().and_then(Weak::upgrade)
+        {
+            phone.cancel_sync();
+        }
+        if self.unreachable.load(Ordering::SeqCst) as usize == n {
+            return Err(TransportError::Network {
+                reason: "connection reset".into(),
+            });
+        }
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let resp = self.inner.send(request);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let mut resp = resp?;
+        if resp.status == 200 {
+            let mut page: SyncResponse = from_cbor(&resp.body).expect("a sync response");
+            let docs = page.updates.iter().map(|u| u.doc.clone()).collect();
+            self.rounds.lock().unwrap()[n - 1].reply = Some((page.cursor, docs));
+            if self.spoil.load(Ordering::SeqCst) as usize == n {
+                page.updates[0].snapshot = Some(ByteBuf::from(b"not a document".to_vec()));
+                resp.body = to_cbor(&page);
+            }
+        }
+        Ok(resp)
+    }
+}
+
+impl PagingTransport {
+    fn rounds(&self) -> Vec<Round> {
+        self.rounds.lock().unwrap().clone()
+    }
+
+    /// The pages of the feed in order, from cursor 0, as far as the server's answers went:
+    /// each with the cursor it ends at and its documents.
+    fn pages(&self) -> Vec<(u64, Vec<String>)> {
+        let rounds = self.rounds();
+        let mut pages: Vec<(u64, Vec<String>)> = Vec::new();
+        let mut cursor = 0;
+        while let Some((next, docs)) = rounds
+            .iter()
+            .find(|r| r.cursor == cursor)
+            .and_then(|r| r.reply.clone())
+            .filter(|(next, _)| *next != cursor)
+        {
+            pages.push((next, docs));
+            cursor = next;
+        }
+        pages
+    }
+
+    /// Wait for a request the last sync left on its way (sent ahead, its answer dropped).
+    async fn settle(&self) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        while self.in_flight.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn paging_phone(app: &TestApp, dir: &Path) -> (Arc<DoudiClient>, Arc<PagingTransport>) {
+    let t = Arc::new(PagingTransport::default());
+    let c = DoudiClient::open(
+        dir.to_string_lossy().into_owned(),
+        KEY.to_vec(),
+        app.base.clone(),
+        Some(t.clone()),
+    )
+    .expect("store opens");
+    t.phone.set(Arc::downgrade(&c)).ok();
+    c.login("assist.liu".into(), PASSWORD.into(), "测试手机".into())
+        .await
+        .expect("login");
+    (c, t)
+}
+
+fn held(phone: &DoudiClient) -> BTreeSet<String> {
+    phone.document_ids().into_iter().map(|(id, _)| id).collect()
+}
+
+fn docs_of(pages: &[(u64, Vec<String>)]) -> BTreeSet<String> {
+    pages
+        .iter()
+        .flat_map(|(_, docs)| docs.iter().cloned())
+        .collect()
+}
+
+/// The cursor a phone keeps stands only for pages it has stored: a page that fails to apply, or
+/// a sync cancelled while the next page is already on its way, leaves the store as it was after
+/// the pages before, and the next sync goes on from there and loses no document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_first_sync_resumes_from_the_last_stored_page() {
+    let (app, _, _) = setup(Backend::Sqlite).await;
+    let dw = tempfile::tempdir().unwrap();
+    let writer = phone(&app, dw.path(), "grid.zhang").await;
+    for i in 0..60 {
+        writer
+            .create_household(None, format!("三村 {i} 号"), format!("户主{i}"), None)
+            .unwrap();
+    }
+    let s = writer.sync_now(None).await.unwrap();
+    assert!(s.rejected.is_empty(), "{:?}", s.rejected);
+    let on_server = held(&writer);
+    assert_eq!(on_server.len(), 60);
+
+    // The 4th page does not apply: the store keeps the first three, and their cursor.
+    let dr = tempfile::tempdir().unwrap();
+    let (reader, t) = paging_phone(&app, dr.path()).await;
+    t.spoil.store(4, Ordering::SeqCst);
+    let err = reader.sync_now(None).await.unwrap_err();
+    assert_eq!(err.code(), "internal", "{err:?}");
+    t.settle().await;
+    let pages = t.pages();
+    assert!(pages.len() >= 4, "{pages:?}");
+    assert_eq!(held(&reader), docs_of(&pages[..3]));
+    // The next sync asks again from the end of the 3rd page; its second request fails once for
+    // lack of network and is sent again.
+    t.spoil.store(0, Ordering::SeqCst);
+    let before = t.rounds().len();
+    t.unreachable.store(before as u32 + 2, Ordering::SeqCst);
+    let s = reader.sync_now(None).await.unwrap();
+    assert!(s.rejected.is_empty(), "{:?}", s.rejected);
+    let resumed: Vec<u64> = t.rounds()[before..].iter().map(|r| r.cursor).collect();
+    assert!(resumed.contains(&pages[2].0), "{resumed:?} {pages:?}");
+    assert_eq!(held(&reader), on_server);
+
+    // Cancelled as the 3rd request goes out: the phone holds whole pages, up to the cursor it
+    // resumes from.
+    let dc = tempfile::tempdir().unwrap();
+    let (cancelled, t) = paging_phone(&app, dc.path()).await;
+    t.cancel.store(3, Ordering::SeqCst);
+    assert_eq!(
+        cancelled.sync_now(None).await.unwrap_err(),
+        DoudiError::Cancelled
+    );
+    t.settle().await;
+    let pages = t.pages();
+    let kept = held(&cancelled);
+    let stored = (0..=pages.len())
+        .find(|&k| docs_of(&pages[..k]) == kept)
+        .expect("the phone holds whole pages only");
+    assert!((2..=3).contains(&stored), "{stored} pages stored");
+    let before = t.rounds().len();
+    cancelled.sync_now(None).await.unwrap();
+    let resumed: Vec<u64> = t.rounds()[before..].iter().map(|r| r.cursor).collect();
+    assert!(
+        resumed.contains(&pages[stored - 1].0),
+        "{resumed:?} {pages:?}"
+    );
+    assert_eq!(held(&cancelled), on_server);
+    for id in &on_server {
+        same_as_server(&app, &reader, id).await;
+        same_as_server(&app, &cancelled, id).await;
+    }
 }
