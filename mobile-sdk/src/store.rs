@@ -217,6 +217,11 @@ impl Store {
     }
 
     pub(crate) fn load_doc(&self, id: &str) -> Result<Option<StoredDoc>> {
+        // The index lists every stored document: one it lacks is not looked for (most of a
+        // first sync).
+        if !self.index.contains_key(id) {
+            return Ok(None);
+        }
         let row: Option<(String, String, Vec<u8>, Vec<u8>)> = self
             .conn
             .query_row(
