@@ -340,6 +340,13 @@ impl Store {
     }
 }
 
+/// A document's row, written whole.
+const UPSERT_DOC: &str = "INSERT INTO docs (id, kind, scope, data, acked, summary, dirty)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+    ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, scope = excluded.scope,
+      data = excluded.data, acked = excluded.acked, summary = excluded.summary,
+      dirty = excluded.dirty";
+
 /// Writes inside one transaction.
 pub(crate) struct Writer<'a> {
     tx: &'a rusqlite::Transaction<'a>,
@@ -373,14 +380,16 @@ impl Writer<'_> {
             .seal(&format!("docs/{id}/acked"), &heads_bytes(acked))?;
         let plain = serde_json::to_vec(&summary).map_err(DoudiError::internal)?;
         let sealed_summary = self.cipher.seal(&format!("docs/{id}/summary"), &plain)?;
-        self.tx.execute(
-            "INSERT INTO docs (id, kind, scope, data, acked, summary, dirty)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, scope = excluded.scope,
-               data = excluded.data, acked = excluded.acked, summary = excluded.summary,
-               dirty = excluded.dirty",
-            params![id, kind, scope, data, acked, sealed_summary, dirty as i64],
-        )?;
+        // Cached: a sync page writes hundreds of documents with it.
+        self.tx.prepare_cached(UPSERT_DOC)?.execute(params![
+            id,
+            kind,
+            scope,
+            data,
+            acked,
+            sealed_summary,
+            dirty as i64
+        ])?;
         self.index_changes.push((id.to_owned(), Some(summary)));
         Ok(())
     }
