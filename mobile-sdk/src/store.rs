@@ -367,7 +367,9 @@ impl Writer<'_> {
         acked: &[ChangeHash],
         summary: Summary,
     ) -> Result<()> {
-        let dirty = !doc.get_changes(acked).is_empty();
+        // Acked heads equal to the document's own (a snapshot as received): nothing to push,
+        // without listing the changes.
+        let dirty = acked != doc.get_heads().as_slice() && !doc.get_changes(acked).is_empty();
         // `saved`: the document's bytes in automerge's save format when the caller has them
         // (a snapshot from the server taken as it is); saving again would give the same state.
         let bytes = match saved {
