@@ -217,6 +217,11 @@ impl Store {
     }
 
     pub(crate) fn load_doc(&self, id: &str) -> Result<Option<StoredDoc>> {
+        // The index lists every stored document: one it lacks is not looked for (most of a
+        // first sync).
+        if !self.index.contains_key(id) {
+            return Ok(None);
+        }
         let row: Option<(String, String, Vec<u8>, Vec<u8>)> = self
             .conn
             .query_row(
@@ -335,6 +340,13 @@ impl Store {
     }
 }
 
+/// A document's row, written whole.
+const UPSERT_DOC: &str = "INSERT INTO docs (id, kind, scope, data, acked, summary, dirty)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+    ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, scope = excluded.scope,
+      data = excluded.data, acked = excluded.acked, summary = excluded.summary,
+      dirty = excluded.dirty";
+
 /// Writes inside one transaction.
 pub(crate) struct Writer<'a> {
     tx: &'a rusqlite::Transaction<'a>,
@@ -355,7 +367,9 @@ impl Writer<'_> {
         acked: &[ChangeHash],
         summary: Summary,
     ) -> Result<()> {
-        let dirty = !doc.get_changes(acked).is_empty();
+        // Acked heads equal to the document's own (a snapshot as received): nothing to push,
+        // without listing the changes.
+        let dirty = acked != doc.get_heads().as_slice() && !doc.get_changes(acked).is_empty();
         // `saved`: the document's bytes in automerge's save format when the caller has them
         // (a snapshot from the server taken as it is); saving again would give the same state.
         let bytes = match saved {
@@ -368,14 +382,16 @@ impl Writer<'_> {
             .seal(&format!("docs/{id}/acked"), &heads_bytes(acked))?;
         let plain = serde_json::to_vec(&summary).map_err(DoudiError::internal)?;
         let sealed_summary = self.cipher.seal(&format!("docs/{id}/summary"), &plain)?;
-        self.tx.execute(
-            "INSERT INTO docs (id, kind, scope, data, acked, summary, dirty)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, scope = excluded.scope,
-               data = excluded.data, acked = excluded.acked, summary = excluded.summary,
-               dirty = excluded.dirty",
-            params![id, kind, scope, data, acked, sealed_summary, dirty as i64],
-        )?;
+        // Cached: a sync page writes hundreds of documents with it.
+        self.tx.prepare_cached(UPSERT_DOC)?.execute(params![
+            id,
+            kind,
+            scope,
+            data,
+            acked,
+            sealed_summary,
+            dirty as i64
+        ])?;
         self.index_changes.push((id.to_owned(), Some(summary)));
         Ok(())
     }
