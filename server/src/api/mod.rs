@@ -40,6 +40,8 @@ pub struct AppState {
     pub keys: TokenKeys,
     /// The group commit of the sync ingest.
     pub commits: crate::sync::GroupCommit,
+    /// SQLite's background WAL checkpoints (none on PostgreSQL).
+    pub checkpoints: Option<crate::db::Checkpointer>,
 }
 
 pub type SharedState = Arc<AppState>;
