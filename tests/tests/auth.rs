@@ -150,7 +150,48 @@ async fn bad_tokens_are_refused(b: Backend) {
 
     let now = chrono::Utc::now().timestamp();
     let dev_claim = URL_SAFE_NO_PAD.encode(hex::decode(&dev).unwrap());
-    let claims = |exp: i64| json!({ "dev": dev_claim, "exp": exp });
+    let claims = |exp: i64| json!({ "d": dev_claim, "e": exp });
+    // A token as issued before the claims had one-letter names is still read, and still
+    // expires.
+    let former = |exp: i64| {
+        forge(
+            json!({}),
+            json!({ "dev": dev_claim, "exp": exp }),
+            Some(TEST_JWT_SECRET.as_bytes()),
+        )
+    };
+    assert_eq!(
+        app.get("/api/v1/me", &former(now + 600)).await.status,
+        StatusCode::OK
+    );
+    let r = app.get("/api/v1/me", &former(now - 120)).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "auth.token_expired")
+    );
+    // The issued token has the one-letter claims only.
+    let issued: serde_json::Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(good.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        issued.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["d", "e"]
+    );
+    // Correctly signed, without an expiry.
+    let r = app
+        .get(
+            "/api/v1/me",
+            &forge(
+                json!({}),
+                json!({ "d": dev_claim }),
+                Some(TEST_JWT_SECRET.as_bytes()),
+            ),
+        )
+        .await;
+    assert_eq!(r.code(), "auth.token_invalid");
     // Expired, correctly signed.
     let expired = forge(
         json!({}),
@@ -188,7 +229,7 @@ async fn bad_tokens_are_refused(b: Backend) {
     let parts: Vec<&str> = good.split('.').collect();
     let mut payload: serde_json::Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-    payload["dev"] = json!(URL_SAFE_NO_PAD.encode([0x5a; 16]));
+    payload["d"] = json!(URL_SAFE_NO_PAD.encode([0x5a; 16]));
     let tampered = format!(
         "{}.{}.{}",
         parts[0],
@@ -213,7 +254,7 @@ async fn bad_tokens_are_refused(b: Backend) {
     // A correctly signed token naming a device that does not exist, or no device at all.
     let other_dev = forge(
         json!({}),
-        json!({ "dev": URL_SAFE_NO_PAD.encode([0u8; 16]), "exp": now + 600 }),
+        json!({ "d": URL_SAFE_NO_PAD.encode([0u8; 16]), "e": now + 600 }),
         Some(TEST_JWT_SECRET.as_bytes()),
     );
     let r = app.get("/api/v1/me", &other_dev).await;
