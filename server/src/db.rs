@@ -22,8 +22,9 @@ pub fn backend_name(url: &str) -> &'static str {
     }
 }
 
-/// Connections of the pool that serves requests (SQLite, PostgreSQL).
+/// Connections of the pool that serves requests on SQLite.
 pub const POOL_SQLITE: u32 = 8;
+/// Connections of the pool that serves requests on PostgreSQL.
 pub const POOL_POSTGRES: u32 = 16;
 
 /// Connect to the configured database (creating the data directory for SQLite).
