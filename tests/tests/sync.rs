@@ -32,6 +32,7 @@ both_backends!(
     a_batch_stores_each_document_once_in_order,
     concurrent_pushes_from_many_phones_are_all_stored,
     a_write_that_fails_fails_alone_in_its_batch,
+    each_document_is_sent_what_the_device_lacks,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -779,6 +780,89 @@ async fn raw_sync(app: &TestApp, phone: &mut Phone) -> SyncResponse {
     resp
 }
 
+/// `n` new households in grid A on `phone`, addressed "`village` i 号".
+fn create_households(phone: &mut Phone, village: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            phone
+                .replica
+                .create(GRID_A, &household(&format!("{village} {i} 号")))
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// The feed reads the change log for many documents at once. Over several pages a device is
+/// sent, for each document, exactly what it lacks: the changes others made to documents it
+/// holds (more documents than one read of the log covers), the whole of documents others
+/// created, and nothing it wrote itself, neither edits nor new documents pushed in the same
+/// request.
+async fn each_document_is_sent_what_the_device_lacks(b: Backend) {
+    use std::collections::BTreeSet;
+    let (app, mut pa, mut pb) = setup(b).await;
+    let shared = create_households(&mut pa, "二村", 40);
+    app.sync(&mut pa).await;
+    app.sync(&mut pb).await;
+    // Offline: B edits 30 of them and creates 4; A edits 5 others and creates 3.
+    for id in &shared[..30] {
+        pb.replica
+            .update::<Household>(id, |h| h.address.push_str("（东院）"))
+            .unwrap();
+    }
+    let by_b: BTreeSet<String> = create_households(&mut pb, "三村", 4).into_iter().collect();
+    for id in &shared[30..35] {
+        pa.replica
+            .update::<Household>(id, |h| h.hukou_type = Some(HukouType::Rural))
+            .unwrap();
+    }
+    let by_a = create_households(&mut pa, "四村", 3);
+    app.sync(&mut pb).await;
+
+    // A pushes its work and pulls in small pages.
+    let (mut changed, mut whole, mut pages) = (BTreeSet::new(), BTreeSet::new(), 0);
+    loop {
+        pages += 1;
+        let req = pa.replica.prepare(Some(4096));
+        let r = app.post_sync(&pa.access, to_cbor(&req)).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let resp: SyncResponse = from_cbor(&r.bytes().await.unwrap()).unwrap();
+        for u in &resp.updates {
+            let fresh = match &u.snapshot {
+                Some(_) => whole.insert(u.doc.clone()),
+                None => {
+                    assert!(!u.changes.is_empty(), "{}: an empty update", u.doc);
+                    changed.insert(u.doc.clone())
+                }
+            };
+            assert!(fresh, "{} sent twice", u.doc);
+        }
+        let more = resp.more;
+        let outcome = pa.replica.apply(resp).unwrap();
+        assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
+        if !more {
+            break;
+        }
+    }
+    assert!(pages > 2, "{pages} pages");
+    let edited_by_b: BTreeSet<String> = shared[..30].iter().cloned().collect();
+    assert_eq!(changed, edited_by_b, "changes: the documents B edited");
+    assert_eq!(whole, by_b, "snapshots: the documents B created");
+    for id in shared.iter().chain(&by_a).chain(&by_b) {
+        let stored = app.stored_doc(id).await.unwrap();
+        let server = automerge::Automerge::load(&stored.snapshot).unwrap();
+        assert_eq!(
+            pa.replica.entry_mut(id).unwrap().doc.get_heads(),
+            server.get_heads(),
+            "{id}"
+        );
+    }
+    let h: Household = pa.replica.read(&shared[3]).unwrap();
+    assert_eq!(h.address, "二村 3 号（东院）");
+    let h: Household = pa.replica.read(&shared[33]).unwrap();
+    assert_eq!(h.hukou_type, Some(HukouType::Rural));
+}
+
 /// Background compaction drops the bytes of old changes from the log (the rows, the history,
 /// stay). A device whose cursor is older than the compacted part is sent the whole document and
 /// converges; changes stored after compaction still travel as changes.
@@ -898,7 +982,8 @@ async fn prepared_write(
 /// One batch stores several documents in one transaction: each with its own feed sequence in
 /// batch order, its change log rows, projection rows and audit entry. A second new document
 /// with an id the batch already stores, and an update worked out from a state another write of
-/// the batch replaced, are refused (`false`) without touching the rest.
+/// the batch replaced, are refused (`None`) without touching the rest; each stored one is
+/// answered with the feed sequence it was stored under.
 async fn a_batch_stores_each_document_once_in_order(b: Backend) {
     use doudi_server::sync::write_batch;
     let (app, pa, _) = setup(b).await;
@@ -912,14 +997,12 @@ async fn a_batch_stores_each_document_once_in_order(b: Backend) {
         prepared_write(&app, &pa, bb, None, &household("一村 2 号"), vec![]).await,
         prepared_write(&app, &pa, a, None, &household("冒名 1 号"), vec![]).await,
     ];
-    assert_eq!(
-        write_batch(db, &writes).await.unwrap(),
-        vec![true, true, false]
-    );
+    let stored = write_batch(db, &writes).await.unwrap();
     let (ra, rb) = (
         app.stored_doc(&a.to_string()).await.unwrap(),
         app.stored_doc(&bb.to_string()).await.unwrap(),
     );
+    assert_eq!(stored, vec![Some(ra.seq), Some(rb.seq), None]);
     assert_eq!(rb.seq, ra.seq + 1, "sequences follow the batch order");
     assert_eq!((ra.created_seq, rb.created_seq), (ra.seq, rb.seq));
     let hh = household::Entity::find_by_id(a.to_string())
@@ -944,8 +1027,9 @@ async fn a_batch_stores_each_document_once_in_order(b: Backend) {
         )
         .await,
     ];
-    assert_eq!(write_batch(db, &writes).await.unwrap(), vec![true, false]);
+    let stored = write_batch(db, &writes).await.unwrap();
     let rb2 = app.stored_doc(&bb.to_string()).await.unwrap();
+    assert_eq!(stored, vec![Some(rb2.seq), None]);
     assert!(rb2.seq > rb.seq);
     assert_eq!(rb2.created_seq, rb.created_seq);
     let hb = household::Entity::find_by_id(bb.to_string())
@@ -967,7 +1051,7 @@ async fn a_batch_stores_each_document_once_in_order(b: Backend) {
         vec![],
     )
     .await;
-    assert_eq!(write_batch(db, &[again]).await.unwrap(), vec![true]);
+    assert!(write_batch(db, &[again]).await.unwrap()[0].is_some());
 
     // Change log and audit: one entry per stored write, with its sequence; none for the refused.
     let logged: Vec<_> = doc_change::Entity::find().all(db).await.unwrap();
@@ -1086,7 +1170,7 @@ async fn a_write_that_fails_fails_alone_in_its_batch(b: Backend) {
         prepared_write(&app, &pa, bad, None, &household("三村 2 号"), vec![clash]).await;
     let (stored_good, stored_bad) =
         tokio::join!(commits.submit(good_write), commits.submit(bad_write));
-    assert!(stored_good.unwrap());
+    assert!(stored_good.unwrap().is_some());
     assert!(stored_bad.is_err());
     assert!(app.stored_doc(&good.to_string()).await.is_some());
     assert!(app.stored_doc(&bad.to_string()).await.is_none());
@@ -1109,5 +1193,5 @@ async fn a_write_that_fails_fails_alone_in_its_batch(b: Backend) {
     // The committing task goes on serving.
     let later = DocumentId::generate().unwrap();
     let w = prepared_write(&app, &pa, later, None, &household("三村 3 号"), vec![]).await;
-    assert!(commits.submit(w).await.unwrap());
+    assert!(commits.submit(w).await.unwrap().is_some());
 }

@@ -31,7 +31,7 @@ pub use upload::Staging;
 pub const MAX_MISSING_BATCH: usize = 1_000;
 
 /// Rows per `IN (…)` list, well below SQLite's and PostgreSQL's parameter limits.
-const IN_CHUNK: usize = 500;
+pub(crate) const IN_CHUNK: usize = 500;
 
 /// A validated SHA-256: exactly 64 lowercase hex characters. The only thing a blob's file name or
 /// object key is ever built from.

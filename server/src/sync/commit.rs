@@ -44,7 +44,7 @@ pub struct Prepared {
     /// set by the batch).
     pub(super) doc: document::Model,
     /// Feed sequence of the stored state this write replaces; `None` for a new document. The
-    /// write is refused (`false`) when the stored document has moved on meanwhile.
+    /// write is refused (`None`) when the stored document has moved on meanwhile.
     pub(super) base_seq: Option<i64>,
     /// Change log rows (`seq` set by the batch).
     pub(super) changes: Vec<doc_change::ActiveModel>,
@@ -117,10 +117,13 @@ where
     Ok(inserted)
 }
 
-/// Store `batch` in one transaction. Returns, per write, whether it was stored: `false` when
-/// another write got to its document first (the caller reloads and tries again). A database
-/// error rolls the whole batch back.
-pub async fn write_batch(db: &DatabaseConnection, batch: &[Prepared]) -> Result<Vec<bool>, DbErr> {
+/// Store `batch` in one transaction. Returns, per write, the feed sequence it was stored under,
+/// or `None` when another write got to its document first (the caller reloads and tries
+/// again). A database error rolls the whole batch back.
+pub async fn write_batch(
+    db: &DatabaseConnection,
+    batch: &[Prepared],
+) -> Result<Vec<Option<i64>>, DbErr> {
     if batch.is_empty() {
         return Ok(Vec::new());
     }
@@ -194,9 +197,16 @@ pub async fn write_batch(db: &DatabaseConnection, batch: &[Prepared]) -> Result<
         }
     }
     let accepted: Vec<usize> = (0..batch.len()).filter(|&i| stored[i]).collect();
+    let stored_at = |stored: &[bool]| -> Vec<Option<i64>> {
+        stored
+            .iter()
+            .zip(&seqs)
+            .map(|(&s, &seq)| s.then_some(seq))
+            .collect()
+    };
     if accepted.is_empty() {
         txn.rollback().await?;
-        return Ok(stored);
+        return Ok(stored_at(&stored));
     }
 
     let changes = accepted.iter().flat_map(|&i| {
@@ -249,12 +259,12 @@ pub async fn write_batch(db: &DatabaseConnection, batch: &[Prepared]) -> Result<
         return Err(e);
     }
     txn.commit().await?;
-    Ok(stored)
+    Ok(stored_at(&stored))
 }
 
 struct Queued {
     write: Prepared,
-    reply: oneshot::Sender<Result<bool, DbErr>>,
+    reply: oneshot::Sender<Result<Option<i64>, DbErr>>,
 }
 
 /// The group commit of one server process's sync ingest (see the module documentation).
@@ -272,8 +282,9 @@ impl GroupCommit {
         GroupCommit { queue }
     }
 
-    /// Store `write` with whatever else is queued; `false` as for [`write_batch`].
-    pub async fn submit(&self, write: Prepared) -> Result<bool, ApiError> {
+    /// Store `write` with whatever else is queued: its feed sequence, or `None`, as for
+    /// [`write_batch`].
+    pub async fn submit(&self, write: Prepared) -> Result<Option<i64>, ApiError> {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Queued { write, reply })

@@ -17,6 +17,8 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,
 };
+use std::collections::{HashMap, HashSet};
+
 use serde_bytes::ByteBuf;
 
 use doudi_protocol::doc::{self, DiscoveryReport, Household, Visit, validate::has_errors};
@@ -121,7 +123,7 @@ pub async fn run(
     let device_actor =
         hex_to_bytes(&ctx.device_id).ok_or_else(|| ApiError::internal("device id is not hex"))?;
 
-    let results = ingest(state, ctx, &device_actor, &req.push).await?;
+    let (results, own) = ingest(state, ctx, &device_actor, &req.push).await?;
 
     // A changed scope (regions added or removed by an administrator) means a full resend of the
     // new scope and a purge of what left it.
@@ -145,7 +147,7 @@ pub async fn run(
         .page_bytes
         .unwrap_or(DEFAULT_PAGE_BYTES)
         .clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES) as usize;
-    let (updates, next_cursor, more) = pull(&state.db, ctx, cursor, budget).await?;
+    let (updates, next_cursor, more) = pull(&state.db, ctx, cursor, budget, &own).await?;
     if previous.as_ref().map(|p| &p.scope_key) != Some(&scope_key) {
         // Remember the scope only once the whole new scope has been sent.
         if !more {
@@ -332,13 +334,15 @@ async fn audit_reject(state: &AppState, ctx: &AuthContext, doc: &str, code: &str
 /// Apply the pushed changes, document by document. Per-document problems become a rejected
 /// result; only a database failure is an error of the whole request (which the device retries:
 /// sync is idempotent). The writes of the request's documents go to the group commit together.
+/// Returns the results, and the feed sequence of each document stored.
 async fn ingest(
     state: &AppState,
     ctx: &AuthContext,
     device_actor: &[u8],
     pushed: &[DocPush],
-) -> Result<Vec<PushResult>, ApiError> {
+) -> Result<(Vec<PushResult>, HashMap<String, i64>), ApiError> {
     let mut results: Vec<Option<PushResult>> = vec![None; pushed.len()];
+    let mut own = HashMap::new();
     let mut pending = Vec::with_capacity(pushed.len());
     for (i, push) in pushed.iter().enumerate() {
         match decode(state, ctx, device_actor, push).await {
@@ -367,7 +371,8 @@ async fn ingest(
             }
             let stored = futures_util::future::join_all(writes).await;
             for ((i, changes, heads), stored) in waiting.into_iter().zip(stored) {
-                if stored? {
+                if let Some(seq) = stored? {
+                    own.insert(pushed[i].doc.clone(), seq);
                     results[i] = Some(PushResult {
                         heads: heads.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
                         ..accepted(&pushed[i].doc)
@@ -386,10 +391,11 @@ async fn ingest(
             "The document is busy; retry shortly.",
         ));
     }
-    results
+    let results = results
         .into_iter()
         .map(|r| r.ok_or_else(|| ApiError::internal("a pushed document was left unanswered")))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((results, own))
 }
 
 /// One pushed document's changes, decoded, each written by this device; or why not.
@@ -810,7 +816,7 @@ pub fn prepare(
 /// Store a write ([`prepare`]) in a transaction of its own. `false` when another request
 /// updated the document first (the caller reloads and tries again).
 pub async fn store(db: &DatabaseConnection, write: &Prepared) -> Result<bool, ApiError> {
-    Ok(write_batch(db, std::slice::from_ref(write)).await?[0])
+    Ok(write_batch(db, std::slice::from_ref(write)).await?[0].is_some())
 }
 
 /// Write a change of the server's own into a stored document: load it, let `edit` change it as
@@ -897,13 +903,75 @@ pub async fn server_write<T>(
     ))
 }
 
+/// Rows of the feed read at a time by [`pull`].
+const FEED_BATCH: u64 = 200;
+/// Documents whose logged changes [`pull`] reads in one query: a page stops at its byte budget,
+/// so changes read ahead of it are read again by the next page; this bounds that waste.
+const CHANGES_AHEAD: usize = 16;
+
+/// Ids of the `ids` documents that another device than `device` changed after `cursor`: one
+/// query per [`crate::blobs::IN_CHUNK`] ids.
+async fn changed_by_others(
+    db: &DatabaseConnection,
+    device: &str,
+    cursor: i64,
+    ids: &[&str],
+) -> Result<HashSet<String>, DbErr> {
+    let mut out = HashSet::new();
+    for chunk in ids.chunks(crate::blobs::IN_CHUNK) {
+        let found: Vec<String> = doc_change::Entity::find()
+            .filter(doc_change::Column::DocId.is_in(chunk.iter().copied()))
+            .filter(doc_change::Column::Seq.gt(cursor))
+            .filter(doc_change::Column::DeviceId.ne(device))
+            .select_only()
+            .column(doc_change::Column::DocId)
+            .distinct()
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// The changes stored after `cursor` by other devices than `device`, of each of `ids`, in the
+/// order they were stored.
+async fn changes_by_others(
+    db: &DatabaseConnection,
+    device: &str,
+    cursor: i64,
+    ids: &[&str],
+) -> Result<HashMap<String, Vec<Vec<u8>>>, DbErr> {
+    let rows: Vec<(String, Vec<u8>)> = doc_change::Entity::find()
+        .filter(doc_change::Column::DocId.is_in(ids.iter().copied()))
+        .filter(doc_change::Column::Seq.gt(cursor))
+        .filter(doc_change::Column::DeviceId.ne(device))
+        .order_by_asc(doc_change::Column::Id)
+        .select_only()
+        .column(doc_change::Column::DocId)
+        .column(doc_change::Column::Bytes)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+    for (doc, bytes) in rows {
+        out.entry(doc).or_default().push(bytes);
+    }
+    Ok(out)
+}
+
 /// Everything new in the device's scope after `cursor`, oldest first, within `budget` bytes.
+/// `own`: the documents this request stored, with the feed sequence each was stored under.
 /// Returns the updates, the cursor to send next, and whether more remain.
+///
+/// The change log is read once per [`FEED_BATCH`] documents (which of the new ones others
+/// wrote to) and once per [`CHANGES_AHEAD`] changed ones (their changes), not per document.
 async fn pull(
     db: &DatabaseConnection,
     ctx: &AuthContext,
     cursor: u64,
     budget: usize,
+    own: &HashMap<String, i64>,
 ) -> Result<(Vec<DocUpdate>, u64, bool), DbErr> {
     if !decide(&ctx.subject, Action::ReadCase, Target::Scope).is_allowed()
         || ctx.subject.scope.is_empty()
@@ -914,48 +982,65 @@ async fn pull(
     for root in &ctx.subject.scope {
         scope = scope.add(document::Column::RegionPath.starts_with(root.as_str()));
     }
-    const BATCH: u64 = 200;
+    let since = cursor as i64;
+    let device = ctx.device_id.as_str();
     let mut updates = Vec::new();
     let mut used = 0usize;
-    let mut last = cursor as i64;
+    let mut last = since;
     loop {
         let rows = document::Entity::find()
             .filter(scope.clone())
             .filter(document::Column::Seq.gt(last))
             .order_by_asc(document::Column::Seq)
-            .limit(BATCH)
+            .limit(FEED_BATCH)
             .all(db)
             .await?;
-        let exhausted = (rows.len() as u64) < BATCH;
-        for row in rows {
-            // Changes stored since the cursor by others: the device holds its own already.
-            let others = doc_change::Entity::find()
-                .filter(doc_change::Column::DocId.eq(row.id.as_str()))
-                .filter(doc_change::Column::Seq.gt(cursor as i64))
-                .filter(doc_change::Column::DeviceId.ne(ctx.device_id.as_str()));
-            let snapshot = if cursor == 0 {
-                true
-            } else if row.created_seq > cursor as i64 {
-                // New since the cursor: the whole document, unless only this device wrote it
-                // (it just pushed it, and has the heads from its push result).
-                let by_others: Option<i64> = others
-                    .clone()
-                    .select_only()
-                    .column(doc_change::Column::Id)
-                    .limit(1)
-                    .into_tuple()
-                    .one(db)
-                    .await?;
-                if by_others.is_none() {
-                    last = row.seq;
-                    continue;
+        let exhausted = (rows.len() as u64) < FEED_BATCH;
+        // What each document needs: the whole of it, its changes by others, or nothing (the
+        // device has all of it already).
+        let mut need: Vec<Need> = rows
+            .iter()
+            .map(|row| {
+                if since == 0 {
+                    Need::Whole
+                } else if row.created_seq > since {
+                    // New since the cursor: the whole document, unless only this device wrote
+                    // it (it pushed it, and has the heads from its push result). Stored by this
+                    // request and not changed since: nobody else wrote to it.
+                    if own.get(&row.id) == Some(&row.created_seq) && row.seq == row.created_seq {
+                        Need::Nothing
+                    } else {
+                        Need::WholeIfOthers
+                    }
+                } else if row.changes_from_seq > since {
+                    // Changes after the cursor compacted out of the log (their rows stay, their
+                    // bytes are in the snapshot only): the whole document.
+                    Need::Whole
+                } else {
+                    Need::Changes
                 }
-                true
-            } else {
-                // Changes after the cursor compacted out of the log (their rows stay, their
-                // bytes are in the snapshot only): the whole document.
-                row.changes_from_seq > cursor as i64
-            };
+            })
+            .collect();
+        let maybe: Vec<&str> = rows
+            .iter()
+            .zip(&need)
+            .filter(|(_, n)| **n == Need::WholeIfOthers)
+            .map(|(r, _)| r.id.as_str())
+            .collect();
+        if !maybe.is_empty() {
+            let others = changed_by_others(db, device, since, &maybe).await?;
+            for (row, n) in rows.iter().zip(need.iter_mut()) {
+                if *n == Need::WholeIfOthers {
+                    *n = if others.contains(&row.id) {
+                        Need::Whole
+                    } else {
+                        Need::Nothing
+                    };
+                }
+            }
+        }
+        let mut fetched: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+        for (i, row) in rows.iter().enumerate() {
             let whole = || DocUpdate {
                 doc: row.id.clone(),
                 kind: row.kind.clone(),
@@ -964,32 +1049,44 @@ async fn pull(
                 changes: Vec::new(),
                 heads: wire_heads(&row.heads),
             };
-            let update = if snapshot {
-                whole()
-            } else {
-                let changes: Vec<Vec<u8>> = others
-                    .order_by_asc(doc_change::Column::Id)
-                    .select_only()
-                    .column(doc_change::Column::Bytes)
-                    .into_tuple()
-                    .all(db)
-                    .await?;
-                if changes.is_empty() {
-                    // Only this device's own changes: it has them already.
+            let update = match need[i] {
+                Need::Nothing => {
                     last = row.seq;
                     continue;
                 }
-                if changes.iter().any(|c| c.is_empty()) {
-                    // Compacted between reading the document and its changes.
-                    whole()
-                } else {
-                    DocUpdate {
-                        doc: row.id.clone(),
-                        kind: row.kind.clone(),
-                        scope: row.scope.clone(),
-                        snapshot: None,
-                        changes: changes.into_iter().map(ByteBuf::from).collect(),
-                        heads: wire_heads(&row.heads),
+                Need::Whole | Need::WholeIfOthers => whole(),
+                Need::Changes => {
+                    if !fetched.contains_key(&row.id) {
+                        let ahead: Vec<&str> = rows[i..]
+                            .iter()
+                            .zip(&need[i..])
+                            .filter(|(_, n)| **n == Need::Changes)
+                            .take(CHANGES_AHEAD)
+                            .map(|(r, _)| r.id.as_str())
+                            .collect();
+                        fetched = changes_by_others(db, device, since, &ahead).await?;
+                        for id in ahead {
+                            fetched.entry(id.to_string()).or_default();
+                        }
+                    }
+                    let changes = fetched.remove(&row.id).unwrap_or_default();
+                    if changes.is_empty() {
+                        // Only this device's own changes: it has them already.
+                        last = row.seq;
+                        continue;
+                    }
+                    if changes.iter().any(|c| c.is_empty()) {
+                        // Compacted between reading the document and its changes.
+                        whole()
+                    } else {
+                        DocUpdate {
+                            doc: row.id.clone(),
+                            kind: row.kind.clone(),
+                            scope: row.scope.clone(),
+                            snapshot: None,
+                            changes: changes.into_iter().map(ByteBuf::from).collect(),
+                            heads: wire_heads(&row.heads),
+                        }
                     }
                 }
             };
@@ -1007,4 +1104,17 @@ async fn pull(
             return Ok((updates, last as u64, false));
         }
     }
+}
+
+/// What [`pull`] sends of one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// Its snapshot.
+    Whole,
+    /// Its snapshot if another device changed it since the cursor, else nothing.
+    WholeIfOthers,
+    /// The changes other devices stored since the cursor.
+    Changes,
+    /// Nothing: the device has it all.
+    Nothing,
 }
