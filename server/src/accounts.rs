@@ -1,8 +1,8 @@
 //! Accounts and the regions they are bound to.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -48,18 +48,13 @@ pub async fn regions_of<C: ConnectionTrait>(
     db: &C,
     account_id: &str,
 ) -> Result<Vec<region::Model>, sea_orm::DbErr> {
-    let codes: Vec<String> = account_region::Entity::find()
-        .filter(account_region::Column::AccountId.eq(account_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| r.region_code)
-        .collect();
-    if codes.is_empty() {
-        return Ok(Vec::new());
-    }
+    let assigned = account_region::Entity::belongs_to(region::Entity)
+        .from(account_region::Column::RegionCode)
+        .to(region::Column::Code)
+        .into();
     region::Entity::find()
-        .filter(region::Column::Code.is_in(codes))
+        .join_rev(JoinType::InnerJoin, assigned)
+        .filter(account_region::Column::AccountId.eq(account_id))
         .order_by_asc(region::Column::Path)
         .all(db)
         .await

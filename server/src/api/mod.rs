@@ -18,7 +18,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::{DatabaseConnection, EntityTrait, JoinType, QuerySelect};
 use serde::de::DeserializeOwned;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -331,20 +331,24 @@ impl FromRequestParts<SharedState> for AuthContext {
                 return Err(reject(Code::TokenInvalid, None, "invalid").await);
             }
         };
-        let device = device::Entity::find_by_id(claims.dev.clone())
+        // The device and its account in one read.
+        let owner = device::Entity::belongs_to(account::Entity)
+            .from(device::Column::AccountId)
+            .to(account::Column::Id)
+            .into();
+        let found = device::Entity::find_by_id(claims.dev.clone())
+            .select_also(account::Entity)
+            .join(JoinType::LeftJoin, owner)
             .one(&state.db)
             .await?;
-        let Some(device) = device else {
+        let Some((device, account)) = found else {
             return Err(reject(Code::TokenInvalid, None, "unknown device").await);
         };
         if device.revoked_at_ms.is_some() {
             let account = Some(device.account_id.clone());
             return Err(reject(Code::DeviceRevoked, account, "device revoked").await);
         }
-        let Some(account) = account::Entity::find_by_id(device.account_id.clone())
-            .one(&state.db)
-            .await?
-        else {
+        let Some(account) = account else {
             return Err(reject(Code::TokenInvalid, None, "unknown account").await);
         };
         if account.disabled {
