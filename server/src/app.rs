@@ -26,7 +26,10 @@ pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
     db::migrate(&db).await?;
     let key = db::token_key(&db, &settings).await?;
     let keys = TokenKeys::new(&key, settings.access_token_ttl_secs);
-    let commits = crate::sync::GroupCommit::start(db::connect_writer(&settings).await?);
+    let commits = match db::sqlite_file(&settings.database_url()) {
+        Some(path) => crate::sync::GroupCommit::start_sqlite(&path)?,
+        None => crate::sync::GroupCommit::start(db::connect_writer(&settings).await?),
+    };
     let checkpoints = db::start_checkpointer(&db);
     Ok(Arc::new(AppState {
         db,

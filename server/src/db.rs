@@ -1,12 +1,13 @@
 //! Database connection and migrations: SQLite (embedded default) or PostgreSQL.
 
+use std::future::Future;
 use std::time::Duration;
 
 use doudi_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
-    DbErr, EntityTrait, Set,
+    DbErr, EntityTrait, QueryResult, Set, Statement,
 };
 
 use crate::auth::{now_ms, random_bytes};
@@ -57,7 +58,7 @@ async fn connect_pool(settings: &Settings, size: Option<u32>) -> Result<Database
             .map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true)
                     // Checkpoints are the background checkpointer's ([`start_checkpointer`]);
                     // a commit checkpoints only a WAL that it has let grow this far.
@@ -114,6 +115,22 @@ fn stable_query_plans(db: std::ptr::NonNull<libsqlite3_sys::sqlite3>) {
     }
 }
 
+/// How long a SQLite connection waits for another's write lock before giving up.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The database file a SQLite URL names (`sqlite://PATH?…` or `sqlite:PATH`); `None` for an
+/// in-memory database or another backend.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" || query.split('&').any(|kv| kv == "mode=memory") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
 /// WAL pages after which a commit checkpoints by itself (SQLite's default is 1,000): a safety
 /// net for when the background checkpointer falls behind.
 pub const WAL_AUTOCHECKPOINT_PAGES: u32 = 16_384;
@@ -162,6 +179,58 @@ pub fn start_checkpointer(db: &DatabaseConnection) -> Option<Checkpointer> {
     Some(Checkpointer { _stop: stop })
 }
 
+/// Where a write's statements run: a sea-orm connection or transaction, or the group commit's
+/// SQLite writer ([`crate::sync::sqlite_writer`]). The statements are sea-query's, built for
+/// [`Exec::backend`].
+pub trait Exec: Sync {
+    fn backend(&self) -> DbBackend;
+    /// Run `st`; the number of rows it changed.
+    fn exec(&self, st: Statement) -> impl Future<Output = Result<u64, DbErr>> + Send;
+    /// Run the query `st`; its rows, read as `T`.
+    fn query<T: Decode>(&self, st: Statement)
+    -> impl Future<Output = Result<Vec<T>, DbErr>> + Send;
+}
+
+/// A row read by [`Exec::query`], from its columns in the order selected.
+pub trait Decode: Sized + Send {
+    fn from_orm(row: &QueryResult) -> Result<Self, DbErr>;
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+}
+
+impl Decode for i64 {
+    fn from_orm(row: &QueryResult) -> Result<Self, DbErr> {
+        row.try_get_by_index(0)
+    }
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        row.get(0)
+    }
+}
+
+impl Decode for (String, i64) {
+    fn from_orm(row: &QueryResult) -> Result<Self, DbErr> {
+        Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?))
+    }
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok((row.get(0)?, row.get(1)?))
+    }
+}
+
+impl<C: ConnectionTrait + Sync> Exec for C {
+    fn backend(&self) -> DbBackend {
+        self.get_database_backend()
+    }
+    async fn exec(&self, st: Statement) -> Result<u64, DbErr> {
+        Ok(self.execute_raw(st).await?.rows_affected())
+    }
+    async fn query<T: Decode>(&self, st: Statement) -> Result<Vec<T>, DbErr> {
+        self.query_all_raw(st)
+            .await?
+            .iter()
+            .map(T::from_orm)
+            .collect()
+    }
+}
+
 /// Apply every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
@@ -194,4 +263,25 @@ pub async fn token_key(db: &DatabaseConnection, settings: &Settings) -> Result<V
         .await?
         .map(|row| row.value.into_bytes())
         .ok_or_else(|| DbErr::Custom("token key missing after creation".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_file;
+    use std::path::PathBuf;
+
+    #[test]
+    fn sqlite_file_names_the_database_file_or_nothing() {
+        assert_eq!(
+            sqlite_file("sqlite:///var/lib/doudi/doudi.db?mode=rwc"),
+            Some(PathBuf::from("/var/lib/doudi/doudi.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:data/d.db"),
+            Some(PathBuf::from("data/d.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://d.db?mode=memory&cache=shared"), None);
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
+    }
 }

@@ -1151,11 +1151,12 @@ async fn concurrent_pushes_from_many_phones_are_all_stored(b: Backend) {
 }
 
 /// A write whose statements fail (here: a row that breaks a primary key, standing for any
-/// database error) is refused on its own; the writes it shared a batch with are stored.
+/// database error) is refused on its own; the writes it shared a batch with are stored. Through
+/// the server's own group commit: on SQLite its writer connection, on PostgreSQL the pool's.
 async fn a_write_that_fails_fails_alone_in_its_batch(b: Backend) {
     use sea_orm::sea_query::{Alias, Query};
     let (app, pa, _) = setup(b).await;
-    let commits = doudi_server::sync::GroupCommit::start(app.state.db.clone());
+    let commits = app.state.commits.clone();
     let clash = Query::insert()
         .into_table(Alias::new("sync_feed"))
         .columns([Alias::new("id"), Alias::new("seq")])

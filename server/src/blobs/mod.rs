@@ -17,10 +17,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryTrait, Set};
 
 use crate::auth::now_ms;
 use crate::config::Settings;
+use crate::db::Exec;
 use crate::policy::{self, Action, Subject, Target};
 
 pub use gc::{GcReport, gc};
@@ -148,19 +149,14 @@ pub fn refs(
 }
 
 /// Insert rows made by [`refs`] (each document's once: a pair may not come twice).
-pub async fn insert_refs<C: ConnectionTrait>(
-    db: &C,
-    rows: Vec<blob_ref::ActiveModel>,
-) -> Result<(), DbErr> {
+pub async fn insert_refs<E: Exec>(db: &E, rows: Vec<blob_ref::ActiveModel>) -> Result<(), DbErr> {
     for chunk in rows.chunks(IN_CHUNK / 4) {
-        blob_ref::Entity::insert_many(chunk.to_vec())
-            .on_conflict(
-                OnConflict::columns([blob_ref::Column::Sha256, blob_ref::Column::DocumentId])
-                    .update_column(blob_ref::Column::RegionPath)
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
+        let insert = blob_ref::Entity::insert_many(chunk.to_vec()).on_conflict(
+            OnConflict::columns([blob_ref::Column::Sha256, blob_ref::Column::DocumentId])
+                .update_column(blob_ref::Column::RegionPath)
+                .to_owned(),
+        );
+        db.exec(insert.build(db.backend())).await?;
     }
     Ok(())
 }
@@ -182,11 +178,10 @@ pub async fn unlink<C: ConnectionTrait>(
 }
 
 /// Forget every blob `document_id` points at (the document was deleted or purged).
-pub async fn unlink_document<C: ConnectionTrait>(db: &C, document_id: &str) -> Result<(), DbErr> {
-    blob_ref::Entity::delete_many()
-        .filter(blob_ref::Column::DocumentId.eq(document_id))
-        .exec(db)
-        .await?;
+pub async fn unlink_document<E: Exec>(db: &E, document_id: &str) -> Result<(), DbErr> {
+    let delete =
+        blob_ref::Entity::delete_many().filter(blob_ref::Column::DocumentId.eq(document_id));
+    db.exec(delete.build(db.backend())).await?;
     Ok(())
 }
 

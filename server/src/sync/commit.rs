@@ -11,12 +11,13 @@
 //! per-transaction work (begin, feed update, commit, one statement per table) is shared.
 
 use std::panic::AssertUnwindSafe;
+use std::path::Path;
 
 use futures_util::FutureExt;
 use sea_orm::sea_query::{Expr, InsertStatement, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, Set, Statement, TransactionTrait,
+    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait, Set, Statement, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -25,6 +26,8 @@ use crate::error::ApiError;
 
 use super::SQLITE_WRITE_GATE;
 use super::projection::{self, Rows};
+use super::sqlite_writer::SqliteWriter;
+use crate::db::Exec;
 
 /// Rows written in the same transaction as a document (e.g. a review decision).
 pub type ExtraRows = Vec<InsertStatement>;
@@ -78,10 +81,10 @@ impl Prepared {
 /// Take `n` feed sequences: returns the last (the batch has `last - n + 1 ..= last`). The
 /// counter row stays locked until the transaction ends, so transactions commit in sequence
 /// order and a reader never skips a later-committed lower number.
-async fn advance_feed<C: ConnectionTrait>(txn: &C, n: usize) -> Result<i64, DbErr> {
-    let backend = txn.get_database_backend();
-    let row = txn
-        .query_one_raw(Statement::from_sql_and_values(
+async fn advance_feed<E: Exec>(txn: &E, n: usize) -> Result<i64, DbErr> {
+    let backend = txn.backend();
+    let rows: Vec<i64> = txn
+        .query(Statement::from_sql_and_values(
             backend,
             match backend {
                 DbBackend::Postgres => {
@@ -91,19 +94,20 @@ async fn advance_feed<C: ConnectionTrait>(txn: &C, n: usize) -> Result<i64, DbEr
             },
             [(n as i64).into()],
         ))
-        .await?
-        .ok_or_else(|| DbErr::Custom("sync_feed row missing".into()))?;
-    row.try_get::<i64>("", "seq")
+        .await?;
+    rows.first()
+        .copied()
+        .ok_or_else(|| DbErr::Custom("sync_feed row missing".into()))
 }
 
 /// Multi-row inserts of `rows`, [`INSERT_CHUNK`] at a time; the number of rows inserted.
-pub(super) async fn insert_chunks<C, A>(
-    db: &C,
+pub(super) async fn insert_chunks<E, A>(
+    db: &E,
     rows: Vec<A>,
     on_conflict: Option<OnConflict>,
 ) -> Result<u64, DbErr>
 where
-    C: ConnectionTrait,
+    E: Exec,
     A: sea_orm::ActiveModelTrait + Clone,
 {
     let mut inserted = 0;
@@ -112,7 +116,7 @@ where
         if let Some(c) = &on_conflict {
             insert = insert.on_conflict(c.clone());
         }
-        inserted += insert.exec_without_returning(db).await?;
+        inserted += db.exec(insert.build(db.backend())).await?;
     }
     Ok(inserted)
 }
@@ -132,14 +136,44 @@ pub async fn write_batch(
         _ => None,
     };
     let txn = db.begin().await?;
-    let first = advance_feed(&txn, batch.len()).await? - batch.len() as i64 + 1;
+    let (stored, any) = write_in(&txn, batch).await?;
+    if any {
+        txn.commit().await?;
+    } else {
+        txn.rollback().await?;
+    }
+    Ok(stored)
+}
+
+/// [`write_batch`] through the group commit's SQLite writer.
+pub async fn write_batch_sqlite(
+    writer: &SqliteWriter,
+    batch: &[Prepared],
+) -> Result<Vec<Option<i64>>, DbErr> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let _gate = SQLITE_WRITE_GATE.lock().await;
+    let txn = writer.begin()?;
+    let (stored, any) = write_in(writer, batch).await?;
+    if any {
+        txn.commit()?;
+    }
+    Ok(stored)
+}
+
+/// The statements of [`write_batch`], in the open transaction `txn`: per write its feed
+/// sequence or `None`, and whether any was stored (else there is nothing to commit).
+async fn write_in<E: Exec>(txn: &E, batch: &[Prepared]) -> Result<(Vec<Option<i64>>, bool), DbErr> {
+    let backend = txn.backend();
+    let first = advance_feed(txn, batch.len()).await? - batch.len() as i64 + 1;
     let seqs: Vec<i64> = (0..batch.len() as i64).map(|i| first + i).collect();
     let mut stored = vec![false; batch.len()];
 
     // Documents already stored: each replaces the state it was worked out from, or nothing.
     for (i, w) in batch.iter().enumerate() {
         let Some(base) = w.base_seq else { continue };
-        let res = document::Entity::update_many()
+        let update = document::Entity::update_many()
             .col_expr(
                 document::Column::Snapshot,
                 Expr::value(w.doc.snapshot.clone()),
@@ -151,10 +185,8 @@ pub async fn write_batch(
                 Expr::value(w.doc.updated_at_ms),
             )
             .filter(document::Column::Id.eq(w.doc.id.as_str()))
-            .filter(document::Column::Seq.eq(base))
-            .exec(&txn)
-            .await?;
-        stored[i] = res.rows_affected == 1;
+            .filter(document::Column::Seq.eq(base));
+        stored[i] = txn.exec(update.build(backend)).await? == 1;
     }
     // New documents, inserted together; one whose id another write stored first is left out.
     let fresh: Vec<usize> = (0..batch.len()).filter(|&i| batch[i].is_new()).collect();
@@ -172,7 +204,7 @@ pub async fn write_batch(
         let ignore = OnConflict::column(document::Column::Id)
             .do_nothing()
             .to_owned();
-        let inserted = insert_chunks(&txn, models, Some(ignore)).await?;
+        let inserted = insert_chunks(txn, models, Some(ignore)).await?;
         if inserted as usize == fresh.len() {
             fresh.iter().for_each(|&i| stored[i] = true);
         } else {
@@ -180,33 +212,26 @@ pub async fn write_batch(
             let ids: Vec<&str> = fresh.iter().map(|&i| batch[i].doc.id.as_str()).collect();
             let mut now: Vec<(String, i64)> = Vec::new();
             for chunk in ids.chunks(INSERT_CHUNK) {
-                now.extend(
-                    document::Entity::find()
-                        .filter(document::Column::Id.is_in(chunk.iter().copied()))
-                        .select_only()
-                        .column(document::Column::Id)
-                        .column(document::Column::Seq)
-                        .into_tuple::<(String, i64)>()
-                        .all(&txn)
-                        .await?,
-                );
+                let query = document::Entity::find()
+                    .filter(document::Column::Id.is_in(chunk.iter().copied()))
+                    .select_only()
+                    .column(document::Column::Id)
+                    .column(document::Column::Seq);
+                now.extend(txn.query::<(String, i64)>(query.build(backend)).await?);
             }
             for &i in &fresh {
                 stored[i] = now.contains(&(batch[i].doc.id.clone(), seqs[i]));
             }
         }
     }
+    let stored_at: Vec<Option<i64>> = stored
+        .iter()
+        .zip(&seqs)
+        .map(|(&s, &seq)| s.then_some(seq))
+        .collect();
     let accepted: Vec<usize> = (0..batch.len()).filter(|&i| stored[i]).collect();
-    let stored_at = |stored: &[bool]| -> Vec<Option<i64>> {
-        stored
-            .iter()
-            .zip(&seqs)
-            .map(|(&s, &seq)| s.then_some(seq))
-            .collect()
-    };
     if accepted.is_empty() {
-        txn.rollback().await?;
-        return Ok(stored_at(&stored));
+        return Ok((stored_at, false));
     }
 
     let changes = accepted.iter().flat_map(|&i| {
@@ -216,7 +241,7 @@ pub async fn write_batch(
             c
         })
     });
-    insert_chunks(&txn, changes.collect(), None).await?;
+    insert_chunks(txn, changes.collect(), None).await?;
 
     let replaced: Vec<&str> = accepted
         .iter()
@@ -224,15 +249,14 @@ pub async fn write_batch(
         .map(|&i| batch[i].doc.id.as_str())
         .collect();
     for chunk in replaced.chunks(INSERT_CHUNK) {
-        doc_conflict::Entity::delete_many()
-            .filter(doc_conflict::Column::DocId.is_in(chunk.iter().copied()))
-            .exec(&txn)
-            .await?;
+        let delete = doc_conflict::Entity::delete_many()
+            .filter(doc_conflict::Column::DocId.is_in(chunk.iter().copied()));
+        txn.exec(delete.build(backend)).await?;
     }
     let conflicts = accepted
         .iter()
         .flat_map(|&i| batch[i].conflicts.iter().cloned());
-    insert_chunks(&txn, conflicts.collect(), None).await?;
+    insert_chunks(txn, conflicts.collect(), None).await?;
 
     let docs: Vec<document::Model> = accepted
         .iter()
@@ -245,21 +269,34 @@ pub async fn write_batch(
         .iter()
         .zip(&docs)
         .map(|(&i, doc)| (doc, batch[i].rows.clone(), batch[i].is_new()));
-    projection::write_many(&txn, projected.collect()).await?;
+    projection::write_many(txn, projected.collect()).await?;
 
-    let backend = txn.get_database_backend();
     for &i in &accepted {
         for insert in &batch[i].extra {
-            txn.execute_raw(backend.build(insert)).await?;
+            txn.exec(backend.build(insert)).await?;
         }
     }
     let audit_rows = accepted.iter().map(|&i| batch[i].audit_row(seqs[i]));
-    if let Err(e) = insert_chunks(&txn, audit_rows.collect(), None).await {
+    if let Err(e) = insert_chunks(txn, audit_rows.collect(), None).await {
         tracing::error!(error = %e, action = super::AUDIT_ACCEPT, "cannot write audit log");
         return Err(e);
     }
-    txn.commit().await?;
-    Ok(stored_at(&stored))
+    Ok((stored_at, true))
+}
+
+/// Where the group commit writes: a sea-orm connection, or the SQLite writer.
+enum Store {
+    Orm(DatabaseConnection),
+    Sqlite(SqliteWriter),
+}
+
+impl Store {
+    async fn write(&self, batch: &[Prepared]) -> Result<Vec<Option<i64>>, DbErr> {
+        match self {
+            Store::Orm(db) => write_batch(db, batch).await,
+            Store::Sqlite(w) => write_batch_sqlite(w, batch).await,
+        }
+    }
 }
 
 struct Queued {
@@ -278,8 +315,23 @@ impl GroupCommit {
     /// dropped.
     pub fn start(db: DatabaseConnection) -> GroupCommit {
         let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(commit_loop(db, rx));
+        tokio::spawn(commit_loop(Store::Orm(db), rx));
         GroupCommit { queue }
+    }
+
+    /// Start the committing task on a thread of its own, writing to the SQLite database file
+    /// `path` through a [`SqliteWriter`] (see there why); it ends when every handle is dropped.
+    pub fn start_sqlite(path: &Path) -> Result<GroupCommit, DbErr> {
+        let writer = SqliteWriter::open(path)?;
+        let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|e| DbErr::Custom(format!("cannot start the committing thread: {e}")))?;
+        std::thread::Builder::new()
+            .name("doudi-commit".into())
+            .spawn(move || runtime.block_on(commit_loop(Store::Sqlite(writer), rx)))
+            .map_err(|e| DbErr::Custom(format!("cannot start the committing thread: {e}")))?;
+        Ok(GroupCommit { queue })
     }
 
     /// Store `write` with whatever else is queued: its feed sequence, or `None`, as for
@@ -297,13 +349,13 @@ impl GroupCommit {
     }
 }
 
-async fn commit_loop(db: DatabaseConnection, mut rx: mpsc::Receiver<Queued>) {
+async fn commit_loop(store: Store, mut rx: mpsc::Receiver<Queued>) {
     let mut queued = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut queued, MAX_BATCH).await > 0 {
         let (writes, replies): (Vec<Prepared>, Vec<_>) =
             queued.drain(..).map(|q| (q.write, q.reply)).unzip();
         // A panic while writing must not stop the ingest of every later request.
-        let run = AssertUnwindSafe(write_batch(&db, &writes)).catch_unwind();
+        let run = AssertUnwindSafe(store.write(&writes)).catch_unwind();
         let results = match run.await {
             Ok(Ok(stored)) => stored.into_iter().map(Ok).collect(),
             Ok(Err(e)) if writes.len() == 1 => vec![Err(e)],
@@ -315,7 +367,7 @@ async fn commit_loop(db: DatabaseConnection, mut rx: mpsc::Receiver<Queued>) {
                 }
                 let mut results = Vec::with_capacity(writes.len());
                 for w in &writes {
-                    let one = AssertUnwindSafe(write_batch(&db, std::slice::from_ref(w)))
+                    let one = AssertUnwindSafe(store.write(std::slice::from_ref(w)))
                         .catch_unwind()
                         .await;
                     results.push(match one {

@@ -10,6 +10,7 @@
 pub mod commit;
 pub mod compact;
 pub mod projection;
+pub mod sqlite_writer;
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc, hydrate};
 use sea_orm::sea_query::OnConflict;

@@ -5,8 +5,8 @@
 
 use automerge::{Automerge, hydrate};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QueryTrait, Set, TransactionSession, TransactionTrait,
 };
 
 use doudi_protocol::doc::{self, DiscoveryReport, Household, Visit};
@@ -14,6 +14,7 @@ use doudi_protocol::ids::{BlobHash, DocumentKind};
 
 use super::commit::insert_chunks;
 use crate::blobs::{self, Sha256Hex};
+use crate::db::Exec;
 use crate::entity::{document, household, member, report, visit};
 
 /// The blobs a document points at, as the blob store names them.
@@ -164,8 +165,8 @@ pub async fn write<C: ConnectionTrait>(
 }
 
 /// [`write`] for several documents, their rows inserted together.
-pub async fn write_many<C: ConnectionTrait>(
-    db: &C,
+pub async fn write_many<E: Exec>(
+    db: &E,
     docs: Vec<(&document::Model, Rows, bool)>,
 ) -> Result<(), DbErr> {
     let (mut households, mut members, mut visits, mut reports, mut refs) =
@@ -219,17 +220,19 @@ pub async fn project<C: ConnectionTrait>(
     write(db, row, rows, fresh).await
 }
 
-async fn remove<C: ConnectionTrait>(db: &C, id: &str) -> Result<(), DbErr> {
-    household::Entity::delete_by_id(id.to_string())
-        .exec(db)
+async fn remove<E: Exec>(db: &E, id: &str) -> Result<(), DbErr> {
+    let b = db.backend();
+    db.exec(household::Entity::delete_by_id(id.to_string()).build(b))
         .await?;
-    member::Entity::delete_many()
-        .filter(member::Column::DocId.eq(id))
-        .exec(db)
+    db.exec(
+        member::Entity::delete_many()
+            .filter(member::Column::DocId.eq(id))
+            .build(b),
+    )
+    .await?;
+    db.exec(visit::Entity::delete_by_id(id.to_string()).build(b))
         .await?;
-    visit::Entity::delete_by_id(id.to_string()).exec(db).await?;
-    report::Entity::delete_by_id(id.to_string())
-        .exec(db)
+    db.exec(report::Entity::delete_by_id(id.to_string()).build(b))
         .await?;
     blobs::unlink_document(db, id).await?;
     Ok(())
