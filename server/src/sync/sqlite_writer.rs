@@ -94,8 +94,10 @@ pub struct WriteTxn<'a>(&'a SqliteWriter);
 impl WriteTxn<'_> {
     /// Commit; if that fails, the transaction is rolled back.
     pub fn commit(self) -> Result<(), DbErr> {
-        self.0.conn().execute_batch("COMMIT").map_err(db_err)
-        // `self` drops here: a failed COMMIT leaves the transaction open, and it is rolled back.
+        let result = self.0.conn().execute_batch("COMMIT").map_err(db_err);
+        // A failed COMMIT leaves the transaction open: dropping `self` rolls it back.
+        drop(self);
+        result
     }
 }
 
