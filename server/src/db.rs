@@ -4,7 +4,6 @@ use std::future::Future;
 use std::time::Duration;
 
 use doudi_migrations::{Migrator, MigratorTrait};
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
     DbErr, EntityTrait, QueryResult, Set, Statement,
@@ -56,18 +55,11 @@ async fn connect_pool(settings: &Settings, size: Option<u32>) -> Result<Database
     if backend_name(&url) == "sqlite" {
         opts.max_connections(size.unwrap_or(POOL_SQLITE))
             .map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                    .foreign_keys(true)
-                    // Checkpoints are the background checkpointer's ([`start_checkpointer`]);
-                    // a commit checkpoints only a WAL that it has let grow this far.
-                    .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
-                    // A group commit's pages stay in the cache until it commits (with the 2 MiB
-                    // default they spilled into the WAL halfway), and statement journals are
-                    // kept in memory rather than in temporary files.
-                    .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
-                    .pragma("temp_store", "memory")
+                sqlite_pragmas()
+                    .into_iter()
+                    .fold(o.busy_timeout(SQLITE_BUSY_TIMEOUT), |o, (k, v)| {
+                        o.pragma(k, v)
+                    })
             })
             .map_sqlx_sqlite_pool_opts(|p| {
                 p.after_connect(|conn, _| {
@@ -113,6 +105,24 @@ fn stable_query_plans(db: std::ptr::NonNull<libsqlite3_sys::sqlite3>) {
     if rc != libsqlite3_sys::SQLITE_OK {
         tracing::warn!(rc, "SQLite refused the query planner stability option");
     }
+}
+
+/// The settings of every SQLite connection, the request pool's and the group commit's writer
+/// ([`crate::sync::sqlite_writer`]): PRAGMA names and values, applied in this order.
+pub fn sqlite_pragmas() -> [(&'static str, String); 6] {
+    [
+        ("journal_mode", "WAL".into()),
+        ("synchronous", "NORMAL".into()),
+        ("foreign_keys", "ON".into()),
+        // Checkpoints are the background checkpointer's ([`start_checkpointer`]); a commit
+        // checkpoints only a WAL that it has let grow this far.
+        ("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string()),
+        // A group commit's pages stay in the cache until it commits (with the 2 MiB default they
+        // spilled into the WAL halfway), and statement journals are kept in memory rather than in
+        // temporary files.
+        ("cache_size", format!("-{SQLITE_CACHE_KIB}")),
+        ("temp_store", "MEMORY".into()),
+    ]
 }
 
 /// How long a SQLite connection waits for another's write lock before giving up.

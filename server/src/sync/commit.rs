@@ -146,7 +146,7 @@ pub async fn write_batch(
 }
 
 /// [`write_batch`] through the group commit's SQLite writer.
-pub async fn write_batch_sqlite(
+async fn write_batch_sqlite(
     writer: &SqliteWriter,
     batch: &[Prepared],
 ) -> Result<Vec<Option<i64>>, DbErr> {

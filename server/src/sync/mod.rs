@@ -12,14 +12,14 @@ pub mod compact;
 pub mod projection;
 pub mod sqlite_writer;
 
+use std::collections::{HashMap, HashSet};
+
 use automerge::{Automerge, Change, ChangeHash, ReadDoc, hydrate};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,
 };
-use std::collections::{HashMap, HashSet};
-
 use serde_bytes::ByteBuf;
 
 use doudi_protocol::doc::{self, DiscoveryReport, Household, Visit, validate::has_errors};

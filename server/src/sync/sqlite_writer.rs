@@ -20,7 +20,7 @@ use rusqlite::types::Value as Sql;
 use sea_orm::sea_query::Value;
 use sea_orm::{DbBackend, DbErr, Statement};
 
-use crate::db::{Decode, Exec, SQLITE_BUSY_TIMEOUT, SQLITE_CACHE_KIB, WAL_AUTOCHECKPOINT_PAGES};
+use crate::db::{Decode, Exec, SQLITE_BUSY_TIMEOUT, sqlite_pragmas};
 
 /// Prepared statements kept: multi-row inserts differ by their row count.
 const STATEMENT_CACHE: usize = 128;
@@ -41,12 +41,11 @@ impl SqliteWriter {
         let conn = rusqlite::Connection::open(path).map_err(db_err)?;
         conn.busy_timeout(SQLITE_BUSY_TIMEOUT).map_err(db_err)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-             PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};
-             PRAGMA cache_size = -{SQLITE_CACHE_KIB}; PRAGMA temp_store = MEMORY;"
-        ))
-        .map_err(db_err)?;
+        let pragmas: String = sqlite_pragmas()
+            .iter()
+            .map(|(k, v)| format!("PRAGMA {k} = {v};"))
+            .collect();
+        conn.execute_batch(&pragmas).map_err(db_err)?;
         Ok(SqliteWriter {
             conn: Mutex::new(conn),
         })
