@@ -37,6 +37,7 @@ pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
         keys,
         commits,
         checkpoints,
+        placements: Default::default(),
     }))
 }
 

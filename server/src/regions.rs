@@ -315,6 +315,80 @@ pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
     Ok(report)
 }
 
+/// Most regions a [`Placements`] cache holds before it starts over (a province has tens of
+/// thousands of grids; a whole-country process may see more).
+pub const PLACEMENTS_MAX: usize = 100_000;
+
+/// Where a region sits in the tree: its level (层级) and materialised path. Both are fixed
+/// once the region exists (an import creates regions and renames them, never moves them, and
+/// nothing deletes one), so a process may keep them for as long as it runs, whatever other
+/// processes do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub level: String,
+    pub path: String,
+}
+
+impl Placement {
+    /// Is the region a grid (网格), where documents live?
+    pub fn is_grid(&self) -> bool {
+        self.level == RegionLevel::Grid.as_str()
+    }
+}
+
+/// The placements of the regions this process has looked up, read from the database once
+/// each: every sync names its documents' grids, and a region that does not exist yet is asked
+/// for again.
+#[derive(Debug, Default)]
+pub struct Placements {
+    known: std::sync::RwLock<HashMap<String, Placement>>,
+}
+
+impl Placements {
+    /// The placement of region `code`, or `None` when there is no such region.
+    pub async fn get<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        code: &str,
+    ) -> Result<Option<Placement>, sea_orm::DbErr> {
+        if let Some(p) = self.read().get(code) {
+            return Ok(Some(p.clone()));
+        }
+        let Some(row) = find(db, code).await? else {
+            return Ok(None);
+        };
+        let placement = Placement {
+            level: row.level,
+            path: row.path,
+        };
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        if known.len() >= PLACEMENTS_MAX {
+            known.clear();
+        }
+        known.insert(row.code, placement.clone());
+        Ok(Some(placement))
+    }
+
+    /// Is the region at materialised `path` a grid? Looked up by its code, the path's last part.
+    pub async fn is_grid_path<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        path: &str,
+    ) -> Result<bool, sea_orm::DbErr> {
+        let Some(code) = path.trim_end_matches('/').rsplit('/').next() else {
+            return Ok(false);
+        };
+        Ok(self
+            .get(db, code)
+            .await?
+            .is_some_and(|p| p.is_grid() && p.path == path))
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Placement>> {
+        self.known.read().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 pub async fn find<C: ConnectionTrait>(
     db: &C,
     code: &str,

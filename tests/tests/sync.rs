@@ -974,7 +974,7 @@ async fn prepared_write(
         audit_detail: None,
     };
     doudi_server::sync::prepare(
-        &writer, stored, &header, &grid, &mut after, &tree, &changes, &heads, extra,
+        &writer, stored, &header, &grid.path, &mut after, &tree, &changes, &heads, extra,
     )
     .unwrap()
 }

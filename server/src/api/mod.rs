@@ -42,6 +42,8 @@ pub struct AppState {
     pub commits: crate::sync::GroupCommit,
     /// SQLite's background WAL checkpoints (none on PostgreSQL).
     pub checkpoints: Option<crate::db::Checkpointer>,
+    /// The regions looked up by this process: their level and path never change.
+    pub placements: crate::regions::Placements,
 }
 
 pub type SharedState = Arc<AppState>;

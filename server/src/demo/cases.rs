@@ -99,7 +99,7 @@ impl Seeder<'_> {
             &self.writer,
             None,
             &header,
-            &self.grid,
+            &self.grid.path,
             &mut after,
             &tree,
             &changes,

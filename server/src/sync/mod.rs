@@ -129,13 +129,10 @@ pub async fn run(
     // A changed scope (regions added or removed by an administrator) means a full resend of the
     // new scope and a purge of what left it.
     let scope_key = ctx.subject.scope.join("\n");
-    let previous = device_sync::Entity::find_by_id(ctx.device_id.clone())
-        .one(&state.db)
-        .await?;
+    let (previous, server_policy) = sync_state(&state.db, &ctx.device_id).await?;
     let (cursor, purge) = match &previous {
-        Some(p) if p.scope_key != scope_key => {
+        Some(p) if *p != scope_key => {
             let old: Vec<String> = p
-                .scope_key
                 .split('\n')
                 .filter(|s| !s.is_empty())
                 .map(String::from)
@@ -148,8 +145,9 @@ pub async fn run(
         .page_bytes
         .unwrap_or(DEFAULT_PAGE_BYTES)
         .clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES) as usize;
-    let (updates, next_cursor, more) = pull(&state.db, ctx, cursor, budget, &own).await?;
-    if previous.as_ref().map(|p| &p.scope_key) != Some(&scope_key) {
+    let (updates, next_cursor, more) =
+        pull(&state.db, &state.placements, ctx, cursor, budget, &own).await?;
+    if previous.as_ref() != Some(&scope_key) {
         // Remember the scope only once the whole new scope has been sent.
         if !more {
             device_sync::Entity::insert(device_sync::ActiveModel {
@@ -169,7 +167,6 @@ pub async fn run(
             .await?;
         }
     }
-    let server_policy = crate::policies::version(&state.db).await?;
     let policy = if server_policy != req.policy_version.unwrap_or(0) {
         let (book, version) = crate::policies::load(&state.db)
             .await
@@ -195,6 +192,36 @@ pub async fn run(
         policy,
         tasks,
     })
+}
+
+/// The scope the device was last sent in full (`None` before its first complete sync), and the
+/// server's policy version ([`crate::policies::version`]): one read.
+async fn sync_state(
+    db: &DatabaseConnection,
+    device_id: &str,
+) -> Result<(Option<String>, u64), DbErr> {
+    use crate::entity::policy_layer;
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let scope = Query::select()
+        .column(device_sync::Column::ScopeKey)
+        .from(device_sync::Entity)
+        .and_where(device_sync::Column::DeviceId.eq(device_id))
+        .to_owned();
+    let policy = Query::select()
+        .expr(Expr::col(policy_layer::Column::Id).max())
+        .from(policy_layer::Entity)
+        .to_owned();
+    let both = Query::select()
+        .expr_as(Expr::from(scope), "scope_key")
+        .expr_as(Expr::from(policy), "policy_version")
+        .to_owned();
+    let row = db
+        .query_one(&both)
+        .await?
+        .ok_or_else(|| DbErr::Custom("sync state read no row".into()))?;
+    let scope_key: Option<String> = row.try_get("", "scope_key")?;
+    let policy: Option<i64> = row.try_get("", "policy_version")?;
+    Ok((scope_key, policy.unwrap_or(0) as u64))
 }
 
 /// The account's open tasks and their tag (the first 8 bytes of the SHA-256 of their CBOR), or
@@ -554,10 +581,7 @@ async fn check(
             "A document's kind and grid cannot change.",
         )));
     }
-    let Some(grid) = region::Entity::find_by_id(header.scope.clone())
-        .one(&state.db)
-        .await?
-    else {
+    let Some(grid) = state.placements.get(&state.db, &header.scope).await? else {
         return Ok(Done(rejected(
             id,
             "region.unknown",
@@ -565,7 +589,7 @@ async fn check(
             format!("Grid {} does not exist.", header.scope),
         )));
     };
-    if grid.level != "grid" {
+    if !grid.is_grid() {
         return Ok(Done(rejected(
             id,
             "sync.scope_not_grid",
@@ -637,7 +661,7 @@ async fn check(
         &writer,
         stored.as_ref(),
         &header,
-        &grid,
+        &grid.path,
         &mut after,
         &tree,
         &new,
@@ -709,13 +733,14 @@ pub use commit::{ExtraRows, GroupCommit, MAX_BATCH, Prepared, write_batch};
 
 /// Work out the write of a document's new state: its snapshot, change log rows (with device,
 /// account and time), conflicts, projection rows and audit entry, all before any transaction, so
-/// that the write lock is held for statements only. `extra`: rows stored in the same transaction.
+/// that the write lock is held for statements only. `grid_path`: the materialised path of the
+/// document's grid. `extra`: rows stored in the same transaction.
 #[allow(clippy::too_many_arguments)]
 pub fn prepare(
     writer: &Writer<'_>,
     stored: Option<&document::Model>,
     header: &doc::Header,
-    grid: &region::Model,
+    grid_path: &str,
     after: &mut Automerge,
     tree: &hydrate::Value,
     new: &[Change],
@@ -725,7 +750,7 @@ pub fn prepare(
     let now = now_ms();
     let id = header.id.to_string();
     let snapshot = after.save();
-    let region_path = stored.map_or(grid.path.as_str(), |o| o.region_path.as_str());
+    let region_path = stored.map_or(grid_path, |o| o.region_path.as_str());
     let rows = projection::rows(&id, header.kind.as_str(), &header.scope, region_path, tree)?;
     // Listing conflicts walks the document key by key; the tree shows at once whether any exist.
     let conflicts = match doc::conflicts::any(tree) {
@@ -787,7 +812,7 @@ pub fn prepare(
             id: id.clone(),
             kind: header.kind.as_str().to_string(),
             scope: header.scope.clone(),
-            region_path: grid.path.clone(),
+            region_path: grid_path.to_string(),
             snapshot,
             heads: heads_text(heads),
             created_seq: 0,
@@ -802,7 +827,7 @@ pub fn prepare(
         _ => serde_json::Map::new(),
     };
     Ok(Prepared {
-        audit: audit::row(Outcome::Ok, writer.event(&grid.path, &id, None)),
+        audit: audit::row(Outcome::Ok, writer.event(grid_path, &id, None)),
         doc,
         base_seq: stored.map(|o| o.seq),
         changes,
@@ -887,7 +912,7 @@ pub async fn server_write<T>(
             writer,
             Some(&row),
             &header,
-            &grid,
+            &grid.path,
             &mut after,
             &tree,
             &new,
@@ -969,6 +994,7 @@ async fn changes_by_others(
 /// wrote to) and once per [`CHANGES_AHEAD`] changed ones (their changes), not per document.
 async fn pull(
     db: &DatabaseConnection,
+    placements: &crate::regions::Placements,
     ctx: &AuthContext,
     cursor: u64,
     budget: usize,
@@ -979,9 +1005,21 @@ async fn pull(
     {
         return Ok((Vec::new(), cursor, false));
     }
+    // A grid holds documents at its own path only: those roots are an equality, which the
+    // index on (region path, feed sequence) serves in feed order. A root above the grids is a
+    // prefix match, which SQLite and PostgreSQL (outside the C collation) cannot serve from that
+    // index; the feed index is walked from the cursor instead, skipping what is out of scope.
+    let mut grids = Vec::new();
     let mut scope = Condition::any();
     for root in &ctx.subject.scope {
-        scope = scope.add(document::Column::RegionPath.starts_with(root.as_str()));
+        if placements.is_grid_path(db, root).await? {
+            grids.push(root.as_str());
+        } else {
+            scope = scope.add(document::Column::RegionPath.starts_with(root.as_str()));
+        }
+    }
+    if !grids.is_empty() {
+        scope = scope.add(document::Column::RegionPath.is_in(grids));
     }
     let since = cursor as i64;
     let device = ctx.device_id.as_str();
