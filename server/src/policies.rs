@@ -36,7 +36,8 @@ pub async fn load<C: ConnectionTrait>(db: &C) -> Result<(PolicyBook, u64), Polic
     Ok((PolicyBook::from_layers(layers)?, version))
 }
 
-/// The current version only (cheap: asked on every sync).
+/// The current version only: the highest layer id. Every sync asks for it, in the same statement
+/// as the device's remembered scope (`sync_state` in `sync`).
 pub async fn version<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
     let max: Option<Option<i64>> = policy_layer::Entity::find()
         .select_only()
