@@ -2,13 +2,14 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    QuerySelect, QueryTrait, Set, TransactionSession, TransactionTrait,
 };
 use serde::Serialize;
 
 use doudi_protocol::role::Role;
 
 use crate::auth::{MIN_PASSWORD_CHARS, hash_password, new_id, now_ms};
+use crate::db::Exec;
 use crate::entity::{account, account_region, region};
 use crate::error::{ApiError, Code};
 use crate::policy::Subject;
@@ -44,25 +45,25 @@ pub struct NewAccount {
 }
 
 /// Regions an account is bound to.
-pub async fn regions_of<C: ConnectionTrait>(
-    db: &C,
+pub async fn regions_of<E: Exec>(
+    db: &E,
     account_id: &str,
 ) -> Result<Vec<region::Model>, sea_orm::DbErr> {
     let assigned = account_region::Entity::belongs_to(region::Entity)
         .from(account_region::Column::RegionCode)
         .to(region::Column::Code)
         .into();
-    region::Entity::find()
+    let read = region::Entity::find()
         .join_rev(JoinType::InnerJoin, assigned)
         .filter(account_region::Column::AccountId.eq(account_id))
         .order_by_asc(region::Column::Path)
-        .all(db)
-        .await
+        .build(db.backend());
+    db.query(read).await
 }
 
 /// The path of the account's first region: where its audit events are filed.
-pub async fn home_path<C: ConnectionTrait>(
-    db: &C,
+pub async fn home_path<E: Exec>(
+    db: &E,
     account_id: &str,
 ) -> Result<Option<String>, sea_orm::DbErr> {
     Ok(regions_of(db, account_id)
@@ -73,8 +74,8 @@ pub async fn home_path<C: ConnectionTrait>(
 }
 
 /// The policy subject of an account.
-pub async fn subject_of<C: ConnectionTrait>(
-    db: &C,
+pub async fn subject_of<E: Exec>(
+    db: &E,
     account: &account::Model,
 ) -> Result<Option<Subject>, sea_orm::DbErr> {
     let Some(role) = Role::parse(&account.role) else {
@@ -93,8 +94,8 @@ pub async fn subject_of<C: ConnectionTrait>(
     }))
 }
 
-pub async fn view<C: ConnectionTrait>(
-    db: &C,
+pub async fn view<E: Exec>(
+    db: &E,
     account: &account::Model,
 ) -> Result<AccountView, sea_orm::DbErr> {
     let regions = regions_of(db, &account.id).await?;

@@ -26,10 +26,12 @@ pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
     db::migrate(&db).await?;
     let key = db::token_key(&db, &settings).await?;
     let keys = TokenKeys::new(&key, settings.access_token_ttl_secs);
-    let commits = match db::sqlite_file(&settings.database_url()) {
-        Some(path) => crate::sync::GroupCommit::start_sqlite(&path)?,
+    let sqlite_file = db::sqlite_file(&settings.database_url());
+    let commits = match &sqlite_file {
+        Some(path) => crate::sync::GroupCommit::start_sqlite(path)?,
         None => crate::sync::GroupCommit::start(db::connect_writer(&settings).await?),
     };
+    let reads = crate::reads::Reads::open(&db, sqlite_file.as_deref())?;
     let checkpoints = db::start_checkpointer(&db);
     Ok(Arc::new(AppState {
         db,
@@ -38,6 +40,7 @@ pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
         commits,
         checkpoints,
         placements: Default::default(),
+        reads,
     }))
 }
 

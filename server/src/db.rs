@@ -201,29 +201,47 @@ pub trait Exec: Sync {
     -> impl Future<Output = Result<Vec<T>, DbErr>> + Send;
 }
 
-/// A row read by [`Exec::query`], from its columns in the order selected.
+/// A row read by [`Exec::query`], from its columns in the order selected (a model: by name).
 pub trait Decode: Sized + Send {
     fn from_orm(row: &QueryResult) -> Result<Self, DbErr>;
-    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> Result<Self, DbErr>;
 }
 
-impl Decode for i64 {
-    fn from_orm(row: &QueryResult) -> Result<Self, DbErr> {
-        row.try_get_by_index(0)
-    }
-    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        row.get(0)
-    }
+/// [`Decode`] for one plain column, read by position.
+macro_rules! decode_column {
+    ($($t:ty),*) => {$(
+        impl Decode for $t {
+            fn from_orm(row: &QueryResult) -> Result<Self, DbErr> {
+                row.try_get_by_index(0)
+            }
+            fn from_sqlite(row: &rusqlite::Row<'_>) -> Result<Self, DbErr> {
+                row.get(0).map_err(crate::reads::db_err)
+            }
+        }
+    )*};
 }
 
-impl Decode for (String, i64) {
-    fn from_orm(row: &QueryResult) -> Result<Self, DbErr> {
-        Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?))
-    }
-    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Ok((row.get(0)?, row.get(1)?))
-    }
+decode_column!(i64, String);
+
+/// [`Decode`] for tuples of plain columns, read by position.
+macro_rules! decode_columns {
+    ($(($($t:ty => $i:tt),+)),*) => {$(
+        impl Decode for ($($t,)+) {
+            fn from_orm(row: &QueryResult) -> Result<Self, DbErr> {
+                Ok(($(row.try_get_by_index::<$t>($i)?,)+))
+            }
+            fn from_sqlite(row: &rusqlite::Row<'_>) -> Result<Self, DbErr> {
+                Ok(($(row.get::<_, $t>($i).map_err(crate::reads::db_err)?,)+))
+            }
+        }
+    )*};
 }
+
+decode_columns!(
+    (String => 0, i64 => 1),
+    (String => 0, Vec<u8> => 1),
+    (Option<String> => 0, Option<i64> => 1)
+);
 
 impl<C: ConnectionTrait + Sync> Exec for C {
     fn backend(&self) -> DbBackend {

@@ -17,6 +17,7 @@ pub mod entity;
 pub mod error;
 pub mod policies;
 pub mod policy;
+pub mod reads;
 pub mod regions;
 pub mod review;
 pub mod search;

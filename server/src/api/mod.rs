@@ -18,7 +18,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use sea_orm::{DatabaseConnection, EntityTrait, JoinType, QuerySelect};
+use sea_orm::{DatabaseConnection, EntityTrait, JoinType, QuerySelect, QueryTrait};
 use serde::de::DeserializeOwned;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -28,6 +28,7 @@ use utoipa::OpenApi;
 use crate::audit::{self, Outcome, actions};
 use crate::auth::{TokenError, TokenKeys};
 use crate::config::Settings;
+use crate::db::Exec;
 use crate::entity::{account, device};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::policy::{self, Action, Decision, Subject, Target};
@@ -44,6 +45,8 @@ pub struct AppState {
     pub checkpoints: Option<crate::db::Checkpointer>,
     /// The regions looked up by this process: their level and path never change.
     pub placements: crate::regions::Placements,
+    /// Where the reads of every sync request run ([`crate::reads`]).
+    pub reads: crate::reads::Reads,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -338,11 +341,12 @@ impl FromRequestParts<SharedState> for AuthContext {
             .from(device::Column::AccountId)
             .to(account::Column::Id)
             .into();
-        let found = device::Entity::find_by_id(claims.dev.clone())
+        let read = device::Entity::find_by_id(claims.dev.clone())
             .select_also(account::Entity)
             .join(JoinType::LeftJoin, owner)
-            .one(&state.db)
-            .await?;
+            .build(state.reads.backend());
+        let found: Option<(device::Model, Option<account::Model>)> =
+            state.reads.query(read).await?.into_iter().next();
         let Some((device, account)) = found else {
             return Err(reject(Code::TokenInvalid, None, "unknown device").await);
         };
@@ -356,7 +360,7 @@ impl FromRequestParts<SharedState> for AuthContext {
         if account.disabled {
             return Err(reject(Code::AccountDisabled, Some(account.id), "account disabled").await);
         }
-        let Some(subject) = crate::accounts::subject_of(&state.db, &account).await? else {
+        let Some(subject) = crate::accounts::subject_of(&state.reads, &account).await? else {
             return Err(ApiError::new(Code::Internal));
         };
         Ok(AuthContext {

@@ -2,9 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryTrait};
 
 use doudi_protocol::role::Role;
 use serde::{Deserialize, Serialize};
@@ -170,8 +168,8 @@ pub struct TaskView {
 /// The open tasks of `account_id`: assigned to it, or — for grid workers and assistants —
 /// unassigned in its regions; earliest due first (those without a due date last), then oldest.
 /// Sync sends the same list to the phone (`SyncResponse.tasks`).
-pub async fn open_tasks(
-    db: &DatabaseConnection,
+pub async fn open_tasks<E: crate::db::Exec>(
+    db: &E,
     subject: &crate::policy::Subject,
     account_id: &str,
 ) -> Result<Vec<task::Model>, DbErr> {
@@ -183,12 +181,12 @@ pub async fn open_tasks(
                 .add(scope_condition(subject, task::Column::RegionPath)),
         );
     }
-    let mut rows = task::Entity::find()
+    let read = task::Entity::find()
         .filter(who)
         .filter(task::Column::Status.eq("open"))
         .order_by_asc(task::Column::CreatedAtMs)
-        .all(db)
-        .await?;
+        .build(db.backend());
+    let mut rows: Vec<task::Model> = db.query(read).await?;
     rows.retain(|t| subject.covers(&t.region_path));
     rows.sort_by_key(|t| t.due_at_ms.unwrap_or(i64::MAX));
     Ok(rows)
@@ -204,7 +202,7 @@ pub async fn my_tasks(
 ) -> ApiResult<Json<Vec<TaskView>>> {
     ctx.require(&state, Action::ReadCase, Target::Scope, "tasks")
         .await?;
-    let rows = open_tasks(&state.db, &ctx.subject, &ctx.account.id).await?;
+    let rows = open_tasks(&state.reads, &ctx.subject, &ctx.account.id).await?;
     Ok(Json(
         rows.into_iter()
             .map(|t| TaskView {

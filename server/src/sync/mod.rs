@@ -18,7 +18,7 @@ use automerge::{Automerge, Change, ChangeHash, ReadDoc, hydrate};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
 };
 use serde_bytes::ByteBuf;
 
@@ -33,9 +33,11 @@ use doudi_protocol::sync::{
 use crate::api::{AppState, AuthContext};
 use crate::audit::{self, Outcome};
 use crate::auth::now_ms;
+use crate::db::Exec;
 use crate::entity::{device_sync, doc_change, doc_conflict, document, region};
 use crate::error::{ApiError, Code};
 use crate::policy::{Action, Target, decide};
+use crate::reads::Reads;
 
 /// The actor id of changes the server writes itself (review decisions, migrations): fixed, so that
 /// two servers writing the same change produce identical bytes.
@@ -129,7 +131,7 @@ pub async fn run(
     // A changed scope (regions added or removed by an administrator) means a full resend of the
     // new scope and a purge of what left it.
     let scope_key = ctx.subject.scope.join("\n");
-    let (previous, server_policy) = sync_state(&state.db, &ctx.device_id).await?;
+    let (previous, server_policy) = sync_state(&state.reads, &ctx.device_id).await?;
     let (cursor, purge) = match &previous {
         Some(p) if *p != scope_key => {
             let old: Vec<String> = p
@@ -145,8 +147,7 @@ pub async fn run(
         .page_bytes
         .unwrap_or(DEFAULT_PAGE_BYTES)
         .clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES) as usize;
-    let (updates, next_cursor, more) =
-        pull(&state.db, &state.placements, ctx, cursor, budget, &own).await?;
+    let (updates, next_cursor, more) = pull(state, ctx, cursor, budget, &own).await?;
     if previous.as_ref() != Some(&scope_key) {
         // Remember the scope only once the whole new scope has been sent.
         if !more {
@@ -196,10 +197,7 @@ pub async fn run(
 
 /// The scope the device was last sent in full (`None` before its first complete sync), and the
 /// server's policy version ([`crate::policies::version`]): one read.
-async fn sync_state(
-    db: &DatabaseConnection,
-    device_id: &str,
-) -> Result<(Option<String>, u64), DbErr> {
+async fn sync_state(db: &Reads, device_id: &str) -> Result<(Option<String>, u64), DbErr> {
     use crate::entity::policy_layer;
     use sea_orm::sea_query::{Expr, ExprTrait, Query};
     let scope = Query::select()
@@ -215,12 +213,12 @@ async fn sync_state(
         .expr_as(Expr::from(scope), "scope_key")
         .expr_as(Expr::from(policy), "policy_version")
         .to_owned();
-    let row = db
-        .query_one(&both)
+    let (scope_key, policy): (Option<String>, Option<i64>) = db
+        .query(db.backend().build(&both))
         .await?
+        .into_iter()
+        .next()
         .ok_or_else(|| DbErr::Custom("sync state read no row".into()))?;
-    let scope_key: Option<String> = row.try_get("", "scope_key")?;
-    let policy: Option<i64> = row.try_get("", "policy_version")?;
     Ok((scope_key, policy.unwrap_or(0) as u64))
 }
 
@@ -231,7 +229,7 @@ async fn task_list(state: &AppState, ctx: &AuthContext) -> Result<Option<TaskLis
     if !decide(&ctx.subject, Action::ReadCase, Target::Scope).is_allowed() {
         return Ok(None);
     }
-    let rows = crate::review::api::open_tasks(&state.db, &ctx.subject, &ctx.account.id).await?;
+    let rows = crate::review::api::open_tasks(&state.reads, &ctx.subject, &ctx.account.id).await?;
     let items: Vec<WireTask> = rows
         .into_iter()
         .map(|t| WireTask {
@@ -489,9 +487,8 @@ async fn check(
     changes: &[Change],
 ) -> Result<Checked, ApiError> {
     use Checked::Done;
-    let stored = document::Entity::find_by_id(id.to_string())
-        .one(&state.db)
-        .await?;
+    let read = document::Entity::find_by_id(id.to_string()).build(state.reads.backend());
+    let stored: Option<document::Model> = state.reads.query(read).await?.into_iter().next();
     let before = match &stored {
         Some(row) => Automerge::load(&row.snapshot).map_err(ApiError::internal)?,
         None => Automerge::new(),
@@ -938,23 +935,22 @@ const CHANGES_AHEAD: usize = 16;
 /// Ids of the `ids` documents that another device than `device` changed after `cursor`: one
 /// query per [`crate::blobs::IN_CHUNK`] ids.
 async fn changed_by_others(
-    db: &DatabaseConnection,
+    db: &Reads,
     device: &str,
     cursor: i64,
     ids: &[&str],
 ) -> Result<HashSet<String>, DbErr> {
     let mut out = HashSet::new();
     for chunk in ids.chunks(crate::blobs::IN_CHUNK) {
-        let found: Vec<String> = doc_change::Entity::find()
+        let read = doc_change::Entity::find()
             .filter(doc_change::Column::DocId.is_in(chunk.iter().copied()))
             .filter(doc_change::Column::Seq.gt(cursor))
             .filter(doc_change::Column::DeviceId.ne(device))
             .select_only()
             .column(doc_change::Column::DocId)
             .distinct()
-            .into_tuple()
-            .all(db)
-            .await?;
+            .build(db.backend());
+        let found: Vec<String> = db.query(read).await?;
         out.extend(found);
     }
     Ok(out)
@@ -963,12 +959,12 @@ async fn changed_by_others(
 /// The changes stored after `cursor` by other devices than `device`, of each of `ids`, in the
 /// order they were stored.
 async fn changes_by_others(
-    db: &DatabaseConnection,
+    db: &Reads,
     device: &str,
     cursor: i64,
     ids: &[&str],
 ) -> Result<HashMap<String, Vec<Vec<u8>>>, DbErr> {
-    let rows: Vec<(String, Vec<u8>)> = doc_change::Entity::find()
+    let read = doc_change::Entity::find()
         .filter(doc_change::Column::DocId.is_in(ids.iter().copied()))
         .filter(doc_change::Column::Seq.gt(cursor))
         .filter(doc_change::Column::DeviceId.ne(device))
@@ -976,9 +972,8 @@ async fn changes_by_others(
         .select_only()
         .column(doc_change::Column::DocId)
         .column(doc_change::Column::Bytes)
-        .into_tuple()
-        .all(db)
-        .await?;
+        .build(db.backend());
+    let rows: Vec<(String, Vec<u8>)> = db.query(read).await?;
     let mut out: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
     for (doc, bytes) in rows {
         out.entry(doc).or_default().push(bytes);
@@ -993,8 +988,7 @@ async fn changes_by_others(
 /// The change log is read once per [`FEED_BATCH`] documents (which of the new ones others
 /// wrote to) and once per [`CHANGES_AHEAD`] changed ones (their changes), not per document.
 async fn pull(
-    db: &DatabaseConnection,
-    placements: &crate::regions::Placements,
+    state: &AppState,
     ctx: &AuthContext,
     cursor: u64,
     budget: usize,
@@ -1012,7 +1006,7 @@ async fn pull(
     let mut grids = Vec::new();
     let mut scope = Condition::any();
     for root in &ctx.subject.scope {
-        if placements.is_grid_path(db, root).await? {
+        if state.placements.is_grid_path(&state.db, root).await? {
             grids.push(root.as_str());
         } else {
             scope = scope.add(document::Column::RegionPath.starts_with(root.as_str()));
@@ -1021,19 +1015,20 @@ async fn pull(
     if !grids.is_empty() {
         scope = scope.add(document::Column::RegionPath.is_in(grids));
     }
+    let db = &state.reads;
     let since = cursor as i64;
     let device = ctx.device_id.as_str();
     let mut updates = Vec::new();
     let mut used = 0usize;
     let mut last = since;
     loop {
-        let rows = document::Entity::find()
+        let read = document::Entity::find()
             .filter(scope.clone())
             .filter(document::Column::Seq.gt(last))
             .order_by_asc(document::Column::Seq)
             .limit(FEED_BATCH)
-            .all(db)
-            .await?;
+            .build(db.backend());
+        let rows: Vec<document::Model> = db.query(read).await?;
         let exhausted = (rows.len() as u64) < FEED_BATCH;
         // What each document needs: the whole of it, its changes by others, or nothing (the
         // device has all of it already).

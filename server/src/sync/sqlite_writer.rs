@@ -16,14 +16,10 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::types::Value as Sql;
-use sea_orm::sea_query::Value;
 use sea_orm::{DbBackend, DbErr, Statement};
 
-use crate::db::{Decode, Exec, SQLITE_BUSY_TIMEOUT, sqlite_pragmas};
-
-/// Prepared statements kept: multi-row inserts differ by their row count.
-const STATEMENT_CACHE: usize = 128;
+use crate::db::{Decode, Exec};
+use crate::reads::{db_err, open_sqlite, run_exec, run_query};
 
 /// The group commit's own connection to the SQLite database file.
 #[derive(Debug)]
@@ -31,23 +27,11 @@ pub struct SqliteWriter {
     conn: Mutex<rusqlite::Connection>,
 }
 
-fn db_err(e: rusqlite::Error) -> DbErr {
-    DbErr::Custom(format!("sqlite: {e}"))
-}
-
 impl SqliteWriter {
     /// Open `path` with the settings of the request pool's connections ([`crate::db`]).
     pub fn open(path: &Path) -> Result<SqliteWriter, DbErr> {
-        let conn = rusqlite::Connection::open(path).map_err(db_err)?;
-        conn.busy_timeout(SQLITE_BUSY_TIMEOUT).map_err(db_err)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let pragmas: String = sqlite_pragmas()
-            .iter()
-            .map(|(k, v)| format!("PRAGMA {k} = {v};"))
-            .collect();
-        conn.execute_batch(&pragmas).map_err(db_err)?;
         Ok(SqliteWriter {
-            conn: Mutex::new(conn),
+            conn: Mutex::new(open_sqlite(path)?),
         })
     }
 
@@ -106,61 +90,16 @@ impl Drop for WriteTxn<'_> {
     }
 }
 
-/// The bound value of `v`; values of other types are not written by the group commit.
-fn to_sql(v: &Value) -> Result<Sql, DbErr> {
-    fn int<T: Into<i64> + Copy>(n: &Option<T>) -> Sql {
-        n.map_or(Sql::Null, |n| Sql::Integer(n.into()))
-    }
-    Ok(match v {
-        Value::Bool(b) => b.map_or(Sql::Null, |b| Sql::Integer(b as i64)),
-        Value::TinyInt(n) => int(n),
-        Value::SmallInt(n) => int(n),
-        Value::Int(n) => int(n),
-        Value::BigInt(n) => int(n),
-        Value::TinyUnsigned(n) => int(n),
-        Value::SmallUnsigned(n) => int(n),
-        Value::Unsigned(n) => int(n),
-        Value::Float(f) => f.map_or(Sql::Null, |f| Sql::Real(f as f64)),
-        Value::Double(f) => f.map_or(Sql::Null, Sql::Real),
-        Value::String(s) => s.clone().map_or(Sql::Null, Sql::Text),
-        Value::Char(c) => c.map_or(Sql::Null, |c| Sql::Text(c.to_string())),
-        Value::Bytes(b) => b.clone().map_or(Sql::Null, Sql::Blob),
-        other => {
-            return Err(DbErr::Custom(format!(
-                "sqlite writer: value type not supported: {other:?}"
-            )));
-        }
-    })
-}
-
-fn params(st: &Statement) -> Result<Vec<Sql>, DbErr> {
-    st.values
-        .as_ref()
-        .map_or(Ok(Vec::new()), |v| v.0.iter().map(to_sql).collect())
-}
-
 impl Exec for SqliteWriter {
     fn backend(&self) -> DbBackend {
         DbBackend::Sqlite
     }
 
     async fn exec(&self, st: Statement) -> Result<u64, DbErr> {
-        let values = params(&st)?;
-        let conn = self.in_transaction()?;
-        let mut stmt = conn.prepare_cached(&st.sql).map_err(db_err)?;
-        let n = stmt
-            .execute(rusqlite::params_from_iter(values))
-            .map_err(db_err)?;
-        Ok(n as u64)
+        run_exec(&*self.in_transaction()?, &st)
     }
 
     async fn query<T: Decode>(&self, st: Statement) -> Result<Vec<T>, DbErr> {
-        let values = params(&st)?;
-        let conn = self.in_transaction()?;
-        let mut stmt = conn.prepare_cached(&st.sql).map_err(db_err)?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(values), |r| T::from_sqlite(r))
-            .map_err(db_err)?;
-        rows.collect::<Result<_, _>>().map_err(db_err)
+        run_query(&*self.in_transaction()?, &st)
     }
 }
