@@ -78,20 +78,25 @@ pub async fn subject_of<E: Exec>(
     db: &E,
     account: &account::Model,
 ) -> Result<Option<Subject>, sea_orm::DbErr> {
-    let Some(role) = Role::parse(&account.role) else {
-        tracing::error!(account = %account.id, "account has an unknown role");
-        return Ok(None);
-    };
-    let scope = regions_of(db, &account.id)
+    let paths = regions_of(db, &account.id)
         .await?
         .into_iter()
-        .map(|r| r.path)
-        .collect();
-    Ok(Some(Subject {
+        .map(|r| r.path);
+    Ok(subject(account, paths.collect()))
+}
+
+/// The policy subject of an account bound to the regions at `paths` (in path order); `None`
+/// for an account with an unknown role.
+pub fn subject(account: &account::Model, paths: Vec<String>) -> Option<Subject> {
+    let Some(role) = Role::parse(&account.role) else {
+        tracing::error!(account = %account.id, "account has an unknown role");
+        return None;
+    };
+    Some(Subject {
         account_id: account.id.clone(),
         role,
-        scope,
-    }))
+        scope: paths,
+    })
 }
 
 pub async fn view<E: Exec>(

@@ -16,6 +16,7 @@ both_backends!(
     logout_ends_the_session,
     revoked_device_fails_at_once,
     disabled_account_cannot_log_in,
+    account_bound_to_two_grids_is_scoped_to_both,
 );
 
 async fn login_with_right_and_wrong_password(b: Backend) {
@@ -63,6 +64,38 @@ async fn login_with_right_and_wrong_password(b: Backend) {
             .iter()
             .all(|e| !e.detail.clone().unwrap_or_default().contains(PASSWORD))
     );
+}
+
+/// Every request reads the account's regions with its device: each region of an account bound
+/// to two grids in different towns is in its scope, and only those.
+async fn account_bound_to_two_grids_is_scoped_to_both(b: Backend) {
+    let app = spawn_app(b).await;
+    app.seed_fixture().await;
+    app.create_account(
+        "two.grids",
+        Role::GridWorker,
+        &["370102002001-A", "370102001001-A"],
+    )
+    .await;
+    let ok = app.login_as("two.grids", PASSWORD, None).await;
+    let token = ok.body["access_token"].as_str().unwrap();
+    for (grid, status) in [
+        ("370102001001-A", StatusCode::OK),
+        ("370102002001-A", StatusCode::OK),
+        ("370102001001-B", StatusCode::FORBIDDEN),
+        ("370103001001-A", StatusCode::FORBIDDEN),
+    ] {
+        let r = app.get(&format!("/api/v1/regions/{grid}"), token).await;
+        assert_eq!(r.status, status, "{grid}: {:?}", r.body);
+    }
+    let me = app.get("/api/v1/me", token).await;
+    let codes: Vec<&str> = me.body["account"]["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["370102001001-A", "370102002001-A"]);
 }
 
 async fn rate_limit_per_account_engages_and_releases(b: Backend) {

@@ -18,7 +18,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use sea_orm::{DatabaseConnection, EntityTrait, JoinType, QuerySelect, QueryTrait};
+use sea_orm::{DatabaseConnection, EntityTrait, JoinType, QueryOrder, QuerySelect, QueryTrait};
 use serde::de::DeserializeOwned;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -28,8 +28,8 @@ use utoipa::OpenApi;
 use crate::audit::{self, Outcome, actions};
 use crate::auth::{TokenError, TokenKeys};
 use crate::config::Settings;
-use crate::db::Exec;
-use crate::entity::{account, device};
+use crate::db::{Decode, Exec};
+use crate::entity::{account, account_region, device, region};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::policy::{self, Action, Decision, Subject, Target};
 
@@ -288,6 +288,25 @@ impl FromRequestParts<SharedState> for ClientAddr {
     }
 }
 
+/// Alias of the region path column in the authentication's read.
+const REGION_PATH: &str = "region_path";
+
+/// A row of the authentication's read: the device, its account (`None` when it is gone) and
+/// the path of one of the account's regions (`None` for an account bound to none).
+struct DeviceOwner(device::Model, Option<account::Model>, Option<String>);
+
+impl Decode for DeviceOwner {
+    fn from_orm(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
+        let (device, account) = Decode::from_orm(row)?;
+        Ok(DeviceOwner(device, account, row.try_get("", REGION_PATH)?))
+    }
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> Result<Self, sea_orm::DbErr> {
+        let (device, account) = Decode::from_sqlite(row)?;
+        let path = row.get(REGION_PATH).map_err(crate::reads::db_err)?;
+        Ok(DeviceOwner(device, account, path))
+    }
+}
+
 /// An authenticated request: a valid access token of an enabled account on a live device.
 #[derive(Debug, Clone)]
 pub struct AuthContext {
@@ -336,18 +355,30 @@ impl FromRequestParts<SharedState> for AuthContext {
                 return Err(reject(Code::TokenInvalid, None, "invalid").await);
             }
         };
-        // The device and its account in one read.
+        // The device, its account and the account's regions in one read: a row per region.
         let owner = device::Entity::belongs_to(account::Entity)
             .from(device::Column::AccountId)
             .to(account::Column::Id)
             .into();
+        let bound = account_region::Entity::belongs_to(account::Entity)
+            .from(account_region::Column::AccountId)
+            .to(account::Column::Id)
+            .into();
+        let placed = account_region::Entity::belongs_to(region::Entity)
+            .from(account_region::Column::RegionCode)
+            .to(region::Column::Code)
+            .into();
         let read = device::Entity::find_by_id(claims.dev.clone())
             .select_also(account::Entity)
             .join(JoinType::LeftJoin, owner)
+            .join_rev(JoinType::LeftJoin, bound)
+            .join(JoinType::LeftJoin, placed)
+            .column_as(region::Column::Path, REGION_PATH)
+            .order_by_asc(region::Column::Path)
             .build(state.reads.backend());
-        let found: Option<(device::Model, Option<account::Model>)> =
-            state.reads.query(read).await?.into_iter().next();
-        let Some((device, account)) = found else {
+        let rows: Vec<DeviceOwner> = state.reads.query(read).await?;
+        let mut rows = rows.into_iter();
+        let Some(DeviceOwner(device, account, first)) = rows.next() else {
             return Err(reject(Code::TokenInvalid, None, "unknown device").await);
         };
         if device.revoked_at_ms.is_some() {
@@ -360,7 +391,8 @@ impl FromRequestParts<SharedState> for AuthContext {
         if account.disabled {
             return Err(reject(Code::AccountDisabled, Some(account.id), "account disabled").await);
         }
-        let Some(subject) = crate::accounts::subject_of(&state.reads, &account).await? else {
+        let paths = first.into_iter().chain(rows.filter_map(|r| r.2)).collect();
+        let Some(subject) = crate::accounts::subject(&account, paths) else {
             return Err(ApiError::new(Code::Internal));
         };
         Ok(AuthContext {
