@@ -3,12 +3,13 @@
 //!
 //! On PostgreSQL they go through the request pool ([`Reads::Pool`]). On SQLite, a read through
 //! sqlx is a hand-off: the asking task sends the statement to its connection's worker thread,
-//! which wakes, runs it, and wakes the task again with each row. Under the sync ingest (six
-//! reads per pushed visit) the pool's threads and those hand-offs took about a quarter of the
+//! which wakes, runs it, and wakes the task again with each row. Under the sync ingest (then
+//! six reads per pushed visit, five since) the pool's threads and those hand-offs took about a quarter of the
 //! server's CPU time, of which SQLite's own work was less than half. [`Reads::Sqlite`] keeps a
 //! few rusqlite connections of its own (on the same SQLite library sqlx links) and runs a read
 //! on the thread that asks. These reads are indexed lookups of a few rows, which take tens of
-//! microseconds; in WAL mode a reader never waits for the writer or a checkpoint.
+//! microseconds; in WAL mode a reader does not wait for the writer or a checkpoint (only
+//! SQLite's recovery of a crashed writer's WAL can hold it, for at most the busy timeout).
 //!
 //! The statements are the same sea-query statements as on every other connection
 //! ([`crate::db::Exec`]); rows are read as entity models through their column types
