@@ -221,7 +221,7 @@ macro_rules! decode_column {
     )*};
 }
 
-decode_column!(i64, String);
+decode_column!(i64, Option<i64>, String);
 
 /// [`Decode`] for tuples of plain columns, read by position.
 macro_rules! decode_columns {

@@ -1,14 +1,16 @@
 //! Region policy storage: the layers of `rules::policy::PolicyBook` in the database. Every change
 //! is validated on the whole book first; an invalid change leaves the previous policy in force.
 
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    Set, TransactionSession, TransactionTrait,
 };
 
 use doudi_protocol::rules::policy::{PolicyBook, PolicyError, PolicyLayer};
 
 use crate::auth::now_ms;
+use crate::db::Exec;
 use crate::entity::policy_layer;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,16 +38,20 @@ pub async fn load<C: ConnectionTrait>(db: &C) -> Result<(PolicyBook, u64), Polic
     Ok((PolicyBook::from_layers(layers)?, version))
 }
 
-/// The current version only: the highest layer id. Every sync asks for it, in the same statement
-/// as the device's remembered scope (`sync_state` in `sync`).
+/// The query of the current version: the highest layer id (NULL before the first layer). Every
+/// sync reads it in the same statement as the device's remembered scope (`sync_state` in
+/// `sync`).
+pub fn version_query() -> SelectStatement {
+    Query::select()
+        .expr(Expr::col(policy_layer::Column::Id).max())
+        .from(policy_layer::Entity)
+        .to_owned()
+}
+
+/// The current version only ([`version_query`]; 0 before the first layer).
 pub async fn version<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
-    let max: Option<Option<i64>> = policy_layer::Entity::find()
-        .select_only()
-        .column_as(policy_layer::Column::Id.max(), "max_id")
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(max.flatten().unwrap_or(0) as u64)
+    let max: Vec<Option<i64>> = db.query(db.backend().build(&version_query())).await?;
+    Ok(max.into_iter().next().flatten().unwrap_or(0) as u64)
 }
 
 async fn insert_row<C: ConnectionTrait>(

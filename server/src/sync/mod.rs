@@ -198,17 +198,13 @@ pub async fn run(
 /// The scope the device was last sent in full (`None` before its first complete sync), and the
 /// server's policy version ([`crate::policies::version`]): one read.
 async fn sync_state(db: &Reads, device_id: &str) -> Result<(Option<String>, u64), DbErr> {
-    use crate::entity::policy_layer;
-    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    use sea_orm::sea_query::{Expr, Query};
     let scope = Query::select()
         .column(device_sync::Column::ScopeKey)
         .from(device_sync::Entity)
         .and_where(device_sync::Column::DeviceId.eq(device_id))
         .to_owned();
-    let policy = Query::select()
-        .expr(Expr::col(policy_layer::Column::Id).max())
-        .from(policy_layer::Entity)
-        .to_owned();
+    let policy = crate::policies::version_query();
     let both = Query::select()
         .expr_as(Expr::from(scope), "scope_key")
         .expr_as(Expr::from(policy), "policy_version")
