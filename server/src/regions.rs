@@ -375,9 +375,11 @@ impl Placements {
         db: &C,
         path: &str,
     ) -> Result<bool, sea_orm::DbErr> {
-        let Some(code) = path.trim_end_matches('/').rsplit('/').next() else {
-            return Ok(false);
-        };
+        let code = path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
         Ok(self
             .get(db, code)
             .await?
