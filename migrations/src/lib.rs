@@ -15,6 +15,7 @@ mod m20261123_000006_search;
 mod m20261123_000007_recheck_tasks;
 mod m20261123_000008_member_region;
 mod m20261123_000009_change_log_compaction;
+mod m20261201_000010_tasks_version;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_recheck_tasks::Migration),
             Box::new(m20261123_000008_member_region::Migration),
             Box::new(m20261123_000009_change_log_compaction::Migration),
+            Box::new(m20261201_000010_tasks_version::Migration),
         ]
     }
 }

@@ -41,6 +41,7 @@ pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
         checkpoints,
         placements: Default::default(),
         reads,
+        task_tags: Default::default(),
     }))
 }
 

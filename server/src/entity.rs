@@ -289,6 +289,25 @@ pub mod change_log_state {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod tasks_version {
+    use sea_orm::entity::prelude::*;
+
+    /// The version of the task table (one row, `id` 1): a trigger adds one on every insert,
+    /// update or delete of a task, so a sync knows whether an account's task list may have moved.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "tasks_version")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        pub version: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod doc_conflict {
     use sea_orm::entity::prelude::*;
 

@@ -26,6 +26,7 @@ both_backends!(
     wrong_role_or_region_is_refused,
     spot_check_sample_follows_the_setting,
     reports_are_triaged_into_tasks,
+    task_changes_reach_the_phone_from_any_writer,
     console_refuses_missing_csrf_and_foreign_ids,
     recheck_and_visit_tasks_are_scheduled,
     queue_count_stops_at_the_cap,
@@ -404,13 +405,12 @@ async fn spot_check_sample_follows_the_setting(b: Backend) {
     }
 }
 
-async fn reports_are_triaged_into_tasks(b: Backend) {
-    let mut w = world(b).await;
-    let mut r = DiscoveryReport::new(AccountId::parse(&w.phone.account_id).unwrap());
-    r.reported_at = Some(UnixMillis(doudi_server::auth::now_ms() - 30 * 3_600_000));
-    r.emergency_24h = true;
-    r.urgency = Some(Urgency::Urgent);
-    r.notes = Some("独居老人，房屋漏雨".into());
+/// A submitted report, filed by the phone's account on a visit, of an elderly person (李大娘 of
+/// 一村 12 号) who needs care.
+fn elderly_person_report(phone: &Phone) -> DiscoveryReport {
+    let mut r = DiscoveryReport::new(AccountId::parse(&phone.account_id).unwrap());
+    r.reported_at = Some(UnixMillis(doudi_server::auth::now_ms()));
+    r.urgency = Some(Urgency::NeedsCare);
     r.status = DiscoveryStatus::Submitted;
     r.channel = Some(Channel::Visit);
     r.target_groups.insert(TargetGroup::Elderly);
@@ -420,6 +420,16 @@ async fn reports_are_triaged_into_tasks(b: Backend) {
         address: Some("一村 12 号".into()),
         phone: None,
     });
+    r
+}
+
+async fn reports_are_triaged_into_tasks(b: Backend) {
+    let mut w = world(b).await;
+    let mut r = elderly_person_report(&w.phone);
+    r.reported_at = Some(UnixMillis(doudi_server::auth::now_ms() - 30 * 3_600_000));
+    r.emergency_24h = true;
+    r.urgency = Some(Urgency::Urgent);
+    r.notes = Some("独居老人，房屋漏雨".into());
     let rid = w.phone.replica.create(GRID_A, &r).unwrap().to_string();
     let mut calm = DiscoveryReport::new(AccountId::parse(&w.phone.account_id).unwrap());
     calm.reported_at = Some(UnixMillis(doudi_server::auth::now_ms() - 90 * 3_600_000));
@@ -512,6 +522,84 @@ async fn reports_are_triaged_into_tasks(b: Backend) {
         )
         .await;
     assert_eq!(again.code(), "report.wrong_state");
+}
+
+/// The task list the server sends `phone` in one sync round trip (`None`: not sent, the phone's
+/// list is current), after applying the response.
+async fn tasks_sent(app: &TestApp, phone: &mut Phone) -> Option<Vec<(String, Option<String>)>> {
+    use doudi_protocol::sync::{SyncResponse, from_cbor, to_cbor};
+    let r = app
+        .post_sync(&phone.access, to_cbor(&phone.replica.prepare(None)))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let resp: SyncResponse = from_cbor(&r.bytes().await.unwrap()).unwrap();
+    assert!(!resp.more);
+    let sent = resp.tasks.as_ref().map(|t| {
+        t.items
+            .iter()
+            .map(|i| (i.kind.clone(), i.note.clone()))
+            .collect()
+    });
+    phone.replica.apply(resp).unwrap();
+    sent
+}
+
+/// A server remembers the tag of each account's task list and skips reading the list while the
+/// task table's version stays put. Whoever changes a task moves that version: this server,
+/// another server process on the same database, or a statement no server ran (the table's
+/// trigger). The phone is sent its list after each of these, and not sent it in between.
+async fn task_changes_reach_the_phone_from_any_writer(b: Backend) {
+    let mut w = world(b).await;
+    let url = w.app.state.settings.database_url();
+    let other = spawn_app_with(b, |s| {
+        s.database_url = Some(doudi_server::config::Secret::new(url.clone()));
+    })
+    .await;
+    let r = elderly_person_report(&w.phone);
+    let rid = w.phone.replica.create(GRID_A, &r).unwrap().to_string();
+    assert_eq!(tasks_sent(&w.app, &mut w.phone).await, Some(vec![]));
+    assert_eq!(tasks_sent(&w.app, &mut w.phone).await, None);
+
+    // Assigned through the other server process.
+    let zhang = w.phone.account_id.clone();
+    let a = other
+        .post(
+            &format!("/api/v1/reports/{rid}/assign"),
+            Some(&w.town),
+            json!({ "assignee": zhang, "note": "今天内核实" }),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let verify = |note: &str| Some(vec![("verify_report".to_string(), Some(note.to_string()))]);
+    assert_eq!(tasks_sent(&w.app, &mut w.phone).await, verify("今天内核实"));
+    assert_eq!(tasks_sent(&w.app, &mut w.phone).await, None);
+
+    // Changed by a statement outside any server.
+    use sea_orm::ConnectionTrait;
+    w.app
+        .state
+        .db
+        .execute_unprepared("UPDATE tasks SET note = '明天上午核实'")
+        .await
+        .unwrap();
+    assert_eq!(
+        tasks_sent(&w.app, &mut w.phone).await,
+        verify("明天上午核实")
+    );
+    assert_eq!(tasks_sent(&w.app, &mut w.phone).await, None);
+
+    // Closed through this server: the list is empty again, on either server.
+    let c = w
+        .app
+        .post(
+            &format!("/api/v1/reports/{rid}/close"),
+            Some(&w.town),
+            json!({ "reason": "已核实，无需救助" }),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::NO_CONTENT, "{:?}", c.body);
+    assert_eq!(tasks_sent(&other, &mut w.phone).await, Some(vec![]));
+    assert_eq!(tasks_sent(&w.app, &mut w.phone).await, None);
 }
 
 /// A browser-like console client: keeps the session cookie, follows no redirects.

@@ -18,7 +18,10 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use sea_orm::{DatabaseConnection, EntityTrait, JoinType, QueryOrder, QuerySelect, QueryTrait};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, JoinType, QueryOrder, QuerySelect, QueryTrait,
+};
 use serde::de::DeserializeOwned;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -29,7 +32,7 @@ use crate::audit::{self, Outcome, actions};
 use crate::auth::{TokenError, TokenKeys};
 use crate::config::Settings;
 use crate::db::{Decode, Exec};
-use crate::entity::{account, account_region, device, region};
+use crate::entity::{account, account_region, device, device_sync, region, tasks_version};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::policy::{self, Action, Decision, Subject, Target};
 
@@ -47,6 +50,8 @@ pub struct AppState {
     pub placements: crate::regions::Placements,
     /// Where the reads of every sync request run ([`crate::reads`]).
     pub reads: crate::reads::Reads,
+    /// The accounts' task tags as last computed ([`crate::sync::TaskTags`]).
+    pub task_tags: crate::sync::TaskTags,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -288,23 +293,73 @@ impl FromRequestParts<SharedState> for ClientAddr {
     }
 }
 
-/// Alias of the region path column in the authentication's read.
+/// Aliases of the columns the authentication's read adds to the device and its account.
 const REGION_PATH: &str = "region_path";
+const SCOPE_KEY: &str = "sync_scope_key";
+const POLICY_VERSION: &str = "policy_version";
+const TASKS_VERSION: &str = "tasks_version";
 
-/// A row of the authentication's read: the device, its account (`None` when it is gone) and
-/// the path of one of the account's regions (`None` for an account bound to none).
-struct DeviceOwner(device::Model, Option<account::Model>, Option<String>);
+/// A row of the authentication's read: the device, its account (`None` when it is gone), the
+/// path of one of the account's regions (`None` for an account bound to none) and the device's
+/// sync state (the same in every row).
+struct DeviceOwner(
+    device::Model,
+    Option<account::Model>,
+    Option<String>,
+    DeviceSyncState,
+);
+
+/// The sync state of the row's columns.
+fn sync_state(
+    scope_key: Option<String>,
+    policy: Option<i64>,
+    tasks: Option<i64>,
+) -> DeviceSyncState {
+    DeviceSyncState {
+        scope_key,
+        policy_version: policy.unwrap_or(0) as u64,
+        tasks_version: tasks.unwrap_or(0),
+    }
+}
 
 impl Decode for DeviceOwner {
     fn from_orm(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
         let (device, account) = Decode::from_orm(row)?;
-        Ok(DeviceOwner(device, account, row.try_get("", REGION_PATH)?))
+        let state = sync_state(
+            row.try_get("", SCOPE_KEY)?,
+            row.try_get("", POLICY_VERSION)?,
+            row.try_get("", TASKS_VERSION)?,
+        );
+        Ok(DeviceOwner(
+            device,
+            account,
+            row.try_get("", REGION_PATH)?,
+            state,
+        ))
     }
     fn from_sqlite(row: &rusqlite::Row<'_>) -> Result<Self, sea_orm::DbErr> {
+        use crate::reads::db_err;
         let (device, account) = Decode::from_sqlite(row)?;
-        let path = row.get(REGION_PATH).map_err(crate::reads::db_err)?;
-        Ok(DeviceOwner(device, account, path))
+        let state = sync_state(
+            row.get(SCOPE_KEY).map_err(db_err)?,
+            row.get(POLICY_VERSION).map_err(db_err)?,
+            row.get(TASKS_VERSION).map_err(db_err)?,
+        );
+        let path = row.get(REGION_PATH).map_err(db_err)?;
+        Ok(DeviceOwner(device, account, path, state))
     }
+}
+
+/// What a sync needs to know of the device besides who it is. The authentication reads it in
+/// the same statement as the device, so a sync costs one read less; other requests ignore it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceSyncState {
+    /// The scope the device was last sent in full (`None` before its first complete sync).
+    pub scope_key: Option<String>,
+    /// The server's policy version ([`crate::policies::version`]).
+    pub policy_version: u64,
+    /// The task table's version ([`crate::entity::tasks_version`]).
+    pub tasks_version: i64,
 }
 
 /// An authenticated request: a valid access token of an enabled account on a live device.
@@ -314,6 +369,8 @@ pub struct AuthContext {
     pub account: account::Model,
     pub device_id: String,
     pub client_addr: String,
+    /// Read with the device at the start of the request.
+    pub sync_state: DeviceSyncState,
 }
 
 impl FromRequestParts<SharedState> for AuthContext {
@@ -355,7 +412,8 @@ impl FromRequestParts<SharedState> for AuthContext {
                 return Err(reject(Code::TokenInvalid, None, "invalid").await);
             }
         };
-        // The device, its account and the account's regions in one read: a row per region.
+        // The device, its account, the account's regions and the device's sync state in one
+        // read: a row per region.
         let owner = device::Entity::belongs_to(account::Entity)
             .from(device::Column::AccountId)
             .to(account::Column::Id)
@@ -368,17 +426,30 @@ impl FromRequestParts<SharedState> for AuthContext {
             .from(account_region::Column::RegionCode)
             .to(region::Column::Code)
             .into();
+        let synced = device::Entity::belongs_to(device_sync::Entity)
+            .from(device::Column::Id)
+            .to(device_sync::Column::DeviceId)
+            .into();
+        let tasks = Query::select()
+            .column(tasks_version::Column::Version)
+            .from(tasks_version::Entity)
+            .and_where(tasks_version::Column::Id.eq(1))
+            .to_owned();
         let read = device::Entity::find_by_id(claims.dev.clone())
             .select_also(account::Entity)
             .join(JoinType::LeftJoin, owner)
             .join_rev(JoinType::LeftJoin, bound)
             .join(JoinType::LeftJoin, placed)
+            .join(JoinType::LeftJoin, synced)
             .column_as(region::Column::Path, REGION_PATH)
+            .column_as(device_sync::Column::ScopeKey, SCOPE_KEY)
+            .expr_as(Expr::from(crate::policies::version_query()), POLICY_VERSION)
+            .expr_as(Expr::from(tasks), TASKS_VERSION)
             .order_by_asc(region::Column::Path)
             .build(state.reads.backend());
         let rows: Vec<DeviceOwner> = state.reads.query(read).await?;
         let mut rows = rows.into_iter();
-        let Some(DeviceOwner(device, account, first)) = rows.next() else {
+        let Some(DeviceOwner(device, account, first, sync_state)) = rows.next() else {
             return Err(reject(Code::TokenInvalid, None, "unknown device").await);
         };
         if device.revoked_at_ms.is_some() {
@@ -400,6 +471,7 @@ impl FromRequestParts<SharedState> for AuthContext {
             account,
             device_id: device.id,
             client_addr: addr,
+            sync_state,
         })
     }
 }

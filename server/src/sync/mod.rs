@@ -131,8 +131,8 @@ pub async fn run(
     // A changed scope (regions added or removed by an administrator) means a full resend of the
     // new scope and a purge of what left it.
     let scope_key = ctx.subject.scope.join("\n");
-    let (previous, server_policy) = sync_state(&state.reads, &ctx.device_id).await?;
-    let (cursor, purge) = match &previous {
+    let previous = &ctx.sync_state.scope_key;
+    let (cursor, purge) = match previous {
         Some(p) if *p != scope_key => {
             let old: Vec<String> = p
                 .split('\n')
@@ -168,7 +168,7 @@ pub async fn run(
             .await?;
         }
     }
-    let policy = if server_policy != req.policy_version.unwrap_or(0) {
+    let policy = if ctx.sync_state.policy_version != req.policy_version.unwrap_or(0) {
         let (book, version) = crate::policies::load(&state.db)
             .await
             .map_err(|e| ApiError::internal(e))?;
@@ -179,9 +179,7 @@ pub async fn run(
     let tasks = if more {
         None
     } else {
-        task_list(state, ctx)
-            .await?
-            .filter(|list| Some(list.tag) != req.tasks_tag)
+        task_list(state, ctx, req.tasks_tag).await?
     };
     Ok(SyncResponse {
         v: PROTOCOL_VERSION,
@@ -195,34 +193,71 @@ pub async fn run(
     })
 }
 
-/// The scope the device was last sent in full (`None` before its first complete sync), and the
-/// server's policy version ([`crate::policies::version`]): one read.
-async fn sync_state(db: &Reads, device_id: &str) -> Result<(Option<String>, u64), DbErr> {
-    use sea_orm::sea_query::{Expr, Query};
-    let scope = Query::select()
-        .column(device_sync::Column::ScopeKey)
-        .from(device_sync::Entity)
-        .and_where(device_sync::Column::DeviceId.eq(device_id))
-        .to_owned();
-    let policy = crate::policies::version_query();
-    let both = Query::select()
-        .expr_as(Expr::from(scope), "scope_key")
-        .expr_as(Expr::from(policy), "policy_version")
-        .to_owned();
-    let (scope_key, policy): (Option<String>, Option<i64>) = db
-        .query(db.backend().build(&both))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| DbErr::Custom("sync state read no row".into()))?;
-    Ok((scope_key, policy.unwrap_or(0) as u64))
+/// At most this many accounts' task tags are remembered ([`TaskTags`]); past it the memory
+/// starts again empty, and each account's next sync reads its list once.
+pub const MAX_TASK_TAGS: usize = 100_000;
+
+/// The tag of each account's task list as this process last computed it, with what the list
+/// was computed from: the task table's version ([`crate::entity::tasks_version`]), the role and
+/// the scope. A sync whose device already holds that tag, while none of them moved, need not
+/// read the list again. The version is the database's, so every server process on one database
+/// sees the same moves.
+#[derive(Debug, Default)]
+pub struct TaskTags(std::sync::Mutex<HashMap<String, TaskTag>>);
+
+#[derive(Debug)]
+struct TaskTag {
+    version: i64,
+    role: doudi_protocol::role::Role,
+    scope: Vec<String>,
+    tag: u64,
 }
 
-/// The account's open tasks and their tag (the first 8 bytes of the SHA-256 of their CBOR), or
-/// `None` when the account may not read its scope.
-async fn task_list(state: &AppState, ctx: &AuthContext) -> Result<Option<TaskList>, ApiError> {
+impl TaskTags {
+    /// The remembered tag of the account's list, when it was computed under this version, role
+    /// and scope.
+    fn current(&self, subject: &crate::policy::Subject, version: i64) -> Option<u64> {
+        let tags = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        tags.get(&subject.account_id)
+            .filter(|t| t.version == version && t.role == subject.role && t.scope == subject.scope)
+            .map(|t| t.tag)
+    }
+
+    /// Remember the tag of the list read after `version` was read: a task change between the
+    /// two reads leaves a tag that is newer than its version says, and the next sync reads the
+    /// list once more; never the other way round.
+    fn remember(&self, subject: &crate::policy::Subject, version: i64, tag: u64) {
+        let mut tags = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if tags.len() >= MAX_TASK_TAGS && !tags.contains_key(&subject.account_id) {
+            tags.clear();
+        }
+        tags.insert(
+            subject.account_id.clone(),
+            TaskTag {
+                version,
+                role: subject.role,
+                scope: subject.scope.clone(),
+                tag,
+            },
+        );
+    }
+}
+
+/// The account's open tasks when they differ from those the device holds (`held`: the tag it
+/// sent); `None` when they do not, or when the account may not read its scope. The tag is the
+/// first 8 bytes of the SHA-256 of the list's CBOR. The list is read only when the task table
+/// moved since this process last computed the account's tag, or the device holds another tag.
+async fn task_list(
+    state: &AppState,
+    ctx: &AuthContext,
+    held: Option<u64>,
+) -> Result<Option<TaskList>, ApiError> {
     use sha2::{Digest, Sha256};
     if !decide(&ctx.subject, Action::ReadCase, Target::Scope).is_allowed() {
+        return Ok(None);
+    }
+    let version = ctx.sync_state.tasks_version;
+    if held.is_some() && state.task_tags.current(&ctx.subject, version) == held {
         return Ok(None);
     }
     let rows = crate::review::api::open_tasks(&state.reads, &ctx.subject, &ctx.account.id).await?;
@@ -242,7 +277,8 @@ async fn task_list(state: &AppState, ctx: &AuthContext) -> Result<Option<TaskLis
         .collect();
     let digest = Sha256::digest(to_cbor(&items));
     let tag = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
-    Ok(Some(TaskList { tag, items }))
+    state.task_tags.remember(&ctx.subject, version, tag);
+    Ok((Some(tag) != held).then_some(TaskList { tag, items }))
 }
 
 fn hex_to_bytes(s: &str) -> Option<Vec<u8>> {
