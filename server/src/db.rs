@@ -27,6 +27,11 @@ pub const POOL_SQLITE: u32 = 8;
 /// Connections of the pool that serves requests on PostgreSQL.
 pub const POOL_POSTGRES: u32 = 16;
 
+/// A pooled connection idle for at least this long is tested (a ping) before it is handed out,
+/// in case the server, a proxy or a firewall dropped it meanwhile. A busier one is not: testing
+/// on every use (sqlx's default) cost a round trip to PostgreSQL per query.
+pub const POOL_TEST_AFTER_IDLE: Duration = Duration::from_secs(30);
+
 /// Connect to the configured database (creating the data directory for SQLite).
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     connect_pool(settings, None).await
@@ -51,7 +56,8 @@ async fn connect_pool(settings: &Settings, size: Option<u32>) -> Result<Database
     let mut opts = ConnectOptions::new(url.clone());
     opts.sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire_if_idle_for(POOL_TEST_AFTER_IDLE);
     if backend_name(&url) == "sqlite" {
         opts.max_connections(size.unwrap_or(POOL_SQLITE))
             .map_sqlx_sqlite_opts(|o| {
