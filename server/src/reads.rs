@@ -1,19 +1,26 @@
-//! The reads of every sync request: authentication, the stored document, the device's sync
-//! state, the feed and the task list.
+//! The reads of every sync request: authentication (with the device's sync state), the stored
+//! document, the feed and, when it may have changed, the task list.
 //!
-//! On PostgreSQL they go through the request pool ([`Reads::Pool`]). On SQLite, a read through
-//! sqlx is a hand-off: the asking task sends the statement to its connection's worker thread,
-//! which wakes, runs it, and wakes the task again with each row. Under the sync ingest (then
-//! six reads per pushed visit, five since) the pool's threads and those hand-offs took about a quarter of the
-//! server's CPU time, of which SQLite's own work was less than half. [`Reads::Sqlite`] keeps a
-//! few rusqlite connections of its own (on the same SQLite library sqlx links) and runs a read
-//! on the thread that asks. These reads are indexed lookups of a few rows, which take tens of
-//! microseconds; in WAL mode a reader does not wait for the writer or a checkpoint (only
-//! SQLite's recovery of a crashed writer's WAL can hold it, for at most the busy timeout).
+//! Through a pool, each read pays for the pool. On SQLite, a read through sqlx is a hand-off:
+//! the asking task sends the statement to its connection's worker thread, which wakes, runs it,
+//! and wakes the task again with each row. Under the sync ingest (then six reads per pushed
+//! visit) the pool's threads and those hand-offs took about a quarter of the server's CPU time,
+//! of which SQLite's own work was less than half. [`Reads::Sqlite`] keeps a few rusqlite
+//! connections of its own (on the same SQLite library sqlx links) and runs a read on the thread
+//! that asks. These reads are indexed lookups of a few rows, which take tens of microseconds;
+//! in WAL mode a reader does not wait for the writer or a checkpoint (only SQLite's recovery of
+//! a crashed writer's WAL can hold it, for at most the busy timeout).
+//!
+//! On PostgreSQL, sqlx's pool tests every connection it takes back with a round trip (a `Sync`
+//! message and its `ReadyForQuery`), on a task of its own: each read cost two round trips and
+//! two tasks. [`Reads::Postgres`] keeps a few connections of its own, read-only, and runs one
+//! statement at a time on each. A read abandoned halfway (its request dropped) leaves the
+//! connection's answer unread; sqlx reads it away before the next statement on it. A connection
+//! whose statement fails is dropped and opened again on its next use.
 //!
 //! The statements are the same sea-query statements as on every other connection
 //! ([`crate::db::Exec`]); rows are read as entity models through their column types
-//! ([`sqlite_model`]).
+//! ([`sqlite_model`]) or, on PostgreSQL, as sea-orm reads them.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,8 +30,10 @@ use rusqlite::types::{Value as Sql, ValueRef};
 use sea_orm::sea_query::Value;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ColumnType, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    FromQueryResult, IdenStatic, Iterable, QueryResult, Statement, TryIntoModel,
+    FromQueryResult, IdenStatic, Iterable, QueryResult, RuntimeErr, Statement, TryIntoModel,
 };
+
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 
 use crate::db::{Decode, Exec, SQLITE_BUSY_TIMEOUT, sqlite_pragmas};
 use crate::entity::{account, device, document, region, task};
@@ -33,23 +42,35 @@ use crate::entity::{account, device, document, region, task};
 /// rarely waits for another.
 pub const SQLITE_READERS: usize = 4;
 
+/// Connections of [`PgReaders`]. The ingest's reads each take a fraction of a millisecond,
+/// so a few connections carry them; more than [`SQLITE_READERS`], since a PostgreSQL read waits
+/// for the network and the database's process rather than running on the asking thread.
+pub const POSTGRES_READERS: usize = 8;
+
 /// Prepared statements kept per connection (multi-row inserts differ by their row count).
 const STATEMENT_CACHE: usize = 128;
 
 /// Where the sync's reads run (see the module documentation).
 #[derive(Debug)]
 pub enum Reads {
+    /// The request pool: an in-memory SQLite database, whose connections each see their own.
     Pool(DatabaseConnection),
     Sqlite(SqliteReaders),
+    Postgres(PgReaders),
 }
 
 impl Reads {
-    /// SQLite connections of their own for the database file `sqlite_file`, or the pool `db`
-    /// (PostgreSQL, an in-memory SQLite database).
+    /// Connections of their own to the database of `db`: SQLite connections to the database
+    /// file `sqlite_file`, PostgreSQL connections with the pool's options (opened on first
+    /// use); for an in-memory SQLite database, the pool `db` itself.
     pub fn open(db: &DatabaseConnection, sqlite_file: Option<&Path>) -> Result<Reads, DbErr> {
-        match sqlite_file {
-            Some(path) if db.get_database_backend() == DbBackend::Sqlite => {
+        match (db.get_database_backend(), sqlite_file) {
+            (DbBackend::Sqlite, Some(path)) => {
                 Ok(Reads::Sqlite(SqliteReaders::open(path, SQLITE_READERS)?))
+            }
+            (DbBackend::Postgres, _) => {
+                let options = db.get_postgres_connection_pool().connect_options();
+                Ok(Reads::Postgres(PgReaders::new(&options, POSTGRES_READERS)))
             }
             _ => Ok(Reads::Pool(db.clone())),
         }
@@ -61,6 +82,7 @@ impl Exec for Reads {
         match self {
             Reads::Pool(db) => db.backend(),
             Reads::Sqlite(r) => r.backend(),
+            Reads::Postgres(r) => r.backend(),
         }
     }
 
@@ -68,6 +90,7 @@ impl Exec for Reads {
         match self {
             Reads::Pool(db) => db.exec(st).await,
             Reads::Sqlite(r) => r.exec(st).await,
+            Reads::Postgres(r) => r.exec(st).await,
         }
     }
 
@@ -75,6 +98,7 @@ impl Exec for Reads {
         match self {
             Reads::Pool(db) => db.query(st).await,
             Reads::Sqlite(r) => r.query(st).await,
+            Reads::Postgres(r) => r.query(st).await,
         }
     }
 }
@@ -141,6 +165,109 @@ impl Exec for SqliteReaders {
         run_query(&self.conn(), &st)
     }
 }
+
+/// A few read-only PostgreSQL connections of their own (see the module documentation).
+pub struct PgReaders {
+    options: PgConnectOptions,
+    /// `None`: not opened yet, or dropped after a failure.
+    conns: Box<[tokio::sync::Mutex<Option<PgConnection>>]>,
+    next: AtomicUsize,
+}
+
+impl std::fmt::Debug for PgReaders {
+    // The connect options hold the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgReaders")
+            .field("connections", &self.conns.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgReaders {
+    /// `n` connections with `options`, each opened on its first use, in read-only
+    /// transactions, named [`PG_APPLICATION_NAME`].
+    pub fn new(options: &PgConnectOptions, n: usize) -> PgReaders {
+        let options = options
+            .clone()
+            .application_name(PG_APPLICATION_NAME)
+            .options([("default_transaction_read_only", "on")]);
+        PgReaders {
+            options,
+            conns: (0..n.max(1))
+                .map(|_| tokio::sync::Mutex::new(None))
+                .collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// A free connection, or (all in use) the next one once it is free.
+    async fn conn(&self) -> tokio::sync::MutexGuard<'_, Option<PgConnection>> {
+        let n = self.conns.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            if let Ok(c) = self.conns[(start + i) % n].try_lock() {
+                return c;
+            }
+        }
+        self.conns[start % n].lock().await
+    }
+}
+
+impl Exec for PgReaders {
+    fn backend(&self) -> DbBackend {
+        DbBackend::Postgres
+    }
+
+    async fn exec(&self, _st: Statement) -> Result<u64, DbErr> {
+        Err(DbErr::Custom(
+            "postgres readers: a write was sent to a read-only connection".into(),
+        ))
+    }
+
+    async fn query<T: Decode>(&self, st: Statement) -> Result<Vec<T>, DbErr> {
+        use sea_orm::sqlx::Connection;
+        let mut slot = self.conn().await;
+        let conn = match &mut *slot {
+            Some(c) => c,
+            empty => {
+                let opened = tokio::time::timeout(
+                    PG_CONNECT_TIMEOUT,
+                    PgConnection::connect_with(&self.options),
+                )
+                .await
+                .map_err(|_| DbErr::Custom("postgres readers: connecting timed out".into()))?
+                .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
+                empty.insert(opened)
+            }
+        };
+        let values = st.values.unwrap_or(sea_orm::sea_query::Values(Vec::new()));
+        let read = sea_orm::sqlx::query_with(
+            sea_orm::sqlx::AssertSqlSafe(st.sql.as_str()),
+            sea_query_sqlx::SqlxValues(values),
+        )
+        .fetch_all(&mut *conn)
+        .await;
+        match read {
+            Ok(rows) => rows
+                .into_iter()
+                .map(|row| T::from_orm(&QueryResult::from(row)))
+                .collect(),
+            Err(e) => {
+                // The connection may be gone (a restarted or terminated server answers with a
+                // database error, then closes): open a new one for the next read. Reads fail
+                // rarely, and a new connection costs a few milliseconds.
+                *slot = None;
+                Err(DbErr::Query(RuntimeErr::SqlxError(e.into())))
+            }
+        }
+    }
+}
+
+/// The `application_name` of [`PgReaders`]' connections, as `pg_stat_activity` shows them.
+pub const PG_APPLICATION_NAME: &str = "doudi-reads";
+
+/// How long [`PgReaders`] wait to open a connection (as the pool, [`crate::db`]).
+const PG_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 // ---------------------------------------------------------------------------------------------
 // Shared with the group commit's writer ([`crate::sync::sqlite_writer`])
@@ -345,7 +472,7 @@ mod tests {
     fn pool(r: &Reads) -> &DatabaseConnection {
         match r {
             Reads::Pool(db) => db,
-            Reads::Sqlite(_) => unreachable!("the pool"),
+            Reads::Sqlite(_) | Reads::Postgres(_) => unreachable!("the pool"),
         }
     }
 

@@ -1196,3 +1196,76 @@ async fn a_write_that_fails_fails_alone_in_its_batch(b: Backend) {
     let w = prepared_write(&app, &pa, later, None, &household("三村 3 号"), vec![]).await;
     assert!(commits.submit(w).await.unwrap().is_some());
 }
+
+/// The server's own PostgreSQL read connections (`reads::PgReaders`) refuse writes, and come
+/// back after the database dropped them: each read on a dropped connection fails once, and the
+/// connection is opened again for the next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_read_connections_are_read_only_and_reopen_after_a_drop() {
+    use doudi_server::db::Exec;
+    use doudi_server::reads::{PG_APPLICATION_NAME, POSTGRES_READERS, Reads};
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let Some(b) = Backend::postgres() else { return };
+    let app = spawn_app(b).await;
+    let reads = &app.state.reads;
+    assert!(matches!(reads, Reads::Postgres(_)));
+    let one = || Statement::from_string(DbBackend::Postgres, "SELECT 1::bigint");
+    for _ in 0..POSTGRES_READERS {
+        assert_eq!(reads.query::<i64>(one()).await.unwrap(), vec![1]);
+    }
+    let db = &app.state.db;
+    let count = |name: &str| {
+        Statement::from_string(
+            DbBackend::Postgres,
+            format!(
+                "SELECT COUNT(*)::bigint FROM pg_stat_activity \
+                 WHERE application_name = '{name}' AND datname = current_database()"
+            ),
+        )
+    };
+    let open: Vec<i64> = db.query(count(PG_APPLICATION_NAME)).await.unwrap();
+    assert_eq!(open, vec![POSTGRES_READERS as i64]);
+
+    // A write is refused by the database itself, even as a query.
+    let write = Statement::from_string(
+        DbBackend::Postgres,
+        "INSERT INTO change_log_state (id, compacted_seq) VALUES (7, 0) RETURNING id::bigint",
+    );
+    let err = reads.query::<i64>(write).await.unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+    let stored: Vec<i64> = db
+        .query(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT COUNT(*)::bigint FROM change_log_state WHERE id = 7",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![0]);
+
+    // The database drops every read connection.
+    db.execute_unprepared(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = '{PG_APPLICATION_NAME}' AND datname = current_database()"
+    ))
+    .await
+    .unwrap();
+    for _ in 0..100 {
+        if db.query::<i64>(count(PG_APPLICATION_NAME)).await.unwrap() == vec![0] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut failed = 0;
+    for _ in 0..POSTGRES_READERS {
+        if reads.query::<i64>(one()).await.is_err() {
+            failed += 1;
+        }
+    }
+    assert!(
+        (1..=POSTGRES_READERS).contains(&failed),
+        "{failed} reads failed"
+    );
+    for _ in 0..2 * POSTGRES_READERS {
+        assert_eq!(reads.query::<i64>(one()).await.unwrap(), vec![1]);
+    }
+}
