@@ -137,16 +137,8 @@ impl SqliteReaders {
     /// A free connection, or (all in use) the next one once it is free. A connection is held
     /// for one statement, never across an `.await`.
     fn conn(&self) -> MutexGuard<'_, rusqlite::Connection> {
-        let n = self.conns.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
-            if let Ok(c) = self.conns[(start + i) % n].try_lock() {
-                return c;
-            }
-        }
-        self.conns[start % n]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        first_free(&self.conns, &self.next, |c| c.try_lock().ok())
+            .unwrap_or_else(|busy| busy.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
@@ -164,6 +156,20 @@ impl Exec for SqliteReaders {
     async fn query<T: Decode>(&self, st: Statement) -> Result<Vec<T>, DbErr> {
         run_query(&self.conn(), &st)
     }
+}
+
+/// Round robin over `slots` from the next start: the first that `take` gets without waiting, or
+/// (all in use) the slot to wait for.
+fn first_free<'a, S, G>(
+    slots: &'a [S],
+    next: &AtomicUsize,
+    take: impl Fn(&'a S) -> Option<G>,
+) -> Result<G, &'a S> {
+    let n = slots.len();
+    let start = next.fetch_add(1, Ordering::Relaxed);
+    (0..n)
+        .find_map(|i| take(&slots[(start + i) % n]))
+        .ok_or(&slots[start % n])
 }
 
 /// A few read-only PostgreSQL connections of their own (see the module documentation).
@@ -202,14 +208,10 @@ impl PgReaders {
 
     /// A free connection, or (all in use) the next one once it is free.
     async fn conn(&self) -> tokio::sync::MutexGuard<'_, Option<PgConnection>> {
-        let n = self.conns.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
-            if let Ok(c) = self.conns[(start + i) % n].try_lock() {
-                return c;
-            }
+        match first_free(&self.conns, &self.next, |c| c.try_lock().ok()) {
+            Ok(free) => free,
+            Err(busy) => busy.lock().await,
         }
-        self.conns[start % n].lock().await
     }
 }
 

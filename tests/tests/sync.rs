@@ -1214,16 +1214,16 @@ async fn postgres_read_connections_are_read_only_and_reopen_after_a_drop() {
         assert_eq!(reads.query::<i64>(one()).await.unwrap(), vec![1]);
     }
     let db = &app.state.db;
-    let count = |name: &str| {
+    let readers_open = || {
         Statement::from_string(
             DbBackend::Postgres,
             format!(
                 "SELECT COUNT(*)::bigint FROM pg_stat_activity \
-                 WHERE application_name = '{name}' AND datname = current_database()"
+                 WHERE application_name = '{PG_APPLICATION_NAME}' AND datname = current_database()"
             ),
         )
     };
-    let open: Vec<i64> = db.query(count(PG_APPLICATION_NAME)).await.unwrap();
+    let open: Vec<i64> = db.query(readers_open()).await.unwrap();
     assert_eq!(open, vec![POSTGRES_READERS as i64]);
 
     // A write is refused by the database itself, even as a query.
@@ -1250,7 +1250,7 @@ async fn postgres_read_connections_are_read_only_and_reopen_after_a_drop() {
     .await
     .unwrap();
     for _ in 0..100 {
-        if db.query::<i64>(count(PG_APPLICATION_NAME)).await.unwrap() == vec![0] {
+        if db.query::<i64>(readers_open()).await.unwrap() == vec![0] {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
