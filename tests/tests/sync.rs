@@ -18,6 +18,7 @@ both_backends!(
     concurrent_edits_converge_a_then_b,
     concurrent_edits_converge_b_then_a,
     replayed_request_adds_nothing,
+    a_fresh_history_under_a_stored_id_is_checked_against_the_stored_document,
     idle_sync_moves_a_few_bytes,
     out_of_scope_writes_and_reads_are_refused,
     forged_actor_is_refused,
@@ -223,6 +224,99 @@ async fn replayed_request_adds_nothing(b: Backend) {
     );
     assert_eq!(app.stored_doc(&id).await.unwrap().seq, seq);
     assert_eq!(app.audit("sync.accept").await.len(), 1);
+}
+
+/// A history that starts from scratch looks like a new document's, and the server first
+/// works it out without reading the store. Under the id of a stored document it must still be
+/// refused, merged and audited exactly as any change of that document.
+async fn a_fresh_history_under_a_stored_id_is_checked_against_the_stored_document(b: Backend) {
+    let (app, mut pa, mut pb) = setup(b).await;
+    let id = pa
+        .replica
+        .create(GRID_A, &household("一村 7 号"))
+        .unwrap()
+        .to_string();
+    app.sync(&mut pa).await;
+    let before = app.stored_doc(&id).await.unwrap();
+    let own_history = |phone: &Phone, address: &str| {
+        let doc_id = DocumentId::parse(&id).unwrap();
+        let actor = phone.replica.actor().clone();
+        let mut doc =
+            doudi_protocol::doc::create(doc_id, GRID_A, &household(address), Some(actor)).unwrap();
+        let change = doc.get_last_local_change().unwrap().bytes().into_owned();
+        to_cbor(&SyncRequest {
+            v: 1,
+            cursor: 0,
+            push: vec![DocPush {
+                doc: id.clone(),
+                changes: vec![ByteBuf::from(change)],
+            }],
+            ..Default::default()
+        })
+    };
+    let denials = |rows: Vec<doudi_server::entity::audit_log::Model>| {
+        rows.iter()
+            .filter(|r| r.target.as_deref() == Some(id.as_str()))
+            .count()
+    };
+
+    // Another township's worker may neither read nor write grid A: refused once, audited once.
+    app.create_account("other.town", Role::GridWorker, &["370102002001-A"])
+        .await;
+    let po = app.phone("other.town").await;
+    let r = app
+        .post_sync(&po.access, own_history(&po, "冒充 7 号"))
+        .await;
+    let resp: SyncResponse = from_cbor(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(resp.results[0].status, PushStatus::Rejected);
+    assert_eq!(resp.results[0].code.as_deref(), Some("policy.denied"));
+    assert_eq!(denials(app.audit("policy.denied").await), 1);
+    let after = app.stored_doc(&id).await.unwrap();
+    assert_eq!((after.seq, &after.heads), (before.seq, &before.heads));
+
+    // The village's assistant may write grid A: its history joins the stored one.
+    let changes = doc_change::Entity::find()
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    let r = app
+        .post_sync(&pb.access, own_history(&pb, "一村 7 号之一"))
+        .await;
+    let resp: SyncResponse = from_cbor(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(resp.results[0].status, PushStatus::Accepted);
+    assert_eq!(resp.results[0].heads.len(), 2, "both histories are heads");
+    assert_eq!(
+        doc_change::Entity::find()
+            .count(&app.state.db)
+            .await
+            .unwrap(),
+        changes + 1
+    );
+    let merged = app.stored_doc(&id).await.unwrap();
+    assert_eq!(merged.created_seq, before.created_seq);
+    assert!(merged.seq > before.seq);
+    assert_eq!(denials(app.audit("sync.accept").await), 2);
+    // Both phones end with the stored document; the two concurrent versions are a conflict.
+    app.sync(&mut pa).await;
+    app.sync(&mut pb).await;
+    let mut server: Vec<ByteBuf> = resp.results[0].heads.clone();
+    server.sort();
+    for phone in [&mut pa, &mut pb] {
+        let mut heads = phone.replica.heads(&id).unwrap();
+        heads.sort();
+        assert_eq!(heads, server);
+    }
+    let (a, b): (Household, Household) =
+        (pa.replica.read(&id).unwrap(), pb.replica.read(&id).unwrap());
+    assert_eq!(a.address, b.address);
+    let conflicts = doc_conflict::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(
+        conflicts.iter().any(|c| c.doc_id == id),
+        "conflicts: {conflicts:?}"
+    );
 }
 
 async fn idle_sync_moves_a_few_bytes(b: Backend) {

@@ -404,7 +404,14 @@ async fn ingest(
     let mut pending = Vec::with_capacity(pushed.len());
     for (i, push) in pushed.iter().enumerate() {
         match decode(state, ctx, device_actor, push).await {
-            Ok(changes) => pending.push((i, changes)),
+            Ok(changes) => {
+                // A history from the first change on is most likely a new document's.
+                let base = match self_contained(&changes) {
+                    true => Base::AssumeNew,
+                    false => Base::Read,
+                };
+                pending.push((i, changes, base));
+            }
             Err(refused) => results[i] = Some(refused),
         }
     }
@@ -418,8 +425,13 @@ async fn ingest(
         while rest.peek().is_some() {
             let mut waiting = Vec::new();
             let mut writes = Vec::new();
-            for (i, changes) in rest.by_ref().take(MAX_BATCH) {
-                match check(state, ctx, &pushed[i].doc, &changes).await? {
+            for (i, changes, base) in rest.by_ref().take(MAX_BATCH) {
+                let mut checked = check(state, ctx, &pushed[i].doc, &changes, base).await?;
+                if base == Base::AssumeNew && matches!(checked, Checked::Done(_)) {
+                    // Any answer but a write is given from the document as stored.
+                    checked = check(state, ctx, &pushed[i].doc, &changes, Base::Read).await?;
+                }
+                match checked {
                     Checked::Done(result) => results[i] = Some(result),
                     Checked::Write(write, heads) => {
                         waiting.push((i, changes, heads));
@@ -436,8 +448,9 @@ async fn ingest(
                         ..accepted(&pushed[i].doc)
                     });
                 } else {
-                    // Someone else changed the document meanwhile: again from the new state.
-                    busy.push((i, changes));
+                    // Someone else changed the document meanwhile, or it was not new after
+                    // all: again from the state as stored.
+                    busy.push((i, changes, Base::Read));
                 }
             }
         }
@@ -502,6 +515,28 @@ async fn decode(
     Ok(changes)
 }
 
+/// Whether every change's dependencies are among `changes`: a history from the document's
+/// first change on, as a device pushes a document it created.
+fn self_contained(changes: &[Change]) -> bool {
+    let hashes: std::collections::HashSet<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
+    changes
+        .iter()
+        .all(|c| c.deps().iter().all(|d| hashes.contains(d)))
+}
+
+/// What [`check`] checks pushed changes against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Base {
+    /// The document as stored now, read first.
+    Read,
+    /// No stored document, without reading: for a self-contained history ([`self_contained`]),
+    /// which is nearly always a new document's. Only a write may come of it, and the write is
+    /// stored only if no document with its id exists (else it is checked again from the
+    /// stored state). Any other answer is worked out again from the stored state, and nothing
+    /// is audited on the way.
+    AssumeNew,
+}
+
 /// What checking pushed changes against the stored document gives.
 enum Checked {
     /// The answer, without a write (a replay, a refusal).
@@ -510,17 +545,24 @@ enum Checked {
     Write(Box<Prepared>, Vec<ChangeHash>),
 }
 
-/// Apply `changes` to a copy of document `id` as stored now and check the result: author,
-/// scope and permission, header, the fields only the server writes, the document rules.
+/// Apply `changes` to a copy of document `id` as stored now (or to none, [`Base`]) and check
+/// the result: author, scope and permission, header, the fields only the server writes, the
+/// document rules.
 async fn check(
     state: &AppState,
     ctx: &AuthContext,
     id: &str,
     changes: &[Change],
+    base: Base,
 ) -> Result<Checked, ApiError> {
     use Checked::Done;
-    let read = document::Entity::find_by_id(id.to_string()).build(state.reads.backend());
-    let stored: Option<document::Model> = state.reads.query(read).await?.into_iter().next();
+    let stored: Option<document::Model> = match base {
+        Base::Read => {
+            let read = document::Entity::find_by_id(id.to_string()).build(state.reads.backend());
+            state.reads.query(read).await?.into_iter().next()
+        }
+        Base::AssumeNew => None,
+    };
     let before = match &stored {
         Some(row) => Automerge::load(&row.snapshot).map_err(ApiError::internal)?,
         None => Automerge::new(),
@@ -628,9 +670,11 @@ async fn check(
     }
     let action = write_action(header.kind);
     if !decide(&ctx.subject, action, Target::Region(&grid.path)).is_allowed() {
-        ctx.require(state, action, Target::Region(&grid.path), id)
-            .await
-            .ok();
+        if base == Base::Read {
+            ctx.require(state, action, Target::Region(&grid.path), id)
+                .await
+                .ok();
+        }
         return Ok(Done(rejected(
             id,
             "policy.denied",
