@@ -1014,7 +1014,7 @@ async fn ingest(o: &Options, server: &Server, colleague: &str) -> Ingest {
     let deadline = Duration::from_secs(o.ingest_secs);
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for (phone, visits) in devices {
+    for (mut phone, visits) in devices {
         let http = client.http.clone();
         let base = client.base.clone();
         tasks.push(tokio::spawn(async move {
@@ -1024,6 +1024,9 @@ async fn ingest(o: &Options, server: &Server, colleague: &str) -> Ingest {
                 sdk: None,
             };
             let mut cursor = phone.replica.cursor();
+            // As the SDK does, each request names the policy book and task list the device holds.
+            let held = phone.replica.prepare(None);
+            let (mut policy_version, mut tasks_tag) = (held.policy_version, held.tasks_tag);
             let mut lat = Vec::with_capacity(visits.len());
             let (mut up, mut down) = (0usize, 0usize);
             for (doc, changes) in visits {
@@ -1037,6 +1040,8 @@ async fn ingest(o: &Options, server: &Server, colleague: &str) -> Ingest {
                         doc,
                         changes: changes.into_iter().map(ByteBuf::from).collect(),
                     }],
+                    policy_version,
+                    tasks_tag,
                     ..Default::default()
                 };
                 let body = to_cbor(&req);
@@ -1050,6 +1055,12 @@ async fn ingest(o: &Options, server: &Server, colleague: &str) -> Ingest {
                     resp.results
                 );
                 cursor = resp.cursor;
+                if let Some(p) = &resp.policy {
+                    policy_version = Some(p.version);
+                }
+                if let Some(t) = &resp.tasks {
+                    tasks_tag = Some(t.tag);
+                }
                 lat.push(time);
             }
             (lat, up, down)
