@@ -51,11 +51,6 @@ pub const AUDIT_REJECT: &str = "sync.reject";
 /// How often an optimistic update is retried when another request changed the same document.
 const MAX_RETRIES: usize = 8;
 
-/// A new document of at most this many changes is stored as its changes (automerge's `load`
-/// reads a sequence of changes as it reads a saved document); a longer history is saved, which
-/// is more compact. Any later write stores a saved document.
-pub const MAX_CHANGES_AS_SNAPSHOT: usize = 4;
-
 /// SQLite lets one transaction write at a time; when several want to, the others wait in
 /// SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and holds a pooled
 /// connection meanwhile. Document writes of this process queue here instead, so each starts
@@ -827,19 +822,7 @@ pub fn prepare(
 ) -> Result<Prepared, ApiError> {
     let now = now_ms();
     let id = header.id.to_string();
-    let mut new_bytes = Vec::with_capacity(new.len());
-    let mut hashes = Vec::with_capacity(new.len());
-    for c in new {
-        let mut c = c.clone();
-        hashes.push(c.hash().to_string());
-        new_bytes.push(c.bytes().into_owned());
-    }
-    let snapshot = match stored {
-        // A new document of a few changes is stored as those changes, one after another: about
-        // as compact as a saved document, and without the work of saving one.
-        None if new.len() <= MAX_CHANGES_AS_SNAPSHOT => new_bytes.concat(),
-        _ => after.save(),
-    };
+    let snapshot = after.save();
     let region_path = stored.map_or(grid_path, |o| o.region_path.as_str());
     let rows = projection::rows(&id, header.kind.as_str(), &header.scope, region_path, tree)?;
     // Listing conflicts walks the document key by key; the tree shows at once whether any exist.
@@ -864,20 +847,24 @@ pub fn prepare(
             }
         })
         .collect();
+    let mut hashes = Vec::with_capacity(new.len());
     let changes = new
         .iter()
-        .zip(&hashes)
-        .zip(new_bytes)
-        .map(|((c, hash), bytes)| doc_change::ActiveModel {
-            doc_id: Set(id.clone()),
-            hash: Set(hash.clone()),
-            seq: Set(0),
-            device_id: Set(writer.device_id.to_string()),
-            account_id: Set(writer.account_id.to_string()),
-            actor: Set(c.actor_id().to_hex_string()),
-            at_ms: Set(now),
-            bytes: Set(bytes),
-            ..Default::default()
+        .map(|c| {
+            let mut c = c.clone();
+            let hash = c.hash().to_string();
+            hashes.push(hash.clone());
+            doc_change::ActiveModel {
+                doc_id: Set(id.clone()),
+                hash: Set(hash),
+                seq: Set(0),
+                device_id: Set(writer.device_id.to_string()),
+                account_id: Set(writer.account_id.to_string()),
+                actor: Set(c.actor_id().to_hex_string()),
+                at_ms: Set(now),
+                bytes: Set(c.bytes().into_owned()),
+                ..Default::default()
+            }
         })
         .collect();
     let doc = match stored {
