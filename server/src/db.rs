@@ -32,6 +32,10 @@ pub const POOL_POSTGRES: u32 = 16;
 /// on every use (sqlx's default) cost a round trip to PostgreSQL per query.
 pub const POOL_TEST_AFTER_IDLE: Duration = Duration::from_secs(30);
 
+/// How long opening a database connection may take, for the pool and for the sync's own read
+/// connections ([`crate::reads`]).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Connect to the configured database (creating the data directory for SQLite).
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     connect_pool(settings, None).await
@@ -55,7 +59,7 @@ async fn connect_pool(settings: &Settings, size: Option<u32>) -> Result<Database
     }
     let mut opts = ConnectOptions::new(url.clone());
     opts.sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10))
+        .connect_timeout(CONNECT_TIMEOUT)
         .acquire_timeout(Duration::from_secs(10))
         .test_before_acquire_if_idle_for(POOL_TEST_AFTER_IDLE);
     if backend_name(&url) == "sqlite" {

@@ -35,7 +35,7 @@ use sea_orm::{
 
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 
-use crate::db::{Decode, Exec, SQLITE_BUSY_TIMEOUT, sqlite_pragmas};
+use crate::db::{CONNECT_TIMEOUT, Decode, Exec, SQLITE_BUSY_TIMEOUT, sqlite_pragmas};
 use crate::entity::{account, device, document, region, task};
 
 /// Connections of [`SqliteReaders`]: more than the runtime's worker threads, so that a read
@@ -233,7 +233,7 @@ impl Exec for PgReaders {
             Some(c) => c,
             empty => {
                 let opened = tokio::time::timeout(
-                    PG_CONNECT_TIMEOUT,
+                    CONNECT_TIMEOUT,
                     PgConnection::connect_with(&self.options),
                 )
                 .await
@@ -267,9 +267,6 @@ impl Exec for PgReaders {
 
 /// The `application_name` of [`PgReaders`]' connections, as `pg_stat_activity` shows them.
 pub const PG_APPLICATION_NAME: &str = "doudi-reads";
-
-/// How long [`PgReaders`] wait to open a connection (as the pool, [`crate::db`]).
-const PG_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 // ---------------------------------------------------------------------------------------------
 // Shared with the group commit's writer ([`crate::sync::sqlite_writer`])
