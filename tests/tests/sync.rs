@@ -1067,8 +1067,18 @@ async fn prepared_write(
         audit_action: doudi_server::sync::AUDIT_ACCEPT,
         audit_detail: None,
     };
+    let (_, content) = doc::read_any(&tree).unwrap();
     doudi_server::sync::prepare(
-        &writer, stored, &header, &grid.path, &mut after, &tree, &changes, &heads, extra,
+        &writer,
+        stored,
+        &header,
+        &grid.path,
+        &mut after,
+        &tree,
+        Some(&content),
+        &changes,
+        &heads,
+        extra,
     )
     .unwrap()
 }

@@ -57,7 +57,7 @@ pub use common::{GeoPoint, Photo, PhotoCategory};
 pub use conflicts::{Conflict, ConflictValue, FieldPath, PathSegment};
 pub use discovery::DiscoveryReport;
 pub use household::Household;
-pub use validate::{Issue, Severity, validate, validate_tree};
+pub use validate::{Issue, Severity, validate, validate_content, validate_tree};
 pub use visit::Visit;
 
 use crate::ids::{DocumentId, DocumentKind};
@@ -217,6 +217,51 @@ pub fn read_tree<C: DocumentContent>(tree: &hydrate::Value) -> Result<(Header, C
         });
     }
     let content = C::read_from(&root.map(key::CONTENT)?)?;
+    Ok((header, content))
+}
+
+/// The typed content of a document of any of the three kinds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    Household(Household),
+    Visit(Visit),
+    DiscoveryReport(DiscoveryReport),
+}
+
+impl Content {
+    pub fn kind(&self) -> DocumentKind {
+        match self {
+            Content::Household(_) => DocumentKind::Household,
+            Content::Visit(_) => DocumentKind::Visit,
+            Content::DiscoveryReport(_) => DocumentKind::DiscoveryReport,
+        }
+    }
+
+    /// Read a content map as the content of a document of kind `kind`.
+    pub fn read_from(kind: DocumentKind, content: &MapReader<'_>) -> Result<Content, DocError> {
+        Ok(match kind {
+            DocumentKind::Household => Content::Household(Household::read_from(content)?),
+            DocumentKind::Visit => Content::Visit(Visit::read_from(content)?),
+            DocumentKind::DiscoveryReport => {
+                Content::DiscoveryReport(DiscoveryReport::read_from(content)?)
+            }
+        })
+    }
+}
+
+/// [`read_tree`] for a document of whatever kind its header names: the header and the content,
+/// read once for all the readings that follow (validation, projections). Refuses an unknown
+/// schema major version, as [`read_tree`] does.
+pub fn read_any(tree: &hydrate::Value) -> Result<(Header, Content), DocError> {
+    let root = MapReader::root(tree)?;
+    let header = header_of(&root)?;
+    if !header.schema.is_known() {
+        return Err(DocError::UnsupportedSchema {
+            found: header.schema.to_string(),
+            known: CURRENT_SCHEMA.major,
+        });
+    }
+    let content = Content::read_from(header.kind, &root.map(key::CONTENT)?)?;
     Ok((header, content))
 }
 

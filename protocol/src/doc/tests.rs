@@ -254,7 +254,9 @@ fn round_trip<C: DocumentContent + PartialEq + std::fmt::Debug>(content: &C) {
         }
     );
     assert_eq!(&back, content);
-    let issues = validate(&loaded);
+    let (any_header, any) = read_any(&tree(&loaded).unwrap()).unwrap();
+    assert_eq!((any_header, any.kind()), (header, C::KIND));
+    let issues = same_issues_read_once(&loaded);
     assert!(!has_errors(&issues), "{issues:#?}");
 }
 
@@ -452,9 +454,18 @@ fn codes(issues: &[Issue]) -> Vec<&'static str> {
     issues.iter().map(|i| i.code).collect()
 }
 
+/// The issues of a new document holding `content`, checked to be the same whether the
+/// document is validated from its tree or from its content read once ([`read_any`]).
 fn issues_of<C: DocumentContent>(content: &C) -> Vec<Issue> {
     let doc = create(DocumentId::generate().unwrap(), SCOPE, content, None).unwrap();
-    validate(&doc)
+    same_issues_read_once(&doc)
+}
+
+fn same_issues_read_once(doc: &AutoCommit) -> Vec<Issue> {
+    let issues = validate(doc);
+    let (header, content) = read_any(&tree(doc).unwrap()).unwrap();
+    assert_eq!(validate_content(&header, &content), issues);
+    issues
 }
 
 #[test]
@@ -752,9 +763,13 @@ fn header_rules() {
         DocError::UnsupportedSchema { .. }
     ));
     assert_eq!(codes(&validate(&doc)), ["schema.unknown_major"]);
+    assert!(matches!(
+        read_any(&tree(&doc).unwrap()).unwrap_err(),
+        DocError::UnsupportedSchema { .. }
+    ));
 
     let doc = create(DocumentId::generate().unwrap(), "../../etc", &h, None).unwrap();
-    assert_eq!(codes(&validate(&doc)), ["scope.invalid"]);
+    assert_eq!(codes(&same_issues_read_once(&doc)), ["scope.invalid"]);
 
     assert_eq!(SchemaVersion::parse("1.0"), Some(CURRENT_SCHEMA));
     for bad in ["1", "1.", ".1", "1.0.0", "-1.0", "a.b", "999999.0"] {

@@ -7,9 +7,8 @@ use chrono::NaiveDate;
 
 use super::access::{DocError, join};
 use super::household::key::member as member_key;
-use super::{DiscoveryReport, DocumentContent, Household, MapReader, Visit, header_of, key, tree};
+use super::{Content, DocumentContent, Header, MapReader, header_of, key, tree};
 use crate::id_number::{IdNumber, Sex};
-use crate::ids::DocumentKind;
 use crate::region::{RegionLevel, check_code};
 
 /// How serious an issue is. Errors block submission (and the server rejects the document);
@@ -128,6 +127,32 @@ pub fn validate_tree(tree: &hydrate::Value) -> Vec<Issue> {
         ));
         return out;
     }
+    scope_checks(&header, &mut out);
+    let content = match root
+        .map(key::CONTENT)
+        .and_then(|c| Content::read_from(header.kind, &c))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            out.push(Issue::from_doc_error(&e));
+            return out;
+        }
+    };
+    content_checks(&content, &mut out);
+    out
+}
+
+/// [`validate_tree`] of a document already read with [`super::read_any`]: the same issues,
+/// without reading the tree again.
+pub fn validate_content(header: &Header, content: &Content) -> Vec<Issue> {
+    let mut out = Vec::new();
+    scope_checks(header, &mut out);
+    content_checks(content, &mut out);
+    out
+}
+
+/// The header's grid code.
+fn scope_checks(header: &Header, out: &mut Vec<Issue>) {
     if check_code(&header.scope, RegionLevel::Grid).is_err() {
         out.push(Issue::error(
             key::SCOPE,
@@ -136,31 +161,20 @@ pub fn validate_tree(tree: &hydrate::Value) -> Vec<Issue> {
             "the grid code of the document is invalid",
         ));
     }
-    let content = match root.map(key::CONTENT) {
-        Ok(c) => c,
-        Err(e) => {
-            out.push(Issue::from_doc_error(&e));
-            return out;
-        }
-    };
-    let mut content_issues = Vec::new();
-    let result = match header.kind {
-        DocumentKind::Household => {
-            Household::read_from(&content).map(|c| c.validate(&mut content_issues))
-        }
-        DocumentKind::Visit => Visit::read_from(&content).map(|c| c.validate(&mut content_issues)),
-        DocumentKind::DiscoveryReport => {
-            DiscoveryReport::read_from(&content).map(|c| c.validate(&mut content_issues))
-        }
-    };
-    match result {
-        Ok(()) => out.extend(content_issues.into_iter().map(|mut i| {
-            i.path = join(key::CONTENT, &i.path);
-            i
-        })),
-        Err(e) => out.push(Issue::from_doc_error(&e)),
+}
+
+/// The rules of the content's kind, with paths under `content.`.
+fn content_checks(content: &Content, out: &mut Vec<Issue>) {
+    let mut issues = Vec::new();
+    match content {
+        Content::Household(c) => c.validate(&mut issues),
+        Content::Visit(c) => c.validate(&mut issues),
+        Content::DiscoveryReport(c) => c.validate(&mut issues),
     }
-    out
+    out.extend(issues.into_iter().map(|mut i| {
+        i.path = join(key::CONTENT, &i.path);
+        i
+    }));
 }
 
 /// Checks of a person's identity fields (stored under the member keys of a household, which a

@@ -95,6 +95,7 @@ impl Seeder<'_> {
         let header = doc::read_header(&after).map_err(err)?;
         let heads = after.get_heads();
         let tree = doc::tree(&after).map_err(err)?;
+        let (_, read) = doc::read_any(&tree).map_err(err)?;
         let write = sync::prepare(
             &self.writer,
             None,
@@ -102,6 +103,7 @@ impl Seeder<'_> {
             &self.grid.path,
             &mut after,
             &tree,
+            Some(&read),
             &changes,
             &heads,
             Vec::new(),

@@ -327,12 +327,12 @@ fn write_action(kind: DocumentKind) -> Action {
 fn server_fields_untouched(
     kind: DocumentKind,
     before: &hydrate::Value,
-    after: &hydrate::Value,
+    after: Option<&doc::Content>,
 ) -> Result<(), &'static str> {
     match kind {
         DocumentKind::Visit => {
             let b = doc::read_tree::<Visit>(before).ok();
-            let Ok((_, a)) = doc::read_tree::<Visit>(after) else {
+            let Some(doc::Content::Visit(a)) = after else {
                 return Ok(());
             };
             let (b_reviews, b_status) = match &b {
@@ -358,8 +358,8 @@ fn server_fields_untouched(
                 .ok()
                 .map(|(_, h)| h.decisions)
                 .unwrap_or_default();
-            match doc::read_tree::<Household>(after) {
-                Ok((_, h)) if h.decisions != b => Err("content.decisions"),
+            match after {
+                Some(doc::Content::Household(h)) if h.decisions != b => Err("content.decisions"),
                 _ => Ok(()),
             }
         }
@@ -368,9 +368,9 @@ fn server_fields_untouched(
                 .ok()
                 .map(|(_, r)| r.status);
             use doudi_protocol::doc::discovery::DiscoveryStatus::{Draft, Submitted};
-            match doc::read_tree::<DiscoveryReport>(after) {
+            match after {
                 // Only draft and submitted are the phone's; after triage the status is the server's.
-                Ok((_, r))
+                Some(doc::Content::DiscoveryReport(r))
                     if Some(r.status) != b
                         && (!matches!(r.status, Draft | Submitted)
                             || b.is_some_and(|b| !matches!(b, Draft | Submitted))) =>
@@ -691,7 +691,10 @@ async fn check(
             "The document cannot be read.",
         )));
     };
-    if let Err(path) = server_fields_untouched(header.kind, &before_tree, &tree) {
+    // The content read once, for the checks that follow and the projection rows.
+    let read = doc::read_any(&tree).ok();
+    let content = read.as_ref().map(|(_, c)| c);
+    if let Err(path) = server_fields_untouched(header.kind, &before_tree, content) {
         return Ok(Done(PushResult {
             issues: vec![WireIssue {
                 path: path.to_string(),
@@ -707,7 +710,11 @@ async fn check(
             )
         }));
     }
-    let issues = doc::validate_tree(&tree);
+    let issues = match &read {
+        Some((header, content)) => doc::validate_content(header, content),
+        // What keeps the content from being read, as issues.
+        None => doc::validate_tree(&tree),
+    };
     if has_errors(&issues) {
         return Ok(Done(PushResult {
             issues: issues
@@ -737,6 +744,7 @@ async fn check(
         &grid.path,
         &mut after,
         &tree,
+        content,
         &new,
         &heads,
         Vec::new(),
@@ -816,6 +824,7 @@ pub fn prepare(
     grid_path: &str,
     after: &mut Automerge,
     tree: &hydrate::Value,
+    content: Option<&doc::Content>,
     new: &[Change],
     heads: &[ChangeHash],
     extra: ExtraRows,
@@ -824,7 +833,13 @@ pub fn prepare(
     let id = header.id.to_string();
     let snapshot = after.save();
     let region_path = stored.map_or(grid_path, |o| o.region_path.as_str());
-    let rows = projection::rows(&id, header.kind.as_str(), &header.scope, region_path, tree)?;
+    let rows = projection::rows(
+        &id,
+        header.kind.as_str(),
+        &header.scope,
+        region_path,
+        content,
+    )?;
     // Listing conflicts walks the document key by key; the tree shows at once whether any exist.
     let conflicts = match doc::conflicts::any(tree) {
         true => doc::conflicts::conflicts(&*after).unwrap_or_default(),
@@ -960,7 +975,11 @@ pub async fn server_write<T>(
         let mut after = am.document().clone();
         let header = doc::read_header(&after).map_err(ApiError::internal)?;
         let tree = doc::tree(&after).map_err(ApiError::internal)?;
-        let issues = doc::validate_tree(&tree);
+        let read = doc::read_any(&tree).ok();
+        let issues = match &read {
+            Some((header, content)) => doc::validate_content(header, content),
+            None => doc::validate_tree(&tree),
+        };
         if has_errors(&issues) {
             let list: Vec<_> = issues
                 .iter()
@@ -988,6 +1007,7 @@ pub async fn server_write<T>(
             &grid.path,
             &mut after,
             &tree,
+            read.as_ref().map(|(_, c)| c),
             &new,
             &heads,
             extra,

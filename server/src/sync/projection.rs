@@ -3,13 +3,13 @@
 //! signatures and receipts a document points at, deciding who may read a blob and what
 //! `doudi blobs gc` keeps) are maintained here too.
 
-use automerge::{Automerge, hydrate};
+use automerge::Automerge;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QueryTrait, Set, TransactionSession, TransactionTrait,
 };
 
-use doudi_protocol::doc::{self, DiscoveryReport, Household, Visit};
+use doudi_protocol::doc;
 use doudi_protocol::ids::{BlobHash, DocumentKind};
 
 use super::commit::insert_chunks;
@@ -52,12 +52,12 @@ pub fn rows(
     kind: &str,
     scope: &str,
     region_path: &str,
-    tree: &hydrate::Value,
+    content: Option<&doc::Content>,
 ) -> Result<Rows, DbErr> {
     let kind = DocumentKind::parse(kind).map_err(|e| DbErr::Custom(e.to_string()))?;
     Ok(match kind {
         DocumentKind::Household => {
-            let Ok((_, h)) = doc::read_tree::<Household>(tree) else {
+            let Some(doc::Content::Household(h)) = content else {
                 return Ok(Rows::Nothing);
             };
             let live: Vec<_> = h
@@ -107,7 +107,7 @@ pub fn rows(
             }
         }
         DocumentKind::Visit => {
-            let Ok((_, v)) = doc::read_tree::<Visit>(tree) else {
+            let Some(doc::Content::Visit(v)) = content else {
                 return Ok(Rows::Nothing);
             };
             Rows::Visit {
@@ -131,7 +131,7 @@ pub fn rows(
             }
         }
         DocumentKind::DiscoveryReport => {
-            let Ok((_, r)) = doc::read_tree::<DiscoveryReport>(tree) else {
+            let Some(doc::Content::DiscoveryReport(r)) = content else {
                 return Ok(Rows::Nothing);
             };
             Rows::Report {
@@ -216,7 +216,14 @@ pub async fn project<C: ConnectionTrait>(
     fresh: bool,
 ) -> Result<(), DbErr> {
     let tree = doc::tree(doc).map_err(|e| DbErr::Custom(e.to_string()))?;
-    let rows = rows(&row.id, &row.kind, &row.scope, &row.region_path, &tree)?;
+    let read = doc::read_any(&tree).ok();
+    let rows = rows(
+        &row.id,
+        &row.kind,
+        &row.scope,
+        &row.region_path,
+        read.as_ref().map(|(_, c)| c),
+    )?;
     write(db, row, rows, fresh).await
 }
 
