@@ -164,9 +164,9 @@ pub const SQLITE_CACHE_KIB: u32 = 8_192;
 /// beside a busy writer never finds everything copied. It restarts when it reaches
 /// [`WAL_AUTOCHECKPOINT_PAGES`], at a commit that first copies (and syncs) whatever the
 /// background checkpointer has not copied yet, while the requests of its batch wait. At 250 ms
-/// that was up to 5,000 pages (the ingest writes about 20,000 WAL pages a second: every
-/// random-key index dirties its own leaf page per visit); at 50 ms it is about 1,000 to 3,000,
-/// and the ingest's p99 on SQLite went from about 315 to 275 ms (docs/BENCHMARKS.md).
+/// that was 4,000 to 8,000 pages (the ingest writes about 20,000 WAL pages a second: every
+/// random-key index dirties its own leaf page per visit); at 50 ms mostly under 1,200, and the
+/// ingest's p99 on SQLite went from about 315 to 275 ms (docs/BENCHMARKS.md).
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
 /// Stops the background checkpointer when dropped.
