@@ -815,7 +815,9 @@ pub use commit::{ExtraRows, GroupCommit, MAX_BATCH, Prepared, write_batch};
 /// Work out the write of a document's new state: its snapshot, change log rows (with device,
 /// account and time), conflicts, projection rows and audit entry, all before any transaction, so
 /// that the write lock is held for statements only. `grid_path`: the materialised path of the
-/// document's grid. `extra`: rows stored in the same transaction.
+/// document's grid. `tree`: the new state's tree; `content`: its content as read from that tree
+/// ([`doc::read_any`]; `None` when it does not read, and then no projection rows are written).
+/// `extra`: rows stored in the same transaction.
 #[allow(clippy::too_many_arguments)]
 pub fn prepare(
     writer: &Writer<'_>,
