@@ -210,14 +210,20 @@ pub fn read_tree<C: DocumentContent>(tree: &hydrate::Value) -> Result<(Header, C
             found: header.kind.as_str(),
         });
     }
-    if !header.schema.is_known() {
-        return Err(DocError::UnsupportedSchema {
-            found: header.schema.to_string(),
-            known: CURRENT_SCHEMA.major,
-        });
-    }
+    known_schema(&header)?;
     let content = C::read_from(&root.map(key::CONTENT)?)?;
     Ok((header, content))
+}
+
+/// Refuse a header of an unknown schema major version.
+fn known_schema(header: &Header) -> Result<(), DocError> {
+    match header.schema.is_known() {
+        true => Ok(()),
+        false => Err(DocError::UnsupportedSchema {
+            found: header.schema.to_string(),
+            known: CURRENT_SCHEMA.major,
+        }),
+    }
 }
 
 /// The typed content of a document of any of the three kinds.
@@ -255,14 +261,21 @@ impl Content {
 pub fn read_any(tree: &hydrate::Value) -> Result<(Header, Content), DocError> {
     let root = MapReader::root(tree)?;
     let header = header_of(&root)?;
-    if !header.schema.is_known() {
-        return Err(DocError::UnsupportedSchema {
-            found: header.schema.to_string(),
-            known: CURRENT_SCHEMA.major,
-        });
-    }
+    known_schema(&header)?;
     let content = Content::read_from(header.kind, &root.map(key::CONTENT)?)?;
     Ok((header, content))
+}
+
+/// A document read once ([`read_any`]) with its issues, which are [`validate_tree`]'s: from the
+/// content read when it reads, else what keeps it from being read.
+pub fn read_checked(tree: &hydrate::Value) -> (Option<(Header, Content)>, Vec<Issue>) {
+    match read_any(tree) {
+        Ok(read) => {
+            let issues = validate_content(&read.0, &read.1);
+            (Some(read), issues)
+        }
+        Err(_) => (None, validate_tree(tree)),
+    }
 }
 
 /// Make the content of an existing document equal to `content`, writing only the fields that

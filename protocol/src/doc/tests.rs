@@ -463,8 +463,12 @@ fn issues_of<C: DocumentContent>(content: &C) -> Vec<Issue> {
 
 fn same_issues_read_once(doc: &AutoCommit) -> Vec<Issue> {
     let issues = validate(doc);
-    let (header, content) = read_any(&tree(doc).unwrap()).unwrap();
+    let tree = tree(doc).unwrap();
+    let (header, content) = read_any(&tree).unwrap();
     assert_eq!(validate_content(&header, &content), issues);
+    // (Content is compared by its header: a NaN coordinate never equals itself.)
+    let (read, checked) = read_checked(&tree);
+    assert_eq!((read.map(|r| r.0), &checked), (Some(header), &issues));
     issues
 }
 
@@ -767,6 +771,9 @@ fn header_rules() {
         read_any(&tree(&doc).unwrap()).unwrap_err(),
         DocError::UnsupportedSchema { .. }
     ));
+    let (read, issues) = read_checked(&tree(&doc).unwrap());
+    assert!(read.is_none());
+    assert_eq!(codes(&issues), ["schema.unknown_major"]);
 
     let doc = create(DocumentId::generate().unwrap(), "../../etc", &h, None).unwrap();
     assert_eq!(codes(&same_issues_read_once(&doc)), ["scope.invalid"]);

@@ -692,7 +692,7 @@ async fn check(
         )));
     };
     // The content read once, for the checks that follow and the projection rows.
-    let read = doc::read_any(&tree).ok();
+    let (read, issues) = doc::read_checked(&tree);
     let content = read.as_ref().map(|(_, c)| c);
     if let Err(path) = server_fields_untouched(header.kind, &before_tree, content) {
         return Ok(Done(PushResult {
@@ -710,11 +710,6 @@ async fn check(
             )
         }));
     }
-    let issues = match &read {
-        Some((header, content)) => doc::validate_content(header, content),
-        // What keeps the content from being read, as issues.
-        None => doc::validate_tree(&tree),
-    };
     if has_errors(&issues) {
         return Ok(Done(PushResult {
             issues: issues
@@ -977,11 +972,7 @@ pub async fn server_write<T>(
         let mut after = am.document().clone();
         let header = doc::read_header(&after).map_err(ApiError::internal)?;
         let tree = doc::tree(&after).map_err(ApiError::internal)?;
-        let read = doc::read_any(&tree).ok();
-        let issues = match &read {
-            Some((header, content)) => doc::validate_content(header, content),
-            None => doc::validate_tree(&tree),
-        };
+        let (read, issues) = doc::read_checked(&tree);
         if has_errors(&issues) {
             let list: Vec<_> = issues
                 .iter()
