@@ -160,8 +160,15 @@ impl BlobHash {
         Ok(BlobHash(out))
     }
 
+    /// The 64 lowercase hexadecimal characters.
     pub fn as_string(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(64);
+        for b in self.0 {
+            out.push(DIGITS[usize::from(b >> 4)] as char);
+            out.push(DIGITS[usize::from(b & 0x0f)] as char);
+        }
+        out
     }
 }
 

@@ -323,7 +323,11 @@ pub(crate) fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_owned()
     } else {
-        format!("{path}.{key}")
+        let mut joined = String::with_capacity(path.len() + 1 + key.len());
+        joined.push_str(path);
+        joined.push('.');
+        joined.push_str(key);
+        joined
     }
 }
 

@@ -8,7 +8,7 @@ pub mod regions;
 pub mod sync;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -20,7 +20,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, JoinType, QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, JoinType, QueryOrder, QuerySelect,
+    QueryTrait, Statement,
 };
 use serde::de::DeserializeOwned;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -350,6 +351,65 @@ impl Decode for DeviceOwner {
     }
 }
 
+/// The device id the authentication's read is built with, replaced by the caller's.
+const DEVICE_PLACEHOLDER: &str = "device-placeholder";
+
+/// The authentication's read of `device_id`: the device, its account, the account's regions and
+/// the device's sync state in one statement, a row per region. Its SQL is built once per
+/// backend; each request binds its own device id.
+fn auth_read(backend: DbBackend, device_id: &str) -> Statement {
+    static BUILT: [OnceLock<Statement>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let slot = match backend {
+        DbBackend::Sqlite => 0,
+        DbBackend::Postgres => 1,
+        _ => 2,
+    };
+    let built = BUILT[slot].get_or_init(|| {
+        let owner = device::Entity::belongs_to(account::Entity)
+            .from(device::Column::AccountId)
+            .to(account::Column::Id)
+            .into();
+        let bound = account_region::Entity::belongs_to(account::Entity)
+            .from(account_region::Column::AccountId)
+            .to(account::Column::Id)
+            .into();
+        let placed = account_region::Entity::belongs_to(region::Entity)
+            .from(account_region::Column::RegionCode)
+            .to(region::Column::Code)
+            .into();
+        let synced = device::Entity::belongs_to(device_sync::Entity)
+            .from(device::Column::Id)
+            .to(device_sync::Column::DeviceId)
+            .into();
+        let tasks = Query::select()
+            .column(tasks_version::Column::Version)
+            .from(tasks_version::Entity)
+            .and_where(tasks_version::Column::Id.eq(1))
+            .to_owned();
+        device::Entity::find_by_id(DEVICE_PLACEHOLDER)
+            .select_also(account::Entity)
+            .join(JoinType::LeftJoin, owner)
+            .join_rev(JoinType::LeftJoin, bound)
+            .join(JoinType::LeftJoin, placed)
+            .join(JoinType::LeftJoin, synced)
+            .column_as(region::Column::Path, REGION_PATH)
+            .column_as(device_sync::Column::ScopeKey, SCOPE_KEY)
+            .expr_as(Expr::from(crate::policies::version_query()), POLICY_VERSION)
+            .expr_as(Expr::from(tasks), TASKS_VERSION)
+            .order_by_asc(region::Column::Path)
+            .build(backend)
+    });
+    let mut read = built.clone();
+    if let Some(values) = read.values.as_mut() {
+        for value in values.0.iter_mut() {
+            if matches!(value, sea_orm::Value::String(Some(s)) if s == DEVICE_PLACEHOLDER) {
+                *value = sea_orm::Value::String(Some(device_id.to_owned()));
+            }
+        }
+    }
+    read
+}
+
 /// What a sync needs to know of the device besides who it is. The authentication reads it in
 /// the same statement as the device, so a sync costs one read less; other requests ignore it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -412,41 +472,7 @@ impl FromRequestParts<SharedState> for AuthContext {
                 return Err(reject(Code::TokenInvalid, None, "invalid").await);
             }
         };
-        // The device, its account, the account's regions and the device's sync state in one
-        // read: a row per region.
-        let owner = device::Entity::belongs_to(account::Entity)
-            .from(device::Column::AccountId)
-            .to(account::Column::Id)
-            .into();
-        let bound = account_region::Entity::belongs_to(account::Entity)
-            .from(account_region::Column::AccountId)
-            .to(account::Column::Id)
-            .into();
-        let placed = account_region::Entity::belongs_to(region::Entity)
-            .from(account_region::Column::RegionCode)
-            .to(region::Column::Code)
-            .into();
-        let synced = device::Entity::belongs_to(device_sync::Entity)
-            .from(device::Column::Id)
-            .to(device_sync::Column::DeviceId)
-            .into();
-        let tasks = Query::select()
-            .column(tasks_version::Column::Version)
-            .from(tasks_version::Entity)
-            .and_where(tasks_version::Column::Id.eq(1))
-            .to_owned();
-        let read = device::Entity::find_by_id(claims.dev.clone())
-            .select_also(account::Entity)
-            .join(JoinType::LeftJoin, owner)
-            .join_rev(JoinType::LeftJoin, bound)
-            .join(JoinType::LeftJoin, placed)
-            .join(JoinType::LeftJoin, synced)
-            .column_as(region::Column::Path, REGION_PATH)
-            .column_as(device_sync::Column::ScopeKey, SCOPE_KEY)
-            .expr_as(Expr::from(crate::policies::version_query()), POLICY_VERSION)
-            .expr_as(Expr::from(tasks), TASKS_VERSION)
-            .order_by_asc(region::Column::Path)
-            .build(state.reads.backend());
+        let read = auth_read(state.reads.backend(), &claims.dev);
         let rows: Vec<DeviceOwner> = state.reads.query(read).await?;
         let mut rows = rows.into_iter();
         let Some(DeviceOwner(device, account, first, sync_state)) = rows.next() else {
@@ -523,6 +549,34 @@ impl AuthContext {
             target,
             client_addr: Some(&self.client_addr),
             detail: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_read_binds_the_device_asked_for() {
+        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+            for device in [
+                "0123456789abcdef0123456789abcdef",
+                "fedcba9876543210fedcba9876543210",
+            ] {
+                let read = auth_read(backend, device);
+                let strings: Vec<&str> = read
+                    .values
+                    .iter()
+                    .flat_map(|v| v.0.iter())
+                    .filter_map(|v| match v {
+                        sea_orm::Value::String(Some(s)) => Some(s.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                assert_eq!(strings, [device], "{backend:?}: {}", read.sql);
+                assert!(!read.sql.contains(DEVICE_PLACEHOLDER), "{}", read.sql);
+            }
         }
     }
 }

@@ -623,7 +623,17 @@ async fn check(
             "Earlier changes this one depends on are missing; push them too.",
         )));
     }
-    let header = match doc::read_header(&after) {
+    // The document's state read once (one walk of it), for the header, the checks and the
+    // projection rows.
+    let Ok(tree) = doc::tree(&after) else {
+        return Ok(Done(rejected(
+            id,
+            "sync.invalid_document",
+            "文档格式无效。",
+            "The document cannot be read.",
+        )));
+    };
+    let header = match doc::MapReader::root(&tree).and_then(|root| doc::header_of(&root)) {
         Ok(h) => h,
         Err(e) => {
             return Ok(Done(rejected(
@@ -682,8 +692,7 @@ async fn check(
             "You may not write in this grid.",
         )));
     }
-    // The document's state read once, for the checks and the projection rows.
-    let (Ok(before_tree), Ok(tree)) = (doc::tree(&before), doc::tree(&after)) else {
+    let Ok(before_tree) = doc::tree(&before) else {
         return Ok(Done(rejected(
             id,
             "sync.invalid_document",

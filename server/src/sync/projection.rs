@@ -205,7 +205,8 @@ pub async fn write_many<E: Exec>(
     insert_chunks(db, members, None).await?;
     insert_chunks(db, visits, None).await?;
     insert_chunks(db, reports, None).await?;
-    blobs::insert_refs(db, refs).await
+    // A document's rows were removed above unless it is new: none of these are stored.
+    blobs::insert_new_refs(db, refs).await
 }
 
 /// Replace the projection rows of one document with what its current state says.
