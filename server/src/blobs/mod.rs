@@ -161,20 +161,6 @@ pub async fn insert_refs<E: Exec>(db: &E, rows: Vec<blob_ref::ActiveModel>) -> R
     Ok(())
 }
 
-/// Insert rows made by [`refs`] for documents that have no rows stored (new ones, or ones whose
-/// rows were removed in the same transaction): a plain insert, without [`insert_refs`]'s
-/// upsert, which costs an index probe per row more.
-pub async fn insert_new_refs<E: Exec>(
-    db: &E,
-    rows: Vec<blob_ref::ActiveModel>,
-) -> Result<(), DbErr> {
-    for chunk in rows.chunks(IN_CHUNK / 4) {
-        let insert = blob_ref::Entity::insert_many(chunk.to_vec());
-        db.exec(insert.build(db.backend())).await?;
-    }
-    Ok(())
-}
-
 /// Forget that `document_id` points at each of `blobs` (the document dropped them).
 pub async fn unlink<C: ConnectionTrait>(
     db: &C,

@@ -624,8 +624,8 @@ async fn check(
         )));
     }
     // The document's state read once (one walk of it), for the header, the checks and the
-    // projection rows.
-    let Ok(tree) = doc::tree(&after) else {
+    // projection rows; the stored state's for the server-field check.
+    let (Ok(before_tree), Ok(tree)) = (doc::tree(&before), doc::tree(&after)) else {
         return Ok(Done(rejected(
             id,
             "sync.invalid_document",
@@ -692,14 +692,6 @@ async fn check(
             "You may not write in this grid.",
         )));
     }
-    let Ok(before_tree) = doc::tree(&before) else {
-        return Ok(Done(rejected(
-            id,
-            "sync.invalid_document",
-            "文档格式无效。",
-            "The document cannot be read.",
-        )));
-    };
     // The content read once, for the checks that follow and the projection rows.
     let (read, issues) = doc::read_checked(&tree);
     let content = read.as_ref().map(|(_, c)| c);

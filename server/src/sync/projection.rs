@@ -205,8 +205,10 @@ pub async fn write_many<E: Exec>(
     insert_chunks(db, members, None).await?;
     insert_chunks(db, visits, None).await?;
     insert_chunks(db, reports, None).await?;
-    // A document's rows were removed above unless it is new: none of these are stored.
-    blobs::insert_new_refs(db, refs).await
+    // A document's rows were removed above unless it is new: none of these are stored, so a
+    // plain insert, without `blobs::insert_refs`' upsert (an index probe per row more).
+    insert_chunks(db, refs, None).await?;
+    Ok(())
 }
 
 /// Replace the projection rows of one document with what its current state says.
