@@ -188,6 +188,36 @@ pub async fn fresh_database(admin_url: &str) -> String {
     format!("{root}/{name}{query}")
 }
 
+/// Drop a database made by [`fresh_database`] once its bench is done with it, so that runs
+/// against a long-lived cluster (`DOUDI_BENCH_PG_URL`) do not leave their databases behind. A
+/// failure is reported and otherwise ignored: the figures are already printed.
+pub async fn drop_database(admin_url: &str, url: &str) {
+    use sea_orm::{ConnectionTrait, Database};
+    let name = url
+        .split('?')
+        .next()
+        .and_then(|base| base.rsplit_once('/'))
+        .map(|(_, name)| name)
+        .unwrap_or_default();
+    if !name.starts_with("doudi_bench_") {
+        return;
+    }
+    let dropped = match Database::connect(admin_url).await {
+        Ok(admin) => {
+            let r = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .map(|_| ());
+            admin.close().await.ok();
+            r
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = dropped {
+        eprintln!("could not drop the bench database {name}: {e}");
+    }
+}
+
 /// Bring a freshly filled PostgreSQL database to the state a running deployment is in: tables
 /// vacuumed and analysed, dirty pages written. Without it, autovacuum and the checkpointer start
 /// on the bulk-loaded tables while a measurement runs and take one of the two cores.

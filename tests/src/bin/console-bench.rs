@@ -24,7 +24,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 
 use doudi_tests::PASSWORD;
-use doudi_tests::bench::{fresh_database, postgres, run_ok, spawn_serve};
+use doudi_tests::bench::{drop_database, fresh_database, postgres, run_ok, spawn_serve};
 
 const JWT_SECRET: &str = "doudi-bench-secret-0123456789abcdef";
 const COUNTY: &str = "370102000000";
@@ -491,5 +491,6 @@ async fn main() {
         if all_ok { "met" } else { "MISSED" }
     );
     drop(server);
+    drop_database(&pg.admin_url, &url).await;
     drop(pg);
 }

@@ -48,7 +48,8 @@ use doudi_protocol::sync::{
     SyncResponse, from_cbor, replica::device_actor, to_cbor,
 };
 use doudi_tests::bench::{
-    Postgres, counting_forwarder, fresh_database, postgres, run_ok, settle_database, spawn_serve,
+    Postgres, counting_forwarder, drop_database, fresh_database, postgres, run_ok, settle_database,
+    spawn_serve,
 };
 use doudi_tests::{FIXTURE_CSV, PASSWORD};
 
@@ -1243,6 +1244,9 @@ async fn run_backend(o: &Options, backend: Backend, pg: Option<&Postgres>) -> (R
     let ingest = ingest(o, &server, &colleague).await;
     let hwm_kib = server.memory_kib().1;
     drop(server);
+    if let (Some(pg), Some(url)) = (pg, &db_url) {
+        drop_database(&pg.admin_url, url).await;
+    }
 
     eprintln!("[{}] baseline: automerge sync per document", backend.name());
     let base = baseline(&docs, &last_changes);
