@@ -16,6 +16,7 @@ mod m20261123_000007_recheck_tasks;
 mod m20261123_000008_member_region;
 mod m20261123_000009_change_log_compaction;
 mod m20261201_000010_tasks_version;
+mod m20261202_000011_sqlite_duplicate_index;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_member_region::Migration),
             Box::new(m20261123_000009_change_log_compaction::Migration),
             Box::new(m20261201_000010_tasks_version::Migration),
+            Box::new(m20261202_000011_sqlite_duplicate_index::Migration),
         ]
     }
 }

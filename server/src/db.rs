@@ -314,7 +314,50 @@ pub async fn token_key(db: &DatabaseConnection, settings: &Settings) -> Result<V
 #[cfg(test)]
 mod tests {
     use super::sqlite_file;
+    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+    use std::collections::BTreeMap;
     use std::path::PathBuf;
+
+    /// Every index of the migrated SQLite schema covers a column list of its own: an index that
+    /// repeats another's columns costs every write of its table and serves no read.
+    #[tokio::test]
+    async fn no_sqlite_index_repeats_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("schema.db").display()
+        );
+        let db = Database::connect(url).await.expect("connect");
+        super::migrate(&db).await.expect("migrate");
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT m.tbl_name AS tbl, m.name AS idx, i.seqno AS seqno, i.name AS col \
+                 FROM sqlite_master m, pragma_index_info(m.name) i \
+                 WHERE m.type = 'index' ORDER BY m.name, i.seqno",
+            ))
+            .await
+            .expect("index list");
+        let mut columns: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for row in rows {
+            let tbl: String = row.try_get("", "tbl").unwrap();
+            let idx: String = row.try_get("", "idx").unwrap();
+            let col: String = row.try_get("", "col").unwrap();
+            columns.entry((tbl, idx)).or_default().push(col);
+        }
+        // The listing sees the schema's indexes at all (a broken query would pass vacuously).
+        assert!(columns.contains_key(&("households".into(), "idx_households_path".into())));
+        assert!(columns.len() > 30, "{} indexes listed", columns.len());
+        let mut seen: BTreeMap<(String, Vec<String>), String> = BTreeMap::new();
+        for ((tbl, idx), cols) in columns {
+            if let Some(first) = seen.insert((tbl.clone(), cols.clone()), idx.clone()) {
+                panic!(
+                    "{idx} repeats {first}: both index {tbl} ({})",
+                    cols.join(", ")
+                );
+            }
+        }
+    }
 
     #[test]
     fn sqlite_file_names_the_database_file_or_nothing() {
