@@ -202,17 +202,14 @@ pub async fn drop_database(admin_url: &str, url: &str) {
     if !name.starts_with("doudi_bench_") {
         return;
     }
-    let dropped = match Database::connect(admin_url).await {
-        Ok(admin) => {
-            let r = admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .map(|_| ());
-            admin.close().await.ok();
-            r
-        }
-        Err(e) => Err(e),
-    };
+    let dropped = async {
+        let admin = Database::connect(admin_url).await?;
+        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        let result = admin.execute_unprepared(&sql).await.map(|_| ());
+        admin.close().await.ok();
+        result
+    }
+    .await;
     if let Err(e) = dropped {
         eprintln!("could not drop the bench database {name}: {e}");
     }
