@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use automerge::{AutoCommit, Change, ChangeHash};
 use doudi_protocol::doc::discovery::{
     Channel, DiscoveryReport, DiscoveryStatus, Target, TargetGroup, Urgency,
 };
@@ -22,21 +21,21 @@ use doudi_protocol::doc::{
 };
 use doudi_protocol::id_number::IdNumber;
 use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, DocumentKind, EntryId, MemberId};
+use doudi_protocol::sync::engine::{self, Outgoing};
 use doudi_protocol::sync::replica::device_actor;
 use doudi_protocol::sync::{
-    CONTENT_TYPE, DocPush, MAX_CHANGES_PER_DOC, MAX_PUSH_DOCS, PROTOCOL_VERSION, PolicyUpdate,
-    PushStatus, SyncRequest, SyncResponse, TaskList, WireTask, from_cbor, to_cbor,
+    CONTENT_TYPE, PolicyUpdate, SyncRequest, SyncResponse, TaskList, WireTask, from_cbor, to_cbor,
 };
 use serde::{Deserialize, Serialize};
-use serde_bytes::ByteBuf;
 
 use crate::blocking;
 use crate::error::{DoudiError, Result};
 use crate::model::*;
 use crate::parallel;
 use crate::photo::{self, PhotoConfig, SignatureConfig};
-use crate::store::{Store, StoredDoc, Writer};
+use crate::store::{Store, Writer};
 use crate::summary::{self, HouseholdIdx, Summary, VisitIdx};
+use crate::sync::{META_POLICY, META_TASKS};
 use crate::transport::{
     BuiltinTransport, HttpHeader, HttpRequest, HttpResponse, Transport, TransportError,
 };
@@ -51,9 +50,6 @@ struct Session {
 
 const META_SESSION: &str = "session";
 const META_DEVICE: &str = "device_id";
-const META_CURSOR: &str = "cursor";
-/// The region policy book last received through sync (`PolicyUpdate`).
-const META_POLICY: &str = "policy";
 /// Bytes per upload request: a chunk must finish within the server's request time on a slow
 /// link, and an interrupted upload resumes from the last acknowledged chunk.
 const UPLOAD_CHUNK: usize = 64 * 1024;
@@ -73,11 +69,6 @@ struct UploadState {
     offset: usize,
     complete: bool,
 }
-
-/// The open tasks of the account as the last sync sent them (`TaskList`, with its tag). (Before
-/// tasks came with sync, they were fetched separately and kept under `tasks`; that key is no
-/// longer read.)
-const META_TASKS: &str = "task_list";
 
 /// A task as sync sends it, as the app sees it.
 fn task_from_wire(t: WireTask) -> Task {
@@ -101,32 +92,9 @@ fn task_from_wire(t: WireTask) -> Task {
     }
 }
 
-/// A document a sync response touched, written back to the store when the response is applied.
-struct Touched {
-    kind: String,
-    scope: String,
-    doc: AutoCommit,
-    acked: Vec<ChangeHash>,
-    /// The server's snapshot bytes when `doc` is exactly that snapshot (new on this phone,
-    /// nothing merged or applied): stored as received instead of being saved again.
-    saved: Option<Vec<u8>>,
-}
-
-impl From<StoredDoc> for Touched {
-    fn from(sd: StoredDoc) -> Touched {
-        Touched {
-            kind: sd.kind,
-            scope: sd.scope,
-            doc: sd.doc,
-            acked: sd.acked,
-            saved: None,
-        }
-    }
-}
-
 /// A sync request and the server's answer to it.
 struct Pulled {
-    req: SyncRequest,
+    out: Outgoing,
     /// Bytes of the request body.
     sent: u64,
     resp: HttpResponse,
@@ -147,16 +115,16 @@ impl Ahead {
     fn reply(self) -> Option<Pulled> {
         let resp = self.reply.join().ok()?.ok()?;
         (200..300).contains(&resp.status).then_some(Pulled {
-            req: self.req,
+            out: Outgoing {
+                request: self.req,
+                pushed: BTreeMap::new(),
+                more_to_push: false,
+            },
             sent: self.sent,
             resp,
         })
     }
 }
-
-/// Bytes of pushed changes per request before the rest waits for the next round (the server
-/// takes 8 MiB).
-const PUSH_BUDGET: usize = 4 * 1024 * 1024;
 
 /// Retries of a request that failed for lack of network (or a busy server), with the delay
 /// doubling from `first_delay`.
@@ -184,6 +152,8 @@ pub(crate) struct Inner {
     cancel: Arc<AtomicBool>,
     sync_gate: Mutex<()>,
     retry: RetryPolicy,
+    /// Page budget asked of the server (0: its default).
+    page_bytes: AtomicU64,
 }
 
 /// The SDK: one per store (per logged-in phone).
@@ -605,69 +575,22 @@ impl Inner {
     // ---- sync ----
 
     /// The request of one round, with the heads of each pushed document at this moment.
-    fn prepare(&self) -> Result<(SyncRequest, BTreeMap<String, Vec<ChangeHash>>, bool)> {
-        let store = self.store();
-        let cursor: u64 = store.meta(META_CURSOR)?.unwrap_or(0);
-        let policy_version = store.meta::<PolicyUpdate>(META_POLICY)?.map(|p| p.version);
-        let tasks_tag = store.meta::<TaskList>(META_TASKS)?.map(|t| t.tag);
-        let mut push = Vec::new();
-        let mut pushed = BTreeMap::new();
-        let mut bytes = 0usize;
-        let mut more = false;
-        for id in store.dirty_ids()? {
-            if push.len() >= MAX_PUSH_DOCS || bytes >= PUSH_BUDGET {
-                more = true;
-                break;
-            }
-            let Some(mut sd) = store.load_doc(&id)? else {
-                continue;
-            };
-            let changes: Vec<ByteBuf> = sd
-                .doc
-                .get_changes(&sd.acked)
-                .into_iter()
-                .take(MAX_CHANGES_PER_DOC)
-                .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
-                .collect();
-            if changes.is_empty() {
-                continue;
-            }
-            bytes += changes.iter().map(|c| c.len()).sum::<usize>();
-            pushed.insert(id.clone(), sd.doc.get_heads());
-            push.push(DocPush { doc: id, changes });
-        }
-        Ok((
-            SyncRequest {
-                v: PROTOCOL_VERSION,
-                cursor,
-                push,
-                page_bytes: None,
-                policy_version,
-                tasks_tag,
-            },
-            pushed,
-            more,
-        ))
+    fn prepare(&self) -> Result<Outgoing> {
+        let (actor, _) = self.actor_and_account()?;
+        let page_bytes = match self.page_bytes.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(n),
+        };
+        engine::prepare(&mut *self.store(), actor.to_bytes(), page_bytes)
     }
 
     /// Send the request that will follow `resp` once it is applied, on a thread of its own, so
     /// that the server prepares the next page while this one is applied. Only for a round that
-    /// pushed nothing: the next request is then a pull from `resp.cursor`, with the policy and
+    /// pushed nothing: the next request is then a pull on from `resp`, with the policy and
     /// task list the store will hold after `resp`. `None` when it cannot be sent now (the
     /// round then goes the ordinary way).
     fn ask_ahead(&self, req: &SyncRequest, resp: &SyncResponse) -> Option<Ahead> {
-        let next = SyncRequest {
-            v: PROTOCOL_VERSION,
-            cursor: resp.cursor,
-            push: Vec::new(),
-            page_bytes: req.page_bytes,
-            policy_version: resp
-                .policy
-                .as_ref()
-                .map(|p| p.version)
-                .or(req.policy_version),
-            tasks_tag: resp.tasks.as_ref().map(|t| t.tag).or(req.tasks_tag),
-        };
+        let next = engine::follow_up(req, resp);
         let body = to_cbor(&next);
         let sent = body.len() as u64;
         let session = self.session().ok()?;
@@ -690,44 +613,18 @@ impl Inner {
         })
     }
 
-    /// Apply one response in one transaction.
-    fn apply(
-        &self,
-        resp: SyncResponse,
-        pushed: &BTreeMap<String, Vec<ChangeHash>>,
-        out: &mut SyncSummary,
-    ) -> Result<()> {
-        if resp.v != PROTOCOL_VERSION {
-            return Err(DoudiError::UpgradeRequired);
-        }
+    /// Apply one response in one transaction; whether to sync again at once.
+    fn apply(&self, out: &Outgoing, resp: SyncResponse, summary: &mut SyncSummary) -> Result<bool> {
         // Snapshots are decoded on all cores, before the store is locked.
-        let loaded = parallel::map(&resp.updates, |u| {
-            u.snapshot.as_deref().map(|s| AutoCommit::load(s))
-        });
-        let mut store = self.store();
-        let mut changed: BTreeMap<String, Touched> = BTreeMap::new();
-        let heads_of = |heads: &[ByteBuf]| -> Result<Vec<ChangeHash>> {
-            heads
-                .iter()
-                .map(|h| ChangeHash::try_from(h.as_slice()).map_err(DoudiError::internal))
-                .collect()
-        };
-        for r in resp.results {
-            match r.status {
-                PushStatus::Accepted => {
-                    out.documents_sent += 1;
-                    let Some(mut sd) = store.load_doc(&r.doc)? else {
-                        continue;
-                    };
-                    let heads = heads_of(&r.heads)?;
-                    sd.acked = if sd.doc.get_missing_deps(&heads).is_empty() {
-                        heads
-                    } else {
-                        pushed.get(&r.doc).cloned().unwrap_or_default()
-                    };
-                    changed.insert(r.doc, Touched::from(sd));
-                }
-                PushStatus::Rejected => out.rejected.push(RejectedDocument {
+        let snapshots = parallel::map(&resp.updates, engine::decode_snapshot);
+        let outcome = engine::apply(&mut *self.store(), out, resp, snapshots)?;
+        summary.documents_sent += outcome.accepted.len() as u32;
+        summary.documents_received += outcome.updated.len() as u32;
+        summary.documents_purged += outcome.purged.len() as u32;
+        summary
+            .rejected
+            .extend(outcome.rejected.into_iter().map(|r| {
+                RejectedDocument {
                     id: r.doc,
                     code: r.code.unwrap_or_default(),
                     message_zh: r.message.unwrap_or_default(),
@@ -743,76 +640,9 @@ impl Inner {
                             blocking: true,
                         })
                         .collect(),
-                }),
-            }
-        }
-        for (u, loaded) in resp.updates.into_iter().zip(loaded) {
-            out.documents_received += 1;
-            let bad = |e: &dyn std::fmt::Display| {
-                DoudiError::internal(format!("document {} from the server: {e}", u.doc))
-            };
-            let mut loaded = loaded.transpose().map_err(|e| bad(&e))?;
-            let mut t = match changed.remove(&u.doc) {
-                Some(t) => t,
-                None => match store.load_doc(&u.doc)? {
-                    Some(sd) => Touched::from(sd),
-                    // New on this phone: the snapshot is the document (merging it into an
-                    // empty one would rebuild the same state op by op).
-                    None => Touched {
-                        kind: u.kind.clone(),
-                        scope: u.scope.clone(),
-                        doc: loaded.take().unwrap_or_default(),
-                        acked: Vec::new(),
-                        saved: u.snapshot.as_ref().map(|b| b.to_vec()),
-                    },
-                },
-            };
-            if let Some(mut loaded) = loaded {
-                t.doc.merge(&mut loaded).map_err(|e| bad(&e))?;
-                t.saved = None;
-            }
-            if !u.changes.is_empty() {
-                t.saved = None;
-                let changes = u
-                    .changes
-                    .iter()
-                    .map(|c| Change::try_from(c.as_slice()).map_err(|e| bad(&e)))
-                    .collect::<Result<Vec<_>>>()?;
-                t.doc.apply_changes(changes).map_err(|e| bad(&e))?;
-            }
-            let heads = heads_of(&u.heads)?;
-            if t.doc.get_missing_deps(&heads).is_empty() {
-                t.acked = heads;
-            }
-            (t.kind, t.scope) = (u.kind, u.scope);
-            changed.insert(u.doc, t);
-        }
-        let cursor = resp.cursor;
-        let purge = resp.purge;
-        let policy = resp.policy;
-        let tasks = resp.tasks;
-        out.documents_purged += purge.len() as u32;
-        // Summaries (each a read of the whole document) on all cores too.
-        let changed: Vec<(String, Touched)> = changed.into_iter().collect();
-        let summaries = parallel::map(&changed, |(_, t)| {
-            summary::summarize(&t.kind, &t.scope, &t.doc)
-        });
-        store.write(|w: &mut Writer<'_>| {
-            for ((id, mut t), s) in changed.into_iter().zip(summaries) {
-                let saved = t.saved.as_deref();
-                w.put_doc(&id, &t.kind, &t.scope, &mut t.doc, saved, &t.acked, s?)?;
-            }
-            for id in &purge {
-                w.delete_doc(id)?;
-            }
-            if let Some(p) = &policy {
-                w.put_meta(META_POLICY, Some(p))?;
-            }
-            if let Some(t) = &tasks {
-                w.put_meta(META_TASKS, Some(t))?;
-            }
-            w.put_meta(META_CURSOR, Some(&cursor))
-        })
+                }
+            }));
+        Ok(outcome.more)
     }
 
     fn sync(&self, progress: Option<Arc<dyn SyncProgress>>) -> Result<SyncSummary> {
@@ -823,31 +653,31 @@ impl Inner {
         let mut ahead: Option<Ahead> = None;
         loop {
             self.check_cancel()?;
-            let (pulled, pushed, more_push) = match ahead.take().and_then(Ahead::reply) {
-                // Edits saved while the last page was applied go in another round.
-                Some(pulled) => (
-                    pulled,
-                    BTreeMap::new(),
-                    !self.store().dirty_ids()?.is_empty(),
-                ),
+            let (pulled, ahead_used) = match ahead.take().and_then(Ahead::reply) {
+                Some(pulled) => (pulled, true),
                 None => {
-                    let (req, pushed, more_push) = self.prepare()?;
-                    let body = to_cbor(&req);
+                    let out = self.prepare()?;
+                    let body = to_cbor(&out.request);
                     let sent = body.len() as u64;
                     let resp = self.authed("POST", "/api/v1/sync", CONTENT_TYPE, body)?;
-                    (Pulled { req, sent, resp }, pushed, more_push)
+                    (Pulled { out, sent, resp }, false)
                 }
             };
-            let Pulled { req, sent, resp } = pulled;
+            let Pulled {
+                out: request,
+                sent,
+                resp,
+            } = pulled;
             let received = resp.body.len() as u64;
             let decoded: SyncResponse = from_cbor(&resp.body).map_err(|e| DoudiError::Network {
                 detail: format!("unreadable sync response: {e}"),
             })?;
-            let more = decoded.more || more_push;
-            if decoded.more && req.push.is_empty() && !more_push {
-                ahead = self.ask_ahead(&req, &decoded);
+            if decoded.more && request.request.push.is_empty() && !request.more_to_push {
+                ahead = self.ask_ahead(&request.request, &decoded);
             }
-            self.apply(decoded, &pushed, &mut out)?;
+            // Edits saved while the last page was applied go in another round.
+            let more = self.apply(&request, decoded, &mut out)?
+                || (ahead_used && !self.store().dirty_ids()?.is_empty());
             out.rounds += 1;
             out.bytes_sent += sent;
             out.bytes_received += received;
@@ -1089,6 +919,12 @@ impl Inner {
 
 #[uniffi::export]
 impl DoudiClient {
+    /// Ask the server for pages of about `bytes` of document data (it clamps them to
+    /// 4 KiB … 8 MiB; 0: its default of 512 KiB). For slow links and tests.
+    pub fn set_page_bytes(&self, bytes: u64) {
+        self.inner.page_bytes.store(bytes, Ordering::Relaxed);
+    }
+
     /// Version of the region policy book (低保 standards, multipliers, deadlines) received
     /// through sync; 0 before the first. The book stays in the encrypted store, so indicators
     /// and due dates work offline; sync sends it again only when the server's version changes.
@@ -1123,6 +959,7 @@ impl DoudiClient {
                 cancel: Arc::new(AtomicBool::new(false)),
                 sync_gate: Mutex::new(()),
                 retry: RetryPolicy::default(),
+                page_bytes: AtomicU64::new(0),
             }),
         }))
     }

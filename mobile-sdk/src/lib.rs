@@ -20,6 +20,7 @@ mod parallel;
 pub mod photo;
 mod store;
 mod summary;
+mod sync;
 mod transport;
 
 pub use client::DoudiClient;

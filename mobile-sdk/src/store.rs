@@ -15,6 +15,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::crypto::Cipher;
 use crate::error::{DoudiError, Result};
 use crate::summary::Summary;
+use doudi_protocol::sync::engine::Held;
 
 /// Schema migrations; `PRAGMA user_version` is the number applied. Append only.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -82,14 +83,6 @@ pub(crate) fn connect(path: &Path) -> Result<Connection> {
 }
 
 const KEY_CHECK: &[u8] = b"doudi-store-v1";
-
-/// One document as stored.
-pub(crate) struct StoredDoc {
-    pub doc: AutoCommit,
-    pub kind: String,
-    pub scope: String,
-    pub acked: Vec<ChangeHash>,
-}
 
 /// A blob waiting for upload.
 #[derive(Debug, Clone)]
@@ -216,7 +209,7 @@ impl Store {
         Store::put_meta_on(&self.conn, &self.cipher, key, value)
     }
 
-    pub(crate) fn load_doc(&self, id: &str) -> Result<Option<StoredDoc>> {
+    pub(crate) fn load_doc(&self, id: &str) -> Result<Option<Held>> {
         // The index lists every stored document: one it lacks is not looked for (most of a
         // first sync).
         if !self.index.contains_key(id) {
@@ -235,7 +228,7 @@ impl Store {
         };
         let data = self.cipher.open(&format!("docs/{id}/data"), &data)?;
         let acked = self.cipher.open(&format!("docs/{id}/acked"), &acked)?;
-        Ok(Some(StoredDoc {
+        Ok(Some(Held {
             doc: AutoCommit::load(&data)?,
             kind,
             scope,
@@ -252,6 +245,25 @@ impl Store {
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(ids)
+    }
+
+    /// Ids of documents whose grid is not one of `grids`.
+    pub(crate) fn ids_outside(
+        &self,
+        grids: &std::collections::BTreeSet<&str>,
+    ) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, scope FROM docs ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, scope) = row?;
+            if !grids.contains(scope.as_str()) {
+                out.push(id);
+            }
+        }
+        Ok(out)
     }
 
     /// Run `f` in one transaction; the index is updated only if it commits.
@@ -332,7 +344,7 @@ impl Store {
     pub(crate) fn clear_data(&mut self) -> Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute_batch(
-            "DELETE FROM docs; DELETE FROM blobs; DELETE FROM meta WHERE key = 'cursor';",
+            "DELETE FROM docs; DELETE FROM blobs; DELETE FROM meta WHERE key IN ('cursor', 'position', 'task_list');",
         )?;
         tx.commit()?;
         self.index.clear();

@@ -3,7 +3,9 @@
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ROOT};
-use doudi_protocol::sync::{DocPush, PushResult, PushStatus, SyncRequest, SyncResponse, to_cbor};
+use doudi_protocol::sync::{
+    DocPush, PROTOCOL_VERSION, PushResult, PushStatus, SyncRequest, SyncResponse, to_cbor,
+};
 use serde_bytes::ByteBuf;
 
 fn hex(b: &[u8]) -> String {
@@ -15,7 +17,7 @@ fn hex(b: &[u8]) -> String {
 
 fn main() {
     let idle = SyncRequest {
-        v: 1,
+        v: PROTOCOL_VERSION,
         cursor: 42,
         tasks_tag: Some(0x0123_4567_89ab_cdef),
         ..Default::default()
@@ -26,7 +28,7 @@ fn main() {
         hex(&to_cbor(&idle))
     );
     let idle_resp = SyncResponse {
-        v: 1,
+        v: PROTOCOL_VERSION,
         cursor: 42,
         ..Default::default()
     };
@@ -49,15 +51,14 @@ fn main() {
         hex(&bytes)
     );
     let push = SyncRequest {
-        v: 1,
+        v: PROTOCOL_VERSION,
         cursor: 42,
         push: vec![DocPush {
             doc: "0h8x7kq2m4d9r6t1v3w5y7z9ab".into(),
             changes: vec![ByteBuf::from(bytes)],
         }],
         page_bytes: Some(65536),
-        policy_version: None,
-        tasks_tag: None,
+        ..Default::default()
     };
     println!(
         "push request ({} bytes):\n{}\n",
@@ -65,7 +66,7 @@ fn main() {
         hex(&to_cbor(&push))
     );
     let resp = SyncResponse {
-        v: 1,
+        v: PROTOCOL_VERSION,
         results: vec![PushResult {
             doc: "0h8x7kq2m4d9r6t1v3w5y7z9ab".into(),
             status: PushStatus::Accepted,

@@ -258,6 +258,7 @@ macro_rules! decode_columns {
 decode_columns!(
     (String => 0, i64 => 1),
     (String => 0, Vec<u8> => 1),
+    (String => 0, i64 => 1, Vec<u8> => 2),
     (Option<String> => 0, Option<i64> => 1)
 );
 

@@ -399,7 +399,7 @@ impl TestApp {
     pub async fn sync_once(
         &self,
         phone: &mut Phone,
-        page_bytes: Option<u32>,
+        page_bytes: Option<u64>,
     ) -> doudi_protocol::sync::SyncOutcome {
         use doudi_protocol::sync::{SyncResponse, from_cbor, to_cbor};
         let req = to_cbor(&phone.replica.prepare(page_bytes));

@@ -828,11 +828,14 @@ async fn interrupted_photo_upload_resumes_without_resending() {
 /// One sync round trip as the phone's transport saw it.
 #[derive(Debug, Clone)]
 struct Round {
-    /// The `cursor` the phone sent.
-    cursor: u64,
-    /// The answer's cursor and the documents of its page, once it came.
-    reply: Option<(u64, Vec<String>)>,
+    /// Where the phone said it stood.
+    from: Place,
+    /// Where the answer left it, and the documents of its page, once it came.
+    reply: Option<(Place, Vec<String>)>,
 }
+
+/// A place in the feed: `cursor` and `resume` (docs/PROTOCOL.md section 5).
+type Place = (u64, Option<Vec<u8>>);
 
 /// A transport that asks for sync pages of 4 KiB (a few dozen documents then take many rounds)
 /// and records every round. On request it spoils the answer to one sync request (its first
@@ -860,7 +863,7 @@ impl Transport for PagingTransport {
         let n = {
             let mut rounds = self.rounds.lock().unwrap();
             rounds.push(Round {
-                cursor: req.cursor,
+                from: (req.cursor, req.resume.as_ref().map(|r| r.to_vec())),
                 reply: None,
             });
             rounds.len()
@@ -882,7 +885,8 @@ impl Transport for PagingTransport {
         if resp.status == 200 {
             let mut page: SyncResponse = from_cbor(&resp.body).expect("a sync response");
             let docs = page.updates.iter().map(|u| u.doc.clone()).collect();
-            self.rounds.lock().unwrap()[n - 1].reply = Some((page.cursor, docs));
+            let next = (page.cursor, page.resume.as_ref().map(|r| r.to_vec()));
+            self.rounds.lock().unwrap()[n - 1].reply = Some((next, docs));
             if self.spoil.load(Ordering::SeqCst) as usize == n {
                 page.updates[0].snapshot = Some(ByteBuf::from(b"not a document".to_vec()));
                 resp.body = to_cbor(&page);
@@ -898,19 +902,19 @@ impl PagingTransport {
     }
 
     /// The pages of the feed in order, from cursor 0, as far as the server's answers went:
-    /// each with the cursor it ends at and its documents.
-    fn pages(&self) -> Vec<(u64, Vec<String>)> {
+    /// each with the place it ends at and its documents.
+    fn pages(&self) -> Vec<(Place, Vec<String>)> {
         let rounds = self.rounds();
-        let mut pages: Vec<(u64, Vec<String>)> = Vec::new();
-        let mut cursor = 0;
+        let mut pages: Vec<(Place, Vec<String>)> = Vec::new();
+        let mut place: Place = (0, None);
         while let Some((next, docs)) = rounds
             .iter()
-            .find(|r| r.cursor == cursor)
+            .find(|r| r.from == place)
             .and_then(|r| r.reply.clone())
-            .filter(|(next, _)| *next != cursor)
+            .filter(|(next, _)| *next != place)
         {
-            pages.push((next, docs));
-            cursor = next;
+            pages.push((next.clone(), docs));
+            place = next;
         }
         pages
     }
@@ -944,14 +948,14 @@ fn held(phone: &DoudiClient) -> BTreeSet<String> {
     phone.document_ids().into_iter().map(|(id, _)| id).collect()
 }
 
-fn docs_of(pages: &[(u64, Vec<String>)]) -> BTreeSet<String> {
+fn docs_of(pages: &[(Place, Vec<String>)]) -> BTreeSet<String> {
     pages
         .iter()
         .flat_map(|(_, docs)| docs.iter().cloned())
         .collect()
 }
 
-/// The cursor a phone keeps stands only for pages it has stored: a page that fails to apply, or
+/// The place in the feed a phone keeps stands only for pages it has stored: a page that fails to apply, or
 /// a sync cancelled while the next page is already on its way, leaves the store as it was after
 /// the pages before, and the next sync goes on from there and loses no document.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -986,7 +990,10 @@ async fn interrupted_first_sync_resumes_from_the_last_stored_page() {
     t.unreachable.store(before as u32 + 2, Ordering::SeqCst);
     let s = reader.sync_now(None).await.unwrap();
     assert!(s.rejected.is_empty(), "{:?}", s.rejected);
-    let resumed: Vec<u64> = t.rounds()[before..].iter().map(|r| r.cursor).collect();
+    let resumed: Vec<Place> = t.rounds()[before..]
+        .iter()
+        .map(|r| r.from.clone())
+        .collect();
     assert!(resumed.contains(&pages[2].0), "{resumed:?} {pages:?}");
     assert_eq!(held(&reader), on_server);
 
@@ -1008,7 +1015,10 @@ async fn interrupted_first_sync_resumes_from_the_last_stored_page() {
     assert!((2..=3).contains(&stored), "{stored} pages stored");
     let before = t.rounds().len();
     cancelled.sync_now(None).await.unwrap();
-    let resumed: Vec<u64> = t.rounds()[before..].iter().map(|r| r.cursor).collect();
+    let resumed: Vec<Place> = t.rounds()[before..]
+        .iter()
+        .map(|r| r.from.clone())
+        .collect();
     assert!(
         resumed.contains(&pages[stored - 1].0),
         "{resumed:?} {pages:?}"

@@ -34,6 +34,8 @@ both_backends!(
     concurrent_pushes_from_many_phones_are_all_stored,
     a_write_that_fails_fails_alone_in_its_batch,
     each_document_is_sent_what_the_device_lacks,
+    paged_first_sync_sends_documents_edited_after_creation,
+    paged_incremental_pull_sends_every_change_since_the_cursor,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -245,7 +247,7 @@ async fn a_fresh_history_under_a_stored_id_is_checked_against_the_stored_documen
             doudi_protocol::doc::create(doc_id, GRID_A, &household(address), Some(actor)).unwrap();
         let change = doc.get_last_local_change().unwrap().bytes().into_owned();
         to_cbor(&SyncRequest {
-            v: 1,
+            v: doudi_protocol::sync::PROTOCOL_VERSION,
             cursor: 0,
             push: vec![DocPush {
                 doc: id.clone(),
@@ -389,7 +391,7 @@ async fn out_of_scope_writes_and_reads_are_refused(b: Backend) {
     stolen.commit();
     let change = stolen.get_last_local_change().unwrap().bytes().into_owned();
     let req = SyncRequest {
-        v: 1,
+        v: doudi_protocol::sync::PROTOCOL_VERSION,
         cursor: 0,
         push: vec![DocPush {
             doc: target.clone(),
@@ -502,7 +504,7 @@ async fn broken_requests_get_clear_errors_and_spare_the_rest(b: Backend) {
         app.post_sync(
             &pa.access,
             to_cbor(&SyncRequest {
-                v: 1,
+                v: doudi_protocol::sync::PROTOCOL_VERSION,
                 cursor: 0,
                 push: many,
                 ..Default::default()
@@ -1372,4 +1374,96 @@ async fn postgres_read_connections_are_read_only_and_reopen_after_a_drop() {
     for _ in 0..2 * POSTGRES_READERS {
         assert_eq!(reads.query::<i64>(one()).await.unwrap(), vec![1]);
     }
+}
+
+/// Every document the server holds in `grid` is on `phone` with the server's heads, and no
+/// document of the phone lacks a change its history names.
+async fn assert_holds_the_servers_state(app: &TestApp, phone: &mut Phone, grid: &str) {
+    use doudi_server::entity::document;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let rows = document::Entity::find()
+        .filter(document::Column::Scope.eq(grid))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        let server = automerge::Automerge::load(&row.snapshot).unwrap();
+        let entry = phone
+            .replica
+            .entry_mut(&row.id)
+            .unwrap_or_else(|| panic!("{} is not on the phone", row.id));
+        assert!(
+            entry.doc.get_missing_deps(&[]).is_empty(),
+            "{} lacks changes its history names",
+            row.id
+        );
+        assert_eq!(entry.doc.get_heads(), server.get_heads(), "{}", row.id);
+    }
+}
+
+/// A first sync in small pages: documents edited after they were created sit late in the feed
+/// (it is ordered by each document's latest write), after the cursor of earlier pages. They
+/// must still come whole, not as the changes after that cursor.
+async fn paged_first_sync_sends_documents_edited_after_creation(b: Backend) {
+    let (app, mut pa, _) = setup(b).await;
+    let ids = create_households(&mut pa, "一村", 30);
+    app.sync(&mut pa).await;
+    for id in &ids[..3] {
+        pa.replica
+            .update::<Household>(id, |h| h.address.push_str("（东院）"))
+            .unwrap();
+    }
+    app.sync(&mut pa).await;
+
+    let mut fresh = app.phone("grid.zhang").await;
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        if !app.sync_once(&mut fresh, Some(4096)).await.more {
+            break;
+        }
+    }
+    assert!(pages > 2, "{pages} pages");
+    assert_holds_the_servers_state(&app, &mut fresh, GRID_A).await;
+    let h: Household = fresh.replica.read(&ids[0]).unwrap();
+    assert_eq!(h.address, "一村 0 号（东院）");
+}
+
+/// An incremental pull in two pages: document D changes right after the device's cursor, then
+/// 14 other documents are written, then D changes again. D sits at the end of the feed, on the
+/// second page, whose cursor is past D's first change: that change must come too.
+async fn paged_incremental_pull_sends_every_change_since_the_cursor(b: Backend) {
+    let (app, mut pa, mut pb) = setup(b).await;
+    let d = create_households(&mut pa, "一村", 1).remove(0);
+    app.sync(&mut pa).await;
+    app.sync(&mut pb).await;
+    assert!(pb.replica.entry(&d).is_some());
+
+    pa.replica
+        .update::<Household>(&d, |h| h.hukou_type = Some(HukouType::Rural))
+        .unwrap();
+    app.sync(&mut pa).await;
+    create_households(&mut pa, "二村", 14);
+    app.sync(&mut pa).await;
+    pa.replica
+        .update::<Household>(&d, |h| h.registered_address = Some("甲地".into()))
+        .unwrap();
+    app.sync(&mut pa).await;
+
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        if !app.sync_once(&mut pb, Some(4096)).await.more {
+            break;
+        }
+    }
+    assert!(pages >= 2, "{pages} pages");
+    assert_holds_the_servers_state(&app, &mut pb, GRID_A).await;
+    let h: Household = pb.replica.read(&d).unwrap();
+    assert_eq!(h.hukou_type, Some(HukouType::Rural));
+    assert_eq!(h.registered_address.as_deref(), Some("甲地"));
+    // Later syncs keep it so.
+    app.sync(&mut pb).await;
+    assert_holds_the_servers_state(&app, &mut pb, GRID_A).await;
 }

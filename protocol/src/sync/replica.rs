@@ -1,14 +1,17 @@
-//! A sans-I/O replica: the documents a device holds, what the server has acknowledged, and the
-//! cursor. It builds [`SyncRequest`]s and applies [`SyncResponse`]s; the caller moves the bytes.
+//! A sans-I/O replica held in memory: the documents a device holds, what the server has
+//! acknowledged, and where it stands in the feed. It runs the same [`engine`] as the phone SDK;
+//! tests and benches drive it over any transport.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::{ActorId, AutoCommit, Change, ChangeHash};
+use automerge::ActorId;
 use serde_bytes::ByteBuf;
 
-use super::wire::{DocPush, PROTOCOL_VERSION, PushResult, PushStatus, SyncRequest, SyncResponse};
+pub use super::engine::SyncOutcome;
+use super::engine::{self, Applied, Held, Outgoing, Position, SyncStore};
+use super::wire::{PolicyUpdate, SyncRequest, SyncResponse, TaskList};
 use crate::doc::{self, DocError, DocumentContent};
-use crate::ids::{DocumentId, DocumentKind};
+use crate::ids::DocumentId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplicaError {
@@ -23,33 +26,78 @@ pub enum ReplicaError {
 }
 
 /// One document held by the replica.
-#[derive(Debug)]
-pub struct Entry {
-    pub doc: AutoCommit,
-    pub kind: DocumentKind,
-    pub scope: String,
-    /// Heads the server is known to have; changes after them are pushed.
-    pub acked: Vec<ChangeHash>,
+pub type Entry = Held;
+
+/// The documents, policy book, task list and feed position of a replica.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    docs: BTreeMap<String, Held>,
+    position: Position,
+    policy: Option<PolicyUpdate>,
+    tasks: Option<TaskList>,
 }
 
-/// What one [`Replica::apply`] did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct SyncOutcome {
-    pub accepted: Vec<String>,
-    pub rejected: Vec<PushResult>,
-    pub updated: Vec<String>,
-    pub purged: Vec<String>,
-    pub more: bool,
+impl SyncStore for MemoryStore {
+    type Error = ReplicaError;
+
+    fn position(&self) -> Result<Position, ReplicaError> {
+        Ok(self.position.clone())
+    }
+
+    fn policy_version(&self) -> Result<Option<u64>, ReplicaError> {
+        Ok(self.policy.as_ref().map(|p| p.version))
+    }
+
+    fn tasks_tag(&self) -> Result<Option<u64>, ReplicaError> {
+        Ok(self.tasks.as_ref().map(|t| t.tag))
+    }
+
+    fn dirty(&mut self) -> Result<Vec<String>, ReplicaError> {
+        Ok(self
+            .docs
+            .iter_mut()
+            .filter_map(|(id, h)| (h.doc.get_heads() != h.acked).then(|| id.clone()))
+            .collect())
+    }
+
+    fn load(&self, id: &str) -> Result<Option<Held>, ReplicaError> {
+        Ok(self.docs.get(id).cloned())
+    }
+
+    fn outside(&self, grids: &BTreeSet<&str>) -> Result<Vec<String>, ReplicaError> {
+        Ok(self
+            .docs
+            .iter()
+            .filter(|(_, h)| !grids.contains(h.scope.as_str()))
+            .map(|(id, _)| id.clone())
+            .collect())
+    }
+
+    fn commit(&mut self, applied: Applied) -> Result<(), ReplicaError> {
+        for w in applied.docs {
+            self.docs.insert(w.id, w.held);
+        }
+        for id in applied.deleted {
+            self.docs.remove(&id);
+        }
+        self.position = applied.position;
+        if applied.policy.is_some() {
+            self.policy = applied.policy;
+        }
+        if applied.tasks.is_some() {
+            self.tasks = applied.tasks;
+        }
+        Ok(())
+    }
 }
 
 /// The documents of one device.
 #[derive(Debug)]
 pub struct Replica {
     actor: ActorId,
-    cursor: u64,
-    docs: BTreeMap<String, Entry>,
-    policy: Option<super::wire::PolicyUpdate>,
-    tasks: Option<super::wire::TaskList>,
+    store: MemoryStore,
+    /// The last request [`Replica::prepare`] built, for applying its answer.
+    outgoing: Option<Outgoing>,
 }
 
 /// The actor id a device writes with: the 16 bytes of its server-issued id (32 hex characters).
@@ -66,25 +114,12 @@ pub fn device_actor(device_id: &str) -> Option<ActorId> {
     (bytes.len() == 16).then(|| ActorId::from(bytes))
 }
 
-fn hashes(heads: &[ByteBuf]) -> Option<Vec<ChangeHash>> {
-    heads
-        .iter()
-        .map(|h| ChangeHash::try_from(h.as_slice()).ok())
-        .collect()
-}
-
-fn wire_heads(heads: &[ChangeHash]) -> Vec<ByteBuf> {
-    heads.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect()
-}
-
 impl Replica {
     pub fn new(actor: ActorId) -> Replica {
         Replica {
             actor,
-            cursor: 0,
-            docs: BTreeMap::new(),
-            policy: None,
-            tasks: None,
+            store: MemoryStore::default(),
+            outgoing: None,
         }
     }
 
@@ -92,28 +127,34 @@ impl Replica {
         &self.actor
     }
 
+    /// The cursor of the last response applied.
     pub fn cursor(&self) -> u64 {
-        self.cursor
+        self.store.position.cursor
+    }
+
+    /// Where the replica stands in the feed.
+    pub fn position(&self) -> &Position {
+        &self.store.position
     }
 
     pub fn ids(&self) -> impl Iterator<Item = &String> {
-        self.docs.keys()
+        self.store.docs.keys()
     }
 
     pub fn len(&self) -> usize {
-        self.docs.len()
+        self.store.docs.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
+        self.store.docs.is_empty()
     }
 
     pub fn entry(&self, id: &str) -> Option<&Entry> {
-        self.docs.get(id)
+        self.store.docs.get(id)
     }
 
     pub fn entry_mut(&mut self, id: &str) -> Option<&mut Entry> {
-        self.docs.get_mut(id)
+        self.store.docs.get_mut(id)
     }
 
     /// Create a document in `scope` (a grid code), written by this device.
@@ -132,11 +173,11 @@ impl Replica {
                 source,
             }
         })?;
-        self.docs.insert(
+        self.store.docs.insert(
             id.to_string(),
-            Entry {
+            Held {
                 doc,
-                kind: C::KIND,
+                kind: C::KIND.as_str().to_string(),
                 scope: scope.to_string(),
                 acked: Vec::new(),
             },
@@ -147,6 +188,7 @@ impl Replica {
     /// Read a document's typed content.
     pub fn read<C: DocumentContent>(&self, id: &str) -> Result<C, ReplicaError> {
         let e = self
+            .store
             .docs
             .get(id)
             .ok_or_else(|| ReplicaError::UnknownDocument(id.to_string()))?;
@@ -167,9 +209,12 @@ impl Replica {
         let mut content = self.read::<C>(id)?;
         f(&mut content);
         let e = self
+            .store
             .docs
             .get_mut(id)
             .ok_or_else(|| ReplicaError::UnknownDocument(id.to_string()))?;
+        // A document taken from the server writes with the actor it was saved with.
+        e.doc.set_actor(self.actor.clone());
         doc::write(&mut e.doc, &content).map_err(|source| ReplicaError::Document {
             doc: id.to_string(),
             source,
@@ -178,138 +223,51 @@ impl Replica {
         Ok(())
     }
 
-    /// Changes the server lacks, and the cursor.
-    pub fn prepare(&mut self, page_bytes: Option<u32>) -> SyncRequest {
-        let mut push = Vec::new();
-        for (id, e) in self.docs.iter_mut() {
-            let mut changes = e.doc.get_changes(&e.acked);
-            if !changes.is_empty() {
-                push.push(DocPush {
-                    doc: id.clone(),
-                    changes: changes
-                        .iter_mut()
-                        .map(|c| ByteBuf::from(c.bytes().into_owned()))
-                        .collect(),
-                });
-            }
-        }
-        SyncRequest {
-            v: PROTOCOL_VERSION,
-            cursor: self.cursor,
-            push,
-            page_bytes,
-            policy_version: self.policy.as_ref().map(|p| p.version),
-            tasks_tag: self.tasks.as_ref().map(|t| t.tag),
-        }
+    /// The next request: changes the server lacks, where the replica stands, what it asks
+    /// for whole. Its answer goes to [`Replica::apply`].
+    pub fn prepare(&mut self, page_bytes: Option<u64>) -> SyncRequest {
+        let out = engine::prepare(&mut self.store, self.actor.to_bytes(), page_bytes)
+            .expect("the memory store does not fail");
+        let req = out.request.clone();
+        self.outgoing = Some(out);
+        req
     }
 
-    /// Apply the server's answer.
+    /// Apply the server's answer to the last request [`Replica::prepare`] built.
     pub fn apply(&mut self, resp: SyncResponse) -> Result<SyncOutcome, ReplicaError> {
-        if resp.v != PROTOCOL_VERSION {
-            return Err(ReplicaError::Version(resp.v));
-        }
-        let mut out = SyncOutcome {
-            more: resp.more,
-            ..Default::default()
-        };
-        for r in resp.results {
-            match r.status {
-                PushStatus::Accepted => {
-                    if let (Some(e), Some(heads)) = (self.docs.get_mut(&r.doc), hashes(&r.heads)) {
-                        e.acked = heads;
-                    }
-                    out.accepted.push(r.doc);
-                }
-                PushStatus::Rejected => out.rejected.push(r),
-            }
-        }
-        for u in resp.updates {
-            let bad = |reason: String| ReplicaError::BadUpdate {
-                doc: u.doc.clone(),
-                reason,
-            };
-            let kind = DocumentKind::parse(&u.kind).map_err(|e| bad(e.to_string()))?;
-            let incoming_heads = hashes(&u.heads).ok_or_else(|| bad("bad heads".into()))?;
-            let loaded = match &u.snapshot {
-                Some(snapshot) => Some(AutoCommit::load(snapshot).map_err(|e| bad(e.to_string()))?),
-                None => None,
-            };
-            let entry = match self.docs.entry(u.doc.clone()) {
-                std::collections::btree_map::Entry::Occupied(o) => {
-                    let entry = o.into_mut();
-                    if let Some(mut loaded) = loaded {
-                        entry
-                            .doc
-                            .merge(&mut loaded)
-                            .map_err(|e| bad(e.to_string()))?;
-                    }
-                    entry
-                }
-                // A snapshot of a document this replica does not hold yet becomes the document
-                // as it is: merging it into an empty one would rebuild the same state op by op.
-                std::collections::btree_map::Entry::Vacant(v) => {
-                    let mut doc = loaded.unwrap_or_default();
-                    doc.set_actor(self.actor.clone());
-                    v.insert(Entry {
-                        doc,
-                        kind,
-                        scope: u.scope.clone(),
-                        acked: Vec::new(),
-                    })
-                }
-            };
-            if !u.changes.is_empty() {
-                let changes = u
-                    .changes
-                    .iter()
-                    .map(|c| Change::try_from(c.as_slice()).map_err(|e| bad(e.to_string())))
-                    .collect::<Result<Vec<_>, _>>()?;
-                entry
-                    .doc
-                    .apply_changes(changes)
-                    .map_err(|e| bad(e.to_string()))?;
-            }
-            // The server has everything up to its heads; once we hold them too, they are acked.
-            if entry.doc.get_missing_deps(&incoming_heads).is_empty() {
-                entry.acked = incoming_heads;
-            }
-            entry.scope = u.scope;
-            out.updated.push(u.doc);
-        }
-        for id in resp.purge {
-            self.docs.remove(&id);
-            out.purged.push(id);
-        }
-        if let Some(p) = resp.policy {
-            self.policy = Some(p);
-        }
-        if let Some(t) = resp.tasks {
-            self.tasks = Some(t);
-        }
-        self.cursor = resp.cursor;
-        Ok(out)
+        let out = self.outgoing.take().unwrap_or_else(|| Outgoing {
+            request: SyncRequest::default(),
+            pushed: BTreeMap::new(),
+            more_to_push: false,
+        });
+        let snapshots = engine::decode_snapshots(&resp.updates);
+        engine::apply(&mut self.store, &out, resp, snapshots)
     }
 
     /// The region policy book the server last sent, for offline indicators and due dates.
     pub fn policy(&self) -> Option<&crate::rules::policy::PolicyBook> {
-        self.policy.as_ref().map(|p| &p.book)
+        self.store.policy.as_ref().map(|p| &p.book)
     }
 
     /// The account's open tasks as the server last sent them (none before the first sync).
     pub fn tasks(&self) -> &[super::wire::WireTask] {
-        self.tasks.as_ref().map_or(&[], |t| &t.items)
+        self.store.tasks.as_ref().map_or(&[], |t| &t.items)
     }
 
     /// Heads of a document as sent on the wire.
     pub fn heads(&mut self, id: &str) -> Option<Vec<ByteBuf>> {
-        self.docs
-            .get_mut(id)
-            .map(|e| wire_heads(&e.doc.get_heads()))
+        self.store.docs.get_mut(id).map(|e| {
+            e.doc
+                .get_heads()
+                .iter()
+                .map(|h| ByteBuf::from(h.0.to_vec()))
+                .collect()
+        })
     }
 
     /// Bytes of a document in automerge's compact format (for comparing replicas).
     pub fn save(&mut self, id: &str) -> Option<Vec<u8>> {
-        self.docs.get_mut(id).map(|e| e.doc.save())
+        self.store.docs.get_mut(id).map(|e| e.doc.save())
     }
 }
 

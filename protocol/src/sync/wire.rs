@@ -6,7 +6,11 @@ use serde_bytes::ByteBuf;
 
 /// The protocol version this code speaks. A request with another version is refused with
 /// `sync.upgrade_required`.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// Version 2 names the cursor at which the device last finished a pull (`cursor`) apart from
+/// where a pull in progress stands (`resume`); version 1 sent one cursor for both, and a pull
+/// over several pages could leave a device without changes made before its last page.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Media type of request and response bodies.
 pub const CONTENT_TYPE: &str = "application/cbor";
@@ -21,25 +25,38 @@ pub const MAX_CHANGES_PER_DOC: usize = 5_000;
 pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 
 /// Page budget of a response when the client names none (bytes of document data).
-pub const DEFAULT_PAGE_BYTES: u32 = 512 * 1024;
+pub const DEFAULT_PAGE_BYTES: u64 = 512 * 1024;
 
-/// Bounds of the page budget a client may ask for.
-pub const MIN_PAGE_BYTES: u32 = 4 * 1024;
-pub const MAX_PAGE_BYTES: u32 = 8 * 1024 * 1024;
+/// Bounds of the page budget: a request's `page_bytes` is clamped to them.
+pub const MIN_PAGE_BYTES: u64 = 4 * 1024;
+pub const MAX_PAGE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Most documents one request may ask for whole (`want`).
+pub const MAX_WANT_DOCS: usize = 100;
 
 /// One round trip: the device's cursor and its local changes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncRequest {
     /// [`PROTOCOL_VERSION`].
     pub v: u32,
-    /// The `cursor` of the last response the device applied; 0 on a new device.
+    /// The `cursor` of the last response the device applied (0 on a new device): the point up
+    /// to which it holds everything once a pull has finished, and the base of a pull in progress.
     pub cursor: u64,
+    /// The `resume` of the last response applied, while a pull is in progress (that response
+    /// said `more`); absent when a pull starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<ByteBuf>,
     /// Local changes, per document.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub push: Vec<DocPush>,
-    /// Budget in bytes of document data for the pulled part of the response.
+    /// Documents the device holds but cannot complete (changes it holds name changes it lacks):
+    /// the server sends them whole.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub want: Vec<String>,
+    /// Budget in bytes of document data for the pulled part of the response; clamped to
+    /// [`MIN_PAGE_BYTES`] ..= [`MAX_PAGE_BYTES`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_bytes: Option<u32>,
+    pub page_bytes: Option<u64>,
     /// Version of the region policy book the device holds (absent or 0: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_version: Option<u64>,
@@ -148,7 +165,7 @@ pub struct DocUpdate {
     /// it yet: on a first sync, or when the document is new to this device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<ByteBuf>,
-    /// Otherwise the changes since the device's cursor, other than its own.
+    /// Otherwise the changes stored after the request's `cursor`, other than the device's own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<ByteBuf>,
     /// The server's heads after these changes.
@@ -165,11 +182,16 @@ pub struct SyncResponse {
     /// Documents changed in scope since the request's cursor, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub updates: Vec<DocUpdate>,
-    /// Documents that left the device's scope: delete them locally.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub purge: Vec<String>,
-    /// Send this as `cursor` next time.
+    /// The grids (网格 codes) of the device's whole scope, when it may hold documents outside
+    /// it (its regions changed, or a pull was restarted): delete every document of another grid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grids: Option<Vec<String>>,
+    /// Send this as `cursor` next time. While `more` is set, it is the base of the pull in
+    /// progress (the request's `cursor`, or 0 when the server restarted the pull).
     pub cursor: u64,
+    /// While `more` is set: send it back as `resume`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<ByteBuf>,
     /// More updates wait: sync again at once.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub more: bool,
@@ -224,15 +246,12 @@ mod tests {
     #[test]
     fn change_bytes_are_byte_strings() {
         let req = SyncRequest {
-            v: 1,
-            cursor: 0,
+            v: PROTOCOL_VERSION,
             push: vec![DocPush {
                 doc: "d".into(),
                 changes: vec![ByteBuf::from(vec![0xAB; 40])],
             }],
-            page_bytes: None,
-            policy_version: None,
-            tasks_tag: None,
+            ..Default::default()
         };
         let bytes = to_cbor(&req);
         // 40 bytes of payload cost 40 bytes plus a 2-byte byte-string header, not base64.
@@ -246,7 +265,7 @@ mod tests {
     #[test]
     fn truncated_and_trailing_input_is_refused() {
         let bytes = to_cbor(&SyncRequest {
-            v: 1,
+            v: PROTOCOL_VERSION,
             cursor: 5,
             ..Default::default()
         });

@@ -10,22 +10,22 @@
 pub mod commit;
 pub mod compact;
 pub mod projection;
+pub mod pull;
 pub mod sqlite_writer;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc, hydrate};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, EntityTrait, QueryTrait, Set, TransactionTrait,
 };
 use serde_bytes::ByteBuf;
 
 use doudi_protocol::doc::{self, DiscoveryReport, Household, Visit, validate::has_errors};
 use doudi_protocol::ids::{DocumentId, DocumentKind};
 use doudi_protocol::sync::{
-    DEFAULT_PAGE_BYTES, DocPush, DocUpdate, MAX_CHANGES_PER_DOC, MAX_PAGE_BYTES, MAX_PUSH_DOCS,
+    DEFAULT_PAGE_BYTES, DocPush, MAX_CHANGES_PER_DOC, MAX_PAGE_BYTES, MAX_PUSH_DOCS, MAX_WANT_DOCS,
     MIN_PAGE_BYTES, PROTOCOL_VERSION, PushResult, PushStatus, SyncRequest, SyncResponse, TaskList,
     WireIssue, WireTask, to_cbor,
 };
@@ -37,7 +37,6 @@ use crate::db::Exec;
 use crate::entity::{device_sync, doc_change, doc_conflict, document, region};
 use crate::error::{ApiError, Code};
 use crate::policy::{Action, Target, decide};
-use crate::reads::Reads;
 
 /// The actor id of changes the server writes itself (review decisions, migrations): fixed, so that
 /// two servers writing the same change produce identical bytes.
@@ -101,6 +100,12 @@ pub fn check_request(req: &SyncRequest) -> Result<(), ApiError> {
             format!("At most {MAX_PUSH_DOCS} documents per request; sync in several requests."),
         ));
     }
+    if req.want.len() > MAX_WANT_DOCS {
+        return Err(ApiError::new(Code::BatchTooLarge).with_message(
+            format!("一次最多补取 {MAX_WANT_DOCS} 份文档，请分批同步。"),
+            format!("At most {MAX_WANT_DOCS} documents may be asked for whole per request; sync in several requests."),
+        ));
+    }
     if let Some(p) = req
         .push
         .iter()
@@ -128,55 +133,54 @@ pub async fn run(
 
     let (results, own) = ingest(state, ctx, &device_actor, &req.push).await?;
 
-    // A changed scope (regions added or removed by an administrator) means a full resend of the
-    // new scope and a purge of what left it.
     let scope_key = ctx.subject.scope.join("\n");
-    let previous = &ctx.sync_state.scope_key;
-    let (cursor, purge) = match previous {
-        Some(p) if *p != scope_key => {
-            let old: Vec<String> = p
-                .split('\n')
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect();
-            (0, purged_docs(&state.db, ctx, &old).await?)
-        }
-        _ => (req.cursor, Vec::new()),
-    };
+    let finished = ctx.sync_state.scope_key.as_deref();
+    let start = pull::Start::decide(
+        req.cursor,
+        req.resume.as_ref().map(|r| r.as_slice()),
+        &scope_key,
+        finished,
+    );
     let budget = req
         .page_bytes
         .unwrap_or(DEFAULT_PAGE_BYTES)
         .clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES) as usize;
-    let (updates, next_cursor, more) = pull(state, ctx, cursor, budget, &own).await?;
-    if previous.as_ref() != Some(&scope_key) {
-        // Remember the scope only once the whole new scope has been sent.
-        if !more {
-            device_sync::Entity::insert(device_sync::ActiveModel {
-                device_id: Set(ctx.device_id.clone()),
-                scope_key: Set(scope_key),
-                updated_at_ms: Set(now_ms()),
-            })
-            .on_conflict(
-                OnConflict::column(device_sync::Column::DeviceId)
-                    .update_columns([
-                        device_sync::Column::ScopeKey,
-                        device_sync::Column::UpdatedAtMs,
-                    ])
-                    .to_owned(),
-            )
-            .exec(&state.db)
-            .await?;
-        }
+    let mut updates = pull::wanted(state, ctx, &req.want).await?;
+    let page = pull::pull(state, ctx, &start, budget, &own).await?;
+    updates.extend(page.updates);
+    let grids = if start.send_grids {
+        Some(pull::scope_grids(state, ctx).await?)
+    } else {
+        None
+    };
+    if !page.more && finished != Some(scope_key.as_str()) {
+        // Remember the scope once a pull of it has finished: until then, every pull starts
+        // from 0 for this scope.
+        device_sync::Entity::insert(device_sync::ActiveModel {
+            device_id: Set(ctx.device_id.clone()),
+            scope_key: Set(scope_key),
+            updated_at_ms: Set(now_ms()),
+        })
+        .on_conflict(
+            OnConflict::column(device_sync::Column::DeviceId)
+                .update_columns([
+                    device_sync::Column::ScopeKey,
+                    device_sync::Column::UpdatedAtMs,
+                ])
+                .to_owned(),
+        )
+        .exec(&state.db)
+        .await?;
     }
     let policy = if ctx.sync_state.policy_version != req.policy_version.unwrap_or(0) {
         let (book, version) = crate::policies::load(&state.db)
             .await
-            .map_err(|e| ApiError::internal(e))?;
+            .map_err(ApiError::internal)?;
         Some(doudi_protocol::sync::PolicyUpdate { version, book })
     } else {
         None
     };
-    let tasks = if more {
+    let tasks = if page.more {
         None
     } else {
         task_list(state, ctx, req.tasks_tag).await?
@@ -185,9 +189,10 @@ pub async fn run(
         v: PROTOCOL_VERSION,
         results,
         updates,
-        purge,
-        cursor: next_cursor,
-        more,
+        grids,
+        cursor: if page.more { start.base } else { page.last },
+        resume: page.more.then(|| start.resume_after(page.last)),
+        more: page.more,
         policy,
         tasks,
     })
@@ -286,33 +291,6 @@ fn hex_to_bytes(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
         .collect()
-}
-
-/// Documents under `old` roots that the new scope no longer covers.
-async fn purged_docs(
-    db: &DatabaseConnection,
-    ctx: &AuthContext,
-    old: &[String],
-) -> Result<Vec<String>, DbErr> {
-    let mut out = Vec::new();
-    for root in old {
-        let rows: Vec<(String, String)> = document::Entity::find()
-            .filter(document::Column::RegionPath.starts_with(root.as_str()))
-            .select_only()
-            .column(document::Column::Id)
-            .column(document::Column::RegionPath)
-            .into_tuple()
-            .all(db)
-            .await?;
-        out.extend(
-            rows.into_iter()
-                .filter(|(_, path)| !ctx.subject.covers(path))
-                .map(|(id, _)| id),
-        );
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
 }
 
 /// The action that writing a document of this kind needs.
@@ -1014,231 +992,4 @@ pub async fn server_write<T>(
         "文档正忙，请稍后重试。",
         "The document is busy; retry shortly.",
     ))
-}
-
-/// Rows of the feed read at a time by [`pull`].
-const FEED_BATCH: u64 = 200;
-/// Documents whose logged changes [`pull`] reads in one query: a page stops at its byte budget,
-/// so changes read ahead of it are read again by the next page; this bounds that waste.
-const CHANGES_AHEAD: usize = 16;
-
-/// Ids of the `ids` documents that another device than `device` changed after `cursor`: one
-/// query per [`crate::blobs::IN_CHUNK`] ids.
-async fn changed_by_others(
-    db: &Reads,
-    device: &str,
-    cursor: i64,
-    ids: &[&str],
-) -> Result<HashSet<String>, DbErr> {
-    let mut out = HashSet::new();
-    for chunk in ids.chunks(crate::blobs::IN_CHUNK) {
-        let read = doc_change::Entity::find()
-            .filter(doc_change::Column::DocId.is_in(chunk.iter().copied()))
-            .filter(doc_change::Column::Seq.gt(cursor))
-            .filter(doc_change::Column::DeviceId.ne(device))
-            .select_only()
-            .column(doc_change::Column::DocId)
-            .distinct()
-            .build(db.backend());
-        let found: Vec<String> = db.query(read).await?;
-        out.extend(found);
-    }
-    Ok(out)
-}
-
-/// The changes stored after `cursor` by other devices than `device`, of each of `ids`, in the
-/// order they were stored.
-async fn changes_by_others(
-    db: &Reads,
-    device: &str,
-    cursor: i64,
-    ids: &[&str],
-) -> Result<HashMap<String, Vec<Vec<u8>>>, DbErr> {
-    let read = doc_change::Entity::find()
-        .filter(doc_change::Column::DocId.is_in(ids.iter().copied()))
-        .filter(doc_change::Column::Seq.gt(cursor))
-        .filter(doc_change::Column::DeviceId.ne(device))
-        .order_by_asc(doc_change::Column::Id)
-        .select_only()
-        .column(doc_change::Column::DocId)
-        .column(doc_change::Column::Bytes)
-        .build(db.backend());
-    let rows: Vec<(String, Vec<u8>)> = db.query(read).await?;
-    let mut out: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
-    for (doc, bytes) in rows {
-        out.entry(doc).or_default().push(bytes);
-    }
-    Ok(out)
-}
-
-/// Everything new in the device's scope after `cursor`, oldest first, within `budget` bytes.
-/// `own`: the documents this request stored, with the feed sequence each was stored under.
-/// Returns the updates, the cursor to send next, and whether more remain.
-///
-/// The change log is read once per [`FEED_BATCH`] documents (which of the new ones others
-/// wrote to) and once per [`CHANGES_AHEAD`] changed ones (their changes), not per document.
-async fn pull(
-    state: &AppState,
-    ctx: &AuthContext,
-    cursor: u64,
-    budget: usize,
-    own: &HashMap<String, i64>,
-) -> Result<(Vec<DocUpdate>, u64, bool), DbErr> {
-    if !decide(&ctx.subject, Action::ReadCase, Target::Scope).is_allowed()
-        || ctx.subject.scope.is_empty()
-    {
-        return Ok((Vec::new(), cursor, false));
-    }
-    // A grid holds documents at its own path only: those roots are an equality, which the
-    // index on (region path, feed sequence) serves in feed order. A root above the grids is a
-    // prefix match, which SQLite and PostgreSQL (outside the C collation) cannot serve from that
-    // index; the feed index is walked from the cursor instead, skipping what is out of scope.
-    let mut grids = Vec::new();
-    let mut scope = Condition::any();
-    for root in &ctx.subject.scope {
-        if state.placements.is_grid_path(&state.db, root).await? {
-            grids.push(root.as_str());
-        } else {
-            scope = scope.add(document::Column::RegionPath.starts_with(root.as_str()));
-        }
-    }
-    if !grids.is_empty() {
-        scope = scope.add(document::Column::RegionPath.is_in(grids));
-    }
-    let db = &state.reads;
-    let since = cursor as i64;
-    let device = ctx.device_id.as_str();
-    let mut updates = Vec::new();
-    let mut used = 0usize;
-    let mut last = since;
-    loop {
-        let read = document::Entity::find()
-            .filter(scope.clone())
-            .filter(document::Column::Seq.gt(last))
-            .order_by_asc(document::Column::Seq)
-            .limit(FEED_BATCH)
-            .build(db.backend());
-        let rows: Vec<document::Model> = db.query(read).await?;
-        let exhausted = (rows.len() as u64) < FEED_BATCH;
-        // What each document needs: the whole of it, its changes by others, or nothing (the
-        // device has all of it already).
-        let mut need: Vec<Need> = rows
-            .iter()
-            .map(|row| {
-                if since == 0 {
-                    Need::Whole
-                } else if row.created_seq > since {
-                    // New since the cursor: the whole document, unless only this device wrote
-                    // it (it pushed it, and has the heads from its push result). Stored by this
-                    // request and not changed since: nobody else wrote to it.
-                    if own.get(&row.id) == Some(&row.created_seq) && row.seq == row.created_seq {
-                        Need::Nothing
-                    } else {
-                        Need::WholeIfOthers
-                    }
-                } else if row.changes_from_seq > since {
-                    // Changes after the cursor compacted out of the log (their rows stay, their
-                    // bytes are in the snapshot only): the whole document.
-                    Need::Whole
-                } else {
-                    Need::Changes
-                }
-            })
-            .collect();
-        let maybe: Vec<&str> = rows
-            .iter()
-            .zip(&need)
-            .filter(|(_, n)| **n == Need::WholeIfOthers)
-            .map(|(r, _)| r.id.as_str())
-            .collect();
-        if !maybe.is_empty() {
-            let others = changed_by_others(db, device, since, &maybe).await?;
-            for (row, n) in rows.iter().zip(need.iter_mut()) {
-                if *n == Need::WholeIfOthers {
-                    *n = if others.contains(&row.id) {
-                        Need::Whole
-                    } else {
-                        Need::Nothing
-                    };
-                }
-            }
-        }
-        let mut fetched: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
-        for (i, row) in rows.iter().enumerate() {
-            let whole = || DocUpdate {
-                doc: row.id.clone(),
-                kind: row.kind.clone(),
-                scope: row.scope.clone(),
-                snapshot: Some(ByteBuf::from(row.snapshot.clone())),
-                changes: Vec::new(),
-                heads: wire_heads(&row.heads),
-            };
-            let update = match need[i] {
-                Need::Nothing => {
-                    last = row.seq;
-                    continue;
-                }
-                Need::Whole | Need::WholeIfOthers => whole(),
-                Need::Changes => {
-                    if !fetched.contains_key(&row.id) {
-                        let ahead: Vec<&str> = rows[i..]
-                            .iter()
-                            .zip(&need[i..])
-                            .filter(|(_, n)| **n == Need::Changes)
-                            .take(CHANGES_AHEAD)
-                            .map(|(r, _)| r.id.as_str())
-                            .collect();
-                        fetched = changes_by_others(db, device, since, &ahead).await?;
-                        for id in ahead {
-                            fetched.entry(id.to_string()).or_default();
-                        }
-                    }
-                    let changes = fetched.remove(&row.id).unwrap_or_default();
-                    if changes.is_empty() {
-                        // Only this device's own changes: it has them already.
-                        last = row.seq;
-                        continue;
-                    }
-                    if changes.iter().any(|c| c.is_empty()) {
-                        // Compacted between reading the document and its changes.
-                        whole()
-                    } else {
-                        DocUpdate {
-                            doc: row.id.clone(),
-                            kind: row.kind.clone(),
-                            scope: row.scope.clone(),
-                            snapshot: None,
-                            changes: changes.into_iter().map(ByteBuf::from).collect(),
-                            heads: wire_heads(&row.heads),
-                        }
-                    }
-                }
-            };
-            let size = update.snapshot.as_ref().map_or(0, |s| s.len())
-                + update.changes.iter().map(|c| c.len()).sum::<usize>()
-                + 64;
-            if !updates.is_empty() && used + size > budget {
-                return Ok((updates, last as u64, true));
-            }
-            used += size;
-            last = row.seq;
-            updates.push(update);
-        }
-        if exhausted {
-            return Ok((updates, last as u64, false));
-        }
-    }
-}
-
-/// What [`pull`] sends of one document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Need {
-    /// Its snapshot.
-    Whole,
-    /// Its snapshot if another device changed it since the cursor, else nothing.
-    WholeIfOthers,
-    /// The changes other devices stored since the cursor.
-    Changes,
-    /// Nothing: the device has it all.
-    Nothing,
 }

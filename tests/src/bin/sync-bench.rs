@@ -66,7 +66,7 @@ const FIRST_SYNC_RUNS: usize = 3;
 
 const MAX_ROUNDS: usize = 10_000;
 /// Smallest page a client may ask for: populating devices only want their push results.
-const SMALL_PAGE: u32 = 4096;
+const SMALL_PAGE: u64 = 4096;
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -697,7 +697,7 @@ impl Client {
         (bytes, time)
     }
 
-    async fn sync_once(&self, phone: &mut Phone, page: Option<u32>) -> (SyncOutcome, Trip) {
+    async fn sync_once(&self, phone: &mut Phone, page: Option<u64>) -> (SyncOutcome, Trip) {
         let req = to_cbor(&phone.replica.prepare(page));
         let up = req.len();
         let (bytes, http) = self.post(&phone.access, req).await;
