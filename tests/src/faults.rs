@@ -152,11 +152,11 @@ impl Drop for Serve {
 
 impl Serve {
     /// A server on `database_url` (`None`: SQLite in a temporary data directory) with the
-    /// settings `config` (TOML), not started yet. Its database gets the test regions
-    /// ([`FIXTURE_CSV`]).
-    pub async fn new(database_url: Option<String>, config: &str) -> Serve {
+    /// default settings (an empty configuration file, whatever `DOUDI_CONFIG` says), not started
+    /// yet. Its database gets the test regions ([`FIXTURE_CSV`]).
+    pub async fn new(database_url: Option<String>) -> Serve {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("doudi.toml"), config).expect("write config");
+        std::fs::write(dir.path().join("doudi.toml"), "").expect("write config");
         let serve = Serve {
             dir,
             database_url,
@@ -499,14 +499,6 @@ impl Fleet {
                 tally.add(t);
             }
         }
-        for d in &self.devices {
-            assert_eq!(
-                d.client.pending_changes().unwrap(),
-                0,
-                "{} has changes the server does not",
-                d.username
-            );
-        }
     }
 
     /// Requests of all phones that got no answer (each retried by the SDK).
@@ -604,15 +596,17 @@ pub struct Figures {
     pub accepted_checked: usize,
     pub lost: usize,
     pub duplicates: usize,
+    /// What differs, one line each; none when all is well.
+    pub problems: Vec<String>,
 }
 
 /// After the last sync: stop the server (which must still run) and check its database against
-/// the phones. Panics with
-/// `context` (the seed) and what differs:
+/// the phones; what differs goes to [`Figures::problems`]:
 /// - every change a phone was told was accepted is in the change log and in its document;
 /// - no change is logged twice, and each document's log holds exactly the changes of its
 ///   snapshot, whose heads are the stored heads;
-/// - every phone holds exactly the documents of its grids, each with the server's heads;
+/// - every phone holds exactly the documents of its grids, each with the server's heads, and
+///   knows that the server has all of its changes (nothing left to push);
 /// - the projections equal a rebuild (`doudi projections rebuild`).
 pub async fn verify(serve: &mut Serve, fleet: &Fleet, context: &str) -> Figures {
     assert!(
@@ -713,6 +707,13 @@ pub async fn verify(serve: &mut Serve, fleet: &Fleet, context: &str) -> Figures 
                 held.difference(&expected).collect::<Vec<_>>(),
             ));
         }
+        let pending = d.client.pending_changes().unwrap();
+        if pending > 0 {
+            problems.push(format!(
+                "{} holds {pending} documents with changes the server has not acknowledged",
+                d.username
+            ));
+        }
         let mut behind = Vec::new();
         for id in expected.intersection(&held) {
             let bytes = d.client.document_bytes(id).unwrap().expect("held");
@@ -746,17 +747,12 @@ pub async fn verify(serve: &mut Serve, fleet: &Fleet, context: &str) -> Figures 
         problems.push("the projections differ from a rebuild from the documents".into());
     }
 
-    assert!(
-        problems.is_empty(),
-        "{context}:\n{}\nserver log:\n{}",
-        problems.join("\n"),
-        serve.log_tail()
-    );
     Figures {
         documents: docs.len(),
         changes_logged: log.values().sum(),
         accepted_checked: accepted.len(),
         lost: lost.len(),
         duplicates: duplicates.len(),
+        problems,
     }
 }
