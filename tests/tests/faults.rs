@@ -17,7 +17,7 @@ use doudi_protocol::sync::{PROTOCOL_VERSION, SyncRequest, to_cbor};
 use doudi_tests::bench::{fresh_database, postgres_bin_dir, throwaway_postgres};
 use doudi_tests::faults::{self, Fleet, Rng, Serve, Tally};
 use doudi_tests::proxy::CuttingProxy;
-use doudi_tests::{Backend, PASSWORD, fresh_pg_database};
+use doudi_tests::{Backend, PASSWORD, fresh_pg_database, spawn_app_with};
 use serde_json::{Value, json};
 
 /// Which errors the SDK may surface during a run.
@@ -450,4 +450,38 @@ async fn postgres_stopped_and_started_under_ingest() {
         Surfaced::Retryable,
     )
     .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A request slower than the request timeout
+
+/// A request whose body stops coming (a phone losing its signal halfway) is cut at the request
+/// timeout with the documented JSON error, `408 request.timeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_cut_by_the_timeout_answers_request_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(Backend::Sqlite, |s| s.request_timeout_secs = 1).await;
+    let mut conn = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    conn.write_all(
+        b"POST /api/v1/auth/login HTTP/1.1\r\nhost: doudi\r\ncontent-type: application/json\r\n\
+          content-length: 100\r\n\r\n{\"username\":",
+    )
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), conn.read_to_end(&mut answer))
+        .await
+        .expect("answered within 10 s")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(started.elapsed() < Duration::from_secs(3), "{answer}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let body: Value = answer
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    assert_eq!(body["code"], "request.timeout", "{answer}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(body["message_en"].as_str().is_some_and(|m| !m.is_empty()));
 }
