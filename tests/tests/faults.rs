@@ -97,9 +97,15 @@ impl Run {
         self.fleet.settle(&mut tally, 20).await;
         let context = self.context();
         let f = faults::verify(&mut self.serve, &self.fleet, &context).await;
+        let mut refusals: std::collections::BTreeMap<&str, usize> = Default::default();
+        for r in &tally.rejected {
+            *refusals
+                .entry(r.rsplit(' ').next().unwrap_or(""))
+                .or_default() += 1;
+        }
         eprintln!(
             "{context}: {faults}, {} phones, {} captures, {} requests unanswered, {} syncs ok, \
-             {} network errors, {} unavailable, {} documents refused; {} documents, {} \
+             {} network errors, {} unavailable, {} documents refused {refusals:?}; {} documents, {} \
              change-log rows, {} accepted changes checked, lost {}, duplicates {}; {:.0} s",
             self.fleet.devices.len(),
             tally.captures,
@@ -369,7 +375,9 @@ async fn postgres_stopped_and_started_under_ingest() {
         return;
     }
     let outages = faults::count("DOUDI_FAULT_OUTAGES", 3);
-    let pg = throwaway_postgres(None, &["max_connections=200"])
+    // An immediate stop is a crash of PostgreSQL: with `synchronous_commit=off` (the throwaway
+    // cluster's default, for speed) it loses the last commits, which it has already confirmed.
+    let pg = throwaway_postgres(None, &["max_connections=200", "synchronous_commit=on"])
         .expect("a throwaway PostgreSQL cluster starts");
     let url = fresh_database(&pg.admin_url).await;
     let run = Run::start(name, Some(url), false).await;
