@@ -6,7 +6,7 @@ use std::time::Duration;
 use doudi_migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
-    DbErr, EntityTrait, QueryResult, Set, Statement,
+    DbErr, EntityTrait, QueryResult, RuntimeErr, Set, Statement,
 };
 
 use crate::auth::{now_ms, random_bytes};
@@ -35,6 +35,31 @@ pub const POOL_TEST_AFTER_IDLE: Duration = Duration::from_secs(30);
 /// How long opening a database connection may take, for the pool and for the sync's own read
 /// connections ([`crate::reads`]).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether a database error says the database cannot be reached right now (refused, reset or
+/// closed connections, a server shutting down or starting up, no free connection in time) rather
+/// than something wrong with a statement: the request may succeed once the database is back, so
+/// it is answered `503 server.unavailable` ([`crate::error::ApiError`]).
+pub fn unreachable(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error;
+    let sqlx = match e {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        Error::Io(_) | Error::Tls(_) | Error::PoolTimedOut | Error::PoolClosed => true,
+        Error::WorkerCrashed => true,
+        // PostgreSQL's SQLSTATE: connection exceptions (class 08), the server shutting down or
+        // starting up (57P01 to 57P03), too many connections (53300).
+        Error::Database(d) => d.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
 
 /// Connect to the configured database (creating the data directory for SQLite).
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
@@ -314,7 +339,7 @@ pub async fn token_key(db: &DatabaseConnection, settings: &Settings) -> Result<V
 
 #[cfg(test)]
 mod tests {
-    use super::sqlite_file;
+    use super::{sqlite_file, unreachable};
     use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
     use std::collections::BTreeMap;
     use std::path::PathBuf;
@@ -373,5 +398,27 @@ mod tests {
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("sqlite://d.db?mode=memory&cache=shared"), None);
         assert_eq!(sqlite_file("postgres://u@h/db"), None);
+    }
+
+    /// A refused or dropped connection and a pool without a free connection are "unreachable";
+    /// a statement's own failure is not.
+    #[test]
+    fn unreachable_tells_a_lost_database_from_a_failed_statement() {
+        use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, sqlx};
+        let sqlx_err = |e: sqlx::Error| RuntimeErr::SqlxError(std::sync::Arc::new(e));
+        let refused = || sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into());
+        assert!(unreachable(&DbErr::Conn(sqlx_err(refused()))));
+        assert!(unreachable(&DbErr::Query(sqlx_err(refused()))));
+        assert!(unreachable(&DbErr::Exec(sqlx_err(
+            sqlx::Error::PoolTimedOut
+        ))));
+        assert!(unreachable(&DbErr::ConnectionAcquire(
+            ConnAcquireErr::Timeout
+        )));
+        assert!(!unreachable(&DbErr::Query(sqlx_err(
+            sqlx::Error::RowNotFound
+        ))));
+        assert!(!unreachable(&DbErr::RecordNotFound("x".into())));
+        assert!(!unreachable(&DbErr::Custom("sqlite: bad".into())));
     }
 }

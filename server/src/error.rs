@@ -397,8 +397,15 @@ impl From<Code> for ApiError {
 }
 
 impl From<sea_orm::DbErr> for ApiError {
+    /// `server.unavailable` while the database cannot be reached (the client retries later),
+    /// else `server.internal`; the cause is logged either way.
     fn from(e: sea_orm::DbErr) -> Self {
-        ApiError::internal(e)
+        if crate::db::unreachable(&e) {
+            tracing::warn!(error = %e, "database unreachable");
+            ApiError::new(Code::Unavailable)
+        } else {
+            ApiError::internal(e)
+        }
     }
 }
 

@@ -29,8 +29,9 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::types::{Value as Sql, ValueRef};
 use sea_orm::sea_query::Value;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ColumnType, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    FromQueryResult, IdenStatic, Iterable, QueryResult, RuntimeErr, Statement, TryIntoModel,
+    ActiveModelTrait, ColumnTrait, ColumnType, ConnAcquireErr, DatabaseConnection, DbBackend,
+    DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult, RuntimeErr, Statement,
+    TryIntoModel,
 };
 
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -237,7 +238,7 @@ impl Exec for PgReaders {
                     PgConnection::connect_with(&self.options),
                 )
                 .await
-                .map_err(|_| DbErr::Custom("postgres readers: connecting timed out".into()))?
+                .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
                 .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
                 empty.insert(opened)
             }

@@ -15,20 +15,52 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct Postgres {
     pub admin_url: String,
     pub version: String,
+    /// `pg_ctl start` and `pg_ctl stop -m immediate` of a throwaway cluster.
+    start: Option<Vec<String>>,
     stop: Option<Vec<String>>,
     _dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        if let Some(cmd) = &self.stop {
-            let _ = Command::new(&cmd[0])
-                .args(&cmd[1..])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
+        self.stop_now();
     }
+}
+
+/// Run a command (program and arguments), its output discarded; whether it succeeded.
+fn run_quiet(args: &[String]) -> bool {
+    Command::new(&args[0])
+        .args(&args[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+impl Postgres {
+    /// Stop a throwaway cluster at once (`pg_ctl stop -m immediate`: every backend ends without
+    /// a shutdown checkpoint, as in a crash); whether it stopped. A given server is left alone.
+    pub fn stop_now(&self) -> bool {
+        self.stop.as_deref().is_some_and(run_quiet)
+    }
+
+    /// Start a throwaway cluster stopped by [`Postgres::stop_now`] again, on the same port, and
+    /// wait until it accepts connections; whether it started.
+    pub fn start_again(&self) -> bool {
+        self.start.as_deref().is_some_and(run_quiet)
+    }
+}
+
+/// The newest PostgreSQL server programs installed from Debian's packages
+/// (/usr/lib/postgresql/*/bin with `initdb`), if any.
+pub fn postgres_bin_dir() -> Option<PathBuf> {
+    let mut bins: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    bins.sort();
+    bins.pop()
 }
 
 /// A free TCP port on loopback.
@@ -48,18 +80,19 @@ pub fn postgres(locale: Option<&str>, settings: &[&str]) -> Option<Postgres> {
     {
         return Some(Postgres {
             admin_url: url,
+            start: None,
             stop: None,
             _dir: None,
             version: "given by DOUDI_BENCH_PG_URL".into(),
         });
     }
-    let mut bins: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-        .filter(|p| p.join("initdb").exists())
-        .collect();
-    bins.sort();
-    let bin = bins.pop()?;
+    throwaway_postgres(locale, settings)
+}
+
+/// A cluster of its own, started as tests/run-all.sh starts one (see [`postgres`]); `None` when
+/// no server programs are installed or the cluster does not start.
+pub fn throwaway_postgres(locale: Option<&str>, settings: &[&str]) -> Option<Postgres> {
+    let bin = postgres_bin_dir()?;
     let dir = tempfile::Builder::new()
         .prefix("doudi-bench-pg.")
         .tempdir()
@@ -85,14 +118,6 @@ pub fn postgres(locale: Option<&str>, settings: &[&str]) -> Option<Postgres> {
     }
     let with_prefix =
         |args: Vec<String>| -> Vec<String> { prefix.iter().cloned().chain(args).collect() };
-    let run = |args: &[String]| {
-        Command::new(&args[0])
-            .args(&args[1..])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
     let data = dir.path().join("data");
     let s = |p: &Path| p.to_string_lossy().into_owned();
     let mut initdb = vec![
@@ -110,7 +135,7 @@ pub fn postgres(locale: Option<&str>, settings: &[&str]) -> Option<Postgres> {
         Some(l) => format!("--locale={l}"),
         None => "--no-locale".into(),
     });
-    if !run(&with_prefix(initdb)) {
+    if !run_quiet(&with_prefix(initdb)) {
         eprintln!("initdb failed; PostgreSQL skipped");
         return None;
     }
@@ -134,7 +159,7 @@ pub fn postgres(locale: Option<&str>, settings: &[&str]) -> Option<Postgres> {
         "-o".into(),
         opts,
     ]);
-    if !run(&start) {
+    if !run_quiet(&start) {
         eprintln!("pg_ctl start failed; PostgreSQL skipped");
         return None;
     }
@@ -153,6 +178,7 @@ pub fn postgres(locale: Option<&str>, settings: &[&str]) -> Option<Postgres> {
     ]);
     Some(Postgres {
         admin_url: format!("postgres://doudi@127.0.0.1:{port}/postgres"),
+        start: Some(start),
         stop: Some(stop),
         _dir: Some(dir),
         version: format!(
@@ -251,12 +277,22 @@ pub fn run_ok(mut c: Command, stdin: Option<&str>, what: &str) {
 /// Start `doudi serve --listen 127.0.0.1:0` from `c` (a `doudi` command with its environment
 /// set), its standard error in `log`; returns the child and the address it says it listens on.
 /// Panics with the log when it does not start.
-pub fn spawn_serve(mut c: Command, log: &Path) -> (Child, SocketAddr) {
-    c.args(["serve", "--listen", "127.0.0.1:0"])
+pub fn spawn_serve(c: Command, log: &Path) -> (Child, SocketAddr) {
+    spawn_serve_on(c, SocketAddr::from(([127, 0, 0, 1], 0)), log)
+}
+
+/// [`spawn_serve`] on a given loopback address (port 0: a free one), e.g. again on the address
+/// of a server that was stopped.
+pub fn spawn_serve_on(mut c: Command, listen: SocketAddr, log: &Path) -> (Child, SocketAddr) {
+    c.args(["serve", "--listen", &listen.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(
-            std::fs::File::create(log)
+            // Appended to: a server started again on the same data keeps one log.
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
                 .map(Stdio::from)
                 .unwrap_or_else(|_| Stdio::null()),
         );

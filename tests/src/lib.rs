@@ -6,6 +6,9 @@
 //! is a failure, not a skip.
 
 pub mod bench;
+pub mod faults;
+pub mod proxy;
+pub mod stored;
 
 use std::net::SocketAddr;
 

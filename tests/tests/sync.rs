@@ -8,10 +8,10 @@ use doudi_protocol::doc::{Household, UnixMillis, Visit};
 use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, MemberId};
 use doudi_protocol::role::Role;
 use doudi_protocol::sync::{DocPush, PushStatus, SyncRequest, SyncResponse, from_cbor, to_cbor};
-use doudi_server::entity::{doc_change, doc_conflict, household, member, report, visit};
+use doudi_server::entity::{doc_change, doc_conflict, household, visit};
 use doudi_tests::{Backend, Phone, TestApp, both_backends, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
-use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_bytes::ByteBuf;
 
 both_backends!(
@@ -757,31 +757,7 @@ async fn household_leaving_scope_is_purged(b: Backend) {
 }
 
 async fn dump(app: &TestApp) -> String {
-    let db = &app.state.db;
-    format!(
-        "{:?}\n{:?}\n{:?}\n{:?}",
-        household::Entity::find()
-            .order_by_asc(household::Column::DocId)
-            .all(db)
-            .await
-            .unwrap(),
-        member::Entity::find()
-            .order_by_asc(member::Column::DocId)
-            .order_by_asc(member::Column::MemberId)
-            .all(db)
-            .await
-            .unwrap(),
-        visit::Entity::find()
-            .order_by_asc(visit::Column::DocId)
-            .all(db)
-            .await
-            .unwrap(),
-        report::Entity::find()
-            .order_by_asc(report::Column::DocId)
-            .all(db)
-            .await
-            .unwrap(),
-    )
+    doudi_tests::stored::projections(&app.state.db).await
 }
 
 async fn projections_rebuilt_equal_incremental(b: Backend) {

@@ -426,7 +426,7 @@ pub async fn refresh(
 
 async fn reuse_detected(state: &SharedState, dev: &device::Model, addr: &str) -> ApiError {
     if let Err(e) = revoke_device_now(&state.db, &dev.id, "refresh token reuse").await {
-        return ApiError::internal(e);
+        return e.into();
     }
     let _ = audit::record(
         &state.db,

@@ -25,7 +25,6 @@ use sea_orm::{
 };
 use serde::de::DeserializeOwned;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
@@ -118,9 +117,14 @@ pub fn router(state: SharedState) -> Router {
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
+        // Cut at the request timeout with the JSON error (tower-http's timeout layer answers an
+        // empty body).
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: axum::middleware::Next| async move {
+                tokio::time::timeout(timeout, next.run(req))
+                    .await
+                    .unwrap_or_else(|_| ApiError::new(Code::Timeout).into_response())
+            },
         ))
         .layer(TraceLayer::new_for_http())
         .layer(SetSensitiveRequestHeadersLayer::new([

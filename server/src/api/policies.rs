@@ -26,7 +26,7 @@ fn store_error(e: PolicyStoreError) -> ApiError {
                 ),
             )
             .with_details(serde_json::json!({ "policy_code": p.code() })),
-        PolicyStoreError::Db(e) => ApiError::internal(e),
+        PolicyStoreError::Db(e) => e.into(),
     }
 }
 
