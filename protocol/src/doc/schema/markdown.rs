@@ -124,7 +124,7 @@ fn kind_section(w: &mut String, k: &KindSchema) {
         line(
             w,
             &format!(
-                "A document holds the keys of one of these groups at most: {}. The first group present is read.",
+                "A document holds the keys of one of these groups at most: {}. When it holds more, the first group present is used and the others are ignored (their values are still checked).",
                 groups.join("; or ")
             ),
         );

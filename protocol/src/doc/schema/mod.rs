@@ -424,7 +424,7 @@ pub struct KindSchema {
     pub kind: DocumentKind,
     pub about: &'static str,
     pub content: &'static [Key],
-    /// Groups of keys of which a document holds at most one; the typed view reads the first
+    /// Groups of keys of which a document holds at most one; the typed view uses the first
     /// group present.
     pub alternatives: &'static [&'static [&'static str]],
     pub rules: &'static [Rule],
