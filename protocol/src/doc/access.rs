@@ -285,6 +285,14 @@ macro_rules! code_enum {
             pub fn parse(s: &str) -> Option<$name> {
                 $name::ALL.iter().copied().find(|v| v.as_str() == s)
             }
+
+            /// The codes as the published schema lists them.
+            pub const FORMAT: $crate::doc::schema::Format =
+                $crate::doc::schema::Format::codes::<$name>(
+                    stringify!($name),
+                    &[$(($code, $zh)),+],
+                    || automerge::ScalarValue::Str([$($code),+][0].into()),
+                );
         }
 
         impl $crate::doc::access::Field for $name {
@@ -331,7 +339,7 @@ pub(crate) fn join(path: &str, key: &str) -> String {
     }
 }
 
-fn field_error(path: String, expected: &'static str, e: FieldError) -> DocError {
+pub(crate) fn field_error(path: String, expected: &'static str, e: FieldError) -> DocError {
     match e {
         FieldError::WrongType => DocError::WrongType { path, expected },
         FieldError::Invalid { code, reason } => DocError::Invalid { path, code, reason },

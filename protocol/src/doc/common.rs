@@ -6,6 +6,8 @@ use automerge::ScalarValue;
 use automerge::transaction::Transactable;
 
 use super::access::{DocError, Field, MapReader, MapWriter, UnixMillis, code_enum};
+use super::schema::Shape::{Entries, Scalar, ValueObject};
+use super::schema::{BLOB_HASH, F64, Key as SchemaKey, TEXT, TIMESTAMP};
 use super::validate::{Issue, Severity};
 use crate::ids::BlobHash;
 
@@ -20,6 +22,71 @@ pub mod key {
     pub const CAPTURED_AT: &str = "captured_at";
     pub const GPS: &str = "gps";
 }
+
+/// The published schema of a GPS fix at `key` (`gps` of a document or of a photo).
+pub(crate) const fn gps_key(key: &'static str) -> SchemaKey {
+    SchemaKey::opt(key, "定位", ValueObject(GPS))
+        .about("one GPS fix (WGS-84), taken once per visit event; replaced whole when it changes")
+}
+
+const GPS: &[SchemaKey] = &[
+    SchemaKey::req(key::LAT, "纬度", Scalar(&F64))
+        .about(
+            "degrees; outside 3.8 to 53.6 (or a longitude outside 73.4 to 135.1) is only a warning",
+        )
+        .range(Some(-90.0), Some(90.0), "gps.latitude_range"),
+    SchemaKey::req(key::LON, "经度", Scalar(&F64))
+        .about("degrees")
+        .range(Some(-180.0), Some(180.0), "gps.longitude_range"),
+    SchemaKey::opt(key::ACCURACY_M, "精度（米）", Scalar(&F64))
+        .about("horizontal accuracy in metres, if the phone reported it")
+        .range(Some(0.0), None, "gps.accuracy_range"),
+];
+
+/// The published schema of a document's photos (`photos`).
+pub(crate) const fn photos_key(key: &'static str) -> SchemaKey {
+    SchemaKey::req(key, "照片", Entries(&BLOB_HASH, PHOTO)).about(
+        "photos keyed by the SHA-256 of the image (a blob); capture time and place are here, never in EXIF",
+    )
+}
+
+const PHOTO: &[SchemaKey] = &[
+    SchemaKey::req(key::CATEGORY, "照片类别", Scalar(&PhotoCategory::FORMAT)),
+    SchemaKey::opt(key::CAPTION, "说明", Scalar(&TEXT)),
+    SchemaKey::req(key::CAPTURED_AT, "拍摄时间", Scalar(&TIMESTAMP)),
+    gps_key(key::GPS),
+];
+
+/// The rules of GPS fixes, at a document's `gps` and its photos'.
+pub(crate) const GPS_RULES: [super::schema::Rule; 4] = {
+    use super::schema::Rule;
+    [
+        Rule {
+            code: "gps.latitude_range",
+            severity: Severity::Error,
+            paths: &["gps.lat", "photos.<blob_hash>.gps.lat"],
+            when: "`lat` is not a number from -90 to 90",
+        },
+        Rule {
+            code: "gps.longitude_range",
+            severity: Severity::Error,
+            paths: &["gps.lon", "photos.<blob_hash>.gps.lon"],
+            when: "`lon` is not a number from -180 to 180",
+        },
+        Rule {
+            code: "gps.accuracy_range",
+            severity: Severity::Error,
+            paths: &["gps.accuracy_m", "photos.<blob_hash>.gps.accuracy_m"],
+            when: "`accuracy_m` is negative or not a number",
+        },
+        Rule {
+            code: "gps.outside_china",
+            severity: Severity::Warning,
+            paths: &["gps", "photos.<blob_hash>.gps"],
+            when: "a valid fix outside latitude 3.8 to 53.6 or longitude 73.4 to 135.1",
+        },
+    ]
+};
 
 /// A GPS fix (WGS-84 degrees), taken once per visit event, never tracked continuously. A value
 /// object: stored as a map that is replaced whole, so latitude and longitude always come from the

@@ -37,7 +37,7 @@ impl FieldPath {
         )
     }
 
-    fn child(&self, seg: PathSegment) -> FieldPath {
+    pub(crate) fn child(&self, seg: PathSegment) -> FieldPath {
         let mut p = self.clone();
         p.0.push(seg);
         p

@@ -7,8 +7,13 @@ use automerge::transaction::Transactable;
 
 use super::DocumentContent;
 use super::access::{DocError, MapReader, MapWriter, UnixMillis, code_enum};
-use super::common::{GeoPoint, Photo};
-use super::validate::{Issue, identity};
+use super::common::{GPS_RULES, GeoPoint, Photo, gps_key, photos_key};
+use super::schema::Shape::{Scalar, Set};
+use super::schema::{
+    ACCOUNT_ID, BOOL, DOCUMENT_ID, ID_NUMBER, Key as SchemaKey, KindSchema, REPORT_NOT_DRAFT, Rule,
+    TEXT, TIMESTAMP,
+};
+use super::validate::{Issue, Severity, identity};
 use crate::id_number::IdNumber;
 use crate::ids::{AccountId, BlobHash, DocumentId, DocumentKind};
 
@@ -33,6 +38,99 @@ pub mod key {
     pub const GPS: &str = "gps";
     pub const STATUS: &str = "status";
 }
+
+/// The published schema of a discovery report's content (docs/SCHEMA.md).
+pub static SCHEMA: KindSchema = KindSchema {
+    kind: DocumentKind::DiscoveryReport,
+    about: "A proactive-discovery report (主动发现报告): a village cadre or a field worker reports a person or household who may need help and has not applied. Who it is about is either a household on record (`target_household`) or a person described by the `target_person_*` keys.",
+    content: CONTENT,
+    alternatives: &[
+        &[key::TARGET_HOUSEHOLD],
+        &[
+            key::TARGET_PERSON_NAME,
+            key::TARGET_PERSON_ID_NUMBER,
+            key::TARGET_PERSON_ADDRESS,
+            key::TARGET_PERSON_PHONE,
+        ],
+    ],
+    rules: RULES,
+};
+
+const CONTENT: &[SchemaKey] = &[
+    SchemaKey::req(key::REPORTER, "报告人", Scalar(&ACCOUNT_ID))
+        .about("the reporting account's id"),
+    SchemaKey::opt(key::REPORTER_NAME, "报告人姓名", Scalar(&TEXT)),
+    SchemaKey::opt(key::REPORTED_AT, "报告时间", Scalar(&TIMESTAMP)),
+    SchemaKey::opt(key::CHANNEL, "发现渠道", Scalar(&Channel::FORMAT)).needed(
+        REPORT_NOT_DRAFT,
+        1,
+        "discovery.channel_required",
+    ),
+    SchemaKey::opt(key::TARGET_HOUSEHOLD, "已登记家庭", Scalar(&DOCUMENT_ID)).about(
+        "the id of a household document, when the report is about a household on record; the `target_person_*` keys are then ignored",
+    ),
+    SchemaKey::opt(key::TARGET_PERSON_NAME, "对象姓名", Scalar(&TEXT)).about(
+        "the name of a person not on record; not blank. Without it (and without `target_household`) the report has no target, and the other `target_person_*` keys are ignored",
+    ),
+    SchemaKey::opt(key::TARGET_PERSON_ID_NUMBER, "对象身份证号", Scalar(&ID_NUMBER)),
+    SchemaKey::opt(key::TARGET_PERSON_ADDRESS, "对象住址", Scalar(&TEXT)),
+    SchemaKey::opt(key::TARGET_PERSON_PHONE, "对象电话", Scalar(&TEXT)),
+    SchemaKey::req(key::TARGET_GROUPS, "对象类别", Set(&TargetGroup::FORMAT)).needed(
+        REPORT_NOT_DRAFT,
+        1,
+        "discovery.target_groups_required",
+    ),
+    SchemaKey::opt(key::URGENCY, "紧急程度", Scalar(&Urgency::FORMAT)).needed(
+        REPORT_NOT_DRAFT,
+        1,
+        "discovery.urgency_required",
+    ),
+    SchemaKey::req(key::EMERGENCY_24H, "急难（24小时内救助）", Scalar(&BOOL))
+        .about("help is needed within 24 hours (先行救助)"),
+    SchemaKey::opt(key::NOTES, "情况说明", Scalar(&TEXT)),
+    photos_key(key::PHOTOS),
+    gps_key(key::GPS),
+    SchemaKey::req(key::STATUS, "状态", Scalar(&DiscoveryStatus::FORMAT))
+        .about("phones set `draft` and `submitted`; from triage on (`screened`...) the server sets it and phones no longer change it")
+        .phone_values(&["draft", "submitted"]),
+];
+
+const RULES: &[Rule] = &[
+    GPS_RULES[0],
+    GPS_RULES[1],
+    GPS_RULES[2],
+    GPS_RULES[3],
+    Rule {
+        code: "person.name_required",
+        severity: Severity::Error,
+        paths: &["target_person_name"],
+        when: "`target_person_name` is present and blank (without `target_household`)",
+    },
+    Rule {
+        code: "discovery.channel_required",
+        severity: Severity::Error,
+        paths: &["channel"],
+        when: "`status` is not `draft` and `channel` is absent",
+    },
+    Rule {
+        code: "discovery.target_required",
+        severity: Severity::Error,
+        paths: &["target_person_name"],
+        when: "`status` is not `draft` and neither `target_household` nor `target_person_name` is present",
+    },
+    Rule {
+        code: "discovery.target_groups_required",
+        severity: Severity::Error,
+        paths: &["target_groups"],
+        when: "`status` is not `draft` and `target_groups` is empty",
+    },
+    Rule {
+        code: "discovery.urgency_required",
+        severity: Severity::Error,
+        paths: &["urgency"],
+        when: "`status` is not `draft` and `urgency` is absent",
+    },
+];
 
 code_enum! {
     /// How the case came to light (发现渠道).
@@ -158,17 +256,22 @@ impl DocumentContent for DiscoveryReport {
     const KIND: DocumentKind = DocumentKind::DiscoveryReport;
 
     fn read_from(c: &MapReader<'_>) -> Result<Self, DocError> {
-        let target = match c.opt(key::TARGET_HOUSEHOLD)? {
-            Some(h) => Some(Target::Household(h)),
-            None => match c.opt::<String>(key::TARGET_PERSON_NAME)? {
-                Some(name) => Some(Target::Person {
-                    name,
-                    id_number: c.opt(key::TARGET_PERSON_ID_NUMBER)?,
-                    address: c.opt(key::TARGET_PERSON_ADDRESS)?,
-                    phone: c.opt(key::TARGET_PERSON_PHONE)?,
-                }),
-                None => None,
-            },
+        // Every target key is read (and so checked) when present; a household on record wins
+        // over a person, and a person needs a name.
+        let household = c.opt(key::TARGET_HOUSEHOLD)?;
+        let name = c.opt::<String>(key::TARGET_PERSON_NAME)?;
+        let id_number = c.opt(key::TARGET_PERSON_ID_NUMBER)?;
+        let address = c.opt(key::TARGET_PERSON_ADDRESS)?;
+        let phone = c.opt(key::TARGET_PERSON_PHONE)?;
+        let target = match (household, name) {
+            (Some(h), _) => Some(Target::Household(h)),
+            (None, Some(name)) => Some(Target::Person {
+                name,
+                id_number,
+                address,
+                phone,
+            }),
+            (None, None) => None,
         };
         Ok(DiscoveryReport {
             reporter: c.req(key::REPORTER)?,

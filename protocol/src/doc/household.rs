@@ -8,6 +8,11 @@ use chrono::NaiveDate;
 
 use super::DocumentContent;
 use super::access::{DocError, MapReader, MapWriter, UnixMillis, code_enum};
+use super::schema::Shape::{Entries, List, Scalar, Set};
+use super::schema::{
+    ACCOUNT_ID, BLOB_HASH, BOOL, DATE, ENTRY_ID, ID_NUMBER, INT, Key as SchemaKey, KindSchema,
+    MEMBER_ID, Rule, SEX, SMALL_INT, TEXT, TIMESTAMP,
+};
 use super::validate::identity;
 use super::validate::{Issue, Severity};
 use crate::id_number::{IdNumber, Sex};
@@ -96,6 +101,273 @@ pub mod key {
         pub const NOTE: &str = "note";
     }
 }
+
+/// The published schema of a household's content (docs/SCHEMA.md).
+pub static SCHEMA: KindSchema = KindSchema {
+    kind: DocumentKind::Household,
+    about: "A household (户): members, income, assets, rigid expenditure, legal supporters, current programmes and the history of decisions. Long-lived and edited by many.",
+    content: CONTENT,
+    alternatives: &[],
+    rules: RULES,
+};
+
+const NON_NEGATIVE: Option<f64> = Some(0.0);
+
+const CONTENT: &[SchemaKey] = &[
+    SchemaKey::req(key::ADDRESS, "居住地址", Scalar(&TEXT))
+        .about("usual residence (居住地), where visits happen; not blank"),
+    SchemaKey::opt(key::HUKOU_TYPE, "户籍类型", Scalar(&HukouType::FORMAT)),
+    SchemaKey::opt(key::REGISTERED_ADDRESS, "户籍地", Scalar(&TEXT))
+        .about("the registered address, when it differs from the usual residence"),
+    SchemaKey::req(key::PROGRAMMES, "救助类别", Set(&Programme::FORMAT))
+        .about("the programmes the household is in"),
+    SchemaKey::req(key::MEMBERS, "家庭成员", Entries(&MEMBER_ID, MEMBER)).about(
+        "the members, keyed by member id. A member who leaves (death, marriage, moving out) is kept, with `removed_at` and `removed_reason`; deleting the entry is for members added by mistake",
+    ),
+    SchemaKey::req(key::SUPPORTERS, "赡养（抚养、扶养）义务人", Entries(&ENTRY_ID, SUPPORTER))
+        .about("legal supporters living elsewhere"),
+    SchemaKey::req(key::INCOME, "收入", Entries(&ENTRY_ID, INCOME)),
+    SchemaKey::req(key::ASSETS, "家庭财产", Entries(&ENTRY_ID, ASSET)),
+    SchemaKey::req(key::EXPENDITURES, "刚性支出", Entries(&ENTRY_ID, EXPENDITURE))
+        .about("rigid expenditure, counted over 12 months"),
+    SchemaKey::req(key::DECISIONS, "审批决定", List(DECISION))
+        .about("decisions on the household's programmes, oldest first")
+        .by_server(),
+];
+
+const MEMBER: &[SchemaKey] = {
+    use key::member as k;
+    &[
+        SchemaKey::req(k::NAME, "姓名", Scalar(&TEXT)).about("not blank"),
+        SchemaKey::opt(k::ID_NUMBER, "身份证号", Scalar(&ID_NUMBER)).about(
+            "unique among the current members; `sex` and `birth_date`, when recorded, must agree with it",
+        ),
+        SchemaKey::opt(k::SEX, "性别", Scalar(&SEX))
+            .about("as recorded, for people without an ID number"),
+        SchemaKey::opt(k::BIRTH_DATE, "出生日期", Scalar(&DATE)).about("as recorded"),
+        SchemaKey::req(k::RELATION, "与户主关系", Scalar(&Relation::FORMAT))
+            .about("one current member at most is `head`"),
+        SchemaKey::req(k::CO_RESIDENT, "共同生活", Scalar(&BOOL))
+            .about("counts as living with the household (共同生活) for its size"),
+        SchemaKey::opt(
+            k::NON_RESIDENT_REASON,
+            "非共同生活原因",
+            Scalar(&NonResidentReason::FORMAT),
+        )
+        .about("required when `co_resident` is false"),
+        SchemaKey::opt(k::NON_RESIDENT_NOTE, "非共同生活说明", Scalar(&TEXT)),
+        SchemaKey::opt(k::HEALTH, "健康状况", Scalar(&Health::FORMAT)),
+        SchemaKey::opt(k::DISEASE, "所患疾病", Scalar(&TEXT)),
+        SchemaKey::opt(k::DISABILITY_KIND, "残疾类别", Scalar(&DisabilityKind::FORMAT))
+            .about("with `disability_grade`, or neither"),
+        SchemaKey::opt(k::DISABILITY_GRADE, "残疾等级", Scalar(&SMALL_INT))
+            .about("1 (most severe) to 4, with `disability_kind`")
+            .range(Some(1.0), Some(4.0), "member.disability_grade_range"),
+        SchemaKey::opt(k::WORK_CAPACITY, "劳动能力", Scalar(&WorkCapacity::FORMAT)),
+        SchemaKey::opt(k::SCHOOLING, "在学情况", Scalar(&TEXT)),
+        SchemaKey::opt(k::EMPLOYMENT, "就业情况", Scalar(&TEXT)),
+        SchemaKey::opt(k::PHONE, "联系电话", Scalar(&TEXT)),
+        SchemaKey::opt(k::REMOVED_AT, "减员时间", Scalar(&TIMESTAMP))
+            .about("set when the member left the household"),
+        SchemaKey::opt(k::REMOVED_REASON, "减员原因", Scalar(&TEXT))
+            .about("not blank when `removed_at` is set"),
+    ]
+};
+
+const SUPPORTER: &[SchemaKey] = {
+    use key::supporter as k;
+    &[
+        SchemaKey::req(k::NAME, "姓名", Scalar(&TEXT)),
+        SchemaKey::req(k::RELATION, "关系", Scalar(&TEXT))
+            .about("relation to the household, free text, e.g. 长子"),
+        SchemaKey::opt(k::ID_NUMBER, "身份证号", Scalar(&ID_NUMBER)),
+        SchemaKey::opt(k::ABLE_TO_SUPPORT, "有赡养能力", Scalar(&BOOL)),
+        SchemaKey::opt(k::UNABLE_REASON, "无赡养能力原因", Scalar(&TEXT))
+            .about("not blank when `able_to_support` is false"),
+        SchemaKey::opt(k::SUPPORT_PAID_FEN, "实际给付（分）", Scalar(&INT))
+            .about("support actually paid, in fen; with `support_paid_period`")
+            .range(NON_NEGATIVE, None, "money.negative"),
+        SchemaKey::opt(k::SUPPORT_PAID_PERIOD, "给付周期", Scalar(&Period::FORMAT))
+            .about("with `support_paid_fen`"),
+    ]
+};
+
+const INCOME: &[SchemaKey] = {
+    use key::income as k;
+    &[
+        SchemaKey::opt(k::MEMBER, "收入成员", Scalar(&MEMBER_ID)).about(
+            "the member who earns it (a key of `members`); absent for the household as a whole",
+        ),
+        SchemaKey::req(k::CLASS, "收入类别", Scalar(&IncomeClass::FORMAT)),
+        SchemaKey::req(k::KIND, "收入项目", Scalar(&TEXT))
+            .about("the type within the class, e.g. 务工, 养老金"),
+        SchemaKey::req(k::AMOUNT_FEN, "金额（分）", Scalar(&INT))
+            .about("in fen, per `period`")
+            .range(NON_NEGATIVE, None, "money.negative"),
+        SchemaKey::req(k::PERIOD, "周期", Scalar(&Period::FORMAT)),
+        SchemaKey::req(k::COUNTED, "计入家庭收入", Scalar(&BOOL))
+            .about("false: excluded from the household's income, with `excluded_reason`"),
+        SchemaKey::opt(k::EXCLUDED_REASON, "不计入原因", Scalar(&TEXT))
+            .about("not blank when `counted` is false"),
+        SchemaKey::opt(k::EVIDENCE, "佐证材料", Scalar(&TEXT))
+            .about("what supports the figure: payslip, bank statement, a neighbour's account..."),
+        SchemaKey::req(k::SOURCE, "数据来源", Scalar(&IncomeSource::FORMAT)),
+    ]
+};
+
+const ASSET: &[SchemaKey] = {
+    use key::asset as k;
+    &[
+        SchemaKey::req(k::KIND, "财产类别", Scalar(&AssetKind::FORMAT)),
+        SchemaKey::opt(k::OWNER, "所有人", Scalar(&MEMBER_ID)).about("a key of `members`"),
+        SchemaKey::opt(k::DESCRIPTION, "说明", Scalar(&TEXT)),
+        SchemaKey::req(k::VALUE_FEN, "价值（分）", Scalar(&INT))
+            .about("in fen")
+            .range(NON_NEGATIVE, None, "money.negative"),
+        SchemaKey::opt(k::EXEMPTION, "豁免理由", Scalar(&TEXT)).about(
+            "why the asset is exempt from the asset test, if it is (e.g. a disabled person's vehicle)",
+        ),
+    ]
+};
+
+const EXPENDITURE: &[SchemaKey] = {
+    use key::expenditure as k;
+    &[
+        SchemaKey::req(k::KIND, "支出类别", Scalar(&ExpenditureKind::FORMAT)),
+        SchemaKey::opt(k::MEMBER, "支出成员", Scalar(&MEMBER_ID)).about("a key of `members`"),
+        SchemaKey::opt(k::DESCRIPTION, "说明", Scalar(&TEXT)),
+        SchemaKey::req(k::AMOUNT_FEN, "金额（分）", Scalar(&INT))
+            .about("in fen")
+            .range(NON_NEGATIVE, None, "money.negative"),
+        SchemaKey::opt(k::INCURRED_ON, "发生日期", Scalar(&DATE)),
+        SchemaKey::req(k::RECEIPTS, "票据", Set(&BLOB_HASH))
+            .about("the receipts' images, as blobs"),
+    ]
+};
+
+const DECISION: &[SchemaKey] = {
+    use key::decision as k;
+    &[
+        SchemaKey::req(k::AT, "决定时间", Scalar(&TIMESTAMP)),
+        SchemaKey::opt(k::PROGRAMME, "救助类别", Scalar(&Programme::FORMAT)),
+        SchemaKey::req(k::OUTCOME, "决定", Scalar(&DecisionOutcome::FORMAT)),
+        SchemaKey::opt(k::AMOUNT_FEN_PER_MONTH, "月保障金额（分）", Scalar(&INT))
+            .about("in fen per month")
+            .range(NON_NEGATIVE, None, "money.negative"),
+        SchemaKey::req(k::BY, "决定人", Scalar(&ACCOUNT_ID)),
+        SchemaKey::opt(k::REFERENCE, "文号", Scalar(&TEXT)),
+        SchemaKey::opt(k::NOTE, "备注", Scalar(&TEXT)),
+    ]
+};
+
+const RULES: &[Rule] = &[
+    Rule {
+        code: "household.address_required",
+        severity: Severity::Error,
+        paths: &["address"],
+        when: "`address` is blank",
+    },
+    Rule {
+        code: "person.name_required",
+        severity: Severity::Error,
+        paths: &["members.<member_id>.name"],
+        when: "a member's `name` is blank",
+    },
+    Rule {
+        code: "id_number.sex_mismatch",
+        severity: Severity::Error,
+        paths: &["members.<member_id>.sex"],
+        when: "`sex` differs from the sex the `id_number` gives (its 17th digit: odd for men)",
+    },
+    Rule {
+        code: "id_number.birth_date_mismatch",
+        severity: Severity::Error,
+        paths: &["members.<member_id>.birth_date"],
+        when: "`birth_date` differs from the birth date in the `id_number`",
+    },
+    Rule {
+        code: "member.non_resident_reason_required",
+        severity: Severity::Error,
+        paths: &["members.<member_id>.non_resident_reason"],
+        when: "`co_resident` is false without a `non_resident_reason`",
+    },
+    Rule {
+        code: "member.disability_grade_range",
+        severity: Severity::Error,
+        paths: &["members.<member_id>.disability_grade"],
+        when: "`disability_grade` is not 1 to 4",
+    },
+    Rule {
+        code: "member.disability_incomplete",
+        severity: Severity::Error,
+        paths: &["members.<member_id>.disability_kind"],
+        when: "one of `disability_kind` and `disability_grade` without the other",
+    },
+    Rule {
+        code: "member.removed_reason_required",
+        severity: Severity::Error,
+        paths: &["members.<member_id>.removed_reason"],
+        when: "`removed_at` is set and `removed_reason` is absent or empty",
+    },
+    Rule {
+        code: "member.duplicate_id_number",
+        severity: Severity::Error,
+        paths: &["members.<member_id>.id_number"],
+        when: "two current members (neither `removed_at` nor `removed_reason` set) have the same `id_number`",
+    },
+    Rule {
+        code: "household.multiple_heads",
+        severity: Severity::Error,
+        paths: &["members"],
+        when: "more than one current member has `relation` `head`",
+    },
+    Rule {
+        code: "household.no_head",
+        severity: Severity::Warning,
+        paths: &["members"],
+        when: "there are members but no current one has `relation` `head`",
+    },
+    Rule {
+        code: "supporter.unable_reason_required",
+        severity: Severity::Error,
+        paths: &["supporters.<entry_id>.unable_reason"],
+        when: "`able_to_support` is false and `unable_reason` is absent or empty",
+    },
+    Rule {
+        code: "amount.period_required",
+        severity: Severity::Error,
+        paths: &["supporters.<entry_id>.support_paid_period"],
+        when: "one of `support_paid_fen` and `support_paid_period` without the other",
+    },
+    Rule {
+        code: "money.negative",
+        severity: Severity::Error,
+        paths: &[
+            "supporters.<entry_id>.support_paid_fen",
+            "income.<entry_id>.amount_fen",
+            "assets.<entry_id>.value_fen",
+            "expenditures.<entry_id>.amount_fen",
+            "decisions[<n>].amount_fen_per_month",
+        ],
+        when: "an amount is below 0",
+    },
+    Rule {
+        code: "member.unknown",
+        severity: Severity::Error,
+        paths: &[
+            "income.<entry_id>.member",
+            "assets.<entry_id>.owner",
+            "expenditures.<entry_id>.member",
+        ],
+        when: "the member id is not a key of `members`",
+    },
+    Rule {
+        code: "income.excluded_reason_required",
+        severity: Severity::Error,
+        paths: &["income.<entry_id>.excluded_reason"],
+        when: "`counted` is false and `excluded_reason` is absent or empty",
+    },
+];
 
 code_enum! {
     /// 户籍 type.

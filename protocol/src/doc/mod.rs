@@ -41,6 +41,7 @@ pub mod common;
 pub mod conflicts;
 pub mod discovery;
 pub mod household;
+pub mod schema;
 pub mod validate;
 pub mod visit;
 
@@ -267,14 +268,14 @@ pub fn read_any(tree: &hydrate::Value) -> Result<(Header, Content), DocError> {
 }
 
 /// A document read once ([`read_any`]) with its issues, which are [`validate_tree`]'s: from the
-/// content read when it reads, else what keeps it from being read.
+/// content read when it reads, else every problem that keeps it from being read.
 pub fn read_checked(tree: &hydrate::Value) -> (Option<(Header, Content)>, Vec<Issue>) {
     match read_any(tree) {
         Ok(read) => {
             let issues = validate_content(&read.0, &read.1);
             (Some(read), issues)
         }
-        Err(_) => (None, validate_tree(tree)),
+        Err(e) => (None, schema::check::unreadable(tree, &e)),
     }
 }
 

@@ -7,9 +7,9 @@ use automerge::{ActorId, AutoCommit, ReadDoc, ScalarValue};
 use chrono::NaiveDate;
 
 use super::household::{
-    Asset, AssetKind, Decision, DecisionOutcome, Expenditure, ExpenditureKind, Health, HukouType,
-    IncomeClass, IncomeItem, IncomeSource, Member, Period, Programme, Relation, Supporter,
+    Decision, DecisionOutcome, Health, HukouType, Member, Period, Programme, Relation, Supporter,
 };
+use super::schema::tests::{dialysis, dwelling, pension};
 use super::validate::has_errors;
 use super::visit::{
     AddedMember, Comparison, ComparisonSubject, Conclusion, Investigator, MemberCheck, Review,
@@ -82,41 +82,9 @@ fn sample_household() -> (Household, MemberId) {
                 support_paid_period: Some(Period::Month),
             },
         )]),
-        income: BTreeMap::from([(
-            EntryId::generate().unwrap(),
-            IncomeItem {
-                member: Some(head_id),
-                class: IncomeClass::Transfer,
-                kind: "基础养老金".to_owned(),
-                amount_fen: 18_000,
-                period: Period::Month,
-                counted: false,
-                excluded_reason: Some("中央基础养老金不计入".to_owned()),
-                evidence: Some("银行流水".to_owned()),
-                source: IncomeSource::DataCheck,
-            },
-        )]),
-        assets: BTreeMap::from([(
-            EntryId::generate().unwrap(),
-            Asset {
-                kind: AssetKind::Dwelling,
-                owner: Some(head_id),
-                description: Some("自建房一处".to_owned()),
-                value_fen: 5_000_000,
-                exemption: Some("唯一住房".to_owned()),
-            },
-        )]),
-        expenditures: BTreeMap::from([(
-            EntryId::generate().unwrap(),
-            Expenditure {
-                kind: ExpenditureKind::Medical,
-                member: Some(head_id),
-                description: Some("透析".to_owned()),
-                amount_fen: 2_400_000,
-                incurred_on: NaiveDate::from_ymd_opt(2025, 6, 1),
-                receipts: BTreeSet::from([blob(1), blob(2)]),
-            },
-        )]),
+        income: BTreeMap::from([(EntryId::generate().unwrap(), pension(head_id))]),
+        assets: BTreeMap::from([(EntryId::generate().unwrap(), dwelling(head_id))]),
+        expenditures: BTreeMap::from([(EntryId::generate().unwrap(), dialysis(head_id))]),
         decisions: vec![Decision {
             at: UnixMillis(1_700_000_000_000),
             programme: Some(Programme::Dibao),
@@ -741,7 +709,20 @@ fn malformed_documents_give_errors_not_panics() {
     ));
 
     assert!(read::<Household, _>(&AutoCommit::new()).is_err());
-    assert_eq!(codes(&validate(&AutoCommit::new())), ["doc.missing"]);
+    let empty = validate(&AutoCommit::new());
+    assert_eq!(
+        empty
+            .iter()
+            .map(|i| (i.path.as_str(), i.code))
+            .collect::<Vec<_>>(),
+        [
+            ("kind", "doc.missing"),
+            ("schema", "doc.missing"),
+            ("scope", "doc.missing"),
+            ("id", "doc.missing"),
+        ],
+        "every missing root key"
+    );
     assert!(load(b"not automerge").is_err());
     assert!(matches!(
         read::<Visit, _>(&fresh()).unwrap_err(),
@@ -845,4 +826,72 @@ fn transactions_work_as_well_as_autocommit() {
     tx.commit();
     assert_eq!(read::<Household, _>(&am).unwrap().1, changed);
     let _ = am.get_heads();
+}
+
+/// A document with several problems, of structure and of rules, gets all of them in one answer:
+/// a phone (or the server's rejection) shows every field to fix at once.
+#[test]
+fn every_problem_of_a_document_is_reported_at_once() {
+    let (h, head_id) = sample_household();
+    let mut h = h;
+    let wife_id = *h.members.keys().find(|id| **id != head_id).unwrap();
+    let income_id = *h.income.keys().next().unwrap();
+    h.address = " ".to_owned();
+    h.income.get_mut(&income_id).unwrap().amount_fen = -5;
+    let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    // Structure: a required field of a member of the wrong type, an optional field with an
+    // invalid 身份证号, an unknown code, a collection key that is not a member id.
+    put_at(
+        &mut doc,
+        &["content", "members", &head_id.to_string(), "relation"],
+        7i64,
+    );
+    put_at(
+        &mut doc,
+        &["content", "members", &wife_id.to_string(), "id_number"],
+        "370283196007050021",
+    );
+    put_at(&mut doc, &["content", "hukou_type"], "martian");
+    let members = doc.get(automerge::ROOT, "content").unwrap().unwrap().1;
+    let members = doc.get(&members, "members").unwrap().unwrap().1;
+    doc.put_object(&members, "not-a-member-id", automerge::ObjType::Map)
+        .unwrap();
+    doc.commit();
+
+    let issues = validate(&doc);
+    let found: BTreeSet<(String, &str)> = issues.iter().map(|i| (i.path.clone(), i.code)).collect();
+    let income = format!("content.income.{income_id}.amount_fen");
+    for expected in [
+        (
+            format!("content.members.{head_id}.relation"),
+            "doc.wrong_type",
+        ),
+        (
+            format!("content.members.{wife_id}.id_number"),
+            "id_number.checksum",
+        ),
+        ("content.hukou_type".to_owned(), "code.unknown"),
+        ("content.members.not-a-member-id".to_owned(), "key.format"),
+        ("content.address".to_owned(), "household.address_required"),
+        (income, "money.negative"),
+    ] {
+        assert!(
+            found.contains(&(expected.0.clone(), expected.1)),
+            "{expected:?} missing from {found:?}"
+        );
+    }
+    let (read, checked) = read_checked(&tree(&doc).unwrap());
+    assert!(read.is_none());
+    assert_eq!(checked, issues, "the server's check gives the same issues");
+
+    // The header too: every bad root key at once.
+    let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    put_at(&mut doc, &["kind"], "martian");
+    put_at(&mut doc, &["id"], "not-an-id");
+    doc.delete(automerge::ROOT, "scope").unwrap();
+    doc.commit();
+    let c = codes(&validate(&doc));
+    for code in ["kind.unknown", "id.format", "doc.missing"] {
+        assert!(c.contains(&code), "{code} missing from {c:?}");
+    }
 }

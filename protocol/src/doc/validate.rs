@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use super::access::{DocError, join};
 use super::household::key::member as member_key;
-use super::{Content, DocumentContent, Header, MapReader, header_of, key, tree};
+use super::{Content, DocumentContent, Header, SchemaVersion, key, tree};
 use crate::id_number::{IdNumber, Sex};
 use crate::region::{RegionLevel, check_code};
 
@@ -17,6 +17,15 @@ use crate::region::{RegionLevel, check_code};
 pub enum Severity {
     Error,
     Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
 }
 
 /// One problem found in a document.
@@ -97,63 +106,39 @@ pub fn validate<R: ReadDoc>(doc: &R) -> Vec<Issue> {
     }
 }
 
-/// [`validate`] a document's [`tree`] (read once, then used for several readings).
+/// [`validate`] a document's [`tree`] (read once, then used for several readings). A document
+/// that does not read as its typed view is checked key by key against the published schema, so
+/// that every problem is reported at once ([`super::schema`]).
 pub fn validate_tree(tree: &hydrate::Value) -> Vec<Issue> {
-    let mut out = Vec::new();
-    let root = match MapReader::root(tree) {
-        Ok(r) => r,
-        Err(e) => {
-            out.push(Issue::from_doc_error(&e));
-            return out;
-        }
-    };
-    let header = match header_of(&root) {
-        Ok(h) => h,
-        Err(e) => {
-            out.push(Issue::from_doc_error(&e));
-            return out;
-        }
-    };
-    if !header.schema.is_known() {
-        out.push(Issue::new(
-            key::SCHEMA,
-            Severity::Error,
-            "schema.unknown_major",
-            "文档版本过新，请升级应用",
-            format!(
-                "schema version {} is not supported; please upgrade",
-                header.schema
-            ),
-        ));
-        return out;
+    match super::read_any(tree) {
+        Ok((header, content)) => validate_content(&header, &content),
+        Err(e) => super::schema::check::unreadable(tree, &e),
     }
-    scope_checks(&header, &mut out);
-    let content = match root
-        .map(key::CONTENT)
-        .and_then(|c| Content::read_from(header.kind, &c))
-    {
-        Ok(c) => c,
-        Err(e) => {
-            out.push(Issue::from_doc_error(&e));
-            return out;
-        }
-    };
-    content_checks(&content, &mut out);
-    out
+}
+
+/// The issue of a document written with a schema major version this code does not know.
+pub(crate) fn unknown_schema(version: SchemaVersion) -> Issue {
+    Issue::new(
+        key::SCHEMA,
+        Severity::Error,
+        "schema.unknown_major",
+        "文档版本过新，请升级应用",
+        format!("schema version {version} is not supported; please upgrade"),
+    )
 }
 
 /// [`validate_tree`] of a document already read with [`super::read_any`]: the same issues,
 /// without reading the tree again.
 pub fn validate_content(header: &Header, content: &Content) -> Vec<Issue> {
     let mut out = Vec::new();
-    scope_checks(header, &mut out);
+    scope_check(&header.scope, &mut out);
     content_checks(content, &mut out);
     out
 }
 
 /// The header's grid code.
-fn scope_checks(header: &Header, out: &mut Vec<Issue>) {
-    if check_code(&header.scope, RegionLevel::Grid).is_err() {
+pub(crate) fn scope_check(scope: &str, out: &mut Vec<Issue>) {
+    if check_code(scope, RegionLevel::Grid).is_err() {
         out.push(Issue::error(
             key::SCOPE,
             "scope.invalid",
@@ -164,7 +149,7 @@ fn scope_checks(header: &Header, out: &mut Vec<Issue>) {
 }
 
 /// The rules of the content's kind, with paths under `content.`.
-fn content_checks(content: &Content, out: &mut Vec<Issue>) {
+pub(crate) fn content_checks(content: &Content, out: &mut Vec<Issue>) {
     let mut issues = Vec::new();
     match content {
         Content::Household(c) => c.validate(&mut issues),

@@ -7,8 +7,13 @@ use automerge::transaction::Transactable;
 
 use super::DocumentContent;
 use super::access::{DocError, MapReader, MapWriter, UnixMillis, code_enum};
-use super::common::{GeoPoint, Photo};
+use super::common::{GPS_RULES, GeoPoint, Photo, gps_key, photos_key};
 use super::household::{Relation, key::member as member_key};
+use super::schema::Shape::{Entries, List, Record, Scalar};
+use super::schema::{
+    ACCOUNT_ID, BLOB_HASH, BOOL, DOCUMENT_ID, ENTRY_ID, ID_NUMBER, INT, Key as SchemaKey,
+    KindSchema, MEMBER_ID, Rule, TEXT, TIMESTAMP, VISIT_NOT_DRAFT,
+};
 use super::validate::{Issue, Severity, identity};
 use crate::id_number::IdNumber;
 use crate::ids::{AccountId, BlobHash, DocumentId, DocumentKind, EntryId, MemberId};
@@ -85,6 +90,220 @@ pub mod key {
         pub const AT: &str = "at";
     }
 }
+
+/// The published schema of a visit's content (docs/SCHEMA.md).
+pub static SCHEMA: KindSchema = KindSchema {
+    kind: DocumentKind::Visit,
+    about: "A visit (走访: 入户调查, 复核, 探访, 预警核查, 回访) to a household. Created on one phone, edited by its investigators until submitted; reviewers' decisions are written into it by the server.",
+    content: CONTENT,
+    alternatives: &[],
+    rules: RULES,
+};
+
+/// The statuses a reviewer's decision sets.
+const REVIEWED: &[&str] = &["returned", "approved", "rejected", "confirmed"];
+
+const CONTENT: &[SchemaKey] = &[
+    SchemaKey::req(key::HOUSEHOLD, "所属家庭", Scalar(&DOCUMENT_ID))
+        .about("the id of the household document visited"),
+    SchemaKey::req(key::PURPOSE, "走访类型", Scalar(&Purpose::FORMAT)),
+    SchemaKey::opt(key::STARTED_AT, "开始时间", Scalar(&TIMESTAMP)).needed(
+        VISIT_NOT_DRAFT,
+        1,
+        "visit.started_at_required",
+    ),
+    SchemaKey::opt(key::ENDED_AT, "结束时间", Scalar(&TIMESTAMP))
+        .about("not before `started_at`")
+        .needed(VISIT_NOT_DRAFT, 1, "visit.ended_at_required"),
+    SchemaKey::req(key::INVESTIGATORS, "调查人员", Entries(&ACCOUNT_ID, INVESTIGATOR))
+        .about("the investigators, keyed by account id; each must sign once the visit is submitted")
+        .needed(VISIT_NOT_DRAFT, 2, "visit.investigators_min"),
+    SchemaKey::req(key::MODE, "走访方式", Scalar(&VisitMode::FORMAT))
+        .about("`phone` and `video` only in a declared major emergency, with `emergency_reason`"),
+    SchemaKey::opt(key::EMERGENCY_REASON, "重大突发事件说明", Scalar(&TEXT))
+        .about("the declared major emergency that allows a phone or video visit; not blank then"),
+    SchemaKey::req(key::MEMBER_CHECKS, "成员核实", Entries(&MEMBER_ID, MEMBER_CHECK))
+        .about("what the visit found about existing members, keyed by their member id in the household"),
+    SchemaKey::req(key::MEMBERS_ADDED, "增员", Entries(&MEMBER_ID, MEMBER_ADDED)).about(
+        "people found at the visit who are not in the household record yet, keyed by the member id they will keep in the household",
+    ),
+    SchemaKey::req(key::LIVING, "吃穿住用", Record(LIVING))
+        .about("observed living conditions: a map created with the visit"),
+    SchemaKey::req(key::COMPARISONS, "申报与核实对比", Entries(&ENTRY_ID, COMPARISON))
+        .about("income or assets as declared and as seen"),
+    SchemaKey::opt(key::HEALTH_NOTES, "健康状况说明", Scalar(&TEXT)),
+    SchemaKey::opt(key::DISABILITY_NOTES, "残疾情况说明", Scalar(&TEXT)),
+    SchemaKey::opt(key::WORK_CAPACITY_NOTES, "劳动能力说明", Scalar(&TEXT)),
+    SchemaKey::opt(key::CONCLUSION, "调查结论", Scalar(&Conclusion::FORMAT)).needed(
+        VISIT_NOT_DRAFT,
+        1,
+        "visit.conclusion_required",
+    ),
+    SchemaKey::opt(key::CONCLUSION_NOTES, "结论说明", Scalar(&TEXT)),
+    SchemaKey::req(key::SIGNATURES, "签字", Entries(&BLOB_HASH, SIGNATURE)).about(
+        "signatures keyed by the SHA-256 of the signature image (a blob); once submitted, every investigator has one with `role` `investigator` and `account` their account id",
+    ),
+    photos_key(key::PHOTOS),
+    gps_key(key::GPS),
+    SchemaKey::req(key::STATUS, "状态", Scalar(&VisitStatus::FORMAT))
+        .about(
+            "phones set `draft` and `submitted` (also to resubmit a `returned` visit); the other statuses are set by reviewers' decisions, and a decided visit (`approved`, `rejected`, `confirmed`) keeps its status",
+        )
+        .phone_values(&["draft", "submitted"]),
+    SchemaKey::opt(key::SUBMITTED_AT, "提交时间", Scalar(&TIMESTAMP)),
+    SchemaKey::req(key::REVIEWS, "审核意见", List(REVIEW))
+        .about("reviewers' decisions, oldest first")
+        .by_server()
+        .needed(REVIEWED, 1, "visit.review_required"),
+];
+
+const INVESTIGATOR: &[SchemaKey] = &[SchemaKey::req(
+    key::investigator::NAME,
+    "姓名",
+    Scalar(&TEXT),
+)];
+
+const MEMBER_CHECK: &[SchemaKey] = {
+    use key::member_check as k;
+    &[
+        SchemaKey::req(k::PRESENT, "在场", Scalar(&BOOL)),
+        SchemaKey::req(k::CONFIRMED, "已核实", Scalar(&BOOL))
+            .about("identity and circumstances confirmed"),
+        SchemaKey::req(k::REMOVED, "减员", Scalar(&BOOL))
+            .about("no longer part of the household, with `removal_reason`"),
+        SchemaKey::opt(k::REMOVAL_REASON, "减员原因", Scalar(&TEXT))
+            .about("not blank when `removed` is true"),
+        SchemaKey::opt(k::NOTE, "备注", Scalar(&TEXT)),
+    ]
+};
+
+const MEMBER_ADDED: &[SchemaKey] = &[
+    SchemaKey::req(member_key::NAME, "姓名", Scalar(&TEXT)).about("not blank"),
+    SchemaKey::opt(member_key::ID_NUMBER, "身份证号", Scalar(&ID_NUMBER))
+        .about("the server checks whether the person already receives benefits elsewhere"),
+    SchemaKey::req(
+        member_key::RELATION,
+        "与户主关系",
+        Scalar(&Relation::FORMAT),
+    ),
+    SchemaKey::opt(key::member_added::NOTE, "备注", Scalar(&TEXT)),
+];
+
+const LIVING: &[SchemaKey] = {
+    use key::living as k;
+    &[
+        SchemaKey::opt(k::FOOD, "吃", Scalar(&TEXT)),
+        SchemaKey::opt(k::CLOTHING, "穿", Scalar(&TEXT)),
+        SchemaKey::opt(k::HOUSING, "住", Scalar(&TEXT)),
+        SchemaKey::opt(k::DAILY_GOODS, "用", Scalar(&TEXT)),
+    ]
+};
+
+const COMPARISON: &[SchemaKey] = {
+    use key::comparison as k;
+    &[
+        SchemaKey::req(k::SUBJECT, "对比项", Scalar(&ComparisonSubject::FORMAT)),
+        SchemaKey::req(k::DESCRIPTION, "说明", Scalar(&TEXT)),
+        SchemaKey::opt(k::DECLARED_FEN, "申报金额（分）", Scalar(&INT)),
+        SchemaKey::opt(k::OBSERVED_FEN, "核实金额（分）", Scalar(&INT)),
+        SchemaKey::opt(k::NOTE, "备注", Scalar(&TEXT)),
+    ]
+};
+
+const SIGNATURE: &[SchemaKey] = {
+    use key::signature as k;
+    &[
+        SchemaKey::req(k::SIGNER_NAME, "签字人", Scalar(&TEXT)),
+        SchemaKey::req(k::ROLE, "签字人身份", Scalar(&SignerRole::FORMAT)),
+        SchemaKey::opt(k::ACCOUNT, "签字人账号", Scalar(&ACCOUNT_ID))
+            .about("the signer's account id, for investigators and cadres"),
+        SchemaKey::opt(k::SIGNED_AT, "签字时间", Scalar(&TIMESTAMP)),
+    ]
+};
+
+const REVIEW: &[SchemaKey] = {
+    use key::review as k;
+    &[
+        SchemaKey::req(k::REVIEWER, "审核人", Scalar(&ACCOUNT_ID)),
+        SchemaKey::req(k::REVIEWER_NAME, "审核人姓名", Scalar(&TEXT)),
+        SchemaKey::req(k::DECISION, "审核决定", Scalar(&ReviewOutcome::FORMAT)),
+        SchemaKey::opt(k::COMMENT, "审核意见", Scalar(&TEXT)),
+        SchemaKey::req(k::AT, "审核时间", Scalar(&TIMESTAMP)),
+    ]
+};
+
+const RULES: &[Rule] = &[
+    Rule {
+        code: "visit.remote_needs_emergency",
+        severity: Severity::Error,
+        paths: &["emergency_reason"],
+        when: "`mode` is `phone` or `video` and `emergency_reason` is absent or blank",
+    },
+    Rule {
+        code: "visit.time_order",
+        severity: Severity::Error,
+        paths: &["ended_at"],
+        when: "`ended_at` is before `started_at`",
+    },
+    Rule {
+        code: "member.removed_reason_required",
+        severity: Severity::Error,
+        paths: &["member_checks.<member_id>.removal_reason"],
+        when: "`removed` is true and `removal_reason` is absent or empty",
+    },
+    Rule {
+        code: "person.name_required",
+        severity: Severity::Error,
+        paths: &["members_added.<member_id>.name"],
+        when: "an added member's `name` is blank",
+    },
+    GPS_RULES[0],
+    GPS_RULES[1],
+    GPS_RULES[2],
+    GPS_RULES[3],
+    Rule {
+        code: "visit.investigators_min",
+        severity: Severity::Error,
+        paths: &["investigators"],
+        when: "`status` is not `draft` and there are fewer than two investigators",
+    },
+    Rule {
+        code: "visit.started_at_required",
+        severity: Severity::Error,
+        paths: &["started_at"],
+        when: "`status` is not `draft` and `started_at` is absent",
+    },
+    Rule {
+        code: "visit.ended_at_required",
+        severity: Severity::Error,
+        paths: &["ended_at"],
+        when: "`status` is not `draft` and `ended_at` is absent",
+    },
+    Rule {
+        code: "visit.conclusion_required",
+        severity: Severity::Error,
+        paths: &["conclusion"],
+        when: "`status` is not `draft` and `conclusion` is absent",
+    },
+    Rule {
+        code: "visit.investigator_signature_missing",
+        severity: Severity::Error,
+        paths: &["investigators.<account_id>"],
+        when: "`status` is not `draft` and no signature has `role` `investigator` and this investigator's `account`",
+    },
+    Rule {
+        code: "visit.family_signature_missing",
+        severity: Severity::Warning,
+        paths: &["signatures"],
+        when: "`status` is not `draft` and no signature has `role` `family`",
+    },
+    Rule {
+        code: "visit.review_required",
+        severity: Severity::Error,
+        paths: &["reviews"],
+        when: "`status` is `returned`, `approved`, `rejected` or `confirmed` and `reviews` is empty",
+    },
+];
 
 code_enum! {
     /// Purpose of a visit.

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod health;
 pub mod policies;
 pub mod regions;
+pub mod schema;
 pub mod sync;
 
 use std::net::SocketAddr;
@@ -98,6 +99,7 @@ pub fn router(state: SharedState) -> Router {
             post(crate::review::api::close_report),
         )
         .route("/tasks", get(crate::review::api::my_tasks))
+        .route("/schema", get(schema::get_schema))
         .route(
             "/sync",
             post(sync::sync).layer(axum::extract::DefaultBodyLimit::max(
@@ -146,7 +148,7 @@ async fn not_found() -> ApiError {
         regions::get_region, regions::get_children,
         admin::import_regions, admin::create_account, admin::list_accounts, admin::update_account,
         admin::list_devices, admin::revoke_device, admin::list_audit,
-        sync::sync,
+        sync::sync, schema::get_schema,
         policies::get_book, policies::resolve, policies::put_layer,
         crate::review::api::review_visit, crate::review::api::review_queue,
         crate::review::api::list_reports, crate::review::api::assign_report,
