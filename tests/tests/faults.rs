@@ -285,11 +285,7 @@ struct Probe {
 async fn probe_all(http: &reqwest::Client, base: &str, token: &str) -> Vec<Probe> {
     let sync = to_cbor(&SyncRequest {
         v: PROTOCOL_VERSION,
-        cursor: 0,
-        push: Vec::new(),
-        page_bytes: None,
-        policy_version: None,
-        tasks_tag: None,
+        ..Default::default()
     });
     let requests: Vec<(&'static str, reqwest::RequestBuilder)> = vec![
         (
