@@ -147,20 +147,54 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .is_some_and(|m| {
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        if !json_type {
+            return Err(not_json());
+        }
+        let ApiBody(bytes) = ApiBody::from_request(req, state).await?;
+        // Every request body is an object: serde would also read a struct from an array of its
+        // fields (`[null, null]` for a change of two optional fields).
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            let v: Result<serde_json::Value, _> = serde_json::from_slice(&bytes);
+            return Err(match v {
+                Err(_) => ApiError::new(Code::MalformedJson),
+                Ok(_) => ApiError::new(Code::InvalidRequest).with_message(
+                    "请求内容须为 JSON 对象。",
+                    "The request body must be a JSON object.",
+                ),
+            });
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(rej) => Err(json_rejection(rej)),
         }
     }
 }
 
+/// A body sent as something else than JSON.
+fn not_json() -> ApiError {
+    ApiError::new(Code::UnsupportedMediaType).with_message(
+        "请以 application/json 提交。",
+        "Send the body as application/json.",
+    )
+}
+
 fn json_rejection(rej: JsonRejection) -> ApiError {
     match rej {
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(Code::UnsupportedMediaType)
-            .with_message(
-                "请以 application/json 提交。",
-                "Send the body as application/json.",
-            ),
+        JsonRejection::MissingJsonContentType(_) => not_json(),
         JsonRejection::JsonSyntaxError(_) => ApiError::new(Code::MalformedJson),
         JsonRejection::JsonDataError(e) => {
             let text = e.body_text();
