@@ -117,6 +117,22 @@ cargo build --locked -p doudi-server --bin doudi
   node --test
 )
 
+log "API: schemathesis against a real demo server, every role, the document at /openapi.json"
+(
+  # Pinned; installed into a virtual environment under target/ on first use.
+  st_version=4.32.5
+  venv="$root/target/schemathesis-$st_version"
+  if [ ! -x "$venv/bin/st" ]; then
+    if ! python3 -c 'import ensurepip' 2>/dev/null; then
+      as_root apt-get update -qq
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    fi
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet "schemathesis==$st_version"
+  fi
+  DOUDI_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/doudi" bash tests/api/run.sh "$venv/bin/st"
+)
+
 log "phone SDK bindings: Python (pytest) and Kotlin (Maven, JUnit 5) against a real server; Swift generated"
 bash mobile-sdk/bindings/run-tests.sh all
 

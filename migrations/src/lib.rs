@@ -17,6 +17,7 @@ mod m20261123_000008_member_region;
 mod m20261123_000009_change_log_compaction;
 mod m20261201_000010_tasks_version;
 mod m20261202_000011_sqlite_duplicate_index;
+mod m20261205_000012_device_signed_out;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_change_log_compaction::Migration),
             Box::new(m20261201_000010_tasks_version::Migration),
             Box::new(m20261202_000011_sqlite_duplicate_index::Migration),
+            Box::new(m20261205_000012_device_signed_out::Migration),
         ]
     }
 }

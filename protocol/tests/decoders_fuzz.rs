@@ -23,7 +23,7 @@ fn valid_request() -> Vec<u8> {
         .map(|mut c| ByteBuf::from(c.bytes().into_owned()))
         .collect();
     to_cbor(&SyncRequest {
-        v: 1,
+        v: doudi_protocol::sync::PROTOCOL_VERSION,
         cursor: 9,
         push: vec![DocPush {
             doc: id.to_string(),

@@ -80,6 +80,8 @@ pub mod device {
         pub last_seen_at_ms: i64,
         pub revoked_at_ms: Option<i64>,
         pub revoked_reason: Option<String>,
+        /// When the device logged out (`None` while signed in): its access tokens are refused.
+        pub signed_out_at_ms: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -49,10 +49,11 @@ pub enum Code {
     ReportWrongState,
     TaskAssigneeInvalid,
     CsrfInvalid,
+    MethodNotAllowed,
 }
 
 impl Code {
-    pub const ALL: [Code; 40] = [
+    pub const ALL: [Code; 41] = [
         Code::MalformedJson,
         Code::UnknownField,
         Code::InvalidRequest,
@@ -93,6 +94,7 @@ impl Code {
         Code::ReportWrongState,
         Code::TaskAssigneeInvalid,
         Code::CsrfInvalid,
+        Code::MethodNotAllowed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -137,6 +139,7 @@ impl Code {
             Code::ReportWrongState => "report.wrong_state",
             Code::TaskAssigneeInvalid => "task.assignee_invalid",
             Code::CsrfInvalid => "console.csrf_invalid",
+            Code::MethodNotAllowed => "request.method_not_allowed",
         }
     }
 
@@ -177,6 +180,22 @@ impl Code {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Code::CsrfInvalid => StatusCode::FORBIDDEN,
+            Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
+    /// The code of an error answer made below the handlers (routing, extractors) with `status`.
+    pub fn for_status(status: StatusCode) -> Code {
+        match status {
+            StatusCode::NOT_FOUND => Code::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Code::MethodNotAllowed,
+            StatusCode::REQUEST_TIMEOUT => Code::Timeout,
+            StatusCode::PAYLOAD_TOO_LARGE => Code::BodyTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Code::UnsupportedMediaType,
+            StatusCode::TOO_MANY_REQUESTS => Code::RateLimited,
+            StatusCode::SERVICE_UNAVAILABLE => Code::Unavailable,
+            s if s.is_server_error() => Code::Internal,
+            _ => Code::InvalidRequest,
         }
     }
 
@@ -317,6 +336,10 @@ impl Code {
             Code::CsrfInvalid => (
                 "页面已过期，请刷新后重试。",
                 "The form has expired or was not sent from this console; reload and try again.",
+            ),
+            Code::MethodNotAllowed => (
+                "不支持对该地址使用此请求方法。",
+                "This method is not allowed here; the Allow header lists those that are.",
             ),
         }
     }

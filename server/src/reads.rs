@@ -501,6 +501,7 @@ mod tests {
             last_seen_at_ms: -7,
             revoked_at_ms: None,
             revoked_reason: Some("丢失".into()),
+            signed_out_at_ms: Some(11),
         };
         dev.clone().into_active_model().insert(db).await.unwrap();
         let doc = document::Model {

@@ -36,8 +36,9 @@ pub const MAX_QUERY_CHARS: usize = 32;
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
 pub struct SearchParams {
-    /// 2–32 characters: a head or member name prefix, an address fragment, or the last four
-    /// characters of a 身份证号.
+    /// 2–32 characters (after trimming): a head or member name prefix, an address fragment, or
+    /// the last four characters of a 身份证号.
+    #[param(required = true, min_length = 2, max_length = 32)]
     pub q: Option<String>,
     /// Page number from 1.
     pub page: Option<u64>,

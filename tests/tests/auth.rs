@@ -383,10 +383,37 @@ async fn logout_ends_the_session(b: Backend) {
         (r.status, r.code()),
         (StatusCode::UNAUTHORIZED, "auth.session_ended")
     );
-    // The device is not revoked: the same phone logs in again.
+    // The access token ends with the session, not at its expiry: no endpoint answers it.
+    let r = app.get("/api/v1/me", &access).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "auth.session_ended")
+    );
+    let resp = app
+        .post_sync(
+            &access,
+            doudi_protocol::sync::to_cbor(&doudi_protocol::sync::SyncRequest {
+                v: doudi_protocol::sync::PROTOCOL_VERSION,
+                ..Default::default()
+            }),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/auth/logout",
+            Some(&access),
+            None,
+        )
+        .await;
+    assert_eq!(r.code(), "auth.session_ended");
+    // The device is not revoked: the same phone logs in again, and its new token works.
     let again = app.login_as("wu.shi", PASSWORD, Some(&dev)).await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.body["device_id"], dev.as_str());
+    let fresh = again.body["access_token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/me", fresh).await.status, StatusCode::OK);
 }
 
 async fn revoked_device_fails_at_once(b: Backend) {

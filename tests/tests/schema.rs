@@ -300,7 +300,7 @@ async fn push(
         })
         .collect();
     let req = SyncRequest {
-        v: 1,
+        v: doudi_protocol::sync::PROTOCOL_VERSION,
         cursor: 0,
         push,
         ..SyncRequest::default()

@@ -26,8 +26,8 @@ use crate::regions::{self, ImportError, ImportReport};
 /// Import regions from CSV (`code,parent_code,level,name`); all or nothing.
 #[utoipa::path(post, path = "/api/v1/admin/regions/import", tag = "admin", security(("bearer" = [])),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = ImportReport), (status = 422, body = crate::error::ErrorBody),
-              (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ImportReport),
+              (status = 422, body = crate::error::ErrorBody, description = "`region.csv_invalid`: bad lines (`details.lines`), nothing imported")))]
 pub async fn import_regions(
     State(state): State<SharedState>,
     ctx: AuthContext,
@@ -74,12 +74,19 @@ pub async fn import_regions(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccountRequest {
+    #[schema(min_length = 3, max_length = 64, pattern = "^[A-Za-z0-9._-]{3,64}$")]
     pub username: String,
+    /// 1–64 characters.
+    #[schema(min_length = 1, max_length = 64)]
     pub display_name: String,
     /// grid_worker, assistant, village_cadre, town_reviewer, county_approver or admin.
+    #[schema(value_type = String, pattern = "^(grid_worker|assistant|village_cadre|town_reviewer|county_approver|admin)$")]
     pub role: String,
+    /// 10–1024 characters.
+    #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
-    /// Codes of the regions the account works in; its scope is the union of their subtrees.
+    /// Codes of the regions the account works in (1–100); its scope is the union of their subtrees.
+    #[schema(min_items = 1, max_items = 100)]
     pub regions: Vec<String>,
 }
 
@@ -105,8 +112,9 @@ async fn require_regions(
 /// Create an account bound to regions inside one's own.
 #[utoipa::path(post, path = "/api/v1/admin/accounts", tag = "admin", security(("bearer" = [])),
     request_body = CreateAccountRequest,
-    responses((status = 201, body = AccountView), (status = 403, body = crate::error::ErrorBody),
-              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = AccountView),
+              (status = 409, body = crate::error::ErrorBody, description = "`account.username_taken`"),
+              (status = 422, body = crate::error::ErrorBody, description = "`region.unknown`")))]
 pub async fn create_account(
     State(state): State<SharedState>,
     ctx: AuthContext,
@@ -201,7 +209,7 @@ async fn managed_account(
 
 /// Accounts working inside the caller's regions.
 #[utoipa::path(get, path = "/api/v1/admin/accounts", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = [AccountView]), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = [AccountView])))]
 pub async fn list_accounts(
     State(state): State<SharedState>,
     ctx: AuthContext,
@@ -242,9 +250,11 @@ pub struct UpdateAccountRequest {
 
 /// Rename, disable or re-enable an account, or set a new password.
 #[utoipa::path(patch, path = "/api/v1/admin/accounts/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Account id")),
     request_body = UpdateAccountRequest,
-    responses((status = 200, body = AccountView), (status = 403, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = AccountView),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
+              (status = 422, body = crate::error::ErrorBody, description = "`region.unknown`")))]
 pub async fn update_account(
     State(state): State<SharedState>,
     ctx: AuthContext,
@@ -341,7 +351,8 @@ pub struct DeviceView {
 
 /// Devices of the accounts working inside the caller's regions.
 #[utoipa::path(get, path = "/api/v1/admin/devices", tag = "admin", security(("bearer" = [])), params(DeviceQuery),
-    responses((status = 200, body = [DeviceView]), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = [DeviceView]),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`: no such account")))]
 pub async fn list_devices(
     State(state): State<SharedState>,
     ctx: AuthContext,
@@ -394,8 +405,9 @@ pub struct RevokeRequest {
 
 /// Revoke a device at once: its tokens stop working and its next contact tells it to wipe.
 #[utoipa::path(post, path = "/api/v1/admin/devices/{id}/revoke", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Device id")),
     request_body = RevokeRequest,
-    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody, description = "`not_found`")))]
 pub async fn revoke_device(
     State(state): State<SharedState>,
     ctx: AuthContext,
@@ -442,14 +454,15 @@ pub struct AuditEntry {
     pub target: Option<String>,
     pub outcome: String,
     pub client_addr: Option<String>,
-    #[schema(value_type = Object)]
+    /// What more the entry says; `null` when nothing.
+    #[schema(value_type = Option<Object>)]
     pub detail: Option<serde_json::Value>,
 }
 
 /// The audit log of the caller's regions, newest first. Events without an account (failed logins
 /// with unknown user names) are shown to administrators of a whole province.
 #[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", security(("bearer" = [])), params(AuditQuery),
-    responses((status = 200, body = [AuditEntry]), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = [AuditEntry])))]
 pub async fn list_audit(
     State(state): State<SharedState>,
     ctx: AuthContext,

@@ -27,9 +27,10 @@ pub struct DeviceInfo {
     /// The id the server gave this device at an earlier login; absent on first login.
     #[serde(default)]
     pub id: Option<String>,
-    /// A name the user recognises, e.g. "Redmi Note 12".
+    /// A name the user recognises, e.g. "Redmi Note 12" (1–128 characters).
     pub name: String,
     /// `android`, `ios`, `web` or `desktop`.
+    #[schema(pattern = "^(android|ios|web|desktop)$")]
     pub platform: String,
 }
 
@@ -164,8 +165,10 @@ pub(crate) async fn record_attempt(
 
 /// Log in with user name and password; registers the device at first login.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody),
-              (status = 403, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = TokenResponse),
+              (status = 401, body = crate::error::ErrorBody, description = "`auth.invalid_credentials`"),
+              (status = 403, body = crate::error::ErrorBody, description = "`auth.account_disabled`, `auth.device_revoked`"),
+              (status = 429, body = crate::error::ErrorBody, description = "`auth.rate_limited`; `Retry-After` says when")))]
 pub async fn login(
     State(state): State<SharedState>,
     ClientAddr(addr): ClientAddr,
@@ -291,6 +294,7 @@ pub async fn login(
             let mut d: device::ActiveModel = d.into();
             d.name = Set(name.to_string());
             d.last_seen_at_ms = Set(now);
+            d.signed_out_at_ms = Set(None);
             d.update(&state.db).await?;
             id
         }
@@ -306,6 +310,7 @@ pub async fn login(
                 last_seen_at_ms: Set(now),
                 revoked_at_ms: Set(None),
                 revoked_reason: Set(None),
+                signed_out_at_ms: Set(None),
             }
             .insert(&state.db)
             .await?;
@@ -360,8 +365,9 @@ pub async fn revoke_device_now(
 
 /// Exchange a refresh token for a new access token and a new refresh token (rotation).
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody),
-              (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = TokenResponse),
+              (status = 401, body = crate::error::ErrorBody, description = "`auth.refresh_invalid`, `auth.refresh_reused`, `auth.session_ended`"),
+              (status = 403, body = crate::error::ErrorBody, description = "`auth.account_disabled`, `auth.device_revoked`")))]
 pub async fn refresh(
     State(state): State<SharedState>,
     ClientAddr(addr): ClientAddr,
@@ -444,10 +450,16 @@ async fn reuse_detected(state: &SharedState, dev: &device::Model, addr: &str) ->
     ApiError::new(Code::RefreshReused)
 }
 
-/// End this device's session: its refresh tokens stop working. The device stays registered.
+/// End this device's session: its refresh token and its access tokens stop working at once
+/// (`auth.session_ended`). The device stays registered and logs in again with its id.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 204)))]
 pub async fn logout(State(state): State<SharedState>, ctx: AuthContext) -> ApiResult<StatusCode> {
+    device::Entity::update_many()
+        .col_expr(device::Column::SignedOutAtMs, Expr::value(now_ms()))
+        .filter(device::Column::Id.eq(ctx.device_id.as_str()))
+        .exec(&state.db)
+        .await?;
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::EndedAtMs, Expr::value(now_ms()))
         .filter(refresh_token::Column::DeviceId.eq(ctx.device_id.as_str()))
@@ -467,7 +479,7 @@ pub struct MeResponse {
 
 /// The caller's own account, role and regions.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = MeResponse), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = MeResponse)))]
 pub async fn me(State(state): State<SharedState>, ctx: AuthContext) -> ApiResult<Json<MeResponse>> {
     Ok(Json(MeResponse {
         account: accounts::view(&state.db, &ctx.account).await?,

@@ -2,7 +2,10 @@
 
 pub mod admin;
 pub mod auth;
+pub mod conflicts;
+pub mod contract;
 pub mod health;
+pub mod openapi;
 pub mod policies;
 pub mod regions;
 pub mod schema;
@@ -10,14 +13,12 @@ pub mod sync;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
@@ -27,7 +28,6 @@ use sea_orm::{
 use serde::de::DeserializeOwned;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
 
 use crate::audit::{self, Outcome, actions};
 use crate::auth::{TokenError, TokenKeys};
@@ -59,7 +59,6 @@ pub type SharedState = Arc<AppState>;
 
 pub fn router(state: SharedState) -> Router {
     let body_limit = state.settings.max_body_bytes;
-    let timeout = Duration::from_secs(state.settings.request_timeout_secs);
     let blobs = crate::blobs::api::Blobs::from_settings(&state.settings);
     let api = Router::new()
         .route("/auth/login", post(auth::login))
@@ -101,6 +100,10 @@ pub fn router(state: SharedState) -> Router {
         .route("/tasks", get(crate::review::api::my_tasks))
         .route("/schema", get(schema::get_schema))
         .route(
+            "/documents/{id}/conflicts",
+            get(conflicts::document_conflicts),
+        )
+        .route(
             "/sync",
             post(sync::sync).layer(axum::extract::DefaultBodyLimit::max(
                 doudi_protocol::sync::MAX_REQUEST_BYTES,
@@ -116,17 +119,12 @@ pub fn router(state: SharedState) -> Router {
         .merge(crate::console::router(blobs))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/openapi.json", get(openapi_json))
+        .route("/openapi.json", get(openapi::openapi_json))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
-        // Cut at the request timeout with the JSON error (tower-http's timeout layer answers an
-        // empty body).
-        .layer(axum::middleware::from_fn(
-            move |req: Request, next: axum::middleware::Next| async move {
-                tokio::time::timeout(timeout, next.run(req))
-                    .await
-                    .unwrap_or_else(|_| ApiError::new(Code::Timeout).into_response())
-            },
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            contract::error_contract,
         ))
         .layer(TraceLayer::new_for_http())
         .layer(SetSensitiveRequestHeadersLayer::new([
@@ -140,56 +138,6 @@ async fn not_found() -> ApiError {
     ApiError::new(Code::NotFound)
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "doudi API", description = "兜底: social-assistance field work. Errors are `{code, message, message_en}`."),
-    paths(
-        auth::login, auth::refresh, auth::logout, auth::me,
-        regions::get_region, regions::get_children,
-        admin::import_regions, admin::create_account, admin::list_accounts, admin::update_account,
-        admin::list_devices, admin::revoke_device, admin::list_audit,
-        sync::sync, schema::get_schema,
-        policies::get_book, policies::resolve, policies::put_layer,
-        crate::review::api::review_visit, crate::review::api::review_queue,
-        crate::review::api::list_reports, crate::review::api::assign_report,
-        crate::review::api::close_report, crate::review::api::my_tasks,
-        crate::search::search_households,
-        health::healthz, health::readyz,
-        crate::blobs::api::missing, crate::blobs::api::upload_status,
-        crate::blobs::api::upload_chunk, crate::blobs::api::download,
-    ),
-    components(schemas(crate::error::ErrorBody)),
-    modifiers(&BearerAuth),
-)]
-pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        if let Some(c) = openapi.components.as_mut() {
-            c.add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(
-                    HttpBuilder::new()
-                        .scheme(HttpAuthScheme::Bearer)
-                        .bearer_format("JWT")
-                        .build(),
-                ),
-            );
-        }
-    }
-}
-
-async fn openapi_json() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        ApiDoc::openapi().to_pretty_json().unwrap_or_default(),
-    )
-        .into_response()
-}
-
 /// JSON body whose rejections become stable error codes.
 pub struct ApiJson<T>(pub T);
 
@@ -201,20 +149,54 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .is_some_and(|m| {
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        if !json_type {
+            return Err(not_json());
+        }
+        let ApiBody(bytes) = ApiBody::from_request(req, state).await?;
+        // Every request body is an object: serde would also read a struct from an array of its
+        // fields (`[null, null]` for a change of two optional fields).
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            let v: Result<serde_json::Value, _> = serde_json::from_slice(&bytes);
+            return Err(match v {
+                Err(_) => ApiError::new(Code::MalformedJson),
+                Ok(_) => ApiError::new(Code::InvalidRequest).with_message(
+                    "请求内容须为 JSON 对象。",
+                    "The request body must be a JSON object.",
+                ),
+            });
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(rej) => Err(json_rejection(rej)),
         }
     }
 }
 
+/// A body sent as something else than JSON.
+fn not_json() -> ApiError {
+    ApiError::new(Code::UnsupportedMediaType).with_message(
+        "请以 application/json 提交。",
+        "Send the body as application/json.",
+    )
+}
+
 fn json_rejection(rej: JsonRejection) -> ApiError {
     match rej {
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(Code::UnsupportedMediaType)
-            .with_message(
-                "请以 application/json 提交。",
-                "Send the body as application/json.",
-            ),
+        JsonRejection::MissingJsonContentType(_) => not_json(),
         JsonRejection::JsonSyntaxError(_) => ApiError::new(Code::MalformedJson),
         JsonRejection::JsonDataError(e) => {
             let text = e.body_text();
@@ -487,6 +469,9 @@ impl FromRequestParts<SharedState> for AuthContext {
         if device.revoked_at_ms.is_some() {
             let account = Some(device.account_id.clone());
             return Err(reject(Code::DeviceRevoked, account, "device revoked").await);
+        }
+        if device.signed_out_at_ms.is_some() {
+            return Err(ApiError::new(Code::SessionEnded));
         }
         let Some(account) = account else {
             return Err(reject(Code::TokenInvalid, None, "unknown account").await);

@@ -57,9 +57,10 @@ pub async fn get_book(
 #[serde(deny_unknown_fields)]
 pub struct ResolveQuery {
     /// 12-digit region code (grids: their village's code).
+    #[param(pattern = "^[0-9]{12}$")]
     pub region: String,
     /// `YYYY-MM-DD`; default today.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = Date)]
     pub date: Option<NaiveDate>,
 }
 
@@ -75,9 +76,16 @@ pub struct ResolvedPolicy {
     pub layers: Vec<PolicyLayer>,
 }
 
+/// A region the policy cannot be resolved for: a bad `region` parameter, nothing being saved.
+fn bad_region(e: doudi_protocol::rules::policy::PolicyError) -> ApiError {
+    ApiError::new(Code::InvalidRequest)
+        .with_message(e.message_zh(), e.message_en())
+        .with_details(serde_json::json!({ "field": "region", "policy_code": e.code() }))
+}
+
 /// The policy in force for a region on a date, and the layers it comes from.
 #[utoipa::path(get, path = "/api/v1/policies/resolve", tag = "policy", security(("bearer" = [])), params(ResolveQuery),
-    responses((status = 200, body = ResolvedPolicy), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ResolvedPolicy)))]
 pub async fn resolve(
     State(state): State<SharedState>,
     ctx: AuthContext,
@@ -87,12 +95,10 @@ pub async fn resolve(
         .await?;
     let (book, _) = policies::load(&state.db).await.map_err(store_error)?;
     let date = q.date.unwrap_or_else(|| chrono::Local::now().date_naive());
-    let policy = book
-        .resolve(&q.region, date)
-        .map_err(|e| store_error(e.into()))?;
+    let policy = book.resolve(&q.region, date).map_err(bad_region)?;
     let layers = book
         .layers_in_force(&q.region, date)
-        .map_err(|e| store_error(e.into()))?
+        .map_err(bad_region)?
         .into_iter()
         .cloned()
         .collect();
@@ -107,8 +113,8 @@ pub async fn resolve(
 /// Add or replace one layer version of a region inside the administrator's regions.
 #[utoipa::path(put, path = "/api/v1/admin/policies", tag = "policy", security(("bearer" = [])),
     request_body(content = Object, description = "PolicyLayer: {region, effective_from, source?, settings}"),
-    responses((status = 200, body = PolicyBookView), (status = 403, body = crate::error::ErrorBody),
-              (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = PolicyBookView),
+              (status = 422, body = crate::error::ErrorBody, description = "`region.unknown`, `policy.invalid` (nothing saved)")))]
 pub async fn put_layer(
     State(state): State<SharedState>,
     ctx: AuthContext,

@@ -42,9 +42,9 @@ async fn load(state: &SharedState, code: &str) -> ApiResult<region::Model> {
 
 /// One region, if it is inside the caller's regions or above them.
 #[utoipa::path(get, path = "/api/v1/regions/{code}", tag = "regions", security(("bearer" = [])),
-    params(("code" = String, Path, description = "行政区划代码 or grid code")),
-    responses((status = 200, body = RegionView), (status = 403, body = crate::error::ErrorBody),
-              (status = 422, body = crate::error::ErrorBody)))]
+    params(("code" = String, Path, description = "行政区划代码 or grid code", pattern = "^[0-9A-Za-z_-]{1,32}$")),
+    responses((status = 200, body = RegionView),
+              (status = 422, body = crate::error::ErrorBody, description = "`region.unknown`")))]
 pub async fn get_region(
     State(state): State<SharedState>,
     ctx: AuthContext,
@@ -58,8 +58,9 @@ pub async fn get_region(
 
 /// The children of a region that the caller may see.
 #[utoipa::path(get, path = "/api/v1/regions/{code}/children", tag = "regions", security(("bearer" = [])),
-    params(("code" = String, Path, description = "行政区划代码 or grid code")),
-    responses((status = 200, body = [RegionView]), (status = 403, body = crate::error::ErrorBody)))]
+    params(("code" = String, Path, description = "行政区划代码 or grid code", pattern = "^[0-9A-Za-z_-]{1,32}$")),
+    responses((status = 200, body = [RegionView]),
+              (status = 422, body = crate::error::ErrorBody, description = "`region.unknown`")))]
 pub async fn get_children(
     State(state): State<SharedState>,
     ctx: AuthContext,

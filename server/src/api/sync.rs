@@ -11,10 +11,11 @@ use crate::error::{ApiError, Code};
 
 /// One sync round trip: push local changes, pull what is new in scope.
 #[utoipa::path(post, path = "/api/v1/sync", tag = "sync", security(("bearer" = [])),
-    request_body(content = Vec<u8>, content_type = "application/cbor", description = "SyncRequest (docs/PROTOCOL.md)"),
-    responses((status = 200, content_type = "application/cbor", description = "SyncResponse"),
-              (status = 400, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
-              (status = 426, body = crate::error::ErrorBody)))]
+    request_body(content = Vec<u8>, content_type = "application/cbor", description = "SyncRequest as CBOR (docs/PROTOCOL.md); `Content-Type` may be left out"),
+    responses((status = 200, body = Vec<u8>, content_type = "application/cbor", description = "SyncResponse as CBOR"),
+              (status = 400, body = crate::error::ErrorBody, description = "`sync.malformed_body`"),
+              (status = 413, body = crate::error::ErrorBody, description = "`request.body_too_large`, `sync.batch_too_large`"),
+              (status = 426, body = crate::error::ErrorBody, description = "`sync.upgrade_required`")))]
 pub async fn sync(
     State(state): State<SharedState>,
     ctx: AuthContext,

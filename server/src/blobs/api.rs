@@ -65,6 +65,12 @@ pub fn routes(settings: &Settings, blobs: Blobs) -> Router<SharedState> {
         .layer(Extension(blobs))
 }
 
+/// A blob hash as the API documents it.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
+#[serde(transparent)]
+pub struct Sha256Param(pub String);
+
 fn parse_sha(s: &str) -> ApiResult<Sha256Hex> {
     Sha256Hex::parse(s).ok_or_else(|| ApiError::new(Code::BlobHashInvalid))
 }
@@ -73,7 +79,8 @@ fn parse_sha(s: &str) -> ApiResult<Sha256Hex> {
 #[serde(deny_unknown_fields)]
 pub struct MissingRequest {
     /// SHA-256 of each blob, 64 lowercase hex characters; at most 1,000.
-    pub sha256: Vec<String>,
+    #[schema(max_items = 1000, inline)]
+    pub sha256: Vec<Sha256Param>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -88,7 +95,8 @@ pub struct MissingResponse {
 /// every other hash is reported missing, so that knowing a hash reveals nothing.
 #[utoipa::path(post, path = "/api/v1/blobs/missing", tag = "blobs",
     request_body = MissingRequest,
-    responses((status = 200, body = MissingResponse), (status = 400, body = crate::error::ErrorBody)),
+    responses((status = 200, body = MissingResponse),
+              (status = 400, body = crate::error::ErrorBody, description = "`blob.batch_too_large`, `blob.hash_invalid` (`details.index`), `request.invalid`")),
     security(("bearer" = [])))]
 pub async fn missing(
     ctx: AuthContext,
@@ -101,7 +109,7 @@ pub async fn missing(
     }
     let mut seen = std::collections::HashSet::new();
     let mut hashes = Vec::with_capacity(req.sha256.len());
-    for (i, s) in req.sha256.iter().enumerate() {
+    for (i, Sha256Param(s)) in req.sha256.iter().enumerate() {
         let sha = Sha256Hex::parse(s).ok_or_else(|| {
             ApiError::new(Code::BlobHashInvalid).with_details(serde_json::json!({ "index": i }))
         })?;
@@ -129,6 +137,7 @@ pub struct UploadStatus {
 #[serde(deny_unknown_fields)]
 pub struct ChunkQuery {
     /// Where this chunk starts: the `offset` the server last acknowledged.
+    #[param(required = true, minimum = 0)]
     pub offset: u64,
     /// This chunk is the last one: verify and store the blob.
     #[serde(default, rename = "final")]
@@ -172,8 +181,10 @@ async fn claim_stored(state: &SharedState, sha: &Sha256Hex) -> ApiResult<Option<
 
 /// Where to resume an upload.
 #[utoipa::path(get, path = "/api/v1/blobs/{sha256}/upload", tag = "blobs",
-    params(("sha256" = String, Path, description = "SHA-256, 64 lowercase hex")),
-    responses((status = 200, body = UploadStatus), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
+    params(("sha256" = String, Path, description = "SHA-256, 64 lowercase hex", pattern = "^[0-9a-f]{64}$")),
+    responses((status = 200, body = UploadStatus),
+              (status = 400, body = crate::error::ErrorBody, description = "`blob.hash_invalid`"),
+              (status = 503, body = crate::error::ErrorBody, description = "`server.unavailable`: no blob store")),
     security(("bearer" = [])))]
 pub async fn upload_status(
     ctx: AuthContext,
@@ -227,10 +238,14 @@ fn upload_error(e: UploadError) -> ApiError {
 
 /// Append a chunk at `offset`; with `final=true`, verify and store the blob.
 #[utoipa::path(put, path = "/api/v1/blobs/{sha256}/upload", tag = "blobs",
-    params(("sha256" = String, Path, description = "SHA-256, 64 lowercase hex"), ChunkQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 200, body = UploadStatus), (status = 409, body = crate::error::ErrorBody),
-        (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
+    params(("sha256" = String, Path, description = "SHA-256, 64 lowercase hex", pattern = "^[0-9a-f]{64}$"), ChunkQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The chunk's bytes (any content type is taken as bytes); may be empty"),
+    responses((status = 200, body = UploadStatus),
+        (status = 400, body = crate::error::ErrorBody, description = "`blob.hash_invalid`, `request.invalid`"),
+        (status = 409, body = crate::error::ErrorBody, description = "`blob.offset_mismatch` (`details.offset`)"),
+        (status = 413, body = crate::error::ErrorBody, description = "`request.body_too_large`, `blob.too_large`"),
+        (status = 422, body = crate::error::ErrorBody, description = "`blob.hash_mismatch`, `blob.not_image`, `blob.image_too_large`"),
+        (status = 503, body = crate::error::ErrorBody, description = "`server.unavailable`: no blob store")),
     security(("bearer" = [])))]
 pub async fn upload_chunk(
     ctx: AuthContext,
@@ -372,6 +387,7 @@ fn parse_range(value: Option<&str>, size: u64) -> RangeAsk {
 #[serde(deny_unknown_fields)]
 pub struct DownloadQuery {
     /// `thumb`: a copy at most 320 px on its longest edge, for lists (JPEG, or PNG for a PNG).
+    #[param(pattern = "^thumb$")]
     pub variant: Option<String>,
 }
 
@@ -389,11 +405,17 @@ impl DownloadQuery {
 
 /// The bytes of a blob that a document the caller may read points at.
 #[utoipa::path(get, path = "/api/v1/blobs/{sha256}", tag = "blobs",
-    params(("sha256" = String, Path, description = "SHA-256, 64 lowercase hex"), DownloadQuery),
-    responses((status = 200, description = "the blob", content_type = "image/jpeg"),
-        (status = 206, description = "the requested range"),
-        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
-        (status = 416, body = crate::error::ErrorBody)),
+    params(("sha256" = String, Path, description = "SHA-256, 64 lowercase hex", pattern = "^[0-9a-f]{64}$"), DownloadQuery,
+        ("Range" = Option<String>, Header, description = "One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`"),
+        ("If-None-Match" = Option<String>, Header, description = "The blob's ETag")),
+    responses((status = 200, description = "the blob", content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))),
+        (status = 206, description = "the requested range", content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))),
+        (status = 304, description = "not modified (`If-None-Match`)"),
+        (status = 400, body = crate::error::ErrorBody, description = "`blob.hash_invalid`, `request.invalid`"),
+        (status = 403, body = crate::error::ErrorBody, description = "`policy.denied`: no readable document points at the blob"),
+        (status = 404, body = crate::error::ErrorBody, description = "`not_found`: not uploaded yet"),
+        (status = 416, body = crate::error::ErrorBody, description = "`blob.range_not_satisfiable`"),
+        (status = 503, body = crate::error::ErrorBody, description = "`server.unavailable`: no blob store")),
     security(("bearer" = [])))]
 pub async fn download(
     ctx: AuthContext,

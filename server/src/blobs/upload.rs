@@ -165,7 +165,12 @@ impl Staging {
     ) -> Result<Verified, UploadError> {
         let expected = sha.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let bytes = std::fs::read(&path)?;
+            // Nothing appended yet (an empty upload) is empty content, not a missing file.
+            let bytes = match std::fs::read(&path) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
             let outcome = (|| {
                 let actual = Sha256Hex::of(&bytes);
                 if actual != expected {

@@ -242,9 +242,10 @@ pub fn csrf_refused() -> Response {
     )
 }
 
-/// An API error as a console page.
+/// An API error as a console page. `not_found` without a message of its own is the page of
+/// [`not_found`], the same for what does not exist and what lies outside one's regions.
 pub fn error_page(e: ApiError) -> Response {
-    if e.code == Code::NotFound {
+    if e.code == Code::NotFound && e.message_zh.is_none() {
         return not_found();
     }
     let body = e.body();
@@ -429,6 +430,7 @@ async fn authenticate(
         last_seen_at_ms: Set(now),
         revoked_at_ms: Set(None),
         revoked_reason: Set(None),
+        signed_out_at_ms: Set(None),
     }
     .insert(db)
     .await?;

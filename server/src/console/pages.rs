@@ -16,7 +16,7 @@ use super::html::{self, csrf_field, esc, esc_opt, layout};
 use super::{FormResult, Session, checked_form, error_page, html_response, secure};
 use crate::api::SharedState;
 use crate::audit::{self, Outcome};
-use crate::entity::{account, doc_change, doc_conflict, document, region, review_decision, visit};
+use crate::entity::{account, doc_change, document, region, review_decision, visit};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Action, Target, decide};
 use crate::review::queue::{self, QueueFilter};
@@ -532,16 +532,12 @@ async fn history(db: &DatabaseConnection, doc_id: &str) -> ApiResult<String> {
 async fn conflicts_section(
     db: &DatabaseConnection,
     session: &Session,
-    doc_id: &str,
+    doc: &document::Model,
     label: &str,
     return_to: &str,
 ) -> ApiResult<String> {
-    let rows = doc_conflict::Entity::find()
-        .filter(doc_conflict::Column::DocId.eq(doc_id))
-        .order_by_asc(doc_conflict::Column::Path)
-        .all(db)
-        .await?;
-    if rows.is_empty() {
+    let conflicts = crate::api::conflicts::of_document(db, doc).await?;
+    if conflicts.is_empty() {
         return Ok(String::new());
     }
     let can = decide(
@@ -551,20 +547,23 @@ async fn conflicts_section(
     )
     .is_allowed();
     let mut s = format!("<h3>{}：同一字段的并发修改</h3>", esc(label));
-    for c in rows {
-        let values: Vec<serde_json::Value> = serde_json::from_str(&c.detail).unwrap_or_default();
-        let options: String = values
+    for c in conflicts {
+        let options: String = c
+            .values
             .iter()
             .enumerate()
             .map(|(i, v)| {
                 format!(
-                    r#"<label class="choice"><input type="radio" name="choice" value="{i}" required> {}{}</label>"#,
-                    esc(v["value"].as_str().unwrap_or("")),
-                    if v["visible"].as_bool() == Some(true) {
+                    r#"<label class="choice"><input type="radio" name="choice" value="{i}" required> {}{} <span class="sub">{} · {}{}</span></label>"#,
+                    esc(&v.value),
+                    if v.visible {
                         " <span class=\"sub\">（当前显示）</span>"
                     } else {
                         ""
-                    }
+                    },
+                    esc_opt(v.account_name.as_deref()),
+                    html::time(v.at_ms),
+                    if v.by_reviewer { "（审核人员已选定）" } else { "" },
                 )
             })
             .collect();
@@ -575,7 +574,7 @@ async fn conflicts_section(
         };
         s.push_str(&format!(
             r#"<form method="post" action="/console/docs/{doc}/resolve" class="conflict">{csrf}<input type="hidden" name="path" value="{path}"><input type="hidden" name="return_to" value="{rt}"><p><code>{path}</code></p>{options}{button}</form>"#,
-            doc = esc(doc_id),
+            doc = esc(&doc.id),
             csrf = csrf_field(session),
             path = esc(&c.path),
             rt = esc(return_to),
@@ -624,14 +623,17 @@ async fn visit_page(
     let db = &state.db;
     let r = &session.reviewer;
     let row = review::visible_visit(db, r, id).await?;
-    let (_, am) = load_doc(db, r, id).await?;
+    let (visit_row, am) = load_doc(db, r, id).await?;
     let (_, v) = doc::read::<Visit, _>(&am).map_err(ApiError::internal)?;
     let items = queue::items(db, vec![row.clone()], state.settings.spot_check_percent).await?;
     let item = items.first();
     let hh_id = v.household.to_string();
-    let household = match load_doc(db, r, &hh_id).await {
-        Ok((_, hdoc)) => doc::read::<Household, _>(&hdoc).ok().map(|(_, h)| h),
-        Err(_) => None,
+    let (household_row, household) = match load_doc(db, r, &hh_id).await {
+        Ok((row, hdoc)) => (
+            Some(row),
+            doc::read::<Household, _>(&hdoc).ok().map(|(_, h)| h),
+        ),
+        Err(_) => (None, None),
     };
     let can_unmask =
         decide(&r.subject, Action::Unmask, Target::Region(&row.region_path)).is_allowed();
@@ -789,8 +791,10 @@ async fn visit_page(
         None => "<p class=\"sub\">未记录。</p>".into(),
     });
     let rt = format!("/console/visits/{id}");
-    let mut conflicts = conflicts_section(db, session, id, "走访记录", &rt).await?;
-    conflicts.push_str(&conflicts_section(db, session, &hh_id, "家庭档案", &rt).await?);
+    let mut conflicts = conflicts_section(db, session, &visit_row, "走访记录", &rt).await?;
+    if let Some(row) = &household_row {
+        conflicts.push_str(&conflicts_section(db, session, row, "家庭档案", &rt).await?);
+    }
     if !conflicts.is_empty() {
         b.push_str("<h2>待确认的冲突</h2>");
         b.push_str(&conflicts);
@@ -872,6 +876,21 @@ pub async fn unmask(
     }
 }
 
+/// Where a form returns to: a console page of this server, written in printable ASCII (a
+/// redirect's `Location` takes nothing else), or else the queue.
+fn return_address(asked: Option<&str>) -> String {
+    match asked {
+        Some(r)
+            if r.starts_with("/console/")
+                && !r.contains("//")
+                && r.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            r.to_string()
+        }
+        _ => "/console/queue".into(),
+    }
+}
+
 pub async fn resolve(
     State(state): State<SharedState>,
     session: Session,
@@ -887,11 +906,7 @@ pub async fn resolve(
         Some(c) => c,
         None => return error_page(ApiError::new(crate::error::Code::InvalidRequest)),
     };
-    let back = fields
-        .get("return_to")
-        .filter(|r| r.starts_with("/console/") && !r.contains("//"))
-        .cloned()
-        .unwrap_or_else(|| "/console/queue".into());
+    let back = return_address(fields.get("return_to").map(String::as_str));
     let r = &session.reviewer;
     let db = &state.db;
     let row = match load_doc(db, r, &id).await {
@@ -1007,7 +1022,7 @@ async fn household_page(state: &SharedState, session: &Session, id: &str) -> Api
     ));
     b.push_str(&super::tasks::household_section(db, session, id).await?);
     let rt = format!("/console/households/{id}");
-    let c = conflicts_section(db, session, id, "家庭档案", &rt).await?;
+    let c = conflicts_section(db, session, &row, "家庭档案", &rt).await?;
     if !c.is_empty() {
         b.push_str("<h2>待确认的冲突</h2>");
         b.push_str(&c);
@@ -1018,21 +1033,24 @@ async fn household_page(state: &SharedState, session: &Session, id: &str) -> Api
 }
 
 /// A photo or signature of a visible document, for the visit page (the session's cookie, not a
-/// token): the same reading rules as `GET /api/v1/blobs/{sha256}`.
+/// token): the same reading rules as `GET /api/v1/blobs/{sha256}`; refusals are pages.
 pub async fn blob(
     session: Session,
     State(state): State<SharedState>,
     axum::Extension(blobs): axum::Extension<crate::blobs::api::Blobs>,
     Path(sha): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<crate::blobs::api::DownloadQuery>,
+    q: Result<Query<crate::blobs::api::DownloadQuery>, axum::extract::rejection::QueryRejection>,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let thumb = match q.thumb() {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
+    let thumb = match q {
+        Ok(Query(q)) => q.thumb(),
+        Err(_) => Err(ApiError::new(crate::error::Code::InvalidRequest)),
     };
-    match crate::blobs::api::serve(&state, &blobs, &session.reviewer, &sha, thumb, &headers).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
+    let served = match thumb {
+        Ok(thumb) => {
+            crate::blobs::api::serve(&state, &blobs, &session.reviewer, &sha, thumb, &headers).await
+        }
+        Err(e) => Err(e),
+    };
+    served.unwrap_or_else(error_page)
 }

@@ -153,6 +153,7 @@ pub async fn seed_cases(db: &DatabaseConnection) -> Result<(), DemoError> {
             last_seen_at_ms: Set(now),
             revoked_at_ms: Set(None),
             revoked_reason: Set(None),
+            signed_out_at_ms: Set(None),
         })
         .exec(db)
         .await?;

@@ -27,10 +27,12 @@ pub struct ReviewRequest {
 /// Decide on a visit: `approve`, `return` or `reject` (township, on a submitted visit);
 /// `confirm`, `send_back` or `reject` (county, on a township-approved visit).
 #[utoipa::path(post, path = "/api/v1/visits/{id}/review", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Visit id")),
     request_body = ReviewRequest,
-    responses((status = 200, body = DecisionResult), (status = 403, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
-              (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = DecisionResult),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
+              (status = 409, body = crate::error::ErrorBody, description = "`review.wrong_state`"),
+              (status = 422, body = crate::error::ErrorBody, description = "`review.comment_required`")))]
 pub async fn review_visit(
     State(state): State<SharedState>,
     ctx: AuthContext,
@@ -52,7 +54,7 @@ pub async fn review_visit(
 /// The caller's review queue.
 #[utoipa::path(get, path = "/api/v1/review/queue", tag = "review", security(("bearer" = [])),
     params(QueueFilter),
-    responses((status = 200, body = QueuePage), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = QueuePage)))]
 pub async fn review_queue(
     State(state): State<SharedState>,
     ctx: AuthContext,
@@ -72,7 +74,7 @@ pub async fn review_queue(
 
 /// Discovery reports in the caller's regions, 急难 first.
 #[utoipa::path(get, path = "/api/v1/reports", tag = "review", security(("bearer" = [])),
-    responses((status = 200, body = [ReportItem]), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = [ReportItem])))]
 pub async fn list_reports(
     State(state): State<SharedState>,
     ctx: AuthContext,
@@ -97,10 +99,12 @@ pub struct AssignResponse {
 
 /// Assign a verification visit for a report.
 #[utoipa::path(post, path = "/api/v1/reports/{id}/assign", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Discovery report id")),
     request_body = AssignRequest,
-    responses((status = 200, body = AssignResponse), (status = 403, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
-              (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = AssignResponse),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
+              (status = 409, body = crate::error::ErrorBody, description = "`report.wrong_state`"),
+              (status = 422, body = crate::error::ErrorBody, description = "`task.assignee_invalid`")))]
 pub async fn assign_report(
     State(state): State<SharedState>,
     ctx: AuthContext,
@@ -127,10 +131,12 @@ pub struct CloseRequest {
 
 /// Close a report with a reason.
 #[utoipa::path(post, path = "/api/v1/reports/{id}/close", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Discovery report id")),
     request_body = CloseRequest,
-    responses((status = 204), (status = 403, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
-              (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 204),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
+              (status = 409, body = crate::error::ErrorBody, description = "`report.wrong_state`"),
+              (status = 422, body = crate::error::ErrorBody, description = "`review.comment_required`")))]
 pub async fn close_report(
     State(state): State<SharedState>,
     ctx: AuthContext,

@@ -1,0 +1,82 @@
+//! The error contract of every answer: the request time limit, and error answers made below the
+//! handlers (routing, method matching, extractor rejections) turned into what the handlers
+//! answer themselves: `{code, message, message_en}` with a documented code under the API, a
+//! Chinese page under `/console`.
+
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::SharedState;
+use crate::error::{ApiError, Code};
+
+/// Longest body of a bare error answer read to say why (axum's rejections are one line).
+const REASON_BYTES: usize = 1024;
+
+/// Headers of a bare error answer that the contract's answer keeps.
+const KEPT: [header::HeaderName; 3] = [header::ALLOW, header::RETRY_AFTER, header::CONTENT_RANGE];
+
+/// Is `path` one of the console's (answered as HTML pages)?
+pub fn is_console(path: &str) -> bool {
+    path == "/console" || path.starts_with("/console/")
+}
+
+/// The middleware: cut the request at `request_timeout_secs`, then give any error answer not
+/// already in the contract's form that form.
+pub async fn error_contract(
+    State(state): State<SharedState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let console = is_console(req.uri().path());
+    let limit = Duration::from_secs(state.settings.request_timeout_secs);
+    let resp = match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => return answer(ApiError::new(Code::Timeout), console),
+    };
+    if !(resp.status().is_client_error() || resp.status().is_server_error()) {
+        return resp;
+    }
+    let content_type = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let done = if console {
+        content_type.starts_with("text/html")
+    } else {
+        content_type.starts_with("application/json")
+    };
+    if done {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let mut err = ApiError::new(Code::for_status(parts.status));
+    if content_type.starts_with("text/plain")
+        && let Ok(bytes) = axum::body::to_bytes(body, REASON_BYTES).await
+        && !bytes.is_empty()
+    {
+        let reason = String::from_utf8_lossy(&bytes).into_owned();
+        err = err.with_details(serde_json::json!({ "reason": reason }));
+    }
+    let mut out = answer(err, console);
+    for name in KEPT {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}
+
+/// `err` as the API's JSON or the console's page.
+fn answer(err: ApiError, console: bool) -> Response {
+    if console {
+        crate::console::error_page(err)
+    } else {
+        err.into_response()
+    }
+}
