@@ -2,7 +2,7 @@
 //! and never touch the network; `login`, `logout` and `sync_now` talk to the server through the
 //! [`Transport`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -575,13 +575,13 @@ impl Inner {
     // ---- sync ----
 
     /// The request of one round, with the heads of each pushed document at this moment.
-    fn prepare(&self) -> Result<Outgoing> {
+    fn prepare(&self, skip: &BTreeSet<String>) -> Result<Outgoing> {
         let (actor, _) = self.actor_and_account()?;
         let page_bytes = match self.page_bytes.load(Ordering::Relaxed) {
             0 => None,
             n => Some(n),
         };
-        engine::prepare(&mut *self.store(), actor.to_bytes(), page_bytes)
+        engine::prepare(&mut *self.store(), actor.to_bytes(), page_bytes, skip)
     }
 
     /// Send the request that will follow `resp` once it is applied, on a thread of its own, so
@@ -590,7 +590,7 @@ impl Inner {
     /// task list the store will hold after `resp`. `None` when it cannot be sent now (the
     /// round then goes the ordinary way).
     fn ask_ahead(&self, req: &SyncRequest, resp: &SyncResponse) -> Option<Ahead> {
-        let next = engine::follow_up(req, resp);
+        let next = engine::follow_up(req, resp)?;
         let body = to_cbor(&next);
         let sent = body.len() as u64;
         let session = self.session().ok()?;
@@ -651,12 +651,14 @@ impl Inner {
         self.session()?;
         let mut out = SyncSummary::default();
         let mut ahead: Option<Ahead> = None;
+        // Documents refused in an earlier round of this sync are not pushed again in it.
+        let mut refused = BTreeSet::new();
         loop {
             self.check_cancel()?;
             let (pulled, ahead_used) = match ahead.take().and_then(Ahead::reply) {
                 Some(pulled) => (pulled, true),
                 None => {
-                    let out = self.prepare()?;
+                    let out = self.prepare(&refused)?;
                     let body = to_cbor(&out.request);
                     let sent = body.len() as u64;
                     let resp = self.authed("POST", "/api/v1/sync", CONTENT_TYPE, body)?;
@@ -676,8 +678,10 @@ impl Inner {
                 ahead = self.ask_ahead(&request.request, &decoded);
             }
             // Edits saved while the last page was applied go in another round.
+            let rejected_before = out.rejected.len();
             let more = self.apply(&request, decoded, &mut out)?
                 || (ahead_used && !self.store().dirty_ids()?.is_empty());
+            refused.extend(out.rejected[rejected_before..].iter().map(|r| r.id.clone()));
             out.rounds += 1;
             out.bytes_sent += sent;
             out.bytes_received += received;

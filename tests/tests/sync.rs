@@ -36,6 +36,7 @@ both_backends!(
     each_document_is_sent_what_the_device_lacks,
     paged_first_sync_sends_documents_edited_after_creation,
     paged_incremental_pull_sends_every_change_since_the_cursor,
+    a_lost_answer_after_a_region_change_starts_the_new_scope_again,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -1442,4 +1443,53 @@ async fn paged_incremental_pull_sends_every_change_since_the_cursor(b: Backend) 
     // Later syncs keep it so.
     app.sync(&mut pb).await;
     assert_holds_the_servers_state(&app, &mut pb, GRID_A).await;
+}
+
+/// The answer that starts a device on its new scope (after an administrator changed its regions)
+/// is lost on the way. The server must not take the new scope as held: the next sync starts it
+/// again, and the device ends with the new scope's documents and none of the old one's.
+async fn a_lost_answer_after_a_region_change_starts_the_new_scope_again(b: Backend) {
+    let (app, mut pa, mut pb) = setup(b).await;
+    app.create_account("admin.county", Role::Admin, &["370102000000"])
+        .await;
+    let (admin, _, _) = app.login("admin.county").await;
+    let in_a = create_households(&mut pa, "一村甲", 3);
+    app.sync(&mut pa).await;
+    app.sync(&mut pb).await;
+    assert!(pb.replica.entry(&in_a[0]).is_some());
+    // Meanwhile grid B gets a household of its own.
+    app.create_account("grid.b", Role::GridWorker, &[GRID_B])
+        .await;
+    let mut pgb = app.phone("grid.b").await;
+    let in_b = pgb
+        .replica
+        .create(GRID_B, &household("一村乙 9 号"))
+        .unwrap()
+        .to_string();
+    app.sync(&mut pgb).await;
+
+    let r = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/admin/accounts/{}", pb.account_id),
+            Some(&admin),
+            Some(serde_json::json!({ "regions": [GRID_B] })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    // The assistant's phone asks; the answer never arrives.
+    let req = pb.replica.prepare(None);
+    let lost = app.post_sync(&pb.access, to_cbor(&req)).await;
+    assert_eq!(lost.status(), StatusCode::OK);
+    drop(lost);
+
+    let o = app.sync(&mut pb).await;
+    let mut purged = o.purged.clone();
+    purged.sort();
+    let mut expected = in_a.clone();
+    expected.sort();
+    assert_eq!(purged, expected);
+    let held: Vec<&String> = pb.replica.ids().collect();
+    assert_eq!(held, vec![&in_b]);
+    assert_holds_the_servers_state(&app, &mut pb, GRID_B).await;
 }

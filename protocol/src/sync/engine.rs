@@ -121,10 +121,13 @@ fn by_device(change: &Change, device: &[u8]) -> bool {
 ///
 /// Only the device's own changes are pushed: a change by another that the device holds came
 /// from the server, which has it (and refuses anyone else's changes from this device).
+/// `skip`: documents not to push (refused earlier in the same sync: pushing them again in its
+/// next round would only be refused again).
 pub fn prepare<S: SyncStore>(
     store: &mut S,
     device: &[u8],
     page_bytes: Option<u64>,
+    skip: &BTreeSet<String>,
 ) -> Result<Outgoing, S::Error> {
     let position = store.position()?;
     let mut push = Vec::new();
@@ -132,6 +135,9 @@ pub fn prepare<S: SyncStore>(
     let mut bytes = 0usize;
     let mut more_to_push = false;
     for id in store.dirty()? {
+        if skip.contains(&id) {
+            continue;
+        }
         if push.len() >= MAX_PUSH_DOCS || bytes >= PUSH_BUDGET {
             more_to_push = true;
             break;
@@ -171,9 +177,14 @@ pub fn prepare<S: SyncStore>(
 }
 
 /// The request that follows `resp` when the device pushes nothing and wants nothing: a client may
-/// send it while it applies `resp`, and use its answer once `resp` is applied.
-pub fn follow_up(req: &SyncRequest, resp: &SyncResponse) -> SyncRequest {
-    SyncRequest {
+/// send it while it applies `resp`, and use its answer once `resp` is applied. `None` when `resp`
+/// carries `grids`: the request after such a page tells the server that the device applied it
+/// (docs/PROTOCOL.md section 5), so it waits until the page is stored.
+pub fn follow_up(req: &SyncRequest, resp: &SyncResponse) -> Option<SyncRequest> {
+    if resp.grids.is_some() || !resp.more {
+        return None;
+    }
+    Some(SyncRequest {
         v: PROTOCOL_VERSION,
         cursor: resp.cursor,
         resume: resp.resume.clone(),
@@ -186,7 +197,7 @@ pub fn follow_up(req: &SyncRequest, resp: &SyncResponse) -> SyncRequest {
             .map(|p| p.version)
             .or(req.policy_version),
         tasks_tag: resp.tasks.as_ref().map(|t| t.tag).or(req.tasks_tag),
-    }
+    })
 }
 
 /// A decoded snapshot per update (`None`: the update carries changes), in order.

@@ -98,6 +98,8 @@ pub struct Replica {
     store: MemoryStore,
     /// The last request [`Replica::prepare`] built, for applying its answer.
     outgoing: Option<Outgoing>,
+    /// Documents refused in the rounds of the sync in progress (until an answer without `more`).
+    refused: BTreeSet<String>,
 }
 
 /// The actor id a device writes with: the 16 bytes of its server-issued id (32 hex characters).
@@ -120,6 +122,7 @@ impl Replica {
             actor,
             store: MemoryStore::default(),
             outgoing: None,
+            refused: BTreeSet::new(),
         }
     }
 
@@ -226,8 +229,13 @@ impl Replica {
     /// The next request: changes the server lacks, where the replica stands, what it asks
     /// for whole. Its answer goes to [`Replica::apply`].
     pub fn prepare(&mut self, page_bytes: Option<u64>) -> SyncRequest {
-        let out = engine::prepare(&mut self.store, self.actor.to_bytes(), page_bytes)
-            .expect("the memory store does not fail");
+        let out = engine::prepare(
+            &mut self.store,
+            self.actor.to_bytes(),
+            page_bytes,
+            &self.refused,
+        )
+        .expect("the memory store does not fail");
         let req = out.request.clone();
         self.outgoing = Some(out);
         req
@@ -241,7 +249,14 @@ impl Replica {
             more_to_push: false,
         });
         let snapshots = engine::decode_snapshots(&resp.updates);
-        engine::apply(&mut self.store, &out, resp, snapshots)
+        let outcome = engine::apply(&mut self.store, &out, resp, snapshots)?;
+        if outcome.more {
+            self.refused
+                .extend(outcome.rejected.iter().map(|r| r.doc.clone()));
+        } else {
+            self.refused.clear();
+        }
+        Ok(outcome)
     }
 
     /// The region policy book the server last sent, for offline indicators and due dates.

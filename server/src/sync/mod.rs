@@ -134,31 +134,17 @@ pub async fn run(
     let (results, own) = ingest(state, ctx, &device_actor, &req.push).await?;
 
     let scope_key = ctx.subject.scope.join("\n");
-    let finished = ctx.sync_state.scope_key.as_deref();
+    let held = ctx.sync_state.scope_key.as_deref();
     let start = pull::Start::decide(
         req.cursor,
         req.resume.as_ref().map(|r| r.as_slice()),
         &scope_key,
-        finished,
+        held,
     );
-    let budget = req
-        .page_bytes
-        .unwrap_or(DEFAULT_PAGE_BYTES)
-        .clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES) as usize;
-    let mut updates = pull::wanted(state, ctx, &req.want).await?;
-    let page = pull::pull(state, ctx, &start, budget, &own).await?;
-    updates.extend(page.updates);
-    let grids = if start.send_grids {
-        Some(pull::scope_grids(state, ctx).await?)
-    } else {
-        None
-    };
-    if !page.more && finished != Some(scope_key.as_str()) {
-        // Remember the scope once a pull of it has finished: until then, every pull starts
-        // from 0 for this scope.
+    if start.remember_scope {
         device_sync::Entity::insert(device_sync::ActiveModel {
             device_id: Set(ctx.device_id.clone()),
-            scope_key: Set(scope_key),
+            scope_key: Set(scope_key.clone()),
             updated_at_ms: Set(now_ms()),
         })
         .on_conflict(
@@ -172,6 +158,25 @@ pub async fn run(
         .exec(&state.db)
         .await?;
     }
+    let budget = req
+        .page_bytes
+        .unwrap_or(DEFAULT_PAGE_BYTES)
+        .clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES) as usize;
+    let mut updates = pull::wanted(state, ctx, &req.want).await?;
+    let mut page = pull::pull(state, ctx, &start, budget, &own).await?;
+    updates.extend(page.updates.drain(..));
+    // The first page of a new scope is followed by another request in any case (Start).
+    page.more |= start.new_scope;
+    // A document refused for lying outside the device's scope tells that the device holds
+    // something of another scope (its regions changed since it last heard): it gets the grids.
+    let refused_scope = results
+        .iter()
+        .any(|r| r.code.as_deref() == Some("policy.denied"));
+    let grids = if start.send_grids || refused_scope {
+        Some(pull::scope_grids(state, ctx).await?)
+    } else {
+        None
+    };
     let policy = if ctx.sync_state.policy_version != req.policy_version.unwrap_or(0) {
         let (book, version) = crate::policies::load(&state.db)
             .await

@@ -33,7 +33,7 @@ const FEED_BATCH: u64 = 200;
 const CHANGES_AHEAD: usize = 16;
 
 /// Where a request's pull starts, decided from its `cursor` and `resume`, the device's scope
-/// now and the scope of its last finished pull.
+/// now and the scope the server last knew it to hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Start {
     /// The device holds its scope complete as of this feed sequence.
@@ -42,6 +42,13 @@ pub struct Start {
     pub from: u64,
     /// The device may hold documents outside its scope: send it the scope's grids.
     pub send_grids: bool,
+    /// The first page of a pull of a scope the device is not known to hold: it is answered
+    /// `more` even when it holds everything, so that the device's next request (with its
+    /// `resume`) shows it applied the page, grids and base 0 included.
+    pub new_scope: bool,
+    /// The request shows that the device applied the first page of a pull of its current scope:
+    /// remember the scope as the one it holds.
+    pub remember_scope: bool,
     tag: u64,
 }
 
@@ -58,20 +65,22 @@ fn tag(scope_key: &str, base: u64) -> u64 {
 }
 
 impl Start {
-    /// `cursor`, `resume`: the request's; `scope_key`: the device's scope now; `finished`: the
-    /// scope its last finished pull covered (`None`: it never finished one).
+    /// `cursor`, `resume`: the request's; `scope_key`: the device's scope now; `held`: the scope
+    /// the device was last known to hold (`None`: none yet).
     ///
     /// - A resume token of this scope and base continues that pull.
-    /// - Otherwise a pull starts. When the scope is not the one of the last finished pull, the
-    ///   device lacks documents of the new scope from before its cursor: the pull starts from 0,
-    ///   as a first sync. Whenever a pull starts after the scope changed, or after a pull was
-    ///   abandoned (its token no longer fits), the device may hold documents of another scope
-    ///   and is sent the grids of this one.
+    /// - Otherwise a pull starts. When the device is not known to hold its current scope (a new
+    ///   device, or its regions changed), it lacks documents of that scope from before its cursor:
+    ///   the pull starts from 0, as a first sync, with the grids of the scope. The scope counts
+    ///   as held once the device continues that pull with the token of its first page: an answer
+    ///   the device never received changes nothing, and the next request starts again.
+    /// - A pull that starts after one was abandoned (its token no longer fits) sends the grids
+    ///   too: the device may hold documents of the abandoned one's scope.
     pub fn decide(
         cursor: u64,
         resume: Option<&[u8]>,
         scope_key: &str,
-        finished: Option<&str>,
+        held: Option<&str>,
     ) -> Start {
         let token = resume.and_then(|r| <[u8; 16]>::try_from(r).ok());
         let position = token.and_then(|t| {
@@ -79,17 +88,21 @@ impl Start {
             (u64::from_be_bytes(t.try_into().expect("8 bytes")) == tag(scope_key, cursor))
                 .then(|| u64::from_be_bytes(pos.try_into().expect("8 bytes")))
         });
-        let changed = finished != Some(scope_key);
-        let (base, from, send_grids) = match position {
-            Some(p) if p >= cursor => (cursor, p, false),
-            _ if changed => (0, 0, true),
-            _ => (cursor, cursor, resume.is_some()),
-        };
-        Start {
+        let known = held == Some(scope_key);
+        let start = |base, from, send_grids, new_scope, remember_scope| Start {
             base,
             from,
             send_grids,
+            new_scope,
+            remember_scope,
             tag: tag(scope_key, base),
+        };
+        match position {
+            Some(p) if p >= cursor && known => start(cursor, p, false, false, false),
+            // Only a pull of a new scope runs from 0 for a scope not yet held.
+            Some(p) if cursor == 0 => start(0, p, false, false, true),
+            _ if !known => start(0, 0, true, true, false),
+            _ => start(cursor, cursor, resume.is_some(), false, false),
         }
     }
 
@@ -419,40 +432,54 @@ mod tests {
 
     #[test]
     fn a_pull_continues_only_under_its_own_scope_and_base() {
+        let parts = |s: &Start| (s.base, s.from, s.send_grids, s.new_scope, s.remember_scope);
+        // A new device: from 0 with the grids, answered `more` whatever it holds.
         let first = Start::decide(0, None, "/g1/", None);
-        assert_eq!((first.base, first.from, first.send_grids), (0, 0, true));
+        assert_eq!(parts(&first), (0, 0, true, true, false));
         let token = first.resume_after(40);
-        // The next page of that first sync.
+        // The next page shows the first applied: the scope is remembered.
         let next = Start::decide(0, Some(&token), "/g1/", None);
-        assert_eq!((next.base, next.from, next.send_grids), (0, 40, false));
+        assert_eq!(parts(&next), (0, 40, false, false, true));
+        // Later pages of it, once remembered.
+        let later = Start::decide(0, Some(&token), "/g1/", Some("/g1/"));
+        assert_eq!(parts(&later), (0, 40, false, false, false));
         // The scope changed meanwhile: start again from 0 and name the new scope's grids.
-        let moved = Start::decide(0, Some(&token), "/g2/", None);
-        assert_eq!((moved.base, moved.from, moved.send_grids), (0, 0, true));
+        let moved = Start::decide(0, Some(&token), "/g2/", Some("/g1/"));
+        assert_eq!(parts(&moved), (0, 0, true, true, false));
         // Sent with another cursor than it was issued for: a new pull from that cursor, which
         // may follow an abandoned one, so the grids come too.
         let other = Start::decide(7, Some(&token), "/g1/", Some("/g1/"));
-        assert_eq!((other.base, other.from, other.send_grids), (7, 7, true));
-        // A finished pull under the same scope: an incremental pull from the cursor.
+        assert_eq!(parts(&other), (7, 7, true, false, false));
+        // A device holding its scope: an incremental pull from the cursor.
         let incremental = Start::decide(90, None, "/g1/", Some("/g1/"));
-        assert_eq!(
-            (incremental.base, incremental.from, incremental.send_grids),
-            (90, 90, false)
-        );
+        assert_eq!(parts(&incremental), (90, 90, false, false, false));
         let page2 = Start::decide(
             90,
             Some(&incremental.resume_after(120)),
             "/g1/",
             Some("/g1/"),
         );
-        assert_eq!((page2.base, page2.from, page2.send_grids), (90, 120, false));
-        // Regions changed since the last finished pull: everything again from 0.
+        assert_eq!(parts(&page2), (90, 120, false, false, false));
+        // Regions changed: everything again from 0, whatever the device sends, until it shows
+        // it applied the first page of the new scope (an answer lost on the way changes nothing).
         let changed = Start::decide(90, None, "/g1/\n/g2/", Some("/g1/"));
-        assert_eq!(
-            (changed.base, changed.from, changed.send_grids),
-            (0, 0, true)
+        assert_eq!(parts(&changed), (0, 0, true, true, false));
+        let again = Start::decide(
+            90,
+            Some(&page2.resume_after(130)),
+            "/g1/\n/g2/",
+            Some("/g1/"),
         );
+        assert_eq!(parts(&again), (0, 0, true, true, false));
+        let applied = Start::decide(
+            0,
+            Some(&changed.resume_after(5)),
+            "/g1/\n/g2/",
+            Some("/g1/"),
+        );
+        assert_eq!(parts(&applied), (0, 5, false, false, true));
         // Garbage is an abandoned pull.
         let junk = Start::decide(90, Some(b"junk"), "/g1/", Some("/g1/"));
-        assert_eq!((junk.base, junk.from, junk.send_grids), (90, 90, true));
+        assert_eq!(parts(&junk), (90, 90, true, false, false));
     }
 }
