@@ -75,7 +75,7 @@ fn task_from_wire(t: WireTask) -> Task {
     // The task kinds of docs/API.md: a report to verify, a re-check (复核, also after a death or
     // at the end of the 渐退期) or a visit (探访); a kind newer than this SDK is a follow-up (回访).
     let purpose = match t.kind.as_str() {
-        "verify_report" => VisitPurpose::Investigation,
+        "verify_report" => VisitPurpose::DiscoveryCheck,
         "recheck" | "death_recheck" | "phase_out_end" => VisitPurpose::Recheck,
         "visit" => VisitPurpose::CareVisit,
         _ => VisitPurpose::FollowUp,
@@ -1085,13 +1085,56 @@ impl DoudiClient {
     /// Start a visit to a household; the logged-in user is its first investigator and the start
     /// time is now. Returns the visit id.
     pub fn start_visit(&self, household_id: String, purpose: VisitPurpose) -> Result<String> {
-        let hid = parse_doc_id("household_id", &household_id)?;
-        let grid = match self.inner.store().index.get(&household_id) {
-            Some(Summary::Household(h)) => h.grid.clone(),
-            _ => return Err(DoudiError::not_found("household", &household_id)),
+        if purpose == VisitPurpose::DiscoveryCheck {
+            return Err(DoudiError::invalid(
+                "purpose",
+                "主动发现核查请从所核实的报告开始",
+                "start a discovery check from the report it verifies (start_report_visit)",
+            ));
+        }
+        self.inner
+            .start_visit(&household_id, |hid| (Visit::new(hid, purpose.into()), None))
+    }
+
+    /// Start a 主动发现核查 (discovery check) of `household_id` verifying the discovery report
+    /// `report_id`; both must be held and in the same grid. Offline.
+    pub fn start_report_visit(&self, report_id: String, household_id: String) -> Result<String> {
+        let rid = parse_doc_id("report_id", &report_id)?;
+        let report_grid = match self.inner.store().load_doc(&report_id)? {
+            Some(held) if held.kind == DocumentKind::DiscoveryReport.as_str() => held.scope,
+            _ => return Err(DoudiError::not_found("report", &report_id)),
         };
-        let (_, account) = self.inner.actor_and_account()?;
-        let mut v = Visit::new(hid, purpose.into());
+        self.inner.start_visit(&household_id, |hid| {
+            let mut v = Visit::new(hid, doudi_protocol::doc::visit::Purpose::DiscoveryCheck);
+            v.report = Some(rid);
+            (v, Some(report_grid))
+        })
+    }
+}
+
+impl Inner {
+    /// A draft visit of `household_id` made by `make` (from the household's id; with the grid
+    /// the visit must also match, if any), started now with this account as its first
+    /// investigator.
+    fn start_visit(
+        &self,
+        household_id: &str,
+        make: impl FnOnce(DocumentId) -> (Visit, Option<String>),
+    ) -> Result<String> {
+        let hid = parse_doc_id("household_id", household_id)?;
+        let grid = match self.store().index.get(household_id) {
+            Some(Summary::Household(h)) => h.grid.clone(),
+            _ => return Err(DoudiError::not_found("household", household_id)),
+        };
+        let (mut v, must_match) = make(hid);
+        if must_match.is_some_and(|g| g != grid) {
+            return Err(DoudiError::invalid(
+                "household_id",
+                "所核实的报告与家庭不在同一网格",
+                "the report and the household lie in different grids",
+            ));
+        }
+        let (_, account) = self.actor_and_account()?;
         v.started_at = Some(UnixMillis(now_ms()));
         if let Ok(a) = AccountId::parse(&account.id) {
             v.investigators.insert(
@@ -1101,9 +1144,12 @@ impl DoudiClient {
                 },
             );
         }
-        self.inner.create(&grid, &v)
+        self.create(&grid, &v)
     }
+}
 
+#[uniffi::export]
+impl DoudiClient {
     /// A visit in full. Offline.
     pub fn visit(&self, id: String) -> Result<VisitDetail> {
         let (_, v) = self.inner.read::<Visit>(&id)?;
@@ -1116,6 +1162,7 @@ impl DoudiClient {
             .collect();
         Ok(VisitDetail {
             summary: visit_summary(&id, &summary::visit_idx(&v)),
+            report_id: v.report.map(|r| r.to_string()),
             ended_at: v.ended_at.map(|t| t.0),
             investigators: v
                 .investigators

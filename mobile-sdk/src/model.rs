@@ -92,6 +92,8 @@ pub struct AttachmentInfo {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct VisitDetail {
     pub summary: VisitSummary,
+    /// The discovery report a 主动发现核查 verifies.
+    pub report_id: Option<String>,
     pub ended_at: Option<i64>,
     pub investigators: Vec<InvestigatorInput>,
     pub living: LivingConditions,
@@ -114,6 +116,8 @@ pub enum VisitPurpose {
     AlertCheck,
     /// 回访
     FollowUp,
+    /// 主动发现核查: verifies a discovery report (start it with `start_report_visit`)
+    DiscoveryCheck,
 }
 
 impl From<VisitPurpose> for pvisit::Purpose {
@@ -124,6 +128,7 @@ impl From<VisitPurpose> for pvisit::Purpose {
             VisitPurpose::CareVisit => pvisit::Purpose::CareVisit,
             VisitPurpose::AlertCheck => pvisit::Purpose::AlertCheck,
             VisitPurpose::FollowUp => pvisit::Purpose::FollowUp,
+            VisitPurpose::DiscoveryCheck => pvisit::Purpose::DiscoveryCheck,
         }
     }
 }
@@ -136,6 +141,7 @@ impl From<pvisit::Purpose> for VisitPurpose {
             pvisit::Purpose::CareVisit => VisitPurpose::CareVisit,
             pvisit::Purpose::AlertCheck => VisitPurpose::AlertCheck,
             pvisit::Purpose::FollowUp => VisitPurpose::FollowUp,
+            pvisit::Purpose::DiscoveryCheck => VisitPurpose::DiscoveryCheck,
         }
     }
 }

@@ -524,16 +524,22 @@ async fn reports_are_triaged_into_tasks(b: Backend) {
     assert_eq!(again.code(), "report.wrong_state");
 }
 
-/// The task list the server sends `phone` in one sync round trip (`None`: not sent, the phone's
-/// list is current), after applying the response.
+/// The task list the server sends `phone` in one sync (`None`: not sent, the phone's list is
+/// current), after applying the responses. The list comes on the last page.
 async fn tasks_sent(app: &TestApp, phone: &mut Phone) -> Option<Vec<(String, Option<String>)>> {
     use doudi_protocol::sync::{SyncResponse, from_cbor, to_cbor};
-    let r = app
-        .post_sync(&phone.access, to_cbor(&phone.replica.prepare(None)))
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let resp: SyncResponse = from_cbor(&r.bytes().await.unwrap()).unwrap();
-    assert!(!resp.more);
+    let resp = loop {
+        let r = app
+            .post_sync(&phone.access, to_cbor(&phone.replica.prepare(None)))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let resp: SyncResponse = from_cbor(&r.bytes().await.unwrap()).unwrap();
+        if !resp.more {
+            break resp;
+        }
+        assert!(resp.tasks.is_none(), "tasks come on the last page only");
+        phone.replica.apply(resp).unwrap();
+    };
     let sent = resp.tasks.as_ref().map(|t| {
         t.items
             .iter()

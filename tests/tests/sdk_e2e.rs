@@ -598,7 +598,7 @@ async fn reports_become_tasks_on_the_phone(b: Backend) {
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     assert_eq!(tasks[0].kind, "verify_report");
     assert_eq!(tasks[0].report_id.as_deref(), Some(rid.as_str()));
-    assert_eq!(tasks[0].purpose, VisitPurpose::Investigation);
+    assert_eq!(tasks[0].purpose, VisitPurpose::DiscoveryCheck);
     assert_eq!(tasks[0].note.as_deref(), Some("今天内核实"));
 
     // Offline, the list is the one of the last sync.
@@ -611,6 +611,32 @@ async fn reports_become_tasks_on_the_phone(b: Backend) {
     )
     .unwrap();
     assert_eq!(offline.tasks().unwrap(), tasks);
+    drop(offline);
+
+    // The worker registers the person's household and verifies the report there: the visit
+    // names the report and is accepted; a check of a report started as a plain visit is refused.
+    let pa = DoudiClient::open(
+        dir.path().to_string_lossy().into_owned(),
+        KEY.to_vec(),
+        app.base.clone(),
+        None,
+    )
+    .unwrap();
+    let hh = pa
+        .create_household(None, "一镇一村 12 号".into(), "李大娘".into(), None)
+        .unwrap();
+    assert!(
+        pa.start_visit(hh.clone(), VisitPurpose::DiscoveryCheck)
+            .is_err()
+    );
+    let visit = pa.start_report_visit(rid.clone(), hh.clone()).unwrap();
+    assert_eq!(
+        pa.visit(visit.clone()).unwrap().report_id.as_deref(),
+        Some(rid.as_str())
+    );
+    let s = pa.sync_now(None).await.unwrap();
+    assert!(s.rejected.is_empty(), "{:?}", s.rejected);
+    assert!(app.stored_doc(&visit).await.is_some());
 }
 
 /// An idle sync of the real SDK through its built-in transport, measured on the socket (HTTP

@@ -37,6 +37,8 @@ both_backends!(
     paged_first_sync_sends_documents_edited_after_creation,
     paged_incremental_pull_sends_every_change_since_the_cursor,
     a_lost_answer_after_a_region_change_starts_the_new_scope_again,
+    a_visit_names_a_readable_household_of_its_grid,
+    a_document_named_in_the_same_request_may_come_after,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -1492,4 +1494,143 @@ async fn a_lost_answer_after_a_region_change_starts_the_new_scope_again(b: Backe
     let held: Vec<&String> = pb.replica.ids().collect();
     assert_eq!(held, vec![&in_b]);
     assert_holds_the_servers_state(&app, &mut pb, GRID_B).await;
+}
+
+/// The one issue of a document refused for its references: (code, issue code, issue path).
+fn reference_refusal(o: &doudi_protocol::sync::SyncOutcome, doc: &str) -> (String, String, String) {
+    let r = o.rejected.iter().find(|r| r.doc == doc).expect("refused");
+    assert_eq!(r.issues.len(), 1, "{:?}", r.issues);
+    (
+        r.code.clone().unwrap_or_default(),
+        r.issues[0].code.clone(),
+        r.issues[0].path.clone(),
+    )
+}
+
+/// A visit names a household that exists, that its writer may read, in the visit's own grid; a
+/// discovery report likewise for the household it is about. Otherwise the push is refused, and
+/// nothing of another grid reaches the writer's lists.
+async fn a_visit_names_a_readable_household_of_its_grid(b: Backend) {
+    use doudi_protocol::doc::DiscoveryReport;
+    use doudi_protocol::doc::discovery::Target;
+    let (app, mut pa, mut pb) = setup(b).await;
+    let in_a = create_households(&mut pa, "一村甲", 1).remove(0);
+    app.sync(&mut pa).await;
+    let refused = |code: &str, path: &str| {
+        (
+            "sync.reference_invalid".to_string(),
+            code.to_string(),
+            path.to_string(),
+        )
+    };
+
+    // No such document.
+    let nowhere = DocumentId::generate().unwrap();
+    let v = pa
+        .replica
+        .create(GRID_A, &Visit::new(nowhere, Purpose::CareVisit))
+        .unwrap()
+        .to_string();
+    let o = app.sync(&mut pa).await;
+    assert_eq!(
+        reference_refusal(&o, &v),
+        refused("reference.unknown", "content.household")
+    );
+    assert!(app.stored_doc(&v).await.is_none());
+
+    // Grid B's worker may not read grid A: a grid-B visit of the grid-A household.
+    app.create_account("grid.b", Role::GridWorker, &[GRID_B])
+        .await;
+    let mut pgb = app.phone("grid.b").await;
+    let v = pgb
+        .replica
+        .create(
+            GRID_B,
+            &Visit::new(in_a.parse().unwrap(), Purpose::CareVisit),
+        )
+        .unwrap()
+        .to_string();
+    let o = app.sync(&mut pgb).await;
+    assert_eq!(
+        reference_refusal(&o, &v),
+        refused("reference.denied", "content.household")
+    );
+    assert_eq!(app.audit("policy.denied").await.len(), 1);
+
+    // The village's assistant reads both grids, but a visit lives in its household's grid.
+    app.sync(&mut pb).await;
+    let v = pb
+        .replica
+        .create(
+            GRID_B,
+            &Visit::new(in_a.parse().unwrap(), Purpose::CareVisit),
+        )
+        .unwrap()
+        .to_string();
+    let o = app.sync(&mut pb).await;
+    assert_eq!(
+        reference_refusal(&o, &v),
+        refused("reference.other_grid", "content.household")
+    );
+
+    // A discovery report about a household on record: the same rules.
+    let mut r = DiscoveryReport::new(AccountId::parse(&pb.account_id).unwrap());
+    r.target = Some(Target::Household(in_a.parse().unwrap()));
+    let report = pb.replica.create(GRID_B, &r).unwrap().to_string();
+    let o = app.sync(&mut pb).await;
+    assert_eq!(
+        reference_refusal(&o, &report),
+        refused("reference.other_grid", "content.target_household")
+    );
+    // In its own grid it goes through; so does a visit there.
+    let fine = pb.replica.create(GRID_A, &r).unwrap().to_string();
+    let visit = pb
+        .replica
+        .create(
+            GRID_A,
+            &Visit::new(in_a.parse().unwrap(), Purpose::CareVisit),
+        )
+        .unwrap()
+        .to_string();
+    let o = app.sync(&mut pb).await;
+    assert!(
+        o.accepted.contains(&fine) && o.accepted.contains(&visit),
+        "{o:?}"
+    );
+
+    // A discovery check names a report, not a household.
+    let mut check = Visit::new(in_a.parse().unwrap(), Purpose::DiscoveryCheck);
+    check.report = Some(in_a.parse().unwrap());
+    let v = pb.replica.create(GRID_A, &check).unwrap().to_string();
+    let o = app.sync(&mut pb).await;
+    assert_eq!(
+        reference_refusal(&o, &v),
+        refused("reference.unknown", "content.report")
+    );
+    pb.replica
+        .update::<Visit>(&v, |c| c.report = Some(fine.parse().unwrap()))
+        .unwrap();
+    let o = app.sync(&mut pb).await;
+    assert!(o.accepted.contains(&v), "{o:?}");
+}
+
+/// A new household and the first visit of it go in one request; whatever their order in it, both
+/// are stored.
+async fn a_document_named_in_the_same_request_may_come_after(b: Backend) {
+    let (app, mut pa, _) = setup(b).await;
+    let hh = create_households(&mut pa, "一村", 1).remove(0);
+    let v = pa
+        .replica
+        .create(GRID_A, &Visit::new(hh.parse().unwrap(), Purpose::CareVisit))
+        .unwrap()
+        .to_string();
+    let mut req = pa.replica.prepare(None);
+    req.push.sort_by_key(|p| p.doc != v);
+    assert_eq!(req.push[0].doc, v, "the visit goes first");
+    let r = app.post_sync(&pa.access, to_cbor(&req)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let resp: SyncResponse = from_cbor(&r.bytes().await.unwrap()).unwrap();
+    let o = pa.replica.apply(resp).unwrap();
+    assert!(o.rejected.is_empty(), "{:?}", o.rejected);
+    assert!(app.stored_doc(&v).await.is_some() && app.stored_doc(&hh).await.is_some());
 }

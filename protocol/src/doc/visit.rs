@@ -21,6 +21,7 @@ use crate::ids::{AccountId, BlobHash, DocumentId, DocumentKind, EntryId, MemberI
 /// The keys of a visit document's content. No other code spells them.
 pub mod key {
     pub const HOUSEHOLD: &str = "household";
+    pub const REPORT: &str = "report";
     pub const PURPOSE: &str = "purpose";
     pub const STARTED_AT: &str = "started_at";
     pub const ENDED_AT: &str = "ended_at";
@@ -107,6 +108,9 @@ const CONTENT: &[SchemaKey] = &[
     SchemaKey::req(key::HOUSEHOLD, "所属家庭", Scalar(&DOCUMENT_ID))
         .about("the id of the household document visited"),
     SchemaKey::req(key::PURPOSE, "走访类型", Scalar(&Purpose::FORMAT)),
+    SchemaKey::opt(key::REPORT, "核实的主动发现报告", Scalar(&DOCUMENT_ID)).about(
+        "the id of the discovery report this visit verifies (主动发现核查): present exactly when `purpose` is `discovery_check`; the report lies in the visit's grid",
+    ),
     SchemaKey::opt(key::STARTED_AT, "开始时间", Scalar(&TIMESTAMP)).needed(
         VISIT_NOT_DRAFT,
         1,
@@ -234,6 +238,18 @@ const REVIEW: &[SchemaKey] = {
 
 const RULES: &[Rule] = &[
     Rule {
+        code: "visit.report_required",
+        severity: Severity::Error,
+        paths: &["report"],
+        when: "`purpose` is `discovery_check` and `report` is absent",
+    },
+    Rule {
+        code: "visit.report_unexpected",
+        severity: Severity::Error,
+        paths: &["report"],
+        when: "`report` is present and `purpose` is not `discovery_check`",
+    },
+    Rule {
         code: "visit.remote_needs_emergency",
         severity: Severity::Error,
         paths: &["emergency_reason"],
@@ -316,6 +332,8 @@ code_enum! {
         CareVisit = ("care_visit", "探访"),
         /// 预警核查 (checking a monitoring alert)
         AlertCheck = ("alert_check", "预警核查"),
+        /// 主动发现核查 (verifying a discovery report: names the report)
+        DiscoveryCheck = ("discovery_check", "主动发现核查"),
         /// 回访 (return visit after aid)
         FollowUp = ("follow_up", "回访"),
     }
@@ -477,6 +495,8 @@ pub struct Review {
 pub struct Visit {
     pub household: DocumentId,
     pub purpose: Purpose,
+    /// The discovery report (主动发现报告) a 主动发现核查 visit verifies.
+    pub report: Option<DocumentId>,
     pub started_at: Option<UnixMillis>,
     pub ended_at: Option<UnixMillis>,
     pub investigators: BTreeMap<AccountId, Investigator>,
@@ -508,6 +528,7 @@ impl Visit {
         Visit {
             household,
             purpose,
+            report: None,
             started_at: None,
             ended_at: None,
             investigators: BTreeMap::new(),
@@ -655,6 +676,7 @@ impl DocumentContent for Visit {
         let living = c.map(key::LIVING)?;
         Ok(Visit {
             household: c.req(key::HOUSEHOLD)?,
+            report: c.opt(key::REPORT)?,
             purpose: c.req(key::PURPOSE)?,
             started_at: c.opt(key::STARTED_AT)?,
             ended_at: c.opt(key::ENDED_AT)?,
@@ -686,6 +708,7 @@ impl DocumentContent for Visit {
 
     fn write_to<T: Transactable>(&self, c: &mut MapWriter<'_, T>) -> Result<(), DocError> {
         c.set(key::HOUSEHOLD, &self.household)?;
+        c.set_opt(key::REPORT, self.report.as_ref())?;
         c.set(key::PURPOSE, &self.purpose)?;
         c.set_opt(key::STARTED_AT, self.started_at.as_ref())?;
         c.set_opt(key::ENDED_AT, self.ended_at.as_ref())?;
@@ -716,6 +739,24 @@ impl DocumentContent for Visit {
     }
 
     fn validate(&self, out: &mut Vec<Issue>) {
+        match (
+            self.purpose == Purpose::DiscoveryCheck,
+            self.report.is_some(),
+        ) {
+            (true, false) => out.push(Issue::error(
+                key::REPORT,
+                "visit.report_required",
+                "主动发现核查须注明所核实的报告",
+                "a discovery check names the report it verifies",
+            )),
+            (false, true) => out.push(Issue::error(
+                key::REPORT,
+                "visit.report_unexpected",
+                "只有主动发现核查可以关联报告",
+                "only a discovery check names a report",
+            )),
+            _ => {}
+        }
         if self.mode != VisitMode::InPerson
             && self
                 .emergency_reason

@@ -11,9 +11,10 @@ pub mod commit;
 pub mod compact;
 pub mod projection;
 pub mod pull;
+mod refs;
 pub mod sqlite_writer;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc, hydrate};
 use sea_orm::sea_query::OnConflict;
@@ -164,7 +165,7 @@ pub async fn run(
         .clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES) as usize;
     let mut updates = pull::wanted(state, ctx, &req.want).await?;
     let mut page = pull::pull(state, ctx, &start, budget, &own).await?;
-    updates.extend(page.updates.drain(..));
+    updates.append(&mut page.updates);
     // The first page of a new scope is followed by another request in any case (Start).
     page.more |= start.new_scope;
     // A document refused for lying outside the device's scope tells that the device holds
@@ -398,46 +399,65 @@ async fn ingest(
             Err(refused) => results[i] = Some(refused),
         }
     }
-    for _ in 0..MAX_RETRIES {
-        if pending.is_empty() {
-            break;
+    // A document naming another pushed in the same request (a new visit of a new household) may
+    // come before it: it waits for a second pass, after the others are stored.
+    let in_request: HashSet<&str> = pushed.iter().map(|p| p.doc.as_str()).collect();
+    let mut deferred = Vec::new();
+    for last_pass in [false, true] {
+        if last_pass {
+            pending = std::mem::take(&mut deferred);
         }
-        let mut busy = Vec::new();
-        // A batch's worth at a time, so that a large request holds few prepared writes at once.
-        let mut rest = std::mem::take(&mut pending).into_iter().peekable();
-        while rest.peek().is_some() {
-            let mut waiting = Vec::new();
-            let mut writes = Vec::new();
-            for (i, changes, base) in rest.by_ref().take(MAX_BATCH) {
-                let mut checked = check(state, ctx, &pushed[i].doc, &changes, base).await?;
-                if base == Base::AssumeNew && matches!(checked, Checked::Done(_)) {
-                    // Any answer but a write is given from the document as stored.
-                    checked = check(state, ctx, &pushed[i].doc, &changes, Base::Read).await?;
+        let refs = Refs {
+            in_request: &in_request,
+            last_pass,
+        };
+        for _ in 0..MAX_RETRIES {
+            if pending.is_empty() {
+                break;
+            }
+            let mut busy = Vec::new();
+            // A batch's worth at a time, so that a large request holds few prepared writes at
+            // once.
+            let mut rest = std::mem::take(&mut pending).into_iter().peekable();
+            while rest.peek().is_some() {
+                let mut waiting = Vec::new();
+                let mut writes = Vec::new();
+                for (i, changes, base) in rest.by_ref().take(MAX_BATCH) {
+                    let doc = &pushed[i].doc;
+                    let mut checked = check(state, ctx, doc, &changes, base, &refs).await?;
+                    if base == Base::AssumeNew && matches!(checked, Checked::Done(_)) {
+                        // Any answer but a write is given from the document as stored.
+                        checked = check(state, ctx, doc, &changes, Base::Read, &refs).await?;
+                    }
+                    match checked {
+                        Checked::Done(result) => results[i] = Some(result),
+                        Checked::Defer => deferred.push((i, changes, base)),
+                        Checked::Write(write, heads) => {
+                            waiting.push((i, changes, heads));
+                            writes.push(state.commits.submit(*write));
+                        }
+                    }
                 }
-                match checked {
-                    Checked::Done(result) => results[i] = Some(result),
-                    Checked::Write(write, heads) => {
-                        waiting.push((i, changes, heads));
-                        writes.push(state.commits.submit(*write));
+                let stored = futures_util::future::join_all(writes).await;
+                for ((i, changes, heads), stored) in waiting.into_iter().zip(stored) {
+                    if let Some(seq) = stored? {
+                        own.insert(pushed[i].doc.clone(), seq);
+                        results[i] = Some(PushResult {
+                            heads: heads.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
+                            ..accepted(&pushed[i].doc)
+                        });
+                    } else {
+                        // Someone else changed the document meanwhile, or it was not new after
+                        // all: again from the state as stored.
+                        busy.push((i, changes, Base::Read));
                     }
                 }
             }
-            let stored = futures_util::future::join_all(writes).await;
-            for ((i, changes, heads), stored) in waiting.into_iter().zip(stored) {
-                if let Some(seq) = stored? {
-                    own.insert(pushed[i].doc.clone(), seq);
-                    results[i] = Some(PushResult {
-                        heads: heads.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
-                        ..accepted(&pushed[i].doc)
-                    });
-                } else {
-                    // Someone else changed the document meanwhile, or it was not new after
-                    // all: again from the state as stored.
-                    busy.push((i, changes, Base::Read));
-                }
-            }
+            pending = busy;
         }
-        pending = busy;
+        if !pending.is_empty() {
+            break;
+        }
     }
     if !pending.is_empty() {
         return Err(ApiError::new(Code::Unavailable).with_message(
@@ -524,8 +544,19 @@ enum Base {
 enum Checked {
     /// The answer, without a write (a replay, a refusal).
     Done(PushResult),
+    /// Checked again once the other documents of the request are stored: it names one of them,
+    /// not stored yet.
+    Defer,
     /// The write to store, and the document's heads once it is stored.
     Write(Box<Prepared>, Vec<ChangeHash>),
+}
+
+/// What [`check`] knows of the request for checking references.
+struct Refs<'a> {
+    /// Ids of the documents the request pushes.
+    in_request: &'a HashSet<&'a str>,
+    /// The second pass: documents of the request not stored by now will not be.
+    last_pass: bool,
 }
 
 /// Apply `changes` to a copy of document `id` as stored now (or to none, [`Base`]) and check
@@ -537,6 +568,7 @@ async fn check(
     id: &str,
     changes: &[Change],
     base: Base,
+    refs: &Refs<'_>,
 ) -> Result<Checked, ApiError> {
     use Checked::Done;
     let stored: Option<document::Model> = match base {
@@ -713,6 +745,32 @@ async fn check(
                 "The document did not pass the checks; fix the listed fields.",
             )
         }));
+    }
+    if let Some(content) = content {
+        // The references this push adds (those already stored were checked when they came).
+        let known = match &stored {
+            Some(_) => doc::refs::in_tree(&before_tree),
+            None => Vec::new(),
+        };
+        let added: Vec<_> = doc::refs::of(content)
+            .into_iter()
+            .filter(|r| !known.contains(r))
+            .collect();
+        match refs::check(state, ctx, &header.scope, &added, base, refs).await? {
+            refs::Verdict::Good => {}
+            refs::Verdict::Wait => return Ok(Checked::Defer),
+            refs::Verdict::Bad(issues) => {
+                return Ok(Done(PushResult {
+                    issues,
+                    ..rejected(
+                        id,
+                        "sync.reference_invalid",
+                        "文档引用的家庭或报告不存在、不在同一网格或您无权查看。",
+                        "The document names a household or report that does not exist, lies in another grid, or that you may not read.",
+                    )
+                }));
+            }
+        }
     }
     let heads = after.get_heads();
     let writer = Writer::device(ctx);

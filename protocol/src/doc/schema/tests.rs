@@ -310,7 +310,8 @@ fn full_visit() -> Visit {
     );
     Visit {
         household: DocumentId::from_bytes([7; 16]),
-        purpose: Purpose::Recheck,
+        purpose: Purpose::DiscoveryCheck,
+        report: Some(DocumentId::from_bytes([8; 16])),
         started_at: Some(UnixMillis(1_750_000_000_000)),
         ended_at: ended,
         investigators,
@@ -854,6 +855,7 @@ fn broken_documents() -> Vec<AutoCommit> {
     headless.members.get_mut(&member_id(1)).unwrap().relation = Relation::Spouse;
 
     let mut v = full_visit();
+    v.purpose = Purpose::Recheck;
     v.mode = VisitMode::Phone;
     v.emergency_reason = None;
     v.ended_at = Some(UnixMillis(1));
@@ -883,6 +885,7 @@ fn broken_documents() -> Vec<AutoCommit> {
     undated.ended_at = None;
     undated.status = VisitStatus::Approved;
     undated.reviews.clear();
+    undated.report = None;
 
     let [person, _] = full_reports();
     let mut empty = DiscoveryReport::new(account("cadre-7"));

@@ -1,0 +1,106 @@
+//! References a pushed document adds (`doudi_protocol::doc::refs`): each must name an existing
+//! document of the right kind, in the pushing document's grid, that the writer may read. A visit
+//! of another grid's household would otherwise show that household's head and address in the
+//! writer's review queue.
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait};
+
+use doudi_protocol::doc::refs::Reference;
+use doudi_protocol::sync::WireIssue;
+
+use super::{Base, Refs};
+use crate::api::{AppState, AuthContext};
+use crate::db::Exec;
+use crate::entity::document;
+use crate::error::ApiError;
+use crate::policy::{Action, Target, decide};
+
+/// What became of a document's added references.
+pub(super) enum Verdict {
+    Good,
+    /// One names a document the request pushes that is not stored yet: check again later.
+    Wait,
+    /// Refused: one issue per bad reference, all of them.
+    Bad(Vec<WireIssue>),
+}
+
+fn issue(r: &Reference, code: &str, zh: &str, en: &str) -> WireIssue {
+    WireIssue {
+        path: r.path.clone(),
+        code: code.into(),
+        message: zh.into(),
+        message_en: en.into(),
+    }
+}
+
+/// Check `added`, the references a document of grid `grid` gains with this push.
+pub(super) async fn check(
+    state: &AppState,
+    ctx: &AuthContext,
+    grid: &str,
+    added: &[Reference],
+    base: Base,
+    refs: &Refs<'_>,
+) -> Result<Verdict, ApiError> {
+    if added.is_empty() {
+        return Ok(Verdict::Good);
+    }
+    let ids: Vec<String> = added.iter().map(|r| r.id.to_string()).collect();
+    let read = document::Entity::find()
+        .filter(document::Column::Id.is_in(ids.iter().map(String::as_str)))
+        .build(state.reads.backend());
+    let rows: Vec<document::Model> = state.reads.query(read).await?;
+    let mut issues = Vec::new();
+    for (r, id) in added.iter().zip(&ids) {
+        let Some(row) = rows
+            .iter()
+            .find(|row| row.id == *id && row.kind == r.kind.as_str())
+        else {
+            if !refs.last_pass && refs.in_request.contains(id.as_str()) {
+                return Ok(Verdict::Wait);
+            }
+            issues.push(issue(
+                r,
+                "reference.unknown",
+                "引用的文档不存在，请先同步所引用的家庭或报告。",
+                "The named document does not exist; sync the household or report it names first.",
+            ));
+            continue;
+        };
+        if !decide(
+            &ctx.subject,
+            Action::ReadCase,
+            Target::Region(&row.region_path),
+        )
+        .is_allowed()
+        {
+            if base == Base::Read {
+                ctx.require(
+                    state,
+                    Action::ReadCase,
+                    Target::Region(&row.region_path),
+                    id,
+                )
+                .await
+                .ok();
+            }
+            issues.push(issue(
+                r,
+                "reference.denied",
+                "您无权查看所引用的文档。",
+                "You may not read the named document.",
+            ));
+        } else if row.scope != grid {
+            issues.push(issue(
+                r,
+                "reference.other_grid",
+                "所引用的文档属于另一个网格。",
+                "The named document belongs to another grid.",
+            ));
+        }
+    }
+    Ok(match issues.is_empty() {
+        true => Verdict::Good,
+        false => Verdict::Bad(issues),
+    })
+}
