@@ -677,6 +677,37 @@ async fn phones_cannot_write_review_fields(b: Backend) {
     let o = app.sync(&mut pa).await;
     assert_eq!(o.rejected.len(), 1);
     assert_eq!(o.rejected[0].code.as_deref(), Some("sync.server_field"));
+    // Every problem at once: each server-only field changed, and the rules' errors too.
+    pa.replica
+        .update::<Visit>(&visit, |v| {
+            v.reviews.push(doudi_protocol::doc::visit::Review {
+                reviewer: AccountId::parse(&pa.account_id).unwrap(),
+                reviewer_name: "张网格".into(),
+                decision: doudi_protocol::doc::visit::ReviewOutcome::Approve,
+                comment: None,
+                at: UnixMillis(1_760_000_000_000),
+            });
+            v.mode = doudi_protocol::doc::visit::VisitMode::Phone;
+            v.emergency_reason = None;
+        })
+        .unwrap();
+    let o = app.sync(&mut pa).await;
+    let mut paths: Vec<&str> = o.rejected[0]
+        .issues
+        .iter()
+        .map(|i| i.path.as_str())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "content.emergency_reason",
+            "content.reviews",
+            "content.status"
+        ],
+        "{:?}",
+        o.rejected[0].issues
+    );
     let row = visit::Entity::find_by_id(visit)
         .one(&app.state.db)
         .await

@@ -307,24 +307,23 @@ fn write_action(kind: DocumentKind) -> Action {
     }
 }
 
-/// Fields only the server writes: review decisions and the statuses they set, household decisions.
-fn server_fields_untouched(
+/// Fields only the server writes that the push changed: review decisions and the statuses they
+/// set, household decisions. Every one of them, so that the answer lists them all.
+fn server_fields_touched(
     kind: DocumentKind,
     before: &hydrate::Value,
     after: Option<&doc::Content>,
-) -> Result<(), &'static str> {
-    match kind {
-        DocumentKind::Visit => {
+) -> Vec<&'static str> {
+    let mut touched = Vec::new();
+    match (kind, after) {
+        (DocumentKind::Visit, Some(doc::Content::Visit(a))) => {
             let b = doc::read_tree::<Visit>(before).ok();
-            let Some(doc::Content::Visit(a)) = after else {
-                return Ok(());
-            };
             let (b_reviews, b_status) = match &b {
                 Some((_, v)) => (v.reviews.clone(), Some(v.status)),
                 None => (Vec::new(), None),
             };
             if a.reviews != b_reviews {
-                return Err("content.reviews");
+                touched.push("content.reviews");
             }
             use doudi_protocol::doc::visit::VisitStatus::*;
             // Phones move a visit between draft and submitted, and resubmit a returned one; a
@@ -333,38 +332,34 @@ fn server_fields_untouched(
                 && (!matches!(a.status, Draft | Submitted)
                     || matches!(b_status, Some(Approved | Rejected | Confirmed)))
             {
-                return Err("content.status");
+                touched.push("content.status");
             }
-            Ok(())
         }
-        DocumentKind::Household => {
+        (DocumentKind::Household, Some(doc::Content::Household(h))) => {
             let b = doc::read_tree::<Household>(before)
                 .ok()
                 .map(|(_, h)| h.decisions)
                 .unwrap_or_default();
-            match after {
-                Some(doc::Content::Household(h)) if h.decisions != b => Err("content.decisions"),
-                _ => Ok(()),
+            if h.decisions != b {
+                touched.push("content.decisions");
             }
         }
-        DocumentKind::DiscoveryReport => {
+        (DocumentKind::DiscoveryReport, Some(doc::Content::DiscoveryReport(r))) => {
             let b = doc::read_tree::<DiscoveryReport>(before)
                 .ok()
                 .map(|(_, r)| r.status);
             use doudi_protocol::doc::discovery::DiscoveryStatus::{Draft, Submitted};
-            match after {
-                // Only draft and submitted are the phone's; after triage the status is the server's.
-                Some(doc::Content::DiscoveryReport(r))
-                    if Some(r.status) != b
-                        && (!matches!(r.status, Draft | Submitted)
-                            || b.is_some_and(|b| !matches!(b, Draft | Submitted))) =>
-                {
-                    Err("content.status")
-                }
-                _ => Ok(()),
+            // Only draft and submitted are the phone's; after triage the status is the server's.
+            if Some(r.status) != b
+                && (!matches!(r.status, Draft | Submitted)
+                    || b.is_some_and(|b| !matches!(b, Draft | Submitted)))
+            {
+                touched.push("content.status");
             }
         }
+        _ => {}
     }
+    touched
 }
 
 async fn audit_reject(state: &AppState, ctx: &AuthContext, doc: &str, code: &str) {
@@ -710,14 +705,31 @@ async fn check(
     // The content read once, for the checks that follow and the projection rows.
     let (read, issues) = doc::read_checked(&tree);
     let content = read.as_ref().map(|(_, c)| c);
-    if let Err(path) = server_fields_untouched(header.kind, &before_tree, content) {
+    // Every problem at once: the server-only fields the push changed, then the rules' errors.
+    let touched = server_fields_touched(header.kind, &before_tree, content);
+    let errors: Vec<WireIssue> = touched
+        .iter()
+        .map(|path| WireIssue {
+            path: path.to_string(),
+            code: "sync.server_field".into(),
+            message: "审核结果只能由审核人员填写。".into(),
+            message_en: "Only reviewers set this field.".into(),
+        })
+        .chain(
+            issues
+                .iter()
+                .filter(|i| i.severity == doc::Severity::Error)
+                .map(|i| WireIssue {
+                    path: i.path.clone(),
+                    code: i.code.to_string(),
+                    message: i.message_zh.clone(),
+                    message_en: i.message_en.clone(),
+                }),
+        )
+        .collect();
+    if !touched.is_empty() {
         return Ok(Done(PushResult {
-            issues: vec![WireIssue {
-                path: path.to_string(),
-                code: "sync.server_field".into(),
-                message: "审核结果只能由审核人员填写。".into(),
-                message_en: "Only reviewers set this field.".into(),
-            }],
+            issues: errors,
             ..rejected(
                 id,
                 "sync.server_field",
@@ -728,16 +740,7 @@ async fn check(
     }
     if has_errors(&issues) {
         return Ok(Done(PushResult {
-            issues: issues
-                .iter()
-                .filter(|i| i.severity == doc::Severity::Error)
-                .map(|i| WireIssue {
-                    path: i.path.clone(),
-                    code: i.code.to_string(),
-                    message: i.message_zh.clone(),
-                    message_en: i.message_en.clone(),
-                })
-                .collect(),
+            issues: errors,
             ..rejected(
                 id,
                 "sync.validation_failed",
