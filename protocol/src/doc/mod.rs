@@ -50,7 +50,7 @@ mod tests;
 use std::fmt;
 
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ReadDoc, hydrate};
+use automerge::{ActorId, AutoCommit, Change, ReadDoc, hydrate};
 
 pub use access::{DocError, MapReader, MapWriter, UnixMillis, tree};
 pub use common::{GeoPoint, Photo, PhotoCategory};
@@ -292,7 +292,37 @@ pub fn write<C: DocumentContent, T: Transactable>(tx: &mut T, content: &C) -> Re
     content.write_to(&mut MapWriter::root(tx).map(key::CONTENT)?)
 }
 
-/// Load a document from its saved bytes.
+/// Load a document from its saved bytes (a document chunk, change chunks, or both).
 pub fn load(bytes: &[u8]) -> Result<AutoCommit, DocError> {
-    Ok(AutoCommit::load(bytes)?)
+    untrusted(|| AutoCommit::load(bytes))
+}
+
+/// Parse one change in automerge's binary change format, compressed or not. A change whose bytes
+/// are not those automerge writes for it (for one, columns that hold data but no operation) is
+/// refused: automerge would apply it under the hash of the bytes given, but a saved document
+/// holds it re-encoded, and would then not load (its heads would not match).
+pub fn parse_change(bytes: &[u8]) -> Result<Change, DocError> {
+    let change = untrusted(|| Change::try_from(bytes))?;
+    let rewritten = untrusted(|| Ok::<_, DocError>(Change::from(change.decode())))?;
+    if rewritten.hash() != change.hash() {
+        return Err(DocError::Automerge(
+            "the change is not encoded as automerge writes it".to_owned(),
+        ));
+    }
+    Ok(change)
+}
+
+/// Run automerge on bytes from elsewhere (loading, parsing or applying changes), with a panic
+/// of its decoder as an error: automerge 0.12 panics on some malformed input instead of
+/// refusing it (a column that ends inside a run, for one), and a device's input must give a
+/// refusal, not end the request or the app. When it fails, whatever `f` was changing may be
+/// half changed: use a copy and drop it.
+pub fn untrusted<T, E: fmt::Display>(f: impl FnOnce() -> Result<T, E>) -> Result<T, DocError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(DocError::Automerge(e.to_string())),
+        Err(_) => Err(DocError::Automerge(
+            "malformed data: the decoder failed".to_owned(),
+        )),
+    }
 }

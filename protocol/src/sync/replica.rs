@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use automerge::{ActorId, AutoCommit, Change, ChangeHash};
+use automerge::{ActorId, AutoCommit, ChangeHash};
 use serde_bytes::ByteBuf;
 
 use super::wire::{DocPush, PROTOCOL_VERSION, PushResult, PushStatus, SyncRequest, SyncResponse};
@@ -231,7 +231,7 @@ impl Replica {
             let kind = DocumentKind::parse(&u.kind).map_err(|e| bad(e.to_string()))?;
             let incoming_heads = hashes(&u.heads).ok_or_else(|| bad("bad heads".into()))?;
             let loaded = match &u.snapshot {
-                Some(snapshot) => Some(AutoCommit::load(snapshot).map_err(|e| bad(e.to_string()))?),
+                Some(snapshot) => Some(doc::load(snapshot).map_err(|e| bad(e.to_string()))?),
                 None => None,
             };
             let entry = match self.docs.entry(u.doc.clone()) {
@@ -262,7 +262,7 @@ impl Replica {
                 let changes = u
                     .changes
                     .iter()
-                    .map(|c| Change::try_from(c.as_slice()).map_err(|e| bad(e.to_string())))
+                    .map(|c| doc::parse_change(c).map_err(|e| bad(e.to_string())))
                     .collect::<Result<Vec<_>, _>>()?;
                 entry
                     .doc
