@@ -50,7 +50,7 @@ mod tests;
 use std::fmt;
 
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, Change, ReadDoc, hydrate};
+use automerge::{ActorId, AutoCommit, Automerge, Change, ChangeHash, ReadDoc, hydrate};
 
 pub use access::{DocError, MapReader, MapWriter, UnixMillis, tree};
 pub use common::{GeoPoint, Photo, PhotoCategory};
@@ -310,6 +310,14 @@ pub fn parse_change(bytes: &[u8]) -> Result<Change, DocError> {
         ));
     }
     Ok(change)
+}
+
+/// Whether `saved` (an `Automerge::save`) loads back with exactly `heads`. Automerge applies
+/// some changes that it cannot save readably (an empty change whose first operation number the
+/// document already used, for one): a state to be stored is checked with this first, since a
+/// stored document that does not load could not be read again, by the server or by any phone.
+pub fn loads_as(saved: &[u8], heads: &[ChangeHash]) -> bool {
+    untrusted(|| Automerge::load(saved)).is_ok_and(|doc| doc.get_heads() == heads)
 }
 
 /// Run automerge on bytes from elsewhere (loading, parsing or applying changes), with a panic

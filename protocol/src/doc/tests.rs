@@ -786,8 +786,14 @@ fn parse_change_refuses_bytes_automerge_would_not_write() {
     write(&mut phone, &visit).unwrap();
     phone.commit();
     let mut change = phone.get_changes(&before).pop().unwrap();
-    assert_eq!(parse_change(change.raw_bytes()).unwrap().hash(), change.hash());
-    assert!(change.bytes().len() < change.raw_bytes().len(), "compressed");
+    assert_eq!(
+        parse_change(change.raw_bytes()).unwrap().hash(),
+        change.hash()
+    );
+    assert!(
+        change.bytes().len() < change.raw_bytes().len(),
+        "compressed"
+    );
     assert_eq!(parse_change(&change.bytes()).unwrap().hash(), change.hash());
 }
 

@@ -745,6 +745,14 @@ async fn check(
         &heads,
         Vec::new(),
     )?;
+    if !doc::loads_as(&write.doc.snapshot, &heads) {
+        return Ok(Done(rejected(
+            id,
+            "sync.corrupt_change",
+            "数据损坏，请重新同步。",
+            "A change would leave the document unreadable; sync again.",
+        )));
+    }
     Ok(Checked::Write(Box::new(write), heads))
 }
 
