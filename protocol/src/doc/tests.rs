@@ -797,6 +797,27 @@ fn parse_change_refuses_bytes_automerge_would_not_write() {
     assert_eq!(parse_change(&change.bytes()).unwrap().hash(), change.hash());
 }
 
+/// Found by the `validate_document` fuzz target: a document of a few hundred bytes whose objects
+/// nest thousands of levels deep (run-length encoding makes such a chain cheap) overflowed the
+/// stack in automerge's `hydrate`, which [`tree`] and so every reading and validation call: an
+/// overflow ends the process, whatever catches panics. Such a document is refused before the walk.
+#[test]
+fn deeply_nested_objects_are_refused_before_they_overflow_the_stack() {
+    let (h, _) = sample_household();
+    let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    let mut obj = automerge::ROOT;
+    for _ in 0..50_000 {
+        obj = doc.put_object(&obj, "x", automerge::ObjType::Map).unwrap();
+    }
+    doc.commit();
+    let err = tree(&doc).unwrap_err();
+    assert!(matches!(err, DocError::Automerge(_)), "{err:?}");
+    assert_eq!(codes(&validate(&doc)), ["doc.corrupt"]);
+    // The documents of this project nest a few levels deep and read as before.
+    let doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    assert!(tree(&doc).is_ok());
+}
+
 #[test]
 fn header_rules() {
     let (h, _) = sample_household();
