@@ -34,61 +34,22 @@ pub fn run(body: impl FnOnce()) {
     }
 }
 
-/// The magic bytes that open every automerge chunk.
-const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 /// The chunk type of a DEFLATE-compressed change, whose checksum is that of the inflated change.
-const COMPRESSED_CHANGE: u8 = 2;
+const COMPRESSED_CHANGE: u8 = doudi_protocol::doc::chunk_kind::COMPRESSED_CHANGE;
 
-/// Set the checksum of each chunk (magic, 4-byte checksum, type, LEB128 length, data) to the
-/// first 4 bytes of the SHA-256 of its type, length and data, as automerge computes it.
-/// Compressed changes keep theirs.
+/// Set the checksum of each chunk (`doc::chunks`) to the first 4 bytes of the SHA-256 of its
+/// type, length and data, as automerge computes it. Compressed changes keep theirs; bytes that
+/// are not whole chunks stay as they are (the readers refuse them before automerge sees them).
 pub fn repair_checksums(bytes: &mut [u8]) {
-    let mut at = 0;
-    while bytes.len() >= at + 9 && bytes[at..at + 4] == MAGIC {
-        let kind = bytes[at + 8];
-        let Some((len, len_bytes)) = uleb128(&bytes[at + 9..]) else {
-            return;
-        };
-        let start = at + 9 + len_bytes;
-        let Some(end) = usize::try_from(len)
-            .ok()
-            .and_then(|l| start.checked_add(l))
-            .filter(|&e| e <= bytes.len())
-        else {
-            return;
-        };
-        if kind != COMPRESSED_CHANGE {
-            let mut hasher = Sha256::new();
-            hasher.update([kind]);
-            hasher.update(uleb128_bytes(len));
-            hasher.update(&bytes[start..end]);
-            let hash = hasher.finalize();
-            bytes[at + 4..at + 8].copy_from_slice(&hash[..4]);
+    for chunk in doudi_protocol::doc::chunks(bytes).unwrap_or_default() {
+        if chunk.kind == COMPRESSED_CHANGE {
+            continue;
         }
-        at = end;
-    }
-}
-
-fn uleb128(bytes: &[u8]) -> Option<(u64, usize)> {
-    let mut value = 0u64;
-    for (i, &b) in bytes.iter().enumerate().take(10) {
-        value |= u64::from(b & 0x7f).checked_shl(7 * i as u32)?;
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
-}
-
-fn uleb128_bytes(mut value: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let b = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(b);
-            return out;
-        }
-        out.push(b | 0x80);
+        let mut hasher = Sha256::new();
+        hasher.update([chunk.kind]);
+        hasher.update(&bytes[chunk.start + 9..chunk.data.start]);
+        hasher.update(&bytes[chunk.data.clone()]);
+        let hash = hasher.finalize();
+        bytes[chunk.start + 4..chunk.start + 8].copy_from_slice(&hash[..4]);
     }
 }

@@ -818,6 +818,20 @@ fn deeply_nested_objects_are_refused_before_they_overflow_the_stack() {
     assert!(tree(&doc).is_ok());
 }
 
+/// Found by the `validate_document` fuzz target (a timeout): automerge spends seconds to minutes
+/// decoding the columns of this bundle chunk, a kind of chunk this project never writes, before
+/// it can tell that a bundle is not a change; a device pushing a few of them would keep the
+/// server's cores busy. Both readers refuse chunks other than documents and changes before
+/// automerge decodes them.
+#[test]
+fn bundles_are_refused_before_they_are_decoded() {
+    let bytes = include_bytes!("../../tests/fixtures/slow-bundle.bin");
+    let start = std::time::Instant::now();
+    assert!(matches!(parse_change(bytes), Err(DocError::Automerge(_))));
+    assert!(matches!(load(bytes), Err(DocError::Automerge(_))));
+    assert!(start.elapsed().as_millis() < 100, "{:?}", start.elapsed());
+}
+
 #[test]
 fn header_rules() {
     let (h, _) = sample_household();
