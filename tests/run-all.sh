@@ -136,4 +136,39 @@ log "API: schemathesis against a real demo server, every role, the document at /
 log "phone SDK bindings: Python (pytest) and Kotlin (Maven, JUnit 5) against a real server; Swift generated"
 bash mobile-sdk/bindings/run-tests.sh all
 
+# ---- Fuzzing: each cargo-fuzz target for a short while (docs/RELIABILITY.md, "Fuzzing") ----
+CARGO_FUZZ_VERSION=0.13.2
+FUZZ_SECONDS=${DOUDI_FUZZ_SECONDS:-30}
+run_fuzz_targets() {
+  local tools="$root/target/tools"
+  if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    log "installing Rust nightly with rustup (cargo-fuzz needs it)"
+    if ! rustup toolchain install nightly --profile minimal; then
+      echo "run-all: the fuzz targets need Rust nightly, which is not installed and rustup could not install it;" >&2
+      echo "run-all: install it with 'rustup toolchain install nightly --profile minimal' and run again" >&2
+      exit 1
+    fi
+  fi
+  if [ ! -x "$tools/bin/cargo-fuzz" ] || ! "$tools/bin/cargo-fuzz" --version | grep -q "$CARGO_FUZZ_VERSION"; then
+    log "installing cargo-fuzz $CARGO_FUZZ_VERSION into target/tools"
+    cargo install --locked --quiet "cargo-fuzz@$CARGO_FUZZ_VERSION" --root "$tools"
+  fi
+  local entry crate target corpus
+  for entry in protocol/validate_document server/sync_request server/push_changes server/image_check; do
+    crate=${entry%%/*}
+    target=${entry#*/}
+    corpus=$(mktemp -d /tmp/doudi-fuzz.XXXXXX)
+    log "fuzzing $target ($crate/fuzz) for ${FUZZ_SECONDS}s"
+    (
+      cd "$crate/fuzz"
+      PATH="$tools/bin:$PATH" CARGO_TARGET_DIR="$root/target/fuzz" \
+        cargo +nightly fuzz run -O "$target" "$corpus" "seeds/$target" -- \
+        -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
+    )
+    rm -rf "$corpus"
+  done
+}
+run_fuzz_targets
+# ---- end of fuzzing ----
+
 log "all suites passed"

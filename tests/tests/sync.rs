@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use automerge::ActorId;
 use doudi_protocol::doc::household::{HukouType, Member, Relation};
 use doudi_protocol::doc::visit::{Investigator, Purpose, Signature, SignerRole, VisitStatus};
-use doudi_protocol::doc::{Household, UnixMillis, Visit};
+use doudi_protocol::doc::{self, Household, UnixMillis, Visit};
 use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, MemberId};
 use doudi_protocol::role::Role;
 use doudi_protocol::sync::{DocPush, PushStatus, SyncRequest, SyncResponse, from_cbor, to_cbor};
@@ -23,6 +24,8 @@ both_backends!(
     out_of_scope_writes_and_reads_are_refused,
     forged_actor_is_refused,
     broken_requests_get_clear_errors_and_spare_the_rest,
+    a_change_automerge_panics_on_is_refused_alone,
+    a_change_that_would_leave_an_unreadable_document_is_refused,
     validation_failure_can_be_fixed_and_resubmitted,
     phones_cannot_write_review_fields,
     first_sync_pages_through_everything,
@@ -569,6 +572,132 @@ async fn broken_requests_get_clear_errors_and_spare_the_rest(b: Backend) {
         app.stored_doc(&kept).await.unwrap().seq > kept_before.seq,
         true
     );
+}
+
+/// Found by the `push_changes` fuzz target (docs/RELIABILITY.md): a change whose list of other
+/// actors names an actor the document has never seen, as the author of the operation it
+/// overwrites, made automerge panic while applying it, which ended the whole request. It is
+/// refused as corrupt on its own; the rest of the request is stored and the server keeps serving.
+async fn a_change_automerge_panics_on_is_refused_alone(b: Backend) {
+    let (app, mut pa, _) = setup(b).await;
+    let kept = pa
+        .replica
+        .create(GRID_A, &household("已存 2 号"))
+        .unwrap()
+        .to_string();
+    app.sync(&mut pa).await;
+    let kept_before = app.stored_doc(&kept).await.unwrap();
+
+    // A second actor of the device overwrites the address: its change names the device's own
+    // actor, which wrote the address, among its other actors.
+    let own = pa.replica.actor().to_bytes().to_vec();
+    let mut edit = pa.replica.entry(&kept).unwrap().doc.clone();
+    edit.set_actor(ActorId::from([own.as_slice(), &[1]].concat()));
+    let heads = edit.get_heads();
+    let mut h = pa.replica.read::<Household>(&kept).unwrap();
+    h.address = "已存 2 号（东院）".into();
+    doc::write(&mut edit, &h).unwrap();
+    edit.commit();
+    let change = edit.get_changes(&heads).pop().unwrap();
+    let mut bytes = change.raw_bytes().to_vec();
+    let at = |from: usize| {
+        from + bytes[from..]
+            .windows(own.len())
+            .position(|w| w == own)
+            .unwrap()
+    };
+    let other = at(at(0) + own.len());
+    // Point the other actor elsewhere: automerge has no such actor to look up.
+    bytes[other + own.len() - 1] ^= 0x08;
+
+    let good = pa
+        .replica
+        .create(GRID_A, &household("新 2 号"))
+        .unwrap()
+        .to_string();
+    let mut req = pa.replica.prepare(None);
+    req.push.push(DocPush {
+        doc: kept.clone(),
+        changes: vec![ByteBuf::from(bytes)],
+    });
+    let resp: SyncResponse = from_cbor(
+        &app.post_sync(&pa.access, to_cbor(&req))
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let by_doc: BTreeMap<&str, &doudi_protocol::sync::PushResult> =
+        resp.results.iter().map(|r| (r.doc.as_str(), r)).collect();
+    assert_eq!(
+        (
+            by_doc[kept.as_str()].status,
+            by_doc[kept.as_str()].code.as_deref()
+        ),
+        (PushStatus::Rejected, Some("sync.corrupt_change"))
+    );
+    assert_eq!(by_doc[good.as_str()].status, PushStatus::Accepted);
+    assert_eq!(
+        app.stored_doc(&kept).await.unwrap().snapshot,
+        kept_before.snapshot
+    );
+    // The server keeps serving.
+    let o = app.sync(&mut pa).await;
+    assert!(o.rejected.is_empty(), "{:?}", o.rejected);
+}
+
+/// Found by the `push_changes` fuzz target (docs/RELIABILITY.md): an empty change whose first
+/// operation number is one that the document already used. Automerge applies it, but the
+/// document saved with it does not load (`InvalidMaxOp`): stored, the document could not be read
+/// again, by the server or by any phone of the grid. It is refused; the document stays as it was.
+async fn a_change_that_would_leave_an_unreadable_document_is_refused(b: Backend) {
+    let (app, mut pa, _) = setup(b).await;
+    let kept = pa
+        .replica
+        .create(GRID_A, &household("已存 3 号"))
+        .unwrap()
+        .to_string();
+    app.sync(&mut pa).await;
+    let kept_before = app.stored_doc(&kept).await.unwrap();
+
+    let mut edit = pa.replica.entry(&kept).unwrap().doc.clone();
+    let heads = edit.get_heads();
+    let mut h = pa.replica.read::<Household>(&kept).unwrap();
+    h.address = "已存 3 号（西院）".into();
+    doc::write(&mut edit, &h).unwrap();
+    edit.commit();
+    let mut change = edit.get_changes(&heads).pop().unwrap().decode();
+    change.operations.clear();
+    change.start_op = std::num::NonZeroU64::new(change.start_op.get() - 1).unwrap();
+    let mut change = automerge::Change::from(change);
+    let mut req = pa.replica.prepare(None);
+    req.push = vec![DocPush {
+        doc: kept.clone(),
+        changes: vec![ByteBuf::from(change.bytes().into_owned())],
+    }];
+    let resp: SyncResponse = from_cbor(
+        &app.post_sync(&pa.access, to_cbor(&req))
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (resp.results[0].status, resp.results[0].code.as_deref()),
+        (PushStatus::Rejected, Some("sync.corrupt_change"))
+    );
+    let stored = app.stored_doc(&kept).await.unwrap();
+    assert_eq!(stored.snapshot, kept_before.snapshot);
+    assert!(doc::load(&stored.snapshot).is_ok());
+    // The phone's own edit of the document still syncs.
+    pa.replica
+        .update::<Household>(&kept, |h| h.address = "已存 3 号（北院）".into())
+        .unwrap();
+    let o = app.sync(&mut pa).await;
+    assert!(o.rejected.is_empty(), "{:?}", o.rejected);
+    assert!(doc::load(&app.stored_doc(&kept).await.unwrap().snapshot).is_ok());
 }
 
 fn submitted_visit(household: &str, investigators: &[(&str, &str)]) -> Visit {

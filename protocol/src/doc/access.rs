@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use automerge::transaction::Transactable;
-use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, hydrate};
+use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, ValueRef, hydrate};
 use chrono::NaiveDate;
 
 use crate::id_number::{IdNumber, Sex};
@@ -346,10 +346,51 @@ pub(crate) fn field_error(path: String, expected: &'static str, e: FieldError) -
     }
 }
 
+/// The deepest nesting of objects a document may have. The documents of this project nest a few
+/// levels (root, content, a collection, an entry, a value object); automerge's `hydrate` recurses
+/// once per level, so a document nested thousands deep, which a few hundred bytes of
+/// run-length-encoded operations can make, would overflow the stack, and no error handling
+/// survives that.
+pub const MAX_DEPTH: usize = 32;
+
 /// The whole state of a document, read from automerge in one pass (one walk per object) rather
-/// than one lookup per field: what [`MapReader`] reads from.
+/// than one lookup per field: what [`MapReader`] reads from. Refuses a document whose objects
+/// nest deeper than [`MAX_DEPTH`].
 pub fn tree<R: ReadDoc>(doc: &R) -> Result<hydrate::Value, DocError> {
+    within_depth(doc)?;
     Ok(doc.hydrate(automerge::ROOT, None)?)
+}
+
+/// Whether no object of `doc` lies deeper than [`MAX_DEPTH`], found without recursion.
+fn within_depth<R: ReadDoc>(doc: &R) -> Result<(), DocError> {
+    let mut objects = vec![(automerge::ROOT, ObjType::Map, 0usize)];
+    while let Some((obj, kind, depth)) = objects.pop() {
+        let before = objects.len();
+        match kind {
+            ObjType::Map | ObjType::Table => {
+                objects.extend(doc.map_range(&obj, ..).filter_map(|item| match item.value {
+                    ValueRef::Object(t) => Some((item.id(), t, depth + 1)),
+                    ValueRef::Scalar(_) => None,
+                }))
+            }
+            ObjType::List => {
+                objects.extend(
+                    doc.list_range(&obj, ..)
+                        .filter_map(|item| match item.value {
+                            ValueRef::Object(t) => Some((item.id(), t, depth + 1)),
+                            ValueRef::Scalar(_) => None,
+                        }),
+                )
+            }
+            ObjType::Text => {}
+        }
+        if objects.len() > before && depth >= MAX_DEPTH {
+            return Err(DocError::Automerge(format!(
+                "objects nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A required scalar field of the document's root map, read on its own (without a [`tree`]).

@@ -52,7 +52,7 @@ mod tests;
 use std::fmt;
 
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ReadDoc, hydrate};
+use automerge::{ActorId, AutoCommit, Automerge, Change, ChangeHash, ReadDoc, hydrate};
 
 pub use access::{DocError, MapReader, MapWriter, UnixMillis, tree};
 pub use common::{GeoPoint, Photo, PhotoCategory};
@@ -294,7 +294,115 @@ pub fn write<C: DocumentContent, T: Transactable>(tx: &mut T, content: &C) -> Re
     content.write_to(&mut MapWriter::root(tx).map(key::CONTENT)?)
 }
 
-/// Load a document from its saved bytes.
+/// The magic bytes that open every chunk of automerge's storage format.
+pub const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+
+/// Kinds of chunk (the byte after the checksum) that this project writes and reads: a whole
+/// document, a change, a DEFLATE-compressed change. Automerge also reads bundles, which nothing
+/// here writes, and decoding a crafted one can take minutes.
+pub mod chunk_kind {
+    pub const DOCUMENT: u8 = 0;
+    pub const CHANGE: u8 = 1;
+    pub const COMPRESSED_CHANGE: u8 = 2;
+}
+
+/// The header of one chunk: magic bytes, a 4-byte checksum, the kind, the data's length
+/// (unsigned LEB128), then the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkHeader {
+    pub kind: u8,
+    /// Where the chunk starts in the bytes read.
+    pub start: usize,
+    /// The chunk's data.
+    pub data: std::ops::Range<usize>,
+}
+
+/// The chunk headers of `bytes` in order, without decoding any chunk; `None` unless `bytes` is
+/// a whole number of chunks.
+pub fn chunks(bytes: &[u8]) -> Option<Vec<ChunkHeader>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let header = bytes.get(at..at + 9)?;
+        if header[..4] != CHUNK_MAGIC {
+            return None;
+        }
+        let mut len = 0u64;
+        let mut data = None;
+        for (i, &b) in bytes.get(at + 9..)?.iter().enumerate().take(10) {
+            len |= u64::from(b & 0x7f).checked_shl(7 * i as u32)?;
+            if b & 0x80 == 0 {
+                data = Some(at + 10 + i);
+                break;
+            }
+        }
+        let start = data?;
+        let end = start.checked_add(usize::try_from(len).ok()?)?;
+        if end > bytes.len() {
+            return None;
+        }
+        out.push(ChunkHeader {
+            kind: header[8],
+            start: at,
+            data: start..end,
+        });
+        at = end;
+    }
+    Some(out)
+}
+
+/// Refuse bytes that are not whole chunks of the kinds in `kinds`, before automerge decodes any.
+fn only_chunks(bytes: &[u8], kinds: &[u8]) -> Result<(), DocError> {
+    match chunks(bytes) {
+        Some(found) if found.iter().all(|c| kinds.contains(&c.kind)) => Ok(()),
+        _ => Err(DocError::Automerge(
+            "not a document or change in automerge's format".to_owned(),
+        )),
+    }
+}
+
+/// Load a document from its saved bytes (a document chunk, change chunks, or both).
 pub fn load(bytes: &[u8]) -> Result<AutoCommit, DocError> {
-    Ok(AutoCommit::load(bytes)?)
+    use chunk_kind::*;
+    only_chunks(bytes, &[DOCUMENT, CHANGE, COMPRESSED_CHANGE])?;
+    untrusted(|| AutoCommit::load(bytes))
+}
+
+/// Parse one change in automerge's binary change format, compressed or not. A change whose bytes
+/// are not those automerge writes for it (for one, columns that hold data but no operation) is
+/// refused: automerge would apply it under the hash of the bytes given, but a saved document
+/// holds it re-encoded, and would then not load (its heads would not match).
+pub fn parse_change(bytes: &[u8]) -> Result<Change, DocError> {
+    only_chunks(bytes, &[chunk_kind::CHANGE, chunk_kind::COMPRESSED_CHANGE])?;
+    let change = untrusted(|| Change::try_from(bytes))?;
+    let rewritten = untrusted(|| Ok::<_, DocError>(Change::from(change.decode())))?;
+    if rewritten.hash() != change.hash() {
+        return Err(DocError::Automerge(
+            "the change is not encoded as automerge writes it".to_owned(),
+        ));
+    }
+    Ok(change)
+}
+
+/// Whether `saved` (an `Automerge::save`) loads back with exactly `heads`. Automerge applies
+/// some changes that it cannot save readably (an empty change whose first operation number the
+/// document already used, for one): a state to be stored is checked with this first, since a
+/// stored document that does not load could not be read again, by the server or by any phone.
+pub fn loads_as(saved: &[u8], heads: &[ChangeHash]) -> bool {
+    untrusted(|| Automerge::load(saved)).is_ok_and(|doc| doc.get_heads() == heads)
+}
+
+/// Run automerge on bytes from elsewhere (loading, parsing or applying changes), with a panic
+/// of its decoder as an error: automerge 0.12 panics on some malformed input instead of
+/// refusing it (a column that ends inside a run, for one), and a device's input must give a
+/// refusal, not end the request or the app. When it fails, whatever `f` was changing may be
+/// half changed: use a copy and drop it.
+pub fn untrusted<T, E: fmt::Display>(f: impl FnOnce() -> Result<T, E>) -> Result<T, DocError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(DocError::Automerge(e.to_string())),
+        Err(_) => Err(DocError::Automerge(
+            "malformed data: the decoder failed".to_owned(),
+        )),
+    }
 }

@@ -733,6 +733,86 @@ fn malformed_documents_give_errors_not_panics() {
     ));
 }
 
+/// Found by the `validate_document` fuzz target: automerge 0.12 panics (an unwrap in its
+/// run-length decoder) loading this document, whose checksum is right but one of whose columns
+/// ends in the middle of a run.
+#[test]
+fn load_refuses_a_document_the_decoder_panics_on() {
+    let bytes = include_bytes!("../../tests/fixtures/load-panics-on-bad-run.automerge");
+    let err = load(bytes).unwrap_err();
+    assert!(matches!(err, DocError::Automerge(_)), "{err:?}");
+    assert_eq!(Issue::from_doc_error(&err).code, "doc.corrupt");
+}
+
+/// Found by the `push_changes` fuzz target: a compressed change without operations whose bytes
+/// are not those automerge writes for it, pushed onto a stored visit. Automerge applies it under
+/// the hash of the bytes it was given but saves it re-encoded, so the saved document no longer
+/// loads (its heads do not match): a server that stored it could not read the document again.
+#[test]
+fn parse_change_refuses_bytes_automerge_would_not_write() {
+    let bytes = include_bytes!("../../tests/fixtures/non-canonical-empty-change.bin");
+    let stored = include_bytes!("../../tests/fixtures/visit-under-non-canonical-change.automerge");
+    // What taking it as it is does.
+    let change = automerge::Change::try_from(&bytes[..]).unwrap();
+    let mut doc = automerge::Automerge::load(stored).unwrap();
+    doc.apply_changes([change]).unwrap();
+    assert!(automerge::Automerge::load(&doc.save()).is_err());
+
+    assert!(matches!(parse_change(bytes), Err(DocError::Automerge(_))));
+    // The changes automerge writes, compressed or not, parse.
+    let mut phone = load(stored).unwrap().with_actor(actor(7));
+    let before = phone.get_heads();
+    let (_, mut visit) = read::<Visit, _>(&phone).unwrap();
+    visit.living.housing = Some("砖房".repeat(100));
+    write(&mut phone, &visit).unwrap();
+    phone.commit();
+    let mut change = phone.get_changes(&before).pop().unwrap();
+    assert_eq!(
+        parse_change(change.raw_bytes()).unwrap().hash(),
+        change.hash()
+    );
+    assert!(
+        change.bytes().len() < change.raw_bytes().len(),
+        "compressed"
+    );
+    assert_eq!(parse_change(&change.bytes()).unwrap().hash(), change.hash());
+}
+
+/// Found by the `validate_document` fuzz target: a document of a few hundred bytes whose objects
+/// nest thousands of levels deep (run-length encoding makes such a chain cheap) overflowed the
+/// stack in automerge's `hydrate`, which [`tree`] and so every reading and validation call: an
+/// overflow ends the process, whatever catches panics. Such a document is refused before the walk.
+#[test]
+fn deeply_nested_objects_are_refused_before_they_overflow_the_stack() {
+    let (h, _) = sample_household();
+    let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    let mut obj = automerge::ROOT;
+    for _ in 0..50_000 {
+        obj = doc.put_object(&obj, "x", automerge::ObjType::Map).unwrap();
+    }
+    doc.commit();
+    let err = tree(&doc).unwrap_err();
+    assert!(matches!(err, DocError::Automerge(_)), "{err:?}");
+    assert_eq!(codes(&validate(&doc)), ["doc.corrupt"]);
+    // The documents of this project nest a few levels deep and read as before.
+    let doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    assert!(tree(&doc).is_ok());
+}
+
+/// Found by the `validate_document` fuzz target (a timeout): automerge spends seconds to minutes
+/// decoding the columns of this bundle chunk, a kind of chunk this project never writes, before
+/// it can tell that a bundle is not a change; a device pushing a few of them would keep the
+/// server's cores busy. Both readers refuse chunks other than documents and changes before
+/// automerge decodes them.
+#[test]
+fn bundles_are_refused_before_they_are_decoded() {
+    let bytes = include_bytes!("../../tests/fixtures/slow-bundle.bin");
+    let start = std::time::Instant::now();
+    assert!(matches!(parse_change(bytes), Err(DocError::Automerge(_))));
+    assert!(matches!(load(bytes), Err(DocError::Automerge(_))));
+    assert!(start.elapsed().as_millis() < 100, "{:?}", start.elapsed());
+}
+
 #[test]
 fn header_rules() {
     let (h, _) = sample_household();

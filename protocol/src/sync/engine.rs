@@ -8,11 +8,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::{AutoCommit, AutomergeError, Change, ChangeHash};
+use automerge::{AutoCommit, Change, ChangeHash};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use super::replica::ReplicaError;
+use crate::doc::{self, DocError};
 use super::wire::{
     DocPush, DocUpdate, MAX_CHANGES_PER_DOC, MAX_PUSH_DOCS, MAX_WANT_DOCS, PROTOCOL_VERSION,
     PolicyUpdate, PushResult, PushStatus, SyncRequest, SyncResponse, TaskList,
@@ -201,7 +202,7 @@ pub fn follow_up(req: &SyncRequest, resp: &SyncResponse) -> Option<SyncRequest> 
 }
 
 /// A decoded snapshot per update (`None`: the update carries changes), in order.
-pub type Snapshots = Vec<Option<Result<AutoCommit, AutomergeError>>>;
+pub type Snapshots = Vec<Option<Result<AutoCommit, DocError>>>;
 
 /// Decode the snapshots of `updates` one after the other (a client with several cores may
 /// decode them in parallel instead and pass its result to [`apply`]).
@@ -209,9 +210,10 @@ pub fn decode_snapshots(updates: &[DocUpdate]) -> Snapshots {
     updates.iter().map(decode_snapshot).collect()
 }
 
-/// Decode one update's snapshot.
-pub fn decode_snapshot(update: &DocUpdate) -> Option<Result<AutoCommit, AutomergeError>> {
-    update.snapshot.as_deref().map(|s| AutoCommit::load(s))
+/// Decode one update's snapshot (through `doc::load`: bytes from elsewhere are refused, not
+/// panicked on).
+pub fn decode_snapshot(update: &DocUpdate) -> Option<Result<AutoCommit, DocError>> {
+    update.snapshot.as_deref().map(|s| doc::load(s))
 }
 
 fn hashes(heads: &[ByteBuf]) -> Option<Vec<ChangeHash>> {
@@ -296,10 +298,7 @@ pub fn apply<S: SyncStore>(
             },
         };
         if let Some(mut loaded) = loaded {
-            w.held
-                .doc
-                .merge(&mut loaded)
-                .map_err(|e| bad(e.to_string()))?;
+            doc::untrusted(|| w.held.doc.merge(&mut loaded)).map_err(|e| bad(e.to_string()))?;
             w.saved = None;
         }
         if !u.changes.is_empty() {
@@ -307,12 +306,9 @@ pub fn apply<S: SyncStore>(
             let changes = u
                 .changes
                 .iter()
-                .map(|c| Change::try_from(c.as_slice()).map_err(|e| bad(e.to_string())))
+                .map(|c| doc::parse_change(c).map_err(|e| bad(e.to_string())))
                 .collect::<Result<Vec<_>, _>>()?;
-            w.held
-                .doc
-                .apply_changes(changes)
-                .map_err(|e| bad(e.to_string()))?;
+            doc::untrusted(|| w.held.doc.apply_changes(changes)).map_err(|e| bad(e.to_string()))?;
         }
         let heads = hashes(&u.heads).ok_or_else(|| bad("bad heads".into()))?;
         // Once the document holds the server's heads, the server is known to have them.

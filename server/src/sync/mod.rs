@@ -485,7 +485,7 @@ async fn decode(
     }
     let mut changes = Vec::with_capacity(push.changes.len());
     for bytes in &push.changes {
-        match Change::try_from(bytes.as_slice()) {
+        match doc::parse_change(bytes) {
             Ok(c) => changes.push(c),
             Err(_) => {
                 return Err(rejected(
@@ -617,7 +617,7 @@ async fn check(
         }));
     }
     let mut after = before.clone();
-    if after.apply_changes(new.iter().cloned()).is_err() {
+    if doc::untrusted(|| after.apply_changes(new.iter().cloned())).is_err() {
         return Ok(Done(rejected(
             id,
             "sync.corrupt_change",
@@ -789,6 +789,14 @@ async fn check(
         &heads,
         Vec::new(),
     )?;
+    if !doc::loads_as(&write.doc.snapshot, &heads) {
+        return Ok(Done(rejected(
+            id,
+            "sync.corrupt_change",
+            "数据损坏，请重新同步。",
+            "A change would leave the document unreadable; sync again.",
+        )));
+    }
     Ok(Checked::Write(Box::new(write), heads))
 }
 
