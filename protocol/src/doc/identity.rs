@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use automerge::transaction::Transactable;
-use automerge::{ObjType, ScalarValue, Value};
+use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
 
 use super::access::{DocError, Field, MapReader, MapWriter};
 use super::discovery::{self, Target};
@@ -195,79 +195,83 @@ mod legacy {
     pub const TARGET_PERSON_ID_NUMBER: &str = "target_person_id_number";
 }
 
-/// Rewrite a document written before numbers were sealed: each number held in clear at the
-/// keys earlier versions wrote it (`id_number` of members, supporters and added members,
-/// `target_person_id_number` of a discovery report) becomes an `identity` sealed to `key`, and a
-/// member's recorded `birth_date` beside it goes (with the masked form it would give the whole
-/// number back). Returns how many numbers were sealed; nothing is written when there are none.
-/// The history keeps the clear values: only the current state changes.
-pub fn seal_clear_numbers<T: Transactable>(doc: &mut T, key: &SealKey) -> Result<usize, DocError> {
+/// The places a document written before numbers were sealed holds one in clear: the map, its
+/// clear key, the key of the identity that replaces it, and the number.
+fn clear_sites<R: ReadDoc>(
+    doc: &R,
+) -> Result<Vec<(ObjId, &'static str, &'static str, IdNumber)>, DocError> {
     let Some((Value::Object(ObjType::Map), content)) =
         doc.get(automerge::ROOT, root_key::CONTENT)?
     else {
-        return Ok(0);
+        return Ok(Vec::new());
     };
     let kind = match doc.get(automerge::ROOT, root_key::KIND)? {
         Some((Value::Scalar(s), _)) => match s.as_ref() {
             ScalarValue::Str(k) => k.to_string(),
-            _ => return Ok(0),
+            _ => return Ok(Vec::new()),
         },
-        _ => return Ok(0),
+        _ => return Ok(Vec::new()),
     };
-    // (map holding the clear key, clear key, key of the identity, whether a birth date goes)
-    let mut sites = Vec::new();
-    let collections: &[(&str, bool)] = match kind.as_str() {
-        "household" => &[
-            (household::key::MEMBERS, true),
-            (household::key::SUPPORTERS, false),
-        ],
-        "visit" => &[(visit::key::MEMBERS_ADDED, false)],
+    let mut maps = Vec::new();
+    let collections: &[&str] = match kind.as_str() {
+        "household" => &[household::key::MEMBERS, household::key::SUPPORTERS],
+        "visit" => &[visit::key::MEMBERS_ADDED],
         _ => &[],
     };
-    for &(coll, birth) in collections {
+    for &coll in collections {
         let Some((Value::Object(ObjType::Map), coll)) = doc.get(&content, coll)? else {
             continue;
         };
-        let entries: Vec<String> = doc.keys(&coll).collect();
-        for e in entries {
+        for e in doc.keys(&coll) {
             if let Some((Value::Object(ObjType::Map), entry)) = doc.get(&coll, e.as_str())? {
-                sites.push((
-                    entry,
-                    legacy::ID_NUMBER,
-                    household::key::member::IDENTITY,
-                    birth,
-                ));
+                maps.push((entry, legacy::ID_NUMBER, household::key::member::IDENTITY));
             }
         }
     }
     if kind == "discovery_report" {
-        sites.push((
-            content.clone(),
+        maps.push((
+            content,
             legacy::TARGET_PERSON_ID_NUMBER,
             discovery::key::TARGET_PERSON_IDENTITY,
-            false,
         ));
     }
-    let mut sealed = 0;
-    for (obj, clear_key, identity_key, birth) in sites {
-        let number = match doc.get(&obj, clear_key)? {
-            Some((Value::Scalar(s), _)) => match s.as_ref() {
-                ScalarValue::Str(t) => IdNumber::parse(t).ok(),
-                _ => None,
-            },
-            _ => continue,
-        };
-        let Some(number) = number else { continue };
-        let id = key.seal(&number);
+    let mut sites = Vec::new();
+    for (obj, clear_key, identity_key) in maps {
+        if let Some((Value::Scalar(s), _)) = doc.get(&obj, clear_key)?
+            && let ScalarValue::Str(t) = s.as_ref()
+            && let Ok(n) = IdNumber::parse(t)
         {
-            let mut m = MapWriter::at(doc, obj.clone());
-            write_opt(Some(&id), &mut m, identity_key)?;
+            sites.push((obj, clear_key, identity_key, n));
         }
+    }
+    Ok(sites)
+}
+
+/// How many numbers a document still holds in clear at the keys earlier versions wrote.
+pub fn clear_numbers_held<R: ReadDoc>(doc: &R) -> Result<usize, DocError> {
+    Ok(clear_sites(doc)?.len())
+}
+
+/// Rewrite a document written before numbers were sealed: each number held in clear at the
+/// keys earlier versions wrote it (`id_number` of members, supporters and added members,
+/// `target_person_id_number` of a discovery report) becomes an `identity` sealed to `key`, and a
+/// `birth_date` beside it goes (with the masked form it would give the whole number back).
+/// Returns how many numbers were sealed; nothing is written when there are none. The history
+/// keeps the clear values: only the current state changes.
+pub fn seal_clear_numbers<T: Transactable>(doc: &mut T, key: &SealKey) -> Result<usize, DocError> {
+    let sites = clear_sites(&*doc)?;
+    let sealed = sites.len();
+    for (obj, clear_key, identity_key, number) in sites {
+        let id = key.seal(&number);
+        write_opt(
+            Some(&id),
+            &mut MapWriter::at(doc, obj.clone()),
+            identity_key,
+        )?;
         doc.delete(&obj, clear_key)?;
-        if birth && doc.get(&obj, household::key::member::BIRTH_DATE)?.is_some() {
+        if doc.get(&obj, household::key::member::BIRTH_DATE)?.is_some() {
             doc.delete(&obj, household::key::member::BIRTH_DATE)?;
         }
-        sealed += 1;
     }
     Ok(sealed)
 }

@@ -190,6 +190,7 @@ pub async fn run(
     } else {
         task_list(state, ctx, req.tasks_tag).await?
     };
+    let identities = crate::identity::for_updates(state, ctx, &updates).await?;
     Ok(SyncResponse {
         v: PROTOCOL_VERSION,
         results,
@@ -200,6 +201,7 @@ pub async fn run(
         more: page.more,
         policy,
         tasks,
+        identities,
     })
 }
 
@@ -578,6 +580,9 @@ async fn check(
         .filter(|c| before.get_change_by_hash(&c.hash()).is_none())
         .cloned()
         .collect();
+    if crate::identity::writes_clear_number(&new) {
+        return Ok(Done(crate::identity::refused_clear(id)));
+    }
     if new.is_empty() {
         // A replay of what is already stored: nothing to do.
         let heads = stored
@@ -714,6 +719,20 @@ async fn check(
             )
         }));
     }
+    let numbers = match crate::identity::rows(&state.identity, id, &grid.path, content) {
+        Ok(rows) => rows,
+        Err(issues) => {
+            return Ok(Done(PushResult {
+                issues: crate::identity::wire_issues(&issues),
+                ..rejected(
+                    id,
+                    "sync.validation_failed",
+                    "内容未通过检查，请按提示修改。",
+                    "The document did not pass the checks; fix the listed fields.",
+                )
+            }));
+        }
+    };
     let heads = after.get_heads();
     let writer = Writer::device(ctx);
     let write = prepare(
@@ -727,7 +746,8 @@ async fn check(
         &new,
         &heads,
         Vec::new(),
-    )?;
+    )?
+    .with_identities(numbers);
     Ok(Checked::Write(Box::new(write), heads))
 }
 
@@ -905,6 +925,7 @@ pub fn prepare(
         rows,
         extra,
         audit_detail,
+        identities: None,
     })
 }
 
