@@ -380,7 +380,7 @@ const SEAL_BATCH: u64 = 200;
 pub const AUDIT_SEAL: &str = "identity.seal_stored";
 
 /// The `server_secrets` row that records that [`seal_stored`] went through every document.
-const SEALED_MARK: &str = "identity_stored_sealed_v1";
+pub const SEALED_MARK: &str = "identity_stored_sealed_v1";
 
 /// Seal the numbers of documents stored in clear before numbers were sealed: each such
 /// document gets a change of the server's own (the fixed server actor) that replaces every clear

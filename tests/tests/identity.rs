@@ -23,6 +23,7 @@ both_backends!(
     a_push_writing_a_clear_number_is_refused,
     numbers_the_server_cannot_open_or_that_repeat_are_refused,
     the_console_shows_numbers_masked_and_unmasks_them_audited,
+    documents_stored_in_clear_are_sealed_once,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -514,4 +515,132 @@ async fn the_console_shows_numbers_masked_and_unmasks_them_audited(b: Backend) {
     // Opening the page again shows it masked again.
     let (_, page) = town.get(&format!("/console/visits/{visit}")).await;
     assert!(!page.contains(HEAD));
+}
+
+/// A household as the first version stored it, written straight into the store (the server now
+/// refuses such a push): the head's number in clear under `id_number`, the birth date beside it.
+async fn store_legacy_household(app: &TestApp, phone: &Phone, head: MemberId) -> String {
+    use doudi_server::sync::{self, Writer};
+    use sea_orm::EntityTrait;
+    let mut h = Household {
+        address: "济南市历下区一镇一村 1 号".into(),
+        ..Default::default()
+    };
+    h.members
+        .insert(head, Member::new("王秀兰", Relation::Head));
+    let id = DocumentId::generate().unwrap();
+    let mut doc =
+        doudi_protocol::doc::create(id, GRID_A, &h, Some(phone.replica.actor().clone())).unwrap();
+    let content = doc.get(automerge::ROOT, "content").unwrap().unwrap().1;
+    let members = doc.get(&content, "members").unwrap().unwrap().1;
+    let m = doc.get(&members, head.to_string()).unwrap().unwrap().1;
+    doc.put(&m, "id_number", HEAD).unwrap();
+    doc.put(&m, "birth_date", "1955-12-31").unwrap();
+    doc.commit();
+    let changes = doc.get_changes(&[]);
+    let mut after = doc.document().clone();
+    let header = doudi_protocol::doc::read_header(&after).unwrap();
+    let tree = doudi_protocol::doc::tree(&after).unwrap();
+    let (_, content) = doudi_protocol::doc::read_any(&tree).unwrap();
+    let grid = doudi_server::entity::region::Entity::find_by_id(GRID_A.to_string())
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let heads = after.get_heads();
+    let writer = Writer {
+        account_id: &phone.account_id,
+        device_id: &phone.device_id,
+        client_addr: None,
+        audit_action: sync::AUDIT_ACCEPT,
+        audit_detail: None,
+    };
+    let write = sync::prepare(
+        &writer,
+        None,
+        &header,
+        &grid.path,
+        &mut after,
+        &tree,
+        Some(&content),
+        &changes,
+        &heads,
+        Vec::new(),
+    )
+    .unwrap();
+    assert!(sync::store(&app.state.db, &write).await.unwrap());
+    id.to_string()
+}
+
+async fn documents_stored_in_clear_are_sealed_once(b: Backend) {
+    use doudi_server::entity::{identity_number, server_secret};
+    use doudi_server::identity::{SEALED_MARK, seal_stored};
+    use sea_orm::EntityTrait;
+    let w = world(b).await;
+    let zhang = w.app.phone("grid.zhang").await;
+    let head = MemberId::generate().unwrap();
+    let id = store_legacy_household(&w.app, &zhang, head).await;
+    // A phone that synced before the upgrade holds the number in clear.
+    let mut before = w.app.phone("cadre.wang").await;
+    w.app.sync(&mut before).await;
+    assert_eq!(clear_on(&mut before, &[HEAD]), vec![HEAD.to_string()]);
+
+    // The first start of the upgraded server seals it; its mark says it went through.
+    server_secret::Entity::delete_by_id(SEALED_MARK.to_string())
+        .exec(&w.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(seal_stored(&w.app.state).await.unwrap(), 1);
+    assert_eq!(seal_stored(&w.app.state).await.unwrap(), 0, "once");
+    assert_eq!(w.app.audit("identity.seal_stored").await.len(), 1);
+    let rows = identity_number::Entity::find()
+        .all(&w.app.state.db)
+        .await
+        .unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.doc_id == id && r.masked == "370102****0024")
+    );
+
+    // A new phone's current state holds the sealed number, no clear one, no birth date; the
+    // phone that held the document takes the change.
+    let mut cadre = w.app.phone("cadre.wang").await;
+    w.app.sync(&mut cadre).await;
+    w.app.sync(&mut before).await;
+    for phone in [&cadre, &before] {
+        let h: Household = phone.replica.read(&id).unwrap();
+        let m = &h.members[&head];
+        assert_eq!(
+            m.identity.as_ref().unwrap().masked.as_str(),
+            "370102****0024"
+        );
+        assert_eq!(m.birth_date, None);
+        let doc = &phone.replica.entry(&id).unwrap().doc;
+        let content = doc.get(automerge::ROOT, "content").unwrap().unwrap().1;
+        let members = doc.get(&content, "members").unwrap().unwrap().1;
+        let obj = doc.get(&members, head.to_string()).unwrap().unwrap().1;
+        assert!(doc.get(&obj, "id_number").unwrap().is_none());
+    }
+    // ...and the history still holds the clear value (docs/SECURITY.md says so).
+    assert_eq!(clear_on(&mut cadre, &[HEAD]), vec![HEAD.to_string()]);
+    // Only grid workers and assistants get it in clear, apart from the document.
+    assert_eq!(
+        cadre.replica.identity(&id, &format!("members.{head}")),
+        None
+    );
+    let mut liu = w.app.phone("assist.liu").await;
+    w.app.sync(&mut liu).await;
+    assert_eq!(
+        liu.replica.identity(&id, &format!("members.{head}")),
+        Some(HEAD)
+    );
+    // The sealed document takes further edits as any other.
+    let mut zhang = w.app.phone("grid.zhang").await;
+    w.app.sync(&mut zhang).await;
+    zhang
+        .replica
+        .update::<Household>(&id, |h| h.registered_address = Some("甲地".into()))
+        .unwrap();
+    let o = w.app.sync(&mut zhang).await;
+    assert_eq!(o.accepted, vec![id], "{:?}", o.rejected);
 }
