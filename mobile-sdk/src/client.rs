@@ -11,7 +11,9 @@ use std::time::Duration;
 use doudi_protocol::doc::discovery::{
     Channel, DiscoveryReport, DiscoveryStatus, Target, TargetGroup, Urgency,
 };
+use doudi_protocol::doc::household::key as household_key;
 use doudi_protocol::doc::household::{Member, Relation};
+use doudi_protocol::doc::visit::key as visit_key;
 use doudi_protocol::doc::visit::{
     AddedMember, Comparison, ComparisonSubject, Investigator, MemberCheck, Signature, Visit,
     VisitStatus,
@@ -20,6 +22,7 @@ use doudi_protocol::doc::{
     self, DocumentContent, GeoPoint, Household, Photo, Severity, UnixMillis,
 };
 use doudi_protocol::id_number::IdNumber;
+use doudi_protocol::identity::{SealKey, SealedId};
 use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, DocumentKind, EntryId, MemberId};
 use doudi_protocol::sync::engine::{self, Outgoing};
 use doudi_protocol::sync::replica::device_actor;
@@ -50,6 +53,8 @@ struct Session {
 
 const META_SESSION: &str = "session";
 const META_DEVICE: &str = "device_id";
+/// The server's public key for 身份证号 (hexadecimal), from the login answer.
+const META_IDENTITY_KEY: &str = "identity_key";
 /// Bytes per upload request: a chunk must finish within the server's request time on a slow
 /// link, and an interrupted upload resumes from the last acknowledged chunk.
 const UPLOAD_CHUNK: usize = 64 * 1024;
@@ -238,6 +243,10 @@ fn id_number(field: &str, s: Option<&str>) -> Result<Option<IdNumber>> {
         .transpose()
 }
 
+/// A captured number as a document holds it (sealed to the server's key), with the number
+/// itself for this phone's store.
+type Captured = Option<(IdNumber, SealedId)>;
+
 fn visit_summary(id: &str, v: &VisitIdx) -> VisitSummary {
     let status = VisitStatus::parse(&v.status);
     VisitSummary {
@@ -330,6 +339,8 @@ struct TokenResponse {
     refresh_token: String,
     device_id: String,
     account: AccountView,
+    #[serde(default)]
+    identity_key: Option<String>,
 }
 
 impl TokenResponse {
@@ -539,6 +550,10 @@ impl Inner {
         }
         let tokens: TokenResponse =
             serde_json::from_slice(&resp.body).map_err(DoudiError::internal)?;
+        let identity_key = tokens
+            .identity_key
+            .clone()
+            .filter(|k| SealKey::parse_hex(k).is_some());
         let session = tokens.session();
         let mut store = self.store();
         let previous: Option<Session> = store.meta(META_SESSION)?;
@@ -552,6 +567,9 @@ impl Inner {
         store.write(|w| {
             w.put_meta(META_SESSION, Some(&session))?;
             w.put_meta(META_DEVICE, Some(&session.account.device_id))?;
+            if let Some(k) = &identity_key {
+                w.put_meta(META_IDENTITY_KEY, Some(k))?;
+            }
             w.put_meta("account_id", Some(&session.account.id))
         })?;
         Ok(session.account)
@@ -823,7 +841,39 @@ impl Inner {
     }
 
     /// Create a document and store it in one transaction.
+    /// A number typed in at `field`, checked and sealed to the server's key (from the login
+    /// answer): documents never hold it in clear.
+    fn capture(&self, field: &str, s: Option<&str>) -> Result<Captured> {
+        let Some(n) = id_number(field, s)? else {
+            return Ok(None);
+        };
+        let key = self
+            .store()
+            .meta::<String>(META_IDENTITY_KEY)?
+            .and_then(|k| SealKey::parse_hex(&k))
+            .ok_or_else(|| {
+                DoudiError::invalid(
+                    field,
+                    "本机尚未取得加密身份证号的密钥，请联网登录后再录入",
+                    "this phone has not received the key that ID numbers are sealed with: log in online first",
+                )
+            })?;
+        let sealed = key.seal(&n);
+        Ok(Some((n, sealed)))
+    }
+
     fn create<C: DocumentContent>(&self, scope: &str, content: &C) -> Result<String> {
+        self.create_with(scope, content, &[])
+    }
+
+    /// [`Inner::create`], keeping the clear numbers the document holds sealed (`(entry,
+    /// number)`) in the same transaction.
+    fn create_with<C: DocumentContent>(
+        &self,
+        scope: &str,
+        content: &C,
+        numbers: &[(String, &IdNumber)],
+    ) -> Result<String> {
         let mut issues = Vec::new();
         content.validate(&mut issues);
         if let Some(e) = first_error(&issues) {
@@ -835,8 +885,13 @@ impl Inner {
         let id = id.to_string();
         let kind = C::KIND.as_str();
         let s = summary::summarize(kind, scope, &d)?;
-        self.store()
-            .write(|w| w.put_doc(&id, kind, scope, &mut d, None, &[], s))?;
+        self.store().write(|w| {
+            w.put_doc(&id, kind, scope, &mut d, None, &[], s)?;
+            for (entry, n) in numbers {
+                w.put_identity(&id, entry, n.expose())?;
+            }
+            Ok(())
+        })?;
         Ok(id)
     }
 
@@ -1029,13 +1084,20 @@ impl DoudiClient {
             })
             .collect();
         visits.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        let held = self.inner.store().identities(&id)?;
         let members = h
             .members
             .iter()
             .map(|(mid, m)| MemberInfo {
                 id: mid.to_string(),
                 name: m.name.clone(),
-                id_number_masked: m.id_number.as_ref().map(|n| n.masked()),
+                id_number_masked: m.identity.as_ref().map(|n| n.masked.to_string()),
+                // Shown only while the document still holds that number.
+                id_number: m.identity.as_ref().and_then(|sealed| {
+                    held.get(&format!("{}.{mid}", household_key::MEMBERS))
+                        .filter(|n| n.masked() == sealed.masked.as_str())
+                        .map(|n| n.expose().to_owned())
+                }),
                 relation: m.relation.as_str().to_owned(),
                 relation_label: m.relation.label_zh().to_owned(),
                 current: m.is_current(),
@@ -1072,14 +1134,21 @@ impl DoudiClient {
             ));
         }
         let mut head = Member::new(head_name.trim(), Relation::Head);
-        head.id_number = id_number("head_id_number", head_id_number.as_deref())?;
+        let captured = self
+            .inner
+            .capture("head_id_number", head_id_number.as_deref())?;
+        head.identity = captured.as_ref().map(|(_, s)| s.clone());
         let mut h = Household {
             address: address.trim().to_owned(),
             ..Default::default()
         };
-        h.members
-            .insert(MemberId::generate().map_err(DoudiError::internal)?, head);
-        self.inner.create(&grid, &h)
+        let head_id = MemberId::generate().map_err(DoudiError::internal)?;
+        h.members.insert(head_id, head);
+        let numbers: Vec<(String, &IdNumber)> = captured
+            .iter()
+            .map(|(n, _)| (format!("{}.{head_id}", household_key::MEMBERS), n))
+            .collect();
+        self.inner.create_with(&grid, &h, &numbers)
     }
 
     /// Start a visit to a household; the logged-in user is its first investigator and the start
@@ -1259,19 +1328,30 @@ impl DoudiClient {
         let relation = Relation::parse(&member.relation).ok_or_else(|| {
             DoudiError::invalid("relation", "与户主关系不正确", "unknown relation code")
         })?;
-        let id_number = id_number("id_number", member.id_number.as_deref())?;
+        let captured = self
+            .inner
+            .capture("id_number", member.id_number.as_deref())?;
         let mid = MemberId::generate().map_err(DoudiError::internal)?;
-        self.inner.change_visit(&visit_id, |v| {
-            v.members_added.insert(
-                mid,
-                AddedMember {
-                    name: member.name,
-                    id_number,
-                    relation,
-                    note: member.note,
-                },
-            );
-        })?;
+        let entry = format!("{}.{mid}", visit_key::MEMBERS_ADDED);
+        self.inner.edit_visit(
+            &visit_id,
+            |v| {
+                v.members_added.insert(
+                    mid,
+                    AddedMember {
+                        name: member.name,
+                        identity: captured.as_ref().map(|(_, s)| s.clone()),
+                        relation,
+                        note: member.note,
+                    },
+                );
+                Ok(())
+            },
+            |w| match &captured {
+                Some((n, _)) => w.put_identity(&visit_id, &entry, n.expose()),
+                None => Ok(()),
+            },
+        )?;
         Ok(mid.to_string())
     }
 
@@ -1467,6 +1547,9 @@ impl DoudiClient {
     pub fn file_report(&self, report: ReportInput) -> Result<String> {
         let (_, account) = self.inner.actor_and_account()?;
         let reporter = AccountId::parse(&account.id).map_err(DoudiError::internal)?;
+        let captured = self
+            .inner
+            .capture("person_id_number", report.person_id_number.as_deref())?;
         let (target, household_grid) = match &report.household_id {
             Some(h) => {
                 let hid = parse_doc_id("household_id", h)?;
@@ -1479,7 +1562,7 @@ impl DoudiClient {
             None => (
                 Target::Person {
                     name: report.person_name.clone().unwrap_or_default(),
-                    id_number: id_number("person_id_number", report.person_id_number.as_deref())?,
+                    identity: captured.as_ref().map(|(_, s)| s.clone()),
                     address: report.address.clone(),
                     phone: report.phone.clone(),
                 },
@@ -1520,7 +1603,13 @@ impl DoudiClient {
         r.notes = report.notes.clone();
         r.gps = gps(report.lat, report.lon)?;
         r.status = DiscoveryStatus::Submitted;
-        self.inner.create(&grid, &r)
+        let numbers: Vec<(String, &IdNumber)> = match (&r.target, &captured) {
+            (Some(Target::Person { .. }), Some((n, _))) => {
+                vec![(doudi_protocol::doc::identity::TARGET_PERSON.to_owned(), n)]
+            }
+            _ => Vec::new(),
+        };
+        self.inner.create_with(&grid, &r, &numbers)
     }
 
     /// Visits a reviewer sent back (已退回), with the reviewer's comment. Offline.

@@ -38,6 +38,9 @@ pub struct MemberInfo {
     pub id: String,
     pub name: String,
     pub id_number_masked: Option<String>,
+    /// The whole 身份证号, when this phone holds it: captured here, or sent by the server to
+    /// grid workers and assistants. Show it only where the work needs it.
+    pub id_number: Option<String>,
     /// Relation code (`head`, `spouse`, ...).
     pub relation: String,
     /// Relation in Chinese (户主, 配偶, ...).

@@ -15,6 +15,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::crypto::Cipher;
 use crate::error::{DoudiError, Result};
 use crate::summary::Summary;
+use doudi_protocol::id_number::IdNumber;
 use doudi_protocol::sync::engine::Held;
 
 /// Schema migrations; `PRAGMA user_version` is the number applied. Append only.
@@ -47,6 +48,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // 3: what the sync and the upload queue look for.
     "CREATE INDEX docs_dirty ON docs(dirty) WHERE dirty = 1;
     CREATE INDEX blobs_pending ON blobs(uploaded) WHERE uploaded = 0;",
+    // 4: 身份证号 in clear, which documents hold only masked and sealed to the server: those
+    // this phone captured and those the server sent (grid workers and assistants).
+    "CREATE TABLE identities (
+        doc TEXT NOT NULL,
+        entry TEXT NOT NULL,
+        number BLOB NOT NULL,
+        PRIMARY KEY (doc, entry)
+    ) WITHOUT ROWID;",
 ];
 
 /// Apply migrations up to `target` (all of them in normal use), each in its own transaction.
@@ -290,6 +299,33 @@ impl Store {
         Ok(out)
     }
 
+    /// The clear 身份证号 this phone holds of a document, by entry.
+    pub(crate) fn identities(
+        &self,
+        doc: &str,
+    ) -> Result<std::collections::BTreeMap<String, IdNumber>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT entry, number FROM identities WHERE doc = ?1")?;
+        let rows = stmt.query_map([doc], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = std::collections::BTreeMap::new();
+        for row in rows {
+            let (entry, sealed) = row?;
+            let plain = self
+                .cipher
+                .open(&format!("identities/{doc}/{entry}"), &sealed)?;
+            if let Some(n) = std::str::from_utf8(&plain)
+                .ok()
+                .and_then(|t| IdNumber::parse(t).ok())
+            {
+                out.insert(entry, n);
+            }
+        }
+        Ok(out)
+    }
+
     /// A stored blob's bytes (image, or thumbnail when `thumbnail`).
     pub(crate) fn blob(&self, hash: &str, thumbnail: bool) -> Result<Option<Vec<u8>>> {
         let col = if thumbnail { "thumbnail" } else { "image" };
@@ -344,7 +380,7 @@ impl Store {
     pub(crate) fn clear_data(&mut self) -> Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute_batch(
-            "DELETE FROM docs; DELETE FROM blobs; DELETE FROM meta WHERE key IN ('cursor', 'position', 'task_list');",
+            "DELETE FROM docs; DELETE FROM blobs; DELETE FROM identities; DELETE FROM meta WHERE key IN ('cursor', 'position', 'task_list');",
         )?;
         tx.commit()?;
         self.index.clear();
@@ -411,12 +447,41 @@ impl Writer<'_> {
     pub(crate) fn delete_doc(&mut self, id: &str) -> Result<()> {
         self.tx.execute("DELETE FROM docs WHERE id = ?1", [id])?;
         self.tx.execute("DELETE FROM blobs WHERE doc = ?1", [id])?;
+        self.tx
+            .execute("DELETE FROM identities WHERE doc = ?1", [id])?;
         self.index_changes.push((id.to_owned(), None));
         Ok(())
     }
 
     pub(crate) fn put_meta<T: Serialize>(&mut self, key: &str, value: Option<&T>) -> Result<()> {
         Store::put_meta_on(self.tx, self.cipher, key, value)
+    }
+
+    /// Keep the clear 身份证号 of a person of a document (`entry`: `members.<member_id>`...).
+    pub(crate) fn put_identity(&mut self, doc: &str, entry: &str, number: &str) -> Result<()> {
+        let sealed = self
+            .cipher
+            .seal(&format!("identities/{doc}/{entry}"), number.as_bytes())?;
+        self.tx.execute(
+            "INSERT INTO identities (doc, entry, number) VALUES (?1, ?2, ?3)
+             ON CONFLICT (doc, entry) DO UPDATE SET number = excluded.number",
+            params![doc, entry, sealed],
+        )?;
+        Ok(())
+    }
+
+    /// Replace the clear numbers of a document with those the server sent.
+    pub(crate) fn put_identities(
+        &mut self,
+        doc: &str,
+        numbers: &std::collections::BTreeMap<String, String>,
+    ) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM identities WHERE doc = ?1", [doc])?;
+        for (entry, number) in numbers {
+            self.put_identity(doc, entry, number)?;
+        }
+        Ok(())
     }
 
     /// Store a blob (kept until uploaded). A blob already stored is kept as it is.

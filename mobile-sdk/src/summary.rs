@@ -64,7 +64,7 @@ pub(crate) fn household_idx(scope: &str, h: &Household) -> HouseholdIdx {
         grid: scope.to_owned(),
         address: h.address.clone(),
         head_name: head.map(|m| m.name.clone()).unwrap_or_default(),
-        head_id_masked: head.and_then(|m| m.id_number.as_ref().map(|n| n.masked())),
+        head_id_masked: head.and_then(|m| m.identity.as_ref().map(|n| n.masked.to_string())),
         programmes: h
             .programmes
             .iter()
@@ -74,7 +74,7 @@ pub(crate) fn household_idx(scope: &str, h: &Household) -> HouseholdIdx {
         names: current.iter().map(|m| m.name.clone()).collect(),
         id_tails: current
             .iter()
-            .filter_map(|m| m.id_number.as_ref().map(|n| tail(n.expose())))
+            .filter_map(|m| m.identity.as_ref().map(|n| tail(n.masked.as_str())))
             .collect(),
     }
 }

@@ -98,6 +98,9 @@ impl SyncStore for Store {
                     s?,
                 )?;
             }
+            for i in &applied.identities {
+                w.put_identities(&i.doc, &i.numbers)?;
+            }
             for id in &applied.deleted {
                 w.delete_doc(id)?;
             }

@@ -4,6 +4,7 @@
 
 pub mod doc;
 pub mod id_number;
+pub mod identity;
 pub mod ids;
 pub mod region;
 pub mod role;

@@ -18,6 +18,8 @@ pub enum StartError {
     Db(#[from] sea_orm::DbErr),
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
+    #[error("sealing the identity numbers of stored documents: {0}")]
+    Seal(String),
 }
 
 /// Connect to the database, apply migrations and build the shared state.
@@ -33,7 +35,8 @@ pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
     };
     let reads = crate::reads::Reads::open(&db, sqlite_file.as_deref())?;
     let checkpoints = db::start_checkpointer(&db);
-    Ok(Arc::new(AppState {
+    let identity = crate::identity::IdentityKeys::load(&db, &settings).await?;
+    let state = Arc::new(AppState {
         db,
         settings,
         keys,
@@ -42,7 +45,19 @@ pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
         placements: Default::default(),
         reads,
         task_tags: Default::default(),
-    }))
+        identity,
+    });
+    // Documents stored before numbers were sealed: sealed before anything is served, once.
+    let sealed = crate::identity::seal_stored(&state)
+        .await
+        .map_err(|e| StartError::Seal(e.body().message_en.clone()))?;
+    if sealed > 0 {
+        tracing::info!(
+            documents = sealed,
+            "sealed the identity numbers of stored documents"
+        );
+    }
+    Ok(state)
 }
 
 /// Serve the API on `listener` until `shutdown` completes.

@@ -38,6 +38,10 @@ pub struct Settings {
     /// HMAC key for access tokens. Unset: a random key is created once in `data_dir/jwt.key`.
     /// Several server processes behind one load balancer must share it.
     pub jwt_secret: Option<Secret>,
+    /// The secret the server's identity-number keys derive from (the key pair phones seal
+    /// 身份证号 to, the key of numbers at rest, the keyed hash). Unset: created once in the
+    /// database. Every server process of one database must share it, and it must never change.
+    pub identity_secret: Option<Secret>,
     /// Lifetime of an access token (seconds).
     pub access_token_ttl_secs: u64,
     /// Lifetime of a refresh token (days).
@@ -146,6 +150,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("data"),
             database_url: None,
             jwt_secret: None,
+            identity_secret: None,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_days: 30,
             max_body_bytes: 1024 * 1024,
@@ -222,6 +227,9 @@ impl Settings {
         }
         if let Some(v) = get("DOUDI_JWT_SECRET") {
             self.jwt_secret = Some(Secret::new(v));
+        }
+        if let Some(v) = get("DOUDI_IDENTITY_SECRET") {
+            self.identity_secret = Some(Secret::new(v));
         }
         if let Some(v) = get("DOUDI_ACCESS_TOKEN_TTL_SECS") {
             self.access_token_ttl_secs = parse("DOUDI_ACCESS_TOKEN_TTL_SECS", &v)?;

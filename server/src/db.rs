@@ -311,30 +311,35 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// The access-token key: configured, or created once in the database and shared by every
 /// process that serves it.
 pub async fn token_key(db: &DatabaseConnection, settings: &Settings) -> Result<Vec<u8>, DbErr> {
-    if let Some(s) = &settings.jwt_secret {
-        return Ok(s.expose().as_bytes().to_vec());
+    match &settings.jwt_secret {
+        Some(s) => Ok(s.expose().as_bytes().to_vec()),
+        None => server_secret(db, "access_token_hs256").await,
     }
-    const NAME: &str = "access_token_hs256";
-    if let Some(row) = server_secret::Entity::find_by_id(NAME).one(db).await? {
+}
+
+/// The secret named `name` of `server_secrets`: created once (256 random bits, as hexadecimal
+/// text) by whichever process asks first, then read by every process of the database.
+pub async fn server_secret(db: &DatabaseConnection, name: &str) -> Result<Vec<u8>, DbErr> {
+    if let Some(row) = server_secret::Entity::find_by_id(name).one(db).await? {
         return Ok(row.value.into_bytes());
     }
     let fresh = hex::encode(random_bytes::<32>());
     let insert = server_secret::ActiveModel {
-        name: Set(NAME.to_string()),
+        name: Set(name.to_string()),
         value: Set(fresh),
         created_at_ms: Set(now_ms()),
     }
     .insert(db)
     .await;
     if let Err(e) = insert {
-        tracing::debug!(error = %e, "another process created the token key first");
+        tracing::debug!(error = %e, name, "another process created the secret first");
     }
-    // Whoever won the race, read the stored key.
-    server_secret::Entity::find_by_id(NAME)
+    // Whoever won the race, read the stored secret.
+    server_secret::Entity::find_by_id(name)
         .one(db)
         .await?
         .map(|row| row.value.into_bytes())
-        .ok_or_else(|| DbErr::Custom("token key missing after creation".into()))
+        .ok_or_else(|| DbErr::Custom(format!("secret {name} missing after creation")))
 }
 
 #[cfg(test)]

@@ -43,8 +43,12 @@ pub enum DemoError {
     Cases(String),
 }
 
-/// Seed regions and accounts; running it again changes nothing.
-pub async fn seed(db: &DatabaseConnection) -> Result<(), DemoError> {
+/// Seed regions and accounts; running it again changes nothing. Identity numbers are sealed to
+/// the server's key, as a phone seals them.
+pub async fn seed(
+    db: &DatabaseConnection,
+    identity: &crate::identity::IdentityKeys,
+) -> Result<(), DemoError> {
     regions::import_csv(db, REGIONS_CSV, 10_000, None).await?;
     for (username, display, role, region) in DEMO_ACCOUNTS {
         if accounts::find_by_username(db, username).await?.is_some() {
@@ -63,6 +67,6 @@ pub async fn seed(db: &DatabaseConnection) -> Result<(), DemoError> {
         .await
         .map_err(|e: ApiError| DemoError::Account(username, e.body().message_en))?;
     }
-    cases::seed_cases(db).await?;
+    cases::seed_cases(db, identity).await?;
     Ok(())
 }

@@ -358,6 +358,48 @@ pub mod household {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod identity_number {
+    use sea_orm::entity::prelude::*;
+
+    /// A 身份证号 a document holds (`crate::identity`): encrypted, with keyed hashes for lookup.
+    /// `Debug` shows neither the number nor its hashes.
+    #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "identity_numbers")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub doc_id: String,
+        /// `members.<member_id>`, `supporters.<entry_id>`, `members_added.<member_id>` or
+        /// `target_person`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub entry: String,
+        pub region_path: String,
+        /// A current member of a household: what household search finds.
+        pub searchable: bool,
+        pub masked: String,
+        /// Nonce and ciphertext (ChaCha20-Poly1305 under the server's key for numbers at rest).
+        pub sealed: Vec<u8>,
+        pub hash_full: String,
+        pub hash_tail4: String,
+        pub hash_tail5: String,
+        pub hash_tail6: String,
+    }
+
+    impl std::fmt::Debug for Model {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("IdentityNumber")
+                .field("doc_id", &self.doc_id)
+                .field("entry", &self.entry)
+                .field("masked", &self.masked)
+                .finish_non_exhaustive()
+        }
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod member {
     use sea_orm::entity::prelude::*;
 

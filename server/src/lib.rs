@@ -15,6 +15,7 @@ pub mod db;
 pub mod demo;
 pub mod entity;
 pub mod error;
+pub mod identity;
 pub mod policies;
 pub mod policy;
 pub mod reads;

@@ -223,7 +223,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let (minutes, days) = (s.task_schedule_minutes, s.change_log_days);
             let state = app::prepare(s).await.map_err(|e| e.to_string())?;
-            demo::seed(&state.db).await.map_err(|e| e.to_string())?;
+            demo::seed(&state.db, &state.identity)
+                .await
+                .map_err(|e| e.to_string())?;
             review::recheck::spawn_periodic(state.db.clone(), minutes);
             doudi_server::sync::compact::spawn_periodic(state.db.clone(), days);
             println!("doudi 演示 / demo — data: {where_}");

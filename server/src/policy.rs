@@ -34,10 +34,13 @@ pub enum Action {
     Unmask,
     /// Sync documents to a phone.
     Sync,
+    /// Hold full 身份证号 on a phone (field work: grid workers and assistants); they come through
+    /// sync apart from the documents, which hold them only masked and sealed.
+    HoldIdNumbers,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::ReadRegion,
         Action::ManageRegions,
         Action::ManageAccounts,
@@ -50,6 +53,7 @@ impl Action {
         Action::ConfirmCase,
         Action::Unmask,
         Action::Sync,
+        Action::HoldIdNumbers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +70,7 @@ impl Action {
             Action::ConfirmCase => "confirm_case",
             Action::Unmask => "unmask",
             Action::Sync => "sync",
+            Action::HoldIdNumbers => "hold_id_numbers",
         }
     }
 }
@@ -81,7 +86,7 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         Role::GridWorker | Role::Assistant => {
             matches!(
                 action,
-                ReadRegion | ReadCase | WriteCase | FileReport | Sync
+                ReadRegion | ReadCase | WriteCase | FileReport | Sync | HoldIdNumbers
             )
         }
         Role::VillageCadre => matches!(action, ReadRegion | ReadCase | FileReport | Sync),

@@ -1,14 +1,13 @@
 //! Household search for the console and `GET /api/v1/households`: head or member name prefix,
-//! address fragment, or the last four characters of a member's 身份证号, only inside the
-//! caller's regions.
+//! address fragment, or a current member's 身份证号 (the whole number, or its last 4 to 6
+//! characters), only inside the caller's regions.
 //!
 //! Address fragments need at least [`MIN_ADDRESS_CHARS`] characters: shorter ones cannot use the
 //! trigram index on PostgreSQL and would scan every household of a county.
 //!
-//! The server never stores an identity number in clear: the `members` projection keeps
-//! `id_number_masked` (`370102****1234`, the six-digit issuing region and the last four
-//! characters). A query of exactly four digits (or three digits and `X`) is therefore matched
-//! against that kept suffix; longer number fragments match nothing.
+//! The server never stores an identity number in clear: a number is found by the keyed hash
+//! (`crate::identity`) of the whole number or of its last 4, 5 or 6 characters, which only the
+//! server can compute. Other fragments of a number (a birth date) match nothing.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -19,8 +18,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiQuery, AuthContext, SharedState};
-use crate::entity::{household, member};
+use crate::entity::{household, identity_number, member};
 use crate::error::{ApiError, ApiResult, Code};
+use crate::identity::{IdentityKeys, Lookup};
 use crate::policy::{Action, Subject, Target};
 use crate::review::Reviewer;
 use crate::review::queue::{PAGE_SIZE, is_tekun, scope_condition};
@@ -37,7 +37,7 @@ pub const MAX_QUERY_CHARS: usize = 32;
 #[serde(default)]
 pub struct SearchParams {
     /// 2–32 characters (after trimming): a head or member name prefix, an address fragment, or
-    /// the last four characters of a 身份证号.
+    /// a 身份证号 whole or its last 4 to 6 characters.
     #[param(required = true, min_length = 2, max_length = 32)]
     pub q: Option<String>,
     /// Page number from 1.
@@ -114,15 +114,6 @@ fn like(pattern: String) -> LikeExpr {
     LikeExpr::new(pattern).escape('\\')
 }
 
-/// The kept suffix of a masked 身份证号, when `q` is one.
-fn id_suffix(q: &str) -> Option<String> {
-    let b = q.as_bytes();
-    (b.len() == 4
-        && b[..3].iter().all(u8::is_ascii_digit)
-        && (b[3].is_ascii_digit() || b[3] == b'X' || b[3] == b'x'))
-        .then(|| q.to_ascii_uppercase())
-}
-
 /// Most households taken from each kind of match; past it the answer says `truncated`.
 pub const MAX_MATCHES: u64 = 2000;
 
@@ -140,6 +131,7 @@ struct Found {
 /// limited to the regions; `true` when one of them had more than [`MAX_MATCHES`].
 async fn matching(
     db: &DatabaseConnection,
+    keys: &IdentityKeys,
     subject: &Subject,
     q: &str,
 ) -> ApiResult<(BTreeSet<Found>, bool)> {
@@ -192,13 +184,30 @@ async fn matching(
                 .to_owned(),
         );
     }
-    if let Some(suffix) = id_suffix(q) {
+    if let Some((lookup, part)) = Lookup::of_query(q) {
+        // The number's keyed hash, among current members, in the regions, before the limit.
         branches.push(
-            members()
-                .and_where(
-                    Expr::col((member::Entity, member::Column::IdNumberMasked))
-                        .like(like(format!("%{suffix}"))),
+            Query::select()
+                .column((household::Entity, household::Column::DocId))
+                .column((household::Entity, household::Column::HeadName))
+                .from(identity_number::Entity)
+                .inner_join(
+                    household::Entity,
+                    Expr::col((household::Entity, household::Column::DocId))
+                        .equals((identity_number::Entity, identity_number::Column::DocId)),
                 )
+                .and_where(
+                    Expr::col((identity_number::Entity, lookup.column()))
+                        .eq(keys.hash(lookup, &part)),
+                )
+                .and_where(
+                    Expr::col((identity_number::Entity, identity_number::Column::Searchable))
+                        .eq(true),
+                )
+                .cond_where(scope_condition(
+                    subject,
+                    identity_number::Column::RegionPath,
+                ))
                 .to_owned(),
         );
     }
@@ -223,6 +232,7 @@ async fn matching(
 /// One page of households in the reviewer's regions matching `params.q`.
 pub async fn search(
     db: &DatabaseConnection,
+    keys: &IdentityKeys,
     reviewer: &Reviewer,
     params: &SearchParams,
 ) -> ApiResult<SearchPage> {
@@ -233,7 +243,7 @@ pub async fn search(
     let subject = &reviewer.subject;
     // The matches carry what orders them, so the total and the page come from them; only the
     // page's rows are read whole.
-    let (found, truncated) = matching(db, subject, &q).await?;
+    let (found, truncated) = matching(db, keys, subject, &q).await?;
     let total = found.len() as u64;
     let pages = Ord::max(total.div_ceil(PAGE_SIZE), 1);
     let page = params.page.unwrap_or(1).clamp(1, pages);
@@ -288,7 +298,9 @@ pub async fn search_households(
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> ApiResult<Json<SearchPage>> {
     let reviewer = Reviewer::from_api(&ctx);
-    Ok(Json(search(&state.db, &reviewer, &params).await?))
+    Ok(Json(
+        search(&state.db, &state.identity, &reviewer, &params).await?,
+    ))
 }
 
 #[cfg(test)]
@@ -307,11 +319,24 @@ mod tests {
     }
 
     #[test]
-    fn id_suffix_and_escape() {
-        assert_eq!(id_suffix("123x").as_deref(), Some("123X"));
-        assert_eq!(id_suffix("1234").as_deref(), Some("1234"));
-        assert_eq!(id_suffix("12345"), None);
-        assert_eq!(id_suffix("王建国民"), None);
+    fn number_queries_and_escape() {
+        assert_eq!(
+            Lookup::of_query("123x"),
+            Some((Lookup::Tail(4), "123X".to_owned()))
+        );
+        assert_eq!(
+            Lookup::of_query("31002x"),
+            Some((Lookup::Tail(6), "31002X".to_owned()))
+        );
+        assert_eq!(Lookup::of_query("1234567"), None);
+        assert_eq!(Lookup::of_query("12X4"), None);
+        assert_eq!(Lookup::of_query("王建国民"), None);
+        assert_eq!(
+            Lookup::of_query("11010519491231002x").map(|l| l.0),
+            Some(Lookup::Whole)
+        );
+        // 18 characters that are no valid number are no number query.
+        assert_eq!(Lookup::of_query("110105194912310021"), None);
         assert_eq!(like_escape("50%_\\"), "50\\%\\_\\\\");
     }
 }

@@ -363,9 +363,19 @@ pub struct Phone {
     pub access: String,
     pub device_id: String,
     pub account_id: String,
+    /// The server's key for 身份证号, from the login answer.
+    pub identity_key: doudi_protocol::identity::SealKey,
     /// Body bytes of the last request and response.
     pub last_up: usize,
     pub last_down: usize,
+}
+
+impl Phone {
+    /// `number` sealed to the server's key, as a document holds it.
+    pub fn seal(&self, number: &str) -> doudi_protocol::identity::SealedId {
+        self.identity_key
+            .seal(&doudi_protocol::id_number::IdNumber::parse(number).expect("a valid number"))
+    }
 }
 
 impl TestApp {
@@ -381,6 +391,10 @@ impl TestApp {
             access: r.body["access_token"].as_str().unwrap().to_string(),
             device_id,
             account_id: r.body["account"]["id"].as_str().unwrap().to_string(),
+            identity_key: doudi_protocol::identity::SealKey::parse_hex(
+                r.body["identity_key"].as_str().unwrap_or_default(),
+            )
+            .expect("the login answer names the identity key"),
             last_up: 0,
             last_down: 0,
         }

@@ -311,7 +311,7 @@ async fn conflicted(b: Backend) -> Conflicted {
         ..Default::default()
     };
     let mut head = Member::new("王建国", Relation::Head);
-    head.id_number = Some("11010519491231002X".parse().unwrap());
+    head.identity = Some(pa.seal("11010519491231002X"));
     h.members.insert(MemberId::generate().unwrap(), head);
     let id = pa.replica.create(GRID_A, &h).unwrap().to_string();
     app.sync(&mut pa).await;
@@ -319,18 +319,19 @@ async fn conflicted(b: Backend) -> Conflicted {
     pa.replica
         .update::<Household>(&id, |h| h.registered_address = Some("甲地".into()))
         .unwrap();
+    let (b_number, a_number) = (pb.seal("110105194912310038"), pa.seal("110105196001010017"));
     pb.replica
         .update::<Household>(&id, |h| {
             h.registered_address = Some("乙地".into());
             for m in h.members.values_mut() {
-                m.id_number = Some("110105194912310038".parse().unwrap());
+                m.identity = Some(b_number.clone());
             }
         })
         .unwrap();
     pa.replica
         .update::<Household>(&id, |h| {
             for m in h.members.values_mut() {
-                m.id_number = Some("110105196001010017".parse().unwrap());
+                m.identity = Some(a_number.clone());
             }
         })
         .unwrap();
@@ -403,7 +404,7 @@ async fn conflicts_are_served_as_json_to_who_may_read_the_document(b: Backend) {
     );
     assert!(stored.seq > 0);
     // A 身份证号 in conflict is shown masked, as everywhere else.
-    let ids = conflict_at(&r.body, "id_number");
+    let ids = conflict_at(&r.body, "identity");
     let text = ids.to_string();
     assert!(
         !text.contains("110105194912310038") && !text.contains("110105196001010017"),

@@ -416,7 +416,7 @@ fn elderly_person_report(phone: &Phone) -> DiscoveryReport {
     r.target_groups.insert(TargetGroup::Elderly);
     r.target = Some(doudi_protocol::doc::discovery::Target::Person {
         name: "李大娘".into(),
-        id_number: None,
+        identity: None,
         address: Some("一村 12 号".into()),
         phone: None,
     });
@@ -439,7 +439,7 @@ async fn reports_are_triaged_into_tasks(b: Backend) {
     calm.target_groups.insert(TargetGroup::Hardship);
     calm.target = Some(doudi_protocol::doc::discovery::Target::Person {
         name: "陈某".into(),
-        id_number: None,
+        identity: None,
         address: None,
         phone: None,
     });

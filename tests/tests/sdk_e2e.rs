@@ -21,6 +21,7 @@ use serde_bytes::ByteBuf;
 use serde_json::json;
 
 both_backends!(
+    a_captured_number_is_sealed_and_shown_back_in_clear,
     two_phones_capture_offline_and_converge,
     revoked_phone_is_wiped,
     region_policy_reaches_the_phone_once,
@@ -80,6 +81,67 @@ async fn setup(b: Backend) -> (TestApp, String, String) {
         .create_account("assist.liu", Role::Assistant, &["370102001001"])
         .await;
     (app, zhang, liu)
+}
+
+/// A number typed in on a phone goes into the document sealed to the server, stays readable on
+/// that phone offline (also after the store is opened again), reaches the village's assistant in
+/// clear through sync, and reaches a village cadre's phone only masked.
+async fn a_captured_number_is_sealed_and_shown_back_in_clear(b: Backend) {
+    let (app, _, _) = setup(b).await;
+    app.create_account("cadre.wang", Role::VillageCadre, &["370102001001"])
+        .await;
+    const NUMBER: &str = "370102195512310024";
+    let da = tempfile::tempdir().unwrap();
+    let pa = phone(&app, da.path(), "grid.zhang").await;
+    // Offline from here until the sync: captured, sealed, shown back in clear.
+    let hid = pa
+        .create_household(
+            None,
+            "一镇一村 3 号".into(),
+            "王秀兰".into(),
+            Some(NUMBER.to_lowercase()),
+        )
+        .unwrap();
+    let shown = |c: &DoudiClient| {
+        let m = c.household(hid.clone()).unwrap().members.remove(0);
+        (m.id_number_masked, m.id_number)
+    };
+    let masked = Some("370102****0024".to_owned());
+    assert_eq!(shown(&pa), (masked.clone(), Some(NUMBER.to_owned())));
+    let bytes = pa.document_bytes(&hid).unwrap().unwrap();
+    let mut doc = automerge::AutoCommit::load(&bytes).unwrap();
+    let history: Vec<String> = doc
+        .get_changes(&[])
+        .iter()
+        .flat_map(|c| c.decode().operations)
+        .filter_map(|op| match op.action {
+            automerge::legacy::OpType::Put(automerge::ScalarValue::Str(s)) => Some(s.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(!history.iter().any(|s| s.contains(NUMBER)), "{history:?}");
+    let s = pa.sync_now(None).await.unwrap();
+    assert!(s.rejected.is_empty(), "{:?}", s.rejected);
+    drop(pa);
+    let reopened = DoudiClient::open(
+        da.path().to_string_lossy().into_owned(),
+        KEY.to_vec(),
+        app.base.clone(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(shown(&reopened), (masked.clone(), Some(NUMBER.to_owned())));
+
+    let db = tempfile::tempdir().unwrap();
+    let pb = phone(&app, db.path(), "assist.liu").await;
+    pb.sync_now(None).await.unwrap();
+    assert_eq!(shown(&pb), (masked.clone(), Some(NUMBER.to_owned())));
+    let dc = tempfile::tempdir().unwrap();
+    let pc = phone(&app, dc.path(), "cadre.wang").await;
+    pc.sync_now(None).await.unwrap();
+    assert_eq!(shown(&pc), (masked, None));
+    // Household search on the phone finds the kept suffix.
+    assert_eq!(pc.households("0024".into()).len(), 1);
 }
 
 /// The region policy arrives with a sync, is kept in the store, and is not sent again until it

@@ -1,10 +1,12 @@
 //! Household search (`GET /api/v1/households`): households made on phones and synced; matches by
-//! name prefix, address fragment and the kept 身份证号 suffix; only inside the caller's regions;
-//! paged; bad queries refused with `request.invalid`.
+//! name prefix, address fragment and a 身份证号 (whole, or its last 4 to 6 characters, through
+//! the server's keyed hash: documents hold numbers only sealed); only inside the caller's
+//! regions; paged; bad queries refused with `request.invalid`.
 
 use doudi_protocol::doc::Household;
 use doudi_protocol::doc::household::{Member, Relation};
 use doudi_protocol::id_number::IdNumber;
+use doudi_protocol::identity::SealKey;
 use doudi_protocol::ids::MemberId;
 use doudi_protocol::role::Role;
 use doudi_tests::{Backend, TestApp, both_backends, spawn_app};
@@ -15,7 +17,12 @@ both_backends!(search_matches_in_scope_and_pages);
 const GRID_A: &str = "370102001001-A";
 const GRID_OTHER_TOWN: &str = "370102002001-A";
 
-fn household(address: &str, head: &str, others: &[(&str, Option<&str>)]) -> Household {
+fn household(
+    key: &SealKey,
+    address: &str,
+    head: &str,
+    others: &[(&str, Option<&str>)],
+) -> Household {
     let mut h = Household {
         address: address.into(),
         ..Default::default()
@@ -26,7 +33,7 @@ fn household(address: &str, head: &str, others: &[(&str, Option<&str>)]) -> Hous
     );
     for (name, id) in others {
         let mut m = Member::new(*name, Relation::Child);
-        m.id_number = id.map(|n| IdNumber::parse(n).unwrap());
+        m.identity = id.map(|n| key.seal(&IdNumber::parse(n).unwrap()));
         h.members.insert(MemberId::generate().unwrap(), m);
     }
     h
@@ -74,7 +81,12 @@ async fn search_matches_in_scope_and_pages(b: Backend) {
             .replica
             .create(
                 GRID_A,
-                &household(&format!("一镇一村 {n} 号"), &format!("王建{n:02}"), &[]),
+                &household(
+                    &phone.identity_key,
+                    &format!("一镇一村 {n} 号"),
+                    &format!("王建{n:02}"),
+                    &[],
+                ),
             )
             .unwrap();
         in_scope.push(id.to_string());
@@ -84,6 +96,7 @@ async fn search_matches_in_scope_and_pages(b: Backend) {
         .create(
             GRID_A,
             &household(
+                &phone.identity_key,
                 "一镇一村幸福里 3 栋",
                 "赵大山",
                 &[("李秀英", Some("11010519491231002X"))],
@@ -98,7 +111,12 @@ async fn search_matches_in_scope_and_pages(b: Backend) {
         .replica
         .create(
             GRID_OTHER_TOWN,
-            &household("二镇幸福里 8 号", "王建军", &[("李秀兰", None)]),
+            &household(
+                &other_phone.identity_key,
+                "二镇幸福里 8 号",
+                "王建军",
+                &[("李秀兰", None)],
+            ),
         )
         .unwrap()
         .to_string();
@@ -132,15 +150,29 @@ async fn search_matches_in_scope_and_pages(b: Backend) {
     // A page past the end answers the last page.
     assert_eq!(search(&app, &town, "王建", 99).await.body["page"], 2);
 
-    // Member name prefix; address fragment; ID-number suffix (what the masked form keeps).
-    for q in ["李秀", "幸福里", "002x", "002X"] {
+    // Member name prefix; address fragment; the number's last 4, 5 and 6 characters, and the
+    // whole number.
+    for q in [
+        "李秀",
+        "幸福里",
+        "002x",
+        "002X",
+        "1002X",
+        "31002x",
+        "11010519491231002X",
+    ] {
         let r = search(&app, &town, q, 1).await;
         assert_eq!(r.status, StatusCode::OK, "{q}: {:?}", r.body);
         assert_eq!(ids(&r), vec![fortune.clone()], "{q}");
         assert_eq!(r.body["items"][0]["grid"], GRID_A);
     }
-    // Digits the masked form does not keep match nothing.
+    // Other parts of a number (its birth date) match nothing, nor does another number.
     assert_eq!(search(&app, &town, "19491231", 1).await.body["total"], 0);
+    assert_eq!(search(&app, &town, "003X", 1).await.body["total"], 0);
+    assert_eq!(
+        search(&app, &town, "110105194912310038", 1).await.body["total"],
+        0
+    );
     // Wildcards are literal.
     assert_eq!(search(&app, &town, "%%", 1).await.body["total"], 0);
     assert_eq!(search(&app, &town, "王_", 1).await.body["total"], 0);

@@ -53,8 +53,12 @@ def test_capture_a_visit_with_a_photo_and_sync(tmp_path):
     assert account.username == "demo-grid"
     assert account.regions == ["370102002002-G01"]
 
-    household = grid.create_household(None, "千佛山街道 测试路 1 号", "张秀英", None)
+    household = grid.create_household(None, "千佛山街道 测试路 1 号", "张秀英", "370102195512310024")
     assert [h.id for h in grid.households("张秀英")] == [household]
+    # The number is sealed into the document; this phone shows it back in clear, offline.
+    head = grid.household(household).members[0]
+    assert head.id_number_masked == "370102****0024"
+    assert head.id_number == "370102195512310024"
     visit = grid.start_visit(household, sdk.VisitPurpose.INVESTIGATION)
     grid.set_living_conditions(
         visit, sdk.LivingConditions(food="够吃", clothing=None, housing="平房", daily_goods=None)
@@ -85,6 +89,8 @@ def test_capture_a_visit_with_a_photo_and_sync(tmp_path):
     asyncio.run(assistant.sync_now(None))
     detail = assistant.household(household)
     assert detail.summary.head_name == "张秀英"
+    # The assistant's field work needs the whole number: it comes with the sync.
+    assert detail.members[0].id_number == "370102195512310024"
     assert [v.id for v in detail.visits] == [visit]
     assert detail.visits[0].photo_count == 1
     assert assistant.visit(visit).living.housing == "平房"

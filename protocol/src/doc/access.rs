@@ -20,7 +20,8 @@ use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, ValueRef, hydrate};
 use chrono::NaiveDate;
 
-use crate::id_number::{IdNumber, Sex};
+use crate::id_number::Sex;
+use crate::identity::MaskedId;
 use crate::ids::{AccountId, BlobHash, DocumentId, EntryId, MemberId};
 
 /// Why a document could not be read or written as its typed view.
@@ -200,15 +201,33 @@ impl Field for NaiveDate {
     }
 }
 
-/// The full 身份证号 is stored in the document (documents travel only to devices whose account
-/// covers the household's scope, encrypted at rest on the phone); every display masks it.
-impl Field for IdNumber {
-    const EXPECTED: &'static str = "an ID number";
+/// A masked 身份证号: documents never hold the clear number (`crate::identity`).
+impl Field for MaskedId {
+    const EXPECTED: &'static str = "a masked ID number";
     fn to_scalar(&self) -> ScalarValue {
-        ScalarValue::Str(self.expose().into())
+        ScalarValue::Str(self.as_str().into())
     }
     fn from_scalar(v: &ScalarValue) -> Result<Self, FieldError> {
-        IdNumber::parse(str_of(v)?).map_err(|e| invalid(e.code(), e))
+        MaskedId::parse(str_of(v)?).ok_or_else(|| {
+            invalid(
+                "id_number.masked_format",
+                "expected 6 digits, ****, 3 digits and a digit or X",
+            )
+        })
+    }
+}
+
+/// Bytes (a sealed value), stored as an automerge byte string.
+impl Field for Vec<u8> {
+    const EXPECTED: &'static str = "bytes";
+    fn to_scalar(&self) -> ScalarValue {
+        ScalarValue::Bytes(self.clone())
+    }
+    fn from_scalar(v: &ScalarValue) -> Result<Self, FieldError> {
+        match v {
+            ScalarValue::Bytes(b) => Ok(b.clone()),
+            _ => Err(FieldError::WrongType),
+        }
     }
 }
 
@@ -567,9 +586,14 @@ pub struct MapWriter<'a, T: Transactable> {
 
 impl<'a, T: Transactable> MapWriter<'a, T> {
     pub fn root(tx: &'a mut T) -> Self {
+        MapWriter::at(tx, automerge::ROOT)
+    }
+
+    /// The writer of the map `obj` (its path left empty: for rewriting a document in place).
+    pub(crate) fn at(tx: &'a mut T, obj: ObjId) -> Self {
         MapWriter {
             tx,
-            obj: automerge::ROOT,
+            obj,
             path: String::new(),
         }
     }

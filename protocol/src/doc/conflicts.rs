@@ -79,7 +79,7 @@ pub struct Conflict {
     pub values: Vec<ConflictValue>,
 }
 
-fn describe(value: &Value<'_>, id: &ObjId, visible: bool) -> ConflictValue {
+fn describe<R: ReadDoc>(doc: &R, value: &Value<'_>, id: &ObjId, visible: bool) -> ConflictValue {
     let (scalar, display) = match value {
         Value::Scalar(s) => {
             let display = match s.as_ref() {
@@ -90,6 +90,14 @@ fn describe(value: &Value<'_>, id: &ObjId, visible: bool) -> ConflictValue {
         }
         Value::Object(ObjType::List) => (None, "[list]".to_owned()),
         Value::Object(ObjType::Text) => (None, "[text]".to_owned()),
+        // A 身份证号 (an identity value object) shows as its masked form.
+        Value::Object(ObjType::Map) => match doc.get(id, super::identity::key::MASKED) {
+            Ok(Some((Value::Scalar(m), _))) => match m.as_ref() {
+                ScalarValue::Str(m) => (None, m.to_string()),
+                _ => (None, "{map}".to_owned()),
+            },
+            _ => (None, "{map}".to_owned()),
+        },
         Value::Object(_) => (None, "{map}".to_owned()),
     };
     let actor = match id {
@@ -153,7 +161,7 @@ fn walk<R: ReadDoc>(
                 path: child_path.clone(),
                 values: all
                     .iter()
-                    .map(|(v, id)| describe(v, id, Some(id) == visible_id.as_ref()))
+                    .map(|(v, id)| describe(doc, v, id, Some(id) == visible_id.as_ref()))
                     .collect(),
             });
         }

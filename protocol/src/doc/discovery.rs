@@ -8,13 +8,14 @@ use automerge::transaction::Transactable;
 use super::DocumentContent;
 use super::access::{DocError, MapReader, MapWriter, UnixMillis, code_enum};
 use super::common::{GPS_RULES, GeoPoint, Photo, gps_key, photos_key};
+use super::identity::{self, identity_key};
 use super::schema::Shape::{Scalar, Set};
 use super::schema::{
-    ACCOUNT_ID, BOOL, DOCUMENT_ID, ID_NUMBER, Key as SchemaKey, KindSchema, REPORT_NOT_DRAFT, Rule,
-    TEXT, TIMESTAMP,
+    ACCOUNT_ID, BOOL, DOCUMENT_ID, Key as SchemaKey, KindSchema, REPORT_NOT_DRAFT, Rule, TEXT,
+    TIMESTAMP,
 };
-use super::validate::{Issue, Severity, identity};
-use crate::id_number::IdNumber;
+use super::validate::{Issue, Severity, person_checks};
+use crate::identity::SealedId;
 use crate::ids::{AccountId, BlobHash, DocumentId, DocumentKind};
 
 /// The keys of a discovery report's content. No other code spells them.
@@ -27,7 +28,8 @@ pub mod key {
     pub const TARGET_HOUSEHOLD: &str = "target_household";
     /// The `target_person_*` keys describe a person not on record.
     pub const TARGET_PERSON_NAME: &str = "target_person_name";
-    pub const TARGET_PERSON_ID_NUMBER: &str = "target_person_id_number";
+    /// 身份证号, masked and sealed (`crate::doc::identity`).
+    pub const TARGET_PERSON_IDENTITY: &str = "target_person_identity";
     pub const TARGET_PERSON_ADDRESS: &str = "target_person_address";
     pub const TARGET_PERSON_PHONE: &str = "target_person_phone";
     pub const TARGET_GROUPS: &str = "target_groups";
@@ -48,7 +50,7 @@ pub static SCHEMA: KindSchema = KindSchema {
         &[key::TARGET_HOUSEHOLD],
         &[
             key::TARGET_PERSON_NAME,
-            key::TARGET_PERSON_ID_NUMBER,
+            key::TARGET_PERSON_IDENTITY,
             key::TARGET_PERSON_ADDRESS,
             key::TARGET_PERSON_PHONE,
         ],
@@ -72,7 +74,7 @@ const CONTENT: &[SchemaKey] = &[
     SchemaKey::opt(key::TARGET_PERSON_NAME, "对象姓名", Scalar(&TEXT)).about(
         "the name of a person not on record; not blank. Without it (and without `target_household`) the report has no target, and the other `target_person_*` keys are ignored",
     ),
-    SchemaKey::opt(key::TARGET_PERSON_ID_NUMBER, "对象身份证号", Scalar(&ID_NUMBER)),
+    identity_key(key::TARGET_PERSON_IDENTITY, "对象身份证号"),
     SchemaKey::opt(key::TARGET_PERSON_ADDRESS, "对象住址", Scalar(&TEXT)),
     SchemaKey::opt(key::TARGET_PERSON_PHONE, "对象电话", Scalar(&TEXT)),
     SchemaKey::req(key::TARGET_GROUPS, "对象类别", Set(&TargetGroup::FORMAT)).needed(
@@ -95,7 +97,11 @@ const CONTENT: &[SchemaKey] = &[
         .phone_values(&["draft", "submitted"]),
 ];
 
+const SEALED_RULES: [Rule; 2] = identity::sealed_rules(&["target_person_identity"]);
+
 const RULES: &[Rule] = &[
+    SEALED_RULES[0],
+    SEALED_RULES[1],
     GPS_RULES[0],
     GPS_RULES[1],
     GPS_RULES[2],
@@ -208,7 +214,8 @@ pub enum Target {
     /// A person not on record.
     Person {
         name: String,
-        id_number: Option<IdNumber>,
+        /// 身份证号, masked and sealed to the server.
+        identity: Option<SealedId>,
         address: Option<String>,
         phone: Option<String>,
     },
@@ -260,14 +267,14 @@ impl DocumentContent for DiscoveryReport {
         // over a person, and a person needs a name.
         let household = c.opt(key::TARGET_HOUSEHOLD)?;
         let name = c.opt::<String>(key::TARGET_PERSON_NAME)?;
-        let id_number = c.opt(key::TARGET_PERSON_ID_NUMBER)?;
+        let identity = identity::read_opt(c, key::TARGET_PERSON_IDENTITY)?;
         let address = c.opt(key::TARGET_PERSON_ADDRESS)?;
         let phone = c.opt(key::TARGET_PERSON_PHONE)?;
         let target = match (household, name) {
             (Some(h), _) => Some(Target::Household(h)),
             (None, Some(name)) => Some(Target::Person {
                 name,
-                id_number,
+                identity,
                 address,
                 phone,
             }),
@@ -298,17 +305,18 @@ impl DocumentContent for DiscoveryReport {
             Some(Target::Household(h)) => (Some(h), None),
             Some(Target::Person {
                 name,
-                id_number,
+                identity,
                 address,
                 phone,
-            }) => (None, Some((name, id_number, address, phone))),
+            }) => (None, Some((name, identity, address, phone))),
             None => (None, None),
         };
         c.set_opt(key::TARGET_HOUSEHOLD, household)?;
         c.set_opt(key::TARGET_PERSON_NAME, person.map(|p| p.0))?;
-        c.set_opt(
-            key::TARGET_PERSON_ID_NUMBER,
+        identity::write_opt(
             person.and_then(|p| p.1.as_ref()),
+            c,
+            key::TARGET_PERSON_IDENTITY,
         )?;
         c.set_opt(
             key::TARGET_PERSON_ADDRESS,
@@ -329,14 +337,11 @@ impl DocumentContent for DiscoveryReport {
             gps.validate(key::GPS, out);
         }
         Photo::validate_all(&self.photos, key::PHOTOS, out);
-        if let Some(Target::Person {
-            name, id_number, ..
-        }) = &self.target
-        {
+        if let Some(Target::Person { name, identity, .. }) = &self.target {
             // Reported on the person's name key: the person's identity checks use member keys,
             // so map them back to this kind's keys.
             let mut issues = Vec::new();
-            identity("", name, id_number.as_ref(), None, None, &mut issues);
+            person_checks("", name, identity.as_ref(), None, None, &mut issues);
             out.extend(issues.into_iter().map(|mut i| {
                 i.path = key::TARGET_PERSON_NAME.to_owned();
                 i

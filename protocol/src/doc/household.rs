@@ -1,21 +1,23 @@
 //! The household document (户): members, income, assets, rigid expenditure, legal supporters,
 //! current programmes and the history of decisions. Long-lived and edited by many.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::transaction::Transactable;
 use chrono::NaiveDate;
 
 use super::DocumentContent;
 use super::access::{DocError, MapReader, MapWriter, UnixMillis, code_enum};
+use super::identity::{self, identity_key};
 use super::schema::Shape::{Entries, List, Scalar, Set};
 use super::schema::{
-    ACCOUNT_ID, BLOB_HASH, BOOL, DATE, ENTRY_ID, ID_NUMBER, INT, Key as SchemaKey, KindSchema,
-    MEMBER_ID, Rule, SEX, SMALL_INT, TEXT, TIMESTAMP,
+    ACCOUNT_ID, BLOB_HASH, BOOL, DATE, ENTRY_ID, INT, Key as SchemaKey, KindSchema, MEMBER_ID,
+    Rule, SEX, SMALL_INT, TEXT, TIMESTAMP,
 };
-use super::validate::identity;
+use super::validate::person_checks;
 use super::validate::{Issue, Severity};
-use crate::id_number::{IdNumber, Sex};
+use crate::id_number::Sex;
+use crate::identity::SealedId;
 use crate::ids::{AccountId, BlobHash, DocumentKind, EntryId, MemberId};
 
 /// The keys of a household document's content. No other code spells them.
@@ -33,7 +35,8 @@ pub mod key {
 
     pub mod member {
         pub const NAME: &str = "name";
-        pub const ID_NUMBER: &str = "id_number";
+        /// 身份证号, masked and sealed (`crate::doc::identity`).
+        pub const IDENTITY: &str = "identity";
         pub const SEX: &str = "sex";
         pub const BIRTH_DATE: &str = "birth_date";
         pub const RELATION: &str = "relation";
@@ -55,7 +58,7 @@ pub mod key {
     pub mod supporter {
         pub const NAME: &str = "name";
         pub const RELATION: &str = "relation";
-        pub const ID_NUMBER: &str = "id_number";
+        pub const IDENTITY: &str = "identity";
         pub const ABLE_TO_SUPPORT: &str = "able_to_support";
         pub const UNABLE_REASON: &str = "unable_reason";
         pub const SUPPORT_PAID_FEN: &str = "support_paid_fen";
@@ -139,12 +142,14 @@ const MEMBER: &[SchemaKey] = {
     use key::member as k;
     &[
         SchemaKey::req(k::NAME, "姓名", Scalar(&TEXT)).about("not blank"),
-        SchemaKey::opt(k::ID_NUMBER, "身份证号", Scalar(&ID_NUMBER)).about(
-            "unique among the current members; `sex` and `birth_date`, when recorded, must agree with it",
+        identity_key(k::IDENTITY, "身份证号").about(
+            "masked and sealed to the server, replaced whole when it changes (never in clear: `sync.clear_id_number`); unique among the current members; `sex`, when recorded, must agree with it",
         ),
         SchemaKey::opt(k::SEX, "性别", Scalar(&SEX))
-            .about("as recorded, for people without an ID number"),
-        SchemaKey::opt(k::BIRTH_DATE, "出生日期", Scalar(&DATE)).about("as recorded"),
+            .about("as recorded; with an `identity`, the sex its masked number gives"),
+        SchemaKey::opt(k::BIRTH_DATE, "出生日期", Scalar(&DATE)).about(
+            "as recorded, for people without an ID number only: with one, the birth date is the part of the number the masked form hides, and derives from the number where it is held (the server; the phones of grid workers and assistants)",
+        ),
         SchemaKey::req(k::RELATION, "与户主关系", Scalar(&Relation::FORMAT))
             .about("one current member at most is `head`"),
         SchemaKey::req(k::CO_RESIDENT, "共同生活", Scalar(&BOOL))
@@ -180,7 +185,7 @@ const SUPPORTER: &[SchemaKey] = {
         SchemaKey::req(k::NAME, "姓名", Scalar(&TEXT)),
         SchemaKey::req(k::RELATION, "关系", Scalar(&TEXT))
             .about("relation to the household, free text, e.g. 长子"),
-        SchemaKey::opt(k::ID_NUMBER, "身份证号", Scalar(&ID_NUMBER)),
+        identity_key(k::IDENTITY, "身份证号"),
         SchemaKey::opt(k::ABLE_TO_SUPPORT, "有赡养能力", Scalar(&BOOL)),
         SchemaKey::opt(k::UNABLE_REASON, "无赡养能力原因", Scalar(&TEXT))
             .about("not blank when `able_to_support` is false"),
@@ -260,6 +265,11 @@ const DECISION: &[SchemaKey] = {
     ]
 };
 
+const SEALED_RULES: [Rule; 2] = identity::sealed_rules(&[
+    "members.<member_id>.identity",
+    "supporters.<entry_id>.identity",
+]);
+
 const RULES: &[Rule] = &[
     Rule {
         code: "household.address_required",
@@ -277,14 +287,16 @@ const RULES: &[Rule] = &[
         code: "id_number.sex_mismatch",
         severity: Severity::Error,
         paths: &["members.<member_id>.sex"],
-        when: "`sex` differs from the sex the `id_number` gives (its 17th digit: odd for men)",
+        when: "`sex` differs from the sex the `identity`'s masked number gives (its 17th character: odd for men)",
     },
     Rule {
-        code: "id_number.birth_date_mismatch",
+        code: "id_number.birth_date_recorded",
         severity: Severity::Error,
         paths: &["members.<member_id>.birth_date"],
-        when: "`birth_date` differs from the birth date in the `id_number`",
+        when: "`birth_date` is recorded for a member with an `identity` (with the masked form it would give the whole number)",
     },
+    SEALED_RULES[0],
+    SEALED_RULES[1],
     Rule {
         code: "member.non_resident_reason_required",
         severity: Severity::Error,
@@ -312,8 +324,8 @@ const RULES: &[Rule] = &[
     Rule {
         code: "member.duplicate_id_number",
         severity: Severity::Error,
-        paths: &["members.<member_id>.id_number"],
-        when: "two current members (neither `removed_at` nor `removed_reason` set) have the same `id_number`",
+        paths: &["members.<member_id>.identity"],
+        when: "two current members (neither `removed_at` nor `removed_reason` set) have the same number (checked by the server, which opens the sealed numbers)",
     },
     Rule {
         code: "household.multiple_heads",
@@ -587,11 +599,12 @@ code_enum! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
     pub name: String,
-    /// 身份证号, stored in full; displays mask it.
-    pub id_number: Option<IdNumber>,
-    /// As recorded (for people without an ID number); must agree with the ID number if both.
-    pub sex: Option<Sex>,
+    /// 身份证号, masked and sealed to the server (never in clear).
+    pub identity: Option<SealedId>,
     /// As recorded; must agree with the ID number if both.
+    pub sex: Option<Sex>,
+    /// As recorded, for people without an ID number only (with one, the birth date is what the
+    /// masked form hides).
     pub birth_date: Option<NaiveDate>,
     pub relation: Relation,
     /// Counts as co-resident (共同生活) for household size.
@@ -618,7 +631,7 @@ impl Member {
     pub fn new(name: impl Into<String>, relation: Relation) -> Member {
         Member {
             name: name.into(),
-            id_number: None,
+            identity: None,
             sex: None,
             birth_date: None,
             relation,
@@ -647,7 +660,7 @@ impl Member {
         use key::member as k;
         Ok(Member {
             name: m.req(k::NAME)?,
-            id_number: m.opt(k::ID_NUMBER)?,
+            identity: identity::read_opt(m, k::IDENTITY)?,
             sex: m.opt(k::SEX)?,
             birth_date: m.opt(k::BIRTH_DATE)?,
             relation: m.req(k::RELATION)?,
@@ -670,7 +683,7 @@ impl Member {
     fn write<T: Transactable>(&self, m: &mut MapWriter<'_, T>) -> Result<(), DocError> {
         use key::member as k;
         m.set(k::NAME, &self.name)?;
-        m.set_opt(k::ID_NUMBER, self.id_number.as_ref())?;
+        identity::write_opt(self.identity.as_ref(), m, k::IDENTITY)?;
         m.set_opt(k::SEX, self.sex.as_ref())?;
         m.set_opt(k::BIRTH_DATE, self.birth_date.as_ref())?;
         m.set(k::RELATION, &self.relation)?;
@@ -691,10 +704,10 @@ impl Member {
 
     fn validate(&self, path: &str, out: &mut Vec<Issue>) {
         use key::member as k;
-        identity(
+        person_checks(
             path,
             &self.name,
-            self.id_number.as_ref(),
+            self.identity.as_ref(),
             self.sex,
             self.birth_date,
             out,
@@ -740,7 +753,8 @@ pub struct Supporter {
     pub name: String,
     /// Relation to the household (free text, e.g. "长子").
     pub relation: String,
-    pub id_number: Option<IdNumber>,
+    /// 身份证号, masked and sealed to the server.
+    pub identity: Option<SealedId>,
     pub able_to_support: Option<bool>,
     pub unable_reason: Option<String>,
     pub support_paid_fen: Option<i64>,
@@ -753,7 +767,7 @@ impl Supporter {
         Ok(Supporter {
             name: m.req(k::NAME)?,
             relation: m.req(k::RELATION)?,
-            id_number: m.opt(k::ID_NUMBER)?,
+            identity: identity::read_opt(m, k::IDENTITY)?,
             able_to_support: m.opt(k::ABLE_TO_SUPPORT)?,
             unable_reason: m.opt(k::UNABLE_REASON)?,
             support_paid_fen: m.opt(k::SUPPORT_PAID_FEN)?,
@@ -765,7 +779,7 @@ impl Supporter {
         use key::supporter as k;
         m.set(k::NAME, &self.name)?;
         m.set(k::RELATION, &self.relation)?;
-        m.set_opt(k::ID_NUMBER, self.id_number.as_ref())?;
+        identity::write_opt(self.identity.as_ref(), m, k::IDENTITY)?;
         m.set_opt(k::ABLE_TO_SUPPORT, self.able_to_support.as_ref())?;
         m.set_opt(k::UNABLE_REASON, self.unable_reason.as_ref())?;
         m.set_opt(k::SUPPORT_PAID_FEN, self.support_paid_fen.as_ref())?;
@@ -1042,7 +1056,6 @@ impl DocumentContent for Household {
             ));
         }
         let mut heads = 0;
-        let mut seen_ids: HashMap<&str, &MemberId> = HashMap::new();
         for (id, m) in &self.members {
             let path = format!("{}.{id}", key::MEMBERS);
             m.validate(&path, out);
@@ -1051,16 +1064,6 @@ impl DocumentContent for Household {
             }
             if m.relation == Relation::Head {
                 heads += 1;
-            }
-            if let Some(n) = &m.id_number
-                && seen_ids.insert(n.expose(), id).is_some()
-            {
-                out.push(Issue::error(
-                    format!("{path}.{}", key::member::ID_NUMBER),
-                    "member.duplicate_id_number",
-                    "身份证号与其他成员重复",
-                    "the ID number is the same as another member's",
-                ));
             }
         }
         if heads > 1 {

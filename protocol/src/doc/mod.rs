@@ -41,6 +41,7 @@ pub mod common;
 pub mod conflicts;
 pub mod discovery;
 pub mod household;
+pub mod identity;
 pub mod refs;
 pub mod schema;
 pub mod validate;

@@ -17,15 +17,11 @@ use super::visit::{
 };
 use super::*;
 use crate::doc::discovery::{Channel, DiscoveryStatus, Target, TargetGroup, Urgency};
-use crate::id_number::tests::valid;
-use crate::id_number::{IdNumber, Sex};
+use crate::id_number::Sex;
+use crate::identity::tests::{key, sealed};
 use crate::ids::{AccountId, BlobHash, EntryId, MemberId};
 
 const SCOPE: &str = "370283001001-G01";
-
-fn id_number(first17: &str) -> IdNumber {
-    IdNumber::parse(&valid(first17)).unwrap()
-}
 
 fn account(s: &str) -> AccountId {
     AccountId::parse(s).unwrap()
@@ -41,9 +37,8 @@ fn actor(n: u8) -> ActorId {
 
 fn head() -> Member {
     let mut m = Member::new("王建国", Relation::Head);
-    m.id_number = Some(id_number("37028319580312001"));
+    m.identity = Some(sealed("37028319580312001"));
     m.sex = Some(Sex::Male);
-    m.birth_date = NaiveDate::from_ymd_opt(1958, 3, 12);
     m.health = Some(Health::SeriouslyIll);
     m.disease = Some("尿毒症".to_owned());
     m.phone = Some("13800000000".to_owned());
@@ -53,7 +48,7 @@ fn head() -> Member {
 fn sample_household() -> (Household, MemberId) {
     let head_id = MemberId::generate().unwrap();
     let mut wife = Member::new("李秀英", Relation::Spouse);
-    wife.id_number = Some(id_number("37028319600705002"));
+    wife.identity = Some(sealed("37028319600705002"));
     wife.disability_kind = Some(household::DisabilityKind::Physical);
     wife.disability_grade = Some(2);
     wife.work_capacity = Some(household::WorkCapacity::FullyLost);
@@ -75,7 +70,7 @@ fn sample_household() -> (Household, MemberId) {
             Supporter {
                 name: "王大明".to_owned(),
                 relation: "长子".to_owned(),
-                id_number: None,
+                identity: None,
                 able_to_support: Some(false),
                 unable_reason: Some("本人重残".to_owned()),
                 support_paid_fen: Some(0),
@@ -140,7 +135,7 @@ fn sample_visit() -> Visit {
         MemberId::generate().unwrap(),
         AddedMember {
             name: "王小花".to_owned(),
-            id_number: Some(id_number("37028320200101002")),
+            identity: Some(sealed("37028320200101002")),
             relation: Relation::Grandchild,
             note: None,
         },
@@ -189,7 +184,7 @@ fn sample_report() -> DiscoveryReport {
     r.channel = Some(Channel::Visit);
     r.target = Some(Target::Person {
         name: "孙奶奶".to_owned(),
-        id_number: None,
+        identity: None,
         address: Some("村东头".to_owned()),
         phone: None,
     });
@@ -572,7 +567,15 @@ fn household_rules() {
     let mut wrong_birth = h.clone();
     wrong_birth.members.get_mut(&head_id).unwrap().birth_date =
         NaiveDate::from_ymd_opt(1958, 3, 13);
-    assert!(codes(&issues_of(&wrong_birth)).contains(&"id_number.birth_date_mismatch"));
+    let i = issues_of(&wrong_birth)
+        .into_iter()
+        .find(|i| i.code == "id_number.birth_date_recorded")
+        .unwrap();
+    assert_eq!(i.path, member_path("birth_date"));
+    // Without a number a recorded birth date is what it is.
+    let mut no_number = wrong_birth.clone();
+    no_number.members.get_mut(&head_id).unwrap().identity = None;
+    assert!(!has_errors(&issues_of(&no_number)));
 
     let mut two_heads = h.clone();
     two_heads.members.insert(
@@ -584,8 +587,19 @@ fn household_rules() {
     let mut dup = h.clone();
     let mut twin = head();
     twin.relation = Relation::Sibling;
-    dup.members.insert(MemberId::generate().unwrap(), twin);
-    assert!(codes(&issues_of(&dup)).contains(&"member.duplicate_id_number"));
+    let twin_id = MemberId::generate().unwrap();
+    dup.members.insert(twin_id, twin);
+    // Masked forms alike say nothing (two people may share region and last four): the server
+    // finds the duplicate once it opens the numbers.
+    assert!(!has_errors(&issues_of(&dup)));
+    let opened = identity::open_all(&Content::Household(dup.clone()), |s| key().open(s));
+    assert_eq!(codes(&opened.issues), ["member.duplicate_id_number"]);
+    assert!(opened.issues[0].path.ends_with(".identity"));
+    assert_eq!(opened.numbers.len(), 3);
+    // A removed member may share the number of a current one.
+    dup.members.get_mut(&twin_id).unwrap().removed_reason = Some("迁出".to_owned());
+    let opened = identity::open_all(&Content::Household(dup), |s| key().open(s));
+    assert!(opened.issues.is_empty());
 
     let mut bad = h.clone();
     {
@@ -631,27 +645,68 @@ fn discovery_rules() {
 }
 
 #[test]
-fn stored_invalid_id_number_is_reported_at_its_field() {
+fn stored_invalid_masked_number_is_reported_at_its_field() {
     let (h, head_id) = sample_household();
     let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
-    let good = h.members[&head_id].id_number.clone().unwrap();
-    let bad = format!(
-        "{}{}",
-        &good.expose()[..17],
-        if good.expose().ends_with('0') { 1 } else { 0 }
+    let member = head_id.to_string();
+    put_at(
+        &mut doc,
+        &["content", "members", &member, "identity", "masked"],
+        "370283195803120013",
+    );
+    let issues = validate(&doc);
+    assert_eq!(codes(&issues), ["id_number.masked_format"]);
+    assert_eq!(
+        issues[0].path,
+        format!("content.members.{head_id}.identity.masked")
+    );
+    assert!(issues[0].message_zh.ends_with("身份证号掩码格式错误"));
+}
+
+#[test]
+fn clear_numbers_of_earlier_documents_are_sealed_in_place() {
+    let (mut h, head_id) = sample_household();
+    for m in h.members.values_mut() {
+        m.identity = None;
+    }
+    let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    let member = head_id.to_string();
+    let number = crate::id_number::tests::valid("37028319580312001");
+    // As the first version wrote it: the number in clear, the birth date beside it.
+    put_at(
+        &mut doc,
+        &["content", "members", &member, "id_number"],
+        number.as_str(),
     );
     put_at(
         &mut doc,
-        &["content", "members", &head_id.to_string(), "id_number"],
-        bad.as_str(),
+        &["content", "members", &member, "birth_date"],
+        "1958-03-12",
     );
-    let issues = validate(&doc);
-    assert_eq!(codes(&issues), ["id_number.checksum"]);
+    let before = doc.get_heads();
     assert_eq!(
-        issues[0].path,
-        format!("content.members.{head_id}.id_number")
+        identity::seal_clear_numbers(&mut doc, &key().seal_key()).unwrap(),
+        1
     );
-    assert_eq!(issues[0].message_zh, "身份证号校验位错误");
+    doc.commit();
+    let (_, read): (_, Household) = read(&doc).unwrap();
+    let m = &read.members[&head_id];
+    assert_eq!(m.birth_date, None);
+    let id = m.identity.as_ref().unwrap();
+    assert_eq!(key().open(id).unwrap().expose(), number);
+    assert!(!has_errors(&validate(&doc)));
+    let content = doc.get(automerge::ROOT, "content").unwrap().unwrap().1;
+    let members = doc.get(&content, "members").unwrap().unwrap().1;
+    let obj = doc.get(&members, member.as_str()).unwrap().unwrap().1;
+    assert!(doc.get(&obj, "id_number").unwrap().is_none());
+    // The history still holds the clear value: only the current state changed.
+    let old = doc.get_at(&obj, "id_number", &before).unwrap().unwrap().0;
+    assert_eq!(old.as_str(), Some(number.as_str()));
+    // Nothing left to seal: nothing written.
+    assert_eq!(
+        identity::seal_clear_numbers(&mut doc, &key().seal_key()).unwrap(),
+        0
+    );
 }
 
 /// Write a raw value at a path of map keys, bypassing the typed views (as a faulty or hostile
@@ -914,7 +969,12 @@ fn transactions_work_as_well_as_autocommit() {
 fn every_problem_of_a_document_is_reported_at_once() {
     let (h, head_id) = sample_household();
     let mut h = h;
-    let wife_id = *h.members.keys().find(|id| **id != head_id).unwrap();
+    let wife_id = *h
+        .members
+        .iter()
+        .find(|(id, m)| **id != head_id && m.identity.is_some())
+        .unwrap()
+        .0;
     let income_id = *h.income.keys().next().unwrap();
     h.address = " ".to_owned();
     h.income.get_mut(&income_id).unwrap().amount_fen = -5;
@@ -928,7 +988,13 @@ fn every_problem_of_a_document_is_reported_at_once() {
     );
     put_at(
         &mut doc,
-        &["content", "members", &wife_id.to_string(), "id_number"],
+        &[
+            "content",
+            "members",
+            &wife_id.to_string(),
+            "identity",
+            "masked",
+        ],
         "370283196007050021",
     );
     put_at(&mut doc, &["content", "hukou_type"], "martian");
@@ -947,8 +1013,8 @@ fn every_problem_of_a_document_is_reported_at_once() {
             "doc.wrong_type",
         ),
         (
-            format!("content.members.{wife_id}.id_number"),
-            "id_number.checksum",
+            format!("content.members.{wife_id}.identity.masked"),
+            "id_number.masked_format",
         ),
         ("content.hukou_type".to_owned(), "code.unknown"),
         ("content.members.not-a-member-id".to_owned(), "key.format"),

@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use super::access::{DocError, join};
 use super::household::key::member as member_key;
 use super::{Content, DocumentContent, Header, SchemaVersion, key, tree};
-use crate::id_number::{IdNumber, Sex};
+use crate::id_number::Sex;
+use crate::identity::SealedId;
 use crate::region::{RegionLevel, check_code};
 
 /// How serious an issue is. Errors block submission (and the server rejects the document);
@@ -73,10 +74,10 @@ impl Issue {
             DocError::Missing { .. } => ("doc.missing", "缺少必填项".to_owned()),
             DocError::WrongType { .. } => ("doc.wrong_type", "数据类型错误".to_owned()),
             DocError::Invalid { code, .. } => {
-                let zh = crate::id_number::IdNumberError::ALL
-                    .iter()
-                    .find(|k| k.code() == *code)
-                    .map_or("数据格式错误", |k| k.message_zh());
+                let zh = match *code {
+                    "id_number.masked_format" => "身份证号掩码格式错误",
+                    _ => "数据格式错误",
+                };
                 (code, zh.to_owned())
             }
             DocError::WrongKind { .. } => ("doc.wrong_kind", "文档类型不符".to_owned()),
@@ -163,12 +164,12 @@ pub(crate) fn content_checks(content: &Content, out: &mut Vec<Issue>) {
 }
 
 /// Checks of a person's identity fields (stored under the member keys of a household, which a
-/// visit's added members share): a name, and a recorded sex and birth date that agree with
-/// what the 身份证号 says.
-pub(crate) fn identity(
+/// visit's added members share): a name, a recorded sex that agrees with what the masked
+/// 身份证号 shows, and no recorded birth date beside a number (it is what the masked form hides).
+pub(crate) fn person_checks(
     path: &str,
     name: &str,
-    id_number: Option<&IdNumber>,
+    id: Option<&SealedId>,
     sex: Option<Sex>,
     birth_date: Option<NaiveDate>,
     out: &mut Vec<Issue>,
@@ -181,10 +182,10 @@ pub(crate) fn identity(
             "the name is required",
         ));
     }
-    let Some(id) = id_number else {
+    let Some(id) = id else {
         return;
     };
-    if sex.is_some_and(|s| s != id.sex()) {
+    if sex.is_some_and(|s| s != id.masked.sex()) {
         out.push(Issue::error(
             join(path, member_key::SEX),
             "id_number.sex_mismatch",
@@ -192,12 +193,12 @@ pub(crate) fn identity(
             "the sex does not match the ID number",
         ));
     }
-    if birth_date.is_some_and(|d| d != id.birth_date()) {
+    if birth_date.is_some() {
         out.push(Issue::error(
             join(path, member_key::BIRTH_DATE),
-            "id_number.birth_date_mismatch",
-            "出生日期与身份证号不符",
-            "the birth date does not match the ID number",
+            "id_number.birth_date_recorded",
+            "有身份证号的成员不另填出生日期（出生日期由身份证号得出）",
+            "do not record a birth date for a member with an ID number: it derives from the number",
         ));
     }
 }

@@ -9,13 +9,14 @@ use super::DocumentContent;
 use super::access::{DocError, MapReader, MapWriter, UnixMillis, code_enum};
 use super::common::{GPS_RULES, GeoPoint, Photo, gps_key, photos_key};
 use super::household::{Relation, key::member as member_key};
+use super::identity::{self, identity_key};
 use super::schema::Shape::{Entries, List, Record, Scalar};
 use super::schema::{
-    ACCOUNT_ID, BLOB_HASH, BOOL, DOCUMENT_ID, ENTRY_ID, ID_NUMBER, INT, Key as SchemaKey,
-    KindSchema, MEMBER_ID, Rule, TEXT, TIMESTAMP, VISIT_NOT_DRAFT,
+    ACCOUNT_ID, BLOB_HASH, BOOL, DOCUMENT_ID, ENTRY_ID, INT, Key as SchemaKey, KindSchema,
+    MEMBER_ID, Rule, TEXT, TIMESTAMP, VISIT_NOT_DRAFT,
 };
-use super::validate::{Issue, Severity, identity};
-use crate::id_number::IdNumber;
+use super::validate::{Issue, Severity, person_checks};
+use crate::identity::SealedId;
 use crate::ids::{AccountId, BlobHash, DocumentId, DocumentKind, EntryId, MemberId};
 
 /// The keys of a visit document's content. No other code spells them.
@@ -183,8 +184,9 @@ const MEMBER_CHECK: &[SchemaKey] = {
 
 const MEMBER_ADDED: &[SchemaKey] = &[
     SchemaKey::req(member_key::NAME, "姓名", Scalar(&TEXT)).about("not blank"),
-    SchemaKey::opt(member_key::ID_NUMBER, "身份证号", Scalar(&ID_NUMBER))
-        .about("the server checks whether the person already receives benefits elsewhere"),
+    identity_key(member_key::IDENTITY, "身份证号").about(
+        "masked and sealed to the server, replaced whole (never in clear); the server checks whether the person already receives benefits elsewhere",
+    ),
     SchemaKey::req(
         member_key::RELATION,
         "与户主关系",
@@ -236,7 +238,11 @@ const REVIEW: &[SchemaKey] = {
     ]
 };
 
+const SEALED_RULES: [Rule; 2] = identity::sealed_rules(&["members_added.<member_id>.identity"]);
+
 const RULES: &[Rule] = &[
+    SEALED_RULES[0],
+    SEALED_RULES[1],
     Rule {
         code: "visit.report_required",
         severity: Severity::Error,
@@ -442,7 +448,8 @@ pub struct MemberCheck {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddedMember {
     pub name: String,
-    pub id_number: Option<IdNumber>,
+    /// 身份证号, masked and sealed to the server.
+    pub identity: Option<SealedId>,
     pub relation: Relation,
     pub note: Option<String>,
 }
@@ -592,7 +599,7 @@ fn write_member_check<T: Transactable>(
 fn read_added(m: &MapReader<'_>) -> Result<AddedMember, DocError> {
     Ok(AddedMember {
         name: m.req(member_key::NAME)?,
-        id_number: m.opt(member_key::ID_NUMBER)?,
+        identity: identity::read_opt(m, member_key::IDENTITY)?,
         relation: m.req(member_key::RELATION)?,
         note: m.opt(key::member_added::NOTE)?,
     })
@@ -600,7 +607,7 @@ fn read_added(m: &MapReader<'_>) -> Result<AddedMember, DocError> {
 
 fn write_added<T: Transactable>(v: &AddedMember, m: &mut MapWriter<'_, T>) -> Result<(), DocError> {
     m.set(member_key::NAME, &v.name)?;
-    m.set_opt(member_key::ID_NUMBER, v.id_number.as_ref())?;
+    identity::write_opt(v.identity.as_ref(), m, member_key::IDENTITY)?;
     m.set(member_key::RELATION, &v.relation)?;
     m.set_opt(key::member_added::NOTE, v.note.as_ref())
 }
@@ -796,7 +803,7 @@ impl DocumentContent for Visit {
         }
         for (id, m) in &self.members_added {
             let path = format!("{}.{id}", key::MEMBERS_ADDED);
-            identity(&path, &m.name, m.id_number.as_ref(), None, None, out);
+            person_checks(&path, &m.name, m.identity.as_ref(), None, None, out);
         }
         if let Some(gps) = &self.gps {
             gps.validate(key::GPS, out);

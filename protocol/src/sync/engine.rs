@@ -15,8 +15,8 @@ use serde_bytes::ByteBuf;
 use super::replica::ReplicaError;
 use crate::doc::{self, DocError};
 use super::wire::{
-    DocPush, DocUpdate, MAX_CHANGES_PER_DOC, MAX_PUSH_DOCS, MAX_WANT_DOCS, PROTOCOL_VERSION,
-    PolicyUpdate, PushResult, PushStatus, SyncRequest, SyncResponse, TaskList,
+    DocIdentities, DocPush, DocUpdate, MAX_CHANGES_PER_DOC, MAX_PUSH_DOCS, MAX_WANT_DOCS,
+    PROTOCOL_VERSION, PolicyUpdate, PushResult, PushStatus, SyncRequest, SyncResponse, TaskList,
 };
 
 /// Bytes of pushed changes per request before the rest waits for the next round (the server
@@ -69,6 +69,9 @@ pub struct Applied {
     pub policy: Option<PolicyUpdate>,
     /// A new task list, when one came.
     pub tasks: Option<TaskList>,
+    /// The clear 身份证号 of documents, for roles that hold them: each replaces what the store
+    /// held for its document (the store drops those of deleted documents).
+    pub identities: Vec<DocIdentities>,
 }
 
 /// Where a client keeps its documents and its place in the feed.
@@ -345,6 +348,11 @@ pub fn apply<S: SyncStore>(
     }
     outcome.more = resp.more || out.more_to_push || want.iter().any(|id| !asked.contains(id));
     outcome.purged = deleted.clone();
+    let identities = resp
+        .identities
+        .into_iter()
+        .filter(|i| !deleted.contains(&i.doc))
+        .collect();
     store.commit(Applied {
         docs: touched.into_values().collect(),
         deleted,
@@ -355,6 +363,7 @@ pub fn apply<S: SyncStore>(
         },
         policy: resp.policy,
         tasks: resp.tasks,
+        identities,
     })?;
     Ok(outcome)
 }

@@ -35,6 +35,8 @@ pub struct MemoryStore {
     position: Position,
     policy: Option<PolicyUpdate>,
     tasks: Option<TaskList>,
+    /// Clear 身份证号 by document and entry, as the server sent them.
+    identities: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl SyncStore for MemoryStore {
@@ -77,7 +79,11 @@ impl SyncStore for MemoryStore {
         for w in applied.docs {
             self.docs.insert(w.id, w.held);
         }
+        for i in applied.identities {
+            self.identities.insert(i.doc, i.numbers);
+        }
         for id in applied.deleted {
+            self.identities.remove(&id);
             self.docs.remove(&id);
         }
         self.position = applied.position;
@@ -267,6 +273,21 @@ impl Replica {
     /// The account's open tasks as the server last sent them (none before the first sync).
     pub fn tasks(&self) -> &[super::wire::WireTask] {
         self.store.tasks.as_ref().map_or(&[], |t| &t.items)
+    }
+
+    /// The clear 身份证号 the server sent for a document's entry (`members.<member_id>`...):
+    /// only to roles that hold them.
+    pub fn identity(&self, doc: &str, entry: &str) -> Option<&str> {
+        self.store
+            .identities
+            .get(doc)
+            .and_then(|n| n.get(entry))
+            .map(String::as_str)
+    }
+
+    /// Every document the replica holds clear numbers of.
+    pub fn identity_docs(&self) -> impl Iterator<Item = &String> {
+        self.store.identities.keys()
     }
 
     /// Heads of a document as sent on the wire.

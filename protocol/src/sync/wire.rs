@@ -1,6 +1,8 @@
 //! Wire types of `POST /api/v1/sync`, encoded as CBOR (RFC 8949); change bytes travel as CBOR
 //! byte strings, never base64.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
@@ -172,6 +174,28 @@ pub struct DocUpdate {
     pub heads: Vec<ByteBuf>,
 }
 
+/// The 身份证号 of one document's people in clear, for a device whose role holds them (grid
+/// workers and assistants; docs/PROTOCOL.md section 4). Documents hold them only masked and
+/// sealed to the server (`crate::identity`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocIdentities {
+    pub doc: String,
+    /// Every number the document holds now, by entry (`members.<member_id>`,
+    /// `supporters.<entry_id>`, `members_added.<member_id>`, `target_person`): replaces what the
+    /// device held for the document.
+    pub numbers: BTreeMap<String, String>,
+}
+
+/// Never prints a number.
+impl std::fmt::Debug for DocIdentities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocIdentities")
+            .field("doc", &self.doc)
+            .field("entries", &self.numbers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 /// The answer to a [`SyncRequest`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncResponse {
@@ -201,6 +225,9 @@ pub struct SyncResponse {
     /// The account's open tasks, on the last page when the device's `tasks_tag` is not theirs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tasks: Option<TaskList>,
+    /// For roles that hold them: the clear numbers of the documents in `updates` that hold any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<DocIdentities>,
 }
 
 /// Encode a value as CBOR.

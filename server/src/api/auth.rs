@@ -59,6 +59,10 @@ pub struct TokenResponse {
     pub refresh_token: String,
     pub device_id: String,
     pub account: AccountView,
+    /// The server's public key for 身份证号 (X25519, 64 hexadecimal characters): a phone seals
+    /// each number it captures to it (libsodium's sealed box) before the number goes into a
+    /// document. The same as `GET /api/v1/identity-key`.
+    pub identity_key: String,
 }
 
 const PLATFORMS: [&str; 4] = ["android", "ios", "web", "desktop"];
@@ -92,6 +96,7 @@ async fn issue_tokens(
         refresh_token: token,
         device_id: device_id.to_string(),
         account: accounts::view(&state.db, account).await?,
+        identity_key: state.identity.seal_key().to_hex(),
     })
 }
 

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use doudi_protocol::doc::household::key;
-use doudi_protocol::id_number::{IdNumber, mask_phone};
+use doudi_protocol::id_number::mask_phone;
+use doudi_protocol::identity::clear_numbers;
 
 use super::{AuthContext, SharedState};
 use crate::entity::{account, doc_change, doc_conflict, document};
@@ -86,19 +87,17 @@ struct Author {
     at_ms: i64,
 }
 
-/// `value` of the field at `path` as it may be shown: sensitive fields masked.
+/// `value` of the field at `path` as it may be shown: sensitive fields masked, and a 身份证号
+/// in clear anywhere (a conflict recorded from a document stored before numbers were sealed)
+/// masked too.
 fn shown(path: &str, value: String) -> String {
     let field = path.rsplit('.').next().unwrap_or(path);
-    if field == key::member::ID_NUMBER {
-        value
-            .parse::<IdNumber>()
-            .map(|n| n.masked())
-            .unwrap_or_else(|_| "****".into())
-    } else if field == key::member::PHONE {
-        mask_phone(&value)
-    } else {
-        value
+    if field == key::member::PHONE {
+        return mask_phone(&value);
     }
+    clear_numbers(&value)
+        .iter()
+        .fold(value, |v, n| v.replace(n.expose(), &n.masked()))
 }
 
 /// The hash of the change of `doc` that holds operation `op` (`counter@actor`).

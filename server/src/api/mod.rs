@@ -53,6 +53,8 @@ pub struct AppState {
     pub reads: crate::reads::Reads,
     /// The accounts' task tags as last computed ([`crate::sync::TaskTags`]).
     pub task_tags: crate::sync::TaskTags,
+    /// The server's keys for identity numbers ([`crate::identity`]).
+    pub identity: crate::identity::IdentityKeys,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -99,6 +101,7 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/tasks", get(crate::review::api::my_tasks))
         .route("/schema", get(schema::get_schema))
+        .route("/identity-key", get(schema::get_identity_key))
         .route(
             "/documents/{id}/conflicts",
             get(conflicts::document_conflicts),

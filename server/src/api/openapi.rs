@@ -20,7 +20,7 @@ use crate::error::Code;
         regions::get_region, regions::get_children,
         admin::import_regions, admin::create_account, admin::list_accounts, admin::update_account,
         admin::list_devices, admin::revoke_device, admin::list_audit,
-        sync::sync, schema::get_schema,
+        sync::sync, schema::get_schema, schema::get_identity_key,
         policies::get_book, policies::resolve, policies::put_layer,
         crate::review::api::review_visit, crate::review::api::review_queue,
         crate::review::api::list_reports, crate::review::api::assign_report,

@@ -18,3 +18,28 @@ pub async fn get_schema() -> impl IntoResponse {
         Json(schema),
     )
 }
+
+/// The server's public key for 身份证号.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct IdentityKey {
+    /// X25519, 64 hexadecimal characters.
+    pub key: String,
+    /// `crypto_box_seal`: libsodium's anonymous sealed box (X25519, XSalsa20-Poly1305).
+    pub algorithm: &'static str,
+}
+
+/// The key a phone seals each 身份证号 to before it goes into a document (docs/SCHEMA.md,
+/// format `id_sealed`); the login answer's `identity_key` is the same. A public key: no token.
+#[utoipa::path(get, path = "/api/v1/identity-key", tag = "documents",
+    responses((status = 200, body = IdentityKey)))]
+pub async fn get_identity_key(
+    axum::extract::State(state): axum::extract::State<super::SharedState>,
+) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=3600")],
+        Json(IdentityKey {
+            key: state.identity.seal_key().to_hex(),
+            algorithm: "crypto_box_seal",
+        }),
+    )
+}

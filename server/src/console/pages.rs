@@ -11,6 +11,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use doudi_protocol::doc::household::Period;
 use doudi_protocol::doc::visit::VisitStatus;
 use doudi_protocol::doc::{self, Household, Visit};
+use doudi_protocol::id_number::IdNumber;
 
 use super::html::{self, csrf_field, esc, esc_opt, layout};
 use super::{FormResult, Session, checked_form, error_page, html_response, secure};
@@ -232,7 +233,7 @@ pub async fn households(
     if q.is_empty() {
         return ok_page("家庭查询", &session, "households", &form);
     }
-    let page = match search::search(&state.db, &session.reviewer, &params).await {
+    let page = match search::search(&state.db, &state.identity, &session.reviewer, &params).await {
         Ok(p) => p,
         Err(e) if e.code == crate::error::Code::InvalidRequest => {
             let body = format!(
@@ -321,16 +322,19 @@ fn members_table(
     visit_id: Option<&str>,
     session: &Session,
     can_unmask: bool,
-    shown: Option<&str>,
+    shown: Option<(&str, &IdNumber)>,
 ) -> String {
     let rows: String = h
         .members
         .iter()
         .map(|(id, m)| {
             let mid = id.to_string();
-            let number = match &m.id_number {
-                Some(n) if shown == Some(mid.as_str()) => {
-                    format!("<strong class=\"unmasked\">{}</strong>", esc(n.expose()))
+            // The document holds the number masked and sealed; the clear number comes from the
+            // server's store, only after an audited unmasking.
+            let number = match &m.identity {
+                Some(n) if shown.is_some_and(|(who, clear)| who == mid && n.masked.as_str() == clear.masked()) => {
+                    let clear = shown.map_or("", |(_, c)| c.expose());
+                    format!("<strong class=\"unmasked\">{}</strong>", esc(clear))
                 }
                 Some(n) => {
                     let btn = match (can_unmask, visit_id) {
@@ -342,7 +346,7 @@ fn members_table(
                         ),
                         _ => String::new(),
                     };
-                    format!("{}{btn}", esc(&n.masked()))
+                    format!("{}{btn}", esc(n.masked.as_str()))
                 }
                 None => "—".into(),
             };
@@ -618,7 +622,7 @@ async fn visit_page(
     state: &SharedState,
     session: &Session,
     id: &str,
-    unmasked: Option<&str>,
+    unmasked: Option<(&str, &IdNumber)>,
 ) -> ApiResult<String> {
     let db = &state.db;
     let r = &session.reviewer;
@@ -870,7 +874,14 @@ pub async fn unmask(
         // Never show the number without the audit entry.
         return error_page(ApiError::new(crate::error::Code::Internal));
     }
-    match visit_page(&state, &session, &id, Some(&member)).await {
+    let numbers = match crate::identity::reveal(&state.db, &state.identity, &row.household_id).await
+    {
+        Ok(n) => n,
+        Err(e) => return error_page(e.into()),
+    };
+    let entry = format!("{}.{member}", doudi_protocol::doc::household::key::MEMBERS);
+    let shown = numbers.get(&entry).map(|n| (member.as_str(), n));
+    match visit_page(&state, &session, &id, shown).await {
         Ok(body) => ok_page("走访记录", &session, "queue", &body),
         Err(e) => error_page(e),
     }

@@ -25,6 +25,7 @@ use super::DemoError;
 use crate::accounts;
 use crate::auth::now_ms;
 use crate::entity::{device, document, region};
+use crate::identity::IdentityKeys;
 use crate::sync::{self, Writer};
 
 const GRID: &str = "370102002002-G01";
@@ -46,9 +47,15 @@ fn id_number(first17: &str) -> Option<IdNumber> {
     IdNumber::parse(&format!("{first17}{}", C[(sum % 11) as usize] as char)).ok()
 }
 
-fn member(name: &str, rel: Relation, id17: &str, health: Option<Health>) -> (MemberId, Member) {
+fn member(
+    keys: &IdentityKeys,
+    name: &str,
+    rel: Relation,
+    id17: &str,
+    health: Option<Health>,
+) -> (MemberId, Member) {
     let mut m = Member::new(name, rel);
-    m.id_number = id_number(id17);
+    m.identity = id_number(id17).map(|n| keys.seal_key().seal(&n));
     m.health = health;
     (
         MemberId::generate().unwrap_or(MemberId::from_bytes([7; 16])),
@@ -81,6 +88,7 @@ fn income(
 
 struct Seeder<'a> {
     db: &'a DatabaseConnection,
+    keys: &'a IdentityKeys,
     grid: region::Model,
     writer: Writer<'a>,
     actor: ActorId,
@@ -96,6 +104,9 @@ impl Seeder<'_> {
         let heads = after.get_heads();
         let tree = doc::tree(&after).map_err(err)?;
         let (_, read) = doc::read_any(&tree).map_err(err)?;
+        let identities =
+            crate::identity::rows(self.keys, &id.to_string(), &self.grid.path, Some(&read))
+                .map_err(|issues| err(format!("{issues:?}")))?;
         let write = sync::prepare(
             &self.writer,
             None,
@@ -108,7 +119,8 @@ impl Seeder<'_> {
             &heads,
             Vec::new(),
         )
-        .map_err(|e| err(e.body().message_en))?;
+        .map_err(|e| err(e.body().message_en))?
+        .with_identities(identities);
         let stored = sync::store(self.db, &write)
             .await
             .map_err(|e| err(e.body().message_en))?;
@@ -120,7 +132,7 @@ impl Seeder<'_> {
 }
 
 /// Seed the demo cases once (nothing happens when the demo grid already holds documents).
-pub async fn seed_cases(db: &DatabaseConnection) -> Result<(), DemoError> {
+pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<(), DemoError> {
     if document::Entity::find()
         .filter(document::Column::Scope.eq(GRID))
         .count(db)
@@ -161,6 +173,7 @@ pub async fn seed_cases(db: &DatabaseConnection) -> Result<(), DemoError> {
     let actor_bytes = hex::decode(DEVICE_ID).map_err(err)?;
     let s = Seeder {
         db,
+        keys,
         grid,
         writer: Writer {
             account_id: &worker.id,
@@ -180,13 +193,14 @@ pub async fn seed_cases(db: &DatabaseConnection) -> Result<(), DemoError> {
 
     // 1. A 低保 household: a couple, the husband seriously ill, a schoolchild.
     let (head1, m1) = member(
+        keys,
         "王建国",
         Relation::Head,
         "37010219620315001",
         Some(Health::SeriouslyIll),
     );
-    let (_, m2) = member("李秀英", Relation::Spouse, "37010219650822002", None);
-    let (_, m3) = member("王小明", Relation::Child, "37010220120901003", None);
+    let (_, m2) = member(keys, "李秀英", Relation::Spouse, "37010219650822002", None);
+    let (_, m3) = member(keys, "王小明", Relation::Child, "37010220120901003", None);
     let wife = MemberId::generate().map_err(err)?;
     let mut h1 = Household {
         address: "济南市历下区千佛山街道 建新社区 3 号楼 2 单元 101".into(),
@@ -216,6 +230,7 @@ pub async fn seed_cases(db: &DatabaseConnection) -> Result<(), DemoError> {
 
     // 2. A 特困 household: an elderly man living alone.
     let (head2, m) = member(
+        keys,
         "赵德福",
         Relation::Head,
         "37010219460108004",
@@ -239,6 +254,7 @@ pub async fn seed_cases(db: &DatabaseConnection) -> Result<(), DemoError> {
 
     // 3. A household under monitoring after a disability.
     let (head3, m) = member(
+        keys,
         "孙桂兰",
         Relation::Head,
         "37010219780520005",
@@ -352,7 +368,7 @@ pub async fn seed_cases(db: &DatabaseConnection) -> Result<(), DemoError> {
     r1.notes = Some("夜间火灾，房屋受损，一家三口暂住亲戚家".into());
     r1.target = Some(Target::Person {
         name: "周大海".into(),
-        id_number: None,
+        identity: None,
         address: Some("建新社区 15 号平房".into()),
         phone: None,
     });

@@ -21,7 +21,7 @@ use sea_orm::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::entity::{audit_log, doc_change, doc_conflict, document};
+use crate::entity::{audit_log, doc_change, doc_conflict, document, identity_number};
 use crate::error::ApiError;
 
 use super::SQLITE_WRITE_GATE;
@@ -59,9 +59,18 @@ pub struct Prepared {
     /// The audit entry, whose detail gets `kind`, `seq` and `changes` added by the batch.
     pub(super) audit: audit_log::ActiveModel,
     pub(super) audit_detail: serde_json::Map<String, serde_json::Value>,
+    /// The document's `identity_numbers` rows, when the write may change them: they replace
+    /// the stored ones (`None`: left as they are, for writes that change no number).
+    pub(super) identities: Option<Vec<identity_number::ActiveModel>>,
 }
 
 impl Prepared {
+    /// Store `rows` as the document's `identity_numbers` with this write (`crate::identity`).
+    pub fn with_identities(mut self, rows: Vec<identity_number::ActiveModel>) -> Prepared {
+        self.identities = Some(rows);
+        self
+    }
+
     fn is_new(&self) -> bool {
         self.base_seq.is_none()
     }
@@ -270,6 +279,21 @@ async fn write_in<E: Exec>(txn: &E, batch: &[Prepared]) -> Result<(Vec<Option<i6
         .zip(&docs)
         .map(|(&i, doc)| (doc, batch[i].rows.clone(), batch[i].is_new()));
     projection::write_many(txn, projected.collect()).await?;
+
+    let renumbered: Vec<&str> = accepted
+        .iter()
+        .filter(|&&i| batch[i].identities.is_some() && !batch[i].is_new())
+        .map(|&i| batch[i].doc.id.as_str())
+        .collect();
+    for chunk in renumbered.chunks(INSERT_CHUNK) {
+        let delete = identity_number::Entity::delete_many()
+            .filter(identity_number::Column::DocId.is_in(chunk.iter().copied()));
+        txn.exec(delete.build(backend)).await?;
+    }
+    let numbers = accepted
+        .iter()
+        .flat_map(|&i| batch[i].identities.iter().flatten().cloned());
+    insert_chunks(txn, numbers.collect(), None).await?;
 
     for &i in &accepted {
         for insert in &batch[i].extra {

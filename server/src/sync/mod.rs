@@ -191,6 +191,7 @@ pub async fn run(
     } else {
         task_list(state, ctx, req.tasks_tag).await?
     };
+    let identities = crate::identity::for_updates(state, ctx, &updates).await?;
     Ok(SyncResponse {
         v: PROTOCOL_VERSION,
         results,
@@ -201,6 +202,7 @@ pub async fn run(
         more: page.more,
         policy,
         tasks,
+        identities,
     })
 }
 
@@ -605,6 +607,9 @@ async fn check(
         .filter(|c| before.get_change_by_hash(&c.hash()).is_none())
         .cloned()
         .collect();
+    if crate::identity::writes_clear_number(&new) {
+        return Ok(Done(crate::identity::refused_clear(id)));
+    }
     if new.is_empty() {
         // A replay of what is already stored: nothing to do.
         let heads = stored
@@ -775,6 +780,20 @@ async fn check(
             }
         }
     }
+    let numbers = match crate::identity::rows(&state.identity, id, &grid.path, content) {
+        Ok(rows) => rows,
+        Err(issues) => {
+            return Ok(Done(PushResult {
+                issues: crate::identity::wire_issues(&issues),
+                ..rejected(
+                    id,
+                    "sync.validation_failed",
+                    "内容未通过检查，请按提示修改。",
+                    "The document did not pass the checks; fix the listed fields.",
+                )
+            }));
+        }
+    };
     let heads = after.get_heads();
     let writer = Writer::device(ctx);
     let write = prepare(
@@ -788,7 +807,8 @@ async fn check(
         &new,
         &heads,
         Vec::new(),
-    )?;
+    )?
+    .with_identities(numbers);
     if !doc::loads_as(&write.doc.snapshot, &heads) {
         return Ok(Done(rejected(
             id,
@@ -974,6 +994,7 @@ pub fn prepare(
         rows,
         extra,
         audit_detail,
+        identities: None,
     })
 }
 

@@ -92,7 +92,7 @@ pub fn rows(
                     doc_id: Set(id.to_string()),
                     member_id: Set(member_id.to_string()),
                     name: Set(m.name.chars().take(128).collect()),
-                    id_number_masked: Set(m.id_number.as_ref().map(|n| n.masked())),
+                    id_number_masked: Set(m.identity.as_ref().map(|n| n.masked.to_string())),
                     relation: Set(m.relation.as_str().to_string()),
                     co_resident: Set(m.co_resident),
                     removed: Set(m.removed_at.is_some()),

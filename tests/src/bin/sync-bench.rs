@@ -42,6 +42,7 @@ use doudi_protocol::doc::visit::{
 };
 use doudi_protocol::doc::{self, Household, UnixMillis, Visit};
 use doudi_protocol::id_number::{IdNumber, check_char};
+use doudi_protocol::identity::SealKey;
 use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, EntryId, MemberId};
 use doudi_protocol::sync::{
     CONTENT_TYPE, DocPush, PROTOCOL_VERSION, PushStatus, Replica, SyncOutcome, SyncRequest,
@@ -200,13 +201,13 @@ fn id_number(rng: &mut Rng, year: u32, month: u32, day: u32, male: bool) -> IdNu
     IdNumber::parse(&format!("{first17}{check}")).expect("valid by construction")
 }
 
-fn person(rng: &mut Rng, relation: Relation, male: bool, born: u32) -> Member {
+fn person(rng: &mut Rng, key: &SealKey, relation: Relation, male: bool, born: u32) -> Member {
     let surname = rng.pick(SURNAMES);
     let given = rng.pick(if male { GIVEN_M } else { GIVEN_F });
     let month = 1 + rng.below(12) as u32;
     let day = 1 + rng.below(28) as u32;
     let mut m = Member::new(format!("{surname}{given}"), relation);
-    m.id_number = Some(id_number(rng, born, month, day, male));
+    m.identity = Some(key.seal(&id_number(rng, born, month, day, male)));
     m.health = Some(if born < 1960 {
         Health::Fair
     } else {
@@ -221,7 +222,7 @@ fn person(rng: &mut Rng, relation: Relation, male: bool, born: u32) -> Member {
 }
 
 /// A household of 3–5 members with ID numbers, income items and a dwelling.
-fn household(rng: &mut Rng, n: usize) -> Household {
+fn household(rng: &mut Rng, key: &SealKey, n: usize) -> Household {
     let mut h = Household {
         address: format!("济南市历下区一镇一村 {} 排 {} 号", n / 40 + 1, n % 40 + 1),
         hukou_type: Some(HukouType::Rural),
@@ -230,12 +231,12 @@ fn household(rng: &mut Rng, n: usize) -> Household {
     h.programmes.insert(Programme::Dibao);
     let head_born = 1955 + rng.below(25) as u32;
     let head = MemberId::generate().unwrap();
-    let mut head_m = person(rng, Relation::Head, true, head_born);
+    let mut head_m = person(rng, key, Relation::Head, true, head_born);
     head_m.phone = Some(format!("139{:08}", rng.below(100_000_000)));
     h.members.insert(head, head_m);
     h.members.insert(
         MemberId::generate().unwrap(),
-        person(rng, Relation::Spouse, false, head_born + 2),
+        person(rng, key, Relation::Spouse, false, head_born + 2),
     );
     let children = 1 + rng.below(3) as usize;
     for c in 0..children {
@@ -243,7 +244,7 @@ fn household(rng: &mut Rng, n: usize) -> Household {
         let male = rng.below(2) == 0;
         h.members.insert(
             MemberId::generate().unwrap(),
-            person(rng, Relation::Child, male, born),
+            person(rng, key, Relation::Child, male, born),
         );
     }
     let wages = 80_000 + rng.below(100_000) as i64;
@@ -638,6 +639,20 @@ impl Client {
         )
     }
 
+    /// The key the server's identity numbers are sealed to.
+    async fn identity_key(&self) -> SealKey {
+        let v: Value = self
+            .http
+            .get(format!("{}/api/v1/identity-key", self.base))
+            .send()
+            .await
+            .expect("identity key asked")
+            .json()
+            .await
+            .expect("identity key answered");
+        SealKey::parse_hex(v["key"].as_str().unwrap_or_default()).expect("a seal key")
+    }
+
     async fn phone(&self, username: &str) -> Phone {
         let (access, device_id, account_id) = self.login(username).await;
         Phone {
@@ -729,7 +744,9 @@ impl Client {
 async fn populate(o: &Options, client: &Client, colleague: &str) -> Duration {
     let t = Instant::now();
     let mut tasks = Vec::new();
+    let key = client.identity_key().await;
     for p in 0..o.pushers {
+        let key = key.clone();
         let mut phone = client.phone("bench.worker").await;
         let client = Client {
             http: client.http.clone(),
@@ -745,7 +762,7 @@ async fn populate(o: &Options, client: &Client, colleague: &str) -> Duration {
             let mut pending = 0usize;
             let mut pushed = 0usize;
             for h in (p..households).step_by(pushers) {
-                let mut content = household(&mut rng, h);
+                let mut content = household(&mut rng, &key, h);
                 let members: Vec<MemberId> = content.members.keys().copied().collect();
                 let hid = phone.replica.create(SCOPE_GRID, &content).unwrap();
                 add_observed_income(&mut content, &mut rng);

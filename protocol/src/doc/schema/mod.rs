@@ -24,7 +24,8 @@ pub use markdown::markdown;
 use super::access::{Field as FieldValue, FieldError, UnixMillis};
 use super::validate::Severity;
 use super::{CURRENT_SCHEMA, SchemaVersion};
-use crate::id_number::{IdNumber, Sex};
+use crate::id_number::Sex;
+use crate::identity::MaskedId;
 use crate::ids::{AccountId, BlobHash, DocumentId, DocumentKind, EntryId, MemberId};
 
 /// The automerge type of a scalar value.
@@ -40,6 +41,8 @@ pub enum AmType {
     Bool,
     /// Milliseconds since the Unix epoch, UTC (`ScalarValue::Timestamp`), not an integer.
     Timestamp,
+    /// A byte string (`ScalarValue::Bytes`).
+    Bytes,
 }
 
 impl AmType {
@@ -50,6 +53,7 @@ impl AmType {
             AmType::F64 => "f64",
             AmType::Bool => "bool",
             AmType::Timestamp => "timestamp",
+            AmType::Bytes => "bytes",
         }
     }
 }
@@ -203,11 +207,17 @@ pub const DATE: Format = Format::of::<chrono::NaiveDate>(
     "a calendar date `YYYY-MM-DD`, e.g. `1958-03-12`",
     || str_example("1958-03-12"),
 );
-pub const ID_NUMBER: Format = Format::of::<IdNumber>(
-    "id_number",
+pub const ID_MASKED: Format = Format::of::<MaskedId>(
+    "id_masked",
     AmType::Str,
-    "a 身份证号 (GB 11643): 17 digits and a check character (a digit or `X`; a lowercase `x` is read as `X`), the 8 digits from the 7th a valid birth date YYYYMMDD, the check character ISO 7064 MOD 11-2. Stored in full; every display masks it",
-    || str_example("11010519491231002X"),
+    "a masked 身份证号 (GB 11643): its first 6 digits, `****` and its last 4 characters (a digit or `X` last), e.g. `110105****002X`. Documents never hold the whole number: it travels sealed beside it",
+    || str_example("110105****002X"),
+);
+pub const ID_SEALED: Format = Format::of::<Vec<u8>>(
+    "id_sealed",
+    AmType::Bytes,
+    "the 18 characters of a 身份证号 (upper-case `X`) sealed to the server's public key with libsodium's anonymous sealed box (`crypto_box_seal`: X25519, XSalsa20-Poly1305; 66 bytes). The key is the login answer's `identity_key` and `GET /api/v1/identity-key` (64 hexadecimal characters). Only the server opens it",
+    || ScalarValue::Bytes(vec![0x5e; 66]),
 );
 pub const SEX: Format = Format::codes::<Sex>("Sex", &[("male", "男"), ("female", "女")], || {
     str_example("male")
@@ -504,16 +514,8 @@ pub const STRUCTURE_CODES: &[(&str, &str)] = &[
     ("date.format", "a date that is not `YYYY-MM-DD`"),
     ("value.range", "an integer out of the range of its format"),
     (
-        "id_number.format",
-        "a 身份证号 that is not 17 digits and a digit or `X`",
-    ),
-    (
-        "id_number.birth_date",
-        "a 身份证号 whose birth date is not a date",
-    ),
-    (
-        "id_number.checksum",
-        "a 身份证号 whose check character is wrong",
+        "id_number.masked_format",
+        "a masked 身份证号 that is not 6 digits, `****`, 3 digits and a digit or `X`",
     ),
     ("kind.unknown", "`kind` is not a document kind"),
     ("schema.format", "`schema` is not `major.minor`"),

@@ -12,13 +12,16 @@ use crate::doc::common::{GeoPoint, Photo, PhotoCategory};
 use crate::doc::conflicts::{FieldPath, PathSegment};
 use crate::doc::discovery::{Channel, DiscoveryStatus, Target, TargetGroup, Urgency};
 use crate::doc::household::*;
+use crate::doc::identity::open_all;
 use crate::doc::validate::has_errors;
 use crate::doc::visit::*;
 use crate::doc::{
     Content, DiscoveryReport, Header, Household, Issue, Severity, UnixMillis, Visit, create, key,
     read_any, tree, validate_tree,
 };
-use crate::id_number::{IdNumber, Sex};
+use crate::id_number::Sex;
+use crate::identity::tests::{key, sealed};
+use crate::identity::{OpenKey, SealedId};
 use crate::ids::{AccountId, BlobHash, DocumentId, EntryId, MemberId};
 
 const SCOPE: &str = "370102001001-A";
@@ -134,10 +137,6 @@ fn every_documented_key_written_raw_reads_back_through_the_typed_views() {
 
 // ---- Documents made by the typed views, with every optional field set ----
 
-fn id_number(first17: &str) -> IdNumber {
-    IdNumber::parse(&crate::id_number::tests::valid(first17)).unwrap()
-}
-
 fn account(s: &str) -> AccountId {
     AccountId::parse(s).unwrap()
 }
@@ -214,9 +213,9 @@ pub(crate) fn dialysis(member: MemberId) -> Expenditure {
 fn full_household() -> Household {
     let head = Member {
         name: "王建国".to_owned(),
-        id_number: Some(id_number("37028319580312001")),
+        identity: Some(sealed("37028319580312001")),
         sex: Some(Sex::Male),
-        birth_date: NaiveDate::from_ymd_opt(1958, 3, 12),
+        birth_date: None,
         relation: Relation::Head,
         co_resident: false,
         non_resident_reason: Some(NonResidentReason::Other),
@@ -234,7 +233,8 @@ fn full_household() -> Household {
     };
     let left = Member {
         name: "王老汉".to_owned(),
-        id_number: Some(id_number("37028319300101003")),
+        // Without an ID number: the birth date as recorded.
+        identity: None,
         sex: Some(Sex::Male),
         birth_date: NaiveDate::from_ymd_opt(1930, 1, 1),
         relation: Relation::Parent,
@@ -255,7 +255,7 @@ fn full_household() -> Household {
             Supporter {
                 name: "王大明".to_owned(),
                 relation: "长子".to_owned(),
-                id_number: Some(id_number("37028319800101005")),
+                identity: Some(sealed("37028319800101005")),
                 able_to_support: Some(false),
                 unable_reason: Some("本人重残".to_owned()),
                 support_paid_fen: Some(0),
@@ -331,7 +331,7 @@ fn full_visit() -> Visit {
             member_id(3),
             AddedMember {
                 name: "王小花".to_owned(),
-                id_number: Some(id_number("37028320200101002")),
+                identity: Some(sealed("37028320200101002")),
                 relation: Relation::Grandchild,
                 note: Some("新生儿".to_owned()),
             },
@@ -381,7 +381,7 @@ fn full_reports() -> [DiscoveryReport; 2] {
         channel: Some(Channel::Visit),
         target: Some(Target::Person {
             name: "孙奶奶".to_owned(),
-            id_number: Some(id_number("37028319400101002")),
+            identity: Some(sealed("37028319400101002")),
             address: Some("村东头".to_owned()),
             phone: Some("13900000000".to_owned()),
         }),
@@ -571,6 +571,7 @@ fn broken(doc: &hydrate::Value, site: &Site) -> Vec<(String, hydrate::Value)> {
                 AmType::F64 => vec![scalar(30i64), scalar("30.5")],
                 AmType::Bool => vec![scalar("true"), scalar(1i64)],
                 AmType::Timestamp => vec![scalar(1_750_000_000_000i64), scalar("2025-06-01")],
+                AmType::Bytes => vec![scalar("x"), scalar(7i64)],
             };
             for w in wrong {
                 out.push((format!("{w:?}"), set(doc, &site.path, w)));
@@ -814,6 +815,20 @@ fn fits(pattern: &str, path: &str) -> bool {
         })
 }
 
+/// A number sealed to another server's key.
+fn foreign(first17: &str) -> SealedId {
+    let n = crate::id_number::IdNumber::parse(&crate::id_number::tests::valid(first17)).unwrap();
+    OpenKey::from_bytes([9; 32]).seal_key().seal(&n)
+}
+
+/// A number beside the masked form of another.
+fn mismatched() -> SealedId {
+    SealedId {
+        masked: sealed("37028319500101001").masked,
+        ..sealed("37028319600101001")
+    }
+}
+
 /// Documents that break every rule of their kind between them.
 fn broken_documents() -> Vec<AutoCommit> {
     let id = DocumentId::from_bytes([9; 16]);
@@ -832,7 +847,10 @@ fn broken_documents() -> Vec<AutoCommit> {
     twin.name = "王二".to_owned();
     h.members.insert(member_id(4), twin);
     h.members.get_mut(&member_id(2)).unwrap().removed_reason = None;
+    h.members.get_mut(&member_id(2)).unwrap().identity = Some(mismatched());
+    h.members.get_mut(&member_id(2)).unwrap().birth_date = None;
     for s in h.supporters.values_mut() {
+        s.identity = Some(foreign("37028319800101005"));
         s.unable_reason = None;
         s.support_paid_fen = Some(-1);
         s.support_paid_period = None;
@@ -865,6 +883,10 @@ fn broken_documents() -> Vec<AutoCommit> {
     v.members_added
         .values_mut()
         .for_each(|m| m.name = " ".to_owned());
+    let mut other = v.members_added[&member_id(3)].clone();
+    v.members_added.get_mut(&member_id(3)).unwrap().identity = Some(foreign("37028320200101002"));
+    other.identity = Some(mismatched());
+    v.members_added.insert(member_id(5), other);
     v.gps = Some(GeoPoint {
         lat: 91.0,
         lon: 181.0,
@@ -891,14 +913,18 @@ fn broken_documents() -> Vec<AutoCommit> {
     let mut empty = DiscoveryReport::new(account("cadre-7"));
     empty.status = DiscoveryStatus::Submitted;
     empty.gps = v.gps;
-    let mut nameless = person;
+    let mut nameless = person.clone();
     nameless.target = Some(Target::Person {
         name: " ".to_owned(),
-        id_number: None,
+        identity: Some(foreign("37028319400101002")),
         address: None,
         phone: None,
     });
     nameless.photos = v.photos.clone();
+    let mut swapped = person;
+    if let Some(Target::Person { identity, .. }) = &mut swapped.target {
+        *identity = Some(mismatched());
+    }
 
     vec![
         create(id, SCOPE, &h, None).unwrap(),
@@ -907,6 +933,7 @@ fn broken_documents() -> Vec<AutoCommit> {
         create(id, SCOPE, &undated, None).unwrap(),
         create(id, SCOPE, &empty, None).unwrap(),
         create(id, SCOPE, &nameless, None).unwrap(),
+        create(id, SCOPE, &swapped, None).unwrap(),
     ]
 }
 
@@ -914,9 +941,20 @@ fn broken_documents() -> Vec<AutoCommit> {
 fn every_rule_is_documented_and_every_documented_rule_is_applied() {
     let mut seen: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for doc in broken_documents() {
-        let (header, _) = read_any(&tree(&doc).unwrap()).unwrap();
+        let (header, content) = read_any(&tree(&doc).unwrap()).unwrap();
         let kind = SCHEMA.kind(header.kind);
-        for issue in validate_tree(&tree(&doc).unwrap()) {
+        // The checks the server makes once it opens the numbers count too.
+        let opened = open_all(&content, |s| key().open(s))
+            .issues
+            .into_iter()
+            .map(|mut i| {
+                i.path = format!("content.{}", i.path);
+                i
+            });
+        for issue in validate_tree(&tree(&doc).unwrap())
+            .into_iter()
+            .chain(opened)
+        {
             let (rules, path) = match issue.path.strip_prefix("content.") {
                 Some(p) => (kind.rules, p),
                 None => (SCHEMA.root_rules, issue.path.as_str()),

@@ -56,8 +56,12 @@ class DoudiClientTest {
         val account = grid.login("demo-grid", password, "JUnit phone")
         assertEquals(listOf("370102002002-G01"), account.regions)
 
-        val household = grid.createHousehold(null, "千佛山街道 测试路 2 号", "李桂兰", null)
+        val household = grid.createHousehold(null, "千佛山街道 测试路 2 号", "李桂兰", "370102195805120021")
         assertEquals(listOf(household), grid.households("2 号").map { it.id })
+        // The number is sealed into the document; this phone shows it back in clear, offline.
+        val head = grid.household(household).members[0]
+        assertEquals("370102****0021", head.idNumberMasked)
+        assertEquals("370102195805120021", head.idNumber)
         val visit = grid.startVisit(household, VisitPurpose.RECHECK)
         val hash = grid.attachPhoto(
             visit, Files.readAllBytes(Path.of(photo)), PhotoCategory.DWELLING_INSIDE, "室内",
@@ -86,6 +90,7 @@ class DoudiClientTest {
         assistant.syncNow(null)
         val detail = assistant.household(household)
         assertEquals("李桂兰", detail.summary.headName)
+        assertEquals("370102195805120021", detail.members[0].idNumber)
         assertEquals(listOf(visit), detail.visits.map { it.id })
         assertEquals(1u, detail.visits[0].photoCount)
         assertEquals(Conclusion.ACCURATE, assistant.visit(visit).conclusion)
