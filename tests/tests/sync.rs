@@ -26,6 +26,7 @@ both_backends!(
     broken_requests_get_clear_errors_and_spare_the_rest,
     a_change_automerge_panics_on_is_refused_alone,
     a_change_that_would_leave_an_unreadable_document_is_refused,
+    a_compressed_change_that_inflates_past_the_limit_is_refused,
     validation_failure_can_be_fixed_and_resubmitted,
     phones_cannot_write_review_fields,
     first_sync_pages_through_everything,
@@ -586,7 +587,6 @@ async fn a_change_automerge_panics_on_is_refused_alone(b: Backend) {
         .unwrap()
         .to_string();
     app.sync(&mut pa).await;
-    let kept_before = app.stored_doc(&kept).await.unwrap();
 
     // A second actor of the device overwrites the address: its change names the device's own
     // actor, which wrote the address, among its other actors.
@@ -610,15 +610,26 @@ async fn a_change_automerge_panics_on_is_refused_alone(b: Backend) {
     // Point the other actor elsewhere: automerge has no such actor to look up.
     bytes[other + own.len() - 1] ^= 0x08;
 
+    refused_alone(&app, &mut pa, &kept, bytes, "新 2 号").await;
+    // The server keeps serving.
+    let o = app.sync(&mut pa).await;
+    assert!(o.rejected.is_empty(), "{:?}", o.rejected);
+}
+
+/// Push `change` of the stored document `kept` in one request with a new household at `address`:
+/// the change is refused alone as `sync.corrupt_change` and `kept` stays as stored; the new
+/// household is stored.
+async fn refused_alone(app: &TestApp, pa: &mut Phone, kept: &str, change: Vec<u8>, address: &str) {
+    let kept_before = app.stored_doc(kept).await.unwrap();
     let good = pa
         .replica
-        .create(GRID_A, &household("新 2 号"))
+        .create(GRID_A, &household(address))
         .unwrap()
         .to_string();
     let mut req = pa.replica.prepare(None);
     req.push.push(DocPush {
-        doc: kept.clone(),
-        changes: vec![ByteBuf::from(bytes)],
+        doc: kept.to_string(),
+        changes: vec![ByteBuf::from(change)],
     });
     let resp: SyncResponse = from_cbor(
         &app.post_sync(&pa.access, to_cbor(&req))
@@ -631,20 +642,14 @@ async fn a_change_automerge_panics_on_is_refused_alone(b: Backend) {
     let by_doc: BTreeMap<&str, &doudi_protocol::sync::PushResult> =
         resp.results.iter().map(|r| (r.doc.as_str(), r)).collect();
     assert_eq!(
-        (
-            by_doc[kept.as_str()].status,
-            by_doc[kept.as_str()].code.as_deref()
-        ),
+        (by_doc[kept].status, by_doc[kept].code.as_deref()),
         (PushStatus::Rejected, Some("sync.corrupt_change"))
     );
     assert_eq!(by_doc[good.as_str()].status, PushStatus::Accepted);
     assert_eq!(
-        app.stored_doc(&kept).await.unwrap().snapshot,
+        app.stored_doc(kept).await.unwrap().snapshot,
         kept_before.snapshot
     );
-    // The server keeps serving.
-    let o = app.sync(&mut pa).await;
-    assert!(o.rejected.is_empty(), "{:?}", o.rejected);
 }
 
 /// Found by the `push_changes` fuzz target (docs/RELIABILITY.md): an empty change whose first
@@ -698,6 +703,85 @@ async fn a_change_that_would_leave_an_unreadable_document_is_refused(b: Backend)
     let o = app.sync(&mut pa).await;
     assert!(o.rejected.is_empty(), "{:?}", o.rejected);
     assert!(doc::load(&app.stored_doc(&kept).await.unwrap().snapshot).is_ok());
+}
+
+/// A change of document `id` as the phone holds it, whose address is `len` bytes of repeated
+/// text, compressed as automerge sends a large change: DEFLATE makes it about a thousand times
+/// smaller.
+fn long_address_change(phone: &Phone, id: &str, len: usize) -> Vec<u8> {
+    let mut edit = phone.replica.entry(id).unwrap().doc.clone();
+    edit.set_actor(phone.replica.actor().clone());
+    let heads = edit.get_heads();
+    let mut h = phone.replica.read::<Household>(id).unwrap();
+    h.address = "某".repeat(len / 3);
+    doc::write(&mut edit, &h).unwrap();
+    edit.commit();
+    let mut change = edit.get_changes(&heads).pop().unwrap().clone();
+    let compressed = change.bytes().into_owned();
+    assert!(compressed.len() * 100 < len, "{} bytes", compressed.len());
+    compressed
+}
+
+/// Automerge inflates a compressed change whole: a change of a few kilobytes in a request of
+/// at most 8 MiB could inflate to gigabytes of the server's memory. One change may take
+/// `doc::MAX_CHANGE_BYTES` inflated (a larger one is refused alone as `sync.corrupt_change`),
+/// and the changes of one request `doc::MAX_INFLATED_BYTES` in all (a request past it is
+/// refused whole as `sync.batch_too_large`, before any is inflated). The server keeps serving.
+async fn a_compressed_change_that_inflates_past_the_limit_is_refused(b: Backend) {
+    let (app, mut pa, _) = setup(b).await;
+    let kept = pa
+        .replica
+        .create(GRID_A, &household("已存 4 号"))
+        .unwrap()
+        .to_string();
+    app.sync(&mut pa).await;
+    let too_large = long_address_change(&pa, &kept, doc::MAX_CHANGE_BYTES + 1024);
+    refused_alone(&app, &mut pa, &kept, too_large, "新 4 号").await;
+
+    // Each change within the limit, together past the request's.
+    let large = long_address_change(&pa, &kept, doc::MAX_CHANGE_BYTES - 1024);
+    let copies = doc::MAX_INFLATED_BYTES / doc::MAX_CHANGE_BYTES + 1;
+    let r = TestApp::read(
+        app.post_sync(
+            &pa.access,
+            to_cbor(&SyncRequest {
+                push: vec![DocPush {
+                    doc: kept.clone(),
+                    changes: vec![ByteBuf::from(large.clone()); copies],
+                }],
+                ..pa.replica.prepare(None)
+            }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "sync.batch_too_large")
+    );
+    assert!(r.body["message"].as_str().unwrap().contains("64 MiB"));
+
+    // The server keeps serving: a change within the limits is stored, and reads back.
+    let r = TestApp::read(
+        app.post_sync(
+            &pa.access,
+            to_cbor(&SyncRequest {
+                push: vec![DocPush {
+                    doc: kept.clone(),
+                    changes: vec![ByteBuf::from(large)],
+                }],
+                ..pa.replica.prepare(None)
+            }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let stored = app.stored_doc(&kept).await.unwrap();
+    let (_, h) = doc::read::<Household, _>(&doc::load(&stored.snapshot).unwrap()).unwrap();
+    assert_eq!(h.address.len(), (doc::MAX_CHANGE_BYTES - 1024) / 3 * 3);
+    let o = app.sync(&mut pa).await;
+    assert!(o.rejected.is_empty(), "{:?}", o.rejected);
 }
 
 fn submitted_visit(household: &str, investigators: &[(&str, &str)]) -> Visit {

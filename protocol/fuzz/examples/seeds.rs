@@ -119,16 +119,50 @@ fn main() {
         ..Default::default()
     };
     write(&requests, "request-push", &to_cbor(&push));
-    write(
-        &requests,
-        "response-first-sync",
-        &to_cbor(&first_sync(&household, &visit)),
-    );
+    // The next page of a pull, asking for a document whole; any page budget is taken.
+    let want = SyncRequest {
+        v: PROTOCOL_VERSION,
+        cursor: 1_234,
+        resume: Some(resume_token(1_300)),
+        want: vec![DocumentId::from_bytes([2; 16]).to_string()],
+        page_bytes: Some(u64::MAX),
+        policy_version: Some(3),
+        tasks_tag: Some(7),
+        ..Default::default()
+    };
+    write(&requests, "request-want", &to_cbor(&want));
+    let first = first_sync(&household, &visit);
+    write(&requests, "response-first-sync", &to_cbor(&first));
     write(
         &requests,
         "response-results",
         &to_cbor(&results(&household, &edited)),
     );
+    let paged = paged(&report);
+    write(&requests, "response-paged", &to_cbor(&paged));
+    let grids = other_grid(&report);
+    write(&requests, "response-grids", &to_cbor(&grids));
+
+    // apply_response: answers to the request of the phone `doudi_protocol_fuzz::phone` makes
+    // from the first sync: it pushes its edit of the household.
+    let answers = fuzz.join("seeds/apply_response");
+    write(&answers, "first-sync", &to_cbor(&first));
+    let mut phone = doudi_protocol_fuzz::phone(&first);
+    let household_id = DocumentId::from_bytes(doudi_protocol_fuzz::HOUSEHOLD_ID).to_string();
+    let pushed = phone.heads(&household_id).unwrap();
+    write(
+        &answers,
+        "accepted",
+        &to_cbor(&accepted(&household_id, pushed, &visit)),
+    );
+    write(
+        &answers,
+        "rejected",
+        &to_cbor(&results(&household, &edited)),
+    );
+    write(&answers, "paged", &to_cbor(&paged));
+    write(&answers, "grids", &to_cbor(&grids));
+    write(&answers, "missing-dependencies", &to_cbor(&missing(&visit)));
 
     // image_check: small real images and the kinds of bad ones the photo tests use.
     let photos = root.join("../shared/data/photos");
@@ -360,16 +394,9 @@ fn heads(doc: &AutoCommit) -> Vec<ByteBuf> {
         .collect()
 }
 
-/// A new device's first sync: snapshots, the policy book and the task list.
+/// A new device's first sync: the grids of its scope, snapshots, the policy book and the task
+/// list, and more to come.
 fn first_sync(household: &AutoCommit, visit: &AutoCommit) -> SyncResponse {
-    let update = |id: [u8; 16], kind: &str, d: &AutoCommit| DocUpdate {
-        doc: DocumentId::from_bytes(id).to_string(),
-        kind: kind.to_owned(),
-        scope: SCOPE.to_owned(),
-        snapshot: Some(ByteBuf::from(d.clone().save())),
-        changes: Vec::new(),
-        heads: heads(d),
-    };
     let national = PolicyLayer {
         region: None,
         effective_from: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
@@ -379,10 +406,13 @@ fn first_sync(household: &AutoCommit, visit: &AutoCommit) -> SyncResponse {
     SyncResponse {
         v: PROTOCOL_VERSION,
         updates: vec![
-            update([1; 16], "household", household),
-            update([2; 16], "visit", visit),
+            whole([1; 16], "household", SCOPE, household),
+            whole([2; 16], "visit", SCOPE, visit),
         ],
-        cursor: 42,
+        grids: Some(vec![SCOPE.to_owned()]),
+        cursor: 0,
+        resume: Some(resume_token(42)),
+        more: true,
         policy: Some(PolicyUpdate {
             version: 3,
             book: PolicyBook::from_layers([national]).unwrap(),
@@ -405,7 +435,7 @@ fn first_sync(household: &AutoCommit, visit: &AutoCommit) -> SyncResponse {
     }
 }
 
-/// Answers to a push: one accepted, one refused with issues; changes by others and a purge.
+/// Answers to a push: one accepted, one refused with issues; changes by others.
 fn results(household: &AutoCommit, edited: &AutoCommit) -> SyncResponse {
     let id = DocumentId::from_bytes([1; 16]).to_string();
     SyncResponse {
@@ -435,20 +465,105 @@ fn results(household: &AutoCommit, edited: &AutoCommit) -> SyncResponse {
                 }],
             },
         ],
-        updates: vec![DocUpdate {
-            doc: id,
-            kind: "household".to_owned(),
-            scope: SCOPE.to_owned(),
-            snapshot: None,
-            changes: new_changes(household, edited)
-                .into_iter()
-                .map(ByteBuf::from)
-                .collect(),
-            heads: heads(edited),
-        }],
-        purge: vec![DocumentId::from_bytes([9; 16]).to_string()],
+        updates: vec![changed([1; 16], "household", household, edited)],
         cursor: 43,
+        ..Default::default()
+    }
+}
+
+/// A `resume` token as the server makes it: the feed position, then a tag (here a made-up one).
+fn resume_token(position: u64) -> ByteBuf {
+    let mut t = position.to_be_bytes().to_vec();
+    t.extend_from_slice(&0x5eed_0000_0000_0001u64.to_be_bytes());
+    ByteBuf::from(t)
+}
+
+/// A document new to the device, whole.
+fn whole(id: [u8; 16], kind: &str, scope: &str, d: &AutoCommit) -> DocUpdate {
+    DocUpdate {
+        doc: DocumentId::from_bytes(id).to_string(),
+        kind: kind.to_owned(),
+        scope: scope.to_owned(),
+        snapshot: Some(ByteBuf::from(d.clone().save())),
+        changes: Vec::new(),
+        heads: heads(d),
+    }
+}
+
+/// The changes of a document the device holds as `before`, now `after`.
+fn changed(id: [u8; 16], kind: &str, before: &AutoCommit, after: &AutoCommit) -> DocUpdate {
+    DocUpdate {
+        doc: DocumentId::from_bytes(id).to_string(),
+        kind: kind.to_owned(),
+        scope: SCOPE.to_owned(),
+        snapshot: None,
+        changes: new_changes(before, after)
+            .into_iter()
+            .map(ByteBuf::from)
+            .collect(),
+        heads: heads(after),
+    }
+}
+
+/// A page of a pull with more to come: a new discovery report, the base kept as `cursor`.
+fn paged(report: &AutoCommit) -> SyncResponse {
+    SyncResponse {
+        v: PROTOCOL_VERSION,
+        updates: vec![whole([3; 16], "discovery_report", SCOPE, report)],
+        cursor: 42,
+        resume: Some(resume_token(57)),
         more: true,
+        ..Default::default()
+    }
+}
+
+/// The first page after the device's regions changed: its scope is now another grid, whose
+/// documents come whole; it deletes every document of other grids.
+fn other_grid(report: &AutoCommit) -> SyncResponse {
+    let other = "370283001002-G02";
+    SyncResponse {
+        v: PROTOCOL_VERSION,
+        updates: vec![whole([4; 16], "discovery_report", other, report)],
+        grids: Some(vec![other.to_owned()]),
+        cursor: 0,
+        resume: Some(resume_token(12)),
+        more: true,
+        ..Default::default()
+    }
+}
+
+/// The phone's push of the household accepted at the heads it pushed; another phone's edit of
+/// the visit.
+fn accepted(household: &str, pushed: Vec<ByteBuf>, visit: &AutoCommit) -> SyncResponse {
+    let (_, edited) = edit_visit(visit);
+    SyncResponse {
+        v: PROTOCOL_VERSION,
+        results: vec![PushResult {
+            doc: household.to_owned(),
+            status: PushStatus::Accepted,
+            heads: pushed,
+            code: None,
+            message: None,
+            message_en: None,
+            issues: Vec::new(),
+        }],
+        updates: vec![changed([2; 16], "visit", visit, &edited)],
+        cursor: 44,
+        ..Default::default()
+    }
+}
+
+/// The second of two changes of the visit without the first: the phone cannot complete the
+/// visit and asks for it whole next time (`want`).
+fn missing(visit: &AutoCommit) -> SyncResponse {
+    let (_, once) = edit_visit(visit);
+    let twice = phone_edit(&once, &[], |v: &mut Visit| {
+        v.living.food = Some("粮食不足".to_owned())
+    });
+    SyncResponse {
+        v: PROTOCOL_VERSION,
+        updates: vec![changed([2; 16], "visit", &once, &twice)],
+        cursor: 45,
         ..Default::default()
     }
 }

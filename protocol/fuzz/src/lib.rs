@@ -3,6 +3,10 @@
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use automerge::ActorId;
+use doudi_protocol::doc::Household;
+use doudi_protocol::ids::DocumentId;
+use doudi_protocol::sync::{Replica, SyncResponse};
 use sha2::{Digest, Sha256};
 
 thread_local! {
@@ -50,6 +54,32 @@ pub fn repair_checksums(bytes: &mut [u8]) {
         hasher.update(&bytes[chunk.start + 9..chunk.data.start]);
         hasher.update(&bytes[chunk.data.clone()]);
         let hash = hasher.finalize();
-        bytes[chunk.start + 4..chunk.start + 8].copy_from_slice(&hash[..4]);
+        bytes[chunk.checksum()].copy_from_slice(&hash[..4]);
     }
+}
+
+/// The phone of the `apply_response` target: its device id as the actor prefix (the server
+/// accepts changes by actors that start with it).
+pub const PHONE_DEVICE: [u8; 16] = [0xD0; 16];
+
+/// The household the phone holds and edits (`DocumentId::from_bytes([1; 16])`).
+pub const HOUSEHOLD_ID: [u8; 16] = [1; 16];
+
+/// A phone as the `apply_response` target finds it before each input: it applied `first_sync`
+/// (a new device's first answer, with the documents' snapshots; seeds/apply_response/first-sync),
+/// then edited the household's address and prepared the request that pushes the edit, whose
+/// answer is the input. Deterministic (changes without timestamps), so that the seeds written
+/// by examples/seeds.rs name its heads.
+pub fn phone(first_sync: &SyncResponse) -> Replica {
+    let mut phone = Replica::new(ActorId::from(PHONE_DEVICE));
+    phone.prepare(None);
+    phone
+        .apply(first_sync.clone())
+        .expect("the first sync of the seeds applies");
+    let household = DocumentId::from_bytes(HOUSEHOLD_ID).to_string();
+    phone
+        .update::<Household>(&household, |h| h.address.push_str("（东院）"))
+        .expect("the household of the seeds reads");
+    phone.prepare(None);
+    phone
 }

@@ -44,6 +44,7 @@ pub mod household;
 pub mod identity;
 pub mod refs;
 pub mod schema;
+mod storage;
 pub mod validate;
 pub mod visit;
 
@@ -60,6 +61,10 @@ pub use common::{GeoPoint, Photo, PhotoCategory};
 pub use conflicts::{Conflict, ConflictValue, FieldPath, PathSegment};
 pub use discovery::DiscoveryReport;
 pub use household::Household;
+pub use storage::{
+    CHUNK_MAGIC, ChunkHeader, MAX_CHANGE_BYTES, MAX_INFLATED_BYTES, chunk_kind, chunks,
+    inflated_size,
+};
 pub use validate::{Issue, Severity, validate, validate_content, validate_tree};
 pub use visit::Visit;
 
@@ -295,87 +300,23 @@ pub fn write<C: DocumentContent, T: Transactable>(tx: &mut T, content: &C) -> Re
     content.write_to(&mut MapWriter::root(tx).map(key::CONTENT)?)
 }
 
-/// The magic bytes that open every chunk of automerge's storage format.
-pub const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-
-/// Kinds of chunk (the byte after the checksum) that this project writes and reads: a whole
-/// document, a change, a DEFLATE-compressed change. Automerge also reads bundles, which nothing
-/// here writes, and decoding a crafted one can take minutes.
-pub mod chunk_kind {
-    pub const DOCUMENT: u8 = 0;
-    pub const CHANGE: u8 = 1;
-    pub const COMPRESSED_CHANGE: u8 = 2;
-}
-
-/// The header of one chunk: magic bytes, a 4-byte checksum, the kind, the data's length
-/// (unsigned LEB128), then the data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChunkHeader {
-    pub kind: u8,
-    /// Where the chunk starts in the bytes read.
-    pub start: usize,
-    /// The chunk's data.
-    pub data: std::ops::Range<usize>,
-}
-
-/// The chunk headers of `bytes` in order, without decoding any chunk; `None` unless `bytes` is
-/// a whole number of chunks.
-pub fn chunks(bytes: &[u8]) -> Option<Vec<ChunkHeader>> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        let header = bytes.get(at..at + 9)?;
-        if header[..4] != CHUNK_MAGIC {
-            return None;
-        }
-        let mut len = 0u64;
-        let mut data = None;
-        for (i, &b) in bytes.get(at + 9..)?.iter().enumerate().take(10) {
-            len |= u64::from(b & 0x7f).checked_shl(7 * i as u32)?;
-            if b & 0x80 == 0 {
-                data = Some(at + 10 + i);
-                break;
-            }
-        }
-        let start = data?;
-        let end = start.checked_add(usize::try_from(len).ok()?)?;
-        if end > bytes.len() {
-            return None;
-        }
-        out.push(ChunkHeader {
-            kind: header[8],
-            start: at,
-            data: start..end,
-        });
-        at = end;
-    }
-    Some(out)
-}
-
-/// Refuse bytes that are not whole chunks of the kinds in `kinds`, before automerge decodes any.
-fn only_chunks(bytes: &[u8], kinds: &[u8]) -> Result<(), DocError> {
-    match chunks(bytes) {
-        Some(found) if found.iter().all(|c| kinds.contains(&c.kind)) => Ok(()),
-        _ => Err(DocError::Automerge(
-            "not a document or change in automerge's format".to_owned(),
-        )),
-    }
-}
-
 /// Load a document from its saved bytes (a document chunk, change chunks, or both).
+/// Their compressed parts may inflate to [`MAX_INFLATED_BYTES`] in all.
 pub fn load(bytes: &[u8]) -> Result<AutoCommit, DocError> {
     use chunk_kind::*;
-    only_chunks(bytes, &[DOCUMENT, CHANGE, COMPRESSED_CHANGE])?;
+    storage::only_chunks(bytes, &[DOCUMENT, CHANGE, COMPRESSED_CHANGE])?;
+    storage::check_inflated_size(bytes)?;
     untrusted(|| AutoCommit::load(bytes))
 }
 
 /// Parse one change in automerge's binary change format, compressed or not. A change whose bytes
 /// are not those automerge writes for it (for one, columns that hold data but no operation) is
 /// refused: automerge would apply it under the hash of the bytes given, but a saved document
-/// holds it re-encoded, and would then not load (its heads would not match).
+/// holds it re-encoded, and would then not load (its heads would not match). A change may take
+/// [`MAX_CHANGE_BYTES`], inflated when it comes compressed.
 pub fn parse_change(bytes: &[u8]) -> Result<Change, DocError> {
-    only_chunks(bytes, &[chunk_kind::CHANGE, chunk_kind::COMPRESSED_CHANGE])?;
-    let change = untrusted(|| Change::try_from(bytes))?;
+    let bytes = storage::change_chunk(bytes)?;
+    let change = untrusted(|| Change::try_from(&bytes[..]))?;
     let rewritten = untrusted(|| Ok::<_, DocError>(Change::from(change.decode())))?;
     if rewritten.hash() != change.hash() {
         return Err(DocError::Automerge(

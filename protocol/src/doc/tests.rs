@@ -868,6 +868,87 @@ fn bundles_are_refused_before_they_are_decoded() {
     assert!(start.elapsed().as_millis() < 100, "{:?}", start.elapsed());
 }
 
+/// A household saved, then its address edited to `len` bytes of repeated text, and that change:
+/// DEFLATE shrinks it about a thousandfold.
+fn long_address_change(len: usize) -> (Vec<u8>, AutoCommit, automerge::Change) {
+    let (h, _) = sample_household();
+    let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &h, Some(actor(7))).unwrap();
+    let saved = doc.save();
+    let before = doc.get_heads();
+    let (_, mut edited) = read::<Household, _>(&doc).unwrap();
+    edited.address = "某".repeat(len / 3);
+    write(&mut doc, &edited).unwrap();
+    doc.commit();
+    let change = doc.get_changes(&before).pop().unwrap().clone();
+    (saved, doc, change)
+}
+
+/// Automerge inflates a compressed change whole, however large it grows: a pushed change of a
+/// few kilobytes could take gigabytes of the server's memory. A change may take
+/// `MAX_CHANGE_BYTES` inflated; a larger one is refused, compressed or not, before automerge
+/// sees it.
+#[test]
+fn a_change_that_inflates_past_the_limit_is_refused() {
+    let (_, _, mut large) = long_address_change(MAX_CHANGE_BYTES + 1024);
+    let compressed = large.bytes().into_owned();
+    assert!(compressed.len() < 64 * 1024, "{} bytes", compressed.len());
+    for bytes in [&compressed[..], large.raw_bytes()] {
+        let err = parse_change(bytes).unwrap_err();
+        assert!(
+            matches!(&err, DocError::Automerge(m) if m.contains("8 MiB")),
+            "{err:?}"
+        );
+    }
+    // A large change within the limit parses, compressed or not, with its hash.
+    let (_, _, mut within) = long_address_change(MAX_CHANGE_BYTES / 2);
+    let parsed = parse_change(&within.bytes()).unwrap();
+    assert_eq!(parsed.hash(), within.hash());
+    assert_eq!(parsed.raw_bytes(), within.raw_bytes());
+    assert_eq!(
+        parse_change(within.raw_bytes()).unwrap().hash(),
+        within.hash()
+    );
+    // Bytes that are not one change are refused as before: two changes, or a stream that does
+    // not inflate.
+    let mut two = within.raw_bytes().to_vec();
+    two.extend_from_slice(within.raw_bytes());
+    assert!(parse_change(&two).is_err());
+    let mut bad = compressed.clone();
+    let data = chunks(&bad).unwrap()[0].data.clone();
+    bad[data.start] = 0xff;
+    assert!(parse_change(&bad).is_err());
+}
+
+/// The same for a document: its compressed columns and compressed changes inflate to at most
+/// `MAX_INFLATED_BYTES` in all when `load` reads it, counted before automerge inflates them.
+#[test]
+fn the_compressed_parts_of_a_document_are_counted_before_they_are_inflated() {
+    let (before, mut doc, mut change) = long_address_change(300_000);
+    let saved = doc.save();
+    assert!(saved.len() < 20_000, "{} bytes", saved.len());
+    // The address column is stored compressed: counted inflated.
+    assert!(inflated_size(&saved, 1 << 20).unwrap() > 300_000);
+    assert_eq!(inflated_size(&saved, 250_000), None);
+    // A compressed change after a saved document counts inflated too.
+    let mut with_change = before;
+    with_change.extend_from_slice(&change.bytes());
+    assert_eq!(
+        chunks(&with_change).unwrap()[1].kind,
+        chunk_kind::COMPRESSED_CHANGE
+    );
+    assert!(inflated_size(&with_change, 1 << 20).unwrap() > 300_000);
+    assert_eq!(inflated_size(&with_change, 250_000), None);
+    // Within the limit, load reads both as before.
+    assert_eq!(load(&saved).unwrap().get_heads(), doc.get_heads());
+    assert_eq!(load(&with_change).unwrap().get_heads(), doc.get_heads());
+    // Uncompressed bytes count as they are.
+    assert_eq!(
+        inflated_size(change.raw_bytes(), 1 << 20),
+        Some(change.raw_bytes().len())
+    );
+    assert_eq!(inflated_size(b"not chunks", 1 << 20), Some(10));
+}
+
 #[test]
 fn header_rules() {
     let (h, _) = sample_household();

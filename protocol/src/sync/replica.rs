@@ -29,7 +29,7 @@ pub enum ReplicaError {
 pub type Entry = Held;
 
 /// The documents, policy book, task list and feed position of a replica.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     docs: BTreeMap<String, Held>,
     position: Position,
@@ -98,7 +98,7 @@ impl SyncStore for MemoryStore {
 }
 
 /// The documents of one device.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Replica {
     actor: ActorId,
     store: MemoryStore,

@@ -117,6 +117,21 @@ pub fn check_request(req: &SyncRequest) -> Result<(), ApiError> {
             format!("Document {} has more than {MAX_CHANGES_PER_DOC} changes; sync in several requests.", p.doc),
         ));
     }
+    // Compressed changes are inflated to be read (each at most `doc::MAX_CHANGE_BYTES`): the
+    // request's may inflate to `doc::MAX_INFLATED_BYTES` in all, counted before any is kept.
+    let mut left = doc::MAX_INFLATED_BYTES;
+    for change in req.push.iter().flat_map(|p| &p.changes) {
+        match doc::inflated_size(change, left) {
+            Some(size) => left -= size,
+            None => {
+                let mib = doc::MAX_INFLATED_BYTES / (1024 * 1024);
+                return Err(ApiError::new(Code::BatchTooLarge).with_message(
+                    format!("同步的修改解压后超过 {mib} MiB，请分批同步。"),
+                    format!("The pushed changes inflate to more than {mib} MiB; sync in several requests."),
+                ));
+            }
+        }
+    }
     Ok(())
 }
 
