@@ -6,6 +6,8 @@
 //! is a failure, not a skip.
 
 pub mod bench;
+pub mod blobs;
+pub mod cases;
 pub mod faults;
 pub mod proxy;
 pub mod stored;
