@@ -18,6 +18,7 @@ mod m20261123_000009_change_log_compaction;
 mod m20261201_000010_tasks_version;
 mod m20261202_000011_sqlite_duplicate_index;
 mod m20261205_000012_device_signed_out;
+mod m20261210_000013_blob_uploads;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_tasks_version::Migration),
             Box::new(m20261202_000011_sqlite_duplicate_index::Migration),
             Box::new(m20261205_000012_device_signed_out::Migration),
+            Box::new(m20261210_000013_blob_uploads::Migration),
         ]
     }
 }

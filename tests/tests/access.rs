@@ -2,6 +2,7 @@
 //! field role, security events an administrator cannot find, refusals that leave no trace, audit
 //! writes that fail; and the role × endpoint matrix. Every test runs on SQLite and PostgreSQL.
 
+use doudi_protocol::doc::DiscoveryReport;
 use doudi_protocol::role::Role;
 use doudi_server::blobs::BlobService;
 use doudi_server::entity::{account, audit_log, device, region};
@@ -14,6 +15,7 @@ use serde_json::json;
 
 both_backends!(
     a_hash_grants_no_photo,
+    blobs_stored_before_uploads_were_recorded_stay_with_their_first_document,
     review_lists_are_for_reviewers,
     security_events_carry_the_account_region,
     every_refusal_is_audited,
@@ -77,6 +79,8 @@ async fn a_hash_grants_no_photo(b: Backend) {
         .await;
     app.create_account("town", Role::TownReviewer, &["370102001000"])
         .await;
+    app.create_account("assist", Role::Assistant, &["370102001001"])
+        .await;
     let mut a = app.phone("gw.a").await;
     let mut attacker = app.phone("gw.b").await;
     let (colleague, _, _) = app.login("gw.b2").await;
@@ -93,7 +97,7 @@ async fn a_hash_grants_no_photo(b: Backend) {
     );
 
     // The attacker's report points at the hash; sync accepts the document.
-    file_report(&app, &mut attacker, GRID_B, &[&h]).await;
+    let attack = file_report(&app, &mut attacker, GRID_B, &[&h]).await;
     for token in [&attacker.access, &colleague] {
         let r = app.get(&format!("/api/v1/blobs/{h}"), token).await;
         assert_eq!(
@@ -112,6 +116,21 @@ async fn a_hash_grants_no_photo(b: Backend) {
     }
     // The township reads it through the G01 report.
     assert_eq!(app.get_blob(&town, &h, None).await.0, StatusCode::OK);
+
+    // A colleague of both grids who has the bytes edits the attacker's report: the reference
+    // is still the attacker's, and lends nothing.
+    let mut both = app.phone("assist").await;
+    app.sync(&mut both).await;
+    upload_ok(&app, &both.access, &bytes).await;
+    both.replica
+        .update::<DiscoveryReport>(&attack, |r| r.notes = Some("已核实".into()))
+        .unwrap();
+    let o = app.sync(&mut both).await;
+    assert_eq!(o.accepted, vec![attack.clone()], "{:?}", o.rejected);
+    let r = app
+        .get(&format!("/api/v1/blobs/{h}"), &attacker.access)
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
 
     // Nothing tells the attacker that the blob exists, or its size.
     let unknown = sha(&tiny_png(2));
@@ -150,12 +169,68 @@ async fn a_hash_grants_no_photo(b: Backend) {
         .await
         .unwrap();
     assert_eq!(rows, 1);
+    let uploads = doudi_server::blobs::entity::blob_upload::Entity::find()
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(uploads, 3, "gw.a, assist and gw.b uploaded it");
     let service = BlobService::from_settings(&app.state.settings).unwrap();
     assert_eq!(service.store.list().await.unwrap().len(), 1);
     let (status, _, body) = app.get_blob(&attacker.access, &h, None).await;
     assert_eq!(
         (status, body.as_slice()),
         (StatusCode::OK, bytes.as_slice())
+    );
+}
+
+/// A database from before `blob_uploads`: migration 13 credits each stored blob to the accounts
+/// that wrote its first document, not to one that named it later.
+async fn blobs_stored_before_uploads_were_recorded_stay_with_their_first_document(b: Backend) {
+    let app = spawn_app(b).await;
+    app.seed_fixture().await;
+    app.create_account("gw.a", Role::GridWorker, &[GRID_A])
+        .await;
+    app.create_account("gw.b", Role::GridWorker, &[GRID_B])
+        .await;
+    let mut a = app.phone("gw.a").await;
+    let mut attacker = app.phone("gw.b").await;
+    let (bytes, lone) = (tiny_png(20), tiny_png(21));
+    let h = sha(&bytes);
+    file_report(&app, &mut a, GRID_A, &[&h]).await;
+    upload_ok(&app, &a.access, &bytes).await;
+    file_report(&app, &mut attacker, GRID_B, &[&h]).await;
+    let lone_h = upload_ok(&app, &a.access, &lone).await;
+
+    // Back to the schema before migration 13, and up again.
+    let db = &app.state.db;
+    db.execute_unprepared("DROP TABLE blob_uploads")
+        .await
+        .unwrap();
+    db.execute_unprepared(
+        "DELETE FROM seaql_migrations WHERE version = 'm20261210_000013_blob_uploads'",
+    )
+    .await
+    .unwrap();
+    doudi_server::db::migrate(db).await.unwrap();
+
+    let uploads = doudi_server::blobs::entity::blob_upload::Entity::find()
+        .all(db)
+        .await
+        .unwrap();
+    let credited: Vec<(&str, &str)> = uploads
+        .iter()
+        .map(|u| (u.sha256.as_str(), u.account_id.as_str()))
+        .collect();
+    assert_eq!(credited, vec![(h.as_str(), a.account_id.as_str())]);
+    assert_eq!(app.get_blob(&a.access, &h, None).await.0, StatusCode::OK);
+    let r = app
+        .get(&format!("/api/v1/blobs/{h}"), &attacker.access)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // A blob no document named is nobody's: its uploader sends it again if it needs it.
+    assert_eq!(
+        app.missing(&a.access, &[&lone_h]).await.body,
+        json!({ "missing": [lone_h] })
     );
 }
 

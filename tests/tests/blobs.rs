@@ -3,15 +3,14 @@
 //! local directory store and with a real S3-compatible server.
 
 use doudi_protocol::doc::visit::Purpose;
-use doudi_protocol::doc::{Household, Photo, PhotoCategory, UnixMillis, Visit};
+use doudi_protocol::doc::{DiscoveryReport, Household, Photo, PhotoCategory, UnixMillis, Visit};
 use doudi_protocol::ids::BlobHash;
 use doudi_protocol::role::Role;
 use doudi_server::blobs::{self, BlobService, Sha256Hex};
-use doudi_server::entity::region;
 use doudi_tests::blobs::{CHUNK, photo, sha};
+use doudi_tests::cases::report_with_photos;
 use doudi_tests::{Backend, BlobStoreUnderTest, TestApp, spawn_app_with};
 use reqwest::StatusCode;
-use sea_orm::EntityTrait;
 use serde_json::json;
 
 macro_rules! every_backend_and_store {
@@ -79,15 +78,6 @@ async fn spawn(
     .await;
     app.seed_fixture().await;
     app
-}
-
-async fn region_path(app: &TestApp, code: &str) -> String {
-    region::Entity::find_by_id(code.to_string())
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .expect("fixture region")
-        .path
 }
 
 /// Offset of the main frame's SOF0 (the first SOF0 in the file may be an EXIF thumbnail's).
@@ -262,31 +252,23 @@ async fn resumable_upload_then_reads_through_documents_only(b: Backend, store: B
     }
     assert_eq!(received, total - half, "the first half was not sent again");
 
-    // Stored, but no document points at it yet: still "missing", and nobody may read it.
-    assert_eq!(app.missing(&t, &[&h]).await.body, json!({ "missing": [h] }));
-    let (status, _, _) = app.get_blob(&t, &h, None).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-
-    // A visit in the worker's grid points at it (what sync does when it accepts the document).
-    let grid_path = region_path(&app, GRID).await;
-    let photo_sha = Sha256Hex::parse(&h).unwrap();
-    for _ in 0..2 {
-        // Linking is idempotent.
-        blobs::link(
-            &app.state.db,
-            "visit-1",
-            &grid_path,
-            std::slice::from_ref(&photo_sha),
-        )
-        .await
-        .unwrap();
-    }
-
-    // A second upload of the same photo transfers nothing.
+    // Stored: the uploader need not send it again; but no document points at it yet, so
+    // nobody may read it.
     assert_eq!(
         app.missing(&t, &[&h, &h]).await.body,
         json!({ "missing": [] })
     );
+    let (status, _, _) = app.get_blob(&t, &h, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // A report of the worker's (from another phone of hers) points at it.
+    let mut phone = app.phone("gw.a").await;
+    let report = report_with_photos(&phone.account_id, &[&h]);
+    let report = phone.replica.create(GRID, &report).unwrap().to_string();
+    let o = app.sync(&mut phone).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
+
+    // A second upload of the same photo transfers nothing.
     let r = app.get(&format!("/api/v1/blobs/{h}/upload"), &t).await;
     assert_eq!(
         r.body,
@@ -354,9 +336,12 @@ async fn resumable_upload_then_reads_through_documents_only(b: Backend, store: B
     );
 
     // Once the document no longer points at it, the photo is unreadable again.
-    blobs::unlink(&app.state.db, "visit-1", &[photo_sha])
-        .await
+    phone
+        .replica
+        .update::<DiscoveryReport>(&report, |r| r.photos.clear())
         .unwrap();
+    let o = app.sync(&mut phone).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
     let (status, _, _) = app.get_blob(&t, &h, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
@@ -520,22 +505,29 @@ async fn bad_uploads_get_stable_codes(b: Backend, store: BlobStoreUnderTest) {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["complete"], json!(true));
+    // Another account is told nothing about it: it uploads the bytes it has, stored once.
+    let r = app
+        .get(&format!("/api/v1/blobs/{png_sha}/upload"), &t_cadre)
+        .await;
+    assert_eq!(
+        r.body,
+        json!({ "offset": 0, "complete": false, "received": 0 })
+    );
+    let r = app.upload(&t_cadre, &png_sha, &png).await;
+    assert_eq!(r.body["complete"], json!(true), "{:?}", r.body);
     let r = app
         .get(&format!("/api/v1/blobs/{png_sha}/upload"), &t_cadre)
         .await;
     assert_eq!(
         r.body["complete"],
         json!(true),
-        "stored content is never sent twice"
+        "never sent twice by one account"
     );
-    blobs::link(
-        &app.state.db,
-        "report-1",
-        &region_path(&app, GRID).await,
-        &[Sha256Hex::parse(&png_sha).unwrap()],
-    )
-    .await
-    .unwrap();
+    let mut cadre = app.phone("cadre").await;
+    let report = report_with_photos(&cadre.account_id, &[&png_sha]);
+    cadre.replica.create(GRID, &report).unwrap();
+    let o = app.sync(&mut cadre).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
     let (status, headers, body) = app.get_blob(&t_cadre, &png_sha, None).await;
     assert_eq!(
         (status, header(&headers, "content-type")),
@@ -564,26 +556,19 @@ async fn gc_removes_unreferenced_blobs_only(b: Backend, store: BlobStoreUnderTes
     );
     let kept_id = Sha256Hex::parse(&kept_sha).unwrap();
     let dropped_id = Sha256Hex::parse(&dropped_sha).unwrap();
-    let grid = region_path(&app, GRID).await;
-    blobs::link(
-        &app.state.db,
-        "visit-1",
-        &grid,
-        &[kept_id.clone(), dropped_id.clone()],
-    )
-    .await
-    .unwrap();
-    blobs::unlink_document(&app.state.db, "visit-1")
-        .await
+    // A report points at both, then drops one.
+    let mut phone = app.phone("gw.a").await;
+    let report = report_with_photos(&phone.account_id, &[&kept_sha, &dropped_sha]);
+    let report = phone.replica.create(GRID, &report).unwrap().to_string();
+    app.sync(&mut phone).await;
+    phone
+        .replica
+        .update::<DiscoveryReport>(&report, |r| {
+            r.photos.retain(|h, _| h.to_string() == kept_sha)
+        })
         .unwrap();
-    blobs::link(
-        &app.state.db,
-        "visit-2",
-        &grid,
-        std::slice::from_ref(&kept_id),
-    )
-    .await
-    .unwrap();
+    let o = app.sync(&mut phone).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
     // An abandoned upload.
     let kite = photo("kite.jpg");
     let r = app

@@ -20,10 +20,21 @@ both_backends!(
 fn allowed(role: Role) -> &'static [Action] {
     use Action::*;
     match role {
-        Role::GridWorker | Role::Assistant => &[ReadRegion, ReadCase, WriteCase, FileReport, Sync],
-        Role::VillageCadre => &[ReadRegion, ReadCase, FileReport, Sync],
-        Role::TownReviewer => &[ReadRegion, ReadCase, ReviewVisit, Unmask],
-        Role::CountyApprover => &[ReadRegion, ReadCase, ReviewVisit, ConfirmCase, Unmask],
+        Role::GridWorker | Role::Assistant => &[
+            ReadRegion, ReadCase, WriteCase, FileReport, Sync, ReadTasks, UploadBlob,
+        ],
+        Role::VillageCadre => &[
+            ReadRegion, ReadCase, FileReport, Sync, ReadTasks, UploadBlob,
+        ],
+        Role::TownReviewer => &[ReadRegion, ReadCase, ReviewVisit, Unmask, ReadReviewLists],
+        Role::CountyApprover => &[
+            ReadRegion,
+            ReadCase,
+            ReviewVisit,
+            ConfirmCase,
+            Unmask,
+            ReadReviewLists,
+        ],
         Role::Admin => &[
             ReadRegion,
             ManageRegions,
@@ -85,7 +96,7 @@ async fn matrix_of_every_role_region_and_action(b: Backend) {
             }
         }
     }
-    assert_eq!(checked, 6 * 4 * 16 * 12);
+    assert_eq!(checked, 6 * 4 * 16 * Action::ALL.len());
     // A union of two subtrees.
     let two = Subject {
         account_id: "x".into(),

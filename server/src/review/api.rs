@@ -206,7 +206,7 @@ pub async fn my_tasks(
     State(state): State<SharedState>,
     ctx: AuthContext,
 ) -> ApiResult<Json<Vec<TaskView>>> {
-    ctx.require(&state, Action::ReadCase, Target::Scope, "tasks")
+    ctx.require(&state, Action::ReadTasks, Target::Scope, "tasks")
         .await?;
     let rows = open_tasks(&state.reads, &ctx.subject, &ctx.account.id).await?;
     Ok(Json(
