@@ -21,6 +21,8 @@ both_backends!(
     every_refusal_is_audited,
     a_failed_audit_write_fails_the_request,
     role_endpoint_matrix,
+    an_administrator_reads_no_case_and_leaves_a_trail,
+    a_stolen_backup_holds_no_usable_token,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -774,4 +776,130 @@ async fn role_endpoint_matrix(b: Backend) {
         got.push((name, statuses));
     }
     assert_eq!(got, expected.to_vec());
+}
+
+/// A county administrator resets a worker's password, logs in as her and makes herself a
+/// reviewer: doudi does not stop it, but the province's administrator reads every step (the
+/// reset says which fields changed, never the password), and the administrator's own token
+/// reads no case data.
+async fn an_administrator_reads_no_case_and_leaves_a_trail(b: Backend) {
+    let app = spawn_app(b).await;
+    app.seed_fixture().await;
+    app.create_account("admin.sheng", Role::Admin, &["370000000000"])
+        .await;
+    let jia = app
+        .create_account("admin.jia", Role::Admin, &["370102000000"])
+        .await;
+    let worker = app
+        .create_account("gw.a", Role::GridWorker, &[GRID_A])
+        .await;
+    let mut phone = app.phone("gw.a").await;
+    let bytes = tiny_png(30);
+    let h = sha(&bytes);
+    file_report(&app, &mut phone, GRID_A, &[&h]).await;
+    upload_ok(&app, &phone.access, &bytes).await;
+    let (admin, _, _) = app.login("admin.jia").await;
+    let (sheng, _, _) = app.login("admin.sheng").await;
+
+    for path in [
+        "/api/v1/review/queue",
+        "/api/v1/reports",
+        &format!("/api/v1/blobs/{h}"),
+    ] {
+        let r = app.get(path, &admin).await;
+        assert_eq!(r.code(), "policy.denied", "{path}");
+    }
+    let secret = "stolen-password-1";
+    let r = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/admin/accounts/{worker}"),
+            Some(&admin),
+            Some(json!({ "password": secret })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let as_worker = app.login_as("gw.a", secret, None).await;
+    assert_eq!(as_worker.status, StatusCode::OK);
+    let r = app
+        .post(
+            "/api/v1/admin/accounts",
+            Some(&admin),
+            json!({ "username": "jia.reviewer", "display_name": "审核", "role": "town_reviewer",
+                    "password": "a-long-password", "regions": ["370102001000"] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+
+    let log = app.get("/api/v1/admin/audit?limit=1000", &sheng).await;
+    let log = log.body.as_array().unwrap();
+    let by_jia: Vec<&serde_json::Value> = log
+        .iter()
+        .filter(|e| e["account_id"] == json!(jia) && e["outcome"] == "ok")
+        .collect();
+    let update = by_jia
+        .iter()
+        .find(|e| e["action"] == "admin.account_update")
+        .expect("the reset is on record");
+    assert_eq!(update["target"], json!(worker));
+    assert_eq!(update["detail"]["changed"], json!(["password"]));
+    assert!(!update.to_string().contains(secret));
+    assert!(by_jia.iter().any(|e| e["action"] == "admin.account_create"));
+    let denied = log
+        .iter()
+        .filter(|e| e["account_id"] == json!(jia) && e["action"] == "policy.denied")
+        .count();
+    assert_eq!(denied, 3, "the case reads she tried");
+    let logins = log
+        .iter()
+        .filter(|e| e["account_id"] == json!(worker) && e["action"] == "auth.login")
+        .count();
+    assert_eq!(
+        logins, 2,
+        "the worker's own and the one with the reset password"
+    );
+}
+
+/// What a copy of the database gives: no refresh token that works (only their SHA-256), no
+/// password (Argon2id hashes), and no token key when it is configured outside the database.
+async fn a_stolen_backup_holds_no_usable_token(b: Backend) {
+    use doudi_server::entity::{refresh_token, server_secret};
+    let app = spawn_app(b).await;
+    app.seed_fixture().await;
+    app.create_account("gw.a", Role::GridWorker, &[GRID_A])
+        .await;
+    let (_, refresh, dev) = app.login("gw.a").await;
+    let db = &app.state.db;
+    let stored = refresh_token::Entity::find()
+        .filter(refresh_token::Column::DeviceId.eq(dev.as_str()))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0].token_hash, refresh);
+    assert_eq!(
+        stored[0].token_hash,
+        doudi_server::auth::hash_refresh_token(&refresh)
+    );
+    let r = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": stored[0].token_hash }),
+        )
+        .await;
+    assert_eq!(r.code(), "auth.refresh_invalid");
+    let acc = doudi_server::accounts::find_by_username(db, "gw.a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        acc.password_hash.starts_with("$argon2id$"),
+        "{}",
+        acc.password_hash
+    );
+    assert!(!acc.password_hash.contains(doudi_tests::PASSWORD));
+    // The test servers are given their key (DOUDI_JWT_SECRET): none is kept in the database.
+    let secrets = server_secret::Entity::find().all(db).await.unwrap();
+    assert!(secrets.is_empty(), "{secrets:?}");
 }

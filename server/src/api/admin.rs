@@ -268,6 +268,21 @@ pub async fn update_account(
     ApiJson(req): ApiJson<UpdateAccountRequest>,
 ) -> ApiResult<Json<AccountView>> {
     let acc = managed_account(&state, &ctx, &id, Action::ManageAccounts).await?;
+    // What the entry says changed: the fields, the new state and regions, never a password.
+    let changed: Vec<&str> = [
+        ("display_name", req.display_name.is_some()),
+        ("disabled", req.disabled.is_some()),
+        ("password", req.password.is_some()),
+        ("regions", req.regions.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(field, given)| given.then_some(field))
+    .collect();
+    let detail = serde_json::json!({
+        "changed": changed,
+        "disabled": req.disabled,
+        "regions": req.regions,
+    });
     if acc.id == ctx.account.id && req.disabled == Some(true) {
         return Err(ApiError::new(Code::InvalidRequest)
             .with_message("不能停用自己的账号", "you cannot disable your own account"));
@@ -325,7 +340,8 @@ pub async fn update_account(
             .await?;
         }
     }
-    let ev = ctx.event(actions::ACCOUNT_UPDATE, Some(&updated.id));
+    let mut ev = ctx.event(actions::ACCOUNT_UPDATE, Some(&updated.id));
+    ev.detail = Some(detail);
     audit::record(&txn, Outcome::Ok, ev).await?;
     txn.commit().await?;
     Ok(Json(accounts::view(&state.db, &updated).await?))
