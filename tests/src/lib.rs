@@ -479,6 +479,13 @@ impl Browser {
         }
     }
 
+    /// The value of the cookie `name` the server set, if any.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find_map(|c| c.strip_prefix(name)?.strip_prefix('='))
+    }
+
     fn keep(&mut self, r: &reqwest::Response) {
         for v in r.headers().get_all("set-cookie") {
             let pair = v.to_str().unwrap().split(';').next().unwrap().to_string();

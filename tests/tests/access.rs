@@ -23,6 +23,7 @@ both_backends!(
     role_endpoint_matrix,
     an_administrator_reads_no_case_and_leaves_a_trail,
     a_stolen_backup_holds_no_usable_token,
+    a_forged_forwarded_for_changes_no_address,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -860,10 +861,11 @@ async fn an_administrator_reads_no_case_and_leaves_a_trail(b: Backend) {
     );
 }
 
-/// What a copy of the database gives: no refresh token that works (only their SHA-256), no
-/// password (Argon2id hashes), and no token key when it is configured outside the database.
+/// What a copy of the database gives: no refresh token that works and no console session (only
+/// their SHA-256), no password (Argon2id hashes), and no token key when it is configured outside
+/// the database.
 async fn a_stolen_backup_holds_no_usable_token(b: Backend) {
-    use doudi_server::entity::{refresh_token, server_secret};
+    use doudi_server::entity::{console_session, refresh_token, server_secret};
     let app = spawn_app(b).await;
     app.seed_fixture().await;
     app.create_account("gw.a", Role::GridWorker, &[GRID_A])
@@ -899,7 +901,56 @@ async fn a_stolen_backup_holds_no_usable_token(b: Backend) {
         acc.password_hash
     );
     assert!(!acc.password_hash.contains(doudi_tests::PASSWORD));
+    // A console session is kept as the SHA-256 of its cookie.
+    app.create_account("town", Role::TownReviewer, &["370102001000"])
+        .await;
+    let (browser, _) = doudi_tests::console_login(&app, "town").await;
+    let cookie = browser.cookie("doudi_session").expect("session cookie");
+    let sessions = console_session::Entity::find().all(db).await.unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_ne!(sessions[0].id, cookie);
+    assert_eq!(sessions[0].id, sha(cookie.as_bytes()));
     // The test servers are given their key (DOUDI_JWT_SECRET): none is kept in the database.
     let secrets = server_secret::Entity::find().all(db).await.unwrap();
     assert!(secrets.is_empty(), "{secrets:?}");
+}
+
+/// Without `trust_forwarded_for` (the default: no proxy in front), a client that names another
+/// address in `X-Forwarded-For` is still counted, limited and audited under its own.
+async fn a_forged_forwarded_for_changes_no_address(b: Backend) {
+    let app = doudi_tests::spawn_app_with(b, |s| s.login_max_failures_per_addr = 3).await;
+    app.seed_fixture().await;
+    let attempt = |n: u32| {
+        let app = &app;
+        async move {
+            let resp = app
+                .http
+                .post(app.url("/api/v1/auth/login"))
+                .header("x-forwarded-for", format!("203.0.113.{n}"))
+                .json(
+                    &json!({ "username": format!("guess.{n}"), "password": "wrong-password",
+                               "device": { "name": "攻击者", "platform": "android" } }),
+                )
+                .send()
+                .await
+                .unwrap();
+            TestApp::read(resp).await
+        }
+    };
+    for n in 0..3 {
+        assert_eq!(attempt(n).await.code(), "auth.invalid_credentials");
+    }
+    let r = attempt(9).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "auth.rate_limited")
+    );
+    let entries = audit_log::Entity::find().all(&app.state.db).await.unwrap();
+    assert_eq!(entries.len(), 4, "{entries:?}");
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.client_addr.as_deref() == Some("127.0.0.1")),
+        "{entries:?}"
+    );
 }
