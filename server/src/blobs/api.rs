@@ -128,9 +128,11 @@ pub async fn missing(
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct UploadStatus {
-    /// Bytes the server holds: resume the upload here. The blob's size once complete.
+    /// Bytes of the caller's partial upload: resume the upload here. The blob's size once
+    /// complete.
     pub offset: u64,
-    /// The blob is stored; nothing more to send.
+    /// The blob is stored and the caller's account uploaded it; nothing more to send. A blob
+    /// only other accounts uploaded is answered as one the server does not have.
     pub complete: bool,
     /// Body bytes this request appended (0 for the status query).
     pub received: u64,
@@ -186,7 +188,7 @@ async fn claim_held(
     Ok(Some(u64::try_from(row.size).unwrap_or(0)))
 }
 
-/// Where to resume an upload.
+/// Where to resume an upload. Says nothing of blobs other accounts uploaded.
 #[utoipa::path(get, path = "/api/v1/blobs/{sha256}/upload", tag = "blobs",
     params(("sha256" = String, Path, description = "SHA-256, 64 lowercase hex", pattern = "^[0-9a-f]{64}$")),
     responses((status = 200, body = UploadStatus),
