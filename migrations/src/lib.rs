@@ -19,6 +19,7 @@ mod m20261201_000010_tasks_version;
 mod m20261202_000011_sqlite_duplicate_index;
 mod m20261205_000012_device_signed_out;
 mod m20261205_000013_identity_numbers;
+mod m20261210_000014_blob_uploads;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_sqlite_duplicate_index::Migration),
             Box::new(m20261205_000012_device_signed_out::Migration),
             Box::new(m20261205_000013_identity_numbers::Migration),
+            Box::new(m20261210_000014_blob_uploads::Migration),
         ]
     }
 }

@@ -719,9 +719,10 @@ impl Inner {
 
     // ---- uploads ----
 
-    /// Upload the photos and signatures the server lacks, after the documents that point at
-    /// them (so that the server counts them as readable by this account), resuming each from
-    /// the server's acknowledged offset.
+    /// Upload the photos and signatures this account has not uploaded yet (the server counts a
+    /// document's photo for its readers once the account that attached it has uploaded it),
+    /// after the documents that point at them, resuming each from the server's acknowledged
+    /// offset.
     fn upload_pending(
         &self,
         out: &mut SyncSummary,

@@ -10,7 +10,7 @@ use doudi_protocol::role::Role;
 
 use crate::auth::{MIN_PASSWORD_CHARS, hash_password, new_id, now_ms};
 use crate::db::Exec;
-use crate::entity::{account, account_region, region};
+use crate::entity::{account, account_region, audit_log, region};
 use crate::error::{ApiError, Code};
 use crate::policy::Subject;
 
@@ -180,6 +180,16 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     new: NewAccount,
 ) -> Result<account::Model, ApiError> {
+    create_audited(db, new, |_| None).await
+}
+
+/// [`create`], writing the audit entry `audit` makes of the new account in the transaction
+/// that creates it: without its entry the account is not created.
+pub async fn create_audited<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    new: NewAccount,
+    audit: impl FnOnce(&account::Model) -> Option<audit_log::ActiveModel>,
+) -> Result<account::Model, ApiError> {
     check_username(&new.username)?;
     check_password(&new.password)?;
     let display = new.display_name.trim();
@@ -228,6 +238,9 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
         }
         .insert(&txn)
         .await?;
+    }
+    if let Some(entry) = audit(&model) {
+        entry.insert(&txn).await?;
     }
     txn.commit().await?;
     Ok(model)

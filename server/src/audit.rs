@@ -1,9 +1,15 @@
 //! The append-only audit log: logins, refresh-token reuse, denials, admin actions.
+//!
+//! Every entry about an account is filed under the account's first region (`region_path`), so
+//! that the administrators of that region find it. An entry that cannot be written fails the
+//! request: a refusal answers the error of the write instead of the refusal ([`refuse`]), and a
+//! change is written in one transaction with its entry, so that it is not made either.
 
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use crate::auth::now_ms;
 use crate::entity::audit_log;
+use crate::error::ApiError;
 
 /// Stable action names written to the audit log.
 pub mod actions {
@@ -68,8 +74,7 @@ pub fn row(outcome: Outcome, e: Event<'_>) -> audit_log::ActiveModel {
     }
 }
 
-/// Append an event. A failure to write is logged and returned: callers on a denial path go on
-/// refusing the request either way.
+/// Append an event. A failure to write is logged and returned; the request fails with it.
 pub async fn record<C: ConnectionTrait>(
     db: &C,
     outcome: Outcome,
@@ -83,5 +88,20 @@ pub async fn record<C: ConnectionTrait>(
             tracing::error!(error = %err, action, "cannot write audit log");
             Err(err)
         }
+    }
+}
+
+/// Append the entry of a refusal (outcome `denied` or `failed`); the request answers `answer`
+/// once it is written, else the error of the write (`server.unavailable` when the database
+/// cannot be reached, else `server.internal`).
+pub async fn refuse<C: ConnectionTrait>(
+    db: &C,
+    outcome: Outcome,
+    e: Event<'_>,
+    answer: ApiError,
+) -> ApiError {
+    match record(db, outcome, e).await {
+        Ok(()) => answer,
+        Err(err) => err.into(),
     }
 }

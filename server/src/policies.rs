@@ -11,7 +11,7 @@ use doudi_protocol::rules::policy::{PolicyBook, PolicyError, PolicyLayer};
 
 use crate::auth::now_ms;
 use crate::db::Exec;
-use crate::entity::policy_layer;
+use crate::entity::{audit_log, policy_layer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyStoreError {
@@ -72,11 +72,13 @@ async fn insert_row<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Add a layer version or replace the one of the same region and date.
+/// Add a layer version or replace the one of the same region and date; `audit`, the entry of
+/// the change, is written in its transaction (without it the layer is not stored).
 pub async fn put_layer<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     layer: PolicyLayer,
     by: Option<&str>,
+    audit: Option<audit_log::ActiveModel>,
 ) -> Result<u64, PolicyStoreError> {
     let txn = db.begin().await?;
     // Serialise policy writers: two valid changes must not combine into an invalid book.
@@ -91,6 +93,9 @@ pub async fn put_layer<C: ConnectionTrait + TransactionTrait>(
     };
     del.exec(&txn).await?;
     insert_row(&txn, &layer, by).await?;
+    if let Some(entry) = audit {
+        entry.insert(&txn).await?;
+    }
     let v = version(&txn).await?;
     txn.commit().await?;
     Ok(v)

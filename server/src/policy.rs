@@ -1,11 +1,18 @@
 //! The policy module: every read and write in doudi is decided here.
 //!
-//! A decision is a pure function of (subject, action, target region). The subject is an account
-//! with one role and the materialised paths of the regions it is bound to; its scope is the union of
-//! those subtrees. Handlers call [`crate::api::AuthContext::require`], which calls [`decide`] and
-//! writes every denial to the audit log.
+//! A decision is a pure function of (subject, action, target). The subject is an account with one
+//! role and the materialised paths of the regions it is bound to; its scope is the union of those
+//! subtrees. A target is a region, the subject's own scope, or a blob seen through the documents
+//! that point at it. Handlers ask through a [`Caller`] ([`crate::api::AuthContext::caller`], or a
+//! console session's), which calls [`decide`] and writes every denial to the audit log before
+//! answering it.
+
+use sea_orm::ConnectionTrait;
 
 use doudi_protocol::role::Role;
+
+use crate::audit::{self, Outcome, actions};
+use crate::error::{ApiError, ApiResult, Code};
 
 /// What someone wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,10 +44,16 @@ pub enum Action {
     /// Hold full 身份证号 on a phone (field work: grid workers and assistants); they come through
     /// sync apart from the documents, which hold them only masked and sealed.
     HoldIdNumbers,
+    /// See the review queue and the discovery-report triage list (reviewers).
+    ReadReviewLists,
+    /// See one's own open tasks (`GET /api/v1/tasks`: what sync sends a phone).
+    ReadTasks,
+    /// Upload photos and signatures (blobs) for the documents one writes.
+    UploadBlob,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 16] = [
         Action::ReadRegion,
         Action::ManageRegions,
         Action::ManageAccounts,
@@ -54,6 +67,9 @@ impl Action {
         Action::Unmask,
         Action::Sync,
         Action::HoldIdNumbers,
+        Action::ReadReviewLists,
+        Action::ReadTasks,
+        Action::UploadBlob,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +87,9 @@ impl Action {
             Action::Unmask => "unmask",
             Action::Sync => "sync",
             Action::HoldIdNumbers => "hold_id_numbers",
+            Action::ReadReviewLists => "read_review_lists",
+            Action::ReadTasks => "read_tasks",
+            Action::UploadBlob => "upload_blob",
         }
     }
 }
@@ -79,22 +98,30 @@ impl Action {
 ///
 /// Administrators manage people, devices and the region tree but do not read case data: least
 /// privilege for the most sensitive records (PIPL art. 51). Village cadres report and read cases
-/// of their village but do not edit household records.
+/// of their village but do not edit household records. The review lists are the reviewers'; the
+/// field roles, who sync, have their tasks and upload the photos of what they write.
 pub fn role_allows(role: Role, action: Action) -> bool {
     use Action::*;
     match role {
         Role::GridWorker | Role::Assistant => {
             matches!(
                 action,
-                ReadRegion | ReadCase | WriteCase | FileReport | Sync | HoldIdNumbers
+                ReadRegion | ReadCase | WriteCase | FileReport | Sync | HoldIdNumbers | ReadTasks
+                    | UploadBlob
             )
         }
-        Role::VillageCadre => matches!(action, ReadRegion | ReadCase | FileReport | Sync),
-        Role::TownReviewer => matches!(action, ReadRegion | ReadCase | ReviewVisit | Unmask),
+        Role::VillageCadre => matches!(
+            action,
+            ReadRegion | ReadCase | FileReport | Sync | ReadTasks | UploadBlob
+        ),
+        Role::TownReviewer => matches!(
+            action,
+            ReadRegion | ReadCase | ReviewVisit | Unmask | ReadReviewLists
+        ),
         Role::CountyApprover => {
             matches!(
                 action,
-                ReadRegion | ReadCase | ReviewVisit | ConfirmCase | Unmask
+                ReadRegion | ReadCase | ReviewVisit | ConfirmCase | Unmask | ReadReviewLists
             )
         }
         Role::Admin => {
@@ -123,6 +150,19 @@ pub enum Target<'a> {
     Region(&'a str),
     /// Something with no region (the account's own profile, a list filtered to the scope).
     Scope,
+    /// A blob (photo, signature), through the documents that point at it.
+    Blob(&'a [BlobRef<'a>]),
+}
+
+/// A document pointing at a blob, as far as reading the blob goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobRef<'a> {
+    /// The document's region.
+    pub region_path: &'a str,
+    /// The account that put the reference into the document had uploaded the blob's bytes.
+    /// Anyone can write a hash into a document of their own; only a reference made by one who
+    /// had the bytes lends them to the document's readers.
+    pub by_holder: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,11 +172,24 @@ pub enum Decision {
     DenyRole,
     /// The target lies outside the account's regions.
     DenyScope,
+    /// A blob that documents inside the account's regions point at, but only through references
+    /// whose writers never uploaded it: as far as they are concerned it has not been uploaded.
+    DenyReference,
 }
 
 impl Decision {
     pub fn is_allowed(self) -> bool {
         self == Decision::Allow
+    }
+
+    /// Why a denial was made, as the audit log says it.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Decision::Allow => "allowed",
+            Decision::DenyRole => "role",
+            Decision::DenyScope => "scope",
+            Decision::DenyReference => "reference",
+        }
     }
 }
 
@@ -176,6 +229,102 @@ pub fn decide(subject: &Subject, action: Action, target: Target<'_>) -> Decision
                 Decision::DenyScope
             }
         }
+        Target::Blob(refs) => {
+            let mut readable = refs.iter().filter(|r| subject.covers(r.region_path));
+            match readable.next() {
+                None => Decision::DenyScope,
+                Some(first) if first.by_holder || readable.any(|r| r.by_holder) => Decision::Allow,
+                Some(_) => Decision::DenyReference,
+            }
+        }
+    }
+}
+
+/// Who asks, for the audit log: the account, its device and address, and its policy subject.
+/// Every denial is written before it is answered, filed under the account's first region (as
+/// every entry about an account is); when the entry cannot be written, the answer is the error
+/// of that write, not the denial.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    pub subject: &'a Subject,
+    pub account_id: &'a str,
+    /// `None` before a device is registered (a console login refused).
+    pub device_id: Option<&'a str>,
+    pub client_addr: &'a str,
+}
+
+impl<'a> Caller<'a> {
+    /// The region its audit entries are filed under: its first region.
+    pub fn home(&self) -> Option<&'a str> {
+        self.subject.scope.first().map(String::as_str)
+    }
+
+    /// An audit event by this caller.
+    pub fn event<'e>(&self, action: &'e str, target: Option<&'e str>) -> audit::Event<'e>
+    where
+        'a: 'e,
+    {
+        audit::Event {
+            account_id: Some(self.account_id),
+            device_id: self.device_id,
+            region_path: self.home(),
+            action,
+            target,
+            client_addr: Some(self.client_addr),
+            detail: None,
+        }
+    }
+
+    /// Ask the policy module; a denial is audited and answered `policy.denied`.
+    pub async fn require<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        action: Action,
+        target: Target<'_>,
+        label: &str,
+    ) -> ApiResult<()> {
+        match decide(self.subject, action, target) {
+            Decision::Allow => Ok(()),
+            d => Err(self.deny(db, action, d, label, Code::Denied.into()).await),
+        }
+    }
+
+    /// Like [`Caller::require`] for a thing located at `path`, but a scope denial answers
+    /// `not_found`: ids guessed outside one's regions reveal nothing.
+    pub async fn require_visible<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        action: Action,
+        path: &str,
+        label: &str,
+    ) -> ApiResult<()> {
+        match decide(self.subject, action, Target::Region(path)) {
+            Decision::Allow => Ok(()),
+            d => {
+                let answer = if d == Decision::DenyScope {
+                    Code::NotFound
+                } else {
+                    Code::Denied
+                };
+                Err(self.deny(db, action, d, label, answer.into()).await)
+            }
+        }
+    }
+
+    /// Write the denial `decision` of `action` on `label` to the audit log; the answer is
+    /// `answer` once it is written, else the error of the write.
+    pub async fn deny<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        action: Action,
+        decision: Decision,
+        label: &str,
+        answer: ApiError,
+    ) -> ApiError {
+        let mut ev = self.event(actions::DENIED, Some(label));
+        ev.detail =
+            Some(serde_json::json!({ "action": action.as_str(), "reason": decision.reason() }));
+        audit::refuse(db, Outcome::Denied, ev, answer).await
     }
 }
 
@@ -219,6 +368,38 @@ mod tests {
         assert_eq!(
             decide(&s, Action::ReadCase, Target::Region("/37/")),
             Decision::DenyScope
+        );
+    }
+
+    #[test]
+    fn a_blob_is_read_through_a_reference_its_uploader_made() {
+        let s = subject(Role::GridWorker, &["/37/g2/"]);
+        let r = |region_path, by_holder| BlobRef {
+            region_path,
+            by_holder,
+        };
+        let read = |refs: &[BlobRef]| decide(&s, Action::ReadCase, Target::Blob(refs));
+        assert_eq!(read(&[r("/37/g2/", true)]), Decision::Allow);
+        // The uploader's reference is in another grid; the one in hers was made without the
+        // bytes: nothing to see, as if it had not been uploaded.
+        assert_eq!(
+            read(&[r("/37/g1/", true), r("/37/g2/", false)]),
+            Decision::DenyReference
+        );
+        assert_eq!(
+            read(&[r("/37/g2/", false), r("/37/g2/", true)]),
+            Decision::Allow
+        );
+        assert_eq!(read(&[r("/37/g1/", true)]), Decision::DenyScope);
+        assert_eq!(read(&[]), Decision::DenyScope);
+        let admin = subject(Role::Admin, &["/37/"]);
+        assert_eq!(
+            decide(
+                &admin,
+                Action::ReadCase,
+                Target::Blob(&[r("/37/g2/", true)])
+            ),
+            Decision::DenyRole
         );
     }
 

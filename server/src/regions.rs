@@ -11,8 +11,8 @@ use serde::Serialize;
 use doudi_protocol::region::{RegionLevel, check_code, check_parent};
 
 use crate::auth::now_ms;
-use crate::entity::region;
-use crate::policy::Subject;
+use crate::entity::{audit_log, region};
+use crate::policy::{Action, Subject, Target, decide};
 
 /// One problem in an import file, with the line it is on (the header is line 1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -20,6 +20,11 @@ pub struct LineError {
     pub line: u64,
     pub message: String,
     pub message_en: String,
+    /// The line names a region outside the importer's regions (a refusal of the policy module,
+    /// which the import audits).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub outside_scope: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -54,6 +59,7 @@ fn line_error(line: u64, zh: impl Into<String>, en: impl Into<String>) -> LineEr
         line,
         message: zh.into(),
         message_en: en.into(),
+        outside_scope: false,
     }
 }
 
@@ -169,6 +175,18 @@ pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
     max_rows: usize,
     actor: Option<&Subject>,
 ) -> Result<ImportReport, ImportError> {
+    import_csv_audited(db, text, max_rows, actor, |_| None).await
+}
+
+/// [`import_csv`], writing the audit entry `audit` makes of the report in the import's
+/// transaction: without its entry the import is not made.
+pub async fn import_csv_audited<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    text: &str,
+    max_rows: usize,
+    actor: Option<&Subject>,
+    audit: impl FnOnce(&ImportReport) -> Option<audit_log::ActiveModel>,
+) -> Result<ImportReport, ImportError> {
     let (rows, mut errors) = parse_csv(text, max_rows);
 
     // Everything already stored that the file mentions, as code or as parent.
@@ -246,13 +264,16 @@ pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
             None => format!("/{}/", r.code),
         };
         if let Some(actor) = actor
-            && !actor.covers(&path)
+            && !decide(actor, Action::ManageRegions, Target::Region(&path)).is_allowed()
         {
-            errors.push(line_error(
-                r.line,
-                format!("{} 不在您的管辖范围内", r.code),
-                format!("{} is outside your regions", r.code),
-            ));
+            errors.push(LineError {
+                outside_scope: true,
+                ..line_error(
+                    r.line,
+                    format!("{} 不在您的管辖范围内", r.code),
+                    format!("{} is outside your regions", r.code),
+                )
+            });
             continue;
         }
         match stored.get(&r.code) {
@@ -310,6 +331,9 @@ pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
         }
         .update(&txn)
         .await?;
+    }
+    if let Some(entry) = audit(&report) {
+        entry.insert(&txn).await?;
     }
     txn.commit().await?;
     Ok(report)

@@ -6,6 +6,8 @@
 //! is a failure, not a skip.
 
 pub mod bench;
+pub mod blobs;
+pub mod cases;
 pub mod faults;
 pub mod proxy;
 pub mod stored;
@@ -489,6 +491,13 @@ impl Browser {
             base: app.base.clone(),
             cookies: Vec::new(),
         }
+    }
+
+    /// The value of the cookie `name` the server set, if any.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find_map(|c| c.strip_prefix(name)?.strip_prefix('='))
     }
 
     fn keep(&mut self, r: &reqwest::Response) {

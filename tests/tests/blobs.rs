@@ -3,14 +3,14 @@
 //! local directory store and with a real S3-compatible server.
 
 use doudi_protocol::doc::visit::Purpose;
-use doudi_protocol::doc::{Household, Photo, PhotoCategory, UnixMillis, Visit};
+use doudi_protocol::doc::{DiscoveryReport, Household, Photo, PhotoCategory, UnixMillis, Visit};
 use doudi_protocol::ids::BlobHash;
 use doudi_protocol::role::Role;
 use doudi_server::blobs::{self, BlobService, Sha256Hex};
-use doudi_server::entity::region;
-use doudi_tests::{Backend, BlobStoreUnderTest, Resp, TestApp, spawn_app_with};
+use doudi_tests::blobs::{CHUNK, photo, sha};
+use doudi_tests::cases::report_with_photos;
+use doudi_tests::{Backend, BlobStoreUnderTest, TestApp, spawn_app_with};
 use reqwest::StatusCode;
-use sea_orm::EntityTrait;
 use serde_json::json;
 
 macro_rules! every_backend_and_store {
@@ -65,19 +65,6 @@ every_backend_and_store!(
 
 const GRID: &str = "370102001001-A";
 const OTHER_COUNTY_GRID: &str = "370103001001-A";
-const CHUNK: usize = 256 * 1024;
-
-fn photo(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../shared/data/photos/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("read {path}: {e}"))
-}
-
-fn sha(bytes: &[u8]) -> String {
-    Sha256Hex::of(bytes).to_string()
-}
 
 async fn spawn(
     b: Backend,
@@ -91,92 +78,6 @@ async fn spawn(
     .await;
     app.seed_fixture().await;
     app
-}
-
-async fn region_path(app: &TestApp, code: &str) -> String {
-    region::Entity::find_by_id(code.to_string())
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .expect("fixture region")
-        .path
-}
-
-/// `PUT /blobs/{sha}/upload?offset=…[&final=true]` with a fresh or given client.
-async fn put_chunk(
-    app: &TestApp,
-    http: &reqwest::Client,
-    token: &str,
-    sha: &str,
-    offset: usize,
-    last: bool,
-    chunk: &[u8],
-) -> Resp {
-    let mut url = app.url(&format!("/api/v1/blobs/{sha}/upload?offset={offset}"));
-    if last {
-        url.push_str("&final=true");
-    }
-    let resp = http
-        .put(url)
-        .bearer_auth(token)
-        .header("content-type", "application/octet-stream")
-        .body(chunk.to_vec())
-        .send()
-        .await
-        .expect("chunk sent");
-    TestApp::read(resp).await
-}
-
-/// Upload `bytes` under `sha` from offset 0 in [`CHUNK`]-sized pieces; the last response.
-async fn upload(app: &TestApp, token: &str, sha: &str, bytes: &[u8]) -> Resp {
-    let mut offset = 0;
-    loop {
-        let end = (offset + CHUNK).min(bytes.len());
-        let last = end == bytes.len();
-        let r = put_chunk(
-            app,
-            &app.http,
-            token,
-            sha,
-            offset,
-            last,
-            &bytes[offset..end],
-        )
-        .await;
-        if last || r.status != StatusCode::OK {
-            return r;
-        }
-        assert_eq!(r.body["offset"], json!(end), "{:?}", r.body);
-        offset = end;
-    }
-}
-
-async fn missing(app: &TestApp, token: &str, hashes: &[&str]) -> Resp {
-    app.post(
-        "/api/v1/blobs/missing",
-        Some(token),
-        json!({ "sha256": hashes }),
-    )
-    .await
-}
-
-async fn get_blob(
-    app: &TestApp,
-    token: &str,
-    sha: &str,
-    range: Option<&str>,
-) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
-    let mut req = app
-        .http
-        .get(app.url(&format!("/api/v1/blobs/{sha}")))
-        .bearer_auth(token);
-    if let Some(r) = range {
-        req = req.header("range", r);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    (status, headers, resp.bytes().await.unwrap().to_vec())
 }
 
 /// Offset of the main frame's SOF0 (the first SOF0 in the file may be an EXIF thumbnail's).
@@ -230,20 +131,14 @@ async fn synced_visit_photos_are_readable_through_the_visit(b: Backend, store: B
     assert_eq!(o.accepted.len(), 2, "{:?}", o.rejected);
 
     // The document points at the photo before its bytes arrive: the phone is asked for them.
-    assert_eq!(
-        missing(&app, &t, &[&h]).await.body,
-        json!({ "missing": [h] })
-    );
-    let (status, _, _) = get_blob(&app, &t, &h, None).await;
+    assert_eq!(app.missing(&t, &[&h]).await.body, json!({ "missing": [h] }));
+    let (status, _, _) = app.get_blob(&t, &h, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let r = upload(&app, &t, &h, &bytes).await;
+    let r = app.upload(&t, &h, &bytes).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    assert_eq!(
-        missing(&app, &t, &[&h]).await.body,
-        json!({ "missing": [] })
-    );
+    assert_eq!(app.missing(&t, &[&h]).await.body, json!({ "missing": [] }));
 
-    let (status, _, body) = get_blob(&app, &t, &h, None).await;
+    let (status, _, body) = app.get_blob(&t, &h, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, bytes);
     let thumb = app
@@ -264,7 +159,7 @@ async fn synced_visit_photos_are_readable_through_the_visit(b: Backend, store: B
     assert_eq!(bad.code(), "request.invalid");
 
     // Another county's worker learns nothing from the hash.
-    let (status, _, body) = get_blob(&app, &t_other, &h, None).await;
+    let (status, _, body) = app.get_blob(&t_other, &h, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(body.len() < 1000);
 
@@ -275,7 +170,7 @@ async fn synced_visit_photos_are_readable_through_the_visit(b: Backend, store: B
         .unwrap();
     let o = app.sync(&mut phone).await;
     assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
-    let (status, _, _) = get_blob(&app, &t, &h, None).await;
+    let (status, _, _) = app.get_blob(&t, &h, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
@@ -295,7 +190,7 @@ async fn resumable_upload_then_reads_through_documents_only(b: Backend, store: B
     let bytes = photo("fallenleaf.jpg");
     let total = bytes.len();
     let h = sha(&bytes);
-    let r = missing(&app, &t, &[&h]).await;
+    let r = app.missing(&t, &[&h]).await;
     assert_eq!(r.body, json!({ "missing": [h] }));
 
     // First session: chunks up to half of the photo, then the connection drops.
@@ -304,7 +199,9 @@ async fn resumable_upload_then_reads_through_documents_only(b: Backend, store: B
     let mut offset = 0;
     while offset < half {
         let end = (offset + CHUNK).min(half);
-        let r = put_chunk(&app, &first, &t, &h, offset, false, &bytes[offset..end]).await;
+        let r = app
+            .put_chunk(&first, &t, &h, offset, false, &bytes[offset..end])
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
         assert_eq!(r.body["offset"], json!(end));
         assert_eq!(r.body["complete"], json!(false));
@@ -341,7 +238,9 @@ async fn resumable_upload_then_reads_through_documents_only(b: Backend, store: B
     loop {
         let end = (offset + CHUNK).min(total);
         let last = end == total;
-        let r = put_chunk(&app, &second, &t, &h, offset, last, &bytes[offset..end]).await;
+        let r = app
+            .put_chunk(&second, &t, &h, offset, last, &bytes[offset..end])
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
         received += r.body["received"].as_u64().unwrap() as usize;
         if last {
@@ -353,34 +252,23 @@ async fn resumable_upload_then_reads_through_documents_only(b: Backend, store: B
     }
     assert_eq!(received, total - half, "the first half was not sent again");
 
-    // Stored, but no document points at it yet: still "missing", and nobody may read it.
+    // Stored: the uploader need not send it again; but no document points at it yet, so
+    // nobody may read it.
     assert_eq!(
-        missing(&app, &t, &[&h]).await.body,
-        json!({ "missing": [h] })
-    );
-    let (status, _, _) = get_blob(&app, &t, &h, None).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-
-    // A visit in the worker's grid points at it (what sync does when it accepts the document).
-    let grid_path = region_path(&app, GRID).await;
-    let photo_sha = Sha256Hex::parse(&h).unwrap();
-    for _ in 0..2 {
-        // Linking is idempotent.
-        blobs::link(
-            &app.state.db,
-            "visit-1",
-            &grid_path,
-            std::slice::from_ref(&photo_sha),
-        )
-        .await
-        .unwrap();
-    }
-
-    // A second upload of the same photo transfers nothing.
-    assert_eq!(
-        missing(&app, &t, &[&h, &h]).await.body,
+        app.missing(&t, &[&h, &h]).await.body,
         json!({ "missing": [] })
     );
+    let (status, _, _) = app.get_blob(&t, &h, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // A report of the worker's (from another phone of hers) points at it.
+    let mut phone = app.phone("gw.a").await;
+    let report = report_with_photos(&phone.account_id, &[&h]);
+    let report = phone.replica.create(GRID, &report).unwrap().to_string();
+    let o = app.sync(&mut phone).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
+
+    // A second upload of the same photo transfers nothing.
     let r = app.get(&format!("/api/v1/blobs/{h}/upload"), &t).await;
     assert_eq!(
         r.body,
@@ -388,31 +276,33 @@ async fn resumable_upload_then_reads_through_documents_only(b: Backend, store: B
     );
 
     // Whole and ranged reads.
-    let (status, headers, body) = get_blob(&app, &t, &h, None).await;
+    let (status, headers, body) = app.get_blob(&t, &h, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, bytes);
     assert_eq!(header(&headers, "content-type"), "image/jpeg");
     assert_eq!(header(&headers, "content-length"), total.to_string());
     assert_eq!(header(&headers, "etag"), format!("\"{h}\""));
     assert_eq!(header(&headers, "accept-ranges"), "bytes");
-    let (status, headers, body) = get_blob(&app, &t, &h, Some("bytes=1000-1999")).await;
+    let (status, headers, body) = app.get_blob(&t, &h, Some("bytes=1000-1999")).await;
     assert_eq!(status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(body, &bytes[1000..2000]);
     assert_eq!(
         header(&headers, "content-range"),
         format!("bytes 1000-1999/{total}")
     );
-    let (status, _, body) = get_blob(&app, &t, &h, Some("bytes=-10")).await;
+    let (status, _, body) = app.get_blob(&t, &h, Some("bytes=-10")).await;
     assert_eq!(
         (status, body.as_slice()),
         (StatusCode::PARTIAL_CONTENT, &bytes[total - 10..])
     );
-    let (status, _, body) = get_blob(&app, &t, &h, Some(&format!("bytes={}-", total - 5))).await;
+    let (status, _, body) = app
+        .get_blob(&t, &h, Some(&format!("bytes={}-", total - 5)))
+        .await;
     assert_eq!(
         (status, body.as_slice()),
         (StatusCode::PARTIAL_CONTENT, &bytes[total - 5..])
     );
-    let (status, headers, _) = get_blob(&app, &t, &h, Some(&format!("bytes={total}-"))).await;
+    let (status, headers, _) = app.get_blob(&t, &h, Some(&format!("bytes={total}-"))).await;
     assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(
         header(&headers, "content-range"),
@@ -422,7 +312,7 @@ async fn resumable_upload_then_reads_through_documents_only(b: Backend, store: B
     // Outside the document's scope, the right hash grants nothing; the refusal is audited.
     let denied_before = app.audit("policy.denied").await.len();
     assert_eq!(
-        missing(&app, &t_other, &[&h]).await.body,
+        app.missing(&t_other, &[&h]).await.body,
         json!({ "missing": [h] })
     );
     let r = app.get(&format!("/api/v1/blobs/{h}"), &t_other).await;
@@ -446,10 +336,13 @@ async fn resumable_upload_then_reads_through_documents_only(b: Backend, store: B
     );
 
     // Once the document no longer points at it, the photo is unreadable again.
-    blobs::unlink(&app.state.db, "visit-1", &[photo_sha])
-        .await
+    phone
+        .replica
+        .update::<DiscoveryReport>(&report, |r| r.photos.clear())
         .unwrap();
-    let (status, _, _) = get_blob(&app, &t, &h, None).await;
+    let o = app.sync(&mut phone).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
+    let (status, _, _) = app.get_blob(&t, &h, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
@@ -475,7 +368,7 @@ async fn bad_uploads_get_stable_codes(b: Backend, store: BlobStoreUnderTest) {
 
     // Content under someone else's hash: refused, the partial discarded.
     let wrong = sha(b"something else");
-    let r = upload(&app, &t, &wrong, &png).await;
+    let r = app.upload(&t, &wrong, &png).await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::UNPROCESSABLE_ENTITY, "blob.hash_mismatch")
@@ -486,7 +379,7 @@ async fn bad_uploads_get_stable_codes(b: Backend, store: BlobStoreUnderTest) {
     for file in ["not-an-image.jpg", "truncated.jpg"] {
         let bytes = photo(file);
         let h = sha(&bytes);
-        let r = upload(&app, &t, &h, &bytes).await;
+        let r = app.upload(&t, &h, &bytes).await;
         assert_eq!(
             (r.status, r.code()),
             (StatusCode::UNPROCESSABLE_ENTITY, "blob.not_image"),
@@ -500,10 +393,10 @@ async fn bad_uploads_get_stable_codes(b: Backend, store: BlobStoreUnderTest) {
     let mut huge = photo("huge-dimensions.jpg");
     let sof = main_sof0(&huge);
     assert_eq!(&huge[sof + 5..sof + 9], &[0x0B, 0xB8, 0x0F, 0xA0]);
-    let r = upload(&app, &t, &sha(&huge), &huge).await;
+    let r = app.upload(&t, &sha(&huge), &huge).await;
     assert_eq!(r.code(), "blob.not_image", "{:?}", r.body);
     huge[sof + 5..sof + 9].copy_from_slice(&[0xFF, 0xDC, 0xFF, 0xDC]);
-    let r = upload(&app, &t, &sha(&huge), &huge).await;
+    let r = app.upload(&t, &sha(&huge), &huge).await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::UNPROCESSABLE_ENTITY, "blob.image_too_large"),
@@ -530,7 +423,7 @@ async fn bad_uploads_get_stable_codes(b: Backend, store: BlobStoreUnderTest) {
         let r = app.get(&format!("/api/v1/blobs/{bad}"), &t).await;
         assert_eq!(r.code(), "blob.hash_invalid");
     }
-    let r = missing(&app, &t, &[&png_sha, "../../etc/passwd"]).await;
+    let r = app.missing(&t, &[&png_sha, "../../etc/passwd"]).await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::BAD_REQUEST, "blob.hash_invalid")
@@ -548,15 +441,21 @@ async fn bad_uploads_get_stable_codes(b: Backend, store: BlobStoreUnderTest) {
     );
 
     // Offset mismatch: the answer carries the acknowledged offset.
-    let r = put_chunk(&app, &app.http, &t, &png_sha, 5, false, &png[5..100]).await;
+    let r = app
+        .put_chunk(&app.http, &t, &png_sha, 5, false, &png[5..100])
+        .await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::CONFLICT, "blob.offset_mismatch")
     );
     assert_eq!(r.body["details"]["offset"], json!(0));
-    let r = put_chunk(&app, &app.http, &t, &png_sha, 0, false, &png[..100]).await;
+    let r = app
+        .put_chunk(&app.http, &t, &png_sha, 0, false, &png[..100])
+        .await;
     assert_eq!(r.body["offset"], json!(100));
-    let r = put_chunk(&app, &app.http, &t, &png_sha, 0, false, &png[..100]).await;
+    let r = app
+        .put_chunk(&app.http, &t, &png_sha, 0, false, &png[..100])
+        .await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::CONFLICT, "blob.offset_mismatch")
@@ -565,13 +464,15 @@ async fn bad_uploads_get_stable_codes(b: Backend, store: BlobStoreUnderTest) {
 
     // A chunk over the limit, and a blob over the limit.
     let big = vec![0u8; max_chunk + 1];
-    let r = put_chunk(&app, &app.http, &t, &sha(&big), 0, false, &big).await;
+    let r = app
+        .put_chunk(&app.http, &t, &sha(&big), 0, false, &big)
+        .await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::PAYLOAD_TOO_LARGE, "request.body_too_large")
     );
     let leaf = photo("fallenleaf.jpg");
-    let r = upload(&app, &t, &sha(&leaf), &leaf).await;
+    let r = app.upload(&t, &sha(&leaf), &leaf).await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::PAYLOAD_TOO_LARGE, "blob.too_large")
@@ -586,7 +487,9 @@ async fn bad_uploads_get_stable_codes(b: Backend, store: BlobStoreUnderTest) {
         (r.status, r.code()),
         (StatusCode::FORBIDDEN, "policy.denied")
     );
-    let r = put_chunk(&app, &app.http, &t_town, &png_sha, 0, true, &png).await;
+    let r = app
+        .put_chunk(&app.http, &t_town, &png_sha, 0, true, &png)
+        .await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::FORBIDDEN, "policy.denied")
@@ -597,26 +500,35 @@ async fn bad_uploads_get_stable_codes(b: Backend, store: BlobStoreUnderTest) {
     assert_eq!(r.body["offset"], json!(0), "partials belong to one account");
 
     // The server kept serving: a good PNG completes (resuming the worker's 100 bytes).
-    let r = put_chunk(&app, &app.http, &t, &png_sha, 100, true, &png[100..]).await;
+    let r = app
+        .put_chunk(&app.http, &t, &png_sha, 100, true, &png[100..])
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["complete"], json!(true));
+    // Another account is told nothing about it: it uploads the bytes it has, stored once.
+    let r = app
+        .get(&format!("/api/v1/blobs/{png_sha}/upload"), &t_cadre)
+        .await;
+    assert_eq!(
+        r.body,
+        json!({ "offset": 0, "complete": false, "received": 0 })
+    );
+    let r = app.upload(&t_cadre, &png_sha, &png).await;
+    assert_eq!(r.body["complete"], json!(true), "{:?}", r.body);
     let r = app
         .get(&format!("/api/v1/blobs/{png_sha}/upload"), &t_cadre)
         .await;
     assert_eq!(
         r.body["complete"],
         json!(true),
-        "stored content is never sent twice"
+        "never sent twice by one account"
     );
-    blobs::link(
-        &app.state.db,
-        "report-1",
-        &region_path(&app, GRID).await,
-        &[Sha256Hex::parse(&png_sha).unwrap()],
-    )
-    .await
-    .unwrap();
-    let (status, headers, body) = get_blob(&app, &t_cadre, &png_sha, None).await;
+    let mut cadre = app.phone("cadre").await;
+    let report = report_with_photos(&cadre.account_id, &[&png_sha]);
+    cadre.replica.create(GRID, &report).unwrap();
+    let o = app.sync(&mut cadre).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
+    let (status, headers, body) = app.get_blob(&t_cadre, &png_sha, None).await;
     assert_eq!(
         (status, header(&headers, "content-type")),
         (StatusCode::OK, "image/png")
@@ -635,38 +547,33 @@ async fn gc_removes_unreferenced_blobs_only(b: Backend, store: BlobStoreUnderTes
     let dropped = photo("fallenleaf.jpg");
     let (kept_sha, dropped_sha) = (sha(&kept), sha(&dropped));
     assert_eq!(
-        upload(&app, &t, &kept_sha, &kept).await.body["complete"],
+        app.upload(&t, &kept_sha, &kept).await.body["complete"],
         json!(true)
     );
     assert_eq!(
-        upload(&app, &t, &dropped_sha, &dropped).await.body["complete"],
+        app.upload(&t, &dropped_sha, &dropped).await.body["complete"],
         json!(true)
     );
     let kept_id = Sha256Hex::parse(&kept_sha).unwrap();
     let dropped_id = Sha256Hex::parse(&dropped_sha).unwrap();
-    let grid = region_path(&app, GRID).await;
-    blobs::link(
-        &app.state.db,
-        "visit-1",
-        &grid,
-        &[kept_id.clone(), dropped_id.clone()],
-    )
-    .await
-    .unwrap();
-    blobs::unlink_document(&app.state.db, "visit-1")
-        .await
+    // A report points at both, then drops one.
+    let mut phone = app.phone("gw.a").await;
+    let report = report_with_photos(&phone.account_id, &[&kept_sha, &dropped_sha]);
+    let report = phone.replica.create(GRID, &report).unwrap().to_string();
+    app.sync(&mut phone).await;
+    phone
+        .replica
+        .update::<DiscoveryReport>(&report, |r| {
+            r.photos.retain(|h, _| h.to_string() == kept_sha)
+        })
         .unwrap();
-    blobs::link(
-        &app.state.db,
-        "visit-2",
-        &grid,
-        std::slice::from_ref(&kept_id),
-    )
-    .await
-    .unwrap();
+    let o = app.sync(&mut phone).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
     // An abandoned upload.
     let kite = photo("kite.jpg");
-    let r = put_chunk(&app, &app.http, &t, &sha(&kite), 0, false, &kite[..CHUNK]).await;
+    let r = app
+        .put_chunk(&app.http, &t, &sha(&kite), 0, false, &kite[..CHUNK])
+        .await;
     assert_eq!(r.body["offset"], json!(CHUNK));
 
     // The same store the server uses, as `doudi blobs gc` builds it.
@@ -687,7 +594,7 @@ async fn gc_removes_unreferenced_blobs_only(b: Backend, store: BlobStoreUnderTes
     assert!(!service.store.exists(&dropped_id).await.unwrap());
     assert!(service.store.exists(&kept_id).await.unwrap());
 
-    let (status, _, body) = get_blob(&app, &t, &kept_sha, None).await;
+    let (status, _, body) = app.get_blob(&t, &kept_sha, None).await;
     assert_eq!((status, body), (StatusCode::OK, kept));
     let r = app
         .get(&format!("/api/v1/blobs/{dropped_sha}/upload"), &t)

@@ -3,9 +3,7 @@
 
 use doudi_protocol::doc::discovery::{Channel, DiscoveryStatus, TargetGroup, Urgency};
 use doudi_protocol::doc::household::{Member, Programme, Relation};
-use doudi_protocol::doc::visit::{
-    Conclusion, Investigator, Purpose, ReviewOutcome, Signature, SignerRole, VisitStatus,
-};
+use doudi_protocol::doc::visit::{ReviewOutcome, VisitStatus};
 use doudi_protocol::doc::{DiscoveryReport, Household, UnixMillis, Visit};
 use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, MemberId};
 use doudi_protocol::role::Role;
@@ -78,48 +76,18 @@ async fn world_with(b: Backend, tweak: impl FnOnce(&mut Settings)) -> World {
 
 /// A household (特困 when asked) and a submitted visit to it, synced from the phone.
 async fn submitted(w: &mut World, tekun: bool) -> (String, String) {
-    let mut h = Household {
-        address: "济南市历下区一镇一村 9 号".into(),
-        ..Default::default()
-    };
-    h.members.insert(
-        MemberId::generate().unwrap(),
-        Member::new("王建国", Relation::Head),
-    );
+    let mut h = doudi_tests::cases::household("济南市历下区一镇一村 9 号");
     if tekun {
         h.programmes.insert(Programme::TekunDispersed);
     }
     let hh = w.phone.replica.create(GRID_A, &h).unwrap();
-    let mut v = Visit::new(hh, Purpose::Recheck);
-    v.started_at = Some(UnixMillis(1_763_800_000_000));
-    v.ended_at = Some(UnixMillis(1_763_801_800_000));
-    for (n, (acct, name)) in [
-        (w.phone.account_id.clone(), "张网格"),
-        (w.assistant_id.clone(), "刘协理"),
-    ]
-    .iter()
-    .enumerate()
-    {
-        let acct = AccountId::parse(acct).unwrap();
-        v.investigators.insert(
-            acct.clone(),
-            Investigator {
-                name: name.to_string(),
-            },
-        );
-        v.signatures.insert(
-            BlobHash::from_bytes([n as u8 + 1; 32]),
-            Signature {
-                signer_name: name.to_string(),
-                role: SignerRole::Investigator,
-                account: Some(acct),
-                signed_at: v.ended_at,
-            },
-        );
-    }
-    v.conclusion = Some(Conclusion::Accurate);
-    v.status = VisitStatus::Submitted;
-    v.submitted_at = Some(UnixMillis(doudi_server::auth::now_ms()));
+    let v = doudi_tests::cases::submitted_visit(
+        hh,
+        [
+            (w.phone.account_id.as_str(), "张网格"),
+            (w.assistant_id.as_str(), "刘协理"),
+        ],
+    );
     let visit = w.phone.replica.create(GRID_A, &v).unwrap();
     let o = w.app.sync(&mut w.phone).await;
     assert_eq!(o.accepted.len(), 2, "{:?}", o.rejected);
@@ -408,19 +376,7 @@ async fn spot_check_sample_follows_the_setting(b: Backend) {
 /// A submitted report, filed by the phone's account on a visit, of an elderly person (李大娘 of
 /// 一村 12 号) who needs care.
 fn elderly_person_report(phone: &Phone) -> DiscoveryReport {
-    let mut r = DiscoveryReport::new(AccountId::parse(&phone.account_id).unwrap());
-    r.reported_at = Some(UnixMillis(doudi_server::auth::now_ms()));
-    r.urgency = Some(Urgency::NeedsCare);
-    r.status = DiscoveryStatus::Submitted;
-    r.channel = Some(Channel::Visit);
-    r.target_groups.insert(TargetGroup::Elderly);
-    r.target = Some(doudi_protocol::doc::discovery::Target::Person {
-        name: "李大娘".into(),
-        identity: None,
-        address: Some("一村 12 号".into()),
-        phone: None,
-    });
-    r
+    doudi_tests::cases::report_with_photos(&phone.account_id, &[])
 }
 
 async fn reports_are_triaged_into_tasks(b: Backend) {

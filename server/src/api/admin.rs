@@ -20,7 +20,7 @@ use crate::audit::{self, Outcome, actions};
 use crate::auth::{hash_password, now_ms};
 use crate::entity::{account, account_region, audit_log, device, region};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::policy::{Action, Target};
+use crate::policy::{Action, Decision, Target};
 use crate::regions::{self, ImportError, ImportReport};
 
 /// Import regions from CSV (`code,parent_code,level,name`); all or nothing.
@@ -50,24 +50,35 @@ pub async fn import_regions(
         ApiError::new(Code::RegionCsvInvalid)
             .with_message("文件须为 UTF-8 编码。", "The file must be UTF-8.")
     })?;
-    match regions::import_csv(
-        &state.db,
-        text,
-        state.settings.max_region_import_rows,
-        Some(&ctx.subject),
-    )
-    .await
-    {
-        Ok(report) => {
-            let mut ev = ctx.event(actions::REGION_IMPORT, None);
-            ev.detail =
-                Some(serde_json::json!({ "created": report.created, "renamed": report.renamed }));
-            let _ = audit::record(&state.db, Outcome::Ok, ev).await;
-            Ok(Json(report))
+    let entry = |report: &ImportReport| {
+        let mut ev = ctx.event(actions::REGION_IMPORT, None);
+        ev.detail =
+            Some(serde_json::json!({ "created": report.created, "renamed": report.renamed }));
+        Some(audit::row(Outcome::Ok, ev))
+    };
+    let max = state.settings.max_region_import_rows;
+    match regions::import_csv_audited(&state.db, text, max, Some(&ctx.subject), entry).await {
+        Ok(report) => Ok(Json(report)),
+        Err(ImportError::Lines(lines)) => {
+            let answer = ApiError::new(Code::RegionCsvInvalid)
+                .with_details(serde_json::json!({ "lines": lines }));
+            let outside: Vec<u64> = lines
+                .iter()
+                .filter(|l| l.outside_scope)
+                .map(|l| l.line)
+                .collect();
+            if outside.is_empty() {
+                return Err(answer);
+            }
+            // Lines outside the administrator's regions are a refusal of the policy module.
+            let label = format!("regions: lines {outside:?}");
+            let (action, d) = (Action::ManageRegions, Decision::DenyScope);
+            Err(ctx
+                .caller()
+                .deny(&state.db, action, d, &label, answer)
+                .await)
         }
-        Err(ImportError::Lines(lines)) => Err(ApiError::new(Code::RegionCsvInvalid)
-            .with_details(serde_json::json!({ "lines": lines }))),
-        Err(ImportError::Db(e)) => Err(ApiError::internal(e)),
+        Err(ImportError::Db(e)) => Err(e.into()),
     }
 }
 
@@ -136,23 +147,18 @@ pub async fn create_account(
     }
     let regions = accounts::load_regions(&state.db, &req.regions).await?;
     require_regions(&state, &ctx, &regions, &req.username).await?;
-    let created = accounts::create(
-        &state.db,
-        NewAccount {
-            username: req.username,
-            display_name: req.display_name,
-            role,
-            password: req.password,
-            region_codes: req.regions,
-        },
-    )
-    .await?;
-    let _ = audit::record(
-        &state.db,
-        Outcome::Ok,
-        ctx.event(actions::ACCOUNT_CREATE, Some(&created.id)),
-    )
-    .await;
+    let new = NewAccount {
+        username: req.username,
+        display_name: req.display_name,
+        role,
+        password: req.password,
+        region_codes: req.regions,
+    };
+    let entry = |created: &account::Model| {
+        let ev = ctx.event(actions::ACCOUNT_CREATE, Some(&created.id));
+        Some(audit::row(Outcome::Ok, ev))
+    };
+    let created = accounts::create_audited(&state.db, new, entry).await?;
     Ok((
         StatusCode::CREATED,
         Json(accounts::view(&state.db, &created).await?),
@@ -262,6 +268,21 @@ pub async fn update_account(
     ApiJson(req): ApiJson<UpdateAccountRequest>,
 ) -> ApiResult<Json<AccountView>> {
     let acc = managed_account(&state, &ctx, &id, Action::ManageAccounts).await?;
+    // What the entry says changed: the fields, the new state and regions, never a password.
+    let changed: Vec<&str> = [
+        ("display_name", req.display_name.is_some()),
+        ("disabled", req.disabled.is_some()),
+        ("password", req.password.is_some()),
+        ("regions", req.regions.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(field, given)| given.then_some(field))
+    .collect();
+    let detail = serde_json::json!({
+        "changed": changed,
+        "disabled": req.disabled,
+        "regions": req.regions,
+    });
     if acc.id == ctx.account.id && req.disabled == Some(true) {
         return Err(ApiError::new(Code::InvalidRequest)
             .with_message("不能停用自己的账号", "you cannot disable your own account"));
@@ -319,13 +340,10 @@ pub async fn update_account(
             .await?;
         }
     }
+    let mut ev = ctx.event(actions::ACCOUNT_UPDATE, Some(&updated.id));
+    ev.detail = Some(detail);
+    audit::record(&txn, Outcome::Ok, ev).await?;
     txn.commit().await?;
-    let _ = audit::record(
-        &state.db,
-        Outcome::Ok,
-        ctx.event(actions::ACCOUNT_UPDATE, Some(&updated.id)),
-    )
-    .await;
     Ok(Json(accounts::view(&state.db, &updated).await?))
 }
 
@@ -426,10 +444,12 @@ pub async fn revoke_device(
         .await?
         .ok_or_else(|| ApiError::new(Code::NotFound))?;
     managed_account(&state, &ctx, &dev.account_id, Action::ManageDevices).await?;
-    super::auth::revoke_device_now(&state.db, &dev.id, reason).await?;
+    let txn = state.db.begin().await?;
+    super::auth::revoke_device_now(&txn, &dev.id, reason).await?;
     let mut ev = ctx.event(actions::DEVICE_REVOKE, Some(&dev.id));
     ev.detail = Some(serde_json::json!({ "reason": reason, "account_id": dev.account_id }));
-    let _ = audit::record(&state.db, Outcome::Ok, ev).await;
+    audit::record(&txn, Outcome::Ok, ev).await?;
+    txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -195,77 +195,7 @@ pub async fn login(
             "the platform must be android, ios, web or desktop",
         ));
     }
-    if let Some(wait) = rate_limit(&state, &req.username, &addr).await? {
-        let _ = audit::record(
-            &state.db,
-            Outcome::Denied,
-            audit::Event {
-                action: actions::LOGIN_RATE_LIMITED,
-                target: Some(&req.username),
-                client_addr: Some(&addr),
-                ..Default::default()
-            },
-        )
-        .await;
-        return Err(ApiError::new(Code::RateLimited)
-            .with_message(
-                format!("登录失败次数过多，请 {} 分钟后再试。", wait.div_ceil(60)),
-                format!("Too many failed logins. Try again in {wait} seconds."),
-            )
-            .retry_after(wait));
-    }
-
-    let account = accounts::find_by_username(&state.db, &req.username).await?;
-    let stored = account
-        .as_ref()
-        .map(|a| a.password_hash.clone())
-        .unwrap_or_else(|| dummy_hash().to_string());
-    let password = req.password;
-    let password_ok = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
-        .await
-        .map_err(ApiError::internal)?;
-    let account = match account {
-        Some(a) if password_ok => a,
-        other => {
-            record_attempt(&state, &req.username, &addr, false).await?;
-            let home = match &other {
-                Some(a) => accounts::home_path(&state.db, &a.id).await?,
-                None => None,
-            };
-            let _ = audit::record(
-                &state.db,
-                Outcome::Failed,
-                audit::Event {
-                    account_id: other.as_ref().map(|a| a.id.as_str()),
-                    region_path: home.as_deref(),
-                    action: actions::LOGIN,
-                    target: Some(&req.username),
-                    client_addr: Some(&addr),
-                    detail: Some(serde_json::json!({ "reason": "wrong credentials" })),
-                    ..Default::default()
-                },
-            )
-            .await;
-            return Err(ApiError::new(Code::InvalidCredentials));
-        }
-    };
-    let home = accounts::home_path(&state.db, &account.id).await?;
-    if account.disabled {
-        let _ = audit::record(
-            &state.db,
-            Outcome::Denied,
-            audit::Event {
-                account_id: Some(&account.id),
-                region_path: home.as_deref(),
-                action: actions::LOGIN,
-                client_addr: Some(&addr),
-                detail: Some(serde_json::json!({ "reason": "account disabled" })),
-                ..Default::default()
-            },
-        )
-        .await;
-        return Err(ApiError::new(Code::AccountDisabled));
-    }
+    let (account, home) = check_password(&state, &req.username, req.password, &addr, None).await?;
 
     let now = now_ms();
     let known = match &req.device.id {
@@ -279,21 +209,17 @@ pub async fn login(
     let device_id = match known {
         Some(d) if d.account_id == account.id => {
             if d.revoked_at_ms.is_some() {
-                let _ = audit::record(
-                    &state.db,
-                    Outcome::Denied,
-                    audit::Event {
-                        account_id: Some(&account.id),
-                        region_path: home.as_deref(),
-                        device_id: Some(&d.id),
-                        action: actions::LOGIN,
-                        client_addr: Some(&addr),
-                        detail: Some(serde_json::json!({ "reason": "device revoked" })),
-                        ..Default::default()
-                    },
-                )
-                .await;
-                return Err(ApiError::new(Code::DeviceRevoked));
+                let ev = audit::Event {
+                    account_id: Some(&account.id),
+                    region_path: home.as_deref(),
+                    device_id: Some(&d.id),
+                    action: actions::LOGIN,
+                    client_addr: Some(&addr),
+                    detail: Some(serde_json::json!({ "reason": "device revoked" })),
+                    ..Default::default()
+                };
+                let answer = ApiError::new(Code::DeviceRevoked);
+                return Err(audit::refuse(&state.db, Outcome::Denied, ev, answer).await);
             }
             let id = d.id.clone();
             let mut d: device::ActiveModel = d.into();
@@ -325,7 +251,8 @@ pub async fn login(
     record_attempt(&state, &req.username, &addr, true).await?;
     let resp = issue_tokens(&state, &account, &device_id).await?;
     let scope = resp.account.regions.first().map(|r| r.code.clone());
-    let _ = audit::record(
+    // Without its entry the login fails: the tokens just issued are never handed out.
+    audit::record(
         &state.db,
         Outcome::Ok,
         audit::Event {
@@ -338,13 +265,79 @@ pub async fn login(
             ..Default::default()
         },
     )
-    .await;
+    .await?;
     Ok(Json(resp))
 }
 
+/// The checks of a password login (the API's and the console's, `via` naming the latter in the
+/// audit log): the rate limits, the password, the account enabled. Every refusal is audited,
+/// under the account's first region when the user name is an account's. Returns the account
+/// and that region.
+pub(crate) async fn check_password(
+    state: &SharedState,
+    username: &str,
+    password: String,
+    addr: &str,
+    via: Option<&str>,
+) -> ApiResult<(account::Model, Option<String>)> {
+    let account = accounts::find_by_username(&state.db, username).await?;
+    let home = match &account {
+        Some(a) => accounts::home_path(&state.db, &a.id).await?,
+        None => None,
+    };
+    let refusal = |action: &'static str, reason: Option<&'static str>| {
+        let mut detail = serde_json::Map::new();
+        if let Some(r) = reason {
+            detail.insert("reason".into(), r.into());
+        }
+        if let Some(v) = via {
+            detail.insert("via".into(), v.into());
+        }
+        audit::Event {
+            account_id: account.as_ref().map(|a| a.id.as_str()),
+            region_path: home.as_deref(),
+            action,
+            target: Some(username),
+            client_addr: Some(addr),
+            detail: (!detail.is_empty()).then_some(serde_json::Value::Object(detail)),
+            ..Default::default()
+        }
+    };
+    if let Some(wait) = rate_limit(state, username, addr).await? {
+        let answer = ApiError::new(Code::RateLimited)
+            .with_message(
+                format!("登录失败次数过多，请 {} 分钟后再试。", wait.div_ceil(60)),
+                format!("Too many failed logins. Try again in {wait} seconds."),
+            )
+            .retry_after(wait);
+        let ev = refusal(actions::LOGIN_RATE_LIMITED, None);
+        return Err(audit::refuse(&state.db, Outcome::Denied, ev, answer).await);
+    }
+    let stored = account
+        .as_ref()
+        .map(|a| a.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_string());
+    let password_ok = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+        .await
+        .map_err(ApiError::internal)?;
+    let Some(found) = account.as_ref().filter(|_| password_ok) else {
+        record_attempt(state, username, addr, false).await?;
+        let ev = refusal(actions::LOGIN, Some("wrong credentials"));
+        let answer = ApiError::new(Code::InvalidCredentials);
+        return Err(audit::refuse(&state.db, Outcome::Failed, ev, answer).await);
+    };
+    if found.disabled {
+        let ev = refusal(actions::LOGIN, Some("account disabled"));
+        let answer = ApiError::new(Code::AccountDisabled);
+        return Err(audit::refuse(&state.db, Outcome::Denied, ev, answer).await);
+    }
+    let found = found.clone();
+    Ok((found, home))
+}
+
 /// Revoke a device: it can no longer refresh or call the API, and is told to wipe its data.
-pub async fn revoke_device_now(
-    db: &sea_orm::DatabaseConnection,
+pub async fn revoke_device_now<C: sea_orm::ConnectionTrait>(
+    db: &C,
     device_id: &str,
     reason: &str,
 ) -> Result<(), sea_orm::DbErr> {
@@ -387,16 +380,24 @@ pub async fn refresh(
         .one(&state.db)
         .await?
     else {
-        return Err(ApiError::new(Code::RefreshInvalid));
+        return Err(rejected(
+            &state,
+            None,
+            &addr,
+            "unknown refresh token",
+            Code::RefreshInvalid,
+        )
+        .await);
     };
     let Some(dev) = device::Entity::find_by_id(row.device_id.clone())
         .one(&state.db)
         .await?
     else {
-        return Err(ApiError::new(Code::RefreshInvalid));
+        return Err(rejected(&state, None, &addr, "unknown device", Code::RefreshInvalid).await);
     };
     if dev.revoked_at_ms.is_some() {
-        return Err(ApiError::new(Code::DeviceRevoked));
+        let reason = "device revoked";
+        return Err(rejected(&state, Some(&dev), &addr, reason, Code::DeviceRevoked).await);
     }
     let now = now_ms();
     if row.used_at_ms.is_some() {
@@ -426,7 +427,8 @@ pub async fn refresh(
         return Err(ApiError::new(Code::RefreshInvalid));
     };
     if account.disabled {
-        return Err(ApiError::new(Code::AccountDisabled));
+        let reason = "account disabled";
+        return Err(rejected(&state, Some(&dev), &addr, reason, Code::AccountDisabled).await);
     }
     let dev_id = dev.id.clone();
     let mut d: device::ActiveModel = dev.into();
@@ -435,24 +437,61 @@ pub async fn refresh(
     Ok(Json(issue_tokens(&state, &account, &dev_id).await?))
 }
 
+/// A refresh token refused (`auth.token_rejected`), filed under the device's account's first
+/// region when the device is known; answers `code` once written.
+async fn rejected(
+    state: &SharedState,
+    dev: Option<&device::Model>,
+    addr: &str,
+    reason: &str,
+    code: Code,
+) -> ApiError {
+    let home = match dev {
+        Some(d) => match accounts::home_path(&state.db, &d.account_id).await {
+            Ok(h) => h,
+            Err(e) => return e.into(),
+        },
+        None => None,
+    };
+    let ev = audit::Event {
+        account_id: dev.map(|d| d.account_id.as_str()),
+        device_id: dev.map(|d| d.id.as_str()),
+        region_path: home.as_deref(),
+        action: actions::TOKEN_REJECTED,
+        client_addr: Some(addr),
+        detail: Some(serde_json::json!({ "reason": reason, "token": "refresh" })),
+        ..Default::default()
+    };
+    audit::refuse(&state.db, Outcome::Denied, ev, ApiError::new(code)).await
+}
+
+/// A spent refresh token presented again: it was copied. The device is revoked first, whatever
+/// happens to the audit entry after (a protective revocation is never undone); then the event is
+/// filed under the account's first region.
 async fn reuse_detected(state: &SharedState, dev: &device::Model, addr: &str) -> ApiError {
     if let Err(e) = revoke_device_now(&state.db, &dev.id, "refresh token reuse").await {
         return e.into();
     }
-    let _ = audit::record(
+    let home = match accounts::home_path(&state.db, &dev.account_id).await {
+        Ok(h) => h,
+        Err(e) => return e.into(),
+    };
+    let ev = audit::Event {
+        account_id: Some(&dev.account_id),
+        device_id: Some(&dev.id),
+        region_path: home.as_deref(),
+        action: actions::REFRESH_REUSE,
+        client_addr: Some(addr),
+        detail: Some(serde_json::json!({ "revoked_device": dev.id })),
+        ..Default::default()
+    };
+    audit::refuse(
         &state.db,
         Outcome::Denied,
-        audit::Event {
-            account_id: Some(&dev.account_id),
-            device_id: Some(&dev.id),
-            action: actions::REFRESH_REUSE,
-            client_addr: Some(addr),
-            detail: Some(serde_json::json!({ "revoked_device": dev.id })),
-            ..Default::default()
-        },
+        ev,
+        ApiError::new(Code::RefreshReused),
     )
-    .await;
-    ApiError::new(Code::RefreshReused)
+    .await
 }
 
 /// End this device's session: its refresh token and its access tokens stop working at once
@@ -460,19 +499,21 @@ async fn reuse_detected(state: &SharedState, dev: &device::Model, addr: &str) ->
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204)))]
 pub async fn logout(State(state): State<SharedState>, ctx: AuthContext) -> ApiResult<StatusCode> {
+    let txn = state.db.begin().await?;
     device::Entity::update_many()
         .col_expr(device::Column::SignedOutAtMs, Expr::value(now_ms()))
         .filter(device::Column::Id.eq(ctx.device_id.as_str()))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::EndedAtMs, Expr::value(now_ms()))
         .filter(refresh_token::Column::DeviceId.eq(ctx.device_id.as_str()))
         .filter(refresh_token::Column::EndedAtMs.is_null())
         .filter(refresh_token::Column::UsedAtMs.is_null())
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
-    let _ = audit::record(&state.db, Outcome::Ok, ctx.event(actions::LOGOUT, None)).await;
+    audit::record(&txn, Outcome::Ok, ctx.event(actions::LOGOUT, None)).await?;
+    txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -35,7 +35,7 @@ use crate::config::Settings;
 use crate::db::{Decode, Exec};
 use crate::entity::{account, account_region, device, device_sync, region, tasks_version};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::policy::{self, Action, Decision, Subject, Target};
+use crate::policy::{self, Action, Subject, Target};
 
 /// Shared by every request.
 #[derive(Debug)]
@@ -437,50 +437,53 @@ impl FromRequestParts<SharedState> for AuthContext {
         let Some(token) = token else {
             return Err(ApiError::new(Code::TokenMissing));
         };
-        let reject = |code: Code, account: Option<String>, reason: &'static str| {
+        // A refused token is audited under its account's first region when the account is known.
+        let reject = |code: Code, account: Option<&str>, home: Option<&str>, reason: &str| {
             let db = state.db.clone();
-            let addr = addr.clone();
+            let (addr, account, home) = (
+                addr.clone(),
+                account.map(str::to_string),
+                home.map(str::to_string),
+            );
+            let detail = serde_json::json!({ "reason": reason });
             async move {
-                let _ = audit::record(
-                    &db,
-                    Outcome::Denied,
-                    audit::Event {
-                        account_id: account.as_deref(),
-                        action: actions::TOKEN_REJECTED,
-                        client_addr: Some(&addr),
-                        detail: Some(serde_json::json!({ "reason": reason })),
-                        ..Default::default()
-                    },
-                )
-                .await;
-                ApiError::new(code)
+                let ev = audit::Event {
+                    account_id: account.as_deref(),
+                    region_path: home.as_deref(),
+                    action: actions::TOKEN_REJECTED,
+                    client_addr: Some(&addr),
+                    detail: Some(detail),
+                    ..Default::default()
+                };
+                audit::refuse(&db, Outcome::Denied, ev, ApiError::new(code)).await
             }
         };
         let claims = match state.keys.verify(token) {
             Ok(c) => c,
             Err(TokenError::Expired) => return Err(ApiError::new(Code::TokenExpired)),
             Err(TokenError::Invalid) => {
-                return Err(reject(Code::TokenInvalid, None, "invalid").await);
+                return Err(reject(Code::TokenInvalid, None, None, "invalid").await);
             }
         };
         let read = auth_read(state.reads.backend(), &claims.dev);
         let rows: Vec<DeviceOwner> = state.reads.query(read).await?;
         let mut rows = rows.into_iter();
         let Some(DeviceOwner(device, account, first, sync_state)) = rows.next() else {
-            return Err(reject(Code::TokenInvalid, None, "unknown device").await);
+            return Err(reject(Code::TokenInvalid, None, None, "unknown device").await);
         };
         if device.revoked_at_ms.is_some() {
-            let account = Some(device.account_id.clone());
-            return Err(reject(Code::DeviceRevoked, account, "device revoked").await);
+            let (account, home) = (Some(device.account_id.as_str()), first.as_deref());
+            return Err(reject(Code::DeviceRevoked, account, home, "device revoked").await);
         }
         if device.signed_out_at_ms.is_some() {
             return Err(ApiError::new(Code::SessionEnded));
         }
         let Some(account) = account else {
-            return Err(reject(Code::TokenInvalid, None, "unknown account").await);
+            return Err(reject(Code::TokenInvalid, None, None, "unknown account").await);
         };
         if account.disabled {
-            return Err(reject(Code::AccountDisabled, Some(account.id), "account disabled").await);
+            let (id, home) = (Some(account.id.as_str()), first.as_deref());
+            return Err(reject(Code::AccountDisabled, id, home, "account disabled").await);
         }
         let paths = first.into_iter().chain(rows.filter_map(|r| r.2)).collect();
         let Some(subject) = crate::accounts::subject(&account, paths) else {
@@ -497,6 +500,16 @@ impl FromRequestParts<SharedState> for AuthContext {
 }
 
 impl AuthContext {
+    /// The caller as the policy module and the audit log see it.
+    pub fn caller(&self) -> policy::Caller<'_> {
+        policy::Caller {
+            subject: &self.subject,
+            account_id: &self.account.id,
+            device_id: Some(&self.device_id),
+            client_addr: &self.client_addr,
+        }
+    }
+
     /// Ask the policy module; a denial is written to the audit log and returned as `policy.denied`.
     pub async fn require(
         &self,
@@ -505,45 +518,14 @@ impl AuthContext {
         target: Target<'_>,
         target_label: &str,
     ) -> ApiResult<()> {
-        match policy::decide(&self.subject, action, target) {
-            Decision::Allow => Ok(()),
-            decision => {
-                let reason = match decision {
-                    Decision::DenyRole => "role",
-                    _ => "scope",
-                };
-                let _ = audit::record(
-                    &state.db,
-                    Outcome::Denied,
-                    audit::Event {
-                        account_id: Some(&self.account.id),
-                        device_id: Some(&self.device_id),
-                        region_path: self.subject.scope.first().map(String::as_str),
-                        action: actions::DENIED,
-                        target: Some(target_label),
-                        client_addr: Some(&self.client_addr),
-                        detail: Some(
-                            serde_json::json!({ "action": action.as_str(), "reason": reason }),
-                        ),
-                    },
-                )
-                .await;
-                Err(ApiError::new(Code::Denied))
-            }
-        }
+        self.caller()
+            .require(&state.db, action, target, target_label)
+            .await
     }
 
     /// An audit event by this account and device.
     pub fn event<'a>(&'a self, action: &'a str, target: Option<&'a str>) -> audit::Event<'a> {
-        audit::Event {
-            account_id: Some(&self.account.id),
-            device_id: Some(&self.device_id),
-            region_path: self.subject.scope.first().map(String::as_str),
-            action,
-            target,
-            client_addr: Some(&self.client_addr),
-            detail: None,
-        }
+        self.caller().event(action, target)
     }
 }
 

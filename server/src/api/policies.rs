@@ -13,7 +13,7 @@ use super::{ApiJson, ApiQuery, AuthContext, SharedState};
 use crate::audit::{self, Outcome};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::policies::{self, PolicyStoreError};
-use crate::policy::{Action, Target};
+use crate::policy::{Action, Decision, Target};
 
 fn store_error(e: PolicyStoreError) -> ApiError {
     match e {
@@ -122,14 +122,12 @@ pub async fn put_layer(
 ) -> ApiResult<Json<PolicyBookView>> {
     // The national layer is set by file import on the server (`doudi policy import`).
     let Some(code) = layer.region.clone() else {
-        ctx.require(
-            &state,
-            Action::ManageRegions,
-            Target::Region("/"),
-            "national policy",
-        )
-        .await?;
-        return Err(ApiError::new(Code::Denied));
+        let (action, d) = (Action::ManageRegions, Decision::DenyScope);
+        let caller = ctx.caller();
+        let answer = Code::Denied.into();
+        return Err(caller
+            .deny(&state.db, action, d, "national policy", answer)
+            .await);
     };
     let region = crate::regions::find(&state.db, &code)
         .await?
@@ -146,14 +144,14 @@ pub async fn put_layer(
         &code,
     )
     .await?;
-    policies::put_layer(&state.db, layer.clone(), Some(&ctx.account.id))
-        .await
-        .map_err(store_error)?;
     let mut ev = ctx.event("admin.policy_put", Some(&code));
     ev.detail = Some(
         serde_json::json!({ "effective_from": layer.effective_from.to_string(), "source": layer.source }),
     );
-    let _ = audit::record(&state.db, Outcome::Ok, ev).await;
+    let entry = audit::row(Outcome::Ok, ev);
+    policies::put_layer(&state.db, layer.clone(), Some(&ctx.account.id), Some(entry))
+        .await
+        .map_err(store_error)?;
     let (book, version) = policies::load(&state.db).await.map_err(store_error)?;
     Ok(Json(PolicyBookView {
         version,

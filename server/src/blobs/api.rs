@@ -9,7 +9,10 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use bytes::Bytes;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait,
+    TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 
 use super::entity::blob;
@@ -19,7 +22,7 @@ use crate::api::{ApiBody, ApiJson, ApiQuery, AppState, AuthContext, SharedState}
 use crate::auth::now_ms;
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult, Code};
-use crate::policy::{self, Action, Target};
+use crate::policy::{Action, Decision, Target};
 use crate::review::Reviewer;
 
 /// The blob service of this process; `None` when the configured store could not be built.
@@ -91,8 +94,8 @@ pub struct MissingResponse {
 
 /// Which of these blobs must the caller upload?
 ///
-/// A blob is present only if it is stored and a document the caller may read points at it;
-/// every other hash is reported missing, so that knowing a hash reveals nothing.
+/// A blob is present only if it is stored and the caller's account uploaded it; every other
+/// hash is reported missing, so that knowing a hash reveals nothing.
 #[utoipa::path(post, path = "/api/v1/blobs/missing", tag = "blobs",
     request_body = MissingRequest,
     responses((status = 200, body = MissingResponse),
@@ -117,7 +120,7 @@ pub async fn missing(
             hashes.push(sha);
         }
     }
-    let missing = super::missing_for(&state.db, &ctx.subject, &hashes).await?;
+    let missing = super::missing_for(&state.db, &ctx.account.id, &hashes).await?;
     Ok(Json(MissingResponse {
         missing: missing.into_iter().map(|s| s.to_string()).collect(),
     }))
@@ -125,9 +128,11 @@ pub async fn missing(
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct UploadStatus {
-    /// Bytes the server holds: resume the upload here. The blob's size once complete.
+    /// Bytes of the caller's partial upload: resume the upload here. The blob's size once
+    /// complete.
     pub offset: u64,
-    /// The blob is stored; nothing more to send.
+    /// The blob is stored and the caller's account uploaded it; nothing more to send. A blob
+    /// only other accounts uploaded is answered as one the server does not have.
     pub complete: bool,
     /// Body bytes this request appended (0 for the status query).
     pub received: u64,
@@ -144,24 +149,28 @@ pub struct ChunkQuery {
     pub last: bool,
 }
 
-/// Field roles that may write cases or file reports may upload, anywhere in their scope.
+/// Field roles upload the photos and signatures of what they write.
 async fn require_uploader(
     ctx: &AuthContext,
     state: &SharedState,
     sha: &Sha256Hex,
 ) -> ApiResult<()> {
-    let action = if policy::role_allows(ctx.subject.role, Action::WriteCase) {
-        Action::WriteCase
-    } else {
-        Action::FileReport
-    };
-    ctx.require(state, action, Target::Scope, sha.as_str())
+    ctx.require(state, Action::UploadBlob, Target::Scope, sha.as_str())
         .await
 }
 
-/// When the blob is already stored, renew its claim (it now has the gc grace period again for
-/// the document that will point at it) and return its size.
-async fn claim_stored(state: &SharedState, sha: &Sha256Hex) -> ApiResult<Option<u64>> {
+/// When the caller's account uploaded this blob and it is stored, renew its claim (it has the
+/// gc grace period again for the document that will point at it) and return its size. Of a
+/// blob others uploaded nothing is said: the caller uploads it like any other.
+async fn claim_held(
+    state: &SharedState,
+    ctx: &AuthContext,
+    sha: &Sha256Hex,
+) -> ApiResult<Option<u64>> {
+    let held = super::held_by(&state.db, &ctx.account.id, std::slice::from_ref(sha)).await?;
+    if held.is_empty() {
+        return Ok(None);
+    }
     let Some(row) = blob::Entity::find_by_id(sha.as_str().to_string())
         .one(&state.db)
         .await?
@@ -179,7 +188,7 @@ async fn claim_stored(state: &SharedState, sha: &Sha256Hex) -> ApiResult<Option<
     Ok(Some(u64::try_from(row.size).unwrap_or(0)))
 }
 
-/// Where to resume an upload.
+/// Where to resume an upload. Says nothing of blobs other accounts uploaded.
 #[utoipa::path(get, path = "/api/v1/blobs/{sha256}/upload", tag = "blobs",
     params(("sha256" = String, Path, description = "SHA-256, 64 lowercase hex", pattern = "^[0-9a-f]{64}$")),
     responses((status = 200, body = UploadStatus),
@@ -195,7 +204,7 @@ pub async fn upload_status(
     let sha = parse_sha(&sha)?;
     require_uploader(&ctx, &state, &sha).await?;
     let svc = blobs.get()?;
-    if let Some(size) = claim_stored(&state, &sha).await? {
+    if let Some(size) = claim_held(&state, &ctx, &sha).await? {
         return Ok(Json(UploadStatus {
             offset: size,
             complete: true,
@@ -264,7 +273,7 @@ pub async fn upload_chunk(
     let path = svc.staging.partial_path(&ctx.account.id, &sha);
     let lock = svc.staging.lock(&path);
     let _guard = lock.lock().await;
-    if let Some(size) = claim_stored(&state, &sha).await? {
+    if let Some(size) = claim_held(&state, &ctx, &sha).await? {
         svc.staging
             .discard(&path)
             .await
@@ -294,12 +303,14 @@ pub async fn upload_chunk(
         .await
         .map_err(upload_error)?;
     let size = verified.bytes.len() as u64;
+    // Content-addressed: the same bytes uploaded again by another account land on the same
+    // object and row, stored once.
     svc.store
         .put_bytes(&sha, Bytes::from(verified.bytes))
         .await
         .map_err(ApiError::internal)?;
     let now = now_ms();
-    blob::Entity::insert(blob::ActiveModel {
+    let row = blob::Entity::insert(blob::ActiveModel {
         sha256: Set(sha.as_str().to_string()),
         size: Set(i64::try_from(size).unwrap_or(i64::MAX)),
         mime: Set(verified.info.mime.to_string()),
@@ -313,8 +324,13 @@ pub async fn upload_chunk(
             .update_column(blob::Column::ClaimedAtMs)
             .to_owned(),
     )
-    .exec_without_returning(&state.db)
-    .await?;
+    .into_query();
+    let txn = state.db.begin().await?;
+    let backend = txn.get_database_backend();
+    txn.execute_raw(backend.build(&row)).await?;
+    txn.execute_raw(backend.build(&super::upload_row(&sha, &ctx.account.id)))
+        .await?;
+    txn.commit().await?;
     svc.staging
         .discard(&path)
         .await
@@ -438,8 +454,8 @@ pub async fn download(
 }
 
 /// Answer a read of blob `sha` by `reader` (an API token or a console session): the policy
-/// module decides through the documents that point at the blob; then the whole blob, a range,
-/// or (`thumb`) a thumbnail.
+/// module decides through the documents that point at the blob ([`super::read_decision`]);
+/// then the whole blob, a range, or (`thumb`) a thumbnail.
 pub async fn serve(
     state: &AppState,
     blobs: &Blobs,
@@ -450,29 +466,41 @@ pub async fn serve(
 ) -> ApiResult<Response> {
     let sha = parse_sha(sha)?;
     let db = &state.db;
-    reader
-        .require(db, Action::ReadCase, Target::Scope, sha.as_str())
-        .await?;
-    let paths = super::ref_paths(db, std::slice::from_ref(&sha))
-        .await?
-        .remove(sha.as_str())
-        .unwrap_or_default();
-    if !super::readable_through(&reader.subject, &paths) {
-        // Refused (and audited) alike whether or not the blob exists or is linked: a region
-        // path that starts no subtree, for hashes no document points at.
-        let target = paths.first().map(String::as_str).unwrap_or(NO_REGION);
-        reader
-            .require(db, Action::ReadCase, Target::Region(target), sha.as_str())
-            .await?;
-        return Err(ApiError::new(Code::Denied));
+    let not_uploaded = || {
+        ApiError::new(Code::NotFound)
+            .with_message("该文件尚未上传。", "This file has not been uploaded yet.")
+    };
+    match super::read_decision(db, &reader.subject, &sha).await? {
+        Decision::Allow => {}
+        // Readable documents point at it, but none through a reference by one who uploaded
+        // it: to the reader it has not been uploaded. A refusal (audited) when it is stored.
+        Decision::DenyReference => {
+            if super::stored(db, std::slice::from_ref(&sha))
+                .await?
+                .is_empty()
+            {
+                return Err(not_uploaded());
+            }
+            let d = Decision::DenyReference;
+            let caller = reader.caller();
+            return Err(caller
+                .deny(db, Action::ReadCase, d, sha.as_str(), not_uploaded())
+                .await);
+        }
+        // Refused (and audited) alike whether or not the blob exists or is pointed at.
+        d => {
+            let caller = reader.caller();
+            return Err(caller
+                .deny(db, Action::ReadCase, d, sha.as_str(), Code::Denied.into())
+                .await);
+        }
     }
     let svc = blobs.get()?;
     let Some(row) = blob::Entity::find_by_id(sha.as_str().to_string())
         .one(db)
         .await?
     else {
-        return Err(ApiError::new(Code::NotFound)
-            .with_message("该文件尚未上传。", "This file has not been uploaded yet."));
+        return Err(not_uploaded());
     };
     let size = u64::try_from(row.size).unwrap_or(0);
     let etag = if thumb {
@@ -570,9 +598,6 @@ async fn thumbnail(
     );
     Ok(resp)
 }
-
-/// A region path no subject's scope covers (paths are `/code/…/`, never just `/`).
-const NO_REGION: &str = "/";
 
 #[cfg(test)]
 mod tests {

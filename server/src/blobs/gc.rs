@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use super::entity::{blob, blob_ref};
+use super::entity::{blob, blob_ref, blob_upload};
 use super::{BlobService, Sha256Hex, StoreError};
 use crate::auth::now_ms;
 
@@ -36,7 +36,8 @@ pub enum GcError {
 ///
 /// A blob's age counts from its last completed or deduplicated upload, so that a phone told
 /// "already here" has the grace period to sync the document that points at it. The row goes
-/// first, and only when still unreferenced: a document linked meanwhile keeps its blob.
+/// first, and only when still unreferenced: a document linked meanwhile keeps its blob. Its
+/// uploads go with it: bytes uploaded again later are a new upload.
 pub async fn gc<C: ConnectionTrait>(
     db: &C,
     service: &BlobService,
@@ -75,6 +76,10 @@ pub async fn gc<C: ConnectionTrait>(
             .await?
             .rows_affected;
         if gone == 1 {
+            blob_upload::Entity::delete_many()
+                .filter(blob_upload::Column::Sha256.eq(sha.as_str()))
+                .exec(db)
+                .await?;
             service.store.delete(&parsed).await?;
             report.bytes += u64::try_from(size).unwrap_or(0);
             report.blobs.push(sha);

@@ -16,14 +16,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::accounts;
 use crate::api::{ClientAddr, SharedState};
 use crate::audit::{self, Outcome, actions};
-use crate::auth::{dummy_hash, new_id, now_ms, verify_password};
+use crate::auth::{new_id, now_ms};
 use crate::entity::{account, console_session, device};
 use crate::error::{ApiError, Code};
 use crate::policy::{Action, decide};
@@ -150,12 +150,19 @@ impl Session {
     }
 }
 
-/// Where a request without a valid session goes.
-pub struct ToLogin;
+/// Where a request without a valid session goes: the login page, or an error page when the
+/// refusal of a revoked device's or a disabled account's session could not be audited.
+pub enum ToLogin {
+    Login,
+    Failed(ApiError),
+}
 
 impl IntoResponse for ToLogin {
     fn into_response(self) -> Response {
-        secure(Redirect::to("/console/login").into_response())
+        match self {
+            ToLogin::Login => secure(Redirect::to("/console/login").into_response()),
+            ToLogin::Failed(e) => error_page(e),
+        }
     }
 }
 
@@ -164,7 +171,7 @@ impl FromRequestParts<SharedState> for Session {
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ToLogin> {
         let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE).map(str::to_string) else {
-            return Err(ToLogin);
+            return Err(ToLogin::Login);
         };
         let addr = ClientAddr::from_request_parts(parts, state)
             .await
@@ -176,28 +183,49 @@ impl FromRequestParts<SharedState> for Session {
             .one(db)
             .await
         else {
-            return Err(ToLogin);
+            return Err(ToLogin::Login);
         };
         if s.ended_at_ms.is_some() || s.expires_at_ms < now_ms() {
-            return Err(ToLogin);
+            return Err(ToLogin::Login);
         }
         let Ok(Some(acc)) = account::Entity::find_by_id(s.account_id.clone())
             .one(db)
             .await
         else {
-            return Err(ToLogin);
+            return Err(ToLogin::Login);
         };
         let Ok(Some(dev)) = device::Entity::find_by_id(s.device_id.clone())
             .one(db)
             .await
         else {
-            return Err(ToLogin);
+            return Err(ToLogin::Login);
         };
         if acc.disabled || dev.revoked_at_ms.is_some() {
-            return Err(ToLogin);
+            let reason = if acc.disabled {
+                "account disabled"
+            } else {
+                "device revoked"
+            };
+            let refused = async {
+                let home = accounts::home_path(db, &acc.id).await?;
+                let ev = audit::Event {
+                    account_id: Some(&acc.id),
+                    device_id: Some(&dev.id),
+                    region_path: home.as_deref(),
+                    action: actions::TOKEN_REJECTED,
+                    client_addr: Some(&addr),
+                    detail: Some(serde_json::json!({ "reason": reason, "via": "console" })),
+                    ..Default::default()
+                };
+                audit::record(db, Outcome::Denied, ev).await
+            };
+            return Err(match refused.await {
+                Ok(()) => ToLogin::Login,
+                Err(e) => ToLogin::Failed(e.into()),
+            });
         }
         let Ok(Some(subject)) = accounts::subject_of(db, &acc).await else {
-            return Err(ToLogin);
+            return Err(ToLogin::Login);
         };
         Ok(Session {
             reviewer: Reviewer {
@@ -358,65 +386,29 @@ async fn authenticate(
     if username.is_empty() || username.len() > 64 || form.password.len() > 1024 {
         return Err(ApiError::new(Code::InvalidCredentials));
     }
-    if let Some(wait) = crate::api::auth::rate_limit(state, username, addr).await? {
-        return Err(ApiError::new(Code::RateLimited).retry_after(wait));
-    }
-    let db = &state.db;
-    let acc = accounts::find_by_username(db, username).await?;
-    let stored = acc
-        .as_ref()
-        .map(|a| a.password_hash.clone())
-        .unwrap_or_else(|| dummy_hash().to_string());
     let password = form.password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
-        .await
-        .map_err(ApiError::internal)?;
-    let acc = match acc {
-        Some(a) if ok => a,
-        other => {
-            crate::api::auth::record_attempt(state, username, addr, false).await?;
-            let _ = audit::record(
-                db,
-                Outcome::Failed,
-                audit::Event {
-                    account_id: other.as_ref().map(|a| a.id.as_str()),
-                    action: actions::LOGIN,
-                    target: Some(username),
-                    client_addr: Some(addr),
-                    detail: Some(
-                        serde_json::json!({ "reason": "wrong credentials", "via": "console" }),
-                    ),
-                    ..Default::default()
-                },
-            )
-            .await;
-            return Err(ApiError::new(Code::InvalidCredentials));
-        }
-    };
-    if acc.disabled {
-        return Err(ApiError::new(Code::AccountDisabled));
-    }
+    let (acc, _) =
+        crate::api::auth::check_password(state, username, password, addr, Some("console")).await?;
+    let db = &state.db;
     let Some(subject) = accounts::subject_of(db, &acc).await? else {
         return Err(ApiError::new(Code::Internal));
     };
-    if !decide(&subject, Action::ReviewVisit, crate::policy::Target::Scope).is_allowed() {
-        let _ = audit::record(
-            db,
-            Outcome::Denied,
-            audit::Event {
-                account_id: Some(&acc.id),
-                action: actions::DENIED,
-                target: Some("console"),
-                client_addr: Some(addr),
-                detail: Some(serde_json::json!({ "action": "review_visit", "reason": "role" })),
-                ..Default::default()
-            },
-        )
-        .await;
-        return Err(ApiError::new(Code::Denied).with_message(
+    let d = decide(&subject, Action::ReviewVisit, crate::policy::Target::Scope);
+    if !d.is_allowed() {
+        // Not a reviewer: no web device, no session; the refusal is filed like any other.
+        let caller = crate::policy::Caller {
+            subject: &subject,
+            account_id: &acc.id,
+            device_id: None,
+            client_addr: addr,
+        };
+        let answer = ApiError::new(Code::Denied).with_message(
             "审核工作台仅供乡镇审核人员和县级审核确认人员使用。",
             "The console is for township reviewers and county approvers.",
-        ));
+        );
+        return Err(caller
+            .deny(db, Action::ReviewVisit, d, "console", answer)
+            .await);
     }
     crate::api::auth::record_attempt(state, username, addr, true).await?;
     let now = now_ms();
@@ -447,7 +439,8 @@ async fn authenticate(
     }
     .insert(db)
     .await?;
-    let _ = audit::record(
+    // Without its entry the login fails: the session's cookie is never handed out.
+    audit::record(
         db,
         Outcome::Ok,
         audit::Event {
@@ -460,7 +453,7 @@ async fn authenticate(
             ..Default::default()
         },
     )
-    .await;
+    .await?;
     Ok(token)
 }
 
@@ -489,18 +482,20 @@ async fn logout(
     if let Err(r) = checked_form(&session, form) {
         return r;
     }
-    let _ = console_session::Entity::update_many()
-        .col_expr(console_session::Column::EndedAtMs, Expr::value(now_ms()))
-        .filter(console_session::Column::Id.eq(session.session_id.as_str()))
-        .exec(&state.db)
-        .await;
-    let r = &session.reviewer;
-    let _ = audit::record(
-        &state.db,
-        Outcome::Ok,
-        r.event(actions::LOGOUT, Some("console")),
-    )
-    .await;
+    let ended = async {
+        let txn = state.db.begin().await?;
+        console_session::Entity::update_many()
+            .col_expr(console_session::Column::EndedAtMs, Expr::value(now_ms()))
+            .filter(console_session::Column::Id.eq(session.session_id.as_str()))
+            .exec(&txn)
+            .await?;
+        let ev = session.reviewer.event(actions::LOGOUT, Some("console"));
+        audit::record(&txn, Outcome::Ok, ev).await?;
+        txn.commit().await
+    };
+    if let Err(e) = ended.await {
+        return error_page(e.into());
+    }
     let mut resp = secure(Redirect::to("/console/login").into_response());
     if let Ok(v) = HeaderValue::from_str(&set_cookie(SESSION_COOKIE, "", 0)) {
         resp.headers_mut().append(header::SET_COOKIE, v);

@@ -870,9 +870,9 @@ pub async fn unmask(
     }
     let mut ev = r.event(AUDIT_UNMASK, Some(&row.household_id));
     ev.detail = Some(serde_json::json!({ "member": member, "visit": id }));
-    if audit::record(&state.db, Outcome::Ok, ev).await.is_err() {
+    if let Err(e) = audit::record(&state.db, Outcome::Ok, ev).await {
         // Never show the number without the audit entry.
-        return error_page(ApiError::new(crate::error::Code::Internal));
+        return error_page(e.into());
     }
     let numbers = match crate::identity::reveal(&state.db, &state.identity, &row.household_id).await
     {

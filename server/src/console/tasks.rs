@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use super::html::{csrf_field, esc, esc_opt, layout};
@@ -219,14 +219,13 @@ pub async fn save_risk(
     };
     r.require_visible(db, Action::ReviewVisit, &row.region_path, household_id)
         .await?;
-    if level.is_empty() {
-        household_risk::Entity::delete_by_id(household_id.to_string())
-            .exec(db)
-            .await?;
-    } else {
-        let Some(l) = parse_risk(level) else {
-            return Err(ApiError::new(Code::InvalidRequest));
-        };
+    let risk = match level {
+        "" => None,
+        l => Some(parse_risk(l).ok_or_else(|| ApiError::new(Code::InvalidRequest))?),
+    };
+    // The level and its audit entry together, or neither.
+    let txn = db.begin().await?;
+    if let Some(l) = risk {
         household_risk::Entity::insert(household_risk::ActiveModel {
             household_id: Set(household_id.to_string()),
             risk_level: Set(recheck::risk_code(l).to_string()),
@@ -242,11 +241,15 @@ pub async fn save_risk(
                 ])
                 .to_owned(),
         )
-        .exec(db)
+        .exec(&txn)
         .await?;
+    } else {
+        household_risk::Entity::delete_by_id(household_id.to_string())
+            .exec(&txn)
+            .await?;
     }
     audit::record(
-        db,
+        &txn,
         Outcome::Ok,
         audit::Event {
             account_id: Some(&r.account.id),
@@ -259,5 +262,6 @@ pub async fn save_risk(
         },
     )
     .await?;
+    txn.commit().await?;
     Ok(())
 }

@@ -3,8 +3,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryTrait};
-
-use doudi_protocol::role::Role;
 use serde::{Deserialize, Serialize};
 
 use super::queue::{self, QueueFilter, QueuePage, scope_condition};
@@ -180,7 +178,8 @@ pub async fn open_tasks<E: crate::db::Exec>(
     account_id: &str,
 ) -> Result<Vec<task::Model>, DbErr> {
     let mut who = Condition::any().add(task::Column::AssigneeId.eq(account_id));
-    if matches!(subject.role, Role::GridWorker | Role::Assistant) {
+    // Unassigned tasks go to those who do the visits (grid workers and assistants).
+    if crate::policy::decide(subject, Action::WriteCase, Target::Scope).is_allowed() {
         who = who.add(
             Condition::all()
                 .add(task::Column::AssigneeId.is_null())
@@ -206,7 +205,7 @@ pub async fn my_tasks(
     State(state): State<SharedState>,
     ctx: AuthContext,
 ) -> ApiResult<Json<Vec<TaskView>>> {
-    ctx.require(&state, Action::ReadCase, Target::Scope, "tasks")
+    ctx.require(&state, Action::ReadTasks, Target::Scope, "tasks")
         .await?;
     let rows = open_tasks(&state.reads, &ctx.subject, &ctx.account.id).await?;
     Ok(Json(

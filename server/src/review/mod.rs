@@ -25,11 +25,11 @@ use doudi_protocol::doc::visit::{Review, ReviewOutcome, VisitStatus};
 use doudi_protocol::doc::{self, UnixMillis, Visit};
 use doudi_protocol::ids::AccountId;
 
-use crate::audit::{self, Outcome, actions};
+use crate::audit;
 use crate::auth::now_ms;
 use crate::entity::{account, review_decision, visit};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::policy::{Action, Decision, Subject, Target, decide};
+use crate::policy::{Action, Caller, Decision, Subject, Target, decide};
 use crate::sync::{self, Writer};
 
 /// Audit action of a review decision.
@@ -61,6 +61,16 @@ impl Reviewer {
         }
     }
 
+    /// The reviewer as the policy module and the audit log see it.
+    pub fn caller(&self) -> Caller<'_> {
+        Caller {
+            subject: &self.subject,
+            account_id: &self.account.id,
+            device_id: Some(&self.device_id),
+            client_addr: &self.client_addr,
+        }
+    }
+
     /// Ask the policy module; a denial is audited and returned as `policy.denied`.
     pub async fn require(
         &self,
@@ -69,13 +79,7 @@ impl Reviewer {
         target: Target<'_>,
         label: &str,
     ) -> ApiResult<()> {
-        match decide(&self.subject, action, target) {
-            Decision::Allow => Ok(()),
-            d => {
-                self.audit_denial(db, action, label, d).await;
-                Err(ApiError::new(Code::Denied))
-            }
-        }
+        self.caller().require(db, action, target, label).await
     }
 
     /// Like [`Reviewer::require`] for a thing located at `path`, but a scope denial answers
@@ -87,58 +91,12 @@ impl Reviewer {
         path: &str,
         label: &str,
     ) -> ApiResult<()> {
-        match decide(&self.subject, action, Target::Region(path)) {
-            Decision::Allow => Ok(()),
-            d => {
-                self.audit_denial(db, action, label, d).await;
-                Err(ApiError::new(if d == Decision::DenyScope {
-                    Code::NotFound
-                } else {
-                    Code::Denied
-                }))
-            }
-        }
-    }
-
-    pub async fn audit_denial(
-        &self,
-        db: &DatabaseConnection,
-        action: Action,
-        label: &str,
-        d: Decision,
-    ) {
-        let reason = if d == Decision::DenyRole {
-            "role"
-        } else {
-            "scope"
-        };
-        let _ = audit::record(
-            db,
-            Outcome::Denied,
-            audit::Event {
-                account_id: Some(&self.account.id),
-                device_id: Some(&self.device_id),
-                region_path: self.subject.scope.first().map(String::as_str),
-                action: actions::DENIED,
-                target: Some(label),
-                client_addr: Some(&self.client_addr),
-                detail: Some(serde_json::json!({ "action": action.as_str(), "reason": reason })),
-            },
-        )
-        .await;
+        self.caller().require_visible(db, action, path, label).await
     }
 
     /// An audit event by this reviewer.
     pub fn event<'a>(&'a self, action: &'a str, target: Option<&'a str>) -> audit::Event<'a> {
-        audit::Event {
-            account_id: Some(&self.account.id),
-            device_id: Some(&self.device_id),
-            region_path: self.subject.scope.first().map(String::as_str),
-            action,
-            target,
-            client_addr: Some(&self.client_addr),
-            detail: None,
-        }
+        self.caller().event(action, target)
     }
 
     /// A writer of server changes on behalf of this reviewer.
@@ -380,7 +338,10 @@ pub async fn decide_visit(
     let detail = serde_json::json!({ "decision": kind.as_str(), "comment": comment });
     let writer = reviewer.writer(AUDIT_DECISION, detail);
     let subject = &reviewer.subject;
-    sync::server_write(db, &writer, visit_id, |am: &mut AutoCommit, stored| {
+    // What the stored status asks for is known only inside the edit, which cannot write the
+    // audit entry: a denial there is kept here and audited once the edit has given up.
+    let denied: std::sync::Mutex<Option<(Action, Decision)>> = std::sync::Mutex::new(None);
+    let out = sync::server_write(db, &writer, visit_id, |am: &mut AutoCommit, stored| {
         let (_, mut v) = doc::read::<Visit, _>(&*am).map_err(ApiError::internal)?;
         let from = v.status;
         let Some(t) = kind.transition(from) else {
@@ -388,7 +349,9 @@ pub async fn decide_visit(
                 serde_json::json!({ "status": from.as_str(), "decision": kind.as_str() }),
             ));
         };
-        if !decide(subject, t.action, Target::Region(&stored.region_path)).is_allowed() {
+        let d = decide(subject, t.action, Target::Region(&stored.region_path));
+        if !d.is_allowed() {
+            *denied.lock().unwrap_or_else(|p| p.into_inner()) = Some((t.action, d));
             return Err(ApiError::new(Code::Denied));
         }
         v.status = t.to;
@@ -438,5 +401,13 @@ pub async fn decide_visit(
             vec![insert],
         ))
     })
-    .await
+    .await;
+    let denied = *denied.lock().unwrap_or_else(|p| p.into_inner());
+    match (out, denied) {
+        (Err(_), Some((action, d))) => Err(reviewer
+            .caller()
+            .deny(db, action, d, visit_id, Code::Denied.into())
+            .await),
+        (out, _) => out,
+    }
 }

@@ -215,7 +215,7 @@ pub async fn queue(
     count_cap: u64,
 ) -> ApiResult<QueuePage> {
     reviewer
-        .require(db, Action::ReadCase, Target::Scope, "review.queue")
+        .require(db, Action::ReadReviewLists, Target::Scope, "review.queue")
         .await?;
     let subject = &reviewer.subject;
     let status = filter

@@ -68,7 +68,7 @@ pub async fn list(
     include_closed: bool,
 ) -> ApiResult<Vec<ReportItem>> {
     reviewer
-        .require(db, Action::ReadCase, Target::Scope, "reports")
+        .require(db, Action::ReadReviewLists, Target::Scope, "reports")
         .await?;
     let mut q = report::Entity::find()
         .filter(scope_condition(
