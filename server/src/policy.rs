@@ -106,7 +106,13 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         Role::GridWorker | Role::Assistant => {
             matches!(
                 action,
-                ReadRegion | ReadCase | WriteCase | FileReport | Sync | HoldIdNumbers | ReadTasks
+                ReadRegion
+                    | ReadCase
+                    | WriteCase
+                    | FileReport
+                    | Sync
+                    | HoldIdNumbers
+                    | ReadTasks
                     | UploadBlob
             )
         }

@@ -21,7 +21,14 @@ fn allowed(role: Role) -> &'static [Action] {
     use Action::*;
     match role {
         Role::GridWorker | Role::Assistant => &[
-            ReadRegion, ReadCase, WriteCase, FileReport, Sync, HoldIdNumbers, ReadTasks, UploadBlob,
+            ReadRegion,
+            ReadCase,
+            WriteCase,
+            FileReport,
+            Sync,
+            HoldIdNumbers,
+            ReadTasks,
+            UploadBlob,
         ],
         Role::VillageCadre => &[
             ReadRegion, ReadCase, FileReport, Sync, ReadTasks, UploadBlob,

@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use super::replica::ReplicaError;
-use crate::doc::{self, DocError};
 use super::wire::{
     DocIdentities, DocPush, DocUpdate, MAX_CHANGES_PER_DOC, MAX_PUSH_DOCS, MAX_WANT_DOCS,
     PROTOCOL_VERSION, PolicyUpdate, PushResult, PushStatus, SyncRequest, SyncResponse, TaskList,
 };
+use crate::doc::{self, DocError};
 
 /// Bytes of pushed changes per request before the rest waits for the next round (the server
 /// takes 8 MiB).
