@@ -997,13 +997,19 @@ async fn ingest(o: &Options, server: &Server, colleague: &str) -> Ingest {
     // Log in and prepare every visit before the clock starts, so that the phones' own work of
     // building automerge documents does not compete with the server for the two cores.
     let mut devices = Vec::new();
+    let key = client.identity_key().await;
     for d in 0..o.devices {
         let mut phone = client.phone(&format!("ingest.{d:03}")).await;
         client.sync_once(&mut phone, None).await;
         let mut rng = Rng(0x1_0000 + d as u64);
         let me = phone.account_id.clone();
-        let household = DocumentId::generate().unwrap();
         let grid = ingest_grid(d);
+        // The household the device's visits name, registered in its grid first (the server
+        // checks that a visit names a household of its grid).
+        let content = household(&mut rng, &key, d);
+        let household = phone.replica.create(&grid, &content).unwrap();
+        let (out, _) = client.sync_once(&mut phone, None).await;
+        assert_eq!(out.accepted.len(), 1, "the ingest household is stored");
         let visits: Vec<(String, Vec<Vec<u8>>)> = (0..o.ingest_visits)
             .map(|_| {
                 offline_visit(
@@ -1209,7 +1215,12 @@ async fn run_backend(o: &Options, backend: Backend, pg: Option<&Postgres>) -> (R
 
     // (b) one new visit, made offline (draft, then submitted), pushed in one round trip.
     let mut rng = Rng(0xB);
-    let household = DocumentId::parse(&ids[0]).unwrap();
+    // A household of the scope: a visit names one (the server checks the reference).
+    let household = ids
+        .iter()
+        .find(|id| phone.replica.read::<Household>(id).is_ok())
+        .map(|id| DocumentId::parse(id).unwrap())
+        .expect("the scope holds households");
     let me = phone.account_id.clone();
     let mut visit_times = Vec::new();
     let mut new_visit = Wire::default();
