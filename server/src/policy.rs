@@ -317,6 +317,39 @@ impl<'a> Caller<'a> {
         }
     }
 
+    /// Whether the policy allows `action` on `target`, for answers given per item inside a
+    /// request (a sync's documents): a denial is written to the audit log when `audit` is set,
+    /// and a failed write is the request's error.
+    pub async fn permits<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        action: Action,
+        target: Target<'_>,
+        label: &str,
+        audit: bool,
+    ) -> ApiResult<bool> {
+        match decide(self.subject, action, target) {
+            Decision::Allow => Ok(true),
+            d => {
+                if audit {
+                    audit::record(db, Outcome::Denied, self.denial(action, d, label)).await?;
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// The audit entry of the denial `decision` of `action` on `label`.
+    fn denial<'e>(&self, action: Action, decision: Decision, label: &'e str) -> audit::Event<'e>
+    where
+        'a: 'e,
+    {
+        let mut ev = self.event(actions::DENIED, Some(label));
+        ev.detail =
+            Some(serde_json::json!({ "action": action.as_str(), "reason": decision.reason() }));
+        ev
+    }
+
     /// Write the denial `decision` of `action` on `label` to the audit log; the answer is
     /// `answer` once it is written, else the error of the write.
     pub async fn deny<C: ConnectionTrait>(
@@ -327,10 +360,13 @@ impl<'a> Caller<'a> {
         label: &str,
         answer: ApiError,
     ) -> ApiError {
-        let mut ev = self.event(actions::DENIED, Some(label));
-        ev.detail =
-            Some(serde_json::json!({ "action": action.as_str(), "reason": decision.reason() }));
-        audit::refuse(db, Outcome::Denied, ev, answer).await
+        audit::refuse(
+            db,
+            Outcome::Denied,
+            self.denial(action, decision, label),
+            answer,
+        )
+        .await
     }
 }
 

@@ -523,6 +523,20 @@ impl AuthContext {
             .await
     }
 
+    /// [`policy::Caller::permits`]: allowed or not, a denial audited when `audit` is set.
+    pub async fn permits(
+        &self,
+        state: &AppState,
+        action: Action,
+        target: Target<'_>,
+        label: &str,
+        audit: bool,
+    ) -> ApiResult<bool> {
+        self.caller()
+            .permits(&state.db, action, target, label, audit)
+            .await
+    }
+
     /// An audit event by this account and device.
     pub fn event<'a>(&'a self, action: &'a str, target: Option<&'a str>) -> audit::Event<'a> {
         self.caller().event(action, target)

@@ -595,21 +595,16 @@ async fn check(
         None => Automerge::new(),
     };
     if let Some(row) = &stored
-        && !decide(
-            &ctx.subject,
-            Action::ReadCase,
-            Target::Region(&row.region_path),
-        )
-        .is_allowed()
+        && !ctx
+            .permits(
+                state,
+                Action::ReadCase,
+                Target::Region(&row.region_path),
+                id,
+                true,
+            )
+            .await?
     {
-        ctx.require(
-            state,
-            Action::ReadCase,
-            Target::Region(&row.region_path),
-            id,
-        )
-        .await
-        .ok();
         return Ok(Done(rejected(
             id,
             "policy.denied",
@@ -709,12 +704,16 @@ async fn check(
         )));
     }
     let action = write_action(header.kind);
-    if !decide(&ctx.subject, action, Target::Region(&grid.path)).is_allowed() {
-        if base == Base::Read {
-            ctx.require(state, action, Target::Region(&grid.path), id)
-                .await
-                .ok();
-        }
+    if !ctx
+        .permits(
+            state,
+            action,
+            Target::Region(&grid.path),
+            id,
+            base == Base::Read,
+        )
+        .await?
+    {
         return Ok(Done(rejected(
             id,
             "policy.denied",

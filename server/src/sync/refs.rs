@@ -13,7 +13,7 @@ use crate::api::{AppState, AuthContext};
 use crate::db::Exec;
 use crate::entity::document;
 use crate::error::ApiError;
-use crate::policy::{Action, Target, decide};
+use crate::policy::{Action, Target};
 
 /// What became of a document's added references.
 pub(super) enum Verdict {
@@ -67,23 +67,16 @@ pub(super) async fn check(
             ));
             continue;
         };
-        if !decide(
-            &ctx.subject,
-            Action::ReadCase,
-            Target::Region(&row.region_path),
-        )
-        .is_allowed()
-        {
-            if base == Base::Read {
-                ctx.require(
-                    state,
-                    Action::ReadCase,
-                    Target::Region(&row.region_path),
-                    id,
-                )
-                .await
-                .ok();
-            }
+        let readable = ctx
+            .permits(
+                state,
+                Action::ReadCase,
+                Target::Region(&row.region_path),
+                id,
+                base == Base::Read,
+            )
+            .await?;
+        if !readable {
             issues.push(issue(
                 r,
                 "reference.denied",
