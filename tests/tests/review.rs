@@ -749,6 +749,27 @@ async fn recheck_and_visit_tasks_are_scheduled(b: Backend) {
     let zhang = w.phone.account_id.clone();
     let db = w.app.state.db.clone();
     let today: chrono::NaiveDate = "2026-11-23".parse().unwrap();
+    // Visit intervals are the region's (local practice): high risk weekly, key monthly, others
+    // quarterly, as in Inner Mongolia.
+    use doudi_protocol::rules::policy::{PolicyLayer, PolicySettings};
+    doudi_server::policies::put_layer(
+        &db,
+        PolicyLayer {
+            region: Some("370102000000".into()),
+            effective_from: "2026-01-01".parse().unwrap(),
+            source: Some("test".into()),
+            settings: PolicySettings {
+                visit_high_risk_days: Some(7),
+                visit_key_months: Some(1),
+                visit_other_months: Some(3),
+                ..Default::default()
+            },
+        },
+        None,
+        None,
+    )
+    .await
+    .unwrap();
 
     // 低保, income stable (nobody able to work): yearly.
     let stable = enrolled(

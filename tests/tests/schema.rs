@@ -372,11 +372,9 @@ fn household(s: &Setup, head: &str) -> Value {
             random_id(): {
                 "member": head,
                 "class": "transfer",
-                "kind": "基础养老金",
+                "kind": "basic_pension_central",
                 "amount_fen": 18_000,
                 "period": "month",
-                "counted": false,
-                "excluded_reason": "中央基础养老金不计入",
                 "source": "data_check",
             },
         },

@@ -609,7 +609,7 @@ fn household_rules() {
         m.disability_grade = Some(5);
     }
     for item in bad.income.values_mut() {
-        item.excluded_reason = None;
+        item.kind = household::IncomeKind::from_code("");
         item.amount_fen = -1;
         item.member = Some(MemberId::generate().unwrap());
     }
@@ -618,7 +618,7 @@ fn household_rules() {
     for code in [
         "member.non_resident_reason_required",
         "member.disability_grade_range",
-        "income.excluded_reason_required",
+        "income.kind_invalid",
         "money.negative",
         "member.unknown",
         "household.address_required",

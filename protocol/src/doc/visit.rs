@@ -184,9 +184,8 @@ const MEMBER_CHECK: &[SchemaKey] = {
 
 const MEMBER_ADDED: &[SchemaKey] = &[
     SchemaKey::req(member_key::NAME, "姓名", Scalar(&TEXT)).about("not blank"),
-    identity_key(member_key::IDENTITY, "身份证号").about(
-        "masked and sealed to the server, replaced whole (never in clear); the server checks whether the person already receives benefits elsewhere",
-    ),
+    identity_key(member_key::IDENTITY, "身份证号")
+        .about("masked and sealed to the server, replaced whole (never in clear)"),
     SchemaKey::req(
         member_key::RELATION,
         "与户主关系",
@@ -443,8 +442,7 @@ pub struct MemberCheck {
 }
 
 /// A member found at the visit who is not in the household record yet (增员). Keyed by the
-/// [`MemberId`] the member will keep in the household. The server checks whether the person
-/// already receives benefits elsewhere.
+/// [`MemberId`] the member will keep in the household.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddedMember {
     pub name: String,

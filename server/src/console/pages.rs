@@ -8,12 +8,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use doudi_protocol::doc::household::Period;
 use doudi_protocol::doc::visit::VisitStatus;
 use doudi_protocol::doc::{self, Household, Visit};
 use doudi_protocol::id_number::IdNumber;
 
 use super::html::{self, csrf_field, esc, esc_opt, layout};
+use super::means;
 use super::{FormResult, Session, checked_form, error_page, html_response, secure};
 use crate::api::SharedState;
 use crate::audit::{self, Outcome};
@@ -366,63 +366,6 @@ fn members_table(
     )
 }
 
-/// Annual amount of an income item (fen).
-fn annual_fen(amount: i64, period: Period) -> i64 {
-    match period {
-        Period::Month => amount.saturating_mul(12),
-        Period::Quarter => amount.saturating_mul(4),
-        Period::Year | Period::Once => amount,
-    }
-}
-
-fn income_table(h: &Household) -> String {
-    let names: HashMap<String, &str> = h
-        .members
-        .iter()
-        .map(|(id, m)| (id.to_string(), m.name.as_str()))
-        .collect();
-    let mut counted_annual: i64 = 0;
-    let rows: String = h
-        .income
-        .values()
-        .map(|i| {
-            let annual = annual_fen(i.amount_fen, i.period);
-            if i.counted {
-                counted_annual = counted_annual.saturating_add(annual);
-            }
-            format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-                esc_opt(i.member.map(|m| m.to_string()).and_then(|m| names.get(&m).copied())),
-                esc(i.class.label_zh()),
-                esc(&i.kind),
-                html::yuan(i.amount_fen),
-                esc(i.period.label_zh()),
-                html::yuan(annual),
-                if i.counted { "计入".to_string() } else { format!("不计入：{}", esc_opt(i.excluded_reason.as_deref())) },
-                esc(i.source.label_zh()),
-            )
-        })
-        .collect();
-    let size = h
-        .members
-        .values()
-        .filter(|m| m.removed_at.is_none() && m.co_resident)
-        .count();
-    let per_capita = if size > 0 {
-        format!(
-            "{} 元/人·月",
-            html::yuan(((counted_annual as f64) / (size as f64) / 12.0).round() as i64)
-        )
-    } else {
-        "—（无共同生活成员）".to_string()
-    };
-    format!(
-        r#"<table class="list"><thead><tr><th>成员</th><th>类别</th><th>项目</th><th>金额（元）</th><th>周期</th><th>折年（元）</th><th>计入</th><th>来源</th></tr></thead><tbody>{rows}</tbody></table>
-<p class="figure" title="per-capita monthly income: counted annual income ÷ co-resident members ÷ 12">家庭年计入收入 {} 元；共同生活成员 {size} 人；<strong>人均月收入 {per_capita}</strong></p>"#,
-        html::yuan(counted_annual)
-    )
-}
-
 /// Thumbnail linking to the full blob; the fallback text shows when the blob is not uploaded yet.
 fn blob_thumb(hash: &str, caption: &str) -> String {
     let h = esc(hash);
@@ -714,8 +657,11 @@ async fn visit_page(
             ));
             b.push_str("<h3>家庭成员</h3>");
             b.push_str(&members_table(h, Some(id), session, can_unmask, unmasked));
-            b.push_str("<h3>收入</h3>");
-            b.push_str(&income_table(h));
+            if let Some(row) = &household_row {
+                let (a, policy) = means::assess(state, &hh_id, &row.region_path, h).await?;
+                b.push_str("<h3>收入与测算</h3>");
+                b.push_str(&means::section(h, &a, &policy));
+            }
         }
         None => b.push_str("<p class=\"sub\">家庭档案尚未同步。</p>"),
     }
@@ -988,8 +934,9 @@ async fn household_page(state: &SharedState, session: &Session, id: &str) -> Api
     );
     b.push_str("<h2>家庭成员</h2>");
     b.push_str(&members_table(&h, None, session, false, None));
-    b.push_str("<h2>收入</h2>");
-    b.push_str(&income_table(&h));
+    let (a, policy) = means::assess(state, id, &row.region_path, &h).await?;
+    b.push_str("<h2>收入与测算</h2>");
+    b.push_str(&means::section(&h, &a, &policy));
     let visits = visit::Entity::find()
         .filter(visit::Column::HouseholdId.eq(id))
         .order_by_desc(visit::Column::StartedAtMs)

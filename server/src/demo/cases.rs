@@ -9,7 +9,8 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Quer
 
 use doudi_protocol::doc::discovery::{Channel, DiscoveryStatus, Target, TargetGroup, Urgency};
 use doudi_protocol::doc::household::{
-    Health, HukouType, IncomeClass, IncomeItem, IncomeSource, Member, Period, Programme, Relation,
+    Health, HukouType, IncomeClass, IncomeItem, IncomeKind, IncomeSource, Member, Period,
+    Programme, Relation,
 };
 use doudi_protocol::doc::visit::{
     Conclusion, Investigator, LivingConditions, Purpose, Signature, SignerRole, VisitStatus,
@@ -66,7 +67,7 @@ fn member(
 fn income(
     member: Option<MemberId>,
     class: IncomeClass,
-    kind: &str,
+    kind: IncomeKind,
     fen: i64,
     period: Period,
 ) -> (EntryId, IncomeItem) {
@@ -75,11 +76,9 @@ fn income(
         IncomeItem {
             member,
             class,
-            kind: kind.into(),
+            kind,
             amount_fen: fen,
             period,
-            counted: true,
-            excluded_reason: None,
             evidence: None,
             source: IncomeSource::Observed,
         },
@@ -214,14 +213,14 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
         income(
             Some(wife),
             IncomeClass::Wages,
-            "保洁务工",
+            IncomeKind::General,
             1_500_00,
             Period::Month,
         ),
         income(
             None,
             IncomeClass::Transfer,
-            "亲属资助",
+            IncomeKind::General,
             2_000_00,
             Period::Year,
         ),
@@ -246,7 +245,7 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
     h2.income = BTreeMap::from([income(
         Some(head2),
         IncomeClass::Transfer,
-        "养老金",
+        IncomeKind::General,
         180_00,
         Period::Month,
     )]);

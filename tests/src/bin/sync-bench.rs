@@ -33,8 +33,8 @@ use serde_json::{Value, json};
 
 use doudi_protocol::doc::common::{GeoPoint, Photo, PhotoCategory};
 use doudi_protocol::doc::household::{
-    Asset, AssetKind, Health, HukouType, IncomeClass, IncomeItem, IncomeSource, Member, Period,
-    Programme, Relation, WorkCapacity,
+    Asset, AssetKind, Health, HukouType, IncomeClass, IncomeItem, IncomeKind, IncomeSource, Member,
+    Period, Programme, Relation, WorkCapacity,
 };
 use doudi_protocol::doc::visit::{
     Comparison, ComparisonSubject, Conclusion, Investigator, LivingConditions, MemberCheck,
@@ -253,7 +253,7 @@ fn household(rng: &mut Rng, key: &SealKey, n: usize) -> Household {
         (
             Some(head),
             IncomeClass::Wages,
-            "务工",
+            "general",
             wages,
             Period::Month,
             "村委会出具的务工证明",
@@ -262,7 +262,7 @@ fn household(rng: &mut Rng, key: &SealKey, n: usize) -> Household {
         (
             None,
             IncomeClass::Transfer,
-            "耕地地力保护补贴",
+            "cultivated_land_subsidy",
             subsidy,
             Period::Year,
             "一卡通流水",
@@ -295,16 +295,14 @@ type IncomeFields = (
     IncomeSource,
 );
 
-/// A counted income item.
+/// An income item (its type a national or local code).
 fn income((member, class, kind, amount_fen, period, evidence, source): IncomeFields) -> IncomeItem {
     IncomeItem {
         member,
         class,
-        kind: kind.into(),
+        kind: IncomeKind::from_code(kind),
         amount_fen,
         period,
-        counted: true,
-        excluded_reason: None,
         evidence: Some(evidence.into()),
         source,
     }
@@ -318,10 +316,10 @@ fn add_observed_income(h: &mut Household, rng: &mut Rng) {
         income((
             None,
             IncomeClass::Business,
-            "养殖（鸡 30 只）",
+            "general",
             amount,
             Period::Year,
-            "入户查看",
+            "入户查看：养殖（鸡 30 只）",
             IncomeSource::Observed,
         )),
     );
