@@ -1318,6 +1318,7 @@ impl DoudiClient {
                     confirmed: check.confirmed,
                     removed: check.removed,
                     removal_reason: check.removal_reason,
+                    not_signed_reason: check.not_signed_reason,
                     note: check.note,
                 },
             );
@@ -1463,7 +1464,10 @@ impl DoudiClient {
     }
 
     /// Attach a signature (签字) drawn on the phone, as a PNG. Investigators give their account
-    /// id. Returns its SHA-256.
+    /// id; a family member gives their member id (of the household, or added at this visit):
+    /// each member present signs (DB2021 art. 16). Returns its SHA-256.
+    #[uniffi::method(default(member_id = None))]
+    #[allow(clippy::too_many_arguments)]
     pub fn attach_signature(
         &self,
         visit_id: String,
@@ -1472,11 +1476,19 @@ impl DoudiClient {
         role: SignerRole,
         account_id: Option<String>,
         signed_at: i64,
+        member_id: Option<String>,
     ) -> Result<String> {
         let account = account_id
             .map(|a| {
                 AccountId::parse(&a).map_err(|_| {
                     DoudiError::invalid("account_id", "账号不正确", "not an account id")
+                })
+            })
+            .transpose()?;
+        let member = member_id
+            .map(|m| {
+                MemberId::parse(&m).map_err(|_| {
+                    DoudiError::invalid("member_id", "成员编号不正确", "not a member id")
                 })
             })
             .transpose()?;
@@ -1493,6 +1505,7 @@ impl DoudiClient {
                         signer_name,
                         role: role.into(),
                         account,
+                        member,
                         signed_at: Some(UnixMillis(signed_at)),
                     },
                 );

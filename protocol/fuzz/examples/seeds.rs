@@ -335,6 +335,7 @@ fn edit_visit(stored: &AutoCommit) -> (Visit, AutoCommit) {
                 signer_name: "王建国".to_owned(),
                 role: SignerRole::Family,
                 account: None,
+                member: Some(MemberId::from_bytes([0x10; 16])),
                 signed_at: v.ended_at,
             },
         );

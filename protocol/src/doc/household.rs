@@ -121,7 +121,8 @@ const CONTENT: &[SchemaKey] = &[
     SchemaKey::opt(key::REGISTERED_ADDRESS, "户籍地", Scalar(&TEXT))
         .about("the registered address, when it differs from the usual residence"),
     SchemaKey::req(key::PROGRAMMES, "救助类别", Set(&Programme::FORMAT))
-        .about("the programmes the household is in"),
+        .about("the programmes the household is in: changed only by decisions (DB2021 art. 28: no enrolment without acceptance, investigation and confirmation); a new household starts in none")
+        .by_server(),
     SchemaKey::req(key::MEMBERS, "家庭成员", Entries(&MEMBER_ID, MEMBER)).about(
         "the members, keyed by member id. A member who leaves (death, marriage, moving out) is kept, with `removed_at` and `removed_reason`; deleting the entry is for members added by mistake",
     ),
@@ -1148,6 +1149,27 @@ pub struct Household {
     pub expenditures: BTreeMap<EntryId, Expenditure>,
     /// Append-only.
     pub decisions: Vec<Decision>,
+}
+
+impl Household {
+    /// Record a decision (审批决定) and what it does to the programmes: an approval or a change
+    /// puts the household in the decision's programme, a termination takes it out; a refusal or
+    /// a suspension leaves them as they are. Decisions and programmes are the server's to write
+    /// (DB2021 art. 28): phones never call this.
+    pub fn record_decision(&mut self, d: Decision) {
+        if let Some(p) = d.programme {
+            match d.outcome {
+                DecisionOutcome::Approved | DecisionOutcome::Changed => {
+                    self.programmes.insert(p);
+                }
+                DecisionOutcome::Terminated => {
+                    self.programmes.remove(&p);
+                }
+                DecisionOutcome::Refused | DecisionOutcome::Suspended => {}
+            }
+        }
+        self.decisions.push(d);
+    }
 }
 
 fn non_negative(v: Option<i64>, path: &str, out: &mut Vec<Issue>) {

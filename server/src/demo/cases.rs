@@ -295,6 +295,7 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
                     signer_name: name.to_string(),
                     role: SignerRole::Investigator,
                     account: Some(acct),
+                    member: None,
                     signed_at: v.ended_at,
                 },
             );
@@ -305,6 +306,7 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
                 signer_name: "户主".into(),
                 role: SignerRole::Family,
                 account: None,
+                member: None,
                 signed_at: v.ended_at,
             },
         );

@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 use doudi_protocol::doc::common::{GeoPoint, Photo, PhotoCategory};
 use doudi_protocol::doc::household::{
     Asset, AssetKind, Health, HukouType, IncomeClass, IncomeItem, IncomeKind, IncomeSource, Member,
-    Period, Programme, Relation, WorkCapacity,
+    Period, Relation, WorkCapacity,
 };
 use doudi_protocol::doc::visit::{
     Comparison, ComparisonSubject, Conclusion, Investigator, LivingConditions, MemberCheck,
@@ -228,7 +228,6 @@ fn household(rng: &mut Rng, key: &SealKey, n: usize) -> Household {
         hukou_type: Some(HukouType::Rural),
         ..Default::default()
     };
-    h.programmes.insert(Programme::Dibao);
     let head_born = 1955 + rng.below(25) as u32;
     let head = MemberId::generate().unwrap();
     let mut head_m = person(rng, key, Relation::Head, true, head_born);
@@ -348,7 +347,8 @@ fn draft_visit(rng: &mut Rng, household: DocumentId, members: &[MemberId]) -> Vi
     v
 }
 
-/// Complete and submit a visit: two investigators with signatures, a family signature, living
+/// Complete and submit a visit: two investigators with signatures, the signatures of the family
+/// members present, living
 /// conditions, an income comparison, photos as blob references, the conclusion.
 fn submit_visit(v: &mut Visit, rng: &mut Rng, investigators: &[(&str, &str); 2]) {
     let start = v.started_at.map(|t| t.0).unwrap_or(1_763_800_000_000);
@@ -368,19 +368,30 @@ fn submit_visit(v: &mut Visit, rng: &mut Rng, investigators: &[(&str, &str); 2])
                 signer_name: name.to_string(),
                 role: SignerRole::Investigator,
                 account: Some(account),
+                member: None,
                 signed_at: Some(UnixMillis(end)),
             },
         );
     }
-    v.signatures.insert(
-        BlobHash::from_bytes(rng.bytes32()),
-        Signature {
-            signer_name: format!("{}建国", rng.pick(SURNAMES)),
-            role: SignerRole::Family,
-            account: None,
-            signed_at: Some(UnixMillis(end)),
-        },
-    );
+    // Each family member present signs (DB2021 art. 16).
+    let present: Vec<MemberId> = v
+        .member_checks
+        .iter()
+        .filter(|(_, c)| c.present)
+        .map(|(id, _)| *id)
+        .collect();
+    for member in present {
+        v.signatures.insert(
+            BlobHash::from_bytes(rng.bytes32()),
+            Signature {
+                signer_name: format!("{}建国", rng.pick(SURNAMES)),
+                role: SignerRole::Family,
+                account: None,
+                member: Some(member),
+                signed_at: Some(UnixMillis(end)),
+            },
+        );
+    }
     v.living = LivingConditions {
         food: Some("主食充足，肉蛋较少".into()),
         clothing: Some("冬衣齐备".into()),
