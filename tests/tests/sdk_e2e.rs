@@ -50,17 +50,7 @@ fn signature_png(seed: u32) -> Vec<u8> {
 }
 
 async fn phone(app: &TestApp, dir: &Path, username: &str) -> Arc<DoudiClient> {
-    let c = DoudiClient::open(
-        dir.to_string_lossy().into_owned(),
-        KEY.to_vec(),
-        app.base.clone(),
-        None,
-    )
-    .expect("store opens");
-    c.login(username.into(), PASSWORD.into(), "测试手机".into())
-        .await
-        .expect("login");
-    c
+    app.sdk_phone(dir, &KEY, username).await
 }
 
 /// The server's heads of a document equal the phone's.

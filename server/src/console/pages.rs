@@ -403,9 +403,25 @@ fn change_fields(bytes: &[u8]) -> String {
     esc(&s)
 }
 
-async fn history(db: &DatabaseConnection, doc_id: &str) -> ApiResult<String> {
-    let changes = doc_change::Entity::find()
-        .filter(doc_change::Column::DocId.eq(doc_id))
+/// The changes of a document a history shows: those made by `accounts` with a time (the one the
+/// phone gives its change, unix ms) between `from_ms` and `to_ms`: a visit's investigators
+/// during the visit, whenever the phone synced.
+struct Window {
+    accounts: Vec<String>,
+    from_ms: i64,
+    to_ms: i64,
+}
+
+async fn history(
+    db: &DatabaseConnection,
+    doc_id: &str,
+    window: Option<Window>,
+) -> ApiResult<String> {
+    let mut q = doc_change::Entity::find().filter(doc_change::Column::DocId.eq(doc_id));
+    if let Some(w) = &window {
+        q = q.filter(doc_change::Column::AccountId.is_in(w.accounts.clone()));
+    }
+    let changes = q
         .order_by_asc(doc_change::Column::Id)
         .limit(200)
         .all(db)
@@ -447,6 +463,19 @@ async fn history(db: &DatabaseConnection, doc_id: &str) -> ApiResult<String> {
             _ => c.bytes.clone(),
         }
     };
+    let changes: Vec<&doc_change::Model> = match &window {
+        Some(w) => changes
+            .iter()
+            .filter(|c| {
+                automerge::Change::try_from(&bytes_of(c)[..])
+                    .is_ok_and(|ch| (w.from_ms..=w.to_ms).contains(&ch.timestamp()))
+            })
+            .collect(),
+        None => changes.iter().collect(),
+    };
+    if changes.is_empty() && window.is_some() {
+        return Ok("<p class=\"sub\">本次走访期间调查人员未修改家庭档案。</p>".into());
+    }
     let server_actor = hex::encode(sync::SERVER_ACTOR);
     let rows: String = changes
         .iter()
@@ -662,6 +691,17 @@ async fn visit_page(
                 b.push_str("<h3>收入与测算</h3>");
                 b.push_str(&means::section(h, &a, &policy));
             }
+            // What the visit found is written into the household record by its investigators:
+            // their changes to it from the start of the visit to its submission.
+            let window = Window {
+                accounts: v.investigators.keys().map(|a| a.to_string()).collect(),
+                from_ms: v.started_at.map_or(0, |t| t.0),
+                to_ms: v.submitted_at.map_or(i64::MAX, |t| t.0),
+            };
+            b.push_str(
+                "<h3 title=\"changes the visit's investigators made to the household record during the visit\">本次走访对家庭档案的修改</h3>",
+            );
+            b.push_str(&history(db, &hh_id, Some(window)).await?);
         }
         None => b.push_str("<p class=\"sub\">家庭档案尚未同步。</p>"),
     }
@@ -750,7 +790,7 @@ async fn visit_page(
         b.push_str(&conflicts);
     }
     b.push_str("<h2>修改记录</h2>");
-    b.push_str(&history(db, id).await?);
+    b.push_str(&history(db, id, None).await?);
     Ok(b)
 }
 
@@ -986,7 +1026,7 @@ async fn household_page(state: &SharedState, session: &Session, id: &str) -> Api
         b.push_str(&c);
     }
     b.push_str("<h2>修改记录</h2>");
-    b.push_str(&history(db, id).await?);
+    b.push_str(&history(db, id, None).await?);
     Ok(b)
 }
 
