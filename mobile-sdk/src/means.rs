@@ -282,7 +282,7 @@ pub struct MemberMeans {
 pub struct IncomeInput {
     /// The member who earns it; none for the household as a whole.
     pub member_id: Option<String>,
-    pub class: IncomeClass,
+    pub income_class: IncomeClass,
     /// A type code from `income_kinds`: the national list or the region's own.
     pub kind: String,
     /// In fen per `period`, ≥ 0 (a net loss is entered as 0).
@@ -587,7 +587,7 @@ fn details_of(m: &h::Member) -> MemberDetails {
 fn income_of(i: &h::IncomeItem) -> IncomeInput {
     IncomeInput {
         member_id: i.member.map(|m| m.to_string()),
-        class: i.class.into(),
+        income_class: i.class.into(),
         kind: i.kind.code().to_owned(),
         amount_fen: i.amount_fen,
         period: i.period.into(),
@@ -768,7 +768,7 @@ impl DoudiClient {
         }
         let item = h::IncomeItem {
             member: opt_member("member_id", income.member_id.as_deref())?,
-            class: income.class.into(),
+            class: income.income_class.into(),
             kind,
             amount_fen: income.amount_fen,
             period: income.period.into(),

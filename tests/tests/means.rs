@@ -22,6 +22,7 @@ use reqwest::StatusCode;
 both_backends!(
     qingdao_and_tieling_from_the_phone_to_the_console,
     every_part_of_the_means_is_captured_offline,
+    the_demo_shows_every_indicator,
 );
 
 const KEY: [u8; 32] = [0x24; 32];
@@ -133,7 +134,7 @@ async fn phone(app: &TestApp, dir: &Path, username: &str) -> Arc<DoudiClient> {
 fn wages(member: &str, fen: i64) -> IncomeInput {
     IncomeInput {
         member_id: Some(member.into()),
-        class: IncomeClass::Wages,
+        income_class: IncomeClass::Wages,
         kind: "general".into(),
         amount_fen: fen,
         period: Period::Month,
@@ -399,7 +400,7 @@ async fn every_part_of_the_means_is_captured_offline(b: Backend) {
             .any(|k| k.code == "basic_pension_central" && k.national)
     );
     let mut land = wages(&head, 30_000);
-    land.class = IncomeClass::Property;
+    land.income_class = IncomeClass::Property;
     land.kind = "land_transfer".into();
     land.period = Period::Quarter;
     assert!(matches!(
@@ -409,7 +410,7 @@ async fn every_part_of_the_means_is_captured_offline(b: Backend) {
     land.kind = "general".into();
     let land_id = p.set_income(hid.clone(), None, land.clone()).unwrap();
     let mut pension = wages(&head, 15_000);
-    pension.class = IncomeClass::Transfer;
+    pension.income_class = IncomeClass::Transfer;
     pension.kind = "basic_pension_central".into();
     p.set_income(hid.clone(), None, pension).unwrap();
     // The son's wages: he is not co-resident, so they do not count.
@@ -543,4 +544,76 @@ fn photo() -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
     out.into_inner()
+}
+
+/// `doudi demo`: a standard for the demo city, and households that are a 低保, a 边缘, a 特困, a
+/// 刚性支出 and a not-eligible case, as the demo grid worker's phone assesses them offline.
+async fn the_demo_shows_every_indicator(b: Backend) {
+    let app = spawn_app(b).await;
+    doudi_server::demo::seed(&app.state.db, &app.state.identity)
+        .await
+        .unwrap();
+    let version = doudi_server::policies::version(&app.state.db)
+        .await
+        .unwrap();
+    // Seeding again changes nothing.
+    doudi_server::demo::seed(&app.state.db, &app.state.identity)
+        .await
+        .unwrap();
+    assert_eq!(
+        doudi_server::policies::version(&app.state.db)
+            .await
+            .unwrap(),
+        version
+    );
+    let d = tempfile::tempdir().unwrap();
+    let p = DoudiClient::open(
+        d.path().to_string_lossy().into_owned(),
+        KEY.to_vec(),
+        app.base.clone(),
+        None,
+    )
+    .unwrap();
+    p.login(
+        "demo-grid".into(),
+        doudi_server::demo::DEMO_PASSWORD.into(),
+        "演示手机".into(),
+    )
+    .await
+    .unwrap();
+    p.sync_now(None).await.unwrap();
+    let households = p.households(String::new());
+    assert!(households.len() >= 5, "{households:?}");
+    let mut met = std::collections::BTreeMap::<String, Vec<IndicatorKind>>::new();
+    for h in &households {
+        let a = p.assessment(h.id.clone(), None).unwrap();
+        let st = a.standard.as_ref().expect("a standard for the demo city");
+        assert_eq!(
+            (st.monthly_fen, st.region.as_deref()),
+            (100_000, Some("370100000000"))
+        );
+        assert!(a.missing.is_empty(), "{}: {:?}", h.head_name, a.missing);
+        met.insert(
+            h.head_name.clone(),
+            a.indicators
+                .iter()
+                .filter(|i| i.status == IndicatorStatus::Met)
+                .map(|i| i.kind)
+                .collect(),
+        );
+    }
+    let has = |kind| met.values().any(|m| m.contains(&kind));
+    for kind in [
+        IndicatorKind::Dibao,
+        IndicatorKind::NearDibao,
+        IndicatorKind::Tekun,
+        IndicatorKind::RigidExpenditure,
+        IndicatorKind::SinglePerson,
+    ] {
+        assert!(has(kind), "no demo household is {kind:?}: {met:?}");
+    }
+    assert!(met.values().any(Vec::is_empty), "{met:?}");
+    assert_eq!(met["赵德福"], [IndicatorKind::Dibao, IndicatorKind::Tekun]);
+    assert_eq!(met["吴国庆"], [IndicatorKind::RigidExpenditure]);
+    assert_eq!(met["钱志强"], []);
 }
