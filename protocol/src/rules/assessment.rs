@@ -496,52 +496,54 @@ fn tekun_indicator(
             if income_ok { "met" } else { "not met" }
         ),
     ));
-    let (mut without, mut in_scope, mut unknown_age) = (0, 0, false);
+    // Members without work capacity, with it, and whose age (which may decide it) is unknown.
+    let (mut without, mut with) = (0, 0);
+    let mut unknown_age = Vec::new();
     for (_, p) in means.co_resident() {
-        in_scope += 1;
         match income::no_work_capacity(p, policy, means.as_of) {
             Some(t) => {
                 without += 1;
                 lines.push(t);
             }
             None if p.birth_date.is_none() => {
-                unknown_age = true;
                 let name = p.label();
+                unknown_age.push(name);
                 lines.push(Text::new(
                     format!("{name}出生日期未知，无法按年龄判断劳动能力"),
                     format!("{name}: birth date unknown, work capacity by age not decided"),
                 ));
-                missing.push(Text::new(
-                    format!("{name}的出生日期（身份证号不在本机，或未录入出生日期）"),
-                    format!("{name}'s birth date (the ID number is not held here, or no birth date recorded)"),
+            }
+            None => {
+                with += 1;
+                lines.push(Text::new(
+                    format!("{}未认定为无劳动能力（可能有赡养、扶养能力）", p.label()),
+                    format!(
+                        "{}: not without work capacity (may be able to support)",
+                        p.label()
+                    ),
                 ));
             }
-            None => lines.push(Text::new(
-                format!("{}未认定为无劳动能力（可能有赡养、扶养能力）", p.label()),
-                format!(
-                    "{}: not without work capacity (may be able to support)",
-                    p.label()
-                ),
-            )),
         }
     }
-    let capacity_ok = without > 0 && without == in_scope;
     let able_supporters = means
         .supporters
         .iter()
         .filter(|(_, s)| s.able_to_support == Some(true))
         .count();
-    let undecided = means
+    let undecided: Vec<&str> = means
         .supporters
         .iter()
         .filter(|(_, s)| s.able_to_support.is_none())
-        .count();
+        .map(|(_, s)| s.name.as_str())
+        .collect();
     lines.push(Text::new(
         format!(
-            "有赡养、抚养、扶养能力的法定义务人：{able_supporters}人；能力未认定：{undecided}人"
+            "有赡养、抚养、扶养能力的法定义务人：{able_supporters}人；能力未认定：{}人",
+            undecided.len()
         ),
         format!(
-            "Legal supporters able to support: {able_supporters}; not yet assessed: {undecided}"
+            "Legal supporters able to support: {able_supporters}; not yet assessed: {}",
+            undecided.len()
         ),
     ));
     if let Some(m) = policy.tekun_multiplier {
@@ -560,13 +562,29 @@ fn tekun_indicator(
             ),
         ));
     }
-    let met = income_ok && capacity_ok && able_supporters == 0;
-    let status = if met {
-        Status::Met
-    } else if income_ok && able_supporters == 0 && (unknown_age || undecided > 0) && !capacity_ok {
-        Status::NotEvaluated
-    } else {
+    let status = if !income_ok
+        || able_supporters > 0
+        || with > 0
+        || (without == 0 && unknown_age.is_empty())
+    {
         Status::NotMet
+    } else if unknown_age.is_empty() && undecided.is_empty() {
+        Status::Met
+    } else {
+        // What would decide it is missing: a member's age, a supporter's capacity.
+        for name in &unknown_age {
+            missing.push(Text::new(
+                format!("{name}的出生日期（身份证号不在本机，或未录入出生日期）"),
+                format!("{name}'s birth date (the ID number is not held here, or no birth date recorded)"),
+            ));
+        }
+        for name in &undecided {
+            missing.push(Text::new(
+                format!("法定义务人{name}是否有赡养（抚养、扶养）能力"),
+                format!("whether the legal supporter {name} is able to support"),
+            ));
+        }
+        Status::NotEvaluated
     };
     lines.push(Text::new(
         format!(

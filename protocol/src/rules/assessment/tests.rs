@@ -819,6 +819,17 @@ fn tekun_hint() {
         assess_with(&h, &p, ON).indicators.tekun.status,
         Status::NotMet
     );
+    // A son whose capacity is not assessed yet: no verdict, and it is what is missing.
+    h.supporters.get_mut(&eid(9)).unwrap().able_to_support = None;
+    let a = assess_with(&h, &p, ON);
+    assert_eq!(a.indicators.tekun.status, Status::NotEvaluated);
+    assert!(
+        a.missing
+            .iter()
+            .any(|t| t.zh.contains("法定义务人子是否有赡养")),
+        "{:?}",
+        a.missing
+    );
     h.supporters.get_mut(&eid(9)).unwrap().able_to_support = Some(false);
     h.supporters.get_mut(&eid(9)).unwrap().unable_reason = Some("重病".into());
     // A co-resident working-age member with work capacity: no hint ...
