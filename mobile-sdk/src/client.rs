@@ -164,7 +164,7 @@ pub(crate) struct Inner {
 /// The SDK: one per store (per logged-in phone).
 #[derive(uniffi::Object)]
 pub struct DoudiClient {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for DoudiClient {
@@ -175,7 +175,7 @@ impl std::fmt::Debug for DoudiClient {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
@@ -194,7 +194,7 @@ fn parse_doc_id(field: &str, id: &str) -> Result<DocumentId> {
         .map_err(|_| DoudiError::invalid(field, "编号格式不正确", "not a valid id"))
 }
 
-fn issue_of(i: &doc::Issue) -> FieldIssue {
+pub(crate) fn issue_of(i: &doc::Issue) -> FieldIssue {
     FieldIssue {
         path: i.path.clone(),
         code: i.code.to_owned(),
@@ -245,7 +245,7 @@ fn id_number(field: &str, s: Option<&str>) -> Result<Option<IdNumber>> {
 
 /// A captured number as a document holds it (sealed to the server's key), with the number
 /// itself for this phone's store.
-type Captured = Option<(IdNumber, SealedId)>;
+pub(crate) type Captured = Option<(IdNumber, SealedId)>;
 
 fn visit_summary(id: &str, v: &VisitIdx) -> VisitSummary {
     let status = VisitStatus::parse(&v.status);
@@ -321,6 +321,10 @@ fn server_error(resp: &HttpResponse) -> DoudiError {
 #[derive(Deserialize)]
 struct RegionRef {
     code: String,
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    parent_code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -361,7 +365,7 @@ impl TokenResponse {
 }
 
 impl Inner {
-    fn store(&self) -> MutexGuard<'_, Store> {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -554,6 +558,13 @@ impl Inner {
             .identity_key
             .clone()
             .filter(|k| SealKey::parse_hex(k).is_some());
+        let regions = crate::means::PolicyRegions::of_account(
+            tokens
+                .account
+                .regions
+                .iter()
+                .map(|r| (r.code.as_str(), r.level.as_str(), r.parent_code.as_deref())),
+        );
         let session = tokens.session();
         let mut store = self.store();
         let previous: Option<Session> = store.meta(META_SESSION)?;
@@ -567,6 +578,7 @@ impl Inner {
         store.write(|w| {
             w.put_meta(META_SESSION, Some(&session))?;
             w.put_meta(META_DEVICE, Some(&session.account.device_id))?;
+            w.put_meta(crate::means::META_POLICY_REGIONS, Some(&regions))?;
             if let Some(k) = &identity_key {
                 w.put_meta(META_IDENTITY_KEY, Some(k))?;
             }
@@ -834,7 +846,7 @@ impl Inner {
 
     // ---- local edits ----
 
-    fn actor_and_account(&self) -> Result<(automerge::ActorId, AccountInfo)> {
+    pub(crate) fn actor_and_account(&self) -> Result<(automerge::ActorId, AccountInfo)> {
         let s = self.session()?;
         let actor = device_actor(&s.account.device_id)
             .ok_or_else(|| DoudiError::internal("device id is not 32 hex characters"))?;
@@ -844,7 +856,7 @@ impl Inner {
     /// Create a document and store it in one transaction.
     /// A number typed in at `field`, checked and sealed to the server's key (from the login
     /// answer): documents never hold it in clear.
-    fn capture(&self, field: &str, s: Option<&str>) -> Result<Captured> {
+    pub(crate) fn capture(&self, field: &str, s: Option<&str>) -> Result<Captured> {
         let Some(n) = id_number(field, s)? else {
             return Ok(None);
         };
@@ -897,7 +909,7 @@ impl Inner {
     }
 
     /// Read, change and store a document in one transaction; `extra` writes alongside it.
-    fn edit<C: DocumentContent, T>(
+    pub(crate) fn edit<C: DocumentContent, T>(
         &self,
         id: &str,
         f: impl FnOnce(&mut C) -> Result<T>,
@@ -914,7 +926,10 @@ impl Inner {
         let out = f(&mut content)?;
         sd.doc.set_actor(actor);
         doc::write(&mut sd.doc, &content)?;
-        sd.doc.commit();
+        // Each change carries the phone's time (unix ms): the console shows a visit's reviewer
+        // the household changes its investigators made during the visit by this time.
+        sd.doc
+            .commit_with(automerge::transaction::CommitOptions::default().with_time(now_ms()));
         let s = summary::summarize(what, &sd.scope, &sd.doc)?;
         store.write(|w| {
             w.put_doc(id, what, &sd.scope, &mut sd.doc, None, &sd.acked, s)?;
@@ -957,7 +972,7 @@ impl Inner {
         )
     }
 
-    fn read<C: DocumentContent>(&self, id: &str) -> Result<(String, C)> {
+    pub(crate) fn read<C: DocumentContent>(&self, id: &str) -> Result<(String, C)> {
         let what = C::KIND.as_str();
         let sd = self
             .store()
@@ -1318,13 +1333,16 @@ impl DoudiClient {
                     confirmed: check.confirmed,
                     removed: check.removed,
                     removal_reason: check.removal_reason,
+                    not_signed_reason: check.not_signed_reason,
                     note: check.note,
                 },
             );
         })
     }
 
-    /// A person found at the visit who is not on record (增员). Returns the new member's id.
+    /// A person found at the visit who is not on record (增员): recorded on the visit and added to
+    /// the household record under the same id (then `set_member_details` records their
+    /// circumstances). Returns the new member's id.
     pub fn add_member(&self, visit_id: String, member: NewMemberInput) -> Result<String> {
         let relation = Relation::parse(&member.relation).ok_or_else(|| {
             DoudiError::invalid("relation", "与户主关系不正确", "unknown relation code")
@@ -1333,6 +1351,33 @@ impl DoudiClient {
             .inner
             .capture("id_number", member.id_number.as_deref())?;
         let mid = MemberId::generate().map_err(DoudiError::internal)?;
+        let (_, visit) = self.inner.read::<Visit>(&visit_id)?;
+        if !matches!(visit.status, VisitStatus::Draft | VisitStatus::Returned) {
+            return Err(DoudiError::Conflict {
+                error_code: "visit.not_editable".into(),
+                message_zh: format!("走访记录{}，不能再修改", visit.status.label_zh()),
+                message_en: format!("the visit is {}; it cannot change", visit.status.as_str()),
+            });
+        }
+        // The member goes into the household record at once, under the id the visit records
+        // the 增员 with (what a visit finds is written into the household record: docs/REVIEW.md).
+        // Two documents, two transactions: the household first, so that a member the visit
+        // names is always on record.
+        let household_id = visit.household.to_string();
+        let household_entry = format!("{}.{mid}", household_key::MEMBERS);
+        self.inner.edit::<Household, ()>(
+            &household_id,
+            |h| {
+                let mut m = Member::new(member.name.trim(), relation);
+                m.identity = captured.as_ref().map(|(_, s)| s.clone());
+                h.members.insert(mid, m);
+                Ok(())
+            },
+            |w| match &captured {
+                Some((n, _)) => w.put_identity(&household_id, &household_entry, n.expose()),
+                None => Ok(()),
+            },
+        )?;
         let entry = format!("{}.{mid}", visit_key::MEMBERS_ADDED);
         self.inner.edit_visit(
             &visit_id,
@@ -1463,7 +1508,10 @@ impl DoudiClient {
     }
 
     /// Attach a signature (签字) drawn on the phone, as a PNG. Investigators give their account
-    /// id. Returns its SHA-256.
+    /// id; a family member gives their member id (of the household, or added at this visit):
+    /// each member present signs (DB2021 art. 16). Returns its SHA-256.
+    #[uniffi::method(default(member_id = None))]
+    #[allow(clippy::too_many_arguments)]
     pub fn attach_signature(
         &self,
         visit_id: String,
@@ -1472,11 +1520,19 @@ impl DoudiClient {
         role: SignerRole,
         account_id: Option<String>,
         signed_at: i64,
+        member_id: Option<String>,
     ) -> Result<String> {
         let account = account_id
             .map(|a| {
                 AccountId::parse(&a).map_err(|_| {
                     DoudiError::invalid("account_id", "账号不正确", "not an account id")
+                })
+            })
+            .transpose()?;
+        let member = member_id
+            .map(|m| {
+                MemberId::parse(&m).map_err(|_| {
+                    DoudiError::invalid("member_id", "成员编号不正确", "not a member id")
                 })
             })
             .transpose()?;
@@ -1493,6 +1549,7 @@ impl DoudiClient {
                         signer_name,
                         role: role.into(),
                         account,
+                        member,
                         signed_at: Some(UnixMillis(signed_at)),
                     },
                 );

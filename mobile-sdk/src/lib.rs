@@ -15,6 +15,7 @@ mod blocking;
 mod client;
 mod crypto;
 mod error;
+mod means;
 mod model;
 mod parallel;
 pub mod photo;
@@ -25,6 +26,7 @@ mod transport;
 
 pub use client::DoudiClient;
 pub use error::DoudiError;
+pub use means::*;
 pub use model::*;
 pub use transport::{
     BuiltinTransport, HttpHeader, HttpRequest, HttpResponse, Transport, TransportError,

@@ -215,7 +215,7 @@ impl From<PhotoCategory> for pdoc::PhotoCategory {
 pub enum SignerRole {
     /// 调查人员 (give the account id)
     Investigator,
-    /// 家庭成员
+    /// 家庭成员 (give the member id: each member present signs)
     Family,
     /// 村干部
     Cadre,
@@ -249,6 +249,11 @@ pub struct MemberCheckInput {
     /// 减员
     pub removed: bool,
     pub removal_reason: Option<String>,
+    /// 未签字原因: why a member present does not sign (refused, a minor, unable to write). Each
+    /// member present signs (DB2021 art. 16): `attach_signature` with role `Family` and this
+    /// member's id, or this reason.
+    #[uniffi(default = None)]
+    pub not_signed_reason: Option<String>,
     pub note: Option<String>,
 }
 

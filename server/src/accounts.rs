@@ -20,6 +20,9 @@ pub struct RegionRef {
     pub code: String,
     pub level: String,
     pub name: String,
+    /// The region above (for a grid: its village, whose policy applies to the grid's
+    /// households); absent for a province.
+    pub parent_code: Option<String>,
 }
 
 /// An account as shown to clients (never the password hash).
@@ -116,6 +119,7 @@ pub async fn view<E: Exec>(
                 code: r.code,
                 level: r.level,
                 name: r.name,
+                parent_code: r.parent_code,
             })
             .collect(),
     })

@@ -3,6 +3,8 @@
 use sea_orm::DatabaseConnection;
 
 use doudi_protocol::role::Role;
+use doudi_protocol::rules::policy::{PolicyLayer, PolicySettings, Standard};
+use doudi_protocol::rules::{Cap, Money, Rate};
 
 use crate::accounts::{self, NewAccount};
 use crate::error::ApiError;
@@ -31,6 +33,34 @@ pub const DEMO_ACCOUNTS: [(&str, &str, Role, &str); 6] = [
 
 mod cases;
 
+/// The demo city's policy (济南市 in the demo's region tree), effective from 2026-01-01. The
+/// figures are for demonstration, not a real place's: 低保 1,000 yuan per person per month in
+/// town and 800 in the country, last year's disposable income, the rigid-expenditure ratio,
+/// asset limits, the 特困 multiplier and visit intervals, so that every indicator of the
+/// assessment and every kind of task can be seen.
+pub fn demo_policy() -> PolicyLayer {
+    PolicyLayer {
+        region: Some("370100000000".into()),
+        effective_from: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
+        source: Some("演示政策：数值仅供演示，不是真实标准".into()),
+        settings: PolicySettings {
+            dibao_standard_urban: Some(Standard::monthly(Money::yuan(1_000))),
+            dibao_standard_rural: Some(Standard::monthly(Money::yuan(800))),
+            tekun_multiplier: Some(Rate::from_units(13_000)),
+            rigid_expenditure_ratio: Some(Rate::percent(60)),
+            disposable_income_urban: Some(Money::yuan(60_000)),
+            disposable_income_rural: Some(Money::yuan(25_000)),
+            financial_assets_per_capita_limit: Some(Cap::Limited(Money::yuan(24_000))),
+            vehicle_limit: Some(Cap::Limited(0)),
+            dwelling_limit: Some(Cap::Limited(1)),
+            visit_high_risk_days: Some(7),
+            visit_key_months: Some(1),
+            visit_other_months: Some(3),
+            ..Default::default()
+        },
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("demo regions: {0}")]
@@ -43,7 +73,7 @@ pub enum DemoError {
     Cases(String),
 }
 
-/// Seed regions and accounts; running it again changes nothing. Identity numbers are sealed to
+/// Seed regions, accounts, the demo policy and the demo cases; running it again changes nothing. Identity numbers are sealed to
 /// the server's key, as a phone seals them.
 pub async fn seed(
     db: &DatabaseConnection,
@@ -66,6 +96,18 @@ pub async fn seed(
         )
         .await
         .map_err(|e: ApiError| DemoError::Account(username, e.body().message_en))?;
+    }
+    let layer = demo_policy();
+    let (book, _) = crate::policies::load(db)
+        .await
+        .map_err(|e| DemoError::Cases(e.to_string()))?;
+    if !book
+        .layers()
+        .any(|l| l.region == layer.region && l.effective_from == layer.effective_from)
+    {
+        crate::policies::put_layer(db, layer, None, None)
+            .await
+            .map_err(|e| DemoError::Cases(e.to_string()))?;
     }
     cases::seed_cases(db, identity).await?;
     Ok(())

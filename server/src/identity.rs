@@ -20,6 +20,7 @@ use automerge::legacy::OpType;
 use automerge::{Change, ScalarValue};
 use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chrono::NaiveDate;
 use hmac::{Hmac, Mac};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 use sha2::Sha256;
@@ -28,6 +29,7 @@ use doudi_protocol::doc::identity::{holders, open_all, seal_clear_numbers};
 use doudi_protocol::doc::{self, Content, Issue};
 use doudi_protocol::id_number::IdNumber;
 use doudi_protocol::identity::{OpenError, OpenKey, SealKey, SealedId, clear_numbers};
+use doudi_protocol::ids::MemberId;
 use doudi_protocol::sync::{DocIdentities, DocUpdate, PushResult, WireIssue};
 
 use crate::api::{AppState, AuthContext};
@@ -370,6 +372,25 @@ pub async fn reveal(
     Ok(found
         .into_iter()
         .filter_map(|row| keys.decrypt(&row).map(|n| (row.entry, n)))
+        .collect())
+}
+
+/// The birth dates the clear numbers of a household's members give (`members.<id>` entries),
+/// for the age rules of the assessment (`rules::assessment`). The numbers themselves are not
+/// returned, so nothing here is an unmasking.
+pub async fn member_birth_dates(
+    db: &DatabaseConnection,
+    keys: &IdentityKeys,
+    household_id: &str,
+) -> Result<BTreeMap<MemberId, NaiveDate>, DbErr> {
+    let prefix = format!("{}.", doudi_protocol::doc::household::key::MEMBERS);
+    Ok(reveal(db, keys, household_id)
+        .await?
+        .into_iter()
+        .filter_map(|(entry, n)| {
+            let id = MemberId::parse(entry.strip_prefix(&prefix)?).ok()?;
+            Some((id, n.birth_date()))
+        })
         .collect())
 }
 

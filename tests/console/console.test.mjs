@@ -83,12 +83,17 @@ test('a town reviewer returns a visit with a comment', async () => {
   assert.equal(await page.locator('h1').innerText(), '审核队列');
   await page.screenshot({ path: join(artifacts, 'console-queue.png'), fullPage: true });
 
-  // Open a visit: household, masked ID numbers, income with the per-capita figure, history.
+  // Open a visit: household, masked ID numbers, the household's means as the assessment gives
+  // them (the demo city's standard, per-capita income, indicators, the notice), history.
   await Promise.all([page.waitForURL('**/console/visits/*'), rows.first().locator('a').first().click()]);
   const visitUrl = page.url();
   assert.equal(await page.locator('h1').innerText(), '走访记录');
   const body = await page.locator('main').innerText();
   assert.match(body, /人均月收入/);
+  assert.match(body, /城市低保标准1000\.00元\/人\/月（地区370100000000自2026-01-01起执行/);
+  assert.match(body, /提示，不是结论/);
+  assert.match(body, /测算线索/);
+  assert.match(body, /本次走访对家庭档案的修改/);
   assert.match(body, /\d{6}\*{4}\d{3}[\dX]/, 'ID numbers are masked');
   assert.match(body, /修改记录/);
   assert.match(body, /已提交/);

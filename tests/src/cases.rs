@@ -1,7 +1,8 @@
-//! Documents as phones write them, for tests that need a case to review or a report to read.
+//! Documents as phones write them, for tests that need a case to review or a report to read, and
+//! the decisions the server writes into them.
 
 use doudi_protocol::doc::discovery::{Channel, DiscoveryStatus, TargetGroup, Urgency};
-use doudi_protocol::doc::household::{Member, Relation};
+use doudi_protocol::doc::household::{Decision, DecisionOutcome, Member, Programme, Relation};
 use doudi_protocol::doc::visit::{
     Conclusion, Investigator, Purpose, Signature, SignerRole, VisitStatus,
 };
@@ -41,6 +42,7 @@ pub fn submitted_visit(household: DocumentId, investigators: [(&str, &str); 2]) 
                 signer_name: name.to_string(),
                 role: SignerRole::Investigator,
                 account: Some(acct),
+                member: None,
                 signed_at: v.ended_at,
             },
         );
@@ -78,4 +80,46 @@ pub fn report_with_photos(reporter: &str, photos: &[&str]) -> DiscoveryReport {
         );
     }
     r
+}
+
+/// Approve `household` for `programme` at `at_ms` as the account `approver` (a decision the
+/// server writes into the document, which puts the household in the programme: phones cannot).
+pub async fn approve(
+    app: &crate::TestApp,
+    household: &str,
+    programme: Programme,
+    at_ms: i64,
+    approver: &str,
+) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let by = doudi_server::entity::account::Entity::find()
+        .filter(doudi_server::entity::account::Column::Username.eq(approver))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let writer = doudi_server::sync::Writer {
+        account_id: &by.id,
+        device_id: "test-console",
+        client_addr: None,
+        audit_action: "test.decision",
+        audit_detail: None,
+    };
+    let account = AccountId::parse(&by.id).unwrap();
+    doudi_server::sync::server_write(&app.state.db, &writer, household, |am, _| {
+        let (_, mut h) = doudi_protocol::doc::read::<Household, _>(&*am).unwrap();
+        h.record_decision(Decision {
+            at: UnixMillis(at_ms),
+            programme: Some(programme),
+            outcome: DecisionOutcome::Approved,
+            amount_fen_per_month: None,
+            by: account.clone(),
+            reference: None,
+            note: None,
+        });
+        doudi_protocol::doc::write(am, &h).unwrap();
+        Ok(((), vec![]))
+    })
+    .await
+    .unwrap();
 }

@@ -268,6 +268,26 @@ impl TestApp {
             .expect("fixture imports");
     }
 
+    /// A phone: the real SDK with its store in `dir` under `key`, logged in as `username`.
+    pub async fn sdk_phone(
+        &self,
+        dir: &std::path::Path,
+        key: &[u8],
+        username: &str,
+    ) -> std::sync::Arc<doudi_sdk::DoudiClient> {
+        let c = doudi_sdk::DoudiClient::open(
+            dir.to_string_lossy().into_owned(),
+            key.to_vec(),
+            self.base.clone(),
+            None,
+        )
+        .expect("store opens");
+        c.login(username.into(), PASSWORD.into(), "测试手机".into())
+            .await
+            .expect("login");
+        c
+    }
+
     /// Create an account directly (as `doudi user add` does) with [`PASSWORD`].
     pub async fn create_account(&self, username: &str, role: Role, regions: &[&str]) -> String {
         accounts::create(

@@ -30,6 +30,11 @@ async fn login_with_right_and_wrong_password(b: Backend) {
     assert_eq!(ok.body["token_type"], "Bearer");
     assert_eq!(ok.body["account"]["role"], "grid_worker");
     assert_eq!(ok.body["account"]["regions"][0]["code"], "370102001001-A");
+    // A grid's village, whose policy applies to the grid's households.
+    assert_eq!(
+        ok.body["account"]["regions"][0]["parent_code"],
+        "370102001001"
+    );
     assert!(ok.body["account"].get("password_hash").is_none());
     let token = ok.body["access_token"].as_str().unwrap();
     let me = app.get("/api/v1/me", token).await;

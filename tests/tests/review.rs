@@ -76,10 +76,7 @@ async fn world_with(b: Backend, tweak: impl FnOnce(&mut Settings)) -> World {
 
 /// A household (特困 when asked) and a submitted visit to it, synced from the phone.
 async fn submitted(w: &mut World, tekun: bool) -> (String, String) {
-    let mut h = doudi_tests::cases::household("济南市历下区一镇一村 9 号");
-    if tekun {
-        h.programmes.insert(Programme::TekunDispersed);
-    }
+    let h = doudi_tests::cases::household("济南市历下区一镇一村 9 号");
     let hh = w.phone.replica.create(GRID_A, &h).unwrap();
     let v = doudi_tests::cases::submitted_visit(
         hh,
@@ -88,9 +85,27 @@ async fn submitted(w: &mut World, tekun: bool) -> (String, String) {
             (w.assistant_id.as_str(), "刘协理"),
         ],
     );
+    if tekun {
+        let o = w.app.sync(&mut w.phone).await;
+        assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
+        let at = doudi_server::auth::now_ms() - 86_400_000;
+        doudi_tests::cases::approve(
+            &w.app,
+            &hh.to_string(),
+            Programme::TekunDispersed,
+            at,
+            "county.qian",
+        )
+        .await;
+    }
     let visit = w.phone.replica.create(GRID_A, &v).unwrap();
     let o = w.app.sync(&mut w.phone).await;
-    assert_eq!(o.accepted.len(), 2, "{:?}", o.rejected);
+    assert_eq!(
+        o.accepted.len(),
+        1 + usize::from(!tekun),
+        "{:?}",
+        o.rejected
+    );
     (hh.to_string(), visit.to_string())
 }
 
@@ -670,49 +685,17 @@ async fn enrolled(
     members: Vec<Member>,
     approved: &str,
 ) -> String {
-    use doudi_protocol::doc::household::{Decision, DecisionOutcome};
     let mut h = Household {
         address: "济南市历下区一镇一村 12 号".into(),
         ..Default::default()
     };
-    h.programmes.insert(programme);
     for m in members {
         h.members.insert(MemberId::generate().unwrap(), m);
     }
     let id = w.phone.replica.create(GRID_A, &h).unwrap().to_string();
     let o = w.app.sync(&mut w.phone).await;
     assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
-    let county = doudi_server::entity::account::Entity::find()
-        .filter(doudi_server::entity::account::Column::Username.eq("county.qian"))
-        .one(&w.app.state.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let writer = doudi_server::sync::Writer {
-        account_id: &county.id,
-        device_id: "test-console",
-        client_addr: None,
-        audit_action: "test.decision",
-        audit_detail: None,
-    };
-    let at = cst_ms(approved);
-    let by = AccountId::parse(&county.id).unwrap();
-    doudi_server::sync::server_write(&w.app.state.db, &writer, &id, |am, _| {
-        let (_, mut h) = doudi_protocol::doc::read::<Household, _>(&*am).unwrap();
-        h.decisions.push(Decision {
-            at: UnixMillis(at),
-            programme: Some(programme),
-            outcome: DecisionOutcome::Approved,
-            amount_fen_per_month: None,
-            by: by.clone(),
-            reference: None,
-            note: None,
-        });
-        doudi_protocol::doc::write(am, &h).unwrap();
-        Ok(((), vec![]))
-    })
-    .await
-    .unwrap();
+    doudi_tests::cases::approve(&w.app, &id, programme, cst_ms(approved), "county.qian").await;
     id
 }
 
@@ -749,6 +732,27 @@ async fn recheck_and_visit_tasks_are_scheduled(b: Backend) {
     let zhang = w.phone.account_id.clone();
     let db = w.app.state.db.clone();
     let today: chrono::NaiveDate = "2026-11-23".parse().unwrap();
+    // Visit intervals are the region's (local practice): high risk weekly, key monthly, others
+    // quarterly, as in Inner Mongolia.
+    use doudi_protocol::rules::policy::{PolicyLayer, PolicySettings};
+    doudi_server::policies::put_layer(
+        &db,
+        PolicyLayer {
+            region: Some("370102000000".into()),
+            effective_from: "2026-01-01".parse().unwrap(),
+            source: Some("test".into()),
+            settings: PolicySettings {
+                visit_high_risk_days: Some(7),
+                visit_key_months: Some(1),
+                visit_other_months: Some(3),
+                ..Default::default()
+            },
+        },
+        None,
+        None,
+    )
+    .await
+    .unwrap();
 
     // 低保, income stable (nobody able to work): yearly.
     let stable = enrolled(
@@ -888,17 +892,18 @@ async fn recheck_and_visit_tasks_are_scheduled(b: Backend) {
         .create_account("grid.sun", Role::GridWorker, &["370102001002-A"])
         .await;
     let mut sun_phone = w.app.phone("grid.sun").await;
-    let mut h = Household {
+    let h = Household {
         address: "济南市历下区一镇二村 3 号".into(),
         ..Default::default()
     };
-    h.programmes.insert(Programme::Dibao);
     let lone = sun_phone
         .replica
         .create("370102001002-A", &h)
         .unwrap()
         .to_string();
     assert_eq!(w.app.sync(&mut sun_phone).await.accepted.len(), 1);
+    let at = cst_ms("2026-11-01");
+    doudi_tests::cases::approve(&w.app, &lone, Programme::Dibao, at, "county.qian").await;
     let set_disabled = |disabled: bool| {
         let db = db.clone();
         let sun = sun.clone();

@@ -353,7 +353,7 @@ fn household(s: &Setup, head: &str) -> Value {
     json!({
         "address": "济南市历下区一镇一村 5 号",
         "hukou_type": "rural",
-        "programmes": ["dibao"],
+        "programmes": [],
         "members": {
             head: {
                 "name": "王建国",
@@ -372,11 +372,9 @@ fn household(s: &Setup, head: &str) -> Value {
             random_id(): {
                 "member": head,
                 "class": "transfer",
-                "kind": "基础养老金",
+                "kind": "basic_pension_central",
                 "amount_fen": 18_000,
                 "period": "month",
-                "counted": false,
-                "excluded_reason": "中央基础养老金不计入",
                 "source": "data_check",
             },
         },
@@ -402,7 +400,7 @@ fn visit(s: &Setup, household: &str, head: &str) -> Value {
         "signatures": {
             blob_hash(1): { "signer_name": "张网格", "role": "investigator", "account": &s.zhang, "signed_at": T0 + 1_800_000 },
             blob_hash(2): { "signer_name": "刘协理", "role": "investigator", "account": &s.liu, "signed_at": T0 + 1_800_000 },
-            blob_hash(3): { "signer_name": "王建国", "role": "family" },
+            blob_hash(3): { "signer_name": "王建国", "role": "family", "member": head },
         },
         "photos": {
             blob_hash(4): {
@@ -512,10 +510,17 @@ async fn keys_the_schema_gives_to_the_server_are_refused_from_phones(b: Backend)
         for spec in keys.as_array().unwrap() {
             let name = spec["key"].as_str().unwrap();
             let values: Vec<Value> = match spec["written_by"].as_str().unwrap() {
-                "server" => {
-                    assert_eq!(spec["type"], "list", "{name}");
-                    vec![json!([s.schema.required_example(&spec["keys"])])]
-                }
+                "server" => match spec["type"].as_str().unwrap() {
+                    "list" => vec![json!([s.schema.required_example(&spec["keys"])])],
+                    // A set of codes (a household's programmes): each code alone.
+                    "set" => s.schema.format(spec["key_format"].as_str().unwrap())["codes"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|c| json!([c["code"]]))
+                        .collect(),
+                    other => panic!("{name}: a server key of type {other}"),
+                },
                 "phone_values" => {
                     let phone = spec["phone_values"].as_array().unwrap();
                     s.schema.format(spec["format"].as_str().unwrap())["codes"]
@@ -550,8 +555,8 @@ async fn keys_the_schema_gives_to_the_server_are_refused_from_phones(b: Backend)
             }
         }
     }
-    // decisions, reviews, four visit statuses, five report statuses.
-    assert_eq!(checked, 11);
+    // decisions, seven programmes, reviews, four visit statuses, five report statuses.
+    assert_eq!(checked, 18);
 }
 
 /// A visit with problems of structure (a timestamp written as an integer, a float as an

@@ -13,8 +13,8 @@ use doudi_protocol::role::Role;
 use doudi_protocol::sync::{SyncRequest, SyncResponse, from_cbor, to_cbor};
 use doudi_sdk::{
     BuiltinTransport, Conclusion, DoudiClient, DoudiError, HttpRequest, HttpResponse,
-    InvestigatorInput, LivingConditions, PhotoCategory, ReportInput, SignerRole, SyncProgress,
-    SyncProgressInfo, Transport, TransportError, VisitPurpose,
+    InvestigatorInput, LivingConditions, MemberCheckInput, PhotoCategory, ReportInput, SignerRole,
+    SyncProgress, SyncProgressInfo, Transport, TransportError, VisitPurpose,
 };
 use doudi_tests::{Backend, PASSWORD, TestApp, both_backends, spawn_app, spawn_app_with};
 use serde_bytes::ByteBuf;
@@ -50,17 +50,7 @@ fn signature_png(seed: u32) -> Vec<u8> {
 }
 
 async fn phone(app: &TestApp, dir: &Path, username: &str) -> Arc<DoudiClient> {
-    let c = DoudiClient::open(
-        dir.to_string_lossy().into_owned(),
-        KEY.to_vec(),
-        app.base.clone(),
-        None,
-    )
-    .expect("store opens");
-    c.login(username.into(), PASSWORD.into(), "测试手机".into())
-        .await
-        .expect("login");
-    c
+    app.sdk_phone(dir, &KEY, username).await
 }
 
 /// The server's heads of a document equal the phone's.
@@ -316,16 +306,51 @@ async fn two_phones_capture_offline_and_converge(b: Backend) {
         Some("情况属实".into()),
     )
     .unwrap();
-    for (seed, name, role, account) in [
+    // The head is present: he signs too (DB2021 art. 16), or the visit is not submitted.
+    let head = detail.members[0].id.clone();
+    pa.set_member_check(
+        va.clone(),
+        MemberCheckInput {
+            member_id: head.clone(),
+            present: true,
+            confirmed: true,
+            removed: false,
+            removal_reason: None,
+            not_signed_reason: None,
+            note: None,
+        },
+    )
+    .unwrap();
+    for (seed, name, role, account, member) in [
         (
             1,
             "grid.zhang",
             SignerRole::Investigator,
             Some(zhang.clone()),
+            None,
         ),
-        (2, "assist.liu", SignerRole::Investigator, Some(liu.clone())),
-        (3, "王建国", SignerRole::Family, None),
+        (
+            2,
+            "assist.liu",
+            SignerRole::Investigator,
+            Some(liu.clone()),
+            None,
+        ),
+        (3, "王建国", SignerRole::Family, None, Some(head.clone())),
     ] {
+        if member.is_some() {
+            let out = pa.submit_visit(va.clone()).unwrap();
+            assert!(!out.submitted);
+            assert!(
+                out.issues
+                    .iter()
+                    .any(|i| i.code == "visit.family_signature_missing"
+                        && i.path == format!("member_checks.{head}")
+                        && i.blocking),
+                "{:?}",
+                out.issues
+            );
+        }
         pa.attach_signature(
             va.clone(),
             signature_png(seed),
@@ -333,6 +358,7 @@ async fn two_phones_capture_offline_and_converge(b: Backend) {
             role,
             account,
             1_700_000_100_000,
+            member,
         )
         .unwrap();
     }

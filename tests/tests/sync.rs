@@ -29,6 +29,7 @@ both_backends!(
     a_compressed_change_that_inflates_past_the_limit_is_refused,
     validation_failure_can_be_fixed_and_resubmitted,
     phones_cannot_write_review_fields,
+    only_decisions_change_programmes,
     first_sync_pages_through_everything,
     household_leaving_scope_is_purged,
     projections_rebuilt_equal_incremental,
@@ -801,6 +802,7 @@ fn submitted_visit(household: &str, investigators: &[(&str, &str)]) -> Visit {
                 signer_name: name.to_string(),
                 role: SignerRole::Investigator,
                 account: Some(AccountId::parse(acct).unwrap()),
+                member: None,
                 signed_at: v.ended_at,
             },
         );
@@ -927,6 +929,66 @@ async fn phones_cannot_write_review_fields(b: Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(row.status, "submitted");
+}
+
+/// DB2021 art. 28: nobody is enrolled without acceptance, investigation and confirmation. A
+/// phone can neither create a household in a programme nor change its programmes; a decision
+/// the server writes does, and the phone then edits the household as before.
+async fn only_decisions_change_programmes(b: Backend) {
+    use doudi_protocol::doc::household::Programme;
+    let (app, mut pa, _) = setup(b).await;
+    let mut enrolled = household("一村 9 号");
+    enrolled.programmes.insert(Programme::Dibao);
+    pa.replica.create(GRID_A, &enrolled).unwrap();
+    let o = app.sync(&mut pa).await;
+    assert_eq!(o.rejected.len(), 1);
+    let r = &o.rejected[0];
+    assert_eq!(r.code.as_deref(), Some("sync.server_field"));
+    assert_eq!(r.issues[0].path, "content.programmes");
+    assert!(r.issues[0].message.contains("审批决定"), "{:?}", r.issues);
+
+    let mut pa = app.phone("grid.zhang").await;
+    let hh = pa
+        .replica
+        .create(GRID_A, &household("一村 10 号"))
+        .unwrap()
+        .to_string();
+    assert_eq!(app.sync(&mut pa).await.accepted.len(), 1);
+    pa.replica
+        .update::<Household>(&hh, |h| {
+            h.programmes.insert(Programme::TekunDispersed);
+        })
+        .unwrap();
+    let o = app.sync(&mut pa).await;
+    assert_eq!(o.rejected[0].code.as_deref(), Some("sync.server_field"));
+    let stored = household::Entity::find_by_id(hh.clone())
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.programmes, "");
+
+    // The county's decision puts the household in 低保; a fresh phone gets it and edits the
+    // address without touching the programmes.
+    doudi_tests::cases::approve(&app, &hh, Programme::Dibao, 1_760_000_000_000, "assist.liu").await;
+    let mut pc = app.phone("grid.zhang").await;
+    app.sync(&mut pc).await;
+    let h = pc.replica.read::<Household>(&hh).unwrap();
+    assert_eq!(h.programmes.iter().collect::<Vec<_>>(), [&Programme::Dibao]);
+    pc.replica
+        .update::<Household>(&hh, |h| h.address = "一村 10 号（新）".into())
+        .unwrap();
+    assert_eq!(app.sync(&mut pc).await.accepted, vec![hh.clone()]);
+    // Taking it out of 低保 is a decision too.
+    pc.replica
+        .update::<Household>(&hh, |h| {
+            h.programmes.clear();
+        })
+        .unwrap();
+    assert_eq!(
+        app.sync(&mut pc).await.rejected[0].code.as_deref(),
+        Some("sync.server_field")
+    );
 }
 
 async fn first_sync_pages_through_everything(b: Backend) {

@@ -1,5 +1,6 @@
 //! P7 benchmark: the phone store with 2,000 households (and one visit each): open the store,
-//! list all households, and search by name, address and ID-number suffix.
+//! list all households, search by name, address and ID-number suffix, and assess each
+//! household's means offline (target ≤ 1 ms per household).
 //!
 //! ```text
 //! cargo build -p doudi-server --bin doudi
@@ -7,8 +8,11 @@
 //! ```
 //!
 //! A real `doudi demo` server is started on loopback only to log in (the store's documents are
-//! written with the device's actor id); capturing, listing and searching are offline. Times are
-//! medians of `--runs` runs (default 21), each open on a fresh `DoudiClient`.
+//! written with the device's actor id) and to receive the region policy book (and the demo's
+//! households) in one sync before capturing; capturing, listing, searching and assessing are
+//! offline. Each household's means: 户籍 type, the head's circumstances, a wage, and rigid
+//! expenditure in every fifth. Times are medians of `--runs` runs (default 21), each open on a
+//! fresh `DoudiClient`.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -16,7 +20,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use doudi_protocol::id_number::check_char;
-use doudi_sdk::{DoudiClient, VisitPurpose};
+use doudi_sdk::{
+    DoudiClient, ExpenditureInput, ExpenditureKind, Health, HukouType, IncomeClass, IncomeInput,
+    IncomeSource, MemberDetails, Period, VisitPurpose, WorkCapacity,
+};
 
 const KEY: [u8; 32] = [0x5a; 32];
 const SURNAMES: [&str; 10] = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"];
@@ -104,7 +111,9 @@ fn run() -> Result<(), String> {
 
     let c = DoudiClient::open(store.clone(), KEY.to_vec(), url.clone(), None).map_err(err)?;
     block_on(c.login("demo-grid".into(), "doudi-demo-2026".into(), "bench".into())).map_err(err)?;
+    block_on(c.sync_now(None)).map_err(err)?;
     let t = Instant::now();
+    let mut ids = Vec::with_capacity(households);
     for i in 0..households {
         let name = format!("{}{}{}", SURNAMES[i % 10], GIVEN[(i / 10) % 10], i);
         let id = c
@@ -115,9 +124,64 @@ fn run() -> Result<(), String> {
                 Some(id_number(i)),
             )
             .map_err(err)?;
-        c.start_visit(id, VisitPurpose::Recheck).map_err(err)?;
+        c.start_visit(id.clone(), VisitPurpose::Recheck)
+            .map_err(err)?;
+        ids.push(id);
     }
     let capture = t.elapsed();
+    let t = Instant::now();
+    let day = chrono::Utc::now().date_naive() - chrono::Duration::days(30);
+    for (i, id) in ids.iter().enumerate() {
+        c.set_hukou_type(id.clone(), Some(HukouType::Urban))
+            .map_err(err)?;
+        let head = c.household(id.clone()).map_err(err)?.members[0].id.clone();
+        c.set_member_details(
+            id.clone(),
+            head.clone(),
+            MemberDetails {
+                co_resident: true,
+                non_resident_reason: None,
+                non_resident_note: None,
+                health: Some(Health::Fair),
+                disease: None,
+                disability_kind: None,
+                disability_grade: None,
+                work_capacity: Some(WorkCapacity::PartlyLost),
+                schooling: None,
+                employment: Some("零工".into()),
+            },
+        )
+        .map_err(err)?;
+        c.set_income(
+            id.clone(),
+            None,
+            IncomeInput {
+                member_id: Some(head.clone()),
+                income_class: IncomeClass::Wages,
+                kind: "general".into(),
+                amount_fen: 50_000 + (i as i64 % 200) * 1_000,
+                period: Period::Month,
+                evidence: None,
+                source: IncomeSource::Observed,
+            },
+        )
+        .map_err(err)?;
+        if i % 5 == 0 {
+            c.set_expenditure(
+                id.clone(),
+                None,
+                ExpenditureInput {
+                    kind: ExpenditureKind::Medical,
+                    member_id: Some(head),
+                    description: None,
+                    amount_fen: 800_000,
+                    incurred_on: day.to_string(),
+                },
+            )
+            .map_err(err)?;
+        }
+    }
+    let means = t.elapsed();
     drop(c);
     let size: u64 = std::fs::read_dir(&store)
         .map_err(|e| e.to_string())?
@@ -130,7 +194,9 @@ fn run() -> Result<(), String> {
     let mut by_name = Vec::new();
     let mut by_address = Vec::new();
     let mut by_id = Vec::new();
+    let mut assess = Vec::new();
     let mut counts = (0, 0, 0, 0);
+    let mut with_standard = 0;
     for _ in 0..runs {
         let t = Instant::now();
         let c = DoudiClient::open(store.clone(), KEY.to_vec(), url.clone(), None).map_err(err)?;
@@ -149,6 +215,13 @@ fn run() -> Result<(), String> {
             .households(id_number(households / 2)[14..].to_owned())
             .len();
         by_id.push(t.elapsed());
+        let t = Instant::now();
+        with_standard = 0;
+        for id in &ids {
+            let a = c.assessment(id.clone(), None).map_err(err)?;
+            with_standard += usize::from(a.standard.is_some());
+        }
+        assess.push(t.elapsed() / households.max(1) as u32);
     }
     let _ = std::fs::remove_dir_all(&tmp);
 
@@ -157,6 +230,11 @@ fn run() -> Result<(), String> {
         "  capture (create, one transaction each): {:.1} s total, {} per document",
         capture.as_secs_f64(),
         ms(capture / (2 * households) as u32)
+    );
+    println!(
+        "  means capture (户籍, member, wage; rigid expenditure in every fifth): {:.1} s total, {} per household",
+        means.as_secs_f64(),
+        ms(means / households.max(1) as u32)
     );
     println!("  store files: {:.1} MB", size as f64 / 1e6);
     println!(
@@ -182,6 +260,10 @@ fn run() -> Result<(), String> {
         "  search ID suffix ({} hits):     {}",
         counts.3,
         ms(median(by_id))
+    );
+    println!(
+        "  assessment per household ({with_standard} of {households} with a standard): {}   target <= 1 ms",
+        ms(median(assess))
     );
     Ok(())
 }

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 
 use automerge::{ActorId, AutoCommit, Change};
 use chrono::NaiveDate;
-use doudi_protocol::doc::household::{IncomeClass, IncomeItem, IncomeSource, Member, Period};
+use doudi_protocol::doc::household::{
+    IncomeClass, IncomeItem, IncomeKind, IncomeSource, Member, Period,
+};
 use doudi_protocol::doc::household::{DisabilityKind, Programme, Relation};
 use doudi_protocol::doc::visit::{Investigator, MemberCheck, Purpose, Signature, SignerRole};
 use doudi_protocol::doc::{self, DiscoveryReport, DocumentContent, GeoPoint, Household, Visit};
@@ -248,11 +250,9 @@ fn household() -> Household {
             IncomeItem {
                 member: Some(head_id),
                 class: IncomeClass::Transfer,
-                kind: "基础养老金".to_owned(),
+                kind: IncomeKind::BasicPensionCentral,
                 amount_fen: 18_000,
                 period: Period::Month,
-                counted: false,
-                excluded_reason: Some("中央基础养老金不计入".to_owned()),
                 evidence: None,
                 source: IncomeSource::DataCheck,
             },
@@ -349,6 +349,7 @@ fn edit_visit(stored: &AutoCommit) -> (Visit, AutoCommit) {
                 signer_name: "王建国".to_owned(),
                 role: SignerRole::Family,
                 account: None,
+                member: Some(MemberId::from_bytes([0x10; 16])),
                 signed_at: v.ended_at,
             },
         );

@@ -7,7 +7,7 @@ use automerge::transaction::Transactable;
 use chrono::NaiveDate;
 
 use super::DocumentContent;
-use super::access::{DocError, MapReader, MapWriter, UnixMillis, code_enum};
+use super::access::{DocError, Field, FieldError, MapReader, MapWriter, UnixMillis, code_enum};
 use super::identity::{self, identity_key};
 use super::schema::Shape::{Entries, List, Scalar, Set};
 use super::schema::{
@@ -71,8 +71,6 @@ pub mod key {
         pub const KIND: &str = "kind";
         pub const AMOUNT_FEN: &str = "amount_fen";
         pub const PERIOD: &str = "period";
-        pub const COUNTED: &str = "counted";
-        pub const EXCLUDED_REASON: &str = "excluded_reason";
         pub const EVIDENCE: &str = "evidence";
         pub const SOURCE: &str = "source";
     }
@@ -123,7 +121,8 @@ const CONTENT: &[SchemaKey] = &[
     SchemaKey::opt(key::REGISTERED_ADDRESS, "户籍地", Scalar(&TEXT))
         .about("the registered address, when it differs from the usual residence"),
     SchemaKey::req(key::PROGRAMMES, "救助类别", Set(&Programme::FORMAT))
-        .about("the programmes the household is in"),
+        .about("the programmes the household is in: changed only by decisions (DB2021 art. 28: no enrolment without acceptance, investigation and confirmation); a new household starts in none")
+        .by_server(),
     SchemaKey::req(key::MEMBERS, "家庭成员", Entries(&MEMBER_ID, MEMBER)).about(
         "the members, keyed by member id. A member who leaves (death, marriage, moving out) is kept, with `removed_at` and `removed_reason`; deleting the entry is for members added by mistake",
     ),
@@ -204,16 +203,13 @@ const INCOME: &[SchemaKey] = {
             "the member who earns it (a key of `members`); absent for the household as a whole",
         ),
         SchemaKey::req(k::CLASS, "收入类别", Scalar(&IncomeClass::FORMAT)),
-        SchemaKey::req(k::KIND, "收入项目", Scalar(&TEXT))
-            .about("the type within the class, e.g. 务工, 养老金"),
+        SchemaKey::req(k::KIND, "收入项目", Scalar(&TEXT)).about(
+            "a type code: one of the national list (`general`, `preferential_treatment`, `family_planning_reward`, `scholarship`, `bravery_award`, `social_assistance`, `basic_pension_central`, `old_age_allowance`, `medical_insurance`, `support_received`, `support_paid`) or a code the region's policy defines (`local_income_kinds`); 1 to 64 characters without spaces. Whether the item counts is the rules' to say from this code (docs/RULES.md), never the phone's",
+        ),
         SchemaKey::req(k::AMOUNT_FEN, "金额（分）", Scalar(&INT))
             .about("in fen, per `period`")
             .range(NON_NEGATIVE, None, "money.negative"),
         SchemaKey::req(k::PERIOD, "周期", Scalar(&Period::FORMAT)),
-        SchemaKey::req(k::COUNTED, "计入家庭收入", Scalar(&BOOL))
-            .about("false: excluded from the household's income, with `excluded_reason`"),
-        SchemaKey::opt(k::EXCLUDED_REASON, "不计入原因", Scalar(&TEXT))
-            .about("not blank when `counted` is false"),
         SchemaKey::opt(k::EVIDENCE, "佐证材料", Scalar(&TEXT))
             .about("what supports the figure: payslip, bank statement, a neighbour's account..."),
         SchemaKey::req(k::SOURCE, "数据来源", Scalar(&IncomeSource::FORMAT)),
@@ -374,10 +370,10 @@ const RULES: &[Rule] = &[
         when: "the member id is not a key of `members`",
     },
     Rule {
-        code: "income.excluded_reason_required",
+        code: "income.kind_invalid",
         severity: Severity::Error,
-        paths: &["income.<entry_id>.excluded_reason"],
-        when: "`counted` is false and `excluded_reason` is absent or empty",
+        paths: &["income.<entry_id>.kind"],
+        when: "`kind` is empty, longer than 64 characters, or holds spaces or control characters",
     },
 ];
 
@@ -536,6 +532,179 @@ code_enum! {
         Observed = ("observed", "入户核实"),
         /// 信息核对
         DataCheck = ("data_check", "信息核对"),
+    }
+}
+
+/// The type of an income item (收入项目), which decides under the rules whether it counts
+/// (DB2021 art. 13, TK2021 art. 6; docs/RULES.md).
+///
+/// Stored as a code string: one of the national list below, or any other code, which is then a
+/// [`IncomeKind::Local`] type that a region defines (`local_income_kinds`) and may exclude
+/// (`local_excluded_income_kinds`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IncomeKind {
+    /// An ordinary item (`general`): counted.
+    General,
+    /// 优抚金 (`preferential_treatment`): excluded nationally.
+    PreferentialTreatment,
+    /// 计划生育奖励与扶助金 (`family_planning_reward`): excluded nationally.
+    FamilyPlanningReward,
+    /// 奖学金 / 助学金 (`scholarship`): excluded nationally.
+    Scholarship,
+    /// 见义勇为等奖励 (`bravery_award`): excluded nationally.
+    BraveryAward,
+    /// 政府发放的社会救助款物 (`social_assistance`): excluded nationally.
+    SocialAssistance,
+    /// 城乡居民基本养老保险基础养老金（中央确定部分） (`basic_pension_central`): excluded in the
+    /// 14th Five-Year Plan (2021–2025); a region may decide otherwise.
+    BasicPensionCentral,
+    /// 高龄津贴 (`old_age_allowance`): excluded for 特困 (TK2021 art. 6).
+    OldAgeAllowance,
+    /// 基本医疗保险等医疗保障 (`medical_insurance`): excluded for 特困 (TK2021 art. 6).
+    MedicalInsurance,
+    /// 赡养费 / 抚养费 / 扶养费 received (`support_received`): a counted transfer.
+    SupportReceived,
+    /// 赡养费 / 抚养费 / 扶养费 a member pays to someone outside the household
+    /// (`support_paid`): deducted from transfer income (转移净收入).
+    SupportPaid,
+    /// A code the region defines.
+    Local(String),
+}
+
+/// The national income types: code, Chinese and English name.
+const INCOME_KINDS: [(IncomeKind, &str, &str, &str); 11] = [
+    (
+        IncomeKind::General,
+        "general",
+        "一般收入",
+        "ordinary income",
+    ),
+    (
+        IncomeKind::PreferentialTreatment,
+        "preferential_treatment",
+        "优抚金",
+        "preferential-treatment pension (优抚金)",
+    ),
+    (
+        IncomeKind::FamilyPlanningReward,
+        "family_planning_reward",
+        "计划生育奖励扶助金",
+        "family-planning reward",
+    ),
+    (
+        IncomeKind::Scholarship,
+        "scholarship",
+        "奖学金、助学金",
+        "scholarship or study grant",
+    ),
+    (
+        IncomeKind::BraveryAward,
+        "bravery_award",
+        "见义勇为等奖励",
+        "bravery award",
+    ),
+    (
+        IncomeKind::SocialAssistance,
+        "social_assistance",
+        "社会救助款物",
+        "social-assistance cash or goods",
+    ),
+    (
+        IncomeKind::BasicPensionCentral,
+        "basic_pension_central",
+        "基础养老金（中央确定部分）",
+        "central part of the residents' basic pension",
+    ),
+    (
+        IncomeKind::OldAgeAllowance,
+        "old_age_allowance",
+        "高龄津贴",
+        "old-age allowance (高龄津贴)",
+    ),
+    (
+        IncomeKind::MedicalInsurance,
+        "medical_insurance",
+        "基本医疗保险报销",
+        "basic medical insurance",
+    ),
+    (
+        IncomeKind::SupportReceived,
+        "support_received",
+        "收到的赡养（抚养、扶养）费",
+        "support received",
+    ),
+    (
+        IncomeKind::SupportPaid,
+        "support_paid",
+        "支付的赡养（抚养、扶养）费",
+        "support paid",
+    ),
+];
+
+impl IncomeKind {
+    /// The national types, in the order of the national list.
+    pub fn national() -> impl Iterator<Item = IncomeKind> {
+        INCOME_KINDS.iter().map(|(k, ..)| k.clone())
+    }
+
+    /// The code of this type.
+    pub fn code(&self) -> &str {
+        match self {
+            IncomeKind::Local(c) => c,
+            known => INCOME_KINDS
+                .iter()
+                .find(|(k, ..)| k == known)
+                .map_or("", |(_, c, ..)| c),
+        }
+    }
+
+    /// The type with this code (a local type if the code is not a national one).
+    pub fn from_code(code: &str) -> IncomeKind {
+        INCOME_KINDS
+            .iter()
+            .find(|(_, c, ..)| *c == code)
+            .map_or_else(|| IncomeKind::Local(code.to_owned()), |(k, ..)| k.clone())
+    }
+
+    /// Whether `code` may name a type: 1 to 64 characters, no whitespace or control characters.
+    pub fn is_valid_code(code: &str) -> bool {
+        (1..=64).contains(&code.chars().count())
+            && !code.chars().any(|c| c.is_whitespace() || c.is_control())
+    }
+
+    /// Whether this is one of the national types.
+    pub fn is_national(&self) -> bool {
+        !matches!(self, IncomeKind::Local(_))
+    }
+
+    /// The Chinese and English names of a national type; `None` for a local one (its name is
+    /// the region's, `local_income_kinds`).
+    pub fn national_labels(&self) -> Option<(&'static str, &'static str)> {
+        INCOME_KINDS
+            .iter()
+            .find(|(k, ..)| k == self)
+            .map(|(_, _, zh, en)| (*zh, *en))
+    }
+}
+
+impl std::fmt::Display for IncomeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Field for IncomeKind {
+    const EXPECTED: &'static str = "an income type code";
+    fn to_scalar(&self) -> automerge::ScalarValue {
+        automerge::ScalarValue::Str(self.code().into())
+    }
+    /// Any string reads (a code of an older version, or free text written before codes): the
+    /// document's validation says when it is not a usable code.
+    fn from_scalar(v: &automerge::ScalarValue) -> Result<Self, FieldError> {
+        match v {
+            automerge::ScalarValue::Str(s) => Ok(IncomeKind::from_code(s)),
+            _ => Err(FieldError::WrongType),
+        }
     }
 }
 
@@ -820,13 +989,11 @@ pub struct IncomeItem {
     /// The member who earns it; `None` for income of the household as a whole.
     pub member: Option<MemberId>,
     pub class: IncomeClass,
-    /// The specific type within the class, e.g. "务工", "养老金".
-    pub kind: String,
+    /// The type (收入项目): a national code or one the region defines. Whether the item counts
+    /// is derived from it by the rules (`rules::income`).
+    pub kind: IncomeKind,
     pub amount_fen: i64,
     pub period: Period,
-    /// Counted in household income, or excluded (with the reason).
-    pub counted: bool,
-    pub excluded_reason: Option<String>,
     /// What supports the figure (payslip, bank statement, neighbour's account...).
     pub evidence: Option<String>,
     pub source: IncomeSource,
@@ -841,8 +1008,6 @@ impl IncomeItem {
             kind: m.req(k::KIND)?,
             amount_fen: m.req(k::AMOUNT_FEN)?,
             period: m.req(k::PERIOD)?,
-            counted: m.req(k::COUNTED)?,
-            excluded_reason: m.opt(k::EXCLUDED_REASON)?,
             evidence: m.opt(k::EVIDENCE)?,
             source: m.req(k::SOURCE)?,
         })
@@ -855,8 +1020,6 @@ impl IncomeItem {
         m.set(k::KIND, &self.kind)?;
         m.set(k::AMOUNT_FEN, &self.amount_fen)?;
         m.set(k::PERIOD, &self.period)?;
-        m.set(k::COUNTED, &self.counted)?;
-        m.set_opt(k::EXCLUDED_REASON, self.excluded_reason.as_ref())?;
         m.set_opt(k::EVIDENCE, self.evidence.as_ref())?;
         m.set(k::SOURCE, &self.source)
     }
@@ -988,6 +1151,27 @@ pub struct Household {
     pub decisions: Vec<Decision>,
 }
 
+impl Household {
+    /// Record a decision (审批决定) and what it does to the programmes: an approval or a change
+    /// puts the household in the decision's programme, a termination takes it out; a refusal or
+    /// a suspension leaves them as they are. Decisions and programmes are the server's to write
+    /// (DB2021 art. 28): phones never call this.
+    pub fn record_decision(&mut self, d: Decision) {
+        if let Some(p) = d.programme {
+            match d.outcome {
+                DecisionOutcome::Approved | DecisionOutcome::Changed => {
+                    self.programmes.insert(p);
+                }
+                DecisionOutcome::Terminated => {
+                    self.programmes.remove(&p);
+                }
+                DecisionOutcome::Refused | DecisionOutcome::Suspended => {}
+            }
+        }
+        self.decisions.push(d);
+    }
+}
+
 fn non_negative(v: Option<i64>, path: &str, out: &mut Vec<Issue>) {
     if v.is_some_and(|v| v < 0) {
         out.push(Issue::error(
@@ -1100,12 +1284,12 @@ impl DocumentContent for Household {
                 &format!("{path}.{}", k::AMOUNT_FEN),
                 out,
             );
-            if !item.counted && item.excluded_reason.as_deref().is_none_or(str::is_empty) {
+            if !IncomeKind::is_valid_code(item.kind.code()) {
                 out.push(Issue::error(
-                    format!("{path}.{}", k::EXCLUDED_REASON),
-                    "income.excluded_reason_required",
-                    "不计入的收入须注明原因",
-                    "income excluded from the count needs a reason",
+                    format!("{path}.{}", k::KIND),
+                    "income.kind_invalid",
+                    "收入项目代码应为1至64个字符，不含空格",
+                    "an income type code has 1 to 64 characters and no spaces",
                 ));
             }
         }

@@ -110,21 +110,24 @@ fn sample_visit() -> Visit {
                 signer_name: name.to_owned(),
                 role: SignerRole::Investigator,
                 account: Some(account(acct)),
+                member: None,
                 signed_at: v.ended_at,
             },
         );
     }
+    let present = MemberId::generate().unwrap();
     v.signatures.insert(
         blob(12),
         Signature {
             signer_name: "王建国".to_owned(),
             role: SignerRole::Family,
             account: None,
+            member: Some(present),
             signed_at: v.ended_at,
         },
     );
     v.member_checks.insert(
-        MemberId::generate().unwrap(),
+        present,
         MemberCheck {
             present: true,
             confirmed: true,
@@ -472,6 +475,68 @@ fn visit_rules() {
         2
     );
 
+    // DB2021 art. 16: each family member present signs, or the visit says why not; one
+    // signature of any family member is not enough.
+    let mut second = v.clone();
+    let wife = MemberId::generate().unwrap();
+    second.member_checks.insert(
+        wife,
+        MemberCheck {
+            present: true,
+            ..MemberCheck::default()
+        },
+    );
+    let issues = issues_of(&second);
+    let missing: Vec<&Issue> = issues
+        .iter()
+        .filter(|i| i.code == "visit.family_signature_missing")
+        .collect();
+    assert_eq!(missing.len(), 1, "{issues:?}");
+    assert_eq!(missing[0].path, format!("content.member_checks.{wife}"));
+    assert_eq!(missing[0].severity, Severity::Error);
+    // A draft is not held to it.
+    let mut draft = second.clone();
+    draft.status = VisitStatus::Draft;
+    assert!(!codes(&issues_of(&draft)).contains(&"visit.family_signature_missing"));
+    // Her signature, or the reason she did not sign, settles it.
+    let mut signed = second.clone();
+    signed.signatures.insert(
+        blob(13),
+        Signature {
+            signer_name: "李秀英".to_owned(),
+            role: SignerRole::Family,
+            account: None,
+            member: Some(wife),
+            signed_at: v.ended_at,
+        },
+    );
+    assert!(!has_errors(&issues_of(&signed)));
+    let mut refused = second.clone();
+    refused
+        .member_checks
+        .get_mut(&wife)
+        .unwrap()
+        .not_signed_reason = Some("拒绝签字".to_owned());
+    assert!(!has_errors(&issues_of(&refused)));
+    // A member absent from the visit does not sign.
+    let mut absent = second.clone();
+    absent.member_checks.get_mut(&wife).unwrap().present = false;
+    assert!(!has_errors(&issues_of(&absent)));
+    // Nobody recorded present: a warning.
+    let mut nobody = v.clone();
+    nobody
+        .member_checks
+        .values_mut()
+        .for_each(|c| c.present = false);
+    let issues = issues_of(&nobody);
+    assert!(codes(&issues).contains(&"visit.no_member_present"));
+    assert!(!has_errors(&issues));
+    // A family signature names a member of this visit.
+    let mut stranger = signed.clone();
+    stranger.signatures.get_mut(&blob(13)).unwrap().member = Some(MemberId::generate().unwrap());
+    let c = codes(&issues_of(&stranger));
+    assert!(c.contains(&"visit.signer_unknown") && c.contains(&"visit.family_signature_missing"));
+
     let mut incomplete = v.clone();
     incomplete.conclusion = None;
     incomplete.ended_at = None;
@@ -609,7 +674,7 @@ fn household_rules() {
         m.disability_grade = Some(5);
     }
     for item in bad.income.values_mut() {
-        item.excluded_reason = None;
+        item.kind = household::IncomeKind::from_code("");
         item.amount_fen = -1;
         item.member = Some(MemberId::generate().unwrap());
     }
@@ -618,7 +683,7 @@ fn household_rules() {
     for code in [
         "member.non_resident_reason_required",
         "member.disability_grade_range",
-        "income.excluded_reason_required",
+        "income.kind_invalid",
         "money.negative",
         "member.unknown",
         "household.address_required",

@@ -54,6 +54,7 @@ pub mod key {
         pub const CONFIRMED: &str = "confirmed";
         pub const REMOVED: &str = "removed";
         pub const REMOVAL_REASON: &str = "removal_reason";
+        pub const NOT_SIGNED_REASON: &str = "not_signed_reason";
         pub const NOTE: &str = "note";
     }
 
@@ -81,6 +82,7 @@ pub mod key {
         pub const SIGNER_NAME: &str = "signer_name";
         pub const ROLE: &str = "role";
         pub const ACCOUNT: &str = "account";
+        pub const MEMBER: &str = "member";
         pub const SIGNED_AT: &str = "signed_at";
     }
 
@@ -178,15 +180,17 @@ const MEMBER_CHECK: &[SchemaKey] = {
             .about("no longer part of the household, with `removal_reason`"),
         SchemaKey::opt(k::REMOVAL_REASON, "减员原因", Scalar(&TEXT))
             .about("not blank when `removed` is true"),
+        SchemaKey::opt(k::NOT_SIGNED_REASON, "未签字原因", Scalar(&TEXT)).about(
+            "why a member present did not sign (refused, a minor, unable to write): without it, each member present signs once the visit is submitted (DB2021 art. 16)",
+        ),
         SchemaKey::opt(k::NOTE, "备注", Scalar(&TEXT)),
     ]
 };
 
 const MEMBER_ADDED: &[SchemaKey] = &[
     SchemaKey::req(member_key::NAME, "姓名", Scalar(&TEXT)).about("not blank"),
-    identity_key(member_key::IDENTITY, "身份证号").about(
-        "masked and sealed to the server, replaced whole (never in clear); the server checks whether the person already receives benefits elsewhere",
-    ),
+    identity_key(member_key::IDENTITY, "身份证号")
+        .about("masked and sealed to the server, replaced whole (never in clear)"),
     SchemaKey::req(
         member_key::RELATION,
         "与户主关系",
@@ -223,6 +227,9 @@ const SIGNATURE: &[SchemaKey] = {
         SchemaKey::req(k::ROLE, "签字人身份", Scalar(&SignerRole::FORMAT)),
         SchemaKey::opt(k::ACCOUNT, "签字人账号", Scalar(&ACCOUNT_ID))
             .about("the signer's account id, for investigators and cadres"),
+        SchemaKey::opt(k::MEMBER, "签字成员", Scalar(&MEMBER_ID)).about(
+            "the household member who signed, for `family` signatures: a key of `member_checks` or `members_added`",
+        ),
         SchemaKey::opt(k::SIGNED_AT, "签字时间", Scalar(&TIMESTAMP)),
     ]
 };
@@ -315,9 +322,21 @@ const RULES: &[Rule] = &[
     },
     Rule {
         code: "visit.family_signature_missing",
+        severity: Severity::Error,
+        paths: &["member_checks.<member_id>"],
+        when: "`status` is not `draft`, the member is `present`, has no `not_signed_reason`, and no signature has `role` `family` and this `member` (DB2021 art. 16: each family member present signs)",
+    },
+    Rule {
+        code: "visit.no_member_present",
         severity: Severity::Warning,
-        paths: &["signatures"],
-        when: "`status` is not `draft` and no signature has `role` `family`",
+        paths: &["member_checks"],
+        when: "`status` is not `draft` and no member is recorded `present`",
+    },
+    Rule {
+        code: "visit.signer_unknown",
+        severity: Severity::Error,
+        paths: &["signatures.<blob_hash>.member"],
+        when: "`member` is not a key of `member_checks` or `members_added`, or the signature's `role` is not `family`",
     },
     Rule {
         code: "visit.review_required",
@@ -439,12 +458,13 @@ pub struct MemberCheck {
     /// 减员 (no longer part of the household)
     pub removed: bool,
     pub removal_reason: Option<String>,
+    /// 未签字原因: why a member present did not sign.
+    pub not_signed_reason: Option<String>,
     pub note: Option<String>,
 }
 
 /// A member found at the visit who is not in the household record yet (增员). Keyed by the
-/// [`MemberId`] the member will keep in the household. The server checks whether the person
-/// already receives benefits elsewhere.
+/// [`MemberId`] the member will keep in the household.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddedMember {
     pub name: String,
@@ -484,6 +504,8 @@ pub struct Signature {
     pub role: SignerRole,
     /// The signer's account, for investigators and cadres.
     pub account: Option<AccountId>,
+    /// The household member who signed, for family signatures.
+    pub member: Option<MemberId>,
     pub signed_at: Option<UnixMillis>,
 }
 
@@ -580,6 +602,7 @@ fn read_member_check(m: &MapReader<'_>) -> Result<MemberCheck, DocError> {
         confirmed: m.req(k::CONFIRMED)?,
         removed: m.req(k::REMOVED)?,
         removal_reason: m.opt(k::REMOVAL_REASON)?,
+        not_signed_reason: m.opt(k::NOT_SIGNED_REASON)?,
         note: m.opt(k::NOTE)?,
     })
 }
@@ -593,6 +616,7 @@ fn write_member_check<T: Transactable>(
     m.set(k::CONFIRMED, &v.confirmed)?;
     m.set(k::REMOVED, &v.removed)?;
     m.set_opt(k::REMOVAL_REASON, v.removal_reason.as_ref())?;
+    m.set_opt(k::NOT_SIGNED_REASON, v.not_signed_reason.as_ref())?;
     m.set_opt(k::NOTE, v.note.as_ref())
 }
 
@@ -641,6 +665,7 @@ fn read_signature(m: &MapReader<'_>) -> Result<Signature, DocError> {
         signer_name: m.req(k::SIGNER_NAME)?,
         role: m.req(k::ROLE)?,
         account: m.opt(k::ACCOUNT)?,
+        member: m.opt(k::MEMBER)?,
         signed_at: m.opt(k::SIGNED_AT)?,
     })
 }
@@ -653,6 +678,7 @@ fn write_signature<T: Transactable>(
     m.set(k::SIGNER_NAME, &v.signer_name)?;
     m.set(k::ROLE, &v.role)?;
     m.set_opt(k::ACCOUNT, v.account.as_ref())?;
+    m.set_opt(k::MEMBER, v.member.as_ref())?;
     m.set_opt(k::SIGNED_AT, v.signed_at.as_ref())
 }
 
@@ -805,6 +831,21 @@ impl DocumentContent for Visit {
             let path = format!("{}.{id}", key::MEMBERS_ADDED);
             person_checks(&path, &m.name, m.identity.as_ref(), None, None, out);
         }
+        for (hash, sig) in &self.signatures {
+            let Some(member) = &sig.member else {
+                continue;
+            };
+            let known =
+                self.member_checks.contains_key(member) || self.members_added.contains_key(member);
+            if !known || sig.role != SignerRole::Family {
+                out.push(Issue::error(
+                    format!("{}.{hash}.{}", key::SIGNATURES, key::signature::MEMBER),
+                    "visit.signer_unknown",
+                    "签字成员须为本次核实或增员的家庭成员",
+                    "the member who signed must be one checked or added at this visit",
+                ));
+            }
+        }
         if let Some(gps) = &self.gps {
             gps.validate(key::GPS, out);
         }
@@ -879,17 +920,33 @@ impl Visit {
                 ));
             }
         }
-        if !self
-            .signatures
-            .values()
-            .any(|s| s.role == SignerRole::Family)
-        {
+        // DB2021 art. 16: the investigators and each family member present sign.
+        for (id, check) in &self.member_checks {
+            let unsigned = check.present
+                && check
+                    .not_signed_reason
+                    .as_deref()
+                    .is_none_or(|r| r.trim().is_empty())
+                && !self
+                    .signatures
+                    .values()
+                    .any(|s| s.role == SignerRole::Family && s.member.as_ref() == Some(id));
+            if unsigned {
+                out.push(Issue::error(
+                    format!("{}.{id}", key::MEMBER_CHECKS),
+                    "visit.family_signature_missing",
+                    "在场家庭成员须本人签字；未签字的请注明原因",
+                    "each family member present signs; for one who does not, record why",
+                ));
+            }
+        }
+        if !self.member_checks.values().any(|c| c.present) {
             out.push(Issue::new(
-                key::SIGNATURES,
+                key::MEMBER_CHECKS,
                 Severity::Warning,
-                "visit.family_signature_missing",
-                "在场家庭成员尚未签字",
-                "no family member has signed",
+                "visit.no_member_present",
+                "未记录在场的家庭成员",
+                "no family member is recorded as present",
             ));
         }
     }

@@ -18,6 +18,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::{Cap, Money, Rate};
+use crate::doc::household::IncomeKind;
 use crate::region::{RegionLevel, check_code};
 
 /// Which 低保 standard applies to a household: the urban (城市) or the rural (农村) one. Where a
@@ -100,6 +101,17 @@ impl Standard {
     }
 }
 
+/// An income type a region defines (收入项目 beyond the national list): its code, as income items
+/// carry it, and its name, as phones offer it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalIncomeKind {
+    /// 1 to 64 characters without spaces, not a national code.
+    pub code: String,
+    /// The name shown (Chinese), e.g. 土地流转收入.
+    pub name: String,
+}
+
 macro_rules! policy_fields {
     (
         defaults { $( $(#[$dm:meta])* $d:ident : $dt:ty = $dv:expr, )* }
@@ -158,15 +170,13 @@ policy_fields! {
         near_dibao_multiplier_urban: Rate = Rate::from_units(15_000),
         /// 低保边缘 multiplier for rural households (national 1.5; Qinghai sets 2 for rural).
         near_dibao_multiplier_rural: Rate = Rate::from_units(15_000),
-        /// 特困 basic support standard as a multiple of the 低保 standard (≥ 1.3 in some places,
-        /// 1.5 in Qingdao; default 1.3).
-        tekun_multiplier: Rate = Rate::from_units(13_000),
-        /// 刚性支出 ratio: 12-month rigid spending / annual income above this (default 0.6).
-        rigid_expenditure_ratio: Rate = Rate::percent(60),
         /// 必要就业成本: share of wages deducted as employment cost (local, e.g. 0.1; default 0).
         employment_cost_rate: Rate = Rate::ZERO,
-        /// Local income exclusions (type codes, see [`super::income::IncomeKind`]), on top of the
-        /// national list; a layer replaces its parent's list.
+        /// Income types the region defines (收入项目 codes beyond the national list, with their
+        /// names), offered on the phones; a layer replaces its parent's list.
+        local_income_kinds: Vec<LocalIncomeKind> = Vec::new(),
+        /// Local income exclusions (type codes, see [`IncomeKind`]), on top of the national
+        /// list; a layer replaces its parent's list.
         local_excluded_income_kinds: Vec<String> = Vec::new(),
         /// 渐退期 minimum months (default 0; Qingdao 3, Qinghai 12).
         phase_out_min_months: u32 = 0,
@@ -204,18 +214,31 @@ policy_fields! {
         tekun_recheck_months: u32 = 12,
         /// Re-check after a member's death within this many months.
         death_recheck_months: u32 = 3,
-        /// Visit interval for high-risk people, days (local: ≥ weekly).
-        visit_high_risk_days: u32 = 7,
-        /// Visit interval for key people (incl. 分散供养特困), months (local: ≥ monthly).
-        visit_key_months: u32 = 1,
-        /// Visit interval for others, months (local: ≥ quarterly).
-        visit_other_months: u32 = 3,
         /// Age from which a person counts as without work capacity (TK2021: 60).
         elder_age: u32 = 60,
         /// Age below which a minor counts as without work capacity (GG2020: 18).
         minor_age: u32 = 18,
     }
     local {
+        /// 特困 basic support standard as a multiple of the 低保 standard (local: "不低于…1.3倍"
+        /// in Tieling, 1.5 in Qingdao).
+        tekun_multiplier: Rate,
+        /// 刚性支出 ratio: 12-month rigid spending / annual income above this (local, GX2025
+        /// leaves it to the region; e.g. 0.6).
+        rigid_expenditure_ratio: Rate,
+        /// Whether the 12 months' rigid expenditure is deducted from the income counted for 低保
+        /// (local: "用足用好刚性支出扣减政策"; unset: no deduction).
+        rigid_expenditure_deduction: bool,
+        /// Whether the central part of the residents' basic pension (基础养老金) is left out of
+        /// income. Unset: as the national text says, left out in the 14th Five-Year Plan
+        /// (2021–2025) and counted after it.
+        basic_pension_central_excluded: bool,
+        /// Visit interval for high-risk people, days (local: ≥ weekly in Inner Mongolia).
+        visit_high_risk_days: u32,
+        /// Visit interval for key people (incl. 分散供养特困), months (local: ≥ monthly).
+        visit_key_months: u32,
+        /// Visit interval for others, months (local: ≥ quarterly).
+        visit_other_months: u32,
         /// 城市低保标准 per person.
         dibao_standard_urban: Standard,
         /// 农村低保标准 per person.
@@ -345,7 +368,9 @@ pub enum PolicyError {
     ZeroDuration { field: &'static str },
     #[error("{field}: an age must lie between 1 and 150, got {value}")]
     AgeOutOfRange { field: &'static str, value: u32 },
-    #[error("local_excluded_income_kinds: {0:?} is not a valid income type code")]
+    #[error(
+        "{0:?} is not a valid local income type: a code of 1 to 64 characters without spaces, not a national code, with a name"
+    )]
     BadIncomeKind(String),
     #[error("phase-out minimum {min} months is above the maximum {max} months")]
     PhaseOutMinAboveMax { min: u32, max: u32 },
@@ -411,7 +436,11 @@ impl PolicyError {
             PolicyError::AgeOutOfRange { field, value } => {
                 format!("{field}：年龄必须在1到150之间，当前为{value}")
             }
-            PolicyError::BadIncomeKind(k) => format!("地方不计入收入类型代码无效：{k:?}"),
+            PolicyError::BadIncomeKind(k) => {
+                format!(
+                    "地方收入项目代码无效（1至64个字符、不含空格、不与全国代码重复、须有名称）：{k:?}"
+                )
+            }
             PolicyError::PhaseOutMinAboveMax { min, max } => {
                 format!("渐退期最短{min}个月，超过了最长{max}个月")
             }
@@ -542,11 +571,18 @@ fn check_fields(s: &PolicySettings) -> Result<(), PolicyError> {
         }
     }
     if let Some(kinds) = &s.local_excluded_income_kinds
-        && let Some(bad) = kinds
-            .iter()
-            .find(|k| !super::income::IncomeKind::is_valid_code(k))
+        && let Some(bad) = kinds.iter().find(|k| !IncomeKind::is_valid_code(k))
     {
         return Err(PolicyError::BadIncomeKind(bad.clone()));
+    }
+    if let Some(kinds) = &s.local_income_kinds
+        && let Some(bad) = kinds.iter().find(|k| {
+            !IncomeKind::is_valid_code(&k.code)
+                || IncomeKind::from_code(&k.code).is_national()
+                || k.name.trim().is_empty()
+        })
+    {
+        return Err(PolicyError::BadIncomeKind(bad.code.clone()));
     }
     Ok(())
 }
@@ -727,6 +763,22 @@ impl PolicyBook {
             .into_iter()
             .filter_map(|v| in_force(v, date))
             .collect())
+    }
+
+    /// The layer version that gives the policy of `region` on `date` the field `sets` looks
+    /// for: the deepest layer in force that sets it; `None` when no layer does (the national
+    /// default, if there is one, applies).
+    pub fn source_of(
+        &self,
+        region: &str,
+        date: NaiveDate,
+        sets: impl Fn(&PolicySettings) -> bool,
+    ) -> Result<Option<&PolicyLayer>, PolicyError> {
+        Ok(self
+            .layers_in_force(region, date)?
+            .into_iter()
+            .rev()
+            .find(|l| sets(&l.settings)))
     }
 
     fn chain(&self, path: &[String]) -> Vec<&Versions> {

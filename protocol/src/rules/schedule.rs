@@ -207,36 +207,32 @@ pub fn next_tasks(case: &CaseState, policy: &Policy) -> Result<Vec<DueTask>, Sch
         ) => Some(RiskLevel::Key),
         (None, _) => None,
     };
-    if let Some(risk) = risk {
+    // Visit intervals are the region's (local practice, no national figure): without one, no
+    // visit task.
+    let visit = risk.and_then(|risk| match risk {
+        RiskLevel::High => policy.visit_high_risk_days.map(|d| (risk, d)),
+        RiskLevel::Key => policy.visit_key_months.map(|m| (risk, m)),
+        RiskLevel::Normal => policy.visit_other_months.map(|m| (risk, m)),
+    });
+    if let Some((risk, n)) = visit {
         let base = case.last_visit.unwrap_or(case.last_recheck);
         let (due, zh, en) = match risk {
-            RiskLevel::High => {
-                let d = policy.visit_high_risk_days;
-                let due = base
-                    .checked_add_days(Days::new(u64::from(d)))
-                    .ok_or(ScheduleError::Overflow)?;
-                (
-                    due,
-                    format!("高风险对象，至少每{d}天探访一次"),
-                    format!("high risk: visit at least every {d} days"),
-                )
-            }
-            RiskLevel::Key => {
-                let m = policy.visit_key_months;
-                (
-                    add_months(base, m)?,
-                    format!("重点对象（含分散供养特困人员），至少每{m}个月探访一次"),
-                    format!("key person (incl. 分散供养特困): visit at least every {m} months"),
-                )
-            }
-            RiskLevel::Normal => {
-                let m = policy.visit_other_months;
-                (
-                    add_months(base, m)?,
-                    format!("一般对象，至少每{m}个月探访一次"),
-                    format!("other: visit at least every {m} months"),
-                )
-            }
+            RiskLevel::High => (
+                base.checked_add_days(Days::new(u64::from(n)))
+                    .ok_or(ScheduleError::Overflow)?,
+                format!("高风险对象，至少每{n}天探访一次"),
+                format!("high risk: visit at least every {n} days"),
+            ),
+            RiskLevel::Key => (
+                add_months(base, n)?,
+                format!("重点对象（含分散供养特困人员），至少每{n}个月探访一次"),
+                format!("key person (incl. 分散供养特困): visit at least every {n} months"),
+            ),
+            RiskLevel::Normal => (
+                add_months(base, n)?,
+                format!("一般对象，至少每{n}个月探访一次"),
+                format!("other: visit at least every {n} months"),
+            ),
         };
         tasks.push(DueTask {
             kind: TaskKind::Visit,

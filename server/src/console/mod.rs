@@ -5,6 +5,7 @@
 //! answer as ids that do not exist, and the denial is audited.
 
 mod html;
+mod means;
 mod pages;
 mod tasks;
 mod triage;

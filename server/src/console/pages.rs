@@ -8,12 +8,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use doudi_protocol::doc::household::Period;
 use doudi_protocol::doc::visit::VisitStatus;
 use doudi_protocol::doc::{self, Household, Visit};
 use doudi_protocol::id_number::IdNumber;
 
 use super::html::{self, csrf_field, esc, esc_opt, layout};
+use super::means;
 use super::{FormResult, Session, checked_form, error_page, html_response, secure};
 use crate::api::SharedState;
 use crate::audit::{self, Outcome};
@@ -366,63 +366,6 @@ fn members_table(
     )
 }
 
-/// Annual amount of an income item (fen).
-fn annual_fen(amount: i64, period: Period) -> i64 {
-    match period {
-        Period::Month => amount.saturating_mul(12),
-        Period::Quarter => amount.saturating_mul(4),
-        Period::Year | Period::Once => amount,
-    }
-}
-
-fn income_table(h: &Household) -> String {
-    let names: HashMap<String, &str> = h
-        .members
-        .iter()
-        .map(|(id, m)| (id.to_string(), m.name.as_str()))
-        .collect();
-    let mut counted_annual: i64 = 0;
-    let rows: String = h
-        .income
-        .values()
-        .map(|i| {
-            let annual = annual_fen(i.amount_fen, i.period);
-            if i.counted {
-                counted_annual = counted_annual.saturating_add(annual);
-            }
-            format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-                esc_opt(i.member.map(|m| m.to_string()).and_then(|m| names.get(&m).copied())),
-                esc(i.class.label_zh()),
-                esc(&i.kind),
-                html::yuan(i.amount_fen),
-                esc(i.period.label_zh()),
-                html::yuan(annual),
-                if i.counted { "计入".to_string() } else { format!("不计入：{}", esc_opt(i.excluded_reason.as_deref())) },
-                esc(i.source.label_zh()),
-            )
-        })
-        .collect();
-    let size = h
-        .members
-        .values()
-        .filter(|m| m.removed_at.is_none() && m.co_resident)
-        .count();
-    let per_capita = if size > 0 {
-        format!(
-            "{} 元/人·月",
-            html::yuan(((counted_annual as f64) / (size as f64) / 12.0).round() as i64)
-        )
-    } else {
-        "—（无共同生活成员）".to_string()
-    };
-    format!(
-        r#"<table class="list"><thead><tr><th>成员</th><th>类别</th><th>项目</th><th>金额（元）</th><th>周期</th><th>折年（元）</th><th>计入</th><th>来源</th></tr></thead><tbody>{rows}</tbody></table>
-<p class="figure" title="per-capita monthly income: counted annual income ÷ co-resident members ÷ 12">家庭年计入收入 {} 元；共同生活成员 {size} 人；<strong>人均月收入 {per_capita}</strong></p>"#,
-        html::yuan(counted_annual)
-    )
-}
-
 /// Thumbnail linking to the full blob; the fallback text shows when the blob is not uploaded yet.
 fn blob_thumb(hash: &str, caption: &str) -> String {
     let h = esc(hash);
@@ -460,9 +403,25 @@ fn change_fields(bytes: &[u8]) -> String {
     esc(&s)
 }
 
-async fn history(db: &DatabaseConnection, doc_id: &str) -> ApiResult<String> {
-    let changes = doc_change::Entity::find()
-        .filter(doc_change::Column::DocId.eq(doc_id))
+/// The changes of a document a history shows: those made by `accounts` with a time (the one the
+/// phone gives its change, unix ms) between `from_ms` and `to_ms`: a visit's investigators
+/// during the visit, whenever the phone synced.
+struct Window {
+    accounts: Vec<String>,
+    from_ms: i64,
+    to_ms: i64,
+}
+
+async fn history(
+    db: &DatabaseConnection,
+    doc_id: &str,
+    window: Option<Window>,
+) -> ApiResult<String> {
+    let mut q = doc_change::Entity::find().filter(doc_change::Column::DocId.eq(doc_id));
+    if let Some(w) = &window {
+        q = q.filter(doc_change::Column::AccountId.is_in(w.accounts.clone()));
+    }
+    let changes = q
         .order_by_asc(doc_change::Column::Id)
         .limit(200)
         .all(db)
@@ -504,6 +463,19 @@ async fn history(db: &DatabaseConnection, doc_id: &str) -> ApiResult<String> {
             _ => c.bytes.clone(),
         }
     };
+    let changes: Vec<&doc_change::Model> = match &window {
+        Some(w) => changes
+            .iter()
+            .filter(|c| {
+                automerge::Change::try_from(&bytes_of(c)[..])
+                    .is_ok_and(|ch| (w.from_ms..=w.to_ms).contains(&ch.timestamp()))
+            })
+            .collect(),
+        None => changes.iter().collect(),
+    };
+    if changes.is_empty() && window.is_some() {
+        return Ok("<p class=\"sub\">本次走访期间调查人员未修改家庭档案。</p>".into());
+    }
     let server_actor = hex::encode(sync::SERVER_ACTOR);
     let rows: String = changes
         .iter()
@@ -714,8 +686,22 @@ async fn visit_page(
             ));
             b.push_str("<h3>家庭成员</h3>");
             b.push_str(&members_table(h, Some(id), session, can_unmask, unmasked));
-            b.push_str("<h3>收入</h3>");
-            b.push_str(&income_table(h));
+            if let Some(row) = &household_row {
+                let (a, policy) = means::assess(state, &hh_id, &row.region_path, h).await?;
+                b.push_str("<h3>收入与测算</h3>");
+                b.push_str(&means::section(h, &a, &policy));
+            }
+            // What the visit found is written into the household record by its investigators:
+            // their changes to it from the start of the visit to its submission.
+            let window = Window {
+                accounts: v.investigators.keys().map(|a| a.to_string()).collect(),
+                from_ms: v.started_at.map_or(0, |t| t.0),
+                to_ms: v.submitted_at.map_or(i64::MAX, |t| t.0),
+            };
+            b.push_str(
+                "<h3 title=\"changes the visit's investigators made to the household record during the visit\">本次走访对家庭档案的修改</h3>",
+            );
+            b.push_str(&history(db, &hh_id, Some(window)).await?);
         }
         None => b.push_str("<p class=\"sub\">家庭档案尚未同步。</p>"),
     }
@@ -804,7 +790,7 @@ async fn visit_page(
         b.push_str(&conflicts);
     }
     b.push_str("<h2>修改记录</h2>");
-    b.push_str(&history(db, id).await?);
+    b.push_str(&history(db, id, None).await?);
     Ok(b)
 }
 
@@ -988,8 +974,9 @@ async fn household_page(state: &SharedState, session: &Session, id: &str) -> Api
     );
     b.push_str("<h2>家庭成员</h2>");
     b.push_str(&members_table(&h, None, session, false, None));
-    b.push_str("<h2>收入</h2>");
-    b.push_str(&income_table(&h));
+    let (a, policy) = means::assess(state, id, &row.region_path, &h).await?;
+    b.push_str("<h2>收入与测算</h2>");
+    b.push_str(&means::section(&h, &a, &policy));
     let visits = visit::Entity::find()
         .filter(visit::Column::HouseholdId.eq(id))
         .order_by_desc(visit::Column::StartedAtMs)
@@ -1039,7 +1026,7 @@ async fn household_page(state: &SharedState, session: &Session, id: &str) -> Api
         b.push_str(&c);
     }
     b.push_str("<h2>修改记录</h2>");
-    b.push_str(&history(db, id).await?);
+    b.push_str(&history(db, id, None).await?);
     Ok(b)
 }
 

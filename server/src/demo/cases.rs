@@ -2,17 +2,20 @@
 //! as documents by a demo device of the grid worker through the server's storage path (as if
 //! synced), so the console has something to show.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{ActorId, Automerge};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
 
 use doudi_protocol::doc::discovery::{Channel, DiscoveryStatus, Target, TargetGroup, Urgency};
 use doudi_protocol::doc::household::{
-    Health, HukouType, IncomeClass, IncomeItem, IncomeSource, Member, Period, Programme, Relation,
+    Decision, DecisionOutcome, DisabilityKind, Expenditure, ExpenditureKind, Health, HukouType,
+    IncomeClass, IncomeItem, IncomeKind, IncomeSource, Member, Period, Programme, Relation,
+    Supporter, WorkCapacity,
 };
 use doudi_protocol::doc::visit::{
-    Conclusion, Investigator, LivingConditions, Purpose, Signature, SignerRole, VisitStatus,
+    Conclusion, Investigator, LivingConditions, MemberCheck, Purpose, Signature, SignerRole,
+    VisitStatus,
 };
 use doudi_protocol::doc::{
     self, DiscoveryReport, DocumentContent, GeoPoint, Household, Photo, PhotoCategory, UnixMillis,
@@ -25,7 +28,9 @@ use super::DemoError;
 use crate::accounts;
 use crate::auth::now_ms;
 use crate::entity::{device, document, region};
+use crate::error::ApiError;
 use crate::identity::IdentityKeys;
+use crate::review::deadlines;
 use crate::sync::{self, Writer};
 
 const GRID: &str = "370102002002-G01";
@@ -66,7 +71,7 @@ fn member(
 fn income(
     member: Option<MemberId>,
     class: IncomeClass,
-    kind: &str,
+    kind: IncomeKind,
     fen: i64,
     period: Period,
 ) -> (EntryId, IncomeItem) {
@@ -75,15 +80,51 @@ fn income(
         IncomeItem {
             member,
             class,
-            kind: kind.into(),
+            kind,
             amount_fen: fen,
             period,
-            counted: true,
-            excluded_reason: None,
             evidence: None,
             source: IncomeSource::Observed,
         },
     )
+}
+
+/// A decision approving `hh` for `programme` at `at` by the demo county approver, written by
+/// the server as decisions are: only decisions put a household in a programme.
+async fn approve(
+    db: &DatabaseConnection,
+    county: Option<&crate::entity::account::Model>,
+    hh: DocumentId,
+    programme: Programme,
+    at: i64,
+) -> Result<(), DemoError> {
+    let Some(county) = county else {
+        return Ok(());
+    };
+    let by = AccountId::parse(&county.id).map_err(err)?;
+    let writer = Writer {
+        account_id: &county.id,
+        device_id: DEVICE_ID,
+        client_addr: None,
+        audit_action: "demo.decision",
+        audit_detail: Some(serde_json::json!({ "via": "demo" })),
+    };
+    sync::server_write(db, &writer, &hh.to_string(), |am, _| {
+        let (_, mut h) = doc::read::<Household, _>(&*am).map_err(ApiError::internal)?;
+        h.record_decision(Decision {
+            at: UnixMillis(at),
+            programme: Some(programme),
+            outcome: DecisionOutcome::Approved,
+            amount_fen_per_month: None,
+            by: by.clone(),
+            reference: Some("演示".into()),
+            note: None,
+        });
+        doc::write(am, &h).map_err(ApiError::internal)?;
+        Ok(((), Vec::new()))
+    })
+    .await
+    .map_err(|e| err(e.body().message_en))
 }
 
 struct Seeder<'a> {
@@ -191,7 +232,15 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
         accuracy_m: Some(12.0),
     };
 
-    // 1. A 低保 household: a couple, the husband seriously ill, a schoolchild.
+    // One household for each indicator of the assessment, under the demo policy (低保 1,000 a
+    // month in the city: super::DEMO_POLICY).
+    let county = accounts::find_by_username(db, "demo-county").await?;
+    let approve = |hh: DocumentId, programme: Programme, days_ago: i64| {
+        approve(db, county.as_ref(), hh, programme, now - days_ago * day)
+    };
+
+    // 1. 低保: a couple, the husband seriously ill, a schoolchild; the wife's wages and some
+    // help from relatives: 555.56 per person per month.
     let (head1, m1) = member(
         keys,
         "王建国",
@@ -199,36 +248,34 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
         "37010219620315001",
         Some(Health::SeriouslyIll),
     );
-    let (_, m2) = member(keys, "李秀英", Relation::Spouse, "37010219650822002", None);
-    let (_, m3) = member(keys, "王小明", Relation::Child, "37010220120901003", None);
-    let wife = MemberId::generate().map_err(err)?;
+    let (wife, m2) = member(keys, "李秀英", Relation::Spouse, "37010219650822002", None);
+    let (child1, m3) = member(keys, "王小明", Relation::Child, "37010220120901003", None);
     let mut h1 = Household {
         address: "济南市历下区千佛山街道 建新社区 3 号楼 2 单元 101".into(),
         hukou_type: Some(HukouType::Urban),
         ..Default::default()
     };
-    h1.programmes.insert(Programme::Dibao);
-    h1.members = BTreeMap::from([(head1, m1), (wife, m2)]);
-    h1.members.insert(MemberId::generate().map_err(err)?, m3);
+    h1.members = BTreeMap::from([(head1, m1), (wife, m2), (child1, m3)]);
     h1.income = BTreeMap::from([
         income(
             Some(wife),
             IncomeClass::Wages,
-            "保洁务工",
-            1_500_00,
+            IncomeKind::General,
+            150_000,
             Period::Month,
         ),
         income(
             None,
             IncomeClass::Transfer,
-            "亲属资助",
-            2_000_00,
+            IncomeKind::General,
+            200_000,
             Period::Year,
         ),
     ]);
     let hh1 = s.put(&h1).await?;
+    approve(hh1, Programme::Dibao, 200).await?;
 
-    // 2. A 特困 household: an elderly man living alone.
+    // 2. 特困: an elderly man living alone on a small pension, no supporter able to help.
     let (head2, m) = member(
         keys,
         "赵德福",
@@ -241,39 +288,149 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
         hukou_type: Some(HukouType::Urban),
         ..Default::default()
     };
-    h2.programmes.insert(Programme::TekunDispersed);
     h2.members.insert(head2, m);
     h2.income = BTreeMap::from([income(
         Some(head2),
         IncomeClass::Transfer,
-        "养老金",
-        180_00,
+        IncomeKind::General,
+        18_000,
         Period::Month,
     )]);
+    h2.supporters.insert(
+        EntryId::generate().map_err(err)?,
+        Supporter {
+            name: "赵小军".into(),
+            relation: "侄子".into(),
+            identity: None,
+            able_to_support: Some(false),
+            unable_reason: Some("非法定赡养义务人，本人亦为低收入".into()),
+            support_paid_fen: None,
+            support_paid_period: None,
+        },
+    );
     let hh2 = s.put(&h2).await?;
+    approve(hh2, Programme::TekunDispersed, 300).await?;
 
-    // 3. A household under monitoring after a disability.
-    let (head3, m) = member(
+    // 3. A household under monitoring after a disability (no income recorded yet).
+    let (head3, mut m) = member(
         keys,
         "孙桂兰",
         Relation::Head,
         "37010219780520005",
         Some(Health::SeverelyDisabled),
     );
+    m.disability_kind = Some(DisabilityKind::Physical);
+    m.disability_grade = Some(1);
+    m.work_capacity = Some(WorkCapacity::FullyLost);
     let mut h3 = Household {
         address: "济南市历下区千佛山街道 建新社区 12 号楼 1 单元 302".into(),
         hukou_type: Some(HukouType::Urban),
         ..Default::default()
     };
-    h3.programmes.insert(Programme::Monitored);
     h3.members.insert(head3, m);
     let hh3 = s.put(&h3).await?;
+    approve(hh3, Programme::Monitored, 40).await?;
+
+    // 4. 低保边缘 (1,400 per person, under 1.5 × 1,000), with a daughter disabled grade 1 who
+    // may apply alone (参照单人户).
+    let (head4, m) = member(keys, "周建华", Relation::Head, "37010219700101006", None);
+    let (daughter, mut d) = member(
+        keys,
+        "周小梅",
+        Relation::Child,
+        "37010219980315007",
+        Some(Health::SeverelyDisabled),
+    );
+    d.disability_kind = Some(DisabilityKind::Intellectual);
+    d.disability_grade = Some(1);
+    d.work_capacity = Some(WorkCapacity::FullyLost);
+    let mut h4 = Household {
+        address: "济南市历下区千佛山街道 建新社区 5 号楼 3 单元 201".into(),
+        hukou_type: Some(HukouType::Urban),
+        ..Default::default()
+    };
+    h4.members = BTreeMap::from([(head4, m), (daughter, d)]);
+    h4.income = BTreeMap::from([income(
+        Some(head4),
+        IncomeClass::Wages,
+        IncomeKind::General,
+        280_000,
+        Period::Month,
+    )]);
+    s.put(&h4).await?;
+
+    // 5. 刚性支出困难: 2,000 per person a month, above the 边缘 line, but 40,000 of dialysis
+    // costs out of pocket in the last year, more than 60 % of the 48,000 income.
+    let (head5, m) = member(
+        keys,
+        "吴国庆",
+        Relation::Head,
+        "37010219680808008",
+        Some(Health::SeriouslyIll),
+    );
+    let (spouse5, m2) = member(keys, "郑丽", Relation::Spouse, "37010219700606009", None);
+    let mut h5 = Household {
+        address: "济南市历下区千佛山街道 建新社区 9 号楼 1 单元 502".into(),
+        hukou_type: Some(HukouType::Urban),
+        ..Default::default()
+    };
+    h5.members = BTreeMap::from([(head5, m), (spouse5, m2)]);
+    h5.income = BTreeMap::from([income(
+        Some(spouse5),
+        IncomeClass::Wages,
+        IncomeKind::General,
+        400_000,
+        Period::Month,
+    )]);
+    let today = deadlines::local_date(now).ok_or_else(|| err("no local date"))?;
+    for (months_ago, fen) in [(2, 2_000_000), (7, 2_000_000)] {
+        h5.expenditures.insert(
+            EntryId::generate().map_err(err)?,
+            Expenditure {
+                kind: ExpenditureKind::Medical,
+                member: Some(head5),
+                description: Some("血液透析，医保报销后自付".into()),
+                amount_fen: fen,
+                incurred_on: today.checked_sub_months(chrono::Months::new(months_ago)),
+                receipts: BTreeSet::new(),
+            },
+        );
+    }
+    s.put(&h5).await?;
+
+    // 6. Not eligible: two wages, 3,500 per person a month, no rigid spending.
+    let (head6, m) = member(keys, "钱志强", Relation::Head, "37010219800202001", None);
+    let (spouse6, m2) = member(keys, "刘芳", Relation::Spouse, "37010219820404002", None);
+    let mut h6 = Household {
+        address: "济南市历下区千佛山街道 建新社区 1 号楼 1 单元 101".into(),
+        hukou_type: Some(HukouType::Urban),
+        ..Default::default()
+    };
+    h6.members = BTreeMap::from([(head6, m), (spouse6, m2)]);
+    h6.income = BTreeMap::from([
+        income(
+            Some(head6),
+            IncomeClass::Wages,
+            IncomeKind::General,
+            400_000,
+            Period::Month,
+        ),
+        income(
+            Some(spouse6),
+            IncomeClass::Wages,
+            IncomeKind::General,
+            300_000,
+            Period::Month,
+        ),
+    ]);
+    s.put(&h6).await?;
 
     let investigators = [
         (worker.id.as_str(), worker.display_name.as_str()),
         (assistant.id.as_str(), assistant.display_name.as_str()),
     ];
     let mk_visit = |hh: DocumentId,
+                    head: (MemberId, &str),
                     purpose: Purpose,
                     days_ago: i64,
                     notes: &str|
@@ -296,16 +453,27 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
                     signer_name: name.to_string(),
                     role: SignerRole::Investigator,
                     account: Some(acct),
+                    member: None,
                     signed_at: v.ended_at,
                 },
             );
         }
+        // The head was present and signed (DB2021 art. 16).
+        v.member_checks.insert(
+            head.0,
+            MemberCheck {
+                present: true,
+                confirmed: true,
+                ..MemberCheck::default()
+            },
+        );
         v.signatures.insert(
             BlobHash::from_bytes([0xaf; 32]),
             Signature {
-                signer_name: "户主".into(),
+                signer_name: head.1.into(),
                 role: SignerRole::Family,
                 account: None,
+                member: Some(head.0),
                 signed_at: v.ended_at,
             },
         );
@@ -338,6 +506,7 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
     };
     s.put(&mk_visit(
         hh1,
+        (head1, "王建国"),
         Purpose::Recheck,
         2,
         "家庭情况与申报一致，医疗支出较大",
@@ -345,6 +514,7 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
     .await?;
     s.put(&mk_visit(
         hh2,
+        (head2, "赵德福"),
         Purpose::CareVisit,
         5,
         "独居，生活基本能自理，需定期探访",
@@ -352,6 +522,7 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
     .await?;
     s.put(&mk_visit(
         hh3,
+        (head3, "孙桂兰"),
         Purpose::AlertCheck,
         25,
         "新增重度残疾，收入明显下降",

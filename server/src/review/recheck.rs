@@ -125,7 +125,7 @@ pub fn is_death(reason: &str) -> bool {
 
 /// The 12-digit region code a policy is resolved for: the deepest administrative code of a
 /// materialised path (grids are local codes, below the village).
-fn policy_region(path: &str) -> Option<&str> {
+pub fn policy_region(path: &str) -> Option<&str> {
     path.split('/')
         .filter(|s| !s.is_empty())
         .rev()
@@ -182,9 +182,7 @@ pub fn case_state(
         .clone()
         .any(|m| m.co_resident && m.work_capacity == Some(WorkCapacity::Able));
     let income_unstable = h.income.values().any(|i| {
-        i.counted
-            && matches!(i.class, IncomeClass::Wages | IncomeClass::Business)
-            && i.period != Period::Month
+        matches!(i.class, IncomeClass::Wages | IncomeClass::Business) && i.period != Period::Month
     });
     let member_death = h
         .members

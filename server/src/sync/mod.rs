@@ -325,7 +325,7 @@ fn write_action(kind: DocumentKind) -> Action {
 }
 
 /// Fields only the server writes that the push changed: review decisions and the statuses they
-/// set, household decisions. Every one of them, so that the answer lists them all.
+/// set, household decisions and programmes. Every one of them, so that the answer lists them all.
 fn server_fields_touched(
     kind: DocumentKind,
     before: &hydrate::Value,
@@ -353,12 +353,14 @@ fn server_fields_touched(
             }
         }
         (DocumentKind::Household, Some(doc::Content::Household(h))) => {
-            let b = doc::read_tree::<Household>(before)
-                .ok()
-                .map(|(_, h)| h.decisions)
-                .unwrap_or_default();
-            if h.decisions != b {
+            let b = doc::read_tree::<Household>(before).ok().map(|(_, h)| h);
+            if h.decisions != b.as_ref().map(|b| b.decisions.clone()).unwrap_or_default() {
                 touched.push("content.decisions");
+            }
+            // DB2021 art. 28: nobody is enrolled without acceptance, investigation and
+            // confirmation; only decisions change a household's programmes.
+            if h.programmes != b.map(|b| b.programmes).unwrap_or_default() {
+                touched.push("content.programmes");
             }
         }
         (DocumentKind::DiscoveryReport, Some(doc::Content::DiscoveryReport(r))) => {
@@ -728,11 +730,23 @@ async fn check(
     let touched = server_fields_touched(header.kind, &before_tree, content);
     let errors: Vec<WireIssue> = touched
         .iter()
-        .map(|path| WireIssue {
-            path: path.to_string(),
-            code: "sync.server_field".into(),
-            message: "审核结果只能由审核人员填写。".into(),
-            message_en: "Only reviewers set this field.".into(),
+        .map(|path| {
+            let (message, message_en) = match *path {
+                "content.programmes" => (
+                    "救助类别只能由审批决定改变，手机不能设置。",
+                    "Only decisions change a household's programmes; a phone cannot set them.",
+                ),
+                _ => (
+                    "审核结果只能由审核人员填写。",
+                    "Only reviewers set this field.",
+                ),
+            };
+            WireIssue {
+                path: path.to_string(),
+                code: "sync.server_field".into(),
+                message: message.into(),
+                message_en: message_en.into(),
+            }
         })
         .chain(
             issues
@@ -752,8 +766,8 @@ async fn check(
             ..rejected(
                 id,
                 "sync.server_field",
-                "审核结果只能由审核人员填写。",
-                "Only reviewers set review fields.",
+                "审核结果、审批决定和救助类别只能由服务器根据审核写入。",
+                "Only reviews and decisions set review fields, decisions and programmes.",
             )
         }));
     }

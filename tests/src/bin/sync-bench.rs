@@ -33,8 +33,8 @@ use serde_json::{Value, json};
 
 use doudi_protocol::doc::common::{GeoPoint, Photo, PhotoCategory};
 use doudi_protocol::doc::household::{
-    Asset, AssetKind, Health, HukouType, IncomeClass, IncomeItem, IncomeSource, Member, Period,
-    Programme, Relation, WorkCapacity,
+    Asset, AssetKind, Health, HukouType, IncomeClass, IncomeItem, IncomeKind, IncomeSource, Member,
+    Period, Relation, WorkCapacity,
 };
 use doudi_protocol::doc::visit::{
     Comparison, ComparisonSubject, Conclusion, Investigator, LivingConditions, MemberCheck,
@@ -228,7 +228,6 @@ fn household(rng: &mut Rng, key: &SealKey, n: usize) -> Household {
         hukou_type: Some(HukouType::Rural),
         ..Default::default()
     };
-    h.programmes.insert(Programme::Dibao);
     let head_born = 1955 + rng.below(25) as u32;
     let head = MemberId::generate().unwrap();
     let mut head_m = person(rng, key, Relation::Head, true, head_born);
@@ -253,7 +252,7 @@ fn household(rng: &mut Rng, key: &SealKey, n: usize) -> Household {
         (
             Some(head),
             IncomeClass::Wages,
-            "务工",
+            "general",
             wages,
             Period::Month,
             "村委会出具的务工证明",
@@ -262,7 +261,7 @@ fn household(rng: &mut Rng, key: &SealKey, n: usize) -> Household {
         (
             None,
             IncomeClass::Transfer,
-            "耕地地力保护补贴",
+            "cultivated_land_subsidy",
             subsidy,
             Period::Year,
             "一卡通流水",
@@ -295,16 +294,14 @@ type IncomeFields = (
     IncomeSource,
 );
 
-/// A counted income item.
+/// An income item (its type a national or local code).
 fn income((member, class, kind, amount_fen, period, evidence, source): IncomeFields) -> IncomeItem {
     IncomeItem {
         member,
         class,
-        kind: kind.into(),
+        kind: IncomeKind::from_code(kind),
         amount_fen,
         period,
-        counted: true,
-        excluded_reason: None,
         evidence: Some(evidence.into()),
         source,
     }
@@ -318,10 +315,10 @@ fn add_observed_income(h: &mut Household, rng: &mut Rng) {
         income((
             None,
             IncomeClass::Business,
-            "养殖（鸡 30 只）",
+            "general",
             amount,
             Period::Year,
-            "入户查看",
+            "入户查看：养殖（鸡 30 只）",
             IncomeSource::Observed,
         )),
     );
@@ -350,7 +347,8 @@ fn draft_visit(rng: &mut Rng, household: DocumentId, members: &[MemberId]) -> Vi
     v
 }
 
-/// Complete and submit a visit: two investigators with signatures, a family signature, living
+/// Complete and submit a visit: two investigators with signatures, the signatures of the family
+/// members present, living
 /// conditions, an income comparison, photos as blob references, the conclusion.
 fn submit_visit(v: &mut Visit, rng: &mut Rng, investigators: &[(&str, &str); 2]) {
     let start = v.started_at.map(|t| t.0).unwrap_or(1_763_800_000_000);
@@ -370,19 +368,30 @@ fn submit_visit(v: &mut Visit, rng: &mut Rng, investigators: &[(&str, &str); 2])
                 signer_name: name.to_string(),
                 role: SignerRole::Investigator,
                 account: Some(account),
+                member: None,
                 signed_at: Some(UnixMillis(end)),
             },
         );
     }
-    v.signatures.insert(
-        BlobHash::from_bytes(rng.bytes32()),
-        Signature {
-            signer_name: format!("{}建国", rng.pick(SURNAMES)),
-            role: SignerRole::Family,
-            account: None,
-            signed_at: Some(UnixMillis(end)),
-        },
-    );
+    // Each family member present signs (DB2021 art. 16).
+    let present: Vec<MemberId> = v
+        .member_checks
+        .iter()
+        .filter(|(_, c)| c.present)
+        .map(|(id, _)| *id)
+        .collect();
+    for member in present {
+        v.signatures.insert(
+            BlobHash::from_bytes(rng.bytes32()),
+            Signature {
+                signer_name: format!("{}建国", rng.pick(SURNAMES)),
+                role: SignerRole::Family,
+                account: None,
+                member: Some(member),
+                signed_at: Some(UnixMillis(end)),
+            },
+        );
+    }
     v.living = LivingConditions {
         food: Some("主食充足，肉蛋较少".into()),
         clothing: Some("冬衣齐备".into()),

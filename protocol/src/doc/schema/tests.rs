@@ -170,16 +170,14 @@ fn photo() -> Photo {
     }
 }
 
-/// A pension excluded from the count, of `member`.
+/// The central basic pension of `member` (which the rules leave out in 2021–2025).
 pub(crate) fn pension(member: MemberId) -> IncomeItem {
     IncomeItem {
         member: Some(member),
         class: IncomeClass::Transfer,
-        kind: "基础养老金".to_owned(),
+        kind: IncomeKind::BasicPensionCentral,
         amount_fen: 18_000,
         period: Period::Month,
-        counted: false,
-        excluded_reason: Some("中央基础养老金不计入".to_owned()),
         evidence: Some("银行流水".to_owned()),
         source: IncomeSource::DataCheck,
     }
@@ -295,6 +293,7 @@ fn full_visit() -> Visit {
                 signer_name: name.to_owned(),
                 role: SignerRole::Investigator,
                 account: Some(account(acct)),
+                member: None,
                 signed_at: ended,
             },
         );
@@ -305,6 +304,7 @@ fn full_visit() -> Visit {
             signer_name: "王建国".to_owned(),
             role: SignerRole::Family,
             account: None,
+            member: Some(member_id(1)),
             signed_at: ended,
         },
     );
@@ -324,6 +324,7 @@ fn full_visit() -> Visit {
                 confirmed: true,
                 removed: true,
                 removal_reason: Some("外出务工".to_owned()),
+                not_signed_reason: Some("本人签字，另由家属代签".to_owned()),
                 note: Some("已核实".to_owned()),
             },
         )]),
@@ -858,7 +859,7 @@ fn broken_documents() -> Vec<AutoCommit> {
     for i in h.income.values_mut() {
         i.member = Some(member_id(99));
         i.amount_fen = -1;
-        i.excluded_reason = None;
+        i.kind = IncomeKind::from_code("含 空格");
     }
     for a in h.assets.values_mut() {
         a.owner = Some(member_id(99));
@@ -877,9 +878,10 @@ fn broken_documents() -> Vec<AutoCommit> {
     v.mode = VisitMode::Phone;
     v.emergency_reason = None;
     v.ended_at = Some(UnixMillis(1));
-    v.member_checks
-        .values_mut()
-        .for_each(|c| c.removal_reason = None);
+    v.member_checks.values_mut().for_each(|c| {
+        c.removal_reason = None;
+        c.not_signed_reason = None;
+    });
     v.members_added
         .values_mut()
         .for_each(|m| m.name = " ".to_owned());
@@ -901,8 +903,22 @@ fn broken_documents() -> Vec<AutoCommit> {
     });
     v.investigators.remove(&account("as-2"));
     v.signatures.clear();
+    v.signatures.insert(
+        blob(13),
+        Signature {
+            signer_name: "路人".to_owned(),
+            role: SignerRole::Family,
+            account: None,
+            member: Some(member_id(99)),
+            signed_at: None,
+        },
+    );
     v.conclusion = None;
     let mut undated = full_visit();
+    undated
+        .member_checks
+        .values_mut()
+        .for_each(|c| c.present = false);
     undated.started_at = None;
     undated.ended_at = None;
     undated.status = VisitStatus::Approved;

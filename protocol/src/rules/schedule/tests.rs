@@ -45,13 +45,25 @@ fn dibao_stable_yearly_unstable_half_yearly() {
 
 #[test]
 fn tekun_yearly_with_visits_by_risk() {
-    let p = Policy::national_defaults();
+    let mut p = Policy::national_defaults();
     let mut c = case(
         Enrolment::Tekun {
             care: Care::Dispersed,
         },
         date(2025, 1, 31),
     );
+    // Visit intervals are local practice: without the region's, no visit task.
+    assert_eq!(
+        kinds_and_dates(&next_tasks(&c, &p).unwrap()),
+        vec![(TaskKind::Recheck, date(2026, 1, 31))]
+    );
+    // Inner Mongolia: high risk weekly, key monthly, others quarterly.
+    p.apply(&PolicySettings {
+        visit_high_risk_days: Some(7),
+        visit_key_months: Some(1),
+        visit_other_months: Some(3),
+        ..Default::default()
+    });
     // 分散供养: key person, monthly; 31 January + 1 month = 28 February.
     assert_eq!(
         kinds_and_dates(&next_tasks(&c, &p).unwrap()),

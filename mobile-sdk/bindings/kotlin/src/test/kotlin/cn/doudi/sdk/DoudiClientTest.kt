@@ -116,6 +116,63 @@ class DoudiClientTest {
     }
 
     @Test
+    fun captureAHouseholdsMeansAndReadItsAssessment(@TempDir dir: Path) = runBlocking {
+        val grid = DoudiClient.open(dir.resolve("grid").toString(), key, server, JdkTransport())
+        grid.login("demo-grid", password, "JUnit phone")
+        grid.syncNow(null) // the region policy book comes with the sync
+        val household = grid.createHousehold(null, "千佛山街道 测试路 4 号", "黄老汉", "370102196003030029")
+        grid.setHukouType(household, HukouType.URBAN)
+        val head = grid.household(household).members[0].id
+        val visit = grid.startVisit(household, VisitPurpose.INVESTIGATION)
+        val wife = grid.addMember(visit, NewMemberInput("黄大娘", "370102196204040020", "spouse", null))
+        grid.setMemberDetails(household, wife, MemberDetails(
+            coResident = true, nonResidentReason = null, nonResidentNote = null,
+            health = Health.SEVERELY_DISABLED, disease = null,
+            disabilityKind = DisabilityKind.PHYSICAL, disabilityGrade = 2u,
+            workCapacity = WorkCapacity.FULLY_LOST, schooling = null, employment = null,
+        ))
+        // 2,400 a month from the head's work, quarterly land rent of 600: 1,300 per person.
+        grid.setIncome(household, null, IncomeInput(
+            head, IncomeClass.WAGES, "general", 240_000, Period.MONTH, "工资条", IncomeSource.OBSERVED,
+        ))
+        grid.setIncome(household, null, IncomeInput(
+            null, IncomeClass.PROPERTY, "general", 60_000, Period.QUARTER, null, IncomeSource.DECLARED,
+        ))
+        val expense = grid.setExpenditure(household, null, ExpenditureInput(
+            ExpenditureKind.REHABILITATION, wife, "康复训练", 300_000,
+            java.time.LocalDate.now().minusMonths(1).toString(),
+        ))
+        val receipt = grid.attachReceipt(household, expense, Files.readAllBytes(Path.of(photo)))
+        assertEquals(listOf(receipt), grid.householdMeans(household).expenditures[0].receipts)
+        // A type the region does not define is refused.
+        assertThrows<DoudiException.InvalidInput> {
+            grid.setIncome(household, null, IncomeInput(
+                null, IncomeClass.OTHER, "no_such_type", 1, Period.YEAR, null, IncomeSource.DECLARED,
+            ))
+        }
+
+        // Offline, under the demo city's standard of 1,000: 1,300 per person is 边缘 (below
+        // 1.5 × 1,000), and the wife, grade 2 and without income, may apply alone.
+        val a = grid.assessment(household, null)
+        assertEquals(100_000L, a.standard!!.monthlyFen)
+        assertEquals(2u, a.householdSize)
+        assertEquals(130_000L, a.perCapitaMonthlyFen)
+        val status = a.indicators.associate { it.kind to it.status }
+        assertEquals(IndicatorStatus.NOT_MET, status[IndicatorKind.DIBAO])
+        assertEquals(IndicatorStatus.MET, status[IndicatorKind.NEAR_DIBAO])
+        assertEquals(IndicatorStatus.MET, status[IndicatorKind.SINGLE_PERSON])
+        assertTrue(a.notice.zh.startsWith("提示，不是结论"), a.notice.zh)
+
+        val summary = grid.syncNow(null)
+        assertTrue(summary.rejected.isEmpty(), summary.rejected.toString())
+        assertEquals(0u, grid.pendingUploads())
+        val assistant = DoudiClient.open(dir.resolve("assistant").toString(), key, server, null)
+        assistant.login("demo-assistant", password, "JUnit phone 2")
+        assistant.syncNow(null)
+        assertEquals(a, assistant.assessment(household, null))
+    }
+
+    @Test
     fun errorsCarryStableCodesAndChineseMessages(@TempDir dir: Path) = runBlocking {
         val client = DoudiClient.open(dir.toString(), key, server, JdkTransport())
         val e = assertThrows<DoudiException.Unauthorized> {
