@@ -208,8 +208,14 @@ pub fn kind_labels(kind: &IncomeKind, policy: &Policy) -> (String, String) {
     }
 }
 
-/// The 14th Five-Year Plan (2021–2025), during which the central 基础养老金 is left out of
-/// income (Qinghai 2021: "'十四五'时期中央确定的城乡居民基本养老保险基础养老金仍不计入收入").
+/// The first day of the 14th Five-Year Plan (2021–2025), from which the central 基础养老金 is
+/// left out of income (Qinghai 2021: "'十四五'时期中央确定的城乡居民基本养老保险基础养老金仍不计入收入").
+fn from_14th_five_year_plan(date: NaiveDate) -> bool {
+    use chrono::Datelike;
+    date.year() >= 2021
+}
+
+/// Whether the 14th Five-Year Plan itself (2021–2025) covers the date.
 fn in_14th_five_year_plan(date: NaiveDate) -> bool {
     use chrono::Datelike;
     (2021..=2025).contains(&date.year())
@@ -251,6 +257,19 @@ pub fn exclusion(
                         format!("不计入：“十四五”时期（2021—2025年）中央确定的{zh}不计入家庭收入"),
                         format!(
                             "not counted: the {en} is excluded in the 14th Five-Year Plan (2021–2025)"
+                        ),
+                    ),
+                )),
+                // After 2025 the national text has not been replaced by one the rules know; the
+                // exclusion continues until the region sets otherwise, and the line says so.
+                None if from_14th_five_year_plan(as_of) => Some((
+                    Exclusion::National,
+                    Text::new(
+                        format!(
+                            "不计入：中央确定的{zh}在“十四五”时期不计入家庭收入，新规定明确前继续不计入（地区可在政策中设置）"
+                        ),
+                        format!(
+                            "not counted: the {en} was excluded in the 14th Five-Year Plan; the exclusion continues until a newer rule says otherwise (the region can set it)"
                         ),
                     ),
                 )),

@@ -230,8 +230,8 @@ policy_fields! {
         /// (local: "用足用好刚性支出扣减政策"; unset: no deduction).
         rigid_expenditure_deduction: bool,
         /// Whether the central part of the residents' basic pension (基础养老金) is left out of
-        /// income. Unset: as the national text says, left out in the 14th Five-Year Plan
-        /// (2021–2025) and counted after it.
+        /// income. Unset: left out from 2021 (14th Five-Year Plan, 2021–2025) and, until a newer
+        /// national rule is set here, after it; counted before 2021.
         basic_pension_central_excluded: bool,
         /// Visit interval for high-risk people, days (local: ≥ weekly in Inner Mongolia).
         visit_high_risk_days: u32,

@@ -728,7 +728,7 @@ fn support_received_and_paid_and_local_types() {
 }
 
 #[test]
-fn basic_pension_is_left_out_in_the_14th_five_year_plan_unless_the_region_says_otherwise() {
+fn basic_pension_is_left_out_from_the_14th_five_year_plan_on_unless_the_region_says_otherwise() {
     let mut h = household(HukouType::Rural, vec![(1, person("甲", 70, ON))]);
     add(
         &mut h,
@@ -749,18 +749,26 @@ fn basic_pension_is_left_out_in_the_14th_five_year_plan_unless_the_region_says_o
         counted(&national, date(2020, 12, 31)),
         Some(Money::yuan(150))
     );
-    assert_eq!(counted(&national, date(2026, 1, 1)), Some(Money::yuan(150)));
+    // After 2025 the exclusion continues (no newer national text is known) and says so.
+    assert_eq!(counted(&national, date(2026, 1, 1)), Some(Money::ZERO));
     let a = assess_with(&h, &national, date(2024, 1, 1));
     assert!(
         all_zh(&a.indicators.dibao).contains("“十四五”时期"),
         "{}",
         all_zh(&a.indicators.dibao)
     );
+    let later = all_zh(
+        &assess_with(&h, &national, date(2026, 12, 5))
+            .indicators
+            .dibao,
+    );
+    assert!(later.contains("新规定明确前继续不计入"), "{later}");
     let counts = with_cost(PolicySettings {
         basic_pension_central_excluded: Some(false),
         ..Default::default()
     });
     assert_eq!(counted(&counts, date(2024, 1, 1)), Some(Money::yuan(150)));
+    assert_eq!(counted(&counts, date(2026, 6, 1)), Some(Money::yuan(150)));
     let excludes = with_cost(PolicySettings {
         basic_pension_central_excluded: Some(true),
         ..Default::default()
