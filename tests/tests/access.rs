@@ -636,6 +636,15 @@ async fn a_failed_audit_write_fails_the_request(b: Backend) {
         .await;
     let (admin, _, _) = app.login("admin.jia").await;
     let (access, _, dev) = app.login("gw.a").await;
+    // A second phone of the same worker, writing in the first one's name.
+    let honest = app.phone("gw.a").await;
+    let mut forged = app.phone("gw.a").await;
+    forged.replica = doudi_protocol::sync::Replica::new(honest.replica.actor().clone());
+    let forged_doc = forged
+        .replica
+        .create(GRID_A, &household("冒名 2 号"))
+        .unwrap()
+        .to_string();
 
     audit_offline(&app, b, true).await;
     let internal = |r: &doudi_tests::Resp, what: &str| {
@@ -684,6 +693,14 @@ async fn a_failed_audit_write_fails_the_request(b: Backend) {
         .send(Method::POST, "/api/v1/auth/logout", Some(&access), None)
         .await;
     internal(&r, "a logout");
+    let push = doudi_protocol::sync::to_cbor(&forged.replica.prepare(None));
+    let r = app.post_sync(&forged.access, push).await;
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("server.internal"),
+        "a foreign actor's push: {body}"
+    );
 
     audit_offline(&app, b, false).await;
     let acc = account::Entity::find_by_id(worker.clone())
@@ -707,6 +724,7 @@ async fn a_failed_audit_write_fails_the_request(b: Backend) {
             .unwrap()
             .is_none()
     );
+    assert!(app.stored_doc(&forged_doc).await.is_none());
     // The log works again: so do the requests.
     assert_eq!(app.get("/api/v1/me", &access).await.status, StatusCode::OK);
     assert_eq!(

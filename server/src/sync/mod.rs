@@ -381,10 +381,17 @@ fn server_fields_touched(
     touched
 }
 
-async fn audit_reject(state: &AppState, ctx: &AuthContext, doc: &str, code: &str) {
+/// A refused push is audited; an entry that cannot be written fails the whole request.
+async fn audit_reject(
+    state: &AppState,
+    ctx: &AuthContext,
+    doc: &str,
+    code: &str,
+) -> Result<(), ApiError> {
     let mut ev = ctx.event(AUDIT_REJECT, Some(doc));
     ev.detail = Some(serde_json::json!({ "code": code }));
-    let _ = audit::record(&state.db, Outcome::Denied, ev).await;
+    audit::record(&state.db, Outcome::Denied, ev).await?;
+    Ok(())
 }
 
 /// Apply the pushed changes, document by document. Per-document problems become a rejected
@@ -401,7 +408,7 @@ async fn ingest(
     let mut own = HashMap::new();
     let mut pending = Vec::with_capacity(pushed.len());
     for (i, push) in pushed.iter().enumerate() {
-        match decode(state, ctx, device_actor, push).await {
+        match decode(state, ctx, device_actor, push).await? {
             Ok(changes) => {
                 // A history from the first change on is most likely a new document's.
                 let base = match self_contained(&changes) {
@@ -486,33 +493,34 @@ async fn ingest(
     Ok((results, own))
 }
 
-/// One pushed document's changes, decoded, each written by this device; or why not.
+/// One pushed document's changes, decoded, each written by this device; or why not. Only a
+/// failure to audit a refusal is an error of the request.
 async fn decode(
     state: &AppState,
     ctx: &AuthContext,
     device_actor: &[u8],
     push: &DocPush,
-) -> Result<Vec<Change>, PushResult> {
+) -> Result<Result<Vec<Change>, PushResult>, ApiError> {
     let id = push.doc.as_str();
     if DocumentId::parse(id).is_err() {
-        return Err(rejected(
+        return Ok(Err(rejected(
             id,
             "sync.bad_document_id",
             "文档编号无效。",
             "The document id is not valid.",
-        ));
+        )));
     }
     let mut changes = Vec::with_capacity(push.changes.len());
     for bytes in &push.changes {
         match doc::parse_change(bytes) {
             Ok(c) => changes.push(c),
             Err(_) => {
-                return Err(rejected(
+                return Ok(Err(rejected(
                     id,
                     "sync.corrupt_change",
                     "数据损坏，请重新同步。",
                     "A change is corrupt; sync again.",
-                ));
+                )));
             }
         }
     }
@@ -521,15 +529,15 @@ async fn decode(
         .find(|c| !c.actor_id().to_bytes().starts_with(device_actor))
     {
         tracing::warn!(doc = id, actor = %c.actor_id(), "change by a foreign actor refused");
-        audit_reject(state, ctx, id, "sync.foreign_actor").await;
-        return Err(rejected(
+        audit_reject(state, ctx, id, "sync.foreign_actor").await?;
+        return Ok(Err(rejected(
             id,
             "sync.foreign_actor",
             "修改的作者不是本设备，已拒绝。",
             "A change was not written by this device; refused.",
-        ));
+        )));
     }
-    Ok(changes)
+    Ok(Ok(changes))
 }
 
 /// Whether every change's dependencies are among `changes`: a history from the document's
