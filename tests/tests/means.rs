@@ -399,7 +399,7 @@ async fn every_part_of_the_means_is_captured_offline(b: Backend) {
             .iter()
             .any(|k| k.code == "basic_pension_central" && k.national)
     );
-    let mut land = wages(&head, 30_000);
+    let mut land = wages(&head, 120_000);
     land.income_class = IncomeClass::Property;
     land.kind = "land_transfer".into();
     land.period = Period::Quarter;
@@ -493,8 +493,9 @@ async fn every_part_of_the_means_is_captured_offline(b: Backend) {
     let son_means = means.members.iter().find(|m| m.member_id == son).unwrap();
     assert_eq!(son_means.details, away);
 
-    // The assessment: the son's wages left out (not co-resident), the pension counted or not by
-    // the date, the supporter's 2,400 a year counted as support received.
+    // The assessment: the son's wages left out (not co-resident), the 基础养老金 left out (the
+    // region's policy does not include it), the supporter's 2,400 a year counted as support
+    // received.
     let a = p.assessment(hid.clone(), None).unwrap();
     assert_eq!(a.household_size, Some(2));
     let all: String = a
@@ -505,10 +506,9 @@ async fn every_part_of_the_means_is_captured_offline(b: Backend) {
         .collect();
     assert!(all.contains("不计入：非共同生活成员的收入"), "{all}");
     assert!(all.contains("赡养（抚养、扶养）义务人第1项给付"), "{all}");
-    // 12,000 wages + 1,200 land + 2,400 support (+ 1,800 pension from 2026) a year for two.
-    let pension_counted = today.format("%Y").to_string().as_str() >= "2026";
-    let annual = 12_000 + 1_200 + 2_400 + if pension_counted { 1_800 } else { 0 };
-    assert_eq!(a.annual_income_fen, Some(annual * 100));
+    assert!(all.contains("基础养老金"), "{all}");
+    // 12,000 wages + 4,800 land + 2,400 support a year for two: 800 a month each.
+    assert_eq!(a.annual_income_fen, Some((12_000 + 4_800 + 2_400) * 100));
     // Over 700 but under 1.5 × 700 per person: 边缘; the wife, with a grade 2 card and no
     // income of her own, may apply alone (参照单人户, DB2021 art. 8).
     assert_eq!(status(&a, IndicatorKind::NearDibao), IndicatorStatus::Met);
