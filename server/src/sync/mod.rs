@@ -353,13 +353,15 @@ fn server_fields_touched(
             }
         }
         (DocumentKind::Household, Some(doc::Content::Household(h))) => {
-            let b = doc::read_tree::<Household>(before).ok().map(|(_, h)| h);
-            if h.decisions != b.as_ref().map(|b| b.decisions.clone()).unwrap_or_default() {
+            let b = doc::read_tree::<Household>(before)
+                .map(|(_, h)| h)
+                .unwrap_or_default();
+            if h.decisions != b.decisions {
                 touched.push("content.decisions");
             }
             // DB2021 art. 28: nobody is enrolled without acceptance, investigation and
             // confirmation; only decisions change a household's programmes.
-            if h.programmes != b.map(|b| b.programmes).unwrap_or_default() {
+            if h.programmes != b.programmes {
                 touched.push("content.programmes");
             }
         }
