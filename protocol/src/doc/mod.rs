@@ -334,6 +334,24 @@ pub fn loads_as(saved: &[u8], heads: &[ChangeHash]) -> bool {
     untrusted(|| Automerge::load(saved)).is_ok_and(|doc| doc.get_heads() == heads)
 }
 
+/// The saved bytes of a document that input from elsewhere changed (a snapshot merged into it,
+/// changes applied), once it is known to work as a held document must: it gives its changes back
+/// (`get_changes`, which a client's next push runs), it saves, and the save loads back with the
+/// same heads. Automerge 0.12 takes some malformed input into a state that fails (panics) at one
+/// of these later, when nothing can refuse the input any more; checked here, it is refused now.
+pub fn sound(doc: &mut AutoCommit) -> Result<Vec<u8>, DocError> {
+    let saved = untrusted(|| {
+        doc.get_changes(&[]);
+        Ok::<_, DocError>(doc.save())
+    })?;
+    if !loads_as(&saved, &doc.get_heads()) {
+        return Err(DocError::Automerge(
+            "malformed data: the merged document does not save readably".to_owned(),
+        ));
+    }
+    Ok(saved)
+}
+
 /// Run automerge on bytes from elsewhere (loading, parsing or applying changes), with a panic
 /// of its decoder as an error: automerge 0.12 panics on some malformed input instead of
 /// refusing it (a column that ends inside a run, for one), and a device's input must give a

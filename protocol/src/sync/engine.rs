@@ -300,12 +300,11 @@ pub fn apply<S: SyncStore>(
                 },
             },
         };
+        let merged = loaded.is_some() || !u.changes.is_empty();
         if let Some(mut loaded) = loaded {
             doc::untrusted(|| w.held.doc.merge(&mut loaded)).map_err(|e| bad(e.to_string()))?;
-            w.saved = None;
         }
         if !u.changes.is_empty() {
-            w.saved = None;
             let changes = u
                 .changes
                 .iter()
@@ -317,6 +316,13 @@ pub fn apply<S: SyncStore>(
         // Once the document holds the server's heads, the server is known to have them.
         if w.held.doc.get_missing_deps(&heads).is_empty() {
             w.held.acked = heads;
+        }
+        // What came in joined what the device held, or holds more than the server said it has
+        // (its changes will be listed for pushing): refused now if the result would fail later
+        // (the next push, the store), and the store is spared a save. A new document whose
+        // snapshot is exactly the server's heads, as every first sync brings, is taken as it is.
+        if merged || w.held.acked != w.held.doc.get_heads() {
+            w.saved = Some(doc::sound(&mut w.held.doc).map_err(|e| bad(e.to_string()))?);
         }
         w.held.kind = u.kind;
         w.held.scope = u.scope;
