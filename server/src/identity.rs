@@ -16,8 +16,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use automerge::ScalarValue;
 use automerge::legacy::OpType;
-use automerge::{Change, ScalarValue};
 use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chrono::NaiveDate;
@@ -189,51 +189,44 @@ impl Lookup {
     }
 }
 
-/// Whether `changes` write a 身份证号 in clear: as a value, as a map key, or in a run of
+/// Whether `change` writes a 身份证号 in clear: as a value, as a map key, or in a run of
 /// characters inserted into a text in one change. Old clients wrote `id_number` in clear; this
 /// keeps them (and any other) from putting a number back into a document. (It is no defence
-/// against a client bent on hiding a number in another spelling.)
-pub fn writes_clear_number(changes: &[Change]) -> bool {
+/// against a client bent on hiding a number in another spelling.) Read from the change's
+/// operations as parsing decodes them ([`doudi_protocol::doc::parse_change_with`]).
+pub fn writes_clear_number(change: &automerge::ExpandedChange) -> bool {
     let found = |s: &str| !clear_numbers(s).is_empty();
-    for c in changes {
-        let mut run: Option<(String, String)> = None;
-        for op in c.decode().operations {
-            if let automerge::legacy::Key::Map(k) = &op.key
-                && found(k)
-            {
-                return true;
-            }
-            let text = match &op.action {
-                OpType::Put(ScalarValue::Str(s)) => Some(s.to_string()),
-                _ => None,
-            };
-            if let Some(t) = &text
-                && found(t)
-            {
-                return true;
-            }
-            // Characters inserted one after another into the same text or list.
-            let obj = op.obj.to_string();
-            match (&mut run, op.insert, text) {
-                (Some((o, acc)), true, Some(t)) if *o == obj => acc.push_str(&t),
-                (_, true, Some(t)) => {
-                    if run.as_ref().is_some_and(|(_, acc)| found(acc)) {
-                        return true;
-                    }
-                    run = Some((obj, t));
-                }
-                _ => {
-                    if run.take().is_some_and(|(_, acc)| found(&acc)) {
-                        return true;
-                    }
-                }
-            }
-        }
-        if run.is_some_and(|(_, acc)| found(&acc)) {
+    let mut run: Option<(&automerge::legacy::ObjectId, String)> = None;
+    for op in &change.operations {
+        if let automerge::legacy::Key::Map(k) = &op.key
+            && found(k)
+        {
             return true;
         }
+        let text = match &op.action {
+            OpType::Put(ScalarValue::Str(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        if text.is_some_and(found) {
+            return true;
+        }
+        // Characters inserted one after another into the same text or list.
+        match (&mut run, op.insert, text) {
+            (Some((o, acc)), true, Some(t)) if **o == op.obj => acc.push_str(t),
+            (_, true, Some(t)) => {
+                if run.as_ref().is_some_and(|(_, acc)| found(acc)) {
+                    return true;
+                }
+                run = Some((&op.obj, t.to_owned()));
+            }
+            _ => {
+                if run.take().is_some_and(|(_, acc)| found(&acc)) {
+                    return true;
+                }
+            }
+        }
     }
-    false
+    run.is_some_and(|(_, acc)| found(&acc))
 }
 
 /// The answer to a pushed document that writes a number in clear.

@@ -380,6 +380,47 @@ pub fn tree<R: ReadDoc>(doc: &R) -> Result<hydrate::Value, DocError> {
     Ok(doc.hydrate(automerge::ROOT, None)?)
 }
 
+/// How deep automerge's `hydrate` (which recurses once per level) may be asked to go on a
+/// thread's default stack: [`tree_grown`] hydrates directly up to this depth.
+pub const HYDRATE_DEPTH: usize = 160;
+
+/// [`tree`] of a document that was within [`MAX_DEPTH`] (a state [`tree`] accepted, or an empty
+/// one) before changes that make `made` objects were applied: it nests at most `MAX_DEPTH + made`
+/// deep, so while that is within [`HYDRATE_DEPTH`] it is hydrated at once and its depth checked
+/// on the tree, instead of walking every object through automerge first (the walk costs more
+/// than the hydration).
+pub fn tree_grown<R: ReadDoc>(doc: &R, made: usize) -> Result<hydrate::Value, DocError> {
+    if MAX_DEPTH + made > HYDRATE_DEPTH {
+        return tree(doc);
+    }
+    let value = doc.hydrate(automerge::ROOT, None)?;
+    let mut objects = vec![(&value, 0usize)];
+    while let Some((v, depth)) = objects.pop() {
+        let before = objects.len();
+        match v {
+            hydrate::Value::Map(m) => objects.extend(
+                m.iter()
+                    .filter(|(_, e)| !matches!(e.value, hydrate::Value::Scalar(_)))
+                    .map(|(_, e)| (&e.value, depth + 1)),
+            ),
+            hydrate::Value::List(l) => objects.extend(
+                l.iter()
+                    .filter(|e| !matches!(e.value, hydrate::Value::Scalar(_)))
+                    .map(|e| (&e.value, depth + 1)),
+            ),
+            hydrate::Value::Text(_) | hydrate::Value::Scalar(_) => {}
+        }
+        if objects.len() > before && depth >= MAX_DEPTH {
+            return Err(too_deep());
+        }
+    }
+    Ok(value)
+}
+
+fn too_deep() -> DocError {
+    DocError::Automerge(format!("objects nested deeper than {MAX_DEPTH} levels"))
+}
+
 /// Whether no object of `doc` lies deeper than [`MAX_DEPTH`], found without recursion.
 fn within_depth<R: ReadDoc>(doc: &R) -> Result<(), DocError> {
     let mut objects = vec![(automerge::ROOT, ObjType::Map, 0usize)];
@@ -404,9 +445,7 @@ fn within_depth<R: ReadDoc>(doc: &R) -> Result<(), DocError> {
             ObjType::Text => {}
         }
         if objects.len() > before && depth >= MAX_DEPTH {
-            return Err(DocError::Automerge(format!(
-                "objects nested deeper than {MAX_DEPTH} levels"
-            )));
+            return Err(too_deep());
         }
     }
     Ok(())

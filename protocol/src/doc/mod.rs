@@ -56,7 +56,7 @@ use std::fmt;
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, Automerge, Change, ChangeHash, ReadDoc, hydrate};
 
-pub use access::{DocError, MapReader, MapWriter, UnixMillis, tree};
+pub use access::{DocError, MapReader, MapWriter, UnixMillis, tree, tree_grown};
 pub use common::{GeoPoint, Photo, PhotoCategory};
 pub use conflicts::{Conflict, ConflictValue, FieldPath, PathSegment};
 pub use discovery::DiscoveryReport;
@@ -315,15 +315,41 @@ pub fn load(bytes: &[u8]) -> Result<AutoCommit, DocError> {
 /// holds it re-encoded, and would then not load (its heads would not match). A change may take
 /// [`MAX_CHANGE_BYTES`], inflated when it comes compressed.
 pub fn parse_change(bytes: &[u8]) -> Result<Change, DocError> {
-    let bytes = storage::change_chunk(bytes)?;
-    let change = untrusted(|| Change::try_from(&bytes[..]))?;
-    let rewritten = untrusted(|| Ok::<_, DocError>(Change::from(change.decode())))?;
+    parse_change_with(bytes, |_| ()).map(|(change, ())| change)
+}
+
+/// [`parse_change`], with `inspect` run on the change's operations as they are decoded for the
+/// encoding check (decoding is most of what parsing costs: a caller that reads the operations
+/// reads them here rather than decoding the change again). A compressed change keeps its
+/// compressed bytes: `Change::bytes` gives them without compressing it again.
+pub fn parse_change_with<T>(
+    bytes: &[u8],
+    inspect: impl FnOnce(&automerge::ExpandedChange) -> T,
+) -> Result<(Change, T), DocError> {
+    // One change chunk, within its bound once inflated; automerge then inflates a compressed
+    // change itself and keeps its compressed form.
+    storage::change_chunk(bytes)?;
+    let change = untrusted(|| Change::try_from(bytes))?;
+    let expanded = untrusted(|| Ok::<_, DocError>(change.decode()))?;
+    let seen = inspect(&expanded);
+    let rewritten = untrusted(|| Ok::<_, DocError>(Change::from(expanded)))?;
     if rewritten.hash() != change.hash() {
         return Err(DocError::Automerge(
             "the change is not encoded as automerge writes it".to_owned(),
         ));
     }
-    Ok(change)
+    Ok((change, seen))
+}
+
+/// How many objects (maps, lists, texts) `change` makes: the deepest a document can grow by
+/// applying it ([`access::tree_grown`]).
+pub fn objects_made(change: &automerge::ExpandedChange) -> usize {
+    use automerge::legacy::OpType;
+    change
+        .operations
+        .iter()
+        .filter(|op| matches!(op.action, OpType::Make(_)))
+        .count()
 }
 
 /// Whether `saved` (an `Automerge::save`) loads back with exactly `heads`. Automerge applies

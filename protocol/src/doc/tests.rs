@@ -919,6 +919,46 @@ fn deeply_nested_objects_are_refused_before_they_overflow_the_stack() {
     assert!(tree(&doc).is_ok());
 }
 
+/// [`tree_grown`] decides the nesting limit as [`tree`] does: a document `made` objects grew
+/// from a checked state reads the same, is refused at the same depth, and hydrating it at the
+/// deepest it hydrates directly fits a thread's default stack (2 MiB, unoptimised frames).
+#[test]
+fn tree_grown_agrees_with_tree_on_the_nesting_limit() {
+    use crate::doc::access::{HYDRATE_DEPTH, MAX_DEPTH};
+    let nested = |levels: usize| {
+        let (h, _) = sample_household();
+        let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+        let mut obj = automerge::ROOT;
+        for _ in 0..levels {
+            obj = doc.put_object(&obj, "x", automerge::ObjType::Map).unwrap();
+        }
+        doc.put(&obj, "leaf", "叶").unwrap();
+        doc.commit();
+        doc
+    };
+    for levels in [0, 1, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, 3 * MAX_DEPTH] {
+        let doc = nested(levels);
+        let expected = tree(&doc).ok();
+        assert_eq!(expected.is_some(), levels <= MAX_DEPTH, "{levels} levels");
+        for made in [levels, HYDRATE_DEPTH] {
+            assert_eq!(
+                tree_grown(&doc, made).ok(),
+                expected,
+                "{levels} levels, {made} made"
+            );
+        }
+    }
+    let deepest = HYDRATE_DEPTH - MAX_DEPTH;
+    let doc = nested(deepest);
+    let read = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || tree_grown(&doc, deepest).is_err())
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(read, "refused, without overflowing the stack");
+}
+
 /// Found by the `validate_document` fuzz target (a timeout): automerge spends seconds to minutes
 /// decoding the columns of this bundle chunk, a kind of chunk this project never writes, before
 /// it can tell that a bundle is not a change; a device pushing a few of them would keep the

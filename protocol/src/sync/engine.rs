@@ -155,7 +155,8 @@ pub fn prepare<S: SyncStore>(
             .into_iter()
             .filter(|c| by_device(c, device))
             .take(MAX_CHANGES_PER_DOC)
-            .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
+            // Compressed as automerge stores them (the server keeps the bytes as sent).
+            .map(|mut c| ByteBuf::from(c.bytes().into_owned()))
             .collect();
         if changes.is_empty() {
             continue;

@@ -413,7 +413,7 @@ async fn ingest(
         match decode(state, ctx, device_actor, push).await? {
             Ok(changes) => {
                 // A history from the first change on is most likely a new document's.
-                let base = match self_contained(&changes) {
+                let base = match self_contained(&changes.changes) {
                     true => Base::AssumeNew,
                     false => Base::Read,
                 };
@@ -495,6 +495,22 @@ async fn ingest(
     Ok((results, own))
 }
 
+/// One pushed document's changes, parsed, with what was read from each on the way.
+struct Parsed {
+    changes: Vec<Change>,
+    /// Per change (in the order of `changes`).
+    read: Vec<ChangeRead>,
+}
+
+/// What was read from a change's operations while it was decoded ([`doc::parse_change_with`]).
+#[derive(Debug, Clone, Copy)]
+struct ChangeRead {
+    /// It writes a 身份证号 in clear ([`crate::identity::writes_clear_number`]).
+    clear_number: bool,
+    /// The objects it makes ([`doc::objects_made`]).
+    objects: usize,
+}
+
 /// One pushed document's changes, decoded, each written by this device; or why not. Only a
 /// failure to audit a refusal is an error of the request.
 async fn decode(
@@ -502,7 +518,7 @@ async fn decode(
     ctx: &AuthContext,
     device_actor: &[u8],
     push: &DocPush,
-) -> Result<Result<Vec<Change>, PushResult>, ApiError> {
+) -> Result<Result<Parsed, PushResult>, ApiError> {
     let id = push.doc.as_str();
     if DocumentId::parse(id).is_err() {
         return Ok(Err(rejected(
@@ -513,9 +529,17 @@ async fn decode(
         )));
     }
     let mut changes = Vec::with_capacity(push.changes.len());
+    let mut read = Vec::with_capacity(push.changes.len());
     for bytes in &push.changes {
-        match doc::parse_change(bytes) {
-            Ok(c) => changes.push(c),
+        let parsed = doc::parse_change_with(bytes, |c| ChangeRead {
+            clear_number: crate::identity::writes_clear_number(c),
+            objects: doc::objects_made(c),
+        });
+        match parsed {
+            Ok((c, r)) => {
+                changes.push(c);
+                read.push(r);
+            }
             Err(_) => {
                 return Ok(Err(rejected(
                     id,
@@ -539,7 +563,7 @@ async fn decode(
             "A change was not written by this device; refused.",
         )));
     }
-    Ok(Ok(changes))
+    Ok(Ok(Parsed { changes, read }))
 }
 
 /// Whether every change's dependencies are among `changes`: a history from the document's
@@ -590,7 +614,7 @@ async fn check(
     state: &AppState,
     ctx: &AuthContext,
     id: &str,
-    changes: &[Change],
+    parsed: &Parsed,
     base: Base,
     refs: &Refs<'_>,
 ) -> Result<Checked, ApiError> {
@@ -624,12 +648,14 @@ async fn check(
             "You may not change this document.",
         )));
     }
-    let new: Vec<Change> = changes
+    let (new, read): (Vec<Change>, Vec<ChangeRead>) = parsed
+        .changes
         .iter()
-        .filter(|c| before.get_change_by_hash(&c.hash()).is_none())
-        .cloned()
-        .collect();
-    if crate::identity::writes_clear_number(&new) {
+        .zip(&parsed.read)
+        .filter(|(c, _)| before.get_change_by_hash(&c.hash()).is_none())
+        .map(|(c, r)| (c.clone(), *r))
+        .unzip();
+    if read.iter().any(|r| r.clear_number) {
         return Ok(Done(crate::identity::refused_clear(id)));
     }
     if new.is_empty() {
@@ -662,7 +688,11 @@ async fn check(
     }
     // The document's state read once (one walk of it), for the header, the checks and the
     // projection rows; the stored state's for the server-field check.
-    let (Ok(before_tree), Ok(tree)) = (doc::tree(&before), doc::tree(&after)) else {
+    // The stored state is within the nesting limit once its tree reads; the new one is then
+    // within it plus the objects the new changes make.
+    let made = read.iter().map(|r| r.objects).sum();
+    let trees = doc::tree(&before).and_then(|b| Ok((b, doc::tree_grown(&after, made)?)));
+    let Ok((before_tree, tree)) = trees else {
         return Ok(Done(rejected(
             id,
             "sync.invalid_document",
