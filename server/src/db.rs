@@ -284,6 +284,7 @@ decode_columns!(
     (String => 0, i64 => 1),
     (String => 0, Vec<u8> => 1),
     (String => 0, i64 => 1, Vec<u8> => 2),
+    (String => 0, String => 1, String => 2, String => 3),
     (Option<String> => 0, Option<i64> => 1)
 );
 

@@ -3,7 +3,7 @@
 //! of another grid's household would otherwise show that household's head and address in the
 //! writer's review queue.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use doudi_protocol::doc::refs::Reference;
 use doudi_protocol::sync::WireIssue;
@@ -16,6 +16,12 @@ use crate::error::ApiError;
 use crate::policy::{Action, Target};
 
 /// What became of a document's added references.
+/// A named document as the check reads it.
+struct Named<'a> {
+    scope: &'a str,
+    region_path: &'a str,
+}
+
 pub(super) enum Verdict {
     Good,
     /// One names a document the request pushes that is not stored yet: check again later.
@@ -46,15 +52,22 @@ pub(super) async fn check(
         return Ok(Verdict::Good);
     }
     let ids: Vec<String> = added.iter().map(|r| r.id.to_string()).collect();
+    // What the check needs of each named document, without its state.
     let read = document::Entity::find()
         .filter(document::Column::Id.is_in(ids.iter().map(String::as_str)))
+        .select_only()
+        .column(document::Column::Id)
+        .column(document::Column::Kind)
+        .column(document::Column::Scope)
+        .column(document::Column::RegionPath)
         .build(state.reads.backend());
-    let rows: Vec<document::Model> = state.reads.query(read).await?;
+    let rows: Vec<(String, String, String, String)> = state.reads.query(read).await?;
     let mut issues = Vec::new();
     for (r, id) in added.iter().zip(&ids) {
         let Some(row) = rows
             .iter()
-            .find(|row| row.id == *id && row.kind == r.kind.as_str())
+            .find(|(row_id, kind, ..)| row_id == id && kind == r.kind.as_str())
+            .map(|(_, _, scope, region_path)| Named { scope, region_path })
         else {
             if !refs.last_pass && refs.in_request.contains(id.as_str()) {
                 return Ok(Verdict::Wait);
@@ -71,7 +84,7 @@ pub(super) async fn check(
             .permits(
                 state,
                 Action::ReadCase,
-                Target::Region(&row.region_path),
+                Target::Region(row.region_path),
                 id,
                 base == Base::Read,
             )
