@@ -426,6 +426,7 @@ async fn ingest(
     // come before it: it waits for a second pass, after the others are stored.
     let in_request: HashSet<&str> = pushed.iter().map(|p| p.doc.as_str()).collect();
     let mut deferred = Vec::new();
+    let named = std::sync::Mutex::new(HashMap::new());
     for last_pass in [false, true] {
         if last_pass {
             pending = std::mem::take(&mut deferred);
@@ -433,6 +434,7 @@ async fn ingest(
         let refs = Refs {
             in_request: &in_request,
             last_pass,
+            named: &named,
         };
         for _ in 0..MAX_RETRIES {
             if pending.is_empty() {
@@ -605,6 +607,8 @@ struct Refs<'a> {
     in_request: &'a HashSet<&'a str>,
     /// The second pass: documents of the request not stored by now will not be.
     last_pass: bool,
+    /// The named documents found so far in this request ([`refs::check`]).
+    named: &'a std::sync::Mutex<HashMap<String, refs::Named>>,
 }
 
 /// Apply `changes` to a copy of document `id` as stored now (or to none, [`Base`]) and check

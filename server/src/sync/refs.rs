@@ -16,10 +16,12 @@ use crate::error::ApiError;
 use crate::policy::{Action, Target};
 
 /// What became of a document's added references.
-/// A named document as the check reads it.
-struct Named<'a> {
-    scope: &'a str,
-    region_path: &'a str,
+/// A named document as the check reads it: its kind, grid and region.
+#[derive(Debug, Clone)]
+pub(super) struct Named {
+    kind: String,
+    scope: String,
+    region_path: String,
 }
 
 pub(super) enum Verdict {
@@ -52,23 +54,48 @@ pub(super) async fn check(
         return Ok(Verdict::Good);
     }
     let ids: Vec<String> = added.iter().map(|r| r.id.to_string()).collect();
-    // What the check needs of each named document, without its state.
-    let read = document::Entity::find()
-        .filter(document::Column::Id.is_in(ids.iter().map(String::as_str)))
-        .select_only()
-        .column(document::Column::Id)
-        .column(document::Column::Kind)
-        .column(document::Column::Scope)
-        .column(document::Column::RegionPath)
-        .build(state.reads.backend());
-    let rows: Vec<(String, String, String, String)> = state.reads.query(read).await?;
-    let mut issues = Vec::new();
-    for (r, id) in added.iter().zip(&ids) {
-        let Some(row) = rows
+    // What the check needs of each named document, without its state; read once per request
+    // (the visits of a request name the same few households).
+    let unread: Vec<&str> = {
+        let named = refs.named.lock().expect("not poisoned");
+        ids.iter()
+            .map(String::as_str)
+            .filter(|id| !named.contains_key(*id))
+            .collect()
+    };
+    if !unread.is_empty() {
+        let read = document::Entity::find()
+            .filter(document::Column::Id.is_in(unread))
+            .select_only()
+            .column(document::Column::Id)
+            .column(document::Column::Kind)
+            .column(document::Column::Scope)
+            .column(document::Column::RegionPath)
+            .build(state.reads.backend());
+        let rows: Vec<(String, String, String, String)> = state.reads.query(read).await?;
+        let mut named = refs.named.lock().expect("not poisoned");
+        for (id, kind, scope, region_path) in rows {
+            named.insert(
+                id,
+                Named {
+                    kind,
+                    scope,
+                    region_path,
+                },
+            );
+        }
+    }
+    let found: Vec<Option<Named>> = {
+        let named = refs.named.lock().expect("not poisoned");
+        added
             .iter()
-            .find(|(row_id, kind, ..)| row_id == id && kind == r.kind.as_str())
-            .map(|(_, _, scope, region_path)| Named { scope, region_path })
-        else {
+            .zip(&ids)
+            .map(|(r, id)| named.get(id).filter(|n| n.kind == r.kind.as_str()).cloned())
+            .collect()
+    };
+    let mut issues = Vec::new();
+    for ((r, id), row) in added.iter().zip(&ids).zip(found) {
+        let Some(row) = row else {
             if !refs.last_pass && refs.in_request.contains(id.as_str()) {
                 return Ok(Verdict::Wait);
             }
@@ -84,7 +111,7 @@ pub(super) async fn check(
             .permits(
                 state,
                 Action::ReadCase,
-                Target::Region(row.region_path),
+                Target::Region(&row.region_path),
                 id,
                 base == Base::Read,
             )
