@@ -964,17 +964,8 @@ impl DoudiClient {
         };
         let (grid, hh) = self.inner.read::<Household>(&household_id)?;
         let (book, region) = self.inner.policy_for(&grid)?;
-        let prefix = format!("{}.", household_key::MEMBERS);
-        let births: BTreeMap<MemberId, NaiveDate> = self
-            .inner
-            .store()
-            .identities(&household_id)?
-            .into_iter()
-            .filter_map(|(entry, n)| {
-                let id = MemberId::parse(entry.strip_prefix(&prefix)?).ok()?;
-                Some((id, n.birth_date()))
-            })
-            .collect();
+        let numbers = self.inner.store().identities(&household_id)?;
+        let births = doudi_protocol::doc::identity::member_birth_dates(&numbers);
         let a = assessment::assess_household(
             &hh,
             &Context {

@@ -376,15 +376,8 @@ pub async fn member_birth_dates(
     keys: &IdentityKeys,
     household_id: &str,
 ) -> Result<BTreeMap<MemberId, NaiveDate>, DbErr> {
-    let prefix = format!("{}.", doudi_protocol::doc::household::key::MEMBERS);
-    Ok(reveal(db, keys, household_id)
-        .await?
-        .into_iter()
-        .filter_map(|(entry, n)| {
-            let id = MemberId::parse(entry.strip_prefix(&prefix)?).ok()?;
-            Some((id, n.birth_date()))
-        })
-        .collect())
+    let numbers = reveal(db, keys, household_id).await?;
+    Ok(doudi_protocol::doc::identity::member_birth_dates(&numbers))
 }
 
 /// Documents read per step of [`seal_stored`].

@@ -6,7 +6,7 @@
 //! form and the sealed number ([`SealedId`], `crate::identity`). It is replaced whole, so a
 //! merge never pairs one phone's masked form with another phone's sealed number.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
@@ -22,6 +22,7 @@ use super::visit;
 use super::{Content, key as root_key};
 use crate::id_number::IdNumber;
 use crate::identity::{MaskedId, OpenError, SealKey, SealedId};
+use crate::ids::MemberId;
 
 /// Keys of an `identity` value object.
 pub mod key {
@@ -96,6 +97,23 @@ pub struct Holder<'a> {
     pub id: &'a SealedId,
     /// A current member of a household (what household search finds).
     pub current_member: bool,
+}
+
+/// The birth dates a household's clear numbers give, per member: the `members.<id>` entries of
+/// `numbers` (entry → number, the entries [`holders`] names), for the age rules of an assessment
+/// (`rules::assessment::Context::birth_dates`). Supporters' numbers are not members' and are left
+/// out; the numbers themselves are not returned.
+pub fn member_birth_dates(
+    numbers: &BTreeMap<String, IdNumber>,
+) -> BTreeMap<MemberId, chrono::NaiveDate> {
+    let prefix = format!("{}.", household::key::MEMBERS);
+    numbers
+        .iter()
+        .filter_map(|(entry, n)| {
+            let id = MemberId::parse(entry.strip_prefix(&prefix)?).ok()?;
+            Some((id, n.birth_date()))
+        })
+        .collect()
 }
 
 /// Every number a document's content holds.
