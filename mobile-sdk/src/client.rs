@@ -947,7 +947,7 @@ impl Inner {
         self.edit::<Visit, T>(
             id,
             |v| {
-                if !matches!(v.status, VisitStatus::Draft | VisitStatus::Returned) {
+                if !v.status.phone_may_edit() {
                     return Err(DoudiError::Conflict {
                         error_code: "visit.not_editable".into(),
                         message_zh: format!("走访记录{}，不能再修改", v.status.label_zh()),
@@ -1352,7 +1352,7 @@ impl DoudiClient {
             .capture("id_number", member.id_number.as_deref())?;
         let mid = MemberId::generate().map_err(DoudiError::internal)?;
         let (_, visit) = self.inner.read::<Visit>(&visit_id)?;
-        if !matches!(visit.status, VisitStatus::Draft | VisitStatus::Returned) {
+        if !visit.status.phone_may_edit() {
             return Err(DoudiError::Conflict {
                 error_code: "visit.not_editable".into(),
                 message_zh: format!("走访记录{}，不能再修改", visit.status.label_zh()),

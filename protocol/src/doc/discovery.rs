@@ -206,6 +206,18 @@ code_enum! {
     }
 }
 
+impl DiscoveryStatus {
+    /// Whether a push may move a report from `from` (`None`: not stored yet) to `to`: draft and
+    /// submitted are the reporting phone's; from screening on (已筛查) the status is the
+    /// reviewers', set on the server.
+    pub fn phone_may_move(from: Option<DiscoveryStatus>, to: DiscoveryStatus) -> bool {
+        use DiscoveryStatus::*;
+        from == Some(to)
+            || (matches!(to, Draft | Submitted)
+                && from.is_none_or(|f| matches!(f, Draft | Submitted)))
+    }
+}
+
 /// Who the report is about.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {

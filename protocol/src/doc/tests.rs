@@ -1227,3 +1227,47 @@ fn every_problem_of_a_document_is_reported_at_once() {
         assert!(c.contains(&code), "{code} missing from {c:?}");
     }
 }
+
+/// What a phone may do with a visit's and a report's status, over every pair of statuses.
+#[test]
+fn phones_move_statuses_only_as_far_as_submission() {
+    use super::discovery::DiscoveryStatus as D;
+    use super::visit::VisitStatus as V;
+    let decided = [V::Approved, V::Rejected, V::Confirmed];
+    for &to in V::ALL {
+        assert!(V::phone_may_move(Some(to), to), "{to:?} unchanged");
+        assert_eq!(
+            V::phone_may_move(None, to),
+            matches!(to, V::Draft | V::Submitted),
+            "new as {to:?}"
+        );
+        for &from in V::ALL {
+            let may = V::phone_may_move(Some(from), to);
+            if from != to && (decided.contains(&from) || !matches!(to, V::Draft | V::Submitted)) {
+                assert!(!may, "{from:?} → {to:?}");
+            }
+        }
+    }
+    assert!(V::phone_may_move(Some(V::Returned), V::Submitted));
+    assert!(V::phone_may_move(Some(V::Draft), V::Submitted));
+    let editable: Vec<V> = V::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.phone_may_edit())
+        .collect();
+    assert_eq!(editable, [V::Draft, V::Returned]);
+    for &to in D::ALL {
+        for &from in D::ALL {
+            let phones = |s: D| matches!(s, D::Draft | D::Submitted);
+            assert_eq!(
+                D::phone_may_move(Some(from), to),
+                from == to || (phones(from) && phones(to)),
+                "{from:?} → {to:?}"
+            );
+        }
+        assert_eq!(
+            D::phone_may_move(None, to),
+            matches!(to, D::Draft | D::Submitted)
+        );
+    }
+}

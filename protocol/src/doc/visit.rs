@@ -394,6 +394,25 @@ code_enum! {
     }
 }
 
+impl VisitStatus {
+    /// Whether the investigators' phone may change a visit in this status: a draft (草稿) or a
+    /// visit returned to them (已退回). Once submitted it is the reviewers'.
+    pub fn phone_may_edit(self) -> bool {
+        matches!(self, VisitStatus::Draft | VisitStatus::Returned)
+    }
+
+    /// Whether a push may move a visit from `from` (`None`: not stored yet) to `to`. Phones set
+    /// only draft and submitted (a returned visit is submitted again); a decided visit (审核通过,
+    /// 不予通过, 已确认) stays as the reviewers left it, and every other status is set by review
+    /// decisions on the server.
+    pub fn phone_may_move(from: Option<VisitStatus>, to: VisitStatus) -> bool {
+        use VisitStatus::*;
+        from == Some(to)
+            || (matches!(to, Draft | Submitted)
+                && !matches!(from, Some(Approved | Rejected | Confirmed)))
+    }
+}
+
 code_enum! {
     /// Conclusion of the investigation (调查结论).
     pub enum Conclusion {

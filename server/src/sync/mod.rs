@@ -23,6 +23,8 @@ use sea_orm::{
 };
 use serde_bytes::ByteBuf;
 
+use doudi_protocol::doc::discovery::DiscoveryStatus;
+use doudi_protocol::doc::visit::VisitStatus;
 use doudi_protocol::doc::{self, DiscoveryReport, Household, Visit, validate::has_errors};
 use doudi_protocol::ids::{DocumentId, DocumentKind};
 use doudi_protocol::sync::{
@@ -342,13 +344,7 @@ fn server_fields_touched(
             if a.reviews != b_reviews {
                 touched.push("content.reviews");
             }
-            use doudi_protocol::doc::visit::VisitStatus::*;
-            // Phones move a visit between draft and submitted, and resubmit a returned one; a
-            // decided visit (approved, rejected, confirmed) stays as the reviewers left it.
-            if Some(a.status) != b_status
-                && (!matches!(a.status, Draft | Submitted)
-                    || matches!(b_status, Some(Approved | Rejected | Confirmed)))
-            {
+            if !VisitStatus::phone_may_move(b_status, a.status) {
                 touched.push("content.status");
             }
         }
@@ -369,12 +365,7 @@ fn server_fields_touched(
             let b = doc::read_tree::<DiscoveryReport>(before)
                 .ok()
                 .map(|(_, r)| r.status);
-            use doudi_protocol::doc::discovery::DiscoveryStatus::{Draft, Submitted};
-            // Only draft and submitted are the phone's; after triage the status is the server's.
-            if Some(r.status) != b
-                && (!matches!(r.status, Draft | Submitted)
-                    || b.is_some_and(|b| !matches!(b, Draft | Submitted)))
-            {
+            if !DiscoveryStatus::phone_may_move(b, r.status) {
                 touched.push("content.status");
             }
         }
