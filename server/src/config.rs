@@ -231,21 +231,6 @@ impl Settings {
         if let Some(v) = get("DOUDI_IDENTITY_SECRET") {
             self.identity_secret = Some(Secret::new(v));
         }
-        if let Some(v) = get("DOUDI_ACCESS_TOKEN_TTL_SECS") {
-            self.access_token_ttl_secs = parse("DOUDI_ACCESS_TOKEN_TTL_SECS", &v)?;
-        }
-        if let Some(v) = get("DOUDI_REFRESH_TOKEN_TTL_DAYS") {
-            self.refresh_token_ttl_days = parse("DOUDI_REFRESH_TOKEN_TTL_DAYS", &v)?;
-        }
-        if let Some(v) = get("DOUDI_MAX_BODY_BYTES") {
-            self.max_body_bytes = parse("DOUDI_MAX_BODY_BYTES", &v)?;
-        }
-        if let Some(v) = get("DOUDI_LOGIN_WINDOW_SECS") {
-            self.login_window_secs = parse("DOUDI_LOGIN_WINDOW_SECS", &v)?;
-        }
-        if let Some(v) = get("DOUDI_TRUST_FORWARDED_FOR") {
-            self.trust_forwarded_for = parse("DOUDI_TRUST_FORWARDED_FOR", &v)?;
-        }
         let b = &mut self.blobs;
         if let Some(v) = get("DOUDI_BLOB_STORE") {
             b.store = match v.as_str() {
@@ -258,9 +243,6 @@ impl Settings {
                     });
                 }
             };
-        }
-        if let Some(v) = get("DOUDI_BLOB_GC_GRACE_HOURS") {
-            b.gc_grace_hours = parse("DOUDI_BLOB_GC_GRACE_HOURS", &v)?;
         }
         let s3_vars = [
             "DOUDI_S3_ENDPOINT",
@@ -295,17 +277,35 @@ impl Settings {
                 s3.allow_http = parse("DOUDI_S3_ALLOW_HTTP", &v)?;
             }
         }
-        if let Some(v) = get("DOUDI_SPOT_CHECK_PERCENT") {
-            self.spot_check_percent = parse("DOUDI_SPOT_CHECK_PERCENT", &v)?;
+        // Every other setting: a number or a flag, parsed as its type.
+        macro_rules! parsed {
+            ($($name:literal => $field:expr),+ $(,)?) => {$(
+                if let Some(v) = get($name) {
+                    $field = parse($name, &v)?;
+                }
+            )+};
         }
-        if let Some(v) = get("DOUDI_QUEUE_COUNT_CAP") {
-            self.queue_count_cap = parse("DOUDI_QUEUE_COUNT_CAP", &v)?;
-        }
-        if let Some(v) = get("DOUDI_TASK_SCHEDULE_MINUTES") {
-            self.task_schedule_minutes = parse("DOUDI_TASK_SCHEDULE_MINUTES", &v)?;
-        }
-        if let Some(v) = get("DOUDI_CHANGE_LOG_DAYS") {
-            self.change_log_days = parse("DOUDI_CHANGE_LOG_DAYS", &v)?;
+        parsed! {
+            "DOUDI_ACCESS_TOKEN_TTL_SECS" => self.access_token_ttl_secs,
+            "DOUDI_REFRESH_TOKEN_TTL_DAYS" => self.refresh_token_ttl_days,
+            "DOUDI_MAX_BODY_BYTES" => self.max_body_bytes,
+            "DOUDI_LOGIN_MAX_FAILURES_PER_ACCOUNT" => self.login_max_failures_per_account,
+            "DOUDI_LOGIN_MAX_FAILURES_PER_ADDR" => self.login_max_failures_per_addr,
+            "DOUDI_LOGIN_WINDOW_SECS" => self.login_window_secs,
+            "DOUDI_REQUEST_TIMEOUT_SECS" => self.request_timeout_secs,
+            "DOUDI_TRUST_FORWARDED_FOR" => self.trust_forwarded_for,
+            "DOUDI_MAX_REGION_IMPORT_ROWS" => self.max_region_import_rows,
+            "DOUDI_SPOT_CHECK_PERCENT" => self.spot_check_percent,
+            "DOUDI_QUEUE_COUNT_CAP" => self.queue_count_cap,
+            "DOUDI_CONSOLE_SESSION_HOURS" => self.console_session_hours,
+            "DOUDI_TASK_SCHEDULE_MINUTES" => self.task_schedule_minutes,
+            "DOUDI_CHANGE_LOG_DAYS" => self.change_log_days,
+            "DOUDI_BLOB_MAX_BYTES" => self.blobs.max_blob_bytes,
+            "DOUDI_BLOB_MAX_CHUNK_BYTES" => self.blobs.max_chunk_bytes,
+            "DOUDI_BLOB_MAX_IMAGE_SIDE" => self.blobs.max_image_side,
+            "DOUDI_BLOB_MAX_IMAGE_PIXELS" => self.blobs.max_image_pixels,
+            "DOUDI_BLOB_MAX_DECODE_ALLOC_BYTES" => self.blobs.max_decode_alloc_bytes,
+            "DOUDI_BLOB_GC_GRACE_HOURS" => self.blobs.gc_grace_hours,
         }
         Ok(())
     }
@@ -344,6 +344,52 @@ mod tests {
         assert!(!dbg.contains("s3-key-id-value"), "{dbg}");
         assert!(dbg.contains("[redacted]"));
         assert_eq!(s.database_url(), "postgres://doudi:hunter2@db/doudi");
+    }
+
+    /// Every setting a number or a flag has its environment variable (README.md lists them).
+    #[test]
+    fn every_setting_has_an_environment_variable() {
+        let mut s = Settings::default();
+        s.apply_env(|n| match n {
+            "DOUDI_TRUST_FORWARDED_FOR" => Some("true".into()),
+            "DOUDI_BLOB_STORE" | "DOUDI_LISTEN" | "DOUDI_DATA_DIR" => None,
+            n if n.starts_with("DOUDI_S3_") => None,
+            n if n.starts_with("DOUDI_") => Some("7".into()),
+            _ => None,
+        })
+        .unwrap();
+        let b = &s.blobs;
+        assert!(s.trust_forwarded_for);
+        let numbers: [(&str, u64); 19] = [
+            ("access_token_ttl_secs", s.access_token_ttl_secs),
+            ("refresh_token_ttl_days", s.refresh_token_ttl_days),
+            ("max_body_bytes", s.max_body_bytes as u64),
+            (
+                "login_max_failures_per_account",
+                s.login_max_failures_per_account.into(),
+            ),
+            (
+                "login_max_failures_per_addr",
+                s.login_max_failures_per_addr.into(),
+            ),
+            ("login_window_secs", s.login_window_secs),
+            ("request_timeout_secs", s.request_timeout_secs),
+            ("max_region_import_rows", s.max_region_import_rows as u64),
+            ("spot_check_percent", s.spot_check_percent.into()),
+            ("queue_count_cap", s.queue_count_cap),
+            ("console_session_hours", s.console_session_hours),
+            ("task_schedule_minutes", s.task_schedule_minutes),
+            ("change_log_days", s.change_log_days),
+            ("blobs.max_blob_bytes", b.max_blob_bytes),
+            ("blobs.max_chunk_bytes", b.max_chunk_bytes as u64),
+            ("blobs.max_image_side", b.max_image_side.into()),
+            ("blobs.max_image_pixels", b.max_image_pixels),
+            ("blobs.max_decode_alloc_bytes", b.max_decode_alloc_bytes),
+            ("blobs.gc_grace_hours", b.gc_grace_hours),
+        ];
+        for (name, value) in numbers {
+            assert_eq!(value, 7, "{name}");
+        }
     }
 
     #[test]
