@@ -1271,3 +1271,43 @@ fn phones_move_statuses_only_as_far_as_submission() {
         );
     }
 }
+
+/// The reviewers' steps: the township decides submitted visits, the county approved ones, and
+/// no step is one a phone may take (the two halves of the visit workflow do not overlap).
+#[test]
+fn review_steps_start_where_phones_stop() {
+    use super::visit::{ReviewDecision as D, ReviewLevel as L, VisitStatus as V};
+    for &d in D::ALL {
+        for &from in V::ALL {
+            let Some(step) = d.step(from) else {
+                continue;
+            };
+            let expected = match from {
+                V::Submitted => L::Town,
+                V::Approved => L::County,
+                _ => panic!("{d:?} from {from:?}"),
+            };
+            assert_eq!(step.level, expected, "{d:?} from {from:?}");
+            assert!(
+                !V::phone_may_move(Some(from), step.to),
+                "{d:?} from {from:?}"
+            );
+            assert!(!from.phone_may_edit());
+        }
+        let levels: Vec<L> = V::ALL
+            .iter()
+            .filter_map(|&f| d.step(f))
+            .map(|s| s.level)
+            .collect();
+        assert_eq!(levels.first(), Some(&d.first_level()), "{d:?}");
+    }
+    assert_eq!(
+        D::Confirm.step(V::Approved).map(|s| s.to),
+        Some(V::Confirmed)
+    );
+    assert_eq!(
+        D::SendBack.step(V::Approved).map(|s| s.to),
+        Some(V::Returned)
+    );
+    assert_eq!(D::Approve.step(V::Approved), None);
+}

@@ -461,6 +461,104 @@ code_enum! {
     }
 }
 
+code_enum! {
+    /// What a reviewer decides on a visit (审核决定): the decisions of the console and the review
+    /// API. Each records a [`ReviewOutcome`] in the visit's reviews.
+    pub enum ReviewDecision {
+        /// 乡镇: 审核通过
+        Approve = ("approve", "审核通过"),
+        /// 乡镇: 退回调查人员补充
+        Return = ("return", "退回补充"),
+        /// 不予通过 (乡镇 on a submitted visit, 县级 on an approved one)
+        Reject = ("reject", "不予通过"),
+        /// 县级: 确认
+        Confirm = ("confirm", "确认"),
+        /// 县级: 退回 (back to the investigators, then through the township again)
+        SendBack = ("send_back", "县级退回"),
+    }
+}
+
+code_enum! {
+    /// Who decides at a step of the review (审核层级).
+    pub enum ReviewLevel {
+        /// 乡镇 (township: 审核)
+        Town = ("town", "乡镇"),
+        /// 县级 (county: 确认)
+        County = ("county", "县级"),
+    }
+}
+
+/// What a decision does from the status it is taken in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewStep {
+    /// Who takes it.
+    pub level: ReviewLevel,
+    /// The visit's status afterwards.
+    pub to: VisitStatus,
+    /// What the visit's reviews record.
+    pub outcome: ReviewOutcome,
+}
+
+/// The reviewers' part of the visit workflow; the phones' part is
+/// [`VisitStatus::phone_may_move`]. A submitted visit is decided by the township (approve,
+/// return, reject); a township-approved one by the county (confirm, send back, reject).
+impl ReviewDecision {
+    /// The level whose role the decision asks for before the visit is looked up (a county's
+    /// reject is known to be one only once the visit's status is).
+    pub fn first_level(self) -> ReviewLevel {
+        match self {
+            ReviewDecision::Approve | ReviewDecision::Return | ReviewDecision::Reject => {
+                ReviewLevel::Town
+            }
+            ReviewDecision::Confirm | ReviewDecision::SendBack => ReviewLevel::County,
+        }
+    }
+
+    /// Whether the decision needs a comment (a reason for the investigators or the file).
+    pub fn needs_comment(self) -> bool {
+        matches!(
+            self,
+            ReviewDecision::Return | ReviewDecision::Reject | ReviewDecision::SendBack
+        )
+    }
+
+    /// The step the decision takes from `from`, or `None` when the status does not allow it.
+    pub fn step(self, from: VisitStatus) -> Option<ReviewStep> {
+        use ReviewDecision as D;
+        use ReviewLevel::{County, Town};
+        use VisitStatus::{Approved, Confirmed, Rejected, Returned, Submitted};
+        let (level, to, outcome) = match (self, from) {
+            (D::Approve, Submitted) => (Town, Approved, ReviewOutcome::Approve),
+            (D::Return, Submitted) => (Town, Returned, ReviewOutcome::Return),
+            (D::Reject, Submitted) => (Town, Rejected, ReviewOutcome::Reject),
+            (D::Reject, Approved) => (County, Rejected, ReviewOutcome::Reject),
+            (D::Confirm, Approved) => (County, Confirmed, ReviewOutcome::Confirm),
+            (D::SendBack, Approved) => (County, Returned, ReviewOutcome::Return),
+            _ => return None,
+        };
+        Some(ReviewStep { level, to, outcome })
+    }
+}
+
+impl serde::Serialize for ReviewDecision {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReviewDecision {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(d)?;
+        ReviewDecision::parse(&code).ok_or_else(|| {
+            let codes: Vec<&str> = ReviewDecision::ALL.iter().map(|d| d.as_str()).collect();
+            serde::de::Error::custom(format!(
+                "unknown decision {code:?}, expected one of {}",
+                codes.join(", ")
+            ))
+        })
+    }
+}
+
 /// An investigator (调查人员), keyed by account id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Investigator {

@@ -21,9 +21,10 @@ use crate::entity::{account, doc_change, document, region, review_decision, visi
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Action, Target, decide};
 use crate::review::queue::{self, QueueFilter};
-use crate::review::{self, AUDIT_RESOLVE, AUDIT_UNMASK, DecisionKind, Reviewer};
+use crate::review::{self, AUDIT_RESOLVE, AUDIT_UNMASK, Reviewer};
 use crate::search;
 use crate::sync;
+use doudi_protocol::doc::visit::ReviewDecision;
 
 fn ok_page(title: &str, session: &Session, active: &str, body: &str) -> Response {
     html_response(StatusCode::OK, layout(title, session, active, body))
@@ -561,11 +562,12 @@ async fn conflicts_section(
 
 fn decision_forms(session: &Session, visit_id: &str, status: VisitStatus) -> String {
     let mut s = String::new();
-    for kind in DecisionKind::ALL {
-        let Some(t) = kind.transition(status) else {
+    for &kind in ReviewDecision::ALL {
+        let Some(t) = kind.step(status) else {
             continue;
         };
-        if !decide(&session.reviewer.subject, t.action, Target::Scope).is_allowed() {
+        let action = review::level_action(t.level);
+        if !decide(&session.reviewer.subject, action, Target::Scope).is_allowed() {
             continue;
         }
         let need = kind.needs_comment();
@@ -815,7 +817,10 @@ pub async fn decision(
         Ok(f) => f,
         Err(r) => return r,
     };
-    let Some(kind) = fields.get("decision").and_then(|d| DecisionKind::parse(d)) else {
+    let Some(kind) = fields
+        .get("decision")
+        .and_then(|d| ReviewDecision::parse(d))
+    else {
         return error_page(ApiError::new(crate::error::Code::InvalidRequest));
     };
     match review::decide_visit(
@@ -1000,7 +1005,7 @@ async fn household_page(state: &SharedState, session: &Session, id: &str) -> Api
                     format!(
                         "<li>{} {}{}</li>",
                         html::time(Some(d.at_ms)),
-                        esc(DecisionKind::parse(&d.decision).map(|k| k.label_zh()).unwrap_or("")),
+                        esc(ReviewDecision::parse(&d.decision).map(|k| k.label_zh()).unwrap_or("")),
                         d.comment.as_deref().map(|c| format!("：{}", esc(c))).unwrap_or_default()
                     )
                 })

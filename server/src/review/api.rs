@@ -7,16 +7,18 @@ use serde::{Deserialize, Serialize};
 
 use super::queue::{self, QueueFilter, QueuePage, scope_condition};
 use super::reports::{self, ReportItem};
-use super::{DecisionKind, DecisionResult, Reviewer, decide_visit};
+use super::{DecisionResult, Reviewer, decide_visit, decision_schema};
 use crate::api::{ApiJson, ApiQuery, AuthContext, SharedState};
 use crate::entity::task;
 use crate::error::ApiResult;
 use crate::policy::{Action, Target};
+use doudi_protocol::doc::visit::ReviewDecision;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
-    pub decision: DecisionKind,
+    #[schema(schema_with = decision_schema)]
+    pub decision: ReviewDecision,
     /// Required for `return`, `reject` and `send_back`; at most 2,000 characters.
     #[serde(default)]
     pub comment: Option<String>,

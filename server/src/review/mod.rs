@@ -18,10 +18,10 @@ pub mod reports;
 use automerge::AutoCommit;
 use sea_orm::sea_query::Query;
 use sea_orm::{DatabaseConnection, EntityTrait};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use doudi_protocol::doc::visit::{Review, ReviewOutcome, VisitStatus};
+use doudi_protocol::doc::visit::{Review, ReviewDecision, ReviewLevel};
 use doudi_protocol::doc::{self, UnixMillis, Visit};
 use doudi_protocol::ids::AccountId;
 
@@ -111,150 +111,17 @@ impl Reviewer {
     }
 }
 
-/// A reviewer's decision on a visit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DecisionKind {
-    /// 乡镇: 审核通过
-    Approve,
-    /// 乡镇: 退回调查人员补充
-    Return,
-    /// 不予通过 (乡镇 on a submitted visit, 县级 on an approved one)
-    Reject,
-    /// 县级: 确认
-    Confirm,
-    /// 县级: 退回 (back to the investigators, then through the township again)
-    SendBack,
-}
-
-/// Who decides at which step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    Town,
-    County,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Town => "town",
-            Level::County => "county",
-        }
+/// The permission a step of the review needs: the township's 审核 or the county's 确认.
+pub fn level_action(level: ReviewLevel) -> Action {
+    match level {
+        ReviewLevel::Town => Action::ReviewVisit,
+        ReviewLevel::County => Action::ConfirmCase,
     }
 }
 
-/// What a decision does from a given status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Transition {
-    pub action: Action,
-    pub level: Level,
-    pub to: VisitStatus,
-    pub outcome: ReviewOutcome,
-}
-
-impl DecisionKind {
-    pub const ALL: [DecisionKind; 5] = [
-        DecisionKind::Approve,
-        DecisionKind::Return,
-        DecisionKind::Reject,
-        DecisionKind::Confirm,
-        DecisionKind::SendBack,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DecisionKind::Approve => "approve",
-            DecisionKind::Return => "return",
-            DecisionKind::Reject => "reject",
-            DecisionKind::Confirm => "confirm",
-            DecisionKind::SendBack => "send_back",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<DecisionKind> {
-        DecisionKind::ALL.into_iter().find(|d| d.as_str() == s)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            DecisionKind::Approve => "审核通过",
-            DecisionKind::Return => "退回补充",
-            DecisionKind::Reject => "不予通过",
-            DecisionKind::Confirm => "确认",
-            DecisionKind::SendBack => "县级退回",
-        }
-    }
-
-    /// The permission a decision needs before anything is looked up (the role check).
-    pub fn base_action(self) -> Action {
-        match self {
-            DecisionKind::Approve | DecisionKind::Return | DecisionKind::Reject => {
-                Action::ReviewVisit
-            }
-            DecisionKind::Confirm | DecisionKind::SendBack => Action::ConfirmCase,
-        }
-    }
-
-    /// Whether the decision needs a comment (a reason for the investigators or the file).
-    pub fn needs_comment(self) -> bool {
-        matches!(
-            self,
-            DecisionKind::Return | DecisionKind::Reject | DecisionKind::SendBack
-        )
-    }
-
-    /// The transition from `from`, or `None` when the status does not allow this decision.
-    pub fn transition(self, from: VisitStatus) -> Option<Transition> {
-        use VisitStatus::*;
-        let t = |action, level, to, outcome| {
-            Some(Transition {
-                action,
-                level,
-                to,
-                outcome,
-            })
-        };
-        match (self, from) {
-            (DecisionKind::Approve, Submitted) => t(
-                Action::ReviewVisit,
-                Level::Town,
-                Approved,
-                ReviewOutcome::Approve,
-            ),
-            (DecisionKind::Return, Submitted) => t(
-                Action::ReviewVisit,
-                Level::Town,
-                Returned,
-                ReviewOutcome::Return,
-            ),
-            (DecisionKind::Reject, Submitted) => t(
-                Action::ReviewVisit,
-                Level::Town,
-                Rejected,
-                ReviewOutcome::Reject,
-            ),
-            (DecisionKind::Reject, Approved) => t(
-                Action::ConfirmCase,
-                Level::County,
-                Rejected,
-                ReviewOutcome::Reject,
-            ),
-            (DecisionKind::Confirm, Approved) => t(
-                Action::ConfirmCase,
-                Level::County,
-                Confirmed,
-                ReviewOutcome::Confirm,
-            ),
-            (DecisionKind::SendBack, Approved) => t(
-                Action::ConfirmCase,
-                Level::County,
-                Returned,
-                ReviewOutcome::Return,
-            ),
-            _ => None,
-        }
-    }
+/// The permission a decision needs before anything is looked up (the role check).
+pub fn base_action(kind: ReviewDecision) -> Action {
+    level_action(kind.first_level())
 }
 
 /// Whether a township-approved visit of a 特困 household falls in the county's spot-check sample.
@@ -293,8 +160,21 @@ pub struct DecisionResult {
     pub status: String,
     /// `town` or `county`.
     pub level: &'static str,
-    pub decision: DecisionKind,
+    #[schema(schema_with = decision_schema)]
+    pub decision: ReviewDecision,
     pub at_ms: i64,
+}
+
+/// The OpenAPI schema of a [`ReviewDecision`]: one of its codes.
+pub fn decision_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(ReviewDecision::ALL.iter().map(|d| d.as_str())))
+        .description(Some(
+            "`approve`, `return`, `reject` (township, on a submitted visit); `confirm`, `send_back`, `reject` (county, on a township-approved visit)",
+        ))
+        .build()
 }
 
 /// Load the projection of a visit the reviewer may read, or `not_found` (audited when it exists
@@ -322,16 +202,16 @@ pub async fn decide_visit(
     db: &DatabaseConnection,
     reviewer: &Reviewer,
     visit_id: &str,
-    kind: DecisionKind,
+    kind: ReviewDecision,
     comment: Option<&str>,
 ) -> ApiResult<DecisionResult> {
     reviewer
-        .require(db, kind.base_action(), Target::Scope, visit_id)
+        .require(db, base_action(kind), Target::Scope, visit_id)
         .await?;
     let comment = clean_comment(comment, kind.needs_comment())?;
     let row = visible_visit(db, reviewer, visit_id).await?;
     reviewer
-        .require_visible(db, kind.base_action(), &row.region_path, visit_id)
+        .require_visible(db, base_action(kind), &row.region_path, visit_id)
         .await?;
     let reviewer_id = AccountId::parse(&reviewer.account.id).map_err(ApiError::internal)?;
     let at = now_ms();
@@ -344,14 +224,15 @@ pub async fn decide_visit(
     let out = sync::server_write(db, &writer, visit_id, |am: &mut AutoCommit, stored| {
         let (_, mut v) = doc::read::<Visit, _>(&*am).map_err(ApiError::internal)?;
         let from = v.status;
-        let Some(t) = kind.transition(from) else {
+        let Some(t) = kind.step(from) else {
             return Err(ApiError::new(Code::ReviewWrongState).with_details(
                 serde_json::json!({ "status": from.as_str(), "decision": kind.as_str() }),
             ));
         };
-        let d = decide(subject, t.action, Target::Region(&stored.region_path));
+        let action = level_action(t.level);
+        let d = decide(subject, action, Target::Region(&stored.region_path));
         if !d.is_allowed() {
-            *denied.lock().unwrap_or_else(|p| p.into_inner()) = Some((t.action, d));
+            *denied.lock().unwrap_or_else(|p| p.into_inner()) = Some((action, d));
             return Err(ApiError::new(Code::Denied));
         }
         v.status = t.to;
