@@ -99,6 +99,13 @@ if [ -z "${DOUDI_TEST_S3_ENDPOINT:-}" ]; then
 fi
 export DOUDI_TEST_REQUIRE_S3=1
 
+log "Rust: formatting and clippy (warnings are errors)"
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  rustup component add rustfmt clippy
+fi
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 log "Rust: every crate, SQLite and PostgreSQL, local and S3 blob stores"
 cargo test --workspace --locked
 

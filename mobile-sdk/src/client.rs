@@ -1099,7 +1099,7 @@ impl DoudiClient {
                 _ => None,
             })
             .collect();
-        visits.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        visits.sort_by_key(|v| std::cmp::Reverse(v.started_at));
         let held = self.inner.store().identities(&id)?;
         let members = h
             .members
@@ -1463,6 +1463,8 @@ impl DoudiClient {
 
     /// Attach a photo: it goes through the photo pipeline (upright, 1600 px JPEG, thumbnail, no
     /// metadata), is stored encrypted and waits for upload. Returns its SHA-256.
+    // The app's call names each field of the capture (uniffi has no builder).
+    #[allow(clippy::too_many_arguments)]
     pub fn attach_photo(
         &self,
         visit_id: String,

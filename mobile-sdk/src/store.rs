@@ -485,6 +485,7 @@ impl Writer<'_> {
     }
 
     /// Store a blob (kept until uploaded). A blob already stored is kept as it is.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn put_blob(
         &mut self,
         hash: &str,

@@ -220,10 +220,10 @@ impl Settings {
         if let Some(v) = get("DOUDI_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
         }
-        if let Some(v) = get("DATABASE_URL").or_else(|| get("DOUDI_DATABASE_URL")) {
-            if !v.is_empty() {
-                self.database_url = Some(Secret::new(v));
-            }
+        if let Some(v) = get("DATABASE_URL").or_else(|| get("DOUDI_DATABASE_URL"))
+            && !v.is_empty()
+        {
+            self.database_url = Some(Secret::new(v));
         }
         if let Some(v) = get("DOUDI_JWT_SECRET") {
             self.jwt_secret = Some(Secret::new(v));

@@ -53,6 +53,8 @@ const STATEMENT_CACHE: usize = 128;
 
 /// Where the sync's reads run (see the module documentation).
 #[derive(Debug)]
+// One per server process.
+#[allow(clippy::large_enum_variant)]
 pub enum Reads {
     /// The request pool: an in-memory SQLite database, whose connections each see their own.
     Pool(DatabaseConnection),

@@ -75,7 +75,7 @@ pub struct SearchPage {
 pub fn check_query(q: Option<&str>) -> ApiResult<String> {
     let q = q.unwrap_or("").trim();
     let n = q.chars().count();
-    if n < MIN_QUERY_CHARS || n > MAX_QUERY_CHARS {
+    if !(MIN_QUERY_CHARS..=MAX_QUERY_CHARS).contains(&n) {
         return Err(ApiError::new(Code::InvalidRequest)
             .with_message(
                 format!("搜索词应为 {MIN_QUERY_CHARS}–{MAX_QUERY_CHARS} 个字符"),

@@ -346,7 +346,7 @@ fn apply_edit(h: &mut Household, edit: Edit, tag: usize) {
     match edit {
         Edit::Address => h.address = format!("一村 {tag} 号"),
         Edit::Hukou => {
-            h.hukou_type = Some(if tag % 2 == 0 {
+            h.hukou_type = Some(if tag.is_multiple_of(2) {
                 HukouType::Rural
             } else {
                 HukouType::Urban
@@ -356,7 +356,7 @@ fn apply_edit(h: &mut Household, edit: Edit, tag: usize) {
         Edit::AddMember => {
             h.members.insert(
                 MemberId::generate().unwrap(),
-                Member::new(&format!("成员{tag}"), Relation::Child),
+                Member::new(format!("成员{tag}"), Relation::Child),
             );
         }
         Edit::RemoveMember => {

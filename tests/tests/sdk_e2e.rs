@@ -41,7 +41,7 @@ fn photo() -> Vec<u8> {
 fn signature_png(seed: u32) -> Vec<u8> {
     let mut img = image::GrayImage::from_pixel(240, 80, image::Luma([255]));
     for x in 10..230 {
-        let y = 40 + ((x + seed * 7) % 30) as u32 - 15;
+        let y = 40 + (x + seed * 7) % 30 - 15;
         img.put_pixel(x, y, image::Luma([0]));
     }
     let mut out = std::io::Cursor::new(Vec::new());

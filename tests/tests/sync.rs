@@ -570,10 +570,7 @@ async fn broken_requests_get_clear_errors_and_spare_the_rest(b: Backend) {
     // The server keeps serving, and the intact request then goes through.
     let o = app.sync(&mut pa).await;
     assert!(o.rejected.is_empty(), "{:?}", o.rejected);
-    assert_eq!(
-        app.stored_doc(&kept).await.unwrap().seq > kept_before.seq,
-        true
-    );
+    assert!(app.stored_doc(&kept).await.unwrap().seq > kept_before.seq);
 }
 
 /// Found by the `push_changes` fuzz target (docs/RELIABILITY.md): a change whose list of other

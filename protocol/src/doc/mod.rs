@@ -236,6 +236,8 @@ fn known_schema(header: &Header) -> Result<(), DocError> {
 
 /// The typed content of a document of any of the three kinds.
 #[derive(Debug, Clone, PartialEq)]
+// A household is the largest; a value is read, used and dropped, never kept in bulk.
+#[allow(clippy::large_enum_variant)]
 pub enum Content {
     Household(Household),
     Visit(Visit),

@@ -465,6 +465,8 @@ pub type FormFields = std::collections::HashMap<String, String>;
 pub type FormResult = Result<axum::Form<FormFields>, axum::extract::rejection::FormRejection>;
 
 /// Parse a form and check its CSRF token; `Err` is the refusal page.
+// The refusal is the page answered at once, not carried further.
+#[allow(clippy::result_large_err)]
 pub fn checked_form(session: &Session, form: FormResult) -> Result<FormFields, Response> {
     let Ok(axum::Form(fields)) = form else {
         return Err(csrf_refused());
