@@ -8,11 +8,11 @@ use serde::Serialize;
 
 use doudi_protocol::role::Role;
 
+use crate::access::Subject;
 use crate::auth::{MIN_PASSWORD_CHARS, hash_password, new_id, now_ms};
 use crate::db::Exec;
 use crate::entity::{account, account_region, audit_log, region};
 use crate::error::{ApiError, Code};
-use crate::policy::Subject;
 
 /// A region an account is bound to, as shown to clients.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

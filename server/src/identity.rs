@@ -32,12 +32,12 @@ use doudi_protocol::identity::{OpenError, OpenKey, SealKey, SealedId, clear_numb
 use doudi_protocol::ids::MemberId;
 use doudi_protocol::sync::{DocIdentities, DocUpdate, PushResult, WireIssue};
 
+use crate::access::{Action, Target, decide};
 use crate::api::{AppState, AuthContext};
 use crate::auth::random_bytes;
 use crate::config::Settings;
 use crate::entity::{document, identity_number};
 use crate::error::ApiError;
-use crate::policy::{Action, Target, decide};
 
 /// The code of a pushed document whose new changes write a 身份证号 in clear.
 pub const CLEAR_NUMBER: &str = "sync.clear_id_number";
@@ -351,7 +351,7 @@ pub async fn for_updates(
     Ok(by_doc.into_values().collect())
 }
 
-/// The clear numbers of a document, by entry: for a caller the policy module let unmask, who
+/// The clear numbers of a document, by entry: for a caller the access module let unmask, who
 /// audits it.
 pub async fn reveal(
     db: &DatabaseConnection,

@@ -3,6 +3,7 @@
 //! Start it with [`app::launch`] (settings, a bound listener, a shutdown future), so that tests bind
 //! 127.0.0.1:0 and drive the real server over HTTP.
 
+pub mod access;
 pub mod accounts;
 pub mod api;
 pub mod app;
@@ -17,7 +18,6 @@ pub mod entity;
 pub mod error;
 pub mod identity;
 pub mod policies;
-pub mod policy;
 pub mod reads;
 pub mod regions;
 pub mod review;

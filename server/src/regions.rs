@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use doudi_protocol::region::{RegionLevel, check_code, check_parent};
 
+use crate::access::{Action, Subject, Target, decide};
 use crate::auth::now_ms;
 use crate::entity::{audit_log, region};
-use crate::policy::{Action, Subject, Target, decide};
 
 /// One problem in an import file, with the line it is on (the header is line 1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -20,7 +20,7 @@ pub struct LineError {
     pub line: u64,
     pub message: String,
     pub message_en: String,
-    /// The line names a region outside the importer's regions (a refusal of the policy module,
+    /// The line names a region outside the importer's regions (a refusal of the access module,
     /// which the import audits).
     #[serde(skip)]
     #[schema(ignore)]

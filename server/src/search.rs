@@ -17,11 +17,11 @@ use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, SelectStatement};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
+use crate::access::{Action, Subject, Target};
 use crate::api::{ApiQuery, AuthContext, SharedState};
 use crate::entity::{household, identity_number, member};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::identity::{IdentityKeys, Lookup};
-use crate::policy::{Action, Subject, Target};
 use crate::review::Reviewer;
 use crate::review::queue::{PAGE_SIZE, is_tekun, scope_condition};
 

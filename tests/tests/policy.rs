@@ -1,8 +1,8 @@
 //! The role × region × action matrix, and scope over HTTP.
 
 use doudi_protocol::role::Role;
+use doudi_server::access::{Action, Decision, Subject, Target, decide};
 use doudi_server::entity::region;
-use doudi_server::policy::{Action, Decision, Subject, Target, decide};
 use doudi_tests::{Backend, both_backends, spawn_app};
 use reqwest::StatusCode;
 use sea_orm::EntityTrait;

@@ -15,12 +15,12 @@ use utoipa::{IntoParams, ToSchema};
 use doudi_protocol::role::Role;
 
 use super::{ApiBody, ApiJson, ApiQuery, AuthContext, SharedState};
+use crate::access::{Action, Decision, Target};
 use crate::accounts::{self, AccountView, NewAccount};
 use crate::audit::{self, Outcome, actions};
 use crate::auth::{hash_password, now_ms};
 use crate::entity::{account, account_region, audit_log, device, region};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::policy::{Action, Decision, Target};
 use crate::regions::{self, ImportError, ImportReport};
 
 /// Import regions from CSV (`code,parent_code,level,name`); all or nothing.
@@ -70,7 +70,7 @@ pub async fn import_regions(
             if outside.is_empty() {
                 return Err(answer);
             }
-            // Lines outside the administrator's regions are a refusal of the policy module.
+            // Lines outside the administrator's regions are a refusal of the access module.
             let label = format!("regions: lines {outside:?}");
             let (action, d) = (Action::ManageRegions, Decision::DenyScope);
             Err(ctx

@@ -17,9 +17,9 @@ use doudi_protocol::id_number::mask_phone;
 use doudi_protocol::identity::clear_numbers;
 
 use super::{AuthContext, SharedState};
+use crate::access::Action;
 use crate::entity::{account, doc_change, doc_conflict, document};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::policy::Action;
 use crate::review::Reviewer;
 
 /// One of the values of a conflicting field.

@@ -29,13 +29,13 @@ use serde::de::DeserializeOwned;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::access::{self, Action, Subject, Target};
 use crate::audit::{self, Outcome, actions};
 use crate::auth::{TokenError, TokenKeys};
 use crate::config::Settings;
 use crate::db::{Decode, Exec};
 use crate::entity::{account, account_region, device, device_sync, region, tasks_version};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::policy::{self, Action, Subject, Target};
 
 /// Shared by every request.
 #[derive(Debug)]
@@ -500,9 +500,9 @@ impl FromRequestParts<SharedState> for AuthContext {
 }
 
 impl AuthContext {
-    /// The caller as the policy module and the audit log see it.
-    pub fn caller(&self) -> policy::Caller<'_> {
-        policy::Caller {
+    /// The caller as the access module and the audit log see it.
+    pub fn caller(&self) -> access::Caller<'_> {
+        access::Caller {
             subject: &self.subject,
             account_id: &self.account.id,
             device_id: Some(&self.device_id),
@@ -510,7 +510,7 @@ impl AuthContext {
         }
     }
 
-    /// Ask the policy module; a denial is written to the audit log and returned as `policy.denied`.
+    /// Ask the access module; a denial is written to the audit log and returned as `policy.denied`.
     pub async fn require(
         &self,
         state: &AppState,
@@ -523,7 +523,7 @@ impl AuthContext {
             .await
     }
 
-    /// [`policy::Caller::permits`]: allowed or not, a denial audited when `audit` is set.
+    /// [`access::Caller::permits`]: allowed or not, a denial audited when `audit` is set.
     pub async fn permits(
         &self,
         state: &AppState,

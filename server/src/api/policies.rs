@@ -10,10 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 use doudi_protocol::rules::policy::{PolicyBookFile, PolicyLayer};
 
 use super::{ApiJson, ApiQuery, AuthContext, SharedState};
+use crate::access::{Action, Decision, Target};
 use crate::audit::{self, Outcome};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::policies::{self, PolicyStoreError};
-use crate::policy::{Action, Decision, Target};
 
 fn store_error(e: PolicyStoreError) -> ApiError {
     match e {

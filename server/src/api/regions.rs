@@ -6,9 +6,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{AuthContext, SharedState};
+use crate::access::{Action, Target, decide};
 use crate::entity::region;
 use crate::error::{ApiError, ApiResult, Code};
-use crate::policy::{Action, Target, decide};
 use crate::regions;
 
 #[derive(Debug, Serialize, ToSchema)]

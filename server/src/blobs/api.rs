@@ -18,11 +18,11 @@ use serde::{Deserialize, Serialize};
 use super::entity::blob;
 use super::upload::UploadError;
 use super::{BlobService, MAX_MISSING_BATCH, Sha256Hex};
+use crate::access::{Action, Decision, Target};
 use crate::api::{ApiBody, ApiJson, ApiQuery, AppState, AuthContext, SharedState};
 use crate::auth::now_ms;
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult, Code};
-use crate::policy::{Action, Decision, Target};
 use crate::review::Reviewer;
 
 /// The blob service of this process; `None` when the configured store could not be built.

@@ -25,11 +25,11 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Set,
 };
 
+use crate::access::{self, Action, BlobRef, Decision, Subject, Target};
 use crate::auth::now_ms;
 use crate::config::Settings;
 use crate::db::Exec;
 use crate::entity::{device, document};
-use crate::policy::{self, Action, BlobRef, Decision, Subject, Target};
 
 pub use gc::{GcReport, gc};
 pub use store::{BlobStore, StoreError};
@@ -253,7 +253,7 @@ pub fn upload_row(sha: &Sha256Hex, account_id: &str) -> sea_orm::sea_query::Inse
     .into_query()
 }
 
-/// What the policy module decides about `subject` reading blob `sha`, from the documents that
+/// What the access module decides about `subject` reading blob `sha`, from the documents that
 /// point at it: for each one the subject may read, whether the account that put the reference
 /// in (the actor of the operation that made the entry keyed by the hash) uploaded the blob.
 pub async fn read_decision<C: ConnectionTrait>(
@@ -261,7 +261,7 @@ pub async fn read_decision<C: ConnectionTrait>(
     subject: &Subject,
     sha: &Sha256Hex,
 ) -> Result<Decision, DbErr> {
-    let role = policy::decide(subject, Action::ReadCase, Target::Scope);
+    let role = access::decide(subject, Action::ReadCase, Target::Scope);
     if !role.is_allowed() {
         return Ok(role);
     }
@@ -281,7 +281,7 @@ pub async fn read_decision<C: ConnectionTrait>(
     let mut weighed = Vec::with_capacity(refs.len());
     for r in &refs {
         // Only the documents the subject may read count; the others are not opened.
-        let visible = policy::decide(subject, Action::ReadCase, Target::Region(&r.region_path));
+        let visible = access::decide(subject, Action::ReadCase, Target::Region(&r.region_path));
         let by_holder = visible.is_allowed()
             && !holders.is_empty()
             && !holders.is_disjoint(&referrers(db, &r.document_id, sha).await?);
@@ -293,7 +293,7 @@ pub async fn read_decision<C: ConnectionTrait>(
             break;
         }
     }
-    Ok(policy::decide(
+    Ok(access::decide(
         subject,
         Action::ReadCase,
         Target::Blob(&weighed),

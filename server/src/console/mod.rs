@@ -1,7 +1,7 @@
 //! The supervisor web console at `/console/…`: server-rendered HTML in Chinese, usable without
 //! JavaScript. Sessions are server-side rows (`console_sessions`) bound to a `platform=web` device
 //! row; the cookie is HttpOnly and SameSite=Strict, and every form carries a CSRF token that every
-//! POST checks. Every page asks the policy module; ids outside the reviewer's regions get the same
+//! POST checks. Every page asks the access module; ids outside the reviewer's regions get the same
 //! answer as ids that do not exist, and the denial is audited.
 
 mod html;
@@ -21,13 +21,13 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, Tran
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::access::{Action, decide};
 use crate::accounts;
 use crate::api::{ClientAddr, SharedState};
 use crate::audit::{self, Outcome, actions};
 use crate::auth::{new_id, now_ms};
 use crate::entity::{account, console_session, device};
 use crate::error::{ApiError, Code};
-use crate::policy::{Action, decide};
 use crate::review::Reviewer;
 
 pub use html::esc;
@@ -394,10 +394,10 @@ async fn authenticate(
     let Some(subject) = accounts::subject_of(db, &acc).await? else {
         return Err(ApiError::new(Code::Internal));
     };
-    let d = decide(&subject, Action::ReviewVisit, crate::policy::Target::Scope);
+    let d = decide(&subject, Action::ReviewVisit, crate::access::Target::Scope);
     if !d.is_allowed() {
         // Not a reviewer: no web device, no session; the refusal is filed like any other.
-        let caller = crate::policy::Caller {
+        let caller = crate::access::Caller {
             subject: &subject,
             account_id: &acc.id,
             device_id: None,

@@ -173,8 +173,8 @@ async fn dashboard_page(
     let r = &session.reviewer;
     r.require(
         db,
-        crate::policy::Action::ReadCase,
-        crate::policy::Target::Scope,
+        crate::access::Action::ReadCase,
+        crate::access::Target::Scope,
         "dashboard",
     )
     .await?;

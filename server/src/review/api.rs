@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use super::queue::{self, QueueFilter, QueuePage, scope_condition};
 use super::reports::{self, ReportItem};
 use super::{DecisionResult, Reviewer, decide_visit, decision_schema};
+use crate::access::{Action, Target};
 use crate::api::{ApiJson, ApiQuery, AuthContext, SharedState};
 use crate::entity::task;
 use crate::error::ApiResult;
-use crate::policy::{Action, Target};
 use doudi_protocol::doc::visit::ReviewDecision;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -176,12 +176,12 @@ pub struct TaskView {
 /// Sync sends the same list to the phone (`SyncResponse.tasks`).
 pub async fn open_tasks<E: crate::db::Exec>(
     db: &E,
-    subject: &crate::policy::Subject,
+    subject: &crate::access::Subject,
     account_id: &str,
 ) -> Result<Vec<task::Model>, DbErr> {
     let mut who = Condition::any().add(task::Column::AssigneeId.eq(account_id));
     // Unassigned tasks go to those who do the visits (grid workers and assistants).
-    if crate::policy::decide(subject, Action::WriteCase, Target::Scope).is_allowed() {
+    if crate::access::decide(subject, Action::WriteCase, Target::Scope).is_allowed() {
         who = who.add(
             Condition::all()
                 .add(task::Column::AssigneeId.is_null())

@@ -6,7 +6,7 @@
 //! Every decision is written into the document by the server as an automerge change with
 //! [`crate::sync::SERVER_ACTOR`], through the same storage path as sync, so it reaches the phones
 //! on their next sync; the same transaction records a `review_decisions` row and an audit entry.
-//! Every read and write asks the policy module; targets outside the reviewer's regions answer as
+//! Every read and write asks the access module; targets outside the reviewer's regions answer as
 //! if they did not exist, and the denial is audited.
 
 pub mod api;
@@ -25,11 +25,11 @@ use doudi_protocol::doc::visit::{Review, ReviewDecision, ReviewLevel};
 use doudi_protocol::doc::{self, UnixMillis, Visit};
 use doudi_protocol::ids::AccountId;
 
+use crate::access::{Action, Caller, Decision, Subject, Target, decide};
 use crate::audit;
 use crate::auth::now_ms;
 use crate::entity::{account, review_decision, visit};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::policy::{Action, Caller, Decision, Subject, Target, decide};
 use crate::sync::{self, Writer};
 
 /// Audit action of a review decision.
@@ -61,7 +61,7 @@ impl Reviewer {
         }
     }
 
-    /// The reviewer as the policy module and the audit log see it.
+    /// The reviewer as the access module and the audit log see it.
     pub fn caller(&self) -> Caller<'_> {
         Caller {
             subject: &self.subject,
@@ -71,7 +71,7 @@ impl Reviewer {
         }
     }
 
-    /// Ask the policy module; a denial is audited and returned as `policy.denied`.
+    /// Ask the access module; a denial is audited and returned as `policy.denied`.
     pub async fn require(
         &self,
         db: &DatabaseConnection,

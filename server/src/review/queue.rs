@@ -15,10 +15,10 @@ use doudi_protocol::role::Role;
 
 use super::deadlines;
 use super::{Reviewer, spot_check};
+use crate::access::{Action, Subject, Target, decide};
 use crate::auth::now_ms;
 use crate::entity::{household, region, review_decision, visit};
 use crate::error::ApiResult;
-use crate::policy::{Action, Subject, Target, decide};
 
 /// Rows per page.
 pub const PAGE_SIZE: u64 = 20;

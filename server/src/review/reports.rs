@@ -17,11 +17,11 @@ use doudi_protocol::role::Role;
 
 use super::queue::scope_condition;
 use super::{Reviewer, clean_comment, deadlines};
+use crate::access::{Action, Target, decide};
 use crate::accounts;
 use crate::auth::{new_id, now_ms};
 use crate::entity::{account, report, report_action, task};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::policy::{Action, Target, decide};
 use crate::sync;
 
 /// Audit action of assigning a verification visit.

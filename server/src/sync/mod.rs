@@ -33,13 +33,13 @@ use doudi_protocol::sync::{
     WireIssue, WireTask, to_cbor,
 };
 
+use crate::access::{Action, Target, decide};
 use crate::api::{AppState, AuthContext};
 use crate::audit::{self, Outcome};
 use crate::auth::now_ms;
 use crate::db::Exec;
 use crate::entity::{device_sync, doc_change, doc_conflict, document, region};
 use crate::error::{ApiError, Code};
-use crate::policy::{Action, Target, decide};
 
 /// The actor id of changes the server writes itself (review decisions, migrations): fixed, so that
 /// two servers writing the same change produce identical bytes.
@@ -246,7 +246,7 @@ struct TaskTag {
 impl TaskTags {
     /// The remembered tag of the account's list, when it was computed under this version, role
     /// and scope.
-    fn current(&self, subject: &crate::policy::Subject, version: i64) -> Option<u64> {
+    fn current(&self, subject: &crate::access::Subject, version: i64) -> Option<u64> {
         let tags = self.0.lock().unwrap_or_else(|e| e.into_inner());
         tags.get(&subject.account_id)
             .filter(|t| t.version == version && t.role == subject.role && t.scope == subject.scope)
@@ -256,7 +256,7 @@ impl TaskTags {
     /// Remember the tag of the list read after `version` was read: a task change between the
     /// two reads leaves a tag that is newer than its version says, and the next sync reads the
     /// list once more; never the other way round.
-    fn remember(&self, subject: &crate::policy::Subject, version: i64, tag: u64) {
+    fn remember(&self, subject: &crate::access::Subject, version: i64, tag: u64) {
         let mut tags = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if tags.len() >= MAX_TASK_TAGS && !tags.contains_key(&subject.account_id) {
             tags.clear();

@@ -20,10 +20,10 @@ use sha2::{Digest, Sha256};
 use doudi_protocol::sync::DocUpdate;
 
 use super::wire_heads;
+use crate::access::{Action, Target, decide};
 use crate::api::{AppState, AuthContext};
 use crate::db::Exec;
 use crate::entity::{doc_change, document, region};
-use crate::policy::{Action, Target, decide};
 use crate::reads::Reads;
 
 /// Rows of the feed read at a time by [`pull`].

@@ -9,11 +9,11 @@ use doudi_protocol::doc::refs::Reference;
 use doudi_protocol::sync::WireIssue;
 
 use super::{Base, Refs};
+use crate::access::{Action, Target};
 use crate::api::{AppState, AuthContext};
 use crate::db::Exec;
 use crate::entity::document;
 use crate::error::ApiError;
-use crate::policy::{Action, Target};
 
 /// What became of a document's added references.
 /// A named document as the check reads it: its kind, grid and region.

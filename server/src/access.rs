@@ -1,4 +1,4 @@
-//! The policy module: every read and write in doudi is decided here.
+//! The access module: every read and write in doudi is decided here.
 //!
 //! A decision is a pure function of (subject, action, target). The subject is an account with one
 //! role and the materialised paths of the regions it is bound to; its scope is the union of those
@@ -281,7 +281,7 @@ impl<'a> Caller<'a> {
         }
     }
 
-    /// Ask the policy module; a denial is audited and answered `policy.denied`.
+    /// Ask the access module; a denial is audited and answered `policy.denied`.
     pub async fn require<C: ConnectionTrait>(
         &self,
         db: &C,
