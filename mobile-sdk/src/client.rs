@@ -558,7 +558,7 @@ impl Inner {
             .identity_key
             .clone()
             .filter(|k| SealKey::parse_hex(k).is_some());
-        let regions = crate::means::PolicyRegions::of_account(
+        let regions = crate::regions::PolicyRegions::of_account(
             tokens
                 .account
                 .regions
@@ -578,7 +578,7 @@ impl Inner {
         store.write(|w| {
             w.put_meta(META_SESSION, Some(&session))?;
             w.put_meta(META_DEVICE, Some(&session.account.device_id))?;
-            w.put_meta(crate::means::META_POLICY_REGIONS, Some(&regions))?;
+            w.put_meta(crate::regions::META_POLICY_REGIONS, Some(&regions))?;
             if let Some(k) = &identity_key {
                 w.put_meta(META_IDENTITY_KEY, Some(k))?;
             }

@@ -19,6 +19,7 @@ mod means;
 mod model;
 mod parallel;
 pub mod photo;
+mod regions;
 mod store;
 mod summary;
 mod sync;

@@ -9,8 +9,6 @@
 //! the visit (docs/REVIEW.md). Whether an income item counts is never entered: the rules derive it
 //! from the item's type code.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use doudi_protocol::doc::household::{self as h, Household, key as household_key};
 use doudi_protocol::doc::{Issue, validate::has_errors};
@@ -19,54 +17,12 @@ use doudi_protocol::rules::assessment::{self, Context, Indicator, Status};
 use doudi_protocol::rules::policy::{Per, PolicyBook};
 use doudi_protocol::rules::{Text, income};
 use doudi_protocol::sync::PolicyUpdate;
-use serde::{Deserialize, Serialize};
 
 use crate::client::{DoudiClient, Inner, issue_of, now_ms};
 use crate::error::{DoudiError, Result};
 use crate::photo::{self, PhotoConfig};
+use crate::regions::{META_POLICY_REGIONS, PolicyRegions};
 use crate::sync::META_POLICY;
-
-/// Where the store keeps which region's policy applies to the households of each grid.
-pub(crate) const META_POLICY_REGIONS: &str = "policy_regions";
-
-/// The region a household's policy is resolved for, from the account's regions as the login
-/// answer gives them: a grid's village (its parent); for a grid the account does not hold
-/// itself (an assistant of a village sees its grids), the one administrative region of the
-/// account, when it has exactly one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct PolicyRegions {
-    by_grid: BTreeMap<String, String>,
-    administrative: Vec<String>,
-}
-
-impl PolicyRegions {
-    /// From the account's regions: (code, level, parent code).
-    pub(crate) fn of_account<'a>(
-        regions: impl Iterator<Item = (&'a str, &'a str, Option<&'a str>)>,
-    ) -> PolicyRegions {
-        let mut out = PolicyRegions::default();
-        for (code, level, parent) in regions {
-            match (level, parent) {
-                ("grid", Some(p)) => {
-                    out.by_grid.insert(code.to_owned(), p.to_owned());
-                }
-                ("grid", None) => {}
-                _ => out.administrative.push(code.to_owned()),
-            }
-        }
-        out
-    }
-
-    fn of(&self, grid: &str) -> Option<&str> {
-        self.by_grid
-            .get(grid)
-            .map(String::as_str)
-            .or(match self.administrative.as_slice() {
-                [one] => Some(one.as_str()),
-                _ => None,
-            })
-    }
-}
 
 macro_rules! mirror_enum {
     (

@@ -3,8 +3,8 @@
 //! A decision is a pure function of (subject, action, target). The subject is an account with one
 //! role and the materialised paths of the regions it is bound to; its scope is the union of those
 //! subtrees. A target is a region, the subject's own scope, or a blob seen through the documents
-//! that point at it. Handlers ask through a [`Caller`] ([`crate::api::AuthContext::caller`], or a
-//! console session's), which calls [`decide`] and writes every denial to the audit log before
+//! that point at it. Services ask through an [`Actor`] (made by the HTTP layer from a token, or by the console
+//! from its session), which calls [`decide`] and writes every denial to the audit log before
 //! answering it.
 
 use sea_orm::ConnectionTrait;
@@ -12,6 +12,7 @@ use sea_orm::ConnectionTrait;
 use doudi_protocol::role::Role;
 
 use crate::audit::{self, Outcome, actions};
+use crate::entity::account;
 use crate::error::{ApiError, ApiResult, Code};
 
 /// What someone wants to do.
@@ -367,6 +368,75 @@ impl<'a> Caller<'a> {
             answer,
         )
         .await
+    }
+}
+
+/// One identity for everyone acting on doudi's records: an account, on a device, from an
+/// address, with its policy subject. The HTTP layer makes one from a bearer token, the console
+/// from its session; services below them take an `&Actor` and ask the access module through it.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub subject: Subject,
+    pub account: account::Model,
+    pub device_id: String,
+    pub client_addr: String,
+}
+
+impl Actor {
+    /// The actor as the access module and the audit log see it.
+    pub fn caller(&self) -> Caller<'_> {
+        Caller {
+            subject: &self.subject,
+            account_id: &self.account.id,
+            device_id: Some(&self.device_id),
+            client_addr: &self.client_addr,
+        }
+    }
+
+    /// Ask the access module; a denial is audited and returned as `policy.denied`.
+    pub async fn require<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        action: Action,
+        target: Target<'_>,
+        label: &str,
+    ) -> ApiResult<()> {
+        self.caller().require(db, action, target, label).await
+    }
+
+    /// [`Caller::require_visible`]: a scope denial answers `not_found`.
+    pub async fn require_visible<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        action: Action,
+        path: &str,
+        label: &str,
+    ) -> ApiResult<()> {
+        self.caller().require_visible(db, action, path, label).await
+    }
+
+    /// [`Caller::permits`]: allowed or not, a denial audited when `audit` is set.
+    pub async fn permits<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        action: Action,
+        target: Target<'_>,
+        label: &str,
+        audit: bool,
+    ) -> ApiResult<bool> {
+        self.caller()
+            .permits(db, action, target, label, audit)
+            .await
+    }
+
+    /// The pure decision, without audit (a filter over many items).
+    pub fn may(&self, action: Action, target: Target<'_>) -> bool {
+        decide(&self.subject, action, target).is_allowed()
+    }
+
+    /// An audit event by this actor.
+    pub fn event<'a>(&'a self, action: &'a str, target: Option<&'a str>) -> audit::Event<'a> {
+        self.caller().event(action, target)
     }
 }
 

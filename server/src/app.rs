@@ -7,10 +7,10 @@ use std::sync::Arc;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
-use crate::api::{self, AppState, SharedState};
 use crate::auth::TokenKeys;
 use crate::config::Settings;
 use crate::db;
+use crate::http::{self, AppState, SharedState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -30,10 +30,10 @@ pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
     let keys = TokenKeys::new(&key, settings.access_token_ttl_secs);
     let sqlite_file = db::sqlite_file(&settings.database_url());
     let commits = match &sqlite_file {
-        Some(path) => crate::sync::GroupCommit::start_sqlite(path)?,
-        None => crate::sync::GroupCommit::start(db::connect_writer(&settings).await?),
+        Some(path) => crate::documents::GroupCommit::start_sqlite(path)?,
+        None => crate::documents::GroupCommit::start(db::connect_writer(&settings).await?),
     };
-    let reads = crate::reads::Reads::open(&db, sqlite_file.as_deref())?;
+    let reads = crate::db::reads::Reads::open(&db, sqlite_file.as_deref())?;
     let checkpoints = db::start_checkpointer(&db);
     let identity = crate::identity::IdentityKeys::load(&db, &settings).await?;
     let state = Arc::new(AppState {
@@ -48,7 +48,7 @@ pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
         identity,
     });
     // Documents stored before numbers were sealed: sealed before anything is served, once.
-    let sealed = crate::identity::seal_stored(&state)
+    let sealed = crate::identity::seal_stored(&state.db, &state.identity)
         .await
         .map_err(|e| StartError::Seal(e.body().message_en.clone()))?;
     if sealed > 0 {
@@ -66,7 +66,12 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let blobs = http::blobs::Blobs::from_settings(&state.settings);
+    let pages = http::Pages {
+        router: crate::console::router(blobs.clone()),
+        error_page: crate::console::error_page,
+    };
+    let app = http::router(state, blobs, pages).into_make_service_with_connect_info::<SocketAddr>();
     // A response leaves as soon as it is written: with Nagle's algorithm, a small write after
     // another waits for the peer's delayed acknowledgement (tens of milliseconds).
     let listener = listener.tap_io(|tcp| {

@@ -651,3 +651,68 @@ pub mod console_session {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod blob {
+    use sea_orm::entity::prelude::*;
+
+    /// A stored blob: the object is in the blob store before this row exists.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "blobs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub sha256: String,
+        pub size: i64,
+        pub mime: String,
+        pub width: i32,
+        pub height: i32,
+        pub created_at_ms: i64,
+        /// Last completed or deduplicated upload; the gc grace period runs from here.
+        pub claimed_at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod blob_ref {
+    use sea_orm::entity::prelude::*;
+
+    /// A document points at a blob; the region path is the document's scope.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "blob_refs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub sha256: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub document_id: String,
+        pub region_path: String,
+        pub created_at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod blob_upload {
+    use sea_orm::entity::prelude::*;
+
+    /// An account uploaded the blob's bytes (the first upload, or the same bytes again).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "blob_uploads")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub sha256: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub account_id: String,
+        pub uploaded_at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

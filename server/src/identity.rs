@@ -32,8 +32,7 @@ use doudi_protocol::identity::{OpenError, OpenKey, SealKey, SealedId, clear_numb
 use doudi_protocol::ids::MemberId;
 use doudi_protocol::sync::{DocIdentities, DocUpdate, PushResult, WireIssue};
 
-use crate::access::{Action, Target, decide};
-use crate::api::{AppState, AuthContext};
+use crate::access::{Action, Actor, Target};
 use crate::auth::random_bytes;
 use crate::config::Settings;
 use crate::entity::{document, identity_number};
@@ -302,13 +301,12 @@ pub fn rows(
 /// The clear numbers of the documents in `updates` for a device whose role holds them (grid
 /// workers and assistants, in their regions); nothing for any other role.
 pub async fn for_updates(
-    state: &AppState,
-    ctx: &AuthContext,
+    db: &DatabaseConnection,
+    keys: &IdentityKeys,
+    actor: &Actor,
     updates: &[DocUpdate],
 ) -> Result<Vec<DocIdentities>, ApiError> {
-    if updates.is_empty()
-        || !decide(&ctx.subject, Action::HoldIdNumbers, Target::Scope).is_allowed()
-    {
+    if updates.is_empty() || !actor.may(Action::HoldIdNumbers, Target::Scope) {
         return Ok(Vec::new());
     }
     let order: HashMap<&str, usize> = updates
@@ -318,24 +316,16 @@ pub async fn for_updates(
         .collect();
     let mut by_doc: BTreeMap<usize, DocIdentities> = BTreeMap::new();
     let ids: Vec<&str> = updates.iter().map(|u| u.doc.as_str()).collect();
-    for chunk in ids.chunks(crate::blobs::IN_CHUNK) {
+    for chunk in ids.chunks(crate::db::IN_CHUNK) {
         let found = identity_number::Entity::find()
             .filter(identity_number::Column::DocId.is_in(chunk.iter().copied()))
-            .all(&state.db)
+            .all(db)
             .await?;
         for row in found {
-            if !decide(
-                &ctx.subject,
-                Action::HoldIdNumbers,
-                Target::Region(&row.region_path),
-            )
-            .is_allowed()
-            {
+            if !actor.may(Action::HoldIdNumbers, Target::Region(&row.region_path)) {
                 continue;
             }
-            let (Some(&i), Some(n)) =
-                (order.get(row.doc_id.as_str()), state.identity.decrypt(&row))
-            else {
+            let (Some(&i), Some(n)) = (order.get(row.doc_id.as_str()), keys.decrypt(&row)) else {
                 continue;
             };
             by_doc
@@ -397,15 +387,15 @@ pub const SEALED_MARK: &str = "identity_stored_sealed_v1";
 /// document was seen, and later starts skip it. Documents holding none are not touched, so a
 /// second server running it at the same time writes nothing twice. Returns how many documents
 /// were rewritten.
-pub async fn seal_stored(state: &AppState) -> Result<usize, ApiError> {
+pub async fn seal_stored(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<usize, ApiError> {
     use sea_orm::QuerySelect;
     let marked = crate::entity::server_secret::Entity::find_by_id(SEALED_MARK)
-        .one(&state.db)
+        .one(db)
         .await?;
     if marked.is_some() {
         return Ok(0);
     }
-    let writer = crate::sync::Writer {
+    let writer = crate::documents::Writer {
         account_id: "system",
         device_id: "server",
         client_addr: None,
@@ -423,7 +413,7 @@ pub async fn seal_stored(state: &AppState) -> Result<usize, ApiError> {
             .column(document::Column::Id)
             .column(document::Column::Snapshot)
             .into_tuple()
-            .all(&state.db)
+            .all(db)
             .await?;
         let Some((last, _)) = page.last() else {
             break;
@@ -436,8 +426,7 @@ pub async fn seal_stored(state: &AppState) -> Result<usize, ApiError> {
             if held.unwrap_or(0) == 0 {
                 continue;
             }
-            let keys = &state.identity;
-            crate::sync::server_write(&state.db, &writer, &id, |am, row| {
+            crate::documents::server_write(db, &writer, &id, |am, row| {
                 if seal_clear_numbers(am, keys.seal_key()).map_err(ApiError::internal)? == 0 {
                     return Ok(((), Vec::new()));
                 }
@@ -480,6 +469,6 @@ pub async fn seal_stored(state: &AppState) -> Result<usize, ApiError> {
             rewritten += 1;
         }
     }
-    crate::db::server_secret(&state.db, SEALED_MARK).await?;
+    crate::db::server_secret(db, SEALED_MARK).await?;
     Ok(rewritten)
 }

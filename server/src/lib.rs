@@ -5,7 +5,6 @@
 
 pub mod access;
 pub mod accounts;
-pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
@@ -14,11 +13,12 @@ pub mod config;
 pub mod console;
 pub mod db;
 pub mod demo;
+pub mod documents;
 pub mod entity;
 pub mod error;
+pub mod http;
 pub mod identity;
 pub mod policies;
-pub mod reads;
 pub mod regions;
 pub mod review;
 pub mod search;

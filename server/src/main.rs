@@ -191,7 +191,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (minutes, days) = (s.task_schedule_minutes, s.change_log_days);
             let state = app::prepare(s).await.map_err(|e| e.to_string())?;
             review::recheck::spawn_periodic(state.db.clone(), minutes);
-            doudi_server::sync::compact::spawn_periodic(state.db.clone(), days);
+            doudi_server::documents::compact::spawn_periodic(state.db.clone(), days);
             println!("doudi listening on http://{addr}");
             app::serve(state, listener, app::shutdown_signal())
                 .await
@@ -227,7 +227,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             review::recheck::spawn_periodic(state.db.clone(), minutes);
-            doudi_server::sync::compact::spawn_periodic(state.db.clone(), days);
+            doudi_server::documents::compact::spawn_periodic(state.db.clone(), days);
             println!("doudi 演示 / demo — data: {where_}");
             println!("  地址 / address:  http://{addr}");
             println!(
@@ -299,7 +299,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let s = settings(cfg, None, data_dir.as_ref())?;
             let conn = db::connect(&s).await.map_err(|e| e.to_string())?;
             db::migrate(&conn).await.map_err(|e| e.to_string())?;
-            let n = doudi_server::sync::projection::rebuild_all(&conn)
+            let n = doudi_server::documents::projection::rebuild_all(&conn)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("projections rebuilt from {n} documents");

@@ -11,18 +11,15 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use axum::Json;
-use axum::extract::State;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, SelectStatement};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
+use crate::access::Actor;
 use crate::access::{Action, Subject, Target};
-use crate::api::{ApiQuery, AuthContext, SharedState};
 use crate::entity::{household, identity_number, member};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::identity::{IdentityKeys, Lookup};
-use crate::review::Reviewer;
 use crate::review::queue::{PAGE_SIZE, is_tekun, scope_condition};
 
 /// Shortest query, in characters (one character would match a tenth of a county).
@@ -233,7 +230,7 @@ async fn matching(
 pub async fn search(
     db: &DatabaseConnection,
     keys: &IdentityKeys,
-    reviewer: &Reviewer,
+    reviewer: &Actor,
     params: &SearchParams,
 ) -> ApiResult<SearchPage> {
     reviewer
@@ -285,22 +282,6 @@ pub async fn search(
         pages,
         truncated,
     })
-}
-
-/// Search households in the caller's regions.
-#[utoipa::path(get, path = "/api/v1/households", tag = "review", security(("bearer" = [])),
-    params(SearchParams),
-    responses((status = 200, body = SearchPage), (status = 400, body = crate::error::ErrorBody),
-              (status = 403, body = crate::error::ErrorBody)))]
-pub async fn search_households(
-    State(state): State<SharedState>,
-    ctx: AuthContext,
-    ApiQuery(params): ApiQuery<SearchParams>,
-) -> ApiResult<Json<SearchPage>> {
-    let reviewer = Reviewer::from_api(&ctx);
-    Ok(Json(
-        search(&state.db, &state.identity, &reviewer, &params).await?,
-    ))
 }
 
 #[cfg(test)]

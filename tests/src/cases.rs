@@ -98,7 +98,7 @@ pub async fn approve(
         .await
         .unwrap()
         .unwrap();
-    let writer = doudi_server::sync::Writer {
+    let writer = doudi_server::documents::Writer {
         account_id: &by.id,
         device_id: "test-console",
         client_addr: None,
@@ -106,7 +106,7 @@ pub async fn approve(
         audit_detail: None,
     };
     let account = AccountId::parse(&by.id).unwrap();
-    doudi_server::sync::server_write(&app.state.db, &writer, household, |am, _| {
+    doudi_server::documents::server_write(&app.state.db, &writer, household, |am, _| {
         let (_, mut h) = doudi_protocol::doc::read::<Household, _>(&*am).unwrap();
         h.record_decision(Decision {
             at: UnixMillis(at_ms),

@@ -22,8 +22,8 @@ use tokio::sync::oneshot;
 
 use doudi_protocol::role::Role;
 use doudi_server::accounts::{self, NewAccount};
-use doudi_server::api::SharedState;
 use doudi_server::config::{Secret, Settings};
+use doudi_server::http::SharedState;
 use doudi_server::{app, regions};
 
 /// The access-token key the test servers use, so tests can forge tokens to see them refused.

@@ -167,12 +167,12 @@ async fn a_hash_grants_no_photo(b: Backend) {
         r.body,
         json!({ "offset": bytes.len(), "complete": true, "received": bytes.len() })
     );
-    let rows = doudi_server::blobs::entity::blob::Entity::find()
+    let rows = doudi_server::entity::blob::Entity::find()
         .count(&app.state.db)
         .await
         .unwrap();
     assert_eq!(rows, 1);
-    let uploads = doudi_server::blobs::entity::blob_upload::Entity::find()
+    let uploads = doudi_server::entity::blob_upload::Entity::find()
         .count(&app.state.db)
         .await
         .unwrap();
@@ -216,7 +216,7 @@ async fn blobs_stored_before_uploads_were_recorded_stay_with_their_first_documen
     .unwrap();
     doudi_server::db::migrate(db).await.unwrap();
 
-    let uploads = doudi_server::blobs::entity::blob_upload::Entity::find()
+    let uploads = doudi_server::entity::blob_upload::Entity::find()
         .all(db)
         .await
         .unwrap();

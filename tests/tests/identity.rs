@@ -520,7 +520,8 @@ async fn the_console_shows_numbers_masked_and_unmasks_them_audited(b: Backend) {
 /// A household as the first version stored it, written straight into the store (the server now
 /// refuses such a push): the head's number in clear under `id_number`, the birth date beside it.
 async fn store_legacy_household(app: &TestApp, phone: &Phone, head: MemberId) -> String {
-    use doudi_server::sync::{self, Writer};
+    use doudi_server::documents::{self, Writer};
+    use doudi_server::sync;
     use sea_orm::EntityTrait;
     let mut h = Household {
         address: "济南市历下区一镇一村 1 号".into(),
@@ -555,7 +556,7 @@ async fn store_legacy_household(app: &TestApp, phone: &Phone, head: MemberId) ->
         audit_action: sync::AUDIT_ACCEPT,
         audit_detail: None,
     };
-    let write = sync::prepare(
+    let write = documents::prepare(
         &writer,
         None,
         &header,
@@ -568,7 +569,7 @@ async fn store_legacy_household(app: &TestApp, phone: &Phone, head: MemberId) ->
         Vec::new(),
     )
     .unwrap();
-    assert!(sync::store(&app.state.db, &write).await.unwrap());
+    assert!(documents::store(&app.state.db, &write).await.unwrap());
     id.to_string()
 }
 
@@ -590,8 +591,19 @@ async fn documents_stored_in_clear_are_sealed_once(b: Backend) {
         .exec(&w.app.state.db)
         .await
         .unwrap();
-    assert_eq!(seal_stored(&w.app.state).await.unwrap(), 1);
-    assert_eq!(seal_stored(&w.app.state).await.unwrap(), 0, "once");
+    assert_eq!(
+        seal_stored(&w.app.state.db, &w.app.state.identity)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        seal_stored(&w.app.state.db, &w.app.state.identity)
+            .await
+            .unwrap(),
+        0,
+        "once"
+    );
     assert_eq!(w.app.audit("identity.seal_stored").await.len(), 1);
     let rows = identity_number::Entity::find()
         .all(&w.app.state.db)

@@ -280,7 +280,7 @@ impl World {
             }
             Step::Compact => {
                 let now = chrono::Utc::now().timestamp_millis();
-                doudi_server::sync::compact::run(&self.app.state.db, now + 1)
+                doudi_server::documents::compact::run(&self.app.state.db, now + 1)
                     .await
                     .unwrap();
             }
@@ -325,7 +325,7 @@ impl World {
         }
         let db = &self.app.state.db;
         let incremental = doudi_tests::stored::projections(db).await;
-        doudi_server::sync::projection::rebuild_all(db)
+        doudi_server::documents::projection::rebuild_all(db)
             .await
             .unwrap();
         assert_eq!(

@@ -8,9 +8,9 @@ use doudi_protocol::doc::{DiscoveryReport, Household, UnixMillis, Visit};
 use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, MemberId};
 use doudi_protocol::role::Role;
 use doudi_server::config::Settings;
+use doudi_server::documents::SERVER_ACTOR;
 use doudi_server::entity::{doc_change, review_decision};
 use doudi_server::review::spot_check;
-use doudi_server::sync::SERVER_ACTOR;
 use doudi_tests::{Backend, Browser, Phone, TestApp, both_backends, console_login, spawn_app_with};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -1055,7 +1055,7 @@ async fn history_survives_change_log_compaction(b: Backend) {
     assert!(before[0].contains("address"), "{}", before[0]);
     assert!(before[1].contains("investigators"), "{}", before[1]);
     let now = chrono::Utc::now().timestamp_millis();
-    let done = doudi_server::sync::compact::run(&w.app.state.db, now + 1)
+    let done = doudi_server::documents::compact::run(&w.app.state.db, now + 1)
         .await
         .unwrap();
     assert!(done.changes >= 2, "{done:?}");

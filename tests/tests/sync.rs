@@ -1101,7 +1101,7 @@ async fn projections_rebuilt_equal_incremental(b: Backend) {
     app.sync(&mut pb).await;
     let incremental = dump(&app).await;
     assert!(incremental.contains("独居") || incremental.contains("draft"));
-    let n = doudi_server::sync::projection::rebuild_all(&app.state.db)
+    let n = doudi_server::documents::projection::rebuild_all(&app.state.db)
         .await
         .unwrap();
     assert_eq!(n, 7);
@@ -1245,7 +1245,7 @@ async fn each_document_is_sent_what_the_device_lacks(b: Backend) {
 /// stay). A device whose cursor is older than the compacted part is sent the whole document and
 /// converges; changes stored after compaction still travel as changes.
 async fn compacted_change_log_sends_whole_documents_to_stale_devices(b: Backend) {
-    use doudi_server::sync::compact;
+    use doudi_server::documents::compact;
     let (app, mut pa, mut pb) = setup(b).await;
     let id = pa
         .replica
@@ -1318,8 +1318,8 @@ async fn prepared_write(
     id: DocumentId,
     stored: Option<&doudi_server::entity::document::Model>,
     content: &Household,
-    extra: doudi_server::sync::ExtraRows,
-) -> doudi_server::sync::Prepared {
+    extra: doudi_server::documents::ExtraRows,
+) -> doudi_server::documents::Prepared {
     use automerge::Automerge;
     use doudi_protocol::doc;
     use doudi_server::entity::region;
@@ -1344,7 +1344,7 @@ async fn prepared_write(
         .await
         .unwrap()
         .unwrap();
-    let writer = doudi_server::sync::Writer {
+    let writer = doudi_server::documents::Writer {
         account_id: &phone.account_id,
         device_id: &phone.device_id,
         client_addr: None,
@@ -1352,7 +1352,7 @@ async fn prepared_write(
         audit_detail: None,
     };
     let (_, content) = doc::read_any(&tree).unwrap();
-    doudi_server::sync::prepare(
+    doudi_server::documents::prepare(
         &writer,
         stored,
         &header,
@@ -1373,7 +1373,7 @@ async fn prepared_write(
 /// the batch replaced, are refused (`None`) without touching the rest; each stored one is
 /// answered with the feed sequence it was stored under.
 async fn a_batch_stores_each_document_once_in_order(b: Backend) {
-    use doudi_server::sync::write_batch;
+    use doudi_server::documents::write_batch;
     let (app, pa, _) = setup(b).await;
     let db = &app.state.db;
     let (a, bb) = (
@@ -1465,7 +1465,7 @@ async fn a_batch_stores_each_document_once_in_order(b: Backend) {
     assert!(seqs.contains(&(bb.to_string(), rb2.seq)));
     // The projections are what a rebuild makes of the documents.
     let incremental = dump(&app).await;
-    doudi_server::sync::projection::rebuild_all(db)
+    doudi_server::documents::projection::rebuild_all(db)
         .await
         .unwrap();
     assert_eq!(dump(&app).await, incremental);
@@ -1520,7 +1520,7 @@ async fn concurrent_pushes_from_many_phones_are_all_stored(b: Backend) {
         household::Entity::find().count(db).await.unwrap(),
         ids.len() as u64
     );
-    doudi_server::sync::projection::rebuild_all(db)
+    doudi_server::documents::projection::rebuild_all(db)
         .await
         .unwrap();
     assert_eq!(dump(&app).await, incremental);
@@ -1591,7 +1591,7 @@ async fn a_write_that_fails_fails_alone_in_its_batch(b: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_read_connections_are_read_only_and_reopen_after_a_drop() {
     use doudi_server::db::Exec;
-    use doudi_server::reads::{PG_APPLICATION_NAME, POSTGRES_READERS, Reads};
+    use doudi_server::db::reads::{PG_APPLICATION_NAME, POSTGRES_READERS, Reads};
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
     let Some(b) = Backend::postgres() else { return };
     let app = spawn_app(b).await;

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use automerge::ScalarValue;
 use automerge::transaction::Transactable;
 
-use super::access::{DocError, Field, MapReader, MapWriter, UnixMillis, code_enum};
-use super::schema::Shape::{Entries, Scalar, ValueObject};
-use super::schema::{BLOB_HASH, F64, Key as SchemaKey, TEXT, TIMESTAMP};
-use super::validate::{Issue, Severity};
+use super::access::{DocError, Field, MapReader, MapWriter, UnixMillis};
+use super::format::Shape::{Entries, Scalar, ValueObject};
+use super::format::code_enum;
+use super::format::{BLOB_HASH, F64, Key as SchemaKey, TEXT, TIMESTAMP};
+use super::issue::{Issue, Severity};
 use crate::ids::BlobHash;
 
 /// Keys of the shared parts.
@@ -58,8 +59,8 @@ const PHOTO: &[SchemaKey] = &[
 ];
 
 /// The rules of GPS fixes, at a document's `gps` and its photos'.
-pub(crate) const GPS_RULES: [super::schema::Rule; 4] = {
-    use super::schema::Rule;
+pub(crate) const GPS_RULES: [super::format::Rule; 4] = {
+    use super::format::Rule;
     [
         Rule {
             code: "gps.latitude_range",

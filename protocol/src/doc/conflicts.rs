@@ -91,7 +91,7 @@ fn describe<R: ReadDoc>(doc: &R, value: &Value<'_>, id: &ObjId, visible: bool) -
         Value::Object(ObjType::List) => (None, "[list]".to_owned()),
         Value::Object(ObjType::Text) => (None, "[text]".to_owned()),
         // A 身份证号 (an identity value object) shows as its masked form.
-        Value::Object(ObjType::Map) => match doc.get(id, super::identity::key::MASKED) {
+        Value::Object(ObjType::Map) => match doc.get(id, super::sealed::key::MASKED) {
             Ok(Some((Value::Scalar(m), _))) => match m.as_ref() {
                 ScalarValue::Str(m) => (None, m.to_string()),
                 _ => (None, "{map}".to_owned()),

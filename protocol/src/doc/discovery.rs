@@ -6,15 +6,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::transaction::Transactable;
 
 use super::DocumentContent;
-use super::access::{DocError, MapReader, MapWriter, UnixMillis, code_enum};
+use super::access::{DocError, MapReader, MapWriter, UnixMillis};
 use super::common::{GPS_RULES, GeoPoint, Photo, gps_key, photos_key};
-use super::identity::{self, identity_key};
-use super::schema::Shape::{Scalar, Set};
-use super::schema::{
+use super::format::Shape::{Scalar, Set};
+use super::format::code_enum;
+use super::format::{
     ACCOUNT_ID, BOOL, DOCUMENT_ID, Key as SchemaKey, KindSchema, REPORT_NOT_DRAFT, Rule, TEXT,
     TIMESTAMP,
 };
-use super::validate::{Issue, Severity, person_checks};
+use super::household::person_checks;
+use super::issue::{Issue, Severity};
+use super::sealed::{self, identity_key};
 use crate::identity::SealedId;
 use crate::ids::{AccountId, BlobHash, DocumentId, DocumentKind};
 
@@ -97,7 +99,7 @@ const CONTENT: &[SchemaKey] = &[
         .phone_values(&["draft", "submitted"]),
 ];
 
-const SEALED_RULES: [Rule; 2] = identity::sealed_rules(&["target_person_identity"]);
+const SEALED_RULES: [Rule; 2] = sealed::sealed_rules(&["target_person_identity"]);
 
 const RULES: &[Rule] = &[
     SEALED_RULES[0],
@@ -279,7 +281,7 @@ impl DocumentContent for DiscoveryReport {
         // over a person, and a person needs a name.
         let household = c.opt(key::TARGET_HOUSEHOLD)?;
         let name = c.opt::<String>(key::TARGET_PERSON_NAME)?;
-        let identity = identity::read_opt(c, key::TARGET_PERSON_IDENTITY)?;
+        let identity = sealed::read_opt(c, key::TARGET_PERSON_IDENTITY)?;
         let address = c.opt(key::TARGET_PERSON_ADDRESS)?;
         let phone = c.opt(key::TARGET_PERSON_PHONE)?;
         let target = match (household, name) {
@@ -325,7 +327,7 @@ impl DocumentContent for DiscoveryReport {
         };
         c.set_opt(key::TARGET_HOUSEHOLD, household)?;
         c.set_opt(key::TARGET_PERSON_NAME, person.map(|p| p.0))?;
-        identity::write_opt(
+        sealed::write_opt(
             person.and_then(|p| p.1.as_ref()),
             c,
             key::TARGET_PERSON_IDENTITY,

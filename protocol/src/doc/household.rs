@@ -7,15 +7,15 @@ use automerge::transaction::Transactable;
 use chrono::NaiveDate;
 
 use super::DocumentContent;
-use super::access::{DocError, Field, FieldError, MapReader, MapWriter, UnixMillis, code_enum};
-use super::identity::{self, identity_key};
-use super::schema::Shape::{Entries, List, Scalar, Set};
-use super::schema::{
+use super::access::{DocError, Field, FieldError, MapReader, MapWriter, UnixMillis, join};
+use super::format::Shape::{Entries, List, Scalar, Set};
+use super::format::code_enum;
+use super::format::{
     ACCOUNT_ID, BLOB_HASH, BOOL, DATE, ENTRY_ID, INT, Key as SchemaKey, KindSchema, MEMBER_ID,
     Rule, SEX, SMALL_INT, TEXT, TIMESTAMP,
 };
-use super::validate::person_checks;
-use super::validate::{Issue, Severity};
+use super::issue::{Issue, Severity};
+use super::sealed::{self, identity_key};
 use crate::id_number::Sex;
 use crate::identity::SealedId;
 use crate::ids::{AccountId, BlobHash, DocumentKind, EntryId, MemberId};
@@ -261,7 +261,7 @@ const DECISION: &[SchemaKey] = {
     ]
 };
 
-const SEALED_RULES: [Rule; 2] = identity::sealed_rules(&[
+const SEALED_RULES: [Rule; 2] = sealed::sealed_rules(&[
     "members.<member_id>.identity",
     "supporters.<entry_id>.identity",
 ]);
@@ -829,7 +829,7 @@ impl Member {
         use key::member as k;
         Ok(Member {
             name: m.req(k::NAME)?,
-            identity: identity::read_opt(m, k::IDENTITY)?,
+            identity: sealed::read_opt(m, k::IDENTITY)?,
             sex: m.opt(k::SEX)?,
             birth_date: m.opt(k::BIRTH_DATE)?,
             relation: m.req(k::RELATION)?,
@@ -852,7 +852,7 @@ impl Member {
     fn write<T: Transactable>(&self, m: &mut MapWriter<'_, T>) -> Result<(), DocError> {
         use key::member as k;
         m.set(k::NAME, &self.name)?;
-        identity::write_opt(self.identity.as_ref(), m, k::IDENTITY)?;
+        sealed::write_opt(self.identity.as_ref(), m, k::IDENTITY)?;
         m.set_opt(k::SEX, self.sex.as_ref())?;
         m.set_opt(k::BIRTH_DATE, self.birth_date.as_ref())?;
         m.set(k::RELATION, &self.relation)?;
@@ -936,7 +936,7 @@ impl Supporter {
         Ok(Supporter {
             name: m.req(k::NAME)?,
             relation: m.req(k::RELATION)?,
-            identity: identity::read_opt(m, k::IDENTITY)?,
+            identity: sealed::read_opt(m, k::IDENTITY)?,
             able_to_support: m.opt(k::ABLE_TO_SUPPORT)?,
             unable_reason: m.opt(k::UNABLE_REASON)?,
             support_paid_fen: m.opt(k::SUPPORT_PAID_FEN)?,
@@ -948,7 +948,7 @@ impl Supporter {
         use key::supporter as k;
         m.set(k::NAME, &self.name)?;
         m.set(k::RELATION, &self.relation)?;
-        identity::write_opt(self.identity.as_ref(), m, k::IDENTITY)?;
+        sealed::write_opt(self.identity.as_ref(), m, k::IDENTITY)?;
         m.set_opt(k::ABLE_TO_SUPPORT, self.able_to_support.as_ref())?;
         m.set_opt(k::UNABLE_REASON, self.unable_reason.as_ref())?;
         m.set_opt(k::SUPPORT_PAID_FEN, self.support_paid_fen.as_ref())?;
@@ -1327,5 +1327,45 @@ impl DocumentContent for Household {
             );
             non_negative(d.amount_fen_per_month, &path, out);
         }
+    }
+}
+
+/// Checks of a person's identity fields (stored under the member keys of a household, which a
+/// visit's added members share): a name, a recorded sex that agrees with what the masked
+/// 身份证号 shows, and no recorded birth date beside a number (it is what the masked form hides).
+pub(crate) fn person_checks(
+    path: &str,
+    name: &str,
+    id: Option<&SealedId>,
+    sex: Option<Sex>,
+    birth_date: Option<NaiveDate>,
+    out: &mut Vec<Issue>,
+) {
+    if name.trim().is_empty() {
+        out.push(Issue::error(
+            join(path, key::member::NAME),
+            "person.name_required",
+            "请填写姓名",
+            "the name is required",
+        ));
+    }
+    let Some(id) = id else {
+        return;
+    };
+    if sex.is_some_and(|s| s != id.masked.sex()) {
+        out.push(Issue::error(
+            join(path, key::member::SEX),
+            "id_number.sex_mismatch",
+            "性别与身份证号不符",
+            "the sex does not match the ID number",
+        ));
+    }
+    if birth_date.is_some() {
+        out.push(Issue::error(
+            join(path, key::member::BIRTH_DATE),
+            "id_number.birth_date_recorded",
+            "有身份证号的成员不另填出生日期（出生日期由身份证号得出）",
+            "do not record a birth date for a member with an ID number: it derives from the number",
+        ));
     }
 }

@@ -11,79 +11,16 @@ use std::collections::{BTreeMap, HashMap};
 use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
 
-use super::access::{DocError, Field, MapReader, MapWriter};
+use super::access::{DocError, MapWriter};
 use super::discovery::{self, Target};
 use super::household;
-use super::schema::Key as SchemaKey;
-use super::schema::Shape::{Scalar, ValueObject};
-use super::schema::{ID_MASKED, ID_SEALED, Rule};
-use super::validate::{Issue, Severity};
+use super::issue::Issue;
+pub use super::sealed::key;
 use super::visit;
 use super::{Content, key as root_key};
 use crate::id_number::IdNumber;
-use crate::identity::{MaskedId, OpenError, SealKey, SealedId};
+use crate::identity::{OpenError, SealKey, SealedId};
 use crate::ids::MemberId;
-
-/// Keys of an `identity` value object.
-pub mod key {
-    pub const MASKED: &str = "masked";
-    pub const SEALED: &str = "sealed";
-}
-
-/// The published schema of an `identity` value object at `key`.
-pub(crate) const fn identity_key(key: &'static str, label_zh: &'static str) -> SchemaKey {
-    SchemaKey::opt(key, label_zh, ValueObject(IDENTITY)).about(
-        "the person's 身份证号, masked and sealed to the server (never in clear: a document holding a clear number anywhere is refused with `sync.clear_id_number`); replaced whole when it changes",
-    )
-}
-
-const IDENTITY: &[SchemaKey] = &[
-    SchemaKey::req(key::MASKED, "身份证号（掩码）", Scalar(&ID_MASKED))
-        .about("first 6 + `****` + last 4 of the number sealed beside it"),
-    SchemaKey::req(key::SEALED, "身份证号（密文）", Scalar(&ID_SEALED)),
-];
-
-pub(crate) fn read_opt(parent: &MapReader<'_>, key: &str) -> Result<Option<SealedId>, DocError> {
-    let Some(m) = parent.opt_map(key)? else {
-        return Ok(None);
-    };
-    Ok(Some(SealedId {
-        masked: m.req::<MaskedId>(key::MASKED)?,
-        sealed: m.req(key::SEALED)?,
-    }))
-}
-
-pub(crate) fn write_opt<T: Transactable>(
-    id: Option<&SealedId>,
-    parent: &mut MapWriter<'_, T>,
-    key: &str,
-) -> Result<(), DocError> {
-    let fields = id.map(|id| {
-        [
-            (key::MASKED, id.masked.to_scalar()),
-            (key::SEALED, id.sealed.to_scalar()),
-        ]
-    });
-    parent.value_object(key, fields.as_ref().map(|f| &f[..]))
-}
-
-/// The rules the server applies when it opens the numbers at `paths`.
-pub(crate) const fn sealed_rules(paths: &'static [&'static str]) -> [Rule; 2] {
-    [
-        Rule {
-            code: "id_number.sealed_invalid",
-            severity: Severity::Error,
-            paths,
-            when: "the `sealed` number does not open with the server's key to a valid 身份证号 (checked by the server)",
-        },
-        Rule {
-            code: "id_number.masked_mismatch",
-            severity: Severity::Error,
-            paths,
-            when: "the `masked` form is not that of the number sealed beside it (checked by the server)",
-        },
-    ]
-}
 
 /// One place a document holds a person's number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,7 +218,7 @@ pub fn seal_clear_numbers<T: Transactable>(doc: &mut T, key: &SealKey) -> Result
     let sealed = sites.len();
     for (obj, clear_key, identity_key, number) in sites {
         let id = key.seal(&number);
-        write_opt(
+        super::sealed::write_opt(
             Some(&id),
             &mut MapWriter::at(doc, obj.clone()),
             identity_key,

@@ -40,10 +40,13 @@ pub mod access;
 pub mod common;
 pub mod conflicts;
 pub mod discovery;
+pub mod format;
 pub mod household;
 pub mod identity;
+pub mod issue;
 pub mod refs;
 pub mod schema;
+mod sealed;
 mod storage;
 pub mod validate;
 pub mod visit;
@@ -284,7 +287,7 @@ pub fn read_checked(tree: &hydrate::Value) -> (Option<(Header, Content)>, Vec<Is
             let issues = validate_content(&read.0, &read.1);
             (Some(read), issues)
         }
-        Err(e) => (None, schema::check::unreadable(tree, &e)),
+        Err(e) => (None, validate::check::unreadable(tree, &e)),
     }
 }
 

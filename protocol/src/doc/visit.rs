@@ -6,16 +6,18 @@ use std::collections::BTreeMap;
 use automerge::transaction::Transactable;
 
 use super::DocumentContent;
-use super::access::{DocError, MapReader, MapWriter, UnixMillis, code_enum};
+use super::access::{DocError, MapReader, MapWriter, UnixMillis};
 use super::common::{GPS_RULES, GeoPoint, Photo, gps_key, photos_key};
-use super::household::{Relation, key::member as member_key};
-use super::identity::{self, identity_key};
-use super::schema::Shape::{Entries, List, Record, Scalar};
-use super::schema::{
+use super::format::Shape::{Entries, List, Record, Scalar};
+use super::format::code_enum;
+use super::format::{
     ACCOUNT_ID, BLOB_HASH, BOOL, DOCUMENT_ID, ENTRY_ID, INT, Key as SchemaKey, KindSchema,
     MEMBER_ID, Rule, TEXT, TIMESTAMP, VISIT_NOT_DRAFT,
 };
-use super::validate::{Issue, Severity, person_checks};
+use super::household::person_checks;
+use super::household::{Relation, key::member as member_key};
+use super::issue::{Issue, Severity};
+use super::sealed::{self, identity_key};
 use crate::identity::SealedId;
 use crate::ids::{AccountId, BlobHash, DocumentId, DocumentKind, EntryId, MemberId};
 
@@ -245,7 +247,7 @@ const REVIEW: &[SchemaKey] = {
     ]
 };
 
-const SEALED_RULES: [Rule; 2] = identity::sealed_rules(&["members_added.<member_id>.identity"]);
+const SEALED_RULES: [Rule; 2] = sealed::sealed_rules(&["members_added.<member_id>.identity"]);
 
 const RULES: &[Rule] = &[
     SEALED_RULES[0],
@@ -740,7 +742,7 @@ fn write_member_check<T: Transactable>(
 fn read_added(m: &MapReader<'_>) -> Result<AddedMember, DocError> {
     Ok(AddedMember {
         name: m.req(member_key::NAME)?,
-        identity: identity::read_opt(m, member_key::IDENTITY)?,
+        identity: sealed::read_opt(m, member_key::IDENTITY)?,
         relation: m.req(member_key::RELATION)?,
         note: m.opt(key::member_added::NOTE)?,
     })
@@ -748,7 +750,7 @@ fn read_added(m: &MapReader<'_>) -> Result<AddedMember, DocError> {
 
 fn write_added<T: Transactable>(v: &AddedMember, m: &mut MapWriter<'_, T>) -> Result<(), DocError> {
     m.set(member_key::NAME, &v.name)?;
-    identity::write_opt(v.identity.as_ref(), m, member_key::IDENTITY)?;
+    sealed::write_opt(v.identity.as_ref(), m, member_key::IDENTITY)?;
     m.set(member_key::RELATION, &v.relation)?;
     m.set_opt(key::member_added::NOTE, v.note.as_ref())
 }

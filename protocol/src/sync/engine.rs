@@ -12,12 +12,25 @@ use automerge::{AutoCommit, Change, ChangeHash};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
-use super::replica::ReplicaError;
 use super::wire::{
     DocIdentities, DocPush, DocUpdate, MAX_CHANGES_PER_DOC, MAX_PUSH_DOCS, MAX_WANT_DOCS,
     PROTOCOL_VERSION, PolicyUpdate, PushResult, PushStatus, SyncRequest, SyncResponse, TaskList,
 };
 use crate::doc::{self, DocError};
+
+/// What goes wrong in a replica's sync: the errors of the engine, which every store's error
+/// type takes in.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    #[error("document {0} is not held here")]
+    UnknownDocument(String),
+    #[error("the server answered protocol version {0}")]
+    Version(u32),
+    #[error("document {doc}: {source}")]
+    Document { doc: String, source: DocError },
+    #[error("document {doc}: bad data from the server: {reason}")]
+    BadUpdate { doc: String, reason: String },
+}
 
 /// Bytes of pushed changes per request before the rest waits for the next round (the server
 /// takes 8 MiB).

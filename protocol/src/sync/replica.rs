@@ -7,23 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::ActorId;
 use serde_bytes::ByteBuf;
 
+pub use super::engine::ReplicaError;
 pub use super::engine::SyncOutcome;
 use super::engine::{self, Applied, Held, Outgoing, Position, SyncStore};
 use super::wire::{PolicyUpdate, SyncRequest, SyncResponse, TaskList};
 use crate::doc::{self, DocError, DocumentContent};
 use crate::ids::DocumentId;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReplicaError {
-    #[error("document {0} is not held here")]
-    UnknownDocument(String),
-    #[error("the server answered protocol version {0}")]
-    Version(u32),
-    #[error("document {doc}: {source}")]
-    Document { doc: String, source: DocError },
-    #[error("document {doc}: bad data from the server: {reason}")]
-    BadUpdate { doc: String, reason: String },
-}
 
 /// One document held by the replica.
 pub type Entry = Held;

@@ -3,7 +3,7 @@
 //! server/src/sync/mod.rs): parse each change (`doc::parse_change`), keep the device's own,
 //! apply the new ones to a copy of the stored state, refuse missing dependencies, read the
 //! header from the merged tree and check it against the stored row, read and validate the
-//! content (`doc::read_checked`), then work out the write (`sync::prepare`: snapshot, change
+//! content (`doc::read_checked`), then work out the write (`documents::prepare`: snapshot, change
 //! rows, conflicts, projection rows). What needs the database (the grid, the permission) is left
 //! out; the stored documents are a household and a visit made with the typed views
 //! (protocol/fuzz/examples/seeds.rs).
@@ -24,7 +24,8 @@ use doudi_protocol::doc::{self, validate::has_errors};
 use doudi_protocol::sync::MAX_CHANGES_PER_DOC;
 use doudi_protocol_fuzz::{quiet_caught_panics, run};
 use doudi_server::entity::document;
-use doudi_server::sync::{AUDIT_ACCEPT, Writer, prepare};
+use doudi_server::documents::{Writer, prepare};
+use doudi_server::sync::AUDIT_ACCEPT;
 use libfuzzer_sys::fuzz_target;
 
 static HOUSEHOLD: &[u8] =

@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use super::entity::{blob, blob_ref, blob_upload};
 use super::{BlobService, Sha256Hex, StoreError};
 use crate::auth::now_ms;
+use crate::entity::{blob, blob_ref, blob_upload};
 
 /// What one run removed.
 #[derive(Debug, Default, Clone)]

@@ -3,14 +3,13 @@
 //! A blob is stored once, under its SHA-256, in a [`BlobStore`] (a local directory or S3-compatible
 //! object storage) and recorded in the `blobs` table; `blob_uploads` records every account that
 //! uploaded its bytes. Documents point at blobs through `blob_refs` rows, written with the other
-//! projections ([`refs`]). A blob is readable by whoever may read a document that points at it,
+//! projections ([`crate::documents::blob_refs`]). A blob is readable by whoever may read a document that points at it,
 //! when the account that put that reference into the document had uploaded the blob
 //! ([`read_decision`]): anyone can write a hash into a document of their own, so knowing a hash
 //! grants nothing.
 //!
 //! Uploads are chunked and resumable ([`upload`]); the wire protocol is in `docs/BLOBS.md`.
 
-pub mod api;
 pub mod gc;
 pub mod image_check;
 pub mod store;
@@ -28,163 +27,17 @@ use sea_orm::{
 use crate::access::{self, Action, BlobRef, Decision, Subject, Target};
 use crate::auth::now_ms;
 use crate::config::Settings;
-use crate::db::Exec;
+use crate::db::IN_CHUNK;
 use crate::entity::{device, document};
 
+pub use crate::documents::blob_refs::{Sha256Hex, insert_refs, refs, unlink_document};
+use crate::entity::{blob, blob_ref, blob_upload};
 pub use gc::{GcReport, gc};
 pub use store::{BlobStore, StoreError};
 pub use upload::Staging;
 
 /// Most hashes one `POST /blobs/missing` may ask about.
 pub const MAX_MISSING_BATCH: usize = 1_000;
-
-/// Rows per `IN (…)` list, well below SQLite's and PostgreSQL's parameter limits.
-pub(crate) const IN_CHUNK: usize = 500;
-
-/// A validated SHA-256: exactly 64 lowercase hex characters. The only thing a blob's file name or
-/// object key is ever built from.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Sha256Hex(String);
-
-impl Sha256Hex {
-    pub fn parse(s: &str) -> Option<Sha256Hex> {
-        let ok = s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        ok.then(|| Sha256Hex(s.to_string()))
-    }
-
-    /// The SHA-256 of `bytes`.
-    pub fn of(bytes: &[u8]) -> Sha256Hex {
-        use sha2::Digest;
-        Sha256Hex(hex::encode(sha2::Sha256::digest(bytes)))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// `ab/cd/abcd…`: two levels of fan-out so that no directory grows huge.
-    pub fn fanout_path(&self) -> String {
-        format!("{}/{}/{}", &self.0[0..2], &self.0[2..4], self.0)
-    }
-}
-
-impl std::fmt::Display for Sha256Hex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Tables of this module. Times are unix milliseconds.
-pub mod entity {
-    pub mod blob {
-        use sea_orm::entity::prelude::*;
-
-        /// A stored blob: the object is in the blob store before this row exists.
-        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-        #[sea_orm(table_name = "blobs")]
-        pub struct Model {
-            #[sea_orm(primary_key, auto_increment = false)]
-            pub sha256: String,
-            pub size: i64,
-            pub mime: String,
-            pub width: i32,
-            pub height: i32,
-            pub created_at_ms: i64,
-            /// Last completed or deduplicated upload; the gc grace period runs from here.
-            pub claimed_at_ms: i64,
-        }
-
-        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-        pub enum Relation {}
-
-        impl ActiveModelBehavior for ActiveModel {}
-    }
-
-    pub mod blob_ref {
-        use sea_orm::entity::prelude::*;
-
-        /// A document points at a blob; the region path is the document's scope.
-        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-        #[sea_orm(table_name = "blob_refs")]
-        pub struct Model {
-            #[sea_orm(primary_key, auto_increment = false)]
-            pub sha256: String,
-            #[sea_orm(primary_key, auto_increment = false)]
-            pub document_id: String,
-            pub region_path: String,
-            pub created_at_ms: i64,
-        }
-
-        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-        pub enum Relation {}
-
-        impl ActiveModelBehavior for ActiveModel {}
-    }
-
-    pub mod blob_upload {
-        use sea_orm::entity::prelude::*;
-
-        /// An account uploaded the blob's bytes (the first upload, or the same bytes again).
-        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-        #[sea_orm(table_name = "blob_uploads")]
-        pub struct Model {
-            #[sea_orm(primary_key, auto_increment = false)]
-            pub sha256: String,
-            #[sea_orm(primary_key, auto_increment = false)]
-            pub account_id: String,
-            pub uploaded_at_ms: i64,
-        }
-
-        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-        pub enum Relation {}
-
-        impl ActiveModelBehavior for ActiveModel {}
-    }
-}
-
-use entity::{blob, blob_ref, blob_upload};
-
-/// The `blob_refs` rows of document `document_id` (in the region with materialised path
-/// `region_path`) pointing at each of `blobs`, for inserting those of several documents together.
-/// The blobs need not be uploaded yet.
-pub fn refs(
-    document_id: &str,
-    region_path: &str,
-    blobs: &[Sha256Hex],
-) -> Vec<blob_ref::ActiveModel> {
-    let now = now_ms();
-    let unique: HashSet<&Sha256Hex> = blobs.iter().collect();
-    unique
-        .into_iter()
-        .map(|sha| blob_ref::ActiveModel {
-            sha256: Set(sha.as_str().to_string()),
-            document_id: Set(document_id.to_string()),
-            region_path: Set(region_path.to_string()),
-            created_at_ms: Set(now),
-        })
-        .collect()
-}
-
-/// Insert rows made by [`refs`] (each document's once: a pair may not come twice).
-pub async fn insert_refs<E: Exec>(db: &E, rows: Vec<blob_ref::ActiveModel>) -> Result<(), DbErr> {
-    for chunk in rows.chunks(IN_CHUNK / 4) {
-        let insert = blob_ref::Entity::insert_many(chunk.to_vec()).on_conflict(
-            OnConflict::columns([blob_ref::Column::Sha256, blob_ref::Column::DocumentId])
-                .update_column(blob_ref::Column::RegionPath)
-                .to_owned(),
-        );
-        db.exec(insert.build(db.backend())).await?;
-    }
-    Ok(())
-}
-
-/// Forget every blob `document_id` points at (the document was deleted or purged).
-pub async fn unlink_document<E: Exec>(db: &E, document_id: &str) -> Result<(), DbErr> {
-    let delete =
-        blob_ref::Entity::delete_many().filter(blob_ref::Column::DocumentId.eq(document_id));
-    db.exec(delete.build(db.backend())).await?;
-    Ok(())
-}
 
 /// Which of `blobs` are stored.
 pub async fn stored<C: ConnectionTrait>(
@@ -323,7 +176,7 @@ async fn referrers<C: ConnectionTrait>(
     let devices: Vec<String> = actors
         .iter()
         .map(|a| a.to_bytes())
-        .filter(|b| b.len() >= 16 && b[..16] != crate::sync::SERVER_ACTOR)
+        .filter(|b| b.len() >= 16 && b[..16] != crate::documents::SERVER_ACTOR)
         .map(|b| hex::encode(&b[..16]))
         .collect();
     if devices.is_empty() {

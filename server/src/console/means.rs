@@ -14,8 +14,8 @@ use doudi_protocol::rules::policy::Policy;
 use doudi_protocol::rules::{Money, Text};
 
 use super::html::{self, esc, esc_opt};
-use crate::api::SharedState;
 use crate::error::{ApiError, ApiResult};
+use crate::http::SharedState;
 use crate::review::{deadlines, recheck};
 
 /// The assessment of a household today, with the policy it was made under (for the names of

@@ -21,14 +21,14 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, Tran
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::access::Actor;
 use crate::access::{Action, decide};
 use crate::accounts;
-use crate::api::{ClientAddr, SharedState};
 use crate::audit::{self, Outcome, actions};
 use crate::auth::{new_id, now_ms};
 use crate::entity::{account, console_session, device};
 use crate::error::{ApiError, Code};
-use crate::review::Reviewer;
+use crate::http::{ClientAddr, SharedState};
 
 pub use html::esc;
 
@@ -39,7 +39,7 @@ const LOGIN_CSRF_COOKIE: &str = "doudi_login_csrf";
 
 const CSS: &str = include_str!("../../static/console.css");
 
-pub fn router(blobs: crate::blobs::api::Blobs) -> Router<SharedState> {
+pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
     Router::new()
         .route("/console", get(|| async { Redirect::to("/console/queue") }))
         .route(
@@ -139,7 +139,7 @@ fn set_cookie(name: &str, value: &str, max_age_secs: i64) -> String {
 /// A logged-in console user.
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub reviewer: Reviewer,
+    pub reviewer: Actor,
     pub csrf: String,
     session_id: String,
 }
@@ -229,7 +229,7 @@ impl FromRequestParts<SharedState> for Session {
             return Err(ToLogin::Login);
         };
         Ok(Session {
-            reviewer: Reviewer {
+            reviewer: Actor {
                 subject,
                 account: acc,
                 device_id: dev.id,
@@ -389,7 +389,7 @@ async fn authenticate(
     }
     let password = form.password.clone();
     let (acc, _) =
-        crate::api::auth::check_password(state, username, password, addr, Some("console")).await?;
+        crate::http::auth::check_password(state, username, password, addr, Some("console")).await?;
     let db = &state.db;
     let Some(subject) = accounts::subject_of(db, &acc).await? else {
         return Err(ApiError::new(Code::Internal));
@@ -411,7 +411,7 @@ async fn authenticate(
             .deny(db, Action::ReviewVisit, d, "console", answer)
             .await);
     }
-    crate::api::auth::record_attempt(state, username, addr, true).await?;
+    crate::http::auth::record_attempt(state, username, addr, true).await?;
     let now = now_ms();
     let device_id = new_id();
     device::ActiveModel {

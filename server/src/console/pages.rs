@@ -15,15 +15,16 @@ use doudi_protocol::id_number::IdNumber;
 use super::html::{self, csrf_field, esc, esc_opt, layout};
 use super::means;
 use super::{FormResult, Session, checked_form, error_page, html_response, secure};
+use crate::access::Actor;
 use crate::access::{Action, Target, decide};
-use crate::api::SharedState;
 use crate::audit::{self, Outcome};
+use crate::documents;
 use crate::entity::{account, doc_change, document, region, review_decision, visit};
 use crate::error::{ApiError, ApiResult};
+use crate::http::SharedState;
 use crate::review::queue::{self, QueueFilter};
-use crate::review::{self, AUDIT_RESOLVE, AUDIT_UNMASK, Reviewer};
+use crate::review::{self, AUDIT_RESOLVE, AUDIT_UNMASK};
 use crate::search;
-use crate::sync;
 use doudi_protocol::doc::visit::ReviewDecision;
 
 fn ok_page(title: &str, session: &Session, active: &str, body: &str) -> Response {
@@ -46,7 +47,7 @@ fn select(name: &str, label: &str, options: &[(String, String)], current: Option
 }
 
 /// Regions inside the reviewer's scope, for the filter (townships, villages, grids; at most 300).
-async fn scope_regions(db: &DatabaseConnection, r: &Reviewer) -> ApiResult<Vec<region::Model>> {
+async fn scope_regions(db: &DatabaseConnection, r: &Actor) -> ApiResult<Vec<region::Model>> {
     let rows = region::Entity::find()
         .filter(queue::scope_condition(&r.subject, region::Column::Path))
         .order_by_asc(region::Column::Path)
@@ -306,7 +307,7 @@ pub async fn households(
 /// A document the reviewer may read, loaded.
 async fn load_doc(
     db: &DatabaseConnection,
-    r: &Reviewer,
+    r: &Actor,
     id: &str,
 ) -> ApiResult<(document::Model, Automerge)> {
     let Some(row) = document::Entity::find_by_id(id.to_string()).one(db).await? else {
@@ -477,7 +478,7 @@ async fn history(
     if changes.is_empty() && window.is_some() {
         return Ok("<p class=\"sub\">本次走访期间调查人员未修改家庭档案。</p>".into());
     }
-    let server_actor = hex::encode(sync::SERVER_ACTOR);
+    let server_actor = hex::encode(documents::SERVER_ACTOR);
     let rows: String = changes
         .iter()
         .map(|c| {
@@ -513,7 +514,7 @@ async fn conflicts_section(
     label: &str,
     return_to: &str,
 ) -> ApiResult<String> {
-    let conflicts = crate::api::conflicts::of_document(db, doc).await?;
+    let conflicts = crate::http::conflicts::of_document(db, doc).await?;
     if conflicts.is_empty() {
         return Ok(String::new());
     }
@@ -921,11 +922,12 @@ pub async fn resolve(
     {
         return error_page(e);
     }
-    let writer = r.writer(
+    let writer = documents::Writer::for_actor(
+        r,
         AUDIT_RESOLVE,
-        serde_json::json!({ "path": path, "choice": choice }),
+        Some(serde_json::json!({ "path": path, "choice": choice })),
     );
-    let res = sync::server_write(db, &writer, &id, |am: &mut AutoCommit, _| {
+    let res = documents::server_write(db, &writer, &id, |am: &mut AutoCommit, _| {
         let all = doc::conflicts::conflicts(&*am).map_err(ApiError::internal)?;
         let Some(c) = all.iter().find(|c| c.path.to_string() == path) else {
             return Err(ApiError::new(crate::error::Code::NotFound));
@@ -1040,9 +1042,9 @@ async fn household_page(state: &SharedState, session: &Session, id: &str) -> Api
 pub async fn blob(
     session: Session,
     State(state): State<SharedState>,
-    axum::Extension(blobs): axum::Extension<crate::blobs::api::Blobs>,
+    axum::Extension(blobs): axum::Extension<crate::http::blobs::Blobs>,
     Path(sha): Path<String>,
-    q: Result<Query<crate::blobs::api::DownloadQuery>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<crate::http::blobs::DownloadQuery>, axum::extract::rejection::QueryRejection>,
     headers: axum::http::HeaderMap,
 ) -> Response {
     let thumb = match q {
@@ -1051,7 +1053,8 @@ pub async fn blob(
     };
     let served = match thumb {
         Ok(thumb) => {
-            crate::blobs::api::serve(&state, &blobs, &session.reviewer, &sha, thumb, &headers).await
+            crate::http::blobs::serve(&state, &blobs, &session.reviewer, &sha, thumb, &headers)
+                .await
         }
         Err(e) => Err(e),
     };

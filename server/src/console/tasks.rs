@@ -12,13 +12,13 @@ use sea_orm::{
 
 use super::html::{csrf_field, esc, esc_opt, layout};
 use super::{FormResult, Session, checked_form, error_page, html_response, secure};
+use crate::access::Actor;
 use crate::access::{Action, Target};
-use crate::api::SharedState;
 use crate::audit::{self, Outcome, actions};
 use crate::auth::now_ms;
 use crate::entity::{account, household, household_risk, task};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::review::Reviewer;
+use crate::http::SharedState;
 use crate::review::queue::scope_condition;
 use crate::review::recheck::{self, kind_label_zh, parse_risk, risk_label_zh};
 
@@ -35,7 +35,7 @@ pub struct TaskFilter {
 /// Open tasks in the reviewer's regions that are past their due date.
 pub async fn overdue_count(
     db: &DatabaseConnection,
-    r: &Reviewer,
+    r: &Actor,
     region_path: Option<&str>,
 ) -> ApiResult<u64> {
     use sea_orm::PaginatorTrait;
@@ -205,7 +205,7 @@ pub async fn set_risk(
 /// Store a household's visit risk level (`high`, `key`, `normal`; empty clears it).
 pub async fn save_risk(
     db: &DatabaseConnection,
-    r: &Reviewer,
+    r: &Actor,
     household_id: &str,
     level: &str,
 ) -> ApiResult<()> {

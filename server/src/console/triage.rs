@@ -9,10 +9,10 @@ use doudi_protocol::doc::discovery::Urgency;
 
 use super::html::{self, csrf_field, esc, esc_opt, layout};
 use super::{FormResult, Session, checked_form, error_page, html_response, secure};
-use crate::api::SharedState;
 use crate::auth::now_ms;
 use crate::entity::{report, visit};
 use crate::error::ApiResult;
+use crate::http::SharedState;
 use crate::review::queue::{self, scope_condition};
 use crate::review::{deadlines, reports};
 

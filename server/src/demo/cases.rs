@@ -27,11 +27,12 @@ use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, EntryId, MemberId};
 use super::DemoError;
 use crate::accounts;
 use crate::auth::now_ms;
+use crate::documents::{self, Writer};
 use crate::entity::{device, document, region};
 use crate::error::ApiError;
 use crate::identity::IdentityKeys;
 use crate::review::deadlines;
-use crate::sync::{self, Writer};
+use crate::sync;
 
 const GRID: &str = "370102002002-G01";
 const DEVICE_ID: &str = "00000000000000000000000000de0001";
@@ -109,7 +110,7 @@ async fn approve(
         audit_action: "demo.decision",
         audit_detail: Some(serde_json::json!({ "via": "demo" })),
     };
-    sync::server_write(db, &writer, &hh.to_string(), |am, _| {
+    documents::server_write(db, &writer, &hh.to_string(), |am, _| {
         let (_, mut h) = doc::read::<Household, _>(&*am).map_err(ApiError::internal)?;
         h.record_decision(Decision {
             at: UnixMillis(at),
@@ -148,7 +149,7 @@ impl Seeder<'_> {
         let identities =
             crate::identity::rows(self.keys, &id.to_string(), &self.grid.path, Some(&read))
                 .map_err(|issues| err(format!("{issues:?}")))?;
-        let write = sync::prepare(
+        let write = documents::prepare(
             &self.writer,
             None,
             &header,
@@ -162,7 +163,7 @@ impl Seeder<'_> {
         )
         .map_err(|e| err(e.body().message_en))?
         .with_identities(identities);
-        let stored = sync::store(self.db, &write)
+        let stored = documents::store(self.db, &write)
             .await
             .map_err(|e| err(e.body().message_en))?;
         if !stored {

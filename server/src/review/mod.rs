@@ -4,16 +4,16 @@
 //! reports (assign a verification visit, or close with a reason).
 //!
 //! Every decision is written into the document by the server as an automerge change with
-//! [`crate::sync::SERVER_ACTOR`], through the same storage path as sync, so it reaches the phones
+//! [`crate::documents::SERVER_ACTOR`], through the same storage path as sync, so it reaches the phones
 //! on their next sync; the same transaction records a `review_decisions` row and an audit entry.
 //! Every read and write asks the access module; targets outside the reviewer's regions answer as
 //! if they did not exist, and the denial is audited.
 
-pub mod api;
 pub mod deadlines;
 pub mod queue;
 pub mod recheck;
 pub mod reports;
+pub mod tasks;
 
 use automerge::AutoCommit;
 use sea_orm::sea_query::Query;
@@ -25,12 +25,11 @@ use doudi_protocol::doc::visit::{Review, ReviewDecision, ReviewLevel};
 use doudi_protocol::doc::{self, UnixMillis, Visit};
 use doudi_protocol::ids::AccountId;
 
-use crate::access::{Action, Caller, Decision, Subject, Target, decide};
-use crate::audit;
+use crate::access::{Action, Actor, Decision, Target, decide};
 use crate::auth::now_ms;
-use crate::entity::{account, review_decision, visit};
+use crate::documents::{self};
+use crate::entity::{review_decision, visit};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::sync::{self, Writer};
 
 /// Audit action of a review decision.
 pub const AUDIT_DECISION: &str = "review.decision";
@@ -41,75 +40,6 @@ pub const AUDIT_RESOLVE: &str = "review.resolve_conflict";
 
 /// Longest comment or reason accepted (characters).
 pub const MAX_COMMENT_CHARS: usize = 2000;
-
-/// Someone acting on case data: from an API token or a console session.
-#[derive(Debug, Clone)]
-pub struct Reviewer {
-    pub subject: Subject,
-    pub account: account::Model,
-    pub device_id: String,
-    pub client_addr: String,
-}
-
-impl Reviewer {
-    pub fn from_api(ctx: &crate::api::AuthContext) -> Reviewer {
-        Reviewer {
-            subject: ctx.subject.clone(),
-            account: ctx.account.clone(),
-            device_id: ctx.device_id.clone(),
-            client_addr: ctx.client_addr.clone(),
-        }
-    }
-
-    /// The reviewer as the access module and the audit log see it.
-    pub fn caller(&self) -> Caller<'_> {
-        Caller {
-            subject: &self.subject,
-            account_id: &self.account.id,
-            device_id: Some(&self.device_id),
-            client_addr: &self.client_addr,
-        }
-    }
-
-    /// Ask the access module; a denial is audited and returned as `policy.denied`.
-    pub async fn require(
-        &self,
-        db: &DatabaseConnection,
-        action: Action,
-        target: Target<'_>,
-        label: &str,
-    ) -> ApiResult<()> {
-        self.caller().require(db, action, target, label).await
-    }
-
-    /// Like [`Reviewer::require`] for a thing located at `path`, but a scope denial answers
-    /// `not_found`: ids guessed outside one's regions reveal nothing.
-    pub async fn require_visible(
-        &self,
-        db: &DatabaseConnection,
-        action: Action,
-        path: &str,
-        label: &str,
-    ) -> ApiResult<()> {
-        self.caller().require_visible(db, action, path, label).await
-    }
-
-    /// An audit event by this reviewer.
-    pub fn event<'a>(&'a self, action: &'a str, target: Option<&'a str>) -> audit::Event<'a> {
-        self.caller().event(action, target)
-    }
-
-    /// A writer of server changes on behalf of this reviewer.
-    pub fn writer<'a>(&'a self, action: &'a str, detail: serde_json::Value) -> Writer<'a> {
-        Writer {
-            account_id: &self.account.id,
-            device_id: &self.device_id,
-            client_addr: Some(&self.client_addr),
-            audit_action: action,
-            audit_detail: Some(detail),
-        }
-    }
-}
 
 /// The permission a step of the review needs: the township's 审核 or the county's 确认.
 pub fn level_action(level: ReviewLevel) -> Action {
@@ -181,7 +111,7 @@ pub fn decision_schema() -> utoipa::openapi::schema::Object {
 /// outside the reviewer's regions).
 pub async fn visible_visit(
     db: &DatabaseConnection,
-    reviewer: &Reviewer,
+    reviewer: &Actor,
     visit_id: &str,
 ) -> ApiResult<visit::Model> {
     let Some(row) = visit::Entity::find_by_id(visit_id.to_string())
@@ -200,7 +130,7 @@ pub async fn visible_visit(
 /// the document as a server change, and record the decision.
 pub async fn decide_visit(
     db: &DatabaseConnection,
-    reviewer: &Reviewer,
+    reviewer: &Actor,
     visit_id: &str,
     kind: ReviewDecision,
     comment: Option<&str>,
@@ -216,12 +146,12 @@ pub async fn decide_visit(
     let reviewer_id = AccountId::parse(&reviewer.account.id).map_err(ApiError::internal)?;
     let at = now_ms();
     let detail = serde_json::json!({ "decision": kind.as_str(), "comment": comment });
-    let writer = reviewer.writer(AUDIT_DECISION, detail);
+    let writer = documents::Writer::for_actor(reviewer, AUDIT_DECISION, Some(detail));
     let subject = &reviewer.subject;
     // What the stored status asks for is known only inside the edit, which cannot write the
     // audit entry: a denial there is kept here and audited once the edit has given up.
     let denied: std::sync::Mutex<Option<(Action, Decision)>> = std::sync::Mutex::new(None);
-    let out = sync::server_write(db, &writer, visit_id, |am: &mut AutoCommit, stored| {
+    let out = documents::server_write(db, &writer, visit_id, |am: &mut AutoCommit, stored| {
         let (_, mut v) = doc::read::<Visit, _>(&*am).map_err(ApiError::internal)?;
         let from = v.status;
         let Some(t) = kind.step(from) else {

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use doudi_protocol::role::Role;
 
 use super::deadlines;
-use super::{Reviewer, spot_check};
+use super::spot_check;
+use crate::access::Actor;
 use crate::access::{Action, Subject, Target, decide};
 use crate::auth::now_ms;
 use crate::entity::{household, region, review_decision, visit};
@@ -209,7 +210,7 @@ pub async fn capped_count(
 /// One page of the reviewer's queue.
 pub async fn queue(
     db: &DatabaseConnection,
-    reviewer: &Reviewer,
+    reviewer: &Actor,
     filter: &QueueFilter,
     spot_percent: u32,
     count_cap: u64,

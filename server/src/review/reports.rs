@@ -16,13 +16,14 @@ use doudi_protocol::doc::{self, DiscoveryReport};
 use doudi_protocol::role::Role;
 
 use super::queue::scope_condition;
-use super::{Reviewer, clean_comment, deadlines};
+use super::{clean_comment, deadlines};
+use crate::access::Actor;
 use crate::access::{Action, Target, decide};
 use crate::accounts;
 use crate::auth::{new_id, now_ms};
+use crate::documents;
 use crate::entity::{account, report, report_action, task};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::sync;
 
 /// Audit action of assigning a verification visit.
 pub const AUDIT_ASSIGN: &str = "report.assign";
@@ -64,7 +65,7 @@ fn urgency_rank(u: Option<&str>) -> u8 {
 /// only when `include_closed`.
 pub async fn list(
     db: &DatabaseConnection,
-    reviewer: &Reviewer,
+    reviewer: &Actor,
     include_closed: bool,
 ) -> ApiResult<Vec<ReportItem>> {
     reviewer
@@ -142,7 +143,7 @@ pub async fn list(
 /// A report the reviewer may see, or `not_found`.
 pub async fn visible_report(
     db: &DatabaseConnection,
-    reviewer: &Reviewer,
+    reviewer: &Actor,
     report_id: &str,
 ) -> ApiResult<report::Model> {
     let Some(row) = report::Entity::find_by_id(report_id.to_string())
@@ -209,7 +210,7 @@ fn action_row(
 /// Assign a verification visit for a report to `assignee_id`; returns the task id.
 pub async fn assign(
     db: &DatabaseConnection,
-    reviewer: &Reviewer,
+    reviewer: &Actor,
     report_id: &str,
     assignee_id: &str,
     note: Option<&str>,
@@ -235,8 +236,8 @@ pub async fn assign(
         .emergency_24h
         .then(|| deadlines::emergency_due_ms(row.reported_at_ms.unwrap_or(at)));
     let detail = serde_json::json!({ "assignee": assignee_id, "task": task_id });
-    let writer = reviewer.writer(AUDIT_ASSIGN, detail);
-    sync::server_write(db, &writer, report_id, |am: &mut AutoCommit, stored| {
+    let writer = documents::Writer::for_actor(reviewer, AUDIT_ASSIGN, Some(detail));
+    documents::server_write(db, &writer, report_id, |am: &mut AutoCommit, stored| {
         let (_, mut r) = doc::read::<DiscoveryReport, _>(&*am).map_err(ApiError::internal)?;
         if r.status == DiscoveryStatus::Closed {
             return Err(ApiError::new(Code::ReportWrongState));
@@ -291,7 +292,7 @@ pub async fn assign(
 /// Close a report with a reason.
 pub async fn close(
     db: &DatabaseConnection,
-    reviewer: &Reviewer,
+    reviewer: &Actor,
     report_id: &str,
     reason: Option<&str>,
 ) -> ApiResult<()> {
@@ -304,8 +305,12 @@ pub async fn close(
         .require_visible(db, Action::ReviewVisit, &row.region_path, report_id)
         .await?;
     let at = now_ms();
-    let writer = reviewer.writer(AUDIT_CLOSE, serde_json::json!({ "reason": reason }));
-    sync::server_write(db, &writer, report_id, |am: &mut AutoCommit, _| {
+    let writer = documents::Writer::for_actor(
+        reviewer,
+        AUDIT_CLOSE,
+        Some(serde_json::json!({ "reason": reason })),
+    );
+    documents::server_write(db, &writer, report_id, |am: &mut AutoCommit, _| {
         let (_, mut r) = doc::read::<DiscoveryReport, _>(&*am).map_err(ApiError::internal)?;
         if r.status == DiscoveryStatus::Closed {
             return Err(ApiError::new(Code::ReportWrongState));

@@ -7,20 +7,14 @@
 //! rules; then stores the new state with optimistic concurrency, records the changes, conflicts,
 //! projections and an audit entry in one transaction. One bad document never blocks the others.
 
-pub mod commit;
-pub mod compact;
-pub mod projection;
 pub mod pull;
 mod refs;
-pub mod sqlite_writer;
 
 use std::collections::{HashMap, HashSet};
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc, hydrate};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, EntityTrait, QueryTrait, Set, TransactionTrait,
-};
+use sea_orm::{DatabaseConnection, EntityTrait, QueryTrait, Set};
 use serde_bytes::ByteBuf;
 
 use doudi_protocol::doc::discovery::DiscoveryStatus;
@@ -33,32 +27,65 @@ use doudi_protocol::sync::{
     WireIssue, WireTask, to_cbor,
 };
 
-use crate::access::{Action, Target, decide};
-use crate::api::{AppState, AuthContext};
+use crate::access::{Action, Actor, Target, decide};
 use crate::audit::{self, Outcome};
 use crate::auth::now_ms;
 use crate::db::Exec;
-use crate::entity::{device_sync, doc_change, doc_conflict, document, region};
+use crate::db::reads::Reads;
+use crate::documents::GroupCommit;
+use crate::documents::{MAX_BATCH, MAX_RETRIES, Prepared, Writer, prepare};
+use crate::entity::{device_sync, document};
 use crate::error::{ApiError, Code};
-
-/// The actor id of changes the server writes itself (review decisions, migrations): fixed, so that
-/// two servers writing the same change produce identical bytes.
-pub const SERVER_ACTOR: [u8; 16] = *b"doudi-server-v1\0";
+use crate::identity::IdentityKeys;
+use crate::regions::Placements;
 
 /// Audit action of an accepted document.
 pub const AUDIT_ACCEPT: &str = "sync.accept";
 /// Audit action of a refused document (forged author, out of scope).
 pub const AUDIT_REJECT: &str = "sync.reject";
 
-/// How often an optimistic update is retried when another request changed the same document.
-const MAX_RETRIES: usize = 8;
+/// What a sync needs of the server: its storage, the group commit and this process's caches.
+#[derive(Debug, Clone, Copy)]
+pub struct Deps<'a> {
+    pub db: &'a DatabaseConnection,
+    /// Where the reads of every sync request run.
+    pub reads: &'a Reads,
+    /// The group commit of the ingest.
+    pub commits: &'a GroupCommit,
+    /// The regions looked up by this process.
+    pub placements: &'a Placements,
+    /// The accounts' task tags as last computed.
+    pub task_tags: &'a TaskTags,
+    /// The server's keys for identity numbers.
+    pub identity: &'a IdentityKeys,
+}
 
-/// SQLite lets one transaction write at a time; when several want to, the others wait in
-/// SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and holds a pooled
-/// connection meanwhile. Document writes of this process queue here instead, so each starts
-/// the moment the previous one commits and the pool stays free for reads. PostgreSQL needs no
-/// gate: its row locks wake the next writer at once.
-static SQLITE_WRITE_GATE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// The device syncing: who acts, and what the server last knew of its sync.
+#[derive(Debug, Clone, Copy)]
+pub struct Device<'a> {
+    pub actor: &'a Actor,
+    pub sync_state: &'a DeviceSyncState,
+}
+
+impl std::ops::Deref for Device<'_> {
+    type Target = Actor;
+
+    fn deref(&self) -> &Actor {
+        self.actor
+    }
+}
+
+/// What a sync needs to know of the device besides who it is. The authentication reads it in
+/// the same statement as the device, so a sync costs one read less; other requests ignore it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceSyncState {
+    /// The scope the device was last sent in full (`None` before its first complete sync).
+    pub scope_key: Option<String>,
+    /// The server's policy version ([`crate::policies::version`]).
+    pub policy_version: u64,
+    /// The task table's version ([`crate::entity::tasks_version`]).
+    pub tasks_version: i64,
+}
 
 fn rejected(doc: &str, code: &str, zh: impl Into<String>, en: impl Into<String>) -> PushResult {
     PushResult {
@@ -70,14 +97,6 @@ fn rejected(doc: &str, code: &str, zh: impl Into<String>, en: impl Into<String>)
         message_en: Some(en.into()),
         issues: Vec::new(),
     }
-}
-
-fn heads_text(heads: &[ChangeHash]) -> String {
-    heads
-        .iter()
-        .map(|h| h.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 fn wire_heads(text: &str) -> Vec<ByteBuf> {
@@ -139,12 +158,12 @@ pub fn check_request(req: &SyncRequest) -> Result<(), ApiError> {
 
 /// Run one sync round trip for an authenticated device.
 pub async fn run(
-    state: &AppState,
-    ctx: &AuthContext,
+    state: &Deps<'_>,
+    ctx: &Device<'_>,
     req: SyncRequest,
 ) -> Result<SyncResponse, ApiError> {
     check_request(&req)?;
-    ctx.require(state, Action::Sync, Target::Scope, "sync")
+    ctx.require(state.db, Action::Sync, Target::Scope, "sync")
         .await?;
     let device_actor =
         hex_to_bytes(&ctx.device_id).ok_or_else(|| ApiError::internal("device id is not hex"))?;
@@ -173,7 +192,7 @@ pub async fn run(
                 ])
                 .to_owned(),
         )
-        .exec(&state.db)
+        .exec(state.db)
         .await?;
     }
     let budget = req
@@ -196,7 +215,7 @@ pub async fn run(
         None
     };
     let policy = if ctx.sync_state.policy_version != req.policy_version.unwrap_or(0) {
-        let (book, version) = crate::policies::load(&state.db)
+        let (book, version) = crate::policies::load(state.db)
             .await
             .map_err(ApiError::internal)?;
         Some(doudi_protocol::sync::PolicyUpdate { version, book })
@@ -208,7 +227,7 @@ pub async fn run(
     } else {
         task_list(state, ctx, req.tasks_tag).await?
     };
-    let identities = crate::identity::for_updates(state, ctx, &updates).await?;
+    let identities = crate::identity::for_updates(state.db, state.identity, ctx, &updates).await?;
     Ok(SyncResponse {
         v: PROTOCOL_VERSION,
         results,
@@ -278,8 +297,8 @@ impl TaskTags {
 /// first 8 bytes of the SHA-256 of the list's CBOR. The list is read only when the task table
 /// moved since this process last computed the account's tag, or the device holds another tag.
 async fn task_list(
-    state: &AppState,
-    ctx: &AuthContext,
+    state: &Deps<'_>,
+    ctx: &Device<'_>,
     held: Option<u64>,
 ) -> Result<Option<TaskList>, ApiError> {
     use sha2::{Digest, Sha256};
@@ -290,7 +309,7 @@ async fn task_list(
     if held.is_some() && state.task_tags.current(&ctx.subject, version) == held {
         return Ok(None);
     }
-    let rows = crate::review::api::open_tasks(&state.reads, &ctx.subject, &ctx.account.id).await?;
+    let rows = crate::review::tasks::open_tasks(state.reads, &ctx.subject, &ctx.account.id).await?;
     let items: Vec<WireTask> = rows
         .into_iter()
         .map(|t| WireTask {
@@ -376,14 +395,14 @@ fn server_fields_touched(
 
 /// A refused push is audited; an entry that cannot be written fails the whole request.
 async fn audit_reject(
-    state: &AppState,
-    ctx: &AuthContext,
+    state: &Deps<'_>,
+    ctx: &Device<'_>,
     doc: &str,
     code: &str,
 ) -> Result<(), ApiError> {
     let mut ev = ctx.event(AUDIT_REJECT, Some(doc));
     ev.detail = Some(serde_json::json!({ "code": code }));
-    audit::record(&state.db, Outcome::Denied, ev).await?;
+    audit::record(state.db, Outcome::Denied, ev).await?;
     Ok(())
 }
 
@@ -392,8 +411,8 @@ async fn audit_reject(
 /// sync is idempotent). The writes of the request's documents go to the group commit together.
 /// Returns the results, and the feed sequence of each document stored.
 async fn ingest(
-    state: &AppState,
-    ctx: &AuthContext,
+    state: &Deps<'_>,
+    ctx: &Device<'_>,
     device_actor: &[u8],
     pushed: &[DocPush],
 ) -> Result<(Vec<PushResult>, HashMap<String, i64>), ApiError> {
@@ -507,8 +526,8 @@ struct ChangeRead {
 /// One pushed document's changes, decoded, each written by this device; or why not. Only a
 /// failure to audit a refusal is an error of the request.
 async fn decode(
-    state: &AppState,
-    ctx: &AuthContext,
+    state: &Deps<'_>,
+    ctx: &Device<'_>,
     device_actor: &[u8],
     push: &DocPush,
 ) -> Result<Result<Parsed, PushResult>, ApiError> {
@@ -606,8 +625,8 @@ struct Refs<'a> {
 /// the result: author, scope and permission, header, the fields only the server writes, the
 /// document rules.
 async fn check(
-    state: &AppState,
-    ctx: &AuthContext,
+    state: &Deps<'_>,
+    ctx: &Device<'_>,
     id: &str,
     parsed: &Parsed,
     base: Base,
@@ -628,7 +647,7 @@ async fn check(
     if let Some(row) = &stored
         && !ctx
             .permits(
-                state,
+                state.db,
                 Action::ReadCase,
                 Target::Region(&row.region_path),
                 id,
@@ -724,7 +743,7 @@ async fn check(
             "A document's kind and grid cannot change.",
         )));
     }
-    let Some(grid) = state.placements.get(&state.db, &header.scope).await? else {
+    let Some(grid) = state.placements.get(state.db, &header.scope).await? else {
         return Ok(Done(rejected(
             id,
             "region.unknown",
@@ -743,7 +762,7 @@ async fn check(
     let action = write_action(header.kind);
     if !ctx
         .permits(
-            state,
+            state.db,
             action,
             Target::Region(&grid.path),
             id,
@@ -843,7 +862,7 @@ async fn check(
             }
         }
     }
-    let numbers = match crate::identity::rows(&state.identity, id, &grid.path, content) {
+    let numbers = match crate::identity::rows(state.identity, id, &grid.path, content) {
         Ok(rows) => rows,
         Err(issues) => {
             return Ok(Done(PushResult {
@@ -858,7 +877,7 @@ async fn check(
         }
     };
     let heads = after.get_heads();
-    let writer = Writer::device(ctx);
+    let writer = Writer::for_actor(ctx, AUDIT_ACCEPT, None);
     let write = prepare(
         &writer,
         stored.as_ref(),
@@ -872,7 +891,7 @@ async fn check(
         Vec::new(),
     )?
     .with_identities(numbers);
-    if !doc::loads_as(&write.doc.snapshot, &heads) {
+    if !doc::loads_as(write.snapshot(), &heads) {
         return Ok(Done(rejected(
             id,
             "sync.corrupt_change",
@@ -893,261 +912,4 @@ fn accepted(id: &str) -> PushResult {
         message_en: None,
         issues: Vec::new(),
     }
-}
-
-/// Who writes a document and how the write is audited: a device pushing through sync, or a
-/// reviewer whose decision the server writes as its own change ([`SERVER_ACTOR`]).
-#[derive(Debug, Clone)]
-pub struct Writer<'a> {
-    pub account_id: &'a str,
-    pub device_id: &'a str,
-    pub client_addr: Option<&'a str>,
-    /// Audit action of the accepted write.
-    pub audit_action: &'a str,
-    /// Extra audit detail, merged into the entry.
-    pub audit_detail: Option<serde_json::Value>,
-}
-
-impl<'a> Writer<'a> {
-    /// A device pushing its own changes through sync.
-    pub fn device(ctx: &'a AuthContext) -> Writer<'a> {
-        Writer {
-            account_id: &ctx.account.id,
-            device_id: &ctx.device_id,
-            client_addr: Some(&ctx.client_addr),
-            audit_action: AUDIT_ACCEPT,
-            audit_detail: None,
-        }
-    }
-}
-
-impl Writer<'_> {
-    /// The audit entry of a write of document `target` in the grid at `region_path`.
-    fn event<'e>(
-        &'e self,
-        region_path: &'e str,
-        target: &'e str,
-        detail: Option<serde_json::Value>,
-    ) -> audit::Event<'e> {
-        audit::Event {
-            account_id: Some(self.account_id),
-            device_id: Some(self.device_id),
-            region_path: Some(region_path),
-            action: self.audit_action,
-            target: Some(target),
-            client_addr: self.client_addr,
-            detail,
-        }
-    }
-}
-
-pub use commit::{ExtraRows, GroupCommit, MAX_BATCH, Prepared, write_batch};
-
-/// Work out the write of a document's new state: its snapshot, change log rows (with device,
-/// account and time), conflicts, projection rows and audit entry, all before any transaction, so
-/// that the write lock is held for statements only. `grid_path`: the materialised path of the
-/// document's grid. `tree`: the new state's tree; `content`: its content as read from that tree
-/// ([`doc::read_any`]; `None` when it does not read, and then no projection rows are written).
-/// `extra`: rows stored in the same transaction.
-#[allow(clippy::too_many_arguments)]
-pub fn prepare(
-    writer: &Writer<'_>,
-    stored: Option<&document::Model>,
-    header: &doc::Header,
-    grid_path: &str,
-    after: &mut Automerge,
-    tree: &hydrate::Value,
-    content: Option<&doc::Content>,
-    new: &[Change],
-    heads: &[ChangeHash],
-    extra: ExtraRows,
-) -> Result<Prepared, ApiError> {
-    let now = now_ms();
-    let id = header.id.to_string();
-    let snapshot = after.save();
-    let region_path = stored.map_or(grid_path, |o| o.region_path.as_str());
-    let rows = projection::rows(
-        &id,
-        header.kind.as_str(),
-        &header.scope,
-        region_path,
-        content,
-    )?;
-    // Listing conflicts walks the document key by key; the tree shows at once whether any exist.
-    let conflicts = match doc::conflicts::any(tree) {
-        true => doc::conflicts::conflicts(&*after).unwrap_or_default(),
-        false => Vec::new(),
-    };
-    let conflicts = conflicts
-        .into_iter()
-        .map(|c| {
-            let values: Vec<_> = c
-                .values
-                .iter()
-                .map(|v| serde_json::json!({ "value": v.display, "actor": v.actor, "op": v.op_id, "visible": v.visible }))
-                .collect();
-            doc_conflict::ActiveModel {
-                doc_id: Set(id.clone()),
-                path: Set(c.path.to_string().chars().take(512).collect()),
-                detail: Set(serde_json::Value::Array(values).to_string()),
-                detected_at_ms: Set(now),
-                ..Default::default()
-            }
-        })
-        .collect();
-    let mut hashes = Vec::with_capacity(new.len());
-    let changes = new
-        .iter()
-        .map(|c| {
-            let mut c = c.clone();
-            let hash = c.hash().to_string();
-            hashes.push(hash.clone());
-            doc_change::ActiveModel {
-                doc_id: Set(id.clone()),
-                hash: Set(hash),
-                seq: Set(0),
-                device_id: Set(writer.device_id.to_string()),
-                account_id: Set(writer.account_id.to_string()),
-                actor: Set(c.actor_id().to_hex_string()),
-                at_ms: Set(now),
-                bytes: Set(c.bytes().into_owned()),
-                ..Default::default()
-            }
-        })
-        .collect();
-    let doc = match stored {
-        Some(old) => document::Model {
-            id: old.id.clone(),
-            kind: old.kind.clone(),
-            scope: old.scope.clone(),
-            region_path: old.region_path.clone(),
-            snapshot,
-            heads: heads_text(heads),
-            created_seq: old.created_seq,
-            seq: old.seq,
-            created_at_ms: old.created_at_ms,
-            updated_at_ms: now,
-            changes_from_seq: old.changes_from_seq,
-        },
-        None => document::Model {
-            id: id.clone(),
-            kind: header.kind.as_str().to_string(),
-            scope: header.scope.clone(),
-            region_path: grid_path.to_string(),
-            snapshot,
-            heads: heads_text(heads),
-            created_seq: 0,
-            seq: 0,
-            created_at_ms: now,
-            updated_at_ms: now,
-            changes_from_seq: 0,
-        },
-    };
-    let audit_detail = match writer.audit_detail.clone() {
-        Some(serde_json::Value::Object(more)) => more,
-        _ => serde_json::Map::new(),
-    };
-    Ok(Prepared {
-        audit: audit::row(Outcome::Ok, writer.event(grid_path, &id, None)),
-        doc,
-        base_seq: stored.map(|o| o.seq),
-        changes,
-        hashes,
-        conflicts,
-        rows,
-        extra,
-        audit_detail,
-        identities: None,
-    })
-}
-
-/// Store a write ([`prepare`]) in a transaction of its own. `false` when another request
-/// updated the document first (the caller reloads and tries again).
-pub async fn store(db: &DatabaseConnection, write: &Prepared) -> Result<bool, ApiError> {
-    Ok(write_batch(db, std::slice::from_ref(write)).await?[0].is_some())
-}
-
-/// Write a change of the server's own into a stored document: load it, let `edit` change it as
-/// [`SERVER_ACTOR`], check the result against the document rules and store it through [`store`]
-/// (feed sequence, change log, projections, audit), with the rows `edit` returns. When another
-/// write came first, the edit runs again on the new state, so `edit` must check the state it is
-/// given. The change carries no timestamp: two servers making the same edit write the same bytes.
-pub async fn server_write<T>(
-    db: &DatabaseConnection,
-    writer: &Writer<'_>,
-    doc_id: &str,
-    mut edit: impl FnMut(
-        &mut automerge::AutoCommit,
-        &document::Model,
-    ) -> Result<(T, ExtraRows), ApiError>,
-) -> Result<T, ApiError> {
-    for _ in 0..MAX_RETRIES {
-        let Some(row) = document::Entity::find_by_id(doc_id.to_string())
-            .one(db)
-            .await?
-        else {
-            return Err(ApiError::new(Code::NotFound));
-        };
-        let mut am = automerge::AutoCommit::load(&row.snapshot).map_err(ApiError::internal)?;
-        am.set_actor(automerge::ActorId::from(SERVER_ACTOR));
-        let before = am.get_heads();
-        let (out, extra) = edit(&mut am, &row)?;
-        am.commit();
-        let new: Vec<Change> = am.get_changes(&before);
-        if new.is_empty() {
-            // Nothing to change in the document: the rows and the audit entry alone.
-            let txn = db.begin().await?;
-            let backend = txn.get_database_backend();
-            for insert in &extra {
-                txn.execute_raw(backend.build(insert)).await?;
-            }
-            let ev = writer.event(&row.region_path, doc_id, writer.audit_detail.clone());
-            audit::record(&txn, Outcome::Ok, ev).await?;
-            txn.commit().await?;
-            return Ok(out);
-        }
-        let mut after = am.document().clone();
-        let header = doc::read_header(&after).map_err(ApiError::internal)?;
-        let tree = doc::tree(&after).map_err(ApiError::internal)?;
-        let (read, issues) = doc::read_checked(&tree);
-        if has_errors(&issues) {
-            let list: Vec<_> = issues
-                .iter()
-                .filter(|i| i.severity == doc::Severity::Error)
-                .map(|i| serde_json::json!({ "path": i.path, "code": i.code, "message": i.message_zh, "message_en": i.message_en }))
-                .collect();
-            return Err(ApiError::new(Code::InvalidRequest)
-                .with_message(
-                    "文档内容未通过检查，无法保存。",
-                    "The document would not pass the checks; nothing was saved.",
-                )
-                .with_details(serde_json::json!({ "issues": list })));
-        }
-        let Some(grid) = region::Entity::find_by_id(row.scope.clone())
-            .one(db)
-            .await?
-        else {
-            return Err(ApiError::internal("document grid missing"));
-        };
-        let heads = after.get_heads();
-        let write = prepare(
-            writer,
-            Some(&row),
-            &header,
-            &grid.path,
-            &mut after,
-            &tree,
-            read.as_ref().map(|(_, c)| c),
-            &new,
-            &heads,
-            extra,
-        )?;
-        if store(db, &write).await? {
-            return Ok(out);
-        }
-    }
-    Err(ApiError::new(Code::Unavailable).with_message(
-        "文档正忙，请稍后重试。",
-        "The document is busy; retry shortly.",
-    ))
 }

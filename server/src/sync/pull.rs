@@ -20,11 +20,11 @@ use sha2::{Digest, Sha256};
 use doudi_protocol::sync::DocUpdate;
 
 use super::wire_heads;
+use super::{Deps, Device};
 use crate::access::{Action, Target, decide};
-use crate::api::{AppState, AuthContext};
 use crate::db::Exec;
+use crate::db::reads::Reads;
 use crate::entity::{doc_change, document, region};
-use crate::reads::Reads;
 
 /// Rows of the feed read at a time by [`pull`].
 const FEED_BATCH: u64 = 200;
@@ -129,11 +129,11 @@ pub struct Page {
 /// order. A root above the grids is a prefix match, which SQLite and PostgreSQL (outside the C
 /// collation) cannot serve from that index; the feed index is walked from the cursor instead,
 /// skipping what is out of scope.
-async fn scope_condition(state: &AppState, ctx: &AuthContext) -> Result<Condition, DbErr> {
+async fn scope_condition(state: &Deps<'_>, ctx: &Device<'_>) -> Result<Condition, DbErr> {
     let mut grids = Vec::new();
     let mut scope = Condition::any();
     for root in &ctx.subject.scope {
-        if state.placements.is_grid_path(&state.db, root).await? {
+        if state.placements.is_grid_path(state.db, root).await? {
             grids.push(root.as_str());
         } else {
             scope = scope.add(document::Column::RegionPath.starts_with(root.as_str()));
@@ -146,13 +146,13 @@ async fn scope_condition(state: &AppState, ctx: &AuthContext) -> Result<Conditio
 }
 
 /// May the device read its scope at all? (Roles that do not read cases pull nothing.)
-fn reads_scope(ctx: &AuthContext) -> bool {
+fn reads_scope(ctx: &Device<'_>) -> bool {
     decide(&ctx.subject, Action::ReadCase, Target::Scope).is_allowed()
         && !ctx.subject.scope.is_empty()
 }
 
 /// The codes of every grid (网格) in the device's scope, in code order.
-pub async fn scope_grids(state: &AppState, ctx: &AuthContext) -> Result<Vec<String>, DbErr> {
+pub async fn scope_grids(state: &Deps<'_>, ctx: &Device<'_>) -> Result<Vec<String>, DbErr> {
     if !reads_scope(ctx) {
         return Ok(Vec::new());
     }
@@ -167,7 +167,7 @@ pub async fn scope_grids(state: &AppState, ctx: &AuthContext) -> Result<Vec<Stri
         .select_only()
         .column(region::Column::Code)
         .into_tuple()
-        .all(&state.db)
+        .all(state.db)
         .await
 }
 
@@ -184,8 +184,8 @@ fn whole(row: &document::Model) -> DocUpdate {
 
 /// The documents of `ids` that lie in the device's scope, whole, in the order asked.
 pub async fn wanted(
-    state: &AppState,
-    ctx: &AuthContext,
+    state: &Deps<'_>,
+    ctx: &Device<'_>,
     ids: &[String],
 ) -> Result<Vec<DocUpdate>, DbErr> {
     if ids.is_empty() || !reads_scope(ctx) {
@@ -207,7 +207,7 @@ pub async fn wanted(
 }
 
 /// Ids of the `ids` documents that another device than `device` changed after `cursor`: one
-/// query per [`crate::blobs::IN_CHUNK`] ids.
+/// query per [`crate::db::IN_CHUNK`] ids.
 async fn changed_by_others(
     db: &Reads,
     device: &str,
@@ -215,7 +215,7 @@ async fn changed_by_others(
     ids: &[&str],
 ) -> Result<HashSet<String>, DbErr> {
     let mut out = HashSet::new();
-    for chunk in ids.chunks(crate::blobs::IN_CHUNK) {
+    for chunk in ids.chunks(crate::db::IN_CHUNK) {
         let read = doc_change::Entity::find()
             .filter(doc_change::Column::DocId.is_in(chunk.iter().copied()))
             .filter(doc_change::Column::Seq.gt(cursor))
@@ -282,8 +282,8 @@ enum Need {
 /// The change log is read once per [`FEED_BATCH`] documents (which of the new ones others
 /// wrote to) and once per [`CHANGES_AHEAD`] changed ones (their changes), not per document.
 pub async fn pull(
-    state: &AppState,
-    ctx: &AuthContext,
+    state: &Deps<'_>,
+    ctx: &Device<'_>,
     start: &Start,
     budget: usize,
     own: &HashMap<String, i64>,

@@ -9,8 +9,8 @@ use doudi_protocol::doc::refs::Reference;
 use doudi_protocol::sync::WireIssue;
 
 use super::{Base, Refs};
+use super::{Deps, Device};
 use crate::access::{Action, Target};
-use crate::api::{AppState, AuthContext};
 use crate::db::Exec;
 use crate::entity::document;
 use crate::error::ApiError;
@@ -43,8 +43,8 @@ fn issue(r: &Reference, code: &str, zh: &str, en: &str) -> WireIssue {
 
 /// Check `added`, the references a document of grid `grid` gains with this push.
 pub(super) async fn check(
-    state: &AppState,
-    ctx: &AuthContext,
+    state: &Deps<'_>,
+    ctx: &Device<'_>,
     grid: &str,
     added: &[Reference],
     base: Base,
@@ -109,7 +109,7 @@ pub(super) async fn check(
         };
         let readable = ctx
             .permits(
-                state,
+                state.db,
                 Action::ReadCase,
                 Target::Region(&row.region_path),
                 id,

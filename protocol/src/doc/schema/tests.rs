@@ -6,13 +6,13 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ScalarValue, hydrate};
 use chrono::NaiveDate;
 
-use super::check::key_problems;
 use super::{AmType, Key, KindSchema, ROOT, SCHEMA, STRUCTURE_CODES, Shape, markdown};
 use crate::doc::common::{GeoPoint, Photo, PhotoCategory};
 use crate::doc::conflicts::{FieldPath, PathSegment};
 use crate::doc::discovery::{Channel, DiscoveryStatus, Target, TargetGroup, Urgency};
 use crate::doc::household::*;
 use crate::doc::identity::open_all;
+use crate::doc::validate::check::key_problems;
 use crate::doc::validate::has_errors;
 use crate::doc::visit::*;
 use crate::doc::{

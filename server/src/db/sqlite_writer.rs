@@ -18,8 +18,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use sea_orm::{DbBackend, DbErr, Statement};
 
+use crate::db::reads::{db_err, open_sqlite, run_exec, run_query};
 use crate::db::{Decode, Exec};
-use crate::reads::{db_err, open_sqlite, run_exec, run_query};
 
 /// The group commit's own connection to the SQLite database file.
 #[derive(Debug)]

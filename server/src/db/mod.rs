@@ -1,12 +1,17 @@
 //! Database connection and migrations: SQLite (embedded default) or PostgreSQL.
 
+pub mod reads;
+pub mod sqlite_writer;
+
 use std::future::Future;
 use std::time::Duration;
+
+use sea_orm::sea_query::OnConflict;
 
 use doudi_migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
-    DbErr, EntityTrait, QueryResult, RuntimeErr, Set, Statement,
+    DbErr, EntityTrait, QueryResult, QueryTrait, RuntimeErr, Set, Statement,
 };
 
 use crate::auth::{now_ms, random_bytes};
@@ -33,7 +38,7 @@ pub const POOL_POSTGRES: u32 = 16;
 pub const POOL_TEST_AFTER_IDLE: Duration = Duration::from_secs(30);
 
 /// How long opening a database connection may take, for the pool and for the sync's own read
-/// connections ([`crate::reads`]).
+/// connections ([`crate::db::reads`]).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether a database error says the database cannot be reached right now (refused, reset or
@@ -66,7 +71,7 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     connect_pool(settings, None).await
 }
 
-/// One connection of its own for the group commit ([`crate::sync::GroupCommit`]): taking one
+/// One connection of its own for the group commit ([`crate::documents::GroupCommit`]): taking one
 /// from the requests' pool for each batch meant queueing behind the requests' own queries.
 pub async fn connect_writer(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     connect_pool(settings, Some(1)).await
@@ -143,7 +148,7 @@ fn stable_query_plans(db: std::ptr::NonNull<libsqlite3_sys::sqlite3>) {
 }
 
 /// The settings of every SQLite connection, the request pool's and the group commit's writer
-/// ([`crate::sync::sqlite_writer`]): PRAGMA names and values, applied in this order.
+/// ([`crate::db::sqlite_writer`]): PRAGMA names and values, applied in this order.
 pub fn sqlite_pragmas() -> [(&'static str, String); 6] {
     [
         ("journal_mode", "WAL".into()),
@@ -233,7 +238,7 @@ pub fn start_checkpointer(db: &DatabaseConnection) -> Option<Checkpointer> {
 }
 
 /// Where a write's statements run: a sea-orm connection or transaction, or the group commit's
-/// SQLite writer ([`crate::sync::sqlite_writer`]). The statements are sea-query's, built for
+/// SQLite writer ([`crate::db::sqlite_writer`]). The statements are sea-query's, built for
 /// [`Exec::backend`].
 pub trait Exec: Sync {
     fn backend(&self) -> DbBackend;
@@ -258,7 +263,7 @@ macro_rules! decode_column {
                 row.try_get_by_index(0)
             }
             fn from_sqlite(row: &rusqlite::Row<'_>) -> Result<Self, DbErr> {
-                row.get(0).map_err(crate::reads::db_err)
+                row.get(0).map_err(crate::db::reads::db_err)
             }
         }
     )*};
@@ -274,7 +279,7 @@ macro_rules! decode_columns {
                 Ok(($(row.try_get_by_index::<$t>($i)?,)+))
             }
             fn from_sqlite(row: &rusqlite::Row<'_>) -> Result<Self, DbErr> {
-                Ok(($(row.get::<_, $t>($i).map_err(crate::reads::db_err)?,)+))
+                Ok(($(row.get::<_, $t>($i).map_err(crate::db::reads::db_err)?,)+))
             }
         }
     )*};
@@ -341,6 +346,34 @@ pub async fn server_secret(db: &DatabaseConnection, name: &str) -> Result<Vec<u8
         .await?
         .map(|row| row.value.into_bytes())
         .ok_or_else(|| DbErr::Custom(format!("secret {name} missing after creation")))
+}
+
+/// Rows per `IN (…)` list, well below SQLite's and PostgreSQL's parameter limits.
+pub const IN_CHUNK: usize = 500;
+
+/// Rows of one multi-row insert (within SQLite's and PostgreSQL's limits on bound values for
+/// every table written in chunks).
+pub const INSERT_CHUNK: usize = 100;
+
+/// Multi-row inserts of `rows`, [`INSERT_CHUNK`] at a time; the number of rows inserted.
+pub async fn insert_chunks<E, A>(
+    db: &E,
+    rows: Vec<A>,
+    on_conflict: Option<OnConflict>,
+) -> Result<u64, DbErr>
+where
+    E: Exec,
+    A: sea_orm::ActiveModelTrait + Clone,
+{
+    let mut inserted = 0;
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut insert = A::Entity::insert_many(chunk.to_vec());
+        if let Some(c) = &on_conflict {
+            insert = insert.on_conflict(c.clone());
+        }
+        inserted += db.exec(insert.build(db.backend())).await?;
+    }
+    Ok(inserted)
 }
 
 #[cfg(test)]

@@ -2,13 +2,16 @@
 
 pub mod admin;
 pub mod auth;
+pub mod blobs;
 pub mod conflicts;
 pub mod contract;
 pub mod health;
 pub mod openapi;
 pub mod policies;
 pub mod regions;
+pub mod review;
 pub mod schema;
+pub mod search;
 pub mod sync;
 
 use std::net::SocketAddr;
@@ -29,13 +32,14 @@ use serde::de::DeserializeOwned;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::access::{self, Action, Subject, Target};
+use crate::access::Actor;
 use crate::audit::{self, Outcome, actions};
 use crate::auth::{TokenError, TokenKeys};
 use crate::config::Settings;
 use crate::db::{Decode, Exec};
 use crate::entity::{account, account_region, device, device_sync, region, tasks_version};
-use crate::error::{ApiError, ApiResult, Code};
+use crate::error::{ApiError, Code};
+use crate::sync::DeviceSyncState;
 
 /// Shared by every request.
 #[derive(Debug)]
@@ -44,24 +48,50 @@ pub struct AppState {
     pub settings: Settings,
     pub keys: TokenKeys,
     /// The group commit of the sync ingest.
-    pub commits: crate::sync::GroupCommit,
+    pub commits: crate::documents::GroupCommit,
     /// SQLite's background WAL checkpoints (none on PostgreSQL).
     pub checkpoints: Option<crate::db::Checkpointer>,
     /// The regions looked up by this process: their level and path never change.
     pub placements: crate::regions::Placements,
-    /// Where the reads of every sync request run ([`crate::reads`]).
-    pub reads: crate::reads::Reads,
+    /// Where the reads of every sync request run ([`crate::db::reads`]).
+    pub reads: crate::db::reads::Reads,
     /// The accounts' task tags as last computed ([`crate::sync::TaskTags`]).
     pub task_tags: crate::sync::TaskTags,
     /// The server's keys for identity numbers ([`crate::identity`]).
     pub identity: crate::identity::IdentityKeys,
 }
 
+impl AppState {
+    /// What a sync needs of the server.
+    pub fn sync_deps(&self) -> crate::sync::Deps<'_> {
+        crate::sync::Deps {
+            db: &self.db,
+            reads: &self.reads,
+            commits: &self.commits,
+            placements: &self.placements,
+            task_tags: &self.task_tags,
+            identity: &self.identity,
+        }
+    }
+}
+
 pub type SharedState = Arc<AppState>;
 
-pub fn router(state: SharedState) -> Router {
+/// The console as the HTTP layer sees it: built above this layer (by `app`) and handed in.
+pub struct Pages {
+    pub router: Router<SharedState>,
+    /// An error as the console's page (for errors made below the console's handlers).
+    pub error_page: fn(ApiError) -> axum::response::Response,
+}
+
+/// The whole router: the API, the console's pages and the layers every answer passes through
+/// (error contract, tracing, body limit).
+pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
+    let contract = contract::Contract {
+        limit: std::time::Duration::from_secs(state.settings.request_timeout_secs),
+        error_page: pages.error_page,
+    };
     let body_limit = state.settings.max_body_bytes;
-    let blobs = crate::blobs::api::Blobs::from_settings(&state.settings);
     let api = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))
@@ -86,20 +116,20 @@ pub fn router(state: SharedState) -> Router {
         .route("/admin/policies", axum::routing::put(policies::put_layer))
         .route(
             "/visits/{id}/review",
-            post(crate::review::api::review_visit),
+            post(crate::http::review::review_visit),
         )
-        .route("/review/queue", get(crate::review::api::review_queue))
-        .route("/households", get(crate::search::search_households))
-        .route("/reports", get(crate::review::api::list_reports))
+        .route("/review/queue", get(crate::http::review::review_queue))
+        .route("/households", get(crate::http::search::search_households))
+        .route("/reports", get(crate::http::review::list_reports))
         .route(
             "/reports/{id}/assign",
-            post(crate::review::api::assign_report),
+            post(crate::http::review::assign_report),
         )
         .route(
             "/reports/{id}/close",
-            post(crate::review::api::close_report),
+            post(crate::http::review::close_report),
         )
-        .route("/tasks", get(crate::review::api::my_tasks))
+        .route("/tasks", get(crate::http::review::my_tasks))
         .route("/schema", get(schema::get_schema))
         .route("/identity-key", get(schema::get_identity_key))
         .route(
@@ -112,21 +142,18 @@ pub fn router(state: SharedState) -> Router {
                 doudi_protocol::sync::MAX_REQUEST_BYTES,
             )),
         )
-        .nest(
-            "/blobs",
-            crate::blobs::api::routes(&state.settings, blobs.clone()),
-        )
+        .nest("/blobs", blobs::routes(&state.settings, blobs))
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)
-        .merge(crate::console::router(blobs))
+        .merge(pages.router)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            contract,
             contract::error_contract,
         ))
         .layer(TraceLayer::new_for_http())
@@ -330,7 +357,7 @@ impl Decode for DeviceOwner {
         ))
     }
     fn from_sqlite(row: &rusqlite::Row<'_>) -> Result<Self, sea_orm::DbErr> {
-        use crate::reads::db_err;
+        use crate::db::reads::db_err;
         let (device, account) = Decode::from_sqlite(row)?;
         let state = sync_state(
             row.get(SCOPE_KEY).map_err(db_err)?,
@@ -401,27 +428,31 @@ fn auth_read(backend: DbBackend, device_id: &str) -> Statement {
     read
 }
 
-/// What a sync needs to know of the device besides who it is. The authentication reads it in
-/// the same statement as the device, so a sync costs one read less; other requests ignore it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeviceSyncState {
-    /// The scope the device was last sent in full (`None` before its first complete sync).
-    pub scope_key: Option<String>,
-    /// The server's policy version ([`crate::policies::version`]).
-    pub policy_version: u64,
-    /// The task table's version ([`crate::entity::tasks_version`]).
-    pub tasks_version: i64,
-}
-
-/// An authenticated request: a valid access token of an enabled account on a live device.
+/// An authenticated request: a valid access token of an enabled account on a live device. It is
+/// the [`Actor`] services take, with what a sync needs of the device.
 #[derive(Debug, Clone)]
 pub struct AuthContext {
-    pub subject: Subject,
-    pub account: account::Model,
-    pub device_id: String,
-    pub client_addr: String,
+    pub actor: Actor,
     /// Read with the device at the start of the request.
     pub sync_state: DeviceSyncState,
+}
+
+impl AuthContext {
+    /// The device as a sync sees it.
+    pub fn device(&self) -> crate::sync::Device<'_> {
+        crate::sync::Device {
+            actor: &self.actor,
+            sync_state: &self.sync_state,
+        }
+    }
+}
+
+impl std::ops::Deref for AuthContext {
+    type Target = Actor;
+
+    fn deref(&self) -> &Actor {
+        &self.actor
+    }
 }
 
 impl FromRequestParts<SharedState> for AuthContext {
@@ -490,56 +521,14 @@ impl FromRequestParts<SharedState> for AuthContext {
             return Err(ApiError::new(Code::Internal));
         };
         Ok(AuthContext {
-            subject,
-            account,
-            device_id: device.id,
-            client_addr: addr,
+            actor: Actor {
+                subject,
+                account,
+                device_id: device.id,
+                client_addr: addr,
+            },
             sync_state,
         })
-    }
-}
-
-impl AuthContext {
-    /// The caller as the access module and the audit log see it.
-    pub fn caller(&self) -> access::Caller<'_> {
-        access::Caller {
-            subject: &self.subject,
-            account_id: &self.account.id,
-            device_id: Some(&self.device_id),
-            client_addr: &self.client_addr,
-        }
-    }
-
-    /// Ask the access module; a denial is written to the audit log and returned as `policy.denied`.
-    pub async fn require(
-        &self,
-        state: &AppState,
-        action: Action,
-        target: Target<'_>,
-        target_label: &str,
-    ) -> ApiResult<()> {
-        self.caller()
-            .require(&state.db, action, target, target_label)
-            .await
-    }
-
-    /// [`access::Caller::permits`]: allowed or not, a denial audited when `audit` is set.
-    pub async fn permits(
-        &self,
-        state: &AppState,
-        action: Action,
-        target: Target<'_>,
-        label: &str,
-        audit: bool,
-    ) -> ApiResult<bool> {
-        self.caller()
-            .permits(&state.db, action, target, label, audit)
-            .await
-    }
-
-    /// An audit event by this account and device.
-    pub fn event<'a>(&'a self, action: &'a str, target: Option<&'a str>) -> audit::Event<'a> {
-        self.caller().event(action, target)
     }
 }
 

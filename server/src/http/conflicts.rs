@@ -20,7 +20,6 @@ use super::{AuthContext, SharedState};
 use crate::access::Action;
 use crate::entity::{account, doc_change, doc_conflict, document};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::review::Reviewer;
 
 /// One of the values of a conflicting field.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -168,7 +167,7 @@ pub async fn of_document(
         .into_iter()
         .map(|a| (a.id, a.display_name))
         .collect();
-    let server = hex::encode(crate::sync::SERVER_ACTOR);
+    let server = hex::encode(crate::documents::SERVER_ACTOR);
     Ok(recorded
         .into_iter()
         .map(|(row, values)| {
@@ -216,7 +215,8 @@ pub async fn document_conflicts(
     else {
         return Err(ApiError::new(Code::NotFound));
     };
-    Reviewer::from_api(&ctx)
+    ctx.actor
+        .clone()
         .require_visible(&state.db, Action::ReadCase, &doc.region_path, &id)
         .await?;
     let conflicts = of_document(&state.db, &doc).await?;

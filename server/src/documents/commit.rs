@@ -26,18 +26,14 @@ use crate::error::ApiError;
 
 use super::SQLITE_WRITE_GATE;
 use super::projection::{self, Rows};
-use super::sqlite_writer::SqliteWriter;
-use crate::db::Exec;
+use crate::db::sqlite_writer::SqliteWriter;
+use crate::db::{Exec, INSERT_CHUNK, insert_chunks};
 
 /// Rows written in the same transaction as a document (e.g. a review decision).
 pub type ExtraRows = Vec<InsertStatement>;
 
 /// Most writes in one batch.
 pub const MAX_BATCH: usize = 64;
-
-/// Rows of one multi-row insert (within SQLite's and PostgreSQL's limits on bound values for
-/// every table written here).
-const INSERT_CHUNK: usize = 100;
 
 /// One document's write, ready to be stored: everything but its feed sequence, which the batch
 /// that stores it assigns.
@@ -65,6 +61,11 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The document's state as it will be stored.
+    pub fn snapshot(&self) -> &[u8] {
+        &self.doc.snapshot
+    }
+
     /// Store `rows` as the document's `identity_numbers` with this write (`crate::identity`).
     pub fn with_identities(mut self, rows: Vec<identity_number::ActiveModel>) -> Prepared {
         self.identities = Some(rows);
@@ -107,27 +108,6 @@ async fn advance_feed<E: Exec>(txn: &E, n: usize) -> Result<i64, DbErr> {
     rows.first()
         .copied()
         .ok_or_else(|| DbErr::Custom("sync_feed row missing".into()))
-}
-
-/// Multi-row inserts of `rows`, [`INSERT_CHUNK`] at a time; the number of rows inserted.
-pub(super) async fn insert_chunks<E, A>(
-    db: &E,
-    rows: Vec<A>,
-    on_conflict: Option<OnConflict>,
-) -> Result<u64, DbErr>
-where
-    E: Exec,
-    A: sea_orm::ActiveModelTrait + Clone,
-{
-    let mut inserted = 0;
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        let mut insert = A::Entity::insert_many(chunk.to_vec());
-        if let Some(c) = &on_conflict {
-            insert = insert.on_conflict(c.clone());
-        }
-        inserted += db.exec(insert.build(db.backend())).await?;
-    }
-    Ok(inserted)
 }
 
 /// Store `batch` in one transaction. Returns, per write, the feed sequence it was stored under,
@@ -302,7 +282,7 @@ async fn write_in<E: Exec>(txn: &E, batch: &[Prepared]) -> Result<(Vec<Option<i6
     }
     let audit_rows = accepted.iter().map(|&i| batch[i].audit_row(seqs[i]));
     if let Err(e) = insert_chunks(txn, audit_rows.collect(), None).await {
-        tracing::error!(error = %e, action = super::AUDIT_ACCEPT, "cannot write audit log");
+        tracing::error!(error = %e, "cannot write the audit entries of document writes");
         return Err(e);
     }
     Ok((stored_at, true))

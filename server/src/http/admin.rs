@@ -34,7 +34,7 @@ pub async fn import_regions(
     headers: HeaderMap,
     ApiBody(body): ApiBody,
 ) -> ApiResult<Json<ImportReport>> {
-    ctx.require(&state, Action::ManageRegions, Target::Scope, "regions")
+    ctx.require(&state.db, Action::ManageRegions, Target::Scope, "regions")
         .await?;
     let ct = headers
         .get(header::CONTENT_TYPE)
@@ -110,7 +110,7 @@ async fn require_regions(
 ) -> ApiResult<()> {
     for r in regions {
         ctx.require(
-            state,
+            &state.db,
             Action::ManageAccounts,
             Target::Region(&r.path),
             label,
@@ -131,8 +131,13 @@ pub async fn create_account(
     ctx: AuthContext,
     ApiJson(req): ApiJson<CreateAccountRequest>,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
-    ctx.require(&state, Action::ManageAccounts, Target::Scope, &req.username)
-        .await?;
+    ctx.require(
+        &state.db,
+        Action::ManageAccounts,
+        Target::Scope,
+        &req.username,
+    )
+    .await?;
     let role = Role::parse(&req.role).ok_or_else(|| {
         ApiError::new(Code::InvalidRequest).with_message(
             format!("角色“{}”无效", req.role),
@@ -204,10 +209,11 @@ async fn managed_account(
         .ok_or_else(|| ApiError::new(Code::NotFound))?;
     let regions = accounts::regions_of(&state.db, &acc.id).await?;
     if regions.is_empty() {
-        ctx.require(state, action, Target::Region("/"), id).await?;
+        ctx.require(&state.db, action, Target::Region("/"), id)
+            .await?;
     }
     for r in &regions {
-        ctx.require(state, action, Target::Region(&r.path), id)
+        ctx.require(&state.db, action, Target::Region(&r.path), id)
             .await?;
     }
     Ok(acc)
@@ -220,7 +226,7 @@ pub async fn list_accounts(
     State(state): State<SharedState>,
     ctx: AuthContext,
 ) -> ApiResult<Json<Vec<AccountView>>> {
-    ctx.require(&state, Action::ManageAccounts, Target::Scope, "accounts")
+    ctx.require(&state.db, Action::ManageAccounts, Target::Scope, "accounts")
         .await?;
     let ids = accounts_in_scope(&state, &ctx).await?;
     let mut out = Vec::new();
@@ -376,7 +382,7 @@ pub async fn list_devices(
     ctx: AuthContext,
     ApiQuery(q): ApiQuery<DeviceQuery>,
 ) -> ApiResult<Json<Vec<DeviceView>>> {
-    ctx.require(&state, Action::ManageDevices, Target::Scope, "devices")
+    ctx.require(&state.db, Action::ManageDevices, Target::Scope, "devices")
         .await?;
     let ids = match q.account_id {
         Some(id) => {
@@ -488,7 +494,7 @@ pub async fn list_audit(
     ctx: AuthContext,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
-    ctx.require(&state, Action::ReadAudit, Target::Scope, "audit")
+    ctx.require(&state.db, Action::ReadAudit, Target::Scope, "audit")
         .await?;
     let mut cond = Condition::any();
     for root in &ctx.subject.scope {

@@ -36,6 +36,6 @@ pub async fn sync(
         ApiError::new(Code::MalformedSyncBody)
             .with_details(serde_json::json!({ "reason": e.to_string() }))
     })?;
-    let resp = crate::sync::run(&state, &ctx, req).await?;
+    let resp = crate::sync::run(&state.sync_deps(), &ctx.device(), req).await?;
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], to_cbor(&resp)).into_response())
 }

@@ -51,8 +51,13 @@ pub async fn get_region(
     Path(code): Path<String>,
 ) -> ApiResult<Json<RegionView>> {
     let r = load(&state, &code).await?;
-    ctx.require(&state, Action::ReadRegion, Target::Region(&r.path), &r.code)
-        .await?;
+    ctx.require(
+        &state.db,
+        Action::ReadRegion,
+        Target::Region(&r.path),
+        &r.code,
+    )
+    .await?;
     Ok(Json(r.into()))
 }
 
@@ -67,8 +72,13 @@ pub async fn get_children(
     Path(code): Path<String>,
 ) -> ApiResult<Json<Vec<RegionView>>> {
     let r = load(&state, &code).await?;
-    ctx.require(&state, Action::ReadRegion, Target::Region(&r.path), &r.code)
-        .await?;
+    ctx.require(
+        &state.db,
+        Action::ReadRegion,
+        Target::Region(&r.path),
+        &r.code,
+    )
+    .await?;
     let visible = regions::children(&state.db, &r.code)
         .await?
         .into_iter()

@@ -44,7 +44,7 @@ pub async fn get_book(
     State(state): State<SharedState>,
     ctx: AuthContext,
 ) -> ApiResult<Json<PolicyBookView>> {
-    ctx.require(&state, Action::ReadRegion, Target::Scope, "policies")
+    ctx.require(&state.db, Action::ReadRegion, Target::Scope, "policies")
         .await?;
     let (book, version) = policies::load(&state.db).await.map_err(store_error)?;
     Ok(Json(PolicyBookView {
@@ -91,7 +91,7 @@ pub async fn resolve(
     ctx: AuthContext,
     ApiQuery(q): ApiQuery<ResolveQuery>,
 ) -> ApiResult<Json<ResolvedPolicy>> {
-    ctx.require(&state, Action::ReadRegion, Target::Scope, "policies")
+    ctx.require(&state.db, Action::ReadRegion, Target::Scope, "policies")
         .await?;
     let (book, _) = policies::load(&state.db).await.map_err(store_error)?;
     let date = q.date.unwrap_or_else(|| chrono::Local::now().date_naive());
@@ -138,7 +138,7 @@ pub async fn put_layer(
             )
         })?;
     ctx.require(
-        &state,
+        &state.db,
         Action::ManageRegions,
         Target::Region(&region.path),
         &code,

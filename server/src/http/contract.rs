@@ -10,7 +10,6 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::SharedState;
 use crate::error::{ApiError, Code};
 
 /// Longest body of a bare error answer read to say why (axum's rejections are one line).
@@ -24,15 +23,30 @@ pub fn is_console(path: &str) -> bool {
     path == "/console" || path.starts_with("/console/")
 }
 
+/// What the contract needs: the request time limit, and how the console shows an error as a page
+/// (the console lies above this layer and hands it in).
+#[derive(Debug, Clone, Copy)]
+pub struct Contract {
+    pub limit: Duration,
+    pub error_page: fn(ApiError) -> Response,
+}
+
 /// The middleware: cut the request at `request_timeout_secs`, then give any error answer not
 /// already in the contract's form that form.
 pub async fn error_contract(
-    State(state): State<SharedState>,
+    State(contract): State<Contract>,
     req: Request,
     next: Next,
 ) -> Response {
     let console = is_console(req.uri().path());
-    let limit = Duration::from_secs(state.settings.request_timeout_secs);
+    let limit = contract.limit;
+    let answer = |err: ApiError, console: bool| {
+        if console {
+            (contract.error_page)(err)
+        } else {
+            err.into_response()
+        }
+    };
     let resp = match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => return answer(ApiError::new(Code::Timeout), console),
@@ -70,13 +84,4 @@ pub async fn error_contract(
         }
     }
     out
-}
-
-/// `err` as the API's JSON or the console's page.
-fn answer(err: ApiError, console: bool) -> Response {
-    if console {
-        crate::console::error_page(err)
-    } else {
-        err.into_response()
-    }
 }

@@ -15,15 +15,15 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::entity::blob;
-use super::upload::UploadError;
-use super::{BlobService, MAX_MISSING_BATCH, Sha256Hex};
+use crate::access::Actor;
 use crate::access::{Action, Decision, Target};
-use crate::api::{ApiBody, ApiJson, ApiQuery, AppState, AuthContext, SharedState};
 use crate::auth::now_ms;
+use crate::blobs::upload::UploadError;
+use crate::blobs::{BlobService, MAX_MISSING_BATCH, Sha256Hex};
 use crate::config::Settings;
+use crate::entity::blob;
 use crate::error::{ApiError, ApiResult, Code};
-use crate::review::Reviewer;
+use crate::http::{ApiBody, ApiJson, ApiQuery, AppState, AuthContext, SharedState};
 
 /// The blob service of this process; `None` when the configured store could not be built.
 #[derive(Clone)]
@@ -120,7 +120,7 @@ pub async fn missing(
             hashes.push(sha);
         }
     }
-    let missing = super::missing_for(&state.db, &ctx.account.id, &hashes).await?;
+    let missing = crate::blobs::missing_for(&state.db, &ctx.account.id, &hashes).await?;
     Ok(Json(MissingResponse {
         missing: missing.into_iter().map(|s| s.to_string()).collect(),
     }))
@@ -155,7 +155,7 @@ async fn require_uploader(
     state: &SharedState,
     sha: &Sha256Hex,
 ) -> ApiResult<()> {
-    ctx.require(state, Action::UploadBlob, Target::Scope, sha.as_str())
+    ctx.require(&state.db, Action::UploadBlob, Target::Scope, sha.as_str())
         .await
 }
 
@@ -167,7 +167,7 @@ async fn claim_held(
     ctx: &AuthContext,
     sha: &Sha256Hex,
 ) -> ApiResult<Option<u64>> {
-    let held = super::held_by(&state.db, &ctx.account.id, std::slice::from_ref(sha)).await?;
+    let held = crate::blobs::held_by(&state.db, &ctx.account.id, std::slice::from_ref(sha)).await?;
     if held.is_empty() {
         return Ok(None);
     }
@@ -225,7 +225,7 @@ pub async fn upload_status(
 }
 
 fn upload_error(e: UploadError) -> ApiError {
-    use super::image_check::ImageCheckError;
+    use crate::blobs::image_check::ImageCheckError;
     match e {
         UploadError::OffsetMismatch { current, .. } => ApiError::new(Code::BlobOffsetMismatch)
             .with_details(serde_json::json!({ "offset": current })),
@@ -328,7 +328,7 @@ pub async fn upload_chunk(
     let txn = state.db.begin().await?;
     let backend = txn.get_database_backend();
     txn.execute_raw(backend.build(&row)).await?;
-    txn.execute_raw(backend.build(&super::upload_row(&sha, &ctx.account.id)))
+    txn.execute_raw(backend.build(&crate::blobs::upload_row(&sha, &ctx.account.id)))
         .await?;
     txn.commit().await?;
     svc.staging
@@ -442,24 +442,16 @@ pub async fn download(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let thumb = q.thumb()?;
-    serve(
-        &state,
-        &blobs,
-        &Reviewer::from_api(&ctx),
-        &sha,
-        thumb,
-        &headers,
-    )
-    .await
+    serve(&state, &blobs, &ctx.actor, &sha, thumb, &headers).await
 }
 
 /// Answer a read of blob `sha` by `reader` (an API token or a console session): the policy
-/// module decides through the documents that point at the blob ([`super::read_decision`]);
+/// module decides through the documents that point at the blob ([`crate::blobs::read_decision`]);
 /// then the whole blob, a range, or (`thumb`) a thumbnail.
 pub async fn serve(
     state: &AppState,
     blobs: &Blobs,
-    reader: &Reviewer,
+    reader: &Actor,
     sha: &str,
     thumb: bool,
     headers: &HeaderMap,
@@ -470,12 +462,12 @@ pub async fn serve(
         ApiError::new(Code::NotFound)
             .with_message("该文件尚未上传。", "This file has not been uploaded yet.")
     };
-    match super::read_decision(db, &reader.subject, &sha).await? {
+    match crate::blobs::read_decision(db, &reader.subject, &sha).await? {
         Decision::Allow => {}
         // Readable documents point at it, but none through a reference by one who uploaded
         // it: to the reader it has not been uploaded. A refusal (audited) when it is stored.
         Decision::DenyReference => {
-            if super::stored(db, std::slice::from_ref(&sha))
+            if crate::blobs::stored(db, std::slice::from_ref(&sha))
                 .await?
                 .is_empty()
             {
@@ -535,7 +527,7 @@ pub async fn serve(
     };
     let body = match svc.store.get_range(&sha, range.clone()).await {
         Ok(b) => b,
-        Err(super::StoreError::NotFound) => {
+        Err(crate::blobs::StoreError::NotFound) => {
             tracing::error!(sha256 = %sha, "blob row without object");
             return Err(ApiError::new(Code::NotFound));
         }
@@ -573,12 +565,12 @@ async fn thumbnail(
 ) -> ApiResult<Response> {
     let bytes = match svc.store.get_range(sha, 0..size).await {
         Ok(b) => b,
-        Err(super::StoreError::NotFound) => return Err(ApiError::new(Code::NotFound)),
+        Err(crate::blobs::StoreError::NotFound) => return Err(ApiError::new(Code::NotFound)),
         Err(e) => return Err(ApiError::internal(e)),
     };
     let limits = svc.limits.image;
     let made = tokio::task::spawn_blocking(move || {
-        super::image_check::thumbnail(&bytes, limits, super::image_check::THUMB_EDGE)
+        crate::blobs::image_check::thumbnail(&bytes, limits, crate::blobs::image_check::THUMB_EDGE)
     })
     .await
     .map_err(ApiError::internal)?;

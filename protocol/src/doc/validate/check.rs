@@ -9,10 +9,10 @@
 
 use automerge::{ScalarValue, hydrate};
 
-use super::{Format, Key, ROOT, SCHEMA, Shape};
+use super::{Issue, content_checks, scope_check, unknown_schema};
 use crate::doc::access::{DocError, field_error};
 use crate::doc::conflicts::{FieldPath, PathSegment};
-use crate::doc::validate::{Issue, content_checks, scope_check, unknown_schema};
+use crate::doc::schema::{Format, Key, ROOT, SCHEMA, Shape};
 use crate::doc::{Content, MapReader, SchemaVersion, key};
 use crate::ids::DocumentKind;
 
@@ -108,7 +108,7 @@ fn walk_document(tree: &hydrate::Value) -> Option<Checked> {
 /// For tests: the problems of every key, and the document with the bad parts cut out when the
 /// content could be checked.
 #[cfg(test)]
-pub(super) fn key_problems(tree: &hydrate::Value) -> (Vec<Issue>, Option<hydrate::Value>) {
+pub(crate) fn key_problems(tree: &hydrate::Value) -> (Vec<Issue>, Option<hydrate::Value>) {
     match walk_document(tree) {
         Some(c) => (c.walk.issues, c.rest),
         None => (Vec::new(), None),

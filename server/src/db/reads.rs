@@ -272,7 +272,7 @@ impl Exec for PgReaders {
 pub const PG_APPLICATION_NAME: &str = "doudi-reads";
 
 // ---------------------------------------------------------------------------------------------
-// Shared with the group commit's writer ([`crate::sync::sqlite_writer`])
+// Shared with the group commit's writer ([`crate::db::sqlite_writer`])
 
 pub(crate) fn db_err(e: rusqlite::Error) -> DbErr {
     DbErr::Custom(format!("sqlite: {e}"))

@@ -2,16 +2,15 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryTrait};
+
 use serde::{Deserialize, Serialize};
 
-use super::queue::{self, QueueFilter, QueuePage, scope_condition};
-use super::reports::{self, ReportItem};
-use super::{DecisionResult, Reviewer, decide_visit, decision_schema};
 use crate::access::{Action, Target};
-use crate::api::{ApiJson, ApiQuery, AuthContext, SharedState};
-use crate::entity::task;
 use crate::error::ApiResult;
+use crate::http::{ApiJson, ApiQuery, AuthContext, SharedState};
+use crate::review::queue::{self, QueueFilter, QueuePage};
+use crate::review::reports::{self, ReportItem};
+use crate::review::{DecisionResult, decide_visit, decision_schema};
 use doudi_protocol::doc::visit::ReviewDecision;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -39,10 +38,10 @@ pub async fn review_visit(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ReviewRequest>,
 ) -> ApiResult<Json<DecisionResult>> {
-    let reviewer = Reviewer::from_api(&ctx);
+    let reviewer = &ctx.actor;
     let out = decide_visit(
         &state.db,
-        &reviewer,
+        reviewer,
         &id,
         req.decision,
         req.comment.as_deref(),
@@ -60,10 +59,10 @@ pub async fn review_queue(
     ctx: AuthContext,
     ApiQuery(filter): ApiQuery<QueueFilter>,
 ) -> ApiResult<Json<QueuePage>> {
-    let reviewer = Reviewer::from_api(&ctx);
+    let reviewer = &ctx.actor;
     let page = queue::queue(
         &state.db,
-        &reviewer,
+        reviewer,
         &filter,
         state.settings.spot_check_percent,
         state.settings.queue_count_cap,
@@ -79,8 +78,8 @@ pub async fn list_reports(
     State(state): State<SharedState>,
     ctx: AuthContext,
 ) -> ApiResult<Json<Vec<ReportItem>>> {
-    let reviewer = Reviewer::from_api(&ctx);
-    Ok(Json(reports::list(&state.db, &reviewer, false).await?))
+    let reviewer = &ctx.actor;
+    Ok(Json(reports::list(&state.db, reviewer, false).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -111,15 +110,9 @@ pub async fn assign_report(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<AssignRequest>,
 ) -> ApiResult<Json<AssignResponse>> {
-    let reviewer = Reviewer::from_api(&ctx);
-    let task_id = reports::assign(
-        &state.db,
-        &reviewer,
-        &id,
-        &req.assignee,
-        req.note.as_deref(),
-    )
-    .await?;
+    let reviewer = &ctx.actor;
+    let task_id =
+        reports::assign(&state.db, reviewer, &id, &req.assignee, req.note.as_deref()).await?;
     Ok(Json(AssignResponse { task_id }))
 }
 
@@ -143,8 +136,8 @@ pub async fn close_report(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<CloseRequest>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let reviewer = Reviewer::from_api(&ctx);
-    reports::close(&state.db, &reviewer, &id, Some(&req.reason)).await?;
+    let reviewer = &ctx.actor;
+    reports::close(&state.db, reviewer, &id, Some(&req.reason)).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -171,34 +164,6 @@ pub struct TaskView {
     pub due_at_ms: Option<i64>,
 }
 
-/// The open tasks of `account_id`: assigned to it, or — for grid workers and assistants —
-/// unassigned in its regions; earliest due first (those without a due date last), then oldest.
-/// Sync sends the same list to the phone (`SyncResponse.tasks`).
-pub async fn open_tasks<E: crate::db::Exec>(
-    db: &E,
-    subject: &crate::access::Subject,
-    account_id: &str,
-) -> Result<Vec<task::Model>, DbErr> {
-    let mut who = Condition::any().add(task::Column::AssigneeId.eq(account_id));
-    // Unassigned tasks go to those who do the visits (grid workers and assistants).
-    if crate::access::decide(subject, Action::WriteCase, Target::Scope).is_allowed() {
-        who = who.add(
-            Condition::all()
-                .add(task::Column::AssigneeId.is_null())
-                .add(scope_condition(subject, task::Column::RegionPath)),
-        );
-    }
-    let read = task::Entity::find()
-        .filter(who)
-        .filter(task::Column::Status.eq("open"))
-        .order_by_asc(task::Column::CreatedAtMs)
-        .build(db.backend());
-    let mut rows: Vec<task::Model> = db.query(read).await?;
-    rows.retain(|t| subject.covers(&t.region_path));
-    rows.sort_by_key(|t| t.due_at_ms.unwrap_or(i64::MAX));
-    Ok(rows)
-}
-
 /// The caller's open tasks, earliest due first, as JSON: the list a sync sends the phone
 /// (`SyncResponse.tasks`), for other clients.
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "review", security(("bearer" = [])),
@@ -207,9 +172,10 @@ pub async fn my_tasks(
     State(state): State<SharedState>,
     ctx: AuthContext,
 ) -> ApiResult<Json<Vec<TaskView>>> {
-    ctx.require(&state, Action::ReadTasks, Target::Scope, "tasks")
+    ctx.require(&state.db, Action::ReadTasks, Target::Scope, "tasks")
         .await?;
-    let rows = open_tasks(&state.reads, &ctx.subject, &ctx.account.id).await?;
+    let rows =
+        crate::review::tasks::open_tasks(&state.reads, &ctx.subject, &ctx.account.id).await?;
     Ok(Json(
         rows.into_iter()
             .map(|t| TaskView {

@@ -12,9 +12,9 @@ use sea_orm::{
 use doudi_protocol::doc;
 use doudi_protocol::ids::{BlobHash, DocumentKind};
 
-use super::commit::insert_chunks;
-use crate::blobs::{self, Sha256Hex};
+use super::blob_refs::{self as blobs, Sha256Hex};
 use crate::db::Exec;
+use crate::db::insert_chunks;
 use crate::entity::{document, household, member, report, visit};
 
 /// The blobs a document points at, as the blob store names them.

@@ -529,6 +529,6 @@ pub struct MeResponse {
 pub async fn me(State(state): State<SharedState>, ctx: AuthContext) -> ApiResult<Json<MeResponse>> {
     Ok(Json(MeResponse {
         account: accounts::view(&state.db, &ctx.account).await?,
-        device_id: ctx.device_id,
+        device_id: ctx.device_id.clone(),
     }))
 }

@@ -1,0 +1,36 @@
+//! Open tasks: what a field worker is to do next, as sync sends it to the phone and
+//! `GET /api/v1/tasks` lists it.
+
+use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryTrait};
+
+use super::queue::scope_condition;
+use crate::access::{Action, Subject, Target, decide};
+use crate::entity::task;
+
+/// The open tasks of `account_id`: assigned to it, or — for grid workers and assistants —
+/// unassigned in its regions; earliest due first (those without a due date last), then oldest.
+/// Sync sends the same list to the phone (`SyncResponse.tasks`).
+pub async fn open_tasks<E: crate::db::Exec>(
+    db: &E,
+    subject: &Subject,
+    account_id: &str,
+) -> Result<Vec<task::Model>, DbErr> {
+    let mut who = Condition::any().add(task::Column::AssigneeId.eq(account_id));
+    // Unassigned tasks go to those who do the visits (grid workers and assistants).
+    if decide(subject, Action::WriteCase, Target::Scope).is_allowed() {
+        who = who.add(
+            Condition::all()
+                .add(task::Column::AssigneeId.is_null())
+                .add(scope_condition(subject, task::Column::RegionPath)),
+        );
+    }
+    let read = task::Entity::find()
+        .filter(who)
+        .filter(task::Column::Status.eq("open"))
+        .order_by_asc(task::Column::CreatedAtMs)
+        .build(db.backend());
+    let mut rows: Vec<task::Model> = db.query(read).await?;
+    rows.retain(|t| subject.covers(&t.region_path));
+    rows.sort_by_key(|t| t.due_at_ms.unwrap_or(i64::MAX));
+    Ok(rows)
+}
