@@ -7,7 +7,7 @@
 //! from its session), which calls [`decide`] and writes every denial to the audit log before
 //! answering it.
 
-use sea_orm::ConnectionTrait;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait};
 
 use doudi_protocol::role::Role;
 
@@ -217,6 +217,39 @@ impl Subject {
     pub fn covers_all(&self, other_scope: &[String]) -> bool {
         !other_scope.is_empty() && other_scope.iter().all(|p| self.covers(p))
     }
+}
+
+/// [`Subject::covers`] as SQL, the one place it is written: rows whose `col` (a materialised
+/// region path) lies in one of the subject's regions; no row for a subject bound to none.
+pub fn scope_condition(subject: &Subject, col: impl ColumnTrait + Copy) -> Condition {
+    scope_condition_with_leaves(subject, col, &[])
+}
+
+/// [`scope_condition`] where the roots in `leaves` are known to have no region below them
+/// (grids): those are matched by equality, which an index on (`col`, …) serves in order, where a
+/// prefix match cannot be served from it.
+pub fn scope_condition_with_leaves(
+    subject: &Subject,
+    col: impl ColumnTrait + Copy,
+    leaves: &[&str],
+) -> Condition {
+    let mut c = Condition::any();
+    let mut exact = Vec::new();
+    for root in &subject.scope {
+        if leaves.contains(&root.as_str()) {
+            exact.push(root.as_str());
+        } else {
+            c = c.add(col.starts_with(root.as_str()));
+        }
+    }
+    if !exact.is_empty() {
+        c = c.add(col.is_in(exact));
+    }
+    if subject.scope.is_empty() {
+        // Nothing: an always-false condition.
+        c = c.add(col.eq("\u{0}"));
+    }
+    c
 }
 
 /// The one decision function.

@@ -15,12 +15,11 @@ use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, SelectStatement};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
-use crate::access::Actor;
-use crate::access::{Action, Subject, Target};
+use crate::access::{Action, Actor, Subject, Target, scope_condition};
 use crate::entity::{household, identity_number, member};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::identity::{IdentityKeys, Lookup};
-use crate::review::queue::{PAGE_SIZE, is_tekun, scope_condition};
+use crate::review::queue::{PAGE_SIZE, is_tekun};
 
 /// Shortest query, in characters (one character would match a tenth of a county).
 pub const MIN_QUERY_CHARS: usize = 2;

@@ -49,7 +49,10 @@ fn select(name: &str, label: &str, options: &[(String, String)], current: Option
 /// Regions inside the reviewer's scope, for the filter (townships, villages, grids; at most 300).
 async fn scope_regions(db: &DatabaseConnection, r: &Actor) -> ApiResult<Vec<region::Model>> {
     let rows = region::Entity::find()
-        .filter(queue::scope_condition(&r.subject, region::Column::Path))
+        .filter(crate::access::scope_condition(
+            &r.subject,
+            region::Column::Path,
+        ))
         .order_by_asc(region::Column::Path)
         .limit(300)
         .all(db)

@@ -12,14 +12,12 @@ use sea_orm::{
 
 use super::html::{csrf_field, esc, esc_opt, layout};
 use super::{FormResult, Session, checked_form, error_page, html_response, secure};
-use crate::access::Actor;
-use crate::access::{Action, Target};
+use crate::access::{Action, Actor, Target, scope_condition};
 use crate::audit::{self, Outcome, actions};
 use crate::auth::now_ms;
 use crate::entity::{account, household, household_risk, task};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::http::SharedState;
-use crate::review::queue::scope_condition;
 use crate::review::recheck::{self, kind_label_zh, parse_risk, risk_label_zh};
 
 /// Most tasks listed at once.

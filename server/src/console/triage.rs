@@ -9,11 +9,12 @@ use doudi_protocol::doc::discovery::Urgency;
 
 use super::html::{self, csrf_field, esc, esc_opt, layout};
 use super::{FormResult, Session, checked_form, error_page, html_response, secure};
+use crate::access::scope_condition;
 use crate::auth::now_ms;
 use crate::entity::{report, visit};
 use crate::error::ApiResult;
 use crate::http::SharedState;
-use crate::review::queue::{self, scope_condition};
+use crate::review::queue;
 use crate::review::{deadlines, reports};
 
 /// Waiting visits the dashboard looks at for its overdue figure, oldest first.

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use doudi_protocol::role::Role;
 
 use super::{ApiBody, ApiJson, ApiQuery, AuthContext, SharedState};
-use crate::access::{Action, Decision, Target};
+use crate::access::{self, Action, Decision, Target};
 use crate::accounts::{self, AccountView, NewAccount};
 use crate::audit::{self, Outcome, actions};
 use crate::auth::{hash_password, now_ms};
@@ -172,12 +172,8 @@ pub async fn create_account(
 
 /// Ids of accounts bound to at least one region inside the caller's scope.
 async fn accounts_in_scope(state: &SharedState, ctx: &AuthContext) -> ApiResult<Vec<String>> {
-    let mut cond = Condition::any();
-    for root in &ctx.subject.scope {
-        cond = cond.add(region::Column::Path.starts_with(root.as_str()));
-    }
     let codes: Vec<String> = region::Entity::find()
-        .filter(cond)
+        .filter(access::scope_condition(&ctx.subject, region::Column::Path))
         .select_only()
         .column(region::Column::Code)
         .into_tuple()
@@ -496,12 +492,15 @@ pub async fn list_audit(
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
     ctx.require(&state.db, Action::ReadAudit, Target::Scope, "audit")
         .await?;
-    let mut cond = Condition::any();
-    for root in &ctx.subject.scope {
-        cond = cond.add(audit_log::Column::RegionPath.starts_with(root.as_str()));
-        if root.matches('/').count() == 2 {
-            cond = cond.add(audit_log::Column::RegionPath.is_null());
-        }
+    let mut cond = access::scope_condition(&ctx.subject, audit_log::Column::RegionPath);
+    // Entries filed under no region (the system's own) are the province administrators'.
+    if ctx
+        .subject
+        .scope
+        .iter()
+        .any(|root| root.matches('/').count() == 2)
+    {
+        cond = cond.add(audit_log::Column::RegionPath.is_null());
     }
     let mut query = audit_log::Entity::find().filter(cond);
     if let Some(before) = q.before_id {

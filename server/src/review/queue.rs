@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Select,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select,
 };
 use serde::{Deserialize, Serialize};
 
@@ -15,8 +15,7 @@ use doudi_protocol::role::Role;
 
 use super::deadlines;
 use super::spot_check;
-use crate::access::Actor;
-use crate::access::{Action, Subject, Target, decide};
+use crate::access::{Action, Actor, Subject, Target, decide, scope_condition};
 use crate::auth::now_ms;
 use crate::entity::{household, region, review_decision, visit};
 use crate::error::ApiResult;
@@ -85,19 +84,6 @@ pub fn default_status(role: Role) -> &'static str {
     } else {
         "submitted"
     }
-}
-
-/// Documents in the subject's regions.
-pub fn scope_condition(subject: &Subject, col: impl ColumnTrait + Copy) -> Condition {
-    let mut c = Condition::any();
-    for root in &subject.scope {
-        c = c.add(col.starts_with(root.as_str()));
-    }
-    if subject.scope.is_empty() {
-        // Nothing: an always-false condition.
-        c = c.add(col.eq("\u{0}"));
-    }
-    c
 }
 
 /// Is a household's programme list (comma-separated codes) 特困?

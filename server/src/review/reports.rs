@@ -15,10 +15,8 @@ use doudi_protocol::doc::discovery::DiscoveryStatus;
 use doudi_protocol::doc::{self, DiscoveryReport};
 use doudi_protocol::role::Role;
 
-use super::queue::scope_condition;
 use super::{clean_comment, deadlines};
-use crate::access::Actor;
-use crate::access::{Action, Target, decide};
+use crate::access::{Action, Actor, Target, decide, scope_condition};
 use crate::accounts;
 use crate::auth::{new_id, now_ms};
 use crate::documents;

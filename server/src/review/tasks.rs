@@ -3,8 +3,7 @@
 
 use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryTrait};
 
-use super::queue::scope_condition;
-use crate::access::{Action, Subject, Target, decide};
+use crate::access::{Action, Subject, Target, decide, scope_condition};
 use crate::entity::task;
 
 /// The open tasks of `account_id`: assigned to it, or — for grid workers and assistants —

@@ -21,7 +21,7 @@ use doudi_protocol::sync::DocUpdate;
 
 use super::wire_heads;
 use super::{Deps, Device};
-use crate::access::{Action, Target, decide};
+use crate::access::{self, Action, Target, decide};
 use crate::db::Exec;
 use crate::db::reads::Reads;
 use crate::entity::{doc_change, document, region};
@@ -131,18 +131,16 @@ pub struct Page {
 /// skipping what is out of scope.
 async fn scope_condition(state: &Deps<'_>, ctx: &Device<'_>) -> Result<Condition, DbErr> {
     let mut grids = Vec::new();
-    let mut scope = Condition::any();
     for root in &ctx.subject.scope {
         if state.placements.is_grid_path(state.db, root).await? {
             grids.push(root.as_str());
-        } else {
-            scope = scope.add(document::Column::RegionPath.starts_with(root.as_str()));
         }
     }
-    if !grids.is_empty() {
-        scope = scope.add(document::Column::RegionPath.is_in(grids));
-    }
-    Ok(scope)
+    Ok(access::scope_condition_with_leaves(
+        &ctx.subject,
+        document::Column::RegionPath,
+        &grids,
+    ))
 }
 
 /// May the device read its scope at all? (Roles that do not read cases pull nothing.)
@@ -156,13 +154,9 @@ pub async fn scope_grids(state: &Deps<'_>, ctx: &Device<'_>) -> Result<Vec<Strin
     if !reads_scope(ctx) {
         return Ok(Vec::new());
     }
-    let mut roots = Condition::any();
-    for root in &ctx.subject.scope {
-        roots = roots.add(region::Column::Path.starts_with(root.as_str()));
-    }
     region::Entity::find()
         .filter(region::Column::Level.eq(doudi_protocol::region::RegionLevel::Grid.as_str()))
-        .filter(roots)
+        .filter(access::scope_condition(&ctx.subject, region::Column::Path))
         .order_by_asc(region::Column::Code)
         .select_only()
         .column(region::Column::Code)
