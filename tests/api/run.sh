@@ -57,7 +57,7 @@ for role in "${roles[@]}"; do tokens[$role]=$(token "$role"); done
 # their format's bound as accepted when it sent none of them.
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,unsupported_method
 failed=()
-# Logging out would end the role's token for the rest of its run (tests/tests/auth.rs covers it).
+# Logging out would end the role's token for the rest of its run (tests/tests/e2e/auth.rs covers it).
 run() {
   local name=$1; shift
   echo "== schemathesis as $name ($budget s)"

@@ -1,4 +1,4 @@
-//! The fault tests' harness (tests/tests/faults.rs): `doudi serve` as a child process that is
+//! The fault tests' harness (tests/tests/e2e/faults.rs): `doudi serve` as a child process that is
 //! killed and started again on the same address and data; phones (the real SDK, each with its own
 //! encrypted store) that capture and sync on threads of their own and record every change the
 //! server told them it accepted; and the checks after the faults: every accepted change is
@@ -83,7 +83,7 @@ pub fn seed(test: &str) -> u64 {
                 .unwrap_or(1)
         });
     eprintln!(
-        "{test}: seed {seed} (replay: DOUDI_FAULT_SEED={seed} cargo test -p doudi-tests --test faults {test})"
+        "{test}: seed {seed} (replay: DOUDI_FAULT_SEED={seed} cargo test -p doudi-tests --test e2e faults::{test})"
     );
     seed
 }

@@ -549,7 +549,12 @@ async fn killed_mid_sync_loses_nothing() {
         .await;
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "sdk_e2e::crash_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("DOUDI_CRASH_DIR", dir.path())
         .env("DOUDI_CRASH_URL", &app.base)
         .stdout(Stdio::piped())

@@ -21,7 +21,7 @@ both_backends!(
     a_return_address_with_a_line_break_redirects_safely,
 );
 
-const API_MD: &str = include_str!("../../docs/API.md");
+const API_MD: &str = include_str!("../../../docs/API.md");
 const GRID_A: &str = "370102001001-A";
 
 /// An error answer of the API: JSON `{code, message, message_en}` whose code is one the server

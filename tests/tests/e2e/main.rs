@@ -1,0 +1,21 @@
+//! doudi's end-to-end tests, one binary (faster to link than one per file): the real server on
+//! 127.0.0.1:0, real SQLite and PostgreSQL (when `DOUDI_TEST_PG_URL` is set), real HTTP, the real
+//! SDK. Run one file's tests with `cargo test -p doudi-tests --test e2e <file>::`.
+
+mod access;
+mod api_contract;
+mod auth;
+mod blobs;
+mod faults;
+mod identity;
+mod input;
+mod layers;
+mod means;
+mod model;
+mod policy;
+mod policy_rules;
+mod review;
+mod schema;
+mod sdk_e2e;
+mod search;
+mod sync;
