@@ -1,5 +1,5 @@
 //! The vocabulary of the published schema: the formats of values, the shapes of keys, the rules,
-//! and [`code_enum!`] for closed sets of codes. Each document kind describes its keys with it;
+//! and `code_enum!` for closed sets of codes. Each document kind describes its keys with it;
 //! [`super::schema`] puts the kinds together.
 
 use automerge::ScalarValue;

@@ -6,7 +6,7 @@
 //! are busy, so each hand-off also waits for a core: most of a batch's time was spent waiting
 //! between statements, while every request of the batch waited for the batch. This connection
 //! (rusqlite, on the same SQLite library sqlx links) runs each statement on the thread that
-//! asks, and the group commit runs on a thread of its own ([`super::GroupCommit::start_sqlite`]),
+//! asks, and the group commit runs on a thread of its own ([`crate::documents::GroupCommit::start_sqlite`]),
 //! so a batch runs from `BEGIN` to `COMMIT` without a hand-off. The statements are the same
 //! sea-query statements as on every other connection ([`crate::db::Exec`]).
 //!

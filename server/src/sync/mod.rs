@@ -7,8 +7,8 @@
 //! rules; then stores the new state with optimistic concurrency, records the changes, conflicts,
 //! projections and an audit entry in one transaction. One bad document never blocks the others.
 //!
-//! [`push`] checks and stores what the device sends, [`pull`] pages what is new in its scope,
-//! [`tasks`] sends its task list when it changed; [`run`] is one round trip of the three.
+//! `push` checks and stores what the device sends, [`pull`] pages what is new in its scope,
+//! `tasks` sends its task list when it changed; [`run`] is one round trip of the three.
 
 pub mod pull;
 mod push;

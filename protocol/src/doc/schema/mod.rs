@@ -5,7 +5,7 @@
 //! It is one description, made of the key constants the typed views read and write, from which
 //! come docs/SCHEMA.md ([`markdown`]), the JSON of `GET /api/v1/schema` (the [`Serialize`] form of
 //! [`SCHEMA`]) and the key-by-key check of a document that does not read as its typed view
-//! ([`check`]), which reports every problem of it at once. Tests write every documented key with
+//! (`validate::check`), which reports every problem of it at once. Tests write every documented key with
 //! raw automerge calls and read it back through the typed views, check that every key the typed
 //! views write is documented, that the check finds a problem exactly where the typed views fail,
 //! and that each documented requirement, range and rule is what the validators enforce.

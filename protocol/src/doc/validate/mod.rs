@@ -23,7 +23,7 @@ pub fn validate<R: ReadDoc>(doc: &R) -> Vec<Issue> {
 
 /// [`validate`] a document's [`tree`] (read once, then used for several readings). A document
 /// that does not read as its typed view is checked key by key against the published schema, so
-/// that every problem is reported at once ([`check`]).
+/// that every problem is reported at once (`check`).
 pub fn validate_tree(tree: &hydrate::Value) -> Vec<Issue> {
     match super::read_any(tree) {
         Ok((header, content)) => validate_content(&header, &content),
