@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use automerge::{AutoCommit, Automerge};
+use automerge::Automerge;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,13 +17,12 @@ use super::means;
 use super::{FormResult, Session, checked_form, error_page, html_response, secure};
 use crate::access::Actor;
 use crate::access::{Action, Target, decide};
-use crate::audit::{self, Outcome};
 use crate::documents;
 use crate::entity::{account, doc_change, document, region, review_decision, visit};
 use crate::error::{ApiError, ApiResult};
 use crate::http::SharedState;
+use crate::review;
 use crate::review::queue::{self, QueueFilter};
-use crate::review::{self, AUDIT_RESOLVE, AUDIT_UNMASK};
 use crate::search;
 use doudi_protocol::doc::visit::ReviewDecision;
 
@@ -852,28 +851,13 @@ pub async fn unmask(
         Err(r) => return r,
     };
     let member = fields.get("member").cloned().unwrap_or_default();
-    let r = &session.reviewer;
-    let row = match review::visible_visit(&state.db, r, &id).await {
-        Ok(row) => row,
-        Err(e) => return error_page(e),
-    };
-    if let Err(e) = r
-        .require_visible(&state.db, Action::Unmask, &row.region_path, &id)
-        .await
-    {
-        return error_page(e);
-    }
-    let mut ev = r.event(AUDIT_UNMASK, Some(&row.household_id));
-    ev.detail = Some(serde_json::json!({ "member": member, "visit": id }));
-    if let Err(e) = audit::record(&state.db, Outcome::Ok, ev).await {
-        // Never show the number without the audit entry.
-        return error_page(e.into());
-    }
-    let numbers = match crate::identity::reveal(&state.db, &state.identity, &row.household_id).await
-    {
-        Ok(n) => n,
-        Err(e) => return error_page(e.into()),
-    };
+    let numbers =
+        match review::unmask_visit(&state.db, &state.identity, &session.reviewer, &id, &member)
+            .await
+        {
+            Ok(n) => n,
+            Err(e) => return error_page(e),
+        };
     let entry = format!("{}.{member}", doudi_protocol::doc::household::key::MEMBERS);
     let shown = numbers.get(&entry).map(|n| (member.as_str(), n));
     match visit_page(&state, &session, &id, shown).await {
@@ -913,40 +897,7 @@ pub async fn resolve(
         None => return error_page(ApiError::new(crate::error::Code::InvalidRequest)),
     };
     let back = return_address(fields.get("return_to").map(String::as_str));
-    let r = &session.reviewer;
-    let db = &state.db;
-    let row = match load_doc(db, r, &id).await {
-        Ok((row, _)) => row,
-        Err(e) => return error_page(e),
-    };
-    if let Err(e) = r
-        .require_visible(db, Action::ReviewVisit, &row.region_path, &id)
-        .await
-    {
-        return error_page(e);
-    }
-    let writer = documents::Writer::for_actor(
-        r,
-        AUDIT_RESOLVE,
-        Some(serde_json::json!({ "path": path, "choice": choice })),
-    );
-    let res = documents::server_write(db, &writer, &id, |am: &mut AutoCommit, _| {
-        let all = doc::conflicts::conflicts(&*am).map_err(ApiError::internal)?;
-        let Some(c) = all.iter().find(|c| c.path.to_string() == path) else {
-            return Err(ApiError::new(crate::error::Code::NotFound));
-        };
-        let Some(value) = c.values.get(choice).and_then(|v| v.scalar.clone()) else {
-            return Err(
-                ApiError::new(crate::error::Code::InvalidRequest).with_message(
-                    "只能为单个字段选择取值。",
-                    "Only a single field's value can be chosen.",
-                ),
-            );
-        };
-        doc::conflicts::resolve(am, &c.path, value).map_err(ApiError::internal)?;
-        Ok(((), Vec::new()))
-    })
-    .await;
+    let res = review::resolve_conflict(&state.db, &session.reviewer, &id, &path, choice).await;
     match res {
         Ok(()) => secure(Redirect::to(&back).into_response()),
         Err(e) => error_page(e),

@@ -27,7 +27,7 @@ use doudi_protocol::ids::AccountId;
 
 use crate::access::{Action, Actor, Decision, Target, decide};
 use crate::auth::now_ms;
-use crate::documents::{self};
+use crate::documents::{self, Writer};
 use crate::entity::{review_decision, visit};
 use crate::error::{ApiError, ApiResult, Code};
 
@@ -221,4 +221,67 @@ pub async fn decide_visit(
             .await),
         (out, _) => out,
     }
+}
+
+/// Show the clear 身份证号 of the household of visit `visit_id` to a reviewer who may unmask
+/// there: the entry is audited first (never a number without its entry, `member` naming whom
+/// the reviewer asked for), then the household's numbers by entry (`members.<id>`).
+pub async fn unmask_visit(
+    db: &DatabaseConnection,
+    keys: &crate::identity::IdentityKeys,
+    reviewer: &Actor,
+    visit_id: &str,
+    member: &str,
+) -> ApiResult<std::collections::BTreeMap<String, doudi_protocol::id_number::IdNumber>> {
+    let row = visible_visit(db, reviewer, visit_id).await?;
+    reviewer
+        .require_visible(db, Action::Unmask, &row.region_path, visit_id)
+        .await?;
+    let mut ev = reviewer.event(AUDIT_UNMASK, Some(&row.household_id));
+    ev.detail = Some(serde_json::json!({ "member": member, "visit": visit_id }));
+    crate::audit::record(db, crate::audit::Outcome::Ok, ev).await?;
+    Ok(crate::identity::reveal(db, keys, &row.household_id).await?)
+}
+
+/// Settle the same-field conflict at `path` of document `doc_id` with the value `choice` (its
+/// index among the concurrent values), as the server's change on behalf of `reviewer`, audited.
+pub async fn resolve_conflict(
+    db: &DatabaseConnection,
+    reviewer: &Actor,
+    doc_id: &str,
+    path: &str,
+    choice: usize,
+) -> ApiResult<()> {
+    let Some(row) = crate::entity::document::Entity::find_by_id(doc_id.to_string())
+        .one(db)
+        .await?
+    else {
+        return Err(ApiError::new(Code::NotFound));
+    };
+    reviewer
+        .require_visible(db, Action::ReadCase, &row.region_path, doc_id)
+        .await?;
+    reviewer
+        .require_visible(db, Action::ReviewVisit, &row.region_path, doc_id)
+        .await?;
+    let writer = Writer::for_actor(
+        reviewer,
+        AUDIT_RESOLVE,
+        Some(serde_json::json!({ "path": path, "choice": choice })),
+    );
+    documents::server_write(db, &writer, doc_id, |am: &mut AutoCommit, _| {
+        let all = doc::conflicts::conflicts(&*am).map_err(ApiError::internal)?;
+        let Some(c) = all.iter().find(|c| c.path.to_string() == path) else {
+            return Err(ApiError::new(Code::NotFound));
+        };
+        let Some(value) = c.values.get(choice).and_then(|v| v.scalar.clone()) else {
+            return Err(ApiError::new(Code::InvalidRequest).with_message(
+                "只能为单个字段选择取值。",
+                "Only a single field's value can be chosen.",
+            ));
+        };
+        doc::conflicts::resolve(am, &c.path, value).map_err(ApiError::internal)?;
+        Ok(((), Vec::new()))
+    })
+    .await
 }
