@@ -2,6 +2,7 @@
 //!
 //! Pure data and rules, no I/O, so that it compiles for Android and iOS and runs offline.
 
+pub mod access;
 pub mod doc;
 pub mod id_number;
 pub mod identity;
