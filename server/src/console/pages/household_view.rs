@@ -1,0 +1,179 @@
+//! The household search page and a household's record.
+
+use super::*;
+
+/// Household search: `/console/households?q=`.
+pub async fn households(
+    State(state): State<SharedState>,
+    session: Session,
+    params: Result<Query<search::SearchParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let params = params.map(|q| q.0).unwrap_or_default();
+    let q = params.q.as_deref().unwrap_or("").trim().to_string();
+    let form = format!(
+        r#"<form method="get" action="/console/households" class="filters"><label>户主、成员姓名，地址，或身份证号后四位 <input type="search" name="q" value="{}" maxlength="{}" title="head or member name prefix, address fragment, or last 4 characters of the ID number"></label><button type="submit">查询</button></form>"#,
+        esc(&q),
+        search::MAX_QUERY_CHARS,
+    );
+    if q.is_empty() {
+        return ok_page("家庭查询", &session, "households", &form);
+    }
+    let page = match search::search(&state.db, &state.identity, &session.reviewer, &params).await {
+        Ok(p) => p,
+        Err(e) if e.code == crate::error::Code::InvalidRequest => {
+            let body = format!(
+                "{form}<p class=\"error\" title=\"{}\">{}</p>",
+                esc(e.message_en.as_deref().unwrap_or("")),
+                esc(e.message_zh.as_deref().unwrap_or(""))
+            );
+            return html_response(
+                StatusCode::BAD_REQUEST,
+                layout("家庭查询", &session, "households", &body),
+            );
+        }
+        Err(e) => return error_page(e),
+    };
+    let rows: String = page
+        .items
+        .iter()
+        .map(|h| {
+            format!(
+                r#"<tr><td><a href="/console/households/{id}">{head}</a></td><td>{addr}</td><td>{grid}</td><td>{n}</td><td>{tags}</td></tr>"#,
+                id = esc(&h.household_id),
+                head = esc_opt(h.head_name.as_deref()),
+                addr = esc(&h.address),
+                grid = esc(&h.grid),
+                n = h.member_count,
+                tags = if h.tekun { "<span class=\"tag\">特困</span>" } else { "" },
+            )
+        })
+        .collect();
+    let table = if page.items.is_empty() {
+        "<p class=\"empty\">没有找到符合条件的家庭。</p>".to_string()
+    } else {
+        format!(
+            r#"<table class="list"><thead><tr><th>户主</th><th>地址</th><th>网格</th><th>人数</th><th></th></tr></thead><tbody>{rows}</tbody></table>"#
+        )
+    };
+    let mut pager = format!(
+        "<nav class=\"pager\">共 {} 户 · 第 {}/{} 页 ",
+        page.total, page.page, page.pages
+    );
+    let enc = url_encode(&page.q);
+    if page.page > 1 {
+        pager.push_str(&format!(
+            "<a href=\"/console/households?q={enc}&amp;page={}\">上一页</a> ",
+            page.page - 1
+        ));
+    }
+    if page.page < page.pages {
+        pager.push_str(&format!(
+            "<a href=\"/console/households?q={enc}&amp;page={}\">下一页</a>",
+            page.page + 1
+        ));
+    }
+    pager.push_str("</nav>");
+    if page.truncated {
+        pager.push_str(&format!(
+            "<p class=\"note\" title=\"more than {n} matches; refine the query\">匹配结果超过 {n} 条，仅显示前 {n} 条，请输入更完整的姓名或地址。</p>",
+            n = search::MAX_MATCHES
+        ));
+    }
+    ok_page(
+        "家庭查询",
+        &session,
+        "households",
+        &format!("{form}{table}{pager}"),
+    )
+}
+
+pub async fn household(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    match household_page(&state, &session, &id).await {
+        Ok(body) => ok_page("家庭档案", &session, "households", &body),
+        Err(e) => error_page(e),
+    }
+}
+
+pub(super) async fn household_page(
+    state: &SharedState,
+    session: &Session,
+    id: &str,
+) -> ApiResult<String> {
+    let db = &state.db;
+    let r = &session.reviewer;
+    let (row, am) = load_doc(db, r, id).await?;
+    let (_, h) =
+        doc::read::<Household, _>(&am).map_err(|_| ApiError::new(crate::error::Code::NotFound))?;
+    let mut b = format!(
+        "<section class=\"summary\"><dl><dt>地址</dt><dd>{}</dd><dt>户籍</dt><dd>{}</dd><dt>救助类别</dt><dd>{}</dd><dt>网格</dt><dd>{}</dd></dl></section>",
+        esc(&h.address),
+        esc_opt(h.hukou_type.map(|t| t.label_zh())),
+        esc(&h
+            .programmes
+            .iter()
+            .map(|p| p.label_zh())
+            .collect::<Vec<_>>()
+            .join("、")),
+        esc(&row.scope),
+    );
+    b.push_str("<h2>家庭成员</h2>");
+    b.push_str(&members_table(&h, None, session, false, None));
+    let (a, policy) = means::assess(state, id, &row.region_path, &h).await?;
+    b.push_str("<h2>收入与测算</h2>");
+    b.push_str(&means::section(&h, &a, &policy));
+    let visits = visit::Entity::find()
+        .filter(visit::Column::HouseholdId.eq(id))
+        .order_by_desc(visit::Column::StartedAtMs)
+        .limit(100)
+        .all(db)
+        .await?;
+    let ids: Vec<String> = visits.iter().map(|v| v.doc_id.clone()).collect();
+    let decisions = review_decision::Entity::find()
+        .filter(review_decision::Column::VisitId.is_in(ids))
+        .order_by_asc(review_decision::Column::AtMs)
+        .all(db)
+        .await?;
+    let items: String = visits
+        .iter()
+        .filter(|v| r.subject.covers(&v.region_path))
+        .map(|v| {
+            let ds: String = decisions
+                .iter()
+                .filter(|d| d.visit_id == v.doc_id)
+                .map(|d| {
+                    format!(
+                        "<li>{} {}{}</li>",
+                        html::time(Some(d.at_ms)),
+                        esc(ReviewDecision::parse(&d.decision).map(|k| k.label_zh()).unwrap_or("")),
+                        d.comment.as_deref().map(|c| format!("：{}", esc(c))).unwrap_or_default()
+                    )
+                })
+                .collect();
+            format!(
+                r#"<li><a href="/console/visits/{id}">{t} · {p}</a> <span class="status s-{st}">{s}</span><ul>{ds}</ul></li>"#,
+                id = esc(&v.doc_id),
+                t = html::time(v.started_at_ms),
+                p = esc(&html::purpose_label(&v.purpose)),
+                st = esc(&v.status),
+                s = esc(&html::status_label(&v.status)),
+            )
+        })
+        .collect();
+    b.push_str(&format!(
+        "<h2>走访时间线</h2><ol class=\"timeline\">{items}</ol>"
+    ));
+    b.push_str(&crate::console::tasks::household_section(db, session, id).await?);
+    let rt = format!("/console/households/{id}");
+    let c = conflicts_section(db, session, &row, "家庭档案", &rt).await?;
+    if !c.is_empty() {
+        b.push_str("<h2>待确认的冲突</h2>");
+        b.push_str(&c);
+    }
+    b.push_str("<h2>修改记录</h2>");
+    b.push_str(&history(db, id, None).await?);
+    Ok(b)
+}

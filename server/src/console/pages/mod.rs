@@ -1,0 +1,340 @@
+//! Queue, visit detail (with decisions, unmasking and conflict settlement) and household pages:
+//! a module per page, and here what they share (the page frame, members table, history and
+//! conflicts sections).
+
+mod household_view;
+mod queue_view;
+mod visit_view;
+
+pub use household_view::{household, households};
+pub use queue_view::queue;
+pub use visit_view::{blob, decision, resolve, unmask, visit};
+
+use std::collections::HashMap;
+
+use automerge::Automerge;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use doudi_protocol::doc::visit::VisitStatus;
+use doudi_protocol::doc::{self, Household, Visit};
+use doudi_protocol::id_number::IdNumber;
+
+use super::html::{self, csrf_field, esc, esc_opt, layout};
+use super::means;
+use super::{FormResult, Session, checked_form, error_page, html_response, secure};
+use crate::access::Actor;
+use crate::access::{Action, Target, decide};
+use crate::documents;
+use crate::entity::{account, doc_change, document, region, review_decision, visit};
+use crate::error::{ApiError, ApiResult};
+use crate::http::SharedState;
+use crate::review;
+use crate::review::queue::{self, QueueFilter};
+use crate::search;
+use doudi_protocol::doc::visit::ReviewDecision;
+
+fn ok_page(title: &str, session: &Session, active: &str, body: &str) -> Response {
+    html_response(StatusCode::OK, layout(title, session, active, body))
+}
+
+fn select(name: &str, label: &str, options: &[(String, String)], current: Option<&str>) -> String {
+    let opts: String = options
+        .iter()
+        .map(|(v, l)| {
+            let sel = if Some(v.as_str()) == current {
+                " selected"
+            } else {
+                ""
+            };
+            format!("<option value=\"{}\"{sel}>{}</option>", esc(v), esc(l))
+        })
+        .collect();
+    format!("<label>{label} <select name=\"{name}\">{opts}</select></label>")
+}
+
+fn url_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A document the reviewer may read, loaded.
+async fn load_doc(
+    db: &DatabaseConnection,
+    r: &Actor,
+    id: &str,
+) -> ApiResult<(document::Model, Automerge)> {
+    let Some(row) = document::Entity::find_by_id(id.to_string()).one(db).await? else {
+        return Err(ApiError::new(crate::error::Code::NotFound));
+    };
+    r.require_visible(db, Action::ReadCase, &row.region_path, id)
+        .await?;
+    let am = Automerge::load(&row.snapshot).map_err(ApiError::internal)?;
+    Ok((row, am))
+}
+
+fn members_table(
+    h: &Household,
+    visit_id: Option<&str>,
+    session: &Session,
+    can_unmask: bool,
+    shown: Option<(&str, &IdNumber)>,
+) -> String {
+    let rows: String = h
+        .members
+        .iter()
+        .map(|(id, m)| {
+            let mid = id.to_string();
+            // The document holds the number masked and sealed; the clear number comes from the
+            // server's store, only after an audited unmasking.
+            let number = match &m.identity {
+                Some(n) if shown.is_some_and(|(who, clear)| who == mid && n.masked.as_str() == clear.masked()) => {
+                    let clear = shown.map_or("", |(_, c)| c.expose());
+                    format!("<strong class=\"unmasked\">{}</strong>", esc(clear))
+                }
+                Some(n) => {
+                    let btn = match (can_unmask, visit_id) {
+                        (true, Some(v)) => format!(
+                            r#" <form method="post" action="/console/visits/{v}/unmask" class="inline">{csrf}<input type="hidden" name="member" value="{mid}"><button type="submit" class="link" title="show the full number (audited)">显示</button></form>"#,
+                            v = esc(v),
+                            csrf = csrf_field(session),
+                            mid = esc(&mid),
+                        ),
+                        _ => String::new(),
+                    };
+                    format!("{}{btn}", esc(n.masked.as_str()))
+                }
+                None => "—".into(),
+            };
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&m.name),
+                esc(m.relation.label_zh()),
+                number,
+                if m.co_resident { "是" } else { "否" },
+                esc_opt(m.health.map(|x| x.label_zh())),
+                if m.removed_at.is_some() { "已减员" } else { "" },
+            )
+        })
+        .collect();
+    format!(
+        r#"<table class="list"><thead><tr><th>姓名</th><th>与户主关系</th><th title="ID number (masked)">身份证号</th><th>共同生活</th><th>健康</th><th></th></tr></thead><tbody>{rows}</tbody></table>"#
+    )
+}
+
+/// Thumbnail linking to the full blob; the fallback text shows when the blob is not uploaded yet.
+fn blob_thumb(hash: &str, caption: &str) -> String {
+    let h = esc(hash);
+    format!(
+        r#"<figure class="thumb"><a href="/console/blobs/{h}"><object data="/console/blobs/{h}?variant=thumb" type="image/jpeg" width="160" height="120"><span class="missing">照片尚未上传</span></object></a><figcaption>{}</figcaption></figure>"#,
+        esc(caption)
+    )
+}
+
+/// Field names a change touched (map keys of its operations).
+fn change_fields(bytes: &[u8]) -> String {
+    let Ok(c) = automerge::Change::try_from(bytes) else {
+        return "—".into();
+    };
+    let Ok(v) = serde_json::to_value(c.decode()) else {
+        return "—".into();
+    };
+    let mut keys: Vec<String> = v["ops"]
+        .as_array()
+        .map(|ops| {
+            ops.iter()
+                .filter_map(|o| o["key"].as_str().map(str::to_string))
+                // Entry ids and blob hashes are keys too; the field names are what a reader wants.
+                .filter(|k| !(k.len() >= 24 && k.chars().all(|c| c.is_ascii_alphanumeric())))
+                .collect()
+        })
+        .unwrap_or_default();
+    keys.sort();
+    keys.dedup();
+    let n = keys.len();
+    let mut s = keys.into_iter().take(12).collect::<Vec<_>>().join("、");
+    if n > 12 {
+        s.push_str(&format!(" 等 {n} 项"));
+    }
+    esc(&s)
+}
+
+/// The changes of a document a history shows: those made by `accounts` with a time (the one the
+/// phone gives its change, unix ms) between `from_ms` and `to_ms`: a visit's investigators
+/// during the visit, whenever the phone synced.
+struct Window {
+    accounts: Vec<String>,
+    from_ms: i64,
+    to_ms: i64,
+}
+
+async fn history(
+    db: &DatabaseConnection,
+    doc_id: &str,
+    window: Option<Window>,
+) -> ApiResult<String> {
+    let mut q = doc_change::Entity::find().filter(doc_change::Column::DocId.eq(doc_id));
+    if let Some(w) = &window {
+        q = q.filter(doc_change::Column::AccountId.is_in(w.accounts.clone()));
+    }
+    let changes = q
+        .order_by_asc(doc_change::Column::Id)
+        .limit(200)
+        .all(db)
+        .await?;
+    let acc_ids: Vec<String> = changes.iter().map(|c| c.account_id.clone()).collect();
+    let dev_ids: Vec<String> = changes.iter().map(|c| c.device_id.clone()).collect();
+    let accounts: HashMap<String, String> = account::Entity::find()
+        .filter(account::Column::Id.is_in(acc_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.display_name))
+        .collect();
+    let devices: HashMap<String, (String, String)> = crate::entity::device::Entity::find()
+        .filter(crate::entity::device::Column::Id.is_in(dev_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, (d.name, d.platform)))
+        .collect();
+    // Changes compacted out of the log (docs/ARCHITECTURE.md) are read from the snapshot.
+    let compacted = if changes.iter().any(|c| c.bytes.is_empty()) {
+        document::Entity::find_by_id(doc_id.to_string())
+            .one(db)
+            .await?
+            .and_then(|d| automerge::Automerge::load(&d.snapshot).ok())
+    } else {
+        None
+    };
+    let bytes_of = |c: &doc_change::Model| -> Vec<u8> {
+        match (&compacted, c.bytes.is_empty()) {
+            (Some(doc), true) => c
+                .hash
+                .parse::<automerge::ChangeHash>()
+                .ok()
+                .and_then(|h| automerge::ReadDoc::get_change_by_hash(doc, &h))
+                .map(|ch| ch.raw_bytes().to_vec())
+                .unwrap_or_default(),
+            _ => c.bytes.clone(),
+        }
+    };
+    let changes: Vec<&doc_change::Model> = match &window {
+        Some(w) => changes
+            .iter()
+            .filter(|c| {
+                automerge::Change::try_from(&bytes_of(c)[..])
+                    .is_ok_and(|ch| (w.from_ms..=w.to_ms).contains(&ch.timestamp()))
+            })
+            .collect(),
+        None => changes.iter().collect(),
+    };
+    if changes.is_empty() && window.is_some() {
+        return Ok("<p class=\"sub\">本次走访期间调查人员未修改家庭档案。</p>".into());
+    }
+    let server_actor = hex::encode(documents::SERVER_ACTOR);
+    let rows: String = changes
+        .iter()
+        .map(|c| {
+            let (dname, platform) = devices
+                .get(&c.device_id)
+                .cloned()
+                .unwrap_or_else(|| ("—".into(), String::new()));
+            let by_server = if c.actor == server_actor {
+                "（审核决定，由服务器写入）"
+            } else {
+                ""
+            };
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{} <span class=\"sub\">{}</span>{}</td><td>{}</td></tr>",
+                html::time(Some(c.at_ms)),
+                esc_opt(accounts.get(&c.account_id).map(String::as_str)),
+                esc(&dname),
+                esc(&platform),
+                by_server,
+                change_fields(&bytes_of(c)),
+            )
+        })
+        .collect();
+    Ok(format!(
+        r#"<table class="list"><thead><tr><th>时间</th><th>修改人</th><th>设备</th><th>修改的字段</th></tr></thead><tbody>{rows}</tbody></table>"#
+    ))
+}
+
+async fn conflicts_section(
+    db: &DatabaseConnection,
+    session: &Session,
+    doc: &document::Model,
+    label: &str,
+    return_to: &str,
+) -> ApiResult<String> {
+    let conflicts = crate::http::conflicts::of_document(db, doc).await?;
+    if conflicts.is_empty() {
+        return Ok(String::new());
+    }
+    let can = decide(
+        &session.reviewer.subject,
+        Action::ReviewVisit,
+        Target::Scope,
+    )
+    .is_allowed();
+    let mut s = format!("<h3>{}：同一字段的并发修改</h3>", esc(label));
+    for c in conflicts {
+        let options: String = c
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                format!(
+                    r#"<label class="choice"><input type="radio" name="choice" value="{i}" required> {}{} <span class="sub">{} · {}{}</span></label>"#,
+                    esc(&v.value),
+                    if v.visible {
+                        " <span class=\"sub\">（当前显示）</span>"
+                    } else {
+                        ""
+                    },
+                    esc_opt(v.account_name.as_deref()),
+                    html::time(v.at_ms),
+                    if v.by_reviewer { "（审核人员已选定）" } else { "" },
+                )
+            })
+            .collect();
+        let button = if can {
+            "<button type=\"submit\">采用所选值</button>"
+        } else {
+            ""
+        };
+        s.push_str(&format!(
+            r#"<form method="post" action="/console/docs/{doc}/resolve" class="conflict">{csrf}<input type="hidden" name="path" value="{path}"><input type="hidden" name="return_to" value="{rt}"><p><code>{path}</code></p>{options}{button}</form>"#,
+            doc = esc(&doc.id),
+            csrf = csrf_field(session),
+            path = esc(&c.path),
+            rt = esc(return_to),
+        ));
+    }
+    Ok(s)
+}
+
+/// Where a form returns to: a console page of this server, written in printable ASCII (a
+/// redirect's `Location` takes nothing else), or else the queue.
+fn return_address(asked: Option<&str>) -> String {
+    match asked {
+        Some(r)
+            if r.starts_with("/console/")
+                && !r.contains("//")
+                && r.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            r.to_string()
+        }
+        _ => "/console/queue".into(),
+    }
+}

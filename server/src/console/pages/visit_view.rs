@@ -1,0 +1,353 @@
+//! A visit's page with its decisions, unmasking and conflict settlement, and the photos it shows.
+
+use super::*;
+
+pub(super) fn decision_forms(session: &Session, visit_id: &str, status: VisitStatus) -> String {
+    let mut s = String::new();
+    for &kind in ReviewDecision::ALL {
+        let Some(t) = kind.step(status) else {
+            continue;
+        };
+        let action = review::level_action(t.level);
+        if !decide(&session.reviewer.subject, action, Target::Scope).is_allowed() {
+            continue;
+        }
+        let need = kind.needs_comment();
+        let label = if need {
+            "意见 / 理由（必填）"
+        } else {
+            "意见（可选）"
+        };
+        s.push_str(&format!(
+            r#"<form method="post" action="/console/visits/{id}/decision" class="decision d-{k}">{csrf}<input type="hidden" name="decision" value="{k}"><label>{label}<textarea name="comment" rows="2" maxlength="2000"{req}></textarea></label><button type="submit" title="{k}">{zh}</button></form>"#,
+            id = esc(visit_id),
+            csrf = csrf_field(session),
+            k = kind.as_str(),
+            req = if need { " required" } else { "" },
+            zh = kind.label_zh(),
+        ));
+    }
+    if s.is_empty() {
+        "<p class=\"sub\">当前状态下无需您处理。</p>".into()
+    } else {
+        format!("<div class=\"decisions\">{s}</div>")
+    }
+}
+
+pub(super) async fn visit_page(
+    state: &SharedState,
+    session: &Session,
+    id: &str,
+    unmasked: Option<(&str, &IdNumber)>,
+) -> ApiResult<String> {
+    let db = &state.db;
+    let r = &session.reviewer;
+    let row = review::visible_visit(db, r, id).await?;
+    let (visit_row, am) = load_doc(db, r, id).await?;
+    let (_, v) = doc::read::<Visit, _>(&am).map_err(ApiError::internal)?;
+    let items = queue::items(db, vec![row.clone()], state.settings.spot_check_percent).await?;
+    let item = items.first();
+    let hh_id = v.household.to_string();
+    let (household_row, household) = match load_doc(db, r, &hh_id).await {
+        Ok((row, hdoc)) => (
+            Some(row),
+            doc::read::<Household, _>(&hdoc).ok().map(|(_, h)| h),
+        ),
+        Err(_) => (None, None),
+    };
+    let can_unmask =
+        decide(&r.subject, Action::Unmask, Target::Region(&row.region_path)).is_allowed();
+    let mut b = String::new();
+    b.push_str(&format!(
+        r#"<section class="summary"><dl>
+<dt>状态</dt><dd><span class="status s-{st}">{status}</span>{flags}</dd>
+<dt>走访类型</dt><dd>{purpose}</dd><dt>方式</dt><dd>{mode}{emerg}</dd>
+<dt>开始 / 结束</dt><dd>{start} — {end}</dd><dt>提交时间</dt><dd>{sub}</dd>
+<dt title="due date">办理期限</dt><dd{oc}>{due}</dd><dt>网格</dt><dd>{grid}</dd>
+</dl></section>"#,
+        st = esc(v.status.as_str()),
+        status = esc(v.status.label_zh()),
+        flags = match item {
+            Some(i) if i.spot_check => " <span class=\"tag warn\">县级抽查</span>",
+            Some(i) if i.tekun => " <span class=\"tag\">特困</span>",
+            _ => "",
+        },
+        purpose = esc(v.purpose.label_zh()),
+        mode = esc(v.mode.label_zh()),
+        emerg = v
+            .emergency_reason
+            .as_deref()
+            .map(|e| format!("（{}）", esc(e)))
+            .unwrap_or_default(),
+        start = html::time(v.started_at.map(|t| t.0)),
+        end = html::time(v.ended_at.map(|t| t.0)),
+        sub = html::time(v.submitted_at.map(|t| t.0)),
+        oc = if item.is_some_and(|i| i.overdue) {
+            " class=\"overdue\""
+        } else {
+            ""
+        },
+        due = html::date(item.and_then(|i| i.due)),
+        grid = esc(&row.scope),
+    ));
+    b.push_str("<h2>审核</h2>");
+    b.push_str(&decision_forms(session, id, v.status));
+    if !v.reviews.is_empty() {
+        let rows: String = v
+            .reviews
+            .iter()
+            .map(|rv| {
+                format!(
+                    "<li>{} · {} · <strong>{}</strong>{}</li>",
+                    html::time(Some(rv.at.0)),
+                    esc(&rv.reviewer_name),
+                    esc(rv.decision.label_zh()),
+                    rv.comment
+                        .as_deref()
+                        .map(|c| format!("：{}", esc(c)))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        b.push_str(&format!(
+            "<h3>审核意见</h3><ol class=\"reviews\">{rows}</ol>"
+        ));
+    }
+    b.push_str("<h2>家庭</h2>");
+    match &household {
+        Some(h) => {
+            b.push_str(&format!(
+                r#"<p><a href="/console/households/{hid}">{addr}</a> · {hukou} · {progs}</p>"#,
+                hid = esc(&hh_id),
+                addr = esc(&h.address),
+                hukou = esc_opt(h.hukou_type.map(|t| t.label_zh())),
+                progs = esc(&h
+                    .programmes
+                    .iter()
+                    .map(|p| p.label_zh())
+                    .collect::<Vec<_>>()
+                    .join("、")),
+            ));
+            b.push_str("<h3>家庭成员</h3>");
+            b.push_str(&members_table(h, Some(id), session, can_unmask, unmasked));
+            if let Some(row) = &household_row {
+                let (a, policy) = means::assess(state, &hh_id, &row.region_path, h).await?;
+                b.push_str("<h3>收入与测算</h3>");
+                b.push_str(&means::section(h, &a, &policy));
+            }
+            // What the visit found is written into the household record by its investigators:
+            // their changes to it from the start of the visit to its submission.
+            let window = Window {
+                accounts: v.investigators.keys().map(|a| a.to_string()).collect(),
+                from_ms: v.started_at.map_or(0, |t| t.0),
+                to_ms: v.submitted_at.map_or(i64::MAX, |t| t.0),
+            };
+            b.push_str(
+                "<h3 title=\"changes the visit's investigators made to the household record during the visit\">本次走访对家庭档案的修改</h3>",
+            );
+            b.push_str(&history(db, &hh_id, Some(window)).await?);
+        }
+        None => b.push_str("<p class=\"sub\">家庭档案尚未同步。</p>"),
+    }
+    b.push_str("<h2>入户核查</h2><dl class=\"grid2\">");
+    for (k, val) in [
+        ("吃", &v.living.food),
+        ("穿", &v.living.clothing),
+        ("住", &v.living.housing),
+        ("用", &v.living.daily_goods),
+        ("健康情况", &v.health_notes),
+        ("残疾情况", &v.disability_notes),
+        ("劳动能力", &v.work_capacity_notes),
+    ] {
+        b.push_str(&format!("<dt>{k}</dt><dd>{}</dd>", esc_opt(val.as_deref())));
+    }
+    b.push_str("</dl>");
+    if !v.comparisons.is_empty() {
+        let rows: String = v
+            .comparisons
+            .values()
+            .map(|c| {
+                format!(
+                    "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                    esc(c.subject.label_zh()),
+                    esc(&c.description),
+                    c.declared_fen.map(html::yuan).unwrap_or_else(|| "—".into()),
+                    c.observed_fen.map(html::yuan).unwrap_or_else(|| "—".into()),
+                    esc_opt(c.note.as_deref()),
+                )
+            })
+            .collect();
+        b.push_str(&format!(
+            r#"<h3>申报与核实对比</h3><table class="list"><thead><tr><th>类别</th><th>项目</th><th>申报（元）</th><th>核实（元）</th><th>说明</th></tr></thead><tbody>{rows}</tbody></table>"#
+        ));
+    }
+    b.push_str(&format!(
+        "<h2>调查结论</h2><p><strong>{}</strong> {}</p>",
+        esc_opt(v.conclusion.map(|c| c.label_zh())),
+        esc_opt(v.conclusion_notes.as_deref())
+    ));
+    let investigators: String = v
+        .investigators
+        .values()
+        .map(|i| esc(&i.name))
+        .collect::<Vec<_>>()
+        .join("、");
+    b.push_str(&format!("<h2>调查人员</h2><p>{investigators}</p>"));
+    b.push_str("<h2>签字</h2><div class=\"thumbs\">");
+    for (hash, s) in &v.signatures {
+        b.push_str(&blob_thumb(
+            &hash.to_string(),
+            &format!("{}（{}）", s.signer_name, s.role.label_zh()),
+        ));
+    }
+    b.push_str("</div><h2>照片</h2><div class=\"thumbs\">");
+    if v.photos.is_empty() {
+        b.push_str("<p class=\"sub\">无照片。</p>");
+    }
+    for (hash, p) in &v.photos {
+        let cap = format!(
+            "{} {}",
+            p.category.label_zh(),
+            p.caption.as_deref().unwrap_or("")
+        );
+        b.push_str(&blob_thumb(&hash.to_string(), &cap));
+    }
+    b.push_str("</div><h2>位置</h2>");
+    b.push_str(&match &v.gps {
+        Some(g) => format!(
+            "<p>纬度 {:.5}，经度 {:.5}{}</p>",
+            g.lat,
+            g.lon,
+            g.accuracy_m
+                .map(|a| format!("，精度约 {a:.0} 米"))
+                .unwrap_or_default()
+        ),
+        None => "<p class=\"sub\">未记录。</p>".into(),
+    });
+    let rt = format!("/console/visits/{id}");
+    let mut conflicts = conflicts_section(db, session, &visit_row, "走访记录", &rt).await?;
+    if let Some(row) = &household_row {
+        conflicts.push_str(&conflicts_section(db, session, row, "家庭档案", &rt).await?);
+    }
+    if !conflicts.is_empty() {
+        b.push_str("<h2>待确认的冲突</h2>");
+        b.push_str(&conflicts);
+    }
+    b.push_str("<h2>修改记录</h2>");
+    b.push_str(&history(db, id, None).await?);
+    Ok(b)
+}
+
+pub async fn visit(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    match visit_page(&state, &session, &id, None).await {
+        Ok(body) => ok_page("走访记录", &session, "queue", &body),
+        Err(e) => error_page(e),
+    }
+}
+
+pub async fn decision(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    let fields = match checked_form(&session, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let Some(kind) = fields
+        .get("decision")
+        .and_then(|d| ReviewDecision::parse(d))
+    else {
+        return error_page(ApiError::new(crate::error::Code::InvalidRequest));
+    };
+    match review::decide_visit(
+        &state.db,
+        &session.reviewer,
+        &id,
+        kind,
+        fields.get("comment").map(String::as_str),
+    )
+    .await
+    {
+        Ok(_) => secure(Redirect::to(&format!("/console/visits/{id}")).into_response()),
+        Err(e) => error_page(e),
+    }
+}
+
+pub async fn unmask(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    let fields = match checked_form(&session, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let member = fields.get("member").cloned().unwrap_or_default();
+    let numbers =
+        match review::unmask_visit(&state.db, &state.identity, &session.reviewer, &id, &member)
+            .await
+        {
+            Ok(n) => n,
+            Err(e) => return error_page(e),
+        };
+    let entry = format!("{}.{member}", doudi_protocol::doc::household::key::MEMBERS);
+    let shown = numbers.get(&entry).map(|n| (member.as_str(), n));
+    match visit_page(&state, &session, &id, shown).await {
+        Ok(body) => ok_page("走访记录", &session, "queue", &body),
+        Err(e) => error_page(e),
+    }
+}
+
+pub async fn resolve(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    let fields = match checked_form(&session, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let path = fields.get("path").cloned().unwrap_or_default();
+    let choice: usize = match fields.get("choice").and_then(|c| c.parse().ok()) {
+        Some(c) => c,
+        None => return error_page(ApiError::new(crate::error::Code::InvalidRequest)),
+    };
+    let back = return_address(fields.get("return_to").map(String::as_str));
+    let res = review::resolve_conflict(&state.db, &session.reviewer, &id, &path, choice).await;
+    match res {
+        Ok(()) => secure(Redirect::to(&back).into_response()),
+        Err(e) => error_page(e),
+    }
+}
+
+/// A photo or signature of a visible document, for the visit page (the session's cookie, not a
+/// token): the same reading rules as `GET /api/v1/blobs/{sha256}`; refusals are pages.
+pub async fn blob(
+    session: Session,
+    State(state): State<SharedState>,
+    axum::Extension(blobs): axum::Extension<crate::http::blobs::Blobs>,
+    Path(sha): Path<String>,
+    q: Result<Query<crate::http::blobs::DownloadQuery>, axum::extract::rejection::QueryRejection>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let thumb = match q {
+        Ok(Query(q)) => q.thumb(),
+        Err(_) => Err(ApiError::new(crate::error::Code::InvalidRequest)),
+    };
+    let served = match thumb {
+        Ok(thumb) => {
+            crate::http::blobs::serve(&state, &blobs, &session.reviewer, &sha, thumb, &headers)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    served.unwrap_or_else(error_page)
+}
