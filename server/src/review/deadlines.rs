@@ -7,12 +7,16 @@
 //! - County confirmation: 10 WD (低保, `DibaoCountyReview`) or 15 WD (特困, `TekunCountyReview`)
 //!   from the township's approval.
 //! - 急难 discovery report: action within 24 hours of the report (`EmergencyAid`).
+//!
+//! A due date that falls in a year the working-day calendar does not cover is not guessed
+//! ([`DueDate::CalendarUnknown`], 日历未知): counting Monday to Friday there would put it on a
+//! holiday, or before one (1 January counted as a working day, the Spring Festival week too).
 
 use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta};
 
-use doudi_protocol::rules::calendar::{Due, OutOfRange, Step, WorkCalendar, step_due};
+use doudi_protocol::rules::calendar::{CalendarError, Due, Step, WorkCalendar, step_due};
 use doudi_protocol::rules::policy::Policy;
 
 /// China Standard Time: dates are counted in it.
@@ -20,12 +24,36 @@ const CST_OFFSET_MS: i64 = 8 * 3_600_000;
 
 fn calendar() -> Option<&'static WorkCalendar> {
     static CAL: OnceLock<Option<WorkCalendar>> = OnceLock::new();
-    CAL.get_or_init(|| {
-        WorkCalendar::china()
-            .ok()
-            .map(|c| c.with_out_of_range(OutOfRange::WeekendsOnly))
-    })
-    .as_ref()
+    CAL.get_or_init(|| WorkCalendar::china().ok()).as_ref()
+}
+
+/// A step's due date, as far as the working-day calendar knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueDate {
+    /// Due on this day (China time).
+    On(NaiveDate),
+    /// The day falls in `year`, which the calendar does not cover yet (its holidays are not
+    /// published, or not imported): 日历未知, not computed.
+    CalendarUnknown { year: i32 },
+}
+
+impl DueDate {
+    /// The day, when it is known.
+    pub fn date(self) -> Option<NaiveDate> {
+        match self {
+            DueDate::On(d) => Some(d),
+            DueDate::CalendarUnknown { .. } => None,
+        }
+    }
+}
+
+/// A date the calendar computed, or why it could not.
+fn due_of(r: Result<NaiveDate, CalendarError>) -> Option<DueDate> {
+    match r {
+        Ok(d) => Some(DueDate::On(d)),
+        Err(CalendarError::YearNotCovered(year)) => Some(DueDate::CalendarUnknown { year }),
+        Err(_) => None,
+    }
 }
 
 fn policy() -> &'static Policy {
@@ -48,27 +76,27 @@ pub fn today() -> Option<NaiveDate> {
     local_date(crate::auth::now_ms())
 }
 
-fn step(step: Step, start_ms: i64) -> Option<NaiveDate> {
-    match step_due(calendar()?, policy(), step, local(start_ms)?).ok()? {
-        Due::Date(d) => Some(d),
-        Due::DateTime(t) => Some(t.date()),
-    }
+fn step(step: Step, start_ms: i64) -> Option<DueDate> {
+    due_of(
+        step_due(calendar()?, policy(), step, local(start_ms)?).map(|due| match due {
+            Due::Date(d) => d,
+            Due::DateTime(t) => t.date(),
+        }),
+    )
 }
 
 /// When the township's opinion on a visit submitted at `submitted_ms` is due.
-pub fn town_due(submitted_ms: i64, tekun: bool) -> Option<NaiveDate> {
+pub fn town_due(submitted_ms: i64, tekun: bool) -> Option<DueDate> {
     if tekun {
         return step(Step::TekunTownshipOpinion, submitted_ms);
     }
     let p = policy();
     let wd = p.case_limit_wd.saturating_sub(p.dibao_county_review_wd);
-    calendar()?
-        .add_working_days(local_date(submitted_ms)?, wd)
-        .ok()
+    due_of(calendar()?.add_working_days(local_date(submitted_ms)?, wd))
 }
 
 /// When the county's confirmation of a visit the township approved at `approved_ms` is due.
-pub fn county_due(approved_ms: i64, tekun: bool) -> Option<NaiveDate> {
+pub fn county_due(approved_ms: i64, tekun: bool) -> Option<DueDate> {
     step(
         if tekun {
             Step::TekunCountyReview

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use doudi_protocol::role::Role;
 
-use super::deadlines;
+use super::deadlines::{self, DueDate};
 use super::spot_check;
 use crate::access::{Action, Actor, Subject, Target, decide, scope_condition};
 use crate::auth::now_ms;
@@ -55,9 +55,13 @@ pub struct QueueItem {
     pub tekun: bool,
     /// 特困, township-approved, and in the county's spot-check sample.
     pub spot_check: bool,
-    /// When the current step is due (YYYY-MM-DD, China time).
+    /// When the current step is due (YYYY-MM-DD, China time); `null` when no step is due, or
+    /// when the day is not known (`calendar_unknown`).
     #[schema(value_type = Option<String>)]
     pub due: Option<NaiveDate>,
+    /// The current step's due date falls in a year the server's working-day calendar does not
+    /// cover yet (日历未知): it is not computed, rather than guessed with Monday to Friday.
+    pub calendar_unknown: bool,
     pub overdue: bool,
     pub town_approved_at_ms: Option<i64>,
 }
@@ -150,7 +154,8 @@ pub async fn items(
                 spot_check: tekun
                     && matches!(v.status.as_str(), "approved" | "confirmed")
                     && spot_check(&v.doc_id, spot_percent),
-                overdue: matches!((due, today), (Some(d), Some(t)) if t > d),
+                overdue: matches!((due.and_then(DueDate::date), today), (Some(d), Some(t)) if t > d),
+                calendar_unknown: matches!(due, Some(DueDate::CalendarUnknown { .. })),
                 visit_id: v.doc_id,
                 household_id: v.household_id,
                 household_address: hh.map(|h| h.address.clone()),
@@ -160,7 +165,7 @@ pub async fn items(
                 status: v.status,
                 submitted_at_ms: v.submitted_at_ms,
                 tekun,
-                due,
+                due: due.and_then(DueDate::date),
                 town_approved_at_ms: approved_at,
             }
         })

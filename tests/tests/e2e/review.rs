@@ -30,6 +30,7 @@ both_backends!(
     queue_count_stops_at_the_cap,
     dashboard_counts_every_status,
     history_survives_change_log_compaction,
+    due_dates_beyond_the_calendar_are_unknown_not_guessed,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -131,7 +132,12 @@ async fn town_approves_and_the_phone_sees_it(b: Backend) {
     let q = w.app.get("/api/v1/review/queue", &w.town).await;
     assert_eq!(q.status, StatusCode::OK, "{:?}", q.body);
     assert_eq!(q.body["items"][0]["visit_id"], json!(visit));
-    assert!(q.body["items"][0]["due"].is_string(), "{:?}", q.body);
+    // Due in a year the calendar covers, or marked unknown (the exact dates: below).
+    let item = &q.body["items"][0];
+    assert!(
+        item["due"].is_string() != (item["calendar_unknown"] == json!(true)),
+        "{item}"
+    );
 
     let r = review(&w.app, &w.town, &visit, "approve", Some("情况属实")).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
@@ -384,7 +390,10 @@ async fn spot_check_sample_follows_the_setting(b: Backend) {
         let tekun = visits.iter().find(|(v, _)| v == id).unwrap().1;
         assert_eq!(it["tekun"], json!(tekun));
         assert_eq!(it["spot_check"], json!(tekun && spot_check(id, 30)), "{it}");
-        assert!(it["due"].is_string());
+        assert!(
+            it["due"].is_string() != (it["calendar_unknown"] == json!(true)),
+            "{it}"
+        );
     }
 }
 
@@ -1069,4 +1078,66 @@ async fn history_survives_change_log_compaction(b: Backend) {
         let (_, page) = town.get(path).await;
         assert_eq!(&history(&page), was);
     }
+}
+
+/// A visit submitted at `at_ms` (China time), synced; its id.
+async fn submitted_at(w: &mut World, at_ms: i64) -> String {
+    let h = doudi_tests::cases::household("济南市历下区一镇一村 9 号");
+    let hh = w.phone.replica.create(GRID_A, &h).unwrap();
+    let mut v = doudi_tests::cases::submitted_visit(
+        hh,
+        [
+            (w.phone.account_id.as_str(), "张网格"),
+            (w.assistant_id.as_str(), "刘协理"),
+        ],
+    );
+    v.submitted_at = Some(UnixMillis(at_ms));
+    let visit = w.phone.replica.create(GRID_A, &v).unwrap();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted.len(), 2, "{:?}", o.rejected);
+    visit.to_string()
+}
+
+/// The township's 20 working days are counted on the holiday calendar, adjusted working days
+/// included; a due date that falls in a year the calendar does not cover is shown as unknown
+/// (日历未知), not counted Monday to Friday (which would count 1 January as a working day).
+async fn due_dates_beyond_the_calendar_are_unknown_not_guessed(b: Backend) {
+    let mut w = world(b).await;
+    // Friday 9 October 2026: Saturday the 10th is a working day (国庆节调休), so the 20th working
+    // day is Thursday 5 November (Monday to Friday alone would give Friday the 6th).
+    let known = submitted_at(&mut w, cst_ms("2026-10-09")).await;
+    // 15 December of the last year the calendar covers: 20 working days end in the next year.
+    let last = doudi_protocol::rules::calendar::WorkCalendar::china()
+        .unwrap()
+        .covered_years()
+        .max()
+        .unwrap();
+    let unknown = submitted_at(&mut w, cst_ms(&format!("{last}-12-15"))).await;
+
+    let q = w.app.get("/api/v1/review/queue", &w.town).await;
+    assert_eq!(q.status, StatusCode::OK, "{:?}", q.body);
+    let item = |id: &str| {
+        q.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["visit_id"] == json!(id))
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} not in {:?}", q.body))
+    };
+    let k = item(&known);
+    assert_eq!(k["due"], json!("2026-11-05"), "{k}");
+    assert_eq!(k["calendar_unknown"], json!(false));
+    assert_eq!(k["overdue"], json!(true), "{k}");
+    let u = item(&unknown);
+    assert_eq!(u["due"], json!(null), "{u}");
+    assert_eq!(u["calendar_unknown"], json!(true), "{u}");
+    assert_eq!(u["overdue"], json!(false), "{u}");
+
+    // The console says so, in the row and above the table.
+    let (mut browser, _) = console_login(&w.app, "town.zhao").await;
+    let (status, page) = browser.get("/console/queue").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("日历未知"), "{page}");
+    assert!(page.contains("2026-11-05"), "{page}");
 }

@@ -124,13 +124,22 @@ pub async fn queue(
                 purpose = esc(&html::purpose_label(&it.purpose)),
                 grid = esc(&it.grid),
                 submitted = html::time(it.submitted_at_ms),
-                due = html::date(it.due),
+                due = if it.calendar_unknown {
+                    "日历未知".to_string()
+                } else {
+                    html::date(it.due)
+                },
                 over = if it.overdue { "（已超期）" } else { "" },
                 st = esc(&it.status),
                 status = esc(&html::status_label(&it.status)),
             )
         })
         .collect();
+    let unknown = if page.items.iter().any(|it| it.calendar_unknown) {
+        "<p class=\"notice\" role=\"status\">部分办理期限落在节假日安排尚未导入的年份（日历未知），未作计算；请按国务院办公厅公布的节假日安排人工核对。</p>"
+    } else {
+        ""
+    };
     let table = if page.items.is_empty() {
         "<p class=\"empty\">没有符合条件的走访记录。</p>".to_string()
     } else {
@@ -165,6 +174,6 @@ pub async fn queue(
         "审核队列",
         &session,
         "queue",
-        &format!("{form}{table}{pager}"),
+        &format!("{form}{unknown}{table}{pager}"),
     )
 }
