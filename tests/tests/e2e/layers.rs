@@ -95,6 +95,17 @@ fn code_only(text: &str) -> String {
             let end = text[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
             blank(&b[i..end], &mut out);
             i = end;
+        } else if let Some(hashes) =
+            raw_string_start(&b[i..], i == 0 || !is_ident(b[i - 1] as char))
+        {
+            // r"…", r#"…"#: up to the quote followed by as many hashes.
+            let close = format!("\"{}", "#".repeat(hashes));
+            let open = 2 + hashes;
+            let end = text[i + open..]
+                .find(&close)
+                .map_or(b.len(), |n| i + open + n + close.len());
+            blank(&b[i..end], &mut out);
+            i = end;
         } else if b[i] == b'"' && !(i > 0 && (b[i - 1] == b'\'' || b[i - 1] == b'#')) {
             let mut j = i + 1;
             while j < b.len() && b[j] != b'"' {
@@ -137,6 +148,16 @@ fn code_only(text: &str) -> String {
         }
     }
     out
+}
+
+/// The number of `#` of a raw string literal starting at `s` (`r"`, `r#"`, …), if one starts there
+/// (`free`: no identifier character right before it).
+fn raw_string_start(s: &[u8], free: bool) -> Option<usize> {
+    if !free || s.first() != Some(&b'r') {
+        return None;
+    }
+    let hashes = s[1..].iter().take_while(|&&c| c == b'#').count();
+    (s.get(1 + hashes) == Some(&b'"')).then_some(hashes)
 }
 
 fn is_ident(c: char) -> bool {
@@ -198,9 +219,6 @@ fn crate_edges(src: &Path) -> (BTreeSet<Vec<String>>, Vec<Edge>) {
     let mut edges = Vec::new();
     for file in &files {
         let here = module_of(src, file);
-        let is_dir_module = file
-            .file_stem()
-            .is_some_and(|s| s == "mod" || s == "lib" || s == "main");
         let text = std::fs::read_to_string(file).unwrap();
         let code = code_only(&text);
         for (at, _) in code.match_indices("::") {
@@ -218,7 +236,7 @@ fn crate_edges(src: &Path) -> (BTreeSet<Vec<String>>, Vec<Edge>) {
             {
                 continue;
             }
-            let base: Vec<String> = match kw {
+            let mut base: Vec<String> = match kw {
                 "crate" => Vec::new(),
                 "self" => here.clone(),
                 _ => {
@@ -228,7 +246,6 @@ fn crate_edges(src: &Path) -> (BTreeSet<Vec<String>>, Vec<Edge>) {
                 }
             };
             let mut rest = &code[at + 2..];
-            let mut base = base;
             // `super::super::…`
             while kw == "super" && rest.starts_with("super::") {
                 base.pop();
@@ -254,7 +271,6 @@ fn crate_edges(src: &Path) -> (BTreeSet<Vec<String>>, Vec<Edge>) {
                 });
             }
         }
-        let _ = is_dir_module;
     }
     (modules, edges)
 }
@@ -430,6 +446,11 @@ fn the_check_finds_a_back_edge() {
     );
     assert!(!code.contains("crate::x") && !code.contains("crate::z") && !code.contains("crate::w"));
     assert_eq!(code.lines().count(), 6);
+    let raw = code_only("let p = r#\"<a href=\"x\">crate::q</a>\"#;\nuse crate::after;\n");
+    assert!(
+        !raw.contains("crate::q") && raw.contains("crate::after"),
+        "{raw}"
+    );
     let at = code.find("crate::").unwrap() + "crate::".len();
     assert_eq!(
         use_tree(&code[at..]),
