@@ -11,8 +11,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, SelectStatement};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, NullOrdering, Order, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{Action, Actor, Subject, Target, scope_condition};
@@ -63,7 +65,8 @@ pub struct SearchPage {
     pub page: u64,
     pub pages: u64,
     /// More than 2,000 households in the caller's regions matched one way (name, address or
-    /// number): only the first 2,000 of each are counted and listed; a longer query narrows it.
+    /// number): only the first 2,000 of each in the list's order (head name, then id) are
+    /// counted and listed; a longer query narrows it.
     pub truncated: bool,
 }
 
@@ -207,10 +210,25 @@ async fn matching(
                 .to_owned(),
         );
     }
+    // Each branch keeps the first matches in the list's own order (head name by code point,
+    // households without one last, then id), one row per household: which households a
+    // truncated answer shows is then the same whatever plan the database picks. The explicit
+    // byte-order collation on PostgreSQL matches the list's order under any database locale and
+    // asks for a top-N sort of the matches, never a walk of an ordered index.
+    let by_name = match db.get_database_backend() {
+        DbBackend::Postgres => Expr::cust(r#""households"."head_name" COLLATE "C""#),
+        _ => Expr::col((household::Entity, household::Column::HeadName)),
+    };
     let mut found = BTreeSet::new();
     let mut truncated = false;
     for mut b in branches {
-        b.limit(MAX_MATCHES + 1);
+        b.group_by_columns([
+            (household::Entity, household::Column::DocId),
+            (household::Entity, household::Column::HeadName),
+        ])
+        .order_by_expr_with_nulls(by_name.clone(), Order::Asc, NullOrdering::Last)
+        .order_by((household::Entity, household::Column::DocId), Order::Asc)
+        .limit(MAX_MATCHES + 1);
         let rows = db.query_all(&b).await?;
         truncated |= rows.len() as u64 > MAX_MATCHES;
         for r in rows.iter().take(MAX_MATCHES as usize) {

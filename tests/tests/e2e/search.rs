@@ -12,7 +12,10 @@ use doudi_protocol::role::Role;
 use doudi_tests::{Backend, TestApp, both_backends, spawn_app};
 use reqwest::StatusCode;
 
-both_backends!(search_matches_in_scope_and_pages);
+both_backends!(
+    search_matches_in_scope_and_pages,
+    truncated_answers_are_the_first_households_in_list_order
+);
 
 const GRID_A: &str = "370102001001-A";
 const GRID_OTHER_TOWN: &str = "370102002001-A";
@@ -205,4 +208,73 @@ async fn search_matches_in_scope_and_pages(b: Backend) {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+/// More matches than one kind of match keeps (`search::MAX_MATCHES`, 2,000): the answer is the first
+/// 2,000 households in the list's order, whatever order they were stored in and whichever plan
+/// reads them, and the same on every call. Heads are members too, so the name and the member
+/// branches both overflow; a household whose several members match counts once.
+async fn truncated_answers_are_the_first_households_in_list_order(b: Backend) {
+    const N: usize = 2010;
+    let app = spawn_app(b).await;
+    app.seed_fixture().await;
+    app.create_account("grid.zhang", Role::GridWorker, &[GRID_A])
+        .await;
+    app.create_account("town.zhao", Role::TownReviewer, &["370102001000"])
+        .await;
+    let mut phone = app.phone("grid.zhang").await;
+    // Stored in a scrambled order (7919 is prime to 2010), so storage order is not list order;
+    // every tenth household has a second member whose name matches too.
+    for i in 0..N {
+        let n = i * 7919 % N;
+        let extra = format!("王建{n:04}子");
+        let others: Vec<(&str, Option<&str>)> = if n.is_multiple_of(10) {
+            vec![(extra.as_str(), None)]
+        } else {
+            Vec::new()
+        };
+        phone
+            .replica
+            .create(
+                GRID_A,
+                &household(
+                    &phone.identity_key,
+                    &format!("一镇一村 {n} 号"),
+                    &format!("王建{n:04}"),
+                    &others,
+                ),
+            )
+            .unwrap();
+    }
+    let o = app.sync(&mut phone).await;
+    assert_eq!(o.accepted.len(), N, "{:?}", o.rejected);
+    let town = app.login("town.zhao").await.0;
+
+    let heads = |r: &doudi_tests::Resp| -> Vec<String> {
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["head_name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = search(&app, &town, "王建", 1).await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    assert_eq!(first.body["truncated"], true);
+    assert_eq!(
+        first.body["total"], 2000,
+        "the first 2,000 of each kind, once each"
+    );
+    let want: Vec<String> = (0..20).map(|n| format!("王建{n:04}")).collect();
+    assert_eq!(heads(&first), want);
+    let last = search(&app, &town, "王建", 100).await;
+    let want: Vec<String> = (1980..2000).map(|n| format!("王建{n:04}")).collect();
+    assert_eq!(
+        heads(&last),
+        want,
+        "the last page ends at the 2,000th by name"
+    );
+    // The same answer again.
+    let again = search(&app, &town, "王建", 1).await;
+    assert_eq!(ids(&again), ids(&first));
 }
