@@ -55,7 +55,7 @@ pub struct VisitSummary {
     pub id: String,
     pub household_id: String,
     pub purpose: VisitPurpose,
-    /// `draft`, `submitted`, `returned`, `approved`, `rejected`, `confirmed`.
+    /// `draft`, `submitted`, `returned`, `approved`, `rejected`, `confirmed`, `closed`.
     pub status: String,
     /// Status in Chinese (草稿, 已提交, 已退回, ...).
     pub status_label: String,

@@ -22,10 +22,11 @@ pub fn household(address: &str) -> Household {
     h
 }
 
-/// A re-check visit to `household`, submitted just now by two investigators (account id, name),
-/// each with a signature (whose blobs are not uploaded).
+/// The investigation (入户调查) of an application to `household`, submitted just now by two
+/// investigators (account id, name), each with a signature (whose blobs are not uploaded): a visit
+/// that goes through the township and then the county.
 pub fn submitted_visit(household: DocumentId, investigators: [(&str, &str); 2]) -> Visit {
-    let mut v = Visit::new(household, Purpose::Recheck);
+    let mut v = Visit::new(household, Purpose::Investigation);
     v.started_at = Some(UnixMillis(1_763_800_000_000));
     v.ended_at = Some(UnixMillis(1_763_801_800_000));
     for (n, (acct, name)) in investigators.iter().enumerate() {

@@ -439,8 +439,14 @@ impl KindSchema {
 }
 
 /// Every status of a kind but `draft`, for keys needed once a document is submitted.
-pub(crate) const VISIT_NOT_DRAFT: &[&str] =
-    &["submitted", "returned", "approved", "rejected", "confirmed"];
+pub(crate) const VISIT_NOT_DRAFT: &[&str] = &[
+    "submitted",
+    "returned",
+    "approved",
+    "rejected",
+    "confirmed",
+    "closed",
+];
 pub(crate) const REPORT_NOT_DRAFT: &[&str] = &[
     "submitted",
     "screened",

@@ -1233,7 +1233,7 @@ fn every_problem_of_a_document_is_reported_at_once() {
 fn phones_move_statuses_only_as_far_as_submission() {
     use super::discovery::DiscoveryStatus as D;
     use super::visit::VisitStatus as V;
-    let decided = [V::Approved, V::Rejected, V::Confirmed];
+    let decided = [V::Approved, V::Rejected, V::Confirmed, V::Closed];
     for &to in V::ALL {
         assert!(V::phone_may_move(Some(to), to), "{to:?} unchanged");
         assert_eq!(
@@ -1276,38 +1276,82 @@ fn phones_move_statuses_only_as_far_as_submission() {
 /// no step is one a phone may take (the two halves of the visit workflow do not overlap).
 #[test]
 fn review_steps_start_where_phones_stop() {
-    use super::visit::{ReviewDecision as D, ReviewLevel as L, VisitStatus as V};
-    for &d in D::ALL {
-        for &from in V::ALL {
-            let Some(step) = d.step(from) else {
-                continue;
-            };
-            let expected = match from {
-                V::Submitted => L::Town,
-                V::Approved => L::County,
-                _ => panic!("{d:?} from {from:?}"),
-            };
-            assert_eq!(step.level, expected, "{d:?} from {from:?}");
-            assert!(
-                !V::phone_may_move(Some(from), step.to),
-                "{d:?} from {from:?}"
-            );
-            assert!(!from.phone_may_edit());
+    use super::visit::{Purpose as P, ReviewDecision as D, ReviewLevel as L, VisitStatus as V};
+    for &purpose in P::ALL {
+        for &d in D::ALL {
+            for &from in V::ALL {
+                let Some(step) = d.step(from, purpose) else {
+                    continue;
+                };
+                let expected = match from {
+                    V::Submitted => L::Town,
+                    V::Approved => L::County,
+                    _ => panic!("{d:?} from {from:?}"),
+                };
+                assert_eq!(step.level, expected, "{d:?} from {from:?}");
+                assert!(
+                    !V::phone_may_move(Some(from), step.to),
+                    "{d:?} from {from:?}"
+                );
+                assert!(!from.phone_may_edit());
+            }
+            let levels: Vec<L> = V::ALL
+                .iter()
+                .filter_map(|&f| d.step(f, purpose))
+                .map(|s| s.level)
+                .collect();
+            assert_eq!(levels.first(), Some(&d.first_level()), "{d:?}");
         }
-        let levels: Vec<L> = V::ALL
-            .iter()
-            .filter_map(|&f| d.step(f))
-            .map(|s| s.level)
-            .collect();
-        assert_eq!(levels.first(), Some(&d.first_level()), "{d:?}");
     }
+    let app = P::Investigation;
     assert_eq!(
-        D::Confirm.step(V::Approved).map(|s| s.to),
+        D::Confirm.step(V::Approved, app).map(|s| s.to),
         Some(V::Confirmed)
     );
     assert_eq!(
-        D::SendBack.step(V::Approved).map(|s| s.to),
+        D::SendBack.step(V::Approved, app).map(|s| s.to),
         Some(V::Returned)
     );
-    assert_eq!(D::Approve.step(V::Approved), None);
+    assert_eq!(D::Approve.step(V::Approved, app), None);
+}
+
+/// Only an application's investigation goes on to the county: the township's approval of any
+/// other visit closes it (已办结), and nothing follows from a closed visit. A visit of another
+/// purpose already waiting for the county (approved before this rule) can still be decided
+/// there.
+#[test]
+fn only_applications_go_to_the_county() {
+    use super::visit::{Purpose as P, ReviewDecision as D, VisitStatus as V};
+    for &purpose in P::ALL {
+        let approved = D::Approve.step(V::Submitted, purpose).map(|s| s.to);
+        if purpose == P::Investigation {
+            assert_eq!(approved, Some(V::Approved));
+        } else {
+            assert_eq!(approved, Some(V::Closed), "{purpose:?}");
+        }
+        assert_eq!(
+            purpose.needs_county_confirmation(),
+            purpose == P::Investigation
+        );
+        for &d in D::ALL {
+            assert_eq!(
+                d.step(V::Closed, purpose),
+                None,
+                "{d:?} on a closed {purpose:?}"
+            );
+        }
+        assert_eq!(
+            D::Confirm.step(V::Approved, purpose).map(|s| s.to),
+            Some(V::Confirmed)
+        );
+        // Return and reject mean the same for every purpose.
+        assert_eq!(
+            D::Return.step(V::Submitted, purpose).map(|s| s.to),
+            Some(V::Returned)
+        );
+        assert_eq!(
+            D::Reject.step(V::Submitted, purpose).map(|s| s.to),
+            Some(V::Rejected)
+        );
+    }
 }

@@ -107,7 +107,7 @@ pub static SCHEMA: KindSchema = KindSchema {
 };
 
 /// The statuses a reviewer's decision sets.
-const REVIEWED: &[&str] = &["returned", "approved", "rejected", "confirmed"];
+const REVIEWED: &[&str] = &["returned", "approved", "rejected", "confirmed", "closed"];
 
 const CONTENT: &[SchemaKey] = &[
     SchemaKey::req(key::HOUSEHOLD, "所属家庭", Scalar(&DOCUMENT_ID))
@@ -156,7 +156,7 @@ const CONTENT: &[SchemaKey] = &[
     gps_key(key::GPS),
     SchemaKey::req(key::STATUS, "状态", Scalar(&VisitStatus::FORMAT))
         .about(
-            "phones set `draft` and `submitted` (also to resubmit a `returned` visit); the other statuses are set by reviewers' decisions, and a decided visit (`approved`, `rejected`, `confirmed`) keeps its status",
+            "phones set `draft` and `submitted` (also to resubmit a `returned` visit); the other statuses are set by reviewers' decisions, and a decided visit (`approved`, `rejected`, `confirmed`, `closed`) keeps its status",
         )
         .phone_values(&["draft", "submitted"]),
     SchemaKey::opt(key::SUBMITTED_AT, "提交时间", Scalar(&TIMESTAMP)),
@@ -391,8 +391,10 @@ code_enum! {
         Approved = ("approved", "审核通过"),
         /// 不予通过
         Rejected = ("rejected", "不予通过"),
-        /// 已确认
+        /// 已确认 (by the county: an application's investigation)
         Confirmed = ("confirmed", "已确认"),
+        /// 已办结 (closed by the township: a visit that is no application's investigation)
+        Closed = ("closed", "已办结"),
     }
 }
 
@@ -405,13 +407,13 @@ impl VisitStatus {
 
     /// Whether a push may move a visit from `from` (`None`: not stored yet) to `to`. Phones set
     /// only draft and submitted (a returned visit is submitted again); a decided visit (审核通过,
-    /// 不予通过, 已确认) stays as the reviewers left it, and every other status is set by review
+    /// 不予通过, 已确认, 已办结) stays as the reviewers left it, and every other status is set by review
     /// decisions on the server.
     pub fn phone_may_move(from: Option<VisitStatus>, to: VisitStatus) -> bool {
         use VisitStatus::*;
         from == Some(to)
             || (matches!(to, Draft | Submitted)
-                && !matches!(from, Some(Approved | Rejected | Confirmed)))
+                && !matches!(from, Some(Approved | Rejected | Confirmed | Closed)))
     }
 }
 
@@ -501,9 +503,20 @@ pub struct ReviewStep {
     pub outcome: ReviewOutcome,
 }
 
+impl Purpose {
+    /// Whether a visit of this purpose goes to the county for confirmation (审核确认) after the
+    /// township approves it: only the investigation of an application (入户调查). A re-check,
+    /// care visit, alert check, discovery check or return visit is closed by the township
+    /// (已办结); a change of benefit it shows is applied for as a case of its own.
+    pub fn needs_county_confirmation(self) -> bool {
+        self == Purpose::Investigation
+    }
+}
+
 /// The reviewers' part of the visit workflow; the phones' part is
 /// [`VisitStatus::phone_may_move`]. A submitted visit is decided by the township (approve,
-/// return, reject); a township-approved one by the county (confirm, send back, reject).
+/// return, reject); approval closes it (已办结) unless its purpose needs the county, and a
+/// township-approved one is decided by the county (confirm, send back, reject).
 impl ReviewDecision {
     /// The level whose role the decision asks for before the visit is looked up (a county's
     /// reject is known to be one only once the visit's status is).
@@ -524,13 +537,19 @@ impl ReviewDecision {
         )
     }
 
-    /// The step the decision takes from `from`, or `None` when the status does not allow it.
-    pub fn step(self, from: VisitStatus) -> Option<ReviewStep> {
+    /// The step the decision takes from `from` on a visit of `purpose`, or `None` when the
+    /// status does not allow it.
+    pub fn step(self, from: VisitStatus, purpose: Purpose) -> Option<ReviewStep> {
         use ReviewDecision as D;
         use ReviewLevel::{County, Town};
-        use VisitStatus::{Approved, Confirmed, Rejected, Returned, Submitted};
+        use VisitStatus::{Approved, Closed, Confirmed, Rejected, Returned, Submitted};
+        let approved = if purpose.needs_county_confirmation() {
+            Approved
+        } else {
+            Closed
+        };
         let (level, to, outcome) = match (self, from) {
-            (D::Approve, Submitted) => (Town, Approved, ReviewOutcome::Approve),
+            (D::Approve, Submitted) => (Town, approved, ReviewOutcome::Approve),
             (D::Return, Submitted) => (Town, Returned, ReviewOutcome::Return),
             (D::Reject, Submitted) => (Town, Rejected, ReviewOutcome::Reject),
             (D::Reject, Approved) => (County, Rejected, ReviewOutcome::Reject),
@@ -978,6 +997,7 @@ impl DocumentContent for Visit {
                 | VisitStatus::Approved
                 | VisitStatus::Rejected
                 | VisitStatus::Confirmed
+                | VisitStatus::Closed
         );
         if needs_review && self.reviews.is_empty() {
             out.push(Issue::error(

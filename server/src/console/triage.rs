@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use doudi_protocol::doc::discovery::Urgency;
+use doudi_protocol::doc::visit::VisitStatus;
 
 use super::html::{self, csrf_field, esc, esc_opt, layout};
 use super::{FormResult, Session, checked_form, error_page, html_response, secure};
@@ -201,25 +202,24 @@ async fn dashboard_page(
         use chrono::Datelike;
         t.with_day(1)
     });
-    let to_ms = |d: chrono::NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc().timestamp_millis() - 8 * 3_600_000)
-            .unwrap_or(0)
-    };
     let count_since = |since: i64| {
         visit::Entity::find()
             .filter(in_region(visit::Column::RegionPath))
             .filter(visit::Column::SubmittedAtMs.gte(since))
             .count(db)
     };
-    let week = count_since(week_start.map(to_ms).unwrap_or(now)).await?;
-    let month = count_since(month_start.map(to_ms).unwrap_or(now)).await?;
+    let week = count_since(week_start.map(deadlines::midnight_ms).unwrap_or(now)).await?;
+    let month = count_since(month_start.map(deadlines::midnight_ms).unwrap_or(now)).await?;
     // Visits by status, each counted up to the queue's cap (shown with "+" beyond it).
     let pending_status = queue::default_status(r.subject.role);
     let cap = state.settings.queue_count_cap;
     let mut by_status: Vec<(String, u64)> = Vec::new();
     let mut pending = String::new();
-    for s in ["submitted", "returned", "approved", "rejected", "confirmed"] {
+    for s in VisitStatus::ALL
+        .iter()
+        .filter(|s| **s != VisitStatus::Draft)
+        .map(|s| s.as_str())
+    {
         let in_status = visit::Entity::find()
             .filter(in_region(visit::Column::RegionPath))
             .filter(visit::Column::Status.eq(s));

@@ -529,6 +529,16 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
         "新增重度残疾，收入明显下降",
     )?)
     .await?;
+    // The household then applied for 低保: the application's investigation goes through the
+    // township and on to the county (the visits above are closed by the township).
+    s.put(&mk_visit(
+        hh3,
+        (head3, "孙桂兰"),
+        Purpose::Investigation,
+        12,
+        "申请低保入户调查：丈夫重度残疾后无劳动收入，家庭人均收入低于当地低保标准",
+    )?)
+    .await?;
 
     // Discovery reports: an emergency filed 30 hours ago and an ordinary one.
     let reporter = AccountId::parse(&worker.id).map_err(err)?;

@@ -66,6 +66,13 @@ pub fn local(ms: i64) -> Option<NaiveDateTime> {
     DateTime::from_timestamp_millis(ms.checked_add(CST_OFFSET_MS)?).map(|d| d.naive_utc())
 }
 
+/// Unix milliseconds of the (China) midnight that starts day `d`.
+pub fn midnight_ms(d: NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis() - CST_OFFSET_MS)
+        .unwrap_or(0)
+}
+
 /// Local date of a unix-millisecond instant.
 pub fn local_date(ms: i64) -> Option<NaiveDate> {
     local(ms).map(|d| d.date())

@@ -154,10 +154,14 @@ pub async fn decide_visit(
     let out = documents::server_write(db, &writer, visit_id, |am: &mut AutoCommit, stored| {
         let (_, mut v) = doc::read::<Visit, _>(&*am).map_err(ApiError::internal)?;
         let from = v.status;
-        let Some(t) = kind.step(from) else {
-            return Err(ApiError::new(Code::ReviewWrongState).with_details(
-                serde_json::json!({ "status": from.as_str(), "decision": kind.as_str() }),
-            ));
+        let Some(t) = kind.step(from, v.purpose) else {
+            return Err(
+                ApiError::new(Code::ReviewWrongState).with_details(serde_json::json!({
+                    "status": from.as_str(),
+                    "decision": kind.as_str(),
+                    "purpose": v.purpose.as_str(),
+                })),
+            );
         };
         let action = level_action(t.level);
         let d = decide(subject, action, Target::Region(&stored.region_path));

@@ -11,6 +11,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+use doudi_protocol::doc::visit::Purpose;
 use doudi_protocol::role::Role;
 
 use super::deadlines::{self, DueDate};
@@ -143,15 +144,22 @@ pub async fn items(
             let hh = households.get(&v.household_id);
             let tekun = hh.is_some_and(|h| is_tekun(&h.programmes));
             let approved_at = approvals.get(&v.doc_id).copied();
+            // The statutory clocks and the county's spot check are an application's: a visit
+            // of another purpose is closed by the township without a legal time limit.
+            let application = Purpose::parse(&v.purpose)
+                .is_some_and(Purpose::needs_county_confirmation);
             let due = match v.status.as_str() {
-                "submitted" => v
+                "submitted" if application => v
                     .submitted_at_ms
                     .and_then(|s| deadlines::town_due(s, tekun)),
-                "approved" => approved_at.and_then(|a| deadlines::county_due(a, tekun)),
+                "approved" if application => {
+                    approved_at.and_then(|a| deadlines::county_due(a, tekun))
+                }
                 _ => None,
             };
             QueueItem {
                 spot_check: tekun
+                    && application
                     && matches!(v.status.as_str(), "approved" | "confirmed")
                     && spot_check(&v.doc_id, spot_percent),
                 overdue: matches!((due.and_then(DueDate::date), today), (Some(d), Some(t)) if t > d),

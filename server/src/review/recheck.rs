@@ -113,8 +113,8 @@ pub fn risk_label_zh(r: RiskLevel) -> &'static str {
 
 /// The last instant (unix ms) of a local (China) date: a task due that day is overdue after it.
 pub fn end_of_day_ms(d: NaiveDate) -> Option<i64> {
-    let next = d.checked_add_days(Days::new(1))?.and_hms_opt(0, 0, 0)?;
-    Some(next.and_utc().timestamp_millis() - 8 * 3_600_000 - 1)
+    let next = d.checked_add_days(Days::new(1))?;
+    Some(deadlines::midnight_ms(next) - 1)
 }
 
 /// Whether a member's removal reason records a death.

@@ -3,7 +3,7 @@
 
 use doudi_protocol::doc::discovery::{Channel, DiscoveryStatus, TargetGroup, Urgency};
 use doudi_protocol::doc::household::{Member, Programme, Relation};
-use doudi_protocol::doc::visit::{ReviewOutcome, VisitStatus};
+use doudi_protocol::doc::visit::{Purpose, ReviewOutcome, VisitStatus};
 use doudi_protocol::doc::{DiscoveryReport, Household, UnixMillis, Visit};
 use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, MemberId};
 use doudi_protocol::role::Role;
@@ -31,6 +31,7 @@ both_backends!(
     dashboard_counts_every_status,
     history_survives_change_log_compaction,
     due_dates_beyond_the_calendar_are_unknown_not_guessed,
+    only_applications_go_to_the_county,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -981,7 +982,7 @@ async fn queue_count_stops_at_the_cap(b: Backend) {
     // A narrower filter that matches fewer is counted exactly again.
     let q = w
         .app
-        .get("/api/v1/review/queue?purpose=investigation", &w.town)
+        .get("/api/v1/review/queue?purpose=recheck", &w.town)
         .await;
     assert_eq!(
         (&q.body["total"], &q.body["total_capped"]),
@@ -1029,7 +1030,7 @@ async fn dashboard_counts_every_status(b: Backend) {
     let (mut town, _) = console_login(&w.app, "town.zhao").await;
     let (status, dash) = town.get("/console/dashboard").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(status_chart(&dash), vec![1, 1, 1, 1, 0], "{dash}");
+    assert_eq!(status_chart(&dash), vec![1, 1, 1, 1, 0, 0], "{dash}");
     assert!(
         dash.contains(r#"<span class="n">1</span><span>待我审核</span>"#),
         "{dash}"
@@ -1038,7 +1039,7 @@ async fn dashboard_counts_every_status(b: Backend) {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let (mut county, _) = console_login(&w.app, "county.qian").await;
     let (_, dash) = county.get("/console/dashboard").await;
-    assert_eq!(status_chart(&dash), vec![1, 1, 0, 1, 1], "{dash}");
+    assert_eq!(status_chart(&dash), vec![1, 1, 0, 1, 1, 0], "{dash}");
     assert!(
         dash.contains(r#"<span class="n">0</span><span>待我审核</span>"#),
         "{dash}"
@@ -1140,4 +1141,74 @@ async fn due_dates_beyond_the_calendar_are_unknown_not_guessed(b: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("日历未知"), "{page}");
     assert!(page.contains("2026-11-05"), "{page}");
+}
+
+/// Only the investigation of an application (入户调查) goes on to the county: the township's
+/// approval closes a re-check (已办结), which then has no due date, no place in the county's queue
+/// and no further decision; the application's investigation waits for the county as before.
+async fn only_applications_go_to_the_county(b: Backend) {
+    let mut w = world(b).await;
+    let (hh, application) = submitted(&mut w, false).await;
+    let mut v = doudi_tests::cases::submitted_visit(
+        hh.parse().unwrap(),
+        [
+            (w.phone.account_id.as_str(), "张网格"),
+            (w.assistant_id.as_str(), "刘协理"),
+        ],
+    );
+    v.purpose = Purpose::Recheck;
+    let recheck = w.phone.replica.create(GRID_A, &v).unwrap().to_string();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
+
+    // The township's queue shows both; only the application carries a statutory due date.
+    let q = w.app.get("/api/v1/review/queue", &w.town).await;
+    assert_eq!(q.body["total"], 2, "{:?}", q.body);
+    for item in q.body["items"].as_array().unwrap() {
+        let is_application = item["visit_id"] == application.as_str();
+        // (Past the working-day calendar the application's due date is unknown, not absent.)
+        let dated = item["due"].is_string() || item["calendar_unknown"] == true;
+        assert_eq!(dated, is_application, "{item:?}");
+        assert_eq!(
+            item["purpose"],
+            if is_application {
+                "investigation"
+            } else {
+                "recheck"
+            }
+        );
+    }
+
+    let r = review(&w.app, &w.town, &recheck, "approve", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["status"], "closed");
+    let r = review(&w.app, &w.town, &application, "approve", None).await;
+    assert_eq!(r.body["status"], "approved");
+
+    // The county sees the application only, and cannot decide the closed re-check.
+    let q = w.app.get("/api/v1/review/queue", &w.county).await;
+    assert_eq!(q.body["total"], 1, "{:?}", q.body);
+    assert_eq!(q.body["items"][0]["visit_id"], application.as_str());
+    for d in ["confirm", "send_back", "reject"] {
+        let r = review(&w.app, &w.county, &recheck, d, Some("抽查")).await;
+        assert_eq!(r.code(), "review.wrong_state", "{d}: {:?}", r.body);
+        assert_eq!(r.body["details"]["status"], "closed");
+        assert_eq!(r.body["details"]["purpose"], "recheck");
+    }
+    let r = review(&w.app, &w.town, &recheck, "return", Some("补充")).await;
+    assert_eq!(r.code(), "review.wrong_state");
+    let r = review(&w.app, &w.county, &application, "confirm", None).await;
+    assert_eq!(r.body["status"], "confirmed", "{:?}", r.body);
+
+    // The phone learns the closed status, and may not reopen the visit.
+    w.app.sync(&mut w.phone).await;
+    let closed: Visit = w.phone.replica.read(&recheck).unwrap();
+    assert_eq!(closed.status, VisitStatus::Closed);
+    assert_eq!(closed.reviews.len(), 1);
+    assert_eq!(closed.reviews[0].decision, ReviewOutcome::Approve);
+    let all = w
+        .app
+        .get("/api/v1/review/queue?status=closed", &w.town)
+        .await;
+    assert_eq!(all.body["total"], 1, "{:?}", all.body);
 }

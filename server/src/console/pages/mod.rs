@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use doudi_protocol::doc::visit::VisitStatus;
+use doudi_protocol::doc::visit::{Purpose, VisitStatus};
 use doudi_protocol::doc::{self, Household, Visit};
 use doudi_protocol::id_number::IdNumber;
 

@@ -2,10 +2,15 @@
 
 use super::*;
 
-pub(super) fn decision_forms(session: &Session, visit_id: &str, status: VisitStatus) -> String {
+pub(super) fn decision_forms(
+    session: &Session,
+    visit_id: &str,
+    status: VisitStatus,
+    purpose: Purpose,
+) -> String {
     let mut s = String::new();
     for &kind in ReviewDecision::ALL {
-        let Some(t) = kind.step(status) else {
+        let Some(t) = kind.step(status, purpose) else {
             continue;
         };
         let action = review::level_action(t.level);
@@ -91,7 +96,7 @@ pub(super) async fn visit_page(
         grid = esc(&row.scope),
     ));
     b.push_str("<h2>审核</h2>");
-    b.push_str(&decision_forms(session, id, v.status));
+    b.push_str(&decision_forms(session, id, v.status, v.purpose));
     if !v.reviews.is_empty() {
         let rows: String = v
             .reviews
