@@ -45,10 +45,12 @@ pub enum Action {
     ReadTasks,
     /// Upload photos and signatures (blobs) for the documents one writes.
     UploadBlob,
+    /// Export the ledgers of one's regions as CSV or XLSX (导出台账; reviewers; audited).
+    Export,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::ReadRegion,
         Action::ManageRegions,
         Action::ManageAccounts,
@@ -65,6 +67,7 @@ impl Action {
         Action::ReadReviewLists,
         Action::ReadTasks,
         Action::UploadBlob,
+        Action::Export,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +88,7 @@ impl Action {
             Action::ReadReviewLists => "read_review_lists",
             Action::ReadTasks => "read_tasks",
             Action::UploadBlob => "upload_blob",
+            Action::Export => "export",
         }
     }
 }
@@ -117,12 +121,18 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         ),
         Role::TownReviewer => matches!(
             action,
-            ReadRegion | ReadCase | ReviewVisit | Unmask | ReadReviewLists
+            ReadRegion | ReadCase | ReviewVisit | Unmask | ReadReviewLists | Export
         ),
         Role::CountyApprover => {
             matches!(
                 action,
-                ReadRegion | ReadCase | ReviewVisit | ConfirmCase | Unmask | ReadReviewLists
+                ReadRegion
+                    | ReadCase
+                    | ReviewVisit
+                    | ConfirmCase
+                    | Unmask
+                    | ReadReviewLists
+                    | Export
             )
         }
         Role::Admin => {

@@ -348,13 +348,26 @@ pub async fn reveal(
     keys: &IdentityKeys,
     doc_id: &str,
 ) -> Result<BTreeMap<String, IdNumber>, DbErr> {
+    Ok(reveal_all(db, keys, vec![doc_id.to_string()])
+        .await?
+        .into_iter()
+        .map(|((_, entry), n)| (entry, n))
+        .collect())
+}
+
+/// The clear numbers of several documents, by document and entry (as [`reveal`]).
+pub async fn reveal_all(
+    db: &DatabaseConnection,
+    keys: &IdentityKeys,
+    doc_ids: Vec<String>,
+) -> Result<BTreeMap<(String, String), IdNumber>, DbErr> {
     let found = identity_number::Entity::find()
-        .filter(identity_number::Column::DocId.eq(doc_id))
+        .filter(identity_number::Column::DocId.is_in(doc_ids))
         .all(db)
         .await?;
     Ok(found
         .into_iter()
-        .filter_map(|row| keys.decrypt(&row).map(|n| (row.entry, n)))
+        .filter_map(|row| keys.decrypt(&row).map(|n| ((row.doc_id, row.entry), n)))
         .collect())
 }
 

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod documents;
 pub mod entity;
 pub mod error;
+pub mod exports;
 pub mod http;
 pub mod identity;
 pub mod policies;

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +115,20 @@ test('a town reviewer returns a visit with a comment', async () => {
   await page.goto(`${base}/console/reports`);
   assert.match(await page.locator('main').innerText(), /急难超过 24 小时未处理/);
   await page.screenshot({ path: join(artifacts, 'console-reports.png'), fullPage: true });
+
+  // Exports: the members' ledger downloads as CSV, numbers masked.
+  await page.goto(`${base}/console/exports`);
+  assert.equal(await page.locator('h1').innerText(), '导出台账');
+  const members = page.locator('form[action="/console/exports/members"]');
+  await members.locator('select[name=format]').selectOption('csv');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    members.locator('button[type=submit]').click(),
+  ]);
+  const ledger = readFileSync(await download.path(), 'utf8');
+  assert.ok(ledger.startsWith('\ufeff户编号,户主,地址'), ledger.slice(0, 80));
+  assert.match(ledger, /\d{6}\*{4}\d{3}[\dX]/, 'ID numbers are masked');
+  assert.doesNotMatch(ledger, /(^|,)\d{17}[\dX](,|$)/m, 'no ID number in full');
 
   // Logging out ends the session.
   await Promise.all([page.waitForURL('**/console/login'), page.click('header form button')]);

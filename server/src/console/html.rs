@@ -65,6 +65,7 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
         ),
         ("tasks", "/console/tasks", "任务", "Tasks"),
         ("dashboard", "/console/dashboard", "数据看板", "Dashboard"),
+        ("exports", "/console/exports", "导出台账", "Exports"),
     ]
     .iter()
     .map(|(key, href, zh, en)| {

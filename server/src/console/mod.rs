@@ -4,6 +4,7 @@
 //! POST checks. Every page asks the access module; ids outside the reviewer's regions get the same
 //! answer as ids that do not exist, and the denial is audited.
 
+mod exports;
 mod html;
 mod means;
 mod pages;
@@ -60,6 +61,8 @@ pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
         .route("/console/reports/{id}/assign", post(triage::assign))
         .route("/console/reports/{id}/close", post(triage::close))
         .route("/console/dashboard", get(triage::dashboard))
+        .route("/console/exports", get(exports::page))
+        .route("/console/exports/{dataset}", get(exports::download))
         .route("/console/tasks", get(tasks::tasks))
         .route("/console/households/{id}/risk", post(tasks::set_risk))
         .route(

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod blobs;
 pub mod conflicts;
 pub mod contract;
+pub mod exports;
 pub mod health;
 pub mod openapi;
 pub mod policies;
@@ -120,6 +121,7 @@ pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
         )
         .route("/review/queue", get(crate::http::review::review_queue))
         .route("/households", get(crate::http::search::search_households))
+        .route("/exports/{dataset}", get(crate::http::exports::export))
         .route("/reports", get(crate::http::review::list_reports))
         .route(
             "/reports/{id}/assign",

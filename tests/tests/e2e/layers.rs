@@ -18,7 +18,8 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
     (
         "services",
         &[
-            "sync", "review", "blobs", "search", "identity", "accounts", "regions", "policies",
+            "sync", "review", "blobs", "search", "exports", "identity", "accounts", "regions",
+            "policies",
         ],
     ),
     ("documents", &["documents"]),

@@ -6,6 +6,7 @@ mod access;
 mod api_contract;
 mod auth;
 mod blobs;
+mod exports;
 mod faults;
 mod identity;
 mod input;

@@ -33,7 +33,14 @@ fn allowed(role: Role) -> &'static [Action] {
         Role::VillageCadre => &[
             ReadRegion, ReadCase, FileReport, Sync, ReadTasks, UploadBlob,
         ],
-        Role::TownReviewer => &[ReadRegion, ReadCase, ReviewVisit, Unmask, ReadReviewLists],
+        Role::TownReviewer => &[
+            ReadRegion,
+            ReadCase,
+            ReviewVisit,
+            Unmask,
+            ReadReviewLists,
+            Export,
+        ],
         Role::CountyApprover => &[
             ReadRegion,
             ReadCase,
@@ -41,6 +48,7 @@ fn allowed(role: Role) -> &'static [Action] {
             ConfirmCase,
             Unmask,
             ReadReviewLists,
+            Export,
         ],
         Role::Admin => &[
             ReadRegion,

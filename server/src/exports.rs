@@ -1,0 +1,651 @@
+//! Exports (导出台账): the households, members and visits of the caller's regions as CSV or XLSX,
+//! for the ledgers reviewers keep outside doudi (docs/API.md "Exports").
+//!
+//! An export is read page by page in key order ([`PAGE_ROWS`] rows at a time), so a county of a
+//! million households never needs them in memory at once: CSV is streamed as the pages are read,
+//! XLSX is written row by row into a worksheet kept on disk (constant-memory mode) and sent when
+//! complete. Every export is scope-checked by the access module (`export`) and audited before
+//! its first row; 身份证号 are masked unless the caller asks for them in full and may unmask
+//! there (then the audit entry says so).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::sea_query::Condition;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Deserialize;
+
+use doudi_protocol::doc::household::{HukouType, Programme, Relation};
+use doudi_protocol::doc::visit::{Conclusion, Purpose, VisitMode, VisitStatus};
+
+use crate::access::{Action, Actor, Subject, Target, scope_condition};
+use crate::entity::{household, member, region, visit};
+use crate::error::{ApiError, ApiResult, Code};
+use crate::identity::IdentityKeys;
+use crate::review::deadlines;
+use crate::review::queue::region_path_in_scope;
+
+/// Rows read from the database per step.
+pub const PAGE_ROWS: u64 = 1000;
+/// Data rows per XLSX worksheet: Excel's 1,048,576 rows less the header; more go on to a next
+/// worksheet of the same columns.
+pub const XLSX_ROWS_PER_SHEET: u32 = 1_048_575;
+/// Audit action of an export.
+pub const AUDIT_EXPORT: &str = "export";
+
+/// What is exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dataset {
+    /// 家庭: one row per household.
+    Households,
+    /// 家庭成员: one row per current member.
+    Members,
+    /// 走访: one row per visit that left the draft state.
+    Visits,
+}
+
+impl Dataset {
+    pub const ALL: [Dataset; 3] = [Dataset::Households, Dataset::Members, Dataset::Visits];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dataset::Households => "households",
+            Dataset::Members => "members",
+            Dataset::Visits => "visits",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Dataset> {
+        Dataset::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Dataset::Households => "家庭台账",
+            Dataset::Members => "家庭成员台账",
+            Dataset::Visits => "走访台账",
+        }
+    }
+
+    /// The header row.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Dataset::Households => &[
+                "户编号",
+                "户主",
+                "地址",
+                "网格编码",
+                "网格",
+                "户籍类型",
+                "保障类别",
+                "成员人数",
+            ],
+            Dataset::Members => &[
+                "户编号",
+                "户主",
+                "地址",
+                "网格编码",
+                "网格",
+                "成员编号",
+                "姓名",
+                "身份证号",
+                "与户主关系",
+                "共同生活",
+            ],
+            Dataset::Visits => &[
+                "走访编号",
+                "户编号",
+                "户主",
+                "地址",
+                "网格编码",
+                "网格",
+                "走访类型",
+                "状态",
+                "方式",
+                "开始时间",
+                "结束时间",
+                "提交时间",
+                "调查人数",
+                "调查结论",
+                "照片数",
+            ],
+        }
+    }
+}
+
+/// The file format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// UTF-8 with a byte-order mark (so that Excel and WPS read the Chinese), comma-separated,
+    /// RFC 4180 quoting.
+    Csv,
+    /// Excel 2007+ workbook.
+    Xlsx,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "csv" => Some(Format::Csv),
+            "xlsx" => Some(Format::Xlsx),
+            _ => None,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+}
+
+/// Query parameters of an export.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+pub struct ExportParams {
+    /// `csv` (default) or `xlsx`.
+    pub format: Option<String>,
+    /// A region code inside the caller's regions (default: all of them).
+    pub region: Option<String>,
+    /// Visits only: submitted on or after this day (China time, `YYYY-MM-DD`).
+    pub from: Option<String>,
+    /// Visits only: submitted on or before this day (China time, `YYYY-MM-DD`).
+    pub to: Option<String>,
+    /// Members only: `true` for full 身份证号 (needs `unmask` in the exported regions; audited).
+    pub unmask: Option<bool>,
+}
+
+fn invalid(field: &str, zh: String, en: String) -> ApiError {
+    ApiError::new(Code::InvalidRequest)
+        .with_message(zh, en)
+        .with_details(serde_json::json!({ "field": field }))
+}
+
+fn day(field: &str, v: Option<&str>) -> ApiResult<Option<NaiveDate>> {
+    match v.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| {
+                invalid(
+                    field,
+                    format!("日期应为 年-月-日，如 2026-12-01：{v}"),
+                    format!("a date is YYYY-MM-DD, e.g. 2026-12-01: {v}"),
+                )
+            }),
+    }
+}
+
+/// Where an export stands: its filters, and the key after which the next page starts.
+pub struct Export {
+    pub dataset: Dataset,
+    pub format: Format,
+    in_scope: Condition,
+    /// Submission between these instants (unix ms, the end excluded).
+    period: Option<(Option<i64>, Option<i64>)>,
+    unmask: bool,
+    after: Option<(String, String)>,
+    done: bool,
+    grid_names: HashMap<String, String>,
+    /// Rows read so far.
+    pub rows: u64,
+}
+
+impl Export {
+    /// A file name for the download: dataset and day, ASCII.
+    pub fn file_name(&self) -> String {
+        let today = deadlines::today()
+            .map(|d| d.format("%Y%m%d").to_string())
+            .unwrap_or_default();
+        format!(
+            "doudi-{}-{today}.{}",
+            self.dataset.as_str(),
+            self.format.extension()
+        )
+    }
+}
+
+/// Check the caller's permission and the filters, audit the export, and return where it starts.
+pub async fn start(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    dataset: Dataset,
+    params: &ExportParams,
+) -> ApiResult<Export> {
+    let target = format!("exports.{}", dataset.as_str());
+    actor
+        .require(db, Action::Export, Target::Scope, &target)
+        .await?;
+    let format = match params.format.as_deref().map(str::trim) {
+        None | Some("") => Format::Csv,
+        Some(f) => Format::parse(f).ok_or_else(|| {
+            invalid(
+                "format",
+                format!("导出格式应为 csv 或 xlsx：{f}"),
+                format!("the export format is csv or xlsx: {f}"),
+            )
+        })?,
+    };
+    let subject = &actor.subject;
+    let region = params
+        .region
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    let mut region_path = None;
+    if let Some(code) = region {
+        let Some(path) = region_path_in_scope(db, subject, code).await? else {
+            return Err(ApiError::new(Code::NotFound).with_message(
+                format!("没有这个区划，或不在您的管辖范围内：{code}"),
+                format!("no such region in your regions: {code}"),
+            ));
+        };
+        region_path = Some(path);
+    }
+    // The caller's regions, and within them the region asked for.
+    fn within(subject: &Subject, col: impl ColumnTrait + Copy, path: Option<&str>) -> Condition {
+        let c = Condition::all().add(scope_condition(subject, col));
+        match path {
+            Some(p) => c.add(col.starts_with(p)),
+            None => c,
+        }
+    }
+    let path = region_path.as_deref();
+    let in_scope = match dataset {
+        Dataset::Households => within(subject, household::Column::RegionPath, path),
+        Dataset::Members => within(subject, member::Column::RegionPath, path),
+        Dataset::Visits => within(subject, visit::Column::RegionPath, path),
+    };
+    let from = day("from", params.from.as_deref())?;
+    let to = day("to", params.to.as_deref())?;
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(invalid(
+            "from",
+            "开始日期晚于结束日期".into(),
+            "the period starts after it ends".into(),
+        ));
+    }
+    let period = (dataset == Dataset::Visits && (from.is_some() || to.is_some())).then(|| {
+        (
+            from.map(deadlines::midnight_ms),
+            to.and_then(|t| t.succ_opt()).map(deadlines::midnight_ms),
+        )
+    });
+    let unmask = dataset == Dataset::Members && params.unmask == Some(true);
+    if unmask {
+        match &region_path {
+            Some(path) => {
+                actor
+                    .require_visible(db, Action::Unmask, path, &target)
+                    .await?
+            }
+            None => {
+                actor
+                    .require(db, Action::Unmask, Target::Scope, &target)
+                    .await?
+            }
+        }
+    }
+    let mut ev = actor.event(AUDIT_EXPORT, Some(&target));
+    ev.detail = Some(serde_json::json!({
+        "dataset": dataset.as_str(),
+        "format": match format { Format::Csv => "csv", Format::Xlsx => "xlsx" },
+        "region": region,
+        "from": from.map(|d| d.to_string()),
+        "to": to.map(|d| d.to_string()),
+        "unmask": unmask,
+    }));
+    crate::audit::record(db, crate::audit::Outcome::Ok, ev).await?;
+    Ok(Export {
+        dataset,
+        format,
+        in_scope,
+        period,
+        unmask,
+        after: None,
+        done: false,
+        grid_names: HashMap::new(),
+        rows: 0,
+    })
+}
+
+fn label<T>(code: &str, parse: fn(&str) -> Option<T>, zh: fn(T) -> &'static str) -> String {
+    parse(code).map(zh).unwrap_or(code).to_string()
+}
+
+fn time(ms: Option<i64>) -> String {
+    ms.and_then(deadlines::local)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+impl Export {
+    /// The grid names of `codes` (cached for the export).
+    async fn grid_names(&mut self, db: &DatabaseConnection, codes: &[&str]) -> ApiResult<()> {
+        let missing: Vec<String> = codes
+            .iter()
+            .filter(|c| !self.grid_names.contains_key(**c))
+            .map(|c| c.to_string())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        for r in region::Entity::find()
+            .filter(region::Column::Code.is_in(missing.clone()))
+            .all(db)
+            .await?
+        {
+            self.grid_names.insert(r.code, r.name);
+        }
+        for c in missing {
+            self.grid_names.entry(c).or_default();
+        }
+        Ok(())
+    }
+
+    fn grid_name(&self, code: &str) -> String {
+        self.grid_names.get(code).cloned().unwrap_or_default()
+    }
+
+    /// The next page of rows, or `None` when the export is complete.
+    pub async fn next_page(
+        &mut self,
+        db: &DatabaseConnection,
+        keys: &IdentityKeys,
+    ) -> ApiResult<Option<Vec<Vec<String>>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let rows = match self.dataset {
+            Dataset::Households => self.households(db).await?,
+            Dataset::Members => self.members(db, keys).await?,
+            Dataset::Visits => self.visits(db).await?,
+        };
+        if (rows.len() as u64) < PAGE_ROWS {
+            self.done = true;
+        }
+        self.rows += rows.len() as u64;
+        Ok((!rows.is_empty()).then_some(rows))
+    }
+
+    async fn households_by_id(
+        db: &DatabaseConnection,
+        ids: Vec<String>,
+    ) -> ApiResult<HashMap<String, household::Model>> {
+        Ok(household::Entity::find()
+            .filter(household::Column::DocId.is_in(ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|h| (h.doc_id.clone(), h))
+            .collect())
+    }
+
+    async fn households(&mut self, db: &DatabaseConnection) -> ApiResult<Vec<Vec<String>>> {
+        let mut q = household::Entity::find().filter(self.in_scope.clone());
+        if let Some((id, _)) = &self.after {
+            q = q.filter(household::Column::DocId.gt(id.as_str()));
+        }
+        let page = q
+            .order_by_asc(household::Column::DocId)
+            .limit(PAGE_ROWS)
+            .all(db)
+            .await?;
+        let codes: Vec<&str> = page.iter().map(|h| h.scope.as_str()).collect();
+        self.grid_names(db, &codes).await?;
+        if let Some(h) = page.last() {
+            self.after = Some((h.doc_id.clone(), String::new()));
+        }
+        Ok(page
+            .iter()
+            .map(|h| {
+                vec![
+                    h.doc_id.clone(),
+                    h.head_name.clone().unwrap_or_default(),
+                    h.address.clone(),
+                    h.scope.clone(),
+                    self.grid_name(&h.scope),
+                    h.hukou_type
+                        .as_deref()
+                        .map(|c| label(c, HukouType::parse, HukouType::label_zh))
+                        .unwrap_or_default(),
+                    h.programmes
+                        .split(',')
+                        .filter(|p| !p.is_empty())
+                        .map(|p| label(p, Programme::parse, Programme::label_zh))
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                    h.member_count.to_string(),
+                ]
+            })
+            .collect())
+    }
+
+    async fn members(
+        &mut self,
+        db: &DatabaseConnection,
+        keys: &IdentityKeys,
+    ) -> ApiResult<Vec<Vec<String>>> {
+        let mut q = member::Entity::find()
+            .filter(self.in_scope.clone())
+            .filter(member::Column::Removed.eq(false));
+        if let Some((doc, m)) = &self.after {
+            q = q.filter(
+                Condition::any()
+                    .add(member::Column::DocId.gt(doc.as_str()))
+                    .add(
+                        Condition::all()
+                            .add(member::Column::DocId.eq(doc.as_str()))
+                            .add(member::Column::MemberId.gt(m.as_str())),
+                    ),
+            );
+        }
+        let page = q
+            .order_by_asc(member::Column::DocId)
+            .order_by_asc(member::Column::MemberId)
+            .limit(PAGE_ROWS)
+            .all(db)
+            .await?;
+        if let Some(m) = page.last() {
+            self.after = Some((m.doc_id.clone(), m.member_id.clone()));
+        }
+        let mut ids: Vec<String> = page.iter().map(|m| m.doc_id.clone()).collect();
+        ids.dedup();
+        let households = Self::households_by_id(db, ids.clone()).await?;
+        let codes: Vec<&str> = households.values().map(|h| h.scope.as_str()).collect();
+        let codes: Vec<String> = codes.into_iter().map(str::to_string).collect();
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        self.grid_names(db, &codes).await?;
+        let clear = if self.unmask {
+            crate::identity::reveal_all(db, keys, ids).await?
+        } else {
+            Default::default()
+        };
+        Ok(page
+            .iter()
+            .map(|m| {
+                let h = households.get(&m.doc_id);
+                let number = if self.unmask {
+                    clear
+                        .get(&(m.doc_id.clone(), format!("members.{}", m.member_id)))
+                        .map(|n| n.expose().to_string())
+                        .or_else(|| m.id_number_masked.clone())
+                } else {
+                    m.id_number_masked.clone()
+                };
+                vec![
+                    m.doc_id.clone(),
+                    h.and_then(|h| h.head_name.clone()).unwrap_or_default(),
+                    h.map(|h| h.address.clone()).unwrap_or_default(),
+                    h.map(|h| h.scope.clone()).unwrap_or_default(),
+                    h.map(|h| self.grid_name(&h.scope)).unwrap_or_default(),
+                    m.member_id.clone(),
+                    m.name.clone(),
+                    number.unwrap_or_default(),
+                    label(&m.relation, Relation::parse, Relation::label_zh),
+                    if m.co_resident { "是" } else { "否" }.to_string(),
+                ]
+            })
+            .collect())
+    }
+
+    async fn visits(&mut self, db: &DatabaseConnection) -> ApiResult<Vec<Vec<String>>> {
+        let mut q = visit::Entity::find()
+            .filter(self.in_scope.clone())
+            .filter(visit::Column::Status.ne(VisitStatus::Draft.as_str()));
+        if let Some((from, to)) = self.period {
+            if let Some(f) = from {
+                q = q.filter(visit::Column::SubmittedAtMs.gte(f));
+            }
+            if let Some(t) = to {
+                q = q.filter(visit::Column::SubmittedAtMs.lt(t));
+            }
+        }
+        if let Some((id, _)) = &self.after {
+            q = q.filter(visit::Column::DocId.gt(id.as_str()));
+        }
+        let page = q
+            .order_by_asc(visit::Column::DocId)
+            .limit(PAGE_ROWS)
+            .all(db)
+            .await?;
+        if let Some(v) = page.last() {
+            self.after = Some((v.doc_id.clone(), String::new()));
+        }
+        let households =
+            Self::households_by_id(db, page.iter().map(|v| v.household_id.clone()).collect())
+                .await?;
+        let codes: Vec<String> = page.iter().map(|v| v.scope.clone()).collect();
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        self.grid_names(db, &codes).await?;
+        Ok(page
+            .iter()
+            .map(|v| {
+                let h = households.get(&v.household_id);
+                vec![
+                    v.doc_id.clone(),
+                    v.household_id.clone(),
+                    h.and_then(|h| h.head_name.clone()).unwrap_or_default(),
+                    h.map(|h| h.address.clone()).unwrap_or_default(),
+                    v.scope.clone(),
+                    self.grid_name(&v.scope),
+                    label(&v.purpose, Purpose::parse, Purpose::label_zh),
+                    label(&v.status, VisitStatus::parse, VisitStatus::label_zh),
+                    label(&v.mode, VisitMode::parse, VisitMode::label_zh),
+                    time(v.started_at_ms),
+                    time(v.ended_at_ms),
+                    time(v.submitted_at_ms),
+                    v.investigator_count.to_string(),
+                    v.conclusion
+                        .as_deref()
+                        .map(|c| label(c, Conclusion::parse, Conclusion::label_zh))
+                        .unwrap_or_default(),
+                    v.photo_count.to_string(),
+                ]
+            })
+            .collect())
+    }
+}
+
+/// The header and rows of a page as CSV bytes (the header, with the UTF-8 byte-order mark, before
+/// the first page only).
+pub fn csv_bytes(dataset: Dataset, rows: &[Vec<String>], header: bool) -> ApiResult<Vec<u8>> {
+    let mut out = Vec::new();
+    if header {
+        out.extend_from_slice("\u{feff}".as_bytes());
+    }
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        if header {
+            w.write_record(dataset.columns())
+                .map_err(ApiError::internal)?;
+        }
+        for r in rows {
+            w.write_record(r).map_err(ApiError::internal)?;
+        }
+        w.flush().map_err(ApiError::internal)?;
+    }
+    Ok(out)
+}
+
+/// An XLSX workbook written row by row into worksheets kept on disk.
+pub struct XlsxWriter {
+    book: rust_xlsxwriter::Workbook,
+    dataset: Dataset,
+    sheets: usize,
+    row: u32,
+}
+
+fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> ApiError {
+    ApiError::internal(e)
+}
+
+impl XlsxWriter {
+    pub fn new(dataset: Dataset) -> ApiResult<XlsxWriter> {
+        let mut w = XlsxWriter {
+            book: rust_xlsxwriter::Workbook::new(),
+            dataset,
+            sheets: 0,
+            row: 0,
+        };
+        w.new_sheet()?;
+        Ok(w)
+    }
+
+    fn new_sheet(&mut self) -> ApiResult<()> {
+        self.sheets += 1;
+        let name = if self.sheets == 1 {
+            self.dataset.label_zh().to_string()
+        } else {
+            format!("{}（{}）", self.dataset.label_zh(), self.sheets)
+        };
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        let sheet = self
+            .book
+            .add_worksheet_with_constant_memory()
+            .map_err(xlsx_err)?;
+        sheet.set_name(name).map_err(xlsx_err)?;
+        for (c, h) in self.dataset.columns().iter().enumerate() {
+            sheet
+                .write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(xlsx_err)?;
+        }
+        sheet.set_freeze_panes(1, 0).map_err(xlsx_err)?;
+        self.row = 0;
+        Ok(())
+    }
+
+    /// Append rows, starting a new worksheet when one is full.
+    pub fn write(&mut self, rows: &[Vec<String>]) -> ApiResult<()> {
+        for r in rows {
+            if self.row == XLSX_ROWS_PER_SHEET {
+                self.new_sheet()?;
+            }
+            self.row += 1;
+            let at = self.row;
+            let sheet = self
+                .book
+                .worksheet_from_index(self.sheets - 1)
+                .map_err(xlsx_err)?;
+            for (c, v) in r.iter().enumerate() {
+                sheet.write_string(at, c as u16, v).map_err(xlsx_err)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Write the finished workbook.
+    pub fn finish<W: std::io::Write + Send>(mut self, to: W) -> ApiResult<()> {
+        self.book.save_to_writer(to).map_err(xlsx_err)
+    }
+}

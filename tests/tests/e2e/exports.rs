@@ -1,0 +1,321 @@
+//! Exports (`GET /api/v1/exports/{dataset}`, the console's `/console/exports`): ledgers of the
+//! caller's regions as CSV and XLSX, read back with a CSV parser and a spreadsheet reader; identity
+//! numbers masked unless asked for with the permission, every export audited, the period and region
+//! filters applied, bad requests refused.
+
+use std::io::Cursor;
+
+use calamine::{Reader, Xlsx};
+use doudi_protocol::doc::household::{Member, Relation};
+use doudi_protocol::id_number::IdNumber;
+use doudi_protocol::ids::MemberId;
+use doudi_protocol::role::Role;
+use doudi_tests::{Backend, TestApp, both_backends, console_login, spawn_app};
+use reqwest::StatusCode;
+
+both_backends!(
+    exports_are_the_callers_ledgers,
+    exports_refuse_what_they_cannot_give
+);
+
+const GRID_A: &str = "370102001001-A";
+const GRID_OTHER_TOWN: &str = "370102002001-A";
+const NUMBER: &str = "11010519491231002X";
+
+/// The answer of an export: status, content type and raw bytes.
+async fn export(app: &TestApp, token: &str, path: &str) -> (StatusCode, String, Vec<u8>) {
+    let r = app
+        .http
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, ct, r.bytes().await.unwrap().to_vec())
+}
+
+/// The rows of a CSV export (header first), after its byte-order mark.
+fn csv_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    let body = bytes
+        .strip_prefix("\u{feff}".as_bytes())
+        .expect("a byte-order mark first");
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(body)
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+/// The rows of an XLSX export's first worksheet, and the worksheet's name.
+fn xlsx_rows(bytes: Vec<u8>) -> (String, Vec<Vec<String>>) {
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("a workbook");
+    let name = book.sheet_names()[0].clone();
+    let range = book.worksheet_range(&name).unwrap();
+    let rows = range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    (name, rows)
+}
+
+fn column(rows: &[Vec<String>], name: &str) -> Vec<String> {
+    let at = rows[0].iter().position(|c| c == name).expect(name);
+    rows[1..].iter().map(|r| r[at].clone()).collect()
+}
+
+struct World {
+    app: TestApp,
+    town: String,
+    county: String,
+    households: Vec<String>,
+}
+
+/// Two households in the township (one with a member whose number is [`NUMBER`]), one in
+/// another township, and a submitted investigation of the first.
+async fn world(b: Backend) -> World {
+    let app = spawn_app(b).await;
+    app.seed_fixture().await;
+    app.create_account("grid.zhang", Role::GridWorker, &[GRID_A])
+        .await;
+    let assistant = app
+        .create_account("assist.liu", Role::Assistant, &["370102001001"])
+        .await;
+    app.create_account("grid.sun", Role::GridWorker, &[GRID_OTHER_TOWN])
+        .await;
+    app.create_account("town.zhao", Role::TownReviewer, &["370102001000"])
+        .await;
+    app.create_account("county.qian", Role::CountyApprover, &["370102000000"])
+        .await;
+    let mut phone = app.phone("grid.zhang").await;
+    let mut households = Vec::new();
+    for (address, child) in [("一镇一村 1 号", true), ("一镇一村 2 号, \"东\"", false)] {
+        let mut h = doudi_tests::cases::household(address);
+        if child {
+            let mut m = Member::new("王小明", Relation::Child);
+            m.identity = Some(phone.identity_key.seal(&IdNumber::parse(NUMBER).unwrap()));
+            h.members.insert(MemberId::generate().unwrap(), m);
+        }
+        households.push(phone.replica.create(GRID_A, &h).unwrap());
+    }
+    let v = doudi_tests::cases::submitted_visit(
+        households[0],
+        [
+            (phone.account_id.as_str(), "张网格"),
+            (assistant.as_str(), "刘协理"),
+        ],
+    );
+    phone.replica.create(GRID_A, &v).unwrap();
+    let o = app.sync(&mut phone).await;
+    assert_eq!(o.accepted.len(), 3, "{:?}", o.rejected);
+    let mut other = app.phone("grid.sun").await;
+    other
+        .replica
+        .create(
+            GRID_OTHER_TOWN,
+            &doudi_tests::cases::household("二镇一村 1 号"),
+        )
+        .unwrap();
+    let o = app.sync(&mut other).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
+    let town = app.login("town.zhao").await.0;
+    let county = app.login("county.qian").await.0;
+    World {
+        households: households.iter().map(|h| h.to_string()).collect(),
+        app,
+        town,
+        county,
+    }
+}
+
+async fn exports_are_the_callers_ledgers(b: Backend) {
+    let w = world(b).await;
+    let app = &w.app;
+
+    // Households of the township only, in id order, with grid names and labels.
+    let (status, ct, bytes) = export(app, &w.town, "/api/v1/exports/households").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    assert_eq!(ct, "text/csv; charset=utf-8");
+    let rows = csv_rows(&bytes);
+    assert_eq!(rows[0][..3], ["户编号", "户主", "地址"]);
+    let mut want = w.households.clone();
+    want.sort();
+    assert_eq!(column(&rows, "户编号"), want);
+    assert!(column(&rows, "地址").contains(&"一镇一村 2 号, \"东\"".to_string()));
+    assert_eq!(column(&rows, "网格"), ["一村甲网格", "一村甲网格"]);
+    assert_eq!(
+        column(&rows, "成员人数")
+            .iter()
+            .filter(|n| *n == "2")
+            .count(),
+        1
+    );
+    // The county sees both townships.
+    let (_, _, bytes) = export(app, &w.county, "/api/v1/exports/households").await;
+    assert_eq!(csv_rows(&bytes).len(), 1 + 3);
+    let (_, _, bytes) = export(
+        app,
+        &w.county,
+        "/api/v1/exports/households?region=370102002000",
+    )
+    .await;
+    assert_eq!(column(&csv_rows(&bytes), "地址"), ["二镇一村 1 号"]);
+
+    // Members: numbers masked by default, whole on request; each export audited.
+    let (_, _, bytes) = export(app, &w.town, "/api/v1/exports/members").await;
+    let rows = csv_rows(&bytes);
+    assert_eq!(rows.len(), 1 + 3, "{rows:?}");
+    let numbers = column(&rows, "身份证号");
+    assert!(!numbers.iter().any(|n| n == NUMBER), "{numbers:?}");
+    let masked: Vec<&String> = numbers.iter().filter(|n| !n.is_empty()).collect();
+    assert_eq!(masked.len(), 1, "{numbers:?}");
+    assert_eq!(masked[0], "110105****002X");
+    assert!(
+        column(&rows, "与户主关系").contains(&"子女".to_string()),
+        "{rows:?}"
+    );
+    let (status, _, bytes) = export(
+        app,
+        &w.county,
+        "/api/v1/exports/members?unmask=true&format=xlsx&region=370102001000",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (sheet, xrows) = xlsx_rows(bytes);
+    assert_eq!(sheet, "家庭成员台账");
+    assert!(
+        column(&xrows, "身份证号").contains(&NUMBER.to_string()),
+        "{xrows:?}"
+    );
+    assert_eq!(xrows.len(), rows.len());
+    let audit = app.audit("export").await;
+    assert_eq!(audit.len(), 5, "{audit:?}");
+    let last = audit.last().unwrap();
+    assert_eq!(last.outcome, "ok");
+    assert_eq!(last.target.as_deref(), Some("exports.members"));
+    let detail: serde_json::Value = serde_json::from_str(last.detail.as_deref().unwrap()).unwrap();
+    assert_eq!(detail["unmask"], true);
+    assert_eq!(detail["format"], "xlsx");
+    assert_eq!(detail["region"], "370102001000");
+
+    // Visits: the period filters by submission day (China time).
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    let (_, _, bytes) = export(
+        app,
+        &w.town,
+        &format!("/api/v1/exports/visits?from={today}&to={today}"),
+    )
+    .await;
+    let rows = csv_rows(&bytes);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(column(&rows, "走访类型"), ["入户调查"]);
+    assert_eq!(column(&rows, "状态"), ["已提交"]);
+    assert_eq!(column(&rows, "户编号"), [w.households[0].clone()]);
+    let yesterday = today.pred_opt().unwrap();
+    let (_, _, bytes) = export(
+        app,
+        &w.town,
+        &format!("/api/v1/exports/visits?to={yesterday}&format=xlsx"),
+    )
+    .await;
+    let (sheet, xrows) = xlsx_rows(bytes);
+    assert_eq!(sheet, "走访台账");
+    assert_eq!(xrows.len(), 1, "the header only: {xrows:?}");
+
+    // The console's download is the same ledger, through the same checks and audit.
+    let (mut console, _) = console_login(app, "town.zhao").await;
+    let (status, page) = console.get("/console/exports").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("/console/exports/members") && page.contains("name=\"unmask\""));
+    let (status, body) = console.get("/console/exports/households?format=csv").await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, api) = export(app, &w.town, "/api/v1/exports/households").await;
+    assert_eq!(csv_rows(body.as_bytes()), csv_rows(&api));
+    assert_eq!(app.audit("export").await.len(), 5 + 2 + 2);
+}
+
+async fn exports_refuse_what_they_cannot_give(b: Backend) {
+    let w = world(b).await;
+    let app = &w.app;
+    let field = app.login("grid.zhang").await.0;
+    for (token, path, status, code) in [
+        (
+            field.as_str(),
+            "/api/v1/exports/households",
+            StatusCode::FORBIDDEN,
+            "policy.denied",
+        ),
+        (
+            &w.town,
+            "/api/v1/exports/households?region=370102002000",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            &w.town,
+            "/api/v1/exports/members?unmask=true&region=370102002000",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            &w.town,
+            "/api/v1/exports/payments",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            &w.town,
+            "/api/v1/exports/households?format=pdf",
+            StatusCode::BAD_REQUEST,
+            "request.invalid",
+        ),
+        (
+            &w.town,
+            "/api/v1/exports/visits?from=2026-13-01",
+            StatusCode::BAD_REQUEST,
+            "request.invalid",
+        ),
+        (
+            &w.town,
+            "/api/v1/exports/visits?from=2026-12-02&to=2026-12-01",
+            StatusCode::BAD_REQUEST,
+            "request.invalid",
+        ),
+    ] {
+        let r = app.get(path, token).await;
+        assert_eq!(r.status, status, "{path}: {:?}", r.body);
+        assert_eq!(r.code(), code, "{path}: {:?}", r.body);
+    }
+    // Nothing refused was exported; the field worker's refusal is audited as denied.
+    assert!(app.audit("export").await.is_empty());
+    let denied = app.audit("policy.denied").await;
+    assert!(
+        denied
+            .iter()
+            .any(|d| d.target.as_deref() == Some("exports.households")
+                && d.detail
+                    .as_deref()
+                    .is_some_and(|x| x.contains("\"export\""))),
+        "{denied:?}"
+    );
+    let r = app
+        .get("/api/v1/exports/visits?from=2026-13-01", &w.town)
+        .await;
+    assert_eq!(r.body["details"]["field"], "from");
+    // The server keeps serving.
+    let (status, _, _) = export(app, &w.town, "/api/v1/exports/visits").await;
+    assert_eq!(status, StatusCode::OK);
+}
