@@ -1,5 +1,6 @@
-//! Exports (导出台账): the households, members and visits of the caller's regions as CSV or XLSX,
-//! for the ledgers reviewers keep outside doudi (docs/API.md "Exports").
+//! Exports (导出台账): the households, members, visits, discovery reports and tasks of the
+//! caller's regions as CSV or XLSX, for the ledgers reviewers keep outside doudi (docs/API.md
+//! "Exports").
 //!
 //! An export is read page by page in key order ([`PAGE_ROWS`] rows at a time), so a county of a
 //! million households never needs them in memory at once: CSV is streamed as the pages are read,
@@ -11,19 +12,20 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use sea_orm::sea_query::Condition;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 
+use doudi_protocol::doc::discovery::{Channel, DiscoveryStatus, Urgency};
 use doudi_protocol::doc::household::{HukouType, Programme, Relation};
 use doudi_protocol::doc::visit::{Conclusion, Purpose, VisitMode, VisitStatus};
 
 use crate::access::{Action, Actor, Subject, Target, scope_condition};
-use crate::entity::{household, member, region, visit};
+use crate::entity::{account, household, member, region, report, task, visit};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::identity::IdentityKeys;
-use crate::review::deadlines;
 use crate::review::queue::region_path_in_scope;
+use crate::review::{deadlines, recheck};
 
 /// Rows read from the database per step.
 pub const PAGE_ROWS: u64 = 1000;
@@ -42,16 +44,28 @@ pub enum Dataset {
     Members,
     /// 走访: one row per visit that left the draft state.
     Visits,
+    /// 主动发现报告: one row per report that left the draft state.
+    Reports,
+    /// 任务: one row per task (核实, 复核, 探访), open or not.
+    Tasks,
 }
 
 impl Dataset {
-    pub const ALL: [Dataset; 3] = [Dataset::Households, Dataset::Members, Dataset::Visits];
+    pub const ALL: [Dataset; 5] = [
+        Dataset::Households,
+        Dataset::Members,
+        Dataset::Visits,
+        Dataset::Reports,
+        Dataset::Tasks,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Dataset::Households => "households",
             Dataset::Members => "members",
             Dataset::Visits => "visits",
+            Dataset::Reports => "reports",
+            Dataset::Tasks => "tasks",
         }
     }
 
@@ -64,6 +78,8 @@ impl Dataset {
             Dataset::Households => "家庭台账",
             Dataset::Members => "家庭成员台账",
             Dataset::Visits => "走访台账",
+            Dataset::Reports => "主动发现台账",
+            Dataset::Tasks => "任务台账",
         }
     }
 
@@ -109,6 +125,48 @@ impl Dataset {
                 "调查结论",
                 "照片数",
             ],
+            Dataset::Reports => &[
+                "报告编号",
+                "网格编码",
+                "网格",
+                "上报人",
+                "发现渠道",
+                "紧急程度",
+                "急难超24小时",
+                "状态",
+                "上报时间",
+            ],
+            Dataset::Tasks => &[
+                "任务编号",
+                "类型",
+                "户编号",
+                "户主",
+                "地址",
+                "报告编号",
+                "承办人",
+                "状态",
+                "创建时间",
+                "到期日",
+                "已逾期",
+                "说明",
+            ],
+        }
+    }
+
+    /// What the period (`from`, `to`) filters on, if anything: the submission of a visit, the
+    /// report time of a report, the due date of a task (its creation when it has none).
+    fn period_instant(self) -> Option<Expr> {
+        match self {
+            Dataset::Households | Dataset::Members => None,
+            Dataset::Visits => Some(Expr::col(visit::Column::SubmittedAtMs)),
+            Dataset::Reports => Some(Expr::col(report::Column::ReportedAtMs)),
+            Dataset::Tasks => Some(
+                Func::coalesce([
+                    Expr::col(task::Column::DueAtMs),
+                    Expr::col(task::Column::CreatedAtMs),
+                ])
+                .into(),
+            ),
         }
     }
 }
@@ -155,9 +213,11 @@ pub struct ExportParams {
     pub format: Option<String>,
     /// A region code inside the caller's regions (default: all of them).
     pub region: Option<String>,
-    /// Visits only: submitted on or after this day (China time, `YYYY-MM-DD`).
+    /// On or after this day (China time, `YYYY-MM-DD`): visits by submission, reports by
+    /// report time, tasks by due date (creation when they have none); households and members
+    /// ignore it.
     pub from: Option<String>,
-    /// Visits only: submitted on or before this day (China time, `YYYY-MM-DD`).
+    /// On or before this day (China time, `YYYY-MM-DD`), as `from`.
     pub to: Option<String>,
     /// Members only: `true` for full 身份证号 (needs `unmask` in the exported regions; audited).
     pub unmask: Option<bool>,
@@ -189,12 +249,13 @@ pub struct Export {
     pub dataset: Dataset,
     pub format: Format,
     in_scope: Condition,
-    /// Submission between these instants (unix ms, the end excluded).
+    /// The period column between these instants (unix ms, the end excluded).
     period: Option<(Option<i64>, Option<i64>)>,
     unmask: bool,
     after: Option<(String, String)>,
     done: bool,
-    grid_names: HashMap<String, String>,
+    grid_names: Names,
+    account_names: Names,
     /// Rows read so far.
     pub rows: u64,
 }
@@ -263,6 +324,8 @@ pub async fn start(
         Dataset::Households => within(subject, household::Column::RegionPath, path),
         Dataset::Members => within(subject, member::Column::RegionPath, path),
         Dataset::Visits => within(subject, visit::Column::RegionPath, path),
+        Dataset::Reports => within(subject, report::Column::RegionPath, path),
+        Dataset::Tasks => within(subject, task::Column::RegionPath, path),
     };
     let from = day("from", params.from.as_deref())?;
     let to = day("to", params.to.as_deref())?;
@@ -275,12 +338,13 @@ pub async fn start(
             "the period starts after it ends".into(),
         ));
     }
-    let period = (dataset == Dataset::Visits && (from.is_some() || to.is_some())).then(|| {
-        (
-            from.map(deadlines::midnight_ms),
-            to.and_then(|t| t.succ_opt()).map(deadlines::midnight_ms),
-        )
-    });
+    let period =
+        (dataset.period_instant().is_some() && (from.is_some() || to.is_some())).then(|| {
+            (
+                from.map(deadlines::midnight_ms),
+                to.and_then(|t| t.succ_opt()).map(deadlines::midnight_ms),
+            )
+        });
     let unmask = dataset == Dataset::Members && params.unmask == Some(true);
     if unmask {
         match &region_path {
@@ -314,7 +378,8 @@ pub async fn start(
         unmask,
         after: None,
         done: false,
-        grid_names: HashMap::new(),
+        grid_names: Names::default(),
+        account_names: Names::default(),
         rows: 0,
     })
 }
@@ -332,29 +397,51 @@ fn time(ms: Option<i64>) -> String {
 impl Export {
     /// The grid names of `codes` (cached for the export).
     async fn grid_names(&mut self, db: &DatabaseConnection, codes: &[&str]) -> ApiResult<()> {
-        let missing: Vec<String> = codes
-            .iter()
-            .filter(|c| !self.grid_names.contains_key(**c))
-            .map(|c| c.to_string())
-            .collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        for r in region::Entity::find()
-            .filter(region::Column::Code.is_in(missing.clone()))
-            .all(db)
-            .await?
-        {
-            self.grid_names.insert(r.code, r.name);
-        }
-        for c in missing {
-            self.grid_names.entry(c).or_default();
+        let missing = self.grid_names.missing(codes);
+        if !missing.is_empty() {
+            let found = region::Entity::find()
+                .filter(region::Column::Code.is_in(missing.clone()))
+                .all(db)
+                .await?;
+            self.grid_names
+                .fill(missing, found.into_iter().map(|r| (r.code, r.name)));
         }
         Ok(())
     }
 
     fn grid_name(&self, code: &str) -> String {
-        self.grid_names.get(code).cloned().unwrap_or_default()
+        self.grid_names.get(code)
+    }
+
+    /// The display names of the accounts `ids` (cached for the export).
+    async fn account_names(&mut self, db: &DatabaseConnection, ids: &[&str]) -> ApiResult<()> {
+        let missing = self.account_names.missing(ids);
+        if !missing.is_empty() {
+            let found = account::Entity::find()
+                .filter(account::Column::Id.is_in(missing.clone()))
+                .all(db)
+                .await?;
+            self.account_names
+                .fill(missing, found.into_iter().map(|a| (a.id, a.display_name)));
+        }
+        Ok(())
+    }
+
+    fn account_name(&self, id: &str) -> String {
+        self.account_names.get(id)
+    }
+
+    /// The rows of the period, if one was asked for.
+    fn in_period<Q: QueryFilter>(&self, mut q: Q) -> Q {
+        if let (Some((from, to)), Some(at)) = (self.period, self.dataset.period_instant()) {
+            if let Some(f) = from {
+                q = q.filter(at.clone().gte(f));
+            }
+            if let Some(t) = to {
+                q = q.filter(at.lt(t));
+            }
+        }
+        q
     }
 
     /// The next page of rows, or `None` when the export is complete.
@@ -370,6 +457,8 @@ impl Export {
             Dataset::Households => self.households(db).await?,
             Dataset::Members => self.members(db, keys).await?,
             Dataset::Visits => self.visits(db).await?,
+            Dataset::Reports => self.reports(db).await?,
+            Dataset::Tasks => self.tasks(db).await?,
         };
         if (rows.len() as u64) < PAGE_ROWS {
             self.done = true;
@@ -493,24 +582,18 @@ impl Export {
                     m.name.clone(),
                     number.unwrap_or_default(),
                     label(&m.relation, Relation::parse, Relation::label_zh),
-                    if m.co_resident { "是" } else { "否" }.to_string(),
+                    yes_no(m.co_resident),
                 ]
             })
             .collect())
     }
 
     async fn visits(&mut self, db: &DatabaseConnection) -> ApiResult<Vec<Vec<String>>> {
-        let mut q = visit::Entity::find()
-            .filter(self.in_scope.clone())
-            .filter(visit::Column::Status.ne(VisitStatus::Draft.as_str()));
-        if let Some((from, to)) = self.period {
-            if let Some(f) = from {
-                q = q.filter(visit::Column::SubmittedAtMs.gte(f));
-            }
-            if let Some(t) = to {
-                q = q.filter(visit::Column::SubmittedAtMs.lt(t));
-            }
-        }
+        let mut q = self.in_period(
+            visit::Entity::find()
+                .filter(self.in_scope.clone())
+                .filter(visit::Column::Status.ne(VisitStatus::Draft.as_str())),
+        );
         if let Some((id, _)) = &self.after {
             q = q.filter(visit::Column::DocId.gt(id.as_str()));
         }
@@ -555,6 +638,139 @@ impl Export {
             })
             .collect())
     }
+}
+
+impl Export {
+    async fn reports(&mut self, db: &DatabaseConnection) -> ApiResult<Vec<Vec<String>>> {
+        let mut q = self.in_period(
+            report::Entity::find()
+                .filter(self.in_scope.clone())
+                .filter(report::Column::Status.ne(DiscoveryStatus::Draft.as_str())),
+        );
+        if let Some((id, _)) = &self.after {
+            q = q.filter(report::Column::DocId.gt(id.as_str()));
+        }
+        let page = q
+            .order_by_asc(report::Column::DocId)
+            .limit(PAGE_ROWS)
+            .all(db)
+            .await?;
+        if let Some(r) = page.last() {
+            self.after = Some((r.doc_id.clone(), String::new()));
+        }
+        let codes: Vec<&str> = page.iter().map(|r| r.scope.as_str()).collect();
+        self.grid_names(db, &codes).await?;
+        let reporters: Vec<&str> = page.iter().map(|r| r.reporter.as_str()).collect();
+        self.account_names(db, &reporters).await?;
+        Ok(page
+            .iter()
+            .map(|r| {
+                vec![
+                    r.doc_id.clone(),
+                    r.scope.clone(),
+                    self.grid_name(&r.scope),
+                    self.account_name(&r.reporter),
+                    r.channel
+                        .as_deref()
+                        .map(|c| label(c, Channel::parse, Channel::label_zh))
+                        .unwrap_or_default(),
+                    r.urgency
+                        .as_deref()
+                        .map(|c| label(c, Urgency::parse, Urgency::label_zh))
+                        .unwrap_or_default(),
+                    yes_no(r.emergency_24h),
+                    label(&r.status, DiscoveryStatus::parse, DiscoveryStatus::label_zh),
+                    time(r.reported_at_ms),
+                ]
+            })
+            .collect())
+    }
+
+    async fn tasks(&mut self, db: &DatabaseConnection) -> ApiResult<Vec<Vec<String>>> {
+        let mut q = self.in_period(task::Entity::find().filter(self.in_scope.clone()));
+        if let Some((id, _)) = &self.after {
+            q = q.filter(task::Column::Id.gt(id.as_str()));
+        }
+        let page = q
+            .order_by_asc(task::Column::Id)
+            .limit(PAGE_ROWS)
+            .all(db)
+            .await?;
+        if let Some(t) = page.last() {
+            self.after = Some((t.id.clone(), String::new()));
+        }
+        let households = Self::households_by_id(
+            db,
+            page.iter().filter_map(|t| t.household_id.clone()).collect(),
+        )
+        .await?;
+        let assignees: Vec<&str> = page
+            .iter()
+            .filter_map(|t| t.assignee_id.as_deref())
+            .collect();
+        self.account_names(db, &assignees).await?;
+        let now = crate::auth::now_ms();
+        Ok(page
+            .iter()
+            .map(|t| {
+                let h = t.household_id.as_ref().and_then(|id| households.get(id));
+                vec![
+                    t.id.clone(),
+                    recheck::kind_label_zh(&t.kind).to_string(),
+                    t.household_id.clone().unwrap_or_default(),
+                    h.and_then(|h| h.head_name.clone()).unwrap_or_default(),
+                    h.map(|h| h.address.clone()).unwrap_or_default(),
+                    t.report_id.clone().unwrap_or_default(),
+                    t.assignee_id
+                        .as_deref()
+                        .map(|a| self.account_name(a))
+                        .unwrap_or_default(),
+                    recheck::task_status_label_zh(&t.status).to_string(),
+                    time(Some(t.created_at_ms)),
+                    t.due_at_ms
+                        .and_then(deadlines::local_date)
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                    yes_no(t.status == "open" && t.due_at_ms.is_some_and(|d| d < now)),
+                    t.note.clone().unwrap_or_default(),
+                ]
+            })
+            .collect())
+    }
+}
+
+/// Names by code or id, looked up once per export.
+#[derive(Default)]
+struct Names(HashMap<String, String>);
+
+impl Names {
+    /// The keys of `want` not looked up yet.
+    fn missing(&self, want: &[&str]) -> Vec<String> {
+        let mut m: Vec<String> = want
+            .iter()
+            .filter(|c| !self.0.contains_key(**c))
+            .map(|c| c.to_string())
+            .collect();
+        m.sort();
+        m.dedup();
+        m
+    }
+
+    /// Keep what was `found` of the keys `asked` (the others have no name).
+    fn fill(&mut self, asked: Vec<String>, found: impl IntoIterator<Item = (String, String)>) {
+        self.0.extend(found);
+        for k in asked {
+            self.0.entry(k).or_default();
+        }
+    }
+
+    fn get(&self, key: &str) -> String {
+        self.0.get(key).cloned().unwrap_or_default()
+    }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "是" } else { "否" }.to_string()
 }
 
 /// The header and rows of a page as CSV bytes (the header, with the UTF-8 byte-order mark, before

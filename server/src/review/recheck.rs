@@ -83,6 +83,16 @@ pub fn kind_label_zh(code: &str) -> &'static str {
     }
 }
 
+/// The Chinese label of a task status code (`open`, `done`, `superseded`).
+pub fn task_status_label_zh(code: &str) -> &'static str {
+    match code {
+        "open" => "未完成",
+        "done" => "已完成",
+        "superseded" => "已由新任务替代",
+        _ => "未知",
+    }
+}
+
 /// Parse a stored risk level.
 pub fn parse_risk(s: &str) -> Option<RiskLevel> {
     match s {

@@ -15,6 +15,7 @@ use reqwest::StatusCode;
 
 both_backends!(
     exports_are_the_callers_ledgers,
+    reports_and_tasks_are_exported_with_names,
     exports_refuse_what_they_cannot_give
 );
 
@@ -75,6 +76,8 @@ struct World {
     town: String,
     county: String,
     households: Vec<String>,
+    report: String,
+    assistant: String,
 }
 
 /// Two households in the township (one with a member whose number is [`NUMBER`]), one in
@@ -112,8 +115,15 @@ async fn world(b: Backend) -> World {
         ],
     );
     phone.replica.create(GRID_A, &v).unwrap();
+    let report = phone
+        .replica
+        .create(
+            GRID_A,
+            &doudi_tests::cases::report_with_photos(&phone.account_id, &[]),
+        )
+        .unwrap();
     let o = app.sync(&mut phone).await;
-    assert_eq!(o.accepted.len(), 3, "{:?}", o.rejected);
+    assert_eq!(o.accepted.len(), 4, "{:?}", o.rejected);
     let mut other = app.phone("grid.sun").await;
     other
         .replica
@@ -131,6 +141,8 @@ async fn world(b: Backend) -> World {
         app,
         town,
         county,
+        report: report.to_string(),
+        assistant,
     }
 }
 
@@ -245,6 +257,57 @@ async fn exports_are_the_callers_ledgers(b: Backend) {
     let (_, _, api) = export(app, &w.town, "/api/v1/exports/households").await;
     assert_eq!(csv_rows(body.as_bytes()), csv_rows(&api));
     assert_eq!(app.audit("export").await.len(), 5 + 2 + 2);
+}
+
+/// Discovery reports and tasks, with the reporter's and the assignee's names; tasks filtered by
+/// their due date.
+async fn reports_and_tasks_are_exported_with_names(b: Backend) {
+    let w = world(b).await;
+    let app = &w.app;
+    let (_, _, bytes) = export(app, &w.town, "/api/v1/exports/reports?format=xlsx").await;
+    let (sheet, rows) = xlsx_rows(bytes);
+    assert_eq!(sheet, "主动发现台账");
+    assert_eq!(column(&rows, "报告编号"), [w.report.as_str()]);
+    assert_eq!(column(&rows, "上报人"), ["grid.zhang"]);
+    assert_eq!(column(&rows, "紧急程度"), ["需要关爱"]);
+    assert_eq!(column(&rows, "网格"), ["一村甲网格"]);
+
+    let r = app
+        .post(
+            &format!("/api/v1/reports/{}/assign", w.report),
+            Some(&w.town),
+            serde_json::json!({ "assignee": w.assistant, "note": "今天内核实" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let (_, _, bytes) = export(app, &w.town, "/api/v1/exports/tasks").await;
+    let rows = csv_rows(&bytes);
+    assert_eq!(column(&rows, "类型"), ["核实主动发现报告"]);
+    assert_eq!(column(&rows, "报告编号"), [w.report.as_str()]);
+    assert_eq!(column(&rows, "承办人"), ["assist.liu"]);
+    assert_eq!(column(&rows, "状态"), ["未完成"]);
+    assert_eq!(column(&rows, "说明"), ["今天内核实"]);
+    // A verification has no due date: the period takes its creation day.
+    assert_eq!(column(&rows, "到期日"), [""]);
+    let created = &column(&rows, "创建时间")[0][..10];
+    let (_, _, bytes) = export(
+        app,
+        &w.town,
+        &format!("/api/v1/exports/tasks?from={created}&to={created}"),
+    )
+    .await;
+    assert_eq!(csv_rows(&bytes).len(), 2, "created within the period");
+    // A period that ends before the task was created leaves it out.
+    let (_, _, bytes) = export(app, &w.town, "/api/v1/exports/tasks?to=2026-01-01").await;
+    assert_eq!(csv_rows(&bytes).len(), 1, "the header only");
+    // The other township's reviewer sees neither.
+    app.create_account("town.other", Role::TownReviewer, &["370102002000"])
+        .await;
+    let other = app.login("town.other").await.0;
+    for d in ["reports", "tasks"] {
+        let (_, _, bytes) = export(app, &other, &format!("/api/v1/exports/{d}")).await;
+        assert_eq!(csv_rows(&bytes).len(), 1, "{d}: the header only");
+    }
 }
 
 async fn exports_refuse_what_they_cannot_give(b: Backend) {
