@@ -19,6 +19,7 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
         "services",
         &[
             "sync", "review", "blobs", "search", "identity", "accounts", "regions", "policies",
+            "backup",
         ],
     ),
     ("documents", &["documents"]),
