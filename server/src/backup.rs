@@ -214,6 +214,7 @@ fn remove_partial(dir: &Path, created: bool) {
             format!("{SQLITE_FILE}-journal"),
             BLOB_DIR.to_string(),
             MANIFEST_FILE.to_string(),
+            manifest_tmp(),
         ];
         names.iter().map(|n| dir.join(n)).try_for_each(|p| {
             if p.is_dir() {
@@ -397,10 +398,15 @@ fn hash_file(path: &Path) -> Result<(u64, String), BackupError> {
     Ok((bytes, hex::encode(hasher.finalize())))
 }
 
+/// The manifest's name while it is written.
+fn manifest_tmp() -> String {
+    format!("{MANIFEST_FILE}.tmp")
+}
+
 /// Write `MANIFEST.json` through a temporary file, durably: the mark of a complete backup.
 fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), BackupError> {
     let path = dir.join(MANIFEST_FILE);
-    let tmp = dir.join(format!("{MANIFEST_FILE}.tmp"));
+    let tmp = dir.join(manifest_tmp());
     let text = serde_json::to_vec_pretty(manifest).map_err(|e| io_error(&path, e.into()))?;
     let written = (|| {
         let mut f = std::fs::File::create(&tmp)?;

@@ -424,11 +424,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             for old in &r.moved_aside {
                 println!("moved aside {}", old.display());
             }
+            let taken = chrono::DateTime::from_timestamp_millis(r.manifest.created_at_ms)
+                .map_or_else(|| r.manifest.created_at_ms.to_string(), |t| t.to_rfc3339());
             println!(
-                "restored {} (feed {}, backup of {} ms) with {} blobs ({} bytes)",
+                "restored {} from the backup begun at {taken} (feed {}) with {} blobs ({} bytes);                  phones that synced after that time: docs/OPERATIONS.md",
                 r.database.display(),
                 r.manifest.database.feed_seq,
-                r.manifest.created_at_ms,
                 r.manifest.blobs.count,
                 r.manifest.blobs.bytes
             );
