@@ -14,7 +14,7 @@
 //! A restore checks the whole backup (the manifest, the database's hash and integrity, every
 //! blob's content against its name, every listed blob present) before it touches the data
 //! directory, puts the blobs in place, then the database by an atomic rename. The server must be
-//! stopped. An existing database is only replaced with `--force`, and then moved aside, never
+//! stopped (one that has the database open is refused). An existing database is only replaced with `--force`, and then moved aside, never
 //! deleted.
 //!
 //! PostgreSQL and S3 deployments are backed up with their own tools (docs/OPERATIONS.md); both
@@ -432,16 +432,12 @@ pub struct Restored {
 }
 
 /// Restore the backup in `dir` into the data directory of `settings`. The server must be
-/// stopped. Refuses when the data directory holds a database, unless `force` (then it is moved
-/// aside); checks the whole backup before anything in the data directory changes.
+/// stopped (a server that has the database open is noticed and refused). Refuses when the data
+/// directory holds a database, unless `force` (then it is moved aside); checks the whole backup
+/// before anything in the data directory changes.
 pub fn restore(settings: &Settings, dir: &Path, force: bool) -> Result<Restored, BackupError> {
     let (target, store) = embedded(settings)?;
-    let existing: Vec<PathBuf> = ["", "-wal", "-shm", "-journal"]
-        .iter()
-        .map(|suffix| PathBuf::from(format!("{}{suffix}", target.display())))
-        .filter(|p| p.exists())
-        .collect();
-    if !existing.is_empty() && !force {
+    if !database_files(&target).is_empty() && !force {
         let p = target.display();
         return Err(refuse(
             "restore.target_exists",
@@ -452,6 +448,14 @@ pub fn restore(settings: &Settings, dir: &Path, force: bool) -> Result<Restored,
                 "{p} already holds a database that a restore would replace: stop the server and \
                  add --force to go ahead (the database is moved aside, not deleted)"
             ),
+        ));
+    }
+    if in_use(&target) {
+        let p = target.display();
+        return Err(refuse(
+            "restore.server_running",
+            format!("数据库 {p} 正被运行中的服务器使用：请先停止 doudi serve 再恢复"),
+            format!("the database {p} is open in a running server: stop doudi serve, then restore"),
         ));
     }
     let (manifest, blobs) = verify(dir)?;
@@ -491,7 +495,7 @@ pub fn restore(settings: &Settings, dir: &Path, force: bool) -> Result<Restored,
     }
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let mut moved_aside = Vec::new();
-    for old in existing {
+    for old in database_files(&target) {
         let aside = PathBuf::from(format!("{}.before-restore-{stamp}", old.display()));
         std::fs::rename(&old, &aside).map_err(|e| io_error(&old, e))?;
         moved_aside.push(aside);
@@ -503,6 +507,41 @@ pub fn restore(settings: &Settings, dir: &Path, force: bool) -> Result<Restored,
         database: target,
         moved_aside,
     })
+}
+
+/// The files of the SQLite database `path` that exist: the database, its WAL, its shared-memory
+/// index, its rollback journal.
+fn database_files(path: &Path) -> Vec<PathBuf> {
+    ["", "-wal", "-shm", "-journal"]
+        .iter()
+        .map(|suffix| PathBuf::from(format!("{}{suffix}", path.display())))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// Whether another process has the database at `path` open, as a running server does: each of
+/// its connections holds a shared lock on a database in WAL mode for as long as it is open, so
+/// an exclusive transaction cannot begin. A database that cannot be opened or read (a damaged
+/// one, the reason for a restore) counts as not in use.
+fn in_use(path: &Path) -> bool {
+    if !path.is_file() {
+        return false;
+    }
+    let probe = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .and_then(|conn| {
+        conn.busy_timeout(Duration::ZERO)?;
+        conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; ROLLBACK")
+    });
+    match probe {
+        Err(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+            e.code,
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+        ),
+        _ => false,
+    }
 }
 
 /// Check the backup in `dir` whole: its manifest, the database's size, hash and integrity,

@@ -478,6 +478,22 @@ async fn backup_and_restore_refuse_what_they_cannot_vouch_for() {
         .unwrap_or_else(|| panic!("{}", forced.stdout));
     assert_eq!(std::fs::read(aside).unwrap(), first);
     assert_eq!(std::fs::read(&target_db).unwrap(), first);
+
+    // Not under a running server, not even with --force; once it is stopped (killed), yes.
+    let mut target = target;
+    target.start();
+    refused(
+        &restore(&target, &good, true).await,
+        "restore.server_running",
+        "restore under a running server",
+    );
+    assert!(target_db.exists());
+    target.kill();
+    succeeded(
+        &restore(&target, &good, true).await,
+        "doudi restore --force after the server stopped",
+    );
+    assert_eq!(std::fs::read(&target_db).unwrap(), first);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
