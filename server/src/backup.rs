@@ -197,7 +197,12 @@ fn empty_dir(dir: &Path) -> Result<bool, BackupError> {
             None => Ok(false),
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+            // Readable by its owner only: a backup holds the case records.
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir).map_err(|e| io_error(dir, e))?;
             Ok(true)
         }
         Err(e) => Err(io_error(dir, e)),

@@ -185,6 +185,9 @@ async fn a_backup_taken_under_ingest_restores_the_state_of_its_copy() {
     source.kill();
     let m = manifest(&dir);
     let copy_seq = m.database.feed_seq;
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&dir).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o700, "the backup is its owner's only");
 
     let mut restored = Serve::unprepared(None);
     let r = restore(&restored, &dir, false).await;
