@@ -427,7 +427,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             let taken = chrono::DateTime::from_timestamp_millis(r.manifest.created_at_ms)
                 .map_or_else(|| r.manifest.created_at_ms.to_string(), |t| t.to_rfc3339());
             println!(
-                "restored {} from the backup begun at {taken} (feed {}) with {} blobs ({} bytes);                  phones that synced after that time: docs/OPERATIONS.md",
+                "restored {} from the backup begun at {taken} (feed {}) with {} blobs ({} bytes); \
+                 phones that synced after that time: docs/OPERATIONS.md",
                 r.database.display(),
                 r.manifest.database.feed_seq,
                 r.manifest.blobs.count,
