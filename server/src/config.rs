@@ -26,6 +26,10 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// The file name of the embedded SQLite database in the data directory (and in a backup made by
+/// `doudi backup`).
+pub const SQLITE_FILE: &str = "doudi.db";
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -316,9 +320,14 @@ impl Settings {
             Some(url) => url.expose().to_string(),
             None => format!(
                 "sqlite://{}?mode=rwc",
-                self.data_dir.join("doudi.db").display()
+                self.data_dir.join(SQLITE_FILE).display()
             ),
         }
+    }
+
+    /// The root of the local blob store (`blobs.store = "local"`) and of the upload staging area.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.data_dir.join("blobs")
     }
 }
 

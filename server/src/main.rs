@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use doudi_protocol::role::Role;
 use doudi_server::accounts::{self, NewAccount};
 use doudi_server::config::Settings;
-use doudi_server::{app, blobs, db, demo, regions, review};
+use doudi_server::{app, backup, blobs, db, demo, regions, review};
 
 /// mimalloc instead of the system allocator: under the sync ingest, glibc's malloc and free took
 /// about a tenth of the server's CPU (docs/BENCHMARKS.md).
@@ -79,6 +79,23 @@ enum Command {
     Blobs {
         #[command(subcommand)]
         command: BlobsCommand,
+    },
+    /// Back up the embedded SQLite database and the local blob store into DIR (new or empty),
+    /// also while the server runs (PostgreSQL and S3: docs/OPERATIONS.md).
+    Backup {
+        dir: PathBuf,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Restore a backup made by `doudi backup` into the data directory; the server must be
+    /// stopped. Checks the whole backup first.
+    Restore {
+        dir: PathBuf,
+        /// Replace a database already in the data directory (it is moved aside, not deleted).
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -373,6 +390,50 @@ async fn run(cli: Cli) -> Result<(), String> {
                 format!("{}: {} ({})", b.code, b.message, b.message_en)
             })?;
             println!("account {} created with id {}", acc.username, acc.id);
+            Ok(())
+        }
+        Command::Backup { dir, data_dir } => {
+            let s = settings(cfg, None, data_dir.as_ref())?;
+            let target = dir.clone();
+            let m = tokio::task::spawn_blocking(move || backup::backup(&s, &target))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            println!(
+                "backup written to {}: database {} bytes (sha256 {}, feed {}), {} blobs ({} bytes), {} unreferenced blobs gone from the store left out",
+                dir.display(),
+                m.database.bytes,
+                m.database.sha256,
+                m.database.feed_seq,
+                m.blobs.count,
+                m.blobs.bytes,
+                m.blobs.left_out.len()
+            );
+            Ok(())
+        }
+        Command::Restore {
+            dir,
+            force,
+            data_dir,
+        } => {
+            let s = settings(cfg, None, data_dir.as_ref())?;
+            let r = tokio::task::spawn_blocking(move || backup::restore(&s, &dir, force))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            for old in &r.moved_aside {
+                println!("moved aside {}", old.display());
+            }
+            let taken = chrono::DateTime::from_timestamp_millis(r.manifest.created_at_ms)
+                .map_or_else(|| r.manifest.created_at_ms.to_string(), |t| t.to_rfc3339());
+            println!(
+                "restored {} from the backup begun at {taken} (feed {}) with {} blobs ({} bytes); \
+                 phones that synced after that time: docs/OPERATIONS.md",
+                r.database.display(),
+                r.manifest.database.feed_seq,
+                r.manifest.blobs.count,
+                r.manifest.blobs.bytes
+            );
             Ok(())
         }
         Command::Blobs {

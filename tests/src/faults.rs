@@ -18,7 +18,8 @@ use doudi_protocol::role::Role;
 use doudi_protocol::sync::{PushStatus, SyncRequest, SyncResponse, from_cbor};
 use doudi_sdk::{
     BuiltinTransport, Conclusion, DoudiClient, DoudiError, HttpRequest, HttpResponse,
-    IncomeNoteInput, LivingConditions, NewMemberInput, Transport, TransportError, VisitPurpose,
+    IncomeNoteInput, LivingConditions, NewMemberInput, PhotoCategory, Transport, TransportError,
+    VisitPurpose,
 };
 use doudi_server::accounts::{self, NewAccount};
 use doudi_server::config::{Secret, Settings};
@@ -71,8 +72,14 @@ impl Rng {
 }
 
 /// The seed of a run: `DOUDI_FAULT_SEED` to replay one, else from the clock. Printed, with the
-/// command that replays it.
+/// command that replays it (`test`: its path in the e2e binary; a bare name is one of
+/// tests/tests/e2e/faults.rs).
 pub fn seed(test: &str) -> u64 {
+    let path = if test.contains("::") {
+        test.to_string()
+    } else {
+        format!("faults::{test}")
+    };
     let seed = std::env::var("DOUDI_FAULT_SEED")
         .ok()
         .and_then(|s| s.trim().parse().ok())
@@ -83,7 +90,7 @@ pub fn seed(test: &str) -> u64 {
                 .unwrap_or(1)
         });
     eprintln!(
-        "{test}: seed {seed} (replay: DOUDI_FAULT_SEED={seed} cargo test -p doudi-tests --test e2e faults::{test})"
+        "{test}: seed {seed} (replay: DOUDI_FAULT_SEED={seed} cargo test -p doudi-tests --test e2e {path})"
     );
     seed
 }
@@ -155,15 +162,7 @@ impl Serve {
     /// default settings (an empty configuration file, whatever `DOUDI_CONFIG` says), not started
     /// yet. Its database gets the test regions ([`FIXTURE_CSV`]).
     pub async fn new(database_url: Option<String>) -> Serve {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("doudi.toml"), "").expect("write config");
-        let serve = Serve {
-            dir,
-            database_url,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            child: None,
-            starts: 0,
-        };
+        let serve = Serve::unprepared(database_url);
         let db = serve.connect().await;
         db::migrate(&db).await.expect("migrate");
         regions::import_csv(&db, FIXTURE_CSV, 1000, None)
@@ -171,6 +170,21 @@ impl Serve {
             .expect("fixture imports");
         db.close().await.ok();
         serve
+    }
+
+    /// A server on `database_url` (`None`: SQLite in a temporary data directory, which stays
+    /// empty) with the default settings, its database left as it is: nothing created, migrated or
+    /// imported (a restore's target, say). Not started yet.
+    pub fn unprepared(database_url: Option<String>) -> Serve {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("doudi.toml"), "").expect("write config");
+        Serve {
+            dir,
+            database_url,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            child: None,
+            starts: 0,
+        }
     }
 
     pub fn settings(&self) -> Settings {
@@ -255,6 +269,35 @@ impl Serve {
         c.args(["projections", "rebuild"]);
         crate::bench::run_ok(c, None, "doudi projections rebuild");
     }
+}
+
+/// `POST base path` with the JSON `body` (and a bearer `token`): the JSON answer (null when none).
+pub async fn post_json(
+    base: &str,
+    path: &str,
+    token: Option<&str>,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("request sent");
+    resp.json().await.unwrap_or(serde_json::Value::Null)
+}
+
+/// Log in over HTTP at `base` (a [`Serve`]'s) as `username` with [`PASSWORD`] on a new device
+/// named `device`: the access token.
+pub async fn access_token(base: &str, username: &str, device: &str) -> String {
+    let body = serde_json::json!({ "username": username, "password": PASSWORD,
+        "device": { "name": device, "platform": "android" } });
+    let login = post_json(base, "/api/v1/auth/login", None, body).await;
+    login["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("login {username}: {login}"))
+        .to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -376,6 +419,8 @@ impl Tally {
 /// Phones of accounts in grids A and B.
 pub struct Fleet {
     pub devices: Vec<Arc<Device>>,
+    /// Whether [`Fleet::ingest`] also photographs visits (each photo a blob to upload).
+    pub photos: bool,
 }
 
 impl Fleet {
@@ -431,7 +476,10 @@ impl Fleet {
                 _store: store,
             }));
         }
-        Fleet { devices }
+        Fleet {
+            devices,
+            photos: false,
+        }
     }
 
     /// Every phone captures and syncs in a loop on a thread of its own until `stop`: a few
@@ -439,6 +487,7 @@ impl Fleet {
     /// edited), a sync, a pause of up to 200 ms. Join the handles for the tallies.
     pub fn ingest(&self, seed: u64, stop: &Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<Tally>> {
         let rt = tokio::runtime::Handle::current();
+        let photos = self.photos;
         self.devices
             .iter()
             .enumerate()
@@ -451,7 +500,7 @@ impl Fleet {
                         let mut tally = Tally::default();
                         while !stop.load(Ordering::SeqCst) {
                             for _ in 0..1 + rng.below(3) {
-                                d.capture(&mut rng);
+                                d.capture(&mut rng, photos);
                                 tally.captures += 1;
                             }
                             let r = rt.block_on(d.client.sync_now(None));
@@ -521,8 +570,9 @@ impl Fleet {
 
 impl Device {
     /// One capture, as a field worker makes them: register a household, start a visit, or edit
-    /// a draft visit (often another phone's: several phones work on the same households).
-    fn capture(&self, rng: &mut Rng) {
+    /// a draft visit (often another phone's: several phones work on the same households), with
+    /// `photos` also photograph one.
+    fn capture(&self, rng: &mut Rng, photos: bool) {
         let c = &self.client;
         let households = c.households(String::new());
         let drafts = c.draft_visits();
@@ -538,7 +588,18 @@ impl Device {
                 .map(drop)
         } else {
             let v = rng.pick(&drafts).expect("a draft").id.clone();
-            match rng.below(4) {
+            match rng.below(if photos { 5 } else { 4 }) {
+                4 => c
+                    .attach_photo(
+                        v,
+                        crate::blobs::tiny_png(n as u32),
+                        PhotoCategory::DwellingInside,
+                        Some(format!("屋内 {n}")),
+                        1_763_800_000_000,
+                        None,
+                        None,
+                    )
+                    .map(drop),
                 0 => c.set_living_conditions(
                     v,
                     LivingConditions {

@@ -10,30 +10,41 @@ use doudi_server::entity::{doc_change, document, household, member, report, visi
 /// The projection tables (households, members, visits, reports) in a fixed order, as text: equal
 /// strings mean equal tables.
 pub async fn projections(db: &DatabaseConnection) -> String {
-    format!(
-        "{:?}\n{:?}\n{:?}\n{:?}",
-        household::Entity::find()
-            .order_by_asc(household::Column::DocId)
-            .all(db)
-            .await
-            .unwrap(),
-        member::Entity::find()
-            .order_by_asc(member::Column::DocId)
-            .order_by_asc(member::Column::MemberId)
-            .all(db)
-            .await
-            .unwrap(),
-        visit::Entity::find()
-            .order_by_asc(visit::Column::DocId)
-            .all(db)
-            .await
-            .unwrap(),
-        report::Entity::find()
-            .order_by_asc(report::Column::DocId)
-            .all(db)
-            .await
-            .unwrap(),
-    )
+    format!("{:?}", projection_rows(db).await)
+}
+
+/// The rows of the projection tables (households, members, visits, reports) of each document, as
+/// text, in a fixed order: equal maps mean equal tables, and one document's rows compare alone.
+pub async fn projection_rows(db: &DatabaseConnection) -> BTreeMap<String, Vec<String>> {
+    let mut rows = BTreeMap::new();
+    use household::Column as H;
+    add_rows::<household::Entity>(db, &[H::DocId], |h| &h.doc_id, &mut rows).await;
+    use member::Column as M;
+    add_rows::<member::Entity>(db, &[M::DocId, M::MemberId], |m| &m.doc_id, &mut rows).await;
+    add_rows::<visit::Entity>(db, &[visit::Column::DocId], |v| &v.doc_id, &mut rows).await;
+    add_rows::<report::Entity>(db, &[report::Column::DocId], |r| &r.doc_id, &mut rows).await;
+    rows
+}
+
+/// Add the rows of table `E` in the order of `order` to `rows`, under their document (`doc`).
+async fn add_rows<E>(
+    db: &DatabaseConnection,
+    order: &[E::Column],
+    doc: fn(&E::Model) -> &String,
+    rows: &mut BTreeMap<String, Vec<String>>,
+) where
+    E: EntityTrait,
+    E::Model: std::fmt::Debug,
+{
+    let mut query = E::find();
+    for c in order {
+        query = query.order_by_asc(*c);
+    }
+    for row in query.all(db).await.unwrap() {
+        rows.entry(doc(&row).clone())
+            .or_default()
+            .push(format!("{row:?}"));
+    }
 }
 
 /// Every stored document by id.

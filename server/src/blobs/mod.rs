@@ -247,7 +247,7 @@ impl BlobService {
         let store = store::from_settings(settings)?;
         Ok(BlobService {
             store,
-            staging: Staging::new(settings.data_dir.join("blobs").join("uploads")),
+            staging: Staging::new(settings.blob_dir().join("uploads")),
             limits: upload::Limits::from_settings(&settings.blobs),
         })
     }

@@ -69,7 +69,7 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
 /// The store the settings ask for.
 pub fn from_settings(settings: &Settings) -> Result<Arc<dyn BlobStore>, StoreError> {
     match settings.blobs.store {
-        BlobStoreKind::Local => Ok(Arc::new(LocalStore::new(settings.data_dir.join("blobs")))),
+        BlobStoreKind::Local => Ok(Arc::new(LocalStore::new(settings.blob_dir()))),
         BlobStoreKind::S3 => {
             let s3 = settings.blobs.s3.as_ref().ok_or_else(|| {
                 StoreError::Config("blobs.store = \"s3\" needs a [blobs.s3] section".into())
@@ -95,12 +95,39 @@ impl LocalStore {
         }
     }
 
-    fn path_of(&self, sha: &Sha256Hex) -> PathBuf {
+    /// Where the blob `sha` is (or would be) kept.
+    pub fn path_of(&self, sha: &Sha256Hex) -> PathBuf {
         self.objects.join(sha.fanout_path())
     }
 
+    /// Every stored blob, read on the calling thread ([`BlobStore::list`] from a blocking task).
+    pub fn objects(&self) -> std::io::Result<Vec<StoredObject>> {
+        let mut out = Vec::new();
+        // objects/ab/cd/<sha>: exactly two directory levels; anything else is ignored.
+        for l1 in read_dir_or_empty(&self.objects)? {
+            for l2 in read_dir_or_empty(&l1)? {
+                for file in read_dir_or_empty(&l2)? {
+                    let Some(sha) = file
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .and_then(Sha256Hex::parse)
+                    else {
+                        continue;
+                    };
+                    let meta = std::fs::metadata(&file)?;
+                    out.push(StoredObject {
+                        sha256: sha,
+                        size: meta.len(),
+                        modified_ms: modified_ms(&meta),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Write through a temporary file: write, fsync, rename into place, fsync the directory.
-    fn write_atomically(
+    pub(crate) fn write_atomically(
         &self,
         sha: &Sha256Hex,
         fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
@@ -200,32 +227,8 @@ impl BlobStore for LocalStore {
     }
 
     async fn list(&self) -> Result<Vec<StoredObject>, StoreError> {
-        let root = self.objects.clone();
-        blocking(move || {
-            let mut out = Vec::new();
-            // objects/ab/cd/<sha>: exactly two directory levels; anything else is ignored.
-            for l1 in read_dir_or_empty(&root)? {
-                for l2 in read_dir_or_empty(&l1)? {
-                    for file in read_dir_or_empty(&l2)? {
-                        let Some(sha) = file
-                            .file_name()
-                            .and_then(|n| n.to_str())
-                            .and_then(Sha256Hex::parse)
-                        else {
-                            continue;
-                        };
-                        let meta = std::fs::metadata(&file)?;
-                        out.push(StoredObject {
-                            sha256: sha,
-                            size: meta.len(),
-                            modified_ms: modified_ms(&meta),
-                        });
-                    }
-                }
-            }
-            Ok(out)
-        })
-        .await
+        let me = self.clone();
+        blocking(move || me.objects()).await
     }
 }
 

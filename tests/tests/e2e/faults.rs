@@ -380,17 +380,7 @@ async fn postgres_stopped_and_started_under_ingest() {
     let context = run.context();
     let base = run.serve.base();
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "username": "phone.00", "password": PASSWORD,
-            "device": { "name": "探测", "platform": "android" } }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().expect("a token").to_string();
+    let token = faults::access_token(&base, "phone.00", "探测").await;
 
     let mut rng = Rng::stream(run.seed, 3);
     let mut probes = 0;

@@ -19,7 +19,7 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
         "services",
         &[
             "sync", "review", "blobs", "search", "exports", "identity", "accounts", "regions",
-            "policies",
+            "policies", "backup",
         ],
     ),
     ("documents", &["documents"]),

@@ -5,6 +5,7 @@
 mod access;
 mod api_contract;
 mod auth;
+mod backup;
 mod blobs;
 mod exports;
 mod faults;
