@@ -20,6 +20,7 @@ mod m20261202_000011_sqlite_duplicate_index;
 mod m20261205_000012_device_signed_out;
 mod m20261205_000013_identity_numbers;
 mod m20261210_000014_blob_uploads;
+mod m20261211_000015_calendar_days;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000012_device_signed_out::Migration),
             Box::new(m20261205_000013_identity_numbers::Migration),
             Box::new(m20261210_000014_blob_uploads::Migration),
+            Box::new(m20261211_000015_calendar_days::Migration),
         ]
     }
 }

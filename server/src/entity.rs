@@ -291,6 +291,29 @@ pub mod change_log_state {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod calendar_day {
+    use sea_orm::entity::prelude::*;
+
+    /// A listed day of an imported working-day calendar year (`review::calendar`).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "calendar_days")]
+    pub struct Model {
+        /// `YYYY-MM-DD`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub day: String,
+        pub year: i32,
+        /// `holiday` or `workday` (调休上班).
+        pub kind: String,
+        pub name: String,
+        pub imported_at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod tasks_version {
     use sea_orm::entity::prelude::*;
 

@@ -2,7 +2,7 @@
 
 use std::io::BufRead;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -59,6 +59,11 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// Working-day calendar (工作日) commands.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
     },
     /// Projection commands.
     Projections {
@@ -147,6 +152,18 @@ enum PolicyCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum CalendarCommand {
+    /// Import the holidays and adjusted working days of whole years (`date,kind,name` lines,
+    /// docs/RULES.md); each year in the file replaces what doudi had for it. Nothing changes if
+    /// the file is invalid.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum ProjectionCommand {
     /// Recompute households, members, visits and reports from the stored documents.
     Rebuild {
@@ -192,6 +209,20 @@ fn settings(
         s.data_dir = d.clone();
     }
     Ok(s)
+}
+
+/// The settings, the text of `file` and the migrated database, for the import commands.
+async fn open_with_file(
+    cfg: Option<&PathBuf>,
+    data_dir: Option<&PathBuf>,
+    file: &Path,
+) -> Result<(Settings, String, sea_orm::DatabaseConnection), String> {
+    let s = settings(cfg, None, data_dir)?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let conn = db::connect(&s).await.map_err(|e| e.to_string())?;
+    db::migrate(&conn).await.map_err(|e| e.to_string())?;
+    Ok((s, text, conn))
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
@@ -292,6 +323,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Calendar {
+            command: CalendarCommand::Import { file, data_dir },
+        } => {
+            let (_, text, conn) = open_with_file(cfg, data_dir.as_ref(), &file).await?;
+            let (years, days) = review::calendar::import(&conn, &text)
+                .await
+                .map_err(|e| format!("{}: {e}; 未做任何修改 / nothing changed", file.display()))?;
+            let years: Vec<String> = years.iter().map(i32::to_string).collect();
+            println!(
+                "工作日日历已导入 / calendar imported: {} ({days} days listed)",
+                years.join(", ")
+            );
+            Ok(())
+        }
         Command::Tasks {
             command: TasksCommand::Schedule { date, data_dir },
         } => {
@@ -325,11 +370,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Region {
             command: RegionCommand::Import { file, data_dir },
         } => {
-            let s = settings(cfg, None, data_dir.as_ref())?;
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let conn = db::connect(&s).await.map_err(|e| e.to_string())?;
-            db::migrate(&conn).await.map_err(|e| e.to_string())?;
+            let (s, text, conn) = open_with_file(cfg, data_dir.as_ref(), &file).await?;
             match regions::import_csv(&conn, &text, s.max_region_import_rows, None).await {
                 Ok(r) => {
                     println!(

@@ -137,6 +137,21 @@ impl WorkCalendar {
         self
     }
 
+    /// This calendar with the years `newer` covers taken from `newer` whole (an imported year
+    /// replaces the embedded data of that year; the other years stay).
+    pub fn overlay(mut self, newer: &WorkCalendar) -> WorkCalendar {
+        self.days.retain(|d, _| !newer.years.contains(&d.year()));
+        self.days
+            .extend(newer.days.iter().map(|(d, v)| (*d, v.clone())));
+        self.years.extend(newer.years.iter().copied());
+        self
+    }
+
+    /// Every listed day, in date order.
+    pub fn days(&self) -> impl Iterator<Item = (NaiveDate, DayKind, &str)> + '_ {
+        self.days.iter().map(|(d, (k, n))| (*d, *k, n.as_str()))
+    }
+
     /// The years the data covers.
     pub fn covered_years(&self) -> impl Iterator<Item = i32> + '_ {
         self.years.iter().copied()

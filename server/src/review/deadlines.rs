@@ -22,11 +22,6 @@ use doudi_protocol::rules::policy::Policy;
 /// China Standard Time: dates are counted in it.
 const CST_OFFSET_MS: i64 = 8 * 3_600_000;
 
-fn calendar() -> Option<&'static WorkCalendar> {
-    static CAL: OnceLock<Option<WorkCalendar>> = OnceLock::new();
-    CAL.get_or_init(|| WorkCalendar::china().ok()).as_ref()
-}
-
 /// A step's due date, as far as the working-day calendar knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DueDate {
@@ -83,28 +78,30 @@ pub fn today() -> Option<NaiveDate> {
     local_date(crate::auth::now_ms())
 }
 
-fn step(step: Step, start_ms: i64) -> Option<DueDate> {
+fn step(cal: &WorkCalendar, step: Step, start_ms: i64) -> Option<DueDate> {
     due_of(
-        step_due(calendar()?, policy(), step, local(start_ms)?).map(|due| match due {
+        step_due(cal, policy(), step, local(start_ms)?).map(|due| match due {
             Due::Date(d) => d,
             Due::DateTime(t) => t.date(),
         }),
     )
 }
 
-/// When the township's opinion on a visit submitted at `submitted_ms` is due.
-pub fn town_due(submitted_ms: i64, tekun: bool) -> Option<DueDate> {
+/// When the township's opinion on a visit submitted at `submitted_ms` is due, counted in `cal`
+/// ([`super::calendar::load`]).
+pub fn town_due(cal: &WorkCalendar, submitted_ms: i64, tekun: bool) -> Option<DueDate> {
     if tekun {
-        return step(Step::TekunTownshipOpinion, submitted_ms);
+        return step(cal, Step::TekunTownshipOpinion, submitted_ms);
     }
     let p = policy();
     let wd = p.case_limit_wd.saturating_sub(p.dibao_county_review_wd);
-    due_of(calendar()?.add_working_days(local_date(submitted_ms)?, wd))
+    due_of(cal.add_working_days(local_date(submitted_ms)?, wd))
 }
 
 /// When the county's confirmation of a visit the township approved at `approved_ms` is due.
-pub fn county_due(approved_ms: i64, tekun: bool) -> Option<DueDate> {
+pub fn county_due(cal: &WorkCalendar, approved_ms: i64, tekun: bool) -> Option<DueDate> {
     step(
+        cal,
         if tekun {
             Step::TekunCountyReview
         } else {

@@ -9,6 +9,7 @@
 //! Every read and write asks the access module; targets outside the reviewer's regions answer as
 //! if they did not exist, and the denial is audited.
 
+pub mod calendar;
 pub mod deadlines;
 pub mod queue;
 pub mod recheck;

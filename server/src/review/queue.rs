@@ -137,6 +137,7 @@ pub async fn items(
     {
         approvals.insert(d.visit_id, d.at_ms);
     }
+    let cal = super::calendar::load(db).await?;
     let today = deadlines::today();
     Ok(rows
         .into_iter()
@@ -151,9 +152,9 @@ pub async fn items(
             let due = match v.status.as_str() {
                 "submitted" if application => v
                     .submitted_at_ms
-                    .and_then(|s| deadlines::town_due(s, tekun)),
+                    .and_then(|s| deadlines::town_due(&cal, s, tekun)),
                 "approved" if application => {
-                    approved_at.and_then(|a| deadlines::county_due(a, tekun))
+                    approved_at.and_then(|a| deadlines::county_due(&cal, a, tekun))
                 }
                 _ => None,
             };

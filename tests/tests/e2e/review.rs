@@ -32,6 +32,7 @@ both_backends!(
     history_survives_change_log_compaction,
     due_dates_beyond_the_calendar_are_unknown_not_guessed,
     only_applications_go_to_the_county,
+    an_imported_calendar_year_gives_its_due_dates,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -1141,6 +1142,68 @@ async fn due_dates_beyond_the_calendar_are_unknown_not_guessed(b: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("日历未知"), "{page}");
     assert!(page.contains("2026-11-05"), "{page}");
+}
+
+/// A calendar year imported on the server (`doudi calendar import`) counts instead of the built-in
+/// data of that year, on the next request: a due date that was unknown gets its day, counted over
+/// the imported holidays. A file with a bad line changes nothing.
+async fn an_imported_calendar_year_gives_its_due_dates(b: Backend) {
+    use doudi_server::review::calendar;
+    let mut w = world(b).await;
+    let visit = submitted_at(&mut w, cst_ms("2026-12-15")).await;
+    let due = |q: &doudi_tests::Resp| {
+        let i = q.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["visit_id"] == json!(visit))
+            .cloned()
+            .unwrap();
+        (i["due"].clone(), i["calendar_unknown"].clone())
+    };
+    let before = w.app.get("/api/v1/review/queue", &w.town).await;
+    assert_eq!(
+        due(&before),
+        (json!(null), json!(true)),
+        "{:?}",
+        before.body
+    );
+
+    let bad = "2027-01-01,holiday,元旦\n2027-01-04,workday,周一不能调休\n";
+    let e = calendar::import(&w.app.state.db, bad).await.unwrap_err();
+    assert!(e.to_string().contains("第2行"), "{e}");
+    let e = calendar::import(&w.app.state.db, "2027-02-20,workday,调休\n")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, calendar::ImportError::NoHoliday(2027)), "{e}");
+    let q = w.app.get("/api/v1/review/queue", &w.town).await;
+    assert_eq!(due(&q), (json!(null), json!(true)), "nothing changed");
+
+    // Both years from the file (2026 replaced whole): from Tuesday 15 December, 20 working days
+    // skip the 25th and New Year's Day and end on Thursday 14 January.
+    let (years, days) = calendar::import(
+        &w.app.state.db,
+        "# 测试日历\n2026-12-25,holiday,测试假日\n2027-01-01,holiday,元旦\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!((years, days), (vec![2026, 2027], 2));
+    let q = w.app.get("/api/v1/review/queue", &w.town).await;
+    assert_eq!(due(&q), (json!("2027-01-14"), json!(false)), "{:?}", q.body);
+    let audit = w.app.audit(calendar::AUDIT_IMPORT).await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert!(audit[0].detail.as_deref().unwrap().contains("2027"));
+
+    // Imported again with another holiday: the year's earlier import is gone.
+    calendar::import(
+        &w.app.state.db,
+        "2027-01-01,holiday,元旦\n2027-01-14,holiday,测试\n",
+    )
+    .await
+    .unwrap();
+    let q = w.app.get("/api/v1/review/queue", &w.town).await;
+    // 2026 stays as imported before; 14 January is now a holiday.
+    assert_eq!(due(&q), (json!("2027-01-15"), json!(false)), "{:?}", q.body);
 }
 
 /// Only the investigation of an application (入户调查) goes on to the county: the township's

@@ -210,3 +210,39 @@ fn bad_data_is_refused_with_the_line() {
         }
     }
 }
+
+#[test]
+fn an_imported_year_replaces_that_year_whole() {
+    // 2026 re-imported with one holiday fewer, 2027 added; 2025 untouched.
+    let imported = WorkCalendar::parse(
+        "2026-01-01,holiday,元旦\n2027-01-01,holiday,元旦\n2027-02-06,holiday,春节\n2027-02-20,workday,春节调休\n",
+    )
+    .unwrap();
+    let c = cal().overlay(&imported);
+    assert_eq!(
+        c.covered_years().collect::<Vec<_>>(),
+        vec![2025, 2026, 2027]
+    );
+    assert_eq!(c.is_working_day(date(2025, 10, 1)), Ok(false), "2025 kept");
+    assert_eq!(c.is_working_day(date(2026, 1, 1)), Ok(false));
+    assert_eq!(
+        c.is_working_day(date(2026, 10, 1)),
+        Ok(true),
+        "2026's embedded days are gone with the import"
+    );
+    assert_eq!(c.is_working_day(date(2027, 1, 1)), Ok(false));
+    assert_eq!(
+        c.is_working_day(date(2027, 2, 20)),
+        Ok(true),
+        "a Saturday at work"
+    );
+    assert_eq!(
+        c.add_working_days(date(2026, 12, 31), 1),
+        Ok(date(2027, 1, 4))
+    );
+    assert_eq!(
+        c.days().filter(|(d, _, _)| d.year() == 2027).count(),
+        3,
+        "every listed day of the import"
+    );
+}
