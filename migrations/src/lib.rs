@@ -21,6 +21,7 @@ mod m20261205_000012_device_signed_out;
 mod m20261205_000013_identity_numbers;
 mod m20261210_000014_blob_uploads;
 mod m20261211_000015_calendar_days;
+mod m20261211_000016_spot_checks;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000013_identity_numbers::Migration),
             Box::new(m20261210_000014_blob_uploads::Migration),
             Box::new(m20261211_000015_calendar_days::Migration),
+            Box::new(m20261211_000016_spot_checks::Migration),
         ]
     }
 }

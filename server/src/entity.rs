@@ -291,6 +291,32 @@ pub mod change_log_state {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod spot_check {
+    use sea_orm::entity::prelude::*;
+
+    /// A 特困 application the township approved, numbered in its county and month (抽查).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "spot_checks")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub visit_id: String,
+        /// The county's 12-digit code.
+        pub county: String,
+        /// `YYYY-MM` of the township's approval (China time).
+        pub month: String,
+        /// 1 for the county's first such approval of the month, and so on.
+        pub seq: i64,
+        /// The sample share in force at the approval.
+        pub percent: i32,
+        pub at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod calendar_day {
     use sea_orm::entity::prelude::*;
 

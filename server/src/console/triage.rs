@@ -240,7 +240,7 @@ async fn dashboard_page(
         .await?;
     let more_waiting = waiting.len() as u64 > OVERDUE_SCAN;
     let waiting: Vec<_> = waiting.into_iter().take(OVERDUE_SCAN as usize).collect();
-    let overdue = queue::items(db, waiting, state.settings.spot_check_percent)
+    let overdue = queue::items(db, waiting)
         .await?
         .iter()
         .filter(|i| i.overdue)

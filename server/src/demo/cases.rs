@@ -14,8 +14,8 @@ use doudi_protocol::doc::household::{
     Supporter, WorkCapacity,
 };
 use doudi_protocol::doc::visit::{
-    Conclusion, Investigator, LivingConditions, MemberCheck, Purpose, Signature, SignerRole,
-    VisitStatus,
+    Conclusion, Investigator, LivingConditions, MemberCheck, Purpose, ReviewDecision, Signature,
+    SignerRole, VisitStatus,
 };
 use doudi_protocol::doc::{
     self, DiscoveryReport, DocumentContent, GeoPoint, Household, Photo, PhotoCategory, UnixMillis,
@@ -539,6 +539,38 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
         "申请低保入户调查：丈夫重度残疾后无劳动收入，家庭人均收入低于当地低保标准",
     )?)
     .await?;
+
+    // 赵德福's 特困 case, investigated again on application and approved by the township: the
+    // county's first such approval of the month, so in its spot-check sample (县级抽查).
+    let tekun_case = s
+        .put(&mk_visit(
+            hh2,
+            (head2, "赵德福"),
+            Purpose::Investigation,
+            8,
+            "特困供养申请入户调查：无劳动能力、无收入来源、无法定赡养人",
+        )?)
+        .await?;
+    if let Some(town) = accounts::find_by_username(db, "demo-town").await?
+        && let Some(subject) = accounts::subject_of(db, &town).await?
+    {
+        let reviewer = crate::access::Actor {
+            subject,
+            account: town,
+            device_id: DEVICE_ID.to_string(),
+            client_addr: "demo".to_string(),
+        };
+        crate::review::decide_visit(
+            db,
+            &reviewer,
+            &tekun_case.to_string(),
+            ReviewDecision::Approve,
+            Some("情况属实，同意纳入特困供养，报县级审核确认"),
+            crate::review::spot_check::MIN_PERCENT,
+        )
+        .await
+        .map_err(|e| err(e.body().message_en))?;
+    }
 
     // Discovery reports: an emergency filed 30 hours ago and an ordinary one.
     let reporter = AccountId::parse(&worker.id).map_err(err)?;

@@ -45,6 +45,7 @@ pub async fn review_visit(
         &id,
         req.decision,
         req.comment.as_deref(),
+        state.settings.spot_check_percent,
     )
     .await?;
     Ok(Json(out))
@@ -60,14 +61,7 @@ pub async fn review_queue(
     ApiQuery(filter): ApiQuery<QueueFilter>,
 ) -> ApiResult<Json<QueuePage>> {
     let reviewer = &ctx.actor;
-    let page = queue::queue(
-        &state.db,
-        reviewer,
-        &filter,
-        state.settings.spot_check_percent,
-        state.settings.queue_count_cap,
-    )
-    .await?;
+    let page = queue::queue(&state.db, reviewer, &filter, state.settings.queue_count_cap).await?;
     Ok(Json(page))
 }
 

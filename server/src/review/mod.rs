@@ -14,22 +14,22 @@ pub mod deadlines;
 pub mod queue;
 pub mod recheck;
 pub mod reports;
+pub mod spot_check;
 pub mod tasks;
 
 use automerge::AutoCommit;
 use sea_orm::sea_query::Query;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-use doudi_protocol::doc::visit::{Review, ReviewDecision, ReviewLevel};
+use doudi_protocol::doc::visit::{Purpose, Review, ReviewDecision, ReviewLevel, VisitStatus};
 use doudi_protocol::doc::{self, UnixMillis, Visit};
 use doudi_protocol::ids::AccountId;
 
 use crate::access::{Action, Actor, Decision, Target, decide};
 use crate::auth::now_ms;
 use crate::documents::{self, Writer};
-use crate::entity::{review_decision, visit};
+use crate::entity::{household, review_decision, visit};
 use crate::error::{ApiError, ApiResult, Code};
 
 /// Audit action of a review decision.
@@ -53,17 +53,6 @@ pub fn level_action(level: ReviewLevel) -> Action {
 /// The permission a decision needs before anything is looked up (the role check).
 pub fn base_action(kind: ReviewDecision) -> Action {
     level_action(kind.first_level())
-}
-
-/// Whether a township-approved visit of a 特困 household falls in the county's spot-check sample.
-/// Deterministic per visit id (SHA-256 of a fixed prefix and the id), so every server and every
-/// page agrees; `percent` is raised to the 30 % TK2021 asks for.
-pub fn spot_check(visit_id: &str, percent: u32) -> bool {
-    let p = u64::from(percent.clamp(30, 100));
-    let h = Sha256::digest(format!("doudi.spot_check.v1:{visit_id}").as_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&h[..8]);
-    u64::from_be_bytes(first) % 100 < p
 }
 
 /// Trimmed comment, required or optional, within the length limit.
@@ -135,6 +124,7 @@ pub async fn decide_visit(
     visit_id: &str,
     kind: ReviewDecision,
     comment: Option<&str>,
+    spot_percent: u32,
 ) -> ApiResult<DecisionResult> {
     reviewer
         .require(db, base_action(kind), Target::Scope, visit_id)
@@ -144,8 +134,37 @@ pub async fn decide_visit(
     reviewer
         .require_visible(db, base_action(kind), &row.region_path, visit_id)
         .await?;
+    // A case in the county's spot-check sample is confirmed with what the check found.
+    if kind == ReviewDecision::Confirm
+        && comment.is_none()
+        && spot_check::sampled(db, vec![visit_id.to_string()])
+            .await?
+            .contains(visit_id)
+    {
+        return Err(ApiError::new(Code::ReviewCommentRequired)
+            .with_message(
+                "此案件在县级抽查范围内：请写明抽查情况（入户核查或复核材料的结果）后再确认。",
+                "This case is in the county's spot-check sample: describe what the check found before confirming.",
+            )
+            .with_details(serde_json::json!({ "spot_check": true })));
+    }
     let reviewer_id = AccountId::parse(&reviewer.account.id).map_err(ApiError::internal)?;
     let at = now_ms();
+    // The township's approval of a 特困 application is numbered for the county's spot check.
+    let numbering = if kind == ReviewDecision::Approve
+        && Purpose::parse(&row.purpose).is_some_and(Purpose::needs_county_confirmation)
+        && household::Entity::find_by_id(row.household_id.clone())
+            .one(db)
+            .await?
+            .is_some_and(|h| queue::is_tekun(&h.programmes))
+    {
+        match spot_check::batch(&row.scope, at) {
+            Some(b) => spot_check::numbering(visit_id, b, spot_percent, at)?,
+            None => Vec::new(),
+        }
+    } else {
+        Vec::new()
+    };
     let detail = serde_json::json!({ "decision": kind.as_str(), "comment": comment });
     let writer = documents::Writer::for_actor(reviewer, AUDIT_DECISION, Some(detail));
     let subject = &reviewer.subject;
@@ -214,7 +233,14 @@ pub async fn decide_visit(
                 decision: kind,
                 at_ms: at,
             },
-            vec![insert],
+            std::iter::once(insert)
+                .chain(
+                    numbering
+                        .iter()
+                        .filter(|_| t.to == VisitStatus::Approved)
+                        .cloned(),
+                )
+                .collect(),
         ))
     })
     .await;

@@ -15,7 +15,6 @@ use doudi_protocol::doc::visit::Purpose;
 use doudi_protocol::role::Role;
 
 use super::deadlines::{self, DueDate};
-use super::spot_check;
 use crate::access::{Action, Actor, Subject, Target, decide, scope_condition};
 use crate::auth::now_ms;
 use crate::entity::{household, region, review_decision, visit};
@@ -113,11 +112,7 @@ pub async fn region_path_in_scope(
 }
 
 /// Enrich visit rows with household, due date and spot-check flag.
-pub async fn items(
-    db: &DatabaseConnection,
-    rows: Vec<visit::Model>,
-    spot_percent: u32,
-) -> ApiResult<Vec<QueueItem>> {
+pub async fn items(db: &DatabaseConnection, rows: Vec<visit::Model>) -> ApiResult<Vec<QueueItem>> {
     let hh_ids: Vec<String> = rows.iter().map(|v| v.household_id.clone()).collect();
     let households: HashMap<String, household::Model> = household::Entity::find()
         .filter(household::Column::DocId.is_in(hh_ids))
@@ -138,6 +133,8 @@ pub async fn items(
         approvals.insert(d.visit_id, d.at_ms);
     }
     let cal = super::calendar::load(db).await?;
+    let sampled =
+        super::spot_check::sampled(db, rows.iter().map(|v| v.doc_id.clone()).collect()).await?;
     let today = deadlines::today();
     Ok(rows
         .into_iter()
@@ -159,10 +156,8 @@ pub async fn items(
                 _ => None,
             };
             QueueItem {
-                spot_check: tekun
-                    && application
-                    && matches!(v.status.as_str(), "approved" | "confirmed")
-                    && spot_check(&v.doc_id, spot_percent),
+                spot_check: matches!(v.status.as_str(), "approved" | "confirmed")
+                    && sampled.contains(&v.doc_id),
                 overdue: matches!((due.and_then(DueDate::date), today), (Some(d), Some(t)) if t > d),
                 calendar_unknown: matches!(due, Some(DueDate::CalendarUnknown { .. })),
                 visit_id: v.doc_id,
@@ -212,7 +207,6 @@ pub async fn queue(
     db: &DatabaseConnection,
     reviewer: &Actor,
     filter: &QueueFilter,
-    spot_percent: u32,
     count_cap: u64,
 ) -> ApiResult<QueuePage> {
     reviewer
@@ -268,7 +262,7 @@ pub async fn queue(
         .collect();
     let rows: Vec<visit::Model> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
     Ok(QueuePage {
-        items: items(db, rows, spot_percent).await?,
+        items: items(db, rows).await?,
         total,
         total_capped,
         page,

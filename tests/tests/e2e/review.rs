@@ -5,12 +5,11 @@ use doudi_protocol::doc::discovery::{Channel, DiscoveryStatus, TargetGroup, Urge
 use doudi_protocol::doc::household::{Member, Programme, Relation};
 use doudi_protocol::doc::visit::{Purpose, ReviewOutcome, VisitStatus};
 use doudi_protocol::doc::{DiscoveryReport, Household, UnixMillis, Visit};
-use doudi_protocol::ids::{AccountId, BlobHash, DocumentId, MemberId};
+use doudi_protocol::ids::{AccountId, BlobHash, MemberId};
 use doudi_protocol::role::Role;
 use doudi_server::config::Settings;
 use doudi_server::documents::SERVER_ACTOR;
 use doudi_server::entity::{doc_change, review_decision};
-use doudi_server::review::spot_check;
 use doudi_tests::{Backend, Browser, Phone, TestApp, both_backends, console_login, spawn_app_with};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -358,32 +357,34 @@ async fn wrong_role_or_region_is_refused(b: Backend) {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
 }
 
+/// The spot-check sample of every month's batch of a county's 特困 applications, and of every
+/// first part of it, is exactly ⌈share × n⌉ of its n, for every share from 30 % (lower settings
+/// count as 30 %); the numbering follows the township's approvals, the sample is in the county's
+/// queue and needs what the check found to be confirmed.
 async fn spot_check_sample_follows_the_setting(b: Backend) {
-    // The sample is deterministic per id and close to the configured share.
-    let ids: Vec<String> = (0..4000)
-        .map(|_| DocumentId::generate().unwrap().to_string())
-        .collect();
-    for (percent, expected) in [(30u32, 0.30f64), (50, 0.50), (10, 0.30), (100, 1.0)] {
-        let hits = ids.iter().filter(|id| spot_check(id, percent)).count();
-        let rate = hits as f64 / ids.len() as f64;
-        assert!(
-            (rate - expected).abs() < 0.04,
-            "{percent} %: sampled {rate:.3}"
-        );
-        assert!(
-            ids.iter()
-                .all(|id| spot_check(id, percent) == spot_check(id, percent))
-        );
+    use doudi_server::review::spot_check::in_sample;
+    for percent in 0..=100i32 {
+        let share = i64::from(percent.max(30));
+        let mut taken = 0;
+        for n in 1..=400i64 {
+            taken += i64::from(in_sample(n, percent));
+            assert_eq!(taken, (share * n + 99) / 100, "{percent} %, first {n}");
+            assert!(taken * 100 >= share * n);
+        }
     }
-    // The county's queue flags exactly the sampled 特困 visits.
+
+    // Five 特困 applications and a 低保 one, approved in this order: the 1st and 4th of the
+    // 特困 five are sampled (⌈0.3 × 5⌉ = 2).
     let mut w = world(b).await;
     let mut visits = Vec::new();
     for i in 0..6 {
-        let (_, v) = submitted(&mut w, i % 3 != 2).await;
+        let tekun = i != 2;
+        let (_, v) = submitted(&mut w, tekun).await;
         let r = review(&w.app, &w.town, &v, "approve", None).await;
         assert_eq!(r.status, StatusCode::OK);
-        visits.push((v, i % 3 != 2));
+        visits.push((v, tekun));
     }
+    let want: Vec<&str> = [0, 4].iter().map(|i| visits[*i].0.as_str()).collect();
     let q = w.app.get("/api/v1/review/queue", &w.county).await;
     let items = q.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 6);
@@ -391,12 +392,47 @@ async fn spot_check_sample_follows_the_setting(b: Backend) {
         let id = it["visit_id"].as_str().unwrap();
         let tekun = visits.iter().find(|(v, _)| v == id).unwrap().1;
         assert_eq!(it["tekun"], json!(tekun));
-        assert_eq!(it["spot_check"], json!(tekun && spot_check(id, 30)), "{it}");
+        assert_eq!(it["spot_check"], json!(want.contains(&id)), "{it}");
         assert!(
             it["due"].is_string() != (it["calendar_unknown"] == json!(true)),
             "{it}"
         );
     }
+
+    // A sampled case is confirmed with what the check found; the others as before.
+    let r = review(&w.app, &w.county, want[0], "confirm", None).await;
+    assert_eq!(r.code(), "review.comment_required", "{:?}", r.body);
+    assert_eq!(r.body["details"]["spot_check"], json!(true));
+    let r = review(
+        &w.app,
+        &w.county,
+        want[0],
+        "confirm",
+        Some("入户核查，情况属实"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let r = review(&w.app, &w.county, &visits[1].0, "confirm", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    // Still marked once confirmed, and the console asks for the finding.
+    let q = w
+        .app
+        .get("/api/v1/review/queue?status=confirmed", &w.county)
+        .await;
+    let marked: Vec<&str> = q.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["spot_check"] == json!(true))
+        .map(|i| i["visit_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(marked, vec![want[0]]);
+    let (mut county, _) = console_login(&w.app, "county.qian").await;
+    let (_, page) = county.get(&format!("/console/visits/{}", want[1])).await;
+    assert!(
+        page.contains("县级抽查") && page.contains("抽查情况（必填"),
+        "{page}"
+    );
 }
 
 /// A submitted report, filed by the phone's account on a visit, of an elderly person (李大娘 of

@@ -41,15 +41,7 @@ pub async fn queue(
 ) -> Response {
     let filter = filter.map(|q| q.0).unwrap_or_default();
     let r = &session.reviewer;
-    let page = match queue::queue(
-        &state.db,
-        r,
-        &filter,
-        state.settings.spot_check_percent,
-        state.settings.queue_count_cap,
-    )
-    .await
-    {
+    let page = match queue::queue(&state.db, r, &filter, state.settings.queue_count_cap).await {
         Ok(p) => p,
         Err(e) => return error_page(e),
     };

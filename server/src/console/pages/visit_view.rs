@@ -7,6 +7,7 @@ pub(super) fn decision_forms(
     visit_id: &str,
     status: VisitStatus,
     purpose: Purpose,
+    spot_check: bool,
 ) -> String {
     let mut s = String::new();
     for &kind in ReviewDecision::ALL {
@@ -17,8 +18,12 @@ pub(super) fn decision_forms(
         if !decide(&session.reviewer.subject, action, Target::Scope).is_allowed() {
             continue;
         }
-        let need = kind.needs_comment();
-        let label = if need {
+        // A sampled case is confirmed with what the county's check found.
+        let checked = spot_check && kind == ReviewDecision::Confirm;
+        let need = kind.needs_comment() || checked;
+        let label = if checked {
+            "抽查情况（必填：入户核查或复核材料的结果）"
+        } else if need {
             "意见 / 理由（必填）"
         } else {
             "意见（可选）"
@@ -50,7 +55,7 @@ pub(super) async fn visit_page(
     let row = review::visible_visit(db, r, id).await?;
     let (visit_row, am) = load_doc(db, r, id).await?;
     let (_, v) = doc::read::<Visit, _>(&am).map_err(ApiError::internal)?;
-    let items = queue::items(db, vec![row.clone()], state.settings.spot_check_percent).await?;
+    let items = queue::items(db, vec![row.clone()]).await?;
     let item = items.first();
     let hh_id = v.household.to_string();
     let (household_row, household) = match load_doc(db, r, &hh_id).await {
@@ -96,7 +101,13 @@ pub(super) async fn visit_page(
         grid = esc(&row.scope),
     ));
     b.push_str("<h2>审核</h2>");
-    b.push_str(&decision_forms(session, id, v.status, v.purpose));
+    b.push_str(&decision_forms(
+        session,
+        id,
+        v.status,
+        v.purpose,
+        item.is_some_and(|i| i.spot_check),
+    ));
     if !v.reviews.is_empty() {
         let rows: String = v
             .reviews
@@ -276,6 +287,7 @@ pub async fn decision(
         &id,
         kind,
         fields.get("comment").map(String::as_str),
+        state.settings.spot_check_percent,
     )
     .await
     {
