@@ -78,9 +78,9 @@ pub fn today() -> Option<NaiveDate> {
     local_date(crate::auth::now_ms())
 }
 
-fn step(cal: &WorkCalendar, step: Step, start_ms: i64) -> Option<DueDate> {
+fn step(cal: &WorkCalendar, policy: &Policy, step: Step, start_ms: i64) -> Option<DueDate> {
     due_of(
-        step_due(cal, policy(), step, local(start_ms)?).map(|due| match due {
+        step_due(cal, policy, step, local(start_ms)?).map(|due| match due {
             Due::Date(d) => d,
             Due::DateTime(t) => t.date(),
         }),
@@ -88,20 +88,32 @@ fn step(cal: &WorkCalendar, step: Step, start_ms: i64) -> Option<DueDate> {
 }
 
 /// When the township's opinion on a visit submitted at `submitted_ms` is due, counted in `cal`
-/// ([`super::calendar::load`]).
-pub fn town_due(cal: &WorkCalendar, submitted_ms: i64, tekun: bool) -> Option<DueDate> {
+/// ([`super::calendar::load`]) with the limits of `policy` (the visit's region's).
+pub fn town_due(
+    cal: &WorkCalendar,
+    policy: &Policy,
+    submitted_ms: i64,
+    tekun: bool,
+) -> Option<DueDate> {
     if tekun {
-        return step(cal, Step::TekunTownshipOpinion, submitted_ms);
+        return step(cal, policy, Step::TekunTownshipOpinion, submitted_ms);
     }
-    let p = policy();
-    let wd = p.case_limit_wd.saturating_sub(p.dibao_county_review_wd);
+    let wd = policy
+        .case_limit_wd
+        .saturating_sub(policy.dibao_county_review_wd);
     due_of(cal.add_working_days(local_date(submitted_ms)?, wd))
 }
 
 /// When the county's confirmation of a visit the township approved at `approved_ms` is due.
-pub fn county_due(cal: &WorkCalendar, approved_ms: i64, tekun: bool) -> Option<DueDate> {
+pub fn county_due(
+    cal: &WorkCalendar,
+    policy: &Policy,
+    approved_ms: i64,
+    tekun: bool,
+) -> Option<DueDate> {
     step(
         cal,
+        policy,
         if tekun {
             Step::TekunCountyReview
         } else {

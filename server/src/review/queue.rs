@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use doudi_protocol::doc::visit::Purpose;
 use doudi_protocol::role::Role;
+use doudi_protocol::rules::policy::Policy;
 
 use super::deadlines::{self, DueDate};
 use crate::access::{Action, Actor, Subject, Target, decide, scope_condition};
@@ -111,6 +112,38 @@ pub async fn region_path_in_scope(
         .then_some(r.path))
 }
 
+/// The time limits of each visit's region, from the policy book (the national defaults where a
+/// region sets none): the policy in force on the day the visit was submitted.
+struct Limits {
+    book: Option<doudi_protocol::rules::policy::PolicyBook>,
+}
+
+impl Limits {
+    async fn load(db: &DatabaseConnection) -> ApiResult<Limits> {
+        match crate::policies::load(db).await {
+            Ok((book, _)) => Ok(Limits { book: Some(book) }),
+            Err(crate::policies::PolicyStoreError::Db(e)) => Err(e.into()),
+            // A stored book that no longer validates (written by an older version): the national
+            // limits, and a warning; the policy pages show the error.
+            Err(e) => {
+                tracing::warn!(error = %e, "policy book unreadable: national time limits used");
+                Ok(Limits { book: None })
+            }
+        }
+    }
+
+    fn of(&self, region_path: &str, at_ms: i64) -> Policy {
+        let day = deadlines::local_date(at_ms).unwrap_or_default();
+        match (&self.book, super::recheck::policy_region(region_path)) {
+            (Some(b), Some(r)) => b
+                .resolve(r, day)
+                .unwrap_or_else(|_| b.resolve_national(day)),
+            (Some(b), None) => b.resolve_national(day),
+            (None, _) => Policy::national_defaults(),
+        }
+    }
+}
+
 /// Enrich visit rows with household, due date and spot-check flag.
 pub async fn items(db: &DatabaseConnection, rows: Vec<visit::Model>) -> ApiResult<Vec<QueueItem>> {
     let hh_ids: Vec<String> = rows.iter().map(|v| v.household_id.clone()).collect();
@@ -133,6 +166,7 @@ pub async fn items(db: &DatabaseConnection, rows: Vec<visit::Model>) -> ApiResul
         approvals.insert(d.visit_id, d.at_ms);
     }
     let cal = super::calendar::load(db).await?;
+    let limits = Limits::load(db).await?;
     let sampled =
         super::spot_check::sampled(db, rows.iter().map(|v| v.doc_id.clone()).collect()).await?;
     let today = deadlines::today();
@@ -147,12 +181,13 @@ pub async fn items(db: &DatabaseConnection, rows: Vec<visit::Model>) -> ApiResul
             let application = Purpose::parse(&v.purpose)
                 .is_some_and(Purpose::needs_county_confirmation);
             let due = match v.status.as_str() {
-                "submitted" if application => v
-                    .submitted_at_ms
-                    .and_then(|s| deadlines::town_due(&cal, s, tekun)),
-                "approved" if application => {
-                    approved_at.and_then(|a| deadlines::county_due(&cal, a, tekun))
-                }
+                "submitted" if application => v.submitted_at_ms.and_then(|s| {
+                    deadlines::town_due(&cal, &limits.of(&v.region_path, s), s, tekun)
+                }),
+                "approved" if application => approved_at.and_then(|a| {
+                    let p = limits.of(&v.region_path, v.submitted_at_ms.unwrap_or(a));
+                    deadlines::county_due(&cal, &p, a, tekun)
+                }),
                 _ => None,
             };
             QueueItem {

@@ -32,6 +32,7 @@ both_backends!(
     due_dates_beyond_the_calendar_are_unknown_not_guessed,
     only_applications_go_to_the_county,
     an_imported_calendar_year_gives_its_due_dates,
+    due_dates_follow_the_regions_limits,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -1178,6 +1179,60 @@ async fn due_dates_beyond_the_calendar_are_unknown_not_guessed(b: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("日历未知"), "{page}");
     assert!(page.contains("2026-11-05"), "{page}");
+}
+
+/// The queue item of `visit_id` in a queue answer.
+fn queue_item(q: &doudi_tests::Resp, visit_id: &str) -> serde_json::Value {
+    q.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["visit_id"] == json!(visit_id))
+        .cloned()
+        .unwrap_or_else(|| panic!("{visit_id} not in {:?}", q.body))
+}
+
+/// The township's limit is the region's: a township whose policy sets a 20-working-day case
+/// limit with 5 for the county gives its reviewers 15 working days, not the national 20, for
+/// visits submitted while the layer is in force.
+async fn due_dates_follow_the_regions_limits(b: Backend) {
+    use doudi_protocol::rules::policy::{PolicyLayer, PolicySettings};
+    let mut w = world(b).await;
+    let layer = PolicyLayer {
+        region: Some("370102001000".into()),
+        effective_from: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        source: Some("测试：委托乡镇审核确认".into()),
+        settings: PolicySettings {
+            case_limit_wd: Some(20),
+            dibao_county_review_wd: Some(5),
+            ..Default::default()
+        },
+    };
+    doudi_server::policies::put_layer(&w.app.state.db, layer, None, None)
+        .await
+        .unwrap();
+    // Friday 9 October 2026, with Saturday the 10th a working day: the 15th working day after it
+    // is Thursday 29 October (the national 20 give 5 November).
+    let visit = submitted_at(&mut w, cst_ms("2026-10-09")).await;
+    let q = w.app.get("/api/v1/review/queue", &w.town).await;
+    assert_eq!(
+        queue_item(&q, &visit)["due"],
+        json!("2026-10-29"),
+        "{:?}",
+        q.body
+    );
+
+    // Submitted before the layer took effect: the national limit of that day. Tuesday 30
+    // September 2025, National Day 1–8 October, Saturday 11 October worked: the 20th working day
+    // is Tuesday 4 November (the township's 15 would give 28 October).
+    let before = submitted_at(&mut w, cst_ms("2025-09-30")).await;
+    let q = w.app.get("/api/v1/review/queue", &w.town).await;
+    assert_eq!(
+        queue_item(&q, &before)["due"],
+        json!("2025-11-04"),
+        "{:?}",
+        q.body
+    );
 }
 
 /// A calendar year imported on the server (`doudi calendar import`) counts instead of the built-in
