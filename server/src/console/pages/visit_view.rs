@@ -210,25 +210,10 @@ pub(super) async fn visit_page(
         b.push_str("<p class=\"sub\">无照片。</p>");
     }
     for (hash, p) in &v.photos {
-        let cap = format!(
-            "{} {}",
-            p.category.label_zh(),
-            p.caption.as_deref().unwrap_or("")
-        );
-        b.push_str(&blob_thumb(&hash.to_string(), &cap));
+        b.push_str(&blob_thumb(&hash.to_string(), &photo_caption(p)));
     }
     b.push_str("</div><h2>位置</h2>");
-    b.push_str(&match &v.gps {
-        Some(g) => format!(
-            "<p>纬度 {:.5}，经度 {:.5}{}</p>",
-            g.lat,
-            g.lon,
-            g.accuracy_m
-                .map(|a| format!("，精度约 {a:.0} 米"))
-                .unwrap_or_default()
-        ),
-        None => "<p class=\"sub\">未记录。</p>".into(),
-    });
+    b.push_str(&gps_text(v.gps.as_ref()));
     let rt = format!("/console/visits/{id}");
     let mut conflicts = conflicts_section(db, session, &visit_row, "走访记录", &rt).await?;
     if let Some(row) = &household_row {
