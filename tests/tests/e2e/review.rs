@@ -659,6 +659,26 @@ async fn console_refuses_missing_csrf_and_foreign_ids(b: Backend) {
     let (status, _) = anon.get(&format!("/console/visits/{visit}")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 
+    // Returning with a comment of spaces only: the visit's page again, the message beside the
+    // return form and the spaces kept in it.
+    let r = town
+        .post(
+            &url,
+            &[
+                ("decision", "return"),
+                ("comment", "  "),
+                ("csrf", csrf.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    let form = &page[page.find("d-return").expect("the return form")..];
+    let form = &form[..form.find("</form>").unwrap()];
+    assert!(form.contains(">  </textarea>"), "{form}");
+    assert!(form.contains("须填写意见或理由"), "{form}");
+    assert!(page.contains("王建国"), "the visit's page: {page}");
+
     // With the token, the decision goes through.
     let r = town
         .post(

@@ -2,11 +2,14 @@
 
 use super::*;
 
+/// The decision forms the reader may use; a decision refused for its comment comes back in its
+/// form, with the message beside it and the comment kept.
 pub(super) fn decision_forms(
     session: &Session,
     visit_id: &str,
     status: VisitStatus,
     purpose: Purpose,
+    refused: Option<&Refused<'_>>,
 ) -> String {
     let mut s = String::new();
     for &kind in ReviewDecision::ALL {
@@ -23,8 +26,9 @@ pub(super) fn decision_forms(
         } else {
             "意见（可选）"
         };
+        let (msg, text) = Refused::of(refused, kind.as_str());
         s.push_str(&format!(
-            r#"<form method="post" action="/console/visits/{id}/decision" class="decision d-{k}">{csrf}<input type="hidden" name="decision" value="{k}"><label>{label}<textarea name="comment" rows="2" maxlength="2000"{req}></textarea></label><button type="submit" title="{k}">{zh}</button></form>"#,
+            r#"<form method="post" action="/console/visits/{id}/decision" class="decision d-{k}">{csrf}<input type="hidden" name="decision" value="{k}"><label>{label}<textarea name="comment" rows="2" maxlength="2000"{req}>{text}</textarea></label>{msg}<button type="submit">{zh}</button></form>"#,
             id = esc(visit_id),
             csrf = csrf_field(session),
             k = kind.as_str(),
@@ -44,6 +48,7 @@ pub(super) async fn visit_page(
     session: &Session,
     id: &str,
     unmasked: Option<(&str, &IdNumber)>,
+    refused: Option<&Refused<'_>>,
 ) -> ApiResult<String> {
     let db = &state.db;
     let r = &session.reviewer;
@@ -96,7 +101,7 @@ pub(super) async fn visit_page(
         grid = esc(&row.scope),
     ));
     b.push_str("<h2>审核</h2>");
-    b.push_str(&decision_forms(session, id, v.status, v.purpose));
+    b.push_str(&decision_forms(session, id, v.status, v.purpose, refused));
     if !v.reviews.is_empty() {
         let rows: String = v
             .reviews
@@ -233,7 +238,7 @@ pub async fn visit(
     session: Session,
     Path(id): Path<String>,
 ) -> Response {
-    match visit_page(&state, &session, &id, None).await {
+    match visit_page(&state, &session, &id, None, None).await {
         Ok(body) => ok_page("走访记录", &session, "queue", &body),
         Err(e) => error_page(e),
     }
@@ -255,16 +260,17 @@ pub async fn decision(
     else {
         return error_page(ApiError::new(crate::error::Code::InvalidRequest));
     };
-    match review::decide_visit(
-        &state.db,
-        &session.reviewer,
-        &id,
-        kind,
-        fields.get("comment").map(String::as_str),
-    )
-    .await
-    {
-        Ok(_) => secure(Redirect::to(&format!("/console/visits/{id}")).into_response()),
+    let comment = fields.get("comment").map(String::as_str);
+    let e = match review::decide_visit(&state.db, &session.reviewer, &id, kind, comment).await {
+        Ok(_) => return secure(Redirect::to(&format!("/console/visits/{id}")).into_response()),
+        Err(e) => e,
+    };
+    // A comment refused (blank where one is needed, too long) comes back in its form.
+    let Some(refused) = Refused::new(kind.as_str(), comment.unwrap_or(""), &e) else {
+        return error_page(e);
+    };
+    match visit_page(&state, &session, &id, None, Some(&refused)).await {
+        Ok(body) => html_response(refused.status, layout("走访记录", &session, "queue", &body)),
         Err(e) => error_page(e),
     }
 }
@@ -289,7 +295,7 @@ pub async fn unmask(
         };
     let entry = format!("{}.{member}", doudi_protocol::doc::household::key::MEMBERS);
     let shown = numbers.get(&entry).map(|n| (member.as_str(), n));
-    match visit_page(&state, &session, &id, shown).await {
+    match visit_page(&state, &session, &id, shown, None).await {
         Ok(body) => ok_page("走访记录", &session, "queue", &body),
         Err(e) => error_page(e),
     }
