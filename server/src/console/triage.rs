@@ -112,7 +112,12 @@ async fn reports_page(
         };
         return Ok(format!("{filters}<p class=\"empty\">{none}</p>"));
     }
-    let gists = reports::gists(db, items.iter().map(|i| i.report_id.clone()).collect()).await?;
+    let gists = reports::gists(
+        db,
+        &session.reviewer,
+        items.iter().map(|i| i.report_id.clone()).collect(),
+    )
+    .await?;
     let mut rows = String::new();
     for it in &items {
         let id = esc(&it.report_id);

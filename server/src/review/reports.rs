@@ -392,10 +392,12 @@ pub struct Gist {
     pub notes: Option<String>,
 }
 
-/// The gists of reports already listed for the reader (their ids come from [`list`]), read from
-/// their documents; a household's head and address come from the household's row.
+/// The gists of reports already listed for `reader` (their ids come from [`list`]), read from
+/// their documents; a household's head and address come from the household's row, when the
+/// household lies in the reader's regions too.
 pub async fn gists(
     db: &DatabaseConnection,
+    reader: &Actor,
     report_ids: Vec<String>,
 ) -> ApiResult<std::collections::HashMap<String, Gist>> {
     use doudi_protocol::doc::discovery::Target as ReportTarget;
@@ -427,6 +429,10 @@ pub async fn gists(
         out.insert(d.id, g);
     }
     let rows = crate::entity::household::Entity::find()
+        .filter(scope_condition(
+            &reader.subject,
+            crate::entity::household::Column::RegionPath,
+        ))
         .filter(
             crate::entity::household::Column::DocId
                 .is_in(households.iter().map(|(_, h)| h.clone())),

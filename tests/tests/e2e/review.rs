@@ -1307,6 +1307,11 @@ async fn report_page_shows_the_report_to_its_township_only(b: Backend) {
     }
     assert!(!page.contains(REPORTED_NUMBER), "the number shows masked");
     assert!(w.app.audit("case.unmask").await.is_empty());
+    // The photo is read through the report (not uploaded yet), by its township only.
+    let photo_url = format!("/console/blobs/{photo}");
+    let (status, body) = town.get(&photo_url).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body.contains("尚未上传"), "{body}");
 
     // The full number, audited.
     let csrf = doudi_tests::csrf_of(&page);
@@ -1339,6 +1344,8 @@ async fn report_page_shows_the_report_to_its_township_only(b: Backend) {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert!(!r.text().await.unwrap().contains(REPORTED_NUMBER));
     assert_eq!(w.app.audit("case.unmask").await.len(), 1);
+    let (status, _) = other.get(&photo_url).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, list) = other.get("/console/reports?show=all").await;
     assert!(!list.contains("李大娘"), "{list}");
     let denials = w.app.audit("policy.denied").await;

@@ -118,11 +118,13 @@ async fn report_page(
         }
         Some(ReportTarget::Household(h)) => {
             let hid = h.to_string();
+            // The household's head and address only when the reader may read the household.
             let label = household::Entity::find_by_id(hid.clone())
                 .one(db)
                 .await?
+                .filter(|h| r.may(Action::ReadCase, Target::Region(&h.region_path)))
                 .map(|h| reports::household_label(&h))
-                .unwrap_or_else(|| "家庭档案尚未同步".into());
+                .unwrap_or_else(|| "家庭档案".into());
             b.push_str(&format!(
                 r#"<p>已登记家庭：<a href="/console/households/{hid}">{label}</a></p>"#,
                 hid = esc(&hid),
