@@ -116,6 +116,26 @@ test('a town reviewer returns a visit with a comment', async () => {
   assert.match(await page.locator('main').innerText(), /急难超过 24 小时未处理/);
   await page.screenshot({ path: join(artifacts, 'console-reports.png'), fullPage: true });
 
+  // A report's page: whom it is about (number masked), notes, photos, location; a reason of
+  // spaces only comes back beside the close form, kept.
+  await Promise.all([
+    page.waitForURL('**/console/reports/*'),
+    page.locator('table.list a', { hasText: '周大海' }).click(),
+  ]);
+  const reportUrl = page.url();
+  const report = await page.locator('main').innerText();
+  assert.match(report, /夜间火灾/);
+  assert.match(report, /\d{6}\*{4}\d{3}[\dX]/, 'the number is masked');
+  assert.doesNotMatch(report, /\d{17}[\dX]/, 'no number in full');
+  assert.match(report, /纬度 \d+\.\d+，经度 \d+\.\d+/);
+  assert.equal(await page.locator('figure.thumb').count(), 2);
+  await page.screenshot({ path: join(artifacts, 'console-report.png'), fullPage: true });
+  const close = page.locator(`form[action="${new URL(reportUrl).pathname}/close"]`);
+  await close.locator('textarea[name=reason]').fill('   ');
+  await Promise.all([page.waitForURL('**/close'), close.locator('button[type=submit]').click()]);
+  assert.match(await page.locator('main').innerText(), /办结须填写理由/);
+  assert.equal(await page.locator('textarea[name=reason]').inputValue(), '   ');
+
   // Exports: the members' ledger downloads as CSV, numbers masked.
   await page.goto(`${base}/console/exports`);
   assert.equal(await page.locator('h1').innerText(), '导出台账');

@@ -76,7 +76,10 @@ async fn rows(db: &DatabaseConnection, cond: Condition) -> ApiResult<String> {
                 "<a href=\"/console/households/{id}\">家庭档案</a>",
                 id = esc(h)
             ),
-            (None, Some(_)) => "<a href=\"/console/reports\">主动发现报告</a>".to_string(),
+            (None, Some(r)) => format!(
+                "<a href=\"/console/reports/{id}\">主动发现报告</a>",
+                id = esc(r)
+            ),
             _ => String::new(),
         };
         let who = match &t.assignee_id {

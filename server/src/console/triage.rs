@@ -1,15 +1,15 @@
 //! Discovery-report triage and the regional dashboard.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use doudi_protocol::doc::discovery::Urgency;
 use doudi_protocol::doc::visit::VisitStatus;
 
-use super::html::{self, csrf_field, esc, esc_opt, layout};
-use super::{FormResult, Session, checked_form, error_page, html_response, secure};
+use super::html::{self, esc, esc_opt, layout};
+use super::{Session, error_page, html_response};
 use crate::access::scope_condition;
 use crate::auth::now_ms;
 use crate::entity::{report, visit};
@@ -21,20 +21,47 @@ use crate::review::{deadlines, reports};
 /// Waiting visits the dashboard looks at for its overdue figure, oldest first.
 const OVERDUE_SCAN: u64 = 5_000;
 
-fn urgency_label(u: Option<&str>) -> String {
+/// The Chinese label of an urgency code, 未分级 without one.
+pub(super) fn urgency_label(u: Option<&str>) -> String {
     u.and_then(Urgency::parse)
         .map(|u| u.label_zh().to_string())
         .unwrap_or_else(|| "未分级".into())
 }
 
-fn report_status_label(s: &str) -> String {
+/// The Chinese label of a report status code.
+pub(super) fn report_status_label(s: &str) -> String {
     doudi_protocol::doc::discovery::DiscoveryStatus::parse(s)
         .map(|x| x.label_zh().to_string())
         .unwrap_or_else(|| s.to_string())
 }
 
-pub async fn reports(State(state): State<SharedState>, session: Session) -> Response {
-    match reports_page(&state, &session).await {
+/// Characters of a report's notes the list shows.
+const NOTES_SHOWN: usize = 20;
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ReportFilter {
+    /// `closed`: the history of closed reports; `all`: open and closed; else open ones.
+    show: Option<String>,
+}
+
+impl ReportFilter {
+    fn shown(&self) -> reports::Shown {
+        match self.show.as_deref() {
+            Some("closed") => reports::Shown::Closed,
+            Some("all") => reports::Shown::All,
+            _ => reports::Shown::Open,
+        }
+    }
+}
+
+pub async fn reports(
+    State(state): State<SharedState>,
+    session: Session,
+    q: Result<Query<ReportFilter>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let f = q.map(|q| q.0).unwrap_or_default();
+    match reports_page(&state, &session, f.shown()).await {
         Ok(b) => html_response(
             StatusCode::OK,
             layout("主动发现报告", &session, "reports", &b),
@@ -43,106 +70,86 @@ pub async fn reports(State(state): State<SharedState>, session: Session) -> Resp
     }
 }
 
-async fn reports_page(state: &SharedState, session: &Session) -> ApiResult<String> {
-    let db = &state.db;
-    let items = reports::list(db, &session.reviewer, false).await?;
-    if items.is_empty() {
-        return Ok("<p class=\"empty\">暂无待处理的主动发现报告。</p>".into());
+/// The first characters of a report's notes, on one line.
+fn excerpt(notes: &str) -> String {
+    let flat: String = notes.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > NOTES_SHOWN {
+        format!("{}…", flat.chars().take(NOTES_SHOWN).collect::<String>())
+    } else {
+        flat
     }
+}
+
+async fn reports_page(
+    state: &SharedState,
+    session: &Session,
+    shown: reports::Shown,
+) -> ApiResult<String> {
+    use reports::Shown;
+    let db = &state.db;
+    let items = reports::list(db, &session.reviewer, shown).await?;
+    let filters: String = [
+        (Shown::Open, "", "待处理"),
+        (Shown::Closed, "?show=closed", "已办结（历史）"),
+        (Shown::All, "?show=all", "全部"),
+    ]
+    .iter()
+    .map(|(s, q, label)| {
+        if *s == shown {
+            format!("<strong aria-current=\"page\">{label}</strong>")
+        } else {
+            format!("<a href=\"/console/reports{q}\">{label}</a>")
+        }
+    })
+    .collect::<Vec<_>>()
+    .join(" · ");
+    let filters = format!("<p class=\"filters\">显示：{filters}</p>");
+    if items.is_empty() {
+        let none = match shown {
+            Shown::Open => "暂无待处理的主动发现报告。",
+            Shown::Closed => "暂无已办结的主动发现报告。",
+            Shown::All => "暂无主动发现报告。",
+        };
+        return Ok(format!("{filters}<p class=\"empty\">{none}</p>"));
+    }
+    let gists = reports::gists(
+        db,
+        &session.reviewer,
+        items.iter().map(|i| i.report_id.clone()).collect(),
+    )
+    .await?;
     let mut rows = String::new();
     for it in &items {
-        let grid_path = report::Entity::find_by_id(it.report_id.clone())
-            .one(db)
-            .await?
-            .map(|r| r.region_path)
-            .unwrap_or_default();
-        let people = reports::assignable(db, &grid_path).await?;
-        let opts: String = people
-            .iter()
-            .map(|a| {
-                format!(
-                    "<option value=\"{}\">{}（{}）</option>",
-                    esc(&a.id),
-                    esc(&a.display_name),
-                    esc(&a.username)
-                )
-            })
-            .collect();
         let id = esc(&it.report_id);
         let flag = if it.flagged {
             format!(
-                "<span class=\"tag alert\" title=\"no action within {} hours\">急难超过 {} 小时未处理</span>",
-                deadlines::emergency_hours(),
+                "<span class=\"tag alert\">急难超过 {} 小时未处理</span>",
                 deadlines::emergency_hours()
             )
         } else {
             String::new()
         };
+        let g = gists.get(&it.report_id).cloned().unwrap_or_default();
         rows.push_str(&format!(
-            r#"<tr class="{cls}"><td>{emerg}{urg} {flag}</td><td>{grid}</td><td>{at}</td><td>{status}{tasks}</td>
-<td><form method="post" action="/console/reports/{id}/assign" class="inline-form">{csrf}<select name="assignee" required aria-label="指派给">{opts}</select><input name="note" maxlength="2000" placeholder="说明（可选）"><button type="submit">指派核实</button></form>
-<form method="post" action="/console/reports/{id}/close" class="inline-form">{csrf}<input name="reason" maxlength="2000" required placeholder="办结理由"><button type="submit" class="secondary">办结</button></form></td></tr>"#,
+            r#"<tr class="{cls}"><td>{emerg}{urg} {flag}</td><td><a href="/console/reports/{id}">{target}</a>{masked}</td><td>{notes}</td><td>{grid}</td><td>{at}</td><td>{status}{tasks}</td></tr>"#,
             cls = if it.flagged { "flagged" } else { "" },
             emerg = if it.emergency_24h { "<strong class=\"emerg\">急难</strong> " } else { "" },
             urg = esc(&urgency_label(it.urgency.as_deref())),
+            target = esc(g.target.as_deref().unwrap_or("未填写对象")),
+            masked = g
+                .masked_id
+                .map(|m| format!(" <span class=\"sub\">{}</span>", esc(&m)))
+                .unwrap_or_default(),
+            notes = esc_opt(g.notes.as_deref().map(excerpt).as_deref()),
             grid = esc(&it.grid),
             at = html::time(it.reported_at_ms),
             status = esc(&report_status_label(&it.status)),
             tasks = if it.open_tasks > 0 { format!("（{} 项核实任务）", it.open_tasks) } else { String::new() },
-            csrf = csrf_field(session),
         ));
     }
     Ok(format!(
-        r#"<table class="list"><thead><tr><th>紧急程度</th><th>网格</th><th>上报时间</th><th>状态</th><th>处理</th></tr></thead><tbody>{rows}</tbody></table>"#
+        r#"{filters}<table class="list"><thead><tr><th>紧急程度</th><th>报告对象</th><th>情况说明</th><th>网格</th><th>上报时间</th><th>状态</th></tr></thead><tbody>{rows}</tbody></table><p class="sub">点击报告对象查看详情、指派核实或办结。</p>"#
     ))
-}
-
-pub async fn assign(
-    State(state): State<SharedState>,
-    session: Session,
-    Path(id): Path<String>,
-    form: FormResult,
-) -> Response {
-    let f = match checked_form(&session, form) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let assignee = f.get("assignee").cloned().unwrap_or_default();
-    match reports::assign(
-        &state.db,
-        &session.reviewer,
-        &id,
-        &assignee,
-        f.get("note").map(String::as_str),
-    )
-    .await
-    {
-        Ok(_) => secure(Redirect::to("/console/reports").into_response()),
-        Err(e) => error_page(e),
-    }
-}
-
-pub async fn close(
-    State(state): State<SharedState>,
-    session: Session,
-    Path(id): Path<String>,
-    form: FormResult,
-) -> Response {
-    let f = match checked_form(&session, form) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    match reports::close(
-        &state.db,
-        &session.reviewer,
-        &id,
-        f.get("reason").map(String::as_str),
-    )
-    .await
-    {
-        Ok(()) => secure(Redirect::to("/console/reports").into_response()),
-        Err(e) => error_page(e),
-    }
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

@@ -582,13 +582,32 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
     r1.notes = Some("夜间火灾，房屋受损，一家三口暂住亲戚家".into());
     r1.target = Some(Target::Person {
         name: "周大海".into(),
-        identity: None,
+        identity: id_number("37010219580707010").map(|n| keys.seal_key().seal(&n)),
         address: Some("建新社区 15 号平房".into()),
         phone: None,
     });
     r1.status = DiscoveryStatus::Submitted;
     r1.channel = Some(Channel::Visit);
     r1.target_groups.insert(TargetGroup::DisasterHit);
+    // The reporter's photos of the damage and where the report was made, for its page.
+    for (i, (category, caption)) in [
+        (PhotoCategory::DwellingOutside, "屋顶烧毁"),
+        (PhotoCategory::DwellingInside, "室内过火，家具损毁"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        r1.photos.insert(
+            BlobHash::from_bytes([0xd1 + i as u8; 32]),
+            Photo {
+                category,
+                caption: Some(caption.into()),
+                captured_at: UnixMillis(now - 30 * 3_600_000 - 600_000),
+                gps: Some(gps),
+            },
+        );
+    }
+    r1.gps = Some(gps);
     s.put(&r1).await?;
     let mut r2 = DiscoveryReport::new(reporter);
     r2.reported_at = Some(UnixMillis(now - 3 * day));

@@ -73,7 +73,9 @@ pub async fn list_reports(
     ctx: AuthContext,
 ) -> ApiResult<Json<Vec<ReportItem>>> {
     let reviewer = &ctx.actor;
-    Ok(Json(reports::list(&state.db, reviewer, false).await?))
+    Ok(Json(
+        reports::list(&state.db, reviewer, reports::Shown::Open).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -265,13 +265,37 @@ pub async fn unmask_visit(
     member: &str,
 ) -> ApiResult<std::collections::BTreeMap<String, doudi_protocol::id_number::IdNumber>> {
     let row = visible_visit(db, reviewer, visit_id).await?;
+    let detail = serde_json::json!({ "member": member, "visit": visit_id });
+    reveal_audited(
+        db,
+        keys,
+        reviewer,
+        (&row.region_path, visit_id),
+        &row.household_id,
+        detail,
+    )
+    .await
+}
+
+/// The clear 身份证号 of document `doc_id` by entry, for a reviewer who may unmask at `place`
+/// (a region path, and the label a denial is audited under): the `case.unmask` entry about
+/// `doc_id`, with `detail`, is written first, so no number is shown without its entry.
+pub async fn reveal_audited(
+    db: &DatabaseConnection,
+    keys: &crate::identity::IdentityKeys,
+    reviewer: &Actor,
+    place: (&str, &str),
+    doc_id: &str,
+    detail: serde_json::Value,
+) -> ApiResult<std::collections::BTreeMap<String, doudi_protocol::id_number::IdNumber>> {
+    let (region_path, label) = place;
     reviewer
-        .require_visible(db, Action::Unmask, &row.region_path, visit_id)
+        .require_visible(db, Action::Unmask, region_path, label)
         .await?;
-    let mut ev = reviewer.event(AUDIT_UNMASK, Some(&row.household_id));
-    ev.detail = Some(serde_json::json!({ "member": member, "visit": visit_id }));
+    let mut ev = reviewer.event(AUDIT_UNMASK, Some(doc_id));
+    ev.detail = Some(detail);
     crate::audit::record(db, crate::audit::Outcome::Ok, ev).await?;
-    Ok(crate::identity::reveal(db, keys, &row.household_id).await?)
+    Ok(crate::identity::reveal(db, keys, doc_id).await?)
 }
 
 /// Settle the same-field conflict at `path` of document `doc_id` with the value `choice` (its

@@ -59,12 +59,23 @@ fn urgency_rank(u: Option<&str>) -> u8 {
     }
 }
 
-/// Reports in the reviewer's regions: 急难 first, then by urgency, then oldest first. Closed ones
-/// only when `include_closed`.
+/// Which reports a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// Not closed yet (the triage list).
+    Open,
+    /// Closed ones (the history).
+    Closed,
+    /// Both.
+    All,
+}
+
+/// Reports in the reviewer's regions: 急难 first, then by urgency, then oldest first; `shown`
+/// tells open, closed or both.
 pub async fn list(
     db: &DatabaseConnection,
     reviewer: &Actor,
-    include_closed: bool,
+    shown: Shown,
 ) -> ApiResult<Vec<ReportItem>> {
     reviewer
         .require(db, Action::ReadReviewLists, Target::Scope, "reports")
@@ -75,9 +86,11 @@ pub async fn list(
             report::Column::RegionPath,
         ))
         .filter(report::Column::Status.ne("draft"));
-    if !include_closed {
-        q = q.filter(report::Column::Status.ne("closed"));
-    }
+    q = match shown {
+        Shown::Open => q.filter(report::Column::Status.ne("closed")),
+        Shown::Closed => q.filter(report::Column::Status.eq("closed")),
+        Shown::All => q,
+    };
     let rows = q
         .order_by_desc(report::Column::Emergency24h)
         .order_by_asc(report::Column::ReportedAtMs)
@@ -297,7 +310,13 @@ pub async fn close(
     reviewer
         .require(db, Action::ReviewVisit, Target::Scope, report_id)
         .await?;
-    let reason = clean_comment(reason, true)?;
+    let reason = clean_comment(reason, true).map_err(|e| {
+        if e.code == Code::ReviewCommentRequired {
+            e.with_message("办结须填写理由。", "Closing a report needs a reason.")
+        } else {
+            e
+        }
+    })?;
     let row = visible_report(db, reviewer, report_id).await?;
     reviewer
         .require_visible(db, Action::ReviewVisit, &row.region_path, report_id)
@@ -338,4 +357,150 @@ pub async fn close(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// The clear 身份证号 of the person a report is about (not on record), for a reviewer who may
+/// unmask in the report's grid, audited as the visit page's unmasking is; `None` when the
+/// report holds no number.
+pub async fn unmask(
+    db: &DatabaseConnection,
+    keys: &crate::identity::IdentityKeys,
+    reviewer: &Actor,
+    report_id: &str,
+) -> ApiResult<Option<doudi_protocol::id_number::IdNumber>> {
+    let row = visible_report(db, reviewer, report_id).await?;
+    let detail = serde_json::json!({ "report": report_id });
+    let mut numbers = super::reveal_audited(
+        db,
+        keys,
+        reviewer,
+        (&row.region_path, report_id),
+        report_id,
+        detail,
+    )
+    .await?;
+    Ok(numbers.remove(doudi_protocol::doc::identity::TARGET_PERSON))
+}
+
+/// What a list of reports shows of each besides its row: who it is about and its notes.
+#[derive(Debug, Clone, Default)]
+pub struct Gist {
+    /// The person's name, or the head of the household on record (with its address).
+    pub target: Option<String>,
+    /// The person's 身份证号, masked.
+    pub masked_id: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// The gists of reports already listed for `reader` (their ids come from [`list`]), read from
+/// their documents; a household's head and address come from the household's row, when the
+/// household lies in the reader's regions too.
+pub async fn gists(
+    db: &DatabaseConnection,
+    reader: &Actor,
+    report_ids: Vec<String>,
+) -> ApiResult<std::collections::HashMap<String, Gist>> {
+    use doudi_protocol::doc::discovery::Target as ReportTarget;
+    let docs = crate::entity::document::Entity::find()
+        .filter(crate::entity::document::Column::Id.is_in(report_ids))
+        .all(db)
+        .await?;
+    let mut out = std::collections::HashMap::new();
+    let mut households: Vec<(String, String)> = Vec::new();
+    for d in docs {
+        let Ok(am) = automerge::Automerge::load(&d.snapshot) else {
+            continue;
+        };
+        let Ok((_, r)) = doc::read::<DiscoveryReport, _>(&am) else {
+            continue;
+        };
+        let mut g = Gist {
+            notes: r.notes,
+            ..Gist::default()
+        };
+        match r.target {
+            Some(ReportTarget::Person { name, identity, .. }) => {
+                g.target = Some(name);
+                g.masked_id = identity.map(|i| i.masked.as_str().to_string());
+            }
+            Some(ReportTarget::Household(h)) => households.push((d.id.clone(), h.to_string())),
+            None => {}
+        }
+        out.insert(d.id, g);
+    }
+    let rows = crate::entity::household::Entity::find()
+        .filter(scope_condition(
+            &reader.subject,
+            crate::entity::household::Column::RegionPath,
+        ))
+        .filter(
+            crate::entity::household::Column::DocId
+                .is_in(households.iter().map(|(_, h)| h.clone())),
+        )
+        .all(db)
+        .await?;
+    for (report_id, hh) in households {
+        if let (Some(g), Some(h)) = (
+            out.get_mut(&report_id),
+            rows.iter().find(|h| h.doc_id == hh),
+        ) {
+            g.target = Some(household_label(h));
+        }
+    }
+    Ok(out)
+}
+
+/// A household on record as a report's target: its head, and its address.
+pub fn household_label(h: &crate::entity::household::Model) -> String {
+    match &h.head_name {
+        Some(n) => format!("{n}（{}）", h.address),
+        None => h.address.clone(),
+    }
+}
+
+/// The verification visits (主动发现核查) of a report the reader may see: visits of that
+/// purpose in the report's grid or to its household that name the report.
+pub async fn verification_visits(
+    db: &DatabaseConnection,
+    reviewer: &Actor,
+    row: &report::Model,
+    household: Option<&str>,
+) -> ApiResult<Vec<crate::entity::visit::Model>> {
+    use crate::entity::visit;
+    let mut place =
+        sea_orm::Condition::any().add(visit::Column::RegionPath.eq(row.region_path.as_str()));
+    if let Some(h) = household {
+        place = place.add(visit::Column::HouseholdId.eq(h));
+    }
+    let candidates = visit::Entity::find()
+        .filter(scope_condition(
+            &reviewer.subject,
+            visit::Column::RegionPath,
+        ))
+        .filter(
+            visit::Column::Purpose.eq(doudi_protocol::doc::visit::Purpose::DiscoveryCheck.as_str()),
+        )
+        .filter(place)
+        .order_by_desc(visit::Column::UpdatedSeq)
+        .limit(LIST_LIMIT)
+        .all(db)
+        .await?;
+    let ids: Vec<String> = candidates.iter().map(|v| v.doc_id.clone()).collect();
+    let naming: HashSet<String> = crate::entity::document::Entity::find()
+        .filter(crate::entity::document::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|d| {
+            automerge::Automerge::load(&d.snapshot)
+                .ok()
+                .and_then(|am| doc::read::<doudi_protocol::doc::Visit, _>(&am).ok())
+                .is_some_and(|(_, v)| v.report.is_some_and(|r| r.to_string() == row.doc_id))
+        })
+        .map(|d| d.id)
+        .collect();
+    Ok(candidates
+        .into_iter()
+        .filter(|v| naming.contains(&v.doc_id))
+        .collect())
 }

@@ -33,6 +33,8 @@ both_backends!(
     only_applications_go_to_the_county,
     an_imported_calendar_year_gives_its_due_dates,
     due_dates_follow_the_regions_limits,
+    report_page_shows_the_report_to_its_township_only,
+    report_forms_keep_the_text_and_closed_reports_stay_listed,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -694,6 +696,26 @@ async fn console_refuses_missing_csrf_and_foreign_ids(b: Backend) {
     let mut anon = Browser::new(&w.app);
     let (status, _) = anon.get(&format!("/console/visits/{visit}")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // Returning with a comment of spaces only: the visit's page again, the message beside the
+    // return form and the spaces kept in it.
+    let r = town
+        .post(
+            &url,
+            &[
+                ("decision", "return"),
+                ("comment", "  "),
+                ("csrf", csrf.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    let form = &page[page.find("d-return").expect("the return form")..];
+    let form = &form[..form.find("</form>").unwrap()];
+    assert!(form.contains(">  </textarea>"), "{form}");
+    assert!(form.contains("须填写意见或理由"), "{form}");
+    assert!(page.contains("王建国"), "the visit's page: {page}");
 
     // With the token, the decision goes through.
     let r = town
@@ -1365,4 +1387,217 @@ async fn only_applications_go_to_the_county(b: Backend) {
         .get("/api/v1/review/queue?status=closed", &w.town)
         .await;
     assert_eq!(all.body["total"], 1, "{:?}", all.body);
+}
+
+/// The 身份证号 of the person of the report the console pages show.
+const REPORTED_NUMBER: &str = "110105194912310038";
+
+/// A report of 李大娘 with a sealed number, notes, a photo and a location, synced from the
+/// phone; its id and the photo's hash.
+async fn detailed_report(w: &mut World) -> (String, String) {
+    let photo = BlobHash::from_bytes([7; 32]).to_string();
+    let mut r = doudi_tests::cases::report_with_photos(&w.phone.account_id, &[&photo]);
+    r.target = Some(doudi_protocol::doc::discovery::Target::Person {
+        name: "李大娘".into(),
+        identity: Some(w.phone.seal(REPORTED_NUMBER)),
+        address: Some("一村 12 号".into()),
+        phone: None,
+    });
+    r.notes = Some("断粮两天，独居，房屋漏雨，请尽快核实并送去米面油和棉被".into());
+    r.gps = Some(doudi_protocol::doc::GeoPoint {
+        lat: 36.65123,
+        lon: 117.12012,
+        accuracy_m: Some(8.0),
+    });
+    let rid = w.phone.replica.create(GRID_A, &r).unwrap().to_string();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted, vec![rid.clone()], "{:?}", o.rejected);
+    (rid, photo)
+}
+
+/// A report's page shows what the phone reported (the number masked until an audited
+/// unmasking); the list links to it; another township's reviewer gets the not-found page, and
+/// the denial is audited.
+async fn report_page_shows_the_report_to_its_township_only(b: Backend) {
+    use doudi_protocol::doc::PhotoCategory;
+    let mut w = world(b).await;
+    let (rid, photo) = detailed_report(&mut w).await;
+    let masked = "110105****0038";
+    let url = format!("/console/reports/{rid}");
+    let (mut town, _) = console_login(&w.app, "town.zhao").await;
+
+    let (status, list) = town.get("/console/reports").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains(&format!("href=\"{url}\"")), "{list}");
+    assert!(list.contains("李大娘") && list.contains(masked), "{list}");
+    assert!(list.contains("断粮两天，独居"), "{list}");
+    assert!(
+        !list.contains("米面油和棉被"),
+        "only the notes' first characters: {list}"
+    );
+    assert!(!list.contains(REPORTED_NUMBER));
+
+    let (status, page) = town.get(&url).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    for shown in [
+        "李大娘",
+        masked,
+        "一村 12 号",
+        "断粮两天，独居，房屋漏雨，请尽快核实并送去米面油和棉被",
+        "grid.zhang",
+        Channel::Visit.label_zh(),
+        Urgency::NeedsCare.label_zh(),
+        TargetGroup::Elderly.label_zh(),
+        "纬度 36.65123，经度 117.12012",
+        &format!("href=\"/console/blobs/{photo}\""),
+        &format!(
+            "aria-label=\"{}\"",
+            PhotoCategory::DwellingOutside.label_zh()
+        ),
+        "尚未指派核实",
+        &format!("action=\"{url}/close\""),
+    ] {
+        assert!(page.contains(shown), "{shown} missing: {page}");
+    }
+    assert!(!page.contains(REPORTED_NUMBER), "the number shows masked");
+    assert!(w.app.audit("case.unmask").await.is_empty());
+    // The photo is read through the report (not uploaded yet), by its township only.
+    let photo_url = format!("/console/blobs/{photo}");
+    let (status, body) = town.get(&photo_url).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body.contains("尚未上传"), "{body}");
+
+    // The full number, audited.
+    let csrf = doudi_tests::csrf_of(&page);
+    let r = town
+        .post(&format!("{url}/unmask"), &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(REPORTED_NUMBER), "unmasked: {page}");
+    let audit = w.app.audit("case.unmask").await;
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].target.as_deref(), Some(rid.as_str()));
+    assert!(!format!("{audit:?}").contains(REPORTED_NUMBER));
+    let (_, page) = town.get(&url).await;
+    assert!(!page.contains(REPORTED_NUMBER), "masked again");
+
+    // Another township: the page of a missing id, and an audited denial.
+    let (mut other, other_csrf) = console_login(&w.app, "town.other").await;
+    let (foreign_status, foreign_body) = other.get(&url).await;
+    let (missing_status, missing_body) = other
+        .get("/console/reports/0zzzzzzzzzzzzzzzzzzzzzzzzz")
+        .await;
+    assert_eq!(foreign_status, StatusCode::NOT_FOUND);
+    assert_eq!(missing_status, StatusCode::NOT_FOUND);
+    assert_eq!(foreign_body, missing_body);
+    assert!(!foreign_body.contains("李大娘"));
+    let r = other
+        .post(&format!("{url}/unmask"), &[("csrf", other_csrf.as_str())])
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(!r.text().await.unwrap().contains(REPORTED_NUMBER));
+    assert_eq!(w.app.audit("case.unmask").await.len(), 1);
+    let (status, _) = other.get(&photo_url).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, list) = other.get("/console/reports?show=all").await;
+    assert!(!list.contains("李大娘"), "{list}");
+    let denials = w.app.audit("policy.denied").await;
+    assert!(
+        denials
+            .iter()
+            .any(|d| d.target.as_deref() == Some(rid.as_str())),
+        "{denials:?}"
+    );
+}
+
+/// A blank close reason comes back on the report's page with its own message beside the form
+/// and the text kept; the verification task and visit show on the page; a closed report leaves
+/// the open list for the history.
+async fn report_forms_keep_the_text_and_closed_reports_stay_listed(b: Backend) {
+    let mut w = world(b).await;
+    let (rid, _) = detailed_report(&mut w).await;
+    let url = format!("/console/reports/{rid}");
+    let (mut town, csrf) = console_login(&w.app, "town.zhao").await;
+
+    let r = town
+        .post(
+            &format!("{url}/close"),
+            &[("reason", "   "), ("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("办结须填写理由"), "{page}");
+    assert!(
+        !page.contains("退回或不予通过"),
+        "not the visits' message: {page}"
+    );
+    assert!(page.contains(">   </textarea>"), "the text is kept: {page}");
+    assert!(page.contains("李大娘"), "the report's page: {page}");
+
+    // Assigned: the task shows on the page.
+    let r = town
+        .post(
+            &format!("{url}/assign"),
+            &[
+                ("assignee", w.assistant_id.as_str()),
+                ("note", "今天内核实"),
+                ("csrf", csrf.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], url.as_str());
+    // The verification visit, naming the report.
+    let hh = w
+        .phone
+        .replica
+        .create(
+            GRID_A,
+            &doudi_tests::cases::household("济南市历下区一镇一村 12 号"),
+        )
+        .unwrap();
+    let mut v = doudi_tests::cases::submitted_visit(
+        hh,
+        [
+            (w.phone.account_id.as_str(), "张网格"),
+            (w.assistant_id.as_str(), "刘协理"),
+        ],
+    );
+    v.purpose = Purpose::DiscoveryCheck;
+    v.report = Some(rid.parse().unwrap());
+    let visit = w.phone.replica.create(GRID_A, &v).unwrap().to_string();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted.len(), 2, "{:?}", o.rejected);
+    let (_, page) = town.get(&url).await;
+    assert!(
+        page.contains("assist.liu") && page.contains("今天内核实"),
+        "{page}"
+    );
+    assert!(page.contains("未完成"), "{page}");
+    assert!(
+        page.contains(&format!("href=\"/console/visits/{visit}\"")),
+        "{page}"
+    );
+
+    let r = town
+        .post(
+            &format!("{url}/close"),
+            &[("reason", "已核实，纳入临时救助"), ("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, open) = town.get("/console/reports").await;
+    assert!(!open.contains(&rid), "{open}");
+    for q in ["?show=closed", "?show=all"] {
+        let (status, list) = town.get(&format!("/console/reports{q}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(list.contains(&format!("href=\"{url}\"")), "{q}: {list}");
+        assert!(list.contains("已办结"), "{list}");
+    }
+    let (_, page) = town.get(&url).await;
+    assert!(page.contains("已核实，纳入临时救助"), "{page}");
+    assert!(page.contains("已完成"), "the task is done: {page}");
+    assert!(!page.contains(&format!("{url}/close")), "no forms: {page}");
 }

@@ -4,10 +4,12 @@
 
 mod household_view;
 mod queue_view;
+mod report_view;
 mod visit_view;
 
 pub use household_view::{household, households};
 pub use queue_view::queue;
+pub use report_view::{report, report_assign, report_close, report_unmask};
 pub use visit_view::{blob, decision, resolve, unmask, visit};
 
 use std::collections::HashMap;
@@ -67,6 +69,47 @@ fn url_encode(v: &str) -> String {
         .collect()
 }
 
+/// A form sent back to its page because of what was typed into it (a blank or too long
+/// comment or reason, an assignee who may not be assigned): which form, the text typed, and why,
+/// shown beside the form with the text kept.
+struct Refused<'a> {
+    form: &'a str,
+    text: &'a str,
+    message: String,
+    /// The status of the page that shows the refusal: the error's.
+    status: StatusCode,
+}
+
+impl<'a> Refused<'a> {
+    /// The refusal of form `form` with `text` typed, when `e` is about the input; `None` for
+    /// anything else (a missing report, a denial), which is an error page.
+    fn new(form: &'a str, text: &'a str, e: &ApiError) -> Option<Refused<'a>> {
+        use crate::error::Code;
+        matches!(
+            e.code,
+            Code::ReviewCommentRequired | Code::InvalidRequest | Code::TaskAssigneeInvalid
+        )
+        .then(|| Refused {
+            form,
+            text,
+            message: e.body().message,
+            status: e.code.status(),
+        })
+    }
+
+    /// The message to put beside form `form`, and the text to put back into it (both escaped),
+    /// when the refusal is of that form.
+    fn of(refused: Option<&Refused<'_>>, form: &str) -> (String, String) {
+        match refused.filter(|f| f.form == form) {
+            Some(f) => (
+                format!("<p class=\"error\" role=\"alert\">{}</p>", esc(&f.message)),
+                esc(f.text),
+            ),
+            None => (String::new(), String::new()),
+        }
+    }
+}
+
 /// A document the reviewer may read, loaded.
 async fn load_doc(
     db: &DatabaseConnection,
@@ -94,24 +137,16 @@ fn members_table(
         .iter()
         .map(|(id, m)| {
             let mid = id.to_string();
-            // The document holds the number masked and sealed; the clear number comes from the
-            // server's store, only after an audited unmasking.
             let number = match &m.identity {
-                Some(n) if shown.is_some_and(|(who, clear)| who == mid && n.masked.as_str() == clear.masked()) => {
-                    let clear = shown.map_or("", |(_, c)| c.expose());
-                    format!("<strong class=\"unmasked\">{}</strong>", esc(clear))
-                }
                 Some(n) => {
-                    let btn = match (can_unmask, visit_id) {
-                        (true, Some(v)) => format!(
-                            r#" <form method="post" action="/console/visits/{v}/unmask" class="inline">{csrf}<input type="hidden" name="member" value="{mid}"><button type="submit" class="link" title="show the full number (audited)">显示</button></form>"#,
-                            v = esc(v),
-                            csrf = csrf_field(session),
-                            mid = esc(&mid),
-                        ),
-                        _ => String::new(),
-                    };
-                    format!("{}{btn}", esc(n.masked.as_str()))
+                    let clear = shown
+                        .filter(|(who, clear)| *who == mid && n.masked.as_str() == clear.masked())
+                        .map(|(_, c)| c);
+                    let action = visit_id
+                        .filter(|_| can_unmask)
+                        .map(|v| format!("/console/visits/{v}/unmask"));
+                    let unmask = action.as_deref().map(|a| (a, Some(mid.as_str())));
+                    id_number(session, n.masked.as_str(), clear, unmask)
                 }
                 None => "—".into(),
             };
@@ -122,22 +157,90 @@ fn members_table(
                 number,
                 if m.co_resident { "是" } else { "否" },
                 esc_opt(m.health.map(|x| x.label_zh())),
-                if m.removed_at.is_some() { "已减员" } else { "" },
+                if m.removed_at.is_some() {
+                    "已减员"
+                } else {
+                    ""
+                },
             )
         })
         .collect();
     format!(
-        r#"<table class="list"><thead><tr><th>姓名</th><th>与户主关系</th><th title="ID number (masked)">身份证号</th><th>共同生活</th><th>健康</th><th></th></tr></thead><tbody>{rows}</tbody></table>"#
+        r#"<table class="list"><thead><tr><th>姓名</th><th>与户主关系</th><th title="默认脱敏显示">身份证号</th><th>共同生活</th><th>健康</th><th></th></tr></thead><tbody>{rows}</tbody></table>"#
     )
 }
 
-/// Thumbnail linking to the full blob; the fallback text shows when the blob is not uploaded yet.
+/// A 身份证号 as pages show it. The document holds it masked and sealed; the clear number comes
+/// from the server's store, only after an audited unmasking (`clear`). `unmask` is where the
+/// reader who may unmask posts for it (with the member, when the document has several).
+fn id_number(
+    session: &Session,
+    masked: &str,
+    clear: Option<&IdNumber>,
+    unmask: Option<(&str, Option<&str>)>,
+) -> String {
+    if let Some(c) = clear {
+        return format!("<strong class=\"unmasked\">{}</strong>", esc(c.expose()));
+    }
+    let btn = match unmask {
+        Some((action, member)) => format!(
+            r#" <form method="post" action="{action}" class="inline">{csrf}{member}<button type="submit" class="link" title="显示完整号码（记入审计日志）">显示</button></form>"#,
+            action = esc(action),
+            csrf = csrf_field(session),
+            member = member
+                .map(|m| format!(r#"<input type="hidden" name="member" value="{}">"#, esc(m)))
+                .unwrap_or_default(),
+        ),
+        None => String::new(),
+    };
+    format!("{}{btn}", esc(masked))
+}
+
+/// Thumbnail linking to the full blob, named by `caption`; the fallback text shows when the blob
+/// is not uploaded yet.
 fn blob_thumb(hash: &str, caption: &str) -> String {
     let h = esc(hash);
+    let c = esc(caption);
     format!(
-        r#"<figure class="thumb"><a href="/console/blobs/{h}"><object data="/console/blobs/{h}?variant=thumb" type="image/jpeg" width="160" height="120"><span class="missing">照片尚未上传</span></object></a><figcaption>{}</figcaption></figure>"#,
-        esc(caption)
+        r#"<figure class="thumb"><a href="/console/blobs/{h}" aria-label="{c}"><object data="/console/blobs/{h}?variant=thumb" type="image/jpeg" width="160" height="120" aria-label="{c}"><span class="missing">照片尚未上传</span></object></a><figcaption>{c}</figcaption></figure>"#
     )
+}
+
+/// A photo's caption: its category, and the caption the phone gave it.
+fn photo_caption(p: &doudi_protocol::doc::Photo) -> String {
+    match p.caption.as_deref().filter(|c| !c.trim().is_empty()) {
+        Some(c) => format!("{} {c}", p.category.label_zh()),
+        None => p.category.label_zh().to_string(),
+    }
+}
+
+/// Where something was recorded, or that it was not.
+fn gps_text(gps: Option<&doudi_protocol::doc::GeoPoint>) -> String {
+    match gps {
+        Some(g) => format!(
+            "<p>纬度 {:.5}，经度 {:.5}{}</p>",
+            g.lat,
+            g.lon,
+            g.accuracy_m
+                .map(|a| format!("，精度约 {a:.0} 米"))
+                .unwrap_or_default()
+        ),
+        None => "<p class=\"sub\">未记录。</p>".into(),
+    }
+}
+
+/// The display names of accounts, by id.
+async fn display_names(
+    db: &DatabaseConnection,
+    ids: Vec<String>,
+) -> ApiResult<HashMap<String, String>> {
+    Ok(account::Entity::find()
+        .filter(account::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.display_name))
+        .collect())
 }
 
 /// Field names a change touched (map keys of its operations).
@@ -193,13 +296,7 @@ async fn history(
         .await?;
     let acc_ids: Vec<String> = changes.iter().map(|c| c.account_id.clone()).collect();
     let dev_ids: Vec<String> = changes.iter().map(|c| c.device_id.clone()).collect();
-    let accounts: HashMap<String, String> = account::Entity::find()
-        .filter(account::Column::Id.is_in(acc_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a.display_name))
-        .collect();
+    let accounts = display_names(db, acc_ids).await?;
     let devices: HashMap<String, (String, String)> = crate::entity::device::Entity::find()
         .filter(crate::entity::device::Column::Id.is_in(dev_ids))
         .all(db)

@@ -2,12 +2,15 @@
 
 use super::*;
 
+/// The decision forms the reader may use; a decision refused for its comment comes back in its
+/// form, with the message beside it and the comment kept.
 pub(super) fn decision_forms(
     session: &Session,
     visit_id: &str,
     status: VisitStatus,
     purpose: Purpose,
     spot_check: bool,
+    refused: Option<&Refused<'_>>,
 ) -> String {
     let mut s = String::new();
     for &kind in ReviewDecision::ALL {
@@ -28,8 +31,9 @@ pub(super) fn decision_forms(
         } else {
             "意见（可选）"
         };
+        let (msg, text) = Refused::of(refused, kind.as_str());
         s.push_str(&format!(
-            r#"<form method="post" action="/console/visits/{id}/decision" class="decision d-{k}">{csrf}<input type="hidden" name="decision" value="{k}"><label>{label}<textarea name="comment" rows="2" maxlength="2000"{req}></textarea></label><button type="submit" title="{k}">{zh}</button></form>"#,
+            r#"<form method="post" action="/console/visits/{id}/decision" class="decision d-{k}">{csrf}<input type="hidden" name="decision" value="{k}"><label>{label}<textarea name="comment" rows="2" maxlength="2000"{req}>{text}</textarea></label>{msg}<button type="submit">{zh}</button></form>"#,
             id = esc(visit_id),
             csrf = csrf_field(session),
             k = kind.as_str(),
@@ -49,6 +53,7 @@ pub(super) async fn visit_page(
     session: &Session,
     id: &str,
     unmasked: Option<(&str, &IdNumber)>,
+    refused: Option<&Refused<'_>>,
 ) -> ApiResult<String> {
     let db = &state.db;
     let r = &session.reviewer;
@@ -107,6 +112,7 @@ pub(super) async fn visit_page(
         v.status,
         v.purpose,
         item.is_some_and(|i| i.spot_check),
+        refused,
     ));
     if !v.reviews.is_empty() {
         let rows: String = v
@@ -221,25 +227,10 @@ pub(super) async fn visit_page(
         b.push_str("<p class=\"sub\">无照片。</p>");
     }
     for (hash, p) in &v.photos {
-        let cap = format!(
-            "{} {}",
-            p.category.label_zh(),
-            p.caption.as_deref().unwrap_or("")
-        );
-        b.push_str(&blob_thumb(&hash.to_string(), &cap));
+        b.push_str(&blob_thumb(&hash.to_string(), &photo_caption(p)));
     }
     b.push_str("</div><h2>位置</h2>");
-    b.push_str(&match &v.gps {
-        Some(g) => format!(
-            "<p>纬度 {:.5}，经度 {:.5}{}</p>",
-            g.lat,
-            g.lon,
-            g.accuracy_m
-                .map(|a| format!("，精度约 {a:.0} 米"))
-                .unwrap_or_default()
-        ),
-        None => "<p class=\"sub\">未记录。</p>".into(),
-    });
+    b.push_str(&gps_text(v.gps.as_ref()));
     let rt = format!("/console/visits/{id}");
     let mut conflicts = conflicts_section(db, session, &visit_row, "走访记录", &rt).await?;
     if let Some(row) = &household_row {
@@ -259,7 +250,7 @@ pub async fn visit(
     session: Session,
     Path(id): Path<String>,
 ) -> Response {
-    match visit_page(&state, &session, &id, None).await {
+    match visit_page(&state, &session, &id, None, None).await {
         Ok(body) => ok_page("走访记录", &session, "queue", &body),
         Err(e) => error_page(e),
     }
@@ -281,17 +272,26 @@ pub async fn decision(
     else {
         return error_page(ApiError::new(crate::error::Code::InvalidRequest));
     };
-    match review::decide_visit(
+    let comment = fields.get("comment").map(String::as_str);
+    let decided = review::decide_visit(
         &state.db,
         &session.reviewer,
         &id,
         kind,
-        fields.get("comment").map(String::as_str),
+        comment,
         state.settings.spot_check_percent,
     )
-    .await
-    {
-        Ok(_) => secure(Redirect::to(&format!("/console/visits/{id}")).into_response()),
+    .await;
+    let e = match decided {
+        Ok(_) => return secure(Redirect::to(&format!("/console/visits/{id}")).into_response()),
+        Err(e) => e,
+    };
+    // A comment refused (blank where one is needed, too long) comes back in its form.
+    let Some(refused) = Refused::new(kind.as_str(), comment.unwrap_or(""), &e) else {
+        return error_page(e);
+    };
+    match visit_page(&state, &session, &id, None, Some(&refused)).await {
+        Ok(body) => html_response(refused.status, layout("走访记录", &session, "queue", &body)),
         Err(e) => error_page(e),
     }
 }
@@ -316,7 +316,7 @@ pub async fn unmask(
         };
     let entry = format!("{}.{member}", doudi_protocol::doc::household::key::MEMBERS);
     let shown = numbers.get(&entry).map(|n| (member.as_str(), n));
-    match visit_page(&state, &session, &id, shown).await {
+    match visit_page(&state, &session, &id, shown, None).await {
         Ok(body) => ok_page("走访记录", &session, "queue", &body),
         Err(e) => error_page(e),
     }

@@ -1,0 +1,342 @@
+//! A discovery report's page (主动发现报告): what the report says and who it is about (the
+//! 身份证号 masked, shown in full only through an audited unmasking), its photos and location,
+//! the verification tasks and visits it led to, its triage history, and the forms to assign a
+//! verification visit or to close it. A form that does not go through (a blank reason) comes
+//! back on this page with the message beside it and the text kept.
+
+use doudi_protocol::doc::DiscoveryReport;
+use doudi_protocol::doc::discovery::{DiscoveryStatus, Target as ReportTarget};
+
+use super::*;
+use crate::console::triage::{report_status_label, urgency_label};
+use crate::entity::{household, report_action, task};
+use crate::review::deadlines;
+use crate::review::recheck::task_status_label_zh;
+use crate::review::reports;
+
+async fn report_page(
+    state: &SharedState,
+    session: &Session,
+    id: &str,
+    refused: Option<&Refused<'_>>,
+    unmasked: Option<&IdNumber>,
+) -> ApiResult<String> {
+    let db = &state.db;
+    let r = &session.reviewer;
+    let row = reports::visible_report(db, r, id).await?;
+    let (_, am) = load_doc(db, r, id).await?;
+    let (_, rep) = doc::read::<DiscoveryReport, _>(&am).map_err(ApiError::internal)?;
+    let actions = report_action::Entity::find()
+        .filter(report_action::Column::ReportId.eq(id))
+        .order_by_asc(report_action::Column::Id)
+        .all(db)
+        .await?;
+    let tasks = task::Entity::find()
+        .filter(task::Column::ReportId.eq(id))
+        .order_by_asc(task::Column::CreatedAtMs)
+        .all(db)
+        .await?;
+    let mut people: Vec<String> = vec![rep.reporter.to_string()];
+    people.extend(actions.iter().map(|a| a.account_id.clone()));
+    people.extend(tasks.iter().filter_map(|t| t.assignee_id.clone()));
+    let names = display_names(db, people).await?;
+    let name_of = |id: &str| names.get(id).map(String::as_str);
+    let reporter = name_of(&rep.reporter.to_string())
+        .or(rep.reporter_name.as_deref())
+        .map(esc)
+        .unwrap_or_else(|| "—".into());
+    let acted = !actions.is_empty() || rep.status != DiscoveryStatus::Submitted;
+    let flagged = rep.emergency_24h
+        && !acted
+        && row
+            .reported_at_ms
+            .is_some_and(|t| deadlines::emergency_due_ms(t) < crate::auth::now_ms());
+
+    let mut b = format!(
+        r#"<p><a href="/console/reports">返回主动发现报告列表</a></p>
+<section class="summary"><dl>
+<dt>状态</dt><dd>{status}</dd><dt>发现渠道</dt><dd>{channel}</dd>
+<dt>紧急程度</dt><dd>{urgency}</dd><dt>急难（24 小时内救助）</dt><dd>{emerg}{flag}</dd>
+<dt>报告人</dt><dd>{reporter}</dd><dt>上报时间</dt><dd>{at}</dd>
+<dt>网格</dt><dd>{grid}</dd><dt>对象类别</dt><dd>{groups}</dd>
+</dl></section>"#,
+        status = esc(&report_status_label(rep.status.as_str())),
+        channel = esc_opt(rep.channel.map(|c| c.label_zh())),
+        urgency = esc(&urgency_label(rep.urgency.map(|u| u.as_str()))),
+        emerg = if rep.emergency_24h {
+            "<strong class=\"emerg\">急难</strong>"
+        } else {
+            "否"
+        },
+        flag = if flagged {
+            format!(
+                " <span class=\"tag alert\">超过 {} 小时未处理</span>",
+                deadlines::emergency_hours()
+            )
+        } else {
+            String::new()
+        },
+        at = html::time(row.reported_at_ms),
+        grid = esc(&row.scope),
+        groups = esc(&rep
+            .target_groups
+            .iter()
+            .map(|g| g.label_zh())
+            .collect::<Vec<_>>()
+            .join("、")),
+    );
+
+    b.push_str("<h2>报告对象</h2>");
+    match &rep.target {
+        Some(ReportTarget::Person {
+            name,
+            identity,
+            address,
+            phone,
+        }) => {
+            let number = match identity {
+                Some(n) => {
+                    let may = decide(&r.subject, Action::Unmask, Target::Region(&row.region_path))
+                        .is_allowed();
+                    let action = format!("/console/reports/{id}/unmask");
+                    let clear = unmasked.filter(|c| c.masked() == n.masked.as_str());
+                    id_number(
+                        session,
+                        n.masked.as_str(),
+                        clear,
+                        may.then_some((action.as_str(), None)),
+                    )
+                }
+                None => "—".into(),
+            };
+            b.push_str(&format!(
+                r#"<dl class="grid2"><dt>姓名</dt><dd>{name}</dd><dt title="默认脱敏显示">身份证号</dt><dd>{number}</dd><dt>住址</dt><dd>{address}</dd><dt>联系电话</dt><dd>{phone}</dd></dl>"#,
+                name = esc(name),
+                address = esc_opt(address.as_deref()),
+                phone = esc_opt(phone.as_deref()),
+            ));
+        }
+        Some(ReportTarget::Household(h)) => {
+            let hid = h.to_string();
+            // The household's head and address only when the reader may read the household.
+            let label = household::Entity::find_by_id(hid.clone())
+                .one(db)
+                .await?
+                .filter(|h| r.may(Action::ReadCase, Target::Region(&h.region_path)))
+                .map(|h| reports::household_label(&h))
+                .unwrap_or_else(|| "家庭档案".into());
+            b.push_str(&format!(
+                r#"<p>已登记家庭：<a href="/console/households/{hid}">{label}</a></p>"#,
+                hid = esc(&hid),
+                label = esc(&label),
+            ));
+        }
+        None => b.push_str("<p class=\"sub\">未填写。</p>"),
+    }
+
+    b.push_str(&format!(
+        "<h2>情况说明</h2><p class=\"notes\">{}</p>",
+        esc_opt(rep.notes.as_deref())
+    ));
+    b.push_str("<h2>照片</h2><div class=\"thumbs\">");
+    if rep.photos.is_empty() {
+        b.push_str("<p class=\"sub\">无照片。</p>");
+    }
+    for (hash, p) in &rep.photos {
+        b.push_str(&blob_thumb(&hash.to_string(), &photo_caption(p)));
+    }
+    b.push_str("</div><h2>位置</h2>");
+    b.push_str(&gps_text(rep.gps.as_ref()));
+
+    b.push_str("<h2>核实任务</h2>");
+    if tasks.is_empty() {
+        b.push_str("<p class=\"sub\">尚未指派核实。</p>");
+    } else {
+        let now = crate::auth::now_ms();
+        let rows: String = tasks
+            .iter()
+            .map(|t| {
+                let overdue = t.status == "open" && t.due_at_ms.is_some_and(|d| d < now);
+                format!(
+                    "<tr class=\"{cls}\"><td>{who}</td><td>{status}</td><td>{due}{flag}</td><td>{at}</td><td>{note}</td></tr>",
+                    cls = if overdue { "flagged" } else { "" },
+                    who = esc_opt(t.assignee_id.as_deref().and_then(name_of)),
+                    status = esc(task_status_label_zh(&t.status)),
+                    due = html::date(t.due_at_ms.and_then(deadlines::local_date)),
+                    flag = if overdue { " <span class=\"tag alert\">已逾期</span>" } else { "" },
+                    at = html::time(Some(t.created_at_ms)),
+                    note = esc_opt(t.note.as_deref()),
+                )
+            })
+            .collect();
+        b.push_str(&format!(
+            r#"<table class="list"><thead><tr><th>负责人</th><th>状态</th><th>到期日</th><th>指派时间</th><th>说明</th></tr></thead><tbody>{rows}</tbody></table>"#
+        ));
+    }
+    let household = match &rep.target {
+        Some(ReportTarget::Household(h)) => Some(h.to_string()),
+        _ => None,
+    };
+    let visits = reports::verification_visits(db, r, &row, household.as_deref()).await?;
+    if !visits.is_empty() {
+        let items: String = visits
+            .iter()
+            .map(|v| {
+                format!(
+                    r#"<li><a href="/console/visits/{id}">核实走访</a> · {status} · 提交于 {at}</li>"#,
+                    id = esc(&v.doc_id),
+                    status = esc(&html::status_label(&v.status)),
+                    at = html::time(v.submitted_at_ms),
+                )
+            })
+            .collect();
+        b.push_str(&format!("<h3>核实走访</h3><ul>{items}</ul>"));
+    }
+
+    b.push_str("<h2>处理</h2>");
+    let may_act = decide(&r.subject, Action::ReviewVisit, Target::Scope).is_allowed();
+    if rep.status == DiscoveryStatus::Closed {
+        b.push_str("<p class=\"sub\">该报告已办结。</p>");
+    } else if may_act {
+        let assignable = reports::assignable(db, &row.region_path).await?;
+        let (assign_msg, note) = Refused::of(refused, "assign");
+        let (close_msg, reason) = Refused::of(refused, "close");
+        let opts: String = assignable
+            .iter()
+            .map(|a| {
+                format!(
+                    "<option value=\"{}\">{}（{}）</option>",
+                    esc(&a.id),
+                    esc(&a.display_name),
+                    esc(&a.username)
+                )
+            })
+            .collect();
+        b.push_str(&format!(
+            r#"<div class="decisions">
+<form method="post" action="/console/reports/{id}/assign" class="decision">{csrf}<label>指派给 <select name="assignee" required>{opts}</select></label><label>说明（可选）<textarea name="note" rows="2" maxlength="2000">{note}</textarea></label>{assign_msg}<button type="submit">指派核实</button></form>
+<form method="post" action="/console/reports/{id}/close" class="decision d-reject">{csrf}<label>办结理由（必填）<textarea name="reason" rows="2" maxlength="2000" required>{reason}</textarea></label>{close_msg}<button type="submit">办结</button></form>
+</div>"#,
+            id = esc(id),
+            csrf = csrf_field(session),
+        ));
+    } else {
+        b.push_str("<p class=\"sub\">您无权处理该报告。</p>");
+    }
+    if !actions.is_empty() {
+        let items: String = actions
+            .iter()
+            .map(|a| {
+                let what = match a.action.as_str() {
+                    "assign" => "指派核实",
+                    "close" => "办结",
+                    _ => "处理",
+                };
+                format!(
+                    "<li>{} · {} · <strong>{what}</strong>{}</li>",
+                    html::time(Some(a.at_ms)),
+                    esc_opt(name_of(&a.account_id)),
+                    a.note
+                        .as_deref()
+                        .map(|n| format!("：{}", esc(n)))
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        b.push_str(&format!(
+            "<h3>处理记录</h3><ol class=\"reviews\">{items}</ol>"
+        ));
+    }
+    Ok(b)
+}
+
+const TITLE: &str = "主动发现报告";
+
+pub async fn report(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    match report_page(&state, &session, &id, None, None).await {
+        Ok(body) => ok_page(TITLE, &session, "reports", &body),
+        Err(e) => error_page(e),
+    }
+}
+
+/// The answer to a triage form: back to the report, or the report again with the form's
+/// message and text when the input was refused (blank, too long, an assignee of another grid);
+/// anything else is an error page.
+async fn after_form(
+    state: &SharedState,
+    session: &Session,
+    id: &str,
+    form: &str,
+    text: &str,
+    outcome: ApiResult<()>,
+) -> Response {
+    let e = match outcome {
+        Ok(()) => {
+            return secure(Redirect::to(&format!("/console/reports/{id}")).into_response());
+        }
+        Err(e) => e,
+    };
+    let Some(refused) = Refused::new(form, text, &e) else {
+        return error_page(e);
+    };
+    match report_page(state, session, id, Some(&refused), None).await {
+        Ok(body) => html_response(refused.status, layout(TITLE, session, "reports", &body)),
+        Err(e) => error_page(e),
+    }
+}
+
+pub async fn report_assign(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    let f = match checked_form(&session, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let assignee = f.get("assignee").cloned().unwrap_or_default();
+    let note = f.get("note").map(String::as_str);
+    let done = reports::assign(&state.db, &session.reviewer, &id, &assignee, note)
+        .await
+        .map(|_| ());
+    after_form(&state, &session, &id, "assign", note.unwrap_or(""), done).await
+}
+
+pub async fn report_close(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    let f = match checked_form(&session, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let reason = f.get("reason").map(String::as_str);
+    let done = reports::close(&state.db, &session.reviewer, &id, reason).await;
+    after_form(&state, &session, &id, "close", reason.unwrap_or(""), done).await
+}
+
+pub async fn report_unmask(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    if let Err(r) = checked_form(&session, form) {
+        return r;
+    }
+    let number = match reports::unmask(&state.db, &state.identity, &session.reviewer, &id).await {
+        Ok(n) => n,
+        Err(e) => return error_page(e),
+    };
+    match report_page(&state, &session, &id, None, number.as_ref()).await {
+        Ok(body) => ok_page(TITLE, &session, "reports", &body),
+        Err(e) => error_page(e),
+    }
+}
