@@ -11,6 +11,7 @@ use crate::auth::TokenKeys;
 use crate::config::Settings;
 use crate::db;
 use crate::http::{self, AppState, SharedState};
+use crate::metrics::Metrics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -20,18 +21,23 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("sealing the identity numbers of stored documents: {0}")]
     Seal(String),
+    #[error("settings: {0}")]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// Connect to the database, apply migrations and build the shared state.
 pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
+    settings.check()?;
     let db = db::connect(&settings).await?;
     db::migrate(&db).await?;
     let key = db::token_key(&db, &settings).await?;
     let keys = TokenKeys::new(&key, settings.access_token_ttl_secs);
     let sqlite_file = db::sqlite_file(&settings.database_url());
+    let metrics = Metrics::new();
+    let counted = metrics.group_commit();
     let commits = match &sqlite_file {
-        Some(path) => crate::documents::GroupCommit::start_sqlite(path)?,
-        None => crate::documents::GroupCommit::start(db::connect_writer(&settings).await?),
+        Some(path) => crate::documents::GroupCommit::start_sqlite(path, counted)?,
+        None => crate::documents::GroupCommit::start(db::connect_writer(&settings).await?, counted),
     };
     let reads = crate::db::reads::Reads::open(&db, sqlite_file.as_deref())?;
     let checkpoints = db::start_checkpointer(&db);
@@ -46,6 +52,7 @@ pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
         reads,
         task_tags: Default::default(),
         identity,
+        metrics,
     });
     // Documents stored before numbers were sealed: sealed before anything is served, once.
     let sealed = crate::identity::seal_stored(&state.db, &state.identity)
