@@ -4,6 +4,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use std::future::IntoFuture;
+
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
@@ -67,7 +69,9 @@ pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
     Ok(state)
 }
 
-/// Serve the API on `listener` until `shutdown` completes.
+/// Serve the API on `listener` until `shutdown` completes. Then no connection is taken any more,
+/// idle ones are closed, and requests already begun (a sync in flight) are finished and answered
+/// within `shutdown_grace_secs`; those still running then are cut.
 pub async fn serve(
     state: SharedState,
     listener: TcpListener,
@@ -78,6 +82,8 @@ pub async fn serve(
         router: crate::console::router(blobs.clone()),
         error_page: crate::console::error_page,
     };
+    let state_grace = state.settings.shutdown_grace_secs;
+    let in_flight = state.clone();
     let app = http::router(state, blobs, pages).into_make_service_with_connect_info::<SocketAddr>();
     // A response leaves as soon as it is written: with Nagle's algorithm, a small write after
     // another waits for the peer's delayed acknowledgement (tens of milliseconds).
@@ -86,9 +92,33 @@ pub async fn serve(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let grace = std::time::Duration::from_secs(state_grace);
+    let (began, stopping) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "shutting down: finishing the requests begun"
+        );
+        let _ = began.send(());
+    };
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(signal)
+        .into_future();
+    let grace_over = async move {
+        if stopping.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = server => served?,
+        () = grace_over => tracing::warn!(
+            syncs = in_flight.metrics.syncs_in_flight(),
+            "shutdown grace period over: cutting the requests still running"
+        ),
+    }
     Ok(())
 }
 

@@ -85,6 +85,9 @@ pub struct Settings {
     pub metrics: Option<MetricsAccess>,
     /// The bearer token `/metrics` asks for when `metrics = "token"`.
     pub metrics_token: Option<Secret>,
+    /// On shutdown, how long requests already begun (a sync in flight) may take to finish
+    /// before they are cut (seconds).
+    pub shutdown_grace_secs: u64,
 }
 
 /// Who may read `/metrics` (docs/OPERATIONS.md, "Monitoring").
@@ -188,6 +191,7 @@ impl Default for Settings {
             change_log_days: 30,
             metrics: None,
             metrics_token: None,
+            shutdown_grace_secs: 30,
         }
     }
 }
@@ -358,6 +362,7 @@ impl Settings {
             "DOUDI_CONSOLE_SESSION_HOURS" => self.console_session_hours,
             "DOUDI_TASK_SCHEDULE_MINUTES" => self.task_schedule_minutes,
             "DOUDI_CHANGE_LOG_DAYS" => self.change_log_days,
+            "DOUDI_SHUTDOWN_GRACE_SECS" => self.shutdown_grace_secs,
             "DOUDI_BLOB_MAX_BYTES" => self.blobs.max_blob_bytes,
             "DOUDI_BLOB_MAX_CHUNK_BYTES" => self.blobs.max_chunk_bytes,
             "DOUDI_BLOB_MAX_IMAGE_SIDE" => self.blobs.max_image_side,
@@ -428,7 +433,7 @@ mod tests {
         let b = &s.blobs;
         assert!(s.trust_forwarded_for);
         assert_eq!(s.metrics, Some(MetricsAccess::Loopback));
-        let numbers: [(&str, u64); 19] = [
+        let numbers: [(&str, u64); 20] = [
             ("access_token_ttl_secs", s.access_token_ttl_secs),
             ("refresh_token_ttl_days", s.refresh_token_ttl_days),
             ("max_body_bytes", s.max_body_bytes as u64),
@@ -448,6 +453,7 @@ mod tests {
             ("console_session_hours", s.console_session_hours),
             ("task_schedule_minutes", s.task_schedule_minutes),
             ("change_log_days", s.change_log_days),
+            ("shutdown_grace_secs", s.shutdown_grace_secs),
             ("blobs.max_blob_bytes", b.max_blob_bytes),
             ("blobs.max_chunk_bytes", b.max_chunk_bytes as u64),
             ("blobs.max_image_side", b.max_image_side.into()),

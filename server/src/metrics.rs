@@ -169,6 +169,11 @@ impl Metrics {
         }
     }
 
+    /// Sync requests being answered now.
+    pub fn syncs_in_flight(&self) -> i64 {
+        self.sync_in_flight.get()
+    }
+
     /// The outcome of a sync's pushed documents: `None` for an accepted one, else the code
     /// it was refused with; and how long checking and storing them took.
     pub fn pushed<'a>(

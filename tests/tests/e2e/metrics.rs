@@ -1,15 +1,19 @@
-//! `/metrics`: what a sync counts, who may read it, the exposition's format.
+//! `/metrics`: what a sync counts, who may read it, the exposition's format; and a shutdown
+//! that finishes the syncs in flight.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use doudi_protocol::doc::Household;
 use doudi_protocol::role::Role;
+use doudi_protocol::sync::{PushStatus, SyncResponse, from_cbor, to_cbor};
 use doudi_server::config::{MetricsAccess, Secret};
 use doudi_tests::blobs::{sha, tiny_png};
 use doudi_tests::{Backend, TestApp, both_backends, spawn_app, spawn_app_with};
 use reqwest::{Method, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-both_backends!(a_sync_is_counted);
+both_backends!(a_sync_is_counted, a_sync_in_flight_is_finished_on_shutdown);
 
 const GRID_A: &str = "370102001001-A";
 const GRID_B: &str = "370102001001-B";
@@ -280,4 +284,138 @@ async fn a_metrics_token_is_required_to_start_in_token_mode() {
     };
     let err = doudi_server::app::prepare(s).await.expect_err("refused");
     assert!(err.to_string().contains("metrics_token"), "{err}");
+}
+
+/// A sync request sent in full but its last byte: the server is reading it.
+async fn sync_begun(app: &TestApp, token: &str, body: &[u8]) -> tokio::net::TcpStream {
+    let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/sync HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: {}\r\nContent-Length: {}\r\n\r\n",
+        app.addr,
+        doudi_protocol::sync::CONTENT_TYPE,
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&body[..body.len() - 1]).await.unwrap();
+    // In flight once the server counts it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, _, text) = scrape(app, None, &[]).await;
+        if parse(&text).get("doudi_sync_in_flight") == Some(&1.0) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "the sync never began:\n{text}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Read one HTTP/1.1 answer: status and body.
+async fn answer(s: &mut tokio::net::TcpStream) -> (u16, Vec<u8>) {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf))
+            .await
+            .expect("an answer within 20 s")
+            .unwrap();
+        out.extend_from_slice(&buf[..n]);
+        if let Some(end) = out.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&out[..end]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            if out.len() >= end + 4 + len || n == 0 {
+                let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+                return (status, out[end + 4..].to_vec());
+            }
+        }
+        assert!(
+            n > 0,
+            "connection closed: {}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+}
+
+async fn a_sync_in_flight_is_finished_on_shutdown(b: Backend) {
+    let mut app = spawn_app_with(b, |s| s.metrics = Some(MetricsAccess::Loopback)).await;
+    app.seed_fixture().await;
+    app.create_account("grid.zhang", Role::GridWorker, &[GRID_A])
+        .await;
+    let mut phone = app.phone("grid.zhang").await;
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            phone
+                .replica
+                .create(GRID_A, &household(&format!("一村 {i} 号")))
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let body = to_cbor(&phone.replica.prepare(None));
+    let mut s = sync_begun(&app, &phone.access, &body).await;
+
+    let stopped = app.shut_down().expect("the server runs");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !stopped.is_finished(),
+        "the server stopped with a sync in flight"
+    );
+    // No new connection is served meanwhile.
+    let refused = app
+        .http
+        .get(app.url("/healthz"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+
+    s.write_all(&body[body.len() - 1..]).await.unwrap();
+    let (status, bytes) = answer(&mut s).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    let resp: SyncResponse = from_cbor(&bytes).expect("a sync answer");
+    assert_eq!(resp.results.len(), 3);
+    assert!(
+        resp.results
+            .iter()
+            .all(|r| r.status == PushStatus::Accepted),
+        "{:?}",
+        resp.results
+    );
+    tokio::time::timeout(Duration::from_secs(10), stopped)
+        .await
+        .expect("the server stops once the sync is answered")
+        .expect("the server stopped cleanly");
+    for id in &ids {
+        assert!(app.stored_doc(id).await.is_some(), "{id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_never_ends_is_cut_after_the_grace_period() {
+    let mut app = spawn_app_with(Backend::Sqlite, |s| {
+        s.metrics = Some(MetricsAccess::Loopback);
+        s.shutdown_grace_secs = 1;
+    })
+    .await;
+    app.seed_fixture().await;
+    app.create_account("grid.zhang", Role::GridWorker, &[GRID_A])
+        .await;
+    let mut phone = app.phone("grid.zhang").await;
+    phone
+        .replica
+        .create(GRID_A, &household("一村 1 号"))
+        .unwrap();
+    let body = to_cbor(&phone.replica.prepare(None));
+    let _stalled = sync_begun(&app, &phone.access, &body).await;
+    let began = Instant::now();
+    let stopped = app.shut_down().expect("the server runs");
+    tokio::time::timeout(Duration::from_secs(10), stopped)
+        .await
+        .expect("the server stops after the grace period")
+        .expect("the server stopped cleanly");
+    let took = began.elapsed();
+    assert!(took >= Duration::from_millis(900), "{took:?}");
 }
