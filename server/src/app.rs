@@ -10,7 +10,7 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::auth::TokenKeys;
-use crate::config::Settings;
+use crate::config::{LogFormat, Settings};
 use crate::db;
 use crate::http::{self, AppState, SharedState};
 use crate::metrics::Metrics;
@@ -132,6 +132,23 @@ pub async fn launch(
     serve(state, listener, shutdown).await
 }
 
+/// The log of `doudi`: lines on `writer` as `format` says, filtered by `RUST_LOG` (default
+/// `info`).
+pub fn log_subscriber<W>(format: LogFormat, writer: W) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into());
+    let lines = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    match format {
+        LogFormat::Text => Box::new(lines.finish()),
+        LogFormat::Json => Box::new(lines.json().finish()),
+    }
+}
+
 /// Completes on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -151,5 +168,58 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::config::{MetricsAccess, Secret};
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// JSON logs: one object per line, with the message and its fields; secrets in the
+    /// settings stay out.
+    #[test]
+    fn json_logs_are_an_object_a_line_without_secrets() {
+        let lines = Lines::default();
+        let out = lines.clone();
+        let log = log_subscriber(LogFormat::Json, move || out.clone());
+        tracing::subscriber::with_default(log, || {
+            let settings = Settings {
+                database_url: Some(Secret::new("postgres://doudi:db-password@db/doudi")),
+                jwt_secret: Some(Secret::new("jwt-secret-value")),
+                metrics: Some(MetricsAccess::Token),
+                metrics_token: Some(Secret::new("metrics-token-value")),
+                ..Settings::default()
+            };
+            tracing::info!(settings = ?settings, "starting");
+            tracing::warn!(syncs = 2, "shutdown grace period over");
+        });
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let objects: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert_eq!(objects.len(), 2, "{text}");
+        assert_eq!(objects[0]["level"], "INFO");
+        assert_eq!(objects[0]["fields"]["message"], "starting");
+        assert_eq!(objects[1]["fields"]["syncs"], 2);
+        for secret in ["db-password", "jwt-secret-value", "metrics-token-value"] {
+            assert!(!text.contains(secret), "{text}");
+        }
     }
 }

@@ -85,6 +85,8 @@ pub struct Settings {
     pub metrics: Option<MetricsAccess>,
     /// The bearer token `/metrics` asks for when `metrics = "token"`.
     pub metrics_token: Option<Secret>,
+    /// Log lines as text (default) or as one JSON object each.
+    pub log_format: LogFormat,
     /// On shutdown, how long requests already begun (a sync in flight) may take to finish
     /// before they are cut (seconds).
     pub shutdown_grace_secs: u64,
@@ -100,6 +102,17 @@ pub enum MetricsAccess {
     Token,
     /// Served to requests from this machine (a loopback peer) that came through no proxy.
     Loopback,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
 }
 
 /// Where blobs are kept.
@@ -191,6 +204,7 @@ impl Default for Settings {
             change_log_days: 30,
             metrics: None,
             metrics_token: None,
+            log_format: LogFormat::Text,
             shutdown_grace_secs: 30,
         }
     }
@@ -292,6 +306,9 @@ impl Settings {
         }
         if let Some(v) = get("DOUDI_METRICS_TOKEN") {
             self.metrics_token = Some(Secret::new(v));
+        }
+        if let Some(v) = get("DOUDI_LOG_FORMAT") {
+            self.log_format = parse_name("DOUDI_LOG_FORMAT", &v)?;
         }
         let b = &mut self.blobs;
         if let Some(v) = get("DOUDI_BLOB_STORE") {
@@ -424,6 +441,7 @@ mod tests {
             "DOUDI_TRUST_FORWARDED_FOR" => Some("true".into()),
             "DOUDI_BLOB_STORE" | "DOUDI_LISTEN" | "DOUDI_DATA_DIR" => None,
             "DOUDI_METRICS" => Some("loopback".into()),
+            "DOUDI_LOG_FORMAT" => Some("json".into()),
             "DOUDI_METRICS_TOKEN" => None,
             n if n.starts_with("DOUDI_S3_") => None,
             n if n.starts_with("DOUDI_") => Some("7".into()),
@@ -433,6 +451,7 @@ mod tests {
         let b = &s.blobs;
         assert!(s.trust_forwarded_for);
         assert_eq!(s.metrics, Some(MetricsAccess::Loopback));
+        assert_eq!(s.log_format, LogFormat::Json);
         let numbers: [(&str, u64); 20] = [
             ("access_token_ttl_secs", s.access_token_ttl_secs),
             ("refresh_token_ttl_days", s.refresh_token_ttl_days),

@@ -491,14 +491,16 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // The log format is a setting; settings that do not load are reported by the command.
+    let format = Settings::load(cli.config.as_deref())
+        .map(|s| s.log_format)
+        .unwrap_or_default();
+    if tracing::subscriber::set_global_default(app::log_subscriber(format, std::io::stderr))
+        .is_err()
+    {
+        eprintln!("doudi: cannot set up logging");
+    }
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
