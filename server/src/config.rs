@@ -81,6 +81,38 @@ pub struct Settings {
     /// are compacted every hour (the snapshot holds them; a device that old gets the snapshot).
     /// 0 = never compact.
     pub change_log_days: u64,
+    /// Who may read `/metrics`; unset: off for `doudi serve`, loopback for `doudi demo`.
+    pub metrics: Option<MetricsAccess>,
+    /// The bearer token `/metrics` asks for when `metrics = "token"`.
+    pub metrics_token: Option<Secret>,
+    /// Log lines as text (default) or as one JSON object each.
+    pub log_format: LogFormat,
+    /// On shutdown, how long requests already begun (a sync in flight) may take to finish
+    /// before they are cut (seconds).
+    pub shutdown_grace_secs: u64,
+}
+
+/// Who may read `/metrics` (docs/OPERATIONS.md, "Monitoring").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricsAccess {
+    /// Not served: `/metrics` answers 404.
+    Off,
+    /// Served to requests with `Authorization: Bearer <metrics_token>`.
+    Token,
+    /// Served to requests from this machine (a loopback peer) that came through no proxy.
+    Loopback,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
 }
 
 /// Where blobs are kept.
@@ -170,6 +202,10 @@ impl Default for Settings {
             console_session_hours: 8,
             task_schedule_minutes: 60,
             change_log_days: 30,
+            metrics: None,
+            metrics_token: None,
+            log_format: LogFormat::Text,
+            shutdown_grace_secs: 30,
         }
     }
 }
@@ -185,6 +221,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("environment variable {name}: {message}")]
     Env { name: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl Settings {
@@ -204,7 +242,24 @@ impl Settings {
             None => Settings::default(),
         };
         s.apply_env(|name| std::env::var(name).ok())?;
+        s.check()?;
         Ok(s)
+    }
+
+    /// Settings that cannot work together.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let token = self.metrics_token.as_ref().map_or("", |t| t.expose());
+        if self.metrics == Some(MetricsAccess::Token) && token.len() < 16 {
+            return Err(ConfigError::Invalid(
+                "metrics = \"token\" needs metrics_token (DOUDI_METRICS_TOKEN) of at least 16 characters".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Who may read `/metrics`: the setting, or off.
+    pub fn metrics_access(&self) -> MetricsAccess {
+        self.metrics.unwrap_or(MetricsAccess::Off)
     }
 
     /// Apply `DOUDI_*` overrides read through `get` (the environment in production).
@@ -214,6 +269,17 @@ impl Settings {
             T::Err: std::fmt::Display,
         {
             v.parse().map_err(|e: T::Err| ConfigError::Env {
+                name: name.to_string(),
+                message: e.to_string(),
+            })
+        }
+        // A setting of a few names (as in the TOML file).
+        fn parse_name<T: serde::de::DeserializeOwned>(
+            name: &str,
+            v: &str,
+        ) -> Result<T, ConfigError> {
+            use serde::de::value::{Error, StrDeserializer};
+            T::deserialize(StrDeserializer::<Error>::new(v)).map_err(|e| ConfigError::Env {
                 name: name.to_string(),
                 message: e.to_string(),
             })
@@ -234,6 +300,15 @@ impl Settings {
         }
         if let Some(v) = get("DOUDI_IDENTITY_SECRET") {
             self.identity_secret = Some(Secret::new(v));
+        }
+        if let Some(v) = get("DOUDI_METRICS") {
+            self.metrics = Some(parse_name("DOUDI_METRICS", &v)?);
+        }
+        if let Some(v) = get("DOUDI_METRICS_TOKEN") {
+            self.metrics_token = Some(Secret::new(v));
+        }
+        if let Some(v) = get("DOUDI_LOG_FORMAT") {
+            self.log_format = parse_name("DOUDI_LOG_FORMAT", &v)?;
         }
         let b = &mut self.blobs;
         if let Some(v) = get("DOUDI_BLOB_STORE") {
@@ -304,6 +379,7 @@ impl Settings {
             "DOUDI_CONSOLE_SESSION_HOURS" => self.console_session_hours,
             "DOUDI_TASK_SCHEDULE_MINUTES" => self.task_schedule_minutes,
             "DOUDI_CHANGE_LOG_DAYS" => self.change_log_days,
+            "DOUDI_SHUTDOWN_GRACE_SECS" => self.shutdown_grace_secs,
             "DOUDI_BLOB_MAX_BYTES" => self.blobs.max_blob_bytes,
             "DOUDI_BLOB_MAX_CHUNK_BYTES" => self.blobs.max_chunk_bytes,
             "DOUDI_BLOB_MAX_IMAGE_SIDE" => self.blobs.max_image_side,
@@ -343,6 +419,7 @@ mod tests {
             "DOUDI_JWT_SECRET" => Some("very-secret-key".into()),
             "DOUDI_S3_SECRET_ACCESS_KEY" => Some("s3-secret-value".into()),
             "DOUDI_S3_ACCESS_KEY_ID" => Some("s3-key-id-value".into()),
+            "DOUDI_METRICS_TOKEN" => Some("metrics-token-value".into()),
             _ => None,
         })
         .unwrap();
@@ -351,6 +428,7 @@ mod tests {
         assert!(!dbg.contains("very-secret-key"), "{dbg}");
         assert!(!dbg.contains("s3-secret-value"), "{dbg}");
         assert!(!dbg.contains("s3-key-id-value"), "{dbg}");
+        assert!(!dbg.contains("metrics-token-value"), "{dbg}");
         assert!(dbg.contains("[redacted]"));
         assert_eq!(s.database_url(), "postgres://doudi:hunter2@db/doudi");
     }
@@ -362,6 +440,9 @@ mod tests {
         s.apply_env(|n| match n {
             "DOUDI_TRUST_FORWARDED_FOR" => Some("true".into()),
             "DOUDI_BLOB_STORE" | "DOUDI_LISTEN" | "DOUDI_DATA_DIR" => None,
+            "DOUDI_METRICS" => Some("loopback".into()),
+            "DOUDI_LOG_FORMAT" => Some("json".into()),
+            "DOUDI_METRICS_TOKEN" => None,
             n if n.starts_with("DOUDI_S3_") => None,
             n if n.starts_with("DOUDI_") => Some("7".into()),
             _ => None,
@@ -369,7 +450,9 @@ mod tests {
         .unwrap();
         let b = &s.blobs;
         assert!(s.trust_forwarded_for);
-        let numbers: [(&str, u64); 19] = [
+        assert_eq!(s.metrics, Some(MetricsAccess::Loopback));
+        assert_eq!(s.log_format, LogFormat::Json);
+        let numbers: [(&str, u64); 20] = [
             ("access_token_ttl_secs", s.access_token_ttl_secs),
             ("refresh_token_ttl_days", s.refresh_token_ttl_days),
             ("max_body_bytes", s.max_body_bytes as u64),
@@ -389,6 +472,7 @@ mod tests {
             ("console_session_hours", s.console_session_hours),
             ("task_schedule_minutes", s.task_schedule_minutes),
             ("change_log_days", s.change_log_days),
+            ("shutdown_grace_secs", s.shutdown_grace_secs),
             ("blobs.max_blob_bytes", b.max_blob_bytes),
             ("blobs.max_chunk_bytes", b.max_chunk_bytes as u64),
             ("blobs.max_image_side", b.max_image_side.into()),
@@ -399,6 +483,19 @@ mod tests {
         for (name, value) in numbers {
             assert_eq!(value, 7, "{name}");
         }
+    }
+
+    #[test]
+    fn metrics_by_token_needs_a_token() {
+        let mut s = Settings::default();
+        assert_eq!(s.metrics_access(), MetricsAccess::Off);
+        s.apply_env(|n| (n == "DOUDI_METRICS").then(|| "token".into()))
+            .unwrap();
+        assert!(matches!(s.check(), Err(ConfigError::Invalid(_))));
+        s.metrics_token = Some(Secret::new("0123456789abcdef"));
+        s.check().unwrap();
+        let err = s.apply_env(|n| (n == "DOUDI_METRICS").then(|| "open".into()));
+        assert!(matches!(err, Err(ConfigError::Env { .. })));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod error;
 pub mod exports;
 pub mod http;
 pub mod identity;
+pub mod metrics;
 pub mod policies;
 pub mod regions;
 pub mod review;

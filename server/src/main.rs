@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use doudi_protocol::role::Role;
 use doudi_server::accounts::{self, NewAccount};
-use doudi_server::config::Settings;
+use doudi_server::config::{MetricsAccess, Settings};
 use doudi_server::{app, backup, blobs, db, demo, regions, review};
 
 /// mimalloc instead of the system allocator: under the sync ingest, glibc's malloc and free took
@@ -259,7 +259,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             if args.data_dir.is_none() {
                 args.data_dir = Some(PathBuf::from("data/demo"));
             }
-            let s = settings(cfg, Some(&args), None)?;
+            let mut s = settings(cfg, Some(&args), None)?;
+            // The demo serves its metrics to this machine unless configured otherwise.
+            let metrics = *s.metrics.get_or_insert(MetricsAccess::Loopback);
             let listener = TcpListener::bind(s.listen)
                 .await
                 .map_err(|e| format!("cannot listen on {}: {e}", s.listen))?;
@@ -284,6 +286,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!(
                 "  API:             http://{addr}/api/v1   (OpenAPI: http://{addr}/openapi.json)"
             );
+            // Listening on every address, this machine asks on loopback.
+            let local = match addr.ip().is_unspecified() {
+                true => SocketAddr::from(([127, 0, 0, 1], addr.port())),
+                false => addr,
+            };
+            match metrics {
+                MetricsAccess::Loopback => println!(
+                    "  监控 / metrics:  http://{local}/metrics   (仅本机 / this machine only)"
+                ),
+                MetricsAccess::Token => println!(
+                    "  监控 / metrics:  http://{addr}/metrics   (Authorization: Bearer <metrics_token>)"
+                ),
+                MetricsAccess::Off => {}
+            }
             println!(
                 "  演示账号 / demo logins (password: {}):",
                 demo::DEMO_PASSWORD
@@ -516,14 +532,16 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // The log format is a setting; settings that do not load are reported by the command.
+    let format = Settings::load(cli.config.as_deref())
+        .map(|s| s.log_format)
+        .unwrap_or_default();
+    if tracing::subscriber::set_global_default(app::log_subscriber(format, std::io::stderr))
+        .is_err()
+    {
+        eprintln!("doudi: cannot set up logging");
+    }
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

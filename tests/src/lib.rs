@@ -201,6 +201,17 @@ pub async fn fresh_pg_database() -> String {
     format!("{root}/{name}{query}")
 }
 
+impl TestApp {
+    /// Signal the server to shut down, as Ctrl-C or SIGTERM does; the handle completes when
+    /// it has stopped serving.
+    pub fn shut_down(&mut self) -> Option<tokio::task::JoinHandle<()>> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.server.take()
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {

@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::entity::{audit_log, doc_change, doc_conflict, document, identity_number};
 use crate::error::ApiError;
+use crate::metrics::CommitMetrics;
 
 use super::SQLITE_WRITE_GATE;
 use super::projection::{self, Rows};
@@ -317,15 +318,15 @@ pub struct GroupCommit {
 impl GroupCommit {
     /// Start the committing task on the current tokio runtime; it ends when every handle is
     /// dropped.
-    pub fn start(db: DatabaseConnection) -> GroupCommit {
+    pub fn start(db: DatabaseConnection, counted: CommitMetrics) -> GroupCommit {
         let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(commit_loop(Store::Orm(db), rx));
+        tokio::spawn(commit_loop(Store::Orm(db), rx, counted));
         GroupCommit { queue }
     }
 
     /// Start the committing task on a thread of its own, writing to the SQLite database file
     /// `path` through a [`SqliteWriter`] (see there why); it ends when every handle is dropped.
-    pub fn start_sqlite(path: &Path) -> Result<GroupCommit, DbErr> {
+    pub fn start_sqlite(path: &Path, counted: CommitMetrics) -> Result<GroupCommit, DbErr> {
         let writer = SqliteWriter::open(path)?;
         let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -333,9 +334,14 @@ impl GroupCommit {
             .map_err(|e| DbErr::Custom(format!("cannot start the committing thread: {e}")))?;
         std::thread::Builder::new()
             .name("doudi-commit".into())
-            .spawn(move || runtime.block_on(commit_loop(Store::Sqlite(writer), rx)))
+            .spawn(move || runtime.block_on(commit_loop(Store::Sqlite(writer), rx, counted)))
             .map_err(|e| DbErr::Custom(format!("cannot start the committing thread: {e}")))?;
         Ok(GroupCommit { queue })
+    }
+
+    /// Writes queued and not yet taken into a batch.
+    pub fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
     }
 
     /// Store `write` with whatever else is queued: its feed sequence, or `None`, as for
@@ -353,9 +359,10 @@ impl GroupCommit {
     }
 }
 
-async fn commit_loop(store: Store, mut rx: mpsc::Receiver<Queued>) {
+async fn commit_loop(store: Store, mut rx: mpsc::Receiver<Queued>, counted: CommitMetrics) {
     let mut queued = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut queued, MAX_BATCH).await > 0 {
+        let started = std::time::Instant::now();
         let (writes, replies): (Vec<Prepared>, Vec<_>) =
             queued.drain(..).map(|q| (q.write, q.reply)).unzip();
         // A panic while writing must not stop the ingest of every later request.
@@ -382,6 +389,7 @@ async fn commit_loop(store: Store, mut rx: mpsc::Receiver<Queued>) {
                 results
             }
         };
+        counted.batch(writes.len(), started.elapsed());
         for (reply, result) in replies.into_iter().zip(results) {
             // A request that gave up waiting (timeout, client gone) no longer listens.
             let _ = reply.send(result);

@@ -285,6 +285,7 @@ pub async fn upload_chunk(
         }));
     }
     let received = chunk.len() as u64;
+    state.metrics.blob_chunk(received);
     let offset = svc
         .staging
         .append(path.clone(), q.offset, chunk, svc.limits.max_blob_bytes)
@@ -335,6 +336,7 @@ pub async fn upload_chunk(
         .discard(&path)
         .await
         .map_err(ApiError::internal)?;
+    state.metrics.blob_stored(size);
     tracing::info!(sha256 = %sha, size, mime = verified.info.mime, "blob stored");
     Ok(Json(UploadStatus {
         offset: size,

@@ -7,6 +7,7 @@ pub mod conflicts;
 pub mod contract;
 pub mod exports;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod policies;
 pub mod regions;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub task_tags: crate::sync::TaskTags,
     /// The server's keys for identity numbers ([`crate::identity`]).
     pub identity: crate::identity::IdentityKeys,
+    /// The numbers served at `/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -72,6 +75,7 @@ impl AppState {
             placements: &self.placements,
             task_tags: &self.task_tags,
             identity: &self.identity,
+            metrics: &self.metrics,
         }
     }
 }
@@ -140,9 +144,14 @@ pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
         )
         .route(
             "/sync",
-            post(sync::sync).layer(axum::extract::DefaultBodyLimit::max(
-                doudi_protocol::sync::MAX_REQUEST_BYTES,
-            )),
+            post(sync::sync)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    doudi_protocol::sync::MAX_REQUEST_BYTES,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    metrics::count_sync,
+                )),
         )
         .nest("/blobs", blobs::routes(&state.settings, blobs))
         .fallback(not_found);
@@ -152,6 +161,7 @@ pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::openapi_json))
+        .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(

@@ -27,7 +27,7 @@ use crate::error::Code;
         crate::http::review::close_report, crate::http::review::my_tasks,
         crate::http::search::search_households, crate::http::exports::export,
         conflicts::document_conflicts,
-        health::healthz, health::readyz,
+        health::healthz, health::readyz, crate::http::metrics::metrics,
         crate::http::blobs::missing, crate::http::blobs::upload_status,
         crate::http::blobs::upload_chunk, crate::http::blobs::download,
     ),

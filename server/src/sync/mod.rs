@@ -67,6 +67,8 @@ pub struct Deps<'a> {
     pub task_tags: &'a TaskTags,
     /// The server's keys for identity numbers.
     pub identity: &'a IdentityKeys,
+    /// The process's numbers ([`crate::metrics`]).
+    pub metrics: &'a crate::metrics::Metrics,
 }
 
 /// The device syncing: who acts, and what the server last knew of its sync.
@@ -165,7 +167,13 @@ pub async fn run(
     let device_actor =
         hex_to_bytes(&ctx.device_id).ok_or_else(|| ApiError::internal("device id is not hex"))?;
 
+    let started = std::time::Instant::now();
     let (results, own) = ingest(state, ctx, &device_actor, &req.push).await?;
+    let refused = results.iter().map(|r| match r.status {
+        PushStatus::Accepted => None,
+        PushStatus::Rejected => Some(r.code.as_deref().unwrap_or("")),
+    });
+    state.metrics.pushed(refused, started.elapsed());
 
     let scope_key = ctx.subject.scope.join("\n");
     let held = ctx.sync_state.scope_key.as_deref();
@@ -225,6 +233,7 @@ pub async fn run(
         task_list(state, ctx, req.tasks_tag).await?
     };
     let identities = crate::identity::for_updates(state.db, state.identity, ctx, &updates).await?;
+    state.metrics.pulled(updates.len());
     Ok(SyncResponse {
         v: PROTOCOL_VERSION,
         results,

@@ -24,7 +24,10 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
     ),
     ("documents", &["documents"]),
     ("access", &["access", "audit"]),
-    ("storage", &["db", "entity", "error", "config", "auth"]),
+    (
+        "storage",
+        &["db", "entity", "error", "config", "auth", "metrics"],
+    ),
 ];
 
 /// One use of a module by another, where it was written.

@@ -13,6 +13,7 @@ mod identity;
 mod input;
 mod layers;
 mod means;
+mod metrics;
 mod model;
 mod policy;
 mod policy_rules;
