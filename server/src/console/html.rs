@@ -50,44 +50,33 @@ pub fn bare(title: &str, body: &str) -> String {
 pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> String {
     let r = &session.reviewer;
     let nav = [
-        ("queue", "/console/queue", "审核队列", "Review queue"),
-        (
-            "households",
-            "/console/households",
-            "家庭查询",
-            "Household search",
-        ),
-        (
-            "reports",
-            "/console/reports",
-            "主动发现",
-            "Discovery reports",
-        ),
-        ("tasks", "/console/tasks", "任务", "Tasks"),
-        ("dashboard", "/console/dashboard", "数据看板", "Dashboard"),
-        ("exports", "/console/exports", "导出台账", "Exports"),
+        ("queue", "/console/queue", "审核队列"),
+        ("households", "/console/households", "家庭查询"),
+        ("reports", "/console/reports", "主动发现"),
+        ("tasks", "/console/tasks", "任务"),
+        ("dashboard", "/console/dashboard", "数据看板"),
+        ("exports", "/console/exports", "导出台账"),
     ]
     .iter()
-    .map(|(key, href, zh, en)| {
+    .map(|(key, href, zh)| {
         let cur = if *key == active {
             " aria-current=\"page\""
         } else {
             ""
         };
-        format!("<a href=\"{href}\" title=\"{en}\"{cur}>{zh}</a>")
+        format!("<a href=\"{href}\"{cur}>{zh}</a>")
     })
     .collect::<String>();
     format!(
         r#"{head}<body>
 <header class="top"><span class="brand">兜底 · 审核台</span><nav>{nav}</nav>
-<span class="who" title="{role_en}">{name}（{role}）</span>
+<span class="who">{name}（{role}）</span>
 <form method="post" action="/console/logout" class="inline"><input type="hidden" name="csrf" value="{csrf}"><button type="submit" class="link">退出</button></form>
 </header>
 <main><h1>{title}</h1>
 {body}
 </main></body></html>"#,
         head = head(title),
-        role_en = esc(r.subject.role.as_str()),
         name = esc(&r.account.display_name),
         role = esc(role_zh(r.subject.role)),
         csrf = esc(&session.csrf),

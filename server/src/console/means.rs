@@ -53,7 +53,7 @@ fn yuan(m: Money) -> String {
 }
 
 fn line(t: &Text) -> String {
-    format!("<li title=\"{}\">{}</li>", esc(&t.en), esc(&t.zh))
+    format!("<li>{}</li>", esc(&t.zh))
 }
 
 /// The income lines, as the rules count them.
@@ -72,7 +72,7 @@ fn income_table(h: &Household, a: &Assessment, policy: &Policy) -> String {
     let verdict = |origin: Origin| match outcomes.get(&origin) {
         Some(o) if o.excluded.is_some() => {
             let reason = o.text.zh.rsplit('，').next().unwrap_or("");
-            format!("<span title=\"{}\">{}</span>", esc(&o.text.en), esc(reason))
+            format!("<span title=\"{}\">{}</span>", esc(&o.text.zh), esc(reason))
         }
         Some(o) if o.counted.as_fen() < 0 => format!("扣减 {}", yuan(Money(-o.counted.as_fen()))),
         Some(o) => format!("计入 {}", yuan(o.counted)),
@@ -111,14 +111,14 @@ fn income_table(h: &Household, a: &Assessment, policy: &Policy) -> String {
         return "<p class=\"sub\">未登记收入。</p>".to_owned();
     }
     format!(
-        r#"<table class="list"><thead><tr><th>成员</th><th>类别</th><th>项目</th><th>金额（元）</th><th>周期</th><th>折年（元）</th><th title="as the rules count it">计入</th><th>来源</th></tr></thead><tbody>{rows}</tbody></table>"#
+        r#"<table class="list"><thead><tr><th>成员</th><th>类别</th><th>项目</th><th>金额（元）</th><th>周期</th><th>折年（元）</th><th title="按政策规则计入的金额">计入</th><th>来源</th></tr></thead><tbody>{rows}</tbody></table>"#
     )
 }
 
-fn indicator_row(label: &str, en: &str, i: &Indicator) -> String {
+fn indicator_row(label: &str, i: &Indicator) -> String {
     let lines: String = i.explanation.iter().map(line).collect();
     format!(
-        r#"<tr><td title="{en}">{label}</td><td><span class="ind ind-{code}">{status}</span></td><td><details><summary>依据（{n} 条）</summary><ol>{lines}</ol></details></td></tr>"#,
+        r#"<tr><td>{label}</td><td><span class="ind ind-{code}">{status}</span></td><td><details><summary>依据（{n} 条）</summary><ol>{lines}</ol></details></td></tr>"#,
         code = i.status.code(),
         status = i.status.label_zh(),
         n = i.explanation.len(),
@@ -130,15 +130,14 @@ pub fn section(h: &Household, a: &Assessment, policy: &Policy) -> String {
     let mut b = income_table(h, a, policy);
     b.push_str("<section class=\"assessment\">");
     b.push_str(&format!(
-        "<p class=\"notice\" title=\"{}\"><strong>{}</strong></p>",
-        esc(&a.notice.en),
+        "<p class=\"notice\"><strong>{}</strong></p>",
         esc(&a.notice.zh)
     ));
     let standard = a.standard.as_ref().map(|s| &s.text);
     b.push_str(&format!(
-        r#"<dl class="grid2 figures"><dt>低保标准</dt><dd{st_title}>{st}</dd><dt>共同生活成员</dt><dd>{size}</dd><dt>家庭年计入收入</dt><dd>{annual}</dd><dt title="per-capita monthly income: counted annual income ÷ co-resident members ÷ 12">人均月收入</dt><dd><strong>{pc}</strong></dd><dt>低保金额</dt><dd>{amount}</dd></dl>"#,
+        r#"<dl class="grid2 figures"><dt>低保标准</dt><dd{st_title}>{st}</dd><dt>共同生活成员</dt><dd>{size}</dd><dt>家庭年计入收入</dt><dd>{annual}</dd><dt title="家庭年计入收入 ÷ 共同生活成员 ÷ 12">人均月收入</dt><dd><strong>{pc}</strong></dd><dt>低保金额</dt><dd>{amount}</dd></dl>"#,
         st_title = standard
-            .map(|t| format!(" title=\"{}\"", esc(&t.en)))
+            .map(|t| format!(" title=\"{}\"", esc(&t.zh)))
             .unwrap_or_default(),
         st = esc_opt(standard.map(|t| t.zh.as_str())),
         size = a
@@ -157,12 +156,12 @@ pub fn section(h: &Household, a: &Assessment, policy: &Policy) -> String {
     ));
     let i = &a.indicators;
     let rows = [
-        indicator_row("低保", "dibao", &i.dibao),
-        indicator_row("低保边缘", "near-dibao", &i.near_dibao),
-        indicator_row("特困", "tekun", &i.tekun),
-        indicator_row("刚性支出困难", "rigid expenditure", &i.rigid_expenditure),
-        indicator_row("财产超限", "assets above the limits", &i.assets),
-        indicator_row("参照单人户", "single-person", &i.single_person),
+        indicator_row("低保", &i.dibao),
+        indicator_row("低保边缘", &i.near_dibao),
+        indicator_row("特困", &i.tekun),
+        indicator_row("刚性支出困难", &i.rigid_expenditure),
+        indicator_row("财产超限", &i.assets),
+        indicator_row("参照单人户", &i.single_person),
     ]
     .concat();
     b.push_str(&format!(
@@ -171,7 +170,7 @@ pub fn section(h: &Household, a: &Assessment, policy: &Policy) -> String {
     if !a.missing.is_empty() {
         let items: String = a.missing.iter().map(line).collect();
         b.push_str(&format!(
-            "<h4 title=\"missing for a verdict\">尚缺</h4><ul class=\"missing\">{items}</ul>"
+            "<h4 title=\"作出判断还缺少的材料\">尚缺</h4><ul class=\"missing\">{items}</ul>"
         ));
     }
     b.push_str("</section>");

@@ -289,7 +289,7 @@ pub fn error_page(e: ApiError) -> Response {
         html::bare(
             "操作未完成",
             &format!(
-                "<p class=\"error\" title=\"{}\">{}</p><p><a href=\"/console/queue\">返回审核队列</a></p>",
+                "<p class=\"error\" data-code=\"{}\">{}</p><p><a href=\"/console/queue\">返回审核队列</a></p>",
                 esc(body.code),
                 esc(&body.message)
             ),

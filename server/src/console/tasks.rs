@@ -88,7 +88,7 @@ async fn rows(db: &DatabaseConnection, cond: Condition) -> ApiResult<String> {
                 .find(|(id, _)| id == a)
                 .map(|(_, n)| esc(n))
                 .unwrap_or_else(|| esc(a)),
-            None => "<span class=\"tag alert\" title=\"nobody covers this grid\">未指派</span>"
+            None => "<span class=\"tag alert\" title=\"本网格暂无可指派的网格员\">未指派</span>"
                 .to_string(),
         };
         let due = t
@@ -97,12 +97,11 @@ async fn rows(db: &DatabaseConnection, cond: Condition) -> ApiResult<String> {
             .map(|d| d.to_string())
             .unwrap_or_else(|| "—".into());
         out.push_str(&format!(
-            r#"<tr class="{cls}"><td>{kind}</td><td>{what}</td><td>{grid}</td><td>{due}{flag}</td><td>{who}</td><td title="{en}">{note}</td></tr>"#,
+            r#"<tr class="{cls}"><td>{kind}</td><td>{what}</td><td>{grid}</td><td>{due}{flag}</td><td>{who}</td><td>{note}</td></tr>"#,
             cls = if overdue { "flagged" } else { "" },
             kind = esc(kind_label_zh(&t.kind)),
             grid = esc(t.region_path.trim_end_matches('/').rsplit('/').next().unwrap_or("")),
-            flag = if overdue { " <span class=\"tag alert\" title=\"overdue\">已逾期</span>" } else { "" },
-            en = esc_opt(t.note_en.as_deref()),
+            flag = if overdue { " <span class=\"tag alert\">已逾期</span>" } else { "" },
             note = esc_opt(t.note.as_deref()),
         ));
     }
@@ -175,7 +174,7 @@ pub async fn household_section(
         .collect();
     let id = esc(household_id);
     Ok(format!(
-        r#"<h2>任务</h2>{rows}<form method="post" action="/console/households/{id}/risk" class="inline-form">{csrf}<label title="visit risk level">探访风险等级 <select name="risk">{opts}</select></label><button type="submit">保存</button></form>"#,
+        r#"<h2>任务</h2>{rows}<form method="post" action="/console/households/{id}/risk" class="inline-form">{csrf}<label>探访风险等级 <select name="risk">{opts}</select></label><button type="submit">保存</button></form>"#,
         rows = rows(
             db,
             Condition::all().add(task::Column::HouseholdId.eq(household_id))

@@ -33,6 +33,7 @@ both_backends!(
     only_applications_go_to_the_county,
     an_imported_calendar_year_gives_its_due_dates,
     due_dates_follow_the_regions_limits,
+    console_hover_text_is_chinese,
     report_page_shows_the_report_to_its_township_only,
     report_forms_keep_the_text_and_closed_reports_stay_listed,
 );
@@ -1201,6 +1202,46 @@ async fn due_dates_beyond_the_calendar_are_unknown_not_guessed(b: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("日历未知"), "{page}");
     assert!(page.contains("2026-11-05"), "{page}");
+}
+
+/// What a reviewer reads in the console is Chinese, hover text included: no `title` on any page
+/// holds a Latin letter (codes travel in `data-code`, not in what is shown).
+async fn console_hover_text_is_chinese(b: Backend) {
+    let mut w = world(b).await;
+    let (hh, visit) = submitted(&mut w, true).await;
+    let r = elderly_person_report(&w.phone);
+    let report = w.phone.replica.create(GRID_A, &r).unwrap().to_string();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
+    let r = review(&w.app, &w.town, &visit, "approve", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    for user in ["town.zhao", "county.qian"] {
+        let (mut browser, _) = console_login(&w.app, user).await;
+        for path in [
+            "/console/queue".to_string(),
+            "/console/queue?status=all".to_string(),
+            format!("/console/visits/{visit}"),
+            format!("/console/households/{hh}"),
+            "/console/households?q=%E7%8E%8B%E5%BB%BA".to_string(),
+            "/console/households?q=x".to_string(),
+            "/console/reports?show=all".to_string(),
+            format!("/console/reports/{report}"),
+            "/console/tasks".to_string(),
+            "/console/dashboard".to_string(),
+            "/console/exports".to_string(),
+            "/console/no-such-page".to_string(),
+        ] {
+            let (_, page) = browser.get(&path).await;
+            assert!(page.contains("<html"), "{user} {path}: {page}");
+            for part in page.split("title=\"").skip(1) {
+                let title = &part[..part.find('"').unwrap_or(part.len())];
+                assert!(
+                    !title.chars().any(|c| c.is_ascii_alphabetic()),
+                    "{user} {path}: title=\"{title}\""
+                );
+            }
+        }
+    }
 }
 
 /// The queue item of `visit_id` in a queue answer.

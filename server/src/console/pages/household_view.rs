@@ -11,7 +11,7 @@ pub async fn households(
     let params = params.map(|q| q.0).unwrap_or_default();
     let q = params.q.as_deref().unwrap_or("").trim().to_string();
     let form = format!(
-        r#"<form method="get" action="/console/households" class="filters"><label>户主、成员姓名，地址，或身份证号后四位 <input type="search" name="q" value="{}" maxlength="{}" title="head or member name prefix, address fragment, or last 4 characters of the ID number"></label><button type="submit">查询</button></form>"#,
+        r#"<form method="get" action="/console/households" class="filters"><label>户主、成员姓名，地址，或身份证号后四位 <input type="search" name="q" value="{}" maxlength="{}" title="户主或成员姓名开头、地址片段，或身份证号后四位"></label><button type="submit">查询</button></form>"#,
         esc(&q),
         search::MAX_QUERY_CHARS,
     );
@@ -22,8 +22,8 @@ pub async fn households(
         Ok(p) => p,
         Err(e) if e.code == crate::error::Code::InvalidRequest => {
             let body = format!(
-                "{form}<p class=\"error\" title=\"{}\">{}</p>",
-                esc(e.message_en.as_deref().unwrap_or("")),
+                "{form}<p class=\"error\" data-code=\"{}\">{}</p>",
+                esc(e.code.as_str()),
                 esc(e.message_zh.as_deref().unwrap_or(""))
             );
             return html_response(
@@ -75,7 +75,7 @@ pub async fn households(
     pager.push_str("</nav>");
     if page.truncated {
         pager.push_str(&format!(
-            "<p class=\"note\" title=\"more than {n} matches; refine the query\">匹配结果超过 {n} 条，仅显示前 {n} 条，请输入更完整的姓名或地址。</p>",
+            "<p class=\"note\">匹配结果超过 {n} 条，仅显示前 {n} 条，请输入更完整的姓名或地址。</p>",
             n = search::MAX_MATCHES
         ));
     }

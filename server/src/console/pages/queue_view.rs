@@ -102,7 +102,7 @@ pub async fn queue(
                 "{}{}",
                 if it.tekun { "<span class=\"tag\">特困</span>" } else { "" },
                 if it.spot_check {
-                    "<span class=\"tag warn\" title=\"spot check\">抽查</span>"
+                    "<span class=\"tag warn\" title=\"县级抽查\">抽查</span>"
                 } else {
                     ""
                 }
@@ -136,7 +136,7 @@ pub async fn queue(
         "<p class=\"empty\">没有符合条件的走访记录。</p>".to_string()
     } else {
         format!(
-            r#"<table class="list"><thead><tr><th>户主 / 地址</th><th>类型</th><th>网格</th><th>提交时间</th><th title="due date">办理期限</th><th>状态</th></tr></thead><tbody>{rows}</tbody></table>"#
+            r#"<table class="list"><thead><tr><th>户主 / 地址</th><th>类型</th><th>网格</th><th>提交时间</th><th>办理期限</th><th>状态</th></tr></thead><tbody>{rows}</tbody></table>"#
         )
     };
     let mut pager = format!(

@@ -78,7 +78,7 @@ pub(super) async fn visit_page(
 <dt>状态</dt><dd><span class="status s-{st}">{status}</span>{flags}</dd>
 <dt>走访类型</dt><dd>{purpose}</dd><dt>方式</dt><dd>{mode}{emerg}</dd>
 <dt>开始 / 结束</dt><dd>{start} — {end}</dd><dt>提交时间</dt><dd>{sub}</dd>
-<dt title="due date">办理期限</dt><dd{oc}>{due}</dd><dt>网格</dt><dd>{grid}</dd>
+<dt>办理期限</dt><dd{oc}>{due}</dd><dt>网格</dt><dd>{grid}</dd>
 </dl></section>"#,
         st = esc(v.status.as_str()),
         status = esc(v.status.label_zh()),
@@ -165,7 +165,7 @@ pub(super) async fn visit_page(
                 to_ms: v.submitted_at.map_or(i64::MAX, |t| t.0),
             };
             b.push_str(
-                "<h3 title=\"changes the visit's investigators made to the household record during the visit\">本次走访对家庭档案的修改</h3>",
+                "<h3 title=\"走访人员在本次走访中对家庭档案所做的修改\">本次走访对家庭档案的修改</h3>",
             );
             b.push_str(&history(db, &hh_id, Some(window)).await?);
         }
