@@ -21,7 +21,7 @@ use doudi_protocol::doc::household::{HukouType, Programme, Relation};
 use doudi_protocol::doc::visit::{Conclusion, Purpose, VisitMode, VisitStatus};
 
 use crate::access::{Action, Actor, Subject, Target, scope_condition};
-use crate::entity::{account, household, member, region, report, task, visit};
+use crate::entity::{account, household, member, report, task, visit};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::identity::IdentityKeys;
 use crate::review::queue::region_path_in_scope;
@@ -399,12 +399,8 @@ impl Export {
     async fn grid_names(&mut self, db: &DatabaseConnection, codes: &[&str]) -> ApiResult<()> {
         let missing = self.grid_names.missing(codes);
         if !missing.is_empty() {
-            let found = region::Entity::find()
-                .filter(region::Column::Code.is_in(missing.clone()))
-                .all(db)
-                .await?;
-            self.grid_names
-                .fill(missing, found.into_iter().map(|r| (r.code, r.name)));
+            let found = crate::regions::names(db, missing.clone()).await?;
+            self.grid_names.fill(missing, found);
         }
         Ok(())
     }

@@ -422,6 +422,26 @@ pub async fn find<C: ConnectionTrait>(
     region::Entity::find_by_id(code.to_string()).one(db).await
 }
 
+/// The names of the regions `codes` (those that exist), by code.
+pub async fn names<C: ConnectionTrait>(
+    db: &C,
+    mut codes: Vec<String>,
+) -> Result<HashMap<String, String>, sea_orm::DbErr> {
+    codes.sort();
+    codes.dedup();
+    let mut out = HashMap::new();
+    for chunk in codes.chunks(500) {
+        for r in region::Entity::find()
+            .filter(region::Column::Code.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?
+        {
+            out.insert(r.code, r.name);
+        }
+    }
+    Ok(out)
+}
+
 pub async fn children<C: ConnectionTrait>(
     db: &C,
     code: &str,

@@ -123,6 +123,15 @@ pub fn yuan(fen: i64) -> String {
     format!("{sign}{}.{:02}", f / 100, f % 100)
 }
 
+/// A grid (or other region) as reviewers know it: its name, with the code after it; the code
+/// alone when the name is not known. Escaped.
+pub fn region_label(code: &str, names: &std::collections::HashMap<String, String>) -> String {
+    match names.get(code) {
+        Some(n) => format!("{}（{}）", esc(n), esc(code)),
+        None => esc(code),
+    }
+}
+
 /// Label of a code-enum value (visit status, purpose, ...), by code.
 pub fn status_label(code: &str) -> String {
     use doudi_protocol::doc::visit::VisitStatus;

@@ -68,6 +68,15 @@ async fn rows(db: &DatabaseConnection, cond: Condition) -> ApiResult<String> {
         .all(db)
         .await?;
     let now = now_ms();
+    let grid_of = |t: &task::Model| {
+        t.region_path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let names = crate::regions::names(db, list.iter().map(grid_of).collect()).await?;
     let mut out = String::new();
     for t in &list {
         let overdue = t.due_at_ms.is_some_and(|d| d < now);
@@ -100,7 +109,7 @@ async fn rows(db: &DatabaseConnection, cond: Condition) -> ApiResult<String> {
             r#"<tr class="{cls}"><td>{kind}</td><td>{what}</td><td>{grid}</td><td>{due}{flag}</td><td>{who}</td><td>{note}</td></tr>"#,
             cls = if overdue { "flagged" } else { "" },
             kind = esc(kind_label_zh(&t.kind)),
-            grid = esc(t.region_path.trim_end_matches('/').rsplit('/').next().unwrap_or("")),
+            grid = super::html::region_label(&grid_of(t), &names),
             flag = if overdue { " <span class=\"tag alert\">已逾期</span>" } else { "" },
             note = esc_opt(t.note.as_deref()),
         ));

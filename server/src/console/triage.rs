@@ -118,6 +118,7 @@ async fn reports_page(
         items.iter().map(|i| i.report_id.clone()).collect(),
     )
     .await?;
+    let names = crate::regions::names(db, items.iter().map(|it| it.grid.clone()).collect()).await?;
     let mut rows = String::new();
     for it in &items {
         let id = esc(&it.report_id);
@@ -141,7 +142,7 @@ async fn reports_page(
                 .map(|m| format!(" <span class=\"sub\">{}</span>", esc(&m)))
                 .unwrap_or_default(),
             notes = esc_opt(g.notes.as_deref().map(excerpt).as_deref()),
-            grid = esc(&it.grid),
+            grid = html::region_label(&it.grid, &names),
             at = html::time(it.reported_at_ms),
             status = esc(&report_status_label(&it.status)),
             tasks = if it.open_tasks > 0 { format!("（{} 项核实任务）", it.open_tasks) } else { String::new() },

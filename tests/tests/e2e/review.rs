@@ -1205,7 +1205,8 @@ async fn due_dates_beyond_the_calendar_are_unknown_not_guessed(b: Backend) {
 }
 
 /// What a reviewer reads in the console is Chinese, hover text included: no `title` on any page
-/// holds a Latin letter (codes travel in `data-code`, not in what is shown).
+/// holds a Latin letter (codes travel in `data-code`, not in what is shown); grids are named, with
+/// their code after the name.
 async fn console_hover_text_is_chinese(b: Backend) {
     let mut w = world(b).await;
     let (hh, visit) = submitted(&mut w, true).await;
@@ -1233,6 +1234,13 @@ async fn console_hover_text_is_chinese(b: Backend) {
         ] {
             let (_, page) = browser.get(&path).await;
             assert!(page.contains("<html"), "{user} {path}: {page}");
+            // Grids by name, with their code.
+            if path.starts_with("/console/visits/") || path.starts_with("/console/reports") {
+                assert!(
+                    page.contains("一村甲网格（370102001001-A）"),
+                    "{user} {path}: {page}"
+                );
+            }
             for part in page.split("title=\"").skip(1) {
                 let title = &part[..part.find('"').unwrap_or(part.len())];
                 assert!(

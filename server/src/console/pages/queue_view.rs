@@ -94,6 +94,12 @@ pub async fn queue(
             Some(age_cur.as_deref().unwrap_or(""))
         ),
     );
+    let names = crate::regions::names(
+        &state.db,
+        page.items.iter().map(|it| it.grid.clone()).collect(),
+    )
+    .await
+    .unwrap_or_default();
     let rows: String = page
         .items
         .iter()
@@ -114,7 +120,7 @@ pub async fn queue(
                 head = esc_opt(it.head_name.as_deref()),
                 addr = esc_opt(it.household_address.as_deref()),
                 purpose = esc(&html::purpose_label(&it.purpose)),
-                grid = esc(&it.grid),
+                grid = html::region_label(&it.grid, &names),
                 submitted = html::time(it.submitted_at_ms),
                 due = if it.calendar_unknown {
                     "日历未知".to_string()

@@ -77,7 +77,10 @@ async fn report_page(
             String::new()
         },
         at = html::time(row.reported_at_ms),
-        grid = esc(&row.scope),
+        grid = html::region_label(
+            &row.scope,
+            &crate::regions::names(db, vec![row.scope.clone()]).await?
+        ),
         groups = esc(&rep
             .target_groups
             .iter()

@@ -103,7 +103,10 @@ pub(super) async fn visit_page(
             ""
         },
         due = html::date(item.and_then(|i| i.due)),
-        grid = esc(&row.scope),
+        grid = html::region_label(
+            &row.scope,
+            &crate::regions::names(db, vec![row.scope.clone()]).await?
+        ),
     ));
     b.push_str("<h2>审核</h2>");
     b.push_str(&decision_forms(
