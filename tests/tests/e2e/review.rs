@@ -718,6 +718,29 @@ async fn console_refuses_missing_csrf_and_foreign_ids(b: Backend) {
     assert!(form.contains("须填写意见或理由"), "{form}");
     assert!(page.contains("王建国"), "the visit's page: {page}");
 
+    // A refusal is asked for twice: the first post shows the reason back and decides nothing.
+    let reason = "家庭人均收入高于当地低保标准 <核实>";
+    let r = town
+        .post(
+            &url,
+            &[
+                ("decision", "reject"),
+                ("comment", reason),
+                ("csrf", csrf.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("确认不予通过"), "{page}");
+    assert!(
+        page.contains("家庭人均收入高于当地低保标准 &lt;核实&gt;</textarea>"),
+        "{page}"
+    );
+    assert!(page.contains(r#"name="confirmed" value="1""#), "{page}");
+    let q = w.app.get("/api/v1/review/queue", &w.town).await;
+    assert_eq!(q.body["total"], 1, "still waiting: {:?}", q.body);
+
     // With the token, the decision goes through.
     let r = town
         .post(

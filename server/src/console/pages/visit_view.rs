@@ -276,6 +276,20 @@ pub async fn decision(
         return error_page(ApiError::new(crate::error::Code::InvalidRequest));
     };
     let comment = fields.get("comment").map(String::as_str);
+    // A refusal decides against a family: it is asked for twice, the second time with the reason
+    // shown back (a blank reason goes on to be refused in its form).
+    if kind == ReviewDecision::Reject
+        && fields.get("confirmed").map(String::as_str) != Some("1")
+        && comment.is_some_and(|c| !c.trim().is_empty())
+    {
+        return match confirm_refusal(&state, &session, &id, comment.unwrap_or("")).await {
+            Ok(body) => html_response(
+                StatusCode::OK,
+                layout("确认不予通过", &session, "queue", &body),
+            ),
+            Err(e) => error_page(e),
+        };
+    }
     let decided = review::decide_visit(
         &state.db,
         &session.reviewer,
@@ -297,6 +311,26 @@ pub async fn decision(
         Ok(body) => html_response(refused.status, layout("走访记录", &session, "queue", &body)),
         Err(e) => error_page(e),
     }
+}
+
+/// The page that asks a reviewer to confirm a refusal (不予通过), with the reason typed.
+async fn confirm_refusal(
+    state: &SharedState,
+    session: &Session,
+    id: &str,
+    comment: &str,
+) -> ApiResult<String> {
+    let row = review::visible_visit(&state.db, &session.reviewer, id).await?;
+    Ok(format!(
+        r#"<p class="notice" role="alert">不予通过将写入审核记录并书面告知申请人，决定后不能撤回。请核对理由后确认。</p>
+<p>走访类型：{purpose}</p>
+<form method="post" action="/console/visits/{id}/decision" class="decision d-reject-confirm">{csrf}<input type="hidden" name="decision" value="reject"><input type="hidden" name="confirmed" value="1"><label>理由（必填）<textarea name="comment" rows="3" maxlength="2000" required>{comment}</textarea></label><button type="submit">确认不予通过</button></form>
+<p><a href="/console/visits/{id}">返回，不作决定</a></p>"#,
+        purpose = esc(&html::purpose_label(&row.purpose)),
+        id = esc(id),
+        csrf = csrf_field(session),
+        comment = esc(comment),
+    ))
 }
 
 pub async fn unmask(
