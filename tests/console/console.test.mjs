@@ -102,7 +102,12 @@ test('a town reviewer returns a visit with a comment', async () => {
   // Return it to the investigators with a comment.
   const comment = '请补充家庭成员务工收入的证明材料';
   await page.fill('form.d-return textarea[name=comment]', comment);
-  await Promise.all([page.waitForURL(visitUrl), page.click('form.d-return button[type=submit]')]);
+  // Back on the visit's page (with the next visit waiting offered).
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === new URL(visitUrl).pathname),
+    page.click('form.d-return button[type=submit]'),
+  ]);
+  assert.match(await page.locator('main').innerText(), /决定已记录/);
   const after = await page.locator('main').innerText();
   assert.match(after, /已退回/);
   assert.ok(after.includes(comment), 'the comment is shown with the decision');

@@ -753,6 +753,15 @@ async fn console_refuses_missing_csrf_and_foreign_ids(b: Backend) {
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Back to the visit, told the decision is recorded and that nothing else waits.
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(to, format!("{url}?next=none").replace("/decision", ""));
+    let (status, page) = town.get(&to).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("决定已记录") && page.contains("没有其他待审核"),
+        "{page}"
+    );
     let q = w
         .app
         .get("/api/v1/review/queue?status=approved", &w.town)

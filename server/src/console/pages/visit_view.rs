@@ -248,15 +248,47 @@ pub(super) async fn visit_page(
     Ok(b)
 }
 
+/// Query of a visit's page: after a decision, where the reviewer goes next.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct AfterDecision {
+    /// The next visit waiting in the reviewer's queue, or `none`.
+    next: Option<String>,
+}
+
 pub async fn visit(
     State(state): State<SharedState>,
     session: Session,
     Path(id): Path<String>,
+    q: Result<Query<AfterDecision>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
+    let next = q.ok().and_then(|q| q.0.next);
+    let banner = match next.as_deref() {
+        Some("none") => "<p class=\"notice\" role=\"status\">决定已记录。队列中没有其他待审核的走访，<a href=\"/console/queue\">返回审核队列</a>。</p>".to_string(),
+        Some(n) if doudi_protocol::ids::DocumentId::parse(n).is_ok() => format!(
+            "<p class=\"notice\" role=\"status\">决定已记录。<a href=\"/console/visits/{}\">下一个待审核 →</a></p>",
+            esc(n)
+        ),
+        _ => String::new(),
+    };
     match visit_page(&state, &session, &id, None, None).await {
-        Ok(body) => ok_page("走访记录", &session, "queue", &body),
+        Ok(body) => ok_page("走访记录", &session, "queue", &format!("{banner}{body}")),
         Err(e) => error_page(e),
     }
+}
+
+/// The first visit other than `id` waiting in the reviewer's queue (its default status).
+async fn next_in_queue(state: &SharedState, session: &Session, id: &str) -> String {
+    let page = crate::review::queue::queue(
+        &state.db,
+        &session.reviewer,
+        &Default::default(),
+        state.settings.queue_count_cap,
+    )
+    .await;
+    page.ok()
+        .and_then(|p| p.items.into_iter().map(|i| i.visit_id).find(|v| v != id))
+        .unwrap_or_else(|| "none".to_string())
 }
 
 pub async fn decision(
@@ -300,7 +332,12 @@ pub async fn decision(
     )
     .await;
     let e = match decided {
-        Ok(_) => return secure(Redirect::to(&format!("/console/visits/{id}")).into_response()),
+        Ok(_) => {
+            let next = next_in_queue(&state, &session, &id).await;
+            return secure(
+                Redirect::to(&format!("/console/visits/{id}?next={next}")).into_response(),
+            );
+        }
         Err(e) => e,
     };
     // A comment refused (blank where one is needed, too long) comes back in its form.
