@@ -277,8 +277,10 @@ pub async fn visit(
     }
 }
 
-/// The first visit other than `id` waiting in the reviewer's queue (its default status).
-async fn next_in_queue(state: &SharedState, session: &Session, id: &str) -> String {
+/// Where to go after a decision on `id`: the first other visit waiting in the reviewer's queue
+/// (its default status), `none` when nothing else waits, `None` when the queue could not be read
+/// (then the page says nothing about what waits).
+async fn next_in_queue(state: &SharedState, session: &Session, id: &str) -> Option<String> {
     let page = crate::review::queue::queue(
         &state.db,
         &session.reviewer,
@@ -286,9 +288,14 @@ async fn next_in_queue(state: &SharedState, session: &Session, id: &str) -> Stri
         state.settings.queue_count_cap,
     )
     .await;
-    page.ok()
-        .and_then(|p| p.items.into_iter().map(|i| i.visit_id).find(|v| v != id))
-        .unwrap_or_else(|| "none".to_string())
+    let page = page.ok()?;
+    Some(
+        page.items
+            .into_iter()
+            .map(|i| i.visit_id)
+            .find(|v| v != id)
+            .unwrap_or_else(|| "none".to_string()),
+    )
 }
 
 pub async fn decision(
@@ -333,10 +340,11 @@ pub async fn decision(
     .await;
     let e = match decided {
         Ok(_) => {
-            let next = next_in_queue(&state, &session, &id).await;
-            return secure(
-                Redirect::to(&format!("/console/visits/{id}?next={next}")).into_response(),
-            );
+            let to = match next_in_queue(&state, &session, &id).await {
+                Some(next) => format!("/console/visits/{id}?next={next}"),
+                None => format!("/console/visits/{id}"),
+            };
+            return secure(Redirect::to(&to).into_response());
         }
         Err(e) => e,
     };
