@@ -46,6 +46,7 @@ pub enum Code {
     PolicyInvalid,
     ReviewWrongState,
     ReviewCommentRequired,
+    ReviewConflictsOpen,
     ReportWrongState,
     TaskAssigneeInvalid,
     CsrfInvalid,
@@ -53,7 +54,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 41] = [
+    pub const ALL: [Code; 42] = [
         Code::MalformedJson,
         Code::UnknownField,
         Code::InvalidRequest,
@@ -91,6 +92,7 @@ impl Code {
         Code::PolicyInvalid,
         Code::ReviewWrongState,
         Code::ReviewCommentRequired,
+        Code::ReviewConflictsOpen,
         Code::ReportWrongState,
         Code::TaskAssigneeInvalid,
         Code::CsrfInvalid,
@@ -136,6 +138,7 @@ impl Code {
             Code::PolicyInvalid => "policy.invalid",
             Code::ReviewWrongState => "review.wrong_state",
             Code::ReviewCommentRequired => "review.comment_required",
+            Code::ReviewConflictsOpen => "review.conflicts_open",
             Code::ReportWrongState => "report.wrong_state",
             Code::TaskAssigneeInvalid => "task.assignee_invalid",
             Code::CsrfInvalid => "console.csrf_invalid",
@@ -175,7 +178,9 @@ impl Code {
             Code::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::MalformedSyncBody => StatusCode::BAD_REQUEST,
             Code::PolicyInvalid => StatusCode::UNPROCESSABLE_ENTITY,
-            Code::ReviewWrongState | Code::ReportWrongState => StatusCode::CONFLICT,
+            Code::ReviewWrongState | Code::ReviewConflictsOpen | Code::ReportWrongState => {
+                StatusCode::CONFLICT
+            }
             Code::ReviewCommentRequired | Code::TaskAssigneeInvalid => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -324,6 +329,10 @@ impl Code {
             Code::ReviewCommentRequired => (
                 "退回或不予通过须填写意见或理由。",
                 "Returning, rejecting or sending back needs a comment or reason.",
+            ),
+            Code::ReviewConflictsOpen => (
+                "记录中有同一字段的并发修改尚未确认：请先选定取值，或写明理由后仍然通过。",
+                "The record has same-field conflicts not yet settled: choose a value for each, or approve anyway with a reason.",
             ),
             Code::ReportWrongState => (
                 "该报告已办结，不能再处理。",

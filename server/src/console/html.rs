@@ -211,3 +211,15 @@ pub fn column_chart(title: &str, rows: &[(String, u64)]) -> String {
     s.push_str("</svg></figure>");
     s
 }
+
+/// A device's platform as the console names it.
+pub fn platform_label(platform: &str) -> &'static str {
+    match platform {
+        "android" => "安卓手机",
+        "ios" => "苹果手机",
+        "web" => "网页控制台",
+        "desktop" => "电脑客户端",
+        "" => "",
+        _ => "其他设备",
+    }
+}

@@ -566,6 +566,7 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
             &tekun_case.to_string(),
             ReviewDecision::Approve,
             Some("情况属实，同意纳入特困供养，报县级审核确认"),
+            false,
             crate::review::spot_check::MIN_PERCENT,
         )
         .await

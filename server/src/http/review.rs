@@ -21,6 +21,11 @@ pub struct ReviewRequest {
     /// Required for `return`, `reject` and `send_back`; at most 2,000 characters.
     #[serde(default)]
     pub comment: Option<String>,
+    /// Approve or confirm although the visit or its household has same-field conflicts not yet
+    /// settled (`review.conflicts_open` otherwise); needs a comment saying why, which the
+    /// decision and the audit log keep with the conflicts overridden.
+    #[serde(default)]
+    pub override_conflicts: bool,
 }
 
 /// Decide on a visit: `approve`, `return` or `reject` (township, on a submitted visit);
@@ -30,7 +35,7 @@ pub struct ReviewRequest {
     request_body = ReviewRequest,
     responses((status = 200, body = DecisionResult),
               (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
-              (status = 409, body = crate::error::ErrorBody, description = "`review.wrong_state`"),
+              (status = 409, body = crate::error::ErrorBody, description = "`review.wrong_state`; `review.conflicts_open` (details.conflicts: document_id, kind, path, label of each field still in conflict)"),
               (status = 422, body = crate::error::ErrorBody, description = "`review.comment_required`")))]
 pub async fn review_visit(
     State(state): State<SharedState>,
@@ -45,6 +50,7 @@ pub async fn review_visit(
         &id,
         req.decision,
         req.comment.as_deref(),
+        req.override_conflicts,
         state.settings.spot_check_percent,
     )
     .await?;

@@ -10,6 +10,7 @@
 //! if they did not exist, and the denial is audited.
 
 pub mod calendar;
+pub mod conflicts;
 pub mod deadlines;
 pub mod queue;
 pub mod recheck;
@@ -124,6 +125,7 @@ pub async fn decide_visit(
     visit_id: &str,
     kind: ReviewDecision,
     comment: Option<&str>,
+    override_conflicts: bool,
     spot_percent: u32,
 ) -> ApiResult<DecisionResult> {
     reviewer
@@ -134,6 +136,16 @@ pub async fn decide_visit(
     reviewer
         .require_visible(db, base_action(kind), &row.region_path, visit_id)
         .await?;
+    // An approval rests on the visit and its household as recorded: a field written differently
+    // by two phones is settled first, or the reviewer approves anyway and says why (recorded).
+    let gated = matches!(kind, ReviewDecision::Approve | ReviewDecision::Confirm);
+    let open = match gated {
+        true => conflicts::open_in(db, &[visit_id, row.household_id.as_str()]).await?,
+        false => Vec::new(),
+    };
+    if !open.is_empty() {
+        conflicts_allowed(&open, override_conflicts, comment.is_some())?;
+    }
     // A case in the county's spot-check sample is confirmed with what the check found.
     if kind == ReviewDecision::Confirm
         && comment.is_none()
@@ -165,7 +177,10 @@ pub async fn decide_visit(
     } else {
         Vec::new()
     };
-    let detail = serde_json::json!({ "decision": kind.as_str(), "comment": comment });
+    let mut detail = serde_json::json!({ "decision": kind.as_str(), "comment": comment });
+    if !open.is_empty() {
+        detail["conflicts_overridden"] = serde_json::json!(open);
+    }
     let writer = documents::Writer::for_actor(reviewer, AUDIT_DECISION, Some(detail));
     let subject = &reviewer.subject;
     // What the stored status asks for is known only inside the edit, which cannot write the
@@ -183,6 +198,17 @@ pub async fn decide_visit(
                 })),
             );
         };
+        // The visit as it is now (a phone may have written since the check above).
+        if gated && open.is_empty() {
+            let now = doc::conflicts::conflicts(&*am).map_err(ApiError::internal)?;
+            let now: Vec<conflicts::OpenConflict> = now
+                .iter()
+                .map(|c| conflicts::OpenConflict::of_visit(visit_id, &c.path.to_string()))
+                .collect();
+            if !now.is_empty() {
+                conflicts_allowed(&now, false, false)?;
+            }
+        }
         let action = level_action(t.level);
         let d = decide(subject, action, Target::Region(&stored.region_path));
         if !d.is_allowed() {
@@ -251,6 +277,37 @@ pub async fn decide_visit(
             .deny(db, action, d, visit_id, Code::Denied.into())
             .await),
         (out, _) => out,
+    }
+}
+
+/// Whether an approval may go ahead with `open` conflicts: only as an explicit override with a
+/// reason (`review.comment_required`); otherwise `review.conflicts_open` listing them.
+fn conflicts_allowed(
+    open: &[conflicts::OpenConflict],
+    override_conflicts: bool,
+    has_comment: bool,
+) -> ApiResult<()> {
+    let details = serde_json::json!({ "conflicts": open });
+    match (override_conflicts, has_comment) {
+        (true, true) => Ok(()),
+        (true, false) => Err(ApiError::new(Code::ReviewCommentRequired)
+            .with_message(
+                "记录中有未确认的冲突：仍然通过须写明理由。",
+                "The record has conflicts not yet settled: approving anyway needs a reason.",
+            )
+            .with_details(details)),
+        (false, _) => Err(ApiError::new(Code::ReviewConflictsOpen)
+            .with_message(
+                format!(
+                    "记录中有 {} 处同一字段的并发修改尚未确认：请先选定取值，或写明理由后仍然通过。",
+                    open.len()
+                ),
+                format!(
+                    "{} same-field conflict(s) are not yet settled: choose a value for each, or approve anyway with a reason.",
+                    open.len()
+                ),
+            )
+            .with_details(details)),
     }
 }
 

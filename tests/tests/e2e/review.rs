@@ -36,6 +36,7 @@ both_backends!(
     console_hover_text_is_chinese,
     report_page_shows_the_report_to_its_township_only,
     report_forms_keep_the_text_and_closed_reports_stay_listed,
+    approval_waits_for_conflicts_to_be_settled,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -1155,8 +1156,10 @@ async fn history_survives_change_log_compaction(b: Backend) {
         assert_eq!(status, StatusCode::OK);
         before.push(history(&page));
     }
-    assert!(before[0].contains("address"), "{}", before[0]);
-    assert!(before[1].contains("investigators"), "{}", before[1]);
+    // Fields by their Chinese names (居住地址 is `address`, 所属家庭 `household`).
+    assert!(before[0].contains("居住地址"), "{}", before[0]);
+    assert!(!before[0].contains("address"), "{}", before[0]);
+    assert!(before[1].contains("所属家庭"), "{}", before[1]);
     let now = chrono::Utc::now().timestamp_millis();
     let done = doudi_server::documents::compact::run(&w.app.state.db, now + 1)
         .await
@@ -1681,4 +1684,206 @@ async fn report_forms_keep_the_text_and_closed_reports_stay_listed(b: Backend) {
     assert!(page.contains("已核实，纳入临时救助"), "{page}");
     assert!(page.contains("已完成"), "the task is done: {page}");
     assert!(!page.contains(&format!("{url}/close")), "no forms: {page}");
+}
+
+/// A household and a visit to it, each edited at one field by two phones offline: the visit's
+/// `health_notes` while still a draft (the grid worker then submits it), the household's
+/// `registered_address`. Returns (household, visit).
+async fn conflicted_case(w: &mut World) -> (String, String) {
+    let mut pb = w.app.phone("assist.liu").await;
+    let h = doudi_tests::cases::household("济南市历下区一镇一村 11 号");
+    let hh = w.phone.replica.create(GRID_A, &h).unwrap();
+    let mut v = doudi_tests::cases::submitted_visit(
+        hh,
+        [
+            (w.phone.account_id.as_str(), "张网格"),
+            (w.assistant_id.as_str(), "刘协理"),
+        ],
+    );
+    v.status = VisitStatus::Draft;
+    v.submitted_at = None;
+    let visit = w.phone.replica.create(GRID_A, &v).unwrap().to_string();
+    let hh = hh.to_string();
+    assert_eq!(w.app.sync(&mut w.phone).await.accepted.len(), 2);
+    w.app.sync(&mut pb).await;
+    pb.replica
+        .update::<Visit>(&visit, |v| v.health_notes = Some("高血压，长期服药".into()))
+        .unwrap();
+    pb.replica
+        .update::<Household>(&hh, |h| h.registered_address = Some("乙地".into()))
+        .unwrap();
+    w.phone
+        .replica
+        .update::<Visit>(&visit, |v| {
+            v.health_notes = Some("身体健康".into());
+            v.status = VisitStatus::Submitted;
+            v.submitted_at = Some(UnixMillis(doudi_server::auth::now_ms()));
+        })
+        .unwrap();
+    w.phone
+        .replica
+        .update::<Household>(&hh, |h| h.registered_address = Some("甲地".into()))
+        .unwrap();
+    let o = w.app.sync(&mut pb).await;
+    assert_eq!(o.accepted.len(), 2, "{:?}", o.rejected);
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted.len(), 2, "{:?}", o.rejected);
+    (hh, visit)
+}
+
+fn conflict_paths(r: &doudi_tests::Resp) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = r.body["details"]["conflicts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no conflicts listed: {:?}", r.body))
+        .iter()
+        .map(|c| {
+            (
+                c["kind"].as_str().unwrap().to_string(),
+                c["path"].as_str().unwrap().to_string(),
+                c["label"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn approval_waits_for_conflicts_to_be_settled(b: Backend) {
+    let mut w = world(b).await;
+    let (hh, visit) = conflicted_case(&mut w).await;
+    let both = vec![
+        (
+            "household".to_string(),
+            "content.registered_address".to_string(),
+            "户籍地".to_string(),
+        ),
+        (
+            "visit".to_string(),
+            "content.health_notes".to_string(),
+            "健康状况说明".to_string(),
+        ),
+    ];
+    // The township cannot approve while either record has a field written two ways.
+    let r = review(&w.app, &w.town, &visit, "approve", Some("情况属实")).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "review.conflicts_open"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(conflict_paths(&r), both);
+    // Approving anyway is explicit and needs a reason.
+    let body = json!({ "decision": "approve", "override_conflicts": true });
+    let url = format!("/api/v1/visits/{visit}/review");
+    let r = w.app.post(&url, Some(&w.town), body).await;
+    assert_eq!(r.code(), "review.comment_required", "{:?}", r.body);
+    assert_eq!(conflict_paths(&r), both);
+    // Nothing was decided so far.
+    assert!(w.app.audit("review.decision").await.is_empty());
+
+    // The console shows each conflict by its Chinese name, with who wrote each value on which
+    // device, above the decision, whose approve form offers the override.
+    let (mut console, csrf) = console_login(&w.app, "town.zhao").await;
+    let (status, page) = console.get(&format!("/console/visits/{visit}")).await;
+    assert_eq!(status, StatusCode::OK);
+    for needle in [
+        "户籍地",
+        "健康状况说明",
+        "身体健康",
+        "高血压，长期服药",
+        "安卓手机",
+        "grid.zhang",
+        "assist.liu",
+    ] {
+        assert!(page.contains(needle), "{needle} missing");
+    }
+    // The path travels in the form only, never as text.
+    assert!(!page.contains(">content.health_notes"), "raw path shown");
+    let conflicts_at = page.find("待确认的冲突").unwrap();
+    let decision_at = page.find("<h2>审核</h2>").unwrap();
+    assert!(
+        conflicts_at < decision_at,
+        "conflicts come before the decision"
+    );
+    assert!(page.contains("name=\"override_conflicts\""));
+    // Approving on the console without the override keeps the comment and explains.
+    let resp = console
+        .post(
+            &format!("/console/visits/{visit}/decision"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("decision", "approve"),
+                ("comment", "入户核实无误"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("入户核实无误") && page.contains("尚未确认"),
+        "{page}"
+    );
+
+    // The reviewer settles the household's field; only the visit's remains.
+    let hconf = w
+        .app
+        .get(&format!("/api/v1/documents/{hh}/conflicts"), &w.town)
+        .await;
+    let path = hconf.body["conflicts"][0]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(hconf.body["conflicts"][0]["label"], "户籍地");
+    let platforms: Vec<&str> = hconf.body["conflicts"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["device_platform"].as_str().unwrap())
+        .collect();
+    assert_eq!(platforms, ["android", "android"]);
+    let resp = console
+        .post(
+            &format!("/console/docs/{hh}/resolve"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("path", path.as_str()),
+                ("choice", "0"),
+                ("return_to", &format!("/console/visits/{visit}")),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let r = review(&w.app, &w.town, &visit, "approve", Some("情况属实")).await;
+    assert_eq!(r.code(), "review.conflicts_open");
+    assert_eq!(conflict_paths(&r), both[1..].to_vec());
+
+    // Approved anyway, with the reason: the decision's audit entry names what was overridden.
+    let body = json!({ "decision": "approve", "comment": "两种说法已电话核实，以乡镇卫生院记录为准", "override_conflicts": true });
+    let r = w.app.post(&url, Some(&w.town), body).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let audit = w.app.audit("review.decision").await;
+    assert_eq!(audit.len(), 1);
+    let detail: serde_json::Value =
+        serde_json::from_str(audit[0].detail.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        detail["conflicts_overridden"][0]["path"],
+        "content.health_notes"
+    );
+    assert_eq!(
+        detail["comment"],
+        "两种说法已电话核实，以乡镇卫生院记录为准"
+    );
+    // The county meets the same gate: the visit's field is still in conflict.
+    let r = review(&w.app, &w.county, &visit, "confirm", None).await;
+    assert_eq!(r.code(), "review.conflicts_open", "{:?}", r.body);
+    // A decision that does not approve is never held up by a conflict.
+    let r = review(
+        &w.app,
+        &w.county,
+        &visit,
+        "send_back",
+        Some("请核实健康状况"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
 }

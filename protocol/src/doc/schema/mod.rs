@@ -83,6 +83,114 @@ impl Schema {
     }
 }
 
+/// Where a path's next segment leads while it is labelled.
+enum At {
+    Keys(&'static [Key]),
+    /// A collection's entry key (a member id, an entry id), then its record's keys.
+    Entry(&'static [Key]),
+    /// A list's index, then its element's keys.
+    Index(&'static [Key]),
+    /// A set's member: one of the format's codes.
+    Code(&'static Format),
+    /// Past a scalar, or at a segment the schema does not know.
+    End,
+}
+
+impl Schema {
+    /// A field path as a person reads it (字段名): the Chinese labels of its keys, joined by
+    /// ` · `, e.g. `content.members.<id>.name` → `家庭成员 · 姓名`, `content.reviews[0].comment`
+    /// → `审核记录 · 第 1 条 · 意见`. Entry ids are left out, a set's member is shown by its code's
+    /// label, and a segment the schema does not know is kept as written.
+    pub fn label(&self, kind: DocumentKind, path: &str) -> String {
+        let content = self.kind(kind).content;
+        let mut out: Vec<String> = Vec::new();
+        let mut at = At::Keys(self.root);
+        for seg in path_segments(path) {
+            at = match (at, seg) {
+                (At::Keys(keys), Seg::Key(name)) => match keys.iter().find(|k| k.name == name) {
+                    Some(k) => {
+                        if !matches!(k.shape, Shape::Content) {
+                            out.push(k.label_zh.to_string());
+                        }
+                        match &k.shape {
+                            Shape::Scalar(_) => At::End,
+                            Shape::Set(f) => At::Code(f),
+                            Shape::Record(keys) | Shape::ValueObject(keys) => At::Keys(keys),
+                            Shape::Entries(_, keys) => At::Entry(keys),
+                            Shape::List(keys) => At::Index(keys),
+                            Shape::Content => At::Keys(content),
+                        }
+                    }
+                    None => {
+                        out.push(name.to_string());
+                        At::End
+                    }
+                },
+                (At::Entry(keys), Seg::Key(_)) => At::Keys(keys),
+                (At::Index(keys), Seg::Index(n)) => {
+                    out.push(format!("第 {} 条", n.saturating_add(1)));
+                    At::Keys(keys)
+                }
+                (At::Code(f), Seg::Key(code)) => {
+                    let shown = f.codes.iter().find(|(c, _)| *c == code);
+                    out.push(shown.map_or(code, |(_, zh)| *zh).to_string());
+                    At::End
+                }
+                (_, Seg::Key(name)) => {
+                    out.push(name.to_string());
+                    At::End
+                }
+                (_, Seg::Index(n)) => {
+                    out.push(format!("[{n}]"));
+                    At::End
+                }
+            };
+        }
+        out.join(" · ")
+    }
+
+    /// The Chinese label of a key name of `kind` wherever it occurs (the first documented key of
+    /// that name, root keys included), or `None` for a name the schema does not know (an entry id).
+    pub fn key_label(&self, kind: DocumentKind, name: &str) -> Option<&'static str> {
+        fn find(keys: &'static [Key], name: &str) -> Option<&'static str> {
+            keys.iter().find_map(|k| {
+                if k.name == name {
+                    return Some(k.label_zh);
+                }
+                match &k.shape {
+                    Shape::Record(keys)
+                    | Shape::ValueObject(keys)
+                    | Shape::Entries(_, keys)
+                    | Shape::List(keys) => find(keys, name),
+                    Shape::Scalar(_) | Shape::Set(_) | Shape::Content => None,
+                }
+            })
+        }
+        find(self.kind(kind).content, name).or_else(|| find(self.root, name))
+    }
+}
+
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The segments of a path as [`super::conflicts::FieldPath`] writes it: keys joined by `.`,
+/// list indexes as `[n]`.
+fn path_segments(path: &str) -> impl Iterator<Item = Seg<'_>> {
+    path.split('.').flat_map(|part| {
+        let (key, rest) = part.split_once('[').unwrap_or((part, ""));
+        let indexes = rest
+            .split('[')
+            .filter_map(|i| i.strip_suffix(']'))
+            .map(|i| i.parse().map_or(Seg::Key(i), Seg::Index));
+        (!key.is_empty())
+            .then_some(Seg::Key(key))
+            .into_iter()
+            .chain(indexes)
+    })
+}
+
 // The JSON form (`GET /api/v1/schema`): formats once by name, keys referring to them.
 
 impl Serialize for Schema {

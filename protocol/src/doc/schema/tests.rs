@@ -22,7 +22,7 @@ use crate::doc::{
 use crate::id_number::Sex;
 use crate::identity::tests::{key, sealed};
 use crate::identity::{OpenKey, SealedId};
-use crate::ids::{AccountId, BlobHash, DocumentId, EntryId, MemberId};
+use crate::ids::{AccountId, BlobHash, DocumentId, DocumentKind, EntryId, MemberId};
 
 const SCOPE: &str = "370102001001-A";
 
@@ -1050,4 +1050,56 @@ fn the_json_names_every_format_it_uses() {
         serde_json::json!({"code": "head", "label_zh": "户主"})
     );
     assert_eq!(formats["timestamp"]["automerge"], "timestamp");
+}
+
+// ---- Labels of field paths ----
+
+#[test]
+fn every_field_path_reads_in_chinese() {
+    for doc in full_documents() {
+        let (header, _) = read_any(&doc).unwrap();
+        for site in all_sites(&doc) {
+            let path = site.path.to_string();
+            if matches!(site.key.shape, Shape::Content) {
+                continue;
+            }
+            let label = SCHEMA.label(header.kind, &path);
+            assert!(label.ends_with(site.key.label_zh), "{path}: {label}");
+            assert!(
+                !label.chars().any(|c| c.is_ascii_alphabetic()),
+                "{path} keeps a raw key: {label}"
+            );
+            // Each key of the path gives one part, each list index one more; entry ids none.
+            let parts = site
+                .path
+                .0
+                .iter()
+                .filter(|s| match s {
+                    PathSegment::Index(_) => true,
+                    PathSegment::Key(k) => {
+                        k != key::CONTENT && SCHEMA.key_label(header.kind, k).is_some()
+                    }
+                })
+                .count();
+            assert_eq!(label.split(" · ").count(), parts, "{path}: {label}");
+            assert!(
+                SCHEMA.key_label(header.kind, site.key.name).is_some(),
+                "{path}"
+            );
+        }
+    }
+    // What the schema does not know is kept as written, never dropped.
+    assert_eq!(
+        SCHEMA.label(DocumentKind::Household, "content.unknown_key"),
+        "unknown_key"
+    );
+    assert_eq!(
+        SCHEMA.label(DocumentKind::Visit, "content.reviews[2].comment"),
+        format!(
+            "{} · 第 3 条 · {}",
+            SCHEMA.key_label(DocumentKind::Visit, "reviews").unwrap(),
+            SCHEMA.key_label(DocumentKind::Visit, "comment").unwrap()
+        )
+    );
+    assert_eq!(SCHEMA.key_label(DocumentKind::Visit, "no_such_key"), None);
 }

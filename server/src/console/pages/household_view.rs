@@ -174,6 +174,6 @@ pub(super) async fn household_page(
         b.push_str(&c);
     }
     b.push_str("<h2>修改记录</h2>");
-    b.push_str(&history(db, id, None).await?);
+    b.push_str(&history(db, DocumentKind::Household, id, None).await?);
     Ok(b)
 }

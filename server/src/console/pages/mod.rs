@@ -36,7 +36,9 @@ use crate::http::SharedState;
 use crate::review;
 use crate::review::queue::{self, QueueFilter};
 use crate::search;
+use doudi_protocol::doc::schema::SCHEMA;
 use doudi_protocol::doc::visit::ReviewDecision;
+use doudi_protocol::ids::DocumentKind;
 
 fn ok_page(title: &str, session: &Session, active: &str, body: &str) -> Response {
     html_response(StatusCode::OK, layout(title, session, active, body))
@@ -87,7 +89,10 @@ impl<'a> Refused<'a> {
         use crate::error::Code;
         matches!(
             e.code,
-            Code::ReviewCommentRequired | Code::InvalidRequest | Code::TaskAssigneeInvalid
+            Code::ReviewCommentRequired
+                | Code::ReviewConflictsOpen
+                | Code::InvalidRequest
+                | Code::TaskAssigneeInvalid
         )
         .then(|| Refused {
             form,
@@ -244,7 +249,7 @@ async fn display_names(
 }
 
 /// Field names a change touched (map keys of its operations).
-fn change_fields(bytes: &[u8]) -> String {
+fn change_fields(kind: DocumentKind, bytes: &[u8]) -> String {
     let Ok(c) = automerge::Change::try_from(bytes) else {
         return "—".into();
     };
@@ -258,6 +263,8 @@ fn change_fields(bytes: &[u8]) -> String {
                 .filter_map(|o| o["key"].as_str().map(str::to_string))
                 // Entry ids and blob hashes are keys too; the field names are what a reader wants.
                 .filter(|k| !(k.len() >= 24 && k.chars().all(|c| c.is_ascii_alphanumeric())))
+                // Each field by its Chinese name (字段名); one the schema does not know as written.
+                .map(|k| SCHEMA.key_label(kind, &k).map_or(k, str::to_string))
                 .collect()
         })
         .unwrap_or_default();
@@ -282,6 +289,7 @@ struct Window {
 
 async fn history(
     db: &DatabaseConnection,
+    kind: DocumentKind,
     doc_id: &str,
     window: Option<Window>,
 ) -> ApiResult<String> {
@@ -356,9 +364,9 @@ async fn history(
                 html::time(Some(c.at_ms)),
                 esc_opt(accounts.get(&c.account_id).map(String::as_str)),
                 esc(&dname),
-                esc(&platform),
+                esc(html::platform_label(&platform)),
                 by_server,
-                change_fields(&bytes_of(c)),
+                change_fields(kind, &bytes_of(c)),
             )
         })
         .collect();
@@ -374,7 +382,7 @@ async fn conflicts_section(
     label: &str,
     return_to: &str,
 ) -> ApiResult<String> {
-    let conflicts = crate::http::conflicts::of_document(db, doc).await?;
+    let conflicts = crate::review::conflicts::of_document(db, doc).await?;
     if conflicts.is_empty() {
         return Ok(String::new());
     }
@@ -392,7 +400,7 @@ async fn conflicts_section(
             .enumerate()
             .map(|(i, v)| {
                 format!(
-                    r#"<label class="choice"><input type="radio" name="choice" value="{i}" required> {}{} <span class="sub">{} · {}{}</span></label>"#,
+                    r#"<label class="choice"><input type="radio" name="choice" value="{i}" required> {}{} <span class="sub">{} · {} {} · {}{}</span></label>"#,
                     esc(&v.value),
                     if v.visible {
                         " <span class=\"sub\">（当前显示）</span>"
@@ -400,6 +408,8 @@ async fn conflicts_section(
                         ""
                     },
                     esc_opt(v.account_name.as_deref()),
+                    esc_opt(v.device_name.as_deref()),
+                    esc(html::platform_label(v.device_platform.as_deref().unwrap_or(""))),
                     html::time(v.at_ms),
                     if v.by_reviewer { "（审核人员已选定）" } else { "" },
                 )
@@ -411,9 +421,10 @@ async fn conflicts_section(
             ""
         };
         s.push_str(&format!(
-            r#"<form method="post" action="/console/docs/{doc}/resolve" class="conflict">{csrf}<input type="hidden" name="path" value="{path}"><input type="hidden" name="return_to" value="{rt}"><p><code>{path}</code></p>{options}{button}</form>"#,
+            r#"<form method="post" action="/console/docs/{doc}/resolve" class="conflict">{csrf}<input type="hidden" name="path" value="{path}"><input type="hidden" name="return_to" value="{rt}"><p><strong>{label}</strong></p>{options}{button}</form>"#,
             doc = esc(&doc.id),
             csrf = csrf_field(session),
+            label = esc(&c.label),
             path = esc(&c.path),
             rt = esc(return_to),
         ));

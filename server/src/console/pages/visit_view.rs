@@ -10,6 +10,7 @@ pub(super) fn decision_forms(
     status: VisitStatus,
     purpose: Purpose,
     spot_check: bool,
+    open_conflicts: usize,
     refused: Option<&Refused<'_>>,
 ) -> String {
     let mut s = String::new();
@@ -32,8 +33,16 @@ pub(super) fn decision_forms(
             "意见（可选）"
         };
         let (msg, text) = Refused::of(refused, kind.as_str());
+        // An approval waits for the conflicts to be settled, or goes ahead with a reason.
+        let gate = match kind {
+            ReviewDecision::Approve | ReviewDecision::Confirm if open_conflicts > 0 => format!(
+                r##"<p class="warn">有 {open_conflicts} 处<a href="#conflicts">冲突</a>尚未确认。</p><label class="choice"><input type="checkbox" name="override_conflicts" value="1"> 仍然{zh}（须在意见中写明理由，记入审核记录）</label>"##,
+                zh = kind.label_zh(),
+            ),
+            _ => String::new(),
+        };
         s.push_str(&format!(
-            r#"<form method="post" action="/console/visits/{id}/decision" class="decision d-{k}">{csrf}<input type="hidden" name="decision" value="{k}"><label>{label}<textarea name="comment" rows="2" maxlength="2000"{req}>{text}</textarea></label>{msg}<button type="submit">{zh}</button></form>"#,
+            r#"<form method="post" action="/console/visits/{id}/decision" class="decision d-{k}">{csrf}<input type="hidden" name="decision" value="{k}"><label>{label}<textarea name="comment" rows="2" maxlength="2000"{req}>{text}</textarea></label>{gate}{msg}<button type="submit">{zh}</button></form>"#,
             id = esc(visit_id),
             csrf = csrf_field(session),
             k = kind.as_str(),
@@ -108,36 +117,6 @@ pub(super) async fn visit_page(
             &crate::regions::names(db, vec![row.scope.clone()]).await?
         ),
     ));
-    b.push_str("<h2>审核</h2>");
-    b.push_str(&decision_forms(
-        session,
-        id,
-        v.status,
-        v.purpose,
-        item.is_some_and(|i| i.spot_check),
-        refused,
-    ));
-    if !v.reviews.is_empty() {
-        let rows: String = v
-            .reviews
-            .iter()
-            .map(|rv| {
-                format!(
-                    "<li>{} · {} · <strong>{}</strong>{}</li>",
-                    html::time(Some(rv.at.0)),
-                    esc(&rv.reviewer_name),
-                    esc(rv.decision.label_zh()),
-                    rv.comment
-                        .as_deref()
-                        .map(|c| format!("：{}", esc(c)))
-                        .unwrap_or_default()
-                )
-            })
-            .collect();
-        b.push_str(&format!(
-            "<h3>审核意见</h3><ol class=\"reviews\">{rows}</ol>"
-        ));
-    }
     b.push_str("<h2>家庭</h2>");
     match &household {
         Some(h) => {
@@ -170,7 +149,7 @@ pub(super) async fn visit_page(
             b.push_str(
                 "<h3 title=\"走访人员在本次走访中对家庭档案所做的修改\">本次走访对家庭档案的修改</h3>",
             );
-            b.push_str(&history(db, &hh_id, Some(window)).await?);
+            b.push_str(&history(db, DocumentKind::Household, &hh_id, Some(window)).await?);
         }
         None => b.push_str("<p class=\"sub\">家庭档案尚未同步。</p>"),
     }
@@ -239,12 +218,47 @@ pub(super) async fn visit_page(
     if let Some(row) = &household_row {
         conflicts.push_str(&conflicts_section(db, session, row, "家庭档案", &rt).await?);
     }
+    let open_conflicts = conflicts.matches("class=\"conflict\"").count();
     if !conflicts.is_empty() {
-        b.push_str("<h2>待确认的冲突</h2>");
+        b.push_str("<h2 id=\"conflicts\">待确认的冲突</h2>");
+        b.push_str(
+            "<p class=\"sub\">两部手机离线时对同一字段写了不同的值。请核实后为每个字段选定取值；未选定前不能通过。</p>",
+        );
         b.push_str(&conflicts);
     }
+    b.push_str("<h2>审核</h2>");
+    b.push_str(&decision_forms(
+        session,
+        id,
+        v.status,
+        v.purpose,
+        item.is_some_and(|i| i.spot_check),
+        open_conflicts,
+        refused,
+    ));
+    if !v.reviews.is_empty() {
+        let rows: String = v
+            .reviews
+            .iter()
+            .map(|rv| {
+                format!(
+                    "<li>{} · {} · <strong>{}</strong>{}</li>",
+                    html::time(Some(rv.at.0)),
+                    esc(&rv.reviewer_name),
+                    esc(rv.decision.label_zh()),
+                    rv.comment
+                        .as_deref()
+                        .map(|c| format!("：{}", esc(c)))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        b.push_str(&format!(
+            "<h3>审核意见</h3><ol class=\"reviews\">{rows}</ol>"
+        ));
+    }
     b.push_str("<h2>修改记录</h2>");
-    b.push_str(&history(db, id, None).await?);
+    b.push_str(&history(db, DocumentKind::Visit, id, None).await?);
     Ok(b)
 }
 
@@ -335,6 +349,7 @@ pub async fn decision(
         &id,
         kind,
         comment,
+        fields.get("override_conflicts").map(String::as_str) == Some("1"),
         state.settings.spot_check_percent,
     )
     .await;
