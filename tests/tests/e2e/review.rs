@@ -37,6 +37,7 @@ both_backends!(
     report_page_shows_the_report_to_its_township_only,
     report_forms_keep_the_text_and_closed_reports_stay_listed,
     approval_waits_for_conflicts_to_be_settled,
+    visit_page_shows_member_checks_and_additions,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -1886,4 +1887,87 @@ async fn approval_waits_for_conflicts_to_be_settled(b: Backend) {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+}
+
+async fn visit_page_shows_member_checks_and_additions(b: Backend) {
+    use doudi_protocol::doc::visit::{AddedMember, MemberCheck};
+    let mut w = world(b).await;
+    let mut h = doudi_tests::cases::household("济南市历下区一镇一村 12 号");
+    let (head_id, _) = h
+        .members
+        .iter()
+        .next()
+        .map(|(i, m)| (*i, m.clone()))
+        .unwrap();
+    h.members.insert(
+        MemberId::generate().unwrap(),
+        Member::new("王秀英", Relation::Spouse),
+    );
+    let hh = w.phone.replica.create(GRID_A, &h).unwrap();
+    let mut v = doudi_tests::cases::submitted_visit(
+        hh,
+        [
+            (w.phone.account_id.as_str(), "张网格"),
+            (w.assistant_id.as_str(), "刘协理"),
+        ],
+    );
+    v.member_checks.insert(
+        head_id,
+        MemberCheck {
+            present: true,
+            confirmed: true,
+            removed: false,
+            removal_reason: None,
+            not_signed_reason: Some("卧床，由配偶代签".into()),
+            note: None,
+        },
+    );
+    let child = MemberId::generate().unwrap();
+    v.members_added.insert(
+        child,
+        AddedMember {
+            name: "王小宝".into(),
+            identity: Some(w.phone.seal("370102201801010018")),
+            relation: Relation::Child,
+            note: Some("去年出生，尚未落户".into()),
+        },
+    );
+    let visit = w.phone.replica.create(GRID_A, &v).unwrap();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted.len(), 2, "{:?}", o.rejected);
+    let (mut town, _) = console_login(&w.app, "town.zhao").await;
+    let (status, page) = town.get(&format!("/console/visits/{visit}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let checks = &page[page.find("本次走访的成员核实").expect("checks section")..];
+    // The head was checked; the spouse was not, and the page says so.
+    assert!(checks.contains("卧床，由配偶代签"), "{checks}");
+    let spouse = &checks[checks.find("王秀英").unwrap()..];
+    assert!(
+        spouse[..200.min(spouse.len())].contains("本次走访未核实"),
+        "{spouse}"
+    );
+    // The child found on the visit is shown, masked, and said not to be on the record yet.
+    let added = &checks[checks.find("本次走访增员（1 人）").expect("additions")..];
+    for needle in [
+        "王小宝",
+        "子女",
+        "370102****0018",
+        "去年出生，尚未落户",
+        "尚未写入家庭档案",
+    ] {
+        assert!(added.contains(needle), "{needle}: {added}");
+    }
+    assert!(!page.contains("370102201801010018"));
+    // Once the phone writes the child into the household record, the page says so.
+    w.phone
+        .replica
+        .update::<Household>(&hh.to_string(), |h| {
+            h.members
+                .insert(child, Member::new("王小宝", Relation::Child));
+        })
+        .unwrap();
+    w.app.sync(&mut w.phone).await;
+    let (_, page) = town.get(&format!("/console/visits/{visit}")).await;
+    let added = &page[page.find("本次走访增员").unwrap()..];
+    assert!(added.contains("已写入家庭档案"), "{added}");
 }

@@ -57,6 +57,86 @@ pub(super) fn decision_forms(
     }
 }
 
+/// What the visit found about the members (成员核实) and the members it found who are not on
+/// the record yet (增员).
+fn member_checks(h: &Household, v: &Visit) -> String {
+    let yes_no = |b: bool| if b { "是" } else { "否" };
+    let mut s = String::from("<h3>本次走访的成员核实</h3>");
+    let current: Vec<_> = h
+        .members
+        .iter()
+        .filter(|(_, m)| m.removed_at.is_none())
+        .collect();
+    if current.is_empty() && v.member_checks.is_empty() {
+        s.push_str("<p class=\"sub\">无。</p>");
+    } else {
+        let rows: String = current
+            .iter()
+            .map(|(id, m)| (**id, m.name.clone()))
+            .chain(
+                // A check of a member the record does not list (added on this visit) too.
+                v.member_checks
+                    .keys()
+                    .filter(|id| !h.members.contains_key(*id))
+                    .map(|id| {
+                        let name = v.members_added.get(id).map(|a| a.name.clone());
+                        (*id, name.unwrap_or_else(|| format!("（成员 {id}）")))
+                    }),
+            )
+            .map(|(id, name)| match v.member_checks.get(&id) {
+                Some(c) => format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&name),
+                    yes_no(c.present),
+                    yes_no(c.confirmed),
+                    if c.removed {
+                        format!(
+                            "<strong>减员</strong> {}",
+                            esc_opt(c.removal_reason.as_deref())
+                        )
+                    } else {
+                        "否".into()
+                    },
+                    esc_opt(c.not_signed_reason.as_deref()),
+                    esc_opt(c.note.as_deref()),
+                ),
+                None => format!(
+                    "<tr><td>{}</td><td colspan=\"5\" class=\"warn\">本次走访未核实</td></tr>",
+                    esc(&name)
+                ),
+            })
+            .collect();
+        s.push_str(&format!(
+            r#"<table class="list checks"><thead><tr><th>姓名</th><th>在场</th><th>已核实</th><th>减员</th><th>未签字原因</th><th>备注</th></tr></thead><tbody>{rows}</tbody></table>"#
+        ));
+    }
+    if !v.members_added.is_empty() {
+        let rows: String = v
+            .members_added
+            .iter()
+            .map(|(id, a)| {
+                format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&a.name),
+                    esc(a.relation.label_zh()),
+                    esc_opt(a.identity.as_ref().map(|n| n.masked.as_str())),
+                    esc_opt(a.note.as_deref()),
+                    if h.members.contains_key(id) {
+                        "已写入家庭档案"
+                    } else {
+                        "<span class=\"warn\">尚未写入家庭档案（不计入测算）</span>"
+                    },
+                )
+            })
+            .collect();
+        s.push_str(&format!(
+            r#"<h3>本次走访增员（{n} 人）</h3><table class="list added"><thead><tr><th>姓名</th><th>与户主关系</th><th>身份证号</th><th>备注</th><th>家庭档案</th></tr></thead><tbody>{rows}</tbody></table>"#,
+            n = v.members_added.len(),
+        ));
+    }
+    s
+}
+
 pub(super) async fn visit_page(
     state: &SharedState,
     session: &Session,
@@ -134,6 +214,7 @@ pub(super) async fn visit_page(
             ));
             b.push_str("<h3>家庭成员</h3>");
             b.push_str(&members_table(h, Some(id), session, can_unmask, unmasked));
+            b.push_str(&member_checks(h, &v));
             if let Some(row) = &household_row {
                 let (a, policy) = means::assess(state, &hh_id, &row.region_path, h).await?;
                 b.push_str("<h3>收入与测算</h3>");
