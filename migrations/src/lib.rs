@@ -22,6 +22,7 @@ mod m20261205_000013_identity_numbers;
 mod m20261210_000014_blob_uploads;
 mod m20261211_000015_calendar_days;
 mod m20261211_000016_spot_checks;
+mod m20261212_000017_job_leases;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000014_blob_uploads::Migration),
             Box::new(m20261211_000015_calendar_days::Migration),
             Box::new(m20261211_000016_spot_checks::Migration),
+            Box::new(m20261212_000017_job_leases::Migration),
         ]
     }
 }

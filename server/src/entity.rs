@@ -291,6 +291,25 @@ pub mod change_log_state {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod job_lease {
+    use sea_orm::entity::prelude::*;
+
+    /// Which node runs a background job, until when (`crate::jobs`).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "job_leases")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub job: String,
+        pub holder: String,
+        pub until_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod spot_check {
     use sea_orm::entity::prelude::*;
 

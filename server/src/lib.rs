@@ -20,6 +20,7 @@ pub mod error;
 pub mod exports;
 pub mod http;
 pub mod identity;
+pub mod jobs;
 pub mod metrics;
 pub mod policies;
 pub mod regions;

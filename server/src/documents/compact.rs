@@ -122,22 +122,19 @@ pub async fn run(db: &DatabaseConnection, before_ms: i64) -> Result<Compacted, D
     }
 }
 
-/// Compact the change log every hour, dropping the bytes of changes older than `days` days;
-/// `0` keeps every change's bytes.
+/// Compact the change log every hour, dropping the bytes of changes older than `days` days, on
+/// one node at a time (`crate::jobs`); `0` keeps every change's bytes.
 pub fn spawn_periodic(db: DatabaseConnection, days: u64) {
     if days == 0 {
         return;
     }
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let before = crate::auth::now_ms() - days as i64 * 86_400_000;
-            match run(&db, before).await {
-                Ok(c) => tracing::info!(?c, "change log compacted"),
-                Err(e) => tracing::error!(error = %e, "change log compaction failed"),
-            }
-        }
+    let period = std::time::Duration::from_secs(3600);
+    crate::jobs::spawn_periodic(db, JOB, period, move |db| async move {
+        let before = crate::auth::now_ms() - days as i64 * 86_400_000;
+        let c = run(&db, before).await.map_err(|e| e.to_string())?;
+        Ok(format!("change log compacted: {c:?}"))
     });
 }
+
+/// Compaction's name as a background job (its lease in `job_leases`).
+pub const JOB: &str = "change_log_compaction";

@@ -416,24 +416,20 @@ async fn due_tasks(
     next_tasks(&case, &policy).map_err(|e| e.code().to_string())
 }
 
-/// Run the scheduler every `minutes` (the first run right away) until the process ends;
-/// nothing when `minutes` is 0. A failed run is logged and retried at the next tick.
+/// Run the scheduler every `minutes` (the first run right away) until the process ends, on one
+/// node at a time (`crate::jobs`); nothing when `minutes` is 0. A failed run is logged and
+/// retried at the next tick.
 pub fn spawn_periodic(db: DatabaseConnection, minutes: u64) {
     if minutes == 0 {
         return;
     }
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(minutes * 60));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let Some(today) = deadlines::today() else {
-                continue;
-            };
-            match run(&db, today).await {
-                Ok(s) => tracing::info!(?s, "re-check and visit tasks scheduled"),
-                Err(e) => tracing::error!(error = %e, "re-check scheduler failed"),
-            }
-        }
+    let period = std::time::Duration::from_secs(minutes * 60);
+    crate::jobs::spawn_periodic(db, JOB, period, |db| async move {
+        let today = deadlines::today().ok_or("no local date")?;
+        let s = run(&db, today).await.map_err(|e| e.to_string())?;
+        Ok(format!("re-check and visit tasks scheduled: {s:?}"))
     });
 }
+
+/// The scheduler's name as a background job (its lease in `job_leases`).
+pub const JOB: &str = "task_schedule";

@@ -26,7 +26,7 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
     ("access", &["access", "audit"]),
     (
         "storage",
-        &["db", "entity", "error", "config", "auth", "metrics"],
+        &["db", "entity", "error", "config", "auth", "metrics", "jobs"],
     ),
 ];
 

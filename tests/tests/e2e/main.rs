@@ -11,6 +11,7 @@ mod exports;
 mod faults;
 mod identity;
 mod input;
+mod jobs;
 mod layers;
 mod means;
 mod metrics;
