@@ -98,6 +98,14 @@ if [ -z "${DOUDI_TEST_S3_ENDPOINT:-}" ]; then
   start_s3
 fi
 export DOUDI_TEST_REQUIRE_S3=1
+# The load balancer of the several-nodes test (tests/tests/e2e/nodes.rs): nginx, started by the
+# test on a port of its own (the package's own service, if it starts, is left alone).
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  log "installing nginx from Debian packages"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+fi
+export DOUDI_TEST_REQUIRE_NGINX=1
 
 log "Rust: formatting and clippy (warnings are errors)"
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then

@@ -5,6 +5,7 @@
 //! databases (README's test command starts one). With `DOUDI_TEST_REQUIRE_PG=1` a missing server
 //! is a failure, not a skip.
 
+pub mod balancer;
 pub mod bench;
 pub mod blobs;
 pub mod cases;

@@ -74,8 +74,7 @@ async fn racing_nodes_get_one_lease(b: Backend) {
 /// compaction, which every node runs at its start, run once, on one of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_run_each_job_once() {
-    if std::env::var("DOUDI_TEST_PG_URL").is_err() {
-        eprintln!("skipping: DOUDI_TEST_PG_URL is not set");
+    if Backend::postgres().is_none() {
         return;
     }
     let url = fresh_pg_database().await;

@@ -16,6 +16,7 @@ mod layers;
 mod means;
 mod metrics;
 mod model;
+mod nodes;
 mod policy;
 mod policy_rules;
 mod review;
