@@ -27,8 +27,28 @@ impl Drop for Postgres {
     }
 }
 
+/// How to run PostgreSQL's programs on a cluster in `dir`: as user `postgres` when run as root
+/// (the user created and given `dir` if need be), as the caller otherwise; the command prefix.
+pub(crate) fn as_postgres(dir: &Path) -> Vec<String> {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !root {
+        return Vec::new();
+    }
+    let _ = Command::new("useradd")
+        .args(["--system", "--no-create-home", "postgres"])
+        .stderr(Stdio::null())
+        .status();
+    let _ = Command::new("chown").arg("postgres").arg(dir).status();
+    ["runuser", "-u", "postgres", "--"]
+        .map(String::from)
+        .to_vec()
+}
+
 /// Run a command (program and arguments), its output discarded; whether it succeeded.
-fn run_quiet(args: &[String]) -> bool {
+pub(crate) fn run_quiet(args: &[String]) -> bool {
     Command::new(&args[0])
         .args(&args[1..])
         .stdout(Stdio::null())
@@ -98,24 +118,7 @@ pub fn throwaway_postgres(locale: Option<&str>, settings: &[&str]) -> Option<Pos
         .tempdir()
         .ok()?;
     let port = free_port();
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    let mut prefix: Vec<String> = Vec::new();
-    if root {
-        let _ = Command::new("useradd")
-            .args(["--system", "--no-create-home", "postgres"])
-            .stderr(Stdio::null())
-            .status();
-        let _ = Command::new("chown")
-            .arg("postgres")
-            .arg(dir.path())
-            .status();
-        prefix = ["runuser", "-u", "postgres", "--"]
-            .map(String::from)
-            .to_vec();
-    }
+    let prefix = as_postgres(dir.path());
     let with_prefix =
         |args: Vec<String>| -> Vec<String> { prefix.iter().cloned().chain(args).collect() };
     let data = dir.path().join("data");

@@ -9,6 +9,7 @@ pub mod balancer;
 pub mod bench;
 pub mod blobs;
 pub mod cases;
+pub mod failover;
 pub mod faults;
 pub mod proxy;
 pub mod stored;

@@ -20,7 +20,7 @@ both_backends!(
 async fn a_lease_is_held_by_one_node_per_period(b: Backend) {
     let app = spawn_app(b).await;
     let db = &app.state.db;
-    let seed = seed("a_lease_is_held_by_one_node_per_period");
+    let seed = seed("jobs::a_lease_is_held_by_one_node_per_period");
     let mut rng = Rng::new(seed);
     let nodes = ["node-a", "node-b", "node-c"];
     const TTL: i64 = 1_000;
