@@ -30,5 +30,5 @@ pub use error::DoudiError;
 pub use means::*;
 pub use model::*;
 pub use transport::{
-    BuiltinTransport, HttpHeader, HttpRequest, HttpResponse, Transport, TransportError,
+    BuiltinTransport, HttpHeader, HttpRequest, HttpResponse, Transport, TransportError, decoded,
 };

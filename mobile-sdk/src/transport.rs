@@ -83,8 +83,43 @@ impl Default for BuiltinTransport {
     }
 }
 
-/// Largest response body accepted (a sync page is at most 8 MiB of document data).
+/// Largest response body accepted (a sync page is at most 8 MiB of document data), decoded.
 const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The answer with its body decoded when it arrived still in gzip content coding: a transport
+/// that asked for gzip itself without decoding it (the built-in one). OkHttp and URLSession ask
+/// for gzip and decode it on their own (URLSession keeps the `Content-Encoding` header), so the
+/// body is decoded only when the header says gzip *and* the body starts with gzip's magic
+/// bytes, which no CBOR or JSON answer of the server does (docs/PROTOCOL.md, "Content coding").
+/// A body that does not decode is a network error (cut short on the way).
+pub fn decoded(mut resp: HttpResponse) -> Result<HttpResponse, TransportError> {
+    use std::io::Read;
+    let gzip = resp.headers.iter().any(|h| {
+        h.name.eq_ignore_ascii_case("content-encoding")
+            && h.value.trim().eq_ignore_ascii_case("gzip")
+    });
+    if !gzip || !resp.body.starts_with(&[0x1f, 0x8b]) {
+        return Ok(resp);
+    }
+    let mut body = Vec::new();
+    flate2::read::GzDecoder::new(&resp.body[..])
+        .take(MAX_RESPONSE_BYTES + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| TransportError::Network {
+            reason: format!("gzip body: {e}"),
+        })?;
+    if body.len() as u64 > MAX_RESPONSE_BYTES {
+        return Err(TransportError::Network {
+            reason: "response body too large".into(),
+        });
+    }
+    resp.body = body;
+    resp.headers.retain(|h| {
+        !h.name.eq_ignore_ascii_case("content-encoding")
+            && !h.name.eq_ignore_ascii_case("content-length")
+    });
+    Ok(resp)
+}
 
 impl Transport for BuiltinTransport {
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
@@ -96,6 +131,14 @@ impl Transport for BuiltinTransport {
             .uri(request.url.as_str());
         for h in &request.headers {
             builder = builder.header(h.name.as_str(), h.value.as_str());
+        }
+        // Sync pages come gzip-coded when asked for (the SDK decodes them, `decoded`).
+        if !request
+            .headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case("accept-encoding"))
+        {
+            builder = builder.header("accept-encoding", "gzip");
         }
         let req = builder.body(request.body).map_err(|e| bad(&e))?;
         let mut resp = self.agent.run(req).map_err(|e| match e {
@@ -126,5 +169,60 @@ impl Transport for BuiltinTransport {
             headers,
             body,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gzip(b: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn answer(coding: Option<&str>, body: Vec<u8>) -> HttpResponse {
+        let mut headers = vec![HttpHeader {
+            name: "content-length".into(),
+            value: body.len().to_string(),
+        }];
+        if let Some(c) = coding {
+            headers.push(HttpHeader {
+                name: "Content-Encoding".into(),
+                value: c.into(),
+            });
+        }
+        HttpResponse {
+            status: 200,
+            headers,
+            body,
+        }
+    }
+
+    #[test]
+    fn a_gzip_coded_body_is_decoded_once() {
+        let page = b"\xa3a CBOR page".repeat(100);
+        let got = decoded(answer(Some("gzip"), gzip(&page))).unwrap();
+        assert_eq!(got.body, page);
+        assert!(got.headers.is_empty(), "{:?}", got.headers);
+        // Decoded already by the host's stack, which kept the header (URLSession): left alone.
+        let got = decoded(answer(Some("gzip"), page.clone())).unwrap();
+        assert_eq!(got.body, page);
+        // gzip's magic without the header: not ours to decode.
+        let raw = gzip(&page);
+        assert_eq!(decoded(answer(None, raw.clone())).unwrap().body, raw);
+        assert_eq!(decoded(answer(Some("br"), raw.clone())).unwrap().body, raw);
+    }
+
+    #[test]
+    fn a_body_cut_short_is_a_network_error() {
+        let raw = gzip(&b"page".repeat(1000));
+        let cut = raw[..raw.len() / 2].to_vec();
+        assert!(matches!(
+            decoded(answer(Some("gzip"), cut)),
+            Err(TransportError::Network { .. })
+        ));
     }
 }

@@ -328,6 +328,8 @@ impl Transport for Recorder {
         let resp = self.inner.send(request).inspect_err(|_| {
             self.unanswered.fetch_add(1, Ordering::SeqCst);
         })?;
+        // The SDK decodes a gzip-coded page after its transport; the record reads it the same way.
+        let resp = doudi_sdk::decoded(resp)?;
         if let Some(push) = push.filter(|p| !p.is_empty())
             && resp.status == 200
             && let Ok(answer) = from_cbor::<SyncResponse>(&resp.body)

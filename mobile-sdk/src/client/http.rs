@@ -70,7 +70,10 @@ impl Inner {
         let mut attempt = 1;
         loop {
             self.check_cancel()?;
-            let out = self.transport.send(req.clone());
+            let out = self
+                .transport
+                .send(req.clone())
+                .and_then(crate::transport::decoded);
             let retryable = match &out {
                 Err(crate::transport::TransportError::Network { .. }) => true,
                 Err(_) => false,

@@ -90,7 +90,7 @@ impl Inner {
         let transport = self.transport.clone();
         let reply = std::thread::Builder::new()
             .name("doudi-sync".into())
-            .spawn(move || transport.send(http))
+            .spawn(move || transport.send(http).and_then(crate::transport::decoded))
             .ok()?;
         Some(Ahead {
             req: next,

@@ -116,7 +116,12 @@ pub fn prepare(
 ) -> Result<Prepared, ApiError> {
     let now = now_ms();
     let id = header.id.to_string();
-    let snapshot = after.save();
+    // Stored without automerge's own DEFLATE of large columns: a page of such snapshots, alike
+    // document after document, gzips to a fraction on the wire (docs/PROTOCOL.md, "Content
+    // coding"; docs/BENCHMARKS.md, P10), where per-document DEFLATE leaves nothing for gzip to
+    // find across documents. Loading it skips the inflate; PostgreSQL compresses large values
+    // at rest (TOAST).
+    let snapshot = after.save_nocompress();
     let region_path = stored.map_or(grid_path, |o| o.region_path.as_str());
     let rows = projection::rows(
         &id,

@@ -148,10 +148,18 @@ pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(
                     doudi_protocol::sync::MAX_REQUEST_BYTES,
                 ))
-                .layer(axum::middleware::from_fn_with_state(
+                .layer::<_, std::convert::Infallible>(axum::middleware::from_fn_with_state(
                     state.clone(),
                     metrics::count_sync,
-                )),
+                ))
+                // Pages of a first sync are large and alike (the same keys, actors and values in
+                // document after document): gzip, for a client that accepts it, above 32 bytes,
+                // so that an idle sync stays as it is (docs/PROTOCOL.md, "Content coding").
+                .layer(
+                    tower_http::compression::CompressionLayer::new()
+                        .gzip(true)
+                        .quality(tower_http::CompressionLevel::Default),
+                ),
         )
         .nest("/blobs", blobs::routes(&state.settings, blobs))
         .fallback(not_found);

@@ -1000,7 +1000,8 @@ impl Transport for PagingTransport {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let resp = self.inner.send(request);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        let mut resp = resp?;
+        // Read the page as the SDK will: decoded from its gzip coding.
+        let mut resp = doudi_sdk::decoded(resp?)?;
         if resp.status == 200 {
             let mut page: SyncResponse = from_cbor(&resp.body).expect("a sync response");
             let docs = page.updates.iter().map(|u| u.doc.clone()).collect();

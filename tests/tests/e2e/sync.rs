@@ -16,6 +16,7 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_bytes::ByteBuf;
 
 both_backends!(
+    pages_come_gzip_coded_to_who_asks,
     concurrent_edits_converge_a_then_b,
     concurrent_edits_converge_b_then_a,
     replayed_request_adds_nothing,
@@ -1936,4 +1937,93 @@ async fn a_document_named_in_the_same_request_may_come_after(b: Backend) {
     let o = pa.replica.apply(resp).unwrap();
     assert!(o.rejected.is_empty(), "{:?}", o.rejected);
     assert!(app.stored_doc(&v).await.is_some() && app.stored_doc(&hh).await.is_some());
+}
+
+/// A first-sync page comes gzip-coded to a client that asks for it (`Accept-Encoding: gzip`),
+/// smaller and decoding to the very bytes a client that does not ask receives; an idle sync's
+/// answer stays plain; and the SDK's decoding gives the page back whole.
+async fn pages_come_gzip_coded_to_who_asks(b: Backend) {
+    use std::io::Read;
+    let (app, mut a, mut b2) = setup(b).await;
+    for n in 0..40 {
+        let h = doudi_tests::cases::household(&format!("济南市历下区一镇一村 {n} 号"));
+        a.replica.create(GRID_A, &h).unwrap();
+    }
+    app.sync(&mut a).await;
+    let first = to_cbor(&b2.replica.prepare(None));
+    let send = |gzip: bool| {
+        let mut r = app
+            .http
+            .post(app.url("/api/v1/sync"))
+            .bearer_auth(&b2.access)
+            .header("content-type", doudi_protocol::sync::CONTENT_TYPE)
+            .body(first.clone());
+        if gzip {
+            r = r.header("accept-encoding", "gzip");
+        }
+        r.send()
+    };
+    let plain = send(false).await.unwrap();
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.unwrap().to_vec();
+    let coded = send(true).await.unwrap();
+    assert_eq!(coded.status(), StatusCode::OK);
+    assert_eq!(coded.headers()["content-encoding"], "gzip");
+    let headers: Vec<doudi_sdk::HttpHeader> = coded
+        .headers()
+        .iter()
+        .map(|(k, v)| doudi_sdk::HttpHeader {
+            name: k.to_string(),
+            value: v.to_str().unwrap().to_string(),
+        })
+        .collect();
+    let wire = coded.bytes().await.unwrap().to_vec();
+    assert!(
+        wire.len() * 2 < plain.len(),
+        "{} B coded for {} B",
+        wire.len(),
+        plain.len()
+    );
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(&wire[..])
+        .read_to_end(&mut decoded)
+        .unwrap();
+    // The same page, save the answer's time: the same documents, the same cursor.
+    let (p, d): (SyncResponse, SyncResponse) =
+        (from_cbor(&plain).unwrap(), from_cbor(&decoded).unwrap());
+    assert_eq!(p.updates.len(), 40, "the whole scope");
+    assert_eq!(
+        (p.cursor, p.updates.len(), p.more),
+        (d.cursor, d.updates.len(), d.more)
+    );
+    // What the SDK does with the answer its transport returns.
+    let back = doudi_sdk::decoded(doudi_sdk::HttpResponse {
+        status: 200,
+        headers,
+        body: wire,
+    })
+    .unwrap();
+    assert_eq!(back.body, decoded);
+    assert!(
+        !back
+            .headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case("content-encoding"))
+    );
+    // An idle sync's answer is too small to code: it stays as it is.
+    app.sync(&mut b2).await;
+    let idle = to_cbor(&b2.replica.prepare(None));
+    let r = app
+        .http
+        .post(app.url("/api/v1/sync"))
+        .bearer_auth(&b2.access)
+        .header("content-type", doudi_protocol::sync::CONTENT_TYPE)
+        .header("accept-encoding", "gzip")
+        .body(idle)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("content-encoding").is_none());
+    assert!(r.bytes().await.unwrap().len() <= 32);
 }
