@@ -53,6 +53,7 @@ pub async fn list(
         })
         .collect();
     let table = super::table(
+        "accounts",
         &["用户名", "姓名", "角色", "绑定区划", "状态"],
         &rows,
         "管辖区域内还没有账号。",

@@ -247,6 +247,7 @@ async fn log_body(state: &SharedState, session: &Session, q: &AuditQuery) -> Api
         })
         .collect();
     let table = super::table(
+        "audit",
         &["时间", "账号", "操作", "对象", "结果", "来源地址", "详情"],
         &rows,
         "没有符合条件的记录。",

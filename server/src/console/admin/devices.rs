@@ -79,6 +79,7 @@ pub async fn list(
         })
         .collect();
     let table = super::table(
+        "devices",
         &[
             "账号",
             "设备名称 / 编号",

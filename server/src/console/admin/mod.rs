@@ -92,13 +92,16 @@ fn done_notice(done: Option<&str>) -> String {
     format!("<p class=\"notice\" role=\"status\">{text}</p>")
 }
 
-/// A table of `rows` under `headers`, or `empty` (a sentence) when there are none.
-fn table(headers: &[&str], rows: &str, empty: &str) -> String {
+/// A table (of class `list` and `class`) of `rows` under `headers`, or `empty` (a sentence)
+/// when there are none.
+fn table(class: &str, headers: &[&str], rows: &str, empty: &str) -> String {
     if rows.is_empty() {
         return format!("<p class=\"empty\">{empty}</p>");
     }
     let heads: String = headers.iter().map(|h| format!("<th>{h}</th>")).collect();
-    format!(r#"<table class="list"><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>"#)
+    format!(
+        r#"<table class="list {class}"><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>"#
+    )
 }
 
 /// Region codes as typed: separated by commas (also Chinese ones), 顿号 or spaces.
