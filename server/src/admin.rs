@@ -36,7 +36,9 @@ pub async fn may_import_regions(db: &DatabaseConnection, actor: &Actor) -> ApiRe
 }
 
 /// Import regions from CSV text (`code,parent_code,level,name`); all or nothing, at most `max`
-/// rows. Lines outside the administrator's regions are a refusal of the access module.
+/// rows (audited `admin.region_import`). Bad lines are `region.csv_invalid` with
+/// `details.lines`; lines outside the administrator's regions are a refusal of the access
+/// module, audited.
 pub async fn import_regions(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -52,23 +54,44 @@ pub async fn import_regions(
     };
     match regions::import_csv_audited(db, text, max, Some(&actor.subject), entry).await {
         Ok(report) => Ok(report),
-        Err(ImportError::Lines(lines)) => {
-            let answer = ApiError::new(Code::RegionCsvInvalid)
-                .with_details(serde_json::json!({ "lines": lines }));
-            let outside: Vec<u64> = lines
-                .iter()
-                .filter(|l| l.outside_scope)
-                .map(|l| l.line)
-                .collect();
-            if outside.is_empty() {
-                return Err(answer);
-            }
-            let label = format!("regions: lines {outside:?}");
-            let (action, d) = (Action::ManageRegions, Decision::DenyScope);
-            Err(actor.caller().deny(db, action, d, &label, answer).await)
-        }
-        Err(ImportError::Db(e)) => Err(e.into()),
+        Err(e) => Err(import_refused(db, actor, e).await),
     }
+}
+
+/// What [`import_regions`] would do with the file, nothing written: its report, or the same
+/// refusal (bad lines, and the refusal of lines outside one's regions, audited).
+pub async fn preview_regions(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    text: &str,
+    max: usize,
+) -> ApiResult<ImportReport> {
+    may_import_regions(db, actor).await?;
+    match regions::plan_import(db, text, max, Some(&actor.subject)).await {
+        Ok(plan) => Ok(plan.report().clone()),
+        Err(e) => Err(import_refused(db, actor, e).await),
+    }
+}
+
+/// The answer to a file an import refuses.
+async fn import_refused(db: &DatabaseConnection, actor: &Actor, e: ImportError) -> ApiError {
+    let lines = match e {
+        ImportError::Lines(lines) => lines,
+        ImportError::Db(e) => return e.into(),
+    };
+    let answer =
+        ApiError::new(Code::RegionCsvInvalid).with_details(serde_json::json!({ "lines": lines }));
+    let outside: Vec<u64> = lines
+        .iter()
+        .filter(|l| l.outside_scope)
+        .map(|l| l.line)
+        .collect();
+    if outside.is_empty() {
+        return answer;
+    }
+    let label = format!("regions: lines {outside:?}");
+    let (action, d) = (Action::ManageRegions, Decision::DenyScope);
+    actor.caller().deny(db, action, d, &label, answer).await
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]

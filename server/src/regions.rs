@@ -187,6 +187,34 @@ pub async fn import_csv_audited<C: ConnectionTrait + TransactionTrait>(
     actor: Option<&Subject>,
     audit: impl FnOnce(&ImportReport) -> Option<audit_log::ActiveModel>,
 ) -> Result<ImportReport, ImportError> {
+    let plan = plan_import(db, text, max_rows, actor).await?;
+    apply_import(db, plan, audit).await
+}
+
+/// What an import of a file would do, checked against the stored tree and the importer's
+/// regions, nothing written: [`ImportPlan::report`] for a preview, [`apply_import`] to make it.
+#[derive(Debug)]
+pub struct ImportPlan {
+    report: ImportReport,
+    to_create: Vec<(Row, String)>,
+    to_rename: Vec<Row>,
+}
+
+impl ImportPlan {
+    /// What the import would report.
+    pub fn report(&self) -> &ImportReport {
+        &self.report
+    }
+}
+
+/// Check a file (`code,parent_code,level,name`, at most `max_rows` rows) as an import would:
+/// every bad line, or the plan of the import.
+pub async fn plan_import<C: ConnectionTrait>(
+    db: &C,
+    text: &str,
+    max_rows: usize,
+    actor: Option<&Subject>,
+) -> Result<ImportPlan, ImportError> {
     let (rows, mut errors) = parse_csv(text, max_rows);
 
     // Everything already stored that the file mentions, as code or as parent.
@@ -293,12 +321,12 @@ pub async fn import_csv_audited<C: ConnectionTrait + TransactionTrait>(
                     report.unchanged += 1;
                 } else {
                     report.renamed += 1;
-                    to_rename.push(r);
+                    to_rename.push(r.clone());
                 }
             }
             None => {
                 report.created += 1;
-                to_create.push((r, path.clone()));
+                to_create.push((r.clone(), path.clone()));
             }
         }
         paths.insert(r.code.clone(), path);
@@ -307,7 +335,25 @@ pub async fn import_csv_audited<C: ConnectionTrait + TransactionTrait>(
         errors.sort_by_key(|e| e.line);
         return Err(ImportError::Lines(errors));
     }
+    Ok(ImportPlan {
+        report,
+        to_create,
+        to_rename,
+    })
+}
 
+/// Make the import `plan` describes, writing the audit entry `audit` makes of its report in the
+/// same transaction.
+pub async fn apply_import<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    plan: ImportPlan,
+    audit: impl FnOnce(&ImportReport) -> Option<audit_log::ActiveModel>,
+) -> Result<ImportReport, ImportError> {
+    let ImportPlan {
+        report,
+        to_create,
+        to_rename,
+    } = plan;
     let now = now_ms();
     let txn = db.begin().await?;
     for chunk in to_create.chunks(200) {

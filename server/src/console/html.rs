@@ -102,6 +102,12 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
             "审计日志",
             Action::ReadAudit,
         ),
+        (
+            "regions",
+            "/console/admin/regions",
+            "区划导入",
+            Action::ManageRegions,
+        ),
     ]
     .iter()
     .filter(|item| role_allows(r.subject.role, item.3))

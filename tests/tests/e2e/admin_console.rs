@@ -16,6 +16,7 @@ both_backends!(
     an_administrator_manages_accounts_in_the_console,
     an_administrator_revokes_a_device_and_reads_the_audit_log,
     the_console_keeps_administrators_and_reviewers_apart,
+    an_administrator_previews_and_imports_regions,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -678,4 +679,105 @@ async fn the_console_keeps_administrators_and_reviewers_apart(b: Backend) {
     let (_, r) = login(&app, "grid.zhang", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.text().await.unwrap().contains("管理员"));
+}
+
+async fn an_administrator_previews_and_imports_regions(b: Backend) {
+    let app = world(b).await;
+    let (mut admin, csrf) = admin_login(&app, "admin.jia").await;
+    let (status, page) = admin.get("/console/admin/regions").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("name=\"csv\"") && page.contains("预览"),
+        "{page}"
+    );
+
+    // Bad lines: every one listed with its line number, the file kept, nothing imported; the
+    // line of another county is the access module's refusal, audited.
+    let bad = "code,parent_code,level,name\n\
+               370102001003,370102001000,village,一镇三村\n\
+               370102001004,370102009000,village,无上级 <村>\n\
+               370103001002,370103001000,village,乙县二村\n";
+    let r = admin
+        .post(
+            "/console/admin/regions",
+            &[("csv", bad), ("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("data-code=\"region.csv_invalid\""), "{page}");
+    let lines = rows(&page);
+    assert_eq!(lines.len(), 2, "{page}");
+    assert!(lines[0].contains("第 3 行") && lines[0].contains("上级代码 370102009000 不存在"));
+    assert!(lines[1].contains("第 4 行") && lines[1].contains("不在您的管辖范围内"));
+    assert!(
+        page.contains("无上级 &lt;村&gt;"),
+        "the file is kept: {page}"
+    );
+    let denials = app.audit("policy.denied").await;
+    assert!(
+        denials
+            .iter()
+            .any(|d| d.target.as_deref() == Some("regions: lines [4]"))
+    );
+    let stored = |code: &'static str| {
+        let db = app.state.db.clone();
+        async move { doudi_server::regions::find(&db, code).await.unwrap() }
+    };
+    assert!(stored("370102001003").await.is_none());
+
+    // A good file: the preview counts and asks to confirm; nothing is written until then.
+    let good = "code,parent_code,level,name\n\
+                370102001003,370102001000,village,一镇三村\n\
+                370102001001-A,370102001001,grid,一村甲网格（新名）\n";
+    let r = admin
+        .post(
+            "/console/admin/regions",
+            &[("csv", good), ("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("将新增 1 个，改名 1 个，未变 0 个"), "{page}");
+    assert!(page.contains("name=\"confirmed\" value=\"1\""), "{page}");
+    assert!(stored("370102001003").await.is_none());
+    assert!(app.audit("admin.region_import").await.is_empty());
+    let r = admin
+        .post(
+            "/console/admin/regions",
+            &[("csv", good), ("confirmed", "1"), ("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page) = admin.get(&location(&r)).await;
+    assert!(
+        page.contains("已导入：新增 1 个，改名 1 个，未变 0 个"),
+        "{page}"
+    );
+    assert_eq!(stored("370102001003").await.unwrap().name, "一镇三村");
+    assert_eq!(
+        stored("370102001001-A").await.unwrap().name,
+        "一村甲网格（新名）"
+    );
+    assert_eq!(app.audit("admin.region_import").await.len(), 1);
+
+    // A reviewer gets neither the page nor the import.
+    let (mut town, r) = login(&app, "town.zhao", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (status, queue) = town.get("/console/queue").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = town.get("/console/admin/regions").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let r = town
+        .post(
+            "/console/admin/regions",
+            &[
+                ("csv", good),
+                ("confirmed", "1"),
+                ("csrf", csrf_of(&queue).as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.audit("admin.region_import").await.len(), 1);
 }

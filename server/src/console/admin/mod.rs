@@ -6,6 +6,7 @@
 mod accounts;
 mod audit;
 mod devices;
+mod regions;
 
 use axum::Router;
 use axum::extract::State;
@@ -42,6 +43,10 @@ pub fn routes() -> Router<SharedState> {
         .route("/console/admin/devices", get(devices::list))
         .route("/console/admin/devices/{id}/revoke", post(devices::revoke))
         .route("/console/admin/audit", get(audit::log))
+        .route(
+            "/console/admin/regions",
+            get(regions::show).post(regions::post),
+        )
 }
 
 /// An error of these pages as a page, linking back to the administration home.
@@ -177,6 +182,7 @@ async fn home_body(state: &SharedState, session: &Session) -> ApiResult<String> 
 <ul>
 <li><a href="/console/admin/accounts/new">新建账号</a></li>
 <li><a href="/console/admin/audit">查阅审计日志</a></li>
+<li><a href="/console/admin/regions">导入区划</a></li>
 </ul>"#,
         regions = region_list(&own.regions),
         n_accounts = accounts.len(),
