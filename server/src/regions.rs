@@ -113,7 +113,14 @@ fn parse_csv(text: &str, max_rows: usize) -> (Vec<Row>, Vec<LineError>) {
                 continue;
             }
         };
-        let line = rec.position().map(|p| p.line()).unwrap_or(line);
+        // The line the record starts on, counted from its byte offset: with CRLF line ends
+        // (Windows files, a browser's form) the reader puts a record's start on the `\n` that
+        // ends the line before it, and its own line count is one short.
+        let line = rec
+            .position()
+            .and_then(|p| text.as_bytes().get(..=p.byte() as usize))
+            .map(|before| before.iter().filter(|b| **b == b'\n').count() as u64 + 1)
+            .unwrap_or(line);
         if rec.len() != 4 {
             errors.push(line_error(
                 line,
@@ -515,6 +522,19 @@ mod tests {
         assert_eq!(rows.len(), 1);
         let lines: Vec<u64> = errs.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn lines_are_counted_alike_with_crlf_line_ends() {
+        let text = "code,parent_code,level,name\r\n\
+                    370000000000,,province,山东省\r\n\
+                    370200000000,370000000000,metropolis,青岛市\r\n\
+                    \"370201000000\",370200000000,county,\"多\r\n行\"\r\n\
+                    37020000000,370000000000,city,青岛市\r\n";
+        let (rows, errs) = parse_csv(text, 100);
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![2, 4]);
+        let lines: Vec<u64> = errs.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![3, 6]);
     }
 
     #[test]

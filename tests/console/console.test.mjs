@@ -196,7 +196,7 @@ test('the administrator manages accounts and devices and reads the audit log', a
   await form.locator('select[name=role]').selectOption('town_reviewer');
   await form.locator('input[name=regions]').fill('370102002000');
   await form.locator('input[name=password]').fill('new-password-123');
-  await Promise.all([page.waitForLoadState('load'), form.locator('button[type=submit]').click()]);
+  await Promise.all([page.waitForURL('**/console/admin/accounts'), form.locator('button[type=submit]').click()]);
   assert.equal(await page.locator('p.error').getAttribute('data-code'), 'account.username_taken');
   assert.equal(await form.locator('input[name=display_name]').inputValue(), '周审核');
   assert.equal(await form.locator('select[name=role]').inputValue(), 'town_reviewer');
@@ -244,6 +244,20 @@ test('the administrator manages accounts and devices and reads the audit log', a
   assert.match(await entries.first().innerText(), /停用设备[\s\S]*电脑借给他人/);
   assert.match(await entries.first().innerText(), /\d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
   await page.screenshot({ path: join(artifacts, 'console-admin-audit.png'), fullPage: true });
+
+  // A region file previewed: its bad line listed, the file kept, nothing imported.
+  await page.click('header nav >> text=区划导入');
+  const csv = 'code,parent_code,level,name\n370102999009,370102999000,village,新村\n';
+  await page.fill('textarea[name=csv]', csv);
+  await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/console/admin/regions')),
+    page.click('form.regions-import button[type=submit]'),
+  ]);
+  await page.waitForLoadState('load');
+  assert.equal(await page.locator('p.error').getAttribute('data-code'), 'region.csv_invalid');
+  assert.match(await page.locator('table.region-errors').innerText(), /第 2 行[\s\S]*上级代码 370102999000 不存在/);
+  assert.equal(await page.locator('textarea[name=csv]').inputValue(), csv);
+  await page.screenshot({ path: join(artifacts, 'console-admin-regions.png'), fullPage: true });
 
   // No case data for the administrator.
   const refused = await page.goto(`${base}/console/queue`);

@@ -691,12 +691,13 @@ async fn an_administrator_previews_and_imports_regions(b: Backend) {
         "{page}"
     );
 
-    // Bad lines: every one listed with its line number, the file kept, nothing imported; the
-    // line of another county is the access module's refusal, audited.
-    let bad = "code,parent_code,level,name\n\
-               370102001003,370102001000,village,一镇三村\n\
-               370102001004,370102009000,village,无上级 <村>\n\
-               370103001002,370103001000,village,乙县二村\n";
+    // Bad lines: every one listed with its line number (a browser sends CRLF line ends), the
+    // file kept, nothing imported; the line of another county is the access module's refusal,
+    // audited.
+    let bad = "code,parent_code,level,name\r\n\
+               370102001003,370102001000,village,一镇三村\r\n\
+               370102001004,370102009000,village,无上级 <村>\r\n\
+               370103001002,370103001000,village,乙县二村\r\n";
     let r = admin
         .post(
             "/console/admin/regions",
