@@ -1,5 +1,6 @@
 //! Accounts and the regions they are bound to.
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Set, TransactionSession, TransactionTrait,
@@ -11,7 +12,7 @@ use doudi_protocol::role::Role;
 use crate::access::Subject;
 use crate::auth::{MIN_PASSWORD_CHARS, hash_password, new_id, now_ms};
 use crate::db::Exec;
-use crate::entity::{account, account_region, audit_log, region};
+use crate::entity::{account, account_region, audit_log, device, refresh_token, region};
 use crate::error::{ApiError, Code};
 
 /// A region an account is bound to, as shown to clients.
@@ -258,4 +259,30 @@ pub async fn find_by_username<C: ConnectionTrait>(
         .filter(account::Column::Username.eq(username))
         .one(db)
         .await
+}
+
+/// Revoke a device: it can no longer refresh or call the API, and is told to wipe its data.
+pub async fn revoke_device_now<C: ConnectionTrait>(
+    db: &C,
+    device_id: &str,
+    reason: &str,
+) -> Result<(), sea_orm::DbErr> {
+    let now = now_ms();
+    device::Entity::update_many()
+        .col_expr(device::Column::RevokedAtMs, Expr::value(now))
+        .col_expr(
+            device::Column::RevokedReason,
+            Expr::value(reason.chars().take(256).collect::<String>()),
+        )
+        .filter(device::Column::Id.eq(device_id))
+        .filter(device::Column::RevokedAtMs.is_null())
+        .exec(db)
+        .await?;
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::EndedAtMs, Expr::value(now))
+        .filter(refresh_token::Column::DeviceId.eq(device_id))
+        .filter(refresh_token::Column::EndedAtMs.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
 }

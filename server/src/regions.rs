@@ -113,7 +113,14 @@ fn parse_csv(text: &str, max_rows: usize) -> (Vec<Row>, Vec<LineError>) {
                 continue;
             }
         };
-        let line = rec.position().map(|p| p.line()).unwrap_or(line);
+        // The line the record starts on, counted from its byte offset: with CRLF line ends
+        // (Windows files, a browser's form) the reader puts a record's start on the `\n` that
+        // ends the line before it, and its own line count is one short.
+        let line = rec
+            .position()
+            .and_then(|p| text.as_bytes().get(..=p.byte() as usize))
+            .map(|before| before.iter().filter(|b| **b == b'\n').count() as u64 + 1)
+            .unwrap_or(line);
         if rec.len() != 4 {
             errors.push(line_error(
                 line,
@@ -187,6 +194,34 @@ pub async fn import_csv_audited<C: ConnectionTrait + TransactionTrait>(
     actor: Option<&Subject>,
     audit: impl FnOnce(&ImportReport) -> Option<audit_log::ActiveModel>,
 ) -> Result<ImportReport, ImportError> {
+    let plan = plan_import(db, text, max_rows, actor).await?;
+    apply_import(db, plan, audit).await
+}
+
+/// What an import of a file would do, checked against the stored tree and the importer's
+/// regions, nothing written: [`ImportPlan::report`] for a preview, [`apply_import`] to make it.
+#[derive(Debug)]
+pub struct ImportPlan {
+    report: ImportReport,
+    to_create: Vec<(Row, String)>,
+    to_rename: Vec<Row>,
+}
+
+impl ImportPlan {
+    /// What the import would report.
+    pub fn report(&self) -> &ImportReport {
+        &self.report
+    }
+}
+
+/// Check a file (`code,parent_code,level,name`, at most `max_rows` rows) as an import would:
+/// every bad line, or the plan of the import.
+pub async fn plan_import<C: ConnectionTrait>(
+    db: &C,
+    text: &str,
+    max_rows: usize,
+    actor: Option<&Subject>,
+) -> Result<ImportPlan, ImportError> {
     let (rows, mut errors) = parse_csv(text, max_rows);
 
     // Everything already stored that the file mentions, as code or as parent.
@@ -293,12 +328,12 @@ pub async fn import_csv_audited<C: ConnectionTrait + TransactionTrait>(
                     report.unchanged += 1;
                 } else {
                     report.renamed += 1;
-                    to_rename.push(r);
+                    to_rename.push(r.clone());
                 }
             }
             None => {
                 report.created += 1;
-                to_create.push((r, path.clone()));
+                to_create.push((r.clone(), path.clone()));
             }
         }
         paths.insert(r.code.clone(), path);
@@ -307,7 +342,25 @@ pub async fn import_csv_audited<C: ConnectionTrait + TransactionTrait>(
         errors.sort_by_key(|e| e.line);
         return Err(ImportError::Lines(errors));
     }
+    Ok(ImportPlan {
+        report,
+        to_create,
+        to_rename,
+    })
+}
 
+/// Make the import `plan` describes, writing the audit entry `audit` makes of its report in the
+/// same transaction.
+pub async fn apply_import<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    plan: ImportPlan,
+    audit: impl FnOnce(&ImportReport) -> Option<audit_log::ActiveModel>,
+) -> Result<ImportReport, ImportError> {
+    let ImportPlan {
+        report,
+        to_create,
+        to_rename,
+    } = plan;
     let now = now_ms();
     let txn = db.begin().await?;
     for chunk in to_create.chunks(200) {
@@ -469,6 +522,19 @@ mod tests {
         assert_eq!(rows.len(), 1);
         let lines: Vec<u64> = errs.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn lines_are_counted_alike_with_crlf_line_ends() {
+        let text = "code,parent_code,level,name\r\n\
+                    370000000000,,province,山东省\r\n\
+                    370200000000,370000000000,metropolis,青岛市\r\n\
+                    \"370201000000\",370200000000,county,\"多\r\n行\"\r\n\
+                    37020000000,370000000000,city,青岛市\r\n";
+        let (rows, errs) = parse_csv(text, 100);
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![2, 4]);
+        let lines: Vec<u64> = errs.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![3, 6]);
     }
 
     #[test]

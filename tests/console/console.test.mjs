@@ -161,3 +161,110 @@ test('a town reviewer returns a visit with a comment', async () => {
   assert.match(new URL(page.url()).pathname, /\/console\/login$/);
   await context.close();
 });
+
+test('the administrator manages accounts and devices and reads the audit log', async () => {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const login = async (p, username, password, landing) => {
+    await p.goto(`${base}/console/login`);
+    await p.fill('input[name=username]', username);
+    await p.fill('input[name=password]', password);
+    await Promise.all([p.waitForURL(landing), p.click('button[type=submit]')]);
+  };
+
+  // The administrator starts on 系统管理; the navigation offers the administration pages only.
+  await login(page, 'demo-admin', 'doudi-demo-2026', '**/console/admin');
+  assert.equal(await page.locator('h1').innerText(), '系统管理');
+  const nav = await page.locator('header nav').innerText();
+  for (const item of ['账号', '设备', '审计日志']) assert.ok(nav.includes(item), nav);
+  for (const item of ['审核队列', '家庭查询', '导出台账']) assert.ok(!nav.includes(item), nav);
+  await page.screenshot({ path: join(artifacts, 'console-admin.png'), fullPage: true });
+
+  // Accounts: the demo accounts with roles in Chinese and regions as 名称（编码）.
+  await page.click('header nav >> text=账号');
+  const accounts = await page.locator('main').innerText();
+  assert.match(accounts, /demo-town/);
+  assert.match(accounts, /乡镇审核/);
+  assert.match(accounts, /（370102002000）/);
+  await page.screenshot({ path: join(artifacts, 'console-admin-accounts.png'), fullPage: true });
+
+  // A new account: a taken user name comes back with the message and the input kept.
+  await page.click('main >> text=新建账号');
+  const form = page.locator('form[action="/console/admin/accounts"]');
+  await form.locator('input[name=username]').fill('demo-town');
+  await form.locator('input[name=display_name]').fill('周审核');
+  await form.locator('select[name=role]').selectOption('town_reviewer');
+  await form.locator('input[name=regions]').fill('370102002000');
+  await form.locator('input[name=password]').fill('new-password-123');
+  await Promise.all([page.waitForURL('**/console/admin/accounts'), form.locator('button[type=submit]').click()]);
+  assert.equal(await page.locator('p.error').getAttribute('data-code'), 'account.username_taken');
+  assert.equal(await form.locator('input[name=display_name]').inputValue(), '周审核');
+  assert.equal(await form.locator('select[name=role]').inputValue(), 'town_reviewer');
+  assert.equal(await form.locator('input[name=regions]').inputValue(), '370102002000');
+  await form.locator('input[name=username]').fill('demo-town-zhou');
+  await form.locator('input[name=password]').fill('new-password-123');
+  await Promise.all([page.waitForURL('**/console/admin/accounts/*?done=created'), form.locator('button[type=submit]').click()]);
+  const accountUrl = new URL(page.url()).pathname;
+  const accountId = accountUrl.split('/').pop();
+  assert.match(await page.locator('main').innerText(), /账号已创建/);
+  await page.screenshot({ path: join(artifacts, 'console-admin-account.png'), fullPage: true });
+
+  // Disable and enable it, reset its password.
+  await Promise.all([page.waitForURL('**?done=disabled'), page.click(`form[action="${accountUrl}/status"] button`)]);
+  assert.match(await page.locator('main').innerText(), /账号已停用/);
+  await Promise.all([page.waitForURL('**?done=enabled'), page.click(`form[action="${accountUrl}/status"] button`)]);
+  const reset = page.locator(`form[action="${accountUrl}/password"]`);
+  await reset.locator('input[name=password]').fill('reset-password-456');
+  await Promise.all([page.waitForURL('**?done=password'), reset.locator('button[type=submit]').click()]);
+  assert.match(await page.locator('main').innerText(), /密码已重置/);
+
+  // The new reviewer logs in with the new password (a web device); the administrator revokes
+  // that device, confirming once more, and the reviewer's session ends.
+  const other = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+  const reviewer = await other.newPage();
+  await login(reviewer, 'demo-town-zhou', 'reset-password-456', '**/console/queue');
+  await page.goto(`${base}/console/admin/devices?account=${accountId}`);
+  const revoke = page.locator('form[action$="/revoke"]').first();
+  await revoke.locator('input[name=reason]').fill('电脑借给他人');
+  await Promise.all([page.waitForURL('**/revoke'), revoke.locator('button[type=submit]').click()]);
+  assert.match(await page.locator('main').innerText(), /不能撤回/);
+  await page.screenshot({ path: join(artifacts, 'console-admin-revoke.png'), fullPage: true });
+  await Promise.all([page.waitForURL('**/console/admin/devices?done=revoked'), page.click('form.d-revoke-confirm button')]);
+  assert.match(await page.locator('main').innerText(), /设备已停用/);
+  await reviewer.goto(`${base}/console/queue`);
+  assert.match(new URL(reviewer.url()).pathname, /\/console\/login$/);
+  await other.close();
+
+  // The audit log, filtered to revocations: that one, in China time.
+  await page.goto(`${base}/console/admin/audit`);
+  await page.selectOption('select[name=action]', 'admin.device_revoke');
+  await Promise.all([page.waitForURL('**/console/admin/audit?*'), page.click('form.filters button[type=submit]')]);
+  const entries = page.locator('table.list tbody tr');
+  assert.equal(await entries.count(), 1);
+  assert.match(await entries.first().innerText(), /停用设备[\s\S]*电脑借给他人/);
+  assert.match(await entries.first().innerText(), /\d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
+  await page.screenshot({ path: join(artifacts, 'console-admin-audit.png'), fullPage: true });
+
+  // A region file previewed: its bad line listed, the file kept, nothing imported.
+  await page.click('header nav >> text=区划导入');
+  const csv = 'code,parent_code,level,name\n370102999009,370102999000,village,新村\n';
+  await page.fill('textarea[name=csv]', csv);
+  await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/console/admin/regions')),
+    page.click('form.regions-import button[type=submit]'),
+  ]);
+  await page.waitForLoadState('load');
+  assert.equal(await page.locator('p.error').getAttribute('data-code'), 'region.csv_invalid');
+  assert.match(await page.locator('table.region-errors').innerText(), /第 2 行[\s\S]*上级代码 370102999000 不存在/);
+  assert.equal(await page.locator('textarea[name=csv]').inputValue(), csv);
+  await page.screenshot({ path: join(artifacts, 'console-admin-regions.png'), fullPage: true });
+
+  // No case data for the administrator.
+  const refused = await page.goto(`${base}/console/queue`);
+  assert.equal(refused.status(), 403);
+  assert.equal(await page.locator('p.error').getAttribute('data-code'), 'policy.denied');
+
+  await page.goto(`${base}/console/admin`);
+  await Promise.all([page.waitForURL('**/console/login'), page.click('header form button')]);
+  await context.close();
+});

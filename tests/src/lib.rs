@@ -574,8 +574,12 @@ impl Browser {
     }
 }
 
-/// Log in to the console; returns the browser and the CSRF token of the queue page.
-pub async fn console_login(app: &TestApp, username: &str) -> (Browser, String) {
+/// Post the console's login form as a new browser; the browser and the server's answer.
+pub async fn console_login_form(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+) -> (Browser, reqwest::Response) {
     let mut b = Browser::new(app);
     let (_, page) = b.get("/console/login").await;
     let csrf = csrf_of(&page);
@@ -584,11 +588,17 @@ pub async fn console_login(app: &TestApp, username: &str) -> (Browser, String) {
             "/console/login",
             &[
                 ("username", username),
-                ("password", PASSWORD),
+                ("password", password),
                 ("csrf", csrf.as_str()),
             ],
         )
         .await;
+    (b, r)
+}
+
+/// Log in to the console; returns the browser and the CSRF token of the queue page.
+pub async fn console_login(app: &TestApp, username: &str) -> (Browser, String) {
+    let (mut b, r) = console_login_form(app, username, PASSWORD).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "console login");
     let cookie = r
         .headers()

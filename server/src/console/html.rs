@@ -48,17 +48,70 @@ pub fn bare(title: &str, body: &str) -> String {
 
 /// A page with the navigation bar of a logged-in user.
 pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> String {
+    use crate::access::{Action, role_allows};
     let r = &session.reviewer;
+    // Each page with what the role must be allowed to use it; the navigation shows the role's.
     let nav = [
-        ("queue", "/console/queue", "审核队列"),
-        ("households", "/console/households", "家庭查询"),
-        ("reports", "/console/reports", "主动发现"),
-        ("tasks", "/console/tasks", "任务"),
-        ("dashboard", "/console/dashboard", "数据看板"),
-        ("exports", "/console/exports", "导出台账"),
+        (
+            "queue",
+            "/console/queue",
+            "审核队列",
+            Action::ReadReviewLists,
+        ),
+        (
+            "households",
+            "/console/households",
+            "家庭查询",
+            Action::ReadCase,
+        ),
+        (
+            "reports",
+            "/console/reports",
+            "主动发现",
+            Action::ReadReviewLists,
+        ),
+        ("tasks", "/console/tasks", "任务", Action::ReadCase),
+        (
+            "dashboard",
+            "/console/dashboard",
+            "数据看板",
+            Action::ReadCase,
+        ),
+        ("exports", "/console/exports", "导出台账", Action::Export),
+        (
+            "admin",
+            "/console/admin",
+            "管理首页",
+            Action::ManageAccounts,
+        ),
+        (
+            "accounts",
+            "/console/admin/accounts",
+            "账号",
+            Action::ManageAccounts,
+        ),
+        (
+            "devices",
+            "/console/admin/devices",
+            "设备",
+            Action::ManageDevices,
+        ),
+        (
+            "audit",
+            "/console/admin/audit",
+            "审计日志",
+            Action::ReadAudit,
+        ),
+        (
+            "regions",
+            "/console/admin/regions",
+            "区划导入",
+            Action::ManageRegions,
+        ),
     ]
     .iter()
-    .map(|(key, href, zh)| {
+    .filter(|item| role_allows(r.subject.role, item.3))
+    .map(|(key, href, zh, _)| {
         let cur = if *key == active {
             " aria-current=\"page\""
         } else {

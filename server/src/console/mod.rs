@@ -4,6 +4,7 @@
 //! POST checks. Every page asks the access module; ids outside the reviewer's regions get the same
 //! answer as ids that do not exist, and the denial is audited.
 
+mod admin;
 mod exports;
 mod html;
 mod means;
@@ -42,11 +43,8 @@ const CSS: &str = include_str!("../../static/console.css");
 
 pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
     Router::new()
-        .route("/console", get(|| async { Redirect::to("/console/queue") }))
-        .route(
-            "/console/",
-            get(|| async { Redirect::to("/console/queue") }),
-        )
+        .route("/console", get(home))
+        .route("/console/", get(home))
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
         .route("/console/static/console.css", get(css))
@@ -71,7 +69,31 @@ pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
             "/console/blobs/{sha256}",
             get(pages::blob).layer(axum::Extension(blobs)),
         )
+        .merge(admin::routes())
         .fallback(not_found_page)
+}
+
+/// The page a console user starts from: the review queue for reviewers, the administration
+/// home for administrators; `None` for a role the console is not for.
+pub fn home_of(subject: &crate::access::Subject) -> Option<&'static str> {
+    let may = |action| decide(subject, action, crate::access::Target::Scope).is_allowed();
+    if may(Action::ReviewVisit) {
+        Some("/console/queue")
+    } else if may(Action::ManageAccounts) {
+        Some(admin::HOME)
+    } else {
+        None
+    }
+}
+
+/// `/console`: one's start page, or the login page.
+async fn home(session: Result<Session, ToLogin>) -> Response {
+    match session {
+        Ok(s) => secure(
+            Redirect::to(home_of(&s.reviewer.subject).unwrap_or("/console/login")).into_response(),
+        ),
+        Err(to_login) => to_login.into_response(),
+    }
 }
 
 async fn css() -> Response {
@@ -246,13 +268,21 @@ impl FromRequestParts<SharedState> for Session {
     }
 }
 
+/// The link back on the error pages of the review pages.
+const BACK_TO_QUEUE: &str = "<a href=\"/console/queue\">返回审核队列</a>";
+
 /// The answer for anything missing or outside one's regions: the same page either way.
 pub fn not_found() -> Response {
+    not_found_with(BACK_TO_QUEUE)
+}
+
+/// [`not_found`] with `back` (HTML) as the link back.
+pub fn not_found_with(back: &str) -> Response {
     html_response(
         StatusCode::NOT_FOUND,
         html::bare(
             "未找到",
-            "<p>未找到该记录，或您无权查看。</p><p><a href=\"/console/queue\">返回审核队列</a></p>",
+            &format!("<p>未找到该记录，或您无权查看。</p><p>{back}</p>"),
         ),
     )
 }
@@ -268,10 +298,7 @@ pub fn csrf_refused() -> Response {
         StatusCode::FORBIDDEN,
         html::bare(
             "请求已拒绝",
-            &format!(
-                "<p>{}</p><p><a href=\"/console/queue\">返回</a></p>",
-                esc(zh)
-            ),
+            &format!("<p>{}</p><p><a href=\"/console\">返回</a></p>", esc(zh)),
         ),
     )
 }
@@ -279,8 +306,13 @@ pub fn csrf_refused() -> Response {
 /// An API error as a console page. `not_found` without a message of its own is the page of
 /// [`not_found`], the same for what does not exist and what lies outside one's regions.
 pub fn error_page(e: ApiError) -> Response {
+    error_page_with(e, BACK_TO_QUEUE)
+}
+
+/// [`error_page`] with `back` (HTML) as the link back.
+pub fn error_page_with(e: ApiError, back: &str) -> Response {
     if e.code == Code::NotFound && e.message_zh.is_none() {
-        return not_found();
+        return not_found_with(back);
     }
     let body = e.body();
     let status = e.code.status();
@@ -289,7 +321,7 @@ pub fn error_page(e: ApiError) -> Response {
         html::bare(
             "操作未完成",
             &format!(
-                "<p class=\"error\" data-code=\"{}\">{}</p><p><a href=\"/console/queue\">返回审核队列</a></p>",
+                "<p class=\"error\" data-code=\"{}\">{}</p><p>{back}</p>",
                 esc(body.code),
                 esc(&body.message)
             ),
@@ -354,9 +386,9 @@ async fn login(
         return csrf_refused();
     }
     match authenticate(&state, &form, &addr).await {
-        Ok(token) => {
+        Ok((token, start)) => {
             let hours = state.settings.console_session_hours.max(1) as i64;
-            let mut resp = secure(Redirect::to("/console/queue").into_response());
+            let mut resp = secure(Redirect::to(start).into_response());
             for c in [
                 set_cookie(SESSION_COOKIE, &token, hours * 3600),
                 set_cookie(LOGIN_CSRF_COOKIE, "", 0),
@@ -382,12 +414,12 @@ async fn login(
 }
 
 /// Check the password (same rate limits and audit as the API login), register a web device and
-/// open a session; returns the cookie value.
+/// open a session; returns the cookie value and the user's start page.
 async fn authenticate(
     state: &SharedState,
     form: &LoginForm,
     addr: &str,
-) -> Result<String, ApiError> {
+) -> Result<(String, &'static str), ApiError> {
     let username = form.username.trim();
     if username.is_empty() || username.len() > 64 || form.password.len() > 1024 {
         return Err(ApiError::new(Code::InvalidCredentials));
@@ -399,9 +431,10 @@ async fn authenticate(
     let Some(subject) = accounts::subject_of(db, &acc).await? else {
         return Err(ApiError::new(Code::Internal));
     };
-    let d = decide(&subject, Action::ReviewVisit, crate::access::Target::Scope);
-    if !d.is_allowed() {
-        // Not a reviewer: no web device, no session; the refusal is filed like any other.
+    let Some(start) = home_of(&subject) else {
+        // Neither a reviewer nor an administrator: no web device, no session; the refusal is
+        // filed like any other.
+        let d = decide(&subject, Action::ReviewVisit, crate::access::Target::Scope);
         let caller = crate::access::Caller {
             subject: &subject,
             account_id: &acc.id,
@@ -409,13 +442,13 @@ async fn authenticate(
             client_addr: addr,
         };
         let answer = ApiError::new(Code::Denied).with_message(
-            "审核工作台仅供乡镇审核人员和县级审核确认人员使用。",
-            "The console is for township reviewers and county approvers.",
+            "审核工作台仅供乡镇审核人员、县级审核确认人员和管理员使用。",
+            "The console is for township reviewers, county approvers and administrators.",
         );
         return Err(caller
             .deny(db, Action::ReviewVisit, d, "console", answer)
             .await);
-    }
+    };
     crate::http::auth::record_attempt(state, username, addr, true).await?;
     let now = now_ms();
     let device_id = new_id();
@@ -460,7 +493,7 @@ async fn authenticate(
         },
     )
     .await?;
-    Ok(token)
+    Ok((token, start))
 }
 
 /// A console form: its fields, with the CSRF token checked against the session.

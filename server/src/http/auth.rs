@@ -335,32 +335,6 @@ pub(crate) async fn check_password(
     Ok((found, home))
 }
 
-/// Revoke a device: it can no longer refresh or call the API, and is told to wipe its data.
-pub async fn revoke_device_now<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    device_id: &str,
-    reason: &str,
-) -> Result<(), sea_orm::DbErr> {
-    let now = now_ms();
-    device::Entity::update_many()
-        .col_expr(device::Column::RevokedAtMs, Expr::value(now))
-        .col_expr(
-            device::Column::RevokedReason,
-            Expr::value(reason.chars().take(256).collect::<String>()),
-        )
-        .filter(device::Column::Id.eq(device_id))
-        .filter(device::Column::RevokedAtMs.is_null())
-        .exec(db)
-        .await?;
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::EndedAtMs, Expr::value(now))
-        .filter(refresh_token::Column::DeviceId.eq(device_id))
-        .filter(refresh_token::Column::EndedAtMs.is_null())
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
 /// Exchange a refresh token for a new access token and a new refresh token (rotation).
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse),
@@ -469,7 +443,7 @@ async fn rejected(
 /// happens to the audit entry after (a protective revocation is never undone); then the event is
 /// filed under the account's first region.
 async fn reuse_detected(state: &SharedState, dev: &device::Model, addr: &str) -> ApiError {
-    if let Err(e) = revoke_device_now(&state.db, &dev.id, "refresh token reuse").await {
+    if let Err(e) = accounts::revoke_device_now(&state.db, &dev.id, "refresh token reuse").await {
         return e.into();
     }
     let home = match accounts::home_path(&state.db, &dev.account_id).await {

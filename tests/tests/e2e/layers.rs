@@ -18,8 +18,8 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
     (
         "services",
         &[
-            "sync", "review", "blobs", "search", "exports", "identity", "accounts", "regions",
-            "policies", "backup",
+            "sync", "review", "blobs", "search", "exports", "identity", "admin", "accounts",
+            "regions", "policies", "backup",
         ],
     ),
     ("documents", &["documents"]),

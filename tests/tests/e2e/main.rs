@@ -3,6 +3,7 @@
 //! SDK. Run one file's tests with `cargo test -p doudi-tests --test e2e <file>::`.
 
 mod access;
+mod admin_console;
 mod api_contract;
 mod auth;
 mod backup;

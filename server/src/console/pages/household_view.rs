@@ -16,6 +16,19 @@ pub async fn households(
         search::MAX_QUERY_CHARS,
     );
     if q.is_empty() {
+        // The empty search form too is for those who may read households.
+        let r = &session.reviewer;
+        if let Err(e) = r
+            .require(
+                &state.db,
+                Action::ReadCase,
+                Target::Scope,
+                "households.search",
+            )
+            .await
+        {
+            return error_page(e);
+        }
         return ok_page("家庭查询", &session, "households", &form);
     }
     let page = match search::search(&state.db, &state.identity, &session.reviewer, &params).await {

@@ -9,6 +9,7 @@ mod visit_view;
 
 pub use household_view::{household, households};
 pub use queue_view::queue;
+pub(in crate::console) use queue_view::scope_regions;
 pub use report_view::{report, report_assign, report_close, report_unmask};
 pub use visit_view::{blob, decision, resolve, unmask, visit};
 
@@ -44,7 +45,12 @@ fn ok_page(title: &str, session: &Session, active: &str, body: &str) -> Response
     html_response(StatusCode::OK, layout(title, session, active, body))
 }
 
-fn select(name: &str, label: &str, options: &[(String, String)], current: Option<&str>) -> String {
+pub(in crate::console) fn select(
+    name: &str,
+    label: &str,
+    options: &[(String, String)],
+    current: Option<&str>,
+) -> String {
     let opts: String = options
         .iter()
         .map(|(v, l)| {
@@ -59,7 +65,7 @@ fn select(name: &str, label: &str, options: &[(String, String)], current: Option
     format!("<label>{label} <select name=\"{name}\">{opts}</select></label>")
 }
 
-fn url_encode(v: &str) -> String {
+pub(in crate::console) fn url_encode(v: &str) -> String {
     v.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {

@@ -3,7 +3,7 @@
 use super::*;
 
 /// Regions inside the reviewer's scope, for the filter (townships, villages, grids; at most 300).
-pub(super) async fn scope_regions(
+pub(in crate::console) async fn scope_regions(
     db: &DatabaseConnection,
     r: &Actor,
 ) -> ApiResult<Vec<region::Model>> {
