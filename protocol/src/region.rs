@@ -109,6 +109,30 @@ pub enum RegionCodeError {
     PrefixMismatch,
 }
 
+impl RegionCodeError {
+    /// The reason in Chinese, for whoever fixes the file (区划代码有误的原因).
+    pub fn message_zh(&self) -> String {
+        let zh =
+            |level: &'static str| RegionLevel::parse(level).map_or(level, RegionLevel::label_zh);
+        match self {
+            RegionCodeError::NotTwelveDigits(l) => format!("{}代码须为 12 位数字", zh(l)),
+            RegionCodeError::BadGridCode => {
+                "网格代码须为 1 至 32 个字母、数字、“-”或“_”".to_string()
+            }
+            RegionCodeError::LevelMismatch(l) => format!(
+                "代码与层级“{}”不符：本级以下的位须为 0，本级的位不能全为 0",
+                zh(l)
+            ),
+            RegionCodeError::ParentLevel { expected, found } => {
+                format!("上级应为{}，实为{}", zh(expected), zh(found))
+            }
+            RegionCodeError::ProvinceWithParent => "省级区划没有上级".to_string(),
+            RegionCodeError::MissingParent(l) => format!("{}须有上级代码", zh(l)),
+            RegionCodeError::PrefixMismatch => "代码的开头须与上级代码一致".to_string(),
+        }
+    }
+}
+
 /// Check that `code` is well-formed for `level`.
 pub fn check_code(code: &str, level: RegionLevel) -> Result<(), RegionCodeError> {
     let Some(sig) = level.significant_digits() else {
@@ -173,6 +197,38 @@ pub fn check_parent(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_code_error_reads_in_chinese() {
+        let all = [
+            RegionCodeError::NotTwelveDigits("county"),
+            RegionCodeError::BadGridCode,
+            RegionCodeError::LevelMismatch("township"),
+            RegionCodeError::ParentLevel {
+                expected: "village",
+                found: "county",
+            },
+            RegionCodeError::ProvinceWithParent,
+            RegionCodeError::MissingParent("grid"),
+            RegionCodeError::PrefixMismatch,
+        ];
+        for e in all {
+            let zh = e.message_zh();
+            assert!(!zh.chars().any(|c| c.is_ascii_alphabetic()), "{e:?}: {zh}");
+        }
+        let e = RegionCodeError::ParentLevel {
+            expected: "village",
+            found: "county",
+        };
+        assert_eq!(
+            e.message_zh(),
+            format!(
+                "上级应为{}，实为{}",
+                RegionLevel::Village.label_zh(),
+                RegionLevel::County.label_zh()
+            )
+        );
+    }
     use super::*;
     use RegionLevel::*;
 

@@ -156,7 +156,7 @@ fn parse_csv(text: &str, max_rows: usize) -> (Vec<Row>, Vec<LineError>) {
         if let Err(e) = check_code(&code, level) {
             errors.push(line_error(
                 line,
-                format!("代码“{code}”无效：{e}"),
+                format!("代码“{code}”无效：{}", e.message_zh()),
                 format!("bad code '{code}': {e}"),
             ));
             continue;
@@ -289,7 +289,7 @@ pub async fn plan_import<C: ConnectionTrait>(
         ) {
             errors.push(line_error(
                 r.line,
-                format!("上下级不符：{e}"),
+                format!("上下级不符：{}", e.message_zh()),
                 format!("parent mismatch: {e}"),
             ));
             continue;

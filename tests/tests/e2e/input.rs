@@ -182,6 +182,11 @@ async fn region_csv_with_bad_lines_imports_nothing(b: Backend) {
             !l["message"].as_str().unwrap().is_empty()
                 && !l["message_en"].as_str().unwrap().is_empty()
         );
+        // A bad code (too short, not under its parent) is explained in Chinese alone.
+        if matches!(l["line"].as_u64(), Some(6 | 7)) {
+            let zh = l["message"].as_str().unwrap();
+            assert!(!zh.chars().any(|c| c.is_ascii_alphabetic()), "{l}");
+        }
     }
     assert_eq!(counts(&app).await, before, "nothing imported");
     // Moving an existing region is refused too.
