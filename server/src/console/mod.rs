@@ -53,6 +53,7 @@ pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
         .route("/console/visits/{id}/decision", post(pages::decision))
         .route("/console/visits/{id}/unmask", post(pages::unmask))
         .route("/console/docs/{id}/resolve", post(pages::resolve))
+        .route("/console/docs/{id}/photos/{n}", get(pages::photo))
         .route("/console/households", get(pages::households))
         .route("/console/households/{id}", get(pages::household))
         .route("/console/reports", get(triage::reports))

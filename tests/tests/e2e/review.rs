@@ -38,6 +38,7 @@ both_backends!(
     report_forms_keep_the_text_and_closed_reports_stay_listed,
     approval_waits_for_conflicts_to_be_settled,
     visit_page_shows_member_checks_and_additions,
+    photo_viewer_pages_through_a_records_photos,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -1534,7 +1535,8 @@ async fn report_page_shows_the_report_to_its_township_only(b: Backend) {
         Urgency::NeedsCare.label_zh(),
         TargetGroup::Elderly.label_zh(),
         "纬度 36.65123，经度 117.12012",
-        &format!("href=\"/console/blobs/{photo}\""),
+        &format!("href=\"/console/docs/{rid}/photos/1\""),
+        &format!("data=\"/console/blobs/{photo}?variant=thumb\""),
         &format!(
             "aria-label=\"{}\"",
             PhotoCategory::DwellingOutside.label_zh()
@@ -1970,4 +1972,103 @@ async fn visit_page_shows_member_checks_and_additions(b: Backend) {
     let (_, page) = town.get(&format!("/console/visits/{visit}")).await;
     let added = &page[page.find("本次走访增员").unwrap()..];
     assert!(added.contains("已写入家庭档案"), "{added}");
+}
+
+/// The photo viewer shows one photo of a visit at a time with what the phone recorded about it,
+/// pages through them, and answers as for a missing photo outside the record or the reader's
+/// regions.
+async fn photo_viewer_pages_through_a_records_photos(b: Backend) {
+    use doudi_protocol::doc::{GeoPoint, Photo, PhotoCategory};
+    let mut w = world(b).await;
+    let h = doudi_tests::cases::household("济南市历下区一镇一村 13 号");
+    let hh = w.phone.replica.create(GRID_A, &h).unwrap();
+    let mut v = doudi_tests::cases::submitted_visit(
+        hh,
+        [
+            (w.phone.account_id.as_str(), "张网格"),
+            (w.assistant_id.as_str(), "刘协理"),
+        ],
+    );
+    let taken = 1_763_800_600_000;
+    for (n, (category, caption)) in [
+        (PhotoCategory::DwellingOutside, Some("东侧山墙裂缝")),
+        (PhotoCategory::Kitchen, None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        v.photos.insert(
+            BlobHash::from_bytes([20 + n as u8; 32]),
+            Photo {
+                category,
+                caption: caption.map(str::to_string),
+                captured_at: UnixMillis(taken + n as i64 * 60_000),
+                gps: Some(GeoPoint {
+                    lat: 36.65,
+                    lon: 117.12,
+                    accuracy_m: Some(12.0),
+                }),
+            },
+        );
+    }
+    let visit = w.phone.replica.create(GRID_A, &v).unwrap().to_string();
+    w.app.sync(&mut w.phone).await;
+    let (mut town, _) = console_login(&w.app, "town.zhao").await;
+    let (_, page) = town.get(&format!("/console/visits/{visit}")).await;
+    let first = format!("/console/docs/{visit}/photos/1");
+    assert!(page.contains(&format!("href=\"{first}\"")), "{page}");
+    // Signatures open as images, named for screen readers.
+    assert!(page.contains("aria-label=\"签字：张网格"), "{page}");
+
+    let (status, one) = town.get(&first).await;
+    assert_eq!(status, StatusCode::OK);
+    let hash = BlobHash::from_bytes([20; 32]).to_string();
+    for shown in [
+        "第 1 / 2 张",
+        PhotoCategory::DwellingOutside.label_zh(),
+        "东侧山墙裂缝",
+        "2025-11-22 16:36",
+        "纬度 36.65000，经度 117.12000，精度约 12 米",
+        &format!("src=\"/console/blobs/{hash}\""),
+        &format!(
+            "alt=\"{} 东侧山墙裂缝\"",
+            PhotoCategory::DwellingOutside.label_zh()
+        ),
+        &format!("href=\"/console/docs/{visit}/photos/2\" rel=\"next\""),
+        &format!("href=\"/console/visits/{visit}\""),
+    ] {
+        assert!(one.contains(shown), "{shown} missing: {one}");
+    }
+    assert!(!one.contains("rel=\"prev\""), "no photo before the first");
+    let (status, two) = town.get(&format!("/console/docs/{visit}/photos/2")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(two.contains("第 2 / 2 张") && two.contains(PhotoCategory::Kitchen.label_zh()));
+    assert!(
+        two.contains(&format!("href=\"{first}\" rel=\"prev\"")),
+        "{two}"
+    );
+    assert!(!two.contains("rel=\"next\""), "no photo after the last");
+    // No third photo, no photo 0, and no household's photos: the not-found page.
+    for missing in [
+        format!("/console/docs/{visit}/photos/3"),
+        format!("/console/docs/{visit}/photos/0"),
+        format!("/console/docs/{hh}/photos/1"),
+    ] {
+        let (status, _) = town.get(&missing).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+    }
+    // Another township's reviewer sees what a missing record shows, and it is audited.
+    let (mut other, _) = console_login(&w.app, "town.other").await;
+    let (status, body) = other.get(&first).await;
+    let (_, nothing) = other
+        .get("/console/docs/0zzzzzzzzzzzzzzzzzzzzzzzzz/photos/1")
+        .await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, nothing));
+    assert!(
+        w.app
+            .audit("policy.denied")
+            .await
+            .iter()
+            .any(|d| d.target.as_deref() == Some(visit.as_str()))
+    );
 }

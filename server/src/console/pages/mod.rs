@@ -3,11 +3,13 @@
 //! conflicts sections).
 
 mod household_view;
+mod photo_view;
 mod queue_view;
 mod report_view;
 mod visit_view;
 
 pub use household_view::{household, households};
+pub use photo_view::photo;
 pub use queue_view::queue;
 pub(in crate::console) use queue_view::scope_regions;
 pub use report_view::{report, report_assign, report_close, report_unmask};
@@ -209,12 +211,35 @@ fn id_number(
 
 /// Thumbnail linking to the full blob, named by `caption`; the fallback text shows when the blob
 /// is not uploaded yet.
-fn blob_thumb(hash: &str, caption: &str) -> String {
+/// A thumbnail linking to `href` (the photo viewer, or the image itself for a signature).
+fn blob_thumb(hash: &str, caption: &str, href: &str) -> String {
     let h = esc(hash);
     let c = esc(caption);
     format!(
-        r#"<figure class="thumb"><a href="/console/blobs/{h}" aria-label="{c}"><object data="/console/blobs/{h}?variant=thumb" type="image/jpeg" width="160" height="120" aria-label="{c}"><span class="missing">照片尚未上传</span></object></a><figcaption>{c}</figcaption></figure>"#
+        r#"<figure class="thumb"><a href="{href}" aria-label="{c}"><object data="/console/blobs/{h}?variant=thumb" type="image/jpeg" width="160" height="120" aria-label="{c}"><span class="missing">照片尚未上传</span></object></a><figcaption>{c}</figcaption></figure>"#,
+        href = esc(href),
     )
+}
+
+/// The thumbnails of a record's photos, each opening the photo viewer.
+fn photo_thumbs(
+    id: &str,
+    photos: &std::collections::BTreeMap<doudi_protocol::ids::BlobHash, doudi_protocol::doc::Photo>,
+) -> String {
+    if photos.is_empty() {
+        return "<p class=\"sub\">无照片。</p>".into();
+    }
+    photos
+        .iter()
+        .enumerate()
+        .map(|(i, (hash, p))| {
+            blob_thumb(
+                &hash.to_string(),
+                &photo_caption(p),
+                &photo_view::photo_link(id, i + 1),
+            )
+        })
+        .collect()
 }
 
 /// A photo's caption: its category, and the caption the phone gave it.

@@ -142,12 +142,7 @@ async fn report_page(
         esc_opt(rep.notes.as_deref())
     ));
     b.push_str("<h2>照片</h2><div class=\"thumbs\">");
-    if rep.photos.is_empty() {
-        b.push_str("<p class=\"sub\">无照片。</p>");
-    }
-    for (hash, p) in &rep.photos {
-        b.push_str(&blob_thumb(&hash.to_string(), &photo_caption(p)));
-    }
+    b.push_str(&photo_thumbs(id, &rep.photos));
     b.push_str("</div><h2>位置</h2>");
     b.push_str(&gps_text(rep.gps.as_ref()));
 

@@ -280,18 +280,15 @@ pub(super) async fn visit_page(
     b.push_str(&format!("<h2>调查人员</h2><p>{investigators}</p>"));
     b.push_str("<h2>签字</h2><div class=\"thumbs\">");
     for (hash, s) in &v.signatures {
+        let hash = hash.to_string();
         b.push_str(&blob_thumb(
-            &hash.to_string(),
-            &format!("{}（{}）", s.signer_name, s.role.label_zh()),
+            &hash,
+            &format!("签字：{}（{}）", s.signer_name, s.role.label_zh()),
+            &format!("/console/blobs/{hash}"),
         ));
     }
     b.push_str("</div><h2>照片</h2><div class=\"thumbs\">");
-    if v.photos.is_empty() {
-        b.push_str("<p class=\"sub\">无照片。</p>");
-    }
-    for (hash, p) in &v.photos {
-        b.push_str(&blob_thumb(&hash.to_string(), &photo_caption(p)));
-    }
+    b.push_str(&photo_thumbs(id, &v.photos));
     b.push_str("</div><h2>位置</h2>");
     b.push_str(&gps_text(v.gps.as_ref()));
     let rt = format!("/console/visits/{id}");
