@@ -254,10 +254,12 @@ async fn qingdao_and_tieling_from_the_phone_to_the_console(b: Backend) {
     let section = &visit_page[at..at + visit_page[at..].find("</table>").unwrap_or(0)];
     // The members added and the income recorded at the visit; not the household's creation
     // before it.
+    // Fields by their Chinese names: 金额（分） is `amount_fen`, 与户主关系 `relation`, 居住地址
+    // `address`.
     assert!(
-        section.contains("amount_fen")
-            && section.contains("relation")
-            && !section.contains("address"),
+        section.contains("金额（分）")
+            && section.contains("与户主关系")
+            && !section.contains("居住地址"),
         "{section}"
     );
 
