@@ -97,6 +97,8 @@ pub struct VisitDetail {
     pub summary: VisitSummary,
     /// The discovery report a 主动发现核查 verifies.
     pub report_id: Option<String>,
+    /// 申请救助类别 of an application's investigation (入户调查).
+    pub applied_for: Option<AppliedFor>,
     pub ended_at: Option<i64>,
     pub investigators: Vec<InvestigatorInput>,
     pub living: LivingConditions,
@@ -121,6 +123,50 @@ pub enum VisitPurpose {
     FollowUp,
     /// 主动发现核查: verifies a discovery report (start it with `start_report_visit`)
     DiscoveryCheck,
+}
+
+/// The programme an application is for (申请救助类别), named on its investigation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum AppliedFor {
+    /// 低保
+    Dibao,
+    /// 特困分散供养
+    TekunDispersed,
+    /// 特困集中供养
+    TekunCentralized,
+    /// 低保边缘
+    NearDibao,
+    /// 刚性支出困难
+    RigidExpenditure,
+}
+
+impl From<AppliedFor> for pdoc::household::Programme {
+    fn from(p: AppliedFor) -> Self {
+        use pdoc::household::Programme as P;
+        match p {
+            AppliedFor::Dibao => P::Dibao,
+            AppliedFor::TekunDispersed => P::TekunDispersed,
+            AppliedFor::TekunCentralized => P::TekunCentralized,
+            AppliedFor::NearDibao => P::NearDibao,
+            AppliedFor::RigidExpenditure => P::RigidExpenditure,
+        }
+    }
+}
+
+impl AppliedFor {
+    /// The application programme of a stored one; `None` for a programme no one applies for
+    /// with an investigation (临时救助, 监测对象).
+    pub fn of(p: pdoc::household::Programme) -> Option<AppliedFor> {
+        use pdoc::household::Programme as P;
+        Some(match p {
+            P::Dibao => AppliedFor::Dibao,
+            P::TekunDispersed => AppliedFor::TekunDispersed,
+            P::TekunCentralized => AppliedFor::TekunCentralized,
+            P::NearDibao => AppliedFor::NearDibao,
+            P::RigidExpenditure => AppliedFor::RigidExpenditure,
+            P::TemporaryAssistance | P::Monitored => return None,
+        })
+    }
 }
 
 impl From<VisitPurpose> for pvisit::Purpose {

@@ -516,6 +516,8 @@ pub mod visit {
         pub conclusion: Option<String>,
         pub photo_count: i32,
         pub updated_seq: i64,
+        /// 申请救助类别 of an investigation (a programme code).
+        pub applied_for: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -47,6 +47,7 @@ pub enum Code {
     ReviewWrongState,
     ReviewCommentRequired,
     ReviewConflictsOpen,
+    ReviewAwardInvalid,
     ReportWrongState,
     TaskAssigneeInvalid,
     CsrfInvalid,
@@ -54,7 +55,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 42] = [
+    pub const ALL: [Code; 43] = [
         Code::MalformedJson,
         Code::UnknownField,
         Code::InvalidRequest,
@@ -93,6 +94,7 @@ impl Code {
         Code::ReviewWrongState,
         Code::ReviewCommentRequired,
         Code::ReviewConflictsOpen,
+        Code::ReviewAwardInvalid,
         Code::ReportWrongState,
         Code::TaskAssigneeInvalid,
         Code::CsrfInvalid,
@@ -139,6 +141,7 @@ impl Code {
             Code::ReviewWrongState => "review.wrong_state",
             Code::ReviewCommentRequired => "review.comment_required",
             Code::ReviewConflictsOpen => "review.conflicts_open",
+            Code::ReviewAwardInvalid => "review.award_invalid",
             Code::ReportWrongState => "report.wrong_state",
             Code::TaskAssigneeInvalid => "task.assignee_invalid",
             Code::CsrfInvalid => "console.csrf_invalid",
@@ -181,7 +184,7 @@ impl Code {
             Code::ReviewWrongState | Code::ReviewConflictsOpen | Code::ReportWrongState => {
                 StatusCode::CONFLICT
             }
-            Code::ReviewCommentRequired | Code::TaskAssigneeInvalid => {
+            Code::ReviewCommentRequired | Code::ReviewAwardInvalid | Code::TaskAssigneeInvalid => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Code::CsrfInvalid => StatusCode::FORBIDDEN,
@@ -333,6 +336,10 @@ impl Code {
             Code::ReviewConflictsOpen => (
                 "记录中有同一字段的并发修改尚未确认：请先选定取值，或写明理由后仍然通过。",
                 "The record has same-field conflicts not yet settled: choose a value for each, or approve anyway with a reason.",
+            ),
+            Code::ReviewAwardInvalid => (
+                "审批决定不完整：请选定救助类别并填写月保障金额，或更正书面告知日期。",
+                "The decision is incomplete: choose the programme and the monthly amount, or correct the notice date.",
             ),
             Code::ReportWrongState => (
                 "该报告已办结，不能再处理。",

@@ -117,6 +117,10 @@ pub async fn approve(
             by: account.clone(),
             reference: None,
             note: None,
+            effective_from: None,
+            visit: None,
+            household_size: None,
+            notice_date: None,
         });
         doudi_protocol::doc::write(am, &h).unwrap();
         Ok(((), vec![]))

@@ -265,6 +265,21 @@ impl DoudiClient {
             .start_visit(&household_id, |hid| (Visit::new(hid, purpose.into()), None))
     }
 
+    /// Start the investigation (入户调查) of an application for `applied_for` (申请救助类别) to a
+    /// household: a visit like [`Self::start_visit`] that names the programme, which the county's
+    /// decision defaults to. Offline.
+    pub fn start_application_visit(
+        &self,
+        household_id: String,
+        applied_for: AppliedFor,
+    ) -> Result<String> {
+        self.inner.start_visit(&household_id, |hid| {
+            let mut v = Visit::new(hid, doudi_protocol::doc::visit::Purpose::Investigation);
+            v.applied_for = Some(applied_for.into());
+            (v, None)
+        })
+    }
+
     /// Start a 主动发现核查 (discovery check) of `household_id` verifying the discovery report
     /// `report_id`; both must be held and in the same grid. Offline.
     pub fn start_report_visit(&self, report_id: String, household_id: String) -> Result<String> {
@@ -332,6 +347,7 @@ impl DoudiClient {
         Ok(VisitDetail {
             summary: visit_summary(&id, &summary::visit_idx(&v)),
             report_id: v.report.map(|r| r.to_string()),
+            applied_for: v.applied_for.and_then(AppliedFor::of),
             ended_at: v.ended_at.map(|t| t.0),
             investigators: v
                 .investigators

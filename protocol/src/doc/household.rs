@@ -11,14 +11,14 @@ use super::access::{DocError, Field, FieldError, MapReader, MapWriter, UnixMilli
 use super::format::Shape::{Entries, List, Scalar, Set};
 use super::format::code_enum;
 use super::format::{
-    ACCOUNT_ID, BLOB_HASH, BOOL, DATE, ENTRY_ID, INT, Key as SchemaKey, KindSchema, MEMBER_ID,
-    Rule, SEX, SMALL_INT, TEXT, TIMESTAMP,
+    ACCOUNT_ID, BLOB_HASH, BOOL, DATE, DOCUMENT_ID, ENTRY_ID, INT, Key as SchemaKey, KindSchema,
+    MEMBER_ID, Rule, SEX, SMALL_INT, TEXT, TIMESTAMP,
 };
 use super::issue::{Issue, Severity};
 use super::sealed::{self, identity_key};
 use crate::id_number::Sex;
 use crate::identity::SealedId;
-use crate::ids::{AccountId, BlobHash, DocumentKind, EntryId, MemberId};
+use crate::ids::{AccountId, BlobHash, DocumentId, DocumentKind, EntryId, MemberId};
 
 /// The keys of a household document's content. No other code spells them.
 pub mod key {
@@ -100,6 +100,10 @@ pub mod key {
         pub const BY: &str = "by";
         pub const REFERENCE: &str = "reference";
         pub const NOTE: &str = "note";
+        pub const EFFECTIVE_FROM: &str = "effective_from";
+        pub const VISIT: &str = "visit";
+        pub const HOUSEHOLD_SIZE: &str = "household_size";
+        pub const NOTICE_DATE: &str = "notice_date";
     }
 }
 
@@ -257,7 +261,17 @@ const DECISION: &[SchemaKey] = {
             .range(NON_NEGATIVE, None, "money.negative"),
         SchemaKey::req(k::BY, "决定人", Scalar(&ACCOUNT_ID)),
         SchemaKey::opt(k::REFERENCE, "文号", Scalar(&TEXT)),
-        SchemaKey::opt(k::NOTE, "备注", Scalar(&TEXT)),
+        SchemaKey::opt(k::NOTE, "备注", Scalar(&TEXT))
+            .about("for a refusal (不予批准): the reasons given to the applicant in writing"),
+        SchemaKey::opt(k::EFFECTIVE_FROM, "起始发放日期", Scalar(&DATE)).about(
+            "an approval or change pays from this day: the first day of the month after the decision",
+        ),
+        SchemaKey::opt(k::VISIT, "依据的入户调查", Scalar(&DOCUMENT_ID))
+            .about("the investigation (a visit of this household) the decision rests on"),
+        SchemaKey::opt(k::HOUSEHOLD_SIZE, "保障人数", Scalar(&SMALL_INT))
+            .about("the household members the decision covers, as published (公布)"),
+        SchemaKey::opt(k::NOTICE_DATE, "书面告知日期", Scalar(&DATE))
+            .about("a refusal: the day the written notice with the reasons is issued"),
     ]
 };
 
@@ -1104,10 +1118,30 @@ pub struct Decision {
     pub by: AccountId,
     /// Document number (文号), if any.
     pub reference: Option<String>,
+    /// For a refusal (不予批准): the reasons, as written to the applicant.
     pub note: Option<String>,
+    /// 起始发放日期: an approval pays from the first day of the month after it.
+    pub effective_from: Option<NaiveDate>,
+    /// The investigation (入户调查) the decision rests on.
+    pub visit: Option<DocumentId>,
+    /// 保障人数: the members covered, as published (公布).
+    pub household_size: Option<u8>,
+    /// 书面告知日期: when a refusal's written notice is issued.
+    pub notice_date: Option<NaiveDate>,
 }
 
 impl Decision {
+    /// 起始发放日期 of an approval decided on `day`: the first day of the next month (DB2021: the
+    /// benefit is paid from the month after approval).
+    pub fn pays_from(day: NaiveDate) -> NaiveDate {
+        use chrono::Datelike;
+        let (y, m) = match day.month() {
+            12 => (day.year() + 1, 1),
+            m => (day.year(), m + 1),
+        };
+        NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(day)
+    }
+
     fn read(m: &MapReader<'_>) -> Result<Decision, DocError> {
         use key::decision as k;
         Ok(Decision {
@@ -1118,6 +1152,10 @@ impl Decision {
             by: m.req(k::BY)?,
             reference: m.opt(k::REFERENCE)?,
             note: m.opt(k::NOTE)?,
+            effective_from: m.opt(k::EFFECTIVE_FROM)?,
+            visit: m.opt(k::VISIT)?,
+            household_size: m.opt(k::HOUSEHOLD_SIZE)?,
+            notice_date: m.opt(k::NOTICE_DATE)?,
         })
     }
 
@@ -1129,7 +1167,11 @@ impl Decision {
         m.set_opt(k::AMOUNT_FEN_PER_MONTH, self.amount_fen_per_month.as_ref())?;
         m.set(k::BY, &self.by)?;
         m.set_opt(k::REFERENCE, self.reference.as_ref())?;
-        m.set_opt(k::NOTE, self.note.as_ref())
+        m.set_opt(k::NOTE, self.note.as_ref())?;
+        m.set_opt(k::EFFECTIVE_FROM, self.effective_from.as_ref())?;
+        m.set_opt(k::VISIT, self.visit.as_ref())?;
+        m.set_opt(k::HOUSEHOLD_SIZE, self.household_size.as_ref())?;
+        m.set_opt(k::NOTICE_DATE, self.notice_date.as_ref())
     }
 }
 
@@ -1152,6 +1194,15 @@ pub struct Household {
 }
 
 impl Household {
+    /// The members who live together (共同生活) and still belong to the household: those a
+    /// decision covers.
+    pub fn co_resident_count(&self) -> usize {
+        self.members
+            .values()
+            .filter(|m| m.is_current() && m.co_resident)
+            .count()
+    }
+
     /// Record a decision (审批决定) and what it does to the programmes: an approval or a change
     /// puts the household in the decision's programme, a termination takes it out; a refusal or
     /// a suspension leaves them as they are. Decisions and programmes are the server's to write

@@ -88,6 +88,10 @@ fn sample_household() -> (Household, MemberId) {
             by: account("county-01"),
             reference: Some("胶民〔2025〕12号".to_owned()),
             note: None,
+            effective_from: chrono::NaiveDate::from_ymd_opt(2023, 12, 1),
+            visit: Some(DocumentId::from_bytes([7; 16])),
+            household_size: Some(2),
+            notice_date: None,
         }],
     };
     (h, head_id)

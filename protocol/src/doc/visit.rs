@@ -15,7 +15,7 @@ use super::format::{
     MEMBER_ID, Rule, TEXT, TIMESTAMP, VISIT_NOT_DRAFT,
 };
 use super::household::person_checks;
-use super::household::{Relation, key::member as member_key};
+use super::household::{Programme, Relation, key::member as member_key};
 use super::issue::{Issue, Severity};
 use super::sealed::{self, identity_key};
 use crate::identity::SealedId;
@@ -25,6 +25,7 @@ use crate::ids::{AccountId, BlobHash, DocumentId, DocumentKind, EntryId, MemberI
 pub mod key {
     pub const HOUSEHOLD: &str = "household";
     pub const REPORT: &str = "report";
+    pub const APPLIED_FOR: &str = "applied_for";
     pub const PURPOSE: &str = "purpose";
     pub const STARTED_AT: &str = "started_at";
     pub const ENDED_AT: &str = "ended_at";
@@ -115,6 +116,9 @@ const CONTENT: &[SchemaKey] = &[
     SchemaKey::req(key::PURPOSE, "走访类型", Scalar(&Purpose::FORMAT)),
     SchemaKey::opt(key::REPORT, "核实的主动发现报告", Scalar(&DOCUMENT_ID)).about(
         "the id of the discovery report this visit verifies (主动发现核查): present exactly when `purpose` is `discovery_check`; the report lies in the visit's grid",
+    ),
+    SchemaKey::opt(key::APPLIED_FOR, "申请救助类别", Scalar(&Programme::FORMAT)).about(
+        "the programme the household applies for (低保, 特困, 低保边缘, 刚性支出困难): only on an investigation (`purpose` `investigation`); the county's decision defaults to it",
     ),
     SchemaKey::opt(key::STARTED_AT, "开始时间", Scalar(&TIMESTAMP)).needed(
         VISIT_NOT_DRAFT,
@@ -263,6 +267,18 @@ const RULES: &[Rule] = &[
         severity: Severity::Error,
         paths: &["report"],
         when: "`report` is present and `purpose` is not `discovery_check`",
+    },
+    Rule {
+        code: "visit.applied_for_unexpected",
+        severity: Severity::Error,
+        paths: &["applied_for"],
+        when: "`applied_for` is present and `purpose` is not `investigation`",
+    },
+    Rule {
+        code: "visit.applied_for_missing",
+        severity: Severity::Warning,
+        paths: &["applied_for"],
+        when: "`purpose` is `investigation`, `status` is not `draft` and `applied_for` is absent (the county then names the programme when it decides)",
     },
     Rule {
         code: "visit.remote_needs_emergency",
@@ -664,6 +680,8 @@ pub struct Visit {
     pub purpose: Purpose,
     /// The discovery report (主动发现报告) a 主动发现核查 visit verifies.
     pub report: Option<DocumentId>,
+    /// 申请救助类别: the programme an application's investigation (入户调查) is for.
+    pub applied_for: Option<Programme>,
     pub started_at: Option<UnixMillis>,
     pub ended_at: Option<UnixMillis>,
     pub investigators: BTreeMap<AccountId, Investigator>,
@@ -696,6 +714,7 @@ impl Visit {
             household,
             purpose,
             report: None,
+            applied_for: None,
             started_at: None,
             ended_at: None,
             investigators: BTreeMap::new(),
@@ -848,6 +867,7 @@ impl DocumentContent for Visit {
         Ok(Visit {
             household: c.req(key::HOUSEHOLD)?,
             report: c.opt(key::REPORT)?,
+            applied_for: c.opt(key::APPLIED_FOR)?,
             purpose: c.req(key::PURPOSE)?,
             started_at: c.opt(key::STARTED_AT)?,
             ended_at: c.opt(key::ENDED_AT)?,
@@ -880,6 +900,7 @@ impl DocumentContent for Visit {
     fn write_to<T: Transactable>(&self, c: &mut MapWriter<'_, T>) -> Result<(), DocError> {
         c.set(key::HOUSEHOLD, &self.household)?;
         c.set_opt(key::REPORT, self.report.as_ref())?;
+        c.set_opt(key::APPLIED_FOR, self.applied_for.as_ref())?;
         c.set(key::PURPOSE, &self.purpose)?;
         c.set_opt(key::STARTED_AT, self.started_at.as_ref())?;
         c.set_opt(key::ENDED_AT, self.ended_at.as_ref())?;
@@ -925,6 +946,25 @@ impl DocumentContent for Visit {
                 "visit.report_unexpected",
                 "只有主动发现核查可以关联报告",
                 "only a discovery check names a report",
+            )),
+            _ => {}
+        }
+        match (
+            self.purpose == Purpose::Investigation,
+            self.applied_for.is_some(),
+        ) {
+            (false, true) => out.push(Issue::error(
+                key::APPLIED_FOR,
+                "visit.applied_for_unexpected",
+                "只有入户调查可以注明申请救助类别",
+                "only an application's investigation names the programme applied for",
+            )),
+            (true, false) if self.status != VisitStatus::Draft => out.push(Issue::new(
+                key::APPLIED_FOR,
+                Severity::Warning,
+                "visit.applied_for_missing",
+                "入户调查未注明申请救助类别，县级审批时须选定",
+                "the investigation does not name the programme applied for; the county names it when deciding",
             )),
             _ => {}
         }

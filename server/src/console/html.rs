@@ -77,6 +77,12 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
             "数据看板",
             Action::ReadCase,
         ),
+        (
+            "publication",
+            "/console/publication",
+            "公布名单",
+            Action::ReadCase,
+        ),
         ("exports", "/console/exports", "导出台账", Action::Export),
         (
             "admin",
@@ -174,6 +180,23 @@ pub fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
     let f = fen.unsigned_abs();
     format!("{sign}{}.{:02}", f / 100, f % 100)
+}
+
+/// An amount typed in yuan (`1234`, `1234.5`, `1234.56`) in fen; `None` for anything else
+/// (a sign, more than two decimals, more than 12 digits).
+pub fn parse_yuan(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || whole.len() > 12 || frac.len() > 2 || !digits(whole) || !digits(frac) {
+        return None;
+    }
+    let frac: i64 = format!("{frac:0<2}").parse().ok()?;
+    whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(frac)
 }
 
 /// A grid (or other region) as reviewers know it: its name, with the code after it; the code

@@ -62,6 +62,7 @@ pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
         .route("/console/reports/{id}/close", post(pages::report_close))
         .route("/console/reports/{id}/unmask", post(pages::report_unmask))
         .route("/console/dashboard", get(triage::dashboard))
+        .route("/console/publication", get(pages::publication))
         .route("/console/exports", get(exports::page))
         .route("/console/exports/{dataset}", get(exports::download))
         .route("/console/tasks", get(tasks::tasks))

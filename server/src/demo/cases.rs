@@ -120,6 +120,10 @@ async fn approve(
             by: by.clone(),
             reference: Some("演示".into()),
             note: None,
+            effective_from: None,
+            visit: None,
+            household_size: None,
+            notice_date: None,
         });
         doc::write(am, &h).map_err(ApiError::internal)?;
         Ok(((), Vec::new()))
@@ -531,25 +535,32 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
     .await?;
     // The household then applied for 低保: the application's investigation goes through the
     // township and on to the county (the visits above are closed by the township).
-    s.put(&mk_visit(
+    let mut dibao_application = mk_visit(
         hh3,
         (head3, "孙桂兰"),
         Purpose::Investigation,
         12,
         "申请低保入户调查：丈夫重度残疾后无劳动收入，家庭人均收入低于当地低保标准",
-    )?)
-    .await?;
+    )?;
+    dibao_application.applied_for = Some(Programme::Dibao);
+    s.put(&dibao_application).await?;
 
     // 赵德福's 特困 case, investigated again on application and approved by the township: the
     // county's first such approval of the month, so in its spot-check sample (县级抽查).
     let tekun_case = s
-        .put(&mk_visit(
-            hh2,
-            (head2, "赵德福"),
-            Purpose::Investigation,
-            8,
-            "特困供养申请入户调查：无劳动能力、无收入来源、无法定赡养人",
-        )?)
+        .put(
+            &mk_visit(
+                hh2,
+                (head2, "赵德福"),
+                Purpose::Investigation,
+                8,
+                "特困供养申请入户调查：无劳动能力、无收入来源、无法定赡养人",
+            )
+            .map(|mut v| {
+                v.applied_for = Some(Programme::TekunDispersed);
+                v
+            })?,
+        )
         .await?;
     if let Some(town) = accounts::find_by_username(db, "demo-town").await?
         && let Some(subject) = accounts::subject_of(db, &town).await?
@@ -560,13 +571,17 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
             device_id: DEVICE_ID.to_string(),
             client_addr: "demo".to_string(),
         };
+        let approve = crate::review::DecisionRequest {
+            kind: ReviewDecision::Approve,
+            comment: Some("情况属实，同意纳入特困供养，报县级审核确认"),
+            override_conflicts: false,
+            award: Default::default(),
+        };
         crate::review::decide_visit(
             db,
             &reviewer,
             &tekun_case.to_string(),
-            ReviewDecision::Approve,
-            Some("情况属实，同意纳入特困供养，报县级审核确认"),
-            false,
+            &approve,
             crate::review::spot_check::MIN_PERCENT,
         )
         .await

@@ -135,6 +135,24 @@ pub async fn write_batch(
     Ok(stored)
 }
 
+/// Store `batch` in one transaction, all or nothing: `false` (and nothing stored) when another
+/// write got to any of its documents first.
+pub async fn write_all(db: &DatabaseConnection, batch: &[Prepared]) -> Result<bool, DbErr> {
+    let _gate = match db.get_database_backend() {
+        DbBackend::Sqlite => Some(SQLITE_WRITE_GATE.lock().await),
+        _ => None,
+    };
+    let txn = db.begin().await?;
+    let (stored, _) = write_in(&txn, batch).await?;
+    let all = stored.iter().all(Option::is_some);
+    if all {
+        txn.commit().await?;
+    } else {
+        txn.rollback().await?;
+    }
+    Ok(all)
+}
+
 /// [`write_batch`] through the group commit's SQLite writer.
 async fn write_batch_sqlite(
     writer: &SqliteWriter,

@@ -238,68 +238,70 @@ pub async fn server_write<T>(
         &document::Model,
     ) -> Result<(T, ExtraRows), ApiError>,
 ) -> Result<T, ApiError> {
+    server_write_all(db, writer, &[doc_id], |docs, rows| {
+        edit(&mut docs[0], &rows[0])
+    })
+    .await
+}
+
+/// [`server_write`] of several documents at once: `edit` changes them together, and either every
+/// change is stored, in one transaction, or none (a decision and what it does to a second record
+/// are never half written). The rows `edit` returns go with the first document's write.
+pub async fn server_write_all<T>(
+    db: &DatabaseConnection,
+    writer: &Writer<'_>,
+    doc_ids: &[&str],
+    mut edit: impl FnMut(
+        &mut [automerge::AutoCommit],
+        &[document::Model],
+    ) -> Result<(T, ExtraRows), ApiError>,
+) -> Result<T, ApiError> {
     for _ in 0..MAX_RETRIES {
-        let Some(row) = document::Entity::find_by_id(doc_id.to_string())
-            .one(db)
-            .await?
-        else {
-            return Err(ApiError::new(Code::NotFound));
-        };
-        let mut am = automerge::AutoCommit::load(&row.snapshot).map_err(ApiError::internal)?;
-        am.set_actor(automerge::ActorId::from(SERVER_ACTOR));
-        let before = am.get_heads();
-        let (out, extra) = edit(&mut am, &row)?;
-        am.commit();
-        let new: Vec<Change> = am.get_changes(&before);
-        if new.is_empty() {
-            // Nothing to change in the document: the rows and the audit entry alone.
+        let mut rows = Vec::with_capacity(doc_ids.len());
+        for id in doc_ids {
+            let Some(row) = document::Entity::find_by_id(id.to_string()).one(db).await? else {
+                return Err(ApiError::new(Code::NotFound));
+            };
+            rows.push(row);
+        }
+        let mut docs = Vec::with_capacity(rows.len());
+        let mut befores = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut am = automerge::AutoCommit::load(&row.snapshot).map_err(ApiError::internal)?;
+            am.set_actor(automerge::ActorId::from(SERVER_ACTOR));
+            befores.push(am.get_heads());
+            docs.push(am);
+        }
+        let (out, extra) = edit(&mut docs, &rows)?;
+        let mut writes = Vec::new();
+        let mut extra = Some(extra);
+        for ((am, row), before) in docs.iter_mut().zip(&rows).zip(&befores) {
+            am.commit();
+            let new: Vec<Change> = am.get_changes(before);
+            if new.is_empty() {
+                continue;
+            }
+            writes.push(
+                prepare_server(writer, am, row, &new, extra.take().unwrap_or_default(), db).await?,
+            );
+        }
+        if writes.is_empty() {
+            // Nothing to change in the documents: the rows and the audit entry alone.
             let txn = db.begin().await?;
             let backend = txn.get_database_backend();
-            for insert in &extra {
+            for insert in extra.iter().flatten() {
                 txn.execute_raw(backend.build(insert)).await?;
             }
-            let ev = writer.event(&row.region_path, doc_id, writer.audit_detail.clone());
+            let ev = writer.event(
+                &rows[0].region_path,
+                doc_ids[0],
+                writer.audit_detail.clone(),
+            );
             audit::record(&txn, Outcome::Ok, ev).await?;
             txn.commit().await?;
             return Ok(out);
         }
-        let mut after = am.document().clone();
-        let header = doc::read_header(&after).map_err(ApiError::internal)?;
-        let tree = doc::tree(&after).map_err(ApiError::internal)?;
-        let (read, issues) = doc::read_checked(&tree);
-        if has_errors(&issues) {
-            let list: Vec<_> = issues
-                .iter()
-                .filter(|i| i.severity == doc::Severity::Error)
-                .map(|i| serde_json::json!({ "path": i.path, "code": i.code, "message": i.message_zh, "message_en": i.message_en }))
-                .collect();
-            return Err(ApiError::new(Code::InvalidRequest)
-                .with_message(
-                    "文档内容未通过检查，无法保存。",
-                    "The document would not pass the checks; nothing was saved.",
-                )
-                .with_details(serde_json::json!({ "issues": list })));
-        }
-        let Some(grid) = region::Entity::find_by_id(row.scope.clone())
-            .one(db)
-            .await?
-        else {
-            return Err(ApiError::internal("document grid missing"));
-        };
-        let heads = after.get_heads();
-        let write = prepare(
-            writer,
-            Some(&row),
-            &header,
-            &grid.path,
-            &mut after,
-            &tree,
-            read.as_ref().map(|(_, c)| c),
-            &new,
-            &heads,
-            extra,
-        )?;
-        if store(db, &write).await? {
+        if commit::write_all(db, &writes).await? {
             return Ok(out);
         }
     }
@@ -307,4 +309,52 @@ pub async fn server_write<T>(
         "文档正忙，请稍后重试。",
         "The document is busy; retry shortly.",
     ))
+}
+
+/// The write of a server change `new` to stored document `row`, checked against the document
+/// rules first.
+async fn prepare_server(
+    writer: &Writer<'_>,
+    am: &mut automerge::AutoCommit,
+    row: &document::Model,
+    new: &[Change],
+    extra: ExtraRows,
+    db: &DatabaseConnection,
+) -> Result<Prepared, ApiError> {
+    let mut after = am.document().clone();
+    let header = doc::read_header(&after).map_err(ApiError::internal)?;
+    let tree = doc::tree(&after).map_err(ApiError::internal)?;
+    let (read, issues) = doc::read_checked(&tree);
+    if has_errors(&issues) {
+        let list: Vec<_> = issues
+            .iter()
+            .filter(|i| i.severity == doc::Severity::Error)
+            .map(|i| serde_json::json!({ "path": i.path, "code": i.code, "message": i.message_zh, "message_en": i.message_en }))
+            .collect();
+        return Err(ApiError::new(Code::InvalidRequest)
+            .with_message(
+                "文档内容未通过检查，无法保存。",
+                "The document would not pass the checks; nothing was saved.",
+            )
+            .with_details(serde_json::json!({ "issues": list })));
+    }
+    let Some(grid) = region::Entity::find_by_id(row.scope.clone())
+        .one(db)
+        .await?
+    else {
+        return Err(ApiError::internal("document grid missing"));
+    };
+    let heads = after.get_heads();
+    prepare(
+        writer,
+        Some(row),
+        &header,
+        &grid.path,
+        &mut after,
+        &tree,
+        read.as_ref().map(|(_, c)| c),
+        new,
+        &heads,
+        extra,
+    )
 }

@@ -126,6 +126,7 @@ pub fn rows(
                     conclusion: Set(v.conclusion.map(|c| c.as_str().to_string())),
                     photo_count: Set(v.photos.len() as i32),
                     updated_seq: Set(0),
+                    applied_for: Set(v.applied_for.map(|p| p.as_str().to_string())),
                 },
                 blobs: blob_names(v.photos.keys().chain(v.signatures.keys())),
             }

@@ -6,11 +6,13 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{Action, Target};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult, Code};
 use crate::http::{ApiJson, ApiQuery, AuthContext, SharedState};
+use crate::review::award::Award;
 use crate::review::queue::{self, QueueFilter, QueuePage};
 use crate::review::reports::{self, ReportItem};
-use crate::review::{DecisionResult, decide_visit, decision_schema};
+use crate::review::{DecisionRequest, DecisionResult, decide_visit, decision_schema};
+use doudi_protocol::doc::household::Programme;
 use doudi_protocol::doc::visit::ReviewDecision;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -26,6 +28,45 @@ pub struct ReviewRequest {
     /// decision and the audit log keep with the conflicts overridden.
     #[serde(default)]
     pub override_conflicts: bool,
+    /// `confirm` or county `reject` of an application's investigation: the programme approved
+    /// or refused (`dibao`, `tekun_dispersed`, `tekun_centralized`, `near_dibao`,
+    /// `rigid_expenditure`, ...); by default the visit's `applied_for`.
+    #[serde(default)]
+    pub programme: Option<String>,
+    /// `confirm` of 低保 or 特困: the monthly amount in fen (0 to 10,000,000).
+    #[serde(default)]
+    pub amount_fen_per_month: Option<i64>,
+    /// The decision's document number (文号), at most 100 characters.
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// County `reject`: the day the written notice is issued, `YYYY-MM-DD` (by default the day of
+    /// the decision; at the latest `refusal_notice_wd` working days after it).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub notice_date: Option<chrono::NaiveDate>,
+}
+
+impl ReviewRequest {
+    /// The county's decision carried by the request.
+    fn award(&self) -> ApiResult<Award> {
+        let programme = match self.programme.as_deref() {
+            None | Some("") => None,
+            Some(p) => Some(Programme::parse(p).ok_or_else(|| {
+                ApiError::new(Code::ReviewAwardInvalid)
+                    .with_message(
+                        format!("未知的救助类别：{p}"),
+                        format!("Unknown programme: {p}"),
+                    )
+                    .with_details(serde_json::json!({ "field": "programme" }))
+            })?),
+        };
+        Ok(Award {
+            programme,
+            amount_fen_per_month: self.amount_fen_per_month,
+            reference: self.reference.clone(),
+            notice_date: self.notice_date,
+        })
+    }
 }
 
 /// Decide on a visit: `approve`, `return` or `reject` (township, on a submitted visit);
@@ -36,7 +77,7 @@ pub struct ReviewRequest {
     responses((status = 200, body = DecisionResult),
               (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
               (status = 409, body = crate::error::ErrorBody, description = "`review.wrong_state`; `review.conflicts_open` (details.conflicts: document_id, kind, path, label of each field still in conflict)"),
-              (status = 422, body = crate::error::ErrorBody, description = "`review.comment_required`")))]
+              (status = 422, body = crate::error::ErrorBody, description = "`review.comment_required`; `review.award_invalid` (details.field: `programme`, `amount_fen_per_month`, `reference` or `notice_date`)")))]
 pub async fn review_visit(
     State(state): State<SharedState>,
     ctx: AuthContext,
@@ -44,13 +85,17 @@ pub async fn review_visit(
     ApiJson(req): ApiJson<ReviewRequest>,
 ) -> ApiResult<Json<DecisionResult>> {
     let reviewer = &ctx.actor;
+    let request = DecisionRequest {
+        kind: req.decision,
+        comment: req.comment.as_deref(),
+        override_conflicts: req.override_conflicts,
+        award: req.award()?,
+    };
     let out = decide_visit(
         &state.db,
         reviewer,
         &id,
-        req.decision,
-        req.comment.as_deref(),
-        req.override_conflicts,
+        &request,
         state.settings.spot_check_percent,
     )
     .await?;

@@ -123,6 +123,12 @@ pub fn county_due(
     )
 }
 
+/// The last day for the written notice of a refusal decided at `decided_ms` (书面告知,
+/// `refusal_notice_wd` working days).
+pub fn refusal_notice_due(cal: &WorkCalendar, policy: &Policy, decided_ms: i64) -> Option<DueDate> {
+    step(cal, policy, Step::RefusalNotice, decided_ms)
+}
+
 /// The hours within which a 急难 report needs action.
 pub fn emergency_hours() -> i64 {
     i64::from(policy().emergency_aid_hours)

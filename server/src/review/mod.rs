@@ -9,9 +9,11 @@
 //! Every read and write asks the access module; targets outside the reviewer's regions answer as
 //! if they did not exist, and the denial is audited.
 
+pub mod award;
 pub mod calendar;
 pub mod conflicts;
 pub mod deadlines;
+pub mod publication;
 pub mod queue;
 pub mod recheck;
 pub mod reports;
@@ -23,8 +25,9 @@ use sea_orm::sea_query::Query;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde::Serialize;
 
+use doudi_protocol::doc::household::Programme;
 use doudi_protocol::doc::visit::{Purpose, Review, ReviewDecision, ReviewLevel, VisitStatus};
-use doudi_protocol::doc::{self, UnixMillis, Visit};
+use doudi_protocol::doc::{self, Household, UnixMillis, Visit};
 use doudi_protocol::ids::AccountId;
 
 use crate::access::{Action, Actor, Decision, Target, decide};
@@ -117,21 +120,32 @@ pub async fn visible_visit(
     Ok(row)
 }
 
+/// A reviewer's decision on a visit, as the JSON API and the console take it.
+#[derive(Debug, Clone)]
+pub struct DecisionRequest<'a> {
+    pub kind: ReviewDecision,
+    /// Required for `return`, `reject` and `send_back` (and an override, a sampled confirmation).
+    pub comment: Option<&'a str>,
+    /// Approve or confirm although conflicts are open (with a comment saying why).
+    pub override_conflicts: bool,
+    /// The county's decision on an application ([`award`]).
+    pub award: award::Award,
+}
+
 /// Decide on a visit: check role, region and status, write the new status and the review into
 /// the document as a server change, and record the decision.
 pub async fn decide_visit(
     db: &DatabaseConnection,
     reviewer: &Actor,
     visit_id: &str,
-    kind: ReviewDecision,
-    comment: Option<&str>,
-    override_conflicts: bool,
+    req: &DecisionRequest<'_>,
     spot_percent: u32,
 ) -> ApiResult<DecisionResult> {
+    let (kind, override_conflicts, award) = (req.kind, req.override_conflicts, &req.award);
     reviewer
         .require(db, base_action(kind), Target::Scope, visit_id)
         .await?;
-    let comment = clean_comment(comment, kind.needs_comment())?;
+    let comment = clean_comment(req.comment, kind.needs_comment())?;
     let row = visible_visit(db, reviewer, visit_id).await?;
     reviewer
         .require_visible(db, base_action(kind), &row.region_path, visit_id)
@@ -162,13 +176,43 @@ pub async fn decide_visit(
     }
     let reviewer_id = AccountId::parse(&reviewer.account.id).map_err(ApiError::internal)?;
     let at = now_ms();
+    let application = Purpose::parse(&row.purpose).is_some_and(Purpose::needs_county_confirmation);
+    // The county's confirmation or refusal of an application decides it: the household's
+    // decision, checked before anything is written.
+    let decides = |status: VisitStatus, purpose: Purpose| {
+        status == VisitStatus::Approved
+            && purpose.needs_county_confirmation()
+            && matches!(kind, ReviewDecision::Confirm | ReviewDecision::Reject)
+    };
+    let checked = match VisitStatus::parse(&row.status) {
+        Some(s) if application && decides(s, Purpose::Investigation) => {
+            let today = deadlines::local_date(at).ok_or_else(|| ApiError::internal("no date"))?;
+            let notice_by = match kind {
+                ReviewDecision::Reject => {
+                    let cal = calendar::load(db).await?;
+                    let policy = queue::Limits::load(db).await?.of(&row.region_path, at);
+                    deadlines::refusal_notice_due(&cal, &policy, at).and_then(|d| d.date())
+                }
+                _ => None,
+            };
+            let applied_for = row.applied_for.as_deref().and_then(Programme::parse);
+            Some(award::decision(
+                award,
+                applied_for,
+                kind == ReviewDecision::Confirm,
+                today,
+                notice_by,
+            )?)
+        }
+        _ => None,
+    };
     // The township's approval of a 特困 application is numbered for the county's spot check.
     let numbering = if kind == ReviewDecision::Approve
-        && Purpose::parse(&row.purpose).is_some_and(Purpose::needs_county_confirmation)
+        && application
         && household::Entity::find_by_id(row.household_id.clone())
             .one(db)
             .await?
-            .is_some_and(|h| queue::is_tekun(&h.programmes))
+            .is_some_and(|h| queue::tekun_case(row.applied_for.as_deref(), &h.programmes))
     {
         match spot_check::batch(&row.scope, at) {
             Some(b) => spot_check::numbering(visit_id, b, spot_percent, at)?,
@@ -186,7 +230,16 @@ pub async fn decide_visit(
     // What the stored status asks for is known only inside the edit, which cannot write the
     // audit entry: a denial there is kept here and audited once the edit has given up.
     let denied: std::sync::Mutex<Option<(Action, Decision)>> = std::sync::Mutex::new(None);
-    let out = documents::server_write(db, &writer, visit_id, |am: &mut AutoCommit, stored| {
+    let household_id = row.household_id.clone();
+    let docs: Vec<&str> = match checked {
+        Some(_) => vec![visit_id, household_id.as_str()],
+        None => vec![visit_id],
+    };
+    let out = documents::server_write_all(db, &writer, &docs, |docs: &mut [AutoCommit], stored| {
+        let (am, rest) = docs
+            .split_first_mut()
+            .ok_or_else(|| ApiError::internal("no document"))?;
+        let stored = &stored[0];
         let (_, mut v) = doc::read::<Visit, _>(&*am).map_err(ApiError::internal)?;
         let from = v.status;
         let Some(t) = kind.step(from, v.purpose) else {
@@ -214,6 +267,23 @@ pub async fn decide_visit(
         if !d.is_allowed() {
             *denied.lock().unwrap_or_else(|p| p.into_inner()) = Some((action, d));
             return Err(ApiError::new(Code::Denied));
+        }
+        // The decision checked above is for a county step on an application: the state found
+        // now must still be that step (a concurrent decision moved it otherwise).
+        if decides(from, v.purpose) != checked.is_some() {
+            return Err(
+                ApiError::new(Code::ReviewWrongState).with_details(serde_json::json!({
+                    "status": from.as_str(),
+                    "decision": kind.as_str(),
+                })),
+            );
+        }
+        if let (Some(c), Some(hh)) = (&checked, rest.first_mut()) {
+            let (_, mut h) = doc::read::<Household, _>(&*hh).map_err(ApiError::internal)?;
+            let id =
+                doudi_protocol::ids::DocumentId::parse(visit_id).map_err(ApiError::internal)?;
+            award::record(&mut h, c, reviewer_id.clone(), at, id, comment.clone());
+            doc::write(hh, &h).map_err(ApiError::internal)?;
         }
         v.status = t.to;
         v.reviews.push(Review {

@@ -98,6 +98,12 @@ pub fn is_tekun(programmes: &str) -> bool {
         .any(|p| p == "tekun_dispersed" || p == "tekun_centralized")
 }
 
+/// Whether a visit is a 特困 case: by the programme its application is for (申请救助类别), or,
+/// for a visit that names none, by the household's enrolment.
+pub fn tekun_case(applied_for: Option<&str>, household_programmes: &str) -> bool {
+    is_tekun(applied_for.unwrap_or(household_programmes))
+}
+
 /// The path of a region the subject may see, by code; `None` for unknown or outside.
 pub async fn region_path_in_scope(
     db: &DatabaseConnection,
@@ -114,12 +120,12 @@ pub async fn region_path_in_scope(
 
 /// The time limits of each visit's region, from the policy book (the national defaults where a
 /// region sets none): the policy in force on the day the visit was submitted.
-struct Limits {
+pub(crate) struct Limits {
     book: Option<doudi_protocol::rules::policy::PolicyBook>,
 }
 
 impl Limits {
-    async fn load(db: &DatabaseConnection) -> ApiResult<Limits> {
+    pub(crate) async fn load(db: &DatabaseConnection) -> ApiResult<Limits> {
         match crate::policies::load(db).await {
             Ok((book, _)) => Ok(Limits { book: Some(book) }),
             Err(crate::policies::PolicyStoreError::Db(e)) => Err(e.into()),
@@ -132,7 +138,7 @@ impl Limits {
         }
     }
 
-    fn of(&self, region_path: &str, at_ms: i64) -> Policy {
+    pub(crate) fn of(&self, region_path: &str, at_ms: i64) -> Policy {
         let day = deadlines::local_date(at_ms).unwrap_or_default();
         match (&self.book, super::recheck::policy_region(region_path)) {
             (Some(b), Some(r)) => b
@@ -174,7 +180,10 @@ pub async fn items(db: &DatabaseConnection, rows: Vec<visit::Model>) -> ApiResul
         .into_iter()
         .map(|v| {
             let hh = households.get(&v.household_id);
-            let tekun = hh.is_some_and(|h| is_tekun(&h.programmes));
+            let tekun = tekun_case(
+                v.applied_for.as_deref(),
+                hh.map_or("", |h| h.programmes.as_str()),
+            );
             let approved_at = approvals.get(&v.doc_id).copied();
             // The statutory clocks and the county's spot check are an application's: a visit
             // of another purpose is closed by the township without a legal time limit.

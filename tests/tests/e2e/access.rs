@@ -599,7 +599,7 @@ async fn every_refusal_is_audited(b: Backend) {
         .post(
             &format!("/api/v1/visits/{visit}/review"),
             Some(&county),
-            json!({ "decision": "confirm" }),
+            json!({ "decision": "confirm", "programme": "dibao", "amount_fen_per_month": 60_000 }),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);

@@ -11,10 +11,10 @@ use doudi_protocol::role::Role;
 use doudi_protocol::rules::policy::{PolicyLayer, PolicySettings, Standard};
 use doudi_protocol::rules::{Money, Rate};
 use doudi_sdk::{
-    AssetInput, AssetKind, DisabilityKind, DoudiClient, DoudiError, ExpenditureInput,
+    AppliedFor, AssetInput, AssetKind, DisabilityKind, DoudiClient, DoudiError, ExpenditureInput,
     ExpenditureKind, Health, HukouType, IncomeClass, IncomeInput, IncomeSource, IndicatorKind,
     IndicatorStatus, MeansAssessment, MemberDetails, NewMemberInput, NonResidentReason, Period,
-    SupporterInput, VisitPurpose, WorkCapacity,
+    SupporterInput, WorkCapacity,
 };
 use doudi_tests::{Backend, TestApp, both_backends, console_login, spawn_app};
 use reqwest::StatusCode;
@@ -161,7 +161,7 @@ fn family_of_three(p: &DoudiClient, hukou: HukouType) -> (String, String) {
         .unwrap();
     p.set_hukou_type(hid.clone(), Some(hukou)).unwrap();
     let vid = p
-        .start_visit(hid.clone(), VisitPurpose::Investigation)
+        .start_application_visit(hid.clone(), AppliedFor::Dibao)
         .unwrap();
     let head = p.household(hid.clone()).unwrap().members[0].id.clone();
     for (name, relation, number) in [
@@ -248,6 +248,12 @@ async fn qingdao_and_tieling_from_the_phone_to_the_console(b: Backend) {
     // The visit page shows the household changes the visit's investigator made during it.
     let (mut c, _) = console_login(&app, "county.qd").await;
     let (_, visit_page) = c.get(&format!("/console/visits/{vid}")).await;
+    // An application's investigation, for 低保, named on the phone.
+    assert_eq!(
+        qd.visit(vid.clone()).unwrap().applied_for,
+        Some(AppliedFor::Dibao)
+    );
+    assert!(visit_page.contains("入户调查（申请低保）"), "{visit_page}");
     let at = visit_page
         .find("本次走访对家庭档案的修改")
         .expect("the section");

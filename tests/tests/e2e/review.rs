@@ -39,6 +39,7 @@ both_backends!(
     approval_waits_for_conflicts_to_be_settled,
     visit_page_shows_member_checks_and_additions,
     photo_viewer_pages_through_a_records_photos,
+    the_county_decision_sets_the_programme,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -87,13 +88,17 @@ async fn world_with(b: Backend, tweak: impl FnOnce(&mut Settings)) -> World {
 async fn submitted(w: &mut World, tekun: bool) -> (String, String) {
     let h = doudi_tests::cases::household("济南市历下区一镇一村 9 号");
     let hh = w.phone.replica.create(GRID_A, &h).unwrap();
-    let v = doudi_tests::cases::submitted_visit(
+    let mut v = doudi_tests::cases::submitted_visit(
         hh,
         [
             (w.phone.account_id.as_str(), "张网格"),
             (w.assistant_id.as_str(), "刘协理"),
         ],
     );
+    v.applied_for = Some(match tekun {
+        true => Programme::TekunDispersed,
+        false => Programme::Dibao,
+    });
     if tekun {
         let o = w.app.sync(&mut w.phone).await;
         assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
@@ -128,6 +133,10 @@ async fn review(
     let mut body = json!({ "decision": decision });
     if let Some(c) = comment {
         body["comment"] = json!(c);
+    }
+    // A confirmation approves the application: with the monthly amount.
+    if decision == "confirm" {
+        body["amount_fen_per_month"] = json!(60_000);
     }
     app.post(&format!("/api/v1/visits/{visit}/review"), Some(token), body)
         .await
@@ -2071,4 +2080,212 @@ async fn photo_viewer_pages_through_a_records_photos(b: Backend) {
             .iter()
             .any(|d| d.target.as_deref() == Some(visit.as_str()))
     );
+}
+
+/// The county's confirmation of an application approves it: the household's decision (programme,
+/// monthly amount paid from the first of next month, members covered, 文号) reaches the phone and
+/// puts the household in the programme; a refusal keeps its reasons and notice date and changes no
+/// programme. What is missing is named, and nothing is written then.
+async fn the_county_decision_sets_the_programme(b: Backend) {
+    use doudi_protocol::doc::household::{Decision, DecisionOutcome};
+    let mut w = world(b).await;
+    let mut h = doudi_tests::cases::household("济南市历下区一镇一村 11 号");
+    h.members.insert(
+        MemberId::generate().unwrap(),
+        Member::new("王小明", Relation::Child),
+    );
+    let hh = w.phone.replica.create(GRID_A, &h).unwrap();
+    let investigators = [
+        (w.phone.account_id.as_str(), "张网格"),
+        (w.assistant_id.as_str(), "刘协理"),
+    ];
+    let mut v = doudi_tests::cases::submitted_visit(hh, investigators);
+    v.applied_for = Some(Programme::Dibao);
+    let visit = w.phone.replica.create(GRID_A, &v).unwrap().to_string();
+    // A second application, for 特困, from a household of one.
+    let h2 = w
+        .phone
+        .replica
+        .create(
+            GRID_A,
+            &doudi_tests::cases::household("济南市历下区一镇一村 12 号"),
+        )
+        .unwrap();
+    let mut v2 = doudi_tests::cases::submitted_visit(h2, investigators);
+    v2.applied_for = Some(Programme::TekunDispersed);
+    let refused = w.phone.replica.create(GRID_A, &v2).unwrap().to_string();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted.len(), 4, "{:?}", o.rejected);
+    for v in [&visit, &refused] {
+        let r = review(&w.app, &w.town, v, "approve", None).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    let url = format!("/api/v1/visits/{visit}/review");
+    // Without the amount the county is told which field is missing; nothing is decided.
+    for (body, field) in [
+        (json!({ "decision": "confirm" }), "amount_fen_per_month"),
+        (
+            json!({ "decision": "confirm", "amount_fen_per_month": -1 }),
+            "amount_fen_per_month",
+        ),
+        (
+            json!({ "decision": "confirm", "programme": "unknown", "amount_fen_per_month": 1 }),
+            "programme",
+        ),
+    ] {
+        let r = w.app.post(&url, Some(&w.county), body).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "review.award_invalid"),
+            "{:?}",
+            r.body
+        );
+        assert_eq!(r.body["details"]["field"], field);
+    }
+    let r = w
+        .app
+        .post(
+            &url,
+            Some(&w.county),
+            json!({ "decision": "confirm", "amount_fen_per_month": 72_000, "reference": "历民〔2026〕8号", "comment": "同意" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let decided_on = doudi_server::review::deadlines::today().unwrap();
+    w.app.sync(&mut w.phone).await;
+    let got: Household = w.phone.replica.read(&hh.to_string()).unwrap();
+    assert!(
+        got.programmes.contains(&Programme::Dibao),
+        "{:?}",
+        got.programmes
+    );
+    let d = got.decisions.last().unwrap();
+    assert_eq!(d.outcome, DecisionOutcome::Approved);
+    assert_eq!(d.programme, Some(Programme::Dibao));
+    assert_eq!(d.amount_fen_per_month, Some(72_000));
+    assert_eq!(d.effective_from, Some(Decision::pays_from(decided_on)));
+    assert_eq!(d.household_size, Some(2));
+    assert_eq!(d.reference.as_deref(), Some("历民〔2026〕8号"));
+    assert_eq!(d.visit.map(|v| v.to_string()), Some(visit.clone()));
+    let confirmed: Visit = w.phone.replica.read(&visit).unwrap();
+    assert_eq!(confirmed.status, VisitStatus::Confirmed);
+
+    // A refusal: a notice date before the decision, or past the working days allowed, is refused.
+    let url = format!("/api/v1/visits/{refused}/review");
+    for late in [
+        decided_on.pred_opt().unwrap(),
+        decided_on + chrono::Days::new(40),
+    ] {
+        let r = w
+            .app
+            .post(
+                &url,
+                Some(&w.county),
+                json!({ "decision": "reject", "comment": "有赡养能力的法定赡养人", "notice_date": late }),
+            )
+            .await;
+        assert_eq!(r.code(), "review.award_invalid", "{late}: {:?}", r.body);
+        assert_eq!(r.body["details"]["field"], "notice_date");
+    }
+    let r = w
+        .app
+        .post(
+            &url,
+            Some(&w.county),
+            json!({ "decision": "reject", "comment": "有赡养能力的法定赡养人" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    w.app.sync(&mut w.phone).await;
+    let got: Household = w.phone.replica.read(&h2.to_string()).unwrap();
+    assert!(got.programmes.is_empty(), "{:?}", got.programmes);
+    let d = got.decisions.last().unwrap();
+    assert_eq!(d.outcome, DecisionOutcome::Refused);
+    assert_eq!(d.programme, Some(Programme::TekunDispersed));
+    assert_eq!(d.note.as_deref(), Some("有赡养能力的法定赡养人"));
+    assert_eq!(d.notice_date, Some(decided_on));
+    assert_eq!(d.effective_from, None);
+    // In the console: the confirm form names the programme applied for and takes the amount in
+    // yuan; a bad amount comes back in the form with its message, the comment kept.
+    let (h4, v4) = submitted(&mut w, false).await;
+    let r = review(&w.app, &w.town, &v4, "approve", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let (mut console, csrf) = console_login(&w.app, "county.qian").await;
+    let (_, page) = console.get(&format!("/console/visits/{v4}")).await;
+    assert!(
+        page.contains("（申请低保）")
+            && page.contains("<option value=\"dibao\" selected>")
+            && page.contains("name=\"amount_yuan\""),
+        "{page}"
+    );
+    let form = format!("/console/visits/{v4}/decision");
+    let resp = console
+        .post(
+            &form,
+            &[
+                ("csrf", csrf.as_str()),
+                ("decision", "confirm"),
+                ("programme", "dibao"),
+                ("amount_yuan", "七百"),
+                ("comment", "同意纳入"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("月保障金额请填写数字") && page.contains("同意纳入"),
+        "{page}"
+    );
+    let resp = console
+        .post(
+            &form,
+            &[
+                ("csrf", csrf.as_str()),
+                ("decision", "confirm"),
+                ("programme", "dibao"),
+                ("amount_yuan", "720.5"),
+                ("reference", "历民〔2026〕9号"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    w.app.sync(&mut w.phone).await;
+    let got: Household = w.phone.replica.read(&h4).unwrap();
+    let d = got.decisions.last().unwrap();
+    assert_eq!(
+        (d.amount_fen_per_month, d.reference.as_deref()),
+        (Some(72_050), Some("历民〔2026〕9号"))
+    );
+
+    // The month's publication for the village: the two approvals, with only the head's name,
+    // the household size and the amount; not the refusal, and not to another township.
+    let month = decided_on.format("%Y-%m").to_string();
+    let url = format!("/console/publication?region=370102001001&month={month}");
+    let (status, page) = console.get(&url).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let table = &page[page.find("<tbody>").expect("a list")..page.find("</tbody>").unwrap()];
+    assert_eq!(table.matches("<tr>").count(), 2, "{table}");
+    for figure in ["720.00", "720.50", "王建国", ">2<", ">1<", "低保"] {
+        assert!(table.contains(figure), "{figure} missing: {table}");
+    }
+    assert!(
+        !table.contains("济南市"),
+        "no address is published: {table}"
+    );
+    let (mut other, _) = console_login(&w.app, "town.other").await;
+    let (status, _) = other.get(&url).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = console
+        .get("/console/publication?region=370102001001&month=2026-13")
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The township's decisions decide nothing on the household.
+    let (h3, v3) = submitted(&mut w, false).await;
+    let r = review(&w.app, &w.town, &v3, "reject", Some("材料不全")).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    w.app.sync(&mut w.phone).await;
+    let got: Household = w.phone.replica.read(&h3).unwrap();
+    assert!(got.decisions.is_empty(), "{:?}", got.decisions);
 }

@@ -271,6 +271,10 @@ fn full_household() -> Household {
             by: account("county-01"),
             reference: Some("历民〔2025〕12号".to_owned()),
             note: Some("按月发放".to_owned()),
+            effective_from: chrono::NaiveDate::from_ymd_opt(2023, 12, 1),
+            visit: Some(DocumentId::from_bytes([7; 16])),
+            household_size: Some(2),
+            notice_date: None,
         }],
     }
 }
@@ -312,6 +316,7 @@ fn full_visit() -> Visit {
         household: DocumentId::from_bytes([7; 16]),
         purpose: Purpose::DiscoveryCheck,
         report: Some(DocumentId::from_bytes([8; 16])),
+        applied_for: None,
         started_at: Some(UnixMillis(1_750_000_000_000)),
         ended_at: ended,
         investigators,
@@ -914,6 +919,8 @@ fn broken_documents() -> Vec<AutoCommit> {
         },
     );
     v.conclusion = None;
+    // A re-check naming a programme applied for.
+    v.applied_for = Some(Programme::Dibao);
     let mut undated = full_visit();
     undated
         .member_checks
@@ -924,6 +931,10 @@ fn broken_documents() -> Vec<AutoCommit> {
     undated.status = VisitStatus::Approved;
     undated.reviews.clear();
     undated.report = None;
+    // An application's investigation naming no programme.
+    let mut unnamed = full_visit();
+    unnamed.purpose = Purpose::Investigation;
+    unnamed.report = None;
 
     let [person, _] = full_reports();
     let mut empty = DiscoveryReport::new(account("cadre-7"));
@@ -947,6 +958,7 @@ fn broken_documents() -> Vec<AutoCommit> {
         create(id, "../../etc", &headless, None).unwrap(),
         create(id, SCOPE, &v, None).unwrap(),
         create(id, SCOPE, &undated, None).unwrap(),
+        create(id, SCOPE, &unnamed, None).unwrap(),
         create(id, SCOPE, &empty, None).unwrap(),
         create(id, SCOPE, &nameless, None).unwrap(),
         create(id, SCOPE, &swapped, None).unwrap(),

@@ -4,12 +4,14 @@
 
 mod household_view;
 mod photo_view;
+mod publication_view;
 mod queue_view;
 mod report_view;
 mod visit_view;
 
 pub use household_view::{household, households};
 pub use photo_view::photo;
+pub use publication_view::publication;
 pub use queue_view::queue;
 pub(in crate::console) use queue_view::scope_regions;
 pub use report_view::{report, report_assign, report_close, report_unmask};
@@ -37,10 +39,13 @@ use crate::entity::{account, doc_change, document, region, review_decision, visi
 use crate::error::{ApiError, ApiResult};
 use crate::http::SharedState;
 use crate::review;
+use crate::review::award::Award;
+use crate::review::deadlines;
 use crate::review::queue::{self, QueueFilter};
 use crate::search;
+use doudi_protocol::doc::household::Programme;
 use doudi_protocol::doc::schema::SCHEMA;
-use doudi_protocol::doc::visit::ReviewDecision;
+use doudi_protocol::doc::visit::{ReviewDecision, ReviewLevel};
 use doudi_protocol::ids::DocumentKind;
 
 fn ok_page(title: &str, session: &Session, active: &str, body: &str) -> Response {
@@ -98,6 +103,7 @@ impl<'a> Refused<'a> {
         matches!(
             e.code,
             Code::ReviewCommentRequired
+                | Code::ReviewAwardInvalid
                 | Code::ReviewConflictsOpen
                 | Code::InvalidRequest
                 | Code::TaskAssigneeInvalid

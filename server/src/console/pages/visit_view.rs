@@ -4,6 +4,68 @@ use super::*;
 
 /// The decision forms the reader may use; a decision refused for its comment comes back in its
 /// form, with the message beside it and the comment kept.
+/// What the county's decision on an application starts from: the programme applied for and the
+/// 低保 amount the rules compute for the household (the means section shows how).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct AwardDefaults {
+    pub applied_for: Option<Programme>,
+    pub dibao_amount_fen: Option<i64>,
+}
+
+/// The programmes a county approves on an application.
+const AWARDED: [Programme; 5] = [
+    Programme::Dibao,
+    Programme::TekunDispersed,
+    Programme::TekunCentralized,
+    Programme::NearDibao,
+    Programme::RigidExpenditure,
+];
+
+/// The fields of the county's decision (审批决定) within its confirm or refuse form.
+fn award_fields(kind: ReviewDecision, d: &AwardDefaults) -> String {
+    match kind {
+        ReviewDecision::Confirm => {
+            let options: String = AWARDED
+                .iter()
+                .map(|p| {
+                    format!(
+                        "<option value=\"{}\"{}>{}</option>",
+                        p.as_str(),
+                        if d.applied_for == Some(*p) {
+                            " selected"
+                        } else {
+                            ""
+                        },
+                        esc(p.label_zh())
+                    )
+                })
+                .collect();
+            let none = if d.applied_for.is_none() {
+                "<option value=\"\" selected>请选择</option>"
+            } else {
+                ""
+            };
+            let amount = match d.applied_for {
+                Some(Programme::Dibao) | None => d.dibao_amount_fen.map(html::yuan),
+                _ => None,
+            }
+            .unwrap_or_default();
+            format!(
+                r#"<fieldset class="award"><legend>审批决定：批准（自次月起发放）</legend><label>批准的救助类别<select name="programme" required>{none}{options}</select></label><label>月保障金额（元，低保、特困必填）<input name="amount_yuan" inputmode="decimal" value="{amount}" pattern="[0-9]{{1,12}}(\.[0-9]{{1,2}})?"></label><label>文号（可选）<input name="reference" maxlength="100"></label></fieldset>"#,
+                amount = esc(&amount),
+            )
+        }
+        ReviewDecision::Reject => format!(
+            r#"<label>书面告知日期<input type="date" name="notice_date" value="{}"></label>"#,
+            deadlines::today()
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        ),
+        _ => String::new(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(super) fn decision_forms(
     session: &Session,
     visit_id: &str,
@@ -12,6 +74,7 @@ pub(super) fn decision_forms(
     spot_check: bool,
     open_conflicts: usize,
     refused: Option<&Refused<'_>>,
+    award: &AwardDefaults,
 ) -> String {
     let mut s = String::new();
     for &kind in ReviewDecision::ALL {
@@ -41,8 +104,13 @@ pub(super) fn decision_forms(
             ),
             _ => String::new(),
         };
+        // The county's confirmation or refusal of an application decides it.
+        let fields = match t.level == ReviewLevel::County && purpose.needs_county_confirmation() {
+            true => award_fields(kind, award),
+            false => String::new(),
+        };
         s.push_str(&format!(
-            r#"<form method="post" action="/console/visits/{id}/decision" class="decision d-{k}">{csrf}<input type="hidden" name="decision" value="{k}"><label>{label}<textarea name="comment" rows="2" maxlength="2000"{req}>{text}</textarea></label>{gate}{msg}<button type="submit">{zh}</button></form>"#,
+            r#"<form method="post" action="/console/visits/{id}/decision" class="decision d-{k}">{csrf}<input type="hidden" name="decision" value="{k}">{fields}<label>{label}<textarea name="comment" rows="2" maxlength="2000"{req}>{text}</textarea></label>{gate}{msg}<button type="submit">{zh}</button></form>"#,
             id = esc(visit_id),
             csrf = csrf_field(session),
             k = kind.as_str(),
@@ -162,10 +230,14 @@ pub(super) async fn visit_page(
     let can_unmask =
         decide(&r.subject, Action::Unmask, Target::Region(&row.region_path)).is_allowed();
     let mut b = String::new();
+    let mut award = AwardDefaults {
+        applied_for: v.applied_for,
+        dibao_amount_fen: None,
+    };
     b.push_str(&format!(
         r#"<section class="summary"><dl>
 <dt>状态</dt><dd><span class="status s-{st}">{status}</span>{flags}</dd>
-<dt>走访类型</dt><dd>{purpose}</dd><dt>方式</dt><dd>{mode}{emerg}</dd>
+<dt>走访类型</dt><dd>{purpose}{applied}</dd><dt>方式</dt><dd>{mode}{emerg}</dd>
 <dt>开始 / 结束</dt><dd>{start} — {end}</dd><dt>提交时间</dt><dd>{sub}</dd>
 <dt>办理期限</dt><dd{oc}>{due}</dd><dt>网格</dt><dd>{grid}</dd>
 </dl></section>"#,
@@ -177,6 +249,10 @@ pub(super) async fn visit_page(
             _ => "",
         },
         purpose = esc(v.purpose.label_zh()),
+        applied = v
+            .applied_for
+            .map(|p| format!("（申请{}）", esc(p.label_zh())))
+            .unwrap_or_default(),
         mode = esc(v.mode.label_zh()),
         emerg = v
             .emergency_reason
@@ -217,6 +293,7 @@ pub(super) async fn visit_page(
             b.push_str(&member_checks(h, &v));
             if let Some(row) = &household_row {
                 let (a, policy) = means::assess(state, &hh_id, &row.region_path, h).await?;
+                award.dibao_amount_fen = a.dibao_amount.map(|m| m.as_fen());
                 b.push_str("<h3>收入与测算</h3>");
                 b.push_str(&means::section(h, &a, &policy));
             }
@@ -313,6 +390,7 @@ pub(super) async fn visit_page(
         item.is_some_and(|i| i.spot_check),
         open_conflicts,
         refused,
+        &award,
     ));
     if !v.reviews.is_empty() {
         let rows: String = v
@@ -413,7 +491,8 @@ pub async fn decision(
         && fields.get("confirmed").map(String::as_str) != Some("1")
         && comment.is_some_and(|c| !c.trim().is_empty())
     {
-        return match confirm_refusal(&state, &session, &id, comment.unwrap_or("")).await {
+        let notice = fields.get("notice_date").map(String::as_str);
+        return match confirm_refusal(&state, &session, &id, comment.unwrap_or(""), notice).await {
             Ok(body) => html_response(
                 StatusCode::OK,
                 layout("确认不予通过", &session, "queue", &body),
@@ -421,16 +500,26 @@ pub async fn decision(
             Err(e) => error_page(e),
         };
     }
-    let decided = review::decide_visit(
-        &state.db,
-        &session.reviewer,
-        &id,
-        kind,
-        comment,
-        fields.get("override_conflicts").map(String::as_str) == Some("1"),
-        state.settings.spot_check_percent,
-    )
-    .await;
+    let decided = match award_of(&fields) {
+        Ok(award) => {
+            let request = review::DecisionRequest {
+                kind,
+                comment,
+                override_conflicts: fields.get("override_conflicts").map(String::as_str)
+                    == Some("1"),
+                award,
+            };
+            review::decide_visit(
+                &state.db,
+                &session.reviewer,
+                &id,
+                &request,
+                state.settings.spot_check_percent,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
     let e = match decided {
         Ok(_) => {
             let to = match next_in_queue(&state, &session, &id).await {
@@ -451,18 +540,66 @@ pub async fn decision(
     }
 }
 
+/// The county's decision typed into a confirm or refuse form.
+fn award_of(fields: &HashMap<String, String>) -> ApiResult<Award> {
+    let field = |k: &str| fields.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let bad = |f: &str, zh: &str, en: &str| {
+        ApiError::new(crate::error::Code::ReviewAwardInvalid)
+            .with_message(zh.to_string(), en.to_string())
+            .with_details(serde_json::json!({ "field": f }))
+    };
+    Ok(Award {
+        programme: match field("programme") {
+            None => None,
+            Some(p) => Some(
+                Programme::parse(p)
+                    .ok_or_else(|| bad("programme", "未知的救助类别。", "Unknown programme."))?,
+            ),
+        },
+        amount_fen_per_month: match field("amount_yuan") {
+            None => None,
+            Some(a) => Some(html::parse_yuan(a).ok_or_else(|| {
+                bad(
+                    "amount_fen_per_month",
+                    "月保障金额请填写数字，最多两位小数（元）。",
+                    "Type the monthly amount in yuan, with at most two decimals.",
+                )
+            })?),
+        },
+        reference: field("reference").map(str::to_string),
+        notice_date: match field("notice_date") {
+            None => None,
+            Some(d) => Some(d.parse().map_err(|_| {
+                bad(
+                    "notice_date",
+                    "书面告知日期格式应为 年-月-日。",
+                    "The notice date is YYYY-MM-DD.",
+                )
+            })?),
+        },
+    })
+}
+
 /// The page that asks a reviewer to confirm a refusal (不予通过), with the reason typed.
 async fn confirm_refusal(
     state: &SharedState,
     session: &Session,
     id: &str,
     comment: &str,
+    notice_date: Option<&str>,
 ) -> ApiResult<String> {
     let row = review::visible_visit(&state.db, &session.reviewer, id).await?;
+    let notice = match notice_date {
+        Some(d) => format!(
+            r#"<input type="hidden" name="notice_date" value="{d}"><p>书面告知日期：{d}</p>"#,
+            d = esc(d)
+        ),
+        None => String::new(),
+    };
     Ok(format!(
         r#"<p class="notice" role="alert">不予通过将写入审核记录并书面告知申请人，决定后不能撤回。请核对理由后确认。</p>
 <p>走访类型：{purpose}</p>
-<form method="post" action="/console/visits/{id}/decision" class="decision d-reject-confirm">{csrf}<input type="hidden" name="decision" value="reject"><input type="hidden" name="confirmed" value="1"><label>理由（必填）<textarea name="comment" rows="3" maxlength="2000" required>{comment}</textarea></label><button type="submit">确认不予通过</button></form>
+<form method="post" action="/console/visits/{id}/decision" class="decision d-reject-confirm">{csrf}<input type="hidden" name="decision" value="reject"><input type="hidden" name="confirmed" value="1">{notice}<label>理由（必填）<textarea name="comment" rows="3" maxlength="2000" required>{comment}</textarea></label><button type="submit">确认不予通过</button></form>
 <p><a href="/console/visits/{id}">返回，不作决定</a></p>"#,
         purpose = esc(&html::purpose_label(&row.purpose)),
         id = esc(id),
