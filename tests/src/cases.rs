@@ -121,6 +121,7 @@ pub async fn approve(
             visit: None,
             household_size: None,
             notice_date: None,
+            months: None,
         });
         doudi_protocol::doc::write(am, &h).unwrap();
         Ok(((), vec![]))

@@ -104,6 +104,7 @@ pub mod key {
         pub const VISIT: &str = "visit";
         pub const HOUSEHOLD_SIZE: &str = "household_size";
         pub const NOTICE_DATE: &str = "notice_date";
+        pub const MONTHS: &str = "months";
     }
 }
 
@@ -272,6 +273,9 @@ const DECISION: &[SchemaKey] = {
             .about("the household members the decision covers, as published (公布)"),
         SchemaKey::opt(k::NOTICE_DATE, "书面告知日期", Scalar(&DATE))
             .about("a refusal: the day the written notice with the reasons is issued"),
+        SchemaKey::opt(k::MONTHS, "渐退月数", Scalar(&SMALL_INT)).about(
+            "a phase-out (`phase_out`): the months the benefit continues from `effective_from`, within the region's `phase_out_min_months` and `phase_out_max_months`",
+        ),
     ]
 };
 
@@ -767,6 +771,9 @@ code_enum! {
         Changed = ("changed", "变更"),
         /// 暂停
         Suspended = ("suspended", "暂停"),
+        /// 渐退 (phase-out: the benefit continues `months` months after income rose through
+        /// work, DD2022), then ends
+        PhaseOut = ("phase_out", "渐退"),
         /// 终止
         Terminated = ("terminated", "终止"),
     }
@@ -1128,6 +1135,8 @@ pub struct Decision {
     pub household_size: Option<u8>,
     /// 书面告知日期: when a refusal's written notice is issued.
     pub notice_date: Option<NaiveDate>,
+    /// 渐退月数: how long a phase-out (渐退) continues the benefit.
+    pub months: Option<u8>,
 }
 
 impl Decision {
@@ -1156,6 +1165,7 @@ impl Decision {
             visit: m.opt(k::VISIT)?,
             household_size: m.opt(k::HOUSEHOLD_SIZE)?,
             notice_date: m.opt(k::NOTICE_DATE)?,
+            months: m.opt(k::MONTHS)?,
         })
     }
 
@@ -1171,7 +1181,8 @@ impl Decision {
         m.set_opt(k::EFFECTIVE_FROM, self.effective_from.as_ref())?;
         m.set_opt(k::VISIT, self.visit.as_ref())?;
         m.set_opt(k::HOUSEHOLD_SIZE, self.household_size.as_ref())?;
-        m.set_opt(k::NOTICE_DATE, self.notice_date.as_ref())
+        m.set_opt(k::NOTICE_DATE, self.notice_date.as_ref())?;
+        m.set_opt(k::MONTHS, self.months.as_ref())
     }
 }
 
@@ -1204,8 +1215,8 @@ impl Household {
     }
 
     /// Record a decision (审批决定) and what it does to the programmes: an approval or a change
-    /// puts the household in the decision's programme, a termination takes it out; a refusal or
-    /// a suspension leaves them as they are. Decisions and programmes are the server's to write
+    /// puts the household in the decision's programme, a termination takes it out; a refusal, a
+    /// suspension or a phase-out (paid on until it ends) leaves them as they are. Decisions and programmes are the server's to write
     /// (DB2021 art. 28): phones never call this.
     pub fn record_decision(&mut self, d: Decision) {
         if let Some(p) = d.programme {
@@ -1216,7 +1227,9 @@ impl Household {
                 DecisionOutcome::Terminated => {
                     self.programmes.remove(&p);
                 }
-                DecisionOutcome::Refused | DecisionOutcome::Suspended => {}
+                DecisionOutcome::Refused
+                | DecisionOutcome::Suspended
+                | DecisionOutcome::PhaseOut => {}
             }
         }
         self.decisions.push(d);

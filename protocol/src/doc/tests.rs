@@ -92,6 +92,7 @@ fn sample_household() -> (Household, MemberId) {
             visit: Some(DocumentId::from_bytes([7; 16])),
             household_size: Some(2),
             notice_date: None,
+            months: None,
         }],
     };
     (h, head_id)

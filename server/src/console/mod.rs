@@ -56,6 +56,7 @@ pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
         .route("/console/docs/{id}/photos/{n}", get(pages::photo))
         .route("/console/households", get(pages::households))
         .route("/console/households/{id}", get(pages::household))
+        .route("/console/households/{id}/benefit", post(pages::benefit))
         .route("/console/reports", get(triage::reports))
         .route("/console/reports/{id}", get(pages::report))
         .route("/console/reports/{id}/assign", post(pages::report_assign))

@@ -124,6 +124,7 @@ async fn approve(
             visit: None,
             household_size: None,
             notice_date: None,
+            months: None,
         });
         doc::write(am, &h).map_err(ApiError::internal)?;
         Ok(((), Vec::new()))
@@ -403,7 +404,8 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
     }
     s.put(&h5).await?;
 
-    // 6. Not eligible: two wages, 3,500 per person a month, no rigid spending.
+    // 6. No longer eligible: two wages, 3,500 per person a month, no rigid spending. The
+    // household was in 低保 before both found work: the county decided a phase-out (渐退期, below).
     let (head6, m) = member(keys, "钱志强", Relation::Head, "37010219800202001", None);
     let (spouse6, m2) = member(keys, "刘芳", Relation::Spouse, "37010219820404002", None);
     let mut h6 = Household {
@@ -428,7 +430,8 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
             Period::Month,
         ),
     ]);
-    s.put(&h6).await?;
+    let hh6 = s.put(&h6).await?;
+    approve(hh6, Programme::Dibao, 400).await?;
 
     let investigators = [
         (worker.id.as_str(), worker.display_name.as_str()),
@@ -583,6 +586,32 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
             &tekun_case.to_string(),
             &approve,
             crate::review::spot_check::MIN_PERCENT,
+        )
+        .await
+        .map_err(|e| err(e.body().message_en))?;
+    }
+
+    // The county's phase-out of household 6 (渐退期, 3 months from next month): its end is a
+    // task of the grid worker's once the schedule runs.
+    if let Some(county) = county.clone()
+        && let Some(subject) = accounts::subject_of(db, &county).await?
+    {
+        let actor = crate::access::Actor {
+            subject,
+            account: county,
+            device_id: DEVICE_ID.to_string(),
+            client_addr: "demo".to_string(),
+        };
+        crate::review::benefit::decide(
+            db,
+            &actor,
+            &hh6.to_string(),
+            crate::review::benefit::Change::PhaseOut {
+                months: 3,
+                amount_fen_per_month: Some(30_000),
+            },
+            None,
+            Some("夫妻二人均已就业，家庭人均收入超过低保标准，按规定给予渐退期"),
         )
         .await
         .map_err(|e| err(e.body().message_en))?;

@@ -125,6 +125,10 @@ pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
         )
         .route("/review/queue", get(crate::http::review::review_queue))
         .route("/households", get(crate::http::search::search_households))
+        .route(
+            "/households/{id}/decisions",
+            post(crate::http::review::decide_benefit),
+        )
         .route("/exports/{dataset}", get(crate::http::exports::export))
         .route("/reports", get(crate::http::review::list_reports))
         .route(

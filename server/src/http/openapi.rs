@@ -25,6 +25,7 @@ use crate::error::Code;
         crate::http::review::review_visit, crate::http::review::review_queue,
         crate::http::review::list_reports, crate::http::review::assign_report,
         crate::http::review::close_report, crate::http::review::my_tasks,
+        crate::http::review::decide_benefit,
         crate::http::search::search_households, crate::http::exports::export,
         conflicts::document_conflicts,
         health::healthz, health::readyz, crate::http::metrics::metrics,

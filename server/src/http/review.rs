@@ -6,9 +6,10 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{Action, Target};
-use crate::error::{ApiError, ApiResult, Code};
+use crate::error::ApiResult;
 use crate::http::{ApiJson, ApiQuery, AuthContext, SharedState};
-use crate::review::award::Award;
+use crate::review::award::{Award, invalid};
+use crate::review::benefit;
 use crate::review::queue::{self, QueueFilter, QueuePage};
 use crate::review::reports::{self, ReportItem};
 use crate::review::{DecisionRequest, DecisionResult, decide_visit, decision_schema};
@@ -52,12 +53,11 @@ impl ReviewRequest {
         let programme = match self.programme.as_deref() {
             None | Some("") => None,
             Some(p) => Some(Programme::parse(p).ok_or_else(|| {
-                ApiError::new(Code::ReviewAwardInvalid)
-                    .with_message(
-                        format!("未知的救助类别：{p}"),
-                        format!("Unknown programme: {p}"),
-                    )
-                    .with_details(serde_json::json!({ "field": "programme" }))
+                invalid(
+                    "programme",
+                    format!("未知的救助类别：{p}"),
+                    format!("Unknown programme: {p}"),
+                )
             })?),
         };
         Ok(Award {
@@ -97,6 +97,72 @@ pub async fn review_visit(
         &id,
         &request,
         state.settings.spot_check_percent,
+    )
+    .await?;
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BenefitRequest {
+    /// `phase_out` (渐退, 低保 only, with `months`) or `terminate` (终止).
+    pub change: String,
+    /// The programme the change applies to; by default the household's 低保 or 特困 one.
+    #[serde(default)]
+    pub programme: Option<String>,
+    /// `phase_out`: the months the benefit continues, within the region's
+    /// `phase_out_min_months`–`phase_out_max_months`.
+    #[serde(default)]
+    pub months: Option<u32>,
+    /// `phase_out`: the monthly amount paid meanwhile (fen); by default the amount in force.
+    #[serde(default)]
+    pub amount_fen_per_month: Option<i64>,
+    /// The ground of the decision (required, at most 2,000 characters).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A change of benefit on a household in 低保 or 特困, decided by the county: a phase-out (渐退)
+/// or a termination (终止); written into the household's decisions.
+#[utoipa::path(post, path = "/api/v1/households/{id}/decisions", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Household id")),
+    request_body = BenefitRequest,
+    responses((status = 200, body = benefit::ChangeResult),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
+              (status = 409, body = crate::error::ErrorBody, description = "`review.wrong_state`: the household is not in the programme, or already in a phase-out"),
+              (status = 422, body = crate::error::ErrorBody, description = "`review.comment_required` (no reason); `review.award_invalid` (details.field: `change`, `programme`, `months` or `amount_fen_per_month`)")))]
+pub async fn decide_benefit(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<BenefitRequest>,
+) -> ApiResult<Json<benefit::ChangeResult>> {
+    let bad = |field: &str| {
+        invalid(
+            field,
+            format!("请求中的 {field} 无效。"),
+            format!("The request's {field} is not valid."),
+        )
+    };
+    let change = match req.change.as_str() {
+        "phase_out" => benefit::Change::PhaseOut {
+            months: req.months.ok_or_else(|| bad("months"))?,
+            amount_fen_per_month: req.amount_fen_per_month,
+        },
+        "terminate" => benefit::Change::Terminate,
+        _ => return Err(bad("change")),
+    };
+    let programme = match req.programme.as_deref() {
+        None | Some("") => None,
+        Some(p) => Some(Programme::parse(p).ok_or_else(|| bad("programme"))?),
+    };
+    let out = benefit::decide(
+        &state.db,
+        &ctx.actor,
+        &id,
+        change,
+        programme,
+        req.reason.as_deref(),
     )
     .await?;
     Ok(Json(out))

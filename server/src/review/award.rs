@@ -45,9 +45,10 @@ pub fn needs_amount(p: Programme) -> bool {
     )
 }
 
-fn invalid(field: &str, zh: &str, en: &str) -> ApiError {
+/// `review.award_invalid` about `field` of a decision (the API's field name), with what to do.
+pub fn invalid(field: &str, zh: impl Into<String>, en: impl Into<String>) -> ApiError {
     ApiError::new(Code::ReviewAwardInvalid)
-        .with_message(zh.to_string(), en.to_string())
+        .with_message(zh.into(), en.into())
         .with_details(serde_json::json!({ "field": field }))
 }
 
@@ -86,8 +87,8 @@ pub fn decision(
     {
         return Err(invalid(
             "reference",
-            &format!("文号不能超过 {MAX_REFERENCE_CHARS} 字。"),
-            &format!("A document number may have at most {MAX_REFERENCE_CHARS} characters."),
+            format!("文号不能超过 {MAX_REFERENCE_CHARS} 字。"),
+            format!("A document number may have at most {MAX_REFERENCE_CHARS} characters."),
         ));
     }
     let blank = Checked {
@@ -165,6 +166,7 @@ pub fn record(
         visit: Some(visit),
         household_size,
         notice_date: c.notice_date,
+        months: None,
     });
 }
 

@@ -10,6 +10,7 @@
 //! if they did not exist, and the denial is audited.
 
 pub mod award;
+pub mod benefit;
 pub mod calendar;
 pub mod conflicts;
 pub mod deadlines;

@@ -25,7 +25,7 @@ use doudi_protocol::doc::{self, Household};
 use doudi_protocol::role::Role;
 use doudi_protocol::rules::policy::{PolicyBook, region_path as policy_region_path};
 use doudi_protocol::rules::schedule::{
-    Care, CaseState, DueTask, Enrolment, RiskLevel, TaskKind, next_tasks,
+    Care, CaseState, DueTask, Enrolment, PhaseOut, RiskLevel, TaskKind, next_tasks,
 };
 
 use super::deadlines;
@@ -210,7 +210,13 @@ pub fn case_state(
         risk,
         last_visit: last_visit_ms.and_then(deadlines::local_date),
         member_death,
-        phase_out: None,
+        // A phase-out (渐退) decided last: it runs from its first month for its months.
+        phase_out: last.filter(|d| d.outcome == O::PhaseOut).and_then(|d| {
+            Some(PhaseOut {
+                start: d.effective_from.or(deadlines::local_date(d.at.0))?,
+                months: u32::from(d.months?),
+            })
+        }),
     })
 }
 

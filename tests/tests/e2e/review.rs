@@ -40,6 +40,7 @@ both_backends!(
     visit_page_shows_member_checks_and_additions,
     photo_viewer_pages_through_a_records_photos,
     the_county_decision_sets_the_programme,
+    a_phase_out_runs_to_its_end_task,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -2288,4 +2289,167 @@ async fn the_county_decision_sets_the_programme(b: Backend) {
     w.app.sync(&mut w.phone).await;
     let got: Household = w.phone.replica.read(&h3).unwrap();
     assert!(got.decisions.is_empty(), "{:?}", got.decisions);
+}
+
+/// 渐退期: the county decides a phase-out of a 低保 household within the region's months (here
+/// 3–6), which continues the benefit and gives the grid worker the `phase_out_end` task on the
+/// day it ends; then a termination in the console ends the programme and supersedes the tasks.
+async fn a_phase_out_runs_to_its_end_task(b: Backend) {
+    use doudi_protocol::doc::household::{Decision, DecisionOutcome, WorkCapacity::Able};
+    use doudi_protocol::rules::Cap;
+    use doudi_protocol::rules::policy::{PolicyLayer, PolicySettings};
+    use doudi_server::review::{deadlines, recheck};
+    let mut w = world(b).await;
+    doudi_server::policies::put_layer(
+        &w.app.state.db,
+        PolicyLayer {
+            region: Some("370102000000".into()),
+            effective_from: "2020-01-01".parse().unwrap(),
+            source: Some("区民政局渐退办法".into()),
+            settings: PolicySettings {
+                phase_out_min_months: Some(3),
+                phase_out_max_months: Some(Cap::Limited(6)),
+                ..Default::default()
+            },
+        },
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let hh = enrolled(
+        &mut w,
+        Programme::Dibao,
+        vec![member("钱在", Able)],
+        "2026-03-10",
+    )
+    .await;
+    let url = format!("/api/v1/households/{hh}/decisions");
+    let reason = "就业后家庭人均收入超过低保标准";
+    for months in [0, 2, 7] {
+        let r = w
+            .app
+            .post(
+                &url,
+                Some(&w.county),
+                json!({ "change": "phase_out", "months": months, "reason": reason }),
+            )
+            .await;
+        assert_eq!(r.code(), "review.award_invalid", "{months}: {:?}", r.body);
+        assert_eq!(r.body["details"]["field"], "months");
+        assert!(
+            r.body["message"].as_str().unwrap().contains("3–6 个月"),
+            "{:?}",
+            r.body
+        );
+    }
+    let r = w
+        .app
+        .post(
+            &url,
+            Some(&w.county),
+            json!({ "change": "phase_out", "months": 4 }),
+        )
+        .await;
+    assert_eq!(r.code(), "review.comment_required", "{:?}", r.body);
+    let r = w
+        .app
+        .post(
+            &url,
+            Some(&w.town),
+            json!({ "change": "phase_out", "months": 4, "reason": reason }),
+        )
+        .await;
+    assert_eq!(r.code(), "policy.denied", "{:?}", r.body);
+    let r = w
+        .app
+        .post(
+            &url,
+            Some(&w.county),
+            json!({ "change": "phase_out", "months": 4, "reason": reason }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let today = deadlines::today().unwrap();
+    let start = Decision::pays_from(today);
+    let ends = doudi_protocol::rules::schedule::add_months(start, 4).unwrap();
+    assert_eq!(
+        (
+            r.body["effective_from"].as_str(),
+            r.body["ends_on"].as_str()
+        ),
+        (
+            Some(start.to_string().as_str()),
+            Some(ends.to_string().as_str())
+        )
+    );
+    // One phase-out at a time.
+    let r = w
+        .app
+        .post(
+            &url,
+            Some(&w.county),
+            json!({ "change": "phase_out", "months": 5, "reason": reason }),
+        )
+        .await;
+    assert_eq!(r.code(), "review.wrong_state", "{:?}", r.body);
+    w.app.sync(&mut w.phone).await;
+    let got: Household = w.phone.replica.read(&hh).unwrap();
+    assert!(got.programmes.contains(&Programme::Dibao));
+    let d = got.decisions.last().unwrap();
+    assert_eq!(
+        (d.outcome, d.months, d.effective_from),
+        (DecisionOutcome::PhaseOut, Some(4), Some(start))
+    );
+    // The schedule gives the end of the phase-out its task.
+    recheck::run(&w.app.state.db, today).await.unwrap();
+    let tasks = open_tasks(&w.app, &hh).await;
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t.0 == "phase_out_end" && t.1 == Some(due_ms(&ends.to_string()))),
+        "{tasks:?}"
+    );
+
+    // The county ends it in the console: a blank reason comes back in its form.
+    let (mut console, csrf) = console_login(&w.app, "county.qian").await;
+    let (_, page) = console.get(&format!("/console/households/{hh}")).await;
+    assert!(
+        page.contains("渐退 4 个月")
+            && page.contains("d-terminate")
+            && !page.contains("d-phase-out"),
+        "{page}"
+    );
+    let form = format!("/console/households/{hh}/benefit");
+    let resp = console
+        .post(
+            &form,
+            &[
+                ("csrf", csrf.as_str()),
+                ("change", "terminate"),
+                ("reason", " "),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = console
+        .post(
+            &form,
+            &[
+                ("csrf", csrf.as_str()),
+                ("change", "terminate"),
+                ("reason", "渐退期满"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    w.app.sync(&mut w.phone).await;
+    let got: Household = w.phone.replica.read(&hh).unwrap();
+    assert!(got.programmes.is_empty(), "{:?}", got.programmes);
+    assert_eq!(
+        got.decisions.last().unwrap().outcome,
+        DecisionOutcome::Terminated
+    );
+    recheck::run(&w.app.state.db, today).await.unwrap();
+    assert_eq!(open_tasks(&w.app, &hh).await, []);
 }

@@ -274,7 +274,8 @@ fn full_household() -> Household {
             effective_from: chrono::NaiveDate::from_ymd_opt(2023, 12, 1),
             visit: Some(DocumentId::from_bytes([7; 16])),
             household_size: Some(2),
-            notice_date: None,
+            notice_date: chrono::NaiveDate::from_ymd_opt(2023, 11, 16),
+            months: Some(4),
         }],
     }
 }

@@ -138,6 +138,15 @@ pub(super) async fn household_page(
     let (a, policy) = means::assess(state, id, &row.region_path, &h).await?;
     b.push_str("<h2>收入与测算</h2>");
     b.push_str(&means::section(&h, &a, &policy));
+    b.push_str(&decisions_section(
+        session,
+        id,
+        &row.region_path,
+        &h,
+        &a,
+        &policy,
+        None,
+    ));
     let visits = visit::Entity::find()
         .filter(visit::Column::HouseholdId.eq(id))
         .order_by_desc(visit::Column::StartedAtMs)
@@ -189,4 +198,185 @@ pub(super) async fn household_page(
     b.push_str("<h2>修改记录</h2>");
     b.push_str(&history(db, DocumentKind::Household, id, None).await?);
     Ok(b)
+}
+
+/// The household's decisions (审批决定) and, for the county of its region while it is in 低保
+/// or 特困, the forms of a phase-out (渐退) and a termination (终止); `refused` puts a refused
+/// form back with its message and text.
+fn decisions_section(
+    session: &Session,
+    id: &str,
+    region_path: &str,
+    h: &Household,
+    a: &doudi_protocol::rules::assessment::Assessment,
+    policy: &doudi_protocol::rules::policy::Policy,
+    refused: Option<&Refused<'_>>,
+) -> String {
+    use doudi_protocol::doc::household::{DecisionOutcome, Programme};
+    use doudi_protocol::rules::assessment::Status;
+    let rows: String = h
+        .decisions
+        .iter()
+        .rev()
+        .map(|d| {
+            let mut what = Vec::new();
+            if let Some(a) = d.amount_fen_per_month {
+                what.push(format!("月保障金额 {} 元", html::yuan(a)));
+            }
+            if let Some(m) = d.months {
+                what.push(format!("渐退 {m} 个月"));
+            }
+            if let Some(f) = d.effective_from {
+                what.push(format!("自 {f} 起"));
+            }
+            if let Some(n) = d.notice_date {
+                what.push(format!("书面告知 {n}"));
+            }
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                html::time(Some(d.at.0)),
+                esc_opt(d.programme.map(|p| p.label_zh())),
+                esc(d.outcome.label_zh()),
+                esc(&what.join("，")),
+                esc_opt(d.note.as_deref()),
+            )
+        })
+        .collect();
+    let mut s = String::from("<h2>审批决定</h2>");
+    s.push_str(&match rows.is_empty() {
+        true => "<p class=\"sub\">尚无审批决定。</p>".to_string(),
+        false => format!(
+            "<table class=\"list\"><thead><tr><th>时间</th><th>救助类别</th><th>决定</th><th>内容</th><th>理由 / 备注</th></tr></thead><tbody>{rows}</tbody></table>"
+        ),
+    });
+    let county = decide(
+        &session.reviewer.subject,
+        Action::ConfirmCase,
+        Target::Region(region_path),
+    )
+    .is_allowed();
+    let in_dibao = h.programmes.contains(&Programme::Dibao);
+    let in_benefit = in_dibao
+        || h.programmes.contains(&Programme::TekunDispersed)
+        || h.programmes.contains(&Programme::TekunCentralized);
+    if !county || !in_benefit {
+        return s;
+    }
+    let phasing = h
+        .decisions
+        .iter()
+        .rfind(|d| d.programme == Some(Programme::Dibao))
+        .is_some_and(|d| d.outcome == DecisionOutcome::PhaseOut);
+    let range = crate::review::benefit::phase_out_range_zh(policy);
+    if in_dibao && !phasing && a.indicators.dibao.status == Status::NotMet {
+        s.push_str(&format!(
+            "<p class=\"warn\">按现行标准，本户人均收入已不低于低保标准。收入因就业增加的，可决定渐退期（本地 {range}），期满后终止。</p>"
+        ));
+    }
+    let csrf = csrf_field(session);
+    if in_dibao && !phasing {
+        let (msg, text) = Refused::of(refused, "phase_out");
+        s.push_str(&format!(
+            r#"<form method="post" action="/console/households/{id}/benefit" class="decision d-phase-out">{csrf}<input type="hidden" name="change" value="phase_out"><fieldset><legend>决定渐退（低保，本地 {range}）</legend><label>渐退月数<input name="months" inputmode="numeric" pattern="[0-9]{{1,3}}" required></label><label>渐退期间月保障金额（元，可选，默认现行金额）<input name="amount_yuan" inputmode="decimal"></label><label>理由（必填）<textarea name="reason" rows="2" maxlength="2000" required>{text}</textarea></label></fieldset>{msg}<button type="submit">决定渐退</button></form>"#,
+            id = esc(id),
+        ));
+    }
+    let (msg, text) = Refused::of(refused, "terminate");
+    s.push_str(&format!(
+        r#"<form method="post" action="/console/households/{id}/benefit" class="decision d-terminate">{csrf}<input type="hidden" name="change" value="terminate"><label>终止救助的理由（必填，自次月起停发）<textarea name="reason" rows="2" maxlength="2000" required>{text}</textarea></label>{msg}<button type="submit">决定终止</button></form>"#,
+        id = esc(id),
+    ));
+    s
+}
+
+/// A county's change of benefit from the household page.
+pub async fn benefit(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    use crate::review::benefit::{self as b, Change};
+    let fields = match checked_form(&session, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let kind = fields.get("change").cloned().unwrap_or_default();
+    let reason = fields.get("reason").map(String::as_str);
+    let bad = crate::review::award::invalid;
+    let change = match kind.as_str() {
+        "phase_out" => {
+            let months = fields
+                .get("months")
+                .and_then(|m| m.trim().parse::<u32>().ok());
+            let amount = match fields
+                .get("amount_yuan")
+                .map(|a| a.trim())
+                .filter(|a| !a.is_empty())
+            {
+                None => Ok(None),
+                Some(a) => html::parse_yuan(a).map(Some).ok_or_else(|| {
+                    bad(
+                        "amount_fen_per_month",
+                        "月保障金额请填写数字，最多两位小数（元）。",
+                        "Type the monthly amount in yuan, with at most two decimals.",
+                    )
+                }),
+            };
+            match (months, amount) {
+                (Some(months), Ok(amount_fen_per_month)) => Ok(Change::PhaseOut {
+                    months,
+                    amount_fen_per_month,
+                }),
+                (None, _) => Err(bad(
+                    "months",
+                    "请填写渐退月数。",
+                    "Give the months of the phase-out.",
+                )),
+                (_, Err(e)) => Err(e),
+            }
+        }
+        "terminate" => Ok(Change::Terminate),
+        _ => Err(ApiError::new(crate::error::Code::InvalidRequest)),
+    };
+    let out = match change {
+        Ok(c) => b::decide(&state.db, &session.reviewer, &id, c, None, reason).await,
+        Err(e) => Err(e),
+    };
+    let e = match out {
+        Ok(_) => return secure(Redirect::to(&format!("/console/households/{id}")).into_response()),
+        Err(e) => e,
+    };
+    let Some(refused) = Refused::new(&kind, reason.unwrap_or(""), &e) else {
+        return error_page(e);
+    };
+    let page = async {
+        let (row, am) = load_doc(&state.db, &session.reviewer, &id).await?;
+        let (_, h) = doc::read::<Household, _>(&am).map_err(ApiError::internal)?;
+        let (a, policy) = means::assess(&state, &id, &row.region_path, &h).await?;
+        Ok::<_, ApiError>(decisions_section(
+            &session,
+            &id,
+            &row.region_path,
+            &h,
+            &a,
+            &policy,
+            Some(&refused),
+        ))
+    };
+    match page.await {
+        Ok(body) => html_response(
+            refused.status,
+            layout(
+                "家庭档案",
+                &session,
+                "households",
+                &format!(
+                    "<p><a href=\"/console/households/{}\">返回家庭档案</a></p>{body}",
+                    esc(&id)
+                ),
+            ),
+        ),
+        Err(e) => error_page(e),
+    }
 }

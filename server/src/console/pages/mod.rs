@@ -9,7 +9,7 @@ mod queue_view;
 mod report_view;
 mod visit_view;
 
-pub use household_view::{household, households};
+pub use household_view::{benefit, household, households};
 pub use photo_view::photo;
 pub use publication_view::publication;
 pub use queue_view::queue;

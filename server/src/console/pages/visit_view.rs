@@ -543,11 +543,7 @@ pub async fn decision(
 /// The county's decision typed into a confirm or refuse form.
 fn award_of(fields: &HashMap<String, String>) -> ApiResult<Award> {
     let field = |k: &str| fields.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let bad = |f: &str, zh: &str, en: &str| {
-        ApiError::new(crate::error::Code::ReviewAwardInvalid)
-            .with_message(zh.to_string(), en.to_string())
-            .with_details(serde_json::json!({ "field": f }))
-    };
+    let bad = crate::review::award::invalid;
     Ok(Award {
         programme: match field("programme") {
             None => None,
