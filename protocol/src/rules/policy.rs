@@ -233,6 +233,9 @@ policy_fields! {
         /// income. Unset: left out from 2021 (14th Five-Year Plan, 2021–2025) and, until a newer
         /// national rule is set here, after it; counted before 2021.
         basic_pension_central_excluded: bool,
+        /// 审核确认权限下放: the township confirms 低保 / 特困 applications itself (Qingdao); the
+        /// whole case then has `case_limit_delegated_wd` working days. Unset: the county confirms.
+        confirmation_delegated: bool,
         /// Visit interval for high-risk people, days (local: ≥ weekly in Inner Mongolia).
         visit_high_risk_days: u32,
         /// Visit interval for key people (incl. 分散供养特困), months (local: ≥ monthly).

@@ -2,8 +2,9 @@
 //! default time limits (DOMAIN.md "Workflows and time limits"; docs/REVIEW.md).
 //!
 //! - Township opinion on a 特困 visit: 15 WD from submission (`TekunTownshipOpinion`).
-//! - Township opinion on any other visit: the whole-case limit (30 WD) less the county's review
-//!   time (10 WD), from submission, so that the county keeps its full time within the case limit.
+//! - Township opinion on any other visit: the whole-case limit (30 WD; 20 where confirmation is
+//!   delegated to the township) less the county's review time (10 WD), from submission, so that
+//!   the confirmation keeps its full time within the case limit.
 //! - County confirmation: 10 WD (低保, `DibaoCountyReview`) or 15 WD (特困, `TekunCountyReview`)
 //!   from the township's approval.
 //! - 急难 discovery report: action within 24 hours of the report (`EmergencyAid`).
@@ -98,9 +99,12 @@ pub fn town_due(
     if tekun {
         return step(cal, policy, Step::TekunTownshipOpinion, submitted_ms);
     }
-    let wd = policy
-        .case_limit_wd
-        .saturating_sub(policy.dibao_county_review_wd);
+    // Where the township confirms itself (审核确认权限下放), the whole case is shorter.
+    let whole = match policy.confirmation_delegated {
+        Some(true) => policy.case_limit_delegated_wd,
+        _ => policy.case_limit_wd,
+    };
+    let wd = whole.saturating_sub(policy.dibao_county_review_wd);
     due_of(cal.add_working_days(local_date(submitted_ms)?, wd))
 }
 

@@ -47,17 +47,30 @@ pub const AUDIT_RESOLVE: &str = "review.resolve_conflict";
 /// Longest comment or reason accepted (characters).
 pub const MAX_COMMENT_CHARS: usize = 2000;
 
-/// The permission a step of the review needs: the township's 审核 or the county's 确认.
-pub fn level_action(level: ReviewLevel) -> Action {
-    match level {
-        ReviewLevel::Town => Action::ReviewVisit,
-        ReviewLevel::County => Action::ConfirmCase,
+/// The permission a step of the review needs: the township's 审核 or the county's 确认, which
+/// is the township's own where the region delegates confirmation to it (`delegated`:
+/// `confirmation_delegated`, 审核确认权限下放).
+pub fn level_action(level: ReviewLevel, delegated: bool) -> Action {
+    match (level, delegated) {
+        (ReviewLevel::Town, _) | (ReviewLevel::County, true) => Action::ReviewVisit,
+        (ReviewLevel::County, false) => Action::ConfirmCase,
     }
 }
 
-/// The permission a decision needs before anything is looked up (the role check).
-pub fn base_action(kind: ReviewDecision) -> Action {
-    level_action(kind.first_level())
+/// The permission every decision needs before anything is looked up (the role check): 审核,
+/// which county approvers hold too. A county step is checked again for its own permission once
+/// the visit's region, and so whether it delegates confirmation, is known.
+pub fn base_action(_kind: ReviewDecision) -> Action {
+    Action::ReviewVisit
+}
+
+/// Whether the region of a visit delegates the confirmation of applications to the township,
+/// under its policy in force on the day the visit was submitted (`at_ms` when it has not been).
+pub fn delegated(limits: &queue::Limits, row: &visit::Model, at_ms: i64) -> bool {
+    limits
+        .of(&row.region_path, row.submitted_at_ms.unwrap_or(at_ms))
+        .confirmation_delegated
+        == Some(true)
 }
 
 /// Trimmed comment, required or optional, within the length limit.
@@ -185,13 +198,30 @@ pub async fn decide_visit(
             && purpose.needs_county_confirmation()
             && matches!(kind, ReviewDecision::Confirm | ReviewDecision::Reject)
     };
+    let limits = queue::Limits::load(db).await?;
+    let delegated = delegated(&limits, &row, at);
+    // The step's own permission, as the stored status asks for it (checked again in the write).
+    if let (Some(s), Some(p)) = (
+        VisitStatus::parse(&row.status),
+        Purpose::parse(&row.purpose),
+    ) && let Some(t) = kind.step(s, p)
+    {
+        reviewer
+            .require_visible(
+                db,
+                level_action(t.level, delegated),
+                &row.region_path,
+                visit_id,
+            )
+            .await?;
+    }
     let checked = match VisitStatus::parse(&row.status) {
         Some(s) if application && decides(s, Purpose::Investigation) => {
             let today = deadlines::local_date(at).ok_or_else(|| ApiError::internal("no date"))?;
             let notice_by = match kind {
                 ReviewDecision::Reject => {
                     let cal = calendar::load(db).await?;
-                    let policy = queue::Limits::load(db).await?.of(&row.region_path, at);
+                    let policy = limits.of(&row.region_path, at);
                     deadlines::refusal_notice_due(&cal, &policy, at).and_then(|d| d.date())
                 }
                 _ => None,
@@ -263,7 +293,7 @@ pub async fn decide_visit(
                 conflicts_allowed(&now, false, false)?;
             }
         }
-        let action = level_action(t.level);
+        let action = level_action(t.level, delegated);
         let d = decide(subject, action, Target::Region(&stored.region_path));
         if !d.is_allowed() {
             *denied.lock().unwrap_or_else(|p| p.into_inner()) = Some((action, d));

@@ -120,12 +120,12 @@ pub async fn region_path_in_scope(
 
 /// The time limits of each visit's region, from the policy book (the national defaults where a
 /// region sets none): the policy in force on the day the visit was submitted.
-pub(crate) struct Limits {
+pub struct Limits {
     book: Option<doudi_protocol::rules::policy::PolicyBook>,
 }
 
 impl Limits {
-    pub(crate) async fn load(db: &DatabaseConnection) -> ApiResult<Limits> {
+    pub async fn load(db: &DatabaseConnection) -> ApiResult<Limits> {
         match crate::policies::load(db).await {
             Ok((book, _)) => Ok(Limits { book: Some(book) }),
             Err(crate::policies::PolicyStoreError::Db(e)) => Err(e.into()),
@@ -138,7 +138,7 @@ impl Limits {
         }
     }
 
-    pub(crate) fn of(&self, region_path: &str, at_ms: i64) -> Policy {
+    pub fn of(&self, region_path: &str, at_ms: i64) -> Policy {
         let day = deadlines::local_date(at_ms).unwrap_or_default();
         match (&self.book, super::recheck::policy_region(region_path)) {
             (Some(b), Some(r)) => b

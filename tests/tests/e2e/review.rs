@@ -41,6 +41,7 @@ both_backends!(
     photo_viewer_pages_through_a_records_photos,
     the_county_decision_sets_the_programme,
     a_phase_out_runs_to_its_end_task,
+    a_delegated_township_confirms_itself,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -2452,4 +2453,91 @@ async fn a_phase_out_runs_to_its_end_task(b: Backend) {
     );
     recheck::run(&w.app.state.db, today).await.unwrap();
     assert_eq!(open_tasks(&w.app, &hh).await, []);
+}
+
+/// 审核确认权限下放 (Qingdao): where the region's policy in force at submission delegates
+/// confirmation, the whole case has 20 working days, so the township's opinion is due 10 working
+/// days after submission, and the township confirms the application itself (deciding it, with
+/// the amount); where it does not, the township may not confirm.
+async fn a_delegated_township_confirms_itself(b: Backend) {
+    use doudi_protocol::rules::policy::{PolicyLayer, PolicySettings};
+    let mut w = world(b).await;
+    let layer = PolicyLayer {
+        region: Some("370102001000".into()),
+        effective_from: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        source: Some("测试：审核确认权限下放乡镇".into()),
+        settings: PolicySettings {
+            confirmation_delegated: Some(true),
+            ..Default::default()
+        },
+    };
+    doudi_server::policies::put_layer(&w.app.state.db, layer, None, None)
+        .await
+        .unwrap();
+    // Friday 9 October 2026, Saturday the 10th worked: the 10th working day is Thursday the 22nd
+    // (20 − 10 for the county's step; undelegated, 30 − 10 give 5 November).
+    let visit = submitted_at(&mut w, cst_ms("2026-10-09")).await;
+    let before = submitted_at(&mut w, cst_ms("2025-09-30")).await;
+    let q = w.app.get("/api/v1/review/queue", &w.town).await;
+    assert_eq!(
+        queue_item(&q, &visit)["due"],
+        json!("2026-10-22"),
+        "{:?}",
+        q.body
+    );
+    for v in [&visit, &before] {
+        let r = review(&w.app, &w.town, v, "approve", None).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    let body =
+        json!({ "decision": "confirm", "programme": "dibao", "amount_fen_per_month": 58_000 });
+    // Submitted before the delegation took effect: the county's to confirm.
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/visits/{before}/review"),
+            Some(&w.town),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "policy.denied"),
+        "{:?}",
+        r.body
+    );
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/visits/{visit}/review"),
+            Some(&w.town),
+            body,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["status"], "confirmed");
+    w.app.sync(&mut w.phone).await;
+    let v: Visit = w.phone.replica.read(&visit).unwrap();
+    let got: Household = w.phone.replica.read(&v.household.to_string()).unwrap();
+    assert!(
+        got.programmes.contains(&Programme::Dibao),
+        "{:?}",
+        got.programmes
+    );
+    assert_eq!(
+        got.decisions.last().unwrap().amount_fen_per_month,
+        Some(58_000)
+    );
+    // The township's console offers it the confirmation form of the delegated case.
+    let (mut console, _) = console_login(&w.app, "town.zhao").await;
+    let other = submitted_at(&mut w, cst_ms("2026-10-12")).await;
+    let r = review(&w.app, &w.town, &other, "approve", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let (_, page) = console.get(&format!("/console/visits/{other}")).await;
+    assert!(
+        page.contains("d-confirm") && page.contains("name=\"amount_yuan\""),
+        "{page}"
+    );
+    let (_, page) = console.get(&format!("/console/visits/{before}")).await;
+    assert!(!page.contains("d-confirm"), "{page}");
 }

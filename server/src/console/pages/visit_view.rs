@@ -4,12 +4,14 @@ use super::*;
 
 /// The decision forms the reader may use; a decision refused for its comment comes back in its
 /// form, with the message beside it and the comment kept.
-/// What the county's decision on an application starts from: the programme applied for and the
-/// 低保 amount the rules compute for the household (the means section shows how).
+/// What the decision forms start from: the programme applied for, the 低保 amount the rules
+/// compute for the household (the means section shows how), and whether the region delegates
+/// confirmation to the township (then its reviewers take the county's step).
 #[derive(Debug, Clone, Copy, Default)]
-pub(super) struct AwardDefaults {
+pub(super) struct FormContext {
     pub applied_for: Option<Programme>,
     pub dibao_amount_fen: Option<i64>,
+    pub delegated: bool,
 }
 
 /// The programmes a county approves on an application.
@@ -22,7 +24,7 @@ const AWARDED: [Programme; 5] = [
 ];
 
 /// The fields of the county's decision (审批决定) within its confirm or refuse form.
-fn award_fields(kind: ReviewDecision, d: &AwardDefaults) -> String {
+fn award_fields(kind: ReviewDecision, d: &FormContext) -> String {
     match kind {
         ReviewDecision::Confirm => {
             let options: String = AWARDED
@@ -74,14 +76,14 @@ pub(super) fn decision_forms(
     spot_check: bool,
     open_conflicts: usize,
     refused: Option<&Refused<'_>>,
-    award: &AwardDefaults,
+    award: &FormContext,
 ) -> String {
     let mut s = String::new();
     for &kind in ReviewDecision::ALL {
         let Some(t) = kind.step(status, purpose) else {
             continue;
         };
-        let action = review::level_action(t.level);
+        let action = review::level_action(t.level, award.delegated);
         if !decide(&session.reviewer.subject, action, Target::Scope).is_allowed() {
             continue;
         }
@@ -230,9 +232,11 @@ pub(super) async fn visit_page(
     let can_unmask =
         decide(&r.subject, Action::Unmask, Target::Region(&row.region_path)).is_allowed();
     let mut b = String::new();
-    let mut award = AwardDefaults {
+    let limits = queue::Limits::load(db).await?;
+    let mut award = FormContext {
         applied_for: v.applied_for,
         dibao_amount_fen: None,
+        delegated: review::delegated(&limits, &row, crate::auth::now_ms()),
     };
     b.push_str(&format!(
         r#"<section class="summary"><dl>
