@@ -48,6 +48,8 @@ pub enum Code {
     ReviewCommentRequired,
     ReviewConflictsOpen,
     ReviewAwardInvalid,
+    ReviewNoticeRunning,
+    ReviewObjectionOpen,
     ReportWrongState,
     TaskAssigneeInvalid,
     CsrfInvalid,
@@ -55,7 +57,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 43] = [
+    pub const ALL: [Code; 45] = [
         Code::MalformedJson,
         Code::UnknownField,
         Code::InvalidRequest,
@@ -95,6 +97,8 @@ impl Code {
         Code::ReviewCommentRequired,
         Code::ReviewConflictsOpen,
         Code::ReviewAwardInvalid,
+        Code::ReviewNoticeRunning,
+        Code::ReviewObjectionOpen,
         Code::ReportWrongState,
         Code::TaskAssigneeInvalid,
         Code::CsrfInvalid,
@@ -142,6 +146,8 @@ impl Code {
             Code::ReviewCommentRequired => "review.comment_required",
             Code::ReviewConflictsOpen => "review.conflicts_open",
             Code::ReviewAwardInvalid => "review.award_invalid",
+            Code::ReviewNoticeRunning => "review.notice_running",
+            Code::ReviewObjectionOpen => "review.objection_open",
             Code::ReportWrongState => "report.wrong_state",
             Code::TaskAssigneeInvalid => "task.assignee_invalid",
             Code::CsrfInvalid => "console.csrf_invalid",
@@ -181,9 +187,11 @@ impl Code {
             Code::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::MalformedSyncBody => StatusCode::BAD_REQUEST,
             Code::PolicyInvalid => StatusCode::UNPROCESSABLE_ENTITY,
-            Code::ReviewWrongState | Code::ReviewConflictsOpen | Code::ReportWrongState => {
-                StatusCode::CONFLICT
-            }
+            Code::ReviewWrongState
+            | Code::ReviewConflictsOpen
+            | Code::ReviewNoticeRunning
+            | Code::ReviewObjectionOpen
+            | Code::ReportWrongState => StatusCode::CONFLICT,
             Code::ReviewCommentRequired | Code::ReviewAwardInvalid | Code::TaskAssigneeInvalid => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -340,6 +348,14 @@ impl Code {
             Code::ReviewAwardInvalid => (
                 "审批决定不完整：请选定救助类别并填写月保障金额，或更正书面告知日期。",
                 "The decision is incomplete: choose the programme and the monthly amount, or correct the notice date.",
+            ),
+            Code::ReviewNoticeRunning => (
+                "公示期未满，公示结束后才能审核确认。",
+                "The public notice (公示) is still running: confirm once it is over.",
+            ),
+            Code::ReviewObjectionOpen => (
+                "公示期间有异议尚未处理：请退回重新调查，或记录民主评议结果后再确认。",
+                "An objection raised during the notice is not settled: send the case back for re-investigation, or record a democratic appraisal, before confirming.",
             ),
             Code::ReportWrongState => (
                 "该报告已办结，不能再处理。",

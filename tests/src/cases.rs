@@ -129,3 +129,28 @@ pub async fn approve(
     .await
     .unwrap();
 }
+
+/// Let the 公示 of the approved application `visit` run out: its days moved back so that it
+/// ended yesterday, as the calendar would (a server change, like the reviewers' own).
+pub async fn end_notice(app: &crate::TestApp, visit: &str) {
+    let writer = doudi_server::documents::Writer {
+        account_id: "test",
+        device_id: "test-console",
+        client_addr: None,
+        audit_action: "test.notice",
+        audit_detail: None,
+    };
+    let today = doudi_server::review::deadlines::today().unwrap();
+    let until = today.pred_opt().unwrap();
+    doudi_server::documents::server_write(&app.state.db, &writer, visit, |am, _| {
+        let (_, mut v) = doudi_protocol::doc::read::<Visit, _>(&*am).unwrap();
+        if v.notice_until.is_some() {
+            v.notice_from = until.checked_sub_days(chrono::Days::new(6));
+            v.notice_until = Some(until);
+        }
+        doudi_protocol::doc::write(am, &v).unwrap();
+        Ok(((), vec![]))
+    })
+    .await
+    .unwrap();
+}

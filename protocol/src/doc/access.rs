@@ -506,6 +506,18 @@ impl<'a> MapReader<'a> {
         Ok(out)
     }
 
+    /// An append-only list of records that older documents may lack (empty then).
+    pub fn opt_list<V>(
+        &self,
+        key: &str,
+        read: impl Fn(&MapReader<'a>) -> Result<V, DocError>,
+    ) -> Result<Vec<V>, DocError> {
+        match self.map.get(key) {
+            None => Ok(Vec::new()),
+            Some(_) => self.list(key, read),
+        }
+    }
+
     /// An append-only list of records.
     pub fn list<V>(
         &self,

@@ -1360,3 +1360,57 @@ fn only_applications_go_to_the_county() {
         );
     }
 }
+
+/// The confirmation of an application waits for its 公示 to end and for every objection raised
+/// since the township's last approval to have a 民主评议 after it; an objection of an earlier
+/// round (before the case was sent back and approved again) holds nothing.
+#[test]
+fn confirmation_waits_for_the_notice_and_its_objections() {
+    use crate::doc::visit::{
+        Appraisal, ConfirmationHold as H, Objection, Purpose, Review, ReviewOutcome,
+    };
+    let day = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+    let town = account("town-1");
+    let review = |at: i64| Review {
+        reviewer: town.clone(),
+        reviewer_name: "乡镇".into(),
+        decision: ReviewOutcome::Approve,
+        comment: None,
+        at: UnixMillis(at),
+    };
+    let objection = |at: i64| Objection {
+        at: UnixMillis(at),
+        objector: "邻居".into(),
+        detail: "有车".into(),
+        recorded_by: town.clone(),
+    };
+    let appraisal = |at: i64| Appraisal {
+        at: UnixMillis(at),
+        held_on: day(9),
+        participants: 9,
+        votes_for: 9,
+        votes_against: 0,
+        recorded_by: town.clone(),
+    };
+    let mut v = Visit::new(DocumentId::from_bytes([1; 16]), Purpose::Investigation);
+    v.reviews.push(review(100));
+    v.notice_from = Some(day(1));
+    v.notice_until = Some(day(7));
+    assert_eq!(
+        v.confirmation_hold(day(7)),
+        Some(H::NoticeRunning { until: day(7) })
+    );
+    assert_eq!(v.confirmation_hold(day(8)), None);
+    // An objection of an earlier round holds nothing.
+    v.objections.push(objection(50));
+    assert_eq!(v.confirmation_hold(day(8)), None);
+    v.objections.push(objection(200));
+    assert_eq!(v.confirmation_hold(day(8)), Some(H::ObjectionOpen));
+    v.appraisals.push(appraisal(300));
+    assert_eq!(v.confirmation_hold(day(8)), None);
+    v.objections.push(objection(400));
+    assert_eq!(v.confirmation_hold(day(8)), Some(H::ObjectionOpen));
+    // Sent back and approved again: a new round, its own notice.
+    v.reviews.push(review(500));
+    assert_eq!(v.confirmation_hold(day(8)), None);
+}

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use automerge::transaction::Transactable;
+use chrono::NaiveDate;
 
 use super::DocumentContent;
 use super::access::{DocError, MapReader, MapWriter, UnixMillis};
@@ -11,7 +12,7 @@ use super::common::{GPS_RULES, GeoPoint, Photo, gps_key, photos_key};
 use super::format::Shape::{Entries, List, Record, Scalar};
 use super::format::code_enum;
 use super::format::{
-    ACCOUNT_ID, BLOB_HASH, BOOL, DOCUMENT_ID, ENTRY_ID, INT, Key as SchemaKey, KindSchema,
+    ACCOUNT_ID, BLOB_HASH, BOOL, DATE, DOCUMENT_ID, ENTRY_ID, INT, Key as SchemaKey, KindSchema,
     MEMBER_ID, Rule, TEXT, TIMESTAMP, VISIT_NOT_DRAFT,
 };
 use super::household::person_checks;
@@ -47,6 +48,10 @@ pub mod key {
     pub const STATUS: &str = "status";
     pub const SUBMITTED_AT: &str = "submitted_at";
     pub const REVIEWS: &str = "reviews";
+    pub const NOTICE_FROM: &str = "notice_from";
+    pub const NOTICE_UNTIL: &str = "notice_until";
+    pub const OBJECTIONS: &str = "objections";
+    pub const APPRAISALS: &str = "appraisals";
 
     pub mod investigator {
         pub const NAME: &str = "name";
@@ -87,6 +92,22 @@ pub mod key {
         pub const ACCOUNT: &str = "account";
         pub const MEMBER: &str = "member";
         pub const SIGNED_AT: &str = "signed_at";
+    }
+
+    pub mod objection {
+        pub const AT: &str = "at";
+        pub const OBJECTOR: &str = "objector";
+        pub const DETAIL: &str = "detail";
+        pub const RECORDED_BY: &str = "recorded_by";
+    }
+
+    pub mod appraisal {
+        pub const AT: &str = "at";
+        pub const HELD_ON: &str = "held_on";
+        pub const PARTICIPANTS: &str = "participants";
+        pub const VOTES_FOR: &str = "votes_for";
+        pub const VOTES_AGAINST: &str = "votes_against";
+        pub const RECORDED_BY: &str = "recorded_by";
     }
 
     pub mod review {
@@ -168,7 +189,42 @@ const CONTENT: &[SchemaKey] = &[
         .about("reviewers' decisions, oldest first")
         .by_server()
         .needed(REVIEWED, 1, "visit.review_required"),
+    SchemaKey::opt(key::NOTICE_FROM, "公示开始", Scalar(&DATE))
+        .about("an application's 公示: the day the township approved it (China time)")
+        .by_server(),
+    SchemaKey::opt(key::NOTICE_UNTIL, "公示截止", Scalar(&DATE))
+        .about("the last day of the 公示 (`public_notice_days` calendar days); the application is confirmed only after it")
+        .by_server(),
+    SchemaKey::opt(key::OBJECTIONS, "公示异议", List(OBJECTION))
+        .about("objections raised against the application, oldest first; absent until the first")
+        .by_server(),
+    SchemaKey::opt(key::APPRAISALS, "民主评议", List(APPRAISAL))
+        .about("democratic appraisals held on objections, oldest first; absent until the first")
+        .by_server(),
 ];
+
+const OBJECTION: &[SchemaKey] = {
+    use key::objection as k;
+    &[
+        SchemaKey::req(k::AT, "记录时间", Scalar(&TIMESTAMP)),
+        SchemaKey::req(k::OBJECTOR, "异议人", Scalar(&TEXT))
+            .about("who raised it (kept in the file, never published)"),
+        SchemaKey::req(k::DETAIL, "异议内容", Scalar(&TEXT)),
+        SchemaKey::req(k::RECORDED_BY, "记录人", Scalar(&ACCOUNT_ID)),
+    ]
+};
+
+const APPRAISAL: &[SchemaKey] = {
+    use key::appraisal as k;
+    &[
+        SchemaKey::req(k::AT, "记录时间", Scalar(&TIMESTAMP)),
+        SchemaKey::req(k::HELD_ON, "评议日期", Scalar(&DATE)),
+        SchemaKey::req(k::PARTICIPANTS, "参加人数", Scalar(&INT)),
+        SchemaKey::req(k::VOTES_FOR, "赞成", Scalar(&INT)),
+        SchemaKey::req(k::VOTES_AGAINST, "反对", Scalar(&INT)),
+        SchemaKey::req(k::RECORDED_BY, "记录人", Scalar(&ACCOUNT_ID)),
+    ]
+};
 
 const INVESTIGATOR: &[SchemaKey] = &[SchemaKey::req(
     key::investigator::NAME,
@@ -705,6 +761,45 @@ pub struct Visit {
     pub submitted_at: Option<UnixMillis>,
     /// Append-only; written by the server.
     pub reviews: Vec<Review>,
+    /// 公示 of an application: from the township's approval to its last day; server-written.
+    pub notice_from: Option<NaiveDate>,
+    pub notice_until: Option<NaiveDate>,
+    /// 异议 raised during the 公示; append-only, server-written.
+    pub objections: Vec<Objection>,
+    /// 民主评议 held on objections; append-only, server-written.
+    pub appraisals: Vec<Appraisal>,
+}
+
+/// An objection to an application raised during its 公示 (异议), recorded by a reviewer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Objection {
+    pub at: UnixMillis,
+    /// Who raised it (kept in the file, never published).
+    pub objector: String,
+    /// What the objection says.
+    pub detail: String,
+    pub recorded_by: AccountId,
+}
+
+/// A democratic appraisal (民主评议) held on the objections to an application.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Appraisal {
+    pub at: UnixMillis,
+    pub held_on: NaiveDate,
+    pub participants: i64,
+    pub votes_for: i64,
+    pub votes_against: i64,
+    pub recorded_by: AccountId,
+}
+
+/// Why an application cannot be confirmed yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmationHold {
+    /// The 公示 runs until this day, included.
+    NoticeRunning { until: NaiveDate },
+    /// An objection raised since the township's approval has had no 民主评议 after it: the
+    /// application goes back for re-investigation, or an appraisal is recorded.
+    ObjectionOpen,
 }
 
 impl Visit {
@@ -735,7 +830,30 @@ impl Visit {
             status: VisitStatus::Draft,
             submitted_at: None,
             reviews: Vec::new(),
+            notice_from: None,
+            notice_until: None,
+            objections: Vec::new(),
+            appraisals: Vec::new(),
         }
+    }
+
+    /// What holds the confirmation of this application on `today` (China): its 公示 not yet over,
+    /// or an objection raised since the township's last approval without a 民主评议 after it.
+    pub fn confirmation_hold(&self, today: NaiveDate) -> Option<ConfirmationHold> {
+        if let Some(until) = self.notice_until.filter(|u| *u >= today) {
+            return Some(ConfirmationHold::NoticeRunning { until });
+        }
+        let approved_at = self
+            .reviews
+            .iter()
+            .filter(|r| r.decision == ReviewOutcome::Approve)
+            .map(|r| r.at)
+            .max()?;
+        let open = self
+            .objections
+            .iter()
+            .any(|o| o.at >= approved_at && self.appraisals.iter().all(|a| a.at < o.at));
+        open.then_some(ConfirmationHold::ObjectionOpen)
     }
 }
 
@@ -839,6 +957,52 @@ fn write_signature<T: Transactable>(
     m.set_opt(k::SIGNED_AT, v.signed_at.as_ref())
 }
 
+fn read_objection(m: &MapReader<'_>) -> Result<Objection, DocError> {
+    use key::objection as k;
+    Ok(Objection {
+        at: m.req(k::AT)?,
+        objector: m.req(k::OBJECTOR)?,
+        detail: m.req(k::DETAIL)?,
+        recorded_by: m.req(k::RECORDED_BY)?,
+    })
+}
+
+fn write_objection<T: Transactable>(
+    v: &Objection,
+    m: &mut MapWriter<'_, T>,
+) -> Result<(), DocError> {
+    use key::objection as k;
+    m.set(k::AT, &v.at)?;
+    m.set(k::OBJECTOR, &v.objector)?;
+    m.set(k::DETAIL, &v.detail)?;
+    m.set(k::RECORDED_BY, &v.recorded_by)
+}
+
+fn read_appraisal(m: &MapReader<'_>) -> Result<Appraisal, DocError> {
+    use key::appraisal as k;
+    Ok(Appraisal {
+        at: m.req(k::AT)?,
+        held_on: m.req(k::HELD_ON)?,
+        participants: m.req(k::PARTICIPANTS)?,
+        votes_for: m.req(k::VOTES_FOR)?,
+        votes_against: m.req(k::VOTES_AGAINST)?,
+        recorded_by: m.req(k::RECORDED_BY)?,
+    })
+}
+
+fn write_appraisal<T: Transactable>(
+    v: &Appraisal,
+    m: &mut MapWriter<'_, T>,
+) -> Result<(), DocError> {
+    use key::appraisal as k;
+    m.set(k::AT, &v.at)?;
+    m.set(k::HELD_ON, &v.held_on)?;
+    m.set(k::PARTICIPANTS, &v.participants)?;
+    m.set(k::VOTES_FOR, &v.votes_for)?;
+    m.set(k::VOTES_AGAINST, &v.votes_against)?;
+    m.set(k::RECORDED_BY, &v.recorded_by)
+}
+
 fn read_review(m: &MapReader<'_>) -> Result<Review, DocError> {
     use key::review as k;
     Ok(Review {
@@ -894,6 +1058,10 @@ impl DocumentContent for Visit {
             status: c.req(key::STATUS)?,
             submitted_at: c.opt(key::SUBMITTED_AT)?,
             reviews: c.list(key::REVIEWS, read_review)?,
+            notice_from: c.opt(key::NOTICE_FROM)?,
+            notice_until: c.opt(key::NOTICE_UNTIL)?,
+            objections: c.opt_list(key::OBJECTIONS, read_objection)?,
+            appraisals: c.opt_list(key::APPRAISALS, read_appraisal)?,
         })
     }
 
@@ -927,7 +1095,18 @@ impl DocumentContent for Visit {
         GeoPoint::write_opt(self.gps.as_ref(), c, key::GPS)?;
         c.set(key::STATUS, &self.status)?;
         c.set_opt(key::SUBMITTED_AT, self.submitted_at.as_ref())?;
-        c.append_only(key::REVIEWS, &self.reviews, write_review)
+        c.append_only(key::REVIEWS, &self.reviews, write_review)?;
+        c.set_opt(key::NOTICE_FROM, self.notice_from.as_ref())?;
+        c.set_opt(key::NOTICE_UNTIL, self.notice_until.as_ref())?;
+        // Created by the server with its first entry, never empty by a phone: two writers
+        // creating the same list concurrently would keep only one of them.
+        if !self.objections.is_empty() {
+            c.append_only(key::OBJECTIONS, &self.objections, write_objection)?;
+        }
+        if !self.appraisals.is_empty() {
+            c.append_only(key::APPRAISALS, &self.appraisals, write_appraisal)?;
+        }
+        Ok(())
     }
 
     fn validate(&self, out: &mut Vec<Issue>) {

@@ -52,6 +52,8 @@ pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
         .route("/console/visits/{id}", get(pages::visit))
         .route("/console/visits/{id}/decision", post(pages::decision))
         .route("/console/visits/{id}/unmask", post(pages::unmask))
+        .route("/console/visits/{id}/objection", post(pages::objection))
+        .route("/console/visits/{id}/appraisal", post(pages::appraisal))
         .route("/console/docs/{id}/resolve", post(pages::resolve))
         .route("/console/docs/{id}/photos/{n}", get(pages::photo))
         .route("/console/households", get(pages::households))

@@ -123,6 +123,14 @@ pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
             "/visits/{id}/review",
             post(crate::http::review::review_visit),
         )
+        .route(
+            "/visits/{id}/objections",
+            post(crate::http::review::record_objection),
+        )
+        .route(
+            "/visits/{id}/appraisals",
+            post(crate::http::review::record_appraisal),
+        )
         .route("/review/queue", get(crate::http::review::review_queue))
         .route("/households", get(crate::http::search::search_households))
         .route(

@@ -9,10 +9,10 @@ use crate::access::{Action, Target};
 use crate::error::ApiResult;
 use crate::http::{ApiJson, ApiQuery, AuthContext, SharedState};
 use crate::review::award::{Award, invalid};
-use crate::review::benefit;
 use crate::review::queue::{self, QueueFilter, QueuePage};
 use crate::review::reports::{self, ReportItem};
 use crate::review::{DecisionRequest, DecisionResult, decide_visit, decision_schema};
+use crate::review::{benefit, notice};
 use doudi_protocol::doc::household::Programme;
 use doudi_protocol::doc::visit::ReviewDecision;
 
@@ -166,6 +166,74 @@ pub async fn decide_benefit(
     )
     .await?;
     Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectionRequest {
+    /// Who raised it (kept in the file, never published).
+    pub objector: String,
+    /// What the objection says.
+    pub detail: String,
+}
+
+/// Record an objection (异议) raised during an application's 公示; until a democratic appraisal
+/// is recorded after it, or the case is sent back, it holds the confirmation.
+#[utoipa::path(post, path = "/api/v1/visits/{id}/objections", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Visit id: the application's investigation")),
+    request_body = ObjectionRequest,
+    responses((status = 204, description = "recorded"),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
+              (status = 409, body = crate::error::ErrorBody, description = "`review.wrong_state`: not an application awaiting confirmation"),
+              (status = 400, body = crate::error::ErrorBody, description = "`request.invalid`: blank or too long")))]
+pub async fn record_objection(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ObjectionRequest>,
+) -> ApiResult<axum::http::StatusCode> {
+    let entry = notice::Entry::Objection {
+        objector: req.objector,
+        detail: req.detail,
+    };
+    notice::record(&state.db, &ctx.actor, &id, entry).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppraisalRequest {
+    /// The day it was held, `YYYY-MM-DD`, not after today.
+    #[schema(value_type = String, format = Date)]
+    pub held_on: chrono::NaiveDate,
+    /// 1 to 10,000.
+    pub participants: i64,
+    pub votes_for: i64,
+    pub votes_against: i64,
+}
+
+/// Record a democratic appraisal (民主评议) held on the objections to an application.
+#[utoipa::path(post, path = "/api/v1/visits/{id}/appraisals", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Visit id: the application's investigation")),
+    request_body = AppraisalRequest,
+    responses((status = 204, description = "recorded"),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
+              (status = 409, body = crate::error::ErrorBody, description = "`review.wrong_state`: not an application awaiting confirmation"),
+              (status = 400, body = crate::error::ErrorBody, description = "`request.invalid`: a date after today, or votes beyond the participants")))]
+pub async fn record_appraisal(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AppraisalRequest>,
+) -> ApiResult<axum::http::StatusCode> {
+    let entry = notice::Entry::Appraisal {
+        held_on: req.held_on,
+        participants: req.participants,
+        votes_for: req.votes_for,
+        votes_against: req.votes_against,
+    };
+    notice::record(&state.db, &ctx.actor, &id, entry).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// The caller's review queue.

@@ -127,6 +127,12 @@ pub fn county_due(
     )
 }
 
+/// The last day of the 公示 of an application the township approved at `approved_ms`
+/// (`public_notice_days` calendar days, the day of approval the first).
+pub fn notice_until(cal: &WorkCalendar, policy: &Policy, approved_ms: i64) -> Option<NaiveDate> {
+    step(cal, policy, Step::PublicNotice, approved_ms).and_then(DueDate::date)
+}
+
 /// The last day for the written notice of a refusal decided at `decided_ms` (书面告知,
 /// `refusal_notice_wd` working days).
 pub fn refusal_notice_due(cal: &WorkCalendar, policy: &Policy, decided_ms: i64) -> Option<DueDate> {

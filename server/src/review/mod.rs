@@ -14,6 +14,7 @@ pub mod benefit;
 pub mod calendar;
 pub mod conflicts;
 pub mod deadlines;
+pub mod notice;
 pub mod publication;
 pub mod queue;
 pub mod recheck;
@@ -27,7 +28,9 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use serde::Serialize;
 
 use doudi_protocol::doc::household::Programme;
-use doudi_protocol::doc::visit::{Purpose, Review, ReviewDecision, ReviewLevel, VisitStatus};
+use doudi_protocol::doc::visit::{
+    ConfirmationHold, Purpose, Review, ReviewDecision, ReviewLevel, VisitStatus,
+};
 use doudi_protocol::doc::{self, Household, UnixMillis, Visit};
 use doudi_protocol::ids::AccountId;
 
@@ -198,6 +201,7 @@ pub async fn decide_visit(
             && purpose.needs_county_confirmation()
             && matches!(kind, ReviewDecision::Confirm | ReviewDecision::Reject)
     };
+    let today = deadlines::local_date(at).ok_or_else(|| ApiError::internal("no date"))?;
     let limits = queue::Limits::load(db).await?;
     let delegated = delegated(&limits, &row, at);
     // The step's own permission, as the stored status asks for it (checked again in the write).
@@ -217,7 +221,6 @@ pub async fn decide_visit(
     }
     let checked = match VisitStatus::parse(&row.status) {
         Some(s) if application && decides(s, Purpose::Investigation) => {
-            let today = deadlines::local_date(at).ok_or_else(|| ApiError::internal("no date"))?;
             let notice_by = match kind {
                 ReviewDecision::Reject => {
                     let cal = calendar::load(db).await?;
@@ -236,6 +239,16 @@ pub async fn decide_visit(
             )?)
         }
         _ => None,
+    };
+    // The township's approval of an application opens its 公示 (public notice), from today for
+    // `public_notice_days` calendar days of the region's policy.
+    let notice = match kind == ReviewDecision::Approve && application {
+        true => {
+            let cal = calendar::load(db).await?;
+            let policy = limits.of(&row.region_path, at);
+            deadlines::notice_until(&cal, &policy, at).map(|until| (today, until))
+        }
+        false => None,
     };
     // The township's approval of a 特困 application is numbered for the county's spot check.
     let numbering = if kind == ReviewDecision::Approve
@@ -308,6 +321,28 @@ pub async fn decide_visit(
                     "decision": kind.as_str(),
                 })),
             );
+        }
+        // An application is confirmed after its 公示, with no objection left unanswered.
+        if kind == ReviewDecision::Confirm
+            && let Some(hold) = v.confirmation_hold(today)
+        {
+            return Err(match hold {
+                ConfirmationHold::NoticeRunning { until } => {
+                    ApiError::new(Code::ReviewNoticeRunning)
+                        .with_message(
+                            format!("公示期至 {until}，公示结束后才能审核确认。"),
+                            format!("The public notice runs until {until}: confirm after it."),
+                        )
+                        .with_details(serde_json::json!({ "until": until.to_string() }))
+                }
+                ConfirmationHold::ObjectionOpen => ApiError::new(Code::ReviewObjectionOpen),
+            });
+        }
+        if t.to == VisitStatus::Approved
+            && let Some((from, until)) = notice
+        {
+            v.notice_from = Some(from);
+            v.notice_until = Some(until);
         }
         if let (Some(c), Some(hh)) = (&checked, rest.first_mut()) {
             let (_, mut h) = doc::read::<Household, _>(&*hh).map_err(ApiError::internal)?;

@@ -595,6 +595,7 @@ async fn every_refusal_is_audited(b: Backend) {
         assert_eq!(e.action, "policy.denied", "{path}");
     }
     // Nothing changed: the township's reject was refused, the county can still decide.
+    doudi_tests::cases::end_notice(&app, &visit).await;
     let r = app
         .post(
             &format!("/api/v1/visits/{visit}/review"),

@@ -136,9 +136,10 @@ async fn review(
     if let Some(c) = comment {
         body["comment"] = json!(c);
     }
-    // A confirmation approves the application: with the monthly amount.
+    // A confirmation approves the application, once its 公示 is over: with the monthly amount.
     if decision == "confirm" {
         body["amount_fen_per_month"] = json!(60_000);
+        doudi_tests::cases::end_notice(app, visit).await;
     }
     app.post(&format!("/api/v1/visits/{visit}/review"), Some(token), body)
         .await
@@ -2123,6 +2124,79 @@ async fn the_county_decision_sets_the_programme(b: Backend) {
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     }
     let url = format!("/api/v1/visits/{visit}/review");
+    // The township's approval opened the 公示 (7 calendar days from today): the county confirms
+    // after it.
+    let today = doudi_server::review::deadlines::today().unwrap();
+    // The village's 公示 list: both applications, with the head's name, the household size and
+    // the programme applied for only.
+    let (mut console, _) = console_login(&w.app, "county.qian").await;
+    let (status, page) = console
+        .get("/console/publication?kind=notice&region=370102001001")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let table = &page[page.find("<tbody>").expect("a list")..page.find("</tbody>").unwrap()];
+    assert_eq!(table.matches("<tr>").count(), 2, "{table}");
+    let until = (today + chrono::Days::new(6)).to_string();
+    for cell in [
+        ">低保<",
+        ">特困分散供养<",
+        ">2<",
+        ">1<",
+        "王建国",
+        until.as_str(),
+    ] {
+        assert!(table.contains(cell), "{cell} missing: {table}");
+    }
+    assert!(!table.contains("济南市"), "{table}");
+    let body = json!({ "decision": "confirm", "amount_fen_per_month": 72_000 });
+    let r = w.app.post(&url, Some(&w.county), body.clone()).await;
+    assert_eq!(r.code(), "review.notice_running", "{:?}", r.body);
+    assert_eq!(
+        r.body["details"]["until"],
+        json!((today + chrono::Days::new(6)).to_string())
+    );
+    // An objection raised meanwhile holds it after the 公示 too, until a 民主评议 is recorded.
+    let objections = format!("/api/v1/visits/{visit}/objections");
+    let r = w
+        .app
+        .post(
+            &objections,
+            Some(&w.town),
+            json!({ "objector": " ", "detail": "有车" }),
+        )
+        .await;
+    assert_eq!(r.code(), "request.invalid", "{:?}", r.body);
+    let r = w
+        .app
+        .post(
+            &objections,
+            Some(&w.town),
+            json!({ "objector": "邻居李某", "detail": "家中有一辆轿车未申报" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    doudi_tests::cases::end_notice(&w.app, &visit).await;
+    let r = w.app.post(&url, Some(&w.county), body).await;
+    assert_eq!(r.code(), "review.objection_open", "{:?}", r.body);
+    let appraisals = format!("/api/v1/visits/{visit}/appraisals");
+    let r = w
+        .app
+        .post(
+            &appraisals,
+            Some(&w.town),
+            json!({ "held_on": today, "participants": 9, "votes_for": 8, "votes_against": 2 }),
+        )
+        .await;
+    assert_eq!(r.code(), "request.invalid", "{:?}", r.body);
+    let r = w
+        .app
+        .post(
+            &appraisals,
+            Some(&w.town),
+            json!({ "held_on": today, "participants": 9, "votes_for": 8, "votes_against": 1 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     // Without the amount the county is told which field is missing; nothing is decided.
     for (body, field) in [
         (json!({ "decision": "confirm" }), "amount_fen_per_month"),
@@ -2220,6 +2294,11 @@ async fn the_county_decision_sets_the_programme(b: Backend) {
             && page.contains("name=\"amount_yuan\""),
         "{page}"
     );
+    assert!(
+        page.contains("公示期") && page.contains("d-objection"),
+        "{page}"
+    );
+    doudi_tests::cases::end_notice(&w.app, &v4).await;
     let form = format!("/console/visits/{v4}/decision");
     let resp = console
         .post(
@@ -2506,6 +2585,7 @@ async fn a_delegated_township_confirms_itself(b: Backend) {
         "{:?}",
         r.body
     );
+    doudi_tests::cases::end_notice(&w.app, &visit).await;
     let r = w
         .app
         .post(

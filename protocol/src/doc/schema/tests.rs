@@ -376,6 +376,22 @@ fn full_visit() -> Visit {
             comment: Some("同意".to_owned()),
             at: UnixMillis(1_750_100_000_000),
         }],
+        notice_from: chrono::NaiveDate::from_ymd_opt(2025, 6, 17),
+        notice_until: chrono::NaiveDate::from_ymd_opt(2025, 6, 23),
+        objections: vec![Objection {
+            at: UnixMillis(1_750_200_000_000),
+            objector: "邻居".to_owned(),
+            detail: "家中有车辆未申报".to_owned(),
+            recorded_by: account("town-3"),
+        }],
+        appraisals: vec![Appraisal {
+            at: UnixMillis(1_750_300_000_000),
+            held_on: chrono::NaiveDate::from_ymd_opt(2025, 6, 20).unwrap(),
+            participants: 9,
+            votes_for: 8,
+            votes_against: 1,
+            recorded_by: account("town-3"),
+        }],
     }
 }
 

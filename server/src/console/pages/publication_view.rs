@@ -13,6 +13,8 @@ pub struct PublicationQuery {
     region: Option<String>,
     /// `YYYY-MM`; by default the current month.
     month: Option<String>,
+    /// `notice`: the applications in their 公示 today; otherwise the month's approvals.
+    kind: Option<String>,
 }
 
 pub async fn publication(
@@ -41,8 +43,17 @@ pub async fn publication(
         .filter(|g| g.level == "village" || g.level == "township")
         .map(|g| (g.code.clone(), g.name.clone()))
         .collect();
+    let notice = q.kind.as_deref() == Some("notice");
+    let kinds = [
+        ("approved".to_string(), "审批结果公布（按月）".to_string()),
+        (
+            "notice".to_string(),
+            "申请公示（今日在公示期内）".to_string(),
+        ),
+    ];
     let form = format!(
-        r#"<form method="get" action="/console/publication" class="filters noprint">{region}<label>月份 <input type="month" name="month" value="{month}"></label><button type="submit">生成名单</button></form>"#,
+        r#"<form method="get" action="/console/publication" class="filters noprint">{kind}{region}<label>月份 <input type="month" name="month" value="{month}"></label><button type="submit">生成名单</button></form>"#,
+        kind = select("kind", "名单", &kinds, q.kind.as_deref()),
         region = select("region", "村（社区）", &options, q.region.as_deref()),
         month = esc(&month_text),
     );
@@ -52,6 +63,39 @@ pub async fn publication(
         );
         return ok_page("公布名单", &session, "publication", &body);
     };
+    if notice {
+        let today = deadlines::today().unwrap_or_default();
+        return match publication::notices(&state.db, r, &code, today).await {
+            Ok((region, entries)) => {
+                let rows: String = entries
+                    .iter()
+                    .enumerate()
+                    .map(|(n, e)| {
+                        format!(
+                            "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+                            n + 1,
+                            esc(&e.name),
+                            e.household_size,
+                            esc_opt(e.programme.map(|p| p.label_zh())),
+                            e.until,
+                        )
+                    })
+                    .collect();
+                let table = match entries.is_empty() {
+                    true => "<p>今日没有在公示期内的申请。</p>".to_string(),
+                    false => format!(
+                        r#"<table class="list publication"><thead><tr><th>序号</th><th>户主姓名</th><th>家庭人数</th><th>申请类别</th><th>公示截止</th></tr></thead><tbody>{rows}</tbody></table>"#
+                    ),
+                };
+                let body = format!(
+                    r#"{form}<section class="printable"><h2>{name}社会救助申请公示（{today}）</h2>{table}<p class="sub">公示期内对上述申请有异议的，可向村（居）民委员会、乡镇人民政府（街道办事处）反映。仅公示户主姓名、家庭人数和申请类别。</p></section><p class="noprint sub">使用浏览器的打印功能即可打印本名单。</p>"#,
+                    name = esc(&region.name),
+                );
+                ok_page("公布名单", &session, "publication", &body)
+            }
+            Err(e) => error_page(e),
+        };
+    }
     let Some(month) = publication::parse_month(&month_text) else {
         let body = format!(
             "{form}<p class=\"error\" role=\"alert\">月份格式应为 年-月，例如 2026-12。</p>"

@@ -385,6 +385,7 @@ pub(super) async fn visit_page(
         );
         b.push_str(&conflicts);
     }
+    b.push_str(&notice_section(session, id, &v, refused));
     b.push_str("<h2>审核</h2>");
     b.push_str(&decision_forms(
         session,
@@ -606,6 +607,154 @@ async fn confirm_refusal(
         csrf = csrf_field(session),
         comment = esc(comment),
     ))
+}
+
+/// The application's 公示: its period, the objections raised and the appraisals held, and for a
+/// reviewer of the region while it awaits confirmation, the forms that record them.
+fn notice_section(session: &Session, id: &str, v: &Visit, refused: Option<&Refused<'_>>) -> String {
+    let Some(from) = v.notice_from else {
+        return String::new();
+    };
+    let mut s = format!(
+        "<h2>公示</h2><p>公示期：{from} 至 {}{}</p>",
+        v.notice_until.map(|d| d.to_string()).unwrap_or_default(),
+        match (v.notice_until, deadlines::today()) {
+            (Some(u), Some(t)) if u >= t => "（公示中，期满后方可审核确认）",
+            _ => "（已期满）",
+        }
+    );
+    if !v.objections.is_empty() {
+        let rows: String = v
+            .objections
+            .iter()
+            .map(|o| {
+                format!(
+                    "<li>{} · {}：{}</li>",
+                    html::time(Some(o.at.0)),
+                    esc(&o.objector),
+                    esc(&o.detail)
+                )
+            })
+            .collect();
+        s.push_str(&format!("<h3>异议</h3><ul>{rows}</ul>"));
+    }
+    if !v.appraisals.is_empty() {
+        let rows: String = v
+            .appraisals
+            .iter()
+            .map(|a| {
+                format!(
+                    "<li>{} 民主评议：参加 {} 人，赞成 {}，反对 {}</li>",
+                    a.held_on, a.participants, a.votes_for, a.votes_against
+                )
+            })
+            .collect();
+        s.push_str(&format!("<h3>民主评议</h3><ul>{rows}</ul>"));
+    }
+    let open = matches!(
+        v.confirmation_hold(deadlines::today().unwrap_or(from)),
+        Some(doudi_protocol::doc::visit::ConfirmationHold::ObjectionOpen)
+    );
+    if open {
+        s.push_str("<p class=\"warn\">有异议尚未处理：退回重新调查，或记录民主评议结果后方可审核确认。</p>");
+    }
+    let may = v.status == VisitStatus::Approved
+        && decide(
+            &session.reviewer.subject,
+            Action::ReviewVisit,
+            Target::Scope,
+        )
+        .is_allowed();
+    if may {
+        let csrf = csrf_field(session);
+        let (msg, text) = Refused::of(refused, "objection");
+        s.push_str(&format!(
+            r#"<form method="post" action="/console/visits/{id}/objection" class="decision d-objection">{csrf}<fieldset><legend>记录公示异议</legend><label>异议人（不公开）<input name="objector" maxlength="2000" required></label><label>异议内容<textarea name="detail" rows="2" maxlength="2000" required>{text}</textarea></label></fieldset>{msg}<button type="submit">记录异议</button></form>"#,
+            id = esc(id)
+        ));
+        let (msg, _) = Refused::of(refused, "appraisal");
+        s.push_str(&format!(
+            r#"<form method="post" action="/console/visits/{id}/appraisal" class="decision d-appraisal">{csrf}<fieldset><legend>记录民主评议</legend><label>评议日期<input type="date" name="held_on" required></label><label>参加人数<input name="participants" inputmode="numeric" required></label><label>赞成<input name="votes_for" inputmode="numeric" required></label><label>反对<input name="votes_against" inputmode="numeric" required></label></fieldset>{msg}<button type="submit">记录民主评议</button></form>"#,
+            id = esc(id)
+        ));
+    }
+    s
+}
+
+/// Record an objection or an appraisal from the visit page (`which`: the form).
+async fn notice_form(
+    state: SharedState,
+    session: Session,
+    id: String,
+    form: FormResult,
+    which: &'static str,
+) -> Response {
+    use crate::review::notice::{self, Entry};
+    let fields = match checked_form(&session, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let get = |k: &str| {
+        fields
+            .get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let bad = || {
+        ApiError::new(crate::error::Code::InvalidRequest).with_message(
+            "请完整填写日期和人数（数字）。",
+            "Fill in the date and the counts (numbers).",
+        )
+    };
+    let entry = match which {
+        "objection" => Ok(Entry::Objection {
+            objector: get("objector"),
+            detail: get("detail"),
+        }),
+        _ => (|| {
+            Some(Entry::Appraisal {
+                held_on: get("held_on").parse().ok()?,
+                participants: get("participants").parse().ok()?,
+                votes_for: get("votes_for").parse().ok()?,
+                votes_against: get("votes_against").parse().ok()?,
+            })
+        })()
+        .ok_or_else(bad),
+    };
+    let out = match entry {
+        Ok(e) => notice::record(&state.db, &session.reviewer, &id, e).await,
+        Err(e) => Err(e),
+    };
+    let e = match out {
+        Ok(()) => return secure(Redirect::to(&format!("/console/visits/{id}")).into_response()),
+        Err(e) => e,
+    };
+    let text = get("detail");
+    let Some(refused) = Refused::new(which, &text, &e) else {
+        return error_page(e);
+    };
+    match visit_page(&state, &session, &id, None, Some(&refused)).await {
+        Ok(body) => html_response(refused.status, layout("走访记录", &session, "queue", &body)),
+        Err(e) => error_page(e),
+    }
+}
+
+pub async fn objection(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    notice_form(state, session, id, form, "objection").await
+}
+
+pub async fn appraisal(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    notice_form(state, session, id, form, "appraisal").await
 }
 
 pub async fn unmask(

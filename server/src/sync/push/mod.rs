@@ -43,13 +43,25 @@ fn server_fields_touched(
     let mut touched = Vec::new();
     match (kind, after) {
         (DocumentKind::Visit, Some(doc::Content::Visit(a))) => {
-            let b = doc::read_tree::<Visit>(before).ok();
-            let (b_reviews, b_status) = match &b {
-                Some((_, v)) => (v.reviews.clone(), Some(v.status)),
-                None => (Vec::new(), None),
-            };
-            if a.reviews != b_reviews {
+            let b = doc::read_tree::<Visit>(before).ok().map(|(_, v)| v);
+            let b_status = b.as_ref().map(|v| v.status);
+            let empty = Visit::new(a.household, a.purpose);
+            let b = b.as_ref().unwrap_or(&empty);
+            if a.reviews != b.reviews {
                 touched.push("content.reviews");
+            }
+            // The 公示 the township's approval opens, and what is recorded during it.
+            if a.notice_from != b.notice_from {
+                touched.push("content.notice_from");
+            }
+            if a.notice_until != b.notice_until {
+                touched.push("content.notice_until");
+            }
+            if a.objections != b.objections {
+                touched.push("content.objections");
+            }
+            if a.appraisals != b.appraisals {
+                touched.push("content.appraisals");
             }
             if !VisitStatus::phone_may_move(b_status, a.status) {
                 touched.push("content.status");
