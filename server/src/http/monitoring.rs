@@ -1,0 +1,162 @@
+//! 动态监测预警 over JSON ([`crate::monitoring`]; docs/MONITORING.md): import a department's
+//! list, read the runs and the alerts, dispose an alert.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use serde::Deserialize;
+
+use super::{ApiBody, ApiJson, ApiQuery, AuthContext, SharedState};
+use crate::error::{ApiError, ApiResult, Code};
+use crate::monitoring::{
+    self, AlertFilter, AlertView, DisposeRequest, FileFormat, ImportReport, RunDetail, RunView,
+    Source,
+};
+
+/// The query of an import.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// `medical`, `disability`, `death`, `unemployment`, `school` or `rural_monitoring`.
+    pub source: String,
+    /// The file's name, kept with the run.
+    pub file_name: Option<String>,
+}
+
+/// The error of a body over the import limit.
+pub fn too_large(max: usize) -> ApiError {
+    let mib = max / (1024 * 1024);
+    ApiError::new(Code::ImportTooLarge)
+        .with_message(
+            format!("导入文件超过 {mib} MiB，请拆分后分批导入。"),
+            format!("The file is larger than {mib} MiB; split it and import the parts."),
+        )
+        .with_details(serde_json::json!({ "max_bytes": max }))
+}
+
+/// The source named by a query, or `request.invalid`.
+pub fn source_of(s: &str) -> ApiResult<Source> {
+    Source::parse(s).ok_or_else(|| {
+        ApiError::new(Code::InvalidRequest)
+            .with_message(
+                "source 应为 medical、disability、death、unemployment、school 或 rural_monitoring。",
+                "source must be medical, disability, death, unemployment, school or rural_monitoring.",
+            )
+            .with_details(serde_json::json!({ "field": "source" }))
+    })
+}
+
+/// Import a department's list as one batch (核查台账 run): CSV (UTF-8) or XLSX, told by its
+/// magic bytes; every line checked before anything is stored.
+#[utoipa::path(post, path = "/api/v1/monitoring/imports", tag = "monitoring", security(("bearer" = [])),
+    params(ImportParams),
+    request_body(content(
+        (String = "text/csv"),
+        (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+    responses((status = 200, body = ImportReport),
+              (status = 413, body = crate::error::ErrorBody, description = "`import.too_large` (`details.max_bytes`), `import.too_many_rows` (`details.max_rows`)"),
+              (status = 415, body = crate::error::ErrorBody, description = "`import.format_unknown`: neither a UTF-8 CSV nor an XLSX workbook"),
+              (status = 422, body = crate::error::ErrorBody, description = "`import.invalid`: bad lines (`details.lines[]`: line, message, message_en), nothing imported")))]
+pub async fn import(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    headers: HeaderMap,
+    ApiQuery(params): ApiQuery<ImportParams>,
+    body: Result<ApiBody, ApiError>,
+) -> ApiResult<Json<ImportReport>> {
+    let max = state.settings.max_import_bytes;
+    let body = match body {
+        Ok(ApiBody(b)) if b.len() <= max => b,
+        Ok(_) => return Err(too_large(max)),
+        Err(e) if e.code == Code::BodyTooLarge => return Err(too_large(max)),
+        Err(e) => return Err(e),
+    };
+    let source = source_of(&params.source)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let format = FileFormat::detect(content_type, &body)?;
+    Ok(Json(
+        monitoring::import(
+            &state.db,
+            &state.identity,
+            &ctx.actor,
+            source,
+            params.file_name.as_deref().unwrap_or(""),
+            format,
+            &body,
+            state.settings.max_import_rows,
+        )
+        .await?,
+    ))
+}
+
+/// The runs imported in the caller's regions, newest first.
+#[utoipa::path(get, path = "/api/v1/monitoring/imports", tag = "monitoring", security(("bearer" = [])),
+    responses((status = 200, body = [RunView])))]
+pub async fn list_runs(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+) -> ApiResult<Json<Vec<RunView>>> {
+    Ok(Json(monitoring::list_runs(&state.db, &ctx.actor).await?))
+}
+
+/// One run with its unmatched lines (masked numbers) and its alerts in the caller's regions.
+#[utoipa::path(get, path = "/api/v1/monitoring/imports/{id}", tag = "monitoring", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Run id")),
+    responses((status = 200, body = RunDetail),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`")))]
+pub async fn get_run(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RunDetail>> {
+    Ok(Json(monitoring::run(&state.db, &ctx.actor, &id).await?))
+}
+
+/// The alerts of the caller's regions.
+#[utoipa::path(get, path = "/api/v1/monitoring/alerts", tag = "monitoring", security(("bearer" = [])),
+    params(AlertFilter),
+    responses((status = 200, body = [AlertView])))]
+pub async fn list_alerts(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    ApiQuery(filter): ApiQuery<AlertFilter>,
+) -> ApiResult<Json<Vec<AlertView>>> {
+    Ok(Json(
+        monitoring::list_alerts(&state.db, &ctx.actor, &filter).await?,
+    ))
+}
+
+/// One alert.
+#[utoipa::path(get, path = "/api/v1/monitoring/alerts/{id}", tag = "monitoring", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Alert id")),
+    responses((status = 200, body = AlertView),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`")))]
+pub async fn get_alert(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AlertView>> {
+    Ok(Json(monitoring::alert(&state.db, &ctx.actor, &id).await?))
+}
+
+/// Record an alert's disposition and feedback; the alert must be open and its 预警核查 visit
+/// submitted.
+#[utoipa::path(post, path = "/api/v1/monitoring/alerts/{id}/dispose", tag = "monitoring", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Alert id")),
+    request_body = DisposeRequest,
+    responses((status = 200, body = AlertView),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
+              (status = 409, body = crate::error::ErrorBody, description = "`alert.wrong_state`: disposed already, or no 预警核查 visit yet")))]
+pub async fn dispose(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<DisposeRequest>,
+) -> ApiResult<Json<AlertView>> {
+    Ok(Json(
+        monitoring::dispose(&state.db, &ctx.actor, &id, &req).await?,
+    ))
+}

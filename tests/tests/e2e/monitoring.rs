@@ -1,0 +1,643 @@
+//! 动态监测预警 (docs/MONITORING.md): a department's list imported over HTTP, refused whole for
+//! bad lines, matched by 身份证号 to the members of the importer's regions, alerts raised by the
+//! region's rules, an alert's task on the grid worker's phone, the 预警核查 visit that closes it,
+//! the disposition; and who may see and do what.
+
+use chrono::{Days, NaiveDate};
+use doudi_protocol::doc::Household;
+use doudi_protocol::doc::household::{Member, Relation};
+use doudi_protocol::doc::visit::Purpose;
+use doudi_protocol::id_number::check_char;
+use doudi_protocol::ids::MemberId;
+use doudi_protocol::role::Role;
+use doudi_protocol::rules::Money;
+use doudi_protocol::rules::policy::{PolicyLayer, PolicySettings};
+use doudi_server::entity::{monitoring_alert, monitoring_row, monitoring_run, task};
+use doudi_tests::{Backend, Phone, Resp, TestApp, both_backends, spawn_app};
+use reqwest::StatusCode;
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, PaginatorTrait, Set};
+use serde_json::{Value, json};
+
+both_backends!(
+    a_bad_list_is_refused_whole_and_a_good_one_raises_exactly_the_rules_alerts,
+    an_alert_goes_from_import_to_the_phone_to_a_visit_to_a_disposition,
+);
+
+const GRID_A: &str = "370102001001-A";
+const GRID_OTHER_TOWN: &str = "370102002001-A";
+
+/// A valid 身份证号 for a sequence number (unique below 60,000).
+fn number(seq: u32) -> String {
+    let first = format!("370102{:04}0101{:03}", 1940 + (seq / 1000) % 60, seq % 1000);
+    let check = check_char(&first).unwrap();
+    format!("{first}{check}")
+}
+
+/// The masked form of a number.
+fn masked(n: &str) -> String {
+    format!("{}****{}", &n[..6], &n[14..])
+}
+
+/// The same number with a wrong check character.
+fn bad_checksum(n: &str) -> String {
+    let last = n.as_bytes()[17];
+    let other = if last == b'1' { '2' } else { '1' };
+    format!("{}{other}", &n[..17])
+}
+
+/// China's date today.
+fn today() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+fn days_ago(n: u64) -> String {
+    today().checked_sub_days(Days::new(n)).unwrap().to_string()
+}
+
+struct World {
+    app: TestApp,
+    phone: Phone,
+    town: String,
+    other_town: String,
+    grid_worker_token: String,
+    /// Household id by its head's sequence number.
+    households: Vec<(u32, String)>,
+}
+
+/// A household whose members have the numbers of `seqs` (the first is the head).
+fn household(phone: &Phone, address: &str, seqs: &[u32]) -> Household {
+    let mut h = Household {
+        address: address.into(),
+        ..Default::default()
+    };
+    for (i, s) in seqs.iter().enumerate() {
+        let relation = if i == 0 {
+            Relation::Head
+        } else {
+            Relation::Child
+        };
+        let mut m = Member::new(format!("成员{s}"), relation);
+        m.identity = Some(phone.seal(&number(*s)));
+        h.members.insert(MemberId::generate().unwrap(), m);
+    }
+    h
+}
+
+/// Township 一镇 (town.zhao) with households of members 1–4, 6–9 in its grid; township 二镇
+/// (town.other) with member 5. County 甲县 sets a medical threshold of 20,000 yuan and 7 days
+/// to verify.
+async fn world(b: Backend) -> World {
+    let app = spawn_app(b).await;
+    app.seed_fixture().await;
+    app.create_account("grid.zhang", Role::GridWorker, &[GRID_A])
+        .await;
+    app.create_account("assist.liu", Role::Assistant, &["370102001001"])
+        .await;
+    app.create_account("grid.sun", Role::GridWorker, &[GRID_OTHER_TOWN])
+        .await;
+    app.create_account("town.zhao", Role::TownReviewer, &["370102001000"])
+        .await;
+    app.create_account("town.other", Role::TownReviewer, &["370102002000"])
+        .await;
+    doudi_server::policies::put_layer(
+        &app.state.db,
+        PolicyLayer {
+            region: Some("370102000000".into()),
+            effective_from: "2020-01-01".parse().unwrap(),
+            source: Some("测试".into()),
+            settings: PolicySettings {
+                alert_medical_cost_threshold: Some(Money::yuan(20_000)),
+                alert_verify_days: Some(7),
+                ..Default::default()
+            },
+        },
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let mut phone = app.phone("grid.zhang").await;
+    let mut households = Vec::new();
+    for (n, seqs) in [(1, &[1, 2, 9][..]), (2, &[3, 4][..]), (3, &[6, 7, 8][..])] {
+        let id = phone
+            .replica
+            .create(
+                GRID_A,
+                &household(&phone, &format!("一镇一村 {n} 号"), seqs),
+            )
+            .unwrap();
+        households.push((seqs[0], id.to_string()));
+    }
+    let o = app.sync(&mut phone).await;
+    assert_eq!(o.accepted.len(), 3, "{:?}", o.rejected);
+    let mut sun = app.phone("grid.sun").await;
+    let h = household(&sun, "二镇一村 1 号", &[5]);
+    sun.replica.create(GRID_OTHER_TOWN, &h).unwrap();
+    assert_eq!(app.sync(&mut sun).await.accepted.len(), 1);
+    let (town, _, _) = app.login("town.zhao").await;
+    let (other_town, _, _) = app.login("town.other").await;
+    let (grid_worker_token, _, _) = app.login("grid.zhang").await;
+    World {
+        app,
+        phone,
+        town,
+        other_town,
+        grid_worker_token,
+        households,
+    }
+}
+
+async fn import(
+    app: &TestApp,
+    token: &str,
+    source: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Resp {
+    let resp = app
+        .http
+        .post(app.url(&format!(
+            "/api/v1/monitoring/imports?source={source}&file_name=test"
+        )))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    TestApp::read(resp).await
+}
+
+/// The medical list: 1,000 lines (lines 2–1001). Member 1 has two bills adding up to 23,000.50
+/// yuan; 2 has 19,999.99, 3 exactly 20,000, 4 30,000 but 400 days ago; 5 lives in the other
+/// township; 994 numbers are on no record.
+fn medical_lines() -> Vec<[String; 4]> {
+    let mut lines = vec![
+        [number(1), "成员1".into(), days_ago(40), "15000".into()],
+        [
+            number(1),
+            "成员1".into(),
+            days_ago(10),
+            "\"8,000.50\"".into(),
+        ],
+        [number(2), "成员2".into(), days_ago(20), "19999.99".into()],
+        [number(3), "成员3".into(), days_ago(20), "20000".into()],
+        [number(4), "成员4".into(), days_ago(400), "30000".into()],
+        [number(5), "成员5".into(), days_ago(5), "50000".into()],
+    ];
+    for s in 0..994 {
+        lines.push([
+            number(1000 + s),
+            format!("外地{s}"),
+            days_ago(u64::from(s % 300)),
+            format!("{}.{:02}", 100 + s, s % 100),
+        ]);
+    }
+    lines
+}
+
+fn csv_of(header: &str, lines: &[[String; 4]]) -> Vec<u8> {
+    let mut out = format!("\u{feff}{header}\n");
+    for l in lines {
+        out.push_str(&l.join(","));
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+async fn count<E: EntityTrait>(app: &TestApp) -> u64
+where
+    E::Model: Sync,
+{
+    E::find().count(&app.state.db).await.unwrap()
+}
+
+fn alerts_of(r: &Resp) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["indicator"].as_str().unwrap().to_string(),
+                a["id_masked"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// A change that makes a line of the medical list bad.
+type Fault = fn(&mut [String; 4]);
+
+async fn a_bad_list_is_refused_whole_and_a_good_one_raises_exactly_the_rules_alerts(b: Backend) {
+    let w = world(b).await;
+    let app = &w.app;
+    const HEADER: &str = "身份证号,姓名,结算日期,自付金额";
+    // Ten bad lines among 1,000: each is named, nothing is stored.
+    let good = medical_lines();
+    let mut bad = good.clone();
+    let faults: [(usize, Fault); 10] = [
+        (20, |l| l[0] = bad_checksum(&l[0])),
+        (100, |l| l[2] = "2026-13-01".into()),
+        (150, |l| l[3] = "abc".into()),
+        (333, |l| l[1] = String::new()),
+        (500, |l| l[2] = "2999-01-01".into()),
+        (501, |l| l[0] = String::new()),
+        (640, |l| l[3] = "12.345".into()),
+        (777, |l| l[2] = "昨天".into()),
+        (900, |l| l[0] = "37010219600101".into()),
+        (1001, |l| l[3] = "-5".into()),
+    ];
+    for (line, f) in faults {
+        f(&mut bad[line - 2]);
+    }
+    let r = import(app, &w.town, "medical", "text/csv", csv_of(HEADER, &bad)).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "import.invalid"),
+        "{:?}",
+        r.body
+    );
+    let lines: Vec<u64> = r.body["details"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, faults.map(|(l, _)| l as u64).to_vec());
+    assert!(
+        r.body["details"]["lines"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("第 20 行：身份证号校验位错误"),
+        "{}",
+        r.body
+    );
+    assert!(r.body["message"].as_str().unwrap().contains("10 行错误"));
+    assert_eq!(count::<monitoring_run::Entity>(app).await, 0);
+    assert_eq!(count::<monitoring_row::Entity>(app).await, 0);
+    assert_eq!(count::<monitoring_alert::Entity>(app).await, 0);
+    // A missing column is the header's fault.
+    let r = import(
+        app,
+        &w.town,
+        "medical",
+        "text/csv",
+        "身份证号,姓名,结算日期\n".as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(r.code(), "import.invalid");
+    assert!(
+        r.body["details"]["lines"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("自付金额"),
+        "{}",
+        r.body
+    );
+    // Limits and formats.
+    let r = import(app, &w.town, "medical", "image/png", vec![1, 2, 3]).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "import.format_unknown")
+    );
+    let r = import(app, &w.town, "medical", "text/csv", vec![0xff, 0xfe, 0x00]).await;
+    assert_eq!(r.code(), "import.format_unknown");
+    let r = import(app, &w.town, "wages", "text/csv", csv_of(HEADER, &good)).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "request.invalid")
+    );
+
+    // The good list: one alert, for member 1 only.
+    let r = import(app, &w.town, "medical", "text/csv", csv_of(HEADER, &good)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        (
+            &r.body["rows"],
+            &r.body["matched"],
+            &r.body["unmatched"],
+            &r.body["alerts"]
+        ),
+        (&json!(1000), &json!(5), &json!(995), &json!(1)),
+        "{}",
+        r.body["not_evaluated"]
+    );
+    let unmatched = r.body["unmatched_rows"].as_array().unwrap();
+    assert_eq!(unmatched.len(), 995);
+    // The member of the other township is not matched for this reviewer, and shown masked.
+    assert_eq!(unmatched[0]["line"], 7);
+    assert_eq!(unmatched[0]["id_masked"], masked(&number(5)).as_str());
+    assert!(!r.body.to_string().contains(&number(5)), "no clear number");
+    let run_id = r.body["run_id"].as_str().unwrap().to_string();
+    let alerts = app.get("/api/v1/monitoring/alerts", &w.town).await;
+    assert_eq!(
+        alerts_of(&alerts),
+        vec![("medical_cost".into(), masked(&number(1)))]
+    );
+    let a = &alerts.body[0];
+    assert_eq!(a["member_name"], "成员1");
+    assert_eq!(a["assignee_name"], "grid.zhang");
+    assert!(a["detail"].as_str().unwrap().contains("23000.50 元"), "{a}");
+    assert!(a["due_at_ms"].as_i64().is_some());
+    assert!(!alerts.body.to_string().contains(&number(1)));
+    let run = app
+        .get(&format!("/api/v1/monitoring/imports/{run_id}"), &w.town)
+        .await;
+    assert_eq!(run.status, StatusCode::OK);
+    assert_eq!(run.body["run"]["unmatched"], 995);
+    assert_eq!(run.body["unmatched_rows"].as_array().unwrap().len(), 995);
+    assert_eq!(run.body["alerts"].as_array().unwrap().len(), 1);
+    let audit = app.audit("monitoring.import").await;
+    assert_eq!(audit.len(), 1);
+
+    // The same list again: nothing new; a new bill of member 1 finds the alert open.
+    let r = import(app, &w.town, "medical", "text/csv", csv_of(HEADER, &good)).await;
+    assert_eq!(
+        (&r.body["alerts"], &r.body["already_open"]),
+        (&json!(0), &json!(0))
+    );
+    let more = vec![[number(1), "成员1".into(), days_ago(1), "100".into()]];
+    let r = import(app, &w.town, "medical", "text/csv", csv_of(HEADER, &more)).await;
+    assert_eq!(
+        (&r.body["alerts"], &r.body["already_open"]),
+        (&json!(0), &json!(1))
+    );
+    assert_eq!(count::<monitoring_alert::Entity>(app).await, 1);
+
+    // Disability registrations as a workbook: grades 1 and 2 raise alerts, 3 does not.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let date_format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    for (c, h) in ["姓名", "身份证号", "残疾等级", "登记日期"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    let d = today().checked_sub_days(Days::new(3)).unwrap();
+    let rows = [(7, "一级"), (8, "3"), (9, "2级"), (2000, "1")];
+    for (i, (s, grade)) in rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        sheet.write_string(r, 0, format!("成员{s}")).unwrap();
+        sheet.write_string(r, 1, number(*s)).unwrap();
+        sheet.write_string(r, 2, *grade).unwrap();
+        if i == 0 {
+            use chrono::Datelike;
+            let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(
+                d.year() as u16,
+                d.month() as u8,
+                d.day() as u8,
+            )
+            .unwrap();
+            sheet
+                .write_datetime_with_format(r, 3, &dt, &date_format)
+                .unwrap();
+        } else {
+            sheet.write_string(r, 3, d.to_string()).unwrap();
+        }
+    }
+    let xlsx = book.save_to_buffer().unwrap();
+    let r = import(app, &w.town, "disability", "application/octet-stream", xlsx).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        (
+            &r.body["format"],
+            &r.body["matched"],
+            &r.body["unmatched"],
+            &r.body["alerts"]
+        ),
+        (&json!("xlsx"), &json!(3), &json!(1), &json!(2))
+    );
+    let alerts = app.get("/api/v1/monitoring/alerts", &w.town).await;
+    let mut want = vec![
+        ("medical_cost".to_string(), masked(&number(1))),
+        ("severe_disability".to_string(), masked(&number(7))),
+        ("severe_disability".to_string(), masked(&number(9))),
+    ];
+    want.sort();
+    assert_eq!(alerts_of(&alerts), want);
+    let by_indicator = app
+        .get(
+            "/api/v1/monitoring/alerts?state=all&indicator=severe_disability",
+            &w.town,
+        )
+        .await;
+    assert_eq!(by_indicator.body.as_array().unwrap().len(), 2);
+    // Overdue: an alert past its due date without a visit.
+    let first = monitoring_alert::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .remove(0);
+    let id = first.id.clone();
+    let mut late = first.into_active_model();
+    late.due_at_ms = Set(Some(1));
+    late.update(&app.state.db).await.unwrap();
+    let overdue = app
+        .get("/api/v1/monitoring/alerts?state=overdue", &w.town)
+        .await;
+    assert_eq!(overdue.strings("alert_id"), vec![id.as_str()]);
+    assert_eq!(overdue.body[0]["overdue"], true);
+    let r = app
+        .get("/api/v1/monitoring/alerts?state=late", &w.town)
+        .await;
+    assert_eq!(r.code(), "request.invalid");
+
+    // The other township sees none of it; field workers may neither import nor list.
+    let r = app.get("/api/v1/monitoring/alerts", &w.other_town).await;
+    assert_eq!(r.body, json!([]));
+    let r = app.get("/api/v1/monitoring/imports", &w.other_town).await;
+    assert_eq!(r.body, json!([]));
+    let r = app
+        .get(
+            &format!("/api/v1/monitoring/imports/{run_id}"),
+            &w.other_town,
+        )
+        .await;
+    assert_eq!(r.code(), "not_found");
+    let r = import(
+        app,
+        &w.grid_worker_token,
+        "medical",
+        "text/csv",
+        csv_of(HEADER, &good),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "policy.denied")
+    );
+    let r = app
+        .get("/api/v1/monitoring/alerts", &w.grid_worker_token)
+        .await;
+    assert_eq!(r.code(), "policy.denied");
+    let _ = &w.households;
+}
+
+async fn an_alert_goes_from_import_to_the_phone_to_a_visit_to_a_disposition(b: Backend) {
+    let mut w = world(b).await;
+    let deaths = format!(
+        "姓名,身份证号,死亡日期\n成员6,{},{}\n",
+        number(6),
+        days_ago(2)
+    );
+    let r = import(&w.app, &w.town, "death", "text/csv", deaths.into_bytes()).await;
+    assert_eq!(r.body["alerts"], 1, "{:?}", r.body);
+    let alerts = w.app.get("/api/v1/monitoring/alerts", &w.town).await;
+    let alert = alerts.body[0].clone();
+    let alert_id = alert["alert_id"].as_str().unwrap().to_string();
+    let household = w
+        .households
+        .iter()
+        .find(|(head, _)| *head == 6)
+        .unwrap()
+        .1
+        .clone();
+    assert_eq!(alert["household_id"], household.as_str());
+    assert_eq!(alert["indicator_label"], "家庭成员死亡");
+
+    // The task reaches the grid worker's phone.
+    w.app.sync(&mut w.phone).await;
+    let tasks: Vec<_> = w
+        .phone
+        .replica
+        .tasks()
+        .iter()
+        .filter(|t| t.kind == "alert_check")
+        .cloned()
+        .collect();
+    assert_eq!(tasks.len(), 1, "{:?}", w.phone.replica.tasks());
+    assert_eq!(tasks[0].household_id.as_deref(), Some(household.as_str()));
+    assert_eq!(tasks[0].id, alert["task_id"].as_str().unwrap());
+    assert!(tasks[0].note.as_deref().unwrap().contains("预警核查"));
+    let listed = w.app.get("/api/v1/tasks", &w.grid_worker_token).await;
+    assert!(listed.strings("kind").contains(&"alert_check"));
+
+    // No disposition before the visit.
+    let url = format!("/api/v1/monitoring/alerts/{alert_id}/dispose");
+    let body = |d: &str, date: String| json!({ "disposition": d, "feedback_date": date, "feedback_to": "县医保局", "note": "已入户核实" });
+    let r = w
+        .app
+        .post(&url, Some(&w.town), body("enrolled", today().to_string()))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "alert.wrong_state")
+    );
+
+    // The 预警核查 visit, submitted: linked, and the task is done.
+    let hh = household.parse().unwrap();
+    let liu = w
+        .app
+        .login_as("assist.liu", doudi_tests::PASSWORD, None)
+        .await;
+    let liu_id = liu.body["account"]["id"].as_str().unwrap().to_string();
+    let mut v = doudi_tests::cases::submitted_visit(
+        hh,
+        [
+            (w.phone.account_id.as_str(), "张网格"),
+            (liu_id.as_str(), "刘协理"),
+        ],
+    );
+    v.purpose = Purpose::AlertCheck;
+    let visit = w.phone.replica.create(GRID_A, &v).unwrap().to_string();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted, vec![visit.clone()], "{:?}", o.rejected);
+    let a = w
+        .app
+        .get(&format!("/api/v1/monitoring/alerts/{alert_id}"), &w.town)
+        .await;
+    assert_eq!(a.body["visit_id"], visit.as_str(), "{:?}", a.body);
+    let t = task::Entity::find_by_id(alert["task_id"].as_str().unwrap().to_string())
+        .one(&w.app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.status, "done");
+    w.app.sync(&mut w.phone).await;
+    assert!(
+        !w.phone
+            .replica
+            .tasks()
+            .iter()
+            .any(|t| t.kind == "alert_check"),
+        "{:?}",
+        w.phone.replica.tasks()
+    );
+
+    // Another township's reviewer neither sees nor disposes it (answered as a missing id,
+    // audited).
+    let denied_before = w.app.audit("policy.denied").await.len();
+    let r = w
+        .app
+        .get(
+            &format!("/api/v1/monitoring/alerts/{alert_id}"),
+            &w.other_town,
+        )
+        .await;
+    assert_eq!(r.code(), "not_found");
+    let r = w
+        .app
+        .post(
+            &url,
+            Some(&w.other_town),
+            body("enrolled", today().to_string()),
+        )
+        .await;
+    assert_eq!(r.code(), "not_found");
+    assert_eq!(w.app.audit("policy.denied").await.len(), denied_before + 2);
+    let r = w
+        .app
+        .post(
+            &url,
+            Some(&w.grid_worker_token),
+            body("enrolled", today().to_string()),
+        )
+        .await;
+    assert_eq!(r.code(), "policy.denied");
+
+    // The disposition: bad input refused, then recorded once.
+    let r = w
+        .app
+        .post(&url, Some(&w.town), body("maybe", today().to_string()))
+        .await;
+    assert_eq!(
+        (r.code(), &r.body["details"]["field"]),
+        ("request.invalid", &json!("disposition"))
+    );
+    let r = w
+        .app
+        .post(&url, Some(&w.town), body("enrolled", "2999-01-01".into()))
+        .await;
+    assert_eq!(r.body["details"]["field"], "feedback_date");
+    let r = w
+        .app
+        .post(&url, Some(&w.town), body("enrolled", today().to_string()))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        (
+            &r.body["status"],
+            &r.body["disposition_label"],
+            &r.body["feedback_to"]
+        ),
+        (&json!("disposed"), &json!("纳入救助"), &json!("县医保局"))
+    );
+    let r = w
+        .app
+        .post(&url, Some(&w.town), body("referred", today().to_string()))
+        .await;
+    assert_eq!(r.code(), "alert.wrong_state");
+    let disposed = w
+        .app
+        .get("/api/v1/monitoring/alerts?state=disposed", &w.town)
+        .await;
+    assert_eq!(disposed.strings("alert_id"), vec![alert_id.as_str()]);
+    assert_eq!(w.app.audit("monitoring.dispose").await.len(), 1);
+    let open = w.app.get("/api/v1/monitoring/alerts", &w.town).await;
+    assert_eq!(open.body, Value::Array(Vec::new()));
+}
