@@ -35,18 +35,6 @@ pub fn too_large(max: usize) -> ApiError {
         .with_details(serde_json::json!({ "max_bytes": max }))
 }
 
-/// The source named by a query, or `request.invalid`.
-pub fn source_of(s: &str) -> ApiResult<Source> {
-    Source::parse(s).ok_or_else(|| {
-        ApiError::new(Code::InvalidRequest)
-            .with_message(
-                "source 应为 medical、disability、death、unemployment、school 或 rural_monitoring。",
-                "source must be medical, disability, death, unemployment, school or rural_monitoring.",
-            )
-            .with_details(serde_json::json!({ "field": "source" }))
-    })
-}
-
 /// Import a department's list as one batch (核查台账 run): CSV (UTF-8) or XLSX, told by its
 /// magic bytes; every line checked before anything is stored.
 #[utoipa::path(post, path = "/api/v1/monitoring/imports", tag = "monitoring", security(("bearer" = [])),
@@ -72,7 +60,7 @@ pub async fn import(
         Err(e) if e.code == Code::BodyTooLarge => return Err(too_large(max)),
         Err(e) => return Err(e),
     };
-    let source = source_of(&params.source)?;
+    let source = Source::named(&params.source)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());

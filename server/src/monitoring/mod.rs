@@ -94,6 +94,18 @@ impl Source {
         Source::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
+    /// The source a request names, or `request.invalid` (`details.field`: `source`).
+    pub fn named(s: &str) -> crate::error::ApiResult<Source> {
+        Source::parse(s).ok_or_else(|| {
+            crate::error::ApiError::new(crate::error::Code::InvalidRequest)
+                .with_message(
+                    "请选择数据来源：medical、disability、death、unemployment、school 或 rural_monitoring。",
+                    "source must be medical, disability, death, unemployment, school or rural_monitoring.",
+                )
+                .with_details(serde_json::json!({ "field": "source" }))
+        })
+    }
+
     pub fn label_zh(self) -> &'static str {
         match self {
             Source::Medical => "医疗费用个人自付（医保）",

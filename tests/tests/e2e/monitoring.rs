@@ -13,7 +13,7 @@ use doudi_protocol::role::Role;
 use doudi_protocol::rules::Money;
 use doudi_protocol::rules::policy::{PolicyLayer, PolicySettings};
 use doudi_server::entity::{monitoring_alert, monitoring_row, monitoring_run, task};
-use doudi_tests::{Backend, Phone, Resp, TestApp, both_backends, spawn_app};
+use doudi_tests::{Backend, Phone, Resp, TestApp, both_backends, console_login, spawn_app};
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, PaginatorTrait, Set};
 use serde_json::{Value, json};
@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 both_backends!(
     a_bad_list_is_refused_whole_and_a_good_one_raises_exactly_the_rules_alerts,
     an_alert_goes_from_import_to_the_phone_to_a_visit_to_a_disposition,
+    the_console_imports_a_list_and_disposes_an_alert,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -530,23 +531,7 @@ async fn an_alert_goes_from_import_to_the_phone_to_a_visit_to_a_disposition(b: B
     );
 
     // The 预警核查 visit, submitted: linked, and the task is done.
-    let hh = household.parse().unwrap();
-    let liu = w
-        .app
-        .login_as("assist.liu", doudi_tests::PASSWORD, None)
-        .await;
-    let liu_id = liu.body["account"]["id"].as_str().unwrap().to_string();
-    let mut v = doudi_tests::cases::submitted_visit(
-        hh,
-        [
-            (w.phone.account_id.as_str(), "张网格"),
-            (liu_id.as_str(), "刘协理"),
-        ],
-    );
-    v.purpose = Purpose::AlertCheck;
-    let visit = w.phone.replica.create(GRID_A, &v).unwrap().to_string();
-    let o = w.app.sync(&mut w.phone).await;
-    assert_eq!(o.accepted, vec![visit.clone()], "{:?}", o.rejected);
+    let visit = submit_alert_check(&mut w, &household).await;
     let a = w
         .app
         .get(&format!("/api/v1/monitoring/alerts/{alert_id}"), &w.town)
@@ -640,4 +625,172 @@ async fn an_alert_goes_from_import_to_the_phone_to_a_visit_to_a_disposition(b: B
     assert_eq!(w.app.audit("monitoring.dispose").await.len(), 1);
     let open = w.app.get("/api/v1/monitoring/alerts", &w.town).await;
     assert_eq!(open.body, Value::Array(Vec::new()));
+}
+
+/// Submit a 预警核查 visit of `household` from the grid worker's phone.
+async fn submit_alert_check(w: &mut World, household: &str) -> String {
+    let liu = w
+        .app
+        .login_as("assist.liu", doudi_tests::PASSWORD, None)
+        .await;
+    let liu_id = liu.body["account"]["id"].as_str().unwrap().to_string();
+    let mut v = doudi_tests::cases::submitted_visit(
+        household.parse().unwrap(),
+        [
+            (w.phone.account_id.as_str(), "张网格"),
+            (liu_id.as_str(), "刘协理"),
+        ],
+    );
+    v.purpose = Purpose::AlertCheck;
+    let visit = w.phone.replica.create(GRID_A, &v).unwrap().to_string();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted, vec![visit.clone()], "{:?}", o.rejected);
+    visit
+}
+
+async fn the_console_imports_a_list_and_disposes_an_alert(b: Backend) {
+    let mut w = world(b).await;
+    let (mut town, csrf) = console_login(&w.app, "town.zhao").await;
+    let (status, page) = town.get("/console/monitoring").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("href=\"/console/monitoring\" aria-current=\"page\">监测预警"),
+        "{page}"
+    );
+    assert!(
+        page.contains("导入部门数据") && page.contains("暂无符合条件的预警"),
+        "{page}"
+    );
+
+    // Bad lines: listed, the text kept, nothing imported.
+    let bad = format!(
+        "身份证号,姓名,结算日期,自付金额\n{},成员1,{},15000\n{},成员1,明天,8000\n",
+        bad_checksum(&number(1)),
+        days_ago(3),
+        number(1)
+    );
+    let r = town
+        .post(
+            "/console/monitoring/import",
+            &[
+                ("csrf", &csrf),
+                ("source", "medical"),
+                ("file_name", "医保.csv"),
+                ("content", &bad),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("第 2 行：身份证号校验位错误"), "{page}");
+    assert!(
+        page.contains("第 3 行：结算日期“明天”不是有效日期"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"医保.csv\""), "{page}");
+    assert!(
+        page.contains(&bad_checksum(&number(1))),
+        "the text is kept: {page}"
+    );
+    assert_eq!(count::<monitoring_run::Entity>(&w.app).await, 0);
+
+    // A good list: the run's page, its alert and its unmatched line, masked.
+    let good = format!(
+        "身份证号,姓名,结算日期,自付金额\n{},成员1,{},25000\n{},外地人,{},100\n",
+        number(1),
+        days_ago(3),
+        number(3000),
+        days_ago(3)
+    );
+    let r = town
+        .post(
+            "/console/monitoring/import",
+            &[
+                ("csrf", &csrf),
+                ("source", "medical"),
+                ("file_name", "医保.csv"),
+                ("content", &good),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let run_url = r.headers()["location"].to_str().unwrap().to_string();
+    let (_, page) = town.get(&run_url).await;
+    assert!(
+        page.contains(&masked(&number(3000))) && page.contains("外地人"),
+        "{page}"
+    );
+    assert!(
+        page.contains("大额医疗支出") && page.contains(&masked(&number(1))),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&number(1)) && !page.contains(&number(3000)),
+        "masked: {page}"
+    );
+    let (_, list) = town.get("/console/monitoring").await;
+    let at = list
+        .find("/console/monitoring/alerts/")
+        .expect("an alert link");
+    let alert_url: String = list[at..].chars().take_while(|c| *c != '"').collect();
+
+    // No form before the visit; after it, a refused form keeps what was typed.
+    let (_, page) = town.get(&alert_url).await;
+    assert!(page.contains("网格员提交预警核查走访后方可处置"), "{page}");
+    let household = w
+        .households
+        .iter()
+        .find(|(h, _)| *h == 1)
+        .unwrap()
+        .1
+        .clone();
+    let visit = submit_alert_check(&mut w, &household).await;
+    let (_, page) = town.get(&alert_url).await;
+    assert!(page.contains(&format!("/console/visits/{visit}")), "{page}");
+    let dispose = format!("{alert_url}/dispose");
+    let r = town
+        .post(
+            &dispose,
+            &[
+                ("csrf", &csrf),
+                ("disposition", "referred"),
+                ("feedback_date", &today().to_string()),
+                ("feedback_to", " "),
+                ("note", "转医疗救助"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("请填写反馈对象"), "{page}");
+    assert!(
+        page.contains("转医疗救助") && page.contains("value=\"referred\" checked"),
+        "{page}"
+    );
+    let r = town
+        .post(
+            &dispose,
+            &[
+                ("csrf", &csrf),
+                ("disposition", "referred"),
+                ("feedback_date", &today().to_string()),
+                ("feedback_to", "县医保局"),
+                ("note", "转医疗救助"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page) = town.get(&alert_url).await;
+    assert!(
+        page.contains("已处置") && page.contains("转介") && page.contains("县医保局"),
+        "{page}"
+    );
+    // Without the CSRF token nothing happens; another township's reviewer finds nothing.
+    let r = town.post(&dispose, &[("disposition", "enrolled")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (mut other, _) = console_login(&w.app, "town.other").await;
+    let (status, _) = other.get(&alert_url).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = other.get(&run_url).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
