@@ -22,6 +22,7 @@ both_backends!(
     a_bad_list_is_refused_whole_and_a_good_one_raises_exactly_the_rules_alerts,
     an_alert_goes_from_import_to_the_phone_to_a_visit_to_a_disposition,
     the_console_imports_a_list_and_disposes_an_alert,
+    the_demo_has_alerts,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -793,4 +794,51 @@ async fn the_console_imports_a_list_and_disposes_an_alert(b: Backend) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = other.get(&run_url).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// `doudi demo`: the township reviewer's imports raise a medical and an unemployment alert in the
+/// demo grid, with an unmatched line kept; the grid worker has their tasks; seeding again
+/// imports nothing.
+async fn the_demo_has_alerts(b: Backend) {
+    let app = spawn_app(b).await;
+    for _ in 0..2 {
+        doudi_server::demo::seed(&app.state.db, &app.state.identity)
+            .await
+            .unwrap();
+    }
+    let token = |r: Resp| r.body["access_token"].as_str().unwrap().to_string();
+    let pw = doudi_server::demo::DEMO_PASSWORD;
+    let town = token(app.login_as("demo-town", pw, None).await);
+    let alerts = app.get("/api/v1/monitoring/alerts", &town).await;
+    let mut indicators = alerts.strings("indicator");
+    indicators.sort();
+    assert_eq!(
+        indicators,
+        ["medical_cost", "unemployment"],
+        "{:?}",
+        alerts.body
+    );
+    let runs = app.get("/api/v1/monitoring/imports", &town).await;
+    assert_eq!(runs.body.as_array().unwrap().len(), 2);
+    assert_eq!(
+        runs.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["unmatched"].as_i64().unwrap())
+            .sum::<i64>(),
+        1
+    );
+    let grid = token(app.login_as("demo-grid", pw, None).await);
+    let tasks = app.get("/api/v1/tasks", &grid).await;
+    assert_eq!(
+        tasks
+            .strings("kind")
+            .iter()
+            .filter(|k| **k == "alert_check")
+            .count(),
+        2,
+        "{:?}",
+        tasks.body
+    );
 }
