@@ -69,6 +69,10 @@ pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
         .route("/console/monitoring", get(monitoring::list))
         .route("/console/monitoring/import", post(monitoring::import))
         .route("/console/monitoring/runs/{id}", get(monitoring::run))
+        .route(
+            "/console/monitoring/runs/{id}/comparison",
+            get(monitoring::comparison_csv),
+        )
         .route("/console/monitoring/alerts/{id}", get(monitoring::alert))
         .route(
             "/console/monitoring/alerts/{id}/dispose",

@@ -338,6 +338,9 @@ pub async fn run(
                 "<table class=\"list unmatched\"><thead><tr><th>行号</th><th>身份证号</th><th>姓名</th></tr></thead><tbody>{rows}</tbody></table>"
             ));
         }
+        if r.source == Source::RuralMonitoring.as_str() {
+            b.push_str(&comparison_section(&state, &session, &id).await?);
+        }
         b.push_str("<p><a href=\"/console/monitoring\">返回监测预警</a></p>");
         Ok::<_, ApiError>(b)
     }
@@ -498,4 +501,59 @@ pub async fn dispose(
         alert_page(&state, &session, &id, &typed)
     })
     .await
+}
+
+/// Rows of the 双纳入 comparison the run's page shows (the CSV has them all).
+const COMPARISON_SHOWN: usize = 200;
+
+async fn comparison_section(state: &SharedState, session: &Session, id: &str) -> ApiResult<String> {
+    let c = monitoring::compare(&state.db, &session.reviewer, id).await?;
+    let rows: String = c
+        .people
+        .iter()
+        .take(COMPARISON_SHOWN)
+        .map(|p| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                p.standing.label_zh(),
+                esc(&p.name),
+                esc(&p.id_masked),
+                esc_opt(p.programmes.as_deref()),
+                p.line.map(|l| l.to_string()).unwrap_or_else(|| "—".into()),
+            )
+        })
+        .collect();
+    let more = if c.people.len() > COMPARISON_SHOWN {
+        format!("<p class=\"sub\">仅显示前 {COMPARISON_SHOWN} 人，完整结果请下载 CSV。</p>")
+    } else {
+        String::new()
+    };
+    Ok(format!(
+        r#"<h2>“双纳入”比对</h2><p>与本辖区低保、特困家庭成员比对：双方均已纳入 <strong>{both}</strong> 人，仅在乡村振兴名单 <strong>{theirs}</strong> 人，仅在民政低保特困 <strong>{ours}</strong> 人。<a href="/console/monitoring/runs/{id}/comparison">下载比对结果（CSV）</a></p><table class="list comparison"><thead><tr><th>比对结果</th><th>姓名</th><th>身份证号</th><th>保障类别</th><th>名单行号</th></tr></thead><tbody>{rows}</tbody></table>{more}"#,
+        both = c.both,
+        theirs = c.only_theirs,
+        ours = c.only_ours,
+        id = esc(id),
+    ))
+}
+
+/// The 双纳入 comparison of a run as CSV (audited as an export).
+pub async fn comparison_csv(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    let r = &session.reviewer;
+    let done = async {
+        let c = monitoring::compare(&state.db, r, &id).await?;
+        monitoring::compare::csv(&state.db, r, &c).await
+    }
+    .await;
+    match done {
+        Ok(bytes) => secure(crate::http::monitoring::csv_answer(
+            bytes,
+            &format!("shuangnaru-{id}.csv"),
+        )),
+        Err(e) => error_page(e),
+    }
 }

@@ -146,6 +146,10 @@ pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
                 .get(monitoring::list_runs),
         )
         .route("/monitoring/imports/{id}", get(monitoring::get_run))
+        .route(
+            "/monitoring/imports/{id}/comparison",
+            get(monitoring::comparison),
+        )
         .route("/monitoring/alerts", get(monitoring::list_alerts))
         .route("/monitoring/alerts/{id}", get(monitoring::get_alert))
         .route("/monitoring/alerts/{id}/dispose", post(monitoring::dispose))

@@ -148,3 +148,61 @@ pub async fn dispose(
         monitoring::dispose(&state.db, &ctx.actor, &id, &req).await?,
     ))
 }
+
+/// The query of a comparison.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ComparisonParams {
+    /// `json` (default) or `csv` (UTF-8 with a byte-order mark; audited as an export).
+    pub format: Option<String>,
+}
+
+/// The 双纳入 comparison of a 乡村振兴 list with the 低保 and 特困 members of the caller's regions.
+#[utoipa::path(get, path = "/api/v1/monitoring/imports/{id}/comparison", tag = "monitoring", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Run id of a `rural_monitoring` list"), ComparisonParams),
+    responses((status = 200, description = "per person: both, only theirs, only ours",
+                content((monitoring::Comparison = "application/json"), (String = "text/csv; charset=utf-8"))),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`")))]
+pub async fn comparison(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<ComparisonParams>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let csv = match params.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => {
+            return Err(ApiError::new(Code::InvalidRequest)
+                .with_message("format 应为 json 或 csv。", "format must be json or csv.")
+                .with_details(serde_json::json!({ "field": "format" })));
+        }
+    };
+    let c = monitoring::compare(&state.db, &ctx.actor, &id).await?;
+    if !csv {
+        return Ok(Json(c).into_response());
+    }
+    Ok(csv_answer(
+        monitoring::compare::csv(&state.db, &ctx.actor, &c).await?,
+        &format!("shuangnaru-{id}.csv"),
+    ))
+}
+
+/// A CSV download.
+pub fn csv_answer(bytes: Vec<u8>, file_name: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}

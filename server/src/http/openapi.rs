@@ -33,6 +33,7 @@ use crate::error::Code;
         crate::http::monitoring::import, crate::http::monitoring::list_runs,
         crate::http::monitoring::get_run, crate::http::monitoring::list_alerts,
         crate::http::monitoring::get_alert, crate::http::monitoring::dispose,
+        crate::http::monitoring::comparison,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth, &ErrorAnswers),

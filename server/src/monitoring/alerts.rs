@@ -257,8 +257,13 @@ pub async fn list_runs(db: &DatabaseConnection, reader: &Actor) -> ApiResult<Vec
     Ok(run_views(db, rows).await?)
 }
 
-/// One run: its unmatched lines and the alerts it raised in the reader's regions.
-pub async fn run(db: &DatabaseConnection, reader: &Actor, run_id: &str) -> ApiResult<RunDetail> {
+/// A run the reader may see (one imported inside the reader's regions), or `not_found`
+/// (audited when it lies outside them).
+pub async fn visible_run(
+    db: &DatabaseConnection,
+    reader: &Actor,
+    run_id: &str,
+) -> ApiResult<monitoring_run::Model> {
     reader
         .require(db, Action::ReadReviewLists, Target::Scope, run_id)
         .await?;
@@ -271,6 +276,12 @@ pub async fn run(db: &DatabaseConnection, reader: &Actor, run_id: &str) -> ApiRe
     reader
         .require_visible(db, Action::ReadReviewLists, &row.region_path, run_id)
         .await?;
+    Ok(row)
+}
+
+/// One run: its unmatched lines and the alerts it raised in the reader's regions.
+pub async fn run(db: &DatabaseConnection, reader: &Actor, run_id: &str) -> ApiResult<RunDetail> {
+    let row = visible_run(db, reader, run_id).await?;
     let unmatched_rows = monitoring_row::Entity::find()
         .filter(monitoring_row::Column::RunId.eq(run_id))
         .filter(monitoring_row::Column::HouseholdId.is_null())

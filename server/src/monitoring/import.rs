@@ -257,15 +257,25 @@ pub async fn import(
         )
         .await?;
     let today = deadlines::today().ok_or_else(|| ApiError::internal("no date today"))?;
-    let lines = parse::read(source, format, body, max_rows, today)?;
+    // Reading a workbook and hashing every number is work for a blocking thread, not for one
+    // of the runtime's.
+    let (lines, hashes) = {
+        let (body, keys) = (body.to_vec(), keys.clone());
+        tokio::task::spawn_blocking(move || {
+            let lines = parse::read(source, format, &body, max_rows, today)?;
+            let hashes: Vec<String> = lines
+                .iter()
+                .map(|l| keys.hash(Lookup::Whole, l.id.expose()))
+                .collect();
+            Ok::<_, ApiError>((lines, hashes))
+        })
+        .await
+        .map_err(ApiError::internal)??
+    };
     let file_name: String = match file_name.trim() {
         "" => format!("{}.{}", source.label_zh(), format.as_str()),
         n => n.chars().take(MAX_FILE_NAME_CHARS).collect(),
     };
-    let hashes: Vec<String> = lines
-        .iter()
-        .map(|l| keys.hash(Lookup::Whole, l.id.expose()))
-        .collect();
     let mut distinct: Vec<String> = hashes.clone();
     distinct.sort();
     distinct.dedup();

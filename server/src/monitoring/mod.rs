@@ -12,11 +12,13 @@
 //!   transaction.
 //! - [`alerts`] lists runs and alerts, links a submitted 预警核查 visit to the household's open
 //!   alerts (closing their tasks) and records dispositions.
+//! - [`compare`] compares a 乡村振兴 list with the 低保 and 特困 members (双纳入).
 //!
 //! Every read and write asks the access module (`import_department_data`, `read_review_lists`,
 //! `review_visit`) and is audited.
 
 pub mod alerts;
+pub mod compare;
 pub mod import;
 pub mod parse;
 
@@ -24,6 +26,7 @@ pub use alerts::{
     AlertFilter, AlertShown, AlertView, DisposeRequest, RunDetail, RunView, alert, dispose,
     link_visits, list_alerts, list_runs, run,
 };
+pub use compare::{Compared, Comparison, Standing, compare};
 pub use import::{ImportReport, UnmatchedRow, import};
 pub use parse::{BadLine, FileFormat, Line};
 

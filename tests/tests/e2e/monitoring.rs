@@ -23,6 +23,7 @@ both_backends!(
     an_alert_goes_from_import_to_the_phone_to_a_visit_to_a_disposition,
     the_console_imports_a_list_and_disposes_an_alert,
     the_demo_has_alerts,
+    a_rural_list_is_compared_for_double_enrolment,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -841,4 +842,130 @@ async fn the_demo_has_alerts(b: Backend) {
         "{:?}",
         tasks.body
     );
+}
+
+/// 双纳入: the 乡村振兴 list against the 低保 (household of member 1) and 特困 (member 6's)
+/// households: each person on both lists, only on theirs, or only on ours; as JSON, as CSV
+/// (audited) and on the run's console page.
+async fn a_rural_list_is_compared_for_double_enrolment(b: Backend) {
+    use doudi_protocol::doc::household::Programme;
+    let w = world(b).await;
+    let app = &w.app;
+    app.create_account("county.qian", Role::CountyApprover, &["370102000000"])
+        .await;
+    let at = doudi_server::auth::now_ms() - 86_400_000;
+    for (head, programme) in [(1, Programme::Dibao), (6, Programme::TekunDispersed)] {
+        let hh = &w.households.iter().find(|(h, _)| *h == head).unwrap().1;
+        doudi_tests::cases::approve(app, hh, programme, at, "county.qian").await;
+    }
+    let list = format!(
+        "身份证号,姓名,纳入日期\n{},成员1,{d}\n{},成员3,{d}\n{},成员7,{d}\n{},外村人,{d}\n",
+        number(1),
+        number(3),
+        number(7),
+        number(4000),
+        d = days_ago(100)
+    );
+    let r = import(
+        app,
+        &w.town,
+        "rural_monitoring",
+        "text/csv",
+        list.into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (&r.body["matched"], &r.body["unmatched"], &r.body["alerts"]),
+        (&json!(3), &json!(1), &json!(0)),
+        "{:?}",
+        r.body
+    );
+    let run = r.body["run_id"].as_str().unwrap().to_string();
+    let url = format!("/api/v1/monitoring/imports/{run}/comparison");
+    let c = app.get(&url, &w.town).await;
+    assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
+    assert_eq!(
+        (
+            &c.body["both"],
+            &c.body["only_theirs"],
+            &c.body["only_ours"]
+        ),
+        (&json!(2), &json!(2), &json!(4))
+    );
+    let standing = |seq: u32| {
+        c.body["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id_masked"] == masked(&number(seq)).as_str())
+            .map(|p| p["standing"].as_str().unwrap().to_string())
+    };
+    for (seq, want) in [
+        (1, "both"),
+        (7, "both"),
+        (3, "only_theirs"),
+        (4000, "only_theirs"),
+        (2, "only_ours"),
+        (9, "only_ours"),
+        (6, "only_ours"),
+        (8, "only_ours"),
+    ] {
+        assert_eq!(standing(seq).as_deref(), Some(want), "member {seq}");
+    }
+    assert!(!c.body.to_string().contains(&number(1)), "masked");
+    // As CSV, audited as an export.
+    let resp = app
+        .http
+        .get(app.url(&format!("{url}?format=csv")))
+        .bearer_auth(&w.town)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.starts_with("\u{feff}比对结果,姓名,身份证号,户编号,保障类别,名单行号"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 9);
+    assert!(
+        text.contains("双方均已纳入,成员1") && text.contains("仅在民政低保特困,成员2"),
+        "{text}"
+    );
+    assert!(!text.contains(&number(1)));
+    assert!(
+        app.audit("export")
+            .await
+            .iter()
+            .any(|e| e.target.as_deref() == Some("monitoring.comparison"))
+    );
+    // Only a 乡村振兴 list compares; another township finds nothing.
+    let deaths = format!(
+        "身份证号,姓名,死亡日期\n{},成员8,{}\n",
+        number(8),
+        days_ago(1)
+    );
+    let r = import(app, &w.town, "death", "text/csv", deaths.into_bytes()).await;
+    let other_run = r.body["run_id"].as_str().unwrap();
+    let r = app
+        .get(
+            &format!("/api/v1/monitoring/imports/{other_run}/comparison"),
+            &w.town,
+        )
+        .await;
+    assert_eq!(r.code(), "request.invalid");
+    assert_eq!(app.get(&url, &w.other_town).await.code(), "not_found");
+    // On the run's console page, with the download.
+    let (mut town, _) = console_login(app, "town.zhao").await;
+    let (status, page) = town.get(&format!("/console/monitoring/runs/{run}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("“双纳入”比对") && page.contains("仅在乡村振兴名单"),
+        "{page}"
+    );
+    let (status, csv) = town
+        .get(&format!("/console/monitoring/runs/{run}/comparison"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(csv.lines().count(), 9);
 }
