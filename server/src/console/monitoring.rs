@@ -229,6 +229,12 @@ pub async fn import(
     session: Session,
     form: FormResult,
 ) -> Response {
+    // A pasted list over the console's body limit is not a stale form.
+    if let Err(rejection) = &form
+        && rejection.status() == StatusCode::PAYLOAD_TOO_LARGE
+    {
+        return error_page(monitoring::import::too_large(state.settings.max_body_bytes));
+    }
     let f = match checked_form(&session, form) {
         Ok(f) => f,
         Err(r) => return r,

@@ -24,17 +24,6 @@ pub struct ImportParams {
     pub file_name: Option<String>,
 }
 
-/// The error of a body over the import limit.
-pub fn too_large(max: usize) -> ApiError {
-    let mib = max / (1024 * 1024);
-    ApiError::new(Code::ImportTooLarge)
-        .with_message(
-            format!("导入文件超过 {mib} MiB，请拆分后分批导入。"),
-            format!("The file is larger than {mib} MiB; split it and import the parts."),
-        )
-        .with_details(serde_json::json!({ "max_bytes": max }))
-}
-
 /// Import a department's list as one batch (核查台账 run): CSV (UTF-8) or XLSX, told by its
 /// magic bytes; every line checked before anything is stored.
 #[utoipa::path(post, path = "/api/v1/monitoring/imports", tag = "monitoring", security(("bearer" = [])),
@@ -56,8 +45,8 @@ pub async fn import(
     let max = state.settings.max_import_bytes;
     let body = match body {
         Ok(ApiBody(b)) if b.len() <= max => b,
-        Ok(_) => return Err(too_large(max)),
-        Err(e) if e.code == Code::BodyTooLarge => return Err(too_large(max)),
+        Ok(_) => return Err(monitoring::import::too_large(max)),
+        Err(e) if e.code == Code::BodyTooLarge => return Err(monitoring::import::too_large(max)),
         Err(e) => return Err(e),
     };
     let source = Source::named(&params.source)?;

@@ -31,6 +31,17 @@ use crate::review::{deadlines, recheck};
 /// Longest file name kept (characters).
 pub const MAX_FILE_NAME_CHARS: usize = 255;
 
+/// The refusal of a file over `max` bytes (`import.too_large`).
+pub fn too_large(max: usize) -> ApiError {
+    let kib = max / 1024;
+    ApiError::new(crate::error::Code::ImportTooLarge)
+        .with_message(
+            format!("导入文件超过 {kib} KiB，请拆分后分批导入。"),
+            format!("The file is larger than {kib} KiB; split it and import the parts."),
+        )
+        .with_details(serde_json::json!({ "max_bytes": max }))
+}
+
 /// A line that matched no current member in the importer's regions.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UnmatchedRow {

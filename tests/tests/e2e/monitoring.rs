@@ -13,7 +13,9 @@ use doudi_protocol::role::Role;
 use doudi_protocol::rules::Money;
 use doudi_protocol::rules::policy::{PolicyLayer, PolicySettings};
 use doudi_server::entity::{monitoring_alert, monitoring_row, monitoring_run, task};
-use doudi_tests::{Backend, Phone, Resp, TestApp, both_backends, console_login, spawn_app};
+use doudi_tests::{
+    Backend, Phone, Resp, TestApp, both_backends, console_login, spawn_app, spawn_app_with,
+};
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, PaginatorTrait, Set};
 use serde_json::{Value, json};
@@ -24,6 +26,7 @@ both_backends!(
     the_console_imports_a_list_and_disposes_an_alert,
     the_demo_has_alerts,
     a_rural_list_is_compared_for_double_enrolment,
+    the_size_and_row_limits_are_named,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -968,4 +971,42 @@ async fn a_rural_list_is_compared_for_double_enrolment(b: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(csv.lines().count(), 9);
+}
+
+/// `max_import_bytes` and `max_import_rows`, each with its code and the limit in `details`.
+async fn the_size_and_row_limits_are_named(b: Backend) {
+    let app = spawn_app_with(b, |s| {
+        s.max_import_bytes = 4_096;
+        s.max_import_rows = 10;
+    })
+    .await;
+    app.seed_fixture().await;
+    app.create_account("town.zhao", Role::TownReviewer, &["370102001000"])
+        .await;
+    let (town, _, _) = app.login("town.zhao").await;
+    let header = "身份证号,姓名,死亡日期\n";
+    let line = |s: u32| format!("{},某人,{}\n", number(s), days_ago(1));
+    let eleven: String = header.to_string() + &(0..11).map(line).collect::<String>();
+    let r = import(&app, &town, "death", "text/csv", eleven.into_bytes()).await;
+    assert_eq!(
+        (r.status, r.code(), &r.body["details"]["max_rows"]),
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "import.too_many_rows",
+            &json!(10)
+        )
+    );
+    let big: String = header.to_string() + &(0..200).map(line).collect::<String>();
+    let r = import(&app, &town, "death", "text/csv", big.into_bytes()).await;
+    assert_eq!(
+        (r.status, r.code(), &r.body["details"]["max_bytes"]),
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "import.too_large",
+            &json!(4_096)
+        )
+    );
+    let ten: String = header.to_string() + &(0..10).map(line).collect::<String>();
+    let r = import(&app, &town, "death", "text/csv", ten.into_bytes()).await;
+    assert_eq!((r.status, &r.body["rows"]), (StatusCode::OK, &json!(10)));
 }
