@@ -801,8 +801,8 @@ async fn the_console_imports_a_list_and_disposes_an_alert(b: Backend) {
 }
 
 /// `doudi demo`: the township reviewer's imports raise a medical and an unemployment alert in the
-/// demo grid, with an unmatched line kept; the grid worker has their tasks; seeding again
-/// imports nothing.
+/// demo grid, with an unmatched line kept; the grid worker has their tasks, which the phone (the
+/// SDK) offers as 预警核查 visits; seeding again imports nothing.
 async fn the_demo_has_alerts(b: Backend) {
     let app = spawn_app(b).await;
     for _ in 0..2 {
@@ -844,6 +844,33 @@ async fn the_demo_has_alerts(b: Backend) {
         2,
         "{:?}",
         tasks.body
+    );
+    // The grid worker's phone (the real SDK) lists them as 预警核查 tasks.
+    let dir = tempfile::tempdir().unwrap();
+    let phone = doudi_sdk::DoudiClient::open(
+        dir.path().to_string_lossy().into_owned(),
+        vec![0x42; 32],
+        app.base.clone(),
+        None,
+    )
+    .unwrap();
+    phone
+        .login("demo-grid".into(), pw.into(), "演示手机".into())
+        .await
+        .unwrap();
+    phone.sync_now(None).await.unwrap();
+    let checks: Vec<_> = phone
+        .tasks()
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.kind == "alert_check")
+        .collect();
+    assert_eq!(checks.len(), 2, "{checks:?}");
+    assert!(
+        checks.iter().all(|t| {
+            t.purpose == doudi_sdk::VisitPurpose::AlertCheck && t.household_id.is_some()
+        }),
+        "{checks:?}"
     );
 }
 
