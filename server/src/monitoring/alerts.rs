@@ -120,7 +120,7 @@ impl AlertShown {
 pub struct AlertFilter {
     /// `open` (default), `overdue`, `disposed` or `all`.
     pub state: Option<String>,
-    /// `medical_cost`, `severe_disability`, `death` or `unemployment`.
+    /// `medical_cost`, `severe_disability`, `death`, `unemployment` or `recently_left`.
     pub indicator: Option<String>,
 }
 
@@ -345,8 +345,8 @@ pub async fn list_alerts(
         let Some(i) = Indicator::parse(i) else {
             return Err(invalid(
                 "indicator",
-                "indicator 应为 medical_cost、severe_disability、death 或 unemployment。",
-                "indicator must be medical_cost, severe_disability, death or unemployment.",
+                "indicator 应为 medical_cost、severe_disability、death、unemployment 或 recently_left。",
+                "indicator must be medical_cost, severe_disability, death, unemployment or recently_left.",
             ));
         };
         q = q.filter(monitoring_alert::Column::Indicator.eq(i.as_str()));

@@ -326,6 +326,28 @@ pub async fn import(
             raised.push(r);
         }
     }
+    // New data on a member of a household that left 低保 or 特困 less than two years ago.
+    let households: Vec<String> = new_lines
+        .keys()
+        .map(|h| found[*h].household_id.clone())
+        .collect();
+    let left = left_recently(db, households, today).await?;
+    for hash in new_lines.keys() {
+        if let Some((programme, on)) = left.get(&found[*hash].household_id) {
+            raised.push(Raised {
+                indicator: Indicator::RecentlyLeft,
+                hash: hash.to_string(),
+                detail: format!(
+                    "家庭于 {on} 退出{programme}，不满两年；{}有新记录",
+                    source.label_zh()
+                ),
+                detail_en: format!(
+                    "the household left {programme} on {on}, less than two years ago; new {} data",
+                    source.as_str()
+                ),
+            });
+        }
+    }
 
     // Names, assignees and due dates, read before the transaction.
     let names = member_names(db, found.values()).await?;
@@ -519,6 +541,64 @@ pub async fn import(
         not_evaluated: not_evaluated.into_keys().collect(),
         unmatched_rows,
     })
+}
+
+/// The households among `ids` that left 低保 or 特困 (a 终止 decision) less than two years before
+/// `today` and are in neither now: the programme's label and the day, by household.
+async fn left_recently(
+    db: &DatabaseConnection,
+    mut ids: Vec<String>,
+    today: NaiveDate,
+) -> Result<HashMap<String, (&'static str, NaiveDate)>, ApiError> {
+    use doudi_protocol::doc::household::{DecisionOutcome, Programme};
+    let safety_net = |p: &Programme| {
+        matches!(
+            p,
+            Programme::Dibao | Programme::TekunDispersed | Programme::TekunCentralized
+        )
+    };
+    let since = today
+        .checked_sub_months(chrono::Months::new(24))
+        .unwrap_or(NaiveDate::MIN);
+    ids.sort();
+    ids.dedup();
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(crate::db::IN_CHUNK) {
+        for d in crate::entity::document::Entity::find()
+            .filter(crate::entity::document::Column::Id.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?
+        {
+            let Some(h) = automerge::Automerge::load(&d.snapshot)
+                .ok()
+                .and_then(|am| {
+                    doudi_protocol::doc::read::<doudi_protocol::doc::Household, _>(&am).ok()
+                })
+                .map(|(_, h)| h)
+            else {
+                continue;
+            };
+            if h.programmes.iter().any(safety_net) {
+                continue;
+            }
+            let last = h
+                .decisions
+                .iter()
+                .filter(|x| x.outcome == DecisionOutcome::Terminated)
+                .filter_map(|x| {
+                    Some((
+                        x.programme.filter(safety_net)?,
+                        deadlines::local_date(x.at.0)?,
+                    ))
+                })
+                .filter(|(_, on)| *on >= since && *on <= today)
+                .max_by_key(|(_, on)| *on);
+            if let Some((p, on)) = last {
+                out.insert(d.id, (p.label_zh(), on));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Lines inserted per statement (13 values each: under SQLite's and PostgreSQL's limits).

@@ -157,14 +157,18 @@ pub enum Indicator {
     Death,
     /// 失业登记.
     Unemployment,
+    /// 退出低保特困不满两年: new department data on a member of a household that left 低保 or
+    /// 特困 less than two years ago (JC2024 counts them among the low-income population).
+    RecentlyLeft,
 }
 
 impl Indicator {
-    pub const ALL: [Indicator; 4] = [
+    pub const ALL: [Indicator; 5] = [
         Indicator::MedicalCost,
         Indicator::SevereDisability,
         Indicator::Death,
         Indicator::Unemployment,
+        Indicator::RecentlyLeft,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -173,6 +177,7 @@ impl Indicator {
             Indicator::SevereDisability => "severe_disability",
             Indicator::Death => "death",
             Indicator::Unemployment => "unemployment",
+            Indicator::RecentlyLeft => "recently_left",
         }
     }
 
@@ -186,6 +191,7 @@ impl Indicator {
             Indicator::SevereDisability => "新增重度残疾",
             Indicator::Death => "家庭成员死亡",
             Indicator::Unemployment => "失业登记",
+            Indicator::RecentlyLeft => "退出低保特困不满两年",
         }
     }
 }

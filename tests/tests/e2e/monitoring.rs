@@ -27,6 +27,7 @@ both_backends!(
     the_demo_has_alerts,
     a_rural_list_is_compared_for_double_enrolment,
     the_size_and_row_limits_are_named,
+    new_data_on_a_household_that_left_recently_raises_an_alert,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -1036,4 +1037,67 @@ async fn the_size_and_row_limits_are_named(b: Backend) {
     let ten: String = header.to_string() + &(0..10).map(line).collect::<String>();
     let r = import(&app, &town, "death", "text/csv", ten.into_bytes()).await;
     assert_eq!((r.status, &r.body["rows"]), (StatusCode::OK, &json!(10)));
+}
+
+/// A household that left 低保 100 days ago (member 3's): new data on a member raises
+/// `recently_left` besides the data's own alert; one that left three years ago, or never was in
+/// 低保 (member 1's), does not.
+async fn new_data_on_a_household_that_left_recently_raises_an_alert(b: Backend) {
+    use doudi_protocol::doc::household::{DecisionOutcome, Programme};
+    let w = world(b).await;
+    let app = &w.app;
+    app.create_account("county.qian", Role::CountyApprover, &["370102000000"])
+        .await;
+    let day = 86_400_000;
+    let now = doudi_server::auth::now_ms();
+    let hh = |head: u32| {
+        w.households
+            .iter()
+            .find(|(h, _)| *h == head)
+            .unwrap()
+            .1
+            .clone()
+    };
+    for (head, left_days_ago) in [(3, 100), (6, 3 * 366)] {
+        let id = hh(head);
+        let (entered, left) = (now - (left_days_ago + 400) * day, now - left_days_ago * day);
+        doudi_tests::cases::approve(app, &id, Programme::Dibao, entered, "county.qian").await;
+        doudi_tests::cases::decide(
+            app,
+            &id,
+            Programme::Dibao,
+            DecisionOutcome::Terminated,
+            left,
+            "county.qian",
+        )
+        .await;
+    }
+    let list = format!(
+        "身份证号,姓名,入学日期\n{},成员4,{d}\n{},成员8,{d}\n{},成员2,{d}\n",
+        number(4),
+        number(8),
+        number(2),
+        d = days_ago(30)
+    );
+    let r = import(app, &w.town, "school", "text/csv", list.into_bytes()).await;
+    assert_eq!(
+        (&r.body["matched"], &r.body["alerts"]),
+        (&json!(3), &json!(1)),
+        "{:?}",
+        r.body
+    );
+    let alerts = app.get("/api/v1/monitoring/alerts", &w.town).await;
+    assert_eq!(
+        alerts_of(&alerts),
+        vec![("recently_left".to_string(), masked(&number(4)))]
+    );
+    assert!(
+        alerts.body[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("退出低保"),
+        "{}",
+        alerts.body
+    );
+    assert_eq!(alerts.body[0]["indicator_label"], "退出低保特困不满两年");
 }
