@@ -23,6 +23,7 @@ mod m20261210_000014_blob_uploads;
 mod m20261211_000015_calendar_days;
 mod m20261211_000016_spot_checks;
 mod m20261212_000017_job_leases;
+mod m20261213_000018_monitoring;
 mod m20261213_000019_visit_applied_for;
 
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000015_calendar_days::Migration),
             Box::new(m20261211_000016_spot_checks::Migration),
             Box::new(m20261212_000017_job_leases::Migration),
+            Box::new(m20261213_000018_monitoring::Migration),
             Box::new(m20261213_000019_visit_applied_for::Migration),
         ]
     }

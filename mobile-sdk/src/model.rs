@@ -386,7 +386,8 @@ pub struct ReportInput {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Task {
     pub id: String,
-    /// `verify_report`, or the kind of re-check or visit the rules made due.
+    /// `verify_report`, `alert_check` (a monitoring alert to verify, 预警核查), or the kind of
+    /// re-check or visit the rules made due.
     pub kind: String,
     /// The visit to record for it.
     pub purpose: VisitPurpose,

@@ -47,10 +47,13 @@ pub enum Action {
     UploadBlob,
     /// Export the ledgers of one's regions as CSV or XLSX (导出台账; reviewers; audited).
     Export,
+    /// Import another department's list (部门数据导入, 动态监测预警) and match it against the
+    /// members of one's regions (reviewers; audited).
+    ImportDepartmentData,
 }
 
 impl Action {
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::ReadRegion,
         Action::ManageRegions,
         Action::ManageAccounts,
@@ -68,6 +71,7 @@ impl Action {
         Action::ReadTasks,
         Action::UploadBlob,
         Action::Export,
+        Action::ImportDepartmentData,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +93,7 @@ impl Action {
             Action::ReadTasks => "read_tasks",
             Action::UploadBlob => "upload_blob",
             Action::Export => "export",
+            Action::ImportDepartmentData => "import_department_data",
         }
     }
 }
@@ -121,7 +126,13 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         ),
         Role::TownReviewer => matches!(
             action,
-            ReadRegion | ReadCase | ReviewVisit | Unmask | ReadReviewLists | Export
+            ReadRegion
+                | ReadCase
+                | ReviewVisit
+                | Unmask
+                | ReadReviewLists
+                | Export
+                | ImportDepartmentData
         ),
         Role::CountyApprover => {
             matches!(
@@ -133,6 +144,7 @@ pub fn role_allows(role: Role, action: Action) -> bool {
                     | Unmask
                     | ReadReviewLists
                     | Export
+                    | ImportDepartmentData
             )
         }
         Role::Admin => {

@@ -286,3 +286,21 @@ pub async fn revoke_device_now<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+/// The display names of accounts, by id.
+pub async fn display_names<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    ids: Vec<String>,
+) -> Result<std::collections::HashMap<String, String>, sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(account::Entity::find()
+        .filter(account::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.display_name))
+        .collect())
+}

@@ -64,6 +64,10 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Largest number of rows a region CSV import accepts.
     pub max_region_import_rows: usize,
+    /// Largest department list (CSV or XLSX) an import accepts (bytes; docs/MONITORING.md).
+    pub max_import_bytes: usize,
+    /// Largest number of data lines a department list may have.
+    pub max_import_rows: usize,
     /// Photos and signatures: storage and limits (`[blobs]` in the TOML file).
     pub blobs: BlobSettings,
     /// Share of township-approved 特困 visits the county spot-checks (percent, 30–100; TK2021
@@ -196,6 +200,8 @@ impl Default for Settings {
             request_timeout_secs: 30,
             trust_forwarded_for: false,
             max_region_import_rows: 200_000,
+            max_import_bytes: 32 * 1024 * 1024,
+            max_import_rows: 200_000,
             blobs: BlobSettings::default(),
             spot_check_percent: 30,
             queue_count_cap: 10_000,
@@ -374,6 +380,8 @@ impl Settings {
             "DOUDI_REQUEST_TIMEOUT_SECS" => self.request_timeout_secs,
             "DOUDI_TRUST_FORWARDED_FOR" => self.trust_forwarded_for,
             "DOUDI_MAX_REGION_IMPORT_ROWS" => self.max_region_import_rows,
+            "DOUDI_MAX_IMPORT_BYTES" => self.max_import_bytes,
+            "DOUDI_MAX_IMPORT_ROWS" => self.max_import_rows,
             "DOUDI_SPOT_CHECK_PERCENT" => self.spot_check_percent,
             "DOUDI_QUEUE_COUNT_CAP" => self.queue_count_cap,
             "DOUDI_CONSOLE_SESSION_HOURS" => self.console_session_hours,
@@ -452,7 +460,7 @@ mod tests {
         assert!(s.trust_forwarded_for);
         assert_eq!(s.metrics, Some(MetricsAccess::Loopback));
         assert_eq!(s.log_format, LogFormat::Json);
-        let numbers: [(&str, u64); 20] = [
+        let numbers: [(&str, u64); 22] = [
             ("access_token_ttl_secs", s.access_token_ttl_secs),
             ("refresh_token_ttl_days", s.refresh_token_ttl_days),
             ("max_body_bytes", s.max_body_bytes as u64),
@@ -467,6 +475,8 @@ mod tests {
             ("login_window_secs", s.login_window_secs),
             ("request_timeout_secs", s.request_timeout_secs),
             ("max_region_import_rows", s.max_region_import_rows as u64),
+            ("max_import_bytes", s.max_import_bytes as u64),
+            ("max_import_rows", s.max_import_rows as u64),
             ("spot_check_percent", s.spot_check_percent.into()),
             ("queue_count_cap", s.queue_count_cap),
             ("console_session_hours", s.console_session_hours),

@@ -31,13 +31,14 @@ pub const DEMO_ACCOUNTS: [(&str, &str, Role, &str); 6] = [
     ("demo-admin", "孙管理", Role::Admin, "370102000000"),
 ];
 
+mod alerts;
 mod cases;
 
 /// The demo city's policy (济南市 in the demo's region tree), effective from 2026-01-01. The
 /// figures are for demonstration, not a real place's: 低保 1,000 yuan per person per month in
 /// town and 800 in the country, last year's disposable income, the rigid-expenditure ratio,
-/// asset limits, the 特困 multiplier and visit intervals, so that every indicator of the
-/// assessment and every kind of task can be seen.
+/// asset limits, the 特困 multiplier, visit intervals and the monitoring-alert settings, so that
+/// every indicator of the assessment and every kind of task can be seen.
 pub fn demo_policy() -> PolicyLayer {
     PolicyLayer {
         region: Some("370100000000".into()),
@@ -56,6 +57,8 @@ pub fn demo_policy() -> PolicyLayer {
             visit_high_risk_days: Some(7),
             visit_key_months: Some(1),
             visit_other_months: Some(3),
+            alert_medical_cost_threshold: Some(Money::yuan(20_000)),
+            alert_verify_days: Some(7),
             ..Default::default()
         },
     }
@@ -110,5 +113,6 @@ pub async fn seed(
             .map_err(|e| DemoError::Cases(e.to_string()))?;
     }
     cases::seed_cases(db, identity).await?;
+    alerts::seed_alerts(db, identity).await?;
     Ok(())
 }

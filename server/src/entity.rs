@@ -786,3 +786,116 @@ pub mod blob_upload {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod monitoring_run {
+    use sea_orm::entity::prelude::*;
+
+    /// One import of another department's list (核查台账): who, when, what, and how it matched.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "monitoring_runs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// The list's kind (`crate::monitoring::Source`).
+        pub source: String,
+        pub file_name: String,
+        /// `csv` or `xlsx`.
+        pub format: String,
+        pub account_id: String,
+        /// The importer's first region: the run is listed to readers covering it.
+        pub region_path: String,
+        pub at_ms: i64,
+        pub row_count: i32,
+        pub matched_count: i32,
+        pub unmatched_count: i32,
+        pub alert_count: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod monitoring_row {
+    use sea_orm::entity::prelude::*;
+
+    /// A line of an imported list: the person by keyed hash and masked number (never in
+    /// clear), what the department recorded, and the member it matched, if any.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "monitoring_rows")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub run_id: String,
+        /// The line number in the file (the header is line 1).
+        pub line: i32,
+        pub source: String,
+        /// The keyed hash of the whole 身份证号 (`identity_numbers.hash_full`'s).
+        pub id_hash: String,
+        pub id_masked: String,
+        pub name: String,
+        /// `YYYY-MM-DD`.
+        pub event_date: Option<String>,
+        pub amount_fen: Option<i64>,
+        pub grade: Option<i32>,
+        /// The household matched (`None`: unmatched in the importer's regions).
+        pub household_id: Option<String>,
+        /// `members.<member_id>`.
+        pub member_entry: Option<String>,
+        pub region_path: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod monitoring_alert {
+    use sea_orm::entity::prelude::*;
+
+    /// A monitoring alert (预警) on a member: raised by an import, verified by a visit
+    /// (预警核查), disposed by a reviewer.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "monitoring_alerts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub run_id: String,
+        /// `crate::monitoring::Indicator`.
+        pub indicator: String,
+        pub household_id: String,
+        pub member_entry: String,
+        pub member_name: String,
+        pub id_masked: String,
+        pub region_path: String,
+        /// What raised it, in Chinese and English.
+        pub detail: String,
+        pub detail_en: String,
+        pub received_at_ms: i64,
+        pub due_at_ms: Option<i64>,
+        pub assignee_id: Option<String>,
+        /// The `alert_check` task.
+        pub task_id: Option<String>,
+        /// The linked 预警核查 visit.
+        pub visit_id: Option<String>,
+        /// `open` or `disposed`.
+        pub status: String,
+        /// `household:member:indicator` while open (unique), `None` once disposed.
+        pub open_key: Option<String>,
+        pub disposition: Option<String>,
+        pub disposition_note: Option<String>,
+        /// The day the result was fed back, `YYYY-MM-DD`.
+        pub feedback_date: Option<String>,
+        /// To whom it was fed back (the department, the person).
+        pub feedback_to: Option<String>,
+        pub disposed_by: Option<String>,
+        pub disposed_at_ms: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

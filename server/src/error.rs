@@ -54,10 +54,15 @@ pub enum Code {
     TaskAssigneeInvalid,
     CsrfInvalid,
     MethodNotAllowed,
+    ImportInvalid,
+    ImportTooLarge,
+    ImportTooManyRows,
+    ImportFormatUnknown,
+    AlertWrongState,
 }
 
 impl Code {
-    pub const ALL: [Code; 45] = [
+    pub const ALL: [Code; 50] = [
         Code::MalformedJson,
         Code::UnknownField,
         Code::InvalidRequest,
@@ -103,6 +108,11 @@ impl Code {
         Code::TaskAssigneeInvalid,
         Code::CsrfInvalid,
         Code::MethodNotAllowed,
+        Code::ImportInvalid,
+        Code::ImportTooLarge,
+        Code::ImportTooManyRows,
+        Code::ImportFormatUnknown,
+        Code::AlertWrongState,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -152,6 +162,11 @@ impl Code {
             Code::TaskAssigneeInvalid => "task.assignee_invalid",
             Code::CsrfInvalid => "console.csrf_invalid",
             Code::MethodNotAllowed => "request.method_not_allowed",
+            Code::ImportInvalid => "import.invalid",
+            Code::ImportTooLarge => "import.too_large",
+            Code::ImportTooManyRows => "import.too_many_rows",
+            Code::ImportFormatUnknown => "import.format_unknown",
+            Code::AlertWrongState => "alert.wrong_state",
         }
     }
 
@@ -197,6 +212,10 @@ impl Code {
             }
             Code::CsrfInvalid => StatusCode::FORBIDDEN,
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Code::ImportInvalid => StatusCode::UNPROCESSABLE_ENTITY,
+            Code::ImportTooLarge | Code::ImportTooManyRows => StatusCode::PAYLOAD_TOO_LARGE,
+            Code::ImportFormatUnknown => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Code::AlertWrongState => StatusCode::CONFLICT,
         }
     }
 
@@ -372,6 +391,26 @@ impl Code {
             Code::MethodNotAllowed => (
                 "不支持对该地址使用此请求方法。",
                 "This method is not allowed here; the Allow header lists those that are.",
+            ),
+            Code::ImportInvalid => (
+                "导入文件有错误，未导入任何内容。请按行号修改后重新导入。",
+                "The file has errors; nothing was imported. Fix the listed lines and import again.",
+            ),
+            Code::ImportTooLarge => (
+                "导入文件过大，请拆分后分批导入。",
+                "The file is too large; split it and import the parts.",
+            ),
+            Code::ImportTooManyRows => (
+                "导入文件行数超过上限，请拆分后分批导入。",
+                "The file has too many rows; split it and import the parts.",
+            ),
+            Code::ImportFormatUnknown => (
+                "无法识别的文件格式：请导入 CSV（UTF-8）或 XLSX 文件。",
+                "Unknown file format: import a CSV (UTF-8) or XLSX file.",
+            ),
+            Code::AlertWrongState => (
+                "该预警已处置，不能再处置。",
+                "The alert has been disposed already.",
             ),
         }
     }

@@ -23,6 +23,7 @@ pub mod http;
 pub mod identity;
 pub mod jobs;
 pub mod metrics;
+pub mod monitoring;
 pub mod policies;
 pub mod regions;
 pub mod review;

@@ -92,6 +92,27 @@ pub async fn approve(
     at_ms: i64,
     approver: &str,
 ) {
+    decide(
+        app,
+        household,
+        programme,
+        DecisionOutcome::Approved,
+        at_ms,
+        approver,
+    )
+    .await;
+}
+
+/// Record the decision `outcome` on `household`'s `programme` at `at_ms` as the account
+/// `approver` (written by the server, as [`approve`]).
+pub async fn decide(
+    app: &crate::TestApp,
+    household: &str,
+    programme: Programme,
+    outcome: DecisionOutcome,
+    at_ms: i64,
+    approver: &str,
+) {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let by = doudi_server::entity::account::Entity::find()
         .filter(doudi_server::entity::account::Column::Username.eq(approver))
@@ -112,7 +133,7 @@ pub async fn approve(
         h.record_decision(Decision {
             at: UnixMillis(at_ms),
             programme: Some(programme),
-            outcome: DecisionOutcome::Approved,
+            outcome,
             amount_fen_per_month: None,
             by: account.clone(),
             reference: None,

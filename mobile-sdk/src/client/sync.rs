@@ -5,10 +5,12 @@ use super::*;
 
 /// A task as sync sends it, as the app sees it.
 pub(super) fn task_from_wire(t: WireTask) -> Task {
-    // The task kinds of docs/API.md: a report to verify, a re-check (复核, also after a death or
-    // at the end of the 渐退期) or a visit (探访); a kind newer than this SDK is a follow-up (回访).
+    // The task kinds of docs/API.md: a report to verify, a monitoring alert to verify (预警核查),
+    // a re-check (复核, also after a death or at the end of the 渐退期) or a visit (探访); a
+    // kind newer than this SDK is a follow-up (回访).
     let purpose = match t.kind.as_str() {
         "verify_report" => VisitPurpose::DiscoveryCheck,
+        "alert_check" => VisitPurpose::AlertCheck,
         "recheck" | "death_recheck" | "phase_out_end" => VisitPurpose::Recheck,
         "visit" => VisitPurpose::CareVisit,
         _ => VisitPurpose::FollowUp,

@@ -262,6 +262,13 @@ policy_fields! {
         temp_aid_yearly_cap: Cap<Money>,
         /// 急难型: paperwork completed within this many calendar days after help (Qingdao 5).
         emergency_paperwork_days: u32,
+        /// 动态监测预警: a member's out-of-pocket medical costs (个人自付) in the 12 months before
+        /// a department list's import above this raise an alert (local: no national figure;
+        /// unset: the rule is not evaluated).
+        alert_medical_cost_threshold: Money,
+        /// 动态监测预警: the home visit verifying an alert (预警核查) is due this many calendar
+        /// days after the alert was received (local SLA: JC2024 names none; unset: no due date).
+        alert_verify_days: u32,
     }
 }
 
@@ -496,6 +503,10 @@ fn check_fields(s: &PolicySettings) -> Result<(), PolicyError> {
     for (field, amount) in [
         ("disposable_income_urban", s.disposable_income_urban),
         ("disposable_income_rural", s.disposable_income_rural),
+        (
+            "alert_medical_cost_threshold",
+            s.alert_medical_cost_threshold,
+        ),
     ] {
         if amount.is_some_and(|a| a.0 <= 0) {
             return Err(PolicyError::NonPositiveAmount { field });
@@ -561,6 +572,7 @@ fn check_fields(s: &PolicySettings) -> Result<(), PolicyError> {
         ("visit_key_months", s.visit_key_months),
         ("visit_other_months", s.visit_other_months),
         ("emergency_paperwork_days", s.emergency_paperwork_days),
+        ("alert_verify_days", s.alert_verify_days),
     ] {
         if value == Some(0) {
             return Err(PolicyError::ZeroDuration { field });

@@ -72,6 +72,12 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
         ),
         ("tasks", "/console/tasks", "任务", Action::ReadCase),
         (
+            "monitoring",
+            "/console/monitoring",
+            "监测预警",
+            Action::ReadReviewLists,
+        ),
+        (
             "dashboard",
             "/console/dashboard",
             "数据看板",

@@ -8,6 +8,7 @@ mod admin;
 mod exports;
 mod html;
 mod means;
+mod monitoring;
 mod pages;
 mod tasks;
 mod triage;
@@ -69,6 +70,18 @@ pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
         .route("/console/exports", get(exports::page))
         .route("/console/exports/{dataset}", get(exports::download))
         .route("/console/tasks", get(tasks::tasks))
+        .route("/console/monitoring", get(monitoring::list))
+        .route("/console/monitoring/import", post(monitoring::import))
+        .route("/console/monitoring/runs/{id}", get(monitoring::run))
+        .route(
+            "/console/monitoring/runs/{id}/comparison",
+            get(monitoring::comparison_csv),
+        )
+        .route("/console/monitoring/alerts/{id}", get(monitoring::alert))
+        .route(
+            "/console/monitoring/alerts/{id}/dispose",
+            post(monitoring::dispose),
+        )
         .route("/console/households/{id}/risk", post(tasks::set_risk))
         .route(
             "/console/blobs/{sha256}",

@@ -8,6 +8,7 @@ pub mod contract;
 pub mod exports;
 pub mod health;
 pub mod metrics;
+pub mod monitoring;
 pub mod openapi;
 pub mod policies;
 pub mod regions;
@@ -148,6 +149,22 @@ pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
             post(crate::http::review::close_report),
         )
         .route("/tasks", get(crate::http::review::my_tasks))
+        .route(
+            "/monitoring/imports",
+            post(monitoring::import)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    state.settings.max_import_bytes,
+                ))
+                .get(monitoring::list_runs),
+        )
+        .route("/monitoring/imports/{id}", get(monitoring::get_run))
+        .route(
+            "/monitoring/imports/{id}/comparison",
+            get(monitoring::comparison),
+        )
+        .route("/monitoring/alerts", get(monitoring::list_alerts))
+        .route("/monitoring/alerts/{id}", get(monitoring::get_alert))
+        .route("/monitoring/alerts/{id}/dispose", post(monitoring::dispose))
         .route("/schema", get(schema::get_schema))
         .route("/identity-key", get(schema::get_identity_key))
         .route(

@@ -75,6 +75,7 @@ pub fn kind_code(k: TaskKind) -> &'static str {
 pub fn kind_label_zh(code: &str) -> &'static str {
     match code {
         "verify_report" => "核实主动发现报告",
+        "alert_check" => "预警核查",
         "recheck" => "定期复核",
         "death_recheck" => "成员死亡后复核",
         "visit" => "定期探访",
@@ -226,7 +227,7 @@ pub fn schedule_key(household_id: &str, t: &DueTask) -> String {
 }
 
 /// Who gets a new task of a grid: a grid worker, else an assistant; the first by username.
-async fn assignee_for(
+pub async fn assignee_for(
     db: &DatabaseConnection,
     cache: &mut HashMap<String, Option<String>>,
     region_path: &str,

@@ -174,6 +174,9 @@ pub async fn run(
         PushStatus::Rejected => Some(r.code.as_deref().unwrap_or("")),
     });
     state.metrics.pushed(refused, started.elapsed());
+    // A submitted 预警核查 visit verifies its household's open alerts and closes their tasks.
+    let stored: Vec<&str> = own.keys().map(String::as_str).collect();
+    crate::monitoring::link_visits(state.db, &stored).await?;
 
     let scope_key = ctx.subject.scope.join("\n");
     let held = ctx.sync_state.scope_key.as_deref();

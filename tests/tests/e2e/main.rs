@@ -17,6 +17,7 @@ mod layers;
 mod means;
 mod metrics;
 mod model;
+mod monitoring;
 mod nodes;
 mod policy;
 mod policy_rules;

@@ -40,6 +40,7 @@ fn allowed(role: Role) -> &'static [Action] {
             Unmask,
             ReadReviewLists,
             Export,
+            ImportDepartmentData,
         ],
         Role::CountyApprover => &[
             ReadRegion,
@@ -49,6 +50,7 @@ fn allowed(role: Role) -> &'static [Action] {
             Unmask,
             ReadReviewLists,
             Export,
+            ImportDepartmentData,
         ],
         Role::Admin => &[
             ReadRegion,

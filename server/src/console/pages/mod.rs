@@ -35,7 +35,7 @@ use super::{FormResult, Session, checked_form, error_page, html_response, secure
 use crate::access::Actor;
 use crate::access::{Action, Target, decide};
 use crate::documents;
-use crate::entity::{account, doc_change, document, region, review_decision, visit};
+use crate::entity::{doc_change, document, region, review_decision, visit};
 use crate::error::{ApiError, ApiResult};
 use crate::http::SharedState;
 use crate::review;
@@ -278,13 +278,7 @@ async fn display_names(
     db: &DatabaseConnection,
     ids: Vec<String>,
 ) -> ApiResult<HashMap<String, String>> {
-    Ok(account::Entity::find()
-        .filter(account::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a.display_name))
-        .collect())
+    Ok(crate::accounts::display_names(db, ids).await?)
 }
 
 /// Field names a change touched (map keys of its operations).
