@@ -242,6 +242,9 @@ policy_fields! {
         visit_key_months: u32,
         /// Visit interval for others, months (local: ≥ quarterly).
         visit_other_months: u32,
+        /// Visit interval for 低保边缘 households and 监测对象 (watched, not in benefit), months
+        /// (local; unset: no periodic visits for them).
+        watched_visit_months: u32,
         /// 城市低保标准 per person.
         dibao_standard_urban: Standard,
         /// 农村低保标准 per person.
@@ -571,6 +574,7 @@ fn check_fields(s: &PolicySettings) -> Result<(), PolicyError> {
         ("visit_high_risk_days", s.visit_high_risk_days),
         ("visit_key_months", s.visit_key_months),
         ("visit_other_months", s.visit_other_months),
+        ("watched_visit_months", s.watched_visit_months),
         ("emergency_paperwork_days", s.emergency_paperwork_days),
         ("alert_verify_days", s.alert_verify_days),
     ] {

@@ -19,6 +19,9 @@ pub enum Enrolment {
     Dibao,
     /// 特困人员, 分散供养 (at home) or 集中供养 (in an institution).
     Tekun { care: Care },
+    /// 低保边缘家庭 or 监测对象: watched, not in benefit; no statutory re-check, visits at the
+    /// region's `watched_visit_months`.
+    Watched,
 }
 
 /// 供养方式.
@@ -137,10 +140,10 @@ pub fn add_months(date: NaiveDate, n: u32) -> Result<NaiveDate, ScheduleError> {
 /// The next due tasks of a case, earliest first.
 pub fn next_tasks(case: &CaseState, policy: &Policy) -> Result<Vec<DueTask>, ScheduleError> {
     let mut tasks = Vec::new();
-    let (months, reason) = match case.enrolment {
+    let recheck = match case.enrolment {
         Enrolment::Dibao if case.income_unstable || case.members_able_to_work => {
             let m = policy.dibao_recheck_unstable_months;
-            (
+            Some((
                 m,
                 Text::new(
                     format!(
@@ -150,11 +153,11 @@ pub fn next_tasks(case: &CaseState, policy: &Policy) -> Result<Vec<DueTask>, Sch
                         "低保 household with unstable income or members able to work: re-check every {m} months (DB2021 art. 31)"
                     ),
                 ),
-            )
+            ))
         }
         Enrolment::Dibao => {
             let m = policy.dibao_recheck_stable_months;
-            (
+            Some((
                 m,
                 Text::new(
                     format!("低保家庭收入稳定，每{m}个月复核一次（审核确认办法第三十一条）"),
@@ -162,24 +165,27 @@ pub fn next_tasks(case: &CaseState, policy: &Policy) -> Result<Vec<DueTask>, Sch
                         "低保 household with stable income: re-check every {m} months (DB2021 art. 31)"
                     ),
                 ),
-            )
+            ))
         }
         Enrolment::Tekun { .. } => {
             let m = policy.tekun_recheck_months;
-            (
+            Some((
                 m,
                 Text::new(
                     format!("特困人员每{m}个月复核一次"),
                     format!("特困: re-check every {m} months"),
                 ),
-            )
+            ))
         }
+        Enrolment::Watched => None,
     };
-    tasks.push(DueTask {
-        kind: TaskKind::Recheck,
-        due: add_months(case.last_recheck, months)?,
-        reason,
-    });
+    if let Some((months, reason)) = recheck {
+        tasks.push(DueTask {
+            kind: TaskKind::Recheck,
+            due: add_months(case.last_recheck, months)?,
+            reason,
+        });
+    }
 
     if let Some(death) = case.member_death
         && death >= case.last_recheck
@@ -238,6 +244,22 @@ pub fn next_tasks(case: &CaseState, policy: &Policy) -> Result<Vec<DueTask>, Sch
             kind: TaskKind::Visit,
             due,
             reason: Text::new(zh, en),
+        });
+    }
+
+    // 低保边缘 and 监测对象 without a risk level of their own: the region's interval.
+    if case.enrolment == Enrolment::Watched
+        && visit.is_none()
+        && let Some(n) = policy.watched_visit_months
+    {
+        let base = case.last_visit.unwrap_or(case.last_recheck);
+        tasks.push(DueTask {
+            kind: TaskKind::Visit,
+            due: add_months(base, n)?,
+            reason: Text::new(
+                format!("低保边缘家庭、监测对象，每{n}个月走访一次"),
+                format!("低保边缘 household or monitored person: visit every {n} months"),
+            ),
         });
     }
 

@@ -144,7 +144,8 @@ pub fn policy_region(path: &str) -> Option<&str> {
 }
 
 /// What the schedule needs from a household document, its visits and its risk level; `None`
-/// when the household is in neither 低保 nor 特困 or its benefit is suspended or terminated.
+/// when the household is in none of 低保, 特困, 低保边缘 and 监测对象, or its benefit is suspended or
+/// terminated.
 pub fn case_state(
     h: &Household,
     risk: Option<RiskLevel>,
@@ -168,6 +169,10 @@ pub fn case_state(
         )
     } else if h.programmes.contains(&Programme::Dibao) {
         (Enrolment::Dibao, Programme::Dibao)
+    } else if h.programmes.contains(&Programme::NearDibao) {
+        (Enrolment::Watched, Programme::NearDibao)
+    } else if h.programmes.contains(&Programme::Monitored) {
+        (Enrolment::Watched, Programme::Monitored)
     } else {
         return None;
     };
@@ -300,9 +305,12 @@ async fn schedule_household(
     sum: &mut RunSummary,
 ) -> Result<(), DbErr> {
     let codes: Vec<&str> = h.programmes.split(',').collect();
-    let enrolled = codes
-        .iter()
-        .any(|c| matches!(*c, "dibao" | "tekun_dispersed" | "tekun_centralized"));
+    let enrolled = codes.iter().any(|c| {
+        matches!(
+            *c,
+            "dibao" | "tekun_dispersed" | "tekun_centralized" | "near_dibao" | "monitored"
+        )
+    });
     let due = if enrolled {
         sum.households += 1;
         match due_tasks(db, book, h, today).await {

@@ -42,6 +42,7 @@ both_backends!(
     the_county_decision_sets_the_programme,
     a_phase_out_runs_to_its_end_task,
     a_delegated_township_confirms_itself,
+    watched_households_are_visited_at_the_regions_interval,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -2620,4 +2621,60 @@ async fn a_delegated_township_confirms_itself(b: Backend) {
     );
     let (_, page) = console.get(&format!("/console/visits/{before}")).await;
     assert!(!page.contains("d-confirm"), "{page}");
+}
+
+/// 低保边缘 households and 监测对象 have no statutory re-check: they are visited at the interval
+/// their region sets (`watched_visit_months`), and not at all while none is set.
+async fn watched_households_are_visited_at_the_regions_interval(b: Backend) {
+    use doudi_protocol::doc::household::WorkCapacity::Able;
+    use doudi_protocol::rules::policy::{PolicyLayer, PolicySettings};
+    use doudi_server::review::recheck;
+    let mut w = world(b).await;
+    let edge = enrolled(
+        &mut w,
+        Programme::NearDibao,
+        vec![member("孙边缘", Able)],
+        "2026-03-10",
+    )
+    .await;
+    let watched = enrolled(
+        &mut w,
+        Programme::Monitored,
+        vec![member("周监测", Able)],
+        "2026-05-31",
+    )
+    .await;
+    let today: chrono::NaiveDate = "2026-11-23".parse().unwrap();
+    recheck::run(&w.app.state.db, today).await.unwrap();
+    assert_eq!(open_tasks(&w.app, &edge).await, []);
+    doudi_server::policies::put_layer(
+        &w.app.state.db,
+        PolicyLayer {
+            region: Some("370102000000".into()),
+            effective_from: "2026-01-01".parse().unwrap(),
+            source: Some("区民政局边缘家庭走访办法".into()),
+            settings: PolicySettings {
+                watched_visit_months: Some(3),
+                ..Default::default()
+            },
+        },
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    recheck::run(&w.app.state.db, today).await.unwrap();
+    let kinds_and_days =
+        |t: Vec<(String, Option<i64>, Option<String>)>| -> Vec<(String, Option<i64>)> {
+            t.into_iter().map(|(k, d, _)| (k, d)).collect()
+        };
+    assert_eq!(
+        kinds_and_days(open_tasks(&w.app, &edge).await),
+        [("visit".to_string(), Some(due_ms("2026-06-10")))]
+    );
+    // 31 May + 3 months: the last day of August.
+    assert_eq!(
+        kinds_and_days(open_tasks(&w.app, &watched).await),
+        [("visit".to_string(), Some(due_ms("2026-08-31")))]
+    );
 }

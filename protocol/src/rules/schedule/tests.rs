@@ -154,3 +154,32 @@ fn phase_out_end_respects_the_region() {
         date(2026, 5, 1)
     );
 }
+
+#[test]
+fn watched_households_are_visited_at_the_regions_interval_and_never_rechecked() {
+    let mut p = Policy::national_defaults();
+    let mut c = case(Enrolment::Watched, date(2026, 1, 31));
+    // No national interval: nothing is scheduled.
+    assert_eq!(next_tasks(&c, &p).unwrap(), []);
+    p.apply(&PolicySettings {
+        watched_visit_months: Some(3),
+        visit_high_risk_days: Some(7),
+        ..Default::default()
+    });
+    assert_eq!(
+        kinds_and_dates(&next_tasks(&c, &p).unwrap()),
+        [(TaskKind::Visit, date(2026, 4, 30))]
+    );
+    // From the last visit, when there was one.
+    c.last_visit = Some(date(2026, 3, 31));
+    assert_eq!(
+        kinds_and_dates(&next_tasks(&c, &p).unwrap()),
+        [(TaskKind::Visit, date(2026, 6, 30))]
+    );
+    // A risk level of its own rules instead.
+    c.risk = Some(RiskLevel::High);
+    assert_eq!(
+        kinds_and_dates(&next_tasks(&c, &p).unwrap()),
+        [(TaskKind::Visit, date(2026, 4, 7))]
+    );
+}
