@@ -1205,6 +1205,15 @@ pub struct Household {
 }
 
 impl Household {
+    /// The latest decision on programme `p`, or on no programme in particular: what the
+    /// household's standing in `p` rests on (a phase-out under way, a termination, ...).
+    pub fn last_decision(&self, p: Programme) -> Option<&Decision> {
+        self.decisions
+            .iter()
+            .filter(|d| d.programme.is_none_or(|q| q == p))
+            .max_by_key(|d| d.at.0)
+    }
+
     /// The members who live together (共同生活) and still belong to the household: those a
     /// decision covers.
     pub fn co_resident_count(&self) -> usize {

@@ -152,9 +152,7 @@ pub async fn decide(
         let (_, mut h) = doc::read::<Household, _>(&*am).map_err(ApiError::internal)?;
         let p = programme_of(&h, programme, change)?;
         let last = h
-            .decisions
-            .iter()
-            .rfind(|d| d.programme == Some(p))
+            .last_decision(p)
             .map(|d| (d.outcome, d.amount_fen_per_month));
         let (months, amount) = match change {
             Change::PhaseOut {

@@ -63,9 +63,7 @@ pub fn level_action(level: ReviewLevel, delegated: bool) -> Action {
 /// The permission every decision needs before anything is looked up (the role check): 审核,
 /// which county approvers hold too. A county step is checked again for its own permission once
 /// the visit's region, and so whether it delegates confirmation, is known.
-pub fn base_action(_kind: ReviewDecision) -> Action {
-    Action::ReviewVisit
-}
+pub const BASE_ACTION: Action = Action::ReviewVisit;
 
 /// Whether the region of a visit delegates the confirmation of applications to the township,
 /// under its policy in force on the day the visit was submitted (`at_ms` when it has not been).
@@ -160,12 +158,12 @@ pub async fn decide_visit(
 ) -> ApiResult<DecisionResult> {
     let (kind, override_conflicts, award) = (req.kind, req.override_conflicts, &req.award);
     reviewer
-        .require(db, base_action(kind), Target::Scope, visit_id)
+        .require(db, BASE_ACTION, Target::Scope, visit_id)
         .await?;
     let comment = clean_comment(req.comment, kind.needs_comment())?;
     let row = visible_visit(db, reviewer, visit_id).await?;
     reviewer
-        .require_visible(db, base_action(kind), &row.region_path, visit_id)
+        .require_visible(db, BASE_ACTION, &row.region_path, visit_id)
         .await?;
     // An approval rests on the visit and its household as recorded: a field written differently
     // by two phones is settled first, or the reviewer approves anyway and says why (recorded).

@@ -177,11 +177,7 @@ pub fn case_state(
         return None;
     };
     use doudi_protocol::doc::household::DecisionOutcome as O;
-    let last = h
-        .decisions
-        .iter()
-        .filter(|d| d.programme.is_none_or(|p| p == programme))
-        .max_by_key(|d| d.at.0);
+    let last = h.last_decision(programme);
     if last.is_some_and(|d| matches!(d.outcome, O::Suspended | O::Terminated | O::Refused)) {
         return None;
     }

@@ -263,9 +263,7 @@ fn decisions_section(
         return s;
     }
     let phasing = h
-        .decisions
-        .iter()
-        .rfind(|d| d.programme == Some(Programme::Dibao))
+        .last_decision(Programme::Dibao)
         .is_some_and(|d| d.outcome == DecisionOutcome::PhaseOut);
     let range = crate::review::benefit::phase_out_range_zh(policy);
     if in_dibao && !phasing && a.indicators.dibao.status == Status::NotMet {
