@@ -204,6 +204,19 @@ impl Dataset {
         }
     }
 
+    /// What the period filters on, as the console's form says it; `None` for a ledger without
+    /// a period.
+    pub fn period_label_zh(self) -> Option<&'static str> {
+        match self {
+            Dataset::Households | Dataset::Members => None,
+            Dataset::Visits => Some("提交日期"),
+            Dataset::Reports => Some("上报日期"),
+            Dataset::Tasks => Some("到期日（无到期日的按创建日）"),
+            Dataset::Decisions => Some("决定日期"),
+            Dataset::Alerts => Some("接收日期"),
+        }
+    }
+
     /// What the period (`from`, `to`) filters on, if anything: the submission of a visit, the
     /// report time of a report, the due date of a task (its creation when it has none).
     fn period_instant(self) -> Option<Expr> {

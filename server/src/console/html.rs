@@ -89,6 +89,12 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
             "公布名单",
             Action::ReadCase,
         ),
+        (
+            "quarterly",
+            "/console/quarterly",
+            "季度报告",
+            Action::ReadReviewLists,
+        ),
         ("exports", "/console/exports", "导出台账", Action::Export),
         (
             "admin",

@@ -36,6 +36,7 @@ use crate::error::Code;
         crate::http::monitoring::get_run, crate::http::monitoring::list_alerts,
         crate::http::monitoring::get_alert, crate::http::monitoring::dispose,
         crate::http::monitoring::comparison,
+        crate::http::statistics::quarterly,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth, &ErrorAnswers),

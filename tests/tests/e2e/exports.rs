@@ -378,16 +378,7 @@ async fn decisions_and_alerts_are_exported(b: Backend) {
         .pred_opt()
         .unwrap();
     let deaths = format!("姓名,身份证号,死亡日期\n王小明,{NUMBER},{yesterday}\n");
-    let resp = app
-        .http
-        .post(app.url("/api/v1/monitoring/imports?source=death&file_name=deaths.csv"))
-        .bearer_auth(&w.town)
-        .header("content-type", "text/csv")
-        .body(deaths)
-        .send()
-        .await
-        .unwrap();
-    let r = TestApp::read(resp).await;
+    let r = doudi_tests::cases::import_list(app, &w.town, "death", deaths).await;
     // And a second one: the household left 低保 (终止) less than two years ago.
     assert_eq!(r.body["alerts"], 2, "{:?}", r.body);
     let (_, _, bytes) = export(app, &w.town, "/api/v1/exports/alerts").await;

@@ -30,6 +30,7 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
             "policies",
             "backup",
             "monitoring",
+            "quarterly",
         ],
     ),
     ("documents", &["documents"]),
