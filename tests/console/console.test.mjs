@@ -16,6 +16,7 @@ const root = resolve(here, '..', '..');
 const artifacts = join(root, 'tests', 'artifacts');
 const bin = process.env.DOUDI_BIN ?? join(root, 'target', 'debug', 'doudi');
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const axeSource = join(here, 'node_modules', 'axe-core', 'axe.min.js');
 
 let server;
 let base;
@@ -285,4 +286,62 @@ test('the administrator manages accounts and devices and reads the audit log', a
   await page.goto(`${base}/console/admin`);
   await Promise.all([page.waitForURL('**/console/login'), page.click('header form button')]);
   await context.close();
+});
+
+/// axe-core's serious and critical findings on the page, as readable lines.
+async function axeFindings(page) {
+  await page.addScriptTag({ path: axeSource });
+  const found = await page.evaluate(async () => {
+    const r = await globalThis.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  });
+  return found;
+}
+
+async function login(context, username) {
+  const page = await context.newPage();
+  await page.goto(`${base}/console/login`);
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', 'doudi-demo-2026');
+  await Promise.all([page.waitForURL((u) => !u.pathname.endsWith('/login')), page.click('button[type=submit]')]);
+  return page;
+}
+
+test('every console page passes axe for each role, at desktop and phone width', async () => {
+  const problems = [];
+  for (const [username, width, height] of [
+    ['demo-town', 1366, 768], ['demo-county', 1366, 768], ['demo-admin', 1366, 768],
+    ['demo-town', 390, 844],
+  ]) {
+    // bypassCSP: the console allows no inline script, and axe is injected as one.
+    const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN', bypassCSP: true });
+    const page = await login(context, username);
+    const paths = new Set(await page.locator('header nav a').evaluateAll((as) => as.map((a) => new URL(a.href).pathname)));
+    // And one page of each kind the lists lead to.
+    for (const [list, link] of [
+      ['/console/queue', 'a[href^="/console/visits/"]'],
+      ['/console/households', 'a[href^="/console/households/"]'],
+      ['/console/reports', 'a[href^="/console/reports/"]'],
+      ['/console/monitoring', 'a[href^="/console/monitoring/alerts/"]'],
+    ]) {
+      if (!paths.has(list)) continue;
+      await page.goto(`${base}${list}`);
+      const href = await page.locator(link).first().getAttribute('href').catch(() => null);
+      if (href) paths.add(href);
+    }
+    for (const path of paths) {
+      await page.goto(`${base}${path}`);
+      for (const f of await axeFindings(page)) problems.push(`${username} ${width}px ${path}: ${f}`);
+      // Nothing wider than the screen: the page never scrolls sideways.
+      const wider = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      if (wider > 1) problems.push(`${username} ${width}px ${path}: ${wider}px wider than the screen`);
+      if (width < 600 && path === '/console/queue') {
+        await page.screenshot({ path: join(artifacts, 'console-queue-phone.png'), fullPage: true });
+      }
+    }
+    await context.close();
+  }
+  assert.deepEqual(problems, []);
 });

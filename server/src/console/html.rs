@@ -147,6 +147,7 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
 <main><h1>{title}</h1>
 {body}
 </main></body></html>"#,
+        body = label_cells(body),
         head = head(title),
         name = esc(&r.account.display_name),
         role = esc(role_zh(r.subject.role)),
@@ -156,6 +157,73 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
 }
 
 /// The hidden CSRF field of a form.
+/// Every data cell of every `<table class="list">` in `html` given the text of its column's
+/// header as `data-label`: at phone width the stylesheet shows each row as a card whose cells
+/// carry their column's name (`td::before`), instead of a table wider than the screen. Tables
+/// are the console's own markup: a header row of `<th>`, then rows of `<td>`.
+pub fn label_cells(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + html.len() / 8);
+    let mut rest = html;
+    while let Some(start) = rest.find("<table class=\"list") {
+        let Some(len) = rest[start..].find("</table>") else {
+            break;
+        };
+        let end = start + len + "</table>".len();
+        out.push_str(&rest[..start]);
+        out.push_str(&label_table(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn label_table(table: &str) -> String {
+    let text = |cell: &str| -> String {
+        let mut t = String::new();
+        let mut in_tag = false;
+        for c in cell.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                '"' if !in_tag => t.push_str("&quot;"),
+                c if !in_tag => t.push(c),
+                _ => {}
+            }
+        }
+        t.trim().to_string()
+    };
+    let headers: Vec<String> = table
+        .split("<th")
+        .skip(1)
+        .filter_map(|c| {
+            let body = &c[c.find('>')? + 1..];
+            Some(text(&body[..body.find("</th>")?]))
+        })
+        .collect();
+    if headers.is_empty() {
+        return table.to_string();
+    }
+    let mut out = String::with_capacity(table.len() + 64);
+    for (i, row) in table.split("<tr").enumerate() {
+        if i > 0 {
+            out.push_str("<tr");
+        }
+        let mut cells = row.split("<td");
+        out.push_str(cells.next().unwrap_or_default());
+        for (n, cell) in cells.enumerate() {
+            out.push_str("<td");
+            match headers.get(n).filter(|h| !h.is_empty()) {
+                Some(h) if cell.starts_with('>') || cell.starts_with(' ') => {
+                    out.push_str(&format!(" data-label=\"{h}\""));
+                }
+                _ => {}
+            }
+            out.push_str(cell);
+        }
+    }
+    out
+}
+
 pub fn csrf_field(session: &Session) -> String {
     format!(
         "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
@@ -307,5 +375,17 @@ pub fn platform_label(platform: &str) -> &'static str {
         "desktop" => "电脑客户端",
         "" => "",
         _ => "其他设备",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cells_carry_their_column_names() {
+        let html = r#"<p>x</p><table class="list"><thead><tr><th>户主</th><th><a href="/s">地址</a></th></tr></thead><tbody><tr><td>王</td><td class="a">一村</td></tr></tbody></table><table class="plain"><tr><td>1</td></tr></table>"#;
+        assert_eq!(
+            super::label_cells(html),
+            r#"<p>x</p><table class="list"><thead><tr><th>户主</th><th><a href="/s">地址</a></th></tr></thead><tbody><tr><td data-label="户主">王</td><td data-label="地址" class="a">一村</td></tr></tbody></table><table class="plain"><tr><td>1</td></tr></table>"#
+        );
     }
 }

@@ -1593,7 +1593,7 @@ async fn report_page_shows_the_report_to_its_township_only(b: Backend) {
         &format!("href=\"/console/docs/{rid}/photos/1\""),
         &format!("data=\"/console/blobs/{photo}?variant=thumb\""),
         &format!(
-            "aria-label=\"{}\"",
+            "<span class=\"caption\">{}",
             PhotoCategory::DwellingOutside.label_zh()
         ),
         "尚未指派核实",
@@ -2072,8 +2072,11 @@ async fn photo_viewer_pages_through_a_records_photos(b: Backend) {
     let (_, page) = town.get(&format!("/console/visits/{visit}")).await;
     let first = format!("/console/docs/{visit}/photos/1");
     assert!(page.contains(&format!("href=\"{first}\"")), "{page}");
-    // Signatures open as images, named for screen readers.
-    assert!(page.contains("aria-label=\"签字：张网格"), "{page}");
+    // Signatures open as images, the link named by its visible caption.
+    assert!(
+        page.contains("<span class=\"caption\">签字：张网格"),
+        "{page}"
+    );
 
     let (status, one) = town.get(&first).await;
     assert_eq!(status, StatusCode::OK);

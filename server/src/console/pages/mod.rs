@@ -217,14 +217,14 @@ fn id_number(
     format!("{}{btn}", esc(masked))
 }
 
-/// Thumbnail linking to the full blob, named by `caption`; the fallback text shows when the blob
-/// is not uploaded yet.
-/// A thumbnail linking to `href` (the photo viewer, or the image itself for a signature).
+/// A thumbnail linking to `href` (the photo viewer, or the image itself for a signature), the
+/// link named by its visible caption; the image is decoration beside it (its fallback, shown
+/// while the blob is not uploaded, says so to the eye only).
 fn blob_thumb(hash: &str, caption: &str, href: &str) -> String {
     let h = esc(hash);
     let c = esc(caption);
     format!(
-        r#"<figure class="thumb"><a href="{href}" aria-label="{c}"><object data="/console/blobs/{h}?variant=thumb" type="image/jpeg" width="160" height="120" aria-label="{c}"><span class="missing">照片尚未上传</span></object></a><figcaption>{c}</figcaption></figure>"#,
+        r#"<figure class="thumb"><a href="{href}"><object data="/console/blobs/{h}?variant=thumb" type="image/jpeg" width="160" height="120" aria-hidden="true"><span class="missing">照片尚未上传</span></object><span class="caption">{c}</span></a></figure>"#,
         href = esc(href),
     )
 }
