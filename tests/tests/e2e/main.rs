@@ -26,3 +26,4 @@ mod schema;
 mod sdk_e2e;
 mod search;
 mod sync;
+mod temporary_aid;

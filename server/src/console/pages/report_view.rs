@@ -219,6 +219,20 @@ async fn report_page(
     } else {
         b.push_str("<p class=\"sub\">您无权处理该报告。</p>");
     }
+    b.push_str("<h3>临时救助</h3>");
+    match &case {
+        Some(c) => b.push_str(&format!(
+            "<p><a href=\"/console/temporary-aid/{}\">查看临时救助案件</a>（先行救助：{}）</p>",
+            esc(&c.id),
+            c.aid_given_at_ms
+                .map(|t| html::time(Some(t)))
+                .unwrap_or_else(|| "尚未救助".into()),
+        )),
+        None if may_act && rep.status != DiscoveryStatus::Closed => b.push_str(
+            &crate::console::temporary_aid::report_form(session, id, rep.emergency_24h),
+        ),
+        None => b.push_str("<p class=\"sub\">未开立临时救助案件。</p>"),
+    }
     if !actions.is_empty() {
         let items: String = actions
             .iter()
