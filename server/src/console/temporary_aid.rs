@@ -551,3 +551,21 @@ pub async fn step(
     )
     .await
 }
+
+/// The household page's section: its 临时救助 cases in the reader's regions and its total of the
+/// year against the cap.
+pub async fn household_section(
+    db: &sea_orm::DatabaseConnection,
+    session: &Session,
+    household_id: &str,
+) -> ApiResult<String> {
+    let (cases, total) = temporary_aid::of_household(db, &session.reviewer, household_id).await?;
+    if cases.is_empty() && total == 0 {
+        return Ok(String::new());
+    }
+    Ok(format!(
+        "<h2>临时救助</h2><p>本年度已救助 {}（全家，各案件）。</p>{}",
+        yuan(total),
+        case_table(&cases)
+    ))
+}

@@ -302,7 +302,7 @@ async fn insert(db: &DatabaseConnection, actor: &Actor, o: Opening) -> ApiResult
         .of(&region.path, o.reported_at_ms);
     let id = new_id();
     let txn = db.begin().await?;
-    temp_aid_case::ActiveModel {
+    let inserted = temp_aid_case::ActiveModel {
         id: Set(id.clone()),
         kind: Set(o.kind.as_str().to_string()),
         household_id: Set(hh.doc_id.clone()),
@@ -326,7 +326,18 @@ async fn insert(db: &DatabaseConnection, actor: &Actor, o: Opening) -> ApiResult
         updated_at_ms: Set(now),
     }
     .insert(&txn)
-    .await?;
+    .await;
+    if let Err(e) = inserted {
+        txn.rollback().await?;
+        // Two cases from one report at once: the unique index lets one through.
+        if let Some(r) = &o.report_id
+            && let Some(c) = reports::aid_cases(db, vec![r.clone()]).await?.remove(r)
+        {
+            return Err(ApiError::new(Code::TempAidReportHasCase)
+                .with_details(serde_json::json!({ "case_id": c.id })));
+        }
+        return Err(e.into());
+    }
     let note = o.report_id.as_ref().map(|r| format!("主动发现报告 {r}"));
     event(
         &txn,
@@ -538,8 +549,7 @@ pub async fn request_approval(
             "The amount must cover the advance aid given.",
         ));
     }
-    let today = deadlines::today().ok_or_else(|| ApiError::internal("no date"))?;
-    let year = chrono::Datelike::year(&today);
+    let year = super::read::this_year();
     // The advance this request covers is part of its amount, not of what came before.
     let before = Money(
         yearly_total(db, &case.household_id, year).await?.0

@@ -27,6 +27,7 @@ pub use flow::{
 };
 pub use read::{
     ApprovalView, CaseDetail, CaseFilter, CaseView, EventView, PaymentView, case, list,
+    of_household,
 };
 
 /// Audit action of every change to a case (`detail.step` tells which).

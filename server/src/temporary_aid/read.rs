@@ -239,6 +239,28 @@ pub async fn list(
     Ok(out)
 }
 
+/// The cases of a household whose place lies in the reader's regions, newest first, and the
+/// household's payments of the current calendar year (every case, fen). The reader is one who
+/// may read the household (its page asked already).
+pub async fn of_household(
+    db: &DatabaseConnection,
+    reader: &Actor,
+    household_id: &str,
+) -> ApiResult<(Vec<CaseView>, i64)> {
+    let rows = temp_aid_case::Entity::find()
+        .filter(scope_condition(
+            &reader.subject,
+            temp_aid_case::Column::RegionPath,
+        ))
+        .filter(temp_aid_case::Column::HouseholdId.eq(household_id))
+        .order_by_desc(temp_aid_case::Column::ReportedAtMs)
+        .limit(LIST_LIMIT)
+        .all(db)
+        .await?;
+    let total = yearly_total(db, household_id, this_year()).await?;
+    Ok((views(db, rows).await?, total.0))
+}
+
 /// A case the reader may see under `action`, or `not_found` (audited when it lies outside the
 /// reader's regions).
 pub async fn visible<C: ConnectionTrait>(
@@ -280,6 +302,11 @@ pub async fn yearly_total<C: ConnectionTrait>(
     Ok(temporary_aid_yearly_total(dated(&rows), year))
 }
 
+/// The current calendar year (China).
+pub fn this_year() -> i32 {
+    deadlines::today().map_or(1970, |d| chrono::Datelike::year(&d))
+}
+
 /// Payments as (day, amount), for the yearly total.
 pub fn dated(rows: &[temp_aid_payment::Model]) -> Vec<(chrono::NaiveDate, Money)> {
     rows.iter()
@@ -318,10 +345,7 @@ pub(super) async fn detail(
     let names = crate::accounts::display_names(db, ids).await?;
     let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
     let round_of: HashMap<&str, i32> = approvals.iter().map(|a| (a.id.as_str(), a.round)).collect();
-    let year = deadlines::today()
-        .map(|d| chrono::Datelike::year(&d))
-        .unwrap_or(1970);
-    let yearly = yearly_total(db, &row.household_id, year).await?;
+    let yearly = yearly_total(db, &row.household_id, this_year()).await?;
     let limits = crate::review::queue::Limits::load(db).await?;
     let policy = limits.of(&row.region_path, now_ms());
     let out = CaseDetail {

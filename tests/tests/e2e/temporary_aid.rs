@@ -262,6 +262,40 @@ async fn emergency_reports_with_aid_at_23_and_25_hours(b: Backend) {
     // The late one is listed first.
     assert_eq!(all.strings("case_id")[0], ids[1]);
 
+    // Aid given 8 days ago on time, paperwork never handed in: its 5 days have run out.
+    let old = open(&w, &w.town, "emergency", &w.local, t1 - 8 * 24 * HOUR).await;
+    let old_id = case_id(&old);
+    let r = step(
+        &w,
+        &w.town,
+        &old_id,
+        "aid",
+        json!({ "amount_fen": 50_000, "given_at_ms": t1 - 8 * 24 * HOUR + 2 * HOUR }),
+    )
+    .await;
+    let c = &ok(&r)["case"];
+    assert_eq!(c["aid_overdue"], json!(false));
+    assert_eq!(c["paperwork_overdue"], json!(true), "{c}");
+    let overdue = w
+        .app
+        .get("/api/v1/temporary-aid?state=overdue", &w.town)
+        .await;
+    let mut got = overdue.strings("case_id");
+    got.sort();
+    let mut want = vec![ids[1].as_str(), old_id.as_str()];
+    want.sort();
+    assert_eq!(got, want);
+    // Handing the paperwork in late keeps the mark.
+    let r = step(
+        &w,
+        &w.town,
+        &old_id,
+        "approvals",
+        json!({ "amount_fen": 50_000 }),
+    )
+    .await;
+    assert_eq!(ok(&r)["case"]["paperwork_overdue"], json!(true));
+
     // Aid twice, or on a 支出 case, is refused with a message to act on.
     let twice = step(&w, &w.town, &ids[0], "aid", json!({ "amount_fen": 100 })).await;
     assert_eq!(twice.code(), "temp_aid.wrong_state");
@@ -631,10 +665,37 @@ async fn access_follows_the_place_of_the_emergency(b: Backend) {
 }
 
 async fn the_console_shows_and_moves_a_case(b: Backend) {
-    let w = world(b).await;
+    let mut w = world(b).await;
     let now = doudi_server::auth::now_ms();
     let id = case_id(&open(&w, &w.town, "emergency", &w.local, now - 26 * HOUR).await);
     let (mut town, _) = console_login(&w.app, "town.zhao").await;
+    // From a 急难 report's page: the form opens a case and the page then links to it.
+    let (report, _) = emergency_report(&mut w, 2).await;
+    let (_, page) = town.get(&format!("/console/reports/{report}")).await;
+    assert!(page.contains("开立临时救助"), "{page}");
+    let csrf = doudi_tests::csrf_of(&page);
+    let r = town
+        .post(
+            &format!("/console/reports/{report}/temporary-aid"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("kind", "emergency"),
+                ("household_id", w.local.0.as_str()),
+                ("member_id", w.local.1.as_str()),
+                ("place", "一镇一村 8 号"),
+            ],
+        )
+        .await;
+    assert!(
+        r.status().is_redirection() || r.status().is_success(),
+        "{}",
+        r.status()
+    );
+    let (_, page) = town.get(&format!("/console/reports/{report}")).await;
+    assert!(
+        page.contains("查看临时救助案件") && page.contains("尚未救助"),
+        "{page}"
+    );
     let (status, page) = town.get("/console/temporary-aid?state=overdue").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -667,6 +728,11 @@ async fn the_console_shows_and_moves_a_case(b: Backend) {
         page.contains("已先行救助") && page.contains("800.50"),
         "{page}"
     );
+    // The household's page lists its cases and the year's total.
+    let (_, page) = town
+        .get(&format!("/console/households/{}", w.local.0))
+        .await;
+    assert!(page.contains("本年度已救助 800.50 元"), "{page}");
 }
 
 async fn the_demo_has_temporary_aid_cases(b: Backend) {
