@@ -582,21 +582,26 @@ pub async fn request_approval(
     if case.aid_given_at_ms.is_some() && case.paperwork_done_at_ms.is_none() {
         set.push((temp_aid_case::Column::PaperworkDoneAtMs, Expr::value(at)));
     }
-    let (action, from): (&str, &[Status]) = if round == 1 {
-        (
-            "request",
-            &[Status::Registered, Status::AidGiven, Status::Refused],
-        )
+    // More for a paid case is 跟进救助; otherwise the paperwork, or a new request after a
+    // refusal.
+    let action = if case.status == Status::Paid.as_str() {
+        "follow_up"
     } else {
-        ("follow_up", &[Status::Paid, Status::Refused])
+        "request"
     };
+    let from = [
+        Status::Registered,
+        Status::AidGiven,
+        Status::Refused,
+        Status::Paid,
+    ];
     let txn = db.begin().await?;
     step(
         &txn,
         actor,
         &case,
         action,
-        from,
+        &from,
         Status::Pending,
         set,
         Some(money.0),

@@ -160,6 +160,31 @@ async fn emergency_report(w: &mut World, hours_ago: i64) -> (String, i64) {
     (id, at)
 }
 
+/// The object `v` has exactly the properties the OpenAPI schema `name` declares, and none of
+/// the required ones is null.
+async fn matches_schema(app: &TestApp, name: &str, v: &Value) {
+    let doc = app
+        .send(reqwest::Method::GET, "/openapi.json", None, None)
+        .await
+        .body;
+    let schema = &doc["components"]["schemas"][name];
+    let mut declared: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{name} in the OpenAPI document"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut answered: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    declared.sort();
+    answered.sort();
+    assert_eq!(answered, declared, "{name}");
+    // A required property is never answered as null.
+    for r in schema["required"].as_array().into_iter().flatten() {
+        let r = r.as_str().unwrap();
+        assert!(!v[r].is_null(), "{name}.{r}");
+    }
+}
+
 fn flagged(list: &Resp, report: &str) -> bool {
     list.body
         .as_array()
@@ -246,6 +271,7 @@ async fn emergency_reports_with_aid_at_23_and_25_hours(b: Backend) {
         .find(|r| r["report_id"] == on_time.as_str())
         .unwrap();
     assert_eq!(row["temp_aid_case_id"], json!(ids[0]));
+    matches_schema(&w.app, "ReportItem", row).await;
     assert_eq!(row["aid_given_at_ms"], json!(t1 + 23 * HOUR));
 
     let overdue = w
@@ -582,6 +608,16 @@ async fn a_household_reaches_the_yearly_cap_and_goes_to_one_case_one_meeting(b: 
     )
     .await;
     assert_eq!(ok(&r)["case"]["status"], "refused");
+    // What the server answers is what the OpenAPI document describes.
+    for (name, v) in [
+        ("CaseDetail", &r.body),
+        ("CaseView", &r.body["case"]),
+        ("ApprovalView", &r.body["approvals"][0]),
+        ("PaymentView", &r.body["payments"][0]),
+        ("EventView", &r.body["events"][0]),
+    ] {
+        matches_schema(&w.app, name, v).await;
+    }
     let events: Vec<&str> = r.body["events"]
         .as_array()
         .unwrap()
