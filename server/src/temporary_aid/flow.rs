@@ -562,15 +562,15 @@ pub async fn request_approval(
     let policy = queue::Limits::load(db)
         .await?
         .of(&case.region_path, now_ms());
-    let (route, cap) = match policy.temporary_aid_route(money, before) {
-        TempAidRoute::Township => (Route::Township, None),
-        TempAidRoute::County => (Route::County, None),
-        TempAidRoute::AboveYearlyCap { cap } => (Route::Meeting, Some(cap.0)),
+    let route = match policy.temporary_aid_route(money, before) {
+        TempAidRoute::Township => Route::Township,
+        TempAidRoute::County => Route::County,
+        TempAidRoute::AboveYearlyCap { .. } => Route::Meeting,
     };
-    let cap = cap.or(policy
+    let cap = policy
         .temp_aid_yearly_cap
         .and_then(doudi_protocol::rules::Cap::limit)
-        .map(|m| m.0));
+        .map(|m| m.0);
     let round = temp_aid_approval::Entity::find()
         .filter(temp_aid_approval::Column::CaseId.eq(case_id))
         .order_by_desc(temp_aid_approval::Column::Round)
