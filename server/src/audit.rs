@@ -26,6 +26,8 @@ pub mod actions {
     pub const REGION_IMPORT: &str = "admin.region_import";
     pub const TASKS_SCHEDULE: &str = "tasks.schedule";
     pub const HOUSEHOLD_RISK: &str = "household.risk_level";
+    /// An export (导出台账) of any ledger or comparison.
+    pub const EXPORT: &str = "export";
 }
 
 /// Outcome of the audited event.

@@ -494,6 +494,43 @@ pub mod member {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod decision {
+    use sea_orm::entity::prelude::*;
+
+    /// Projection of one decision (审批决定) of a household document, `idx` its place in the
+    /// household's list of decisions.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "decisions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub doc_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub idx: i32,
+        pub scope: String,
+        pub region_path: String,
+        /// `doudi_protocol::doc::household::Programme` code.
+        pub programme: Option<String>,
+        /// `doudi_protocol::doc::household::DecisionOutcome` code.
+        pub outcome: String,
+        /// 月保障金额, fen.
+        pub amount_fen: Option<i64>,
+        pub household_size: Option<i32>,
+        /// 起始发放日期, `YYYY-MM-DD`.
+        pub effective_from: Option<String>,
+        pub at_ms: i64,
+        pub decided_by: String,
+        pub reference: Option<String>,
+        pub note: Option<String>,
+        pub visit_id: Option<String>,
+        pub months: Option<i32>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod visit {
     use sea_orm::entity::prelude::*;
 

@@ -17,11 +17,12 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use serde::Deserialize;
 
 use doudi_protocol::doc::discovery::{Channel, DiscoveryStatus, Urgency};
-use doudi_protocol::doc::household::{HukouType, Programme, Relation};
+use doudi_protocol::doc::household::{DecisionOutcome, HukouType, Programme, Relation};
 use doudi_protocol::doc::visit::{Conclusion, Purpose, VisitMode, VisitStatus};
+use doudi_protocol::rules::Money;
 
 use crate::access::{Action, Actor, Subject, Target, scope_condition};
-use crate::entity::{account, household, member, report, task, visit};
+use crate::entity::{account, decision, household, member, monitoring_alert, report, task, visit};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::identity::IdentityKeys;
 use crate::review::queue::region_path_in_scope;
@@ -32,8 +33,6 @@ pub const PAGE_ROWS: u64 = 1000;
 /// Data rows per XLSX worksheet: Excel's 1,048,576 rows less the header; more go on to a next
 /// worksheet of the same columns.
 pub const XLSX_ROWS_PER_SHEET: u32 = 1_048_575;
-/// Audit action of an export.
-pub const AUDIT_EXPORT: &str = "export";
 
 /// What is exported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,15 +47,21 @@ pub enum Dataset {
     Reports,
     /// 任务: one row per task (核实, 复核, 探访), open or not.
     Tasks,
+    /// 保障决定: one row per decision on a household (批准, 不予批准, 变更, 渐退, 终止, ...).
+    Decisions,
+    /// 监测预警: one row per monitoring alert, open or disposed.
+    Alerts,
 }
 
 impl Dataset {
-    pub const ALL: [Dataset; 5] = [
+    pub const ALL: [Dataset; 7] = [
         Dataset::Households,
         Dataset::Members,
         Dataset::Visits,
         Dataset::Reports,
         Dataset::Tasks,
+        Dataset::Decisions,
+        Dataset::Alerts,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +71,8 @@ impl Dataset {
             Dataset::Visits => "visits",
             Dataset::Reports => "reports",
             Dataset::Tasks => "tasks",
+            Dataset::Decisions => "decisions",
+            Dataset::Alerts => "alerts",
         }
     }
 
@@ -80,6 +87,8 @@ impl Dataset {
             Dataset::Visits => "走访台账",
             Dataset::Reports => "主动发现台账",
             Dataset::Tasks => "任务台账",
+            Dataset::Decisions => "保障决定台账",
+            Dataset::Alerts => "监测预警台账",
         }
     }
 
@@ -150,6 +159,61 @@ impl Dataset {
                 "已逾期",
                 "说明",
             ],
+            Dataset::Decisions => &[
+                "户编号",
+                "户主",
+                "地址",
+                "网格编码",
+                "网格",
+                "救助类别",
+                "决定",
+                "月保障金额（元）",
+                "保障人数",
+                "起始发放日期",
+                "渐退月数",
+                "决定时间",
+                "决定人",
+                "文号",
+                "理由或说明",
+                "入户调查编号",
+            ],
+            Dataset::Alerts => &[
+                "预警编号",
+                "预警指标",
+                "户编号",
+                "户主",
+                "地址",
+                "网格编码",
+                "网格",
+                "成员",
+                "身份证号",
+                "预警内容",
+                "接收时间",
+                "核查到期日",
+                "已逾期",
+                "承办人",
+                "核查走访编号",
+                "状态",
+                "处置结果",
+                "处置说明",
+                "反馈日期",
+                "反馈对象",
+                "处置人",
+                "处置时间",
+            ],
+        }
+    }
+
+    /// What the period filters on, as the console's form says it; `None` for a ledger without
+    /// a period.
+    pub fn period_label_zh(self) -> Option<&'static str> {
+        match self {
+            Dataset::Households | Dataset::Members => None,
+            Dataset::Visits => Some("提交日期"),
+            Dataset::Reports => Some("上报日期"),
+            Dataset::Tasks => Some("到期日（无到期日的按创建日）"),
+            Dataset::Decisions => Some("决定日期"),
+            Dataset::Alerts => Some("接收日期"),
         }
     }
 
@@ -167,6 +231,8 @@ impl Dataset {
                 ])
                 .into(),
             ),
+            Dataset::Decisions => Some(Expr::col(decision::Column::AtMs)),
+            Dataset::Alerts => Some(Expr::col(monitoring_alert::Column::ReceivedAtMs)),
         }
     }
 }
@@ -214,8 +280,8 @@ pub struct ExportParams {
     /// A region code inside the caller's regions (default: all of them).
     pub region: Option<String>,
     /// On or after this day (China time, `YYYY-MM-DD`): visits by submission, reports by
-    /// report time, tasks by due date (creation when they have none); households and members
-    /// ignore it.
+    /// report time, tasks by due date (creation when they have none), decisions by the decision,
+    /// alerts by their receipt; households and members ignore it.
     pub from: Option<String>,
     /// On or before this day (China time, `YYYY-MM-DD`), as `from`.
     pub to: Option<String>,
@@ -326,6 +392,8 @@ pub async fn start(
         Dataset::Visits => within(subject, visit::Column::RegionPath, path),
         Dataset::Reports => within(subject, report::Column::RegionPath, path),
         Dataset::Tasks => within(subject, task::Column::RegionPath, path),
+        Dataset::Decisions => within(subject, decision::Column::RegionPath, path),
+        Dataset::Alerts => within(subject, monitoring_alert::Column::RegionPath, path),
     };
     let from = day("from", params.from.as_deref())?;
     let to = day("to", params.to.as_deref())?;
@@ -360,7 +428,7 @@ pub async fn start(
             }
         }
     }
-    let mut ev = actor.event(AUDIT_EXPORT, Some(&target));
+    let mut ev = actor.event(crate::audit::actions::EXPORT, Some(&target));
     ev.detail = Some(serde_json::json!({
         "dataset": dataset.as_str(),
         "format": match format { Format::Csv => "csv", Format::Xlsx => "xlsx" },
@@ -455,6 +523,8 @@ impl Export {
             Dataset::Visits => self.visits(db).await?,
             Dataset::Reports => self.reports(db).await?,
             Dataset::Tasks => self.tasks(db).await?,
+            Dataset::Decisions => self.decisions(db).await?,
+            Dataset::Alerts => self.alerts(db).await?,
         };
         if (rows.len() as u64) < PAGE_ROWS {
             self.done = true;
@@ -729,6 +799,145 @@ impl Export {
                         .unwrap_or_default(),
                     yes_no(t.status == "open" && t.due_at_ms.is_some_and(|d| d < now)),
                     t.note.clone().unwrap_or_default(),
+                ]
+            })
+            .collect())
+    }
+}
+
+impl Export {
+    async fn decisions(&mut self, db: &DatabaseConnection) -> ApiResult<Vec<Vec<String>>> {
+        let mut q = self.in_period(decision::Entity::find().filter(self.in_scope.clone()));
+        if let Some((doc, idx)) = &self.after {
+            let idx: i32 = idx.parse().unwrap_or(i32::MAX);
+            q = q.filter(
+                Condition::any()
+                    .add(decision::Column::DocId.gt(doc.as_str()))
+                    .add(
+                        Condition::all()
+                            .add(decision::Column::DocId.eq(doc.as_str()))
+                            .add(decision::Column::Idx.gt(idx)),
+                    ),
+            );
+        }
+        let page = q
+            .order_by_asc(decision::Column::DocId)
+            .order_by_asc(decision::Column::Idx)
+            .limit(PAGE_ROWS)
+            .all(db)
+            .await?;
+        if let Some(d) = page.last() {
+            self.after = Some((d.doc_id.clone(), d.idx.to_string()));
+        }
+        let mut ids: Vec<String> = page.iter().map(|d| d.doc_id.clone()).collect();
+        ids.dedup();
+        let households = Self::households_by_id(db, ids).await?;
+        let codes: Vec<String> = page.iter().map(|d| d.scope.clone()).collect();
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        self.grid_names(db, &codes).await?;
+        let deciders: Vec<&str> = page.iter().map(|d| d.decided_by.as_str()).collect();
+        self.account_names(db, &deciders).await?;
+        Ok(page
+            .iter()
+            .map(|d| {
+                let h = households.get(&d.doc_id);
+                vec![
+                    d.doc_id.clone(),
+                    h.and_then(|h| h.head_name.clone()).unwrap_or_default(),
+                    h.map(|h| h.address.clone()).unwrap_or_default(),
+                    d.scope.clone(),
+                    self.grid_name(&d.scope),
+                    d.programme
+                        .as_deref()
+                        .map(|p| label(p, Programme::parse, Programme::label_zh))
+                        .unwrap_or_default(),
+                    label(
+                        &d.outcome,
+                        DecisionOutcome::parse,
+                        DecisionOutcome::label_zh,
+                    ),
+                    d.amount_fen
+                        .map(|f| Money::fen(f).to_string())
+                        .unwrap_or_default(),
+                    d.household_size.map(|n| n.to_string()).unwrap_or_default(),
+                    d.effective_from.clone().unwrap_or_default(),
+                    d.months.map(|n| n.to_string()).unwrap_or_default(),
+                    time(Some(d.at_ms)),
+                    self.account_name(&d.decided_by),
+                    d.reference.clone().unwrap_or_default(),
+                    d.note.clone().unwrap_or_default(),
+                    d.visit_id.clone().unwrap_or_default(),
+                ]
+            })
+            .collect())
+    }
+
+    async fn alerts(&mut self, db: &DatabaseConnection) -> ApiResult<Vec<Vec<String>>> {
+        let mut q = self.in_period(monitoring_alert::Entity::find().filter(self.in_scope.clone()));
+        if let Some((id, _)) = &self.after {
+            q = q.filter(monitoring_alert::Column::Id.gt(id.as_str()));
+        }
+        let page = q
+            .order_by_asc(monitoring_alert::Column::Id)
+            .limit(PAGE_ROWS)
+            .all(db)
+            .await?;
+        if let Some(a) = page.last() {
+            self.after = Some((a.id.clone(), String::new()));
+        }
+        let households =
+            Self::households_by_id(db, page.iter().map(|a| a.household_id.clone()).collect())
+                .await?;
+        let codes: Vec<String> = households.values().map(|h| h.scope.clone()).collect();
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        self.grid_names(db, &codes).await?;
+        let people: Vec<&str> = page
+            .iter()
+            .flat_map(|a| [a.assignee_id.as_deref(), a.disposed_by.as_deref()])
+            .flatten()
+            .collect();
+        self.account_names(db, &people).await?;
+        let now = crate::auth::now_ms();
+        Ok(page
+            .iter()
+            .map(|a| {
+                let h = households.get(&a.household_id);
+                let open = a.status == "open";
+                vec![
+                    a.id.clone(),
+                    crate::monitoring::label_zh(&a.indicator).to_string(),
+                    a.household_id.clone(),
+                    h.and_then(|h| h.head_name.clone()).unwrap_or_default(),
+                    h.map(|h| h.address.clone()).unwrap_or_default(),
+                    h.map(|h| h.scope.clone()).unwrap_or_default(),
+                    h.map(|h| self.grid_name(&h.scope)).unwrap_or_default(),
+                    a.member_name.clone(),
+                    a.id_masked.clone(),
+                    a.detail.clone(),
+                    time(Some(a.received_at_ms)),
+                    a.due_at_ms
+                        .and_then(deadlines::local_date)
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                    yes_no(open && a.due_at_ms.is_some_and(|d| d < now)),
+                    a.assignee_id
+                        .as_deref()
+                        .map(|p| self.account_name(p))
+                        .unwrap_or_default(),
+                    a.visit_id.clone().unwrap_or_default(),
+                    if open { "待处置" } else { "已处置" }.to_string(),
+                    a.disposition
+                        .as_deref()
+                        .map(|d| crate::monitoring::label_zh(d).to_string())
+                        .unwrap_or_default(),
+                    a.disposition_note.clone().unwrap_or_default(),
+                    a.feedback_date.clone().unwrap_or_default(),
+                    a.feedback_to.clone().unwrap_or_default(),
+                    a.disposed_by
+                        .as_deref()
+                        .map(|p| self.account_name(p))
+                        .unwrap_or_default(),
+                    time(a.disposed_at_ms),
                 ]
             })
             .collect())

@@ -25,6 +25,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod monitoring;
 pub mod policies;
+pub mod quarterly;
 pub mod regions;
 pub mod review;
 pub mod search;

@@ -155,6 +155,24 @@ test('a town reviewer returns a visit with a comment', async () => {
   assert.match(ledger, /\d{6}\*{4}\d{3}[\dX]/, 'ID numbers are masked');
   assert.doesNotMatch(ledger, /(^|,)\d{17}[\dX](,|$)/m, 'no ID number in full');
 
+  // The quarterly report: its tables and charts, and the workbook behind its download link.
+  await Promise.all([
+    page.waitForURL('**/console/quarterly'),
+    page.click('header nav >> text=季度报告'),
+  ]);
+  assert.equal(await page.locator('h1').innerText(), '季度报告');
+  const quarterly = await page.locator('main').innerText();
+  assert.match(quarterly, /保障对象与进出/);
+  assert.match(quarterly, /时限内办结率/);
+  assert.ok((await page.locator('figure.chart').count()) >= 6);
+  await page.screenshot({ path: join(artifacts, 'console-quarterly.png'), fullPage: true });
+  const [workbook] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('a.button >> text=下载 Excel'),
+  ]);
+  assert.match(workbook.suggestedFilename(), /^doudi-quarterly-.*\.xlsx$/);
+  assert.equal(readFileSync(await workbook.path()).subarray(0, 2).toString(), 'PK');
+
   // Logging out ends the session.
   await Promise.all([page.waitForURL('**/console/login'), page.click('header form button')]);
   await page.goto(`${base}/console/queue`);

@@ -175,3 +175,25 @@ pub async fn end_notice(app: &crate::TestApp, visit: &str) {
     .await
     .unwrap();
 }
+
+/// Import a department's CSV list (`source`: `death`, `medical`, …) as the reviewer `token`
+/// (`POST /api/v1/monitoring/imports`).
+pub async fn import_list(
+    app: &crate::TestApp,
+    token: &str,
+    source: &str,
+    csv: String,
+) -> crate::Resp {
+    let resp = app
+        .http
+        .post(app.url(&format!(
+            "/api/v1/monitoring/imports?source={source}&file_name={source}.csv"
+        )))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    crate::TestApp::read(resp).await
+}

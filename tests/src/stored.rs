@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 
-use doudi_server::entity::{doc_change, document, household, member, report, visit};
+use doudi_server::entity::{decision, doc_change, document, household, member, report, visit};
 
 /// The projection tables (households, members, visits, reports) in a fixed order, as text: equal
 /// strings mean equal tables.
@@ -13,7 +13,7 @@ pub async fn projections(db: &DatabaseConnection) -> String {
     format!("{:?}", projection_rows(db).await)
 }
 
-/// The rows of the projection tables (households, members, visits, reports) of each document, as
+/// The rows of the projection tables (households, members, decisions, visits, reports) of each document, as
 /// text, in a fixed order: equal maps mean equal tables, and one document's rows compare alone.
 pub async fn projection_rows(db: &DatabaseConnection) -> BTreeMap<String, Vec<String>> {
     let mut rows = BTreeMap::new();
@@ -21,6 +21,8 @@ pub async fn projection_rows(db: &DatabaseConnection) -> BTreeMap<String, Vec<St
     add_rows::<household::Entity>(db, &[H::DocId], |h| &h.doc_id, &mut rows).await;
     use member::Column as M;
     add_rows::<member::Entity>(db, &[M::DocId, M::MemberId], |m| &m.doc_id, &mut rows).await;
+    use decision::Column as D;
+    add_rows::<decision::Entity>(db, &[D::DocId, D::Idx], |d| &d.doc_id, &mut rows).await;
     add_rows::<visit::Entity>(db, &[visit::Column::DocId], |v| &v.doc_id, &mut rows).await;
     add_rows::<report::Entity>(db, &[report::Column::DocId], |r| &r.doc_id, &mut rows).await;
     rows

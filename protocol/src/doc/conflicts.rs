@@ -16,7 +16,7 @@ use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, hydrate};
 use super::access::DocError;
 
 /// One step of a path from the document root.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PathSegment {
     Key(String),
     Index(usize),
@@ -24,7 +24,7 @@ pub enum PathSegment {
 
 /// The path of a field from the document root, shown as `content.members.<id>.name` or
 /// `content.reviews[0].comment`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub struct FieldPath(pub Vec<PathSegment>);
 
 impl FieldPath {

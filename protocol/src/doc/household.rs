@@ -779,6 +779,23 @@ code_enum! {
     }
 }
 
+impl DecisionOutcome {
+    /// What a decision of this outcome does to the household's enrolment in its programme:
+    /// `Some(true)` puts it in (an approval, a change), `Some(false)` takes it out (a
+    /// termination), `None` leaves it (a refusal, a suspension, a phase-out, which is paid on
+    /// until it ends). The one rule behind [`Household::record_decision`] and every count of
+    /// households in a programme on a past day.
+    pub fn enrols(self) -> Option<bool> {
+        match self {
+            DecisionOutcome::Approved | DecisionOutcome::Changed => Some(true),
+            DecisionOutcome::Terminated => Some(false),
+            DecisionOutcome::Refused | DecisionOutcome::Suspended | DecisionOutcome::PhaseOut => {
+                None
+            }
+        }
+    }
+}
+
 /// A household member (家庭成员), keyed by a stable [`MemberId`].
 ///
 /// A member who leaves the household (death, marriage, moving out) is marked removed with a
@@ -1229,16 +1246,14 @@ impl Household {
     /// (DB2021 art. 28): phones never call this.
     pub fn record_decision(&mut self, d: Decision) {
         if let Some(p) = d.programme {
-            match d.outcome {
-                DecisionOutcome::Approved | DecisionOutcome::Changed => {
+            match d.outcome.enrols() {
+                Some(true) => {
                     self.programmes.insert(p);
                 }
-                DecisionOutcome::Terminated => {
+                Some(false) => {
                     self.programmes.remove(&p);
                 }
-                DecisionOutcome::Refused
-                | DecisionOutcome::Suspended
-                | DecisionOutcome::PhaseOut => {}
+                None => {}
             }
         }
         self.decisions.push(d);

@@ -41,6 +41,7 @@ pub mod common;
 pub mod conflicts;
 pub mod discovery;
 pub mod format;
+pub mod history;
 pub mod household;
 pub mod identity;
 pub mod issue;

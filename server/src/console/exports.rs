@@ -28,12 +28,15 @@ async fn page_body(state: &SharedState, session: &Session) -> ApiResult<String> 
     let forms: String = Dataset::ALL
         .into_iter()
         .map(|d| {
-            let period = if d == Dataset::Visits {
-                r#"<label>提交日期自 <input type="date" name="from"></label>
+            let period = d
+                .period_label_zh()
+                .map(|l| {
+                    format!(
+                        r#"<label>{l}自 <input type="date" name="from"></label>
 <label>至 <input type="date" name="to"></label>"#
-            } else {
-                ""
-            };
+                    )
+                })
+                .unwrap_or_default();
             let unmask = if d == Dataset::Members && may_unmask {
                 r#"<label><input type="checkbox" name="unmask" value="true"> 显示完整身份证号（将记入审计日志）</label>"#
             } else {
@@ -53,7 +56,7 @@ async fn page_body(state: &SharedState, session: &Session) -> ApiResult<String> 
         })
         .collect();
     Ok(format!(
-        r#"<p class="sub">导出您管辖区域内的家庭、家庭成员和走访记录，供建立台账和报送使用。身份证号默认脱敏；每次导出都记入审计日志。</p>{forms}"#
+        r#"<p class="sub">导出您管辖区域内的家庭、家庭成员、走访、主动发现、任务、保障决定和监测预警记录，供建立台账和报送使用。身份证号默认脱敏；每次导出都记入审计日志。</p>{forms}"#
     ))
 }
 

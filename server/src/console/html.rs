@@ -95,6 +95,12 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
             "公布名单",
             Action::ReadCase,
         ),
+        (
+            "quarterly",
+            "/console/quarterly",
+            "季度报告",
+            Action::ReadReviewLists,
+        ),
         ("exports", "/console/exports", "导出台账", Action::Export),
         (
             "admin",
@@ -189,9 +195,7 @@ pub fn date(d: Option<NaiveDate>) -> String {
 
 /// Fen as yuan with two decimals.
 pub fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let f = fen.unsigned_abs();
-    format!("{sign}{}.{:02}", f / 100, f % 100)
+    doudi_protocol::rules::Money::fen(fen).to_string()
 }
 
 /// An amount typed in yuan (`1234`, `1234.5`, `1234.56`) in fen; `None` for anything else

@@ -10,6 +10,7 @@ mod html;
 mod means;
 mod monitoring;
 mod pages;
+mod quarterly;
 mod tasks;
 pub(crate) mod temporary_aid;
 mod triage;
@@ -68,6 +69,8 @@ pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
         .route("/console/reports/{id}/unmask", post(pages::report_unmask))
         .route("/console/dashboard", get(triage::dashboard))
         .route("/console/publication", get(pages::publication))
+        .route("/console/quarterly", get(quarterly::page))
+        .route("/console/quarterly/xlsx", get(quarterly::download))
         .route("/console/exports", get(exports::page))
         .route("/console/exports/{dataset}", get(exports::download))
         .route("/console/tasks", get(tasks::tasks))

@@ -16,8 +16,8 @@ use std::path::Path;
 use futures_util::FutureExt;
 use sea_orm::sea_query::{Expr, InsertStatement, OnConflict};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    QueryTrait, Set, Statement, TransactionTrait,
+    ColumnTrait, ConnAcquireErr, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, QueryTrait, Set, Statement, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -389,6 +389,21 @@ async fn commit_loop(store: Store, mut rx: mpsc::Receiver<Queued>, counted: Comm
             Ok(Ok(stored)) => stored.into_iter().map(Ok).collect(),
             Ok(Err(e)) if writes.len() == 1 => vec![Err(e)],
             Err(_) if writes.len() == 1 => vec![Err(panicked())],
+            Ok(Err(e)) if crate::db::unreachable(&e) => {
+                // Out of reach, the database would be waited for once per write written again
+                // alone, and the requests queued in the batch would meet their own timeouts:
+                // every write hears at once that it may be sent again (`503`).
+                tracing::warn!(error = %e, writes = writes.len(), "batch write failed: database unreachable");
+                let mut first = Some(e);
+                writes
+                    .iter()
+                    .map(|_| {
+                        Err(first
+                            .take()
+                            .unwrap_or(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed)))
+                    })
+                    .collect()
+            }
             outcome => {
                 // One write's failure must not fail the others: each again on its own.
                 if let Ok(Err(e)) = &outcome {
@@ -418,3 +433,6 @@ async fn commit_loop(store: Store, mut rx: mpsc::Receiver<Queued>, counted: Comm
 fn panicked() -> DbErr {
     DbErr::Custom("document write panicked".into())
 }
+
+#[cfg(test)]
+mod tests;

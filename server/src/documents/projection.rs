@@ -15,7 +15,7 @@ use doudi_protocol::ids::{BlobHash, DocumentKind};
 use super::blob_refs::{self as blobs, Sha256Hex};
 use crate::db::Exec;
 use crate::db::insert_chunks;
-use crate::entity::{document, household, member, report, visit};
+use crate::entity::{decision, document, household, member, report, visit};
 
 /// The blobs a document points at, as the blob store names them.
 fn blob_names<'a>(hashes: impl Iterator<Item = &'a BlobHash>) -> Vec<Sha256Hex> {
@@ -31,6 +31,7 @@ pub enum Rows {
     Household {
         household: household::ActiveModel,
         members: Vec<member::ActiveModel>,
+        decisions: Vec<decision::ActiveModel>,
         blobs: Vec<Sha256Hex>,
     },
     Visit {
@@ -99,10 +100,33 @@ pub fn rows(
                     region_path: Set(region_path.to_string()),
                 })
                 .collect();
+            let decisions = h
+                .decisions
+                .iter()
+                .enumerate()
+                .map(|(i, d)| decision::ActiveModel {
+                    doc_id: Set(id.to_string()),
+                    idx: Set(i32::try_from(i).unwrap_or(i32::MAX)),
+                    scope: Set(scope.to_string()),
+                    region_path: Set(region_path.to_string()),
+                    programme: Set(d.programme.map(|p| p.as_str().to_string())),
+                    outcome: Set(d.outcome.as_str().to_string()),
+                    amount_fen: Set(d.amount_fen_per_month),
+                    household_size: Set(d.household_size.map(i32::from)),
+                    effective_from: Set(d.effective_from.map(|f| f.to_string())),
+                    at_ms: Set(d.at.0),
+                    decided_by: Set(d.by.to_string()),
+                    reference: Set(d.reference.as_ref().map(|r| r.chars().take(128).collect())),
+                    note: Set(d.note.clone()),
+                    visit_id: Set(d.visit.map(|v| v.to_string())),
+                    months: Set(d.months.map(i32::from)),
+                })
+                .collect();
             let receipts = h.expenditures.values().flat_map(|e| e.receipts.iter());
             Rows::Household {
                 household,
                 members,
+                decisions,
                 blobs: blob_names(receipts),
             }
         }
@@ -170,8 +194,14 @@ pub async fn write_many<E: Exec>(
     db: &E,
     docs: Vec<(&document::Model, Rows, bool)>,
 ) -> Result<(), DbErr> {
-    let (mut households, mut members, mut visits, mut reports, mut refs) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut households, mut members, mut decisions, mut visits, mut reports, mut refs) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     for (row, rows, fresh) in docs {
         if !fresh {
             remove(db, &row.id).await?;
@@ -181,11 +211,13 @@ pub async fn write_many<E: Exec>(
             Rows::Household {
                 mut household,
                 members: m,
+                decisions: d,
                 blobs,
             } => {
                 household.updated_seq = seq;
                 households.push(household);
                 members.extend(m);
+                decisions.extend(d);
                 blobs
             }
             Rows::Visit { mut visit, blobs } => {
@@ -204,6 +236,7 @@ pub async fn write_many<E: Exec>(
     }
     insert_chunks(db, households, None).await?;
     insert_chunks(db, members, None).await?;
+    insert_chunks(db, decisions, None).await?;
     insert_chunks(db, visits, None).await?;
     insert_chunks(db, reports, None).await?;
     // A document's rows were removed above unless it is new: none of these are stored, so a
@@ -241,6 +274,12 @@ async fn remove<E: Exec>(db: &E, id: &str) -> Result<(), DbErr> {
             .build(b),
     )
     .await?;
+    db.exec(
+        decision::Entity::delete_many()
+            .filter(decision::Column::DocId.eq(id))
+            .build(b),
+    )
+    .await?;
     db.exec(visit::Entity::delete_by_id(id.to_string()).build(b))
         .await?;
     db.exec(report::Entity::delete_by_id(id.to_string()).build(b))
@@ -255,6 +294,7 @@ pub async fn rebuild_all<C: ConnectionTrait + TransactionTrait>(db: &C) -> Resul
     let txn = db.begin().await?;
     household::Entity::delete_many().exec(&txn).await?;
     member::Entity::delete_many().exec(&txn).await?;
+    decision::Entity::delete_many().exec(&txn).await?;
     visit::Entity::delete_many().exec(&txn).await?;
     report::Entity::delete_many().exec(&txn).await?;
     let mut pages = document::Entity::find()

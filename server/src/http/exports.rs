@@ -19,9 +19,9 @@ const FILE_CHUNK: usize = 64 * 1024;
 
 /// Export a ledger of the caller's regions.
 #[utoipa::path(get, path = "/api/v1/exports/{dataset}", tag = "review", security(("bearer" = [])),
-    params(("dataset" = String, Path, description = "`households`, `members`, `visits`, `reports` or `tasks`"), ExportParams),
+    params(("dataset" = String, Path, description = "`households`, `members`, `visits`, `reports`, `tasks`, `decisions` or `alerts`"), ExportParams),
     responses(
-        (status = 200, description = "the ledger: a header row in Chinese, then one row per household, current member, submitted visit, report or task, in id order",
+        (status = 200, description = "the ledger: a header row in Chinese, then one row per household, current member, submitted visit, report, task, decision or alert, in id order",
             content((String = "text/csv; charset=utf-8"),
                     (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, body = crate::error::ErrorBody, description = "`request.invalid` (`details.field`: `format`, `from`, `to`)"),

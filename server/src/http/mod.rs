@@ -15,6 +15,7 @@ pub mod regions;
 pub mod review;
 pub mod schema;
 pub mod search;
+pub mod statistics;
 pub mod sync;
 pub mod temporary_aid;
 
@@ -163,6 +164,7 @@ pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
             "/monitoring/imports/{id}/comparison",
             get(monitoring::comparison),
         )
+        .route("/statistics/quarterly", get(statistics::quarterly))
         .route("/monitoring/alerts", get(monitoring::list_alerts))
         .route("/monitoring/alerts/{id}", get(monitoring::get_alert))
         .route("/monitoring/alerts/{id}/dispose", post(monitoring::dispose))

@@ -229,7 +229,7 @@ pub async fn compare(
 /// The comparison as CSV (UTF-8 with a byte-order mark, as the exports), after its audit entry
 /// (`export`, target `monitoring.comparison`).
 pub async fn csv(db: &DatabaseConnection, reader: &Actor, c: &Comparison) -> ApiResult<Vec<u8>> {
-    let mut ev = reader.event(crate::exports::AUDIT_EXPORT, Some("monitoring.comparison"));
+    let mut ev = reader.event(crate::audit::actions::EXPORT, Some("monitoring.comparison"));
     ev.detail =
         Some(serde_json::json!({ "run": c.run_id, "format": "csv", "rows": c.people.len() }));
     crate::audit::record(db, crate::audit::Outcome::Ok, ev).await?;

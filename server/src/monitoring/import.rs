@@ -161,7 +161,7 @@ fn event_of(l: &Line) -> Event {
 }
 
 fn yuan(fen: i64) -> String {
-    format!("{}.{:02}", fen / 100, fen % 100)
+    doudi_protocol::rules::Money::fen(fen).to_string()
 }
 
 /// The alerts the rules raise for one matched person: `lines` are the person's lines of this

@@ -95,7 +95,7 @@ struct Author {
 /// `value` of the field at `path` as it may be shown: sensitive fields masked, and a 身份证号
 /// in clear anywhere (a conflict recorded from a document stored before numbers were sealed)
 /// masked too.
-fn shown(path: &str, value: String) -> String {
+pub fn shown(path: &str, value: String) -> String {
     let field = path.rsplit('.').next().unwrap_or(path);
     if field == key::member::PHONE {
         return mask_phone(&value);

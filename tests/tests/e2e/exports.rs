@@ -16,6 +16,7 @@ use reqwest::StatusCode;
 both_backends!(
     exports_are_the_callers_ledgers,
     reports_and_tasks_are_exported_with_names,
+    decisions_and_alerts_are_exported,
     exports_refuse_what_they_cannot_give
 );
 
@@ -305,6 +306,102 @@ async fn reports_and_tasks_are_exported_with_names(b: Backend) {
         .await;
     let other = app.login("town.other").await.0;
     for d in ["reports", "tasks"] {
+        let (_, _, bytes) = export(app, &other, &format!("/api/v1/exports/{d}")).await;
+        assert_eq!(csv_rows(&bytes).len(), 1, "{d}: the header only");
+    }
+}
+
+/// The 保障对象台账 (every decision on a household) and the 监测预警台账, each limited to the
+/// caller's regions and the period asked.
+async fn decisions_and_alerts_are_exported(b: Backend) {
+    use doudi_protocol::doc::household::{DecisionOutcome, Programme};
+    let w = world(b).await;
+    let app = &w.app;
+    let at = |day: &str| {
+        doudi_server::review::deadlines::midnight_ms(day.parse().unwrap()) + 10 * 3_600_000
+    };
+    let (hh0, hh1) = (&w.households[0], &w.households[1]);
+    doudi_tests::cases::approve(app, hh0, Programme::Dibao, at("2026-03-02"), "county.qian").await;
+    doudi_tests::cases::decide(
+        app,
+        hh1,
+        Programme::Dibao,
+        DecisionOutcome::Refused,
+        at("2026-06-01"),
+        "county.qian",
+    )
+    .await;
+    let reason = "家庭人均收入超过低保标准";
+    let r = app
+        .post(
+            &format!("/api/v1/households/{hh0}/decisions"),
+            Some(&w.county),
+            serde_json::json!({ "change": "terminate", "programme": "dibao", "reason": reason }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+
+    let (_, _, bytes) = export(app, &w.county, "/api/v1/exports/decisions?format=xlsx").await;
+    let (sheet, rows) = xlsx_rows(bytes);
+    assert_eq!(sheet, "保障决定台账");
+    let mut decided: Vec<(String, String, String)> = column(&rows, "户编号")
+        .into_iter()
+        .zip(column(&rows, "决定"))
+        .zip(column(&rows, "理由或说明"))
+        .map(|((h, d), n)| (h, d, n))
+        .collect();
+    decided.sort();
+    let mut want = vec![
+        (hh0.clone(), "批准".to_string(), String::new()),
+        (hh0.clone(), "终止".to_string(), reason.to_string()),
+        (hh1.clone(), "不予批准".to_string(), String::new()),
+    ];
+    want.sort();
+    assert_eq!(decided, want);
+    assert_eq!(column(&rows, "救助类别"), ["低保", "低保", "低保"]);
+    assert!(column(&rows, "决定人").iter().all(|n| n == "county.qian"));
+    assert!(column(&rows, "网格").iter().all(|n| n == "一村甲网格"));
+    // The period takes the decision's time.
+    let (_, _, bytes) = export(
+        app,
+        &w.county,
+        "/api/v1/exports/decisions?from=2026-05-01&to=2026-06-30",
+    )
+    .await;
+    let rows = csv_rows(&bytes);
+    assert_eq!(column(&rows, "决定"), ["不予批准"]);
+    assert_eq!(column(&rows, "决定时间"), ["2026-06-01 10:00"]);
+
+    // A death on the department's list raises an alert on the child of the first household.
+    let yesterday = doudi_server::review::deadlines::today()
+        .unwrap()
+        .pred_opt()
+        .unwrap();
+    let deaths = format!("姓名,身份证号,死亡日期\n王小明,{NUMBER},{yesterday}\n");
+    let r = doudi_tests::cases::import_list(app, &w.town, "death", deaths).await;
+    // And a second one: the household left 低保 (终止) less than two years ago.
+    assert_eq!(r.body["alerts"], 2, "{:?}", r.body);
+    let (_, _, bytes) = export(app, &w.town, "/api/v1/exports/alerts").await;
+    let rows = csv_rows(&bytes);
+    let mut indicators = column(&rows, "预警指标");
+    indicators.sort();
+    assert_eq!(indicators, ["家庭成员死亡", "退出低保特困不满两年"]);
+    assert_eq!(column(&rows, "户编号"), [hh0.as_str(), hh0.as_str()]);
+    assert_eq!(column(&rows, "成员"), ["王小明", "王小明"]);
+    assert_eq!(column(&rows, "状态"), ["待处置", "待处置"]);
+    assert_eq!(column(&rows, "网格编码"), [GRID_A, GRID_A]);
+    for shown in column(&rows, "身份证号") {
+        assert!(
+            shown.contains('*') && !shown.contains(&NUMBER[6..14]),
+            "{shown}"
+        );
+    }
+    assert!(!String::from_utf8_lossy(&bytes).contains(NUMBER));
+    // Outside the caller's regions: nothing, for either ledger.
+    app.create_account("town.other", Role::TownReviewer, &["370102002000"])
+        .await;
+    let other = app.login("town.other").await.0;
+    for d in ["decisions", "alerts"] {
         let (_, _, bytes) = export(app, &other, &format!("/api/v1/exports/{d}")).await;
         assert_eq!(csv_rows(&bytes).len(), 1, "{d}: the header only");
     }

@@ -31,6 +31,7 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
             "backup",
             "monitoring",
             "temporary_aid",
+            "quarterly",
         ],
     ),
     ("documents", &["documents"]),

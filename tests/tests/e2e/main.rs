@@ -21,6 +21,7 @@ mod monitoring;
 mod nodes;
 mod policy;
 mod policy_rules;
+mod quarterly;
 mod review;
 mod schema;
 mod sdk_e2e;

@@ -29,6 +29,7 @@ both_backends!(
     queue_count_stops_at_the_cap,
     dashboard_counts_every_status,
     history_survives_change_log_compaction,
+    history_shows_each_change_old_and_new,
     due_dates_beyond_the_calendar_are_unknown_not_guessed,
     only_applications_go_to_the_county,
     an_imported_calendar_year_gives_its_due_dates,
@@ -1191,6 +1192,47 @@ async fn history_survives_change_log_compaction(b: Backend) {
         let (_, page) = town.get(path).await;
         assert_eq!(&history(&page), was);
     }
+}
+
+/// The history says what each change did: the field by its Chinese name, the old value and the
+/// new one, codes by their labels; nothing of another person's concurrent change.
+async fn history_shows_each_change_old_and_new(b: Backend) {
+    let mut w = world(b).await;
+    let (hh, _) = submitted(&mut w, false).await;
+    w.phone
+        .replica
+        .update::<Household>(&hh, |h| {
+            h.address = "济南市历下区一镇一村 11 号".into();
+            h.members.insert(
+                MemberId::generate().unwrap(),
+                Member::new("李小花", Relation::Child),
+            );
+        })
+        .unwrap();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
+    let (mut town, _) = console_login(&w.app, "town.zhao").await;
+    let (status, page) = town.get(&format!("/console/households/{hh}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let history = &page[page.find("修改记录").expect("history section")..];
+    assert!(
+        history.contains("居住地址：济南市历下区一镇一村 9 号 → 济南市历下区一镇一村 11 号"),
+        "{history}"
+    );
+    // The new member, field by field, from nothing; the relation by its label.
+    assert!(
+        history.contains("<span class=\"sub\">（无）</span> → 李小花"),
+        "{history}"
+    );
+    assert!(history.contains("→ 子女"), "{history}");
+    assert!(!history.contains("→ child"), "{history}");
+    // The first change (the household's creation) does not list the later address.
+    let rows: Vec<&str> = history.split("<tr>").collect();
+    let created = rows
+        .iter()
+        .find(|r| r.contains("→ 济南市历下区一镇一村 9 号"))
+        .expect("the creation's row");
+    assert!(!created.contains("11 号"), "{created}");
 }
 
 /// A visit submitted at `at_ms` (China time), synced; its id.

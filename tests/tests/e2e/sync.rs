@@ -1100,8 +1100,18 @@ async fn projections_rebuilt_equal_incremental(b: Backend) {
         })
         .unwrap();
     app.sync(&mut pb).await;
+    // A decision written by the server (审批决定) is projected too.
+    doudi_tests::cases::approve(
+        &app,
+        &hhs[2],
+        doudi_protocol::doc::household::Programme::Dibao,
+        doudi_server::auth::now_ms(),
+        "grid.zhang",
+    )
+    .await;
     let incremental = dump(&app).await;
     assert!(incremental.contains("独居") || incremental.contains("draft"));
+    assert!(incremental.contains("idx: 0"), "{incremental}");
     let n = doudi_server::documents::projection::rebuild_all(&app.state.db)
         .await
         .unwrap();

@@ -102,7 +102,15 @@ impl Schema {
     /// → `审核记录 · 第 1 条 · 意见`. Entry ids are left out, a set's member is shown by its code's
     /// label, and a segment the schema does not know is kept as written.
     pub fn label(&self, kind: DocumentKind, path: &str) -> String {
+        self.field(kind, path).0
+    }
+
+    /// A field path's [label](Self::label) and the format of the scalar it ends at (`None` for
+    /// a path that ends at a record, a collection or a segment the schema does not know; a
+    /// set's member is a code, not a value).
+    pub fn field(&self, kind: DocumentKind, path: &str) -> (String, Option<&'static Format>) {
         let content = self.kind(kind).content;
+        let mut format = None;
         let mut out: Vec<String> = Vec::new();
         let mut at = At::Keys(self.root);
         for seg in path_segments(path) {
@@ -112,6 +120,10 @@ impl Schema {
                         if !matches!(k.shape, Shape::Content) {
                             out.push(k.label_zh.to_string());
                         }
+                        format = match &k.shape {
+                            Shape::Scalar(f) => Some(*f),
+                            _ => None,
+                        };
                         match &k.shape {
                             Shape::Scalar(_) => At::End,
                             Shape::Set(f) => At::Code(f),
@@ -137,16 +149,18 @@ impl Schema {
                     At::End
                 }
                 (_, Seg::Key(name)) => {
+                    format = None;
                     out.push(name.to_string());
                     At::End
                 }
                 (_, Seg::Index(n)) => {
+                    format = None;
                     out.push(format!("[{n}]"));
                     At::End
                 }
             };
         }
-        out.join(" · ")
+        (out.join(" · "), format)
     }
 
     /// The Chinese label of a key name of `kind` wherever it occurs (the first documented key of

@@ -46,7 +46,7 @@ const ACTIONS: [(&str, &str); 25] = [
     (crate::review::AUDIT_RESOLVE, "处理并发修改"),
     ("report.assign", "指派核实"),
     ("report.close", "办结报告"),
-    (crate::exports::AUDIT_EXPORT, "导出台账"),
+    (crate::audit::actions::EXPORT, "导出台账"),
     (crate::identity::AUDIT_SEAL, "保存身份证号"),
     (crate::sync::AUDIT_ACCEPT, "同步接收"),
     (crate::sync::AUDIT_REJECT, "同步拒收"),

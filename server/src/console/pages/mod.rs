@@ -281,34 +281,76 @@ async fn display_names(
     Ok(crate::accounts::display_names(db, ids).await?)
 }
 
-/// Field names a change touched (map keys of its operations).
-fn change_fields(kind: DocumentKind, bytes: &[u8]) -> String {
-    let Ok(c) = automerge::Change::try_from(bytes) else {
+/// Most fields one change lists in a history before "等 N 项".
+const HISTORY_FIELDS: usize = 12;
+
+/// What change `hash` of `doc` did, field by field: Chinese label, old → new value (masked as
+/// everywhere, [`crate::review::conflicts::shown`]). The states compared are the document at the
+/// change's dependencies and at the change itself, so others' concurrent changes are not its own.
+fn change_fields(kind: DocumentKind, doc: &Automerge, hash: &automerge::ChangeHash) -> String {
+    let Some(change) = automerge::ReadDoc::get_change_by_hash(doc, hash) else {
         return "—".into();
     };
-    let Ok(v) = serde_json::to_value(c.decode()) else {
-        return "—".into();
+    let before = doc.hydrate(Some(change.deps()));
+    let after = doc.hydrate(Some(&[*hash]));
+    let changed = doc::history::field_changes(&before, &after);
+    let n = changed.len();
+    let value = |path: &str, v: &Option<doc::history::Shown>| -> String {
+        let text = match v {
+            None => return "<span class=\"sub\">（无）</span>".into(),
+            Some(shown) => shown_value(kind, path, shown),
+        };
+        esc(&crate::review::conflicts::shown(path, text))
     };
-    let mut keys: Vec<String> = v["ops"]
-        .as_array()
-        .map(|ops| {
-            ops.iter()
-                .filter_map(|o| o["key"].as_str().map(str::to_string))
-                // Entry ids and blob hashes are keys too; the field names are what a reader wants.
-                .filter(|k| !(k.len() >= 24 && k.chars().all(|c| c.is_ascii_alphanumeric())))
-                // Each field by its Chinese name (字段名); one the schema does not know as written.
-                .map(|k| SCHEMA.key_label(kind, &k).map_or(k, str::to_string))
-                .collect()
+    let mut items: Vec<String> = changed
+        .iter()
+        .take(HISTORY_FIELDS)
+        .map(|c| {
+            let path = c.path.to_string();
+            format!(
+                "<li>{}：{} → {}</li>",
+                esc(&SCHEMA.label(kind, &path)),
+                value(&path, &c.before),
+                value(&path, &c.after)
+            )
         })
-        .unwrap_or_default();
-    keys.sort();
-    keys.dedup();
-    let n = keys.len();
-    let mut s = keys.into_iter().take(12).collect::<Vec<_>>().join("、");
-    if n > 12 {
-        s.push_str(&format!(" 等 {n} 项"));
+        .collect();
+    if n > HISTORY_FIELDS {
+        items.push(format!("<li class=\"sub\">等 {n} 项</li>"));
     }
-    esc(&s)
+    if items.is_empty() {
+        return "<span class=\"sub\">（无字段变化）</span>".into();
+    }
+    format!("<ul class=\"changes\">{}</ul>", items.concat())
+}
+
+/// A field's value as a reader understands it: a code by its Chinese label, fen as yuan, an
+/// instant as local time, yes or no.
+fn shown_value(kind: DocumentKind, path: &str, v: &doc::history::Shown) -> String {
+    use automerge::ScalarValue as S;
+    use doc::history::Shown;
+    let s = match v {
+        Shown::Masked(m) => return m.clone(),
+        Shown::Text(t) => return t.clone(),
+        Shown::Scalar(s) => s,
+    };
+    let (_, format) = SCHEMA.field(kind, path);
+    let money = path.ends_with("_fen");
+    match s {
+        S::Str(code) => format
+            .and_then(|f| f.codes.iter().find(|(c, _)| *c == code.as_str()))
+            .map_or_else(|| code.to_string(), |(_, zh)| (*zh).to_string()),
+        S::Int(fen) if money => format!("{} 元", html::yuan(*fen)),
+        S::Uint(fen) if money => {
+            format!("{} 元", html::yuan(i64::try_from(*fen).unwrap_or(i64::MAX)))
+        }
+        S::Timestamp(ms) => html::time(Some(*ms)),
+        S::Boolean(true) => "是".into(),
+        S::Boolean(false) => "否".into(),
+        S::Bytes(_) => "（二进制）".into(),
+        S::Null => "（空）".into(),
+        other => other.to_string(),
+    }
 }
 
 /// The changes of a document a history shows: those made by `accounts` with a time (the one the
@@ -345,44 +387,32 @@ async fn history(
         .into_iter()
         .map(|d| (d.id, (d.name, d.platform)))
         .collect();
-    // Changes compacted out of the log (docs/ARCHITECTURE.md) are read from the snapshot.
-    let compacted = if changes.iter().any(|c| c.bytes.is_empty()) {
-        document::Entity::find_by_id(doc_id.to_string())
-            .one(db)
-            .await?
-            .and_then(|d| automerge::Automerge::load(&d.snapshot).ok())
-    } else {
-        None
+    // The stored state holds every change, those compacted out of the log too
+    // (docs/ARCHITECTURE.md): each change's fields are read from it.
+    let Some(whole) = document::Entity::find_by_id(doc_id.to_string())
+        .one(db)
+        .await?
+        .and_then(|d| Automerge::load(&d.snapshot).ok())
+    else {
+        return Ok("<p class=\"sub\">未记录。</p>".into());
     };
-    let bytes_of = |c: &doc_change::Model| -> Vec<u8> {
-        match (&compacted, c.bytes.is_empty()) {
-            (Some(doc), true) => c
-                .hash
-                .parse::<automerge::ChangeHash>()
-                .ok()
-                .and_then(|h| automerge::ReadDoc::get_change_by_hash(doc, &h))
-                .map(|ch| ch.raw_bytes().to_vec())
-                .unwrap_or_default(),
-            _ => c.bytes.clone(),
-        }
-    };
-    let changes: Vec<&doc_change::Model> = match &window {
-        Some(w) => changes
-            .iter()
-            .filter(|c| {
-                automerge::Change::try_from(&bytes_of(c)[..])
-                    .is_ok_and(|ch| (w.from_ms..=w.to_ms).contains(&ch.timestamp()))
-            })
-            .collect(),
-        None => changes.iter().collect(),
-    };
+    let hash = |c: &doc_change::Model| c.hash.parse::<automerge::ChangeHash>().ok();
+    let changes: Vec<(&doc_change::Model, automerge::ChangeHash)> = changes
+        .iter()
+        .filter_map(|c| Some((c, hash(c)?)))
+        .filter(|(_, h)| match &window {
+            Some(w) => automerge::ReadDoc::get_change_by_hash(&whole, h)
+                .is_some_and(|ch| (w.from_ms..=w.to_ms).contains(&ch.timestamp())),
+            None => true,
+        })
+        .collect();
     if changes.is_empty() && window.is_some() {
         return Ok("<p class=\"sub\">本次走访期间调查人员未修改家庭档案。</p>".into());
     }
     let server_actor = hex::encode(documents::SERVER_ACTOR);
     let rows: String = changes
         .iter()
-        .map(|c| {
+        .map(|(c, h)| {
             let (dname, platform) = devices
                 .get(&c.device_id)
                 .cloned()
@@ -399,12 +429,12 @@ async fn history(
                 esc(&dname),
                 esc(html::platform_label(&platform)),
                 by_server,
-                change_fields(kind, &bytes_of(c)),
+                change_fields(kind, &whole, h),
             )
         })
         .collect();
     Ok(format!(
-        r#"<table class="list"><thead><tr><th>时间</th><th>修改人</th><th>设备</th><th>修改的字段</th></tr></thead><tbody>{rows}</tbody></table>"#
+        r#"<table class="list"><thead><tr><th>时间</th><th>修改人</th><th>设备</th><th>修改内容（原值 → 新值）</th></tr></thead><tbody>{rows}</tbody></table>"#
     ))
 }
 
