@@ -25,6 +25,7 @@ mod m20261211_000016_spot_checks;
 mod m20261212_000017_job_leases;
 mod m20261213_000018_monitoring;
 mod m20261213_000019_visit_applied_for;
+mod m20261214_000020_temporary_aid;
 mod m20261214_000021_decisions;
 
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000017_job_leases::Migration),
             Box::new(m20261213_000018_monitoring::Migration),
             Box::new(m20261213_000019_visit_applied_for::Migration),
+            Box::new(m20261214_000020_temporary_aid::Migration),
             Box::new(m20261214_000021_decisions::Migration),
         ]
     }

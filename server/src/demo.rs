@@ -33,11 +33,13 @@ pub const DEMO_ACCOUNTS: [(&str, &str, Role, &str); 6] = [
 
 mod alerts;
 mod cases;
+mod temp_aid;
 
 /// The demo city's policy (济南市 in the demo's region tree), effective from 2026-01-01. The
 /// figures are for demonstration, not a real place's: 低保 1,000 yuan per person per month in
 /// town and 800 in the country, last year's disposable income, the rigid-expenditure ratio,
-/// asset limits, the 特困 multiplier, visit intervals and the monitoring-alert settings, so that
+/// asset limits, the 特困 multiplier, visit intervals, the monitoring-alert and the 临时救助 settings
+/// (township limit 3,000 yuan, yearly cap 30,000, paperwork within 5 days), so that
 /// every indicator of the assessment and every kind of task can be seen.
 pub fn demo_policy() -> PolicyLayer {
     PolicyLayer {
@@ -59,6 +61,9 @@ pub fn demo_policy() -> PolicyLayer {
             visit_other_months: Some(3),
             alert_medical_cost_threshold: Some(Money::yuan(20_000)),
             alert_verify_days: Some(7),
+            temp_aid_township_limit: Some(Money::yuan(3_000)),
+            temp_aid_yearly_cap: Some(Cap::Limited(Money::yuan(30_000))),
+            emergency_paperwork_days: Some(5),
             ..Default::default()
         },
     }
@@ -114,5 +119,6 @@ pub async fn seed(
     }
     cases::seed_cases(db, identity).await?;
     alerts::seed_alerts(db, identity).await?;
+    temp_aid::seed_temp_aid(db).await?;
     Ok(())
 }

@@ -936,3 +936,138 @@ pub mod monitoring_alert {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod temp_aid_case {
+    use sea_orm::entity::prelude::*;
+
+    /// A 临时救助 case (docs/TEMPORARY_AID.md): located, and read and written, by the region
+    /// where the emergency happened, not by the household's.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "temp_aid_cases")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// `emergency` (急难型) or `expense` (支出型).
+        pub kind: String,
+        pub household_id: String,
+        /// The member the aid is for.
+        pub member_id: String,
+        pub person_name: String,
+        /// First 6 + `****` + last 4, from the member's projection.
+        pub id_masked: Option<String>,
+        /// The region where the emergency happened, and its path.
+        pub region_code: String,
+        pub region_path: String,
+        /// Where it happened (address), and what happened.
+        pub place: String,
+        pub reason: String,
+        /// The discovery report that opened it.
+        pub report_id: Option<String>,
+        pub reported_at_ms: i64,
+        /// 急难: 先行救助 due (`emergency_aid_hours` after the report).
+        pub aid_due_at_ms: Option<i64>,
+        pub aid_given_at_ms: Option<i64>,
+        /// 补办手续 due (end of the day), from the aid.
+        pub paperwork_due_at_ms: Option<i64>,
+        /// When the paperwork was handed in (the first request for approval).
+        pub paperwork_done_at_ms: Option<i64>,
+        /// `crate::temporary_aid::Status`.
+        pub status: String,
+        pub created_by: String,
+        pub created_at_ms: i64,
+        pub updated_at_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod temp_aid_event {
+    use sea_orm::entity::prelude::*;
+
+    /// One transition of a 临时救助 case: what, from which state to which, who and when.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "temp_aid_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub case_id: String,
+        pub action: String,
+        pub from_status: Option<String>,
+        pub to_status: String,
+        pub account_id: String,
+        pub at_ms: i64,
+        pub amount_fen: Option<i64>,
+        pub note: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod temp_aid_approval {
+    use sea_orm::entity::prelude::*;
+
+    /// A request for approval (审批) of a 临时救助 amount, its route fixed when requested.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "temp_aid_approvals")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub case_id: String,
+        /// 1 for the first request, 2 for the first 跟进救助, …
+        pub round: i32,
+        pub amount_fen: i64,
+        /// The household's yearly total the route was computed against.
+        pub received_before_fen: i64,
+        /// `township`, `county` or `meeting` (一事一议 at the county).
+        pub route: String,
+        pub cap_fen: Option<i64>,
+        /// `pending`, `approved` or `refused`.
+        pub status: String,
+        pub requested_by: String,
+        pub requested_at_ms: i64,
+        pub decided_by: Option<String>,
+        pub decided_at_ms: Option<i64>,
+        /// The decision's reason, or the 一事一议 meeting's record.
+        pub note: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod temp_aid_payment {
+    use sea_orm::entity::prelude::*;
+
+    /// A 临时救助 payment made (已发放): 先行救助 or a stage of an approved amount.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "temp_aid_payments")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub case_id: String,
+        pub household_id: String,
+        /// The approval it pays; `None` for 先行救助 until an approval covers it.
+        pub approval_id: Option<String>,
+        /// `advance` (先行救助) or `staged` (分阶段发放).
+        pub stage: String,
+        pub amount_fen: i64,
+        /// The day it was paid, `YYYY-MM-DD` (China): the year it counts in.
+        pub paid_on: String,
+        pub recorded_by: String,
+        pub recorded_at_ms: i64,
+        pub note: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -59,10 +59,14 @@ pub enum Code {
     ImportTooManyRows,
     ImportFormatUnknown,
     AlertWrongState,
+    TempAidWrongState,
+    TempAidReportHasCase,
+    TempAidPaymentExceedsApproval,
+    TempAidMeetingRecordRequired,
 }
 
 impl Code {
-    pub const ALL: [Code; 50] = [
+    pub const ALL: [Code; 54] = [
         Code::MalformedJson,
         Code::UnknownField,
         Code::InvalidRequest,
@@ -113,6 +117,10 @@ impl Code {
         Code::ImportTooManyRows,
         Code::ImportFormatUnknown,
         Code::AlertWrongState,
+        Code::TempAidWrongState,
+        Code::TempAidReportHasCase,
+        Code::TempAidPaymentExceedsApproval,
+        Code::TempAidMeetingRecordRequired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -167,6 +175,10 @@ impl Code {
             Code::ImportTooManyRows => "import.too_many_rows",
             Code::ImportFormatUnknown => "import.format_unknown",
             Code::AlertWrongState => "alert.wrong_state",
+            Code::TempAidWrongState => "temp_aid.wrong_state",
+            Code::TempAidReportHasCase => "temp_aid.report_has_case",
+            Code::TempAidPaymentExceedsApproval => "temp_aid.payment_exceeds_approval",
+            Code::TempAidMeetingRecordRequired => "temp_aid.meeting_record_required",
         }
     }
 
@@ -216,6 +228,10 @@ impl Code {
             Code::ImportTooLarge | Code::ImportTooManyRows => StatusCode::PAYLOAD_TOO_LARGE,
             Code::ImportFormatUnknown => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Code::AlertWrongState => StatusCode::CONFLICT,
+            Code::TempAidWrongState | Code::TempAidReportHasCase => StatusCode::CONFLICT,
+            Code::TempAidPaymentExceedsApproval | Code::TempAidMeetingRecordRequired => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
         }
     }
 
@@ -411,6 +427,22 @@ impl Code {
             Code::AlertWrongState => (
                 "该预警已处置，不能再处置。",
                 "The alert has been disposed already.",
+            ),
+            Code::TempAidWrongState => (
+                "该临时救助案件当前的状态不能办理这一步，请刷新页面查看案件的最新状态。",
+                "The temporary-aid case is not in a state that allows this step.",
+            ),
+            Code::TempAidReportHasCase => (
+                "该报告已开立临时救助案件，请打开该案件继续办理。",
+                "This report has opened a temporary-aid case already.",
+            ),
+            Code::TempAidPaymentExceedsApproval => (
+                "发放金额超过已批准但尚未发放的金额，请核对金额，或申请跟进救助。",
+                "The payment exceeds what is approved and not yet paid.",
+            ),
+            Code::TempAidMeetingRecordRequired => (
+                "本次救助将超过家庭年度救助上限，须经县级一事一议：请填写会议记录（日期、参会人员、议定意见）。",
+                "Above the yearly cap: a 一事一议 meeting record is required.",
             ),
         }
     }

@@ -30,3 +30,4 @@ pub mod regions;
 pub mod review;
 pub mod search;
 pub mod sync;
+pub mod temporary_aid;

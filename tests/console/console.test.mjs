@@ -119,7 +119,7 @@ test('a town reviewer returns a visit with a comment', async () => {
   await page.goto(`${base}/console/dashboard`);
   assert.ok((await page.locator('svg').count()) >= 3);
   await page.goto(`${base}/console/reports`);
-  assert.match(await page.locator('main').innerText(), /急难超过 24 小时未处理/);
+  assert.match(await page.locator('main').innerText(), /急难超过 24 小时未先行救助/);
   await page.screenshot({ path: join(artifacts, 'console-reports.png'), fullPage: true });
 
   // A report's page: whom it is about (number masked), notes, photos, location; a reason of

@@ -245,7 +245,8 @@ pub enum Step {
     SelfCareReassessment,
     /// 急难型临时救助: help within hours (from the report), a time, not a date.
     EmergencyAid,
-    /// 急难型: paperwork completed (from the help), calendar days; local.
+    /// 急难型: paperwork completed (from the help), calendar or working days
+    /// (`emergency_paperwork_working_days`); local.
     EmergencyPaperwork,
 }
 
@@ -290,7 +291,11 @@ pub fn step_due(
             let days = policy
                 .emergency_paperwork_days
                 .ok_or(CalendarError::NotSet("emergency_paperwork_days"))?;
-            add_calendar_days(day, days).map(Due::Date)
+            if policy.emergency_paperwork_working_days == Some(true) {
+                wd(days)
+            } else {
+                add_calendar_days(day, days).map(Due::Date)
+            }
         }
     }
 }

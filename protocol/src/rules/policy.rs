@@ -263,8 +263,12 @@ policy_fields! {
         temp_aid_township_limit: Money,
         /// 临时救助: yearly cap per household (Qingdao 30,000 yuan since 2020).
         temp_aid_yearly_cap: Cap<Money>,
-        /// 急难型: paperwork completed within this many calendar days after help (Qingdao 5).
+        /// 急难型: paperwork (补办手续) completed within this many days after help (Qingdao 5
+        /// calendar days; 宁国 20 working days).
         emergency_paperwork_days: u32,
+        /// 急难型: whether `emergency_paperwork_days` counts working days (工作日) rather than
+        /// calendar days (unset: calendar days).
+        emergency_paperwork_working_days: bool,
         /// 动态监测预警: a member's out-of-pocket medical costs (个人自付) in the 12 months before
         /// a department list's import above this raise an alert (local: no national figure;
         /// unset: the rule is not evaluated).
@@ -310,7 +314,9 @@ impl Policy {
     }
 
     /// Who approves a 临时救助 payment of `amount` for a household that already received
-    /// `received_this_year` this year.
+    /// `received_this_year` this year ([`temporary_aid_yearly_total`]). The one place of the
+    /// rule: the township up to `temp_aid_township_limit`, the county above it, and 一事一议 at
+    /// the county where the payment would take the household above `temp_aid_yearly_cap`.
     pub fn temporary_aid_route(&self, amount: Money, received_this_year: Money) -> TempAidRoute {
         if let Some(cap) = self.temp_aid_yearly_cap.and_then(Cap::limit)
             && amount.0.saturating_add(received_this_year.0) > cap.0
@@ -351,6 +357,21 @@ impl Policy {
         }
         Ok(())
     }
+}
+
+/// A household's 临时救助 received in calendar year `year`: the sum of the `(day, amount)`
+/// payments dated in that year (saturating; payments of other years do not count).
+pub fn temporary_aid_yearly_total(
+    payments: impl IntoIterator<Item = (NaiveDate, Money)>,
+    year: i32,
+) -> Money {
+    use chrono::Datelike;
+    Money(
+        payments
+            .into_iter()
+            .filter(|(d, _)| d.year() == year)
+            .fold(0i64, |sum, (_, m)| sum.saturating_add(m.0)),
+    )
 }
 
 /// Who approves a 临时救助 payment under the region's policy.

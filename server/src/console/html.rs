@@ -78,6 +78,12 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
             Action::ReadReviewLists,
         ),
         (
+            "temporary_aid",
+            "/console/temporary-aid",
+            "临时救助",
+            Action::ReadReviewLists,
+        ),
+        (
             "dashboard",
             "/console/dashboard",
             "数据看板",

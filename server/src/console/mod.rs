@@ -12,6 +12,7 @@ mod monitoring;
 mod pages;
 mod quarterly;
 mod tasks;
+pub(crate) mod temporary_aid;
 mod triage;
 
 use axum::Router;
@@ -84,6 +85,19 @@ pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
         .route(
             "/console/monitoring/alerts/{id}/dispose",
             post(monitoring::dispose),
+        )
+        .route(
+            "/console/temporary-aid",
+            get(temporary_aid::list).post(temporary_aid::open),
+        )
+        .route("/console/temporary-aid/{id}", get(temporary_aid::case))
+        .route(
+            "/console/temporary-aid/{id}/{step}",
+            post(temporary_aid::step),
+        )
+        .route(
+            "/console/reports/{id}/temporary-aid",
+            post(temporary_aid::from_report),
         )
         .route("/console/households/{id}/risk", post(tasks::set_risk))
         .route(
@@ -563,4 +577,32 @@ async fn logout(
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     resp
+}
+
+/// The answer to a console form: the page at the location `done` names; the form's page again
+/// (made by `again` with the refusal), answered with the refusal's status, when `done` is a
+/// refusal of the input (one of `refusable`); an error page for anything else.
+pub(crate) async fn form_answer<'a, F, Fut>(
+    session: &Session,
+    title: &str,
+    active: &str,
+    done: crate::error::ApiResult<String>,
+    refusable: &[Code],
+    again: F,
+) -> Response
+where
+    F: FnOnce(ApiError) -> Fut,
+    Fut: std::future::Future<Output = crate::error::ApiResult<String>> + 'a,
+{
+    match done {
+        Ok(to) => secure(Redirect::to(&to).into_response()),
+        Err(e) if refusable.contains(&e.code) => {
+            let status = e.code.status();
+            match again(e).await {
+                Ok(b) => html_response(status, html::layout(title, session, active, &b)),
+                Err(e) => error_page(e),
+            }
+        }
+        Err(e) => error_page(e),
+    }
 }

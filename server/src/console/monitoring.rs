@@ -5,10 +5,10 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 
 use super::html::{self, csrf_field, esc, esc_opt, layout};
-use super::{FormResult, Session, checked_form, error_page, html_response, secure};
+use super::{FormResult, Session, checked_form, error_page, form_answer, html_response, secure};
 use crate::access::{Action, Target, decide};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::http::SharedState;
@@ -268,38 +268,11 @@ pub async fn import(
         Code::InvalidRequest,
     ];
     let no_filter = ListQuery::default();
-    form_answer(&session, TITLE, done, &refusable, |e| {
+    form_answer(&session, TITLE, ACTIVE, done, &refusable, |e| {
         typed.error = Some(e);
         list_page(&state, &session, &no_filter, &typed)
     })
     .await
-}
-
-/// The answer to a console form: the page at the location `done` names; the form's page again
-/// (made by `again` with the refusal), answered with the refusal's status, when `done` is a
-/// refusal of the input (one of `refusable`); an error page for anything else.
-async fn form_answer<'a, F, Fut>(
-    session: &Session,
-    title: &str,
-    done: ApiResult<String>,
-    refusable: &[Code],
-    again: F,
-) -> Response
-where
-    F: FnOnce(ApiError) -> Fut,
-    Fut: std::future::Future<Output = ApiResult<String>> + 'a,
-{
-    match done {
-        Ok(to) => secure(Redirect::to(&to).into_response()),
-        Err(e) if refusable.contains(&e.code) => {
-            let status = e.code.status();
-            match again(e).await {
-                Ok(b) => html_response(status, layout(title, session, ACTIVE, &b)),
-                Err(e) => error_page(e),
-            }
-        }
-        Err(e) => error_page(e),
-    }
 }
 
 pub async fn run(
@@ -502,7 +475,7 @@ pub async fn dispose(
         .await
         .map(|_| format!("/console/monitoring/alerts/{id}"));
     let refusable = [Code::InvalidRequest, Code::AlertWrongState];
-    form_answer(&session, "预警", done, &refusable, |e| {
+    form_answer(&session, "预警", ACTIVE, done, &refusable, |e| {
         typed.error = Some(e);
         alert_page(&state, &session, &id, &typed)
     })

@@ -124,7 +124,7 @@ async fn reports_page(
         let id = esc(&it.report_id);
         let flag = if it.flagged {
             format!(
-                "<span class=\"tag alert\">急难超过 {} 小时未处理</span>",
+                "<span class=\"tag alert\">急难超过 {} 小时未先行救助</span>",
                 deadlines::emergency_hours()
             )
         } else {

@@ -16,22 +16,33 @@ use crate::review::deadlines;
 /// The demo device the imports are recorded under (the demo cases' device).
 const DEVICE_ID: &str = "00000000000000000000000000de0001";
 
+/// A demo account acting on the demo device, as the console would make it; `None` when the
+/// account or its regions are missing.
+pub(super) async fn demo_actor(
+    db: &DatabaseConnection,
+    username: &str,
+) -> Result<Option<crate::access::Actor>, DemoError> {
+    let Some(account) = accounts::find_by_username(db, username).await? else {
+        return Ok(None);
+    };
+    let Some(subject) = accounts::subject_of(db, &account).await? else {
+        return Ok(None);
+    };
+    Ok(Some(crate::access::Actor {
+        subject,
+        account,
+        device_id: DEVICE_ID.to_string(),
+        client_addr: "demo".to_string(),
+    }))
+}
+
 /// Import the demo lists once (nothing when any run exists or the demo cases are missing).
 pub async fn seed_alerts(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<(), DemoError> {
     if monitoring_run::Entity::find().count(db).await? > 0 {
         return Ok(());
     }
-    let Some(town) = accounts::find_by_username(db, "demo-town").await? else {
+    let Some(actor) = demo_actor(db, "demo-town").await? else {
         return Ok(());
-    };
-    let Some(subject) = accounts::subject_of(db, &town).await? else {
-        return Ok(());
-    };
-    let actor = crate::access::Actor {
-        subject,
-        account: town,
-        device_id: DEVICE_ID.to_string(),
-        client_addr: "demo".to_string(),
     };
     let day = |n: u64| {
         deadlines::today()

@@ -34,7 +34,7 @@ use crate::identity::IdentityKeys;
 use crate::review::deadlines;
 use crate::sync;
 
-const GRID: &str = "370102002002-G01";
+pub(super) const GRID: &str = "370102002002-G01";
 const DEVICE_ID: &str = "00000000000000000000000000de0001";
 
 fn err(e: impl std::fmt::Display) -> DemoError {

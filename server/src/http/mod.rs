@@ -17,6 +17,7 @@ pub mod schema;
 pub mod search;
 pub mod statistics;
 pub mod sync;
+pub mod temporary_aid;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -167,6 +168,23 @@ pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
         .route("/monitoring/alerts", get(monitoring::list_alerts))
         .route("/monitoring/alerts/{id}", get(monitoring::get_alert))
         .route("/monitoring/alerts/{id}/dispose", post(monitoring::dispose))
+        .route(
+            "/temporary-aid",
+            post(temporary_aid::open).get(temporary_aid::list),
+        )
+        .route("/temporary-aid/{id}", get(temporary_aid::get))
+        .route("/temporary-aid/{id}/aid", post(temporary_aid::give_aid))
+        .route(
+            "/temporary-aid/{id}/approvals",
+            post(temporary_aid::request_approval),
+        )
+        .route("/temporary-aid/{id}/decision", post(temporary_aid::decide))
+        .route("/temporary-aid/{id}/payments", post(temporary_aid::pay))
+        .route("/temporary-aid/{id}/close", post(temporary_aid::close))
+        .route(
+            "/reports/{id}/temporary-aid",
+            post(temporary_aid::from_report),
+        )
         .route("/schema", get(schema::get_schema))
         .route("/identity-key", get(schema::get_identity_key))
         .route(

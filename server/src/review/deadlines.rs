@@ -7,7 +7,9 @@
 //!   the confirmation keeps its full time within the case limit.
 //! - County confirmation: 10 WD (低保, `DibaoCountyReview`) or 15 WD (特困, `TekunCountyReview`)
 //!   from the township's approval.
-//! - 急难 discovery report: action within 24 hours of the report (`EmergencyAid`).
+//! - 急难 discovery report and 临时救助 case: 先行救助 within 24 hours of the report
+//!   (`EmergencyAid`), measured on the aid given; the paperwork within the region's period after
+//!   it (`EmergencyPaperwork`).
 //!
 //! A due date that falls in a year the working-day calendar does not cover is not guessed
 //! ([`DueDate::CalendarUnknown`], 日历未知): counting Monday to Friday there would put it on a
@@ -144,7 +146,45 @@ pub fn emergency_hours() -> i64 {
     i64::from(policy().emergency_aid_hours)
 }
 
-/// When a 急难 report filed at `reported_ms` needs action by (unix ms).
+/// When a 急难 report filed at `reported_ms` needs its 先行救助 by (unix ms), under the
+/// national default hours.
 pub fn emergency_due_ms(reported_ms: i64) -> i64 {
-    reported_ms.saturating_add(TimeDelta::hours(emergency_hours()).num_milliseconds())
+    emergency_aid_due_ms(policy(), reported_ms)
+}
+
+/// When 急难 aid for an emergency reported at `reported_ms` is due under `policy`
+/// (`emergency_aid_hours` after the report: a time, not a day).
+pub fn emergency_aid_due_ms(policy: &Policy, reported_ms: i64) -> i64 {
+    reported_ms
+        .saturating_add(TimeDelta::hours(i64::from(policy.emergency_aid_hours)).num_milliseconds())
+}
+
+/// Whether a step due at `due_ms` was missed: done after it, or not done and past it by
+/// `now_ms`. The one rule of every 临时救助 clock (先行救助, 补办手续) and of a 急难 report's
+/// flag; no due time, nothing missed.
+pub fn missed(due_ms: Option<i64>, done_ms: Option<i64>, now_ms: i64) -> bool {
+    due_ms.is_some_and(|due| done_ms.map_or(now_ms > due, |done| done > due))
+}
+
+/// The flag of a 急难 discovery report: its aid (先行救助, recorded on the 临时救助 case it
+/// opened) was given after `aid_due_ms`, or is not given and the time has passed while the
+/// report is open. Triage (assigning, screening) does not clear it; only the aid does.
+pub fn emergency_flagged(
+    emergency: bool,
+    aid_due_ms: Option<i64>,
+    aid_given_ms: Option<i64>,
+    closed: bool,
+    now_ms: i64,
+) -> bool {
+    emergency && (aid_given_ms.is_some() || !closed) && missed(aid_due_ms, aid_given_ms, now_ms)
+}
+
+/// The end (China time) of the day the paperwork after 先行救助 given at `aid_ms` is due
+/// (`emergency_paperwork_days`, calendar or working days), when the region sets the period and
+/// the calendar covers the day.
+pub fn paperwork_due_ms(cal: &WorkCalendar, policy: &Policy, aid_ms: i64) -> Option<i64> {
+    step(cal, policy, Step::EmergencyPaperwork, aid_ms)
+        .and_then(DueDate::date)
+        .and_then(|d| d.checked_add_days(chrono::Days::new(1)))
+        .map(|next| midnight_ms(next) - 1)
 }

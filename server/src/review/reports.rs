@@ -1,8 +1,8 @@
 //! Discovery-report triage (主动发现): reports listed by urgency and age; a reviewer assigns a
 //! verification visit to a grid worker or assistant of the report's grid (a `tasks` row that
 //! reaches the assignee's phone with its next sync), or closes the report with a reason. Both
-//! write the report's new status into its document as a server change. 急难 reports without any
-//! action 24 hours after they were filed are flagged.
+//! write the report's new status into its document as a server change. 急难 reports whose
+//! 先行救助 (on the 临时救助 case they opened) was not given within 24 hours are flagged.
 
 use std::collections::HashSet;
 
@@ -20,7 +20,7 @@ use crate::access::{Action, Actor, Target, decide, scope_condition};
 use crate::accounts;
 use crate::auth::{new_id, now_ms};
 use crate::documents;
-use crate::entity::{account, report, report_action, task};
+use crate::entity::{account, report, report_action, task, temp_aid_case};
 use crate::error::{ApiError, ApiResult, Code};
 
 /// Audit action of assigning a verification visit.
@@ -45,8 +45,43 @@ pub struct ReportItem {
     pub open_tasks: usize,
     /// Any triage action (assignment or closing) so far.
     pub acted: bool,
-    /// 急难, no action, and filed more than 24 hours ago.
+    /// 急难, and its 先行救助 missed: given more than `emergency_aid_hours` (24) after the
+    /// report, or not given and that time has passed while the report is open. Measured on the
+    /// aid, not on triage.
     pub flagged: bool,
+    /// The 临时救助 case the report opened.
+    pub temp_aid_case_id: Option<String>,
+    /// When that case's aid (先行救助) was given.
+    pub aid_given_at_ms: Option<i64>,
+}
+
+/// The 临时救助 cases opened from `report_ids`, by report.
+pub async fn aid_cases<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    report_ids: Vec<String>,
+) -> Result<std::collections::HashMap<String, temp_aid_case::Model>, sea_orm::DbErr> {
+    Ok(temp_aid_case::Entity::find()
+        .filter(temp_aid_case::Column::ReportId.is_in(report_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|c| Some((c.report_id.clone()?, c)))
+        .collect())
+}
+
+/// [`deadlines::emergency_flagged`] for a report and the case it opened, if any: the case's
+/// aid due time (its region's `emergency_aid_hours`), else the national one from the report.
+pub fn flagged(row: &report::Model, case: Option<&temp_aid_case::Model>, now: i64) -> bool {
+    let due = case
+        .and_then(|c| c.aid_due_at_ms)
+        .or_else(|| row.reported_at_ms.map(deadlines::emergency_due_ms));
+    deadlines::emergency_flagged(
+        row.emergency_24h,
+        due,
+        case.and_then(|c| c.aid_given_at_ms),
+        row.status == "closed",
+        now,
+    )
 }
 
 fn urgency_rank(u: Option<&str>) -> u8 {
@@ -115,22 +150,22 @@ pub async fn list(
         .into_tuple()
         .all(db)
         .await?;
+    let cases = aid_cases(db, rows.iter().map(|r| r.doc_id.clone()).collect()).await?;
     let now = now_ms();
     let mut out: Vec<ReportItem> = rows
         .into_iter()
         .map(|r| {
             let was_acted = acted.contains(&r.doc_id) || r.status != "submitted";
-            let flagged = r.emergency_24h
-                && !was_acted
-                && r.reported_at_ms
-                    .is_some_and(|t| deadlines::emergency_due_ms(t) < now);
+            let case = cases.get(&r.doc_id);
             ReportItem {
+                flagged: flagged(&r, case, now),
+                temp_aid_case_id: case.map(|c| c.id.clone()),
+                aid_given_at_ms: case.and_then(|c| c.aid_given_at_ms),
                 open_tasks: open
                     .iter()
                     .filter(|id| id.as_deref() == Some(r.doc_id.as_str()))
                     .count(),
                 acted: was_acted,
-                flagged,
                 report_id: r.doc_id,
                 grid: r.scope,
                 channel: r.channel,

@@ -30,6 +30,7 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
             "policies",
             "backup",
             "monitoring",
+            "temporary_aid",
             "quarterly",
         ],
     ),

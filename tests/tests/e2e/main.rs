@@ -27,3 +27,4 @@ mod schema;
 mod sdk_e2e;
 mod search;
 mod sync;
+mod temporary_aid;

@@ -528,7 +528,8 @@ async fn reports_are_triaged_into_tasks(b: Backend) {
     assert_eq!(tasks.strings("report_id"), vec![rid.as_str()]);
     assert_eq!(tasks.body[0]["kind"], "verify_report");
     let list = w.app.get("/api/v1/reports", &w.town).await;
-    assert_eq!(list.body[0]["flagged"], json!(false));
+    // Assigning does not clear the 急难 flag: it measures the aid given (先行救助), and none is.
+    assert_eq!(list.body[0]["flagged"], json!(true));
     assert_eq!(list.body[0]["status"], "screened");
 
     let c = w

@@ -138,6 +138,15 @@ fn step_due_dates() {
         due(&p, Step::EmergencyPaperwork),
         Due::Date(date(2026, 3, 7))
     );
+    // The same 5 days counted as working days (宁国 counts 20): Monday 9 March.
+    p.apply(&PolicySettings {
+        emergency_paperwork_working_days: Some(true),
+        ..Default::default()
+    });
+    assert_eq!(
+        due(&p, Step::EmergencyPaperwork),
+        Due::Date(date(2026, 3, 9))
+    );
 }
 
 #[test]

@@ -525,6 +525,50 @@ fn temporary_aid_routes() {
     );
 }
 
+proptest! {
+    /// The route of a 临时救助 payment: 一事一议 exactly when the payment takes the yearly total
+    /// above the cap; otherwise the township exactly up to its limit, the county above; the
+    /// yearly total counts the payments of that year and no other.
+    #[test]
+    fn temporary_aid_route_and_yearly_total(
+        limit in 0i64..1_000_000,
+        cap in proptest::option::of(0i64..10_000_000),
+        amount in 0i64..5_000_000,
+        payments in proptest::collection::vec((2019i32..2022, 1u32..=365, 0i64..2_000_000), 0..12),
+    ) {
+        let mut p = Policy::national_defaults();
+        p.temp_aid_township_limit = Some(Money(limit));
+        p.temp_aid_yearly_cap = cap.map(|c| Cap::Limited(Money(c)));
+        let dated: Vec<(NaiveDate, Money)> = payments
+            .iter()
+            .map(|(y, d, m)| (NaiveDate::from_yo_opt(*y, *d).unwrap(), Money(*m)))
+            .collect();
+        let total = temporary_aid_yearly_total(dated.iter().copied(), 2020);
+        let by_hand: i64 = payments.iter().filter(|(y, _, _)| *y == 2020).map(|(_, _, m)| m).sum();
+        prop_assert_eq!(total, Money(by_hand));
+        let all: i64 = (2019..2022)
+            .map(|y| temporary_aid_yearly_total(dated.iter().copied(), y).0)
+            .sum();
+        prop_assert_eq!(all, payments.iter().map(|(_, _, m)| m).sum::<i64>());
+        let route = p.temporary_aid_route(Money(amount), total);
+        match cap {
+            Some(c) if amount + total.0 > c => {
+                prop_assert_eq!(route, TempAidRoute::AboveYearlyCap { cap: Money(c) });
+            }
+            _ if amount <= limit => prop_assert_eq!(route, TempAidRoute::Township),
+            _ => prop_assert_eq!(route, TempAidRoute::County),
+        }
+        // Splitting a payment never escapes the cap: two halves reach the same total.
+        let half = Money(amount / 2);
+        let after_first = Money(total.0 + half.0);
+        let second = p.temporary_aid_route(Money(amount - half.0), after_first);
+        prop_assert_eq!(
+            matches!(second, TempAidRoute::AboveYearlyCap { .. }),
+            matches!(route, TempAidRoute::AboveYearlyCap { .. })
+        );
+    }
+}
+
 fn arb_rate(min: i64, max: i64) -> impl Strategy<Value = Rate> {
     (min..=max).prop_map(Rate::from_units)
 }

@@ -189,6 +189,7 @@ pub(super) async fn household_page(
         "<h2>走访时间线</h2><ol class=\"timeline\">{items}</ol>"
     ));
     b.push_str(&crate::console::tasks::household_section(db, session, id).await?);
+    b.push_str(&crate::console::temporary_aid::household_section(db, session, id).await?);
     let rt = format!("/console/households/{id}");
     let c = conflicts_section(db, session, &row, "家庭档案", &rt).await?;
     if !c.is_empty() {

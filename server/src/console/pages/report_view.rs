@@ -45,12 +45,10 @@ async fn report_page(
         .or(rep.reporter_name.as_deref())
         .map(esc)
         .unwrap_or_else(|| "—".into());
-    let acted = !actions.is_empty() || rep.status != DiscoveryStatus::Submitted;
-    let flagged = rep.emergency_24h
-        && !acted
-        && row
-            .reported_at_ms
-            .is_some_and(|t| deadlines::emergency_due_ms(t) < crate::auth::now_ms());
+    let case = reports::aid_cases(db, vec![id.to_string()])
+        .await?
+        .remove(id);
+    let flagged = reports::flagged(&row, case.as_ref(), crate::auth::now_ms());
 
     let mut b = format!(
         r#"<p><a href="/console/reports">返回主动发现报告列表</a></p>
@@ -70,7 +68,7 @@ async fn report_page(
         },
         flag = if flagged {
             format!(
-                " <span class=\"tag alert\">超过 {} 小时未处理</span>",
+                " <span class=\"tag alert\">未在 {} 小时内先行救助</span>",
                 deadlines::emergency_hours()
             )
         } else {
@@ -220,6 +218,20 @@ async fn report_page(
         ));
     } else {
         b.push_str("<p class=\"sub\">您无权处理该报告。</p>");
+    }
+    b.push_str("<h3>临时救助</h3>");
+    match &case {
+        Some(c) => b.push_str(&format!(
+            "<p><a href=\"/console/temporary-aid/{}\">查看临时救助案件</a>（先行救助：{}）</p>",
+            esc(&c.id),
+            c.aid_given_at_ms
+                .map(|t| html::time(Some(t)))
+                .unwrap_or_else(|| "尚未救助".into()),
+        )),
+        None if may_act && rep.status != DiscoveryStatus::Closed => b.push_str(
+            &crate::console::temporary_aid::report_form(session, id, rep.emergency_24h),
+        ),
+        None => b.push_str("<p class=\"sub\">未开立临时救助案件。</p>"),
     }
     if !actions.is_empty() {
         let items: String = actions
