@@ -301,6 +301,24 @@ impl TestApp {
         c
     }
 
+    /// Store the fixture county's (370102, 历下区) local settings in force since 2020, as
+    /// `PUT /api/v1/policies` would.
+    pub async fn county_policy(&self, settings: doudi_protocol::rules::policy::PolicySettings) {
+        doudi_server::policies::put_layer(
+            &self.state.db,
+            doudi_protocol::rules::policy::PolicyLayer {
+                region: Some("370102000000".into()),
+                effective_from: "2020-01-01".parse().unwrap(),
+                source: Some("测试".into()),
+                settings,
+            },
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    }
+
     /// Create an account directly (as `doudi user add` does) with [`PASSWORD`].
     pub async fn create_account(&self, username: &str, role: Role, regions: &[&str]) -> String {
         accounts::create(
