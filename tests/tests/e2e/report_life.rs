@@ -17,6 +17,7 @@ both_backends!(
     a_report_goes_through_every_state,
     steps_from_the_wrong_state_are_refused,
     another_township_is_refused,
+    the_demo_has_reports_in_every_state,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -406,4 +407,57 @@ async fn another_township_is_refused(b: Backend) {
         .get(&format!("/api/v1/reports/{}/history", w.report), &w.town)
         .await;
     assert_eq!(h.strings("action"), ["assign"]);
+}
+
+/// `doudi demo`: reports in several states, the referred one with its 回访 task; seeding again
+/// changes nothing.
+async fn the_demo_has_reports_in_every_state(b: Backend) {
+    let app = spawn_app(b).await;
+    for _ in 0..2 {
+        doudi_server::demo::seed(&app.state.db, &app.state.identity)
+            .await
+            .unwrap();
+    }
+    let pw = doudi_server::demo::DEMO_PASSWORD;
+    let token = |r: Resp| r.body["access_token"].as_str().unwrap().to_string();
+    let town = token(app.login_as("demo-town", pw, None).await);
+    let all = app.get("/api/v1/reports?show=all", &town).await;
+    let mut states = all.strings("status");
+    states.sort();
+    assert_eq!(
+        states,
+        ["closed", "referred", "registered", "submitted"],
+        "{:?}",
+        all.body
+    );
+    let referred = all
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == "referred")
+        .unwrap()["report_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let h = app
+        .get(&format!("/api/v1/reports/{referred}/history"), &town)
+        .await;
+    assert_eq!(
+        h.strings("action"),
+        ["assign", "register", "verify", "refer"]
+    );
+    let grid = token(app.login_as("demo-grid", pw, None).await);
+    let tasks = app.get("/api/v1/tasks", &grid).await;
+    let of_report = |kind: &str| {
+        tasks
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["kind"] == kind && t["report_id"] == referred.as_str())
+            .count()
+    };
+    assert_eq!(of_report("report_follow_up"), 1, "{:?}", tasks.body);
+    assert_eq!(of_report("verify_report"), 0, "the visit closed it");
 }
