@@ -413,14 +413,8 @@ async fn another_township_is_refused(b: Backend) {
 /// changes nothing.
 async fn the_demo_has_reports_in_every_state(b: Backend) {
     let app = spawn_app(b).await;
-    for _ in 0..2 {
-        doudi_server::demo::seed(&app.state.db, &app.state.identity)
-            .await
-            .unwrap();
-    }
-    let pw = doudi_server::demo::DEMO_PASSWORD;
-    let token = |r: Resp| r.body["access_token"].as_str().unwrap().to_string();
-    let town = token(app.login_as("demo-town", pw, None).await);
+    app.seed_demo_twice().await;
+    let town = app.demo_token("demo-town").await;
     let all = app.get("/api/v1/reports?show=all", &town).await;
     let mut states = all.strings("status");
     states.sort();
@@ -447,7 +441,7 @@ async fn the_demo_has_reports_in_every_state(b: Backend) {
         h.strings("action"),
         ["assign", "register", "verify", "refer"]
     );
-    let grid = token(app.login_as("demo-grid", pw, None).await);
+    let grid = app.demo_token("demo-grid").await;
     let tasks = app.get("/api/v1/tasks", &grid).await;
     let of_report = |kind: &str| {
         tasks

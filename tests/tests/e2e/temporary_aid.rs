@@ -762,16 +762,8 @@ async fn the_console_shows_and_moves_a_case(b: Backend) {
 
 async fn the_demo_has_temporary_aid_cases(b: Backend) {
     let app = spawn_app(b).await;
-    for _ in 0..2 {
-        doudi_server::demo::seed(&app.state.db, &app.state.identity)
-            .await
-            .unwrap();
-    }
-    let pw = doudi_server::demo::DEMO_PASSWORD;
-    let town = app.login_as("demo-town", pw, None).await.body["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    app.seed_demo_twice().await;
+    let town = app.demo_token("demo-town").await;
     let all = app.get("/api/v1/temporary-aid?state=all", &town).await;
     let cases = ok(&all).as_array().unwrap();
     assert_eq!(cases.len(), 3, "{all:?}");
