@@ -10,6 +10,8 @@
 //!   day);
 //! - visits submitted, by purpose; discovery reports, by channel and by state; monitoring alerts
 //!   received, by indicator and by disposition;
+//! - 临时救助: cases opened by type, 先行救助 on time and late, payments and their total, 一事一议
+//!   requests;
 //! - applications decided in the quarter (confirmed or refused, by the county or by a township
 //!   with delegated confirmation) and how many were decided within their time limits: every step
 //!   by its due date, with the same clocks as the review queue ([`deadlines::town_due`],
@@ -20,7 +22,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{Datelike, NaiveDate};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 use serde::Serialize;
 
@@ -153,6 +156,24 @@ pub struct ApplicationFigures {
     pub within_limits: u64,
 }
 
+/// 临时救助 in the quarter: cases by the place of the emergency in the region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TempAidFigures {
+    /// Cases opened (registered) in the quarter, by type (`emergency` 急难型, `expense` 支出型).
+    pub opened_by_kind: Vec<Count>,
+    /// 急难 cases whose 先行救助 was due in the quarter: given by the time.
+    pub aid_on_time: u64,
+    /// … given late, or not given and past due.
+    pub aid_late: u64,
+    /// Payments made (paid on a day of the quarter) and their total, fen.
+    pub payments: u64,
+    pub paid_fen: i64,
+    /// Households paid in the quarter.
+    pub households_paid: u64,
+    /// Requests above the yearly cap (一事一议) made in the quarter.
+    pub above_cap_requests: u64,
+}
+
 /// The quarterly report of one region.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QuarterlyReport {
@@ -176,6 +197,7 @@ pub struct QuarterlyReport {
     /// Disposed alerts by disposition; open ones as `open` (待处置).
     pub alerts_by_disposition: Vec<Count>,
     pub applications: ApplicationFigures,
+    pub temporary_aid: TempAidFigures,
 }
 
 impl QuarterlyReport {
@@ -305,6 +327,7 @@ pub async fn compute(
         .await?,
         alerts_by_disposition: alerts_by_disposition(db, path, from_ms, to_ms).await?,
         applications: applications(db, path, from_ms, to_ms).await?,
+        temporary_aid: temporary_aid(db, path, quarter, now).await?,
     })
 }
 
@@ -513,6 +536,91 @@ async fn alerts_by_disposition(
     Ok(out)
 }
 
+/// 临时救助 cases whose place is in the region: opened, 先行救助 on time or late, payments.
+async fn temporary_aid(
+    db: &DatabaseConnection,
+    path: &str,
+    quarter: Quarter,
+    now: i64,
+) -> ApiResult<TempAidFigures> {
+    use crate::entity::{temp_aid_approval, temp_aid_case, temp_aid_payment};
+    let from_ms = deadlines::midnight_ms(quarter.first_day());
+    let to_ms = deadlines::midnight_ms(quarter.next().first_day());
+    let in_region = || {
+        temp_aid_case::Entity::find().filter(temp_aid_case::Column::RegionPath.starts_with(path))
+    };
+    let opened_by_kind = grouped(
+        in_region()
+            .filter(temp_aid_case::Column::CreatedAtMs.gte(from_ms))
+            .filter(temp_aid_case::Column::CreatedAtMs.lt(to_ms)),
+        temp_aid_case::Column::Kind,
+        db,
+        |c| crate::temporary_aid::Kind::parse(c).map(crate::temporary_aid::Kind::label_zh),
+    )
+    .await?;
+    let due: Vec<(Option<i64>, Option<i64>)> = in_region()
+        .filter(temp_aid_case::Column::AidDueAtMs.gte(from_ms))
+        .filter(temp_aid_case::Column::AidDueAtMs.lt(to_ms))
+        .select_only()
+        .column(temp_aid_case::Column::AidDueAtMs)
+        .column(temp_aid_case::Column::AidGivenAtMs)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let aid_late = due
+        .iter()
+        .filter(|(due, given)| deadlines::missed(*due, *given, now))
+        .count() as u64;
+    let aid_on_time = due
+        .iter()
+        .filter(|(due, given)| given.is_some() && !deadlines::missed(*due, *given, now))
+        .count() as u64;
+    // Payments and requests of the region's cases.
+    let ids: Vec<String> = in_region()
+        .select_only()
+        .column(temp_aid_case::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let (first, last) = (
+        quarter.first_day().to_string(),
+        quarter.last_day().to_string(),
+    );
+    let (mut payments, mut paid_fen, mut households, mut above_cap) =
+        (0u64, 0i64, HashSet::new(), 0u64);
+    for chunk in ids.chunks(IN_CHUNK) {
+        for p in temp_aid_payment::Entity::find()
+            .filter(temp_aid_payment::Column::CaseId.is_in(chunk.to_vec()))
+            .filter(temp_aid_payment::Column::PaidOn.gte(first.as_str()))
+            .filter(temp_aid_payment::Column::PaidOn.lte(last.as_str()))
+            .all(db)
+            .await?
+        {
+            payments += 1;
+            paid_fen = paid_fen.saturating_add(p.amount_fen);
+            households.insert(p.household_id);
+        }
+        above_cap += temp_aid_approval::Entity::find()
+            .filter(temp_aid_approval::Column::CaseId.is_in(chunk.to_vec()))
+            .filter(
+                temp_aid_approval::Column::Route.eq(crate::temporary_aid::Route::Meeting.as_str()),
+            )
+            .filter(temp_aid_approval::Column::RequestedAtMs.gte(from_ms))
+            .filter(temp_aid_approval::Column::RequestedAtMs.lt(to_ms))
+            .count(db)
+            .await?;
+    }
+    Ok(TempAidFigures {
+        opened_by_kind,
+        aid_on_time,
+        aid_late,
+        payments,
+        paid_fen,
+        households_paid: households.len() as u64,
+        above_cap_requests: above_cap,
+    })
+}
+
 /// Applications whose final decision (confirmed or refused) fell in the quarter, and how many
 /// were decided within their limits.
 async fn applications(
@@ -717,6 +825,7 @@ pub fn sections(r: &QuarterlyReport) -> Vec<(&'static str, Vec<Vec<String>>)> {
         ]
     }));
     let a = &r.applications;
+    let t = &r.temporary_aid;
     let share = r
         .share_within_limits()
         .map(|s| format!("{:.1}%", s * 100.0))
@@ -753,6 +862,27 @@ pub fn sections(r: &QuarterlyReport) -> Vec<(&'static str, Vec<Vec<String>>)> {
                 ],
             ],
         ),
+        (
+            "临时救助",
+            vec![
+                vec![
+                    "先行救助按时".into(),
+                    "先行救助超时".into(),
+                    "发放笔数".into(),
+                    "发放金额（元）".into(),
+                    "救助户数".into(),
+                    "一事一议申请".into(),
+                ],
+                vec![
+                    t.aid_on_time.to_string(),
+                    t.aid_late.to_string(),
+                    t.payments.to_string(),
+                    doudi_protocol::rules::Money::fen(t.paid_fen).to_string(),
+                    t.households_paid.to_string(),
+                    t.above_cap_requests.to_string(),
+                ],
+            ],
+        ),
         ("走访（按类型）", counts("走访类型", &r.visits_by_purpose)),
         (
             "主动发现（按渠道）",
@@ -767,5 +897,6 @@ pub fn sections(r: &QuarterlyReport) -> Vec<(&'static str, Vec<Vec<String>>)> {
             "监测预警（按处置）",
             counts("处置结果", &r.alerts_by_disposition),
         ),
+        ("临时救助（按类型）", counts("救助类型", &t.opened_by_kind)),
     ]
 }

@@ -330,6 +330,8 @@ test('every console page passes axe for each role, at desktop and phone width', 
       await page.goto(`${base}${list}`);
       const href = await page.locator(link).first().getAttribute('href').catch(() => null);
       if (href) paths.add(href);
+      // The printable 入户调查表 of that visit.
+      if (href && href.startsWith('/console/visits/')) paths.add(`${href}/print`);
     }
     for (const path of paths) {
       await page.goto(`${base}${path}`);

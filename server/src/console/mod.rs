@@ -54,6 +54,7 @@ pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
         .route("/console/queue", get(pages::queue))
         .route("/console/visits/{id}", get(pages::visit))
         .route("/console/visits/{id}/decision", post(pages::decision))
+        .route("/console/visits/{id}/print", get(pages::print))
         .route("/console/visits/{id}/unmask", post(pages::unmask))
         .route("/console/visits/{id}/objection", post(pages::objection))
         .route("/console/visits/{id}/appraisal", post(pages::appraisal))

@@ -119,7 +119,7 @@ async fn body(state: &SharedState, session: &Session, q: &QuarterlyQuery) -> Api
         at = html::time(Some(r.computed_at_ms)),
     );
     let sections = quarterly::sections(&r);
-    for (title, rows) in &sections[..3] {
+    for (title, rows) in &sections[..4] {
         s.push_str(&format!("<h3>{}</h3>{}", esc(title), table(rows)));
     }
     let households: Vec<Count> = r
@@ -138,6 +138,10 @@ async fn body(state: &SharedState, session: &Session, q: &QuarterlyQuery) -> Api
     s.push_str(&chart("主动发现（按状态）", &r.reports_by_status));
     s.push_str(&chart("监测预警（按指标）", &r.alerts_by_indicator));
     s.push_str(&chart("监测预警（按处置）", &r.alerts_by_disposition));
+    s.push_str(&chart(
+        "临时救助（按类型）",
+        &r.temporary_aid.opened_by_kind,
+    ));
     s.push_str("</div>");
     Ok(s)
 }

@@ -290,7 +290,64 @@ async fn the_quarterly_report_counts_what_the_records_say(b: Backend) {
     let imported = doudi_tests::cases::import_list(&app, &town, "death", deaths).await;
     assert_eq!(imported.body["alerts"], 1, "{:?}", imported.body);
 
+    // Two 急难 临时救助 cases for hh0's head, reported 30 hours ago: 先行救助 at 23 hours (on
+    // time) and at 25 hours (late).
+    let head = phone
+        .replica
+        .read::<doudi_protocol::doc::Household>(&hh[0])
+        .unwrap()
+        .members
+        .iter()
+        .find(|(_, m)| m.relation == Relation::Head)
+        .map(|(id, _)| id.to_string())
+        .unwrap();
+    let reported = now - 30 * 3_600_000;
+    for (hours, amount) in [(23, 150_000), (25, 100_000)] {
+        let r = app
+            .post(
+                "/api/v1/temporary-aid",
+                Some(&town),
+                json!({
+                    "kind": "emergency", "household_id": hh[0], "member_id": head,
+                    "region_code": GRID_A, "place": "一镇一村 0 号", "reason": "房屋失火",
+                    "reported_at_ms": reported,
+                }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        let id = r.body["case"]["case_id"].as_str().unwrap().to_string();
+        let r = app
+            .post(
+                &format!("/api/v1/temporary-aid/{id}/aid"),
+                Some(&town),
+                json!({ "amount_fen": amount, "given_at_ms": reported + hours * 3_600_000 }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+
     let r = report(&app, &town, TOWN, now_q).await;
+    let aid = &r["temporary_aid"];
+    assert_eq!(counts(&aid["opened_by_kind"]), [("emergency".into(), 2)]);
+    assert_eq!(
+        (
+            &aid["aid_on_time"],
+            &aid["aid_late"],
+            &aid["payments"],
+            &aid["paid_fen"],
+            &aid["households_paid"],
+            &aid["above_cap_requests"]
+        ),
+        (
+            &json!(1),
+            &json!(1),
+            &json!(2),
+            &json!(250_000),
+            &json!(1),
+            &json!(0)
+        ),
+        "{aid}"
+    );
     assert_eq!(
         r["applications"],
         json!({ "decided": 2, "approved": 2, "refused": 0, "within_limits": 1 })
@@ -339,6 +396,8 @@ async fn the_quarterly_report_counts_what_the_records_say(b: Backend) {
     assert_eq!(dibao_row[1..4], ["3", "4", "2"], "{dibao_row:?}");
     let limits = &cells[row("办结申请") + 1];
     assert_eq!(limits[..5], ["2", "2", "0", "1", "50.0%"], "{limits:?}");
+    let aid = &cells[row("先行救助按时") + 1];
+    assert_eq!(aid[..6], ["1", "1", "2", "2500", "1", "0"], "{aid:?}");
 
     // The console page shows it; another township's reviewer may not ask for this one; a
     // grid worker has no report.

@@ -30,6 +30,7 @@ both_backends!(
     dashboard_counts_every_status,
     history_survives_change_log_compaction,
     history_shows_each_change_old_and_new,
+    the_case_file_prints_the_evidence_only,
     due_dates_beyond_the_calendar_are_unknown_not_guessed,
     only_applications_go_to_the_county,
     an_imported_calendar_year_gives_its_due_dates,
@@ -1233,6 +1234,52 @@ async fn history_shows_each_change_old_and_new(b: Backend) {
         .find(|r| r.contains("→ 济南市历下区一镇一村 9 号"))
         .expect("the creation's row");
     assert!(!created.contains("11 号"), "{created}");
+}
+
+/// The printable 入户调查表: the visit's evidence and reviews, numbers masked, no form, no
+/// history; for those who may read the visit only.
+async fn the_case_file_prints_the_evidence_only(b: Backend) {
+    let mut w = world(b).await;
+    let (hh, visit) = submitted(&mut w, false).await;
+    let number = "11010519491231002X";
+    let sealed = w.phone.seal(number);
+    w.phone
+        .replica
+        .update::<Household>(&hh, |h| {
+            let mut m = Member::new("王小明", Relation::Child);
+            m.identity = Some(sealed);
+            h.members.insert(MemberId::generate().unwrap(), m);
+        })
+        .unwrap();
+    assert_eq!(w.app.sync(&mut w.phone).await.accepted.len(), 1);
+    let r = review(&w.app, &w.town, &visit, "approve", Some("情况属实")).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let (mut town, _) = console_login(&w.app, "town.zhao").await;
+    let (_, page) = town.get(&format!("/console/visits/{visit}")).await;
+    assert!(page.contains(&format!("/console/visits/{visit}/print")));
+    let (status, print) = town.get(&format!("/console/visits/{visit}/print")).await;
+    assert_eq!(status, StatusCode::OK);
+    for shown in [
+        "入户调查表",
+        "济南市历下区一镇一村 9 号",
+        "王建国",
+        "王小明",
+        "调查结论",
+        "签字：张网格",
+        "情况属实",
+    ] {
+        assert!(print.contains(shown), "{shown} missing: {print}");
+    }
+    assert!(!print.contains(number), "the number is masked");
+    assert!(print.contains(&number[14..]), "its masked form shows");
+    for absent in ["<form", "修改记录", "<nav"] {
+        assert!(!print.contains(absent), "{absent} in the case file");
+    }
+    // Another township's reviewer reads nothing of it.
+    let (mut other, _) = console_login(&w.app, "town.other").await;
+    let (status, print) = other.get(&format!("/console/visits/{visit}/print")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!print.contains("王小明"));
 }
 
 /// A visit submitted at `at_ms` (China time), synced; its id.

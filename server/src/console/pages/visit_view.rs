@@ -207,13 +207,24 @@ fn member_checks(h: &Household, v: &Visit) -> String {
     s
 }
 
+/// How a visit's page is laid out: for the screen, with its forms, conflicts and history, or
+/// as the printable 入户调查表 (the paper case file, 一户一档): the same evidence and reviews,
+/// numbers masked, nothing to click.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Layout {
+    Screen,
+    Print,
+}
+
 pub(super) async fn visit_page(
     state: &SharedState,
     session: &Session,
     id: &str,
     unmasked: Option<(&str, &IdNumber)>,
     refused: Option<&Refused<'_>>,
+    layout: Layout,
 ) -> ApiResult<String> {
+    let print = layout == Layout::Print;
     let db = &state.db;
     let r = &session.reviewer;
     let row = review::visible_visit(db, r, id).await?;
@@ -230,7 +241,7 @@ pub(super) async fn visit_page(
         Err(_) => (None, None),
     };
     let can_unmask =
-        decide(&r.subject, Action::Unmask, Target::Region(&row.region_path)).is_allowed();
+        !print && decide(&r.subject, Action::Unmask, Target::Region(&row.region_path)).is_allowed();
     let mut b = String::new();
     let limits = queue::Limits::load(db).await?;
     let mut award = FormContext {
@@ -277,6 +288,12 @@ pub(super) async fn visit_page(
             &crate::regions::names(db, vec![row.scope.clone()]).await?
         ),
     ));
+    if !print {
+        b.push_str(&format!(
+            r#"<p class="noprint"><a href="/console/visits/{}/print">打印入户调查表</a></p>"#,
+            esc(id)
+        ));
+    }
     b.push_str("<h2>家庭</h2>");
     match &household {
         Some(h) => {
@@ -303,15 +320,17 @@ pub(super) async fn visit_page(
             }
             // What the visit found is written into the household record by its investigators:
             // their changes to it from the start of the visit to its submission.
-            let window = Window {
-                accounts: v.investigators.keys().map(|a| a.to_string()).collect(),
-                from_ms: v.started_at.map_or(0, |t| t.0),
-                to_ms: v.submitted_at.map_or(i64::MAX, |t| t.0),
-            };
-            b.push_str(
-                "<h3 title=\"走访人员在本次走访中对家庭档案所做的修改\">本次走访对家庭档案的修改</h3>",
-            );
-            b.push_str(&history(db, DocumentKind::Household, &hh_id, Some(window)).await?);
+            if !print {
+                let window = Window {
+                    accounts: v.investigators.keys().map(|a| a.to_string()).collect(),
+                    from_ms: v.started_at.map_or(0, |t| t.0),
+                    to_ms: v.submitted_at.map_or(i64::MAX, |t| t.0),
+                };
+                b.push_str(
+                    "<h3 title=\"走访人员在本次走访中对家庭档案所做的修改\">本次走访对家庭档案的修改</h3>",
+                );
+                b.push_str(&history(db, DocumentKind::Household, &hh_id, Some(window)).await?);
+            }
         }
         None => b.push_str("<p class=\"sub\">家庭档案尚未同步。</p>"),
     }
@@ -372,6 +391,10 @@ pub(super) async fn visit_page(
     b.push_str(&photo_thumbs(id, &v.photos));
     b.push_str("</div><h2>位置</h2>");
     b.push_str(&gps_text(v.gps.as_ref()));
+    if print {
+        b.push_str(&reviews_list(&v));
+        return Ok(b);
+    }
     let rt = format!("/console/visits/{id}");
     let mut conflicts = conflicts_section(db, session, &visit_row, "走访记录", &rt).await?;
     if let Some(row) = &household_row {
@@ -397,30 +420,57 @@ pub(super) async fn visit_page(
         refused,
         &award,
     ));
-    if !v.reviews.is_empty() {
-        let rows: String = v
-            .reviews
-            .iter()
-            .map(|rv| {
-                format!(
-                    "<li>{} · {} · <strong>{}</strong>{}</li>",
-                    html::time(Some(rv.at.0)),
-                    esc(&rv.reviewer_name),
-                    esc(rv.decision.label_zh()),
-                    rv.comment
-                        .as_deref()
-                        .map(|c| format!("：{}", esc(c)))
-                        .unwrap_or_default()
-                )
-            })
-            .collect();
-        b.push_str(&format!(
-            "<h3>审核意见</h3><ol class=\"reviews\">{rows}</ol>"
-        ));
-    }
+    b.push_str(&reviews_list(&v));
     b.push_str("<h2>修改记录</h2>");
     b.push_str(&history(db, DocumentKind::Visit, id, None).await?);
     Ok(b)
+}
+
+/// The reviews so far (审核意见), oldest first; nothing before the first.
+fn reviews_list(v: &Visit) -> String {
+    if v.reviews.is_empty() {
+        return String::new();
+    }
+    let rows: String = v
+        .reviews
+        .iter()
+        .map(|rv| {
+            format!(
+                "<li>{} · {} · <strong>{}</strong>{}</li>",
+                html::time(Some(rv.at.0)),
+                esc(&rv.reviewer_name),
+                esc(rv.decision.label_zh()),
+                rv.comment
+                    .as_deref()
+                    .map(|c| format!("：{}", esc(c)))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    format!("<h3>审核意见</h3><ol class=\"reviews\">{rows}</ol>")
+}
+
+/// `/console/visits/{id}/print`: the visit as the printable 入户调查表, A4, without the console
+/// around it.
+pub async fn print(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    match visit_page(&state, &session, &id, None, None, Layout::Print).await {
+        Ok(body) => secure(html_response(
+            StatusCode::OK,
+            html::bare(
+                "入户调查表",
+                &format!(
+                    r#"<div class="printable casefile"><p class="noprint"><a href="/console/visits/{id}">← 返回走访记录</a> · 用浏览器的“打印”打印本页（A4）。</p><h1>入户调查表</h1><p class="sub">走访编号 {id} · 打印时间 {at} · 身份证号已脱敏</p>{body}</div>"#,
+                    id = esc(&id),
+                    at = html::time(Some(crate::auth::now_ms())),
+                ),
+            ),
+        )),
+        Err(e) => error_page(e),
+    }
 }
 
 /// Query of a visit's page: after a decision, where the reviewer goes next.
@@ -446,7 +496,7 @@ pub async fn visit(
         ),
         _ => String::new(),
     };
-    match visit_page(&state, &session, &id, None, None).await {
+    match visit_page(&state, &session, &id, None, None, Layout::Screen).await {
         Ok(body) => ok_page("走访记录", &session, "queue", &format!("{banner}{body}")),
         Err(e) => error_page(e),
     }
@@ -539,7 +589,7 @@ pub async fn decision(
     let Some(refused) = Refused::new(kind.as_str(), comment.unwrap_or(""), &e) else {
         return error_page(e);
     };
-    match visit_page(&state, &session, &id, None, Some(&refused)).await {
+    match visit_page(&state, &session, &id, None, Some(&refused), Layout::Screen).await {
         Ok(body) => html_response(refused.status, layout("走访记录", &session, "queue", &body)),
         Err(e) => error_page(e),
     }
@@ -733,7 +783,7 @@ async fn notice_form(
     let Some(refused) = Refused::new(which, &text, &e) else {
         return error_page(e);
     };
-    match visit_page(&state, &session, &id, None, Some(&refused)).await {
+    match visit_page(&state, &session, &id, None, Some(&refused), Layout::Screen).await {
         Ok(body) => html_response(refused.status, layout("走访记录", &session, "queue", &body)),
         Err(e) => error_page(e),
     }
@@ -777,7 +827,7 @@ pub async fn unmask(
         };
     let entry = format!("{}.{member}", doudi_protocol::doc::household::key::MEMBERS);
     let shown = numbers.get(&entry).map(|n| (member.as_str(), n));
-    match visit_page(&state, &session, &id, shown, None).await {
+    match visit_page(&state, &session, &id, shown, None, Layout::Screen).await {
         Ok(body) => ok_page("走访记录", &session, "queue", &body),
         Err(e) => error_page(e),
     }
