@@ -95,6 +95,7 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
             "公布名单",
             Action::ReadCase,
         ),
+        ("map", "/console/map", "走访地图", Action::ReadReviewLists),
         (
             "quarterly",
             "/console/quarterly",
