@@ -2775,6 +2775,17 @@ async fn a_delegated_township_confirms_itself(b: Backend) {
     );
     let (_, page) = console.get(&format!("/console/visits/{before}")).await;
     assert!(!page.contains("d-confirm"), "{page}");
+    // Its default view (已提交) says that one approved application waits for its own
+    // confirmation (the one submitted before the delegation is the county's), and leads there.
+    let (_, page) = console.get("/console/queue").await;
+    assert!(
+        page.contains("另有 1 个已由本级初审通过、经授权由本级审核确认的申请待确认"),
+        "{page}"
+    );
+    assert!(page.contains("href=\"/console/queue?status=approved\""));
+    let (_, page) = console.get("/console/queue?status=approved").await;
+    assert!(page.contains(&format!("/console/visits/{other}")));
+    assert!(!page.contains("经授权由本级审核确认的申请待确认"));
 }
 
 /// 低保边缘 households and 监测对象 have no statutory re-check: they are visited at the interval
