@@ -125,7 +125,7 @@ fi
 cargo build --locked -p doudi-server --bin doudi
 (
   cd tests/console
-  if [ ! -d node_modules/playwright-core ]; then
+  if [ ! -d node_modules/playwright-core ] || [ ! -f node_modules/axe-core/axe.min.js ]; then
     # playwright-core never downloads browsers; the test launches /usr/bin/chromium.
     npm ci --no-audit --no-fund
   fi

@@ -27,6 +27,7 @@ mod m20261213_000018_monitoring;
 mod m20261213_000019_visit_applied_for;
 mod m20261214_000020_temporary_aid;
 mod m20261214_000021_decisions;
+mod m20261214_000022_visit_gps;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000019_visit_applied_for::Migration),
             Box::new(m20261214_000020_temporary_aid::Migration),
             Box::new(m20261214_000021_decisions::Migration),
+            Box::new(m20261214_000022_visit_gps::Migration),
         ]
     }
 }

@@ -555,6 +555,9 @@ pub mod visit {
         pub updated_seq: i64,
         /// 申请救助类别 of an investigation (a programme code).
         pub applied_for: Option<String>,
+        /// Where the visit was recorded: latitude and longitude in millionths of a degree.
+        pub gps_lat_e6: Option<i64>,
+        pub gps_lon_e6: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

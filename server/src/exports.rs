@@ -295,7 +295,9 @@ fn invalid(field: &str, zh: String, en: String) -> ApiError {
         .with_details(serde_json::json!({ "field": field }))
 }
 
-fn day(field: &str, v: Option<&str>) -> ApiResult<Option<NaiveDate>> {
+/// A day asked for in field `field` (`YYYY-MM-DD`; blank: none), or `request.invalid` naming
+/// the field.
+pub fn day(field: &str, v: Option<&str>) -> ApiResult<Option<NaiveDate>> {
     match v.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")

@@ -339,6 +339,11 @@ test('every console page passes axe for each role, at desktop and phone width', 
       // Nothing wider than the screen: the page never scrolls sideways.
       const wider = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       if (wider > 1) problems.push(`${username} ${width}px ${path}: ${wider}px wider than the screen`);
+      // Chart and map text drawn at a readable size, whatever the chart is scaled to.
+      const smallest = await page.locator('figure.chart svg text').evaluateAll((ts) =>
+        ts.map((t) => t.getBoundingClientRect().height).filter((h) => h > 0).reduce((a, b) => Math.min(a, b), Infinity));
+      if (smallest < 10) problems.push(`${username} ${width}px ${path}: chart text ${smallest.toFixed(1)}px high`);
+      if (path === '/console/dashboard' && !Number.isFinite(smallest)) problems.push(`${path}: no chart text measured`);
       if (width < 600 && path === '/console/queue') {
         await page.screenshot({ path: join(artifacts, 'console-queue-phone.png'), fullPage: true });
       }

@@ -95,6 +95,7 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
             "公布名单",
             Action::ReadCase,
         ),
+        ("map", "/console/map", "走访地图", Action::ReadReviewLists),
         (
             "quarterly",
             "/console/quarterly",
@@ -307,18 +308,22 @@ pub fn purpose_label(code: &str) -> String {
         .unwrap_or_else(|| code.to_string())
 }
 
+/// Width of a chart in SVG units: about the width of the grid cell it is drawn in (380 px and
+/// up), so that its text is drawn near the size it is written in, not scaled down to a few
+/// pixels.
+const CHART_W: usize = 380;
+
 /// A horizontal bar chart as inline SVG: one bar per (label, value).
 pub fn bar_chart(title: &str, rows: &[(String, u64)]) -> String {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
     let row_h = 26;
-    let label_w = 130;
-    let bar_w = 320;
+    let label_w = 120;
+    let bar_w = CHART_W - label_w - 50;
     let h = row_h * rows.len().max(1) + 10;
     let mut s = format!(
-        r#"<figure class="chart"><figcaption>{}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="{}">"#,
+        r#"<figure class="chart"><figcaption>{}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_W} {h}" width="100%" role="img" aria-label="{}">"#,
         esc(title),
         esc(title),
-        w = label_w + bar_w + 60,
     );
     for (i, (label, v)) in rows.iter().enumerate() {
         let y = 5 + i * row_h;
@@ -335,32 +340,37 @@ pub fn bar_chart(title: &str, rows: &[(String, u64)]) -> String {
     s
 }
 
-/// A column chart of a series (e.g. visits per day) as inline SVG.
+/// A column chart of a series (e.g. visits per day) as inline SVG, labelled every few columns
+/// so that the labels do not overlap.
 pub fn column_chart(title: &str, rows: &[(String, u64)]) -> String {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
-    let col_w = 16;
-    let gap = 4;
+    let n = rows.len().max(1);
+    let left = 34;
+    let step = ((CHART_W - left - 6) / n).max(3);
+    let gap = (step / 5).max(1);
+    let col_w = step - gap;
     let chart_h = 120;
-    let w = (col_w + gap) * rows.len().max(1) + 40;
+    // A label ("12-07") is about 40 units wide.
+    let every = 44usize.div_ceil(step).max(1);
     let mut s = format!(
-        r#"<figure class="chart"><figcaption>{}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="{}">"#,
+        r#"<figure class="chart"><figcaption>{}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_W} {h}" width="100%" role="img" aria-label="{}">"#,
         esc(title),
         esc(title),
         h = chart_h + 40,
     );
     s.push_str(&format!(
-        r#"<text x="0" y="12" class="val">{max}</text><line x1="30" y1="{b}" x2="{w}" y2="{b}" class="axis"/>"#,
+        r#"<text x="0" y="12" class="val">{max}</text><line x1="30" y1="{b}" x2="{CHART_W}" y2="{b}" class="axis"/>"#,
         b = chart_h + 10
     ));
     for (i, (label, v)) in rows.iter().enumerate() {
-        let x = 34 + i * (col_w + gap);
+        let x = left + i * step;
         let hgt = (*v as usize * chart_h) / max as usize;
         s.push_str(&format!(
             r#"<rect x="{x}" y="{y}" width="{col_w}" height="{hgt}" class="bar"><title>{l}: {v}</title></rect>"#,
             y = chart_h + 10 - hgt,
             l = esc(label),
         ));
-        if i % 7 == 0 {
+        if i % every == 0 {
             s.push_str(&format!(
                 r#"<text x="{x}" y="{ty}" class="lbl small">{l}</text>"#,
                 ty = chart_h + 26,

@@ -7,6 +7,7 @@
 mod admin;
 mod exports;
 mod html;
+mod map;
 mod means;
 mod monitoring;
 mod pages;
@@ -70,6 +71,7 @@ pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
         .route("/console/reports/{id}/unmask", post(pages::report_unmask))
         .route("/console/dashboard", get(triage::dashboard))
         .route("/console/publication", get(pages::publication))
+        .route("/console/map", get(map::page))
         .route("/console/quarterly", get(quarterly::page))
         .route("/console/quarterly/xlsx", get(quarterly::download))
         .route("/console/exports", get(exports::page))

@@ -24,6 +24,11 @@ fn blob_names<'a>(hashes: impl Iterator<Item = &'a BlobHash>) -> Vec<Sha256Hex> 
         .collect()
 }
 
+/// A coordinate in millionths of a degree (about 0.1 m).
+fn micro_degrees(deg: f64) -> i64 {
+    (deg * 1e6).round() as i64
+}
+
 /// The projection rows of one document, worked out from its state before they are written (so
 /// that reading the document happens outside the write transaction).
 #[derive(Debug, Clone)]
@@ -151,6 +156,8 @@ pub fn rows(
                     photo_count: Set(v.photos.len() as i32),
                     updated_seq: Set(0),
                     applied_for: Set(v.applied_for.map(|p| p.as_str().to_string())),
+                    gps_lat_e6: Set(v.gps.as_ref().map(|g| micro_degrees(g.lat))),
+                    gps_lon_e6: Set(v.gps.as_ref().map(|g| micro_degrees(g.lon))),
                 },
                 blobs: blob_names(v.photos.keys().chain(v.signatures.keys())),
             }

@@ -91,6 +91,40 @@ pub fn default_status(role: Role) -> &'static str {
     }
 }
 
+/// Most township-approved applications read to count those awaiting the township's own
+/// confirmation ([`delegated_awaiting`]).
+pub const DELEGATED_SCAN: u64 = 1_000;
+
+/// How many applications the township approved that now wait for its own confirmation, because
+/// confirmation is delegated to it (审核确认权限下放) in their region's policy at submission:
+/// what a township reviewer's default view (已提交) does not list. `0` for a role that does not
+/// review at the township. Counts among the first [`DELEGATED_SCAN`] approved applications.
+pub async fn delegated_awaiting(db: &DatabaseConnection, reviewer: &Actor) -> ApiResult<u64> {
+    if reviewer.subject.role != Role::TownReviewer {
+        return Ok(0);
+    }
+    let rows = visit::Entity::find()
+        .filter(scope_condition(
+            &reviewer.subject,
+            visit::Column::RegionPath,
+        ))
+        .filter(visit::Column::Status.eq("approved"))
+        .filter(visit::Column::Purpose.eq(Purpose::Investigation.as_str()))
+        .order_by_asc(visit::Column::SubmittedAtMs)
+        .limit(DELEGATED_SCAN)
+        .all(db)
+        .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let limits = Limits::load(db).await?;
+    let now = now_ms();
+    Ok(rows
+        .iter()
+        .filter(|v| super::delegated(&limits, v, now))
+        .count() as u64)
+}
+
 /// Is a household's programme list (comma-separated codes) 特困?
 pub fn is_tekun(programmes: &str) -> bool {
     programmes

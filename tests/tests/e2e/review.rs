@@ -31,6 +31,7 @@ both_backends!(
     history_survives_change_log_compaction,
     history_shows_each_change_old_and_new,
     the_case_file_prints_the_evidence_only,
+    the_visit_map_places_the_regions_located_visits,
     due_dates_beyond_the_calendar_are_unknown_not_guessed,
     only_applications_go_to_the_county,
     an_imported_calendar_year_gives_its_due_dates,
@@ -1280,6 +1281,66 @@ async fn the_case_file_prints_the_evidence_only(b: Backend) {
     let (status, print) = other.get(&format!("/console/visits/{visit}/print")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(!print.contains("王小明"));
+}
+
+/// The visit map: each located visit of the reviewer's regions and period a point linking to
+/// it; visits without a location counted, not drawn; another township sees none of them.
+async fn the_visit_map_places_the_regions_located_visits(b: Backend) {
+    use doudi_protocol::doc::GeoPoint;
+    let mut w = world(b).await;
+    let h = doudi_tests::cases::household("济南市历下区一镇一村 9 号");
+    let hh = w.phone.replica.create(GRID_A, &h).unwrap();
+    let now = doudi_server::auth::now_ms();
+    let mut ids = Vec::new();
+    for gps in [Some((36.6512, 117.1201)), Some((36.6530, 117.1250)), None] {
+        let mut v = doudi_tests::cases::submitted_visit(
+            hh,
+            [
+                (w.phone.account_id.as_str(), "张网格"),
+                (w.assistant_id.as_str(), "刘协理"),
+            ],
+        );
+        v.applied_for = Some(Programme::Dibao);
+        v.started_at = Some(UnixMillis(now - 3_600_000));
+        v.ended_at = Some(UnixMillis(now - 1_800_000));
+        v.submitted_at = Some(UnixMillis(now - 60_000));
+        v.gps = gps.map(|(lat, lon)| GeoPoint {
+            lat,
+            lon,
+            accuracy_m: Some(8.0),
+        });
+        ids.push(w.phone.replica.create(GRID_A, &v).unwrap().to_string());
+    }
+    assert_eq!(w.app.sync(&mut w.phone).await.accepted.len(), 4);
+    let (mut town, _) = console_login(&w.app, "town.zhao").await;
+    let (status, page) = town.get("/console/map").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page.matches("<circle").count(), 2, "{page}");
+    for id in &ids[..2] {
+        assert!(
+            page.contains(&format!("href=\"/console/visits/{id}\"")),
+            "{page}"
+        );
+    }
+    assert!(!page.contains(&format!("/console/visits/{}\"", ids[2])));
+    assert!(page.contains("共 2 个有定位的走访"), "{page}");
+    assert!(page.contains("另有 1 个走访没有定位"), "{page}");
+    // The northern visit is drawn above the southern one (SVG y grows downwards).
+    let cy = |id: &str| -> f64 {
+        let at = page.find(&format!("/console/visits/{id}")).unwrap();
+        let rest = &page[at..];
+        let v = &rest[rest.find("cy=\"").unwrap() + 4..];
+        v[..v.find('"').unwrap()].parse().unwrap()
+    };
+    assert!(cy(&ids[1]) < cy(&ids[0]));
+    // A period before the visits, and another township: no point.
+    let (_, page) = town.get("/console/map?from=2020-01-01&to=2020-12-31").await;
+    assert_eq!(page.matches("<circle").count(), 0);
+    let (mut other, _) = console_login(&w.app, "town.other").await;
+    let (_, page) = other.get("/console/map").await;
+    assert_eq!(page.matches("<circle").count(), 0);
+    let (status, _) = other.get("/console/map?region=370102001000").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 /// A visit submitted at `at_ms` (China time), synced; its id.
@@ -2717,6 +2778,17 @@ async fn a_delegated_township_confirms_itself(b: Backend) {
     );
     let (_, page) = console.get(&format!("/console/visits/{before}")).await;
     assert!(!page.contains("d-confirm"), "{page}");
+    // Its default view (已提交) says that one approved application waits for its own
+    // confirmation (the one submitted before the delegation is the county's), and leads there.
+    let (_, page) = console.get("/console/queue").await;
+    assert!(
+        page.contains("另有 1 个已由本级初审通过、经授权由本级审核确认的申请待确认"),
+        "{page}"
+    );
+    assert!(page.contains("href=\"/console/queue?status=approved\""));
+    let (_, page) = console.get("/console/queue?status=approved").await;
+    assert!(page.contains(&format!("/console/visits/{other}")));
+    assert!(!page.contains("经授权由本级审核确认的申请待确认"));
 }
 
 /// 低保边缘 households and 监测对象 have no statutory re-check: they are visited at the interval

@@ -45,6 +45,20 @@ pub async fn queue(
         Ok(p) => p,
         Err(e) => return error_page(e),
     };
+    // Where the township confirms itself, what it approved waits in 审核通过, not in its default
+    // view: say so there.
+    let awaiting = if page.status == "submitted" {
+        queue::delegated_awaiting(&state.db, r).await.unwrap_or(0)
+    } else {
+        0
+    };
+    let awaiting = if awaiting > 0 {
+        format!(
+            r#"<p class="notice" role="status">另有 {awaiting} 个已由本级初审通过、经授权由本级审核确认的申请待确认。<a href="/console/queue?status=approved">查看待确认的申请</a></p>"#
+        )
+    } else {
+        String::new()
+    };
     let regions = scope_regions(&state.db, r).await.unwrap_or_default();
     let mut region_opts = vec![(String::new(), "全部辖区".to_string())];
     region_opts.extend(regions.iter().map(|g| {
@@ -172,6 +186,6 @@ pub async fn queue(
         "审核队列",
         &session,
         "queue",
-        &format!("{form}{unknown}{table}{pager}"),
+        &format!("{form}{awaiting}{unknown}{table}{pager}"),
     )
 }
