@@ -33,6 +33,7 @@ pub const DEMO_ACCOUNTS: [(&str, &str, Role, &str); 6] = [
 
 mod alerts;
 mod cases;
+mod reports;
 mod temp_aid;
 
 /// The demo city's policy (济南市 in the demo's region tree), effective from 2026-01-01. The
@@ -64,6 +65,7 @@ pub fn demo_policy() -> PolicyLayer {
             temp_aid_township_limit: Some(Money::yuan(3_000)),
             temp_aid_yearly_cap: Some(Cap::Limited(Money::yuan(30_000))),
             emergency_paperwork_days: Some(5),
+            report_follow_up_days: Some(30),
             ..Default::default()
         },
     }

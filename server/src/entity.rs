@@ -656,7 +656,8 @@ pub mod task {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
-        /// `verify_report`, `recheck`, `death_recheck`, `visit` or `phase_out_end`.
+        /// `verify_report`, `report_follow_up`, `alert_check`, `recheck`, `death_recheck`, `visit`
+        /// or `phase_out_end`.
         pub kind: String,
         /// Set for `verify_report`.
         pub report_id: Option<String>,
@@ -709,7 +710,8 @@ pub mod household_risk {
 pub mod report_action {
     use sea_orm::entity::prelude::*;
 
-    /// A triage action on a discovery report: `assign` or `close`, with its note or reason.
+    /// A step of a discovery report's life: `assign`, `register` (note: the household's id),
+    /// `verify` (note: the visit's id), `refer` (note: where and when) or `close` (the reason).
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "report_actions")]
     pub struct Model {

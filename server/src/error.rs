@@ -51,6 +51,8 @@ pub enum Code {
     ReviewNoticeRunning,
     ReviewObjectionOpen,
     ReportWrongState,
+    ReportHouseholdInvalid,
+    ReportVisitMissing,
     TaskAssigneeInvalid,
     CsrfInvalid,
     MethodNotAllowed,
@@ -66,7 +68,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 54] = [
+    pub const ALL: [Code; 56] = [
         Code::MalformedJson,
         Code::UnknownField,
         Code::InvalidRequest,
@@ -109,6 +111,8 @@ impl Code {
         Code::ReviewNoticeRunning,
         Code::ReviewObjectionOpen,
         Code::ReportWrongState,
+        Code::ReportHouseholdInvalid,
+        Code::ReportVisitMissing,
         Code::TaskAssigneeInvalid,
         Code::CsrfInvalid,
         Code::MethodNotAllowed,
@@ -167,6 +171,8 @@ impl Code {
             Code::ReviewNoticeRunning => "review.notice_running",
             Code::ReviewObjectionOpen => "review.objection_open",
             Code::ReportWrongState => "report.wrong_state",
+            Code::ReportHouseholdInvalid => "report.household_invalid",
+            Code::ReportVisitMissing => "report.visit_missing",
             Code::TaskAssigneeInvalid => "task.assignee_invalid",
             Code::CsrfInvalid => "console.csrf_invalid",
             Code::MethodNotAllowed => "request.method_not_allowed",
@@ -218,7 +224,9 @@ impl Code {
             | Code::ReviewConflictsOpen
             | Code::ReviewNoticeRunning
             | Code::ReviewObjectionOpen
-            | Code::ReportWrongState => StatusCode::CONFLICT,
+            | Code::ReportWrongState
+            | Code::ReportVisitMissing => StatusCode::CONFLICT,
+            Code::ReportHouseholdInvalid => StatusCode::UNPROCESSABLE_ENTITY,
             Code::ReviewCommentRequired | Code::ReviewAwardInvalid | Code::TaskAssigneeInvalid => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -393,8 +401,16 @@ impl Code {
                 "An objection raised during the notice is not settled: send the case back for re-investigation, or record a democratic appraisal, before confirming.",
             ),
             Code::ReportWrongState => (
-                "该报告已办结，不能再处理。",
-                "The report is closed; nothing more can be done with it.",
+                "该报告当前的状态不允许此项处理（报告须依次经过筛查、登记、核实、转介；已办结的报告不能再处理）。",
+                "The report's state does not allow this step (a report goes through screening, registration, verification and referral in turn; a closed report takes no more steps).",
+            ),
+            Code::ReportHouseholdInvalid => (
+                "请选择该报告所在网格中已登记的家庭。",
+                "Choose a household on record in the report's grid.",
+            ),
+            Code::ReportVisitMissing => (
+                "尚无提交的主动发现核查走访记录，不能确认核实。",
+                "No verification visit (主动发现核查) naming the report has been submitted yet.",
             ),
             Code::TaskAssigneeInvalid => (
                 "只能指派给该网格的网格员或社会救助协理员。",

@@ -301,6 +301,42 @@ impl TestApp {
         c
     }
 
+    /// Seed `doudi demo`'s data twice (the second run must change nothing).
+    pub async fn seed_demo_twice(&self) {
+        for _ in 0..2 {
+            doudi_server::demo::seed(&self.state.db, &self.state.identity)
+                .await
+                .unwrap();
+        }
+    }
+
+    /// The access token of a demo account.
+    pub async fn demo_token(&self, username: &str) -> String {
+        let r = self
+            .login_as(username, doudi_server::demo::DEMO_PASSWORD, None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "login {username}: {:?}", r.body);
+        r.body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Store the fixture county's (370102, 历下区) local settings in force since 2020, as
+    /// `PUT /api/v1/policies` would.
+    pub async fn county_policy(&self, settings: doudi_protocol::rules::policy::PolicySettings) {
+        doudi_server::policies::put_layer(
+            &self.state.db,
+            doudi_protocol::rules::policy::PolicyLayer {
+                region: Some("370102000000".into()),
+                effective_from: "2020-01-01".parse().unwrap(),
+                source: Some("测试".into()),
+                settings,
+            },
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    }
+
     /// Create an account directly (as `doudi user add` does) with [`PASSWORD`].
     pub async fn create_account(&self, username: &str, role: Role, regions: &[&str]) -> String {
         accounts::create(

@@ -218,6 +218,30 @@ impl DiscoveryStatus {
             || (matches!(to, Draft | Submitted)
                 && from.is_none_or(|f| matches!(f, Draft | Submitted)))
     }
+
+    /// Whether a reviewer may move a report from `self` to `to`: the report's life after it is
+    /// submitted (已上报 → 已筛查 → 已登记 → 已核实 → 已转介), and closing (已办结) from any
+    /// submitted state not closed yet. The only place these transitions are spelled.
+    pub fn reviewer_may_move(self, to: DiscoveryStatus) -> bool {
+        use DiscoveryStatus::*;
+        match to {
+            Screened => self == Submitted,
+            Registered => self == Screened,
+            Verified => self == Registered,
+            Referred => self == Verified,
+            Closed => !matches!(self, Draft | Closed),
+            Draft | Submitted => false,
+        }
+    }
+
+    /// The statuses a reviewer may move a report to from `self`, in the order of its life.
+    pub fn reviewer_next(self) -> Vec<DiscoveryStatus> {
+        DiscoveryStatus::ALL
+            .iter()
+            .copied()
+            .filter(|to| self.reviewer_may_move(*to))
+            .collect()
+    }
 }
 
 /// Who the report is about.

@@ -1277,6 +1277,43 @@ fn phones_move_statuses_only_as_far_as_submission() {
     }
 }
 
+/// A discovery report's life after submission: one step forward at a time, closing from any
+/// state after submission but `closed`, and no reviewer step a phone may take (or the reverse).
+#[test]
+fn report_steps_go_one_way_and_do_not_overlap_the_phones() {
+    use super::discovery::DiscoveryStatus as D;
+    let mut at = D::Submitted;
+    let mut path = vec![at];
+    while let Some(&next) = at.reviewer_next().iter().find(|s| **s != D::Closed) {
+        at = next;
+        path.push(at);
+    }
+    assert_eq!(
+        path,
+        [
+            D::Submitted,
+            D::Screened,
+            D::Registered,
+            D::Verified,
+            D::Referred
+        ]
+    );
+    for &from in D::ALL {
+        assert_eq!(
+            from.reviewer_may_move(D::Closed),
+            !matches!(from, D::Draft | D::Closed),
+            "{from:?}"
+        );
+        for &to in D::ALL {
+            if from != to && from != D::Draft && from.reviewer_may_move(to) {
+                assert!(!D::phone_may_move(Some(from), to), "{from:?} → {to:?}");
+            }
+        }
+    }
+    assert!(D::Closed.reviewer_next().is_empty());
+    assert!(D::Draft.reviewer_next().is_empty());
+}
+
 /// The reviewers' steps: the township decides submitted visits, the county approved ones, and
 /// no step is one a phone may take (the two halves of the visit workflow do not overlap).
 #[test]

@@ -276,6 +276,9 @@ policy_fields! {
         /// 动态监测预警: the home visit verifying an alert (预警核查) is due this many calendar
         /// days after the alert was received (local SLA: JC2024 names none; unset: no due date).
         alert_verify_days: u32,
+        /// 主动发现: the follow-up visit (回访) of a referred report is due this many calendar
+        /// days after the referral (local; unset: no follow-up task).
+        report_follow_up_days: u32,
     }
 }
 
@@ -598,6 +601,7 @@ fn check_fields(s: &PolicySettings) -> Result<(), PolicyError> {
         ("watched_visit_months", s.watched_visit_months),
         ("emergency_paperwork_days", s.emergency_paperwork_days),
         ("alert_verify_days", s.alert_verify_days),
+        ("report_follow_up_days", s.report_follow_up_days),
     ] {
         if value == Some(0) {
             return Err(PolicyError::ZeroDuration { field });

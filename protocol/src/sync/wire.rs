@@ -82,7 +82,8 @@ pub struct TaskList {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireTask {
     pub id: String,
-    /// `verify_report`, `alert_check`, `recheck`, `death_recheck`, `visit` or `phase_out_end`;
+    /// `verify_report`, `report_follow_up`, `alert_check`, `recheck`, `death_recheck`, `visit` or
+    /// `phase_out_end`;
     /// newer kinds may come.
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

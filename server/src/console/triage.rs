@@ -47,11 +47,7 @@ pub struct ReportFilter {
 
 impl ReportFilter {
     fn shown(&self) -> reports::Shown {
-        match self.show.as_deref() {
-            Some("closed") => reports::Shown::Closed,
-            Some("all") => reports::Shown::All,
-            _ => reports::Shown::Open,
-        }
+        reports::Shown::parse(self.show.as_deref())
     }
 }
 

@@ -654,7 +654,7 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
     }
     r1.gps = Some(gps);
     s.put(&r1).await?;
-    let mut r2 = DiscoveryReport::new(reporter);
+    let mut r2 = DiscoveryReport::new(reporter.clone());
     r2.reported_at = Some(UnixMillis(now - 3 * day));
     r2.urgency = Some(Urgency::NeedsCare);
     r2.notes = Some("高龄老人独居，子女在外地".into());
@@ -662,6 +662,49 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
     r2.status = DiscoveryStatus::Submitted;
     r2.channel = Some(Channel::Hotline);
     r2.target_groups.insert(TargetGroup::Elderly);
-    s.put(&r2).await?;
+    let r2 = s.put(&r2).await?;
+    // Two more, found by matching data and by a neighbour, for reports in every state.
+    let mut r3 = DiscoveryReport::new(reporter.clone());
+    r3.reported_at = Some(UnixMillis(now - 20 * day));
+    r3.urgency = Some(Urgency::SafetyNet);
+    r3.notes = Some("丈夫新增重度残疾，家庭失去主要收入".into());
+    r3.target = Some(Target::Household(hh3));
+    r3.status = DiscoveryStatus::Submitted;
+    r3.channel = Some(Channel::DataMatch);
+    r3.target_groups.insert(TargetGroup::Disabled);
+    let r3 = s.put(&r3).await?;
+    let mut check = mk_visit(
+        hh3,
+        (head3, "孙桂兰"),
+        Purpose::DiscoveryCheck,
+        1,
+        "核实属实：家庭人均收入低于低保标准，建议转介申请低保",
+    )?;
+    check.report = Some(r3);
+    let check = s.put(&check).await?;
+    let mut r4 = DiscoveryReport::new(reporter);
+    r4.reported_at = Some(UnixMillis(now - 10 * day));
+    r4.urgency = Some(Urgency::KeepWatching);
+    r4.notes = Some("邻居反映老人近期无人照料".into());
+    r4.target = Some(Target::Person {
+        name: "陈秀英".into(),
+        identity: None,
+        address: Some("建新社区 3 号楼".into()),
+        phone: None,
+    });
+    r4.status = DiscoveryStatus::Submitted;
+    r4.channel = Some(Channel::SelfReport);
+    r4.target_groups.insert(TargetGroup::Elderly);
+    let r4 = s.put(&r4).await?;
+    super::reports::walk(
+        db,
+        super::reports::Walk {
+            registered: r2.to_string(),
+            referred: r3.to_string(),
+            check: check.to_string(),
+            closed: r4.to_string(),
+        },
+    )
+    .await?;
     Ok(())
 }

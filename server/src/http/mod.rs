@@ -150,6 +150,22 @@ pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
             "/reports/{id}/close",
             post(crate::http::review::close_report),
         )
+        .route(
+            "/reports/{id}/register",
+            post(crate::http::review::register_report),
+        )
+        .route(
+            "/reports/{id}/verify",
+            post(crate::http::review::verify_report),
+        )
+        .route(
+            "/reports/{id}/refer",
+            post(crate::http::review::refer_report),
+        )
+        .route(
+            "/reports/{id}/history",
+            get(crate::http::review::report_history),
+        )
         .route("/tasks", get(crate::http::review::my_tasks))
         .route(
             "/monitoring/imports",

@@ -10,6 +10,7 @@ use crate::error::ApiResult;
 use crate::http::{ApiJson, ApiQuery, AuthContext, SharedState};
 use crate::review::award::{Award, invalid};
 use crate::review::queue::{self, QueueFilter, QueuePage};
+use crate::review::report_life::{self, ReportAction};
 use crate::review::reports::{self, ReportItem};
 use crate::review::{DecisionRequest, DecisionResult, decide_visit, decision_schema};
 use crate::review::{benefit, notice};
@@ -250,17 +251,141 @@ pub async fn review_queue(
     Ok(Json(page))
 }
 
+/// Which discovery reports a list shows.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+pub struct ReportListFilter {
+    /// `closed`: the history of closed reports; `all`: open and closed; by default the open ones.
+    pub show: Option<String>,
+}
+
 /// Discovery reports in the caller's regions, 急难 first.
 #[utoipa::path(get, path = "/api/v1/reports", tag = "review", security(("bearer" = [])),
+    params(ReportListFilter),
     responses((status = 200, body = [ReportItem])))]
 pub async fn list_reports(
     State(state): State<SharedState>,
     ctx: AuthContext,
+    ApiQuery(filter): ApiQuery<ReportListFilter>,
 ) -> ApiResult<Json<Vec<ReportItem>>> {
     let reviewer = &ctx.actor;
+    let shown = reports::Shown::parse(filter.show.as_deref());
+    Ok(Json(reports::list(&state.db, reviewer, shown).await?))
+}
+
+/// A discovery report's history: every triage action with who took it and when, oldest first.
+#[utoipa::path(get, path = "/api/v1/reports/{id}/history", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Discovery report id")),
+    responses((status = 200, body = [ReportAction]),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`")))]
+pub async fn report_history(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<ReportAction>>> {
     Ok(Json(
-        reports::list(&state.db, reviewer, reports::Shown::Open).await?,
+        report_life::visible_history(&state.db, &ctx.actor, &id).await?,
     ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// A household on record in the report's grid; by default the household the report is
+    /// about, when it names one.
+    #[serde(default)]
+    pub household_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RegisterResponse {
+    pub household_id: String,
+}
+
+/// Register a screened report (已登记): link it to a household on record in its grid.
+#[utoipa::path(post, path = "/api/v1/reports/{id}/register", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Discovery report id")),
+    request_body = RegisterRequest,
+    responses((status = 200, body = RegisterResponse),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
+              (status = 409, body = crate::error::ErrorBody, description = "`report.wrong_state`: not screened"),
+              (status = 422, body = crate::error::ErrorBody, description = "`report.household_invalid`")))]
+pub async fn register_report(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> ApiResult<Json<RegisterResponse>> {
+    let household_id =
+        report_life::register(&state.db, &ctx.actor, &id, req.household_id.as_deref()).await?;
+    Ok(Json(RegisterResponse { household_id }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VerifyResponse {
+    /// The 主动发现核查 visit that verified the report.
+    pub visit_id: String,
+}
+
+/// Confirm a registered report verified (已核实) by the latest submitted 主动发现核查 visit
+/// naming it.
+#[utoipa::path(post, path = "/api/v1/reports/{id}/verify", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Discovery report id")),
+    responses((status = 200, body = VerifyResponse),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
+              (status = 409, body = crate::error::ErrorBody, description = "`report.wrong_state`: not registered; `report.visit_missing`")))]
+pub async fn verify_report(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+) -> ApiResult<Json<VerifyResponse>> {
+    let visit_id = report_life::verify(&state.db, &ctx.actor, &id).await?;
+    Ok(Json(VerifyResponse { visit_id }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferRequest {
+    /// The programme referred to (`dibao`, `temporary_assistance`, ...); or else `department`.
+    #[serde(default)]
+    pub programme: Option<String>,
+    /// The department referred to (at most 100 characters); or else `programme`.
+    #[serde(default)]
+    pub department: Option<String>,
+    /// The day of the referral, `YYYY-MM-DD`, not after today.
+    #[schema(value_type = String, format = Date)]
+    pub referred_on: chrono::NaiveDate,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReferResponse {
+    /// The 回访 task (`report_follow_up`), where the region sets `report_follow_up_days`.
+    pub follow_up_task_id: Option<String>,
+}
+
+/// Refer a verified report (已转介) to a programme or a department.
+#[utoipa::path(post, path = "/api/v1/reports/{id}/refer", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Discovery report id")),
+    request_body = ReferRequest,
+    responses((status = 200, body = ReferResponse),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
+              (status = 409, body = crate::error::ErrorBody, description = "`report.wrong_state`: not verified"),
+              (status = 400, body = crate::error::ErrorBody, description = "`request.invalid`: neither or both of programme and department, an unknown programme, a day after today")))]
+pub async fn refer_report(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ReferRequest>,
+) -> ApiResult<Json<ReferResponse>> {
+    let referral = report_life::Referral {
+        to: report_life::ReferTo::parse(req.programme.as_deref(), req.department.as_deref())?,
+        on: req.referred_on,
+        note: req.note.as_deref(),
+    };
+    let follow_up_task_id = report_life::refer(&state.db, &ctx.actor, &id, &referral).await?;
+    Ok(Json(ReferResponse { follow_up_task_id }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -328,6 +453,7 @@ pub async fn close_report(
 pub struct TaskView {
     pub id: String,
     /// `verify_report`: visit the person or household of the report and record a visit;
+    /// `report_follow_up`: the 回访 of a referred report's household;
     /// `recheck`: the regular re-check (复核); `death_recheck`: re-check after a member's death;
     /// `visit`: a regular visit (探访); `phase_out_end`: the 渐退期 ends.
     pub kind: String,

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
-use sea_orm::sea_query::{OnConflict, Query};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter, TransactionTrait,
@@ -375,39 +375,19 @@ pub async fn import(
         let alert_id = new_id();
         let task_id = new_id();
         let masked = line.id.masked();
-        let mut t = Query::insert();
-        t.into_table(task::Entity)
-            .columns([
-                task::Column::Id,
-                task::Column::Kind,
-                task::Column::HouseholdId,
-                task::Column::RegionPath,
-                task::Column::AssigneeId,
-                task::Column::AssignedBy,
-                task::Column::Note,
-                task::Column::NoteEn,
-                task::Column::Status,
-                task::Column::CreatedAtMs,
-                task::Column::DueAtMs,
-            ])
-            .values_panic([
-                task_id.clone().into(),
-                TASK_KIND.into(),
-                m.household_id.clone().into(),
-                m.region_path.clone().into(),
-                assignee.clone().into(),
-                actor.account.id.clone().into(),
-                format!(
-                    "预警核查：{}（{name}，{masked}）{}",
-                    r.indicator.label_zh(),
-                    r.detail
-                )
-                .into(),
-                format!("Alert check: {}", r.detail_en).into(),
-                "open".into(),
-                at.into(),
-                due.into(),
-            ]);
+        let t = crate::review::tasks::insert(task::Model {
+            id: task_id.clone(),
+            household_id: Some(m.household_id.clone()),
+            assignee_id: assignee.clone(),
+            note: Some(format!(
+                "预警核查：{}（{name}，{masked}）{}",
+                r.indicator.label_zh(),
+                r.detail
+            )),
+            note_en: Some(format!("Alert check: {}", r.detail_en)),
+            due_at_ms: due,
+            ..crate::review::tasks::new(TASK_KIND, &m.region_path, &actor.account.id, at)
+        });
         ready.push(Ready {
             alert: monitoring_alert::ActiveModel {
                 id: Set(alert_id),

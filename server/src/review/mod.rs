@@ -18,6 +18,7 @@ pub mod notice;
 pub mod publication;
 pub mod queue;
 pub mod recheck;
+pub mod report_life;
 pub mod reports;
 pub mod spot_check;
 pub mod tasks;

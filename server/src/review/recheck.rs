@@ -75,6 +75,7 @@ pub fn kind_code(k: TaskKind) -> &'static str {
 pub fn kind_label_zh(code: &str) -> &'static str {
     match code {
         "verify_report" => "核实主动发现报告",
+        "report_follow_up" => "主动发现回访",
         "alert_check" => "预警核查",
         "recheck" => "定期复核",
         "death_recheck" => "成员死亡后复核",

@@ -105,6 +105,17 @@ pub enum Shown {
     All,
 }
 
+impl Shown {
+    /// From a list's `show` parameter: `closed`, `all`, anything else open ones.
+    pub fn parse(show: Option<&str>) -> Shown {
+        match show {
+            Some("closed") => Shown::Closed,
+            Some("all") => Shown::All,
+            _ => Shown::Open,
+        }
+    }
+}
+
 /// Reports in the reviewer's regions: 急难 first, then by urgency, then oldest first; `shown`
 /// tells open, closed or both.
 pub async fn list(
@@ -227,7 +238,7 @@ pub async fn assignable(
     Ok(out)
 }
 
-fn action_row(
+pub(super) fn action_row(
     report_id: &str,
     account_id: &str,
     action: &str,
@@ -288,36 +299,23 @@ pub async fn assign(
         if r.status == DiscoveryStatus::Closed {
             return Err(ApiError::new(Code::ReportWrongState));
         }
-        if r.status == DiscoveryStatus::Submitted {
+        if r.status.reviewer_may_move(DiscoveryStatus::Screened) {
             r.status = DiscoveryStatus::Screened;
             doc::write(am, &r).map_err(ApiError::internal)?;
         }
-        let mut t = Query::insert();
-        t.into_table(task::Entity)
-            .columns([
-                task::Column::Id,
-                task::Column::Kind,
-                task::Column::ReportId,
-                task::Column::RegionPath,
-                task::Column::AssigneeId,
-                task::Column::AssignedBy,
-                task::Column::Note,
-                task::Column::Status,
-                task::Column::CreatedAtMs,
-                task::Column::DueAtMs,
-            ])
-            .values_panic([
-                task_id.clone().into(),
-                "verify_report".into(),
-                report_id.into(),
-                stored.region_path.clone().into(),
-                assignee_id.into(),
-                reviewer.account.id.clone().into(),
-                note.clone().into(),
-                "open".into(),
-                at.into(),
-                due.into(),
-            ]);
+        let t = super::tasks::insert(task::Model {
+            id: task_id.clone(),
+            report_id: Some(report_id.into()),
+            assignee_id: Some(assignee_id.into()),
+            note: note.clone(),
+            due_at_ms: due,
+            ..super::tasks::new(
+                "verify_report",
+                &stored.region_path,
+                &reviewer.account.id,
+                at,
+            )
+        });
         Ok((
             task_id.clone(),
             vec![
@@ -364,7 +362,7 @@ pub async fn close(
     );
     documents::server_write(db, &writer, report_id, |am: &mut AutoCommit, _| {
         let (_, mut r) = doc::read::<DiscoveryReport, _>(&*am).map_err(ApiError::internal)?;
-        if r.status == DiscoveryStatus::Closed {
+        if !r.status.reviewer_may_move(DiscoveryStatus::Closed) {
             return Err(ApiError::new(Code::ReportWrongState));
         }
         r.status = DiscoveryStatus::Closed;

@@ -6,6 +6,37 @@ use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrde
 use crate::access::{Action, Subject, Target, decide, scope_condition};
 use crate::entity::task;
 
+/// The statement inserting `t` (a new task: open, unscheduled), for a write that stores it with
+/// other rows.
+pub fn insert(t: task::Model) -> sea_orm::sea_query::InsertStatement {
+    task::Entity::insert(task::ActiveModel::from(task::Model {
+        status: "open".into(),
+        schedule_key: None,
+        ..t
+    }))
+    .into_query()
+}
+
+/// A new task of `kind` in the grid at `region_path`, by `assigned_by`, created at `at_ms`; the
+/// caller sets the rest.
+pub fn new(kind: &str, region_path: &str, assigned_by: &str, at_ms: i64) -> task::Model {
+    task::Model {
+        id: crate::auth::new_id(),
+        kind: kind.into(),
+        report_id: None,
+        household_id: None,
+        region_path: region_path.into(),
+        assignee_id: None,
+        assigned_by: assigned_by.into(),
+        note: None,
+        note_en: None,
+        status: "open".into(),
+        created_at_ms: at_ms,
+        due_at_ms: None,
+        schedule_key: None,
+    }
+}
+
 /// The open tasks of `account_id`: assigned to it, or — for grid workers and assistants —
 /// unassigned in its regions; earliest due first (those without a due date last), then oldest.
 /// Sync sends the same list to the phone (`SyncResponse.tasks`).

@@ -22,6 +22,7 @@ mod nodes;
 mod policy;
 mod policy_rules;
 mod quarterly;
+mod report_life;
 mod review;
 mod schema;
 mod sdk_e2e;

@@ -11,7 +11,7 @@ use doudi_protocol::id_number::check_char;
 use doudi_protocol::ids::MemberId;
 use doudi_protocol::role::Role;
 use doudi_protocol::rules::Money;
-use doudi_protocol::rules::policy::{PolicyLayer, PolicySettings};
+use doudi_protocol::rules::policy::PolicySettings;
 use doudi_server::entity::{monitoring_alert, monitoring_row, monitoring_run, task};
 use doudi_tests::{
     Backend, Phone, Resp, TestApp, both_backends, console_login, spawn_app, spawn_app_with,
@@ -106,23 +106,12 @@ async fn world(b: Backend) -> World {
         .await;
     app.create_account("town.other", Role::TownReviewer, &["370102002000"])
         .await;
-    doudi_server::policies::put_layer(
-        &app.state.db,
-        PolicyLayer {
-            region: Some("370102000000".into()),
-            effective_from: "2020-01-01".parse().unwrap(),
-            source: Some("测试".into()),
-            settings: PolicySettings {
-                alert_medical_cost_threshold: Some(Money::yuan(20_000)),
-                alert_verify_days: Some(7),
-                ..Default::default()
-            },
-        },
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    app.county_policy(PolicySettings {
+        alert_medical_cost_threshold: Some(Money::yuan(20_000)),
+        alert_verify_days: Some(7),
+        ..Default::default()
+    })
+    .await;
     let mut phone = app.phone("grid.zhang").await;
     let mut households = Vec::new();
     for (n, seqs) in [(1, &[1, 2, 9][..]), (2, &[3, 4][..]), (3, &[6, 7, 8][..])] {

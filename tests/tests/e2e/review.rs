@@ -1826,7 +1826,10 @@ async fn report_forms_keep_the_text_and_closed_reports_stay_listed(b: Backend) {
         page.contains("assist.liu") && page.contains("今天内核实"),
         "{page}"
     );
-    assert!(page.contains("未完成"), "{page}");
+    assert!(
+        page.contains("已完成") && !page.contains("未完成"),
+        "the verification visit closed its task: {page}"
+    );
     assert!(
         page.contains(&format!("href=\"/console/visits/{visit}\"")),
         "{page}"

@@ -9,7 +9,7 @@ use doudi_protocol::doc::household::{Member, Relation};
 use doudi_protocol::doc::{Household, UnixMillis};
 use doudi_protocol::ids::MemberId;
 use doudi_protocol::role::Role;
-use doudi_protocol::rules::policy::{PolicyLayer, PolicySettings};
+use doudi_protocol::rules::policy::PolicySettings;
 use doudi_protocol::rules::{Cap, Money};
 use doudi_tests::{Backend, Phone, Resp, TestApp, both_backends, console_login, spawn_app};
 use reqwest::StatusCode;
@@ -67,24 +67,13 @@ async fn world(b: Backend) -> World {
         .await;
     app.create_account("county.qian", Role::CountyApprover, &["370102000000"])
         .await;
-    doudi_server::policies::put_layer(
-        &app.state.db,
-        PolicyLayer {
-            region: Some("370102000000".into()),
-            effective_from: "2020-01-01".parse().unwrap(),
-            source: Some("测试".into()),
-            settings: PolicySettings {
-                temp_aid_township_limit: Some(Money::yuan(3_000)),
-                temp_aid_yearly_cap: Some(Cap::Limited(Money::yuan(30_000))),
-                emergency_paperwork_days: Some(5),
-                ..Default::default()
-            },
-        },
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    app.county_policy(PolicySettings {
+        temp_aid_township_limit: Some(Money::yuan(3_000)),
+        temp_aid_yearly_cap: Some(Cap::Limited(Money::yuan(30_000))),
+        emergency_paperwork_days: Some(5),
+        ..Default::default()
+    })
+    .await;
     let mut phone = app.phone("grid.zhang").await;
     let (h, m) = household("一镇一村 8 号", "赵大伯");
     let hid = phone.replica.create(GRID_A, &h).unwrap().to_string();
@@ -773,16 +762,8 @@ async fn the_console_shows_and_moves_a_case(b: Backend) {
 
 async fn the_demo_has_temporary_aid_cases(b: Backend) {
     let app = spawn_app(b).await;
-    for _ in 0..2 {
-        doudi_server::demo::seed(&app.state.db, &app.state.identity)
-            .await
-            .unwrap();
-    }
-    let pw = doudi_server::demo::DEMO_PASSWORD;
-    let town = app.login_as("demo-town", pw, None).await.body["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    app.seed_demo_twice().await;
+    let town = app.demo_token("demo-town").await;
     let all = app.get("/api/v1/temporary-aid?state=all", &town).await;
     let cases = ok(&all).as_array().unwrap();
     assert_eq!(cases.len(), 3, "{all:?}");

@@ -14,7 +14,7 @@ pub use photo_view::photo;
 pub use publication_view::publication;
 pub use queue_view::queue;
 pub(in crate::console) use queue_view::scope_regions;
-pub use report_view::{report, report_assign, report_close, report_unmask};
+pub use report_view::{report, report_step, report_unmask};
 pub use visit_view::{appraisal, blob, decision, objection, print, resolve, unmask, visit};
 
 use std::collections::HashMap;
@@ -109,6 +109,8 @@ impl<'a> Refused<'a> {
                 | Code::ReviewConflictsOpen
                 | Code::InvalidRequest
                 | Code::TaskAssigneeInvalid
+                | Code::ReportHouseholdInvalid
+                | Code::ReportVisitMissing
         )
         .then(|| Refused {
             form,

@@ -1,8 +1,10 @@
 //! A discovery report's page (主动发现报告): what the report says and who it is about (the
 //! 身份证号 masked, shown in full only through an audited unmasking), its photos and location,
-//! the verification tasks and visits it led to, its triage history, and the forms to assign a
-//! verification visit or to close it. A form that does not go through (a blank reason) comes
-//! back on this page with the message beside it and the text kept.
+//! the verification tasks and visits it led to, the household it was registered with, its whole
+//! history (every action, who and when), and the forms of the steps its state allows: assign a
+//! verification visit, register (登记), confirm verified (核实), refer (转介), close. A form that
+//! does not go through (a blank reason) comes back on this page with the message beside it and
+//! the text kept.
 
 use doudi_protocol::doc::DiscoveryReport;
 use doudi_protocol::doc::discovery::{DiscoveryStatus, Target as ReportTarget};
@@ -12,7 +14,7 @@ use crate::console::triage::{report_status_label, urgency_label};
 use crate::entity::{household, report_action, task};
 use crate::review::deadlines;
 use crate::review::recheck::task_status_label_zh;
-use crate::review::reports;
+use crate::review::{report_life, reports};
 
 async fn report_page(
     state: &SharedState,
@@ -120,12 +122,7 @@ async fn report_page(
         Some(ReportTarget::Household(h)) => {
             let hid = h.to_string();
             // The household's head and address only when the reader may read the household.
-            let label = household::Entity::find_by_id(hid.clone())
-                .one(db)
-                .await?
-                .filter(|h| r.may(Action::ReadCase, Target::Region(&h.region_path)))
-                .map(|h| reports::household_label(&h))
-                .unwrap_or_else(|| "家庭档案".into());
+            let label = household_label(db, r, &hid).await?;
             b.push_str(&format!(
                 r#"<p>已登记家庭：<a href="/console/households/{hid}">{label}</a></p>"#,
                 hid = esc(&hid),
@@ -133,6 +130,15 @@ async fn report_page(
             ));
         }
         None => b.push_str("<p class=\"sub\">未填写。</p>"),
+    }
+    let registered = report_life::registered_household(&actions).map(str::to_string);
+    if let Some(hid) = &registered {
+        let label = household_label(db, r, hid).await?;
+        b.push_str(&format!(
+            r#"<p>登记家庭：<a href="/console/households/{hid}">{label}</a></p>"#,
+            hid = esc(hid),
+            label = esc(&label),
+        ));
     }
 
     b.push_str(&format!(
@@ -172,7 +178,8 @@ async fn report_page(
     let household = match &rep.target {
         Some(ReportTarget::Household(h)) => Some(h.to_string()),
         _ => None,
-    };
+    }
+    .or(registered.clone());
     let visits = reports::verification_visits(db, r, &row, household.as_deref()).await?;
     if !visits.is_empty() {
         let items: String = visits
@@ -208,10 +215,11 @@ async fn report_page(
                 )
             })
             .collect();
+        let next = step_forms(db, session, &row, &rep, household.as_deref(), refused).await?;
         b.push_str(&format!(
             r#"<div class="decisions">
 <form method="post" action="/console/reports/{id}/assign" class="decision">{csrf}<label>指派给 <select name="assignee" required>{opts}</select></label><label>说明（可选）<textarea name="note" rows="2" maxlength="2000">{note}</textarea></label>{assign_msg}<button type="submit">指派核实</button></form>
-<form method="post" action="/console/reports/{id}/close" class="decision d-reject">{csrf}<label>办结理由（必填）<textarea name="reason" rows="2" maxlength="2000" required>{reason}</textarea></label>{close_msg}<button type="submit">办结</button></form>
+{next}<form method="post" action="/console/reports/{id}/close" class="decision d-reject">{csrf}<label>办结理由（必填）<textarea name="reason" rows="2" maxlength="2000" required>{reason}</textarea></label>{close_msg}<button type="submit">办结</button></form>
 </div>"#,
             id = esc(id),
             csrf = csrf_field(session),
@@ -237,19 +245,21 @@ async fn report_page(
         let items: String = actions
             .iter()
             .map(|a| {
-                let what = match a.action.as_str() {
-                    "assign" => "指派核实",
-                    "close" => "办结",
-                    _ => "处理",
-                };
+                let what = report_life::action_label_zh(&a.action);
                 format!(
                     "<li>{} · {} · <strong>{what}</strong>{}</li>",
                     html::time(Some(a.at_ms)),
                     esc_opt(name_of(&a.account_id)),
-                    a.note
-                        .as_deref()
-                        .map(|n| format!("：{}", esc(n)))
-                        .unwrap_or_default(),
+                    match (a.action.as_str(), a.note.as_deref()) {
+                        ("register", Some(h)) => format!(
+                            "：<a href=\"/console/households/{h}\">家庭档案</a>",
+                            h = esc(h)
+                        ),
+                        ("verify", Some(v)) =>
+                            format!("：<a href=\"/console/visits/{v}\">核实走访</a>", v = esc(v)),
+                        (_, Some(n)) => format!("：{}", esc(n)),
+                        (_, None) => String::new(),
+                    },
                 )
             })
             .collect();
@@ -258,6 +268,88 @@ async fn report_page(
         ));
     }
     Ok(b)
+}
+
+/// A household's head and address, when the reader may read the household; else a plain name.
+async fn household_label(db: &DatabaseConnection, r: &Actor, hid: &str) -> ApiResult<String> {
+    Ok(household::Entity::find_by_id(hid.to_string())
+        .one(db)
+        .await?
+        .filter(|h| r.may(Action::ReadCase, Target::Region(&h.region_path)))
+        .map(|h| reports::household_label(&h))
+        .unwrap_or_else(|| "家庭档案".into()))
+}
+
+/// The forms of the report's next steps besides assigning and closing (which any open report
+/// has): register a screened report, confirm a registered one verified, refer a verified one.
+async fn step_forms(
+    db: &DatabaseConnection,
+    session: &Session,
+    row: &crate::entity::report::Model,
+    rep: &DiscoveryReport,
+    household_id: Option<&str>,
+    refused: Option<&Refused<'_>>,
+) -> ApiResult<String> {
+    let id = esc(&row.doc_id);
+    let csrf = csrf_field(session);
+    let next = rep.status.reviewer_next();
+    let mut out = String::new();
+    if next.contains(&DiscoveryStatus::Registered) {
+        let (msg, _) = Refused::of(refused, "register");
+        let households = household::Entity::find()
+            .filter(household::Column::RegionPath.eq(row.region_path.as_str()))
+            .order_by_asc(household::Column::Address)
+            .limit(500)
+            .all(db)
+            .await?;
+        let opts: String = households
+            .iter()
+            .map(|h| {
+                format!(
+                    "<option value=\"{v}\"{sel}>{l}</option>",
+                    v = esc(&h.doc_id),
+                    sel = if Some(h.doc_id.as_str()) == household_id {
+                        " selected"
+                    } else {
+                        ""
+                    },
+                    l = esc(&reports::household_label(h)),
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            r#"<form method="post" action="/console/reports/{id}/register" class="decision">{csrf}<label>登记到家庭档案 <select name="household_id" required>{opts}</select></label>{msg}<button type="submit">登记</button></form>
+"#
+        ));
+    }
+    if next.contains(&DiscoveryStatus::Verified) {
+        let (msg, _) = Refused::of(refused, "verify");
+        out.push_str(&format!(
+            r#"<form method="post" action="/console/reports/{id}/verify" class="decision">{csrf}<p class="sub">主动发现核查走访提交后，确认报告已核实。</p>{msg}<button type="submit">确认已核实</button></form>
+"#
+        ));
+    }
+    if next.contains(&DiscoveryStatus::Referred) {
+        let (msg, note) = Refused::of(refused, "refer");
+        let programmes: String = Programme::ALL
+            .iter()
+            .map(|p| {
+                format!(
+                    "<option value=\"{}\">{}</option>",
+                    p.as_str(),
+                    esc(p.label_zh())
+                )
+            })
+            .collect();
+        let today = deadlines::today()
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        out.push_str(&format!(
+            r#"<form method="post" action="/console/reports/{id}/refer" class="decision">{csrf}<label>转介救助类别 <select name="programme"><option value="">（转介其他部门）</option>{programmes}</select></label><label>或转介部门 <input name="department" maxlength="100"></label><label>转介日期 <input type="date" name="referred_on" value="{today}" required></label><label>说明（可选）<textarea name="note" rows="2" maxlength="2000">{note}</textarea></label>{msg}<button type="submit">转介</button></form>
+"#
+        ));
+    }
+    Ok(out)
 }
 
 const TITLE: &str = "主动发现报告";
@@ -299,39 +391,6 @@ async fn after_form(
     }
 }
 
-pub async fn report_assign(
-    State(state): State<SharedState>,
-    session: Session,
-    Path(id): Path<String>,
-    form: FormResult,
-) -> Response {
-    let f = match checked_form(&session, form) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let assignee = f.get("assignee").cloned().unwrap_or_default();
-    let note = f.get("note").map(String::as_str);
-    let done = reports::assign(&state.db, &session.reviewer, &id, &assignee, note)
-        .await
-        .map(|_| ());
-    after_form(&state, &session, &id, "assign", note.unwrap_or(""), done).await
-}
-
-pub async fn report_close(
-    State(state): State<SharedState>,
-    session: Session,
-    Path(id): Path<String>,
-    form: FormResult,
-) -> Response {
-    let f = match checked_form(&session, form) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let reason = f.get("reason").map(String::as_str);
-    let done = reports::close(&state.db, &session.reviewer, &id, reason).await;
-    after_form(&state, &session, &id, "close", reason.unwrap_or(""), done).await
-}
-
 pub async fn report_unmask(
     State(state): State<SharedState>,
     session: Session,
@@ -349,4 +408,67 @@ pub async fn report_unmask(
         Ok(body) => ok_page(TITLE, &session, "reports", &body),
         Err(e) => error_page(e),
     }
+}
+
+/// A step's form (`assign`, `close`, `register`, `verify`, `refer`), once its CSRF token is
+/// checked; answered by [`after_form`], with the form's note or reason kept.
+pub async fn report_step(
+    State(state): State<SharedState>,
+    session: Session,
+    Path((id, step)): Path<(String, String)>,
+    form: FormResult,
+) -> Response {
+    let f = match checked_form(&session, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let (db, r) = (&state.db, &session.reviewer);
+    let field = |k: &str| f.get(k).map(String::as_str);
+    let (kept, done) = match step.as_str() {
+        "assign" => (
+            field("note"),
+            reports::assign(db, r, &id, field("assignee").unwrap_or(""), field("note"))
+                .await
+                .map(|_| ()),
+        ),
+        "close" => (
+            field("reason"),
+            reports::close(db, r, &id, field("reason")).await,
+        ),
+        "register" => (
+            None,
+            report_life::register(db, r, &id, field("household_id"))
+                .await
+                .map(|_| ()),
+        ),
+        "verify" => (None, report_life::verify(db, r, &id).await.map(|_| ())),
+        "refer" => (field("note"), refer(db, r, &id, &f).await),
+        _ => return error_page(ApiError::new(crate::error::Code::NotFound)),
+    };
+    after_form(&state, &session, &id, &step, kept.unwrap_or(""), done).await
+}
+
+/// The refer form's referral.
+async fn refer(
+    db: &DatabaseConnection,
+    reviewer: &Actor,
+    id: &str,
+    f: &crate::console::FormFields,
+) -> ApiResult<()> {
+    let field = |k: &str| f.get(k).map(String::as_str);
+    let to = report_life::ReferTo::parse(field("programme"), field("department"))?;
+    let on = field("referred_on")
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .ok_or_else(|| {
+            ApiError::new(crate::error::Code::InvalidRequest)
+                .with_message("请填写转介日期。", "Give the referral's day.")
+        })?;
+    let referral = report_life::Referral {
+        to,
+        on,
+        note: field("note"),
+    };
+    report_life::refer(db, reviewer, id, &referral)
+        .await
+        .map(|_| ())
 }
