@@ -21,6 +21,185 @@ use crate::review::{deadlines, reports};
 /// Waiting visits the dashboard looks at for its overdue figure, oldest first.
 const OVERDUE_SCAN: u64 = 5_000;
 
+/// A count linking to the list it counts.
+fn linked(n: u64, href: &str) -> String {
+    format!(r#"<a href="{}">{n}</a>"#, esc(href))
+}
+
+/// The dashboard's figures of what follows the visits: monitoring alerts by indicator (open,
+/// overdue, disposed), discovery reports by channel and by state, 临时救助 cases by state with
+/// the amounts paid; every count a link to its list.
+async fn follow_up_section(
+    db: &sea_orm::DatabaseConnection,
+    r: &crate::access::Actor,
+    region_path: Option<&str>,
+    now: i64,
+) -> ApiResult<String> {
+    use crate::entity::{monitoring_alert, temp_aid_case, temp_aid_payment};
+    // Alerts.
+    let mut aq = monitoring_alert::Entity::find().filter(scope_condition(
+        &r.subject,
+        monitoring_alert::Column::RegionPath,
+    ));
+    if let Some(p) = region_path {
+        aq = aq.filter(monitoring_alert::Column::RegionPath.starts_with(p));
+    }
+    let alerts = aq.all(db).await?;
+    let mut by_indicator: std::collections::BTreeMap<String, [u64; 3]> = Default::default();
+    for a in &alerts {
+        let e = by_indicator.entry(a.indicator.clone()).or_default();
+        match a.status.as_str() {
+            "open" => e[0] += 1,
+            _ => e[2] += 1,
+        }
+        if crate::monitoring::alerts::is_overdue(a, now) {
+            e[1] += 1;
+        }
+    }
+    let alert_rows: String = by_indicator
+        .iter()
+        .map(|(code, [open, overdue, disposed])| {
+            let href = |state: &str| format!("/console/monitoring?indicator={code}&state={state}");
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(crate::monitoring::label_zh(code)),
+                linked(*open, &href("open")),
+                linked(*overdue, &href("overdue")),
+                linked(*disposed, &href("disposed")),
+            )
+        })
+        .collect();
+    // Reports, drafts left out.
+    let mut rq = report::Entity::find()
+        .filter(scope_condition(&r.subject, report::Column::RegionPath))
+        .filter(report::Column::Status.ne("draft"));
+    if let Some(p) = region_path {
+        rq = rq.filter(report::Column::RegionPath.starts_with(p));
+    }
+    let reports: Vec<(Option<String>, String)> = rq
+        .select_only()
+        .column(report::Column::Channel)
+        .column(report::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by_channel: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut by_state: std::collections::BTreeMap<String, u64> = Default::default();
+    for (channel, status) in &reports {
+        *by_channel
+            .entry(
+                channel
+                    .as_deref()
+                    .and_then(doudi_protocol::doc::discovery::Channel::parse)
+                    .map_or("未填", |c| c.label_zh())
+                    .to_string(),
+            )
+            .or_default() += 1;
+        *by_state.entry(status.clone()).or_default() += 1;
+    }
+    let channel_rows: String = by_channel
+        .iter()
+        .map(|(l, n)| {
+            format!(
+                "<tr><td>{}</td><td>{}</td></tr>",
+                esc(l),
+                linked(*n, "/console/reports?show=all")
+            )
+        })
+        .collect();
+    let state_rows: String = by_state
+        .iter()
+        .map(|(code, n)| {
+            let list = if code == "closed" {
+                "/console/reports?show=closed"
+            } else {
+                "/console/reports"
+            };
+            let label = doudi_protocol::doc::discovery::DiscoveryStatus::parse(code)
+                .map_or(code.as_str(), |s| s.label_zh());
+            format!(
+                "<tr><td>{}</td><td>{}</td></tr>",
+                esc(label),
+                linked(*n, list)
+            )
+        })
+        .collect();
+    // 临时救助 cases by state, with what was paid on them.
+    let mut cq = temp_aid_case::Entity::find().filter(scope_condition(
+        &r.subject,
+        temp_aid_case::Column::RegionPath,
+    ));
+    if let Some(p) = region_path {
+        cq = cq.filter(temp_aid_case::Column::RegionPath.starts_with(p));
+    }
+    let cases: Vec<(String, String)> = cq
+        .select_only()
+        .column(temp_aid_case::Column::Id)
+        .column(temp_aid_case::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let status_of: std::collections::HashMap<&str, &str> = cases
+        .iter()
+        .map(|(id, s)| (id.as_str(), s.as_str()))
+        .collect();
+    let mut by_case_state: std::collections::BTreeMap<String, (u64, i64)> = Default::default();
+    for (_, s) in &cases {
+        by_case_state.entry(s.clone()).or_default().0 += 1;
+    }
+    let ids: Vec<String> = cases.iter().map(|(id, _)| id.clone()).collect();
+    for chunk in ids.chunks(500) {
+        let paid: Vec<(String, i64)> = temp_aid_payment::Entity::find()
+            .filter(temp_aid_payment::Column::CaseId.is_in(chunk.to_vec()))
+            .select_only()
+            .column(temp_aid_payment::Column::CaseId)
+            .column(temp_aid_payment::Column::AmountFen)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (case, fen) in paid {
+            if let Some(s) = status_of.get(case.as_str()) {
+                let e = by_case_state.entry((*s).to_string()).or_default();
+                e.1 = e.1.saturating_add(fen);
+            }
+        }
+    }
+    let aid_rows: String = by_case_state
+        .iter()
+        .map(|(code, (n, fen))| {
+            let label =
+                crate::temporary_aid::Status::parse(code).map_or(code.as_str(), |s| s.label_zh());
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(label),
+                linked(*n, &format!("/console/temporary-aid?state={code}")),
+                html::yuan(*fen),
+            )
+        })
+        .collect();
+    let none = "<tr><td colspan=\"4\">暂无</td></tr>";
+    let or_none = |rows: String| {
+        if rows.is_empty() {
+            none.to_string()
+        } else {
+            rows
+        }
+    };
+    Ok(format!(
+        r#"<h2>监测预警、主动发现与临时救助</h2>
+<div class="charts">
+<figure class="chart"><figcaption>监测预警（按指标）</figcaption><table class="list"><thead><tr><th>预警指标</th><th>待处置</th><th>已超期</th><th>已处置</th></tr></thead><tbody>{a}</tbody></table></figure>
+<figure class="chart"><figcaption>主动发现报告（按渠道）</figcaption><table class="list"><thead><tr><th>发现渠道</th><th>报告数</th></tr></thead><tbody>{c}</tbody></table></figure>
+<figure class="chart"><figcaption>主动发现报告（按状态）</figcaption><table class="list"><thead><tr><th>状态</th><th>报告数</th></tr></thead><tbody>{st}</tbody></table></figure>
+<figure class="chart"><figcaption>临时救助（按状态）</figcaption><table class="list"><thead><tr><th>状态</th><th>案件数</th><th>已发放（元）</th></tr></thead><tbody>{t}</tbody></table><p><a href="/console/temporary-aid?state=overdue">查看超时的临时救助</a></p></figure>
+</div>"#,
+        a = or_none(alert_rows),
+        c = or_none(channel_rows),
+        st = or_none(state_rows),
+        t = or_none(aid_rows),
+    ))
+}
+
 /// The Chinese label of an urgency code, 未分级 without one.
 pub(super) fn urgency_label(u: Option<&str>) -> String {
     u.and_then(Urgency::parse)
@@ -308,6 +487,7 @@ async fn dashboard_page(
             emergencies += 1;
         }
     }
+    let follow_up = follow_up_section(db, r, region_path.as_deref(), now).await?;
     let regions: Vec<(String, String)> = crate::entity::region::Entity::find()
         .filter(scope_condition(
             &r.subject,
@@ -334,20 +514,21 @@ async fn dashboard_page(
     Ok(format!(
         r#"<form method="get" action="/console/dashboard" class="filters"><label>辖区 <select name="region">{opts}</select></label><button type="submit">查看</button></form>
 <section class="cards">
-<div class="card"><span class="n">{week}</span><span>本周提交走访</span></div>
-<div class="card"><span class="n">{month}</span><span>本月提交走访</span></div>
-<div class="card"><span class="n">{pending}</span><span>待我审核</span></div>
-<div class="card{oc}"><span class="n">{overdue_text}</span><span>已超期</span></div>
+<a class="card" href="/console/queue?status=all"><span class="n">{week}</span><span>本周提交走访</span></a>
+<a class="card" href="/console/queue?status=all"><span class="n">{month}</span><span>本月提交走访</span></a>
+<a class="card" href="/console/queue"><span class="n">{pending}</span><span>待我审核</span></a>
+<a class="card{oc}" href="/console/queue"><span class="n">{overdue_text}</span><span>已超期（待审核中）</span></a>
 <a class="card{tc}" href="/console/tasks?overdue=1"><span class="n">{overdue_tasks}</span><span>逾期任务（复核、探访、核实）</span></a>
-<div class="card{ec}"><span class="n">{emergencies}</span><span>急难报告（未办结）</span></div>
+<a class="card{ec}" href="/console/reports"><span class="n">{emergencies}</span><span>急难报告（未办结）</span></a>
 </section>
 <div class="charts">{c1}{c2}{c3}</div>
+{follow_up}
 <p class="sub">{note}</p>"#,
         oc = if overdue > 0 { " alert" } else { "" },
         tc = if overdue_tasks > 0 { " alert" } else { "" },
         ec = if emergencies > 0 { " alert" } else { "" },
         c1 = html::column_chart("近 30 天每日提交的走访", &per_day),
-        c2 = html::bar_chart("审核中的走访（按状态）", &by_status),
+        c2 = html::bar_chart("已提交的走访（按状态）", &by_status),
         c3 = html::bar_chart("未办结的主动发现报告（按紧急程度）", &by_urgency),
         note = esc_opt(Some("统计范围：您的辖区；时间按北京时间计算。")),
     ))

@@ -124,6 +124,12 @@ pub struct AlertFilter {
     pub indicator: Option<String>,
 }
 
+/// Whether an alert is overdue at `now`: open, no 预警核查 visit linked yet, and past its
+/// verification day (`alert_verify_days`). The list's `overdue` filter is this rule in SQL.
+pub fn is_overdue(a: &monitoring_alert::Model, now: i64) -> bool {
+    a.status == "open" && a.visit_id.is_none() && a.due_at_ms.is_some_and(|d| d < now)
+}
+
 /// A disposition (处置) of an alert, with the feedback (结果反馈).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -176,9 +182,7 @@ async fn alert_views(
         .into_iter()
         .map(|a| AlertView {
             indicator_label: label_zh(&a.indicator).to_string(),
-            overdue: a.status == "open"
-                && a.visit_id.is_none()
-                && a.due_at_ms.is_some_and(|d| d < now),
+            overdue: is_overdue(&a, now),
             assignee_name: a.assignee_id.as_ref().and_then(|i| names.get(i).cloned()),
             disposition_label: a.disposition.as_deref().map(|d| label_zh(d).to_string()),
             disposed_by: a

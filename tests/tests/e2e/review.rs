@@ -1117,7 +1117,7 @@ async fn queue_count_stops_at_the_cap(b: Backend) {
 /// The values of the dashboard's "by status" chart, in its order (submitted, returned, approved,
 /// rejected, confirmed).
 fn status_chart(dash: &str) -> Vec<u64> {
-    let at = dash.find("审核中的走访（按状态）").expect("status chart");
+    let at = dash.find("已提交的走访（按状态）").expect("status chart");
     let chart = &dash[at..at + dash[at..].find("</figure>").unwrap()];
     chart
         .split(r#"class="val">"#)
