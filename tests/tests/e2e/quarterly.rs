@@ -440,7 +440,10 @@ async fn the_quarterly_report_counts_what_the_records_say(b: Backend) {
     }
     let (mut elsewhere, _) = console_login(&app, "town.other").await;
     let (_, dash) = elsewhere.get("/console/dashboard").await;
-    assert!(!dash.contains("家庭成员死亡") && !dash.contains("已先行救助"), "{dash}");
+    assert!(
+        !dash.contains("家庭成员死亡") && !dash.contains("已先行救助"),
+        "{dash}"
+    );
     let other = app.login("town.other").await.0;
     let r = app
         .get(
