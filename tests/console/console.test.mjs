@@ -20,6 +20,8 @@ const axeSource = join(here, 'node_modules', 'axe-core', 'axe.min.js');
 
 let server;
 let base;
+/// Everything the demo server wrote to stdout and stderr.
+let serverLog = '';
 let dataDir;
 let browser;
 
@@ -34,13 +36,14 @@ function startDemo() {
     const timer = setTimeout(() => reject(new Error(`demo did not start:\n${out}`)), 60_000);
     server.stdout.on('data', (chunk) => {
       out += chunk;
+      serverLog += chunk;
       const m = out.match(/address:\s+(http:\/\/127\.0\.0\.1:\d+)/);
       if (m) {
         clearTimeout(timer);
         resolveStart(m[1]);
       }
     });
-    server.stderr.on('data', (chunk) => { out += chunk; });
+    server.stderr.on('data', (chunk) => { out += chunk; serverLog += chunk; });
     server.on('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`demo exited with ${code}:\n${out}`));
@@ -322,6 +325,8 @@ test('the administrator makes a one-time phone enrolment code, shown as text and
     page.locator('form[action$="/revoke"] button').first().click(),
   ]);
   assert.match(await page.locator('table.list tbody tr').first().innerText(), /已作废/);
+  // The code never reached the server's log.
+  for (const form of [code, code.replace(/-/g, '')]) assert.ok(!serverLog.includes(form), 'the code is in the log');
   await context.close();
 });
 
