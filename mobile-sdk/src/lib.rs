@@ -25,7 +25,7 @@ mod summary;
 mod sync;
 mod transport;
 
-pub use client::DoudiClient;
+pub use client::{DoudiClient, parse_enrolment_qr};
 pub use error::DoudiError;
 pub use means::*;
 pub use model::*;

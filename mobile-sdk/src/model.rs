@@ -16,6 +16,16 @@ pub struct AccountInfo {
     pub device_id: String,
 }
 
+/// What an enrolment QR code (手机登录二维码) holds: the server to open the client with and the
+/// one-time code to pass to `enrol` (docs/PROTOCOL.md, "Enrolment").
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EnrolmentQr {
+    /// `https://…` (or `http://…`), without a trailing slash.
+    pub server_url: String,
+    /// The code, 16 characters.
+    pub code: String,
+}
+
 /// A household in a list (户).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct HouseholdSummary {

@@ -19,8 +19,8 @@ use doudi_protocol::role::Role;
 use crate::access::{self, Action, Actor, Decision, Target};
 use crate::accounts::{self, AccountView, NewAccount};
 use crate::audit::{self, Outcome, actions};
-use crate::auth::{hash_password, now_ms};
-use crate::entity::{account, account_region, audit_log, device, region};
+use crate::auth::{hash_password, new_enrolment_code, new_id, now_ms};
+use crate::entity::{account, account_region, audit_log, device, enrolment_code, region};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::regions::{self, ImportError, ImportReport};
 
@@ -362,6 +362,38 @@ pub struct DeviceView {
     pub revoked_reason: Option<String>,
 }
 
+/// The accounts whose devices the administrator manages: `account_id` alone when given
+/// (`not_found` when there is no such account), else those working inside the administrator's
+/// regions. A refusal is audited under `label`.
+async fn device_accounts(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    account_id: Option<String>,
+    label: &str,
+) -> ApiResult<Vec<String>> {
+    actor
+        .require(db, Action::ManageDevices, Target::Scope, label)
+        .await?;
+    match account_id {
+        Some(id) => {
+            managed_account(db, actor, &id, Action::ManageDevices).await?;
+            Ok(vec![id])
+        }
+        None => accounts_in_scope(db, actor).await,
+    }
+}
+
+/// The user names of these accounts, by id.
+async fn usernames(db: &DatabaseConnection, ids: &[String]) -> ApiResult<HashMap<String, String>> {
+    Ok(account::Entity::find()
+        .filter(account::Column::Id.is_in(ids.iter().cloned()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.username))
+        .collect())
+}
+
 /// Devices of the accounts working inside the administrator's regions (of `account_id` alone
 /// when given: `not_found` when there is no such account), most recently seen first per chunk of
 /// accounts.
@@ -370,25 +402,10 @@ pub async fn list_devices(
     actor: &Actor,
     account_id: Option<String>,
 ) -> ApiResult<Vec<DeviceView>> {
-    actor
-        .require(db, Action::ManageDevices, Target::Scope, "devices")
-        .await?;
-    let ids = match account_id {
-        Some(id) => {
-            managed_account(db, actor, &id, Action::ManageDevices).await?;
-            vec![id]
-        }
-        None => accounts_in_scope(db, actor).await?,
-    };
+    let ids = device_accounts(db, actor, account_id, "devices").await?;
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
-        let names: HashMap<String, String> = account::Entity::find()
-            .filter(account::Column::Id.is_in(chunk.iter().cloned()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a.username))
-            .collect();
+        let names = usernames(db, chunk).await?;
         let devices = device::Entity::find()
             .filter(device::Column::AccountId.is_in(chunk.iter().cloned()))
             .order_by_desc(device::Column::LastSeenAtMs)
@@ -453,6 +470,205 @@ pub async fn revoke_device(
     accounts::revoke_device_now(&txn, &dev.id, reason).await?;
     let mut ev = actor.event(actions::DEVICE_REVOKE, Some(&dev.id));
     ev.detail = Some(serde_json::json!({ "reason": reason, "account_id": dev.account_id }));
+    audit::record(&txn, Outcome::Ok, ev).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A phone enrolment code (手机登录码) as listed: never the code itself, which is shown once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EnrolmentCodeView {
+    pub id: String,
+    pub account_id: String,
+    pub username: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub used_at_ms: Option<i64>,
+    /// The device the code registered.
+    pub used_device_id: Option<String>,
+    pub revoked_at_ms: Option<i64>,
+    /// `active`, `used`, `expired` or `revoked`.
+    #[schema(pattern = "^(active|used|expired|revoked)$")]
+    pub state: &'static str,
+}
+
+/// A code just made: the only time the code itself is given out.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NewEnrolmentCode {
+    pub id: String,
+    pub account_id: String,
+    pub username: String,
+    /// The code (16 characters of Crockford's base 32), to type on the phone; case, spaces and
+    /// hyphens do not matter.
+    pub code: String,
+    /// What the QR code holds (docs/PROTOCOL.md, "Enrolment"): `doudi://enrol?v=1&code=…&server=…`.
+    pub payload: String,
+    pub expires_at_ms: i64,
+}
+
+/// Whether an enrolment code may still be exchanged, else the stable code saying why not.
+pub fn enrolment_state(c: &enrolment_code::Model, now: i64) -> Result<(), Code> {
+    if c.used_at_ms.is_some() {
+        Err(Code::EnrolmentCodeUsed)
+    } else if c.revoked_at_ms.is_some() {
+        Err(Code::EnrolmentCodeRevoked)
+    } else if c.expires_at_ms <= now {
+        Err(Code::EnrolmentCodeExpired)
+    } else {
+        Ok(())
+    }
+}
+
+fn enrolment_view(c: enrolment_code::Model, username: String, now: i64) -> EnrolmentCodeView {
+    let state = match enrolment_state(&c, now) {
+        Ok(()) => "active",
+        Err(Code::EnrolmentCodeUsed) => "used",
+        Err(Code::EnrolmentCodeRevoked) => "revoked",
+        Err(_) => "expired",
+    };
+    EnrolmentCodeView {
+        id: c.id,
+        account_id: c.account_id,
+        username,
+        created_at_ms: c.created_at_ms,
+        expires_at_ms: c.expires_at_ms,
+        used_at_ms: c.used_at_ms,
+        used_device_id: c.used_device_id,
+        revoked_at_ms: c.revoked_at_ms,
+        state,
+    }
+}
+
+/// What a QR code of an enrolment code holds: the server's address last, so that it needs no
+/// escaping (docs/PROTOCOL.md, "Enrolment").
+pub fn enrolment_payload(server_url: &str, code: &str) -> String {
+    format!(
+        "doudi://enrol?v=1&code={code}&server={}",
+        server_url.trim_end_matches('/')
+    )
+}
+
+/// Make a one-time enrolment code for a field account (网格员 or 社会救助协理员, enabled) that
+/// the administrator may manage, valid for `ttl_secs` (audited `admin.enrolment_create`, naming
+/// the code's id, never the code). `server_url` goes into the QR payload.
+pub async fn create_enrolment_code(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    account_id: &str,
+    ttl_secs: u64,
+    server_url: &str,
+) -> ApiResult<NewEnrolmentCode> {
+    actor
+        .require(db, Action::ManageDevices, Target::Scope, "enrolment")
+        .await?;
+    let acc = managed_account(db, actor, account_id, Action::ManageDevices).await?;
+    let field = matches!(
+        Role::parse(&acc.role),
+        Some(Role::GridWorker | Role::Assistant)
+    );
+    if !field {
+        return Err(ApiError::new(Code::InvalidRequest).with_message(
+            "手机登录码只能为网格员或社会救助协理员生成",
+            "enrolment codes are for grid workers and assistants only",
+        ));
+    }
+    if acc.disabled {
+        return Err(ApiError::new(Code::InvalidRequest).with_message(
+            "该账号已停用，请先启用再生成手机登录码",
+            "the account is disabled; enable it first",
+        ));
+    }
+    let (code, hash) = new_enrolment_code();
+    let now = now_ms();
+    let expires_at_ms = now.saturating_add((ttl_secs.max(1) as i64).saturating_mul(1000));
+    let id = new_id();
+    let txn = db.begin().await?;
+    enrolment_code::ActiveModel {
+        id: Set(id.clone()),
+        account_id: Set(acc.id.clone()),
+        code_hash: Set(hash),
+        created_by: Set(actor.account.id.clone()),
+        created_at_ms: Set(now),
+        expires_at_ms: Set(expires_at_ms),
+        used_at_ms: Set(None),
+        used_device_id: Set(None),
+        revoked_at_ms: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    let mut ev = actor.event(actions::ENROLMENT_CREATE, Some(&id));
+    ev.detail = Some(serde_json::json!({ "account_id": acc.id, "expires_at_ms": expires_at_ms }));
+    audit::record(&txn, Outcome::Ok, ev).await?;
+    txn.commit().await?;
+    Ok(NewEnrolmentCode {
+        payload: enrolment_payload(server_url, &code),
+        code: crate::auth::display_enrolment_code(&code),
+        id,
+        account_id: acc.id,
+        username: acc.username,
+        expires_at_ms,
+    })
+}
+
+/// Enrolment codes of the accounts working inside the administrator's regions (of
+/// `account_id` alone when given), newest first.
+pub async fn list_enrolment_codes(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    account_id: Option<String>,
+) -> ApiResult<Vec<EnrolmentCodeView>> {
+    let ids = device_accounts(db, actor, account_id, "enrolment").await?;
+    let now = now_ms();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let names = usernames(db, chunk).await?;
+        let codes = enrolment_code::Entity::find()
+            .filter(enrolment_code::Column::AccountId.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?;
+        out.extend(codes.into_iter().map(|c| {
+            let username = names.get(&c.account_id).cloned().unwrap_or_default();
+            enrolment_view(c, username, now)
+        }));
+    }
+    out.sort_by_key(|c| std::cmp::Reverse(c.created_at_ms));
+    Ok(out)
+}
+
+/// Revoke an enrolment code not yet used (audited `admin.enrolment_revoke`); one used already
+/// is `auth.enrolment_code_used` (revoke the device it registered instead), one revoked already
+/// stays so.
+pub async fn revoke_enrolment_code(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: &str,
+) -> ApiResult<()> {
+    let c = enrolment_code::Entity::find_by_id(id.to_string())
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::new(Code::NotFound))?;
+    managed_account(db, actor, &c.account_id, Action::ManageDevices).await?;
+    if c.used_at_ms.is_some() {
+        return Err(ApiError::new(Code::EnrolmentCodeUsed).with_message(
+            "该登录码已经使用过，不能作废；如需停用，请停用它登记的设备",
+            "the code was used already; revoke the device it registered instead",
+        ));
+    }
+    if c.revoked_at_ms.is_some() {
+        return Ok(());
+    }
+    let txn = db.begin().await?;
+    enrolment_code::Entity::update_many()
+        .col_expr(
+            enrolment_code::Column::RevokedAtMs,
+            sea_orm::sea_query::Expr::value(now_ms()),
+        )
+        .filter(enrolment_code::Column::Id.eq(id))
+        .filter(enrolment_code::Column::RevokedAtMs.is_null())
+        .exec(&txn)
+        .await?;
+    let mut ev = actor.event(actions::ENROLMENT_REVOKE, Some(id));
+    ev.detail = Some(serde_json::json!({ "account_id": c.account_id }));
     audit::record(&txn, Outcome::Ok, ev).await?;
     txn.commit().await?;
     Ok(())

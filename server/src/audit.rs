@@ -24,6 +24,11 @@ pub mod actions {
     pub const ACCOUNT_UPDATE: &str = "admin.account_update";
     pub const DEVICE_REVOKE: &str = "admin.device_revoke";
     pub const REGION_IMPORT: &str = "admin.region_import";
+    /// A phone enrolment code (手机登录码) made; the entry names the code's id, never the code.
+    pub const ENROLMENT_CREATE: &str = "admin.enrolment_create";
+    pub const ENROLMENT_REVOKE: &str = "admin.enrolment_revoke";
+    /// A phone logged in with an enrolment code (or was refused one).
+    pub const ENROL: &str = "auth.enrol";
     pub const TASKS_SCHEDULE: &str = "tasks.schedule";
     pub const HOUSEHOLD_RISK: &str = "household.risk_level";
     /// An export (导出台账) of any ledger or comparison.

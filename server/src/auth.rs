@@ -162,6 +162,61 @@ pub fn hash_refresh_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// The characters of enrolment codes (手机登录码): Crockford's base 32, without I, L, O and U,
+/// so that a code read aloud or typed from paper is not mistaken.
+const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// Characters of an enrolment code (80 random bits), shown in groups of four.
+pub const ENROLMENT_CODE_CHARS: usize = 16;
+
+/// A new enrolment code in its normal form (16 characters of [`CODE_ALPHABET`]) and the hash
+/// that is stored.
+pub fn new_enrolment_code() -> (String, String) {
+    let bytes = random_bytes::<10>();
+    let mut bits: u128 = 0;
+    for b in bytes {
+        bits = (bits << 8) | u128::from(b);
+    }
+    let code: String = (0..ENROLMENT_CODE_CHARS)
+        .rev()
+        .map(|i| CODE_ALPHABET[((bits >> (5 * i)) & 31) as usize] as char)
+        .collect();
+    let hash = hash_refresh_token(&code);
+    (code, hash)
+}
+
+/// An enrolment code as typed or scanned, in its normal form: case, spaces and hyphens
+/// ignored, `O` read as `0` and `I`, `L` as `1`. `None` when it cannot be a code.
+pub fn normalise_enrolment_code(typed: &str) -> Option<String> {
+    let code: String = typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect();
+    (code.len() == ENROLMENT_CODE_CHARS && code.bytes().all(|b| CODE_ALPHABET.contains(&b)))
+        .then_some(code)
+}
+
+/// The stored hash of an enrolment code in its normal form (SHA-256, hex: the code carries 80
+/// random bits and works once, so a slow hash adds nothing).
+pub fn hash_enrolment_code(normal: &str) -> String {
+    hash_refresh_token(normal)
+}
+
+/// An enrolment code as shown to people: groups of four joined by hyphens.
+pub fn display_enrolment_code(normal: &str) -> String {
+    normal
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +267,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(keys.verify(&short), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn enrolment_codes_read_back_as_typed() {
+        let (code, hash) = new_enrolment_code();
+        assert_eq!(code.len(), ENROLMENT_CODE_CHARS);
+        let shown = display_enrolment_code(&code);
+        assert_eq!(shown.len(), 19);
+        let typed = shown.to_lowercase().replace('0', "o").replace('1', "l");
+        let back = normalise_enrolment_code(&format!(" {typed} ")).unwrap();
+        assert_eq!(back, code);
+        assert_eq!(hash_enrolment_code(&back), hash);
+        assert_ne!(new_enrolment_code().0, code);
+        assert_eq!(normalise_enrolment_code("ABCD-EFGH"), None);
+        assert_eq!(normalise_enrolment_code("UUUU-UUUU-UUUU-UUUU"), None);
     }
 
     #[test]

@@ -58,6 +58,12 @@ pub struct Settings {
     pub login_max_failures_per_addr: u32,
     /// Rate-limit window (seconds).
     pub login_window_secs: u64,
+    /// How long a phone enrolment code (手机登录码) stays valid after an administrator makes it
+    /// (seconds; default 24 hours). Unused codes are refused after it.
+    pub enrolment_code_ttl_secs: u64,
+    /// The address phones reach the server at (`https://doudi.example.gov.cn`), put in the
+    /// enrolment QR code. Unset: the scheme and host the console was opened with.
+    pub public_url: Option<String>,
     /// Requests taking longer are cut with 408 (seconds).
     pub request_timeout_secs: u64,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
@@ -197,6 +203,8 @@ impl Default for Settings {
             login_max_failures_per_account: 5,
             login_max_failures_per_addr: 30,
             login_window_secs: 15 * 60,
+            enrolment_code_ttl_secs: 24 * 3600,
+            public_url: None,
             request_timeout_secs: 30,
             trust_forwarded_for: false,
             max_region_import_rows: 200_000,
@@ -313,6 +321,9 @@ impl Settings {
         if let Some(v) = get("DOUDI_METRICS_TOKEN") {
             self.metrics_token = Some(Secret::new(v));
         }
+        if let Some(v) = get("DOUDI_PUBLIC_URL") {
+            self.public_url = Some(v).filter(|v| !v.is_empty());
+        }
         if let Some(v) = get("DOUDI_LOG_FORMAT") {
             self.log_format = parse_name("DOUDI_LOG_FORMAT", &v)?;
         }
@@ -377,6 +388,7 @@ impl Settings {
             "DOUDI_LOGIN_MAX_FAILURES_PER_ACCOUNT" => self.login_max_failures_per_account,
             "DOUDI_LOGIN_MAX_FAILURES_PER_ADDR" => self.login_max_failures_per_addr,
             "DOUDI_LOGIN_WINDOW_SECS" => self.login_window_secs,
+            "DOUDI_ENROLMENT_CODE_TTL_SECS" => self.enrolment_code_ttl_secs,
             "DOUDI_REQUEST_TIMEOUT_SECS" => self.request_timeout_secs,
             "DOUDI_TRUST_FORWARDED_FOR" => self.trust_forwarded_for,
             "DOUDI_MAX_REGION_IMPORT_ROWS" => self.max_region_import_rows,
@@ -450,7 +462,7 @@ mod tests {
             "DOUDI_BLOB_STORE" | "DOUDI_LISTEN" | "DOUDI_DATA_DIR" => None,
             "DOUDI_METRICS" => Some("loopback".into()),
             "DOUDI_LOG_FORMAT" => Some("json".into()),
-            "DOUDI_METRICS_TOKEN" => None,
+            "DOUDI_METRICS_TOKEN" | "DOUDI_PUBLIC_URL" => None,
             n if n.starts_with("DOUDI_S3_") => None,
             n if n.starts_with("DOUDI_") => Some("7".into()),
             _ => None,
@@ -460,7 +472,7 @@ mod tests {
         assert!(s.trust_forwarded_for);
         assert_eq!(s.metrics, Some(MetricsAccess::Loopback));
         assert_eq!(s.log_format, LogFormat::Json);
-        let numbers: [(&str, u64); 22] = [
+        let numbers: [(&str, u64); 23] = [
             ("access_token_ttl_secs", s.access_token_ttl_secs),
             ("refresh_token_ttl_days", s.refresh_token_ttl_days),
             ("max_body_bytes", s.max_body_bytes as u64),
@@ -473,6 +485,7 @@ mod tests {
                 s.login_max_failures_per_addr.into(),
             ),
             ("login_window_secs", s.login_window_secs),
+            ("enrolment_code_ttl_secs", s.enrolment_code_ttl_secs),
             ("request_timeout_secs", s.request_timeout_secs),
             ("max_region_import_rows", s.max_region_import_rows as u64),
             ("max_import_bytes", s.max_import_bytes as u64),

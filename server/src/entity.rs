@@ -90,6 +90,35 @@ pub mod device {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod enrolment_code {
+    use sea_orm::entity::prelude::*;
+
+    /// A one-time enrolment code (手机登录码) for a field account; only its hash is stored.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "enrolment_codes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub account_id: String,
+        /// SHA-256 (hex) of the code in its normal form; the code itself is never stored.
+        pub code_hash: String,
+        /// The administrator who made it.
+        pub created_by: String,
+        pub created_at_ms: i64,
+        pub expires_at_ms: i64,
+        /// When a phone exchanged it (once).
+        pub used_at_ms: Option<i64>,
+        /// The device it registered.
+        pub used_device_id: Option<String>,
+        pub revoked_at_ms: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod refresh_token {
     use sea_orm::entity::prelude::*;
 

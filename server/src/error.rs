@@ -65,10 +65,14 @@ pub enum Code {
     TempAidReportHasCase,
     TempAidPaymentExceedsApproval,
     TempAidMeetingRecordRequired,
+    EnrolmentCodeInvalid,
+    EnrolmentCodeUsed,
+    EnrolmentCodeExpired,
+    EnrolmentCodeRevoked,
 }
 
 impl Code {
-    pub const ALL: [Code; 56] = [
+    pub const ALL: [Code; 60] = [
         Code::MalformedJson,
         Code::UnknownField,
         Code::InvalidRequest,
@@ -125,6 +129,10 @@ impl Code {
         Code::TempAidReportHasCase,
         Code::TempAidPaymentExceedsApproval,
         Code::TempAidMeetingRecordRequired,
+        Code::EnrolmentCodeInvalid,
+        Code::EnrolmentCodeUsed,
+        Code::EnrolmentCodeExpired,
+        Code::EnrolmentCodeRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -185,6 +193,10 @@ impl Code {
             Code::TempAidReportHasCase => "temp_aid.report_has_case",
             Code::TempAidPaymentExceedsApproval => "temp_aid.payment_exceeds_approval",
             Code::TempAidMeetingRecordRequired => "temp_aid.meeting_record_required",
+            Code::EnrolmentCodeInvalid => "auth.enrolment_code_invalid",
+            Code::EnrolmentCodeUsed => "auth.enrolment_code_used",
+            Code::EnrolmentCodeExpired => "auth.enrolment_code_expired",
+            Code::EnrolmentCodeRevoked => "auth.enrolment_code_revoked",
         }
     }
 
@@ -201,7 +213,11 @@ impl Code {
             | Code::TokenExpired
             | Code::RefreshInvalid
             | Code::RefreshReused
-            | Code::SessionEnded => StatusCode::UNAUTHORIZED,
+            | Code::SessionEnded
+            | Code::EnrolmentCodeInvalid => StatusCode::UNAUTHORIZED,
+            Code::EnrolmentCodeUsed | Code::EnrolmentCodeExpired | Code::EnrolmentCodeRevoked => {
+                StatusCode::GONE
+            }
             Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Code::DeviceRevoked | Code::AccountDisabled | Code::Denied => StatusCode::FORBIDDEN,
             Code::NotFound => StatusCode::NOT_FOUND,
@@ -459,6 +475,22 @@ impl Code {
             Code::TempAidMeetingRecordRequired => (
                 "本次救助将超过家庭年度救助上限，须经县级一事一议：请填写会议记录（日期、参会人员、议定意见）。",
                 "Above the yearly cap: a 一事一议 meeting record is required.",
+            ),
+            Code::EnrolmentCodeInvalid => (
+                "登录码不正确，请核对后重新输入，或重新扫描二维码。",
+                "The enrolment code is not valid. Check it, or scan the QR code again.",
+            ),
+            Code::EnrolmentCodeUsed => (
+                "该登录码已经使用过，只能使用一次。请联系管理员重新生成。",
+                "This enrolment code has already been used; it works once. Ask your administrator for a new one.",
+            ),
+            Code::EnrolmentCodeExpired => (
+                "该登录码已过期。请联系管理员重新生成。",
+                "This enrolment code has expired. Ask your administrator for a new one.",
+            ),
+            Code::EnrolmentCodeRevoked => (
+                "该登录码已被管理员作废。请联系管理员重新生成。",
+                "This enrolment code was revoked by an administrator. Ask for a new one.",
             ),
         }
     }

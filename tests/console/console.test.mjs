@@ -20,6 +20,8 @@ const axeSource = join(here, 'node_modules', 'axe-core', 'axe.min.js');
 
 let server;
 let base;
+/// Everything the demo server wrote to stdout and stderr.
+let serverLog = '';
 let dataDir;
 let browser;
 
@@ -34,13 +36,14 @@ function startDemo() {
     const timer = setTimeout(() => reject(new Error(`demo did not start:\n${out}`)), 60_000);
     server.stdout.on('data', (chunk) => {
       out += chunk;
+      serverLog += chunk;
       const m = out.match(/address:\s+(http:\/\/127\.0\.0\.1:\d+)/);
       if (m) {
         clearTimeout(timer);
         resolveStart(m[1]);
       }
     });
-    server.stderr.on('data', (chunk) => { out += chunk; });
+    server.stderr.on('data', (chunk) => { out += chunk; serverLog += chunk; });
     server.on('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`demo exited with ${code}:\n${out}`));
@@ -195,7 +198,7 @@ test('the administrator manages accounts and devices and reads the audit log', a
   await login(page, 'demo-admin', 'doudi-demo-2026', '**/console/admin');
   assert.equal(await page.locator('h1').innerText(), '系统管理');
   const nav = await page.locator('header nav').innerText();
-  for (const item of ['账号', '设备', '审计日志']) assert.ok(nav.includes(item), nav);
+  for (const item of ['账号', '设备', '手机登录码', '审计日志']) assert.ok(nav.includes(item), nav);
   for (const item of ['审核队列', '家庭查询', '导出台账']) assert.ok(!nav.includes(item), nav);
   await page.screenshot({ path: join(artifacts, 'console-admin.png'), fullPage: true });
 
@@ -285,6 +288,45 @@ test('the administrator manages accounts and devices and reads the audit log', a
 
   await page.goto(`${base}/console/admin`);
   await Promise.all([page.waitForURL('**/console/login'), page.click('header form button')]);
+  await context.close();
+});
+
+test('the administrator makes a one-time phone enrolment code, shown as text and QR code', async () => {
+  // bypassCSP: axe is injected as an inline script.
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', bypassCSP: true });
+  const page = await login(context, 'demo-admin');
+  await page.click('header nav >> text=手机登录码');
+  assert.equal(await page.locator('h1').innerText(), '手机登录码');
+  const form = page.locator('form[action="/console/admin/enrolment"]');
+  const options = await form.locator('select[name=account_id] option').allInnerTexts();
+  assert.ok(options.some((o) => o.includes('demo-grid')), options.join());
+  assert.ok(!options.some((o) => o.includes('demo-town')), options.join());
+  await form.locator('select[name=account_id]').selectOption({ label: options.find((o) => o.includes('demo-grid')) });
+  await Promise.all([page.waitForURL('**/console/admin/enrolment'), form.locator('button[type=submit]').click()]);
+  const code = await page.locator('code.enrolment-code').innerText();
+  assert.match(code, /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/);
+  const qr = page.locator('svg.qr');
+  assert.equal(await qr.getAttribute('aria-label'), '手机登录二维码');
+  assert.ok((await qr.boundingBox()).width >= 200);
+  assert.match(await page.locator('main').innerText(), /有效期至\s*\d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
+  for (const [width, height] of [[1366, 768], [390, 844]]) {
+    await page.setViewportSize({ width, height });
+    await page.screenshot({ path: join(artifacts, `console-admin-enrolment-${width}.png`), fullPage: true });
+    assert.deepEqual(await axeFindings(page), [], `${width}px`);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${width}px scrolls sideways`);
+  }
+  // The list shows it usable, never the code; revoking it says so.
+  await page.goto(`${base}/console/admin/enrolment`);
+  assert.ok(!(await page.locator('main').innerText()).includes(code));
+  assert.match(await page.locator('table.list tbody tr').first().innerText(), /可使用/);
+  assert.deepEqual(await axeFindings(page), [], 'the list at 390px');
+  await Promise.all([
+    page.waitForURL('**?done=enrolment_revoked'),
+    page.locator('form[action$="/revoke"] button').first().click(),
+  ]);
+  assert.match(await page.locator('table.list tbody tr').first().innerText(), /已作废/);
+  // The code never reached the server's log.
+  for (const form of [code, code.replace(/-/g, '')]) assert.ok(!serverLog.includes(form), 'the code is in the log');
   await context.close();
 });
 

@@ -42,7 +42,8 @@ pub(super) fn server_error(resp: &HttpResponse) -> DoudiError {
     match (resp.status, b.code.as_str()) {
         (403, "auth.device_revoked") => DoudiError::Revoked,
         (426, _) => DoudiError::UpgradeRequired,
-        (401, _) => DoudiError::Unauthorized {
+        // A refused enrolment code says what to do about it: its message reaches the user.
+        (401, code) if !code.starts_with("auth.enrolment_code_") => DoudiError::Unauthorized {
             error_code: b.code,
             detail: b.message_en,
         },

@@ -40,6 +40,8 @@ use serde::{Deserialize, Serialize};
 mod capture;
 mod http;
 mod session;
+
+pub use session::parse_enrolment_qr;
 mod sync;
 mod upload;
 

@@ -159,16 +159,43 @@ impl Inner {
         password: &str,
         device_name: &str,
     ) -> Result<AccountInfo> {
+        let credentials = serde_json::json!({ "username": username, "password": password });
+        self.sign_in("/api/v1/auth/login", credentials, device_name)
+    }
+
+    /// Log in with a one-time enrolment code instead of a password.
+    pub(super) fn enrol(&self, code: &str, device_name: &str) -> Result<AccountInfo> {
+        let code = code.trim();
+        if code.is_empty() || code.len() > 64 {
+            return Err(DoudiError::invalid(
+                "登录码",
+                "请输入管理员给出的 16 位登录码，或扫描二维码",
+                "enter the 16-character code the administrator gave, or scan the QR code",
+            ));
+        }
+        self.sign_in(
+            "/api/v1/auth/enrol",
+            serde_json::json!({ "code": code }),
+            device_name,
+        )
+    }
+
+    /// A login at `path` with `credentials` (an object) and this phone: on success the session,
+    /// the device id and the account's regions are kept; another account's data is cleared.
+    fn sign_in(
+        &self,
+        path: &str,
+        mut credentials: serde_json::Value,
+        device_name: &str,
+    ) -> Result<AccountInfo> {
         let device_id: Option<String> = self.store().meta(META_DEVICE)?;
         let mut device = serde_json::json!({ "name": device_name, "platform": platform() });
         if let Some(id) = &device_id {
             device["id"] = serde_json::json!(id);
         }
-        let body = serde_json::to_vec(&serde_json::json!({
-            "username": username, "password": password, "device": device,
-        }))
-        .map_err(DoudiError::internal)?;
-        let req = self.request("POST", "/api/v1/auth/login", "application/json", body, None);
+        credentials["device"] = device;
+        let body = serde_json::to_vec(&credentials).map_err(DoudiError::internal)?;
+        let req = self.request("POST", path, "application/json", body, None);
         let resp = self.send_retrying(&req)?;
         if resp.status != 200 {
             return Err(match server_error(&resp) {
@@ -247,6 +274,17 @@ impl DoudiClient {
         .await
     }
 
+    /// Log in with a one-time enrolment code (手机登录码) an administrator made for this
+    /// account, typed or read from the QR code by [`parse_enrolment_qr`] (open the client with
+    /// the QR code's server first). Registers this phone as `login` does. A code used already,
+    /// expired or revoked is `DoudiError::Server` with `auth.enrolment_code_used`, `_expired` or
+    /// `_revoked` and a message saying to ask for a new one; a wrong code
+    /// `auth.enrolment_code_invalid`.
+    pub async fn enrol(&self, code: String, device_name: String) -> Result<AccountInfo> {
+        let inner = self.inner.clone();
+        blocking::spawn(None, move || inner.enrol(&code, &device_name)).await
+    }
+
     /// End the session (on the server too when online). Local records stay for the same user.
     pub async fn logout(&self) -> Result<()> {
         let inner = self.inner.clone();
@@ -260,5 +298,77 @@ impl DoudiClient {
             .store()
             .meta::<Session>(META_SESSION)?
             .map(|s| s.account))
+    }
+}
+
+/// What an enrolment QR code holds (`doudi://enrol?v=1&code=…&server=…`, docs/PROTOCOL.md,
+/// "Enrolment"): the server and the code. Anything else is `input.invalid` with a message
+/// saying it is not a doudi login code.
+#[uniffi::export]
+pub fn parse_enrolment_qr(payload: String) -> Result<EnrolmentQr> {
+    let not_ours = || {
+        DoudiError::invalid(
+            "二维码",
+            "这不是兜底系统的手机登录二维码，请扫描管理员在审核台生成的二维码",
+            "not a doudi enrolment QR code",
+        )
+    };
+    let query = payload
+        .trim()
+        .strip_prefix("doudi://enrol?")
+        .ok_or_else(not_ours)?;
+    // The server's address is last and unescaped: everything after `server=`.
+    let (params, server) = query.split_once("server=").ok_or_else(not_ours)?;
+    let mut version = None;
+    let mut code = None;
+    for pair in params.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("v", v)) => version = Some(v),
+            Some(("code", c)) => code = Some(c),
+            _ => {}
+        }
+    }
+    if version != Some("1") {
+        return Err(DoudiError::invalid(
+            "二维码",
+            "二维码版本不受支持，请更新应用",
+            "unsupported enrolment QR code version",
+        ));
+    }
+    let code = code.filter(|c| !c.is_empty()).ok_or_else(not_ours)?;
+    let server = server.trim_end_matches('/');
+    let web = server.starts_with("https://") || server.starts_with("http://");
+    if !web || server.contains(char::is_whitespace) {
+        return Err(not_ours());
+    }
+    Ok(EnrolmentQr {
+        server_url: server.to_string(),
+        code: code.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enrolment_qr_payloads_parse() {
+        let qr = parse_enrolment_qr(
+            "doudi://enrol?v=1&code=K7QM3XRT9PWDH2VB&server=https://doudi.example.gov.cn:8443/"
+                .into(),
+        )
+        .unwrap();
+        assert_eq!(qr.server_url, "https://doudi.example.gov.cn:8443");
+        assert_eq!(qr.code, "K7QM3XRT9PWDH2VB");
+        for bad in [
+            "https://example.com",
+            "doudi://enrol?v=2&code=A&server=https://x",
+            "doudi://enrol?v=1&server=https://x",
+            "doudi://enrol?v=1&code=A&server=ftp://x",
+        ] {
+            let e = parse_enrolment_qr(bad.into()).unwrap_err();
+            assert_eq!(e.code(), "input.invalid", "{bad}");
+            assert!(!e.message_zh().is_empty());
+        }
     }
 }

@@ -122,6 +122,12 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
             Action::ManageDevices,
         ),
         (
+            "enrolment",
+            "/console/admin/enrolment",
+            "手机登录码",
+            Action::ManageDevices,
+        ),
+        (
             "audit",
             "/console/admin/audit",
             "审计日志",

@@ -8,13 +8,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiBody, ApiJson, ApiQuery, AuthContext, SharedState};
+use super::{ApiBody, ApiJson, ApiQuery, AuthContext, PublicUrl, SharedState};
 use crate::accounts::AccountView;
 use crate::admin::{self, AuditFilter};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::regions::ImportReport;
 
-pub use crate::admin::{AuditEntry, CreateAccountRequest, DeviceView, UpdateAccountRequest};
+pub use crate::admin::{
+    AuditEntry, CreateAccountRequest, DeviceView, EnrolmentCodeView, NewEnrolmentCode,
+    UpdateAccountRequest,
+};
 
 /// Import regions from CSV (`code,parent_code,level,name`); all or nothing.
 #[utoipa::path(post, path = "/api/v1/admin/regions/import", tag = "admin", security(("bearer" = [])),
@@ -131,6 +134,62 @@ pub async fn revoke_device(
     ApiJson(req): ApiJson<RevokeRequest>,
 ) -> ApiResult<StatusCode> {
     admin::revoke_device(&state.db, &ctx, &id, &req.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolmentCodeRequest {
+    /// The field account (网格员 or 社会救助协理员) the phone will log in as.
+    pub account_id: String,
+}
+
+/// Make a one-time enrolment code (手机登录码) for a field account: a phone exchanges it once at
+/// `POST /api/v1/auth/enrol` instead of the password, until it expires (`enrolment_code_ttl_secs`).
+/// The code is in this answer only; the server keeps its hash.
+#[utoipa::path(post, path = "/api/v1/admin/enrolment-codes", tag = "admin", security(("bearer" = [])),
+    request_body = EnrolmentCodeRequest,
+    responses((status = 201, body = NewEnrolmentCode),
+              (status = 400, body = crate::error::ErrorBody, description = "`request.invalid`: not a field account, or disabled"),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`: no such account")))]
+pub async fn create_enrolment_code(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    PublicUrl(server): PublicUrl,
+    ApiJson(req): ApiJson<EnrolmentCodeRequest>,
+) -> ApiResult<(StatusCode, Json<NewEnrolmentCode>)> {
+    let ttl = state.settings.enrolment_code_ttl_secs;
+    let made = admin::create_enrolment_code(&state.db, &ctx, &req.account_id, ttl, &server).await?;
+    Ok((StatusCode::CREATED, Json(made)))
+}
+
+/// Enrolment codes of the accounts working inside the caller's regions, newest first (never the
+/// codes themselves).
+#[utoipa::path(get, path = "/api/v1/admin/enrolment-codes", tag = "admin", security(("bearer" = [])), params(DeviceQuery),
+    responses((status = 200, body = [EnrolmentCodeView]),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`: no such account")))]
+pub async fn list_enrolment_codes(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    ApiQuery(q): ApiQuery<DeviceQuery>,
+) -> ApiResult<Json<Vec<EnrolmentCodeView>>> {
+    Ok(Json(
+        admin::list_enrolment_codes(&state.db, &ctx, q.account_id).await?,
+    ))
+}
+
+/// Revoke an enrolment code not yet used.
+#[utoipa::path(post, path = "/api/v1/admin/enrolment-codes/{id}/revoke", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Enrolment code id")),
+    responses((status = 204),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
+              (status = 410, body = crate::error::ErrorBody, description = "`auth.enrolment_code_used`: used already; revoke its device instead")))]
+pub async fn revoke_enrolment_code(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    admin::revoke_enrolment_code(&state.db, &ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,12 +1,13 @@
-//! Login, refresh-token rotation, logout and the caller's own account.
+//! Login (with a password or a phone enrolment code), refresh-token rotation, logout and the
+//! caller's own account.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,9 +16,10 @@ use super::{ApiJson, AuthContext, ClientAddr, SharedState};
 use crate::accounts::{self, AccountView};
 use crate::audit::{self, Outcome, actions};
 use crate::auth::{
-    dummy_hash, hash_refresh_token, new_id, new_refresh_token, now_ms, verify_password,
+    dummy_hash, hash_enrolment_code, hash_refresh_token, new_id, new_refresh_token,
+    normalise_enrolment_code, now_ms, verify_password,
 };
-use crate::entity::{account, device, login_attempt, refresh_token};
+use crate::entity::{account, device, enrolment_code, login_attempt, refresh_token};
 use crate::error::{ApiError, ApiResult, Code};
 
 /// The phone or browser logging in.
@@ -101,39 +103,43 @@ async fn issue_tokens(
 }
 
 /// Seconds until a held account or address may try again, or `None` when not held.
+///
+/// Without a user name (an enrolment code), only the address's failures count.
 pub(crate) async fn rate_limit(
     state: &SharedState,
-    username: &str,
+    username: Option<&str>,
     addr: &str,
 ) -> ApiResult<Option<u64>> {
     let s = &state.settings;
     let now = now_ms();
     let window_ms = s.login_window_secs as i64 * 1000;
     let since = now - window_ms;
-    // A successful login clears the account's count.
-    let last_ok = login_attempt::Entity::find()
-        .filter(login_attempt::Column::Username.eq(username))
-        .filter(login_attempt::Column::Success.eq(true))
-        .filter(login_attempt::Column::AtMs.gt(since))
-        .order_by_desc(login_attempt::Column::AtMs)
-        .one(&state.db)
-        .await?
-        .map(|a| a.at_ms)
-        .unwrap_or(since);
-    let account_failures = login_attempt::Entity::find()
-        .filter(login_attempt::Column::Username.eq(username))
-        .filter(login_attempt::Column::Success.eq(false))
-        .filter(login_attempt::Column::AtMs.gt(last_ok.max(since)))
-        .order_by_desc(login_attempt::Column::AtMs);
+    let mut limits = Vec::new();
+    if let Some(username) = username {
+        // A successful login clears the account's count.
+        let last_ok = login_attempt::Entity::find()
+            .filter(login_attempt::Column::Username.eq(username))
+            .filter(login_attempt::Column::Success.eq(true))
+            .filter(login_attempt::Column::AtMs.gt(since))
+            .order_by_desc(login_attempt::Column::AtMs)
+            .one(&state.db)
+            .await?
+            .map(|a| a.at_ms)
+            .unwrap_or(since);
+        let account_failures = login_attempt::Entity::find()
+            .filter(login_attempt::Column::Username.eq(username))
+            .filter(login_attempt::Column::Success.eq(false))
+            .filter(login_attempt::Column::AtMs.gt(last_ok.max(since)))
+            .order_by_desc(login_attempt::Column::AtMs);
+        limits.push((account_failures, s.login_max_failures_per_account));
+    }
     let addr_failures = login_attempt::Entity::find()
         .filter(login_attempt::Column::ClientAddr.eq(addr))
         .filter(login_attempt::Column::Success.eq(false))
         .filter(login_attempt::Column::AtMs.gt(since))
         .order_by_desc(login_attempt::Column::AtMs);
-    for (query, limit) in [
-        (account_failures, s.login_max_failures_per_account),
-        (addr_failures, s.login_max_failures_per_addr),
-    ] {
+    limits.push((addr_failures, s.login_max_failures_per_addr));
+    for (query, limit) in limits {
         let limit = limit.max(1) as u64;
         if query.clone().count(&state.db).await? >= limit {
             // Held until the oldest of the last `limit` failures leaves the window.
@@ -182,72 +188,17 @@ pub async fn login(
     if req.username.is_empty() || req.username.len() > 64 || req.password.len() > 1024 {
         return Err(ApiError::new(Code::InvalidCredentials));
     }
-    let name = req.device.name.trim();
-    if name.is_empty() || name.chars().count() > 128 {
-        return Err(invalid(
-            "设备名称不能为空且不超过 128 字",
-            "the device name must be 1 to 128 characters",
-        ));
-    }
-    if !PLATFORMS.contains(&req.device.platform.as_str()) {
-        return Err(invalid(
-            "设备平台须为 android、ios、web 或 desktop",
-            "the platform must be android, ios, web or desktop",
-        ));
-    }
+    check_device(&req.device)?;
     let (account, home) = check_password(&state, &req.username, req.password, &addr, None).await?;
-
-    let now = now_ms();
-    let known = match &req.device.id {
-        Some(id) => {
-            device::Entity::find_by_id(id.clone())
-                .one(&state.db)
-                .await?
-        }
-        None => None,
-    };
-    let device_id = match known {
-        Some(d) if d.account_id == account.id => {
-            if d.revoked_at_ms.is_some() {
-                let ev = audit::Event {
-                    account_id: Some(&account.id),
-                    region_path: home.as_deref(),
-                    device_id: Some(&d.id),
-                    action: actions::LOGIN,
-                    client_addr: Some(&addr),
-                    detail: Some(serde_json::json!({ "reason": "device revoked" })),
-                    ..Default::default()
-                };
-                let answer = ApiError::new(Code::DeviceRevoked);
-                return Err(audit::refuse(&state.db, Outcome::Denied, ev, answer).await);
-            }
-            let id = d.id.clone();
-            let mut d: device::ActiveModel = d.into();
-            d.name = Set(name.to_string());
-            d.last_seen_at_ms = Set(now);
-            d.signed_out_at_ms = Set(None);
-            d.update(&state.db).await?;
-            id
-        }
-        // Unknown ids (or another account's device) get a new device: ids are server-issued.
-        _ => {
-            let id = new_id();
-            device::ActiveModel {
-                id: Set(id.clone()),
-                account_id: Set(account.id.clone()),
-                name: Set(name.to_string()),
-                platform: Set(req.device.platform.clone()),
-                created_at_ms: Set(now),
-                last_seen_at_ms: Set(now),
-                revoked_at_ms: Set(None),
-                revoked_reason: Set(None),
-                signed_out_at_ms: Set(None),
-            }
-            .insert(&state.db)
-            .await?;
-            id
-        }
-    };
+    let device_id = register_device(
+        &state.db,
+        &account,
+        home.as_deref(),
+        &req.device,
+        &addr,
+        actions::LOGIN,
+    )
+    .await?;
     record_attempt(&state, &req.username, &addr, true).await?;
     let resp = issue_tokens(&state, &account, &device_id).await?;
     let scope = resp.account.regions.first().map(|r| r.code.clone());
@@ -267,6 +218,225 @@ pub async fn login(
     )
     .await?;
     Ok(Json(resp))
+}
+
+/// The device's name and platform as a login takes them.
+fn check_device(device: &DeviceInfo) -> ApiResult<()> {
+    let name = device.name.trim();
+    if name.is_empty() || name.chars().count() > 128 {
+        return Err(invalid(
+            "设备名称不能为空且不超过 128 字",
+            "the device name must be 1 to 128 characters",
+        ));
+    }
+    if !PLATFORMS.contains(&device.platform.as_str()) {
+        return Err(invalid(
+            "设备平台须为 android、ios、web 或 desktop",
+            "the platform must be android, ios, web or desktop",
+        ));
+    }
+    Ok(())
+}
+
+/// The device a login (`action`: a password or an enrolment code) comes from: the account's
+/// device of the id given, renamed and signed in again, or a new one. A revoked device is
+/// refused (audited under `action`); an unknown id, or another account's, gets a new device:
+/// ids are server-issued.
+async fn register_device<C: ConnectionTrait>(
+    db: &C,
+    account: &account::Model,
+    home: Option<&str>,
+    device: &DeviceInfo,
+    addr: &str,
+    action: &str,
+) -> ApiResult<String> {
+    let name = device.name.trim();
+    let now = now_ms();
+    let known = match &device.id {
+        Some(id) => device::Entity::find_by_id(id.clone()).one(db).await?,
+        None => None,
+    };
+    Ok(match known {
+        Some(d) if d.account_id == account.id => {
+            if d.revoked_at_ms.is_some() {
+                let ev = audit::Event {
+                    account_id: Some(&account.id),
+                    region_path: home,
+                    device_id: Some(&d.id),
+                    action,
+                    client_addr: Some(addr),
+                    detail: Some(serde_json::json!({ "reason": "device revoked" })),
+                    ..Default::default()
+                };
+                let answer = ApiError::new(Code::DeviceRevoked);
+                return Err(audit::refuse(db, Outcome::Denied, ev, answer).await);
+            }
+            let id = d.id.clone();
+            let mut d: device::ActiveModel = d.into();
+            d.name = Set(name.to_string());
+            d.last_seen_at_ms = Set(now);
+            d.signed_out_at_ms = Set(None);
+            d.update(db).await?;
+            id
+        }
+        _ => {
+            let id = new_id();
+            device::ActiveModel {
+                id: Set(id.clone()),
+                account_id: Set(account.id.clone()),
+                name: Set(name.to_string()),
+                platform: Set(device.platform.clone()),
+                created_at_ms: Set(now),
+                last_seen_at_ms: Set(now),
+                revoked_at_ms: Set(None),
+                revoked_reason: Set(None),
+                signed_out_at_ms: Set(None),
+            }
+            .insert(db)
+            .await?;
+            id
+        }
+    })
+}
+
+/// The user name failed enrolment codes are counted under for the address's rate limit (no
+/// account can have it: user names are letters, digits and `._-`).
+const ENROL_ATTEMPT: &str = "#enrol";
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolRequest {
+    /// The enrolment code (手机登录码) as typed or scanned: case, spaces and hyphens do not
+    /// matter.
+    pub code: String,
+    pub device: DeviceInfo,
+}
+
+/// Log in a phone with a one-time enrolment code an administrator made for a field account
+/// (instead of its password); answers as a login does. The code works once, until it expires
+/// or is revoked.
+#[utoipa::path(post, path = "/api/v1/auth/enrol", tag = "auth", request_body = EnrolRequest,
+    responses((status = 200, body = TokenResponse),
+              (status = 401, body = crate::error::ErrorBody, description = "`auth.enrolment_code_invalid`"),
+              (status = 403, body = crate::error::ErrorBody, description = "`auth.account_disabled`, `auth.device_revoked`"),
+              (status = 410, body = crate::error::ErrorBody, description = "`auth.enrolment_code_used`, `auth.enrolment_code_expired`, `auth.enrolment_code_revoked`"),
+              (status = 429, body = crate::error::ErrorBody, description = "`auth.rate_limited`; `Retry-After` says when")))]
+pub async fn enrol(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<EnrolRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    check_device(&req.device)?;
+    if let Some(wait) = rate_limit(&state, None, &addr).await? {
+        let answer = ApiError::new(Code::RateLimited)
+            .with_message(
+                format!("登录码错误次数过多，请 {} 分钟后再试。", wait.div_ceil(60)),
+                format!("Too many wrong enrolment codes. Try again in {wait} seconds."),
+            )
+            .retry_after(wait);
+        let ev = audit::Event {
+            action: actions::LOGIN_RATE_LIMITED,
+            client_addr: Some(&addr),
+            detail: Some(serde_json::json!({ "via": "enrolment" })),
+            ..Default::default()
+        };
+        return Err(audit::refuse(&state.db, Outcome::Denied, ev, answer).await);
+    }
+    let found = match normalise_enrolment_code(&req.code) {
+        Some(code) => {
+            enrolment_code::Entity::find()
+                .filter(enrolment_code::Column::CodeHash.eq(hash_enrolment_code(&code)))
+                .one(&state.db)
+                .await?
+        }
+        None => None,
+    };
+    let Some(row) = found else {
+        record_attempt(&state, ENROL_ATTEMPT, &addr, false).await?;
+        let ev = audit::Event {
+            action: actions::ENROL,
+            client_addr: Some(&addr),
+            detail: Some(serde_json::json!({ "reason": "unknown code" })),
+            ..Default::default()
+        };
+        let answer = ApiError::new(Code::EnrolmentCodeInvalid);
+        return Err(audit::refuse(&state.db, Outcome::Failed, ev, answer).await);
+    };
+    let home = accounts::home_path(&state.db, &row.account_id).await?;
+    let refusal = |reason: &'static str| audit::Event {
+        account_id: Some(&row.account_id),
+        region_path: home.as_deref(),
+        action: actions::ENROL,
+        target: Some(&row.id),
+        client_addr: Some(&addr),
+        detail: Some(serde_json::json!({ "reason": reason })),
+        ..Default::default()
+    };
+    let now = now_ms();
+    if let Err(code) = crate::admin::enrolment_state(&row, now) {
+        record_attempt(&state, ENROL_ATTEMPT, &addr, false).await?;
+        let ev = refusal(code.as_str());
+        return Err(audit::refuse(&state.db, Outcome::Denied, ev, ApiError::new(code)).await);
+    }
+    let Some(account) = account::Entity::find_by_id(row.account_id.clone())
+        .one(&state.db)
+        .await?
+    else {
+        return Err(ApiError::new(Code::EnrolmentCodeInvalid));
+    };
+    if account.disabled {
+        let ev = refusal("account disabled");
+        let answer = ApiError::new(Code::AccountDisabled);
+        return Err(audit::refuse(&state.db, Outcome::Denied, ev, answer).await);
+    }
+    let txn = state.db.begin().await?;
+    // Spend the code; of two phones presenting it at once, one wins.
+    let spent = enrolment_code::Entity::update_many()
+        .col_expr(enrolment_code::Column::UsedAtMs, Expr::value(now))
+        .filter(enrolment_code::Column::Id.eq(row.id.as_str()))
+        .filter(enrolment_code::Column::UsedAtMs.is_null())
+        .filter(enrolment_code::Column::RevokedAtMs.is_null())
+        .exec(&txn)
+        .await?;
+    if spent.rows_affected != 1 {
+        drop(txn);
+        let ev = refusal(Code::EnrolmentCodeUsed.as_str());
+        let answer = ApiError::new(Code::EnrolmentCodeUsed);
+        return Err(audit::refuse(&state.db, Outcome::Denied, ev, answer).await);
+    }
+    let device_id = register_device(
+        &txn,
+        &account,
+        home.as_deref(),
+        &req.device,
+        &addr,
+        actions::ENROL,
+    )
+    .await?;
+    enrolment_code::Entity::update_many()
+        .col_expr(
+            enrolment_code::Column::UsedDeviceId,
+            Expr::value(device_id.as_str()),
+        )
+        .filter(enrolment_code::Column::Id.eq(row.id.as_str()))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        Outcome::Ok,
+        audit::Event {
+            account_id: Some(&account.id),
+            region_path: home.as_deref(),
+            device_id: Some(&device_id),
+            action: actions::ENROL,
+            target: Some(&row.id),
+            client_addr: Some(&addr),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Json(issue_tokens(&state, &account, &device_id).await?))
 }
 
 /// The checks of a password login (the API's and the console's, `via` naming the latter in the
@@ -303,7 +473,7 @@ pub(crate) async fn check_password(
             ..Default::default()
         }
     };
-    if let Some(wait) = rate_limit(state, username, addr).await? {
+    if let Some(wait) = rate_limit(state, Some(username), addr).await? {
         let answer = ApiError::new(Code::RateLimited)
             .with_message(
                 format!("登录失败次数过多，请 {} 分钟后再试。", wait.div_ceil(60)),

@@ -102,6 +102,7 @@ pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
     let body_limit = state.settings.max_body_bytes;
     let api = Router::new()
         .route("/auth/login", post(auth::login))
+        .route("/auth/enrol", post(auth::enrol))
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))
@@ -118,6 +119,14 @@ pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
         )
         .route("/admin/devices", get(admin::list_devices))
         .route("/admin/devices/{id}/revoke", post(admin::revoke_device))
+        .route(
+            "/admin/enrolment-codes",
+            post(admin::create_enrolment_code).get(admin::list_enrolment_codes),
+        )
+        .route(
+            "/admin/enrolment-codes/{id}/revoke",
+            post(admin::revoke_enrolment_code),
+        )
         .route("/admin/audit", get(admin::list_audit))
         .route("/policies", get(policies::get_book))
         .route("/policies/resolve", get(policies::resolve))
@@ -394,6 +403,37 @@ impl FromRequestParts<SharedState> for ClientAddr {
             .map(|ci| ci.0.ip().to_string())
             .unwrap_or_else(|| "unknown".to_string());
         Ok(ClientAddr(peer))
+    }
+}
+
+/// The address phones reach this server at, for the enrolment QR code: `public_url` when set,
+/// else the scheme (`X-Forwarded-Proto` behind a trusted proxy, else `http`) and the `Host` the
+/// request came with.
+#[derive(Debug, Clone)]
+pub struct PublicUrl(pub String);
+
+impl FromRequestParts<SharedState> for PublicUrl {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
+        if let Some(url) = &state.settings.public_url {
+            return Ok(PublicUrl(url.trim_end_matches('/').to_string()));
+        }
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let scheme = match header("x-forwarded-proto") {
+            Some("https") if state.settings.trust_forwarded_for => "https",
+            _ => "http",
+        };
+        // A host is letters, digits, `.-:[]`: anything else would break the payload.
+        let host = header("host")
+            .filter(|h| {
+                !h.is_empty()
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            })
+            .map(str::to_string)
+            .unwrap_or_else(|| state.settings.listen.to_string());
+        Ok(PublicUrl(format!("{scheme}://{host}")))
     }
 }
 

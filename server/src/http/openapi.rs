@@ -16,10 +16,11 @@ use crate::error::Code;
 #[openapi(
     info(title = "doudi API", description = "兜底: social-assistance field work. Errors are `{code, message, message_en}`."),
     paths(
-        auth::login, auth::refresh, auth::logout, auth::me,
+        auth::login, auth::enrol, auth::refresh, auth::logout, auth::me,
         regions::get_region, regions::get_children,
         admin::import_regions, admin::create_account, admin::list_accounts, admin::update_account,
         admin::list_devices, admin::revoke_device, admin::list_audit,
+        admin::create_enrolment_code, admin::list_enrolment_codes, admin::revoke_enrolment_code,
         sync::sync, schema::get_schema, schema::get_identity_key,
         policies::get_book, policies::resolve, policies::put_layer,
         crate::http::review::review_visit, crate::http::review::review_queue,

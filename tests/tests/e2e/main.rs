@@ -8,6 +8,7 @@ mod api_contract;
 mod auth;
 mod backup;
 mod blobs;
+mod enrolment;
 mod exports;
 mod faults;
 mod identity;

@@ -25,7 +25,7 @@ use crate::review::deadlines;
 const PAGE: u64 = 50;
 
 /// The actions written to the audit log, with what they are called in Chinese.
-const ACTIONS: [(&str, &str); 25] = [
+const ACTIONS: [(&str, &str); 28] = [
     (actions::LOGIN, "登录"),
     (actions::LOGIN_RATE_LIMITED, "登录过于频繁被拒"),
     (actions::REFRESH, "刷新令牌"),
@@ -36,6 +36,9 @@ const ACTIONS: [(&str, &str); 25] = [
     (actions::ACCOUNT_CREATE, "创建账号"),
     (actions::ACCOUNT_UPDATE, "修改账号"),
     (actions::DEVICE_REVOKE, "停用设备"),
+    (actions::ENROLMENT_CREATE, "生成手机登录码"),
+    (actions::ENROLMENT_REVOKE, "作废手机登录码"),
+    (actions::ENROL, "登录码登录"),
     (actions::REGION_IMPORT, "导入区划"),
     ("admin.policy_put", "设置救助政策"),
     ("calendar.import", "导入工作日历"),

@@ -1,4 +1,5 @@
-//! 系统管理: the administrators' pages of the console (accounts, devices, audit log). They call
+//! 系统管理: the administrators' pages of the console (accounts, devices and their enrolment
+//! codes, audit log). They call
 //! [`crate::admin`], the rules the JSON API calls too, so the console and the API check, write
 //! and audit alike; the pages read and write no case data. A role without the permission gets
 //! the access module's refusal (audited), as on every other page.
@@ -6,6 +7,7 @@
 mod accounts;
 mod audit;
 mod devices;
+mod enrolment;
 mod regions;
 
 use axum::Router;
@@ -42,6 +44,14 @@ pub fn routes() -> Router<SharedState> {
         )
         .route("/console/admin/devices", get(devices::list))
         .route("/console/admin/devices/{id}/revoke", post(devices::revoke))
+        .route(
+            "/console/admin/enrolment",
+            get(enrolment::list).post(enrolment::create),
+        )
+        .route(
+            "/console/admin/enrolment/{id}/revoke",
+            post(enrolment::revoke),
+        )
         .route("/console/admin/audit", get(audit::log))
         .route(
             "/console/admin/regions",
@@ -92,6 +102,7 @@ fn done_notice(done: Option<&str>) -> String {
         Some("enabled") => "账号已启用。",
         Some("password") => "密码已重置。请将新密码当面告知本人。",
         Some("revoked") => "设备已停用：该设备立即不能同步，下次联网时将清除本机数据。",
+        Some("enrolment_revoked") => "登录码已作废，不能再用于登录。",
         _ => return String::new(),
     };
     format!("<p class=\"notice\" role=\"status\">{text}</p>")
@@ -181,6 +192,7 @@ async fn home_body(state: &SharedState, session: &Session) -> ApiResult<String> 
 </section>
 <ul>
 <li><a href="/console/admin/accounts/new">新建账号</a></li>
+<li><a href="/console/admin/enrolment">生成手机登录码（扫码登录）</a></li>
 <li><a href="/console/admin/audit">查阅审计日志</a></li>
 <li><a href="/console/admin/regions">导入区划</a></li>
 </ul>"#,
