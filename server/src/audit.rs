@@ -23,6 +23,7 @@ pub mod actions {
     pub const ACCOUNT_CREATE: &str = "admin.account_create";
     pub const ACCOUNT_UPDATE: &str = "admin.account_update";
     pub const DEVICE_REVOKE: &str = "admin.device_revoke";
+    pub const POLICY_PUT: &str = "admin.policy_put";
     pub const REGION_IMPORT: &str = "admin.region_import";
     pub const TASKS_SCHEDULE: &str = "tasks.schedule";
     pub const HOUSEHOLD_RISK: &str = "household.risk_level";
