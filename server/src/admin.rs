@@ -1,4 +1,5 @@
-//! Administration within one's own regions: region import, accounts, devices, audit log.
+//! Administration within one's own regions: region import, region policy, the working-day
+//! calendar, accounts, devices, audit log.
 //!
 //! The rules live here once, for the JSON API (`/api/v1/admin/…`, [`crate::http::admin`]) and
 //! the console's administration pages (`/console/admin/…`). Every read and write asks the access
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use doudi_protocol::role::Role;
+use doudi_protocol::rules::policy::PolicyLayer;
 
 use crate::access::{self, Action, Actor, Decision, Target};
 use crate::accounts::{self, AccountView, NewAccount};
@@ -22,6 +24,7 @@ use crate::audit::{self, Outcome, actions};
 use crate::auth::{hash_password, new_enrolment_code, new_id, now_ms};
 use crate::entity::{account, account_region, audit_log, device, enrolment_code, region};
 use crate::error::{ApiError, ApiResult, Code};
+use crate::policies::{self, PolicyStoreError};
 use crate::regions::{self, ImportError, ImportReport};
 
 /// The most regions one account may be bound to.
@@ -766,4 +769,62 @@ pub async fn list_audit(
             detail: r.detail.and_then(|d| serde_json::from_str(&d).ok()),
         })
         .collect())
+}
+
+/// The answer to a policy change the book refuses (`policy.invalid`, with the rule's own code in
+/// `details.policy_code`; nothing saved) or to a failed read.
+pub fn policy_store_error(e: PolicyStoreError) -> ApiError {
+    match e {
+        PolicyStoreError::Invalid(p) => ApiError::new(Code::PolicyInvalid)
+            .with_message(
+                format!("政策设置有误，未保存，原政策继续有效：{}", p.message_zh()),
+                format!(
+                    "The policy is invalid and was not saved; the previous one stays in force: {}",
+                    p.message_en()
+                ),
+            )
+            .with_details(serde_json::json!({ "policy_code": p.code(), "field": p.field() })),
+        PolicyStoreError::Db(e) => e.into(),
+    }
+}
+
+/// Add or replace one layer version of a region inside the administrator's regions, validated
+/// on the whole book (an invalid change is `policy.invalid` and leaves the book as it was) and
+/// audited `admin.policy_put` in the same transaction. The national layer is set by file import
+/// on the server (`doudi policy import`): asking for it is a refusal, audited. Returns the
+/// book's new version.
+pub async fn put_policy_layer(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    layer: PolicyLayer,
+) -> ApiResult<u64> {
+    let Some(code) = layer.region.clone() else {
+        let (action, d) = (Action::ManageRegions, Decision::DenyScope);
+        let answer = Code::Denied.into();
+        let caller = actor.caller();
+        return Err(caller.deny(db, action, d, "national policy", answer).await);
+    };
+    let region = regions::find(db, &code).await?.ok_or_else(|| {
+        ApiError::new(Code::UnknownRegion).with_message(
+            format!("区划代码 {code} 不存在"),
+            format!("region code {code} does not exist"),
+        )
+    })?;
+    actor
+        .require(
+            db,
+            Action::ManageRegions,
+            Target::Region(&region.path),
+            &code,
+        )
+        .await?;
+    let mut ev = actor.event(actions::POLICY_PUT, Some(&code));
+    ev.detail = Some(serde_json::json!({
+        "effective_from": layer.effective_from.to_string(),
+        "source": layer.source,
+    }));
+    let entry = audit::row(Outcome::Ok, ev);
+    policies::put_layer(db, layer, Some(&actor.account.id), Some(entry))
+        .await
+        .map_err(policy_store_error)
 }

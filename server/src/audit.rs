@@ -23,6 +23,7 @@ pub mod actions {
     pub const ACCOUNT_CREATE: &str = "admin.account_create";
     pub const ACCOUNT_UPDATE: &str = "admin.account_update";
     pub const DEVICE_REVOKE: &str = "admin.device_revoke";
+    pub const POLICY_PUT: &str = "admin.policy_put";
     pub const REGION_IMPORT: &str = "admin.region_import";
     /// A phone enrolment code (手机登录码) made; the entry names the code's id, never the code.
     pub const ENROLMENT_CREATE: &str = "admin.enrolment_create";

@@ -1,5 +1,5 @@
-//! Exports (导出台账): the households, members, visits, discovery reports and tasks of the
-//! caller's regions as CSV or XLSX, for the ledgers reviewers keep outside doudi (docs/API.md
+//! Exports (导出台账): the households, members, visits, discovery reports, tasks, decisions,
+//! monitoring alerts, 临时救助 cases and applications of the caller's regions as CSV or XLSX, for the ledgers reviewers keep outside doudi (docs/API.md
 //! "Exports").
 //!
 //! An export is read page by page in key order ([`PAGE_ROWS`] rows at a time), so a county of a
@@ -13,7 +13,9 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 use serde::Deserialize;
 
 use doudi_protocol::doc::discovery::{Channel, DiscoveryStatus, Urgency};
@@ -22,11 +24,15 @@ use doudi_protocol::doc::visit::{Conclusion, Purpose, VisitMode, VisitStatus};
 use doudi_protocol::rules::Money;
 
 use crate::access::{Action, Actor, Subject, Target, scope_condition};
-use crate::entity::{account, decision, household, member, monitoring_alert, report, task, visit};
+use crate::entity::{
+    account, decision, household, member, monitoring_alert, report, task, temp_aid_case, visit,
+};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::identity::IdentityKeys;
 use crate::review::queue::region_path_in_scope;
 use crate::review::{deadlines, recheck};
+
+mod cases;
 
 /// Rows read from the database per step.
 pub const PAGE_ROWS: u64 = 1000;
@@ -51,10 +57,15 @@ pub enum Dataset {
     Decisions,
     /// 监测预警: one row per monitoring alert, open or disposed.
     Alerts,
+    /// 临时救助: one row per 临时救助 case, in the region where the emergency happened.
+    TemporaryAid,
+    /// 申请: one row per application (入户调查 visit past the draft state), with its township and
+    /// county decisions and their due dates.
+    Applications,
 }
 
 impl Dataset {
-    pub const ALL: [Dataset; 7] = [
+    pub const ALL: [Dataset; 9] = [
         Dataset::Households,
         Dataset::Members,
         Dataset::Visits,
@@ -62,6 +73,8 @@ impl Dataset {
         Dataset::Tasks,
         Dataset::Decisions,
         Dataset::Alerts,
+        Dataset::TemporaryAid,
+        Dataset::Applications,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +86,8 @@ impl Dataset {
             Dataset::Tasks => "tasks",
             Dataset::Decisions => "decisions",
             Dataset::Alerts => "alerts",
+            Dataset::TemporaryAid => "temporary_aid",
+            Dataset::Applications => "applications",
         }
     }
 
@@ -89,6 +104,8 @@ impl Dataset {
             Dataset::Tasks => "任务台账",
             Dataset::Decisions => "保障决定台账",
             Dataset::Alerts => "监测预警台账",
+            Dataset::TemporaryAid => "临时救助台账",
+            Dataset::Applications => "申请台账",
         }
     }
 
@@ -201,6 +218,48 @@ impl Dataset {
                 "处置人",
                 "处置时间",
             ],
+            Dataset::TemporaryAid => &[
+                "案件编号",
+                "类型",
+                "户编号",
+                "受助人",
+                "身份证号",
+                "发生地区划编码",
+                "发生地",
+                "地点",
+                "事由",
+                "报告编号",
+                "上报时间",
+                "先行救助到期时间",
+                "先行救助时间",
+                "补办手续到期时间",
+                "补办手续时间",
+                "已超时",
+                "审批权限",
+                "一事一议",
+                "批准金额（元）",
+                "已发放金额（元）",
+                "状态",
+                "登记人",
+            ],
+            Dataset::Applications => &[
+                "申请编号",
+                "户编号",
+                "户主",
+                "地址",
+                "网格编码",
+                "网格",
+                "申请救助类别",
+                "提交时间",
+                "状态",
+                "乡镇审核意见",
+                "乡镇审核时间",
+                "乡镇审核到期日",
+                "县级确认意见",
+                "县级确认时间",
+                "县级确认到期日",
+                "已逾期",
+            ],
         }
     }
 
@@ -214,11 +273,14 @@ impl Dataset {
             Dataset::Tasks => Some("到期日（无到期日的按创建日）"),
             Dataset::Decisions => Some("决定日期"),
             Dataset::Alerts => Some("接收日期"),
+            Dataset::TemporaryAid => Some("上报日期"),
+            Dataset::Applications => Some("提交日期"),
         }
     }
 
     /// What the period (`from`, `to`) filters on, if anything: the submission of a visit, the
-    /// report time of a report, the due date of a task (its creation when it has none).
+    /// report time of a report, the due date of a task (its creation when it has none), the
+    /// decision's time, an alert's receipt, a 临时救助 case's report, an application's submission.
     fn period_instant(self) -> Option<Expr> {
         match self {
             Dataset::Households | Dataset::Members => None,
@@ -233,6 +295,8 @@ impl Dataset {
             ),
             Dataset::Decisions => Some(Expr::col(decision::Column::AtMs)),
             Dataset::Alerts => Some(Expr::col(monitoring_alert::Column::ReceivedAtMs)),
+            Dataset::TemporaryAid => Some(Expr::col(temp_aid_case::Column::ReportedAtMs)),
+            Dataset::Applications => Some(Expr::col(visit::Column::SubmittedAtMs)),
         }
     }
 }
@@ -281,7 +345,8 @@ pub struct ExportParams {
     pub region: Option<String>,
     /// On or after this day (China time, `YYYY-MM-DD`): visits by submission, reports by
     /// report time, tasks by due date (creation when they have none), decisions by the decision,
-    /// alerts by their receipt; households and members ignore it.
+    /// alerts by their receipt, 临时救助 cases by their report, applications by submission;
+    /// households and members ignore it.
     pub from: Option<String>,
     /// On or before this day (China time, `YYYY-MM-DD`), as `from`.
     pub to: Option<String>,
@@ -324,6 +389,12 @@ pub struct Export {
     done: bool,
     grid_names: Names,
     account_names: Names,
+    /// The working-day calendar and the policy book, for the due dates of applications (read
+    /// once per export, when first needed).
+    limits: Option<(
+        doudi_protocol::rules::calendar::WorkCalendar,
+        crate::review::queue::Limits,
+    )>,
     /// Rows read so far.
     pub rows: u64,
 }
@@ -396,6 +467,8 @@ pub async fn start(
         Dataset::Tasks => within(subject, task::Column::RegionPath, path),
         Dataset::Decisions => within(subject, decision::Column::RegionPath, path),
         Dataset::Alerts => within(subject, monitoring_alert::Column::RegionPath, path),
+        Dataset::TemporaryAid => within(subject, temp_aid_case::Column::RegionPath, path),
+        Dataset::Applications => within(subject, visit::Column::RegionPath, path),
     };
     let from = day("from", params.from.as_deref())?;
     let to = day("to", params.to.as_deref())?;
@@ -450,6 +523,7 @@ pub async fn start(
         done: false,
         grid_names: Names::default(),
         account_names: Names::default(),
+        limits: None,
         rows: 0,
     })
 }
@@ -510,6 +584,27 @@ impl Export {
         q
     }
 
+    /// The next page of `q` in the caller's regions and the period, in the order of its string
+    /// key column `key`, after the last key of the page before ([`Export::after`]); remembers
+    /// this page's last key (`key_of`).
+    async fn next_by_key<E: EntityTrait>(
+        &mut self,
+        db: &DatabaseConnection,
+        q: Select<E>,
+        key: E::Column,
+        key_of: fn(&E::Model) -> &String,
+    ) -> ApiResult<Vec<E::Model>> {
+        let mut q = self.in_period(q.filter(self.in_scope.clone()));
+        if let Some((id, _)) = &self.after {
+            q = q.filter(key.gt(id.as_str()));
+        }
+        let page = q.order_by_asc(key).limit(PAGE_ROWS).all(db).await?;
+        if let Some(last) = page.last() {
+            self.after = Some((key_of(last).clone(), String::new()));
+        }
+        Ok(page)
+    }
+
     /// The next page of rows, or `None` when the export is complete.
     pub async fn next_page(
         &mut self,
@@ -527,6 +622,8 @@ impl Export {
             Dataset::Tasks => self.tasks(db).await?,
             Dataset::Decisions => self.decisions(db).await?,
             Dataset::Alerts => self.alerts(db).await?,
+            Dataset::TemporaryAid => self.temporary_aid(db).await?,
+            Dataset::Applications => self.applications(db).await?,
         };
         if (rows.len() as u64) < PAGE_ROWS {
             self.done = true;
@@ -549,20 +646,16 @@ impl Export {
     }
 
     async fn households(&mut self, db: &DatabaseConnection) -> ApiResult<Vec<Vec<String>>> {
-        let mut q = household::Entity::find().filter(self.in_scope.clone());
-        if let Some((id, _)) = &self.after {
-            q = q.filter(household::Column::DocId.gt(id.as_str()));
-        }
-        let page = q
-            .order_by_asc(household::Column::DocId)
-            .limit(PAGE_ROWS)
-            .all(db)
+        let page = self
+            .next_by_key(
+                db,
+                household::Entity::find(),
+                household::Column::DocId,
+                |h| &h.doc_id,
+            )
             .await?;
         let codes: Vec<&str> = page.iter().map(|h| h.scope.as_str()).collect();
         self.grid_names(db, &codes).await?;
-        if let Some(h) = page.last() {
-            self.after = Some((h.doc_id.clone(), String::new()));
-        }
         Ok(page
             .iter()
             .map(|h| {
@@ -656,29 +749,32 @@ impl Export {
             .collect())
     }
 
-    async fn visits(&mut self, db: &DatabaseConnection) -> ApiResult<Vec<Vec<String>>> {
-        let mut q = self.in_period(
-            visit::Entity::find()
-                .filter(self.in_scope.clone())
-                .filter(visit::Column::Status.ne(VisitStatus::Draft.as_str())),
-        );
-        if let Some((id, _)) = &self.after {
-            q = q.filter(visit::Column::DocId.gt(id.as_str()));
-        }
-        let page = q
-            .order_by_asc(visit::Column::DocId)
-            .limit(PAGE_ROWS)
-            .all(db)
+    /// The next page of the visits of `q` past the draft state, with their households (by id);
+    /// their grids' names looked up.
+    async fn visit_page(
+        &mut self,
+        db: &DatabaseConnection,
+        q: Select<visit::Entity>,
+    ) -> ApiResult<(Vec<visit::Model>, HashMap<String, household::Model>)> {
+        let page = self
+            .next_by_key(
+                db,
+                q.filter(visit::Column::Status.ne(VisitStatus::Draft.as_str())),
+                visit::Column::DocId,
+                |v| &v.doc_id,
+            )
             .await?;
-        if let Some(v) = page.last() {
-            self.after = Some((v.doc_id.clone(), String::new()));
-        }
         let households =
             Self::households_by_id(db, page.iter().map(|v| v.household_id.clone()).collect())
                 .await?;
         let codes: Vec<String> = page.iter().map(|v| v.scope.clone()).collect();
         let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
         self.grid_names(db, &codes).await?;
+        Ok((page, households))
+    }
+
+    async fn visits(&mut self, db: &DatabaseConnection) -> ApiResult<Vec<Vec<String>>> {
+        let (page, households) = self.visit_page(db, visit::Entity::find()).await?;
         Ok(page
             .iter()
             .map(|v| {
@@ -710,22 +806,15 @@ impl Export {
 
 impl Export {
     async fn reports(&mut self, db: &DatabaseConnection) -> ApiResult<Vec<Vec<String>>> {
-        let mut q = self.in_period(
-            report::Entity::find()
-                .filter(self.in_scope.clone())
-                .filter(report::Column::Status.ne(DiscoveryStatus::Draft.as_str())),
-        );
-        if let Some((id, _)) = &self.after {
-            q = q.filter(report::Column::DocId.gt(id.as_str()));
-        }
-        let page = q
-            .order_by_asc(report::Column::DocId)
-            .limit(PAGE_ROWS)
-            .all(db)
+        let page = self
+            .next_by_key(
+                db,
+                report::Entity::find()
+                    .filter(report::Column::Status.ne(DiscoveryStatus::Draft.as_str())),
+                report::Column::DocId,
+                |r| &r.doc_id,
+            )
             .await?;
-        if let Some(r) = page.last() {
-            self.after = Some((r.doc_id.clone(), String::new()));
-        }
         let codes: Vec<&str> = page.iter().map(|r| r.scope.as_str()).collect();
         self.grid_names(db, &codes).await?;
         let reporters: Vec<&str> = page.iter().map(|r| r.reporter.as_str()).collect();
@@ -755,18 +844,9 @@ impl Export {
     }
 
     async fn tasks(&mut self, db: &DatabaseConnection) -> ApiResult<Vec<Vec<String>>> {
-        let mut q = self.in_period(task::Entity::find().filter(self.in_scope.clone()));
-        if let Some((id, _)) = &self.after {
-            q = q.filter(task::Column::Id.gt(id.as_str()));
-        }
-        let page = q
-            .order_by_asc(task::Column::Id)
-            .limit(PAGE_ROWS)
-            .all(db)
+        let page = self
+            .next_by_key(db, task::Entity::find(), task::Column::Id, |r| &r.id)
             .await?;
-        if let Some(t) = page.last() {
-            self.after = Some((t.id.clone(), String::new()));
-        }
         let households = Self::households_by_id(
             db,
             page.iter().filter_map(|t| t.household_id.clone()).collect(),
@@ -875,18 +955,14 @@ impl Export {
     }
 
     async fn alerts(&mut self, db: &DatabaseConnection) -> ApiResult<Vec<Vec<String>>> {
-        let mut q = self.in_period(monitoring_alert::Entity::find().filter(self.in_scope.clone()));
-        if let Some((id, _)) = &self.after {
-            q = q.filter(monitoring_alert::Column::Id.gt(id.as_str()));
-        }
-        let page = q
-            .order_by_asc(monitoring_alert::Column::Id)
-            .limit(PAGE_ROWS)
-            .all(db)
+        let page = self
+            .next_by_key(
+                db,
+                monitoring_alert::Entity::find(),
+                monitoring_alert::Column::Id,
+                |a| &a.id,
+            )
             .await?;
-        if let Some(a) = page.last() {
-            self.after = Some((a.id.clone(), String::new()));
-        }
         let households =
             Self::households_by_id(db, page.iter().map(|a| a.household_id.clone()).collect())
                 .await?;

@@ -198,7 +198,7 @@ test('the administrator manages accounts and devices and reads the audit log', a
   await login(page, 'demo-admin', 'doudi-demo-2026', '**/console/admin');
   assert.equal(await page.locator('h1').innerText(), '系统管理');
   const nav = await page.locator('header nav').innerText();
-  for (const item of ['账号', '设备', '手机登录码', '审计日志']) assert.ok(nav.includes(item), nav);
+  for (const item of ['账号', '设备', '手机登录码', '审计日志', '救助政策', '工作日历']) assert.ok(nav.includes(item), nav);
   for (const item of ['审核队列', '家庭查询', '导出台账']) assert.ok(!nav.includes(item), nav);
   await page.screenshot({ path: join(artifacts, 'console-admin.png'), fullPage: true });
 
@@ -281,6 +281,35 @@ test('the administrator manages accounts and devices and reads the audit log', a
   assert.equal(await page.locator('textarea[name=csv]').inputValue(), csv);
   await page.screenshot({ path: join(artifacts, 'console-admin-regions.png'), fullPage: true });
 
+  // The policy in force, and a layer refused for a multiplier below 1: the input kept, the
+  // reason beside the setting, in Chinese.
+  await page.click('header nav >> text=救助政策');
+  assert.match(await page.locator('table.policy-resolved').innerText(), /城市低保边缘倍数/);
+  await page.click('text=为区划新增或修改政策');
+  await page.fill('input[name=effective_from]', '2027-01-01');
+  await page.fill('input[name=near_dibao_multiplier_urban]', '0.9');
+  await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/console/admin/policies')),
+    page.click('form.policy-form button[type=submit]'),
+  ]);
+  await page.waitForLoadState('load');
+  assert.equal(await page.locator('p.error[role=alert]').getAttribute('data-code'), 'policy.invalid');
+  assert.match(await page.locator('[data-field=near_dibao_multiplier_urban]').innerText(), /城市低保边缘倍数：倍数不能低于1/);
+  assert.equal(await page.locator('input[name=near_dibao_multiplier_urban]').inputValue(), '0.9');
+  await page.screenshot({ path: join(artifacts, 'console-admin-policy.png'), fullPage: true });
+
+  // The working-day calendar: the years covered, and a bad file previewed with its error.
+  await page.click('header nav >> text=工作日历');
+  assert.ok(await page.locator('table.calendar-years tr[data-year="2026"]').count());
+  await page.fill('textarea[name=csv]', '2027-13-01,holiday,元旦\n');
+  await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/console/admin/calendar')),
+    page.click('form.calendar-import button[type=submit]'),
+  ]);
+  await page.waitForLoadState('load');
+  assert.match(await page.locator('p.error[role=alert]').innerText(), /日历文件有误，未导入：节假日数据第1行有误/);
+  await page.screenshot({ path: join(artifacts, 'console-admin-calendar.png'), fullPage: true });
+
   // No case data for the administrator.
   const refused = await page.goto(`${base}/console/queue`);
   assert.equal(refused.status(), 403);
@@ -355,7 +384,7 @@ test('every console page passes axe for each role, at desktop and phone width', 
   const problems = [];
   for (const [username, width, height] of [
     ['demo-town', 1366, 768], ['demo-county', 1366, 768], ['demo-admin', 1366, 768],
-    ['demo-town', 390, 844],
+    ['demo-town', 390, 844], ['demo-admin', 390, 844],
   ]) {
     // bypassCSP: the console allows no inline script, and axe is injected as one.
     const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN', bypassCSP: true });

@@ -458,6 +458,26 @@ impl PolicyError {
         }
     }
 
+    /// The setting (a field of [`PolicySettings`]) the error is about, when it is about one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            PolicyError::NonPositiveAmount { field }
+            | PolicyError::NegativeAmount { field }
+            | PolicyError::MultiplierBelowOne { field, .. }
+            | PolicyError::RatioOutOfRange { field, .. }
+            | PolicyError::ZeroDuration { field }
+            | PolicyError::AgeOutOfRange { field, .. } => Some(field),
+            PolicyError::PhaseOutMinAboveMax { .. } => Some("phase_out_min_months"),
+            PolicyError::CaseLimitOrder { .. } => Some("case_limit_wd"),
+            PolicyError::AgeOrder { .. } => Some("minor_age"),
+            PolicyError::BadIncomeKind(_)
+            | PolicyError::BadRegionCode(_)
+            | PolicyError::DuplicateEffectiveDate { .. }
+            | PolicyError::NoSuchLayer { .. } => None,
+            PolicyError::Resolved { cause, .. } => cause.field(),
+        }
+    }
+
     /// The message in Chinese.
     pub fn message_zh(&self) -> String {
         match self {

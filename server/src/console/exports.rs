@@ -56,7 +56,7 @@ async fn page_body(state: &SharedState, session: &Session) -> ApiResult<String> 
         })
         .collect();
     Ok(format!(
-        r#"<p class="sub">导出您管辖区域内的家庭、家庭成员、走访、主动发现、任务、保障决定和监测预警记录，供建立台账和报送使用。身份证号默认脱敏；每次导出都记入审计日志。</p>{forms}"#
+        r#"<p class="sub">导出您管辖区域内的家庭、家庭成员、走访、主动发现、任务、保障决定、监测预警、临时救助和申请记录，供建立台账和报送使用。身份证号默认脱敏；每次导出都记入审计日志。</p>{forms}"#
     ))
 }
 

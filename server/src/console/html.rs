@@ -139,6 +139,18 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
             "区划导入",
             Action::ManageRegions,
         ),
+        (
+            "policies",
+            "/console/admin/policies",
+            "救助政策",
+            Action::ManageRegions,
+        ),
+        (
+            "calendar",
+            "/console/admin/calendar",
+            "工作日历",
+            Action::ManageRegions,
+        ),
     ]
     .iter()
     .filter(|item| role_allows(r.subject.role, item.3))

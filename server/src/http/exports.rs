@@ -19,7 +19,7 @@ const FILE_CHUNK: usize = 64 * 1024;
 
 /// Export a ledger of the caller's regions.
 #[utoipa::path(get, path = "/api/v1/exports/{dataset}", tag = "review", security(("bearer" = [])),
-    params(("dataset" = String, Path, description = "`households`, `members`, `visits`, `reports`, `tasks`, `decisions` or `alerts`"), ExportParams),
+    params(("dataset" = String, Path, description = "`households`, `members`, `visits`, `reports`, `tasks`, `decisions`, `alerts`, `temporary_aid` or `applications`"), ExportParams),
     responses(
         (status = 200, description = "the ledger: a header row in Chinese, then one row per household, current member, submitted visit, report, task, decision or alert, in id order",
             content((String = "text/csv; charset=utf-8"),

@@ -10,25 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 use doudi_protocol::rules::policy::{PolicyBookFile, PolicyLayer};
 
 use super::{ApiJson, ApiQuery, AuthContext, SharedState};
-use crate::access::{Action, Decision, Target};
-use crate::audit::{self, Outcome};
+use crate::access::{Action, Target};
+use crate::admin::{self, policy_store_error as store_error};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::policies::{self, PolicyStoreError};
-
-fn store_error(e: PolicyStoreError) -> ApiError {
-    match e {
-        PolicyStoreError::Invalid(p) => ApiError::new(Code::PolicyInvalid)
-            .with_message(
-                format!("政策设置有误，未保存，原政策继续有效：{}", p.message_zh()),
-                format!(
-                    "The policy is invalid and was not saved; the previous one stays in force: {}",
-                    p.message_en()
-                ),
-            )
-            .with_details(serde_json::json!({ "policy_code": p.code() })),
-        PolicyStoreError::Db(e) => e.into(),
-    }
-}
+use crate::policies;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PolicyBookView {
@@ -120,38 +105,7 @@ pub async fn put_layer(
     ctx: AuthContext,
     ApiJson(layer): ApiJson<PolicyLayer>,
 ) -> ApiResult<Json<PolicyBookView>> {
-    // The national layer is set by file import on the server (`doudi policy import`).
-    let Some(code) = layer.region.clone() else {
-        let (action, d) = (Action::ManageRegions, Decision::DenyScope);
-        let caller = ctx.caller();
-        let answer = Code::Denied.into();
-        return Err(caller
-            .deny(&state.db, action, d, "national policy", answer)
-            .await);
-    };
-    let region = crate::regions::find(&state.db, &code)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(Code::UnknownRegion).with_message(
-                format!("区划代码 {code} 不存在"),
-                format!("region code {code} does not exist"),
-            )
-        })?;
-    ctx.require(
-        &state.db,
-        Action::ManageRegions,
-        Target::Region(&region.path),
-        &code,
-    )
-    .await?;
-    let mut ev = ctx.event("admin.policy_put", Some(&code));
-    ev.detail = Some(
-        serde_json::json!({ "effective_from": layer.effective_from.to_string(), "source": layer.source }),
-    );
-    let entry = audit::row(Outcome::Ok, ev);
-    policies::put_layer(&state.db, layer.clone(), Some(&ctx.account.id), Some(entry))
-        .await
-        .map_err(store_error)?;
+    admin::put_policy_layer(&state.db, &ctx, layer).await?;
     let (book, version) = policies::load(&state.db).await.map_err(store_error)?;
     Ok(Json(PolicyBookView {
         version,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use doudi_protocol::doc::visit::Purpose;
 use doudi_protocol::role::Role;
+use doudi_protocol::rules::calendar::WorkCalendar;
 use doudi_protocol::rules::policy::Policy;
 
 use super::deadlines::{self, DueDate};
@@ -184,6 +185,27 @@ impl Limits {
     }
 }
 
+/// The statutory due dates of an application (入户调查) `v`: the township's opinion, counted
+/// from its submission, and the county's confirmation, counted from the township's approval at
+/// `approved_at` (none before it), each with the limits of the visit's region on the day it was
+/// submitted.
+pub fn application_dues(
+    cal: &WorkCalendar,
+    limits: &Limits,
+    v: &visit::Model,
+    tekun: bool,
+    approved_at: Option<i64>,
+) -> (Option<DueDate>, Option<DueDate>) {
+    let town = v
+        .submitted_at_ms
+        .and_then(|s| deadlines::town_due(cal, &limits.of(&v.region_path, s), s, tekun));
+    let county = approved_at.and_then(|a| {
+        let p = limits.of(&v.region_path, v.submitted_at_ms.unwrap_or(a));
+        deadlines::county_due(cal, &p, a, tekun)
+    });
+    (town, county)
+}
+
 /// Enrich visit rows with household, due date and spot-check flag.
 pub async fn items(db: &DatabaseConnection, rows: Vec<visit::Model>) -> ApiResult<Vec<QueueItem>> {
     let hh_ids: Vec<String> = rows.iter().map(|v| v.household_id.clone()).collect();
@@ -224,13 +246,10 @@ pub async fn items(db: &DatabaseConnection, rows: Vec<visit::Model>) -> ApiResul
             let application = Purpose::parse(&v.purpose)
                 .is_some_and(Purpose::needs_county_confirmation);
             let due = match v.status.as_str() {
-                "submitted" if application => v.submitted_at_ms.and_then(|s| {
-                    deadlines::town_due(&cal, &limits.of(&v.region_path, s), s, tekun)
-                }),
-                "approved" if application => approved_at.and_then(|a| {
-                    let p = limits.of(&v.region_path, v.submitted_at_ms.unwrap_or(a));
-                    deadlines::county_due(&cal, &p, a, tekun)
-                }),
+                "submitted" if application => application_dues(&cal, &limits, &v, tekun, None).0,
+                "approved" if application => {
+                    application_dues(&cal, &limits, &v, tekun, approved_at).1
+                }
                 _ => None,
             };
             QueueItem {

@@ -412,7 +412,8 @@ pub(super) async fn detail(
     Ok(out)
 }
 
-async fn views(
+/// The cases `rows` as listed: their amounts approved and paid, overdue flags and names.
+pub(crate) async fn views(
     db: &DatabaseConnection,
     rows: Vec<temp_aid_case::Model>,
 ) -> Result<Vec<CaseView>, DbErr> {

@@ -2,7 +2,10 @@
 //! on them, creates an account through the form (bad input comes back kept, with its code),
 //! binds its regions, disables and enables it, resets its password, revokes a device (asked
 //! twice) whose token the API then refuses, and reads the audit log filtered and paged. The
-//! administrator still reads no case data, and a reviewer gets none of these pages.
+//! administrator still reads no case data, and a reviewer gets none of these pages. Region
+//! policy is edited in a form checked by the policy book's rules (a refused form comes back
+//! with what was typed and the reason beside the setting), and a working-day calendar file is
+//! previewed with its errors before it is imported.
 
 use doudi_protocol::role::Role;
 use doudi_server::entity::device;
@@ -17,6 +20,8 @@ both_backends!(
     an_administrator_revokes_a_device_and_reads_the_audit_log,
     the_console_keeps_administrators_and_reviewers_apart,
     an_administrator_previews_and_imports_regions,
+    an_administrator_sets_region_policy_in_the_console,
+    an_administrator_previews_and_imports_the_working_day_calendar,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -781,4 +786,278 @@ async fn an_administrator_previews_and_imports_regions(b: Backend) {
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.audit("admin.region_import").await.len(), 1);
+}
+
+/// The row of the effective-policy table for one setting.
+fn setting_row<'p>(page: &'p str, key: &str) -> &'p str {
+    let at = page
+        .find(&format!("<tr data-key=\"{key}\">"))
+        .unwrap_or_else(|| panic!("no row {key}: {page}"));
+    let row = &page[at..];
+    &row[..row.find("</tr>").unwrap()]
+}
+
+async fn an_administrator_sets_region_policy_in_the_console(b: Backend) {
+    use chrono::NaiveDate;
+    let app = world(b).await;
+    let (mut admin, csrf) = admin_login(&app, "admin.jia").await;
+    let county = "370102000000";
+    let resolved = |app: &TestApp| {
+        let db = app.state.db.clone();
+        async move {
+            let (book, _) = doudi_server::policies::load(&db).await.unwrap();
+            let day = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+            book.resolve("370102001001", day).unwrap()
+        }
+    };
+
+    // The book and the effective policy of the administrator's county: national defaults.
+    let (status, page) = admin
+        .get(&format!(
+            "/console/admin/policies?region={county}&date=2026-06-01"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let row = setting_row(&page, "near_dibao_multiplier_urban");
+    assert!(
+        row.contains("城市低保边缘倍数") && row.contains(">1.5</td>"),
+        "{row}"
+    );
+    assert!(row.contains("全国默认值"), "{row}");
+    assert!(setting_row(&page, "dibao_standard_urban").contains("未设置"));
+
+    // A valid layer: saved, audited as the API's PUT, and the effective policy of a village
+    // below the county changes, naming the layer it comes from.
+    let (status, form) = admin
+        .get(&format!("/console/admin/policies/edit?region={county}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        form.contains("城市低保标准（元/人（按月或按年））"),
+        "{form}"
+    );
+    let good = [
+        ("region", county),
+        ("effective_from", "2026-01-01"),
+        ("source", "甲政发〔2026〕1号"),
+        ("near_dibao_multiplier_urban", "1.8"),
+        ("dibao_standard_urban", "900"),
+        ("dibao_standard_urban__per", "month"),
+        ("confirmation_delegated", "true"),
+        ("temp_aid_yearly_cap", "不限"),
+        ("csrf", csrf.as_str()),
+    ];
+    let r = admin.post("/console/admin/policies", &good).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page) = admin
+        .get(&format!("{}&date=2026-06-01", location(&r)))
+        .await;
+    assert!(page.contains("政策已保存"), "{page}");
+    let row = setting_row(&page, "near_dibao_multiplier_urban");
+    assert!(
+        row.contains(">1.8</td>") && row.contains("（自2026-01-01起）"),
+        "{row}"
+    );
+    assert!(setting_row(&page, "dibao_standard_urban").contains("900.00 元/人·月"));
+    assert!(setting_row(&page, "temp_aid_yearly_cap").contains("不限"));
+    assert!(page.contains("甲政发〔2026〕1号"), "{page}");
+    let p = resolved(&app).await;
+    assert_eq!(p.near_dibao_multiplier_urban.to_string(), "1.8");
+    assert_eq!(p.confirmation_delegated, Some(true));
+    let puts = app.audit("admin.policy_put").await;
+    assert_eq!(puts.len(), 1);
+    assert_eq!(puts[0].target.as_deref(), Some(county));
+    assert_eq!(
+        puts[0].account_id.as_deref(),
+        Some(account_id(&app, "admin.jia").await.as_str())
+    );
+    // The stored layer opens in the form with its values.
+    let (_, form) = admin
+        .get(&format!(
+            "/console/admin/policies/edit?region={county}&effective_from=2026-01-01"
+        ))
+        .await;
+    assert!(
+        form.contains("name=\"near_dibao_multiplier_urban\" value=\"1.8\""),
+        "{form}"
+    );
+
+    // A value the rules refuse: nothing saved, the input kept, the reason beside the setting
+    // in Chinese naming it.
+    let mut bad = good.to_vec();
+    bad[3] = ("near_dibao_multiplier_urban", "0.9");
+    let r = admin.post("/console/admin/policies", &bad).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("data-code=\"policy.invalid\""), "{page}");
+    assert!(
+        page.contains("data-field=\"near_dibao_multiplier_urban\">城市低保边缘倍数：倍数不能低于1"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"0.9\""), "the input is kept: {page}");
+    assert!(page.contains("甲政发〔2026〕1号"));
+    assert!(!page.contains("near_dibao_multiplier_urban："), "{page}");
+    // One that cannot be read: the reason beside it, the others kept.
+    bad[3] = ("near_dibao_multiplier_urban", "1.8");
+    bad.push(("elder_age", "六十"));
+    let r = admin.post("/console/admin/policies", &bad).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("data-field=\"elder_age\""), "{page}");
+    assert!(
+        page.contains("value=\"六十\"") && page.contains("value=\"900\""),
+        "{page}"
+    );
+    assert_eq!(
+        resolved(&app).await.near_dibao_multiplier_urban.to_string(),
+        "1.8"
+    );
+    assert_eq!(app.audit("admin.policy_put").await.len(), 1);
+
+    // An administrator of another county and a reviewer are refused, nothing saved.
+    let (mut other, other_csrf) = admin_login(&app, "admin.yi").await;
+    let mut theirs = good.to_vec();
+    theirs[3] = ("near_dibao_multiplier_urban", "2");
+    theirs[8] = ("csrf", other_csrf.as_str());
+    let r = other.post("/console/admin/policies", &theirs).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (mut town, r) = login(&app, "town.zhao", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, queue) = town.get("/console/queue").await;
+    let (status, _) = town.get("/console/admin/policies").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let town_csrf = csrf_of(&queue);
+    theirs[8] = ("csrf", town_csrf.as_str());
+    let r = town.post("/console/admin/policies", &theirs).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        resolved(&app).await.near_dibao_multiplier_urban.to_string(),
+        "1.8"
+    );
+    assert_eq!(app.audit("admin.policy_put").await.len(), 1);
+}
+
+async fn an_administrator_previews_and_imports_the_working_day_calendar(b: Backend) {
+    use chrono::Datelike;
+    let app = world(b).await;
+    let (mut admin, csrf) = admin_login(&app, "admin.jia").await;
+    let this_year = doudi_server::review::deadlines::today().unwrap().year();
+    let next = this_year + 1;
+    let covered = |app: &TestApp| {
+        let db = app.state.db.clone();
+        async move {
+            let cal = doudi_server::review::calendar::load(&db).await.unwrap();
+            cal.covered_years().collect::<Vec<i32>>()
+        }
+    };
+    assert!(!covered(&app).await.contains(&next));
+
+    // The years covered, the built-in data of a year, and the warning for the next year.
+    let (status, page) = admin.get("/console/admin/calendar?year=2026").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("<tr data-year=\"2026\">"), "{page}");
+    assert!(page.contains("内置"));
+    assert!(
+        page.contains("2026-10-01") && page.contains("国庆"),
+        "{page}"
+    );
+    assert!(
+        page.contains("data-missing") && page.contains(&format!("工作日历未包含{next}年")),
+        "{page}"
+    );
+
+    // A bad file: its error shown, the file kept, nothing written.
+    let bad = format!("{next}-01-01,holiday,元旦\r\n{next}-13-01,holiday,坏日期 <b>\r\n");
+    let r = admin
+        .post("/console/admin/calendar", &[("csv", &bad), ("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("日历文件有误，未导入：节假日数据第2行有误"),
+        "{page}"
+    );
+    assert!(
+        page.contains("坏日期 &lt;b&gt;"),
+        "the file is kept: {page}"
+    );
+    let only_workdays = format!("{next}-02-06,workday,春节调休\n");
+    let r = admin
+        .post(
+            "/console/admin/calendar",
+            &[("csv", &only_workdays), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains(&format!("{next}年没有列出任何节假日"))
+    );
+    assert!(!covered(&app).await.contains(&next));
+    assert!(app.audit("calendar.import").await.is_empty());
+
+    // A good file: previewed (nothing written), then imported and audited.
+    let good = format!(
+        "{next}-01-01,holiday,元旦\n{next}-10-01,holiday,国庆节\n{next}-02-06,workday,春节调休\n"
+    );
+    let r = admin
+        .post(
+            "/console/admin/calendar",
+            &[("csv", &good), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(&format!("将导入{next}年，节假日 2 天，调休上班 1 天")),
+        "{page}"
+    );
+    assert!(page.contains("name=\"confirmed\" value=\"1\""));
+    assert!(!covered(&app).await.contains(&next));
+    let r = admin
+        .post(
+            "/console/admin/calendar",
+            &[("csv", &good), ("confirmed", "1"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page) = admin.get(&location(&r)).await;
+    assert!(
+        page.contains(&format!("已导入{next}年的工作日历")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("<tr data-year=\"{next}\">")) && page.contains("春节调休"),
+        "{page}"
+    );
+    if covered(&app).await.contains(&this_year) {
+        assert!(!page.contains("data-missing"), "{page}");
+    }
+    assert!(covered(&app).await.contains(&next));
+    let imports = app.audit("calendar.import").await;
+    assert_eq!(imports.len(), 1);
+    assert_eq!(
+        imports[0].account_id.as_deref(),
+        Some(account_id(&app, "admin.jia").await.as_str())
+    );
+
+    // A reviewer gets neither the page nor the import.
+    let (mut town, _) = login(&app, "town.zhao", PASSWORD).await;
+    let (_, queue) = town.get("/console/queue").await;
+    let (status, _) = town.get("/console/admin/calendar").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let r = town
+        .post(
+            "/console/admin/calendar",
+            &[
+                ("csv", &good),
+                ("confirmed", "1"),
+                ("csrf", &csrf_of(&queue)),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.audit("calendar.import").await.len(), 1);
 }

@@ -17,6 +17,7 @@ both_backends!(
     exports_are_the_callers_ledgers,
     reports_and_tasks_are_exported_with_names,
     decisions_and_alerts_are_exported,
+    temporary_aid_and_applications_are_exported,
     exports_refuse_what_they_cannot_give
 );
 
@@ -253,6 +254,15 @@ async fn exports_are_the_callers_ledgers(b: Backend) {
     let (status, page) = console.get("/console/exports").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("/console/exports/members") && page.contains("name=\"unmask\""));
+    for (key, title) in [
+        ("temporary_aid", "临时救助台账"),
+        ("applications", "申请台账"),
+    ] {
+        assert!(
+            page.contains(&format!("/console/exports/{key}")) && page.contains(title),
+            "{page}"
+        );
+    }
     let (status, body) = console.get("/console/exports/households?format=csv").await;
     assert_eq!(status, StatusCode::OK);
     let (_, _, api) = export(app, &w.town, "/api/v1/exports/households").await;
@@ -403,6 +413,187 @@ async fn decisions_and_alerts_are_exported(b: Backend) {
     let other = app.login("town.other").await.0;
     for d in ["decisions", "alerts"] {
         let (_, _, bytes) = export(app, &other, &format!("/api/v1/exports/{d}")).await;
+        assert_eq!(csv_rows(&bytes).len(), 1, "{d}: the header only");
+    }
+}
+
+/// The export audit entries of a ledger.
+async fn exported(app: &TestApp, dataset: &str) -> usize {
+    let target = format!("exports.{dataset}");
+    app.audit("export")
+        .await
+        .iter()
+        .filter(|e| e.target.as_deref() == Some(target.as_str()))
+        .count()
+}
+
+async fn temporary_aid_and_applications_are_exported(b: Backend) {
+    use chrono::Datelike;
+    use doudi_protocol::doc::visit::ReviewDecision;
+    use doudi_protocol::rules::Money;
+    use doudi_protocol::rules::policy::PolicySettings;
+    use doudi_server::entity::{temp_aid_case, visit};
+    use sea_orm::EntityTrait;
+    let w = world(b).await;
+    let app = &w.app;
+    app.county_policy(PolicySettings {
+        temp_aid_township_limit: Some(Money::yuan(3_000)),
+        ..Default::default()
+    })
+    .await;
+    // 临时救助: a 支出型 case for a member with a 身份证号, approved by the township
+    // (2,500 yuan, within its limit) and paid in part.
+    let number = "110105198001010032";
+    let mut phone = app.phone("grid.zhang").await;
+    let mut h = doudi_tests::cases::household("一镇一村 8 号");
+    let head = MemberId::generate().unwrap();
+    let mut m = Member::new("赵大娘", Relation::Spouse);
+    m.identity = Some(phone.identity_key.seal(&IdNumber::parse(number).unwrap()));
+    h.members.insert(head, m);
+    let hid = phone.replica.create(GRID_A, &h).unwrap().to_string();
+    let o = app.sync(&mut phone).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
+    let r = app
+        .post(
+            "/api/v1/temporary-aid",
+            Some(&w.town),
+            serde_json::json!({
+                "kind": "expense", "household_id": hid, "member_id": head.to_string(),
+                "region_code": GRID_A, "place": "一镇一村 8 号", "reason": "重病住院，医疗费用负担过重",
+                "reported_at_ms": doudi_server::auth::now_ms(),
+            }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let case = r.body["case"]["case_id"].as_str().unwrap().to_string();
+    for (what, body) in [
+        ("approvals", serde_json::json!({ "amount_fen": 250_000 })),
+        ("decision", serde_json::json!({ "decision": "approve" })),
+        ("payments", serde_json::json!({ "amount_fen": 100_000 })),
+    ] {
+        let r = app
+            .post(
+                &format!("/api/v1/temporary-aid/{case}/{what}"),
+                Some(&w.town),
+                body,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{what}: {:?}", r.body);
+    }
+    let listed = app
+        .get(&format!("/api/v1/temporary-aid/{case}"), &w.town)
+        .await;
+    let stored = temp_aid_case::Entity::find_by_id(case.clone())
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, ct, bytes) =
+        export(app, &w.town, "/api/v1/exports/temporary_aid?format=xlsx").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ct.contains("spreadsheetml"), "{ct}");
+    let (sheet, rows) = xlsx_rows(bytes.clone());
+    assert_eq!(sheet, "临时救助台账");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(column(&rows, "案件编号"), [stored.id.as_str()]);
+    assert_eq!(column(&rows, "类型"), ["支出型"]);
+    assert_eq!(column(&rows, "户编号"), [hid.as_str()]);
+    assert_eq!(column(&rows, "受助人"), [stored.person_name.as_str()]);
+    assert_eq!(
+        column(&rows, "身份证号"),
+        [stored.id_masked.clone().unwrap()]
+    );
+    let shown = &column(&rows, "身份证号")[0];
+    assert!(
+        shown.contains('*') && !shown.contains(&number[6..14]),
+        "{shown}"
+    );
+    assert_eq!(column(&rows, "发生地区划编码"), [GRID_A]);
+    assert_eq!(column(&rows, "发生地"), ["一村甲网格"]);
+    assert_eq!(column(&rows, "事由"), [stored.reason.as_str()]);
+    assert_eq!(column(&rows, "审批权限"), ["乡镇审批"]);
+    assert_eq!(column(&rows, "一事一议"), ["否"]);
+    assert_eq!(column(&rows, "批准金额（元）"), ["2500.00"]);
+    assert_eq!(column(&rows, "已发放金额（元）"), ["1000.00"]);
+    assert_eq!(
+        column(&rows, "状态"),
+        [listed.body["case"]["status_label"].as_str().unwrap()]
+    );
+    assert!(!String::from_utf8_lossy(&bytes).contains(number));
+    // The period takes the report's time: a past period holds none.
+    let (_, _, bytes) = export(
+        app,
+        &w.town,
+        "/api/v1/exports/temporary_aid?from=2020-01-01&to=2020-12-31",
+    )
+    .await;
+    assert_eq!(csv_rows(&bytes).len(), 1, "the header only");
+    assert_eq!(exported(app, "temporary_aid").await, 2);
+
+    // 申请台账: the investigation submitted in the world, with the township's due date the
+    // review queue gives; after the township's approval, its opinion and the county's due date.
+    // (Next year's calendar imported, so that due dates reaching into it are known.)
+    let next = doudi_server::review::deadlines::today().unwrap().year() + 1;
+    doudi_server::review::calendar::import(&app.state.db, &format!("{next}-01-01,holiday,元旦\n"))
+        .await
+        .unwrap();
+    let application = visit::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.purpose == "investigation")
+        .unwrap();
+    let queued_due = |token: String| async move {
+        let q = app.get("/api/v1/review/queue", &token).await;
+        q.body["items"][0]["due"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{:?}", q.body))
+            .to_string()
+    };
+    let (_, _, bytes) = export(app, &w.town, "/api/v1/exports/applications").await;
+    let rows = csv_rows(&bytes);
+    assert_eq!(column(&rows, "申请编号"), [application.doc_id.as_str()]);
+    assert_eq!(column(&rows, "户编号"), [w.households[0].as_str()]);
+    assert_eq!(column(&rows, "状态"), ["已提交"]);
+    assert_eq!(column(&rows, "乡镇审核意见"), [""]);
+    assert_eq!(
+        column(&rows, "乡镇审核到期日"),
+        [queued_due(w.town.clone()).await]
+    );
+    assert_eq!(column(&rows, "县级确认到期日"), [""]);
+    let r = app
+        .post(
+            &format!("/api/v1/visits/{}/review", application.doc_id),
+            Some(&w.town),
+            serde_json::json!({ "decision": "approve" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let (_, _, bytes) = export(app, &w.county, "/api/v1/exports/applications?format=xlsx").await;
+    let (sheet, rows) = xlsx_rows(bytes);
+    assert_eq!(sheet, "申请台账");
+    assert_eq!(
+        column(&rows, "乡镇审核意见"),
+        [ReviewDecision::Approve.label_zh()]
+    );
+    assert!(!column(&rows, "乡镇审核时间")[0].is_empty());
+    assert_eq!(column(&rows, "网格"), ["一村甲网格"]);
+    assert_eq!(
+        column(&rows, "县级确认到期日"),
+        [queued_due(w.county.clone()).await]
+    );
+    assert_eq!(column(&rows, "县级确认意见"), [""]);
+    assert_eq!(column(&rows, "已逾期"), ["否"]);
+    assert_eq!(exported(app, "applications").await, 2);
+
+    // Another township sees none of either ledger.
+    app.create_account("town.other", Role::TownReviewer, &["370102002000"])
+        .await;
+    let other = app.login("town.other").await.0;
+    for d in ["temporary_aid", "applications"] {
+        let (status, _, bytes) = export(app, &other, &format!("/api/v1/exports/{d}")).await;
+        assert_eq!(status, StatusCode::OK);
         assert_eq!(csv_rows(&bytes).len(), 1, "{d}: the header only");
     }
 }

@@ -1,13 +1,15 @@
 //! 系统管理: the administrators' pages of the console (accounts, devices and their enrolment
-//! codes, audit log). They call
+//! codes, audit log, regions, region policy, the working-day calendar). They call
 //! [`crate::admin`], the rules the JSON API calls too, so the console and the API check, write
 //! and audit alike; the pages read and write no case data. A role without the permission gets
 //! the access module's refusal (audited), as on every other page.
 
 mod accounts;
 mod audit;
+mod calendar;
 mod devices;
 mod enrolment;
+mod policies;
 mod regions;
 
 use axum::Router;
@@ -17,7 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use super::html::{self, esc, layout};
-use super::{Session, error_page_with, html_response, secure};
+use super::{FormResult, Session, checked_form, error_page_with, html_response, secure};
 use crate::admin::{self, AuditFilter};
 use crate::error::{ApiError, ApiResult};
 use crate::http::SharedState;
@@ -56,6 +58,15 @@ pub fn routes() -> Router<SharedState> {
         .route(
             "/console/admin/regions",
             get(regions::show).post(regions::post),
+        )
+        .route(
+            "/console/admin/policies",
+            get(policies::show).post(policies::save),
+        )
+        .route("/console/admin/policies/edit", get(policies::edit))
+        .route(
+            "/console/admin/calendar",
+            get(calendar::show).post(calendar::post),
         )
 }
 
@@ -118,6 +129,41 @@ fn table(class: &str, headers: &[&str], rows: &str, empty: &str) -> String {
     format!(
         r#"<table class="list {class}"><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>"#
     )
+}
+
+/// The form of a file pasted to be previewed and then imported (regions, calendar): posted to
+/// `action` with the file in `csv` under `label`; `confirm` when the file was previewed without
+/// errors (the button then imports: `confirmed=1`).
+fn import_form(
+    session: &Session,
+    action: &str,
+    class: &str,
+    label: &str,
+    csv: &str,
+    confirm: bool,
+) -> String {
+    let (hidden, button) = if confirm {
+        (
+            r#"<input type="hidden" name="confirmed" value="1">"#,
+            "确认导入",
+        )
+    } else {
+        ("", "预览")
+    };
+    format!(
+        r#"<form method="post" action="{action}" class="decision {class}">{csrf}{hidden}<label>{label} <textarea name="csv" rows="12" required spellcheck="false">{csv}</textarea></label><button type="submit">{button}</button></form>"#,
+        csrf = html::csrf_field(session),
+        csv = esc(csv),
+    )
+}
+
+/// The fields of an [`import_form`] posted (its CSRF token checked): the file, and whether
+/// its import was confirmed.
+#[allow(clippy::result_large_err)]
+fn import_fields(session: &Session, form: FormResult) -> Result<(String, bool), Response> {
+    let mut fields = checked_form(session, form)?;
+    let confirmed = fields.get("confirmed").is_some_and(|c| c == "1");
+    Ok((fields.remove("csv").unwrap_or_default(), confirmed))
 }
 
 /// Region codes as typed: separated by commas (also Chinese ones), 顿号 or spaces.
@@ -195,6 +241,8 @@ async fn home_body(state: &SharedState, session: &Session) -> ApiResult<String> 
 <li><a href="/console/admin/enrolment">生成手机登录码（扫码登录）</a></li>
 <li><a href="/console/admin/audit">查阅审计日志</a></li>
 <li><a href="/console/admin/regions">导入区划</a></li>
+<li><a href="/console/admin/policies">救助政策</a></li>
+<li><a href="/console/admin/calendar">工作日历</a></li>
 </ul>"#,
         regions = region_list(&own.regions),
         n_accounts = accounts.len(),

@@ -8,8 +8,8 @@ use axum::response::Response;
 
 use super::{fail, form_error, page, redirect};
 use crate::admin;
-use crate::console::html::{csrf_field, esc, layout};
-use crate::console::{FormResult, Session, checked_form, html_response};
+use crate::console::html::{esc, layout};
+use crate::console::{FormResult, Session, html_response};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::http::SharedState;
 use crate::regions::ImportReport;
@@ -29,21 +29,15 @@ fn counts(r: &ImportReport) -> String {
     )
 }
 
-/// The form, with `csv` in it; `confirm` when the file was previewed without errors (the button
-/// then imports).
+/// The form, with `csv` in it; `confirm` when the file was previewed without errors.
 fn form(session: &Session, csv: &str, confirm: bool) -> String {
-    let (hidden, button) = if confirm {
-        (
-            r#"<input type="hidden" name="confirmed" value="1">"#,
-            "确认导入",
-        )
-    } else {
-        ("", "预览")
-    };
-    format!(
-        r#"<form method="post" action="/console/admin/regions" class="decision regions-import">{csrf}{hidden}<label>区划文件内容（CSV，首行为 code,parent_code,level,name） <textarea name="csv" rows="12" required spellcheck="false">{csv}</textarea></label><button type="submit">{button}</button></form>"#,
-        csrf = csrf_field(session),
-        csv = esc(csv),
+    super::import_form(
+        session,
+        "/console/admin/regions",
+        "regions-import",
+        "区划文件内容（CSV，首行为 code,parent_code,level,name）",
+        csv,
+        confirm,
     )
 }
 
@@ -130,12 +124,11 @@ pub async fn post(
     session: Session,
     form_fields: FormResult,
 ) -> Response {
-    let fields = match checked_form(&session, form_fields) {
+    let (csv, confirmed) = match super::import_fields(&session, form_fields) {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let csv = fields.get("csv").map(String::as_str).unwrap_or("");
-    let confirmed = fields.get("confirmed").is_some_and(|c| c == "1");
+    let csv = csv.as_str();
     let body = match preview_or_import(&state, &session, csv, confirmed).await {
         Ok(Done::Imported(r)) => {
             return redirect(&format!(
