@@ -28,6 +28,7 @@ mod m20261213_000019_visit_applied_for;
 mod m20261214_000020_temporary_aid;
 mod m20261214_000021_decisions;
 mod m20261214_000022_visit_gps;
+mod m20261215_000024_case_tasks_referrals;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261214_000020_temporary_aid::Migration),
             Box::new(m20261214_000021_decisions::Migration),
             Box::new(m20261214_000022_visit_gps::Migration),
+            Box::new(m20261215_000024_case_tasks_referrals::Migration),
         ]
     }
 }

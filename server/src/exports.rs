@@ -144,6 +144,9 @@ impl Dataset {
                 "急难超24小时",
                 "状态",
                 "上报时间",
+                "转介救助类别",
+                "转介部门",
+                "转介日期",
             ],
             Dataset::Tasks => &[
                 "任务编号",
@@ -730,9 +733,15 @@ impl Export {
         self.grid_names(db, &codes).await?;
         let reporters: Vec<&str> = page.iter().map(|r| r.reporter.as_str()).collect();
         self.account_names(db, &reporters).await?;
+        let referred = crate::review::report_life::referrals(
+            db,
+            page.iter().map(|r| r.doc_id.clone()).collect(),
+        )
+        .await?;
         Ok(page
             .iter()
             .map(|r| {
+                let to = referred.get(&r.doc_id);
                 vec![
                     r.doc_id.clone(),
                     r.scope.clone(),
@@ -749,6 +758,11 @@ impl Export {
                     yes_no(r.emergency_24h),
                     label(&r.status, DiscoveryStatus::parse, DiscoveryStatus::label_zh),
                     time(r.reported_at_ms),
+                    to.filter(|t| t.programme.is_some())
+                        .map(|t| t.label_zh())
+                        .unwrap_or_default(),
+                    to.and_then(|t| t.department.clone()).unwrap_or_default(),
+                    to.map(|t| t.referred_on.clone()).unwrap_or_default(),
                 ]
             })
             .collect())

@@ -17,7 +17,7 @@ use doudi_protocol::doc::household::Programme;
 use doudi_protocol::doc::visit::Purpose;
 use doudi_protocol::doc::{self, DiscoveryReport, Visit};
 
-use super::reports::{action_row, visible_report};
+use super::reports::{referral_row, visible_report};
 use super::{clean_comment, recheck};
 use crate::access::{Action, Actor, Target};
 use crate::auth::now_ms;
@@ -54,6 +54,15 @@ impl ReferTo {
             ReferTo::Programme(p) => p.label_zh().to_string(),
             ReferTo::Department(d) => d.clone(),
         }
+    }
+
+    /// The `refer` action's columns: the programme's code, the department's name, the day.
+    fn columns(&self, on: NaiveDate) -> [Option<String>; 3] {
+        let (programme, department) = match self {
+            ReferTo::Programme(p) => (Some(p.as_str().to_string()), None),
+            ReferTo::Department(d) => (None, Some(d.clone())),
+        };
+        [programme, department, Some(on.to_string())]
     }
 
     /// From a request's `programme` and `department`: exactly one of them.
@@ -99,17 +108,77 @@ pub struct ReportAction {
     /// visit's id; `refer`: where and on which day (e.g. `低保（2026-12-01）`, then the note);
     /// `close`: the reason.
     pub note: Option<String>,
+    /// `refer`: where and on which day, as columns (`null` for other actions).
+    pub referral: Option<Referred>,
 }
 
 impl From<report_action::Model> for ReportAction {
     fn from(a: report_action::Model) -> ReportAction {
         ReportAction {
+            referral: Referred::of(&a),
             action: a.action,
             account_id: a.account_id,
             at_ms: a.at_ms,
             note: a.note,
         }
     }
+}
+
+/// Where a report was referred (转介) and on which day, from its `refer` action's columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Referred {
+    /// The programme's code (`dibao`, `temporary_assistance`, ...), or `null` for a department.
+    pub programme: Option<String>,
+    /// The department's name, or `null` for a programme.
+    pub department: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub referred_on: String,
+}
+
+impl Referred {
+    /// The referral an action records (a `refer` action with its columns).
+    pub fn of(a: &report_action::Model) -> Option<Referred> {
+        (a.action == "refer").then_some(())?;
+        Some(Referred {
+            programme: a.refer_programme.clone(),
+            department: a.refer_department.clone(),
+            referred_on: a.referred_on.clone()?,
+        })
+    }
+
+    /// Where, in Chinese: the programme's name, or the department's.
+    pub fn label_zh(&self) -> String {
+        match (&self.programme, &self.department) {
+            (Some(p), _) => Programme::parse(p)
+                .map(|p| p.label_zh().to_string())
+                .unwrap_or_else(|| p.clone()),
+            (None, Some(d)) => d.clone(),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// The latest referral of each of `report_ids` that has one.
+pub async fn referrals<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    report_ids: Vec<String>,
+) -> Result<std::collections::HashMap<String, Referred>, DbErr> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in report_ids.chunks(crate::db::IN_CHUNK) {
+        let rows = report_action::Entity::find()
+            .filter(report_action::Column::ReportId.is_in(chunk.iter().cloned()))
+            .filter(report_action::Column::Action.eq("refer"))
+            .order_by_asc(report_action::Column::AtMs)
+            .order_by_asc(report_action::Column::Id)
+            .all(db)
+            .await?;
+        for a in rows {
+            if let Some(r) = Referred::of(&a) {
+                out.insert(a.report_id, r);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The Chinese name of a report action code.
@@ -176,21 +245,24 @@ async fn actionable(
     Ok(row)
 }
 
-/// Move a report to `to` as `reviewer`, recording `action` with `note`; refused with
-/// `report.wrong_state` unless [`DiscoveryStatus::reviewer_may_move`] allows it from the
-/// stored state. `extra`: more rows written with it.
+/// Move a report to `to` as `who` (a reviewer, or the author of the visit that verified it),
+/// recording `action` with `note`; refused with `report.wrong_state` unless
+/// [`DiscoveryStatus::reviewer_may_move`] allows it from the stored state. `extra`: more rows
+/// written with it; `referral`: the columns of a `refer` action (programme, department, day).
+#[allow(clippy::too_many_arguments)]
 async fn step(
     db: &DatabaseConnection,
-    reviewer: &Actor,
+    who: &Actor,
     report_id: &str,
     to: DiscoveryStatus,
     (action, audit): (&str, &str),
     note: Option<&str>,
+    referral: [Option<String>; 3],
     extra: impl Fn() -> documents::ExtraRows,
 ) -> ApiResult<i64> {
     let at = now_ms();
     let writer = documents::Writer::for_actor(
-        reviewer,
+        who,
         audit,
         Some(serde_json::json!({ "to": to.as_str(), "note": note })),
     );
@@ -202,12 +274,13 @@ async fn step(
         r.status = to;
         doc::write(am, &r).map_err(ApiError::internal)?;
         let mut rows = extra();
-        rows.push(action_row(
+        rows.push(referral_row(
             report_id,
-            &reviewer.account.id,
+            &who.account.id,
             action,
             note,
             at,
+            referral.clone(),
         ));
         Ok((at, rows))
     })
@@ -241,6 +314,7 @@ pub async fn register(
         DiscoveryStatus::Registered,
         ("register", AUDIT_REGISTER),
         Some(&h),
+        Default::default(),
         Vec::new,
     )
     .await?;
@@ -311,10 +385,70 @@ pub async fn verify(
         DiscoveryStatus::Verified,
         ("verify", AUDIT_VERIFY),
         Some(&v.doc_id),
+        Default::default(),
         Vec::new,
     )
     .await?;
     Ok(v.doc_id.clone())
+}
+
+/// For the visits a sync stored from `author`'s device: each submitted 主动发现核查 visit naming
+/// a registered report in the author's regions, made in the report's grid or to its registered
+/// household, verifies the report (已核实) on the author's behalf, at the sync — the same step as
+/// [`verify`], recorded as the author's `verify` action and audited. A report in another state
+/// stays as it is (a visit that came before registration waits for the reviewer's [`verify`]).
+/// Returns the reports verified.
+pub async fn verify_visited(
+    db: &DatabaseConnection,
+    author: &Actor,
+    visit_ids: &[&str],
+) -> ApiResult<Vec<String>> {
+    let mut verified = Vec::new();
+    for chunk in visit_ids.chunks(crate::db::IN_CHUNK) {
+        let visits = visit::Entity::find()
+            .filter(visit::Column::DocId.is_in(chunk.iter().copied()))
+            .filter(visit::Column::Purpose.eq(Purpose::DiscoveryCheck.as_str()))
+            .filter(visit::Column::Status.ne("draft"))
+            .filter(visit::Column::SubmittedAtMs.is_not_null())
+            .all(db)
+            .await?;
+        for v in visits {
+            let Some(report_id) = named_report(db, &v.doc_id).await? else {
+                continue;
+            };
+            let Some(row) = report::Entity::find_by_id(report_id.clone()).one(db).await? else {
+                continue;
+            };
+            let registered = DiscoveryStatus::parse(&row.status)
+                .is_some_and(|s| s.reviewer_may_move(DiscoveryStatus::Verified));
+            if !registered || !author.subject.covers(&row.region_path) {
+                continue;
+            }
+            let actions = history(db, &report_id).await?;
+            let household = registered_household(&actions);
+            if v.region_path != row.region_path && household != Some(v.household_id.as_str()) {
+                continue;
+            }
+            match step(
+                db,
+                author,
+                &report_id,
+                DiscoveryStatus::Verified,
+                ("verify", AUDIT_VERIFY),
+                Some(&v.doc_id),
+                Default::default(),
+                Vec::new,
+            )
+            .await
+            {
+                Ok(_) => verified.push(report_id),
+                // Moved meanwhile (a reviewer was quicker): nothing to do.
+                Err(e) if e.code == Code::ReportWrongState => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(verified)
 }
 
 /// What a referral records.
@@ -357,6 +491,7 @@ pub async fn refer(
         DiscoveryStatus::Referred,
         ("refer", AUDIT_REFER),
         Some(&text),
+        referral.to.columns(referral.on),
         || follow_up.iter().map(|(_, q)| q.clone()).collect(),
     )
     .await?;

@@ -53,6 +53,8 @@ pub struct ReportItem {
     pub temp_aid_case_id: Option<String>,
     /// When that case's aid (先行救助) was given.
     pub aid_given_at_ms: Option<i64>,
+    /// Where and when it was referred (转介), once it was.
+    pub referral: Option<super::report_life::Referred>,
 }
 
 /// The 临时救助 cases opened from `report_ids`, by report.
@@ -162,6 +164,9 @@ pub async fn list(
         .all(db)
         .await?;
     let cases = aid_cases(db, rows.iter().map(|r| r.doc_id.clone()).collect()).await?;
+    let mut referred =
+        super::report_life::referrals(db, rows.iter().map(|r| r.doc_id.clone()).collect())
+            .await?;
     let now = now_ms();
     let mut out: Vec<ReportItem> = rows
         .into_iter()
@@ -169,6 +174,7 @@ pub async fn list(
             let was_acted = acted.contains(&r.doc_id) || r.status != "submitted";
             let case = cases.get(&r.doc_id);
             ReportItem {
+                referral: referred.remove(&r.doc_id),
                 flagged: flagged(&r, case, now),
                 temp_aid_case_id: case.map(|c| c.id.clone()),
                 aid_given_at_ms: case.and_then(|c| c.aid_given_at_ms),
@@ -245,6 +251,19 @@ pub(super) fn action_row(
     note: Option<&str>,
     at: i64,
 ) -> sea_orm::sea_query::InsertStatement {
+    referral_row(report_id, account_id, action, note, at, [None, None, None])
+}
+
+/// [`action_row`] with the referral's columns: the programme's code, the department's name,
+/// the day (`refer` only).
+pub(super) fn referral_row(
+    report_id: &str,
+    account_id: &str,
+    action: &str,
+    note: Option<&str>,
+    at: i64,
+    [programme, department, on]: [Option<String>; 3],
+) -> sea_orm::sea_query::InsertStatement {
     let mut q = Query::insert();
     q.into_table(report_action::Entity)
         .columns([
@@ -253,6 +272,9 @@ pub(super) fn action_row(
             report_action::Column::Action,
             report_action::Column::Note,
             report_action::Column::AtMs,
+            report_action::Column::ReferProgramme,
+            report_action::Column::ReferDepartment,
+            report_action::Column::ReferredOn,
         ])
         .values_panic([
             report_id.into(),
@@ -260,6 +282,9 @@ pub(super) fn action_row(
             action.into(),
             note.map(str::to_string).into(),
             at.into(),
+            programme.into(),
+            department.into(),
+            on.into(),
         ]);
     q
 }

@@ -34,6 +34,7 @@ pub fn new(kind: &str, region_path: &str, assigned_by: &str, at_ms: i64) -> task
         created_at_ms: at_ms,
         due_at_ms: None,
         schedule_key: None,
+        case_id: None,
     }
 }
 
