@@ -733,11 +733,9 @@ impl Export {
         self.grid_names(db, &codes).await?;
         let reporters: Vec<&str> = page.iter().map(|r| r.reporter.as_str()).collect();
         self.account_names(db, &reporters).await?;
-        let referred = crate::review::report_life::referrals(
-            db,
-            page.iter().map(|r| r.doc_id.clone()).collect(),
-        )
-        .await?;
+        let referred =
+            crate::review::reports::referrals(db, page.iter().map(|r| r.doc_id.clone()).collect())
+                .await?;
         Ok(page
             .iter()
             .map(|r| {

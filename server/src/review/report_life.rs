@@ -17,7 +17,7 @@ use doudi_protocol::doc::household::Programme;
 use doudi_protocol::doc::visit::Purpose;
 use doudi_protocol::doc::{self, DiscoveryReport, Visit};
 
-use super::reports::{referral_row, visible_report};
+use super::reports::{Referred, referral_row, visible_report};
 use super::{clean_comment, recheck};
 use crate::access::{Action, Actor, Target};
 use crate::auth::now_ms;
@@ -34,6 +34,10 @@ pub const AUDIT_REFER: &str = "report.refer";
 
 /// The task kind of a referred report's follow-up visit (回访).
 pub const FOLLOW_UP_TASK: &str = "report_follow_up";
+
+/// The device of the server's own changes (a change from another device than the phone's, so
+/// that sync sends it back).
+const SERVER_DEVICE: &str = "server";
 
 /// Most characters of a department's name.
 const MAX_DEPARTMENT_CHARS: usize = 100;
@@ -122,63 +126,6 @@ impl From<report_action::Model> for ReportAction {
             note: a.note,
         }
     }
-}
-
-/// Where a report was referred (转介) and on which day, from its `refer` action's columns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Referred {
-    /// The programme's code (`dibao`, `temporary_assistance`, ...), or `null` for a department.
-    pub programme: Option<String>,
-    /// The department's name, or `null` for a programme.
-    pub department: Option<String>,
-    /// `YYYY-MM-DD`.
-    pub referred_on: String,
-}
-
-impl Referred {
-    /// The referral an action records (a `refer` action with its columns).
-    pub fn of(a: &report_action::Model) -> Option<Referred> {
-        (a.action == "refer").then_some(())?;
-        Some(Referred {
-            programme: a.refer_programme.clone(),
-            department: a.refer_department.clone(),
-            referred_on: a.referred_on.clone()?,
-        })
-    }
-
-    /// Where, in Chinese: the programme's name, or the department's.
-    pub fn label_zh(&self) -> String {
-        match (&self.programme, &self.department) {
-            (Some(p), _) => Programme::parse(p)
-                .map(|p| p.label_zh().to_string())
-                .unwrap_or_else(|| p.clone()),
-            (None, Some(d)) => d.clone(),
-            (None, None) => String::new(),
-        }
-    }
-}
-
-/// The latest referral of each of `report_ids` that has one.
-pub async fn referrals<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    report_ids: Vec<String>,
-) -> Result<std::collections::HashMap<String, Referred>, DbErr> {
-    let mut out = std::collections::HashMap::new();
-    for chunk in report_ids.chunks(crate::db::IN_CHUNK) {
-        let rows = report_action::Entity::find()
-            .filter(report_action::Column::ReportId.is_in(chunk.iter().cloned()))
-            .filter(report_action::Column::Action.eq("refer"))
-            .order_by_asc(report_action::Column::AtMs)
-            .order_by_asc(report_action::Column::Id)
-            .all(db)
-            .await?;
-        for a in rows {
-            if let Some(r) = Referred::of(&a) {
-                out.insert(a.report_id, r);
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// The Chinese name of a report action code.
@@ -394,8 +341,9 @@ pub async fn verify(
 
 /// For the visits a sync stored from `author`'s device: each submitted 主动发现核查 visit naming
 /// a registered report in the author's regions, made in the report's grid or to its registered
-/// household, verifies the report (已核实) on the author's behalf, at the sync — the same step as
-/// [`verify`], recorded as the author's `verify` action and audited. A report in another state
+/// household, verifies the report (已核实) in the author's name, at the sync — the same step as
+/// [`verify`], recorded as the author's `verify` action and audited (device `server`: the
+/// server's change, which the author's phone is then sent). A report in another state
 /// stays as it is (a visit that came before registration waits for the reviewer's [`verify`]).
 /// Returns the reports verified.
 pub async fn verify_visited(
@@ -403,6 +351,12 @@ pub async fn verify_visited(
     author: &Actor,
     visit_ids: &[&str],
 ) -> ApiResult<Vec<String>> {
+    // The server's change in the author's name: not the device's own, so that the device is
+    // sent it.
+    let on_behalf = Actor {
+        device_id: SERVER_DEVICE.to_string(),
+        ..author.clone()
+    };
     let mut verified = Vec::new();
     for chunk in visit_ids.chunks(crate::db::IN_CHUNK) {
         let visits = visit::Entity::find()
@@ -416,7 +370,10 @@ pub async fn verify_visited(
             let Some(report_id) = named_report(db, &v.doc_id).await? else {
                 continue;
             };
-            let Some(row) = report::Entity::find_by_id(report_id.clone()).one(db).await? else {
+            let Some(row) = report::Entity::find_by_id(report_id.clone())
+                .one(db)
+                .await?
+            else {
                 continue;
             };
             let registered = DiscoveryStatus::parse(&row.status)
@@ -431,7 +388,7 @@ pub async fn verify_visited(
             }
             match step(
                 db,
-                author,
+                &on_behalf,
                 &report_id,
                 DiscoveryStatus::Verified,
                 ("verify", AUDIT_VERIFY),
@@ -498,6 +455,27 @@ pub async fn refer(
     Ok(task_id)
 }
 
+/// When a 回访 at `region_path` after `on` is due: `report_follow_up_days` (the region's policy
+/// in force on `on`) and the end of that many days later; `None` where the region sets none.
+pub async fn follow_up_due(
+    db: &DatabaseConnection,
+    region_path: &str,
+    on: NaiveDate,
+) -> Result<Option<(u32, Option<i64>)>, DbErr> {
+    let (book, _) = crate::policies::load(db)
+        .await
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    let policy = recheck::policy_region(region_path)
+        .and_then(|code| book.resolve(code, on).ok())
+        .unwrap_or_else(|| book.resolve_national(on));
+    Ok(policy.report_follow_up_days.map(|days| {
+        let due = on
+            .checked_add_days(chrono::Days::new(days.into()))
+            .and_then(recheck::end_of_day_ms);
+        (days, due)
+    }))
+}
+
 /// The 回访 task of a report referred on `on`, when its region sets `report_follow_up_days`.
 async fn follow_up_task(
     db: &DatabaseConnection,
@@ -505,18 +483,9 @@ async fn follow_up_task(
     on: NaiveDate,
     by: &str,
 ) -> ApiResult<Option<(String, sea_orm::sea_query::InsertStatement)>> {
-    let (book, _) = crate::policies::load(db)
-        .await
-        .map_err(ApiError::internal)?;
-    let policy = recheck::policy_region(&row.region_path)
-        .and_then(|code| book.resolve(code, on).ok())
-        .unwrap_or_else(|| book.resolve_national(on));
-    let Some(days) = policy.report_follow_up_days else {
+    let Some((days, due)) = follow_up_due(db, &row.region_path, on).await? else {
         return Ok(None);
     };
-    let due = on
-        .checked_add_days(chrono::Days::new(days.into()))
-        .and_then(recheck::end_of_day_ms);
     let actions = history(db, &row.doc_id).await?;
     let household = registered_household(&actions).map(str::to_string);
     let verifier = task::Entity::find()
@@ -545,9 +514,10 @@ async fn follow_up_task(
 }
 
 /// For the visits a sync stored: each submitted 主动发现核查 visit closes the open
-/// `verify_report` tasks of the report it names, and each submitted 回访 visit the open
-/// `report_follow_up` tasks of its household created before it was submitted. Returns how many
-/// tasks were closed.
+/// `verify_report` tasks of the report it names, each submitted 回访 visit the open
+/// `report_follow_up` and `temp_aid_follow_up` tasks of its household, and each submitted
+/// 急难核查 visit the open `temp_aid_check` tasks of its household — those created before it
+/// was submitted. Returns how many tasks were closed.
 pub async fn close_visited_tasks(
     db: &DatabaseConnection,
     visit_ids: &[&str],
@@ -556,10 +526,11 @@ pub async fn close_visited_tasks(
     for chunk in visit_ids.chunks(crate::db::IN_CHUNK) {
         let visits = visit::Entity::find()
             .filter(visit::Column::DocId.is_in(chunk.iter().copied()))
-            .filter(
-                visit::Column::Purpose
-                    .is_in([Purpose::DiscoveryCheck.as_str(), Purpose::FollowUp.as_str()]),
-            )
+            .filter(visit::Column::Purpose.is_in([
+                Purpose::DiscoveryCheck.as_str(),
+                Purpose::FollowUp.as_str(),
+                Purpose::EmergencyCheck.as_str(),
+            ]))
             .filter(visit::Column::Status.ne("draft"))
             .filter(visit::Column::SubmittedAtMs.is_not_null())
             .all(db)
@@ -575,7 +546,12 @@ pub async fn close_visited_tasks(
                 done.filter(task::Column::Kind.eq("verify_report"))
                     .filter(task::Column::ReportId.eq(report_id))
             } else {
-                done.filter(task::Column::Kind.eq(FOLLOW_UP_TASK))
+                let kinds = if v.purpose == Purpose::EmergencyCheck.as_str() {
+                    vec![super::tasks::TEMP_AID_CHECK]
+                } else {
+                    vec![FOLLOW_UP_TASK, super::tasks::TEMP_AID_FOLLOW_UP]
+                };
+                done.filter(task::Column::Kind.is_in(kinds))
                     .filter(task::Column::HouseholdId.eq(v.household_id.as_str()))
                     .filter(task::Column::CreatedAtMs.lte(v.submitted_at_ms.unwrap_or(i64::MAX)))
             };
