@@ -4,7 +4,8 @@
 //! - households and persons in each programme at the quarter's end, from the households'
 //!   decisions ([`DecisionOutcome::enrols`], the rule that sets programmes), persons being the
 //!   保障人数 of the decision that enrolled them (the household's current members where it names
-//!   none);
+//!   none); a 刚性支出困难 recognition counts until it lapses
+//!   ([`schedule::rigid_expenditure_lapses_on`]);
 //! - entries (批准), exits (终止), refusals (不予批准) and phase-outs begun (渐退) in the quarter;
 //! - re-checks (定期复核, 死亡后复核) due in the quarter: how many, done, overdue (open past their
 //!   day);
@@ -30,6 +31,7 @@ use serde::Serialize;
 use doudi_protocol::doc::discovery::{Channel, DiscoveryStatus};
 use doudi_protocol::doc::household::{DecisionOutcome, Programme};
 use doudi_protocol::doc::visit::{Purpose, VisitStatus};
+use doudi_protocol::rules::schedule;
 
 use crate::access::{Action, Actor, Target};
 use crate::entity::{
@@ -399,8 +401,8 @@ async fn programmes(
         .order_by_asc(decision::Column::Idx)
         .all(db)
         .await?;
-    // (household, programme) → the 保障人数 of the decision that enrolled it.
-    let mut enrolled: HashMap<(String, Programme), Option<i32>> = HashMap::new();
+    // (household, programme) → the 保障人数 of the decision that enrolled it, and its time.
+    let mut enrolled: HashMap<(String, Programme), (Option<i32>, i64)> = HashMap::new();
     let mut decided: HashMap<(Programme, DecisionOutcome), u64> = HashMap::new();
     for d in &rows {
         let (Some(p), Some(outcome)) = (
@@ -411,7 +413,7 @@ async fn programmes(
         };
         match outcome.enrols() {
             Some(true) => {
-                enrolled.insert((d.doc_id.clone(), p), d.household_size);
+                enrolled.insert((d.doc_id.clone(), p), (d.household_size, d.at_ms));
             }
             Some(false) => {
                 enrolled.remove(&(d.doc_id.clone(), p));
@@ -422,10 +424,19 @@ async fn programmes(
             *decided.entry((p, outcome)).or_default() += 1;
         }
     }
+    // A 刚性支出困难 recognition no longer holds on the quarter's last day 12 months after it.
+    let last_day = deadlines::local_date(to_ms - 1);
+    enrolled.retain(|(_, p), (_, at)| {
+        *p != Programme::RigidExpenditure
+            || deadlines::local_date(*at)
+                .and_then(|d| schedule::rigid_expenditure_lapses_on(d).ok())
+                .zip(last_day)
+                .is_none_or(|(lapses, last)| lapses > last)
+    });
     // Households whose enrolling decision names no 保障人数: their current members.
     let no_size: HashSet<String> = enrolled
         .iter()
-        .filter(|(_, n)| n.is_none())
+        .filter(|(_, (n, _))| n.is_none())
         .map(|((h, _), _)| h.clone())
         .collect();
     let mut members: HashMap<String, i32> = HashMap::new();
@@ -440,7 +451,7 @@ async fn programmes(
         }
     }
     let mut per: BTreeMap<usize, (u64, u64)> = BTreeMap::new();
-    for ((h, p), size) in &enrolled {
+    for ((h, p), (size, _)) in &enrolled {
         let i = Programme::ALL.iter().position(|x| x == p).unwrap_or(0);
         let persons = size.or_else(|| members.get(h).copied()).unwrap_or(0);
         let e = per.entry(i).or_default();

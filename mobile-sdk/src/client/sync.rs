@@ -13,6 +13,8 @@ pub(super) fn task_from_wire(t: WireTask) -> Task {
         "alert_check" => VisitPurpose::AlertCheck,
         "temp_aid_check" => VisitPurpose::EmergencyCheck,
         "recheck" | "death_recheck" | "phase_out_end" => VisitPurpose::Recheck,
+        // A 刚性支出困难 recognition lapsed: the household applies again.
+        "rigid_reapply" => VisitPurpose::Investigation,
         "visit" => VisitPurpose::CareVisit,
         _ => VisitPurpose::FollowUp,
     };

@@ -22,6 +22,19 @@ pub enum Enrolment {
     /// 低保边缘家庭 or 监测对象: watched, not in benefit; no statutory re-check, visits at the
     /// region's `watched_visit_months`.
     Watched,
+    /// 刚性支出困难家庭: recognised for [`RIGID_EXPENDITURE_VALID_MONTHS`] from its approval, then
+    /// the household applies again (a [`TaskKind::RigidReapply`] on the day it lapses).
+    RigidExpenditure,
+}
+
+/// How long a 刚性支出困难 recognition holds (认定有效期, GX2025 art. 10: at most 12 months).
+pub const RIGID_EXPENDITURE_VALID_MONTHS: u32 = 12;
+
+/// The first day a 刚性支出困难 recognition approved (or last changed) on `recognised` no longer
+/// holds: the one rule for the re-apply task, the household page and the counts of households
+/// in the programme on a day.
+pub fn rigid_expenditure_lapses_on(recognised: NaiveDate) -> Result<NaiveDate, ScheduleError> {
+    add_months(recognised, RIGID_EXPENDITURE_VALID_MONTHS)
 }
 
 /// 供养方式.
@@ -92,6 +105,8 @@ pub enum TaskKind {
     Visit,
     /// The end of the 渐退期: stop or re-assess.
     PhaseOutEnd,
+    /// 刚性支出困难 recognition lapses: the household applies again (重新申请).
+    RigidReapply,
 }
 
 /// A task the case needs, with its due date and the reason.
@@ -177,7 +192,7 @@ pub fn next_tasks(case: &CaseState, policy: &Policy) -> Result<Vec<DueTask>, Sch
                 ),
             ))
         }
-        Enrolment::Watched => None,
+        Enrolment::Watched | Enrolment::RigidExpenditure => None,
     };
     if let Some((months, reason)) = recheck {
         tasks.push(DueTask {
@@ -259,6 +274,26 @@ pub fn next_tasks(case: &CaseState, policy: &Policy) -> Result<Vec<DueTask>, Sch
             reason: Text::new(
                 format!("低保边缘家庭、监测对象，每{n}个月走访一次"),
                 format!("低保边缘 household or monitored person: visit every {n} months"),
+            ),
+        });
+    }
+
+    // For a 刚性支出困难 household `last_recheck` is the approval (or last change): a visit
+    // does not renew the recognition.
+    if case.enrolment == Enrolment::RigidExpenditure {
+        let m = RIGID_EXPENDITURE_VALID_MONTHS;
+        tasks.push(DueTask {
+            kind: TaskKind::RigidReapply,
+            due: rigid_expenditure_lapses_on(case.last_recheck)?,
+            reason: Text::new(
+                format!(
+                    "刚性支出困难家庭认定自{}起有效期{m}个月，期满需重新申请（认定办法第十条）",
+                    case.last_recheck
+                ),
+                format!(
+                    "刚性支出 recognition from {} holds {m} months: the household applies again when it lapses (GX2025 art. 10)",
+                    case.last_recheck
+                ),
             ),
         });
     }

@@ -39,7 +39,13 @@ use crate::policies;
 pub const SYSTEM: &str = "system";
 
 /// The task kinds the scheduler owns.
-pub const KINDS: [&str; 4] = ["recheck", "death_recheck", "visit", "phase_out_end"];
+pub const KINDS: [&str; 5] = [
+    "recheck",
+    "death_recheck",
+    "visit",
+    "phase_out_end",
+    "rigid_reapply",
+];
 
 /// Words of a member's removal reason (减员原因) that mean the member died.
 const DEATH_WORDS: [&str; 8] = [
@@ -68,6 +74,7 @@ pub fn kind_code(k: TaskKind) -> &'static str {
         TaskKind::DeathRecheck => "death_recheck",
         TaskKind::Visit => "visit",
         TaskKind::PhaseOutEnd => "phase_out_end",
+        TaskKind::RigidReapply => "rigid_reapply",
     }
 }
 
@@ -81,6 +88,7 @@ pub fn kind_label_zh(code: &str) -> &'static str {
         "death_recheck" => "成员死亡后复核",
         "visit" => "定期探访",
         "phase_out_end" => "渐退期届满",
+        "rigid_reapply" => "刚性支出认定期满重新申请",
         _ => "任务",
     }
 }
@@ -144,8 +152,35 @@ pub fn policy_region(path: &str) -> Option<&str> {
         .find(|s| policy_region_path(s).is_ok())
 }
 
+/// The schedule's enrolment of a household in the programmes `has` says it is in, with the
+/// programme whose decisions date it; `None` for a household the schedule leaves alone. The one
+/// list of the programmes the scheduler looks at.
+pub fn enrolment_of(has: impl Fn(Programme) -> bool) -> Option<(Enrolment, Programme)> {
+    [
+        (
+            Programme::TekunDispersed,
+            Enrolment::Tekun {
+                care: Care::Dispersed,
+            },
+        ),
+        (
+            Programme::TekunCentralized,
+            Enrolment::Tekun {
+                care: Care::Centralized,
+            },
+        ),
+        (Programme::Dibao, Enrolment::Dibao),
+        (Programme::RigidExpenditure, Enrolment::RigidExpenditure),
+        (Programme::NearDibao, Enrolment::Watched),
+        (Programme::Monitored, Enrolment::Watched),
+    ]
+    .into_iter()
+    .find(|(p, _)| has(*p))
+    .map(|(p, e)| (e, p))
+}
+
 /// What the schedule needs from a household document, its visits and its risk level; `None`
-/// when the household is in none of 低保, 特困, 低保边缘 and 监测对象, or its benefit is suspended or
+/// when the household is in none of 低保, 特困, 刚性支出困难, 低保边缘 and 监测对象, or its benefit is suspended or
 /// terminated.
 pub fn case_state(
     h: &Household,
@@ -154,40 +189,20 @@ pub fn case_state(
     last_recheck_visit_ms: Option<i64>,
     created_ms: i64,
 ) -> Option<CaseState> {
-    let (enrolment, programme) = if h.programmes.contains(&Programme::TekunDispersed) {
-        (
-            Enrolment::Tekun {
-                care: Care::Dispersed,
-            },
-            Programme::TekunDispersed,
-        )
-    } else if h.programmes.contains(&Programme::TekunCentralized) {
-        (
-            Enrolment::Tekun {
-                care: Care::Centralized,
-            },
-            Programme::TekunCentralized,
-        )
-    } else if h.programmes.contains(&Programme::Dibao) {
-        (Enrolment::Dibao, Programme::Dibao)
-    } else if h.programmes.contains(&Programme::NearDibao) {
-        (Enrolment::Watched, Programme::NearDibao)
-    } else if h.programmes.contains(&Programme::Monitored) {
-        (Enrolment::Watched, Programme::Monitored)
-    } else {
-        return None;
-    };
+    let (enrolment, programme) = enrolment_of(|p| h.programmes.contains(&p))?;
     use doudi_protocol::doc::household::DecisionOutcome as O;
     let last = h.last_decision(programme);
     if last.is_some_and(|d| matches!(d.outcome, O::Suspended | O::Terminated | O::Refused)) {
         return None;
     }
     let decided = last.map(|d| d.at.0);
-    // The approval or last change, or a later re-check visit; a household without any recorded
-    // decision counts from when its record was created.
+    // The approval or last change, or a later re-check visit (not for a 刚性支出 recognition,
+    // which only a new approval renews); a household without any recorded decision counts from
+    // when its record was created.
+    let renewing_visit = last_recheck_visit_ms.filter(|_| enrolment != Enrolment::RigidExpenditure);
     let last_recheck_ms = decided
         .into_iter()
-        .chain(last_recheck_visit_ms)
+        .chain(renewing_visit)
         .max()
         .unwrap_or(created_ms);
     let current = h.members.values().filter(|m| m.is_current());
@@ -302,12 +317,7 @@ async fn schedule_household(
     sum: &mut RunSummary,
 ) -> Result<(), DbErr> {
     let codes: Vec<&str> = h.programmes.split(',').collect();
-    let enrolled = codes.iter().any(|c| {
-        matches!(
-            *c,
-            "dibao" | "tekun_dispersed" | "tekun_centralized" | "near_dibao" | "monitored"
-        )
-    });
+    let enrolled = enrolment_of(|p| codes.contains(&p.as_str())).is_some();
     let due = if enrolled {
         sum.households += 1;
         match due_tasks(db, book, h, today).await {

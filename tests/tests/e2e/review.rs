@@ -44,6 +44,7 @@ both_backends!(
     photo_viewer_pages_through_a_records_photos,
     the_county_decision_sets_the_programme,
     a_phase_out_runs_to_its_end_task,
+    a_rigid_expenditure_recognition_lapses_after_a_year,
     a_delegated_township_confirms_itself,
     watched_households_are_visited_at_the_regions_interval,
 );
@@ -2527,6 +2528,115 @@ async fn the_county_decision_sets_the_programme(b: Backend) {
     w.app.sync(&mut w.phone).await;
     let got: Household = w.phone.replica.read(&h3).unwrap();
     assert!(got.decisions.is_empty(), "{:?}", got.decisions);
+}
+
+/// 刚性支出困难 (GX2025 art. 10): a recognition holds 12 months from its approval. The one
+/// approved more than a year ago gets its `rigid_reapply` task on the day it lapsed, shows as
+/// lapsed on its page and no longer counts in the quarterly report; a recent one gets its task a
+/// year on; a new approval renews the old one and supersedes its task.
+async fn a_rigid_expenditure_recognition_lapses_after_a_year(b: Backend) {
+    use doudi_protocol::doc::household::WorkCapacity::Able;
+    use doudi_protocol::rules::schedule::add_months;
+    use doudi_server::quarterly::Quarter;
+    use doudi_server::review::{deadlines, recheck};
+    let mut w = world(b).await;
+    let today = deadlines::today().unwrap();
+    let old_day = today - chrono::Days::new(400);
+    let new_day = today - chrono::Days::new(20);
+    let old = enrolled(
+        &mut w,
+        Programme::RigidExpenditure,
+        vec![member("孙久", Able)],
+        &old_day.to_string(),
+    )
+    .await;
+    let recent = enrolled(
+        &mut w,
+        Programme::RigidExpenditure,
+        vec![member("孙新", Able)],
+        &new_day.to_string(),
+    )
+    .await;
+    recheck::run(&w.app.state.db, today).await.unwrap();
+    let lapsed_on = add_months(old_day, 12).unwrap();
+    let recent_lapses = add_months(new_day, 12).unwrap();
+    let kinds = |t: &[(String, Option<i64>, Option<String>)]| -> Vec<(String, Option<i64>)> {
+        t.iter().map(|t| (t.0.clone(), t.1)).collect()
+    };
+    assert_eq!(
+        kinds(&open_tasks(&w.app, &old).await),
+        [(
+            "rigid_reapply".to_string(),
+            Some(due_ms(&lapsed_on.to_string()))
+        )]
+    );
+    assert_eq!(
+        kinds(&open_tasks(&w.app, &recent).await),
+        [(
+            "rigid_reapply".to_string(),
+            Some(due_ms(&recent_lapses.to_string()))
+        )]
+    );
+    // It goes to the grid's worker, whose phone lists it with the other tasks.
+    assert_eq!(
+        open_tasks(&w.app, &old).await[0].2.as_deref(),
+        Some(w.phone.account_id.as_str())
+    );
+
+    let (mut console, _) = console_login(&w.app, "county.qian").await;
+    let (_, page) = console.get(&format!("/console/households/{old}")).await;
+    assert!(
+        page.contains(&format!(
+            "刚性支出认定期满</dt><dd>{lapsed_on}（已期满，需重新申请）"
+        )),
+        "{page}"
+    );
+    let (_, page) = console.get(&format!("/console/households/{recent}")).await;
+    assert!(
+        page.contains(&format!("刚性支出认定期满</dt><dd>{recent_lapses}</dd>")),
+        "{page}"
+    );
+    // Only the recognition that holds counts at the quarter's end; both counted a year ago.
+    let count = |r: &serde_json::Value| {
+        r["programmes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["programme"] == "rigid_expenditure")
+            .unwrap()["households"]
+            .clone()
+    };
+    let q = Quarter::of(today);
+    let r = w
+        .app
+        .get(
+            &format!(
+                "/api/v1/statistics/quarterly?region=370102000000&quarter={}",
+                q.code()
+            ),
+            &w.county,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(count(&r.body), 1, "{:?}", r.body["programmes"]);
+
+    // Approved again today: renewed, the lapsed task superseded by next year's.
+    doudi_tests::cases::approve(
+        &w.app,
+        &old,
+        Programme::RigidExpenditure,
+        doudi_server::auth::now_ms(),
+        "county.qian",
+    )
+    .await;
+    recheck::run(&w.app.state.db, today).await.unwrap();
+    assert_eq!(
+        kinds(&open_tasks(&w.app, &old).await),
+        [(
+            "rigid_reapply".to_string(),
+            Some(due_ms(&add_months(today, 12).unwrap().to_string()))
+        )]
+    );
 }
 
 /// 渐退期: the county decides a phase-out of a 低保 household within the region's months (here

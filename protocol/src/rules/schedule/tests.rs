@@ -183,3 +183,24 @@ fn watched_households_are_visited_at_the_regions_interval_and_never_rechecked() 
         [(TaskKind::Visit, date(2026, 4, 7))]
     );
 }
+
+#[test]
+fn rigid_expenditure_recognition_lapses_after_twelve_months() {
+    let p = Policy::national_defaults();
+    // Approved on 31 January 2025: it lapses on 31 January 2026.
+    let mut c = case(Enrolment::RigidExpenditure, date(2025, 1, 31));
+    assert_eq!(
+        kinds_and_dates(&next_tasks(&c, &p).unwrap()),
+        [(TaskKind::RigidReapply, date(2026, 1, 31))]
+    );
+    // A visit renews nothing; neither is there a statutory re-check.
+    c.last_visit = Some(date(2025, 9, 1));
+    assert_eq!(
+        kinds_and_dates(&next_tasks(&c, &p).unwrap()),
+        [(TaskKind::RigidReapply, date(2026, 1, 31))]
+    );
+    assert_eq!(
+        rigid_expenditure_lapses_on(date(2024, 2, 29)),
+        Ok(date(2025, 2, 28))
+    );
+}

@@ -100,6 +100,32 @@ pub async fn households(
     )
 }
 
+/// The day a 刚性支出困难 recognition lapses (from its approval or last change), as a summary
+/// line, or "" for a household not recognised.
+fn rigid_lapse(h: &Household) -> String {
+    use doudi_protocol::doc::household::Programme;
+    use doudi_protocol::rules::schedule::rigid_expenditure_lapses_on;
+    if !h.programmes.contains(&Programme::RigidExpenditure) {
+        return String::new();
+    }
+    let Some(lapses) = h
+        .last_decision(Programme::RigidExpenditure)
+        .and_then(|d| deadlines::local_date(d.at.0))
+        .and_then(|d| rigid_expenditure_lapses_on(d).ok())
+    else {
+        return String::new();
+    };
+    let lapsed = deadlines::today().is_some_and(|t| t >= lapses);
+    format!(
+        "<dt>刚性支出认定期满</dt><dd>{lapses}{}</dd>",
+        if lapsed {
+            "（已期满，需重新申请）"
+        } else {
+            ""
+        }
+    )
+}
+
 pub async fn household(
     State(state): State<SharedState>,
     session: Session,
@@ -122,7 +148,7 @@ pub(super) async fn household_page(
     let (_, h) =
         doc::read::<Household, _>(&am).map_err(|_| ApiError::new(crate::error::Code::NotFound))?;
     let mut b = format!(
-        "<section class=\"summary\"><dl><dt>地址</dt><dd>{}</dd><dt>户籍</dt><dd>{}</dd><dt>救助类别</dt><dd>{}</dd><dt>网格</dt><dd>{}</dd></dl></section>",
+        "<section class=\"summary\"><dl><dt>地址</dt><dd>{}</dd><dt>户籍</dt><dd>{}</dd><dt>救助类别</dt><dd>{}</dd>{}<dt>网格</dt><dd>{}</dd></dl></section>",
         esc(&h.address),
         esc_opt(h.hukou_type.map(|t| t.label_zh())),
         esc(&h
@@ -131,6 +157,7 @@ pub(super) async fn household_page(
             .map(|p| p.label_zh())
             .collect::<Vec<_>>()
             .join("、")),
+        rigid_lapse(&h),
         esc(&row.scope),
     );
     b.push_str("<h2>家庭成员</h2>");
