@@ -29,6 +29,7 @@ mod m20261214_000020_temporary_aid;
 mod m20261214_000021_decisions;
 mod m20261214_000022_visit_gps;
 mod m20261215_000023_enrolment_codes;
+mod m20261215_000024_case_tasks_referrals;
 
 pub struct Migrator;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261214_000021_decisions::Migration),
             Box::new(m20261214_000022_visit_gps::Migration),
             Box::new(m20261215_000023_enrolment_codes::Migration),
+            Box::new(m20261215_000024_case_tasks_referrals::Migration),
         ]
     }
 }

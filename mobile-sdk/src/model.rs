@@ -133,6 +133,8 @@ pub enum VisitPurpose {
     FollowUp,
     /// 主动发现核查: verifies a discovery report (start it with `start_report_visit`)
     DiscoveryCheck,
+    /// 急难核查: verifies a 临时救助 急难 case (a `temp_aid_check` task) at the household
+    EmergencyCheck,
 }
 
 /// The programme an application is for (申请救助类别), named on its investigation.
@@ -188,6 +190,7 @@ impl From<VisitPurpose> for pvisit::Purpose {
             VisitPurpose::AlertCheck => pvisit::Purpose::AlertCheck,
             VisitPurpose::FollowUp => pvisit::Purpose::FollowUp,
             VisitPurpose::DiscoveryCheck => pvisit::Purpose::DiscoveryCheck,
+            VisitPurpose::EmergencyCheck => pvisit::Purpose::EmergencyCheck,
         }
     }
 }
@@ -201,6 +204,7 @@ impl From<pvisit::Purpose> for VisitPurpose {
             pvisit::Purpose::AlertCheck => VisitPurpose::AlertCheck,
             pvisit::Purpose::FollowUp => VisitPurpose::FollowUp,
             pvisit::Purpose::DiscoveryCheck => VisitPurpose::DiscoveryCheck,
+            pvisit::Purpose::EmergencyCheck => VisitPurpose::EmergencyCheck,
         }
     }
 }
@@ -396,7 +400,8 @@ pub struct ReportInput {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Task {
     pub id: String,
-    /// `verify_report`, `alert_check` (a monitoring alert to verify, 预警核查), or the kind of
+    /// `verify_report`, `alert_check` (a monitoring alert to verify, 预警核查), `temp_aid_check`
+    /// (a 临时救助 急难 case to verify, 急难核查), `temp_aid_follow_up` (its 回访), or the kind of
     /// re-check or visit the rules made due.
     pub kind: String,
     /// The visit to record for it.
@@ -405,6 +410,9 @@ pub struct Task {
     pub report_id: Option<String>,
     /// The household it concerns, when it concerns one on record.
     pub household_id: Option<String>,
+    /// The 临时救助 case, for `temp_aid_check` (急难: `due_at` is when its 先行救助 is due) and
+    /// `temp_aid_follow_up`; `note` says who, where and what happened.
+    pub case_id: Option<String>,
     /// The reviewer's note (指示).
     pub note: Option<String>,
     /// Unix milliseconds.

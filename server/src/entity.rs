@@ -685,8 +685,8 @@ pub mod task {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
-        /// `verify_report`, `report_follow_up`, `alert_check`, `recheck`, `death_recheck`, `visit`
-        /// or `phase_out_end`.
+        /// `verify_report`, `report_follow_up`, `alert_check`, `temp_aid_check`,
+        /// `temp_aid_follow_up`, `recheck`, `death_recheck`, `visit` or `phase_out_end`.
         pub kind: String,
         /// Set for `verify_report`.
         pub report_id: Option<String>,
@@ -707,6 +707,8 @@ pub mod task {
         pub due_at_ms: Option<i64>,
         /// `household:kind:due date` for scheduled tasks: at most one task per key.
         pub schedule_key: Option<String>,
+        /// Set for `temp_aid_check` and `temp_aid_follow_up`: the 临时救助 case.
+        pub case_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -740,7 +742,8 @@ pub mod report_action {
     use sea_orm::entity::prelude::*;
 
     /// A step of a discovery report's life: `assign`, `register` (note: the household's id),
-    /// `verify` (note: the visit's id), `refer` (note: where and when) or `close` (the reason).
+    /// `verify` (note: the visit's id), `refer` (note: where and when, then the reviewer's note;
+    /// the columns `refer_*`) or `close` (the reason).
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "report_actions")]
     pub struct Model {
@@ -751,6 +754,12 @@ pub mod report_action {
         pub action: String,
         pub note: Option<String>,
         pub at_ms: i64,
+        /// `refer` to a programme: its code (`dibao`, ...).
+        pub refer_programme: Option<String>,
+        /// `refer` to another department: its name.
+        pub refer_department: Option<String>,
+        /// `refer`: the day of the referral, `YYYY-MM-DD`.
+        pub referred_on: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

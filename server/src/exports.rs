@@ -161,6 +161,9 @@ impl Dataset {
                 "急难超24小时",
                 "状态",
                 "上报时间",
+                "转介救助类别",
+                "转介部门",
+                "转介日期",
             ],
             Dataset::Tasks => &[
                 "任务编号",
@@ -819,9 +822,13 @@ impl Export {
         self.grid_names(db, &codes).await?;
         let reporters: Vec<&str> = page.iter().map(|r| r.reporter.as_str()).collect();
         self.account_names(db, &reporters).await?;
+        let referred =
+            crate::review::reports::referrals(db, page.iter().map(|r| r.doc_id.clone()).collect())
+                .await?;
         Ok(page
             .iter()
             .map(|r| {
+                let to = referred.get(&r.doc_id);
                 vec![
                     r.doc_id.clone(),
                     r.scope.clone(),
@@ -838,6 +845,11 @@ impl Export {
                     yes_no(r.emergency_24h),
                     label(&r.status, DiscoveryStatus::parse, DiscoveryStatus::label_zh),
                     time(r.reported_at_ms),
+                    to.filter(|t| t.programme.is_some())
+                        .map(|t| t.label_zh())
+                        .unwrap_or_default(),
+                    to.and_then(|t| t.department.clone()).unwrap_or_default(),
+                    to.map(|t| t.referred_on.clone()).unwrap_or_default(),
                 ]
             })
             .collect())

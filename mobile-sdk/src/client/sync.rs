@@ -11,6 +11,7 @@ pub(super) fn task_from_wire(t: WireTask) -> Task {
     let purpose = match t.kind.as_str() {
         "verify_report" => VisitPurpose::DiscoveryCheck,
         "alert_check" => VisitPurpose::AlertCheck,
+        "temp_aid_check" => VisitPurpose::EmergencyCheck,
         "recheck" | "death_recheck" | "phase_out_end" => VisitPurpose::Recheck,
         // A 刚性支出困难 recognition lapsed: the household applies again.
         "rigid_reapply" => VisitPurpose::Investigation,
@@ -23,6 +24,7 @@ pub(super) fn task_from_wire(t: WireTask) -> Task {
         purpose,
         report_id: t.report_id.filter(|r| !r.is_empty()),
         household_id: t.household_id.filter(|h| !h.is_empty()),
+        case_id: t.case_id.filter(|c| !c.is_empty()),
         note: t.note,
         created_at: t.created_at_ms,
         due_at: t.due_at_ms,

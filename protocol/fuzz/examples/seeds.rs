@@ -439,6 +439,7 @@ fn first_sync(household: &AutoCommit, visit: &AutoCommit) -> SyncResponse {
                 kind: "recheck".to_owned(),
                 report_id: None,
                 household_id: Some(DocumentId::from_bytes([1; 16]).to_string()),
+                case_id: None,
                 note: Some("年度复核".to_owned()),
                 note_en: Some("yearly re-check".to_owned()),
                 assigned: true,

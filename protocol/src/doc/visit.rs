@@ -435,6 +435,9 @@ code_enum! {
         DiscoveryCheck = ("discovery_check", "主动发现核查"),
         /// 回访 (return visit after aid)
         FollowUp = ("follow_up", "回访"),
+        /// 急难核查 (verifying a 临时救助 急难 case at the place: the emergency, the 先行救助
+        /// given)
+        EmergencyCheck = ("emergency_check", "急难核查"),
     }
 }
 

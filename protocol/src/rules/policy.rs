@@ -277,7 +277,8 @@ policy_fields! {
         /// days after the alert was received (local SLA: JC2024 names none; unset: no due date).
         alert_verify_days: u32,
         /// 主动发现: the follow-up visit (回访) of a referred report is due this many calendar
-        /// days after the referral (local; unset: no follow-up task).
+        /// days after the referral, and that of a 临时救助 case this many days after it was paid
+        /// in full (local; unset: no follow-up task).
         report_follow_up_days: u32,
     }
 }

@@ -82,14 +82,17 @@ pub struct TaskList {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireTask {
     pub id: String,
-    /// `verify_report`, `report_follow_up`, `alert_check`, `recheck`, `death_recheck`, `visit` or
-    /// `phase_out_end`;
+    /// `verify_report`, `report_follow_up`, `alert_check`, `temp_aid_check`, `temp_aid_follow_up`,
+    /// `recheck`, `death_recheck`, `visit` or `phase_out_end`;
     /// newer kinds may come.
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub household_id: Option<String>,
+    /// The 临时救助 case, for `temp_aid_check` and `temp_aid_follow_up`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<String>,
     /// The reviewer's note, or the scheduler's reason, in Chinese.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,

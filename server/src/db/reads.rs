@@ -534,6 +534,7 @@ mod tests {
             created_at_ms: 1,
             due_at_ms: None,
             schedule_key: None,
+            case_id: None,
         };
         t.clone().into_active_model().insert(db).await.unwrap();
 

@@ -1,12 +1,11 @@
 //! Demo discovery reports further along their life (docs/REVIEW.md), taken there through the
-//! service as the township would: one registered with the household it names, one referred to
-//! 低保 after its 主动发现核查 visit (with its 回访 task), and one closed.
+//! service as the township would: one registered with the household it names, one verified by
+//! its 主动发现核查 visit and referred to 低保 (with its 回访 task), and one closed.
 
 use sea_orm::DatabaseConnection;
 
 use super::DemoError;
 use super::alerts::demo_actor;
-use crate::accounts;
 use crate::error::ApiError;
 use crate::review::{report_life, reports};
 
@@ -27,21 +26,28 @@ pub(super) struct Walk {
 pub(super) async fn walk(db: &DatabaseConnection, w: Walk) -> Result<(), DemoError> {
     let (Some(town), Some(worker)) = (
         demo_actor(db, "demo-town").await?,
-        accounts::find_by_username(db, "demo-grid").await?,
+        demo_actor(db, "demo-grid").await?,
     ) else {
         return Ok(());
     };
     for id in [&w.registered, &w.referred] {
-        reports::assign(db, &town, id, &worker.id, Some("请入户核实家庭情况"))
-            .await
-            .map_err(err)?;
+        reports::assign(
+            db,
+            &town,
+            id,
+            &worker.account.id,
+            Some("请入户核实家庭情况"),
+        )
+        .await
+        .map_err(err)?;
         report_life::register(db, &town, id, None)
             .await
             .map_err(err)?;
     }
-    // The verification visit came in (as a sync would): its task is done.
+    // The verification visit came in (as the grid worker's sync would): its task is done and
+    // the registered report verified by itself, in the grid worker's name.
     report_life::close_visited_tasks(db, &[w.check.as_str()]).await?;
-    report_life::verify(db, &town, &w.referred)
+    report_life::verify_visited(db, &worker, &[w.check.as_str()])
         .await
         .map_err(err)?;
     let today = crate::review::deadlines::today().unwrap_or_default();

@@ -454,6 +454,8 @@ pub struct TaskView {
     pub id: String,
     /// `verify_report`: visit the person or household of the report and record a visit;
     /// `report_follow_up`: the 回访 of a referred report's household;
+    /// `temp_aid_check`: 急难核查 of a 临时救助 case, due when its 先行救助 is due;
+    /// `temp_aid_follow_up`: the 回访 of a paid 临时救助 case's household;
     /// `recheck`: the regular re-check (复核); `death_recheck`: re-check after a member's death;
     /// `visit`: a regular visit (探访); `phase_out_end`: the 渐退期 ends.
     pub kind: String,
@@ -461,6 +463,8 @@ pub struct TaskView {
     pub report_id: Option<String>,
     /// Set for scheduled household tasks, `null` otherwise.
     pub household_id: Option<String>,
+    /// Set for `temp_aid_check` and `temp_aid_follow_up`: the 临时救助 case.
+    pub case_id: Option<String>,
     /// The reviewer's note, or for scheduled tasks the reason in Chinese.
     pub note: Option<String>,
     /// The reason in English (scheduled tasks).
@@ -491,6 +495,7 @@ pub async fn my_tasks(
                 kind: t.kind,
                 report_id: t.report_id,
                 household_id: t.household_id,
+                case_id: t.case_id,
                 note: t.note,
                 note_en: t.note_en,
                 created_at_ms: t.created_at_ms,

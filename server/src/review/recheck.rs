@@ -377,6 +377,7 @@ async fn schedule_household(
             created_at_ms: Set(now_ms()),
             due_at_ms: Set(end_of_day_ms(t.due)),
             schedule_key: Set(Some(key)),
+            case_id: Set(None),
         };
         // A done or superseded task with the same key is not redone.
         let res = task::Entity::insert(row)

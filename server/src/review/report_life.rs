@@ -17,7 +17,7 @@ use doudi_protocol::doc::household::Programme;
 use doudi_protocol::doc::visit::Purpose;
 use doudi_protocol::doc::{self, DiscoveryReport, Visit};
 
-use super::reports::{action_row, visible_report};
+use super::reports::{Referred, referral_row, visible_report};
 use super::{clean_comment, recheck};
 use crate::access::{Action, Actor, Target};
 use crate::auth::now_ms;
@@ -34,6 +34,10 @@ pub const AUDIT_REFER: &str = "report.refer";
 
 /// The task kind of a referred report's follow-up visit (回访).
 pub const FOLLOW_UP_TASK: &str = "report_follow_up";
+
+/// The device of the server's own changes (a change from another device than the phone's, so
+/// that sync sends it back).
+const SERVER_DEVICE: &str = "server";
 
 /// Most characters of a department's name.
 const MAX_DEPARTMENT_CHARS: usize = 100;
@@ -54,6 +58,15 @@ impl ReferTo {
             ReferTo::Programme(p) => p.label_zh().to_string(),
             ReferTo::Department(d) => d.clone(),
         }
+    }
+
+    /// The `refer` action's columns: the programme's code, the department's name, the day.
+    fn columns(&self, on: NaiveDate) -> [Option<String>; 3] {
+        let (programme, department) = match self {
+            ReferTo::Programme(p) => (Some(p.as_str().to_string()), None),
+            ReferTo::Department(d) => (None, Some(d.clone())),
+        };
+        [programme, department, Some(on.to_string())]
     }
 
     /// From a request's `programme` and `department`: exactly one of them.
@@ -99,11 +112,14 @@ pub struct ReportAction {
     /// visit's id; `refer`: where and on which day (e.g. `低保（2026-12-01）`, then the note);
     /// `close`: the reason.
     pub note: Option<String>,
+    /// `refer`: where and on which day, as columns (`null` for other actions).
+    pub referral: Option<Referred>,
 }
 
 impl From<report_action::Model> for ReportAction {
     fn from(a: report_action::Model) -> ReportAction {
         ReportAction {
+            referral: Referred::of(&a),
             action: a.action,
             account_id: a.account_id,
             at_ms: a.at_ms,
@@ -176,21 +192,24 @@ async fn actionable(
     Ok(row)
 }
 
-/// Move a report to `to` as `reviewer`, recording `action` with `note`; refused with
-/// `report.wrong_state` unless [`DiscoveryStatus::reviewer_may_move`] allows it from the
-/// stored state. `extra`: more rows written with it.
+/// Move a report to `to` as `who` (a reviewer, or the author of the visit that verified it),
+/// recording `action` with `note`; refused with `report.wrong_state` unless
+/// [`DiscoveryStatus::reviewer_may_move`] allows it from the stored state. `extra`: more rows
+/// written with it; `referral`: the columns of a `refer` action (programme, department, day).
+#[allow(clippy::too_many_arguments)]
 async fn step(
     db: &DatabaseConnection,
-    reviewer: &Actor,
+    who: &Actor,
     report_id: &str,
     to: DiscoveryStatus,
     (action, audit): (&str, &str),
     note: Option<&str>,
+    referral: [Option<String>; 3],
     extra: impl Fn() -> documents::ExtraRows,
 ) -> ApiResult<i64> {
     let at = now_ms();
     let writer = documents::Writer::for_actor(
-        reviewer,
+        who,
         audit,
         Some(serde_json::json!({ "to": to.as_str(), "note": note })),
     );
@@ -202,12 +221,13 @@ async fn step(
         r.status = to;
         doc::write(am, &r).map_err(ApiError::internal)?;
         let mut rows = extra();
-        rows.push(action_row(
+        rows.push(referral_row(
             report_id,
-            &reviewer.account.id,
+            &who.account.id,
             action,
             note,
             at,
+            referral.clone(),
         ));
         Ok((at, rows))
     })
@@ -241,6 +261,7 @@ pub async fn register(
         DiscoveryStatus::Registered,
         ("register", AUDIT_REGISTER),
         Some(&h),
+        Default::default(),
         Vec::new,
     )
     .await?;
@@ -311,10 +332,80 @@ pub async fn verify(
         DiscoveryStatus::Verified,
         ("verify", AUDIT_VERIFY),
         Some(&v.doc_id),
+        Default::default(),
         Vec::new,
     )
     .await?;
     Ok(v.doc_id.clone())
+}
+
+/// For the visits a sync stored from `author`'s device: each submitted 主动发现核查 visit naming
+/// a registered report in the author's regions, made in the report's grid or to its registered
+/// household, verifies the report (已核实) in the author's name, at the sync — the same step as
+/// [`verify`], recorded as the author's `verify` action and audited (device `server`: the
+/// server's change, which the author's phone is then sent). A report in another state
+/// stays as it is (a visit that came before registration waits for the reviewer's [`verify`]).
+/// Returns the reports verified.
+pub async fn verify_visited(
+    db: &DatabaseConnection,
+    author: &Actor,
+    visit_ids: &[&str],
+) -> ApiResult<Vec<String>> {
+    // The server's change in the author's name: not the device's own, so that the device is
+    // sent it.
+    let on_behalf = Actor {
+        device_id: SERVER_DEVICE.to_string(),
+        ..author.clone()
+    };
+    let mut verified = Vec::new();
+    for chunk in visit_ids.chunks(crate::db::IN_CHUNK) {
+        let visits = visit::Entity::find()
+            .filter(visit::Column::DocId.is_in(chunk.iter().copied()))
+            .filter(visit::Column::Purpose.eq(Purpose::DiscoveryCheck.as_str()))
+            .filter(visit::Column::Status.ne("draft"))
+            .filter(visit::Column::SubmittedAtMs.is_not_null())
+            .all(db)
+            .await?;
+        for v in visits {
+            let Some(report_id) = named_report(db, &v.doc_id).await? else {
+                continue;
+            };
+            let Some(row) = report::Entity::find_by_id(report_id.clone())
+                .one(db)
+                .await?
+            else {
+                continue;
+            };
+            let registered = DiscoveryStatus::parse(&row.status)
+                .is_some_and(|s| s.reviewer_may_move(DiscoveryStatus::Verified));
+            if !registered || !author.subject.covers(&row.region_path) {
+                continue;
+            }
+            let actions = history(db, &report_id).await?;
+            let household = registered_household(&actions);
+            if v.region_path != row.region_path && household != Some(v.household_id.as_str()) {
+                continue;
+            }
+            match step(
+                db,
+                &on_behalf,
+                &report_id,
+                DiscoveryStatus::Verified,
+                ("verify", AUDIT_VERIFY),
+                Some(&v.doc_id),
+                Default::default(),
+                Vec::new,
+            )
+            .await
+            {
+                Ok(_) => verified.push(report_id),
+                // Moved meanwhile (a reviewer was quicker): nothing to do.
+                Err(e) if e.code == Code::ReportWrongState => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(verified)
 }
 
 /// What a referral records.
@@ -357,10 +448,32 @@ pub async fn refer(
         DiscoveryStatus::Referred,
         ("refer", AUDIT_REFER),
         Some(&text),
+        referral.to.columns(referral.on),
         || follow_up.iter().map(|(_, q)| q.clone()).collect(),
     )
     .await?;
     Ok(task_id)
+}
+
+/// When a 回访 at `region_path` after `on` is due: `report_follow_up_days` (the region's policy
+/// in force on `on`) and the end of that many days later; `None` where the region sets none.
+pub async fn follow_up_due(
+    db: &DatabaseConnection,
+    region_path: &str,
+    on: NaiveDate,
+) -> Result<Option<(u32, Option<i64>)>, DbErr> {
+    let (book, _) = crate::policies::load(db)
+        .await
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    let policy = recheck::policy_region(region_path)
+        .and_then(|code| book.resolve(code, on).ok())
+        .unwrap_or_else(|| book.resolve_national(on));
+    Ok(policy.report_follow_up_days.map(|days| {
+        let due = on
+            .checked_add_days(chrono::Days::new(days.into()))
+            .and_then(recheck::end_of_day_ms);
+        (days, due)
+    }))
 }
 
 /// The 回访 task of a report referred on `on`, when its region sets `report_follow_up_days`.
@@ -370,18 +483,9 @@ async fn follow_up_task(
     on: NaiveDate,
     by: &str,
 ) -> ApiResult<Option<(String, sea_orm::sea_query::InsertStatement)>> {
-    let (book, _) = crate::policies::load(db)
-        .await
-        .map_err(ApiError::internal)?;
-    let policy = recheck::policy_region(&row.region_path)
-        .and_then(|code| book.resolve(code, on).ok())
-        .unwrap_or_else(|| book.resolve_national(on));
-    let Some(days) = policy.report_follow_up_days else {
+    let Some((days, due)) = follow_up_due(db, &row.region_path, on).await? else {
         return Ok(None);
     };
-    let due = on
-        .checked_add_days(chrono::Days::new(days.into()))
-        .and_then(recheck::end_of_day_ms);
     let actions = history(db, &row.doc_id).await?;
     let household = registered_household(&actions).map(str::to_string);
     let verifier = task::Entity::find()
@@ -410,9 +514,10 @@ async fn follow_up_task(
 }
 
 /// For the visits a sync stored: each submitted 主动发现核查 visit closes the open
-/// `verify_report` tasks of the report it names, and each submitted 回访 visit the open
-/// `report_follow_up` tasks of its household created before it was submitted. Returns how many
-/// tasks were closed.
+/// `verify_report` tasks of the report it names, each submitted 回访 visit the open
+/// `report_follow_up` and `temp_aid_follow_up` tasks of its household, and each submitted
+/// 急难核查 visit the open `temp_aid_check` tasks of its household — those created before it
+/// was submitted. Returns how many tasks were closed.
 pub async fn close_visited_tasks(
     db: &DatabaseConnection,
     visit_ids: &[&str],
@@ -421,10 +526,11 @@ pub async fn close_visited_tasks(
     for chunk in visit_ids.chunks(crate::db::IN_CHUNK) {
         let visits = visit::Entity::find()
             .filter(visit::Column::DocId.is_in(chunk.iter().copied()))
-            .filter(
-                visit::Column::Purpose
-                    .is_in([Purpose::DiscoveryCheck.as_str(), Purpose::FollowUp.as_str()]),
-            )
+            .filter(visit::Column::Purpose.is_in([
+                Purpose::DiscoveryCheck.as_str(),
+                Purpose::FollowUp.as_str(),
+                Purpose::EmergencyCheck.as_str(),
+            ]))
             .filter(visit::Column::Status.ne("draft"))
             .filter(visit::Column::SubmittedAtMs.is_not_null())
             .all(db)
@@ -440,7 +546,12 @@ pub async fn close_visited_tasks(
                 done.filter(task::Column::Kind.eq("verify_report"))
                     .filter(task::Column::ReportId.eq(report_id))
             } else {
-                done.filter(task::Column::Kind.eq(FOLLOW_UP_TASK))
+                let kinds = if v.purpose == Purpose::EmergencyCheck.as_str() {
+                    vec![super::tasks::TEMP_AID_CHECK]
+                } else {
+                    vec![FOLLOW_UP_TASK, super::tasks::TEMP_AID_FOLLOW_UP]
+                };
+                done.filter(task::Column::Kind.is_in(kinds))
                     .filter(task::Column::HouseholdId.eq(v.household_id.as_str()))
                     .filter(task::Column::CreatedAtMs.lte(v.submitted_at_ms.unwrap_or(i64::MAX)))
             };

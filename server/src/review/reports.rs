@@ -53,6 +53,8 @@ pub struct ReportItem {
     pub temp_aid_case_id: Option<String>,
     /// When that case's aid (先行救助) was given.
     pub aid_given_at_ms: Option<i64>,
+    /// Where and when it was referred (转介), once it was.
+    pub referral: Option<Referred>,
 }
 
 /// The 临时救助 cases opened from `report_ids`, by report.
@@ -162,6 +164,7 @@ pub async fn list(
         .all(db)
         .await?;
     let cases = aid_cases(db, rows.iter().map(|r| r.doc_id.clone()).collect()).await?;
+    let mut referred = referrals(db, rows.iter().map(|r| r.doc_id.clone()).collect()).await?;
     let now = now_ms();
     let mut out: Vec<ReportItem> = rows
         .into_iter()
@@ -169,6 +172,7 @@ pub async fn list(
             let was_acted = acted.contains(&r.doc_id) || r.status != "submitted";
             let case = cases.get(&r.doc_id);
             ReportItem {
+                referral: referred.remove(&r.doc_id),
                 flagged: flagged(&r, case, now),
                 temp_aid_case_id: case.map(|c| c.id.clone()),
                 aid_given_at_ms: case.and_then(|c| c.aid_given_at_ms),
@@ -245,6 +249,19 @@ pub(super) fn action_row(
     note: Option<&str>,
     at: i64,
 ) -> sea_orm::sea_query::InsertStatement {
+    referral_row(report_id, account_id, action, note, at, [None, None, None])
+}
+
+/// [`action_row`] with the referral's columns: the programme's code, the department's name,
+/// the day (`refer` only).
+pub(super) fn referral_row(
+    report_id: &str,
+    account_id: &str,
+    action: &str,
+    note: Option<&str>,
+    at: i64,
+    [programme, department, on]: [Option<String>; 3],
+) -> sea_orm::sea_query::InsertStatement {
     let mut q = Query::insert();
     q.into_table(report_action::Entity)
         .columns([
@@ -253,6 +270,9 @@ pub(super) fn action_row(
             report_action::Column::Action,
             report_action::Column::Note,
             report_action::Column::AtMs,
+            report_action::Column::ReferProgramme,
+            report_action::Column::ReferDepartment,
+            report_action::Column::ReferredOn,
         ])
         .values_panic([
             report_id.into(),
@@ -260,6 +280,9 @@ pub(super) fn action_row(
             action.into(),
             note.map(str::to_string).into(),
             at.into(),
+            programme.into(),
+            department.into(),
+            on.into(),
         ]);
     q
 }
@@ -536,4 +559,61 @@ pub async fn verification_visits(
         .into_iter()
         .filter(|v| naming.contains(&v.doc_id))
         .collect())
+}
+
+/// Where a report was referred (转介) and on which day, from its `refer` action's columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Referred {
+    /// The programme's code (`dibao`, `temporary_assistance`, ...), or `null` for a department.
+    pub programme: Option<String>,
+    /// The department's name, or `null` for a programme.
+    pub department: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub referred_on: String,
+}
+
+impl Referred {
+    /// The referral an action records (a `refer` action with its columns).
+    pub fn of(a: &report_action::Model) -> Option<Referred> {
+        (a.action == "refer").then_some(())?;
+        Some(Referred {
+            programme: a.refer_programme.clone(),
+            department: a.refer_department.clone(),
+            referred_on: a.referred_on.clone()?,
+        })
+    }
+
+    /// Where, in Chinese: the programme's name, or the department's.
+    pub fn label_zh(&self) -> String {
+        match (&self.programme, &self.department) {
+            (Some(p), _) => doudi_protocol::doc::household::Programme::parse(p)
+                .map(|p| p.label_zh().to_string())
+                .unwrap_or_else(|| p.clone()),
+            (None, Some(d)) => d.clone(),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// The latest referral of each of `report_ids` that has one.
+pub async fn referrals<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    report_ids: Vec<String>,
+) -> Result<std::collections::HashMap<String, Referred>, sea_orm::DbErr> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in report_ids.chunks(crate::db::IN_CHUNK) {
+        let rows = report_action::Entity::find()
+            .filter(report_action::Column::ReportId.is_in(chunk.iter().cloned()))
+            .filter(report_action::Column::Action.eq("refer"))
+            .order_by_asc(report_action::Column::AtMs)
+            .order_by_asc(report_action::Column::Id)
+            .all(db)
+            .await?;
+        for a in rows {
+            if let Some(r) = Referred::of(&a) {
+                out.insert(a.report_id, r);
+            }
+        }
+    }
+    Ok(out)
 }

@@ -6,6 +6,13 @@ use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrde
 use crate::access::{Action, Subject, Target, decide, scope_condition};
 use crate::entity::task;
 
+/// The task kind of a 临时救助 急难 case's check (急难核查, docs/TEMPORARY_AID.md): a visit of
+/// purpose `emergency_check` to its household closes it.
+pub const TEMP_AID_CHECK: &str = "temp_aid_check";
+/// The task kind of a paid 临时救助 case's 回访: a visit of purpose `follow_up` to its household
+/// closes it.
+pub const TEMP_AID_FOLLOW_UP: &str = "temp_aid_follow_up";
+
 /// The statement inserting `t` (a new task: open, unscheduled), for a write that stores it with
 /// other rows.
 pub fn insert(t: task::Model) -> sea_orm::sea_query::InsertStatement {
@@ -34,6 +41,7 @@ pub fn new(kind: &str, region_path: &str, assigned_by: &str, at_ms: i64) -> task
         created_at_ms: at_ms,
         due_at_ms: None,
         schedule_key: None,
+        case_id: None,
     }
 }
 

@@ -177,8 +177,10 @@ pub async fn run(
     // A submitted 预警核查 visit verifies its household's open alerts and closes their tasks.
     let stored: Vec<&str> = own.keys().map(String::as_str).collect();
     crate::monitoring::link_visits(state.db, &stored).await?;
-    // A submitted 主动发现核查 or 回访 visit closes its report's task.
+    // A submitted 主动发现核查 or 回访 visit closes its report's task, and a 主动发现核查 visit
+    // verifies its registered report.
     crate::review::report_life::close_visited_tasks(state.db, &stored).await?;
+    crate::review::report_life::verify_visited(state.db, ctx.actor, &stored).await?;
 
     let scope_key = ctx.subject.scope.join("\n");
     let held = ctx.sync_state.scope_key.as_deref();

@@ -78,6 +78,7 @@ pub(super) async fn task_list(
             kind: t.kind,
             report_id: t.report_id,
             household_id: t.household_id,
+            case_id: t.case_id,
             note: t.note,
             note_en: t.note_en,
             created_at_ms: t.created_at_ms,

@@ -301,6 +301,7 @@ async fn insert(db: &DatabaseConnection, actor: &Actor, o: Opening) -> ApiResult
         .await?
         .of(&region.path, o.reported_at_ms);
     let id = new_id();
+    let field_worker = super::tasks::assignee(db, &region.path).await?;
     let txn = db.begin().await?;
     let inserted = temp_aid_case::ActiveModel {
         id: Set(id.clone()),
@@ -327,16 +328,22 @@ async fn insert(db: &DatabaseConnection, actor: &Actor, o: Opening) -> ApiResult
     }
     .insert(&txn)
     .await;
-    if let Err(e) = inserted {
-        txn.rollback().await?;
-        // Two cases from one report at once: the unique index lets one through.
-        if let Some(r) = &o.report_id
-            && let Some(c) = reports::aid_cases(db, vec![r.clone()]).await?.remove(r)
-        {
-            return Err(ApiError::new(Code::TempAidReportHasCase)
-                .with_details(serde_json::json!({ "case_id": c.id })));
+    let inserted = match inserted {
+        Ok(c) => c,
+        Err(e) => {
+            txn.rollback().await?;
+            // Two cases from one report at once: the unique index lets one through.
+            if let Some(r) = &o.report_id
+                && let Some(c) = reports::aid_cases(db, vec![r.clone()]).await?.remove(r)
+            {
+                return Err(ApiError::new(Code::TempAidReportHasCase)
+                    .with_details(serde_json::json!({ "case_id": c.id })));
+            }
+            return Err(e.into());
         }
-        return Err(e.into());
+    };
+    if let Some(q) = super::tasks::check(&inserted, field_worker, &actor.account.id) {
+        super::tasks::store(&txn, &q).await?;
     }
     let note = o.report_id.as_ref().map(|r| format!("主动发现报告 {r}"));
     event(
@@ -682,6 +689,7 @@ pub async fn decide(
         return Err(ApiError::new(Code::TempAidMeetingRecordRequired));
     }
     let at = now_ms();
+    let follow_up = super::tasks::follow_up(db, &case, &actor.account.id).await?;
     let txn = db.begin().await?;
     let done = temp_aid_approval::Entity::update_many()
         .col_expr(
@@ -732,6 +740,11 @@ pub async fn decide(
         note,
     )
     .await?;
+    if to == Status::Paid
+        && let Some(q) = &follow_up
+    {
+        super::tasks::store(&txn, q).await?;
+    }
     txn.commit().await?;
     detail(db, visible(db, actor, Action::ReadCase, case_id).await?).await
 }
@@ -792,6 +805,7 @@ pub async fn pay(
             }
         },
     };
+    let follow_up = super::tasks::follow_up(db, &case, &actor.account.id).await?;
     let txn = db.begin().await?;
     let left = remaining(&txn, &approval).await?;
     if money.0 > left {
@@ -831,6 +845,11 @@ pub async fn pay(
         note,
     )
     .await?;
+    if to == Status::Paid
+        && let Some(q) = &follow_up
+    {
+        super::tasks::store(&txn, q).await?;
+    }
     txn.commit().await?;
     detail(db, visible(db, actor, Action::ReadCase, case_id).await?).await
 }
@@ -864,6 +883,7 @@ pub async fn close(
         note,
     )
     .await?;
+    super::tasks::supersede(&txn, case_id).await?;
     txn.commit().await?;
     detail(db, visible(db, actor, Action::ReadCase, case_id).await?).await
 }

@@ -20,6 +20,7 @@
 
 pub mod flow;
 pub mod read;
+pub mod tasks;
 
 pub use flow::{
     AidRequest, ApprovalRequest, CloseRequest, DecisionRequest, FromReportRequest, NewCase,

@@ -106,6 +106,7 @@ async fn add_task(app: &TestApp, kind: &str, status: &str, due_ms: i64) {
         created_at_ms: Set(due_ms - 30 * 86_400_000),
         due_at_ms: Set(Some(due_ms)),
         schedule_key: Set(None),
+        case_id: Set(None),
     }
     .insert(&app.state.db)
     .await

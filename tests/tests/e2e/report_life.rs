@@ -174,19 +174,20 @@ async fn a_report_goes_through_every_state(b: Backend) {
     assert_eq!(r.body["household_id"], w.household.as_str());
     assert_eq!(w.status().await, DiscoveryStatus::Registered);
 
-    // Verified: not before the 主动发现核查 visit is in; the visit from the phone closes the task.
+    // Verified: not before the 主动发现核查 visit is in; the visit from the phone closes the task
+    // and, as it syncs, verifies the report by itself, in the name of its author.
     let r = w.step("verify", json!({})).await;
     assert_eq!(r.code(), "report.visit_missing", "{:?}", r.body);
     assert_eq!(r.status, StatusCode::CONFLICT);
+    let before = doudi_server::auth::now_ms();
     let visit = w.visit(Purpose::DiscoveryCheck).await;
     assert!(
         w.tasks("verify_report").await.is_empty(),
         "the visit closed its task"
     );
-    let r = w.step("verify", json!({})).await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    assert_eq!(r.body["visit_id"], visit.as_str());
     assert_eq!(w.status().await, DiscoveryStatus::Verified);
+    let r = w.step("verify", json!({})).await;
+    assert_eq!(r.code(), "report.wrong_state", "verified once");
 
     // Referred to 低保 today: the 回访 task falls due 30 days later, for the household.
     let r = w.step("refer", json!({ "referred_on": today() })).await;
@@ -235,7 +236,19 @@ async fn a_report_goes_through_every_state(b: Backend) {
         h.strings("action"),
         ["assign", "register", "verify", "refer", "close"]
     );
-    assert!(h.strings("account_id").iter().all(|a| *a == w.town_id));
+    assert_eq!(
+        h.strings("account_id"),
+        [
+            w.town_id.as_str(),
+            &w.town_id,
+            &w.worker_id,
+            &w.town_id,
+            &w.town_id
+        ],
+        "the verification is the visit's author's"
+    );
+    let verified_at = h.body[2]["at_ms"].as_i64().unwrap();
+    assert!(verified_at >= before, "at the sync");
     let at: Vec<i64> = h
         .body
         .as_array()
@@ -250,9 +263,34 @@ async fn a_report_goes_through_every_state(b: Backend) {
         notes.contains(&format!("低保（{}）：已告知申请材料", today()).as_str()),
         "{notes:?}"
     );
+    // The referral as columns: in the history, the list and the export.
+    let referral = json!({ "programme": "dibao", "department": null, "referred_on": today() });
+    assert_eq!(h.body[3]["referral"], referral);
+    assert_eq!(h.body[0]["referral"], Value::Null);
+    let closed = w.app.get("/api/v1/reports?show=closed", &w.town).await;
+    assert_eq!(closed.body[0]["referral"], referral);
+    let csv = w
+        .app
+        .http
+        .get(w.app.url("/api/v1/exports/reports"))
+        .bearer_auth(&w.town)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains("上报时间,转介救助类别,转介部门,转介日期"),
+        "{csv}"
+    );
+    let line = csv.lines().find(|l| l.starts_with(&w.report)).unwrap();
+    assert!(line.ends_with(&format!(",低保,,{}", today())), "{line}");
     // Each step is the server's change in the report's document, audited.
     assert_eq!(w.app.audit("report.register").await.len(), 1);
-    assert_eq!(w.app.audit("report.verify").await.len(), 1);
+    let verify = w.app.audit("report.verify").await;
+    assert_eq!(verify.len(), 1);
+    assert_eq!(verify[0].account_id.as_deref(), Some(w.worker_id.as_str()));
     assert_eq!(w.app.audit("report.refer").await.len(), 1);
 
     // The console's page shows the whole history, the household and the visit; no more forms.
@@ -261,6 +299,9 @@ async fn a_report_goes_through_every_state(b: Backend) {
     let (status, page) = town.get(&url).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     for shown in [
+        "转介救助类别",
+        "<dd>低保</dd>",
+        &format!("<dd>{}</dd>", today()),
         "指派核实",
         "登记",
         "确认核实",
@@ -306,6 +347,10 @@ async fn steps_from_the_wrong_state_are_refused(b: Backend) {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let (_, page) = town.get(&url).await;
     assert!(page.contains(&format!("{url}/register")), "{page}");
+    // A 主动发现核查 visit that comes before registration leaves the report screened: the
+    // reviewer confirms it once the report is registered.
+    w.visit(Purpose::DiscoveryCheck).await;
+    assert_eq!(w.status().await, DiscoveryStatus::Screened);
     let r = town
         .post(
             &format!("{url}/register"),
@@ -331,9 +376,8 @@ async fn steps_from_the_wrong_state_are_refused(b: Backend) {
     assert_eq!(w.status().await, DiscoveryStatus::Registered);
     assert_eq!(w.register().await.code(), "report.wrong_state", "once");
     assert_eq!(w.refer().await.code(), "report.wrong_state");
-    // Verified from the console once the visit is in; referred without a 回访 task where the
+    // Verified from the console, the visit being in; referred without a 回访 task where the
     // region sets no interval.
-    w.visit(Purpose::DiscoveryCheck).await;
     let r = town
         .post(&format!("{url}/verify"), &[("csrf", csrf.as_str())])
         .await;
@@ -355,7 +399,19 @@ async fn steps_from_the_wrong_state_are_refused(b: Backend) {
     assert_eq!(w.status().await, DiscoveryStatus::Referred);
     assert!(w.tasks("report_follow_up").await.is_empty());
     let (_, page) = town.get(&url).await;
-    assert!(page.contains("区残联"), "{page}");
+    assert!(
+        page.contains("转介部门") && page.contains("<dd>区残联</dd>"),
+        "{page}"
+    );
+    let h = w
+        .app
+        .get(&format!("/api/v1/reports/{}/history", w.report), &w.town)
+        .await;
+    let refer = h.body.as_array().unwrap().last().unwrap();
+    assert_eq!(
+        refer["referral"],
+        json!({ "programme": null, "department": "区残联", "referred_on": today() })
+    );
     assert_eq!(w.refer().await.code(), "report.wrong_state", "once");
     // Closed: nothing more.
     let r = w.step("close", json!({ "reason": "已转介区残联" })).await;
@@ -441,6 +497,9 @@ async fn the_demo_has_reports_in_every_state(b: Backend) {
         h.strings("action"),
         ["assign", "register", "verify", "refer"]
     );
+    // Verified by its visit, in the grid worker's name.
+    let grid_worker = h.strings("account_id")[2].to_string();
+    assert_ne!(grid_worker, h.strings("account_id")[1]);
     let grid = app.demo_token("demo-grid").await;
     let tasks = app.get("/api/v1/tasks", &grid).await;
     let of_report = |kind: &str| {

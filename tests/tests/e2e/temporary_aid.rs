@@ -21,6 +21,7 @@ both_backends!(
     access_follows_the_place_of_the_emergency,
     the_console_shows_and_moves_a_case,
     the_demo_has_temporary_aid_cases,
+    an_emergency_case_becomes_a_task_on_the_grid_workers_phone,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -786,4 +787,181 @@ async fn the_demo_has_temporary_aid_cases(b: Backend) {
         ok(&d)["approvals"].as_array().unwrap().last().unwrap()["route"],
         "meeting"
     );
+    // The demo grid worker has a 急难核查 task for each open 急难 case, due when its aid is.
+    let grid = app.demo_token("demo-grid").await;
+    let tasks = app.get("/api/v1/tasks", &grid).await;
+    let checks: Vec<&Value> = tasks
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"] == "temp_aid_check")
+        .collect();
+    assert!(!checks.is_empty(), "{:?}", tasks.body);
+    for t in checks {
+        let case = cases.iter().find(|c| c["case_id"] == t["case_id"]).unwrap();
+        assert_eq!(case["kind"], "emergency");
+        assert_eq!(t["due_at_ms"], case["aid_due_at_ms"]);
+    }
+}
+
+/// The phone's tasks of `kind`.
+fn phone_tasks(phone: &Phone, kind: &str) -> Vec<doudi_protocol::sync::WireTask> {
+    phone
+        .replica
+        .tasks()
+        .iter()
+        .filter(|t| t.kind == kind)
+        .cloned()
+        .collect()
+}
+
+/// A visit of `purpose` to `household`, submitted from the grid worker's phone.
+async fn field_visit(
+    w: &mut World,
+    household: &str,
+    assistant: &str,
+    purpose: doudi_protocol::doc::visit::Purpose,
+) {
+    let mut v = doudi_tests::cases::submitted_visit(
+        household.parse().unwrap(),
+        [
+            (w.phone.account_id.as_str(), "张网格"),
+            (assistant, "刘协理"),
+        ],
+    );
+    v.purpose = purpose;
+    w.phone.replica.create(GRID_A, &v).unwrap();
+    let o = w.app.sync(&mut w.phone).await;
+    assert_eq!(o.accepted.len(), 1, "{:?}", o.rejected);
+}
+
+/// A 急难 case in GRID_A reaches the grid worker's phone as a `temp_aid_check` task with the
+/// case, the household and the 先行救助 due time; a grid worker elsewhere does not get it; the
+/// 急难核查 visit closes it. Paid in full, the case gives a 回访 task where the region sets
+/// `report_follow_up_days`, which the 回访 visit closes.
+async fn an_emergency_case_becomes_a_task_on_the_grid_workers_phone(b: Backend) {
+    use doudi_protocol::doc::visit::Purpose;
+    use sea_orm::EntityTrait;
+    let mut w = world(b).await;
+    w.app
+        .county_policy(PolicySettings {
+            temp_aid_township_limit: Some(Money::yuan(3_000)),
+            temp_aid_yearly_cap: Some(Cap::Limited(Money::yuan(30_000))),
+            emergency_paperwork_days: Some(5),
+            report_follow_up_days: Some(7),
+            ..Default::default()
+        })
+        .await;
+    let assistant = w
+        .app
+        .create_account("assist.liu", Role::Assistant, &["370102001001"])
+        .await;
+    let now = doudi_server::auth::now_ms();
+    let r = open(&w, &w.town, "emergency", &w.local, now - HOUR).await;
+    let id = case_id(&r);
+    let aid_due = r.body["case"]["aid_due_at_ms"].as_i64().unwrap();
+    assert_eq!(aid_due, now - HOUR + 24 * HOUR);
+    let household = w.local.0.clone();
+
+    // The grid worker's phone gets it with the case, the household and the aid's due time, and
+    // enough to show offline what it is about.
+    w.app.sync(&mut w.phone).await;
+    let tasks = phone_tasks(&w.phone, "temp_aid_check");
+    assert_eq!(tasks.len(), 1, "{:?}", w.phone.replica.tasks());
+    let t = &tasks[0];
+    assert_eq!(t.case_id.as_deref(), Some(id.as_str()));
+    assert_eq!(t.household_id.as_deref(), Some(w.local.0.as_str()));
+    assert_eq!(t.due_at_ms, Some(aid_due));
+    assert!(t.assigned);
+    let note = t.note.as_deref().unwrap();
+    assert!(
+        note.contains("急难") && note.contains("赵大伯") && note.contains("先行救助须于"),
+        "{note}"
+    );
+    let listed = w.app.get("/api/v1/tasks", &w.grid).await;
+    let row = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "temp_aid_check")
+        .cloned()
+        .unwrap();
+    assert_eq!(row["case_id"], id.as_str());
+    assert_eq!(row["due_at_ms"], json!(aid_due));
+
+    // A grid worker of another township does not.
+    let mut sun = w.app.phone("grid.sun").await;
+    w.app.sync(&mut sun).await;
+    assert!(phone_tasks(&sun, "temp_aid_check").is_empty());
+    let theirs = w.app.login("grid.sun").await.0;
+    let listed = w.app.get("/api/v1/tasks", &theirs).await;
+    assert!(!listed.strings("kind").contains(&"temp_aid_check"));
+
+    // A 回访 visit does not close it; the 急难核查 visit does.
+    field_visit(&mut w, &household, &assistant, Purpose::FollowUp).await;
+    w.app.sync(&mut w.phone).await;
+    assert_eq!(phone_tasks(&w.phone, "temp_aid_check").len(), 1);
+    field_visit(&mut w, &household, &assistant, Purpose::EmergencyCheck).await;
+    w.app.sync(&mut w.phone).await;
+    assert!(phone_tasks(&w.phone, "temp_aid_check").is_empty());
+    let stored = doudi_server::entity::task::Entity::find_by_id(t.id.clone())
+        .one(&w.app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, "done");
+
+    // Aid given, approved, paid: the 回访 task, due 7 days on, for the household.
+    let r = step(&w, &w.town, &id, "aid", json!({ "amount_fen": 100_000 })).await;
+    ok(&r);
+    let r = step(
+        &w,
+        &w.town,
+        &id,
+        "approvals",
+        json!({ "amount_fen": 100_000 }),
+    )
+    .await;
+    ok(&r);
+    assert!(phone_tasks(&w.phone, "temp_aid_follow_up").is_empty());
+    let r = step(
+        &w,
+        &w.town,
+        &id,
+        "decision",
+        json!({ "decision": "approve" }),
+    )
+    .await;
+    assert_eq!(ok(&r)["case"]["status"], "paid");
+    w.app.sync(&mut w.phone).await;
+    let follow = phone_tasks(&w.phone, "temp_aid_follow_up");
+    assert_eq!(follow.len(), 1, "{:?}", w.phone.replica.tasks());
+    assert_eq!(follow[0].case_id.as_deref(), Some(id.as_str()));
+    let today = doudi_server::review::deadlines::today().unwrap();
+    assert_eq!(
+        follow[0].due_at_ms,
+        doudi_server::review::recheck::end_of_day_ms(today + chrono::Days::new(7))
+    );
+    field_visit(&mut w, &household, &assistant, Purpose::FollowUp).await;
+    w.app.sync(&mut w.phone).await;
+    assert!(phone_tasks(&w.phone, "temp_aid_follow_up").is_empty());
+
+    // A case closed before its check supersedes the check's task.
+    let r = open(&w, &w.town, "emergency", &w.local, now).await;
+    let second = case_id(&r);
+    w.app.sync(&mut w.phone).await;
+    assert_eq!(phone_tasks(&w.phone, "temp_aid_check").len(), 1);
+    let r = step(
+        &w,
+        &w.town,
+        &second,
+        "close",
+        json!({ "note": "已由其他渠道救助" }),
+    )
+    .await;
+    ok(&r);
+    w.app.sync(&mut w.phone).await;
+    assert!(phone_tasks(&w.phone, "temp_aid_check").is_empty());
 }

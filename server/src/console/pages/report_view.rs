@@ -241,6 +241,14 @@ async fn report_page(
         ),
         None => b.push_str("<p class=\"sub\">未开立临时救助案件。</p>"),
     }
+    if let Some(to) = actions.iter().rev().find_map(reports::Referred::of) {
+        b.push_str(&format!(
+            "<h3>转介</h3><dl class=\"summary\"><dt>{}</dt><dd>{}</dd><dt>转介日期</dt><dd>{}</dd></dl>",
+            if to.programme.is_some() { "转介救助类别" } else { "转介部门" },
+            esc(&to.label_zh()),
+            esc(&to.referred_on),
+        ));
+    }
     if !actions.is_empty() {
         let items: String = actions
             .iter()
