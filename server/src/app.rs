@@ -79,7 +79,7 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let blobs = http::blobs::Blobs::from_settings(&state.settings);
     let pages = http::Pages {
-        router: crate::console::router(blobs.clone()),
+        router: crate::console::router(blobs.clone(), state.settings.max_import_bytes),
         error_page: crate::console::error_page,
     };
     let state_grace = state.settings.shutdown_grace_secs;

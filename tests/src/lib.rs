@@ -608,6 +608,48 @@ impl Browser {
         self.keep(&r);
         r
     }
+
+    /// Post a `multipart/form-data` form as a browser sends a file input: the text `fields`,
+    /// then `file` as the field `name` with its file name and bytes.
+    pub async fn post_file(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        (name, file_name, bytes): (&str, &str, Vec<u8>),
+    ) -> reqwest::Response {
+        const BOUNDARY: &str = "----doudi-test-boundary-7f3a";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(&bytes);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookies.join("; "))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&r);
+        r
+    }
 }
 
 /// Post the console's login form as a new browser; the browser and the server's answer.

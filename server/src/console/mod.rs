@@ -45,7 +45,8 @@ const LOGIN_CSRF_COOKIE: &str = "doudi_login_csrf";
 
 const CSS: &str = include_str!("../../static/console.css");
 
-pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
+/// The console's routes; a department list uploaded as a file may be up to `max_import_bytes`.
+pub fn router(blobs: crate::http::blobs::Blobs, max_import_bytes: usize) -> Router<SharedState> {
     Router::new()
         .route("/console", get(home))
         .route("/console/", get(home))
@@ -79,6 +80,10 @@ pub fn router(blobs: crate::http::blobs::Blobs) -> Router<SharedState> {
         .route("/console/tasks", get(tasks::tasks))
         .route("/console/monitoring", get(monitoring::list))
         .route("/console/monitoring/import", post(monitoring::import))
+        .route(
+            "/console/monitoring/upload",
+            post(monitoring::upload).layer(axum::extract::DefaultBodyLimit::max(max_import_bytes)),
+        )
         .route("/console/monitoring/runs/{id}", get(monitoring::run))
         .route(
             "/console/monitoring/runs/{id}/comparison",

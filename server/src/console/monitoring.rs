@@ -3,7 +3,8 @@
 //! rules are [`crate::monitoring`]'s; a form refused for its input comes back with the message
 //! and what was typed.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
@@ -208,9 +209,12 @@ async fn list_page(
         let msg = form.error.as_ref().map(bad_lines).unwrap_or_default();
         b.push_str(&format!(
             r#"<h2>导入部门数据</h2>
-<p class="sub">粘贴 CSV 内容（第 1 行为表头，列名见下拉框；整份文件逐行校验，任何一行有误都不导入）。XLSX 文件和超过 {kib} KiB 的文件请通过接口 <code>POST /api/v1/monitoring/imports</code> 导入。</p>
-<form method="post" action="/console/monitoring/import" class="decision">{csrf}<label>数据来源 <select name="source" required>{options}</select></label><label>文件名 <input name="file_name" maxlength="255" value="{file}"></label><label>CSV 内容 <textarea name="content" rows="8" required>{content}</textarea></label>{msg}<button type="submit">导入并比对</button></form>"#,
+<p class="sub">上传 CSV 或 XLSX 文件（XLSX 读第一个工作表），或粘贴 CSV 内容。第 1 行为表头，列名见下拉框；整份文件逐行校验，任何一行有误都不导入。文件最大 {file_kib} KiB，粘贴内容最大 {kib} KiB。</p>
+{msg}
+<form method="post" action="/console/monitoring/upload" enctype="multipart/form-data" class="decision">{csrf}<label>数据来源 <select name="source" required>{options}</select></label><label>文件（CSV 或 XLSX） <input type="file" name="file" accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" required></label><button type="submit">上传并比对</button></form>
+<form method="post" action="/console/monitoring/import" class="decision">{csrf}<label>数据来源 <select name="source" required>{options}</select></label><label>文件名 <input name="file_name" maxlength="255" value="{file}"></label><label>CSV 内容 <textarea name="content" rows="8" required>{content}</textarea></label><button type="submit">导入粘贴的内容</button></form>"#,
             kib = state.settings.max_body_bytes / 1024,
+            file_kib = state.settings.max_import_bytes / 1024,
             csrf = csrf_field(session),
             file = esc(&form.file_name),
             content = esc(&form.content),
@@ -240,12 +244,82 @@ pub async fn import(
         Err(r) => return r,
     };
     let field = |k: &str| f.get(k).cloned().unwrap_or_default();
-    let mut typed = ImportForm {
+    let typed = ImportForm {
         source: field("source"),
         file_name: field("file_name"),
         content: field("content"),
         error: None,
     };
+    let body = typed.content.as_bytes().to_vec();
+    import_answer(&state, &session, typed, FileFormat::Csv, body).await
+}
+
+/// A department list uploaded as a file (CSV or XLSX, told apart by its bytes as the API does),
+/// as `multipart/form-data` with `csrf`, `source` and `file`; up to `max_import_bytes`.
+pub async fn upload(
+    State(state): State<SharedState>,
+    session: Session,
+    form: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let max = state.settings.max_import_bytes;
+    let Ok(mut form) = form else {
+        return super::csrf_refused();
+    };
+    let (mut csrf, mut source, mut file_name, mut body) =
+        (None, String::new(), String::new(), None);
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_string();
+                if name == "file" {
+                    file_name = field.file_name().unwrap_or_default().to_string();
+                }
+                match field.bytes().await {
+                    Ok(bytes) => match name.as_str() {
+                        "csrf" => csrf = Some(String::from_utf8_lossy(&bytes).into_owned()),
+                        "source" => source = String::from_utf8_lossy(&bytes).into_owned(),
+                        "file" => body = Some(bytes.to_vec()),
+                        _ => {}
+                    },
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        return error_page(monitoring::import::too_large(max));
+                    }
+                    Err(_) => return super::csrf_refused(),
+                }
+            }
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return error_page(monitoring::import::too_large(max));
+            }
+            Err(_) => return super::csrf_refused(),
+        }
+    }
+    if !session.csrf_ok(csrf.as_deref()) {
+        return super::csrf_refused();
+    }
+    let body = body.unwrap_or_default();
+    let typed = ImportForm {
+        source,
+        file_name,
+        content: String::new(),
+        error: None,
+    };
+    let format = match FileFormat::detect(None, &body) {
+        Ok(f) => f,
+        Err(e) => return refused_import(&state, &session, typed, e).await,
+    };
+    import_answer(&state, &session, typed, format, body).await
+}
+
+/// The page after an import from either form: the run's page, or the form again with the
+/// refusal (and what was typed).
+async fn import_answer(
+    state: &SharedState,
+    session: &Session,
+    mut typed: ImportForm,
+    format: FileFormat,
+    body: Vec<u8>,
+) -> Response {
     let done = async {
         let source = Source::named(&typed.source)?;
         monitoring::import(
@@ -254,8 +328,8 @@ pub async fn import(
             &session.reviewer,
             source,
             &typed.file_name,
-            FileFormat::Csv,
-            typed.content.as_bytes(),
+            format,
+            &body,
             state.settings.max_import_rows,
         )
         .await
@@ -265,13 +339,37 @@ pub async fn import(
     let refusable = [
         Code::ImportInvalid,
         Code::ImportTooManyRows,
+        Code::ImportFormatUnknown,
         Code::InvalidRequest,
     ];
     let no_filter = ListQuery::default();
-    form_answer(&session, TITLE, ACTIVE, done, &refusable, |e| {
+    form_answer(session, TITLE, ACTIVE, done, &refusable, |e| {
         typed.error = Some(e);
-        list_page(&state, &session, &no_filter, &typed)
+        list_page(state, session, &no_filter, &typed)
     })
+    .await
+}
+
+/// The form again with `e`, for a refusal found before the import is tried.
+async fn refused_import(
+    state: &SharedState,
+    session: &Session,
+    typed: ImportForm,
+    e: ApiError,
+) -> Response {
+    let no_filter = ListQuery::default();
+    let mut typed = typed;
+    form_answer(
+        session,
+        TITLE,
+        ACTIVE,
+        Err::<String, _>(e),
+        &[Code::ImportFormatUnknown],
+        |e| {
+            typed.error = Some(e);
+            list_page(state, session, &no_filter, &typed)
+        },
+    )
     .await
 }
 

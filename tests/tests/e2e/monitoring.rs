@@ -24,6 +24,7 @@ both_backends!(
     a_bad_list_is_refused_whole_and_a_good_one_raises_exactly_the_rules_alerts,
     an_alert_goes_from_import_to_the_phone_to_a_visit_to_a_disposition,
     the_console_imports_a_list_and_disposes_an_alert,
+    the_console_uploads_a_workbook,
     the_demo_has_alerts,
     a_rural_list_is_compared_for_double_enrolment,
     the_size_and_row_limits_are_named,
@@ -641,6 +642,113 @@ async fn submit_alert_check(w: &mut World, household: &str) -> String {
     let o = w.app.sync(&mut w.phone).await;
     assert_eq!(o.accepted, vec![visit.clone()], "{:?}", o.rejected);
     visit
+}
+
+/// A 残联 list as a workbook: 姓名, 身份证号, 残疾等级, 登记日期, one row each, as text.
+fn disability_workbook(rows: &[[String; 4]]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["姓名", "身份证号", "残疾等级", "登记日期"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            sheet.write_string(r as u32 + 1, c as u16, v).unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+/// The console's file upload: a workbook with a bad line is refused whole with the line named,
+/// a file that is no list is refused, a form without its CSRF token is refused, and a good
+/// workbook becomes a run (format XLSX, its file name) with the alert its rule selects.
+async fn the_console_uploads_a_workbook(b: Backend) {
+    let w = world(b).await;
+    let (mut town, csrf) = console_login(&w.app, "town.zhao").await;
+    let (_, page) = town.get("/console/monitoring").await;
+    assert!(
+        page.contains("enctype=\"multipart/form-data\"") && page.contains("name=\"file\""),
+        "{page}"
+    );
+    let day = days_ago(3);
+    let bad = disability_workbook(&[
+        ["成员1".into(), number(1), "一级".into(), day.clone()],
+        [
+            "成员2".into(),
+            bad_checksum(&number(2)),
+            "2".into(),
+            day.clone(),
+        ],
+    ]);
+    let form = [("csrf", csrf.as_str()), ("source", "disability")];
+    let r = town
+        .post_file(
+            "/console/monitoring/upload",
+            &form,
+            ("file", "残联.xlsx", bad),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("第 3 行：身份证号校验位错误"), "{page}");
+    let r = town
+        .post_file(
+            "/console/monitoring/upload",
+            &form,
+            ("file", "照片.png", b"\x89PNG\r\n\x1a\n not a list".to_vec()),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("enctype=\"multipart/form-data\"") && page.contains("CSV"),
+        "the form again, with the reason: {page}"
+    );
+    let good = disability_workbook(&[
+        ["成员1".into(), number(1), "一级".into(), day.clone()],
+        ["成员2".into(), number(2), "3".into(), day],
+    ]);
+    let r = town
+        .post_file(
+            "/console/monitoring/upload",
+            &[("source", "disability")],
+            ("file", "残联.xlsx", good.clone()),
+        )
+        .await;
+    assert_ne!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "no CSRF token, no import"
+    );
+    assert_eq!(count::<monitoring_run::Entity>(&w.app).await, 0);
+    let r = town
+        .post_file(
+            "/console/monitoring/upload",
+            &form,
+            ("file", "残联.xlsx", good),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let run_url = r.headers()["location"].to_str().unwrap().to_string();
+    let (_, page) = town.get(&run_url).await;
+    assert!(page.contains("残联.xlsx（XLSX）"), "{page}");
+    let run = monitoring_run::Entity::find()
+        .one(&w.app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            run.format.as_str(),
+            run.row_count,
+            run.matched_count,
+            run.alert_count
+        ),
+        ("xlsx", 2, 2, 1)
+    );
 }
 
 async fn the_console_imports_a_list_and_disposes_an_alert(b: Backend) {
