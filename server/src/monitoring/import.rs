@@ -436,12 +436,15 @@ pub async fn import(
     let matched = lines.len() - unmatched_rows.len();
 
     let txn = db.begin().await?;
-    let rows: Vec<monitoring_row::ActiveModel> = lines
-        .iter()
-        .zip(&hashes)
-        .map(|(l, h)| {
+    // Built a statement's worth at a time: a province's list is a million lines.
+    for (ls, hs) in lines
+        .chunks(ROWS_PER_INSERT)
+        .zip(hashes.chunks(ROWS_PER_INSERT))
+    {
+        let mut chunk = Vec::with_capacity(ls.len());
+        for (l, h) in ls.iter().zip(hs) {
             let m = found.get(h);
-            monitoring_row::ActiveModel {
+            chunk.push(monitoring_row::ActiveModel {
                 run_id: Set(run_id.clone()),
                 line: Set(l.line as i32),
                 source: Set(source.as_str().into()),
@@ -455,12 +458,8 @@ pub async fn import(
                 member_entry: Set(m.map(|m| m.entry.clone())),
                 region_path: Set(m.map(|m| m.region_path.clone())),
                 ..Default::default()
-            }
-        })
-        .collect();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+            });
+        }
         monitoring_row::Entity::insert_many(chunk)
             .exec(&txn)
             .await?;
