@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, TransactionTrait,
+    EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -101,7 +101,15 @@ async fn matches<C: ConnectionTrait>(
 ) -> Result<HashMap<String, Match>, sea_orm::DbErr> {
     let mut out: HashMap<String, Match> = HashMap::new();
     for chunk in hashes.chunks(crate::db::IN_CHUNK) {
-        let rows = identity_number::Entity::find()
+        // Only the columns a match keeps: a province's list matches some million numbers.
+        let rows: Vec<(String, String, String, String)> = identity_number::Entity::find()
+            .select_only()
+            .columns([
+                identity_number::Column::HashFull,
+                identity_number::Column::DocId,
+                identity_number::Column::Entry,
+                identity_number::Column::RegionPath,
+            ])
             .filter(identity_number::Column::HashFull.is_in(chunk.iter().cloned()))
             .filter(identity_number::Column::Searchable.eq(true))
             .filter(identity_number::Column::Entry.starts_with("members."))
@@ -109,15 +117,16 @@ async fn matches<C: ConnectionTrait>(
                 &actor.subject,
                 identity_number::Column::RegionPath,
             ))
+            .into_tuple()
             .all(db)
             .await?;
-        for r in rows {
+        for (hash_full, doc_id, entry, region_path) in rows {
             let m = Match {
-                household_id: r.doc_id,
-                entry: r.entry,
-                region_path: r.region_path,
+                household_id: doc_id,
+                entry,
+                region_path,
             };
-            out.entry(r.hash_full)
+            out.entry(hash_full)
                 .and_modify(|old| {
                     if m.household_id < old.household_id {
                         *old = m.clone();
@@ -350,7 +359,7 @@ pub async fn import(
     }
 
     // Names, assignees and due dates, read before the transaction.
-    let names = member_names(db, found.values()).await?;
+    let names = member_names(db, raised.iter().map(|r| &found[&r.hash])).await?;
     let mut people = HashMap::new();
     let at = now_ms();
     let run_id = new_id();
@@ -358,69 +367,10 @@ pub async fn import(
         alert: monitoring_alert::ActiveModel,
         task: sea_orm::sea_query::InsertStatement,
     }
-    let mut ready = Vec::new();
-    for r in raised {
-        let m = &found[&r.hash];
-        let policy = policy_for(&book, &mut policies, &m.region_path, today);
-        let due = policy
-            .alert_verify_days
-            .and_then(|d| today.checked_add_days(chrono::Days::new(d.into())))
-            .and_then(recheck::end_of_day_ms);
-        let assignee = recheck::assignee_for(db, &mut people, &m.region_path).await?;
-        let line = new_lines[r.hash.as_str()][0];
-        let name = names
-            .get(&(m.household_id.clone(), m.entry.clone()))
-            .cloned()
-            .unwrap_or_else(|| line.name.clone());
-        let alert_id = new_id();
-        let task_id = new_id();
-        let masked = line.id.masked();
-        let t = crate::review::tasks::insert(task::Model {
-            id: task_id.clone(),
-            household_id: Some(m.household_id.clone()),
-            assignee_id: assignee.clone(),
-            note: Some(format!(
-                "预警核查：{}（{name}，{masked}）{}",
-                r.indicator.label_zh(),
-                r.detail
-            )),
-            note_en: Some(format!("Alert check: {}", r.detail_en)),
-            due_at_ms: due,
-            ..crate::review::tasks::new(TASK_KIND, &m.region_path, &actor.account.id, at)
-        });
-        ready.push(Ready {
-            alert: monitoring_alert::ActiveModel {
-                id: Set(alert_id),
-                run_id: Set(run_id.clone()),
-                indicator: Set(r.indicator.as_str().into()),
-                household_id: Set(m.household_id.clone()),
-                member_entry: Set(m.entry.clone()),
-                member_name: Set(name),
-                id_masked: Set(masked),
-                region_path: Set(m.region_path.clone()),
-                detail: Set(r.detail),
-                detail_en: Set(r.detail_en),
-                received_at_ms: Set(at),
-                due_at_ms: Set(due),
-                assignee_id: Set(assignee),
-                task_id: Set(Some(task_id)),
-                visit_id: Set(None),
-                status: Set("open".into()),
-                open_key: Set(Some(format!(
-                    "{}:{}:{}",
-                    m.household_id,
-                    m.entry,
-                    r.indicator.as_str()
-                ))),
-                disposition: Set(None),
-                disposition_note: Set(None),
-                feedback_date: Set(None),
-                feedback_to: Set(None),
-                disposed_by: Set(None),
-                disposed_at_ms: Set(None),
-            },
-            task: t,
-        });
+    // Every assignee is read here, before the transaction: building the alerts inside it only
+    // looks them up.
+    for r in &raised {
+        recheck::assignee_for(db, &mut people, &found[&r.hash].region_path).await?;
     }
 
     let unmatched_rows: Vec<UnmatchedRow> = lines
@@ -466,20 +416,87 @@ pub async fn import(
     }
     let mut alerts = 0;
     let mut already_open = 0;
-    for r in ready {
-        let inserted = monitoring_alert::Entity::insert(r.alert)
-            .on_conflict(
-                OnConflict::column(monitoring_alert::Column::OpenKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-        if inserted == 1 {
-            txn.execute(&r.task).await?;
-            alerts += 1;
-        } else {
-            already_open += 1;
+    // A thousand alerts built at a time: a province's list raises hundreds of thousands.
+    for batch in raised.chunks(1_000) {
+        let mut ready = Vec::with_capacity(batch.len());
+        for r in batch {
+            let m = &found[&r.hash];
+            let policy = policy_for(&book, &mut policies, &m.region_path, today);
+            let due = policy
+                .alert_verify_days
+                .and_then(|d| today.checked_add_days(chrono::Days::new(d.into())))
+                .and_then(recheck::end_of_day_ms);
+            let assignee = recheck::assignee_for(db, &mut people, &m.region_path).await?;
+            let line = new_lines[r.hash.as_str()][0];
+            let name = names
+                .get(&(m.household_id.clone(), m.entry.clone()))
+                .cloned()
+                .unwrap_or_else(|| line.name.clone());
+            let alert_id = new_id();
+            let task_id = new_id();
+            let masked = line.id.masked();
+            let t = crate::review::tasks::insert(task::Model {
+                id: task_id.clone(),
+                household_id: Some(m.household_id.clone()),
+                assignee_id: assignee.clone(),
+                note: Some(format!(
+                    "预警核查：{}（{name}，{masked}）{}",
+                    r.indicator.label_zh(),
+                    r.detail
+                )),
+                note_en: Some(format!("Alert check: {}", r.detail_en)),
+                due_at_ms: due,
+                ..crate::review::tasks::new(TASK_KIND, &m.region_path, &actor.account.id, at)
+            });
+            ready.push(Ready {
+                alert: monitoring_alert::ActiveModel {
+                    id: Set(alert_id),
+                    run_id: Set(run_id.clone()),
+                    indicator: Set(r.indicator.as_str().into()),
+                    household_id: Set(m.household_id.clone()),
+                    member_entry: Set(m.entry.clone()),
+                    member_name: Set(name),
+                    id_masked: Set(masked),
+                    region_path: Set(m.region_path.clone()),
+                    detail: Set(r.detail.clone()),
+                    detail_en: Set(r.detail_en.clone()),
+                    received_at_ms: Set(at),
+                    due_at_ms: Set(due),
+                    assignee_id: Set(assignee),
+                    task_id: Set(Some(task_id)),
+                    visit_id: Set(None),
+                    status: Set("open".into()),
+                    open_key: Set(Some(format!(
+                        "{}:{}:{}",
+                        m.household_id,
+                        m.entry,
+                        r.indicator.as_str()
+                    ))),
+                    disposition: Set(None),
+                    disposition_note: Set(None),
+                    feedback_date: Set(None),
+                    feedback_to: Set(None),
+                    disposed_by: Set(None),
+                    disposed_at_ms: Set(None),
+                },
+                task: t,
+            });
+        }
+        for r in ready {
+            let inserted = monitoring_alert::Entity::insert(r.alert)
+                .on_conflict(
+                    OnConflict::column(monitoring_alert::Column::OpenKey)
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+            if inserted == 1 {
+                txn.execute(&r.task).await?;
+                alerts += 1;
+            } else {
+                already_open += 1;
+            }
         }
     }
     let home = actor.subject.scope.first().cloned().unwrap_or_default();
