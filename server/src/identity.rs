@@ -105,13 +105,18 @@ impl IdentityKeys {
     /// search and matching compare. Without the server's secret nobody can compute it, so a
     /// copy of the table does not give the numbers back by trying all of them.
     pub fn hash(&self, what: Lookup, text: &str) -> String {
+        hex::encode(self.hash_bytes(what, text))
+    }
+
+    /// [`IdentityKeys::hash`] as its 32 bytes, for holding many in memory.
+    pub fn hash_bytes(&self, what: Lookup, text: &str) -> [u8; 32] {
         let label: &[u8] = match what {
             Lookup::Whole => b"whole",
             Lookup::Tail(4) => b"tail4",
             Lookup::Tail(5) => b"tail5",
             Lookup::Tail(_) => b"tail6",
         };
-        hex::encode(mac(&self.hash, &[label, text.as_bytes()]))
+        mac(&self.hash, &[label, text.as_bytes()])
     }
 
     fn aad(doc: &str, entry: &str) -> Vec<u8> {

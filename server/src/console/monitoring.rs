@@ -329,7 +329,7 @@ async fn import_answer(
             source,
             &typed.file_name,
             format,
-            &body,
+            bytes::Bytes::from(body),
             state.settings.max_import_rows,
         )
         .await

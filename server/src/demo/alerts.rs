@@ -81,7 +81,7 @@ pub async fn seed_alerts(db: &DatabaseConnection, keys: &IdentityKeys) -> Result
             source,
             name,
             FileFormat::Csv,
-            body.as_bytes(),
+            bytes::Bytes::from(body),
             1_000,
         )
         .await

@@ -62,7 +62,7 @@ pub async fn import(
             source,
             params.file_name.as_deref().unwrap_or(""),
             format,
-            &body,
+            body,
             state.settings.max_import_rows,
         )
         .await?,

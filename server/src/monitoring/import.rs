@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, QueryTrait, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -22,7 +22,8 @@ use crate::access::{Action, Actor, Target, scope_condition};
 use crate::audit::{self, Outcome};
 use crate::auth::{new_id, now_ms};
 use crate::entity::{
-    identity_number, member, monitoring_alert, monitoring_row, monitoring_run, task,
+    decision, household, identity_number, member, monitoring_alert, monitoring_row, monitoring_run,
+    task,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::identity::{IdentityKeys, Lookup};
@@ -141,6 +142,9 @@ async fn matches<C: ConnectionTrait>(
 /// What one line records, as compared with earlier runs: (date, amount, grade).
 type Event = (String, Option<i64>, Option<i32>);
 
+/// An earlier run's line as `earlier` reads it: the hash, then its [`Event`]'s parts.
+type EarlierRow = (String, Option<String>, Option<i64>, Option<i32>);
+
 /// The events of `source` earlier runs recorded for each of `hashes`.
 async fn earlier<C: ConnectionTrait>(
     db: &C,
@@ -149,16 +153,24 @@ async fn earlier<C: ConnectionTrait>(
 ) -> Result<HashMap<String, HashSet<Event>>, sea_orm::DbErr> {
     let mut out: HashMap<String, HashSet<Event>> = HashMap::new();
     for chunk in hashes.chunks(crate::db::IN_CHUNK) {
-        let rows = monitoring_row::Entity::find()
+        let rows: Vec<EarlierRow> = monitoring_row::Entity::find()
+            .select_only()
+            .columns([
+                monitoring_row::Column::IdHash,
+                monitoring_row::Column::EventDate,
+                monitoring_row::Column::AmountFen,
+                monitoring_row::Column::Grade,
+            ])
             .filter(monitoring_row::Column::IdHash.is_in(chunk.iter().cloned()))
             .filter(monitoring_row::Column::Source.eq(source.as_str()))
+            .into_tuple()
             .all(db)
             .await?;
-        for r in rows {
-            out.entry(r.id_hash).or_default().insert((
-                r.event_date.unwrap_or_default(),
-                r.amount_fen,
-                r.grade,
+        for (id_hash, event_date, amount_fen, grade) in rows {
+            out.entry(id_hash).or_default().insert((
+                event_date.unwrap_or_default(),
+                amount_fen,
+                grade,
             ));
         }
     }
@@ -255,6 +267,17 @@ fn rules(
     }
 }
 
+/// A keyed hash of a whole 身份证号 as its bytes (the database holds it in hexadecimal).
+type Hash = [u8; 32];
+
+/// People (distinct numbers) handled per step: each step reads their matches, earlier events,
+/// households and names, and writes their lines and alerts, so that memory holds one step's
+/// worth besides the file's lines, whatever the size of the list.
+const PEOPLE_PER_STEP: usize = 5_000;
+
+/// Alerts (and their tasks) inserted per statement (24 values each).
+const ALERTS_PER_INSERT: usize = 500;
+
 /// Import `body` as a list of `source`: checked whole (any bad line refuses it, nothing
 /// written), matched, stored as a run with its lines, and turned into alerts with their tasks.
 #[allow(clippy::too_many_arguments)]
@@ -265,7 +288,7 @@ pub async fn import(
     source: Source,
     file_name: &str,
     format: FileFormat,
-    body: &[u8],
+    body: bytes::Bytes,
     max_rows: usize,
 ) -> ApiResult<ImportReport> {
     actor
@@ -280,12 +303,12 @@ pub async fn import(
     // Reading a workbook and hashing every number is work for a blocking thread, not for one
     // of the runtime's.
     let (lines, hashes) = {
-        let (body, keys) = (body.to_vec(), keys.clone());
+        let keys = keys.clone();
         tokio::task::spawn_blocking(move || {
             let lines = parse::read(source, format, &body, max_rows, today)?;
-            let hashes: Vec<String> = lines
+            let hashes: Vec<Hash> = lines
                 .iter()
-                .map(|l| keys.hash(Lookup::Whole, l.id.expose()))
+                .map(|l| keys.hash_bytes(Lookup::Whole, l.id.expose()))
                 .collect();
             Ok::<_, ApiError>((lines, hashes))
         })
@@ -296,147 +319,239 @@ pub async fn import(
         "" => format!("{}.{}", source.label_zh(), format.as_str()),
         n => n.chars().take(MAX_FILE_NAME_CHARS).collect(),
     };
-    let mut distinct: Vec<String> = hashes.clone();
-    distinct.sort();
-    distinct.dedup();
-    let found = matches(db, actor, &distinct).await?;
-    let matched_hashes: Vec<String> = distinct
-        .iter()
-        .filter(|h| found.contains_key(*h))
-        .cloned()
+    // Each person's lines in file order: the lines' places sorted by number, then by place.
+    let mut order: Vec<u32> = (0..lines.len() as u32).collect();
+    order.sort_unstable_by(|a, b| hashes[*a as usize].cmp(&hashes[*b as usize]).then(a.cmp(b)));
+    let people: Vec<&[u32]> = order
+        .chunk_by(|a, b| hashes[*a as usize] == hashes[*b as usize])
         .collect();
-    let seen = earlier(db, source, &matched_hashes).await?;
 
-    // Each matched person's new lines, in file order.
-    let mut new_lines: BTreeMap<&str, Vec<&Line>> = BTreeMap::new();
-    for (l, h) in lines.iter().zip(&hashes) {
-        if found.contains_key(h) && !seen.get(h).is_some_and(|s| s.contains(&event_of(l))) {
-            new_lines.entry(h.as_str()).or_default().push(l);
-        }
-    }
     let (book, _) = crate::policies::load(db)
         .await
         .map_err(ApiError::internal)?;
-    let mut policies: HashMap<String, Policy> = HashMap::new();
-    let mut not_evaluated = BTreeMap::new();
-    let mut raised = Vec::new();
-    for (hash, person_lines) in &new_lines {
-        let m = &found[*hash];
-        let policy = policy_for(&book, &mut policies, &m.region_path, today);
-        if let Some(r) = rules(
-            source,
-            policy,
-            hash,
-            person_lines,
-            seen.get(*hash),
-            today,
-            &mut not_evaluated,
-        ) {
-            raised.push(r);
-        }
-    }
-    // New data on a member of a household that left 低保 or 特困 less than two years ago.
-    let households: Vec<String> = new_lines
-        .keys()
-        .map(|h| found[*h].household_id.clone())
-        .collect();
-    let left = left_recently(db, households, today).await?;
-    for hash in new_lines.keys() {
-        if let Some((programme, on)) = left.get(&found[*hash].household_id) {
-            raised.push(Raised {
-                indicator: Indicator::RecentlyLeft,
-                hash: hash.to_string(),
-                detail: format!(
-                    "家庭于 {on} 退出{programme}，不满两年；{}有新记录",
-                    source.label_zh()
-                ),
-                detail_en: format!(
-                    "the household left {programme} on {on}, less than two years ago; new {} data",
-                    source.as_str()
-                ),
-            });
-        }
-    }
-
-    // Names, assignees and due dates, read before the transaction.
-    let names = member_names(db, raised.iter().map(|r| &found[&r.hash])).await?;
-    let mut people = HashMap::new();
-    let at = now_ms();
-    let run_id = new_id();
-    struct Ready {
-        alert: monitoring_alert::ActiveModel,
-        task: sea_orm::sea_query::InsertStatement,
-    }
-    // Every assignee is read here, before the transaction: building the alerts inside it only
-    // looks them up.
-    for r in &raised {
-        recheck::assignee_for(db, &mut people, &found[&r.hash].region_path).await?;
-    }
-
-    let unmatched_rows: Vec<UnmatchedRow> = lines
-        .iter()
-        .zip(&hashes)
-        .filter(|(_, h)| !found.contains_key(*h))
-        .map(|(l, _)| UnmatchedRow {
-            line: l.line,
-            id_masked: l.id.masked(),
-            name: l.name.clone(),
-        })
-        .collect();
-    let matched = lines.len() - unmatched_rows.len();
-
+    let mut run = Run {
+        source,
+        today,
+        actor,
+        book: &book,
+        id: new_id(),
+        at: now_ms(),
+        policies: HashMap::new(),
+        assignees: HashMap::new(),
+        not_evaluated: BTreeMap::new(),
+        matched: 0,
+        alerts: 0,
+        already_open: 0,
+        unmatched_rows: Vec::new(),
+    };
     let txn = db.begin().await?;
-    // Built a statement's worth at a time: a province's list is a million lines.
-    for (ls, hs) in lines
-        .chunks(ROWS_PER_INSERT)
-        .zip(hashes.chunks(ROWS_PER_INSERT))
-    {
-        let mut chunk = Vec::with_capacity(ls.len());
-        for (l, h) in ls.iter().zip(hs) {
-            let m = found.get(h);
-            chunk.push(monitoring_row::ActiveModel {
-                run_id: Set(run_id.clone()),
-                line: Set(l.line as i32),
-                source: Set(source.as_str().into()),
-                id_hash: Set(h.clone()),
-                id_masked: Set(l.id.masked()),
-                name: Set(l.name.clone()),
-                event_date: Set(Some(l.date.to_string())),
-                amount_fen: Set(l.amount_fen),
-                grade: Set(l.grade.map(i32::from)),
-                household_id: Set(m.map(|m| m.household_id.clone())),
-                member_entry: Set(m.map(|m| m.entry.clone())),
-                region_path: Set(m.map(|m| m.region_path.clone())),
-                ..Default::default()
-            });
-        }
-        monitoring_row::Entity::insert_many(chunk)
-            .exec(&txn)
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // The steps look up tables this transaction fills (earlier events, open alerts). A
+        // statement prepared while they were empty would keep a generic plan that scans them
+        // whole, a cost growing with every step: each lookup is planned for the table as it is.
+        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
             .await?;
     }
-    let mut alerts = 0;
-    let mut already_open = 0;
-    // A thousand alerts built at a time: a province's list raises hundreds of thousands.
-    for batch in raised.chunks(1_000) {
-        let mut ready = Vec::with_capacity(batch.len());
-        for r in batch {
+    for step in people.chunks(PEOPLE_PER_STEP) {
+        let group: Vec<(String, Vec<&Line>)> = step
+            .iter()
+            .map(|places| {
+                (
+                    hex::encode(hashes[places[0] as usize]),
+                    places.iter().map(|i| &lines[*i as usize]).collect(),
+                )
+            })
+            .collect();
+        run.step(db, &txn, &group).await?;
+    }
+    run.unmatched_rows.sort_by_key(|r| r.line);
+    let home = actor.subject.scope.first().cloned().unwrap_or_default();
+    monitoring_run::Entity::insert(monitoring_run::ActiveModel {
+        id: Set(run.id.clone()),
+        source: Set(source.as_str().into()),
+        file_name: Set(file_name.clone()),
+        format: Set(format.as_str().into()),
+        account_id: Set(actor.account.id.clone()),
+        region_path: Set(home),
+        at_ms: Set(run.at),
+        row_count: Set(lines.len() as i32),
+        matched_count: Set(run.matched as i32),
+        unmatched_count: Set(run.unmatched_rows.len() as i32),
+        alert_count: Set(run.alerts as i32),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    let mut ev = actor.event(AUDIT_IMPORT, Some(&run.id));
+    ev.detail = Some(serde_json::json!({
+        "source": source.as_str(), "file_name": file_name, "format": format.as_str(),
+        "rows": lines.len(), "matched": run.matched, "unmatched": run.unmatched_rows.len(),
+        "alerts": run.alerts, "already_open": run.already_open,
+    }));
+    audit::row(Outcome::Ok, ev).insert(&txn).await?;
+    txn.commit().await?;
+    Ok(ImportReport {
+        run_id: run.id,
+        source: source.as_str().into(),
+        file_name,
+        format: format.as_str().into(),
+        at_ms: run.at,
+        rows: lines.len(),
+        matched: run.matched,
+        unmatched: run.unmatched_rows.len(),
+        alerts: run.alerts,
+        already_open: run.already_open,
+        not_evaluated: run.not_evaluated.into_keys().collect(),
+        unmatched_rows: run.unmatched_rows,
+    })
+}
+
+/// An import under way: what every step shares, and what the steps have done.
+struct Run<'a> {
+    source: Source,
+    today: NaiveDate,
+    actor: &'a Actor,
+    book: &'a PolicyBook,
+    id: String,
+    at: i64,
+    policies: HashMap<String, Policy>,
+    assignees: HashMap<String, Option<String>>,
+    not_evaluated: BTreeMap<String, ()>,
+    matched: usize,
+    alerts: usize,
+    already_open: usize,
+    unmatched_rows: Vec<UnmatchedRow>,
+}
+
+impl Run<'_> {
+    /// One step: `group` is some people, each a number's hash (hexadecimal) with its lines in
+    /// file order. Their lines are stored, matched or not; the matched ones' new lines go
+    /// through the rules, and the alerts raised are stored with their tasks.
+    async fn step(
+        &mut self,
+        db: &DatabaseConnection,
+        txn: &DatabaseTransaction,
+        group: &[(String, Vec<&Line>)],
+    ) -> ApiResult<()> {
+        let (source, today) = (self.source, self.today);
+        let hexes: Vec<String> = group.iter().map(|(h, _)| h.clone()).collect();
+        let found = matches(txn, self.actor, &hexes).await?;
+        let matched: Vec<String> = hexes
+            .into_iter()
+            .filter(|h| found.contains_key(h))
+            .collect();
+        let seen = earlier(txn, source, &matched).await?;
+
+        let mut rows = Vec::with_capacity(ROWS_PER_INSERT);
+        // Each matched person's lines that no earlier run recorded.
+        let mut new_lines: Vec<(&str, Vec<&Line>)> = Vec::new();
+        for (h, person_lines) in group {
+            let m = found.get(h);
+            let mut new = Vec::new();
+            for l in person_lines {
+                rows.push(monitoring_row::ActiveModel {
+                    run_id: Set(self.id.clone()),
+                    line: Set(l.line as i32),
+                    source: Set(source.as_str().into()),
+                    id_hash: Set(h.clone()),
+                    id_masked: Set(l.id.masked()),
+                    name: Set(l.name.clone()),
+                    event_date: Set(Some(l.date.to_string())),
+                    amount_fen: Set(l.amount_fen),
+                    grade: Set(l.grade.map(i32::from)),
+                    household_id: Set(m.map(|m| m.household_id.clone())),
+                    member_entry: Set(m.map(|m| m.entry.clone())),
+                    region_path: Set(m.map(|m| m.region_path.clone())),
+                    ..Default::default()
+                });
+                if rows.len() == ROWS_PER_INSERT {
+                    monitoring_row::Entity::insert_many(std::mem::take(&mut rows))
+                        .exec(txn)
+                        .await?;
+                }
+                if m.is_none() {
+                    self.unmatched_rows.push(UnmatchedRow {
+                        line: l.line,
+                        id_masked: l.id.masked(),
+                        name: l.name.clone(),
+                    });
+                    continue;
+                }
+                self.matched += 1;
+                if !seen.get(h).is_some_and(|s| s.contains(&event_of(l))) {
+                    new.push(*l);
+                }
+            }
+            if !new.is_empty() {
+                new_lines.push((h.as_str(), new));
+            }
+        }
+        if !rows.is_empty() {
+            monitoring_row::Entity::insert_many(rows).exec(txn).await?;
+        }
+
+        let mut raised = Vec::new();
+        for (hash, person_lines) in &new_lines {
+            let m = &found[*hash];
+            let policy = policy_for(self.book, &mut self.policies, &m.region_path, today);
+            if let Some(r) = rules(
+                source,
+                policy,
+                hash,
+                person_lines,
+                seen.get(*hash),
+                today,
+                &mut self.not_evaluated,
+            ) {
+                raised.push(r);
+            }
+        }
+        // New data on a member of a household that left 低保 or 特困 less than two years ago.
+        let households: Vec<String> = new_lines
+            .iter()
+            .map(|(h, _)| found[*h].household_id.clone())
+            .collect();
+        let left = left_recently(txn, households, today).await?;
+        for (hash, _) in &new_lines {
+            if let Some((programme, on)) = left.get(&found[*hash].household_id) {
+                raised.push(Raised {
+                    indicator: Indicator::RecentlyLeft,
+                    hash: hash.to_string(),
+                    detail: format!(
+                        "家庭于 {on} 退出{programme}，不满两年；{}有新记录",
+                        source.label_zh()
+                    ),
+                    detail_en: format!(
+                        "the household left {programme} on {on}, less than two years ago; new {} data",
+                        source.as_str()
+                    ),
+                });
+            }
+        }
+        if raised.is_empty() {
+            return Ok(());
+        }
+
+        let names = member_names(txn, raised.iter().map(|r| &found[&r.hash])).await?;
+        let first_line: HashMap<&str, &Line> =
+            new_lines.iter().map(|(h, ls)| (*h, ls[0])).collect();
+        let mut alerts = Vec::with_capacity(raised.len());
+        for r in raised {
             let m = &found[&r.hash];
-            let policy = policy_for(&book, &mut policies, &m.region_path, today);
+            let policy = policy_for(self.book, &mut self.policies, &m.region_path, today);
             let due = policy
                 .alert_verify_days
                 .and_then(|d| today.checked_add_days(chrono::Days::new(d.into())))
                 .and_then(recheck::end_of_day_ms);
-            let assignee = recheck::assignee_for(db, &mut people, &m.region_path).await?;
-            let line = new_lines[r.hash.as_str()][0];
+            let assignee = recheck::assignee_for(db, &mut self.assignees, &m.region_path).await?;
+            let line = *first_line
+                .get(r.hash.as_str())
+                .ok_or_else(|| ApiError::internal("an alert without its line"))?;
             let name = names
                 .get(&(m.household_id.clone(), m.entry.clone()))
                 .cloned()
                 .unwrap_or_else(|| line.name.clone());
-            let alert_id = new_id();
-            let task_id = new_id();
             let masked = line.id.masked();
-            let t = crate::review::tasks::insert(task::Model {
-                id: task_id.clone(),
+            let task = task::Model {
                 household_id: Some(m.household_id.clone()),
                 assignee_id: assignee.clone(),
                 note: Some(format!(
@@ -446,108 +561,129 @@ pub async fn import(
                 )),
                 note_en: Some(format!("Alert check: {}", r.detail_en)),
                 due_at_ms: due,
-                ..crate::review::tasks::new(TASK_KIND, &m.region_path, &actor.account.id, at)
-            });
-            ready.push(Ready {
-                alert: monitoring_alert::ActiveModel {
-                    id: Set(alert_id),
-                    run_id: Set(run_id.clone()),
-                    indicator: Set(r.indicator.as_str().into()),
-                    household_id: Set(m.household_id.clone()),
-                    member_entry: Set(m.entry.clone()),
-                    member_name: Set(name),
-                    id_masked: Set(masked),
-                    region_path: Set(m.region_path.clone()),
-                    detail: Set(r.detail.clone()),
-                    detail_en: Set(r.detail_en.clone()),
-                    received_at_ms: Set(at),
-                    due_at_ms: Set(due),
-                    assignee_id: Set(assignee),
-                    task_id: Set(Some(task_id)),
-                    visit_id: Set(None),
-                    status: Set("open".into()),
-                    open_key: Set(Some(format!(
-                        "{}:{}:{}",
-                        m.household_id,
-                        m.entry,
-                        r.indicator.as_str()
-                    ))),
-                    disposition: Set(None),
-                    disposition_note: Set(None),
-                    feedback_date: Set(None),
-                    feedback_to: Set(None),
-                    disposed_by: Set(None),
-                    disposed_at_ms: Set(None),
-                },
-                task: t,
-            });
-        }
-        for r in ready {
-            let inserted = monitoring_alert::Entity::insert(r.alert)
-                .on_conflict(
-                    OnConflict::column(monitoring_alert::Column::OpenKey)
-                        .do_nothing()
-                        .to_owned(),
+                ..crate::review::tasks::new(
+                    TASK_KIND,
+                    &m.region_path,
+                    &self.actor.account.id,
+                    self.at,
                 )
-                .exec_without_returning(&txn)
-                .await?;
-            if inserted == 1 {
-                txn.execute(&r.task).await?;
-                alerts += 1;
-            } else {
-                already_open += 1;
-            }
+            };
+            let alert = monitoring_alert::Model {
+                id: new_id(),
+                run_id: self.id.clone(),
+                indicator: r.indicator.as_str().into(),
+                household_id: m.household_id.clone(),
+                member_entry: m.entry.clone(),
+                member_name: name,
+                id_masked: masked,
+                region_path: m.region_path.clone(),
+                detail: r.detail,
+                detail_en: r.detail_en,
+                received_at_ms: self.at,
+                due_at_ms: due,
+                assignee_id: assignee,
+                task_id: Some(task.id.clone()),
+                visit_id: None,
+                status: "open".into(),
+                open_key: Some(format!(
+                    "{}:{}:{}",
+                    m.household_id,
+                    m.entry,
+                    r.indicator.as_str()
+                )),
+                disposition: None,
+                disposition_note: None,
+                feedback_date: None,
+                feedback_to: None,
+                disposed_by: None,
+                disposed_at_ms: None,
+            };
+            alerts.push((alert, task));
         }
+        for batch in alerts.chunks(ALERTS_PER_INSERT) {
+            let stored = store_alerts(txn, batch.to_vec()).await?;
+            self.alerts += stored;
+            self.already_open += batch.len() - stored;
+        }
+        Ok(())
     }
-    let home = actor.subject.scope.first().cloned().unwrap_or_default();
-    monitoring_run::Entity::insert(monitoring_run::ActiveModel {
-        id: Set(run_id.clone()),
-        source: Set(source.as_str().into()),
-        file_name: Set(file_name.clone()),
-        format: Set(format.as_str().into()),
-        account_id: Set(actor.account.id.clone()),
-        region_path: Set(home),
-        at_ms: Set(at),
-        row_count: Set(lines.len() as i32),
-        matched_count: Set(matched as i32),
-        unmatched_count: Set(unmatched_rows.len() as i32),
-        alert_count: Set(alerts as i32),
-    })
-    .exec_without_returning(&txn)
-    .await?;
-    let mut ev = actor.event(AUDIT_IMPORT, Some(&run_id));
-    ev.detail = Some(serde_json::json!({
-        "source": source.as_str(), "file_name": file_name, "format": format.as_str(),
-        "rows": lines.len(), "matched": matched, "unmatched": unmatched_rows.len(),
-        "alerts": alerts, "already_open": already_open,
-    }));
-    audit::row(Outcome::Ok, ev).insert(&txn).await?;
-    txn.commit().await?;
-    Ok(ImportReport {
-        run_id,
-        source: source.as_str().into(),
-        file_name,
-        format: format.as_str().into(),
-        at_ms: at,
-        rows: lines.len(),
-        matched,
-        unmatched: unmatched_rows.len(),
-        alerts,
-        already_open,
-        not_evaluated: not_evaluated.into_keys().collect(),
-        unmatched_rows,
-    })
+}
+
+/// Store `alerts` with their tasks, except those whose member already has an open alert for
+/// the same indicator (its `open_key` taken, by an earlier run or earlier in this one): how
+/// many were stored.
+async fn store_alerts(
+    txn: &DatabaseTransaction,
+    alerts: Vec<(monitoring_alert::Model, task::Model)>,
+) -> Result<usize, sea_orm::DbErr> {
+    let keys: Vec<String> = alerts
+        .iter()
+        .filter_map(|(a, _)| a.open_key.clone())
+        .collect();
+    let taken: HashSet<String> = monitoring_alert::Entity::find()
+        .select_only()
+        .column(monitoring_alert::Column::OpenKey)
+        .filter(monitoring_alert::Column::OpenKey.is_in(keys))
+        .into_tuple::<Option<String>>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut seen = HashSet::new();
+    let fresh: Vec<_> = alerts
+        .into_iter()
+        .filter(|(a, _)| {
+            a.open_key
+                .as_ref()
+                .is_none_or(|k| !taken.contains(k) && seen.insert(k.clone()))
+        })
+        .collect();
+    if fresh.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<String> = fresh.iter().map(|(a, _)| a.id.clone()).collect();
+    let (models, mut tasks): (Vec<_>, Vec<_>) = fresh
+        .into_iter()
+        .map(|(a, t)| (monitoring_alert::ActiveModel::from(a), t))
+        .unzip();
+    let mut insert = monitoring_alert::Entity::insert_many(models).into_query();
+    // An alert another import stored meanwhile is left to it.
+    insert.on_conflict(
+        OnConflict::column(monitoring_alert::Column::OpenKey)
+            .do_nothing()
+            .to_owned(),
+    );
+    let inserted = txn.execute(&insert).await?.rows_affected() as usize;
+    if inserted < ids.len() {
+        let kept: HashSet<String> = monitoring_alert::Entity::find()
+            .select_only()
+            .column(monitoring_alert::Column::Id)
+            .filter(monitoring_alert::Column::Id.is_in(ids))
+            .into_tuple::<String>()
+            .all(txn)
+            .await?
+            .into_iter()
+            .collect();
+        tasks.retain(|t| kept.contains(&t.id));
+    }
+    if !tasks.is_empty() {
+        txn.execute(&crate::review::tasks::insert_many(tasks))
+            .await?;
+    }
+    Ok(inserted)
 }
 
 /// The households among `ids` that left 低保 or 特困 (a 终止 decision) less than two years before
-/// `today` and are in neither now: the programme's label and the day, by household.
-async fn left_recently(
-    db: &DatabaseConnection,
+/// `today` and are in neither now: the programme's label and the day, by household. Read from
+/// the households' projections (their decisions and present programmes).
+async fn left_recently<C: ConnectionTrait>(
+    db: &C,
     mut ids: Vec<String>,
     today: NaiveDate,
 ) -> Result<HashMap<String, (&'static str, NaiveDate)>, ApiError> {
     use doudi_protocol::doc::household::{DecisionOutcome, Programme};
-    let safety_net = |p: &Programme| {
+    let safety_net = |p: Programme| {
         matches!(
             p,
             Programme::Dibao | Programme::TekunDispersed | Programme::TekunCentralized
@@ -556,41 +692,63 @@ async fn left_recently(
     let since = today
         .checked_sub_months(chrono::Months::new(24))
         .unwrap_or(NaiveDate::MIN);
+    // The earliest instant that can fall on `since` in China (UTC+8), a day early to be safe;
+    // the local day of each decision is compared below.
+    let since_ms = since
+        .pred_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or(i64::MIN);
     ids.sort();
     ids.dedup();
-    let mut out = HashMap::new();
+    let mut last: HashMap<String, (Programme, NaiveDate)> = HashMap::new();
     for chunk in ids.chunks(crate::db::IN_CHUNK) {
-        for d in crate::entity::document::Entity::find()
-            .filter(crate::entity::document::Column::Id.is_in(chunk.iter().cloned()))
+        let rows: Vec<(String, Option<String>, i64)> = decision::Entity::find()
+            .select_only()
+            .columns([
+                decision::Column::DocId,
+                decision::Column::Programme,
+                decision::Column::AtMs,
+            ])
+            .filter(decision::Column::DocId.is_in(chunk.iter().cloned()))
+            .filter(decision::Column::Outcome.eq(DecisionOutcome::Terminated.as_str()))
+            .filter(decision::Column::AtMs.gte(since_ms))
+            .into_tuple()
             .all(db)
-            .await?
-        {
-            let Some(h) = automerge::Automerge::load(&d.snapshot)
-                .ok()
-                .and_then(|am| {
-                    doudi_protocol::doc::read::<doudi_protocol::doc::Household, _>(&am).ok()
-                })
-                .map(|(_, h)| h)
-            else {
+            .await?;
+        for (doc_id, programme, at_ms) in rows {
+            let Some(p) = programme.as_deref().and_then(Programme::parse) else {
                 continue;
             };
-            if h.programmes.iter().any(safety_net) {
+            let Some(on) = deadlines::local_date(at_ms) else {
+                continue;
+            };
+            if !safety_net(p) || on < since || on > today {
                 continue;
             }
-            let last = h
-                .decisions
-                .iter()
-                .filter(|x| x.outcome == DecisionOutcome::Terminated)
-                .filter_map(|x| {
-                    Some((
-                        x.programme.filter(safety_net)?,
-                        deadlines::local_date(x.at.0)?,
-                    ))
-                })
-                .filter(|(_, on)| *on >= since && *on <= today)
-                .max_by_key(|(_, on)| *on);
-            if let Some((p, on)) = last {
-                out.insert(d.id, (p.label_zh(), on));
+            let e = last.entry(doc_id).or_insert((p, on));
+            if on > e.1 {
+                *e = (p, on);
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    let left: Vec<String> = last.keys().cloned().collect();
+    for chunk in left.chunks(crate::db::IN_CHUNK) {
+        let rows: Vec<(String, String)> = household::Entity::find()
+            .select_only()
+            .columns([household::Column::DocId, household::Column::Programmes])
+            .filter(household::Column::DocId.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (doc_id, programmes) in rows {
+            let now_in = programmes
+                .split(',')
+                .filter_map(Programme::parse)
+                .any(safety_net);
+            if !now_in && let Some((p, on)) = last.get(&doc_id) {
+                out.insert(doc_id, (p.label_zh(), *on));
             }
         }
     }
@@ -629,17 +787,24 @@ async fn member_names<'m, C: ConnectionTrait>(
     let ids: Vec<String> = by_household.keys().cloned().collect();
     let mut out = HashMap::new();
     for chunk in ids.chunks(crate::db::IN_CHUNK) {
-        for r in member::Entity::find()
+        let rows: Vec<(String, String, String)> = member::Entity::find()
+            .select_only()
+            .columns([
+                member::Column::DocId,
+                member::Column::MemberId,
+                member::Column::Name,
+            ])
             .filter(member::Column::DocId.is_in(chunk.iter().cloned()))
+            .into_tuple()
             .all(db)
-            .await?
-        {
-            let entry = format!("members.{}", r.member_id);
+            .await?;
+        for (doc_id, member_id, name) in rows {
+            let entry = format!("members.{member_id}");
             if by_household
-                .get(&r.doc_id)
+                .get(&doc_id)
                 .is_some_and(|e| e.contains(&entry))
             {
-                out.insert((r.doc_id, entry), r.name);
+                out.insert((doc_id, entry), name);
             }
         }
     }

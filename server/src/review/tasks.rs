@@ -16,12 +16,21 @@ pub const TEMP_AID_FOLLOW_UP: &str = "temp_aid_follow_up";
 /// The statement inserting `t` (a new task: open, unscheduled), for a write that stores it with
 /// other rows.
 pub fn insert(t: task::Model) -> sea_orm::sea_query::InsertStatement {
-    task::Entity::insert(task::ActiveModel::from(task::Model {
+    task::Entity::insert(opened(t)).into_query()
+}
+
+/// The statement inserting the new tasks `ts` (at least one) in one go, as [`insert`] each.
+pub fn insert_many(ts: Vec<task::Model>) -> sea_orm::sea_query::InsertStatement {
+    task::Entity::insert_many(ts.into_iter().map(opened)).into_query()
+}
+
+/// A new task as stored: open, unscheduled.
+fn opened(t: task::Model) -> task::ActiveModel {
+    task::ActiveModel::from(task::Model {
         status: "open".into(),
         schedule_key: None,
         ..t
-    }))
-    .into_query()
+    })
 }
 
 /// A new task of `kind` in the grid at `region_path`, by `assigned_by`, created at `at_ms`; the
