@@ -30,6 +30,7 @@ mod m20261214_000021_decisions;
 mod m20261214_000022_visit_gps;
 mod m20261215_000023_enrolment_codes;
 mod m20261215_000024_case_tasks_referrals;
+mod m20261216_000025_name_order;
 
 pub struct Migrator;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261214_000022_visit_gps::Migration),
             Box::new(m20261215_000023_enrolment_codes::Migration),
             Box::new(m20261215_000024_case_tasks_referrals::Migration),
+            Box::new(m20261216_000025_name_order::Migration),
         ]
     }
 }

@@ -66,6 +66,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Requests taking longer are cut with 408 (seconds).
     pub request_timeout_secs: u64,
+    /// A department list's import (API or console) is cut with 408 after this long instead
+    /// (seconds): a province's list of a million lines takes minutes.
+    pub import_timeout_secs: u64,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
     /// Largest number of rows a region CSV import accepts.
@@ -206,6 +209,7 @@ impl Default for Settings {
             enrolment_code_ttl_secs: 24 * 3600,
             public_url: None,
             request_timeout_secs: 30,
+            import_timeout_secs: 900,
             trust_forwarded_for: false,
             max_region_import_rows: 200_000,
             max_import_bytes: 32 * 1024 * 1024,
@@ -390,6 +394,7 @@ impl Settings {
             "DOUDI_LOGIN_WINDOW_SECS" => self.login_window_secs,
             "DOUDI_ENROLMENT_CODE_TTL_SECS" => self.enrolment_code_ttl_secs,
             "DOUDI_REQUEST_TIMEOUT_SECS" => self.request_timeout_secs,
+            "DOUDI_IMPORT_TIMEOUT_SECS" => self.import_timeout_secs,
             "DOUDI_TRUST_FORWARDED_FOR" => self.trust_forwarded_for,
             "DOUDI_MAX_REGION_IMPORT_ROWS" => self.max_region_import_rows,
             "DOUDI_MAX_IMPORT_BYTES" => self.max_import_bytes,
@@ -472,7 +477,7 @@ mod tests {
         assert!(s.trust_forwarded_for);
         assert_eq!(s.metrics, Some(MetricsAccess::Loopback));
         assert_eq!(s.log_format, LogFormat::Json);
-        let numbers: [(&str, u64); 23] = [
+        let numbers: [(&str, u64); 24] = [
             ("access_token_ttl_secs", s.access_token_ttl_secs),
             ("refresh_token_ttl_days", s.refresh_token_ttl_days),
             ("max_body_bytes", s.max_body_bytes as u64),
@@ -487,6 +492,7 @@ mod tests {
             ("login_window_secs", s.login_window_secs),
             ("enrolment_code_ttl_secs", s.enrolment_code_ttl_secs),
             ("request_timeout_secs", s.request_timeout_secs),
+            ("import_timeout_secs", s.import_timeout_secs),
             ("max_region_import_rows", s.max_region_import_rows as u64),
             ("max_import_bytes", s.max_import_bytes as u64),
             ("max_import_rows", s.max_import_rows as u64),

@@ -11,7 +11,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, NullOrdering, Order, Query, SelectStatement};
+use sea_orm::sea_query::{
+    Condition, Expr, ExprTrait, LikeExpr, NullOrdering, Order, Query, SelectStatement,
+};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
 };
@@ -64,9 +66,10 @@ pub struct SearchPage {
     pub total: u64,
     pub page: u64,
     pub pages: u64,
-    /// More than 2,000 households in the caller's regions matched one way (name, address or
-    /// number): only the first 2,000 of each in the list's order (head name, then id) are
-    /// counted and listed; a longer query narrows it.
+    /// More than 2,000 households in the caller's regions matched one way (head name, member
+    /// name, address or number): only the first 2,000 of each are counted and listed — by head
+    /// name, by member name (a member's entries counted), by head name, by head name; then by
+    /// id — and a longer query narrows it.
     pub truncated: bool,
 }
 
@@ -111,6 +114,24 @@ fn like_escape(q: &str) -> String {
 
 fn like(pattern: String) -> LikeExpr {
     LikeExpr::new(pattern).escape('\\')
+}
+
+/// The names starting with `q` are those from `q` (included) to the second (excluded, none when
+/// no character follows `q`'s last) in code-point order: `q` with its last character's
+/// successor. Unlike `LIKE 'q%'`, an index range on any plan, with no wildcard to escape.
+fn prefix_range(q: &str) -> (String, Option<String>) {
+    let mut chars: Vec<char> = q.chars().collect();
+    let mut below = None;
+    while let Some(last) = chars.pop() {
+        // The next scalar value (over the surrogate gap); past the last one, drop it and carry.
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            below = Some(chars.into_iter().collect());
+            break;
+        }
+    }
+    (q.to_string(), below)
 }
 
 /// Most households taken from each kind of match; past it the answer says `truncated`.
@@ -160,19 +181,42 @@ async fn matching(
             .and_where(Expr::col((member::Entity, member::Column::Removed)).eq(false))
             .to_owned()
     };
-    let mut branches: Vec<SelectStatement> = vec![
+    // Names in code-point order (the byte order of UTF-8): SQLite's own, and on PostgreSQL
+    // "C", in which the name indexes of migration 25 are kept whatever the database's locale.
+    let pg = db.get_database_backend() == DbBackend::Postgres;
+    let name_of = |table: &str, column: &str| {
+        if pg {
+            Expr::cust(format!(r#""{table}"."{column}" COLLATE "C""#))
+        } else {
+            Expr::cust(format!(r#""{table}"."{column}""#))
+        }
+    };
+    let (from, below) = prefix_range(q);
+    let starting = |name: Expr| {
+        let mut c = Condition::all().add(name.clone().gte(from.clone()));
+        if let Some(below) = &below {
+            c = c.add(name.lt(below.clone()));
+        }
+        c
+    };
+    let head = name_of("households", "head_name");
+    let member_name = name_of("members", "name");
+    // Names: each branch walks its name index from the query on, in name order, and stops at
+    // the limit — heads by head name, members by member name (then household id): which
+    // households a truncated answer shows depends on the data only.
+    let mut named: Vec<SelectStatement> = vec![
         households()
-            .and_where(
-                Expr::col((household::Entity, household::Column::HeadName))
-                    .like(like(format!("{esc}%"))),
-            )
+            .cond_where(starting(head.clone()))
+            .order_by_expr(head.clone(), Order::Asc)
+            .order_by((household::Entity, household::Column::DocId), Order::Asc)
             .to_owned(),
         members()
-            .and_where(
-                Expr::col((member::Entity, member::Column::Name)).like(like(format!("{esc}%"))),
-            )
+            .cond_where(starting(member_name.clone()))
+            .order_by_expr(member_name, Order::Asc)
+            .order_by((member::Entity, member::Column::DocId), Order::Asc)
             .to_owned(),
     ];
+    let mut branches: Vec<SelectStatement> = Vec::new();
     if q.chars().count() >= MIN_ADDRESS_CHARS {
         branches.push(
             households()
@@ -210,25 +254,22 @@ async fn matching(
                 .to_owned(),
         );
     }
-    // Each branch keeps the first matches in the list's own order (head name by code point,
-    // households without one last, then id), one row per household: which households a
-    // truncated answer shows is then the same whatever plan the database picks. The explicit
-    // byte-order collation on PostgreSQL matches the list's order under any database locale and
-    // asks for a top-N sort of the matches, never a walk of an ordered index.
-    let by_name = match db.get_database_backend() {
-        DbBackend::Postgres => Expr::cust(r#""households"."head_name" COLLATE "C""#),
-        _ => Expr::col((household::Entity, household::Column::HeadName)),
-    };
-    let mut found = BTreeSet::new();
-    let mut truncated = false;
-    for mut b in branches {
+    // The address and number branches keep the first matches in the list's own order (head
+    // name by code point, households without one last, then id), one row per household: a
+    // top-N sort of their matches, which the trigram and hash indexes keep few.
+    for b in &mut branches {
         b.group_by_columns([
             (household::Entity, household::Column::DocId),
             (household::Entity, household::Column::HeadName),
         ])
-        .order_by_expr_with_nulls(by_name.clone(), Order::Asc, NullOrdering::Last)
-        .order_by((household::Entity, household::Column::DocId), Order::Asc)
-        .limit(MAX_MATCHES + 1);
+        .order_by_expr_with_nulls(head.clone(), Order::Asc, NullOrdering::Last)
+        .order_by((household::Entity, household::Column::DocId), Order::Asc);
+    }
+    named.append(&mut branches);
+    let mut found = BTreeSet::new();
+    let mut truncated = false;
+    for mut b in named {
+        b.limit(MAX_MATCHES + 1);
         let rows = db.query_all(&b).await?;
         truncated |= rows.len() as u64 > MAX_MATCHES;
         for r in rows.iter().take(MAX_MATCHES as usize) {
@@ -314,6 +355,28 @@ mod tests {
         assert!(check_query(Some(&"街".repeat(MAX_QUERY_CHARS))).is_ok());
         assert!(check_query(Some(&"街".repeat(MAX_QUERY_CHARS + 1))).is_err());
         assert!(check_query(Some("a\u{0}b")).is_err());
+    }
+
+    #[test]
+    fn a_name_prefix_is_a_range() {
+        assert_eq!(prefix_range("王建"), ("王建".into(), Some("王廻".into())));
+        assert_eq!(prefix_range("ab"), ("ab".into(), Some("ac".into())));
+        let (from, below) = prefix_range("a\u{D7FF}");
+        assert_eq!(
+            (from.as_str(), below.as_deref()),
+            ("a\u{D7FF}", Some("a\u{E000}"))
+        );
+        assert_eq!(prefix_range("a\u{10FFFF}").1.as_deref(), Some("b"));
+        assert_eq!(prefix_range("\u{10FFFF}").1, None);
+        // Every name starting with the query lies in the range, in byte order, and no other.
+        let (from, below) = prefix_range("王建");
+        let below = below.unwrap();
+        for name in ["王建", "王建国", "王建\u{10FFFF}"] {
+            assert!(name >= from.as_str() && name < below.as_str(), "{name}");
+        }
+        for name in ["王廻", "王廻a", "王", "王弓", "王廷"] {
+            assert!(!(name >= from.as_str() && name < below.as_str()), "{name}");
+        }
     }
 
     #[test]

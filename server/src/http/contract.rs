@@ -23,23 +23,39 @@ pub fn is_console(path: &str) -> bool {
     path == "/console" || path.starts_with("/console/")
 }
 
-/// What the contract needs: the request time limit, and how the console shows an error as a page
-/// (the console lies above this layer and hands it in).
+/// What the contract needs: the request time limits, and how the console shows an error as a
+/// page (the console lies above this layer and hands it in).
 #[derive(Debug, Clone, Copy)]
 pub struct Contract {
     pub limit: Duration,
+    /// The limit of a department list's import ([`is_import`]).
+    pub import_limit: Duration,
     pub error_page: fn(ApiError) -> Response,
 }
 
-/// The middleware: cut the request at `request_timeout_secs`, then give any error answer not
-/// already in the contract's form that form.
+/// Whether `path` imports a department list (`POST`): the API's and the console's two forms.
+/// These requests are cut at `import_timeout_secs`, the others at `request_timeout_secs`.
+pub fn is_import(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/v1/monitoring/imports" | "/console/monitoring/import" | "/console/monitoring/upload"
+    )
+}
+
+/// The middleware: cut the request at `request_timeout_secs` (an import at
+/// `import_timeout_secs`), then give any error answer not already in the contract's form that
+/// form.
 pub async fn error_contract(
     State(contract): State<Contract>,
     req: Request,
     next: Next,
 ) -> Response {
     let console = is_console(req.uri().path());
-    let limit = contract.limit;
+    let limit = if is_import(req.uri().path()) {
+        contract.import_limit
+    } else {
+        contract.limit
+    };
     let answer = |err: ApiError, console: bool| {
         if console {
             (contract.error_page)(err)

@@ -97,6 +97,7 @@ pub struct Pages {
 pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
     let contract = contract::Contract {
         limit: std::time::Duration::from_secs(state.settings.request_timeout_secs),
+        import_limit: std::time::Duration::from_secs(state.settings.import_timeout_secs),
         error_page: pages.error_page,
     };
     let body_limit = state.settings.max_body_bytes;

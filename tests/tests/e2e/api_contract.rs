@@ -188,9 +188,22 @@ async fn a_bad_region_asked_of_the_policy_is_an_invalid_request() {
 
 /// Send a request whose body never arrives in full, and read what the server answers.
 async fn stalled(app: &TestApp, path: &str, content_type: &str) -> (u16, String) {
+    stalled_as(app, path, content_type, None).await
+}
+
+/// [`stalled`], with a bearer token when given.
+async fn stalled_as(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    token: Option<&str>,
+) -> (u16, String) {
     let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: 100\r\n\r\n{{",
+        "POST {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Type: {content_type}\r\nContent-Length: 100\r\n\r\n{{",
         app.addr
     );
     s.write_all(head.as_bytes()).await.unwrap();
@@ -242,6 +255,48 @@ async fn a_request_that_takes_too_long_answers_the_timeout_code() {
         "{text}"
     );
     assert!(text.contains("超时"), "{text}");
+}
+
+/// A department list's import is cut at `import_timeout_secs`, not at the shorter
+/// `request_timeout_secs`: a province's list takes minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_is_cut_at_its_own_longer_limit() {
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.request_timeout_secs = 1;
+        s.import_timeout_secs = 4;
+    })
+    .await;
+    app.seed_fixture().await;
+    app.create_account("town.zhao", Role::TownReviewer, &["370102001000"])
+        .await;
+    let (token, _, _) = app.login("town.zhao").await;
+
+    let started = std::time::Instant::now();
+    let (status, text) = stalled_as(
+        &app,
+        "/api/v1/monitoring/imports?source=death",
+        "text/csv",
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 408, "{text}");
+    assert!(text.contains("\"code\":\"request.timeout\""), "{text}");
+    // Not cut at the ordinary limit (1 s), but at the import's (4 s).
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(4),
+        "cut after {:?}",
+        started.elapsed()
+    );
+
+    // Any other request is still cut at the ordinary limit.
+    let started = std::time::Instant::now();
+    let (status, text) = stalled_as(&app, "/api/v1/auth/login", "application/json", None).await;
+    assert_eq!(status, 408, "{text}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "cut after {:?}",
+        started.elapsed()
+    );
 }
 
 async fn an_empty_final_upload_is_refused_and_the_partial_kept_clean(b: Backend) {
