@@ -31,6 +31,7 @@ mod m20261214_000022_visit_gps;
 mod m20261215_000023_enrolment_codes;
 mod m20261215_000024_case_tasks_referrals;
 mod m20261216_000025_name_order;
+mod m20261216_000026_tasks_version_per_statement;
 
 pub struct Migrator;
 
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261215_000023_enrolment_codes::Migration),
             Box::new(m20261215_000024_case_tasks_referrals::Migration),
             Box::new(m20261216_000025_name_order::Migration),
+            Box::new(m20261216_000026_tasks_version_per_statement::Migration),
         ]
     }
 }

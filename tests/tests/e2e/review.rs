@@ -636,6 +636,14 @@ async fn task_changes_reach_the_phone_from_any_writer(b: Backend) {
         verify("明天上午核实")
     );
     assert_eq!(tasks_sent(&w.app, &mut w.phone).await, None);
+    // A statement that changes no task leaves the version where it was.
+    w.app
+        .state
+        .db
+        .execute_unprepared("UPDATE tasks SET note = '无' WHERE id = 'no such task'")
+        .await
+        .unwrap();
+    assert_eq!(tasks_sent(&w.app, &mut w.phone).await, None);
 
     // Closed through this server: the list is empty again, on either server.
     let c = w
