@@ -286,8 +286,22 @@ pub async fn run(db: &DatabaseConnection, today: NaiveDate) -> Result<RunSummary
             break;
         };
         after = last.doc_id.clone();
+        // The page's open scheduled tasks in one query, not one per household.
+        let mut open: HashMap<String, Vec<task::Model>> = HashMap::new();
+        for t in task::Entity::find()
+            .filter(task::Column::HouseholdId.is_in(page.iter().map(|h| h.doc_id.clone())))
+            .filter(task::Column::Status.eq("open"))
+            .filter(task::Column::Kind.is_in(KINDS))
+            .all(db)
+            .await?
+        {
+            if let Some(h) = t.household_id.clone() {
+                open.entry(h).or_default().push(t);
+            }
+        }
         for h in page {
-            schedule_household(db, &book, &h, today, &mut people, &mut sum).await?;
+            let open = open.remove(&h.doc_id).unwrap_or_default();
+            schedule_household(db, &book, &h, open, today, &mut people, &mut sum).await?;
         }
     }
     audit::record(
@@ -307,11 +321,12 @@ pub async fn run(db: &DatabaseConnection, today: NaiveDate) -> Result<RunSummary
 /// Households read per query by [`run`].
 const SCAN_PAGE: u64 = 500;
 
-/// One household's part of [`run`].
+/// One household's part of [`run`]; `open` are its open tasks of the scheduled kinds.
 async fn schedule_household(
     db: &DatabaseConnection,
     book: &PolicyBook,
     h: &household::Model,
+    open: Vec<task::Model>,
     today: NaiveDate,
     people: &mut HashMap<String, Option<String>>,
     sum: &mut RunSummary,
@@ -332,12 +347,6 @@ async fn schedule_household(
         Vec::new()
     };
     let keys: HashSet<String> = due.iter().map(|t| schedule_key(&h.doc_id, t)).collect();
-    let open = task::Entity::find()
-        .filter(task::Column::HouseholdId.eq(h.doc_id.as_str()))
-        .filter(task::Column::Status.eq("open"))
-        .filter(task::Column::Kind.is_in(KINDS))
-        .all(db)
-        .await?;
     for t in &open {
         if t.schedule_key.as_ref().is_none_or(|k| !keys.contains(k)) {
             task::Entity::update_many()
