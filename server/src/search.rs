@@ -66,10 +66,10 @@ pub struct SearchPage {
     pub total: u64,
     pub page: u64,
     pub pages: u64,
-    /// More than 2,000 households in the caller's regions matched one way (head name, member
-    /// name, address or number): only the first 2,000 of each are counted and listed — by head
-    /// name, by member name (a member's entries counted), by head name, by head name; then by
-    /// id — and a longer query narrows it.
+    /// More than 2,000 matched one way in the caller's regions (head name, member name,
+    /// address or number): only the first 2,000 of each are counted and listed (heads by head
+    /// name, members by member name, addresses and numbers by head name; then by household id).
+    /// A longer query narrows it.
     pub truncated: bool,
 }
 
