@@ -93,7 +93,9 @@ pub fn free_port() -> u16 {
 
 /// `DOUDI_BENCH_PG_URL`, or a cluster started as tests/run-all.sh starts one (from
 /// /usr/lib/postgresql/*/bin, as user `postgres` when run as root), with `locale` (`None`: no
-/// locale, the C collation) and extra `postgres -c` settings.
+/// locale, the C collation) and extra `postgres -c` settings. The cluster runs without
+/// durability (`fsync`, `synchronous_commit` and `full_page_writes` off) unless
+/// `DOUDI_BENCH_DURABLE=1`, which keeps PostgreSQL's durable defaults.
 pub fn postgres(locale: Option<&str>, settings: &[&str]) -> Option<Postgres> {
     if let Ok(url) = std::env::var("DOUDI_BENCH_PG_URL")
         && !url.is_empty()
@@ -142,11 +144,14 @@ pub fn throwaway_postgres(locale: Option<&str>, settings: &[&str]) -> Option<Pos
         eprintln!("initdb failed; PostgreSQL skipped");
         return None;
     }
+    let durable = std::env::var("DOUDI_BENCH_DURABLE").is_ok_and(|v| v == "1");
     let mut opts = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-         -c full_page_writes=off",
+        "-p {port} -k {} -c listen_addresses=127.0.0.1",
         dir.path().display()
     );
+    if !durable {
+        opts.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+    }
     for setting in settings {
         opts.push_str(" -c ");
         opts.push_str(setting);
@@ -185,8 +190,13 @@ pub fn throwaway_postgres(locale: Option<&str>, settings: &[&str]) -> Option<Pos
         stop: Some(stop),
         _dir: Some(dir),
         version: format!(
-            "{version}, throwaway cluster on 127.0.0.1 (locale {}, fsync=off, synchronous_commit=off, full_page_writes=off)",
-            locale.unwrap_or("C")
+            "{version}, throwaway cluster on 127.0.0.1 (locale {}, {})",
+            locale.unwrap_or("C"),
+            if durable {
+                "durable defaults: fsync, synchronous_commit and full_page_writes on"
+            } else {
+                "fsync=off, synchronous_commit=off, full_page_writes=off"
+            }
         ),
     })
 }
