@@ -166,7 +166,7 @@ async fn matching(
             .to_owned()
     };
     // Members carry their household's region, so the regions apply inside the members index
-    // and before the limit; the household adds the head name that orders the list.
+    // and before the limit; the household adds the head name the answer is listed by.
     let members = || {
         Query::select()
             .column((household::Entity, household::Column::DocId))

@@ -600,10 +600,14 @@ impl Run<'_> {
             };
             alerts.push((alert, task));
         }
-        for batch in alerts.chunks(ALERTS_PER_INSERT) {
-            let stored = store_alerts(txn, batch.to_vec()).await?;
+        while !alerts.is_empty() {
+            let batch: Vec<_> = alerts
+                .drain(..alerts.len().min(ALERTS_PER_INSERT))
+                .collect();
+            let n = batch.len();
+            let stored = store_alerts(txn, batch).await?;
             self.alerts += stored;
-            self.already_open += batch.len() - stored;
+            self.already_open += n - stored;
         }
         Ok(())
     }
