@@ -109,6 +109,8 @@ pub struct VisitDetail {
     pub report_id: Option<String>,
     /// 申请救助类别 of an application's investigation (入户调查).
     pub applied_for: Option<AppliedFor>,
+    /// 申请受理: the application an investigation belongs to, where it is recorded.
+    pub application: Option<ApplicationInput>,
     pub ended_at: Option<i64>,
     pub investigators: Vec<InvestigatorInput>,
     pub living: LivingConditions,
@@ -135,6 +137,58 @@ pub enum VisitPurpose {
     DiscoveryCheck,
     /// 急难核查: verifies a 临时救助 急难 case (a `temp_aid_check` task) at the household
     EmergencyCheck,
+}
+
+/// How an application reached the township (申请方式).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ApplicationChannel {
+    /// 书面申请
+    InPerson,
+    /// 网上申请
+    Online,
+    /// 代办: by the village committee or another person, with a power of attorney (委托书)
+    Proxy,
+}
+
+impl From<ApplicationChannel> for pdoc::visit::ApplicationChannel {
+    fn from(c: ApplicationChannel) -> Self {
+        use pdoc::visit::ApplicationChannel as C;
+        match c {
+            ApplicationChannel::InPerson => C::InPerson,
+            ApplicationChannel::Online => C::Online,
+            ApplicationChannel::Proxy => C::Proxy,
+        }
+    }
+}
+
+impl From<pdoc::visit::ApplicationChannel> for ApplicationChannel {
+    fn from(c: pdoc::visit::ApplicationChannel) -> Self {
+        use pdoc::visit::ApplicationChannel as C;
+        match c {
+            C::InPerson => ApplicationChannel::InPerson,
+            C::Online => ApplicationChannel::Online,
+            C::Proxy => ApplicationChannel::Proxy,
+        }
+    }
+}
+
+/// The application an investigation belongs to, as the township accepted it (申请受理): its
+/// `accepted_on` starts every clock of the case on the server.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ApplicationInput {
+    /// 受理日期, `YYYY-MM-DD` (China time); not after the day the visit started.
+    pub accepted_on: String,
+    pub channel: ApplicationChannel,
+    /// 代办人: required for `Proxy`.
+    pub proxy_name: Option<String>,
+    /// 委托书: the hash of the visit's photo of the power of attorney; required for `Proxy`.
+    pub authorisation_photo: Option<String>,
+    /// 诚信承诺书 signed: required before submitting.
+    pub pledge_signed: bool,
+    /// 家庭经济状况核对授权书 signed: required before submitting.
+    pub data_check_authorised: bool,
+    /// 近亲属备案: a member is a close relative of social-assistance staff or village cadres.
+    pub kin_filing: bool,
 }
 
 /// The programme an application is for (申请救助类别), named on its investigation.

@@ -587,6 +587,12 @@ pub mod visit {
         /// Where the visit was recorded: latitude and longitude in millionths of a degree.
         pub gps_lat_e6: Option<i64>,
         pub gps_lon_e6: Option<i64>,
+        /// 受理日期 of the application (`YYYY-MM-DD`, China time).
+        pub accepted_on: Option<String>,
+        /// A reason for the special whole-case limit is recorded (延期说明).
+        pub case_extended: bool,
+        /// 近亲属备案: the county visits the household itself before confirming.
+        pub kin_filing: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

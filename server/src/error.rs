@@ -50,6 +50,7 @@ pub enum Code {
     ReviewAwardInvalid,
     ReviewNoticeRunning,
     ReviewObjectionOpen,
+    ReviewCountyVisitRequired,
     ReportWrongState,
     ReportHouseholdInvalid,
     ReportVisitMissing,
@@ -72,7 +73,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 60] = [
+    pub const ALL: [Code; 61] = [
         Code::MalformedJson,
         Code::UnknownField,
         Code::InvalidRequest,
@@ -114,6 +115,7 @@ impl Code {
         Code::ReviewAwardInvalid,
         Code::ReviewNoticeRunning,
         Code::ReviewObjectionOpen,
+        Code::ReviewCountyVisitRequired,
         Code::ReportWrongState,
         Code::ReportHouseholdInvalid,
         Code::ReportVisitMissing,
@@ -178,6 +180,7 @@ impl Code {
             Code::ReviewAwardInvalid => "review.award_invalid",
             Code::ReviewNoticeRunning => "review.notice_running",
             Code::ReviewObjectionOpen => "review.objection_open",
+            Code::ReviewCountyVisitRequired => "review.county_visit_required",
             Code::ReportWrongState => "report.wrong_state",
             Code::ReportHouseholdInvalid => "report.household_invalid",
             Code::ReportVisitMissing => "report.visit_missing",
@@ -240,6 +243,7 @@ impl Code {
             | Code::ReviewConflictsOpen
             | Code::ReviewNoticeRunning
             | Code::ReviewObjectionOpen
+            | Code::ReviewCountyVisitRequired
             | Code::ReportWrongState
             | Code::ReportVisitMissing => StatusCode::CONFLICT,
             Code::ReportHouseholdInvalid => StatusCode::UNPROCESSABLE_ENTITY,
@@ -415,6 +419,10 @@ impl Code {
             Code::ReviewObjectionOpen => (
                 "公示期间有异议尚未处理：请退回重新调查，或记录民主评议结果后再确认。",
                 "An objection raised during the notice is not settled: send the case back for re-investigation, or record a democratic appraisal, before confirming.",
+            ),
+            Code::ReviewCountyVisitRequired => (
+                "此案件须由县级入户核查（抽查案件或近亲属备案）：请先记录县级入户核查情况，再审核确认。",
+                "The county visits this household itself first (a spot-checked case, or a 近亲属备案): record the county's visit before confirming.",
             ),
             Code::ReportWrongState => (
                 "该报告当前的状态不允许此项处理（报告须依次经过筛查、登记、核实、转介；已办结的报告不能再处理）。",

@@ -15,8 +15,8 @@
 //!   requests;
 //! - applications decided in the quarter (confirmed or refused, by the county or by a township
 //!   with delegated confirmation) and how many were decided within their time limits: every step
-//!   by its due date, with the same clocks as the review queue ([`deadlines::town_due`],
-//!   [`deadlines::county_due`]).
+//!   by its due date and the whole case by its own, with the same clocks as the review queue
+//!   ([`queue::application_dues`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -703,14 +703,13 @@ async fn applications(
         } else {
             f.refused += 1;
         }
-        let Some(submitted) = v.submitted_at_ms else {
+        if queue::case_start_ms(v).is_none() {
             continue;
-        };
+        }
         let tekun = queue::tekun_case(
             v.applied_for.as_deref(),
             programmes.get(&v.household_id).map_or("", String::as_str),
         );
-        let policy = limits.of(&v.region_path, submitted);
         // The township's step: its approval before the final decision, or the final decision
         // itself where the township took it (a refusal, a delegated confirmation).
         let approved = approvals
@@ -720,6 +719,7 @@ async fn applications(
             ("town", _) => Some(d.at_ms),
             (_, a) => a,
         };
+        let dues = queue::application_dues(&cal, &limits, v, tekun, approved);
         // A due day in a year the calendar does not cover yet is after any day before it.
         let on_time =
             |at: Option<i64>, due: Option<deadlines::DueDate>| match (at.and_then(day), due) {
@@ -727,16 +727,11 @@ async fn applications(
                 (Some(a), Some(deadlines::DueDate::CalendarUnknown { year })) => a.year() < year,
                 _ => false,
             };
-        let town_ok = on_time(
-            town_step,
-            deadlines::town_due(&cal, &policy, submitted, tekun),
-        );
-        let county_ok = d.level == "town"
-            || on_time(
-                Some(d.at_ms),
-                approved.and_then(|a| deadlines::county_due(&cal, &policy, a, tekun)),
-            );
-        if town_ok && county_ok {
+        let town_ok = on_time(town_step, dues.town);
+        let county_ok = d.level == "town" || on_time(Some(d.at_ms), dues.county);
+        // The whole case, where it has a limit of its own (not 特困).
+        let case_ok = dues.case.is_none() || on_time(Some(d.at_ms), dues.case);
+        if town_ok && county_ok && case_ok {
             f.within_limits += 1;
         }
     }

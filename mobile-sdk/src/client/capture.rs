@@ -348,6 +348,15 @@ impl DoudiClient {
             summary: visit_summary(&id, &summary::visit_idx(&v)),
             report_id: v.report.map(|r| r.to_string()),
             applied_for: v.applied_for.and_then(AppliedFor::of),
+            application: v.application.as_ref().map(|a| ApplicationInput {
+                accepted_on: a.accepted_on.to_string(),
+                channel: a.channel.into(),
+                proxy_name: a.proxy_name.clone(),
+                authorisation_photo: a.authorisation.as_ref().map(|h| h.to_string()),
+                pledge_signed: a.pledge_signed,
+                data_check_authorised: a.data_check_authorised,
+                kin_filing: a.kin_filing,
+            }),
             ended_at: v.ended_at.map(|t| t.0),
             investigators: v
                 .investigators
@@ -538,6 +547,56 @@ impl DoudiClient {
             );
         })?;
         Ok(eid.to_string())
+    }
+
+    /// The application this investigation belongs to, as the township accepted it (申请受理:
+    /// the day, how it came, 代办 with its 委托书, the pledge, the data-check authorisation,
+    /// 近亲属备案). Only on an investigation. Offline.
+    pub fn set_application(&self, visit_id: String, application: ApplicationInput) -> Result<()> {
+        let accepted_on = chrono::NaiveDate::parse_from_str(&application.accepted_on, "%Y-%m-%d")
+            .map_err(|_| {
+            DoudiError::invalid(
+                "accepted_on",
+                "受理日期格式应为 YYYY-MM-DD",
+                "the acceptance day is written YYYY-MM-DD",
+            )
+        })?;
+        let authorisation = application
+            .authorisation_photo
+            .as_deref()
+            .map(|h| {
+                BlobHash::parse(h).map_err(|_| {
+                    DoudiError::invalid(
+                        "authorisation_photo",
+                        "委托书须为本次走访已拍摄的照片",
+                        "the power of attorney must be one of the visit's photos",
+                    )
+                })
+            })
+            .transpose()?;
+        self.inner.edit_visit(
+            &visit_id,
+            |v| {
+                if v.purpose != doudi_protocol::doc::visit::Purpose::Investigation {
+                    return Err(DoudiError::invalid(
+                        "visit_id",
+                        "只有入户调查可以记录申请受理",
+                        "only an application's investigation records the application",
+                    ));
+                }
+                v.application = Some(doudi_protocol::doc::visit::Application {
+                    accepted_on,
+                    channel: application.channel.into(),
+                    proxy_name: application.proxy_name.filter(|n| !n.trim().is_empty()),
+                    authorisation,
+                    pledge_signed: application.pledge_signed,
+                    data_check_authorised: application.data_check_authorised,
+                    kin_filing: application.kin_filing,
+                });
+                Ok(())
+            },
+            |_| Ok(()),
+        )
     }
 
     /// The conclusion (调查结论) and its notes.

@@ -103,6 +103,32 @@ pub trait MapKey: Ord + Clone {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UnixMillis(pub i64);
 
+impl UnixMillis {
+    /// China Standard Time (UTC+8, no daylight saving), in which every date of the domain is
+    /// counted.
+    const CST_OFFSET_MS: i64 = 8 * 3_600_000;
+
+    /// The local date-time in China of this instant.
+    pub fn china_time(self) -> Option<chrono::NaiveDateTime> {
+        chrono::DateTime::from_timestamp_millis(self.0.checked_add(Self::CST_OFFSET_MS)?)
+            .map(|d| d.naive_utc())
+    }
+
+    /// The date in China of this instant.
+    pub fn china_date(self) -> Option<chrono::NaiveDate> {
+        self.china_time().map(|t| t.date())
+    }
+
+    /// The instant of the China midnight that starts day `d`.
+    pub fn china_midnight(d: chrono::NaiveDate) -> UnixMillis {
+        UnixMillis(
+            d.and_hms_opt(0, 0, 0)
+                .map(|t| t.and_utc().timestamp_millis() - Self::CST_OFFSET_MS)
+                .unwrap_or(0),
+        )
+    }
+}
+
 fn str_of(v: &ScalarValue) -> Result<&str, FieldError> {
     match v {
         ScalarValue::Str(s) => Ok(s.as_str()),

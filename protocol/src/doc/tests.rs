@@ -12,8 +12,9 @@ use super::household::{
 use super::schema::tests::{dialysis, dwelling, pension};
 use super::validate::has_errors;
 use super::visit::{
-    AddedMember, Comparison, ComparisonSubject, Conclusion, Investigator, MemberCheck, Review,
-    ReviewOutcome, Signature, SignerRole, VisitMode, VisitStatus,
+    AddedMember, Application, ApplicationChannel, Comparison, ComparisonSubject, Conclusion,
+    CountyVisit, Investigator, MemberCheck, Review, ReviewOutcome, Signature, SignerRole,
+    VisitMode, VisitStatus,
 };
 use super::*;
 use crate::doc::discovery::{Channel, DiscoveryStatus, Target, TargetGroup, Urgency};
@@ -1434,20 +1435,51 @@ fn confirmation_waits_for_the_notice_and_its_objections() {
     v.notice_from = Some(day(1));
     v.notice_until = Some(day(7));
     assert_eq!(
-        v.confirmation_hold(day(7)),
+        v.confirmation_hold(day(7), false),
         Some(H::NoticeRunning { until: day(7) })
     );
-    assert_eq!(v.confirmation_hold(day(8)), None);
+    assert_eq!(v.confirmation_hold(day(8), false), None);
     // An objection of an earlier round holds nothing.
     v.objections.push(objection(50));
-    assert_eq!(v.confirmation_hold(day(8)), None);
+    assert_eq!(v.confirmation_hold(day(8), false), None);
     v.objections.push(objection(200));
-    assert_eq!(v.confirmation_hold(day(8)), Some(H::ObjectionOpen));
+    assert_eq!(v.confirmation_hold(day(8), false), Some(H::ObjectionOpen));
     v.appraisals.push(appraisal(300));
-    assert_eq!(v.confirmation_hold(day(8)), None);
+    assert_eq!(v.confirmation_hold(day(8), false), None);
     v.objections.push(objection(400));
-    assert_eq!(v.confirmation_hold(day(8)), Some(H::ObjectionOpen));
+    assert_eq!(v.confirmation_hold(day(8), false), Some(H::ObjectionOpen));
     // Sent back and approved again: a new round, its own notice.
     v.reviews.push(review(500));
-    assert_eq!(v.confirmation_hold(day(8)), None);
+    assert_eq!(v.confirmation_hold(day(8), false), None);
+    // A case in the county's spot check, or with a 近亲属备案, waits for the county's own visit
+    // once nothing else holds it.
+    assert_eq!(
+        v.confirmation_hold(day(8), true),
+        Some(H::CountyVisitMissing)
+    );
+    v.application = Some(Application {
+        accepted_on: day(1),
+        channel: ApplicationChannel::InPerson,
+        proxy_name: None,
+        authorisation: None,
+        pledge_signed: true,
+        data_check_authorised: true,
+        kin_filing: true,
+    });
+    assert_eq!(
+        v.confirmation_hold(day(8), false),
+        Some(H::CountyVisitMissing)
+    );
+    assert_eq!(
+        v.confirmation_hold(day(7), false),
+        Some(H::NoticeRunning { until: day(7) })
+    );
+    v.county_visits.push(CountyVisit {
+        at: UnixMillis(600),
+        visited_on: day(8),
+        visitors: "钱县级、孙县级".into(),
+        findings: "情况属实".into(),
+        recorded_by: town.clone(),
+    });
+    assert_eq!(v.confirmation_hold(day(8), true), None);
 }

@@ -52,6 +52,9 @@ pub mod key {
     pub const NOTICE_UNTIL: &str = "notice_until";
     pub const OBJECTIONS: &str = "objections";
     pub const APPRAISALS: &str = "appraisals";
+    pub const APPLICATION: &str = "application";
+    pub const EXTENSION: &str = "extension";
+    pub const COUNTY_VISITS: &str = "county_visits";
 
     pub mod investigator {
         pub const NAME: &str = "name";
@@ -110,6 +113,30 @@ pub mod key {
         pub const RECORDED_BY: &str = "recorded_by";
     }
 
+    pub mod application {
+        pub const ACCEPTED_ON: &str = "accepted_on";
+        pub const CHANNEL: &str = "channel";
+        pub const PROXY_NAME: &str = "proxy_name";
+        pub const AUTHORISATION: &str = "authorisation";
+        pub const PLEDGE_SIGNED: &str = "pledge_signed";
+        pub const DATA_CHECK_AUTHORISED: &str = "data_check_authorised";
+        pub const KIN_FILING: &str = "kin_filing";
+    }
+
+    pub mod extension {
+        pub const REASON: &str = "reason";
+        pub const RECORDED_BY: &str = "recorded_by";
+        pub const AT: &str = "at";
+    }
+
+    pub mod county_visit {
+        pub const AT: &str = "at";
+        pub const VISITED_ON: &str = "visited_on";
+        pub const VISITORS: &str = "visitors";
+        pub const FINDINGS: &str = "findings";
+        pub const RECORDED_BY: &str = "recorded_by";
+    }
+
     pub mod review {
         pub const REVIEWER: &str = "reviewer";
         pub const REVIEWER_NAME: &str = "reviewer_name";
@@ -140,6 +167,9 @@ const CONTENT: &[SchemaKey] = &[
     ),
     SchemaKey::opt(key::APPLIED_FOR, "申请救助类别", Scalar(&Programme::FORMAT)).about(
         "the programme the household applies for (低保, 特困, 低保边缘, 刚性支出困难): only on an investigation (`purpose` `investigation`); the county's decision defaults to it",
+    ),
+    SchemaKey::opt(key::APPLICATION, "申请受理", Record(APPLICATION)).about(
+        "the application this investigation belongs to, as the township accepted it (受理): only on an investigation; its `accepted_on` starts every clock of the case",
     ),
     SchemaKey::opt(key::STARTED_AT, "开始时间", Scalar(&TIMESTAMP)).needed(
         VISIT_NOT_DRAFT,
@@ -201,7 +231,56 @@ const CONTENT: &[SchemaKey] = &[
     SchemaKey::opt(key::APPRAISALS, "民主评议", List(APPRAISAL))
         .about("democratic appraisals held on objections, oldest first; absent until the first")
         .by_server(),
+    SchemaKey::opt(key::EXTENSION, "延期说明", Record(EXTENSION)).about(
+        "the recorded reason the whole case may take `case_limit_special_wd` working days (45) instead of its limit",
+    )
+    .by_server(),
+    SchemaKey::opt(key::COUNTY_VISITS, "县级入户核查", List(COUNTY_VISIT))
+        .about("the county's own visits to the household (a 特困 case in its spot check, or a case with 近亲属备案), oldest first; absent until the first")
+        .by_server(),
 ];
+
+const APPLICATION: &[SchemaKey] = {
+    use key::application as k;
+    &[
+        SchemaKey::req(k::ACCEPTED_ON, "受理日期", Scalar(&DATE))
+            .about("the day the township accepted the application (China time); not after the day the investigation started"),
+        SchemaKey::req(k::CHANNEL, "申请方式", Scalar(&ApplicationChannel::FORMAT)),
+        SchemaKey::opt(k::PROXY_NAME, "代办人", Scalar(&TEXT))
+            .about("who applied on the household's behalf: not blank when `channel` is `proxy`"),
+        SchemaKey::opt(k::AUTHORISATION, "委托书", Scalar(&BLOB_HASH)).about(
+            "the photo of the power of attorney (委托书), a key of `photos`: required when `channel` is `proxy`",
+        ),
+        SchemaKey::req(k::PLEDGE_SIGNED, "已签承诺书", Scalar(&BOOL))
+            .about("the applicant signed the pledge that what was declared is true (诚信承诺书): true before the visit is submitted"),
+        SchemaKey::req(k::DATA_CHECK_AUTHORISED, "已签核对授权书", Scalar(&BOOL)).about(
+            "the household authorised the check of its economic data (家庭经济状况核对授权书): true before the visit is submitted",
+        ),
+        SchemaKey::req(k::KIN_FILING, "近亲属备案", Scalar(&BOOL)).about(
+            "a member is a close relative of social-assistance staff or village cadres (近亲属备案): the county makes its own visit before confirming",
+        ),
+    ]
+};
+
+const EXTENSION: &[SchemaKey] = {
+    use key::extension as k;
+    &[
+        SchemaKey::req(k::REASON, "延期原因", Scalar(&TEXT)),
+        SchemaKey::req(k::RECORDED_BY, "记录人", Scalar(&ACCOUNT_ID)),
+        SchemaKey::req(k::AT, "记录时间", Scalar(&TIMESTAMP)),
+    ]
+};
+
+const COUNTY_VISIT: &[SchemaKey] = {
+    use key::county_visit as k;
+    &[
+        SchemaKey::req(k::AT, "记录时间", Scalar(&TIMESTAMP)),
+        SchemaKey::req(k::VISITED_ON, "核查日期", Scalar(&DATE)),
+        SchemaKey::req(k::VISITORS, "核查人员", Scalar(&TEXT)),
+        SchemaKey::req(k::FINDINGS, "核查情况", Scalar(&TEXT)),
+        SchemaKey::req(k::RECORDED_BY, "记录人", Scalar(&ACCOUNT_ID)),
+    ]
+};
 
 const OBJECTION: &[SchemaKey] = {
     use key::objection as k;
@@ -337,6 +416,48 @@ const RULES: &[Rule] = &[
         when: "`purpose` is `investigation`, `status` is not `draft` and `applied_for` is absent (the county then names the programme when it decides)",
     },
     Rule {
+        code: "visit.application_unexpected",
+        severity: Severity::Error,
+        paths: &["application"],
+        when: "`application` is present and `purpose` is not `investigation`",
+    },
+    Rule {
+        code: "visit.application_missing",
+        severity: Severity::Warning,
+        paths: &["application"],
+        when: "`purpose` is `investigation`, `status` is not `draft` and `application` is absent (the case's clocks then start at the submission)",
+    },
+    Rule {
+        code: "visit.proxy_incomplete",
+        severity: Severity::Error,
+        paths: &["application.proxy_name", "application.authorisation"],
+        when: "`channel` is `proxy` and `proxy_name` is blank or absent, or `authorisation` is absent",
+    },
+    Rule {
+        code: "visit.authorisation_unknown",
+        severity: Severity::Error,
+        paths: &["application.authorisation"],
+        when: "`authorisation` is not a key of `photos`",
+    },
+    Rule {
+        code: "visit.accepted_after_start",
+        severity: Severity::Error,
+        paths: &["application.accepted_on"],
+        when: "`accepted_on` is after the day (China time) of `started_at`",
+    },
+    Rule {
+        code: "visit.pledge_required",
+        severity: Severity::Error,
+        paths: &["application.pledge_signed"],
+        when: "`status` is not `draft` and `pledge_signed` is false",
+    },
+    Rule {
+        code: "visit.data_check_authorisation_required",
+        severity: Severity::Error,
+        paths: &["application.data_check_authorised"],
+        when: "`status` is not `draft` and `data_check_authorised` is false",
+    },
+    Rule {
         code: "visit.remote_needs_emergency",
         severity: Severity::Error,
         paths: &["emergency_reason"],
@@ -438,6 +559,18 @@ code_enum! {
         /// 急难核查 (verifying a 临时救助 急难 case at the place: the emergency, the 先行救助
         /// given)
         EmergencyCheck = ("emergency_check", "急难核查"),
+    }
+}
+
+code_enum! {
+    /// How an application reached the township (申请方式, DB2021 art. 13–14).
+    pub enum ApplicationChannel {
+        /// 书面申请 (in writing, at the township or through the village)
+        InPerson = ("in_person", "书面申请"),
+        /// 网上申请
+        Online = ("online", "网上申请"),
+        /// 代办 (by the village committee or another person, with a power of attorney)
+        Proxy = ("proxy", "代办"),
     }
 }
 
@@ -771,6 +904,51 @@ pub struct Visit {
     pub objections: Vec<Objection>,
     /// 民主评议 held on objections; append-only, server-written.
     pub appraisals: Vec<Appraisal>,
+    /// 申请受理: the application this investigation belongs to; written by the phone.
+    pub application: Option<Application>,
+    /// 延期: why the whole case may take the special limit (45 WD); server-written.
+    pub extension: Option<Extension>,
+    /// 县级入户核查: the county's own visits; append-only, server-written.
+    pub county_visits: Vec<CountyVisit>,
+}
+
+/// An application as the township accepted it (受理, DB2021 art. 13–15): the anchor of the
+/// case's clocks and the papers that come with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Application {
+    /// 受理日期 (China time).
+    pub accepted_on: NaiveDate,
+    pub channel: ApplicationChannel,
+    /// 代办人: who applied on the household's behalf.
+    pub proxy_name: Option<String>,
+    /// 委托书: the photo of the power of attorney, a key of the visit's photos.
+    pub authorisation: Option<BlobHash>,
+    /// 诚信承诺书 signed.
+    pub pledge_signed: bool,
+    /// 家庭经济状况核对授权书 signed.
+    pub data_check_authorised: bool,
+    /// 近亲属备案: a member is a close relative of social-assistance staff or village cadres.
+    pub kin_filing: bool,
+}
+
+/// The recorded reason a case may take the special whole-case limit (延期说明).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extension {
+    pub reason: String,
+    pub recorded_by: AccountId,
+    pub at: UnixMillis,
+}
+
+/// The county's own visit to an applicant household (县级入户核查).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountyVisit {
+    pub at: UnixMillis,
+    pub visited_on: NaiveDate,
+    /// Who visited (names).
+    pub visitors: String,
+    /// What the visit found.
+    pub findings: String,
+    pub recorded_by: AccountId,
 }
 
 /// An objection to an application raised during its 公示 (异议), recorded by a reviewer.
@@ -803,6 +981,9 @@ pub enum ConfirmationHold {
     /// An objection raised since the township's approval has had no 民主评议 after it: the
     /// application goes back for re-investigation, or an appraisal is recorded.
     ObjectionOpen,
+    /// The county must visit the household itself first (县级入户核查): the case is in its
+    /// spot check, or has a 近亲属备案.
+    CountyVisitMissing,
 }
 
 impl Visit {
@@ -837,12 +1018,23 @@ impl Visit {
             notice_until: None,
             objections: Vec::new(),
             appraisals: Vec::new(),
+            application: None,
+            extension: None,
+            county_visits: Vec::new(),
         }
     }
 
+    /// Whether the county must visit the household itself before confirming: a case in its
+    /// spot-check sample (`sampled`), or one with a 近亲属备案 (DB2021 art. 20; TK2021).
+    pub fn needs_county_visit(&self, sampled: bool) -> bool {
+        sampled || self.application.as_ref().is_some_and(|a| a.kin_filing)
+    }
+
     /// What holds the confirmation of this application on `today` (China): its 公示 not yet over,
-    /// or an objection raised since the township's last approval without a 民主评议 after it.
-    pub fn confirmation_hold(&self, today: NaiveDate) -> Option<ConfirmationHold> {
+    /// an objection raised since the township's last approval without a 民主评议 after it, or
+    /// the county's own visit not yet recorded where it is needed (`sampled`: the case is in
+    /// the county's spot check).
+    pub fn confirmation_hold(&self, today: NaiveDate, sampled: bool) -> Option<ConfirmationHold> {
         if let Some(until) = self.notice_until.filter(|u| *u >= today) {
             return Some(ConfirmationHold::NoticeRunning { until });
         }
@@ -851,12 +1043,17 @@ impl Visit {
             .iter()
             .filter(|r| r.decision == ReviewOutcome::Approve)
             .map(|r| r.at)
-            .max()?;
-        let open = self
-            .objections
-            .iter()
-            .any(|o| o.at >= approved_at && self.appraisals.iter().all(|a| a.at < o.at));
-        open.then_some(ConfirmationHold::ObjectionOpen)
+            .max();
+        let open = approved_at.is_some_and(|approved_at| {
+            self.objections
+                .iter()
+                .any(|o| o.at >= approved_at && self.appraisals.iter().all(|a| a.at < o.at))
+        });
+        if open {
+            return Some(ConfirmationHold::ObjectionOpen);
+        }
+        (self.needs_county_visit(sampled) && self.county_visits.is_empty())
+            .then_some(ConfirmationHold::CountyVisitMissing)
     }
 }
 
@@ -1006,6 +1203,75 @@ fn write_appraisal<T: Transactable>(
     m.set(k::RECORDED_BY, &v.recorded_by)
 }
 
+fn read_application(m: &MapReader<'_>) -> Result<Application, DocError> {
+    use key::application as k;
+    Ok(Application {
+        accepted_on: m.req(k::ACCEPTED_ON)?,
+        channel: m.req(k::CHANNEL)?,
+        proxy_name: m.opt(k::PROXY_NAME)?,
+        authorisation: m.opt(k::AUTHORISATION)?,
+        pledge_signed: m.req(k::PLEDGE_SIGNED)?,
+        data_check_authorised: m.req(k::DATA_CHECK_AUTHORISED)?,
+        kin_filing: m.req(k::KIN_FILING)?,
+    })
+}
+
+fn write_application<T: Transactable>(
+    v: &Application,
+    m: &mut MapWriter<'_, T>,
+) -> Result<(), DocError> {
+    use key::application as k;
+    m.set(k::ACCEPTED_ON, &v.accepted_on)?;
+    m.set(k::CHANNEL, &v.channel)?;
+    m.set_opt(k::PROXY_NAME, v.proxy_name.as_ref())?;
+    m.set_opt(k::AUTHORISATION, v.authorisation.as_ref())?;
+    m.set(k::PLEDGE_SIGNED, &v.pledge_signed)?;
+    m.set(k::DATA_CHECK_AUTHORISED, &v.data_check_authorised)?;
+    m.set(k::KIN_FILING, &v.kin_filing)
+}
+
+fn read_extension(m: &MapReader<'_>) -> Result<Extension, DocError> {
+    use key::extension as k;
+    Ok(Extension {
+        reason: m.req(k::REASON)?,
+        recorded_by: m.req(k::RECORDED_BY)?,
+        at: m.req(k::AT)?,
+    })
+}
+
+fn write_extension<T: Transactable>(
+    v: &Extension,
+    m: &mut MapWriter<'_, T>,
+) -> Result<(), DocError> {
+    use key::extension as k;
+    m.set(k::REASON, &v.reason)?;
+    m.set(k::RECORDED_BY, &v.recorded_by)?;
+    m.set(k::AT, &v.at)
+}
+
+fn read_county_visit(m: &MapReader<'_>) -> Result<CountyVisit, DocError> {
+    use key::county_visit as k;
+    Ok(CountyVisit {
+        at: m.req(k::AT)?,
+        visited_on: m.req(k::VISITED_ON)?,
+        visitors: m.req(k::VISITORS)?,
+        findings: m.req(k::FINDINGS)?,
+        recorded_by: m.req(k::RECORDED_BY)?,
+    })
+}
+
+fn write_county_visit<T: Transactable>(
+    v: &CountyVisit,
+    m: &mut MapWriter<'_, T>,
+) -> Result<(), DocError> {
+    use key::county_visit as k;
+    m.set(k::AT, &v.at)?;
+    m.set(k::VISITED_ON, &v.visited_on)?;
+    m.set(k::VISITORS, &v.visitors)?;
+    m.set(k::FINDINGS, &v.findings)?;
+    m.set(k::RECORDED_BY, &v.recorded_by)
+}
+
 fn read_review(m: &MapReader<'_>) -> Result<Review, DocError> {
     use key::review as k;
     Ok(Review {
@@ -1065,6 +1331,15 @@ impl DocumentContent for Visit {
             notice_until: c.opt(key::NOTICE_UNTIL)?,
             objections: c.opt_list(key::OBJECTIONS, read_objection)?,
             appraisals: c.opt_list(key::APPRAISALS, read_appraisal)?,
+            application: c
+                .opt_map(key::APPLICATION)?
+                .map(|m| read_application(&m))
+                .transpose()?,
+            extension: c
+                .opt_map(key::EXTENSION)?
+                .map(|m| read_extension(&m))
+                .transpose()?,
+            county_visits: c.opt_list(key::COUNTY_VISITS, read_county_visit)?,
         })
     }
 
@@ -1109,6 +1384,17 @@ impl DocumentContent for Visit {
         if !self.appraisals.is_empty() {
             c.append_only(key::APPRAISALS, &self.appraisals, write_appraisal)?;
         }
+        // Never removed once recorded: a map edited field by field, so that two phones filling
+        // it in offline merge.
+        if let Some(a) = &self.application {
+            write_application(a, &mut c.map(key::APPLICATION)?)?;
+        }
+        if let Some(e) = &self.extension {
+            write_extension(e, &mut c.map(key::EXTENSION)?)?;
+        }
+        if !self.county_visits.is_empty() {
+            c.append_only(key::COUNTY_VISITS, &self.county_visits, write_county_visit)?;
+        }
         Ok(())
     }
 
@@ -1150,6 +1436,7 @@ impl DocumentContent for Visit {
             )),
             _ => {}
         }
+        self.validate_application(out);
         if self.mode != VisitMode::InPerson
             && self
                 .emergency_reason
@@ -1233,6 +1520,89 @@ impl DocumentContent for Visit {
 }
 
 impl Visit {
+    /// Rules of the application record (受理, DB2021 art. 13–15).
+    fn validate_application(&self, out: &mut Vec<Issue>) {
+        use key::application as k;
+        let path = |field: &str| format!("{}.{field}", key::APPLICATION);
+        let investigation = self.purpose == Purpose::Investigation;
+        let Some(a) = &self.application else {
+            if investigation && self.status != VisitStatus::Draft {
+                out.push(Issue::new(
+                    key::APPLICATION,
+                    Severity::Warning,
+                    "visit.application_missing",
+                    "入户调查未记录申请受理信息，办理时限从提交之日起算",
+                    "the investigation records no accepted application; the case's clocks start at its submission",
+                ));
+            }
+            return;
+        };
+        if !investigation {
+            out.push(Issue::error(
+                key::APPLICATION,
+                "visit.application_unexpected",
+                "只有入户调查可以记录申请受理",
+                "only an application's investigation records the application",
+            ));
+        }
+        if a.channel == ApplicationChannel::Proxy {
+            if a.proxy_name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+                out.push(Issue::error(
+                    path(k::PROXY_NAME),
+                    "visit.proxy_incomplete",
+                    "代办申请须填写代办人",
+                    "an application made by proxy names who made it",
+                ));
+            }
+            if a.authorisation.is_none() {
+                out.push(Issue::error(
+                    path(k::AUTHORISATION),
+                    "visit.proxy_incomplete",
+                    "代办申请须拍摄委托书",
+                    "an application made by proxy needs a photo of the power of attorney",
+                ));
+            }
+        }
+        if let Some(h) = &a.authorisation
+            && !self.photos.contains_key(h)
+        {
+            out.push(Issue::error(
+                path(k::AUTHORISATION),
+                "visit.authorisation_unknown",
+                "委托书须为本次走访的照片之一",
+                "the power of attorney must be one of the visit's photos",
+            ));
+        }
+        if let Some(started) = self.started_at.and_then(|s| s.china_date())
+            && a.accepted_on > started
+        {
+            out.push(Issue::error(
+                path(k::ACCEPTED_ON),
+                "visit.accepted_after_start",
+                "受理日期不能晚于入户调查开始日期",
+                "the application cannot be accepted after the investigation started",
+            ));
+        }
+        if self.status != VisitStatus::Draft {
+            if !a.pledge_signed {
+                out.push(Issue::error(
+                    path(k::PLEDGE_SIGNED),
+                    "visit.pledge_required",
+                    "提交前须由申请人签署诚信承诺书",
+                    "the applicant signs the pledge before the visit is submitted",
+                ));
+            }
+            if !a.data_check_authorised {
+                out.push(Issue::error(
+                    path(k::DATA_CHECK_AUTHORISED),
+                    "visit.data_check_authorisation_required",
+                    "提交前须签署家庭经济状况核对授权书",
+                    "the household signs the data-check authorisation before the visit is submitted",
+                ));
+            }
+        }
+    }
+
     /// Rules for a visit that has left the draft state (DB2021 art. 16).
     fn validate_submitted(&self, out: &mut Vec<Issue>) {
         if self.investigators.len() < 2 {

@@ -60,6 +60,11 @@ pub fn router(blobs: crate::http::blobs::Blobs, max_import_bytes: usize) -> Rout
         .route("/console/visits/{id}/unmask", post(pages::unmask))
         .route("/console/visits/{id}/objection", post(pages::objection))
         .route("/console/visits/{id}/appraisal", post(pages::appraisal))
+        .route(
+            "/console/visits/{id}/county-visit",
+            post(pages::county_visit),
+        )
+        .route("/console/visits/{id}/extension", post(pages::extension))
         .route("/console/docs/{id}/resolve", post(pages::resolve))
         .route("/console/docs/{id}/photos/{n}", get(pages::photo))
         .route("/console/households", get(pages::households))

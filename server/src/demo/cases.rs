@@ -546,6 +546,9 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
         "申请低保入户调查：丈夫重度残疾后无劳动收入，家庭人均收入低于当地低保标准",
     )?;
     dibao_application.applied_for = Some(Programme::Dibao);
+    // Accepted two days before the visit; the husband's brother is a village cadre (近亲属备案),
+    // so the county visits the household itself before confirming.
+    dibao_application.application = Some(application(now - 14 * day, true)?);
     s.put(&dibao_application).await?;
 
     // 赵德福's 特困 case, investigated again on application and approved by the township: the
@@ -559,9 +562,10 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
                 8,
                 "特困供养申请入户调查：无劳动能力、无收入来源、无法定赡养人",
             )
-            .map(|mut v| {
+            .and_then(|mut v| {
                 v.applied_for = Some(Programme::TekunDispersed);
-                v
+                v.application = Some(application(now - 10 * day, false)?);
+                Ok(v)
             })?,
         )
         .await?;
@@ -707,4 +711,24 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
     )
     .await?;
     Ok(())
+}
+
+/// An application accepted in writing at `accepted_ms`, with the pledge and the data-check
+/// authorisation signed (申请受理).
+fn application(
+    accepted_ms: i64,
+    kin_filing: bool,
+) -> Result<doudi_protocol::doc::visit::Application, DemoError> {
+    use doudi_protocol::doc::visit::{Application, ApplicationChannel};
+    Ok(Application {
+        accepted_on: UnixMillis(accepted_ms)
+            .china_date()
+            .ok_or_else(|| err("no date"))?,
+        channel: ApplicationChannel::InPerson,
+        proxy_name: None,
+        authorisation: None,
+        pledge_signed: true,
+        data_check_authorised: true,
+        kin_filing,
+    })
 }

@@ -158,6 +158,9 @@ pub fn rows(
                     applied_for: Set(v.applied_for.map(|p| p.as_str().to_string())),
                     gps_lat_e6: Set(v.gps.as_ref().map(|g| micro_degrees(g.lat))),
                     gps_lon_e6: Set(v.gps.as_ref().map(|g| micro_degrees(g.lon))),
+                    accepted_on: Set(v.application.as_ref().map(|a| a.accepted_on.to_string())),
+                    case_extended: Set(v.extension.is_some()),
+                    kin_filing: Set(v.application.as_ref().is_some_and(|a| a.kin_filing)),
                 },
                 blobs: blob_names(v.photos.keys().chain(v.signatures.keys())),
             }

@@ -132,8 +132,8 @@ impl Export {
                 let programmes = h.map_or("", |h| h.programmes.as_str());
                 let tekun = queue::tekun_case(v.applied_for.as_deref(), programmes);
                 let approved_at = approved.get(&v.doc_id).copied();
-                let (town_due, county_due) =
-                    queue::application_dues(cal, limits, v, tekun, approved_at);
+                let dues = queue::application_dues(cal, limits, v, tekun, approved_at);
+                let (town_due, county_due) = (dues.town, dues.county);
                 let current = match v.status.as_str() {
                     "submitted" => town_due,
                     "approved" => county_due,

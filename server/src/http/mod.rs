@@ -144,6 +144,14 @@ pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
             "/visits/{id}/appraisals",
             post(crate::http::review::record_appraisal),
         )
+        .route(
+            "/visits/{id}/county-visits",
+            post(crate::http::review::record_county_visit),
+        )
+        .route(
+            "/visits/{id}/extension",
+            post(crate::http::review::record_extension),
+        )
         .route("/review/queue", get(crate::http::review::review_queue))
         .route("/households", get(crate::http::search::search_households))
         .route(

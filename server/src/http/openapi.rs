@@ -28,6 +28,8 @@ use crate::error::Code;
         crate::http::review::close_report, crate::http::review::my_tasks,
         crate::http::review::decide_benefit, crate::http::review::record_objection,
         crate::http::review::record_appraisal,
+        crate::http::review::record_county_visit,
+        crate::http::review::record_extension,
         crate::http::review::register_report, crate::http::review::verify_report,
         crate::http::review::refer_report, crate::http::review::report_history,
         crate::http::search::search_households, crate::http::exports::export,

@@ -237,6 +237,70 @@ pub async fn record_appraisal(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CountyVisitRequest {
+    /// The day of the visit, `YYYY-MM-DD`, not after today.
+    #[schema(value_type = String, format = Date)]
+    pub visited_on: chrono::NaiveDate,
+    /// Who visited for the county (names).
+    pub visitors: String,
+    /// What the visit found.
+    pub findings: String,
+}
+
+/// Record the county's own visit to the household of an application (县级入户核查): a case in
+/// the county's spot check, or with a 近亲属备案, is confirmed only after one is recorded.
+#[utoipa::path(post, path = "/api/v1/visits/{id}/county-visits", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Visit id: the application's investigation")),
+    request_body = CountyVisitRequest,
+    responses((status = 204, description = "recorded"),
+              (status = 403, body = crate::error::ErrorBody, description = "`policy.denied`: the caller does not confirm applications there"),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
+              (status = 409, body = crate::error::ErrorBody, description = "`review.wrong_state`: not an application submitted or awaiting confirmation"),
+              (status = 400, body = crate::error::ErrorBody, description = "`request.invalid`: a date after today, blank or too long")))]
+pub async fn record_county_visit(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CountyVisitRequest>,
+) -> ApiResult<axum::http::StatusCode> {
+    let entry = notice::Entry::CountyVisit {
+        visited_on: req.visited_on,
+        visitors: req.visitors,
+        findings: req.findings,
+    };
+    notice::record(&state.db, &ctx.actor, &id, entry).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionRequest {
+    /// Why the case needs the special whole-case limit.
+    pub reason: String,
+}
+
+/// Record why an application takes the special whole-case limit (延期说明: 45 working days
+/// instead of 30, or 20 where the township confirms); once per case.
+#[utoipa::path(post, path = "/api/v1/visits/{id}/extension", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Visit id: the application's investigation")),
+    request_body = ExtensionRequest,
+    responses((status = 204, description = "recorded"),
+              (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
+              (status = 409, body = crate::error::ErrorBody, description = "`review.wrong_state`: the case is decided, or already extended"),
+              (status = 400, body = crate::error::ErrorBody, description = "`request.invalid`: blank or too long")))]
+pub async fn record_extension(
+    State(state): State<SharedState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ExtensionRequest>,
+) -> ApiResult<axum::http::StatusCode> {
+    let entry = notice::Entry::Extension { reason: req.reason };
+    notice::record(&state.db, &ctx.actor, &id, entry).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 /// The caller's review queue.
 #[utoipa::path(get, path = "/api/v1/review/queue", tag = "review", security(("bearer" = [])),
     params(QueueFilter),

@@ -17,13 +17,12 @@
 
 use std::sync::OnceLock;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta};
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+
+use doudi_protocol::doc::UnixMillis;
 
 use doudi_protocol::rules::calendar::{CalendarError, Due, Step, WorkCalendar, step_due};
 use doudi_protocol::rules::policy::Policy;
-
-/// China Standard Time: dates are counted in it.
-const CST_OFFSET_MS: i64 = 8 * 3_600_000;
 
 /// A step's due date, as far as the working-day calendar knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,14 +60,12 @@ fn policy() -> &'static Policy {
 
 /// Local (China) date-time of a unix-millisecond instant.
 pub fn local(ms: i64) -> Option<NaiveDateTime> {
-    DateTime::from_timestamp_millis(ms.checked_add(CST_OFFSET_MS)?).map(|d| d.naive_utc())
+    UnixMillis(ms).china_time()
 }
 
 /// Unix milliseconds of the (China) midnight that starts day `d`.
 pub fn midnight_ms(d: NaiveDate) -> i64 {
-    d.and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc().timestamp_millis() - CST_OFFSET_MS)
-        .unwrap_or(0)
+    UnixMillis::china_midnight(d).0
 }
 
 /// Local date of a unix-millisecond instant.
@@ -110,13 +107,17 @@ pub fn town_due(
     due_of(cal.add_working_days(local_date(submitted_ms)?, wd))
 }
 
-/// When the county's confirmation of a visit the township approved at `approved_ms` is due.
+/// When the county's confirmation of an application the township approved at `approved_ms` is
+/// due: `dibao_county_review_wd` (特困: `tekun_county_wd`) working days from the last day of the
+/// 公示 the approval opened, when the township's file reaches the county (DB2021 art. 20–21;
+/// TK2021).
 pub fn county_due(
     cal: &WorkCalendar,
     policy: &Policy,
     approved_ms: i64,
     tekun: bool,
 ) -> Option<DueDate> {
+    let received = notice_until(cal, policy, approved_ms)?;
     step(
         cal,
         policy,
@@ -125,8 +126,32 @@ pub fn county_due(
         } else {
             Step::DibaoCountyReview
         },
-        approved_ms,
+        midnight_ms(received),
     )
+}
+
+/// When the whole case accepted at `start_ms` must be decided (低保 and the other non-特困
+/// programmes): `case_limit_wd` working days, `case_limit_delegated_wd` where the township
+/// confirms itself, `case_limit_special_wd` where a reason for it is recorded (`extended`,
+/// 延期说明), whichever is longest.
+pub fn case_due(
+    cal: &WorkCalendar,
+    policy: &Policy,
+    start_ms: i64,
+    extended: bool,
+) -> Option<DueDate> {
+    let limit = match (extended, policy.confirmation_delegated) {
+        (true, _) => Step::CaseLimitSpecial,
+        (false, Some(true)) => Step::CaseLimitDelegated,
+        (false, _) => Step::CaseLimit,
+    };
+    step(cal, policy, limit, start_ms)
+}
+
+/// When the investigation of an application accepted at `start_ms` must start
+/// (`investigation_start_wd` working days, DB2021 art. 15).
+pub fn investigation_due(cal: &WorkCalendar, policy: &Policy, start_ms: i64) -> Option<DueDate> {
+    step(cal, policy, Step::InvestigationStart, start_ms)
 }
 
 /// The last day of the 公示 of an application the township approved at `approved_ms`
@@ -187,4 +212,74 @@ pub fn paperwork_due_ms(cal: &WorkCalendar, policy: &Policy, aid_ms: i64) -> Opt
         .and_then(DueDate::date)
         .and_then(|d| d.checked_add_days(chrono::Days::new(1)))
         .map(|next| midnight_ms(next) - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// 10:00 China time on `d`.
+    fn at_ten(d: &str) -> i64 {
+        midnight_ms(day(d)) + 10 * 3_600_000
+    }
+
+    /// Worked by hand on the 2026 calendar: 中秋节 25–27 September, 国庆节 1–7 October, Saturday
+    /// 10 October worked.
+    #[test]
+    fn the_county_counts_from_the_notice_end_and_the_case_from_acceptance() {
+        let cal = WorkCalendar::china().unwrap();
+        let national = Policy::national_defaults();
+        // Approved Thursday 24 September: the 公示 runs to Wednesday the 30th; the county's 10
+        // working days are 8, 9, 10, 12 … 20 October, its 15 for 特困 end on the 27th.
+        assert_eq!(
+            notice_until(&cal, &national, at_ten("2026-09-24")),
+            Some(day("2026-09-30"))
+        );
+        assert_eq!(
+            county_due(&cal, &national, at_ten("2026-09-24"), false),
+            Some(DueDate::On(day("2026-10-20")))
+        );
+        assert_eq!(
+            county_due(&cal, &national, at_ten("2026-09-24"), true),
+            Some(DueDate::On(day("2026-10-27")))
+        );
+        // Accepted the same day: the whole case's 30th working day is Thursday 12 November,
+        // its 45th Thursday 3 December; the investigation starts by Wednesday 30 September.
+        let accepted = midnight_ms(day("2026-09-24"));
+        assert_eq!(
+            case_due(&cal, &national, accepted, false),
+            Some(DueDate::On(day("2026-11-12")))
+        );
+        assert_eq!(
+            case_due(&cal, &national, accepted, true),
+            Some(DueDate::On(day("2026-12-03")))
+        );
+        assert_eq!(
+            investigation_due(&cal, &national, accepted),
+            Some(DueDate::On(day("2026-09-30")))
+        );
+        // Where the township confirms itself: 20 working days, Thursday 29 October; with a
+        // recorded reason the special limit still applies.
+        let delegated = Policy {
+            confirmation_delegated: Some(true),
+            ..Policy::national_defaults()
+        };
+        assert_eq!(
+            case_due(&cal, &delegated, accepted, false),
+            Some(DueDate::On(day("2026-10-29")))
+        );
+        assert_eq!(
+            case_due(&cal, &delegated, accepted, true),
+            Some(DueDate::On(day("2026-12-03")))
+        );
+        // A limit that ends in a year the calendar does not cover is not guessed.
+        assert_eq!(
+            case_due(&cal, &national, midnight_ms(day("2026-12-15")), false),
+            Some(DueDate::CalendarUnknown { year: 2027 })
+        );
+    }
 }

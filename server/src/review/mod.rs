@@ -176,20 +176,12 @@ pub async fn decide_visit(
     if !open.is_empty() {
         conflicts_allowed(&open, override_conflicts, comment.is_some())?;
     }
-    // A case in the county's spot-check sample is confirmed with what the check found.
-    if kind == ReviewDecision::Confirm
-        && comment.is_none()
+    // A case in the county's spot-check sample waits for the county's own visit (checked with
+    // the others that hold a confirmation, inside the write).
+    let sampled = kind == ReviewDecision::Confirm
         && spot_check::sampled(db, vec![visit_id.to_string()])
             .await?
-            .contains(visit_id)
-    {
-        return Err(ApiError::new(Code::ReviewCommentRequired)
-            .with_message(
-                "此案件在县级抽查范围内：请写明抽查情况（入户核查或复核材料的结果）后再确认。",
-                "This case is in the county's spot-check sample: describe what the check found before confirming.",
-            )
-            .with_details(serde_json::json!({ "spot_check": true })));
-    }
+            .contains(visit_id);
     let reviewer_id = AccountId::parse(&reviewer.account.id).map_err(ApiError::internal)?;
     let at = now_ms();
     let application = Purpose::parse(&row.purpose).is_some_and(Purpose::needs_county_confirmation);
@@ -321,9 +313,10 @@ pub async fn decide_visit(
                 })),
             );
         }
-        // An application is confirmed after its 公示, with no objection left unanswered.
+        // An application is confirmed after its 公示, with no objection left unanswered and the
+        // county's own visit recorded where it is needed.
         if kind == ReviewDecision::Confirm
-            && let Some(hold) = v.confirmation_hold(today)
+            && let Some(hold) = v.confirmation_hold(today, sampled)
         {
             return Err(match hold {
                 ConfirmationHold::NoticeRunning { until } => {
@@ -335,6 +328,12 @@ pub async fn decide_visit(
                         .with_details(serde_json::json!({ "until": until.to_string() }))
                 }
                 ConfirmationHold::ObjectionOpen => ApiError::new(Code::ReviewObjectionOpen),
+                ConfirmationHold::CountyVisitMissing => {
+                    ApiError::new(Code::ReviewCountyVisitRequired).with_details(serde_json::json!({
+                        "spot_check": sampled,
+                        "kin_filing": v.application.as_ref().is_some_and(|a| a.kin_filing),
+                    }))
+                }
             });
         }
         if t.to == VisitStatus::Approved

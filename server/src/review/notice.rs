@@ -5,12 +5,18 @@
 //! notice to end and for every objection since the township's approval to have an appraisal
 //! after it (`Visit::confirmation_hold`); the other answer to an objection is to send the case
 //! back for re-investigation, after which the township's new approval opens a new notice.
+//!
+//! The same way, the county's own visit to the household (县级入户核查: a case in its spot
+//! check, or one with a 近亲属备案, is confirmed only after it) and the reason a case takes the
+//! special whole-case limit (延期说明, 45 working days) are recorded into the visit.
 
 use automerge::AutoCommit;
 use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
 
-use doudi_protocol::doc::visit::{Appraisal, Objection, VisitStatus};
+use doudi_protocol::doc::visit::{
+    Appraisal, CountyVisit, Extension, Objection, ReviewLevel, VisitStatus,
+};
 use doudi_protocol::doc::{self, UnixMillis, Visit};
 use doudi_protocol::ids::AccountId;
 
@@ -24,6 +30,10 @@ use crate::review::{MAX_COMMENT_CHARS, deadlines, visible_visit};
 pub const AUDIT_OBJECTION: &str = "review.objection";
 /// Audit action of recording a democratic appraisal.
 pub const AUDIT_APPRAISAL: &str = "review.appraisal";
+/// Audit action of recording the county's own visit.
+pub const AUDIT_COUNTY_VISIT: &str = "review.county_visit";
+/// Audit action of recording the reason for the special whole-case limit.
+pub const AUDIT_EXTENSION: &str = "review.extension";
 /// Most participants an appraisal records.
 pub const MAX_PARTICIPANTS: i64 = 10_000;
 
@@ -39,6 +49,41 @@ pub enum Entry {
         votes_for: i64,
         votes_against: i64,
     },
+    /// 县级入户核查: when, who, what it found.
+    CountyVisit {
+        visited_on: NaiveDate,
+        visitors: String,
+        findings: String,
+    },
+    /// 延期说明: why the case takes the special whole-case limit.
+    Extension { reason: String },
+}
+
+impl Entry {
+    fn audit_action(&self) -> &'static str {
+        match self {
+            Entry::Objection { .. } => AUDIT_OBJECTION,
+            Entry::Appraisal { .. } => AUDIT_APPRAISAL,
+            Entry::CountyVisit { .. } => AUDIT_COUNTY_VISIT,
+            Entry::Extension { .. } => AUDIT_EXTENSION,
+        }
+    }
+
+    /// The statuses of the application the entry is recorded in: the 公示's entries and the
+    /// county's visit while it awaits confirmation (the county may visit before the township's
+    /// approval too), the extension while the case is open.
+    fn allowed_in(&self, s: VisitStatus) -> bool {
+        match self {
+            Entry::Objection { .. } | Entry::Appraisal { .. } => s == VisitStatus::Approved,
+            Entry::CountyVisit { .. } => {
+                matches!(s, VisitStatus::Submitted | VisitStatus::Approved)
+            }
+            Entry::Extension { .. } => matches!(
+                s,
+                VisitStatus::Submitted | VisitStatus::Returned | VisitStatus::Approved
+            ),
+        }
+    }
 }
 
 fn invalid(zh: &str, en: &str) -> ApiError {
@@ -98,11 +143,45 @@ fn checked(e: Entry, today: NaiveDate) -> ApiResult<Entry> {
                 votes_against,
             }
         }
+        Entry::CountyVisit {
+            visited_on,
+            visitors,
+            findings,
+        } => {
+            if visited_on > today {
+                return Err(invalid(
+                    "核查日期不能晚于今天。",
+                    "The visit cannot be dated after today.",
+                ));
+            }
+            Entry::CountyVisit {
+                visited_on,
+                visitors: text(
+                    &visitors,
+                    "请填写县级核查人员（不超过 2000 字）。",
+                    "Name who visited for the county (at most 2,000 characters).",
+                )?,
+                findings: text(
+                    &findings,
+                    "请填写核查情况（不超过 2000 字）。",
+                    "Say what the visit found (at most 2,000 characters).",
+                )?,
+            }
+        }
+        Entry::Extension { reason } => Entry::Extension {
+            reason: text(
+                &reason,
+                "请填写延期原因（不超过 2000 字）。",
+                "Give the reason the case needs longer (at most 2,000 characters).",
+            )?,
+        },
     })
 }
 
 /// Record `entry` on the application whose investigation is visit `visit_id`: a reviewer
-/// (`ReviewVisit`) of its region, while it awaits confirmation (`approved`).
+/// (`ReviewVisit`) of its region, the county's visit by whoever confirms there (`ConfirmCase`,
+/// the township's `ReviewVisit` where confirmation is delegated to it), in the statuses the
+/// entry belongs to.
 pub async fn record(
     db: &DatabaseConnection,
     reviewer: &Actor,
@@ -110,25 +189,31 @@ pub async fn record(
     entry: Entry,
 ) -> ApiResult<()> {
     let row = visible_visit(db, reviewer, visit_id).await?;
+    let action = match entry {
+        Entry::CountyVisit { .. } => {
+            let limits = super::queue::Limits::load(db).await?;
+            super::level_action(
+                ReviewLevel::County,
+                super::delegated(&limits, &row, now_ms()),
+            )
+        }
+        _ => Action::ReviewVisit,
+    };
     reviewer
-        .require_visible(db, Action::ReviewVisit, &row.region_path, visit_id)
+        .require_visible(db, action, &row.region_path, visit_id)
         .await?;
     let at = now_ms();
     let today = deadlines::local_date(at).ok_or_else(|| ApiError::internal("no date"))?;
     let entry = checked(entry, today)?;
     let by = AccountId::parse(&reviewer.account.id).map_err(ApiError::internal)?;
-    let action = match entry {
-        Entry::Objection { .. } => AUDIT_OBJECTION,
-        Entry::Appraisal { .. } => AUDIT_APPRAISAL,
-    };
-    let writer = Writer::for_actor(reviewer, action, None);
+    let writer = Writer::for_actor(reviewer, entry.audit_action(), None);
     documents::server_write(db, &writer, visit_id, |am: &mut AutoCommit, _| {
         let (_, mut v) = doc::read::<Visit, _>(&*am).map_err(ApiError::internal)?;
-        if v.status != VisitStatus::Approved || !v.purpose.needs_county_confirmation() {
+        if !entry.allowed_in(v.status) || !v.purpose.needs_county_confirmation() {
             return Err(ApiError::new(Code::ReviewWrongState)
                 .with_message(
-                    "只有待审核确认的申请可以记录公示异议或民主评议。",
-                    "Objections and appraisals are recorded on an application awaiting confirmation.",
+                    "此申请当前的状态不能记录此项（公示异议和民主评议在待审核确认时记录，县级入户核查在审核确认前记录，延期说明在办结前记录）。",
+                    "The application's state does not take this entry (objections and appraisals while it awaits confirmation, the county's visit before the confirmation, an extension before the decision).",
                 )
                 .with_details(serde_json::json!({ "status": v.status.as_str() })));
         }
@@ -152,6 +237,31 @@ pub async fn record(
                 votes_against: *votes_against,
                 recorded_by: by.clone(),
             }),
+            Entry::CountyVisit {
+                visited_on,
+                visitors,
+                findings,
+            } => v.county_visits.push(CountyVisit {
+                at: UnixMillis(at),
+                visited_on: *visited_on,
+                visitors: visitors.clone(),
+                findings: findings.clone(),
+                recorded_by: by.clone(),
+            }),
+            // The first reason stands: the limit does not grow with more of them.
+            Entry::Extension { reason } => {
+                if v.extension.is_some() {
+                    return Err(ApiError::new(Code::ReviewWrongState).with_message(
+                        "此申请已记录延期说明。",
+                        "The application already records an extension.",
+                    ));
+                }
+                v.extension = Some(Extension {
+                    reason: reason.clone(),
+                    recorded_by: by.clone(),
+                    at: UnixMillis(at),
+                })
+            }
         }
         doc::write(am, &v).map_err(ApiError::internal)?;
         Ok(((), Vec::new()))

@@ -64,7 +64,23 @@ pub struct QueueItem {
     /// The current step's due date falls in a year the server's working-day calendar does not
     /// cover yet (日历未知): it is not computed, rather than guessed with Monday to Friday.
     pub calendar_unknown: bool,
+    /// The current step is past its due date.
     pub overdue: bool,
+    /// When the whole case must be decided (办理总时限: 30 working days from acceptance, 20
+    /// where the township confirms itself, 45 with a recorded reason), while it is open; not
+    /// for 特困 cases, whose limits are per step.
+    #[schema(value_type = Option<String>)]
+    pub case_due: Option<NaiveDate>,
+    /// The whole case is past `case_due`.
+    pub case_overdue: bool,
+    /// `case_due` falls in a year the working-day calendar does not cover yet (日历未知).
+    pub case_calendar_unknown: bool,
+    /// 受理日期 of the application (YYYY-MM-DD), where the visit records it: the clocks start
+    /// there, else at the submission.
+    pub accepted_on: Option<String>,
+    /// The county visits the household itself before confirming (县级入户核查: a 近亲属备案, or
+    /// a case of its spot check), whether or not the visit is recorded yet.
+    pub county_visit_needed: bool,
     pub town_approved_at_ms: Option<i64>,
 }
 
@@ -185,25 +201,57 @@ impl Limits {
     }
 }
 
-/// The statutory due dates of an application (入户调查) `v`: the township's opinion, counted
-/// from its submission, and the county's confirmation, counted from the township's approval at
-/// `approved_at` (none before it), each with the limits of the visit's region on the day it was
-/// submitted.
+/// The statutory clocks of an application (入户调查) `v`, each with the limits of its region's
+/// policy in force on the day the case started (docs/REVIEW.md "Due dates").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaseDues {
+    /// The investigation starts (调查启动).
+    pub investigation: Option<DueDate>,
+    /// The township's opinion (乡镇审核).
+    pub town: Option<DueDate>,
+    /// The county's confirmation (县级审核确认), once the township has approved.
+    pub county: Option<DueDate>,
+    /// The whole case (办理总时限), for a case that is not 特困.
+    pub case: Option<DueDate>,
+}
+
+/// When the clocks of application `v` start: the day the township accepted it (受理), or, for a
+/// visit that records no acceptance, its submission.
+pub fn case_start_ms(v: &visit::Model) -> Option<i64> {
+    v.accepted_on
+        .as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .map(deadlines::midnight_ms)
+        .or(v.submitted_at_ms)
+}
+
+/// The due dates of application `v` (the county's once the township approved it at
+/// `approved_at`).
 pub fn application_dues(
     cal: &WorkCalendar,
     limits: &Limits,
     v: &visit::Model,
     tekun: bool,
     approved_at: Option<i64>,
-) -> (Option<DueDate>, Option<DueDate>) {
-    let town = v
-        .submitted_at_ms
-        .and_then(|s| deadlines::town_due(cal, &limits.of(&v.region_path, s), s, tekun));
-    let county = approved_at.and_then(|a| {
-        let p = limits.of(&v.region_path, v.submitted_at_ms.unwrap_or(a));
-        deadlines::county_due(cal, &p, a, tekun)
-    });
-    (town, county)
+) -> CaseDues {
+    let Some(start) = case_start_ms(v) else {
+        return CaseDues::default();
+    };
+    let policy = limits.of(&v.region_path, start);
+    CaseDues {
+        investigation: deadlines::investigation_due(cal, &policy, start),
+        town: deadlines::town_due(cal, &policy, start, tekun),
+        county: approved_at.and_then(|a| deadlines::county_due(cal, &policy, a, tekun)),
+        case: match tekun {
+            true => None,
+            false => deadlines::case_due(cal, &policy, start, v.case_extended),
+        },
+    }
+}
+
+/// Whether a due date has passed by `today` (a day the calendar does not know never has).
+pub fn past(due: Option<DueDate>, today: Option<NaiveDate>) -> bool {
+    matches!((due.and_then(DueDate::date), today), (Some(d), Some(t)) if t > d)
 }
 
 /// Enrich visit rows with household, due date and spot-check flag.
@@ -243,20 +291,31 @@ pub async fn items(db: &DatabaseConnection, rows: Vec<visit::Model>) -> ApiResul
             let approved_at = approvals.get(&v.doc_id).copied();
             // The statutory clocks and the county's spot check are an application's: a visit
             // of another purpose is closed by the township without a legal time limit.
-            let application = Purpose::parse(&v.purpose)
-                .is_some_and(Purpose::needs_county_confirmation);
+            let application =
+                Purpose::parse(&v.purpose).is_some_and(Purpose::needs_county_confirmation);
+            let dues = match application {
+                true => application_dues(&cal, &limits, &v, tekun, approved_at),
+                false => CaseDues::default(),
+            };
             let due = match v.status.as_str() {
-                "submitted" if application => application_dues(&cal, &limits, &v, tekun, None).0,
-                "approved" if application => {
-                    application_dues(&cal, &limits, &v, tekun, approved_at).1
-                }
+                "submitted" => dues.town,
+                "approved" => dues.county,
                 _ => None,
             };
+            // The whole case runs until the county's decision (or the township's refusal).
+            let open = matches!(v.status.as_str(), "submitted" | "returned" | "approved");
+            let case_due = dues.case.filter(|_| open);
+            let spot_check = matches!(v.status.as_str(), "approved" | "confirmed")
+                && sampled.contains(&v.doc_id);
             QueueItem {
-                spot_check: matches!(v.status.as_str(), "approved" | "confirmed")
-                    && sampled.contains(&v.doc_id),
-                overdue: matches!((due.and_then(DueDate::date), today), (Some(d), Some(t)) if t > d),
+                spot_check,
+                overdue: past(due, today),
                 calendar_unknown: matches!(due, Some(DueDate::CalendarUnknown { .. })),
+                case_calendar_unknown: matches!(case_due, Some(DueDate::CalendarUnknown { .. })),
+                case_due: case_due.and_then(DueDate::date),
+                case_overdue: past(case_due, today),
+                accepted_on: v.accepted_on.clone(),
+                county_visit_needed: v.kin_filing || spot_check,
                 visit_id: v.doc_id,
                 household_id: v.household_id,
                 household_address: hh.map(|h| h.address.clone()),

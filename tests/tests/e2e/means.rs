@@ -11,18 +11,20 @@ use doudi_protocol::role::Role;
 use doudi_protocol::rules::policy::{PolicyLayer, PolicySettings, Standard};
 use doudi_protocol::rules::{Money, Rate};
 use doudi_sdk::{
-    AppliedFor, AssetInput, AssetKind, DisabilityKind, DoudiClient, DoudiError, ExpenditureInput,
-    ExpenditureKind, Health, HukouType, IncomeClass, IncomeInput, IncomeSource, IndicatorKind,
-    IndicatorStatus, MeansAssessment, MemberDetails, NewMemberInput, NonResidentReason, Period,
-    SupporterInput, WorkCapacity,
+    ApplicationChannel, ApplicationInput, AppliedFor, AssetInput, AssetKind, DisabilityKind,
+    DoudiClient, DoudiError, ExpenditureInput, ExpenditureKind, Health, HukouType, IncomeClass,
+    IncomeInput, IncomeSource, IndicatorKind, IndicatorStatus, MeansAssessment, MemberDetails,
+    NewMemberInput, NonResidentReason, Period, SupporterInput, WorkCapacity,
 };
 use doudi_tests::{Backend, TestApp, both_backends, console_login, spawn_app};
 use reqwest::StatusCode;
+use sea_orm::EntityTrait;
 
 both_backends!(
     qingdao_and_tieling_from_the_phone_to_the_console,
     every_part_of_the_means_is_captured_offline,
     the_demo_shows_every_indicator,
+    the_phone_records_the_application_it_investigates,
 );
 
 const KEY: [u8; 32] = [0x24; 32];
@@ -624,4 +626,70 @@ async fn the_demo_shows_every_indicator(b: Backend) {
     assert_eq!(met["赵德福"], [IndicatorKind::Dibao, IndicatorKind::Tekun]);
     assert_eq!(met["吴国庆"], [IndicatorKind::RigidExpenditure]);
     assert_eq!(met["钱志强"], []);
+}
+
+/// The application an investigation belongs to (申请受理) is recorded on the phone, offline: how
+/// and when it was accepted, with its papers. A 代办 names the power of attorney among the
+/// visit's photos; a bad day or photo is refused with the field named, and a visit of another
+/// purpose takes none. Synced, the server's queue counts the case from the acceptance.
+async fn the_phone_records_the_application_it_investigates(b: Backend) {
+    let app = setup(b).await;
+    let d = tempfile::tempdir().unwrap();
+    let qd = phone(&app, d.path(), "grid.qd").await;
+    let (hid, vid) = family_of_three(&qd, HukouType::Urban);
+    let accepted = ApplicationInput {
+        accepted_on: "2026-09-24".into(),
+        channel: ApplicationChannel::InPerson,
+        proxy_name: None,
+        authorisation_photo: None,
+        pledge_signed: true,
+        data_check_authorised: true,
+        kin_filing: true,
+    };
+    qd.set_application(vid.clone(), accepted.clone()).unwrap();
+    assert_eq!(
+        qd.visit(vid.clone()).unwrap().application,
+        Some(accepted.clone())
+    );
+
+    let refused = |r: Result<(), DoudiError>| match r {
+        Err(DoudiError::InvalidInput { field, .. }) => field,
+        other => panic!("{other:?}"),
+    };
+    let bad_day = ApplicationInput {
+        accepted_on: "2026-9-24号".into(),
+        ..accepted.clone()
+    };
+    assert_eq!(
+        refused(qd.set_application(vid.clone(), bad_day)),
+        "accepted_on"
+    );
+    let bad_photo = ApplicationInput {
+        channel: ApplicationChannel::Proxy,
+        proxy_name: Some("村委会王主任".into()),
+        authorisation_photo: Some("not-a-hash".into()),
+        ..accepted.clone()
+    };
+    assert_eq!(
+        refused(qd.set_application(vid.clone(), bad_photo)),
+        "authorisation_photo"
+    );
+    let care = qd
+        .start_visit(hid.clone(), doudi_sdk::VisitPurpose::CareVisit)
+        .unwrap();
+    assert_eq!(
+        refused(qd.set_application(care, accepted.clone())),
+        "visit_id"
+    );
+    // Nothing refused changed what was recorded.
+    assert_eq!(qd.visit(vid.clone()).unwrap().application, Some(accepted));
+
+    qd.sync_now(None).await.unwrap();
+    let row = doudi_server::entity::visit::Entity::find_by_id(vid.clone())
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.accepted_on.as_deref(), Some("2026-09-24"));
+    assert!(row.kin_filing);
 }

@@ -47,6 +47,8 @@ both_backends!(
     a_rigid_expenditure_recognition_lapses_after_a_year,
     a_delegated_township_confirms_itself,
     watched_households_are_visited_at_the_regions_interval,
+    an_application_is_timed_from_its_acceptance,
+    a_kin_filing_waits_for_the_countys_own_visit,
 );
 
 const GRID_A: &str = "370102001001-A";
@@ -423,22 +425,18 @@ async fn spot_check_sample_follows_the_setting(b: Backend) {
         );
     }
 
-    // A sampled case is confirmed with what the check found; the others as before.
-    let r = review(&w.app, &w.county, want[0], "confirm", None).await;
-    assert_eq!(r.code(), "review.comment_required", "{:?}", r.body);
+    // A sampled case is confirmed only after the county's own visit (县级入户核查); the others
+    // as before.
+    let r = review(&w.app, &w.county, want[0], "confirm", Some("同意")).await;
+    assert_eq!(r.code(), "review.county_visit_required", "{:?}", r.body);
     assert_eq!(r.body["details"]["spot_check"], json!(true));
-    let r = review(
-        &w.app,
-        &w.county,
-        want[0],
-        "confirm",
-        Some("入户核查，情况属实"),
-    )
-    .await;
+    let r = county_visit(&w.app, &w.county, want[0]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let r = review(&w.app, &w.county, want[0], "confirm", None).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let r = review(&w.app, &w.county, &visits[1].0, "confirm", None).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    // Still marked once confirmed, and the console asks for the finding.
+    // Still marked once confirmed, and the console asks for the county's visit.
     let q = w
         .app
         .get("/api/v1/review/queue?status=confirmed", &w.county)
@@ -454,9 +452,22 @@ async fn spot_check_sample_follows_the_setting(b: Backend) {
     let (mut county, _) = console_login(&w.app, "county.qian").await;
     let (_, page) = county.get(&format!("/console/visits/{}", want[1])).await;
     assert!(
-        page.contains("县级抽查") && page.contains("抽查情况（必填"),
+        page.contains("县级抽查")
+            && page.contains("此案件须县级入户核查")
+            && page.contains("记录县级入户核查"),
         "{page}"
     );
+}
+
+/// The county's own visit to the household of `visit`, recorded today by `token`.
+async fn county_visit(app: &TestApp, token: &str, visit: &str) -> doudi_tests::Resp {
+    let today = doudi_server::review::deadlines::today().unwrap();
+    app.post(
+        &format!("/api/v1/visits/{visit}/county-visits"),
+        Some(token),
+        json!({ "visited_on": today, "visitors": "钱县级、孙县级", "findings": "入户核查，情况属实" }),
+    )
+    .await
 }
 
 /// A submitted report, filed by the phone's account on a visit, of an elderly person (李大娘 of
@@ -1354,6 +1365,12 @@ async fn the_visit_map_places_the_regions_located_visits(b: Backend) {
 
 /// A visit submitted at `at_ms` (China time), synced; its id.
 async fn submitted_at(w: &mut World, at_ms: i64) -> String {
+    synced_application(w, |v| v.submitted_at = Some(UnixMillis(at_ms))).await
+}
+
+/// A household and the investigation of its application, as `edit` makes it, synced from the
+/// phone.
+async fn synced_application(w: &mut World, edit: impl FnOnce(&mut Visit)) -> String {
     let h = doudi_tests::cases::household("济南市历下区一镇一村 9 号");
     let hh = w.phone.replica.create(GRID_A, &h).unwrap();
     let mut v = doudi_tests::cases::submitted_visit(
@@ -1363,7 +1380,7 @@ async fn submitted_at(w: &mut World, at_ms: i64) -> String {
             (w.assistant_id.as_str(), "刘协理"),
         ],
     );
-    v.submitted_at = Some(UnixMillis(at_ms));
+    edit(&mut v);
     let visit = w.phone.replica.create(GRID_A, &v).unwrap();
     let o = w.app.sync(&mut w.phone).await;
     assert_eq!(o.accepted.len(), 2, "{:?}", o.rejected);
@@ -2963,4 +2980,177 @@ async fn watched_households_are_visited_at_the_regions_interval(b: Backend) {
         kinds_and_days(open_tasks(&w.app, &watched).await),
         [("visit".to_string(), Some(due_ms("2026-08-31")))]
     );
+}
+
+/// A 低保 application accepted (受理) on `accepted` (YYYY-MM-DD) and investigated two days
+/// later, submitted now from the phone; `kin_filing`: a member is a close relative of staff
+/// (近亲属备案).
+async fn accepted_application(w: &mut World, accepted: &str, kin_filing: bool) -> String {
+    use doudi_protocol::doc::visit::{Application, ApplicationChannel};
+    synced_application(w, |v| {
+        v.applied_for = Some(Programme::Dibao);
+        let start = cst_ms(accepted) + 2 * 86_400_000;
+        v.started_at = Some(UnixMillis(start));
+        v.ended_at = Some(UnixMillis(start + 1_800_000));
+        v.application = Some(Application {
+            accepted_on: accepted.parse().unwrap(),
+            channel: ApplicationChannel::InPerson,
+            proxy_name: None,
+            authorisation: None,
+            pledge_signed: true,
+            data_check_authorised: true,
+            kin_filing,
+        });
+    })
+    .await
+}
+
+/// Every clock of an application runs from its acceptance (受理), with the limits of the region's
+/// policy in force that day, counted on the holiday calendar: the township's opinion, the whole
+/// case (30 working days; 20 where the township confirms itself; 45 once a reason is recorded),
+/// each marked overdue on its own. Around the 2026 holidays (中秋节 25–27 September, 国庆节 1–7
+/// October, Saturday 10 October worked) and across the 2026/2027 year end (2027 is not in the
+/// calendar: 日历未知, never weekdays alone).
+async fn an_application_is_timed_from_its_acceptance(b: Backend) {
+    use doudi_protocol::rules::policy::{PolicyLayer, PolicySettings};
+    let mut w = world(b).await;
+    // Accepted Thursday 24 September 2026: working days 28, 29, 30 September, then 8, 9, 10,
+    // 12 October … The 20th is Thursday 29 October, the 30th Thursday 12 November.
+    let a = accepted_application(&mut w, "2026-09-24", false).await;
+    // Accepted Tuesday 15 December 2026 where the township confirms itself (below): its 10th
+    // working day is Tuesday 29 December; the 20th falls in 2027.
+    let year_end = accepted_application(&mut w, "2026-12-15", false).await;
+    // From 25 September the township confirms itself (审核确认权限下放): a case accepted
+    // Monday 28 September has 20 working days in all (Friday 30 October), 10 of them the
+    // township's (Friday 16 October). The case accepted the day before keeps the national
+    // limits.
+    let layer = PolicyLayer {
+        region: Some("370102001000".into()),
+        effective_from: chrono::NaiveDate::from_ymd_opt(2026, 9, 25).unwrap(),
+        source: Some("测试：委托乡镇审核确认".into()),
+        settings: PolicySettings {
+            confirmation_delegated: Some(true),
+            ..Default::default()
+        },
+    };
+    doudi_server::policies::put_layer(&w.app.state.db, layer, None, None)
+        .await
+        .unwrap();
+    let delegated = accepted_application(&mut w, "2026-09-28", false).await;
+
+    let q = w.app.get("/api/v1/review/queue", &w.town).await;
+    assert_eq!(q.status, StatusCode::OK, "{:?}", q.body);
+    let it = queue_item(&q, &a);
+    assert_eq!(it["accepted_on"], json!("2026-09-24"), "{it}");
+    assert_eq!(it["due"], json!("2026-10-29"), "{it}");
+    assert_eq!(it["case_due"], json!("2026-11-12"), "{it}");
+    assert_eq!(it["overdue"], json!(true), "{it}");
+    assert_eq!(it["case_overdue"], json!(true), "{it}");
+    let it = queue_item(&q, &year_end);
+    assert_eq!(it["due"], json!("2026-12-29"), "{it}");
+    assert_eq!(it["calendar_unknown"], json!(false), "{it}");
+    assert_eq!(it["case_due"], json!(null), "{it}");
+    assert_eq!(it["case_calendar_unknown"], json!(true), "{it}");
+    assert_eq!(it["case_overdue"], json!(false), "{it}");
+    let it = queue_item(&q, &delegated);
+    assert_eq!(it["due"], json!("2026-10-16"), "{it}");
+    assert_eq!(it["case_due"], json!("2026-10-30"), "{it}");
+
+    // A reason recorded for the special limit: 45 working days, Thursday 3 December. Once only;
+    // never without a reason; never by a phone.
+    let ext_path = format!("/api/v1/visits/{a}/extension");
+    let ext = |reason: &str| {
+        w.app
+            .post(&ext_path, Some(&w.town), json!({ "reason": reason }))
+    };
+    let r = ext("  ").await;
+    assert_eq!(r.code(), "request.invalid", "{:?}", r.body);
+    let r = ext("申请人住院治疗，需补充医疗票据").await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let r = ext("再次延期").await;
+    assert_eq!(r.code(), "review.wrong_state", "{:?}", r.body);
+    let q = w.app.get("/api/v1/review/queue", &w.town).await;
+    let it = queue_item(&q, &a);
+    assert_eq!(it["case_due"], json!("2026-12-03"), "{it}");
+    assert_eq!(it["due"], json!("2026-10-29"), "{it}");
+
+    // The phone receives the extension, and cannot write it itself.
+    w.app.sync(&mut w.phone).await;
+    let v: Visit = w.phone.replica.read(&a).unwrap();
+    assert_eq!(
+        v.extension.as_ref().map(|e| e.reason.as_str()),
+        Some("申请人住院治疗，需补充医疗票据")
+    );
+    w.phone
+        .replica
+        .update::<Visit>(&a, |v| {
+            if let Some(e) = v.extension.as_mut() {
+                e.reason = "手机改写".into();
+            }
+        })
+        .unwrap();
+    let o = w.app.sync(&mut w.phone).await;
+    assert!(
+        o.rejected
+            .iter()
+            .any(|r| r.code.as_deref() == Some("sync.server_field")),
+        "{:?}",
+        o.rejected
+    );
+
+    // The console shows the acceptance and both clocks.
+    let (mut browser, _) = console_login(&w.app, "town.zhao").await;
+    let (status, page) = browser.get(&format!("/console/visits/{a}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("受理日期")
+            && page.contains("2026-09-24")
+            && page.contains("2026-12-03（已超期）")
+            && page.contains("申请人住院治疗"),
+        "{page}"
+    );
+}
+
+/// A member is a close relative of staff (近亲属备案): the county confirms only after recording
+/// its own visit (县级入户核查), which the township cannot record for it, dated no later than
+/// today; the phone receives it.
+async fn a_kin_filing_waits_for_the_countys_own_visit(b: Backend) {
+    let mut w = world(b).await;
+    let k = accepted_application(&mut w, "2026-11-02", true).await;
+    let r = review(&w.app, &w.town, &k, "approve", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let q = w.app.get("/api/v1/review/queue", &w.county).await;
+    assert_eq!(queue_item(&q, &k)["county_visit_needed"], json!(true));
+
+    let r = review(&w.app, &w.county, &k, "confirm", None).await;
+    assert_eq!(r.code(), "review.county_visit_required", "{:?}", r.body);
+    assert_eq!(r.body["details"]["kin_filing"], json!(true), "{:?}", r.body);
+    let r = county_visit(&w.app, &w.town, &k).await;
+    assert_eq!(r.code(), "policy.denied", "{:?}", r.body);
+    let tomorrow = doudi_server::review::deadlines::today()
+        .unwrap()
+        .succ_opt()
+        .unwrap();
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/visits/{k}/county-visits"),
+            Some(&w.county),
+            json!({ "visited_on": tomorrow, "visitors": "钱县级", "findings": "属实" }),
+        )
+        .await;
+    assert_eq!(r.code(), "request.invalid", "{:?}", r.body);
+    let r = county_visit(&w.app, &w.county, &k).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let r = review(&w.app, &w.county, &k, "confirm", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    // Confirmed, nothing more is recorded on it.
+    let r = county_visit(&w.app, &w.county, &k).await;
+    assert_eq!(r.code(), "review.wrong_state", "{:?}", r.body);
+
+    w.app.sync(&mut w.phone).await;
+    let v: Visit = w.phone.replica.read(&k).unwrap();
+    assert_eq!(v.county_visits.len(), 1);
+    assert_eq!(v.county_visits[0].findings, "入户核查，情况属实");
+    assert_eq!(v.status, VisitStatus::Confirmed);
 }

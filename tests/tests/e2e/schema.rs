@@ -512,6 +512,8 @@ async fn keys_the_schema_gives_to_the_server_are_refused_from_phones(b: Backend)
             let values: Vec<Value> = match spec["written_by"].as_str().unwrap() {
                 "server" => match spec["type"].as_str().unwrap() {
                     "list" => vec![json!([s.schema.required_example(&spec["keys"])])],
+                    // A record the server writes (an application's extension).
+                    "map" => vec![s.schema.required_example(&spec["keys"])],
                     // A value the server sets (an application's 公示 dates).
                     "scalar" => vec![s.schema.example(spec["format"].as_str().unwrap())],
                     // A set of codes (a household's programmes): each code alone.
@@ -558,8 +560,8 @@ async fn keys_the_schema_gives_to_the_server_are_refused_from_phones(b: Backend)
         }
     }
     // decisions, seven programmes, reviews, the 公示's two dates, its objections and
-    // appraisals, five visit statuses, five report statuses.
-    assert_eq!(checked, 23);
+    // appraisals, the extension, the county's visits, five visit statuses, five report statuses.
+    assert_eq!(checked, 25);
 }
 
 /// A visit with problems of structure (a timestamp written as an integer, a float as an

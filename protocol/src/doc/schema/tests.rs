@@ -392,6 +392,44 @@ fn full_visit() -> Visit {
             votes_against: 1,
             recorded_by: account("town-3"),
         }],
+        application: None,
+        extension: Some(Extension {
+            reason: "申请人住院，无法入户".to_owned(),
+            recorded_by: account("town-3"),
+            at: UnixMillis(1_750_150_000_000),
+        }),
+        county_visits: vec![CountyVisit {
+            at: UnixMillis(1_750_400_000_000),
+            visited_on: chrono::NaiveDate::from_ymd_opt(2025, 6, 24).unwrap(),
+            visitors: "钱县级、孙县级".to_owned(),
+            findings: "情况属实".to_owned(),
+            recorded_by: account("county-4"),
+        }],
+    }
+}
+
+/// An application accepted by proxy with every key set, for the photo `blob(20)` of
+/// [`full_visit`].
+fn full_application() -> Application {
+    Application {
+        accepted_on: chrono::NaiveDate::from_ymd_opt(2025, 6, 14).unwrap(),
+        channel: ApplicationChannel::Proxy,
+        proxy_name: Some("村委会王主任".to_owned()),
+        authorisation: Some(blob(20)),
+        pledge_signed: true,
+        data_check_authorised: true,
+        kin_filing: true,
+    }
+}
+
+/// [`full_visit`] as the investigation of an application, with the application.
+fn full_investigation() -> Visit {
+    Visit {
+        purpose: Purpose::Investigation,
+        report: None,
+        applied_for: Some(Programme::Dibao),
+        application: Some(full_application()),
+        ..full_visit()
     }
 }
 
@@ -428,6 +466,7 @@ fn full_documents() -> Vec<hydrate::Value> {
     let mut docs = vec![
         create(id, SCOPE, &full_household(), None).unwrap(),
         create(id, SCOPE, &full_visit(), None).unwrap(),
+        create(id, SCOPE, &full_investigation(), None).unwrap(),
     ];
     for r in full_reports() {
         docs.push(create(id, SCOPE, &r, None).unwrap());
@@ -936,8 +975,18 @@ fn broken_documents() -> Vec<AutoCommit> {
         },
     );
     v.conclusion = None;
-    // A re-check naming a programme applied for.
+    // A re-check naming a programme applied for, and carrying an application by proxy with
+    // neither the proxy's name nor a photo of the power of attorney among its photos, accepted
+    // after it started, with neither paper signed.
     v.applied_for = Some(Programme::Dibao);
+    v.application = Some(Application {
+        proxy_name: Some(" ".to_owned()),
+        authorisation: Some(blob(99)),
+        accepted_on: chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap(),
+        pledge_signed: false,
+        data_check_authorised: false,
+        ..full_application()
+    });
     let mut undated = full_visit();
     undated
         .member_checks

@@ -15,7 +15,9 @@ pub use publication_view::publication;
 pub use queue_view::queue;
 pub(in crate::console) use queue_view::scope_regions;
 pub use report_view::{report, report_step, report_unmask};
-pub use visit_view::{appraisal, blob, decision, objection, print, resolve, unmask, visit};
+pub use visit_view::{
+    appraisal, blob, county_visit, decision, extension, objection, print, resolve, unmask, visit,
+};
 
 use std::collections::HashMap;
 
@@ -106,6 +108,7 @@ impl<'a> Refused<'a> {
                 | Code::ReviewAwardInvalid
                 | Code::ReviewNoticeRunning
                 | Code::ReviewObjectionOpen
+                | Code::ReviewCountyVisitRequired
                 | Code::ReviewConflictsOpen
                 | Code::InvalidRequest
                 | Code::TaskAssigneeInvalid

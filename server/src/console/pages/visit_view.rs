@@ -73,7 +73,6 @@ pub(super) fn decision_forms(
     visit_id: &str,
     status: VisitStatus,
     purpose: Purpose,
-    spot_check: bool,
     open_conflicts: usize,
     refused: Option<&Refused<'_>>,
     award: &FormContext,
@@ -87,12 +86,8 @@ pub(super) fn decision_forms(
         if !decide(&session.reviewer.subject, action, Target::Scope).is_allowed() {
             continue;
         }
-        // A sampled case is confirmed with what the county's check found.
-        let checked = spot_check && kind == ReviewDecision::Confirm;
-        let need = kind.needs_comment() || checked;
-        let label = if checked {
-            "抽查情况（必填：入户核查或复核材料的结果）"
-        } else if need {
+        let need = kind.needs_comment();
+        let label = if need {
             "意见 / 理由（必填）"
         } else {
             "意见（可选）"
@@ -408,6 +403,14 @@ pub(super) async fn visit_page(
         );
         b.push_str(&conflicts);
     }
+    b.push_str(&case_section(
+        session,
+        id,
+        &v,
+        item,
+        award.delegated,
+        refused,
+    ));
     b.push_str(&notice_section(session, id, &v, refused));
     b.push_str("<h2>审核</h2>");
     b.push_str(&decision_forms(
@@ -415,7 +418,6 @@ pub(super) async fn visit_page(
         id,
         v.status,
         v.purpose,
-        item.is_some_and(|i| i.spot_check),
         open_conflicts,
         refused,
         &award,
@@ -659,6 +661,117 @@ async fn confirm_refusal(
     ))
 }
 
+/// The application (申请受理) of an investigation: how and when it was accepted, its papers, its
+/// clocks (each marked 已超期 when past), the reason for a longer limit and the county's own
+/// visits, with the forms that record them for those who may.
+fn case_section(
+    session: &Session,
+    id: &str,
+    v: &Visit,
+    item: Option<&queue::QueueItem>,
+    delegated: bool,
+    refused: Option<&Refused<'_>>,
+) -> String {
+    if !v.purpose.needs_county_confirmation() {
+        return String::new();
+    }
+    let yes = |b: bool| {
+        if b {
+            "已签"
+        } else {
+            "<strong class=\"overdue\">未签</strong>"
+        }
+    };
+    let mut s = String::from("<h2 id=\"application\">申请与办理时限</h2><dl class=\"case\">");
+    match &v.application {
+        Some(a) => s.push_str(&format!(
+            "<dt>受理日期</dt><dd>{}</dd><dt>申请方式</dt><dd>{}{}</dd><dt>诚信承诺书</dt><dd>{}</dd><dt>核对授权书</dt><dd>{}</dd>{}",
+            a.accepted_on,
+            esc(a.channel.label_zh()),
+            a.proxy_name
+                .as_deref()
+                .map(|n| format!("（代办人：{}{}）", esc(n), if a.authorisation.is_some() { "，附委托书" } else { "" }))
+                .unwrap_or_default(),
+            yes(a.pledge_signed),
+            yes(a.data_check_authorised),
+            if a.kin_filing {
+                "<dt>近亲属备案</dt><dd><span class=\"tag warn\">近亲属备案</span> 县级须入户核查后方可审核确认</dd>"
+            } else {
+                ""
+            },
+        )),
+        None => s.push_str("<dt>受理日期</dt><dd>未记录（时限自提交之日起算）</dd>"),
+    }
+    if let Some(i) = item {
+        let due = |d: Option<chrono::NaiveDate>, late: bool, unknown: bool| match d {
+            Some(d) if late => format!("<span class=\"overdue\">{d}（已超期）</span>"),
+            Some(d) => d.to_string(),
+            None if unknown => "日历未知".into(),
+            None => "—".into(),
+        };
+        s.push_str(&format!(
+            "<dt>当前环节期限</dt><dd>{}</dd><dt>办理总时限</dt><dd>{}</dd>",
+            due(i.due, i.overdue, i.calendar_unknown),
+            if i.tekun {
+                "特困供养按环节计时".to_string()
+            } else {
+                due(i.case_due, i.case_overdue, i.case_calendar_unknown)
+            },
+        ));
+    }
+    if let Some(e) = &v.extension {
+        s.push_str(&format!(
+            "<dt>延期说明</dt><dd>{} · {}</dd>",
+            html::time(Some(e.at.0)),
+            esc(&e.reason)
+        ));
+    }
+    s.push_str("</dl>");
+    if !v.county_visits.is_empty() {
+        let rows: String = v
+            .county_visits
+            .iter()
+            .map(|c| {
+                format!(
+                    "<li>{} · {}：{}</li>",
+                    c.visited_on,
+                    esc(&c.visitors),
+                    esc(&c.findings)
+                )
+            })
+            .collect();
+        s.push_str(&format!("<h3>县级入户核查</h3><ul>{rows}</ul>"));
+    } else if item.is_some_and(|i| i.county_visit_needed) {
+        s.push_str("<p class=\"warn\">此案件须县级入户核查（抽查案件或近亲属备案），记录核查情况后方可审核确认。</p>");
+    }
+    let subject = &session.reviewer.subject;
+    let csrf = csrf_field(session);
+    let county = review::level_action(ReviewLevel::County, delegated);
+    if matches!(v.status, VisitStatus::Submitted | VisitStatus::Approved)
+        && decide(subject, county, Target::Scope).is_allowed()
+    {
+        let (msg, text) = Refused::of(refused, "county_visit");
+        s.push_str(&format!(
+            r#"<form method="post" action="/console/visits/{id}/county-visit" class="decision d-county-visit">{csrf}<fieldset><legend>记录县级入户核查</legend><label>核查日期<input type="date" name="visited_on" required></label><label>核查人员<input name="visitors" maxlength="2000" required></label><label>核查情况<textarea name="findings" rows="2" maxlength="2000" required>{text}</textarea></label></fieldset>{msg}<button type="submit">记录核查</button></form>"#,
+            id = esc(id)
+        ));
+    }
+    if v.extension.is_none()
+        && matches!(
+            v.status,
+            VisitStatus::Submitted | VisitStatus::Returned | VisitStatus::Approved
+        )
+        && decide(subject, Action::ReviewVisit, Target::Scope).is_allowed()
+    {
+        let (msg, text) = Refused::of(refused, "extension");
+        s.push_str(&format!(
+            r#"<form method="post" action="/console/visits/{id}/extension" class="decision d-extension">{csrf}<fieldset><legend>延期说明（特殊情况办理总时限延至 45 个工作日）</legend><label>延期原因<textarea name="reason" rows="2" maxlength="2000" required>{text}</textarea></label></fieldset>{msg}<button type="submit">记录延期说明</button></form>"#,
+            id = esc(id)
+        ));
+    }
+    s
+}
+
 /// The application's 公示: its period, the objections raised and the appraisals held, and for a
 /// reviewer of the region while it awaits confirmation, the forms that record them.
 fn notice_section(session: &Session, id: &str, v: &Visit, refused: Option<&Refused<'_>>) -> String {
@@ -702,7 +815,7 @@ fn notice_section(session: &Session, id: &str, v: &Visit, refused: Option<&Refus
         s.push_str(&format!("<h3>民主评议</h3><ul>{rows}</ul>"));
     }
     let open = matches!(
-        v.confirmation_hold(deadlines::today().unwrap_or(from)),
+        v.confirmation_hold(deadlines::today().unwrap_or(from), false),
         Some(doudi_protocol::doc::visit::ConfirmationHold::ObjectionOpen)
     );
     if open {
@@ -761,6 +874,20 @@ async fn notice_form(
             objector: get("objector"),
             detail: get("detail"),
         }),
+        "extension" => Ok(Entry::Extension {
+            reason: get("reason"),
+        }),
+        "county_visit" => get("visited_on")
+            .parse()
+            .map(|visited_on| Entry::CountyVisit {
+                visited_on,
+                visitors: get("visitors"),
+                findings: get("findings"),
+            })
+            .map_err(|_| {
+                ApiError::new(crate::error::Code::InvalidRequest)
+                    .with_message("请填写核查日期。", "Fill in the day of the visit.")
+            }),
         _ => (|| {
             Some(Entry::Appraisal {
                 held_on: get("held_on").parse().ok()?,
@@ -779,7 +906,11 @@ async fn notice_form(
         Ok(()) => return secure(Redirect::to(&format!("/console/visits/{id}")).into_response()),
         Err(e) => e,
     };
-    let text = get("detail");
+    let text = match which {
+        "extension" => get("reason"),
+        "county_visit" => get("findings"),
+        _ => get("detail"),
+    };
     let Some(refused) = Refused::new(which, &text, &e) else {
         return error_page(e);
     };
@@ -805,6 +936,24 @@ pub async fn appraisal(
     form: FormResult,
 ) -> Response {
     notice_form(state, session, id, form, "appraisal").await
+}
+
+pub async fn county_visit(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    notice_form(state, session, id, form, "county_visit").await
+}
+
+pub async fn extension(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: FormResult,
+) -> Response {
+    notice_form(state, session, id, form, "extension").await
 }
 
 pub async fn unmask(

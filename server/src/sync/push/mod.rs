@@ -63,6 +63,12 @@ fn server_fields_touched(
             if a.appraisals != b.appraisals {
                 touched.push("content.appraisals");
             }
+            if a.extension != b.extension {
+                touched.push("content.extension");
+            }
+            if a.county_visits != b.county_visits {
+                touched.push("content.county_visits");
+            }
             if !VisitStatus::phone_may_move(b_status, a.status) {
                 touched.push("content.status");
             }
