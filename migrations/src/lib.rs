@@ -33,6 +33,7 @@ mod m20261215_000024_case_tasks_referrals;
 mod m20261216_000025_name_order;
 mod m20261216_000026_tasks_version_per_statement;
 mod m20261217_000027_visit_applications;
+mod m20261217_000028_care_gaps;
 
 pub struct Migrator;
 
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261216_000025_name_order::Migration),
             Box::new(m20261216_000026_tasks_version_per_statement::Migration),
             Box::new(m20261217_000027_visit_applications::Migration),
+            Box::new(m20261217_000028_care_gaps::Migration),
         ]
     }
 }

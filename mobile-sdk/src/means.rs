@@ -199,6 +199,121 @@ mirror_enum! {
     }
 }
 
+mirror_enum! {
+    /// A daily activity of the 特困 self-care assessment (生活自理能力评估).
+    pub enum DailyActivity => h::DailyActivity {
+        /// 吃饭
+        Eating,
+        /// 穿衣
+        Dressing,
+        /// 上下床
+        Transferring,
+        /// 如厕
+        Toileting,
+        /// 室内行走
+        WalkingIndoors,
+        /// 洗澡
+        Bathing,
+    }
+}
+
+mirror_enum! {
+    /// 自理能力: the tier an assessment gives (derived by the rules, never entered).
+    pub enum SelfCareTier => income::SelfCare {
+        /// 具备生活自理能力 (every activity managed)
+        Able,
+        /// 部分丧失生活自理能力 (1–3 not managed)
+        PartlyLost,
+        /// 完全丧失生活自理能力 (4 or more not managed)
+        FullyLost,
+    }
+}
+
+mirror_enum! {
+    /// 探访计划 of a 分散供养 person.
+    pub enum VisitPlan => h::VisitPlan {
+        /// 每月探访
+        Monthly,
+        /// 每周探访
+        Weekly,
+    }
+}
+
+mirror_enum! {
+    /// An item of the 五有 checklist.
+    pub enum CarePlanItem => h::CarePlanItem {
+        /// 照料服务协议
+        Agreement,
+        /// 照料服务标准
+        ServiceStandard,
+        /// 探访计划
+        VisitPlan,
+        /// 应急预案/紧急联系人
+        EmergencyContact,
+        /// 动态管理复核日期
+        ReviewDate,
+    }
+}
+
+/// A self-care assessment (生活自理能力评估) of a 特困 person.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SelfCareAssessmentInput {
+    /// `YYYY-MM-DD`, not after today.
+    pub assessed_on: String,
+    /// 评估人, not blank.
+    pub assessor: String,
+    /// The activities the person cannot manage, each at most once; empty when all are managed.
+    pub not_managed: Vec<DailyActivity>,
+}
+
+/// A recorded self-care assessment with the tier it gives.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SelfCareAssessmentInfo {
+    pub assessment: SelfCareAssessmentInput,
+    pub tier: SelfCareTier,
+}
+
+/// 照料服务协议.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CareAgreementInput {
+    /// 照料人, not blank.
+    pub caregiver: String,
+    /// `YYYY-MM-DD`.
+    pub starts_on: String,
+    /// `YYYY-MM-DD`, not before `starts_on` (typically a year later).
+    pub ends_on: String,
+}
+
+/// The 五有 checklist of a 分散供养 person; each item none until known.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CarePlanInput {
+    pub agreement: Option<CareAgreementInput>,
+    /// 照料服务标准, as text.
+    pub service_standard: Option<String>,
+    pub visit_plan: Option<VisitPlan>,
+    /// 应急预案 or 紧急联系人 (name and telephone).
+    pub emergency_contact: Option<String>,
+    /// 动态管理: the next yearly re-check date, `YYYY-MM-DD`.
+    pub review_on: Option<String>,
+}
+
+/// A member's self-care record and 五有 checklist (特困).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct MemberCare {
+    /// Oldest first.
+    pub assessments: Vec<SelfCareAssessmentInfo>,
+    /// The tier of the latest assessment (by date), if any.
+    pub tier: Option<SelfCareTier>,
+    /// A reported change in the person's condition, `YYYY-MM-DD`.
+    pub change_reported_on: Option<String>,
+    /// Whether that change still waits for an assessment dated on or after it.
+    pub reassessment_due: bool,
+    pub care_plan: Option<CarePlanInput>,
+    /// The 五有 items not recorded yet (all five without a plan); they matter for a 分散供养
+    /// (`tekun_dispersed`) household.
+    pub care_plan_missing: Vec<CarePlanItem>,
+}
+
 /// A member's circumstances (DOMAIN "Household data").
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct MemberDetails {
@@ -231,6 +346,8 @@ pub struct MemberMeans {
     /// False once the member has left the household (减员).
     pub current: bool,
     pub details: MemberDetails,
+    /// 特困: self-care assessments and the 五有 checklist.
+    pub care: MemberCare,
 }
 
 /// An income item (收入).
@@ -540,6 +657,58 @@ fn details_of(m: &h::Member) -> MemberDetails {
     }
 }
 
+fn care_of(m: &h::Member) -> MemberCare {
+    let plan = m.care_plan.as_ref();
+    MemberCare {
+        assessments: m
+            .self_care_assessments
+            .iter()
+            .map(|a| SelfCareAssessmentInfo {
+                assessment: SelfCareAssessmentInput {
+                    assessed_on: a.assessed_on.to_string(),
+                    assessor: a.assessor.clone(),
+                    not_managed: a.not_managed.iter().map(|x| (*x).into()).collect(),
+                },
+                tier: a.tier().into(),
+            })
+            .collect(),
+        tier: m.latest_self_care().map(|a| a.tier().into()),
+        change_reported_on: m.self_care_change_reported_on.map(|d| d.to_string()),
+        reassessment_due: m.self_care_change_pending().is_some(),
+        care_plan: plan.map(|p| CarePlanInput {
+            agreement: p.agreement.as_ref().map(|a| CareAgreementInput {
+                caregiver: a.caregiver.clone(),
+                starts_on: a.starts_on.to_string(),
+                ends_on: a.ends_on.to_string(),
+            }),
+            service_standard: p.service_standard.clone(),
+            visit_plan: p.visit_plan.map(Into::into),
+            emergency_contact: p.emergency_contact.clone(),
+            review_on: p.review_on.map(|d| d.to_string()),
+        }),
+        care_plan_missing: plan
+            .cloned()
+            .unwrap_or_default()
+            .missing()
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    }
+}
+
+/// A date of field work: `YYYY-MM-DD`, not after today.
+fn past_date(field: &str, s: &str) -> Result<NaiveDate> {
+    let d = date(field, s)?;
+    if d > today() {
+        return Err(DoudiError::invalid(
+            field,
+            "日期不能晚于今天",
+            "the date cannot be after today",
+        ));
+    }
+    Ok(d)
+}
+
 fn income_of(i: &h::IncomeItem) -> IncomeInput {
     IncomeInput {
         member_id: i.member.map(|m| m.to_string()),
@@ -574,6 +743,7 @@ impl DoudiClient {
                     relation: m.relation.as_str().to_owned(),
                     current: m.is_current(),
                     details: details_of(m),
+                    care: care_of(m),
                 })
                 .collect(),
             income: hh
@@ -674,6 +844,104 @@ impl DoudiClient {
             m.work_capacity = details.work_capacity.map(Into::into);
             m.schooling = details.schooling;
             m.employment = details.employment;
+            Ok(((), format!("{}.{mid}", household_key::MEMBERS)))
+        })
+    }
+
+    /// Record a 特困 self-care assessment (生活自理能力评估) of a member; returns the tier it
+    /// gives. Assessments are only added, never changed. Offline.
+    pub fn record_self_care_assessment(
+        &self,
+        household_id: String,
+        member_id: String,
+        assessment: SelfCareAssessmentInput,
+    ) -> Result<SelfCareTier> {
+        let mid = self::member_id("member_id", &member_id)?;
+        let assessed_on = past_date("assessed_on", &assessment.assessed_on)?;
+        let mut not_managed = std::collections::BTreeSet::new();
+        for a in &assessment.not_managed {
+            if !not_managed.insert(h::DailyActivity::from(*a)) {
+                return Err(DoudiError::invalid(
+                    "not_managed",
+                    "同一项目不能重复填写",
+                    "an activity is listed twice",
+                ));
+            }
+        }
+        let recorded = h::SelfCareAssessment {
+            assessed_on,
+            assessor: assessment.assessor.trim().to_owned(),
+            not_managed,
+        };
+        let tier = recorded.tier().into();
+        self.inner.edit_means(&household_id, |hh| {
+            let m = hh
+                .members
+                .get_mut(&mid)
+                .ok_or_else(|| DoudiError::not_found("member", &member_id))?;
+            m.self_care_assessments.push(recorded);
+            Ok(((), format!("{}.{mid}", household_key::MEMBERS)))
+        })?;
+        Ok(tier)
+    }
+
+    /// Record that a change in a member's condition was reported on `reported_on`
+    /// (`YYYY-MM-DD`, not after today): the server schedules a self-care re-assessment
+    /// (自理能力复评) within the region's limit unless an assessment dated on or after it is
+    /// recorded. Offline.
+    pub fn report_self_care_change(
+        &self,
+        household_id: String,
+        member_id: String,
+        reported_on: String,
+    ) -> Result<()> {
+        let mid = self::member_id("member_id", &member_id)?;
+        let reported_on = past_date("reported_on", &reported_on)?;
+        self.inner.edit_means(&household_id, |hh| {
+            let m = hh
+                .members
+                .get_mut(&mid)
+                .ok_or_else(|| DoudiError::not_found("member", &member_id))?;
+            m.self_care_change_reported_on = Some(reported_on);
+            Ok(((), format!("{}.{mid}", household_key::MEMBERS)))
+        })
+    }
+
+    /// Set a member's 五有 checklist (a 分散供养 person); none removes it. Items not yet known
+    /// are left none and listed to reviewers as missing. Offline.
+    pub fn set_care_plan(
+        &self,
+        household_id: String,
+        member_id: String,
+        plan: Option<CarePlanInput>,
+    ) -> Result<()> {
+        let mid = self::member_id("member_id", &member_id)?;
+        let plan = plan
+            .map(|p| -> Result<h::CarePlan> {
+                Ok(h::CarePlan {
+                    agreement: p
+                        .agreement
+                        .map(|a| -> Result<h::CareAgreement> {
+                            Ok(h::CareAgreement {
+                                caregiver: a.caregiver.trim().to_owned(),
+                                starts_on: date("agreement.starts_on", &a.starts_on)?,
+                                ends_on: date("agreement.ends_on", &a.ends_on)?,
+                            })
+                        })
+                        .transpose()?,
+                    service_standard: p.service_standard,
+                    visit_plan: p.visit_plan.map(Into::into),
+                    emergency_contact: p.emergency_contact,
+                    review_on: p.review_on.map(|d| date("review_on", &d)).transpose()?,
+                })
+            })
+            .transpose()?;
+        self.inner.edit_means(&household_id, |hh| {
+            let m = hh
+                .members
+                .get_mut(&mid)
+                .ok_or_else(|| DoudiError::not_found("member", &member_id))?;
+            m.care_plan = plan;
             Ok(((), format!("{}.{mid}", household_key::MEMBERS)))
         })
     }

@@ -515,6 +515,9 @@ pub mod member {
         pub removed: bool,
         /// The household's region path (for searches limited to regions).
         pub region_path: String,
+        /// A current member of a 特困分散供养 household: the codes of the 五有 items missing,
+        /// comma-separated, empty when none; `NULL` for everyone else.
+        pub care_gaps: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,7 +15,8 @@ pub(super) fn task_from_wire(t: WireTask) -> Task {
         "recheck" | "death_recheck" | "phase_out_end" => VisitPurpose::Recheck,
         // A 刚性支出困难 recognition lapsed: the household applies again.
         "rigid_reapply" => VisitPurpose::Investigation,
-        "visit" => VisitPurpose::CareVisit,
+        // 自理能力复评: a home visit to a 特困 person whose condition changed.
+        "visit" | "self_care_reassessment" => VisitPurpose::CareVisit,
         _ => VisitPurpose::FollowUp,
     };
     Task {

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 
 use super::DocumentContent;
 use super::access::{DocError, Field, FieldError, MapReader, MapWriter, UnixMillis, join};
-use super::format::Shape::{Entries, List, Scalar, Set};
+use super::format::Shape::{Entries, List, Record, Scalar, Set, ValueObject};
 use super::format::code_enum;
 use super::format::{
     ACCOUNT_ID, BLOB_HASH, BOOL, DATE, DOCUMENT_ID, ENTRY_ID, INT, Key as SchemaKey, KindSchema,
@@ -53,6 +53,32 @@ pub mod key {
         pub const PHONE: &str = "phone";
         pub const REMOVED_AT: &str = "removed_at";
         pub const REMOVED_REASON: &str = "removed_reason";
+        /// 生活自理能力评估 (特困, TK2021): append-only.
+        pub const SELF_CARE_ASSESSMENTS: &str = "self_care_assessments";
+        /// The day a change in the person's condition was reported (a re-assessment is due).
+        pub const SELF_CARE_CHANGE_REPORTED_ON: &str = "self_care_change_reported_on";
+        /// The 五有 checklist of a 分散供养 person.
+        pub const CARE_PLAN: &str = "care_plan";
+    }
+
+    pub mod self_care {
+        pub const ASSESSED_ON: &str = "assessed_on";
+        pub const ASSESSOR: &str = "assessor";
+        pub const NOT_MANAGED: &str = "not_managed";
+    }
+
+    pub mod care_plan {
+        pub const AGREEMENT: &str = "agreement";
+        pub const SERVICE_STANDARD: &str = "service_standard";
+        pub const VISIT_PLAN: &str = "visit_plan";
+        pub const EMERGENCY_CONTACT: &str = "emergency_contact";
+        pub const REVIEW_ON: &str = "review_on";
+    }
+
+    pub mod care_agreement {
+        pub const CAREGIVER: &str = "caregiver";
+        pub const STARTS_ON: &str = "starts_on";
+        pub const ENDS_ON: &str = "ends_on";
     }
 
     pub mod supporter {
@@ -180,6 +206,52 @@ const MEMBER: &[SchemaKey] = {
             .about("set when the member left the household"),
         SchemaKey::opt(k::REMOVED_REASON, "减员原因", Scalar(&TEXT))
             .about("not blank when `removed_at` is set"),
+        SchemaKey::opt(k::SELF_CARE_ASSESSMENTS, "生活自理能力评估", List(SELF_CARE_ASSESSMENT))
+            .about("特困 self-care assessments (TK2021), oldest first; only appended to. The tier (具备、部分丧失、完全丧失生活自理能力) is derived from the number of activities not managed, never stored"),
+        SchemaKey::opt(
+            k::SELF_CARE_CHANGE_REPORTED_ON,
+            "自理状况变化报告日期",
+            Scalar(&DATE),
+        )
+        .about("the day a change in the person's condition was reported: a re-assessment is due within the region's `self_care_reassessment_wd` working days unless an assessment is dated on or after it"),
+        SchemaKey::opt(k::CARE_PLAN, "五有照料清单", Record(CARE_PLAN))
+            .about("the 五有 checklist of a 分散供养 (tekun_dispersed) person; each item optional, a missing one is listed to reviewers"),
+    ]
+};
+
+const SELF_CARE_ASSESSMENT: &[SchemaKey] = {
+    use key::self_care as k;
+    &[
+        SchemaKey::req(k::ASSESSED_ON, "评估日期", Scalar(&DATE)),
+        SchemaKey::req(k::ASSESSOR, "评估人", Scalar(&TEXT)).about("not blank"),
+        SchemaKey::req(k::NOT_MANAGED, "不能自理的项目", Set(&DailyActivity::FORMAT)).about(
+            "the daily activities the person cannot manage: 0 = 具备生活自理能力, 1–3 = 部分丧失, 4 or more = 完全丧失",
+        ),
+    ]
+};
+
+const CARE_PLAN: &[SchemaKey] = {
+    use key::care_plan as k;
+    &[
+        SchemaKey::opt(k::AGREEMENT, "照料服务协议", ValueObject(CARE_AGREEMENT))
+            .about("the care agreement; replaced whole when it changes"),
+        SchemaKey::opt(k::SERVICE_STANDARD, "照料服务标准", Scalar(&TEXT))
+            .about("the agreed service standard, as text; not blank when present"),
+        SchemaKey::opt(k::VISIT_PLAN, "探访计划", Scalar(&VisitPlan::FORMAT)),
+        SchemaKey::opt(k::EMERGENCY_CONTACT, "应急预案/紧急联系人", Scalar(&TEXT))
+            .about("the emergency plan or the emergency contact (name and telephone); not blank when present"),
+        SchemaKey::opt(k::REVIEW_ON, "动态管理复核日期", Scalar(&DATE))
+            .about("the next yearly re-check date (动态管理)"),
+    ]
+};
+
+const CARE_AGREEMENT: &[SchemaKey] = {
+    use key::care_agreement as k;
+    &[
+        SchemaKey::req(k::CAREGIVER, "照料人", Scalar(&TEXT)).about("not blank"),
+        SchemaKey::req(k::STARTS_ON, "协议起始日期", Scalar(&DATE)),
+        SchemaKey::req(k::ENDS_ON, "协议终止日期", Scalar(&DATE))
+            .about("not before `starts_on`; typically a year after it"),
     ]
 };
 
@@ -340,6 +412,33 @@ const RULES: &[Rule] = &[
         severity: Severity::Error,
         paths: &["members.<member_id>.identity"],
         when: "two current members (neither `removed_at` nor `removed_reason` set) have the same number (checked by the server, which opens the sealed numbers)",
+    },
+    Rule {
+        code: "self_care.assessor_required",
+        severity: Severity::Error,
+        paths: &["members.<member_id>.self_care_assessments[<n>].assessor"],
+        when: "an assessment's `assessor` is blank",
+    },
+    Rule {
+        code: "care_plan.agreement_dates",
+        severity: Severity::Error,
+        paths: &["members.<member_id>.care_plan.agreement.ends_on"],
+        when: "the care agreement's `ends_on` is before its `starts_on`",
+    },
+    Rule {
+        code: "care_plan.caregiver_required",
+        severity: Severity::Error,
+        paths: &["members.<member_id>.care_plan.agreement.caregiver"],
+        when: "the care agreement's `caregiver` is blank",
+    },
+    Rule {
+        code: "care_plan.text_required",
+        severity: Severity::Error,
+        paths: &[
+            "members.<member_id>.care_plan.service_standard",
+            "members.<member_id>.care_plan.emergency_contact",
+        ],
+        when: "`service_standard` or `emergency_contact` is present but blank",
     },
     Rule {
         code: "household.multiple_heads",
@@ -508,6 +607,50 @@ code_enum! {
         PartlyLost = ("partly_lost", "部分丧失劳动能力"),
         /// 完全丧失劳动能力
         FullyLost = ("fully_lost", "完全丧失劳动能力"),
+    }
+}
+
+code_enum! {
+    /// A daily activity of the 特困 self-care assessment (生活自理能力评估, TK2021).
+    pub enum DailyActivity {
+        /// 吃饭
+        Eating = ("eating", "吃饭"),
+        /// 穿衣
+        Dressing = ("dressing", "穿衣"),
+        /// 上下床
+        Transferring = ("transferring", "上下床"),
+        /// 如厕
+        Toileting = ("toileting", "如厕"),
+        /// 室内行走
+        WalkingIndoors = ("walking_indoors", "室内行走"),
+        /// 洗澡
+        Bathing = ("bathing", "洗澡"),
+    }
+}
+
+code_enum! {
+    /// How often a 分散供养 person is visited under the care plan (探访计划).
+    pub enum VisitPlan {
+        /// 每月探访
+        Monthly = ("monthly", "每月探访"),
+        /// 每周探访 (high risk)
+        Weekly = ("weekly", "每周探访"),
+    }
+}
+
+code_enum! {
+    /// An item of the 五有 checklist of a 分散供养 person.
+    pub enum CarePlanItem {
+        /// 照料服务协议
+        Agreement = ("agreement", "照料服务协议"),
+        /// 照料服务标准
+        ServiceStandard = ("service_standard", "照料服务标准"),
+        /// 探访计划
+        VisitPlan = ("visit_plan", "探访计划"),
+        /// 应急预案/紧急联系人
+        EmergencyContact = ("emergency_contact", "应急预案/紧急联系人"),
+        /// 动态管理复核日期
+        ReviewDate = ("review_on", "动态管理复核日期"),
     }
 }
 
@@ -831,6 +974,12 @@ pub struct Member {
     pub phone: Option<String>,
     pub removed_at: Option<UnixMillis>,
     pub removed_reason: Option<String>,
+    /// 特困 self-care assessments, oldest first; append-only.
+    pub self_care_assessments: Vec<SelfCareAssessment>,
+    /// The day a change in the person's condition was reported (自理状况变化).
+    pub self_care_change_reported_on: Option<NaiveDate>,
+    /// The 五有 checklist of a 分散供养 person.
+    pub care_plan: Option<CarePlan>,
 }
 
 impl Member {
@@ -855,12 +1004,33 @@ impl Member {
             phone: None,
             removed_at: None,
             removed_reason: None,
+            self_care_assessments: Vec::new(),
+            self_care_change_reported_on: None,
+            care_plan: None,
         }
     }
 
     /// Whether the member still belongs to the household.
     pub fn is_current(&self) -> bool {
         self.removed_at.is_none() && self.removed_reason.is_none()
+    }
+
+    /// The latest self-care assessment: the latest date, and of one day the one recorded last.
+    pub fn latest_self_care(&self) -> Option<&SelfCareAssessment> {
+        self.self_care_assessments
+            .iter()
+            .max_by_key(|a| a.assessed_on)
+    }
+
+    /// The day of a reported change in the person's condition that still waits for a
+    /// re-assessment: none is dated on or after it.
+    pub fn self_care_change_pending(&self) -> Option<NaiveDate> {
+        let reported = self.self_care_change_reported_on?;
+        (!self
+            .self_care_assessments
+            .iter()
+            .any(|a| a.assessed_on >= reported))
+        .then_some(reported)
     }
 
     fn read(m: &MapReader<'_>) -> Result<Member, DocError> {
@@ -884,6 +1054,10 @@ impl Member {
             phone: m.opt(k::PHONE)?,
             removed_at: m.opt(k::REMOVED_AT)?,
             removed_reason: m.opt(k::REMOVED_REASON)?,
+            self_care_assessments: m
+                .opt_list(k::SELF_CARE_ASSESSMENTS, SelfCareAssessment::read)?,
+            self_care_change_reported_on: m.opt(k::SELF_CARE_CHANGE_REPORTED_ON)?,
+            care_plan: CarePlan::read_opt(m)?,
         })
     }
 
@@ -906,7 +1080,20 @@ impl Member {
         m.set_opt(k::EMPLOYMENT, self.employment.as_ref())?;
         m.set_opt(k::PHONE, self.phone.as_ref())?;
         m.set_opt(k::REMOVED_AT, self.removed_at.as_ref())?;
-        m.set_opt(k::REMOVED_REASON, self.removed_reason.as_ref())
+        m.set_opt(k::REMOVED_REASON, self.removed_reason.as_ref())?;
+        // Old documents have no list: it is created with the first assessment.
+        if !self.self_care_assessments.is_empty() {
+            m.append_only(
+                k::SELF_CARE_ASSESSMENTS,
+                &self.self_care_assessments,
+                SelfCareAssessment::write,
+            )?;
+        }
+        m.set_opt(
+            k::SELF_CARE_CHANGE_REPORTED_ON,
+            self.self_care_change_reported_on.as_ref(),
+        )?;
+        CarePlan::write_opt(self.care_plan.as_ref(), m)
     }
 
     fn validate(&self, path: &str, out: &mut Vec<Issue>) {
@@ -950,6 +1137,189 @@ impl Member {
                 "减员须注明原因",
                 "removing a member needs a reason",
             ));
+        }
+        for (i, a) in self.self_care_assessments.iter().enumerate() {
+            if a.assessor.trim().is_empty() {
+                out.push(Issue::error(
+                    format!(
+                        "{path}.{}[{i}].{}",
+                        k::SELF_CARE_ASSESSMENTS,
+                        key::self_care::ASSESSOR
+                    ),
+                    "self_care.assessor_required",
+                    "请填写评估人",
+                    "the assessor is required",
+                ));
+            }
+        }
+        if let Some(plan) = &self.care_plan {
+            plan.validate(&format!("{path}.{}", k::CARE_PLAN), out);
+        }
+    }
+}
+
+/// One 特困 self-care assessment (生活自理能力评估, TK2021): which of the 6 daily activities the
+/// person cannot manage. The tier is [`SelfCareAssessment::tier`], derived, never stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelfCareAssessment {
+    pub assessed_on: NaiveDate,
+    /// 评估人
+    pub assessor: String,
+    /// The activities not managed (a set: each at most once).
+    pub not_managed: BTreeSet<DailyActivity>,
+}
+
+impl SelfCareAssessment {
+    /// 自理能力 tier of this assessment (`rules::income::self_care`).
+    pub fn tier(&self) -> crate::rules::income::SelfCare {
+        // A set of the 6 activities holds at most 6, which always has a tier.
+        let n = u8::try_from(self.not_managed.len()).unwrap_or(u8::MAX);
+        crate::rules::income::self_care(n).unwrap_or(crate::rules::income::SelfCare::FullyLost)
+    }
+
+    fn read(m: &MapReader<'_>) -> Result<SelfCareAssessment, DocError> {
+        use key::self_care as k;
+        Ok(SelfCareAssessment {
+            assessed_on: m.req(k::ASSESSED_ON)?,
+            assessor: m.req(k::ASSESSOR)?,
+            not_managed: m.set(k::NOT_MANAGED)?,
+        })
+    }
+
+    fn write<T: Transactable>(&self, m: &mut MapWriter<'_, T>) -> Result<(), DocError> {
+        use key::self_care as k;
+        m.set(k::ASSESSED_ON, &self.assessed_on)?;
+        m.set(k::ASSESSOR, &self.assessor)?;
+        m.set_of(k::NOT_MANAGED, &self.not_managed)
+    }
+}
+
+/// 照料服务协议: who cares for a 分散供养 person, from when to when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CareAgreement {
+    pub caregiver: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+}
+
+/// The 五有 checklist of a 分散供养 person; each item may still be missing.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CarePlan {
+    pub agreement: Option<CareAgreement>,
+    /// 照料服务标准
+    pub service_standard: Option<String>,
+    pub visit_plan: Option<VisitPlan>,
+    /// 应急预案 or 紧急联系人
+    pub emergency_contact: Option<String>,
+    /// 动态管理: the next yearly re-check date.
+    pub review_on: Option<NaiveDate>,
+}
+
+fn blank(s: &Option<String>) -> bool {
+    s.as_deref().is_none_or(|s| s.trim().is_empty())
+}
+
+impl CarePlan {
+    /// The items not recorded yet, in checklist order: the one rule of a 五有 gap.
+    pub fn missing(&self) -> Vec<CarePlanItem> {
+        let have = [
+            self.agreement.is_some(),
+            !blank(&self.service_standard),
+            self.visit_plan.is_some(),
+            !blank(&self.emergency_contact),
+            self.review_on.is_some(),
+        ];
+        CarePlanItem::ALL
+            .iter()
+            .zip(have)
+            .filter(|(_, h)| !h)
+            .map(|(i, _)| *i)
+            .collect()
+    }
+
+    fn read_opt(parent: &MapReader<'_>) -> Result<Option<CarePlan>, DocError> {
+        use key::care_plan as k;
+        let Some(m) = parent.opt_map(key::member::CARE_PLAN)? else {
+            return Ok(None);
+        };
+        let agreement = match m.opt_map(k::AGREEMENT)? {
+            None => None,
+            Some(a) => {
+                use key::care_agreement as a_k;
+                Some(CareAgreement {
+                    caregiver: a.req(a_k::CAREGIVER)?,
+                    starts_on: a.req(a_k::STARTS_ON)?,
+                    ends_on: a.req(a_k::ENDS_ON)?,
+                })
+            }
+        };
+        Ok(Some(CarePlan {
+            agreement,
+            service_standard: m.opt(k::SERVICE_STANDARD)?,
+            visit_plan: m.opt(k::VISIT_PLAN)?,
+            emergency_contact: m.opt(k::EMERGENCY_CONTACT)?,
+            review_on: m.opt(k::REVIEW_ON)?,
+        }))
+    }
+
+    fn write_opt<T: Transactable>(
+        plan: Option<&CarePlan>,
+        parent: &mut MapWriter<'_, T>,
+    ) -> Result<(), DocError> {
+        use key::care_plan as k;
+        let Some(plan) = plan else {
+            return parent.set_opt::<bool>(key::member::CARE_PLAN, None);
+        };
+        let mut m = parent.map(key::member::CARE_PLAN)?;
+        let agreement = plan.agreement.as_ref().map(|a| {
+            use key::care_agreement as a_k;
+            [
+                (a_k::CAREGIVER, a.caregiver.to_scalar()),
+                (a_k::STARTS_ON, a.starts_on.to_scalar()),
+                (a_k::ENDS_ON, a.ends_on.to_scalar()),
+            ]
+        });
+        m.value_object(k::AGREEMENT, agreement.as_ref().map(|a| &a[..]))?;
+        m.set_opt(k::SERVICE_STANDARD, plan.service_standard.as_ref())?;
+        m.set_opt(k::VISIT_PLAN, plan.visit_plan.as_ref())?;
+        m.set_opt(k::EMERGENCY_CONTACT, plan.emergency_contact.as_ref())?;
+        m.set_opt(k::REVIEW_ON, plan.review_on.as_ref())
+    }
+
+    fn validate(&self, path: &str, out: &mut Vec<Issue>) {
+        use key::care_plan as k;
+        if let Some(a) = &self.agreement {
+            use key::care_agreement as a_k;
+            let at = format!("{path}.{}", k::AGREEMENT);
+            if a.caregiver.trim().is_empty() {
+                out.push(Issue::error(
+                    format!("{at}.{}", a_k::CAREGIVER),
+                    "care_plan.caregiver_required",
+                    "请填写照料人",
+                    "the caregiver is required",
+                ));
+            }
+            if a.ends_on < a.starts_on {
+                out.push(Issue::error(
+                    format!("{at}.{}", a_k::ENDS_ON),
+                    "care_plan.agreement_dates",
+                    "照料服务协议的终止日期不能早于起始日期",
+                    "the care agreement cannot end before it starts",
+                ));
+            }
+        }
+        for (key, v) in [
+            (k::SERVICE_STANDARD, &self.service_standard),
+            (k::EMERGENCY_CONTACT, &self.emergency_contact),
+        ] {
+            if v.is_some() && blank(v) {
+                out.push(Issue::error(
+                    format!("{path}.{key}"),
+                    "care_plan.text_required",
+                    "填写的内容不能为空；未确定的项目请留空不填",
+                    "an item recorded must not be blank; leave it out until known",
+                ));
+            }
         }
     }
 }

@@ -1483,3 +1483,201 @@ fn confirmation_waits_for_the_notice_and_its_objections() {
     });
     assert_eq!(v.confirmation_hold(day(8), true), None);
 }
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn assessment(
+    on: NaiveDate,
+    not_managed: &[household::DailyActivity],
+) -> household::SelfCareAssessment {
+    household::SelfCareAssessment {
+        assessed_on: on,
+        assessor: "刘评估".to_owned(),
+        not_managed: not_managed.iter().copied().collect(),
+    }
+}
+
+#[test]
+fn self_care_and_care_plan_round_trip_and_append() {
+    use household::{CareAgreement, CarePlan, DailyActivity as A, VisitPlan};
+    let (mut h, head_id) = sample_household();
+    // A member written without the new fields gets none of their keys: older readers and
+    // documents are unchanged.
+    let doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    let m = tree(&doc).unwrap();
+    let text = format!("{m:?}");
+    assert!(!text.contains("self_care") && !text.contains("care_plan"));
+
+    let head = h.members.get_mut(&head_id).unwrap();
+    head.self_care_assessments = vec![assessment(
+        day(2026, 9, 1),
+        &[A::Eating, A::Dressing, A::Bathing, A::Toileting],
+    )];
+    head.self_care_change_reported_on = Some(day(2026, 9, 30));
+    head.care_plan = Some(CarePlan {
+        agreement: Some(CareAgreement {
+            caregiver: "王照料".to_owned(),
+            starts_on: day(2026, 1, 1),
+            ends_on: day(2026, 12, 31),
+        }),
+        visit_plan: Some(VisitPlan::Weekly),
+        ..CarePlan::default()
+    });
+    round_trip(&h);
+
+    // Appending a second assessment keeps the first; the list only grows.
+    let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    edit(&mut doc, |h| {
+        let m = h.members.get_mut(&head_id).unwrap();
+        m.self_care_assessments
+            .push(assessment(day(2026, 10, 12), &[A::Bathing]));
+    });
+    let (_, back) = read::<Household, _>(&doc).unwrap();
+    let m = &back.members[&head_id];
+    assert_eq!(m.self_care_assessments.len(), 2);
+    assert_eq!(
+        m.latest_self_care().unwrap().tier(),
+        crate::rules::income::SelfCare::PartlyLost
+    );
+    let mut shorter = back.clone();
+    shorter
+        .members
+        .get_mut(&head_id)
+        .unwrap()
+        .self_care_assessments
+        .pop();
+    assert!(matches!(
+        write(&mut doc, &shorter),
+        Err(DocError::AppendOnly { .. })
+    ));
+}
+
+#[test]
+fn self_care_tier_pending_change_and_care_gaps() {
+    use crate::rules::income::SelfCare;
+    use household::{CarePlan, CarePlanItem as I, DailyActivity as A, VisitPlan};
+    let mut m = Member::new("张特困", Relation::Head);
+    assert_eq!(m.latest_self_care(), None);
+    assert_eq!(m.self_care_change_pending(), None);
+    m.self_care_assessments = vec![assessment(day(2026, 3, 1), &[])];
+    assert_eq!(m.latest_self_care().unwrap().tier(), SelfCare::Able);
+    m.self_care_assessments.push(assessment(
+        day(2026, 5, 1),
+        &[A::Eating, A::Dressing, A::Transferring, A::Toileting],
+    ));
+    assert_eq!(m.latest_self_care().unwrap().tier(), SelfCare::FullyLost);
+    // Recorded later but dated earlier: the latest by date counts.
+    m.self_care_assessments
+        .push(assessment(day(2026, 4, 1), &[A::Eating]));
+    assert_eq!(m.latest_self_care().unwrap().tier(), SelfCare::FullyLost);
+
+    m.self_care_change_reported_on = Some(day(2026, 6, 1));
+    assert_eq!(m.self_care_change_pending(), Some(day(2026, 6, 1)));
+    // An assessment on the day of the report answers it.
+    m.self_care_assessments
+        .push(assessment(day(2026, 6, 1), &[A::Bathing]));
+    assert_eq!(m.self_care_change_pending(), None);
+
+    let mut plan = CarePlan::default();
+    assert_eq!(plan.missing(), I::ALL.to_vec());
+    plan.visit_plan = Some(VisitPlan::Monthly);
+    plan.service_standard = Some("  ".to_owned());
+    plan.review_on = Some(day(2027, 1, 1));
+    assert_eq!(
+        plan.missing(),
+        vec![I::Agreement, I::ServiceStandard, I::EmergencyContact]
+    );
+}
+
+#[test]
+fn self_care_and_care_plan_rules() {
+    use household::{CareAgreement, CarePlan};
+    let (mut h, head_id) = sample_household();
+    let head = h.members.get_mut(&head_id).unwrap();
+    let mut blank_assessor = assessment(day(2026, 3, 1), &[]);
+    blank_assessor.assessor = " ".to_owned();
+    head.self_care_assessments = vec![blank_assessor];
+    head.care_plan = Some(CarePlan {
+        agreement: Some(CareAgreement {
+            caregiver: String::new(),
+            starts_on: day(2026, 6, 1),
+            ends_on: day(2026, 5, 31),
+        }),
+        service_standard: Some(String::new()),
+        emergency_contact: Some(" ".to_owned()),
+        ..CarePlan::default()
+    });
+    let issues = issues_of(&h);
+    let found: Vec<(&str, &str)> = issues
+        .iter()
+        .filter(|i| i.path.contains("self_care") || i.path.contains("care_plan"))
+        .map(|i| (i.code, i.path.rsplit('.').next().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("self_care.assessor_required", "assessor"),
+            ("care_plan.caregiver_required", "caregiver"),
+            ("care_plan.agreement_dates", "ends_on"),
+            ("care_plan.text_required", "service_standard"),
+            ("care_plan.text_required", "emergency_contact"),
+        ]
+    );
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.path
+                == format!("content.members.{head_id}.self_care_assessments[0].assessor"))
+    );
+    // An agreement of one day is fine.
+    let plan = h
+        .members
+        .get_mut(&head_id)
+        .unwrap()
+        .care_plan
+        .as_mut()
+        .unwrap();
+    plan.agreement = Some(CareAgreement {
+        caregiver: "王照料".to_owned(),
+        starts_on: day(2026, 6, 1),
+        ends_on: day(2026, 6, 1),
+    });
+    plan.service_standard = None;
+    plan.emergency_contact = None;
+    h.members.get_mut(&head_id).unwrap().self_care_assessments[0].assessor = "刘评估".to_owned();
+    assert!(!has_errors(&issues_of(&h)), "{:#?}", issues_of(&h));
+}
+
+#[test]
+fn a_stored_unknown_activity_code_is_refused_at_its_path() {
+    let (h, head_id) = sample_household();
+    let mut doc = create(DocumentId::generate().unwrap(), SCOPE, &h, None).unwrap();
+    edit(&mut doc, |h| {
+        h.members.get_mut(&head_id).unwrap().self_care_assessments = vec![assessment(
+            day(2026, 3, 1),
+            &[household::DailyActivity::Eating],
+        )];
+    });
+    let (_, content) = doc.get(automerge::ROOT, key::CONTENT).unwrap().unwrap();
+    let (_, members) = doc.get(&content, household::key::MEMBERS).unwrap().unwrap();
+    let (_, m) = doc.get(&members, head_id.to_string()).unwrap().unwrap();
+    let (_, list) = doc
+        .get(&m, household::key::member::SELF_CARE_ASSESSMENTS)
+        .unwrap()
+        .unwrap();
+    let (_, item) = doc.get(&list, 0).unwrap().unwrap();
+    let (_, set) = doc
+        .get(&item, household::key::self_care::NOT_MANAGED)
+        .unwrap()
+        .unwrap();
+    doc.put(&set, "flying", true).unwrap();
+    let issues = validate(&doc);
+    assert!(
+        issues.iter().any(|i| i.code == "code.unknown"
+            && i.path
+                .ends_with("self_care_assessments[0].not_managed.flying")),
+        "{issues:#?}"
+    );
+}

@@ -659,6 +659,26 @@ pub enum SelfCare {
     FullyLost,
 }
 
+impl SelfCare {
+    /// The stable code (`able`, `partly_lost`, `fully_lost`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SelfCare::Able => "able",
+            SelfCare::PartlyLost => "partly_lost",
+            SelfCare::FullyLost => "fully_lost",
+        }
+    }
+
+    /// The Chinese name shown to users.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            SelfCare::Able => "具备生活自理能力",
+            SelfCare::PartlyLost => "部分丧失生活自理能力",
+            SelfCare::FullyLost => "完全丧失生活自理能力",
+        }
+    }
+}
+
 /// The self-care tier for `not_managed` activities out of 6; `None` if more than 6.
 pub fn self_care(not_managed: u8) -> Option<SelfCare> {
     match not_managed {

@@ -9,6 +9,7 @@ use chrono::{Days, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::Text;
+use super::calendar::{CalendarError, Due, Step, WorkCalendar, step_due};
 use super::policy::Policy;
 
 /// The programme a household is in.
@@ -91,6 +92,19 @@ pub struct CaseState {
     /// A 渐退期 under way.
     #[serde(default)]
     pub phase_out: Option<PhaseOut>,
+    /// Reported changes in members' self-care that wait for a re-assessment (特困 only).
+    #[serde(default)]
+    pub self_care_changes: Vec<SelfCareChange>,
+}
+
+/// A reported change in a person's condition (自理状况变化) with no self-care assessment dated
+/// on or after it (`doc::household::Member::self_care_change_pending`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelfCareChange {
+    /// The member's id in the household.
+    pub member: String,
+    pub name: String,
+    pub reported_on: NaiveDate,
 }
 
 /// What a due task is.
@@ -107,6 +121,8 @@ pub enum TaskKind {
     PhaseOutEnd,
     /// 刚性支出困难 recognition lapses: the household applies again (重新申请).
     RigidReapply,
+    /// 自理能力复评: a 特困 person's self-care is assessed again after a reported change.
+    SelfCareReassessment,
 }
 
 /// A task the case needs, with its due date and the reason.
@@ -115,6 +131,9 @@ pub struct DueTask {
     pub kind: TaskKind,
     pub due: NaiveDate,
     pub reason: Text,
+    /// The member the task is about, for a task about one person (a self-care re-assessment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
 }
 
 /// Why a schedule could not be computed.
@@ -199,6 +218,7 @@ pub fn next_tasks(case: &CaseState, policy: &Policy) -> Result<Vec<DueTask>, Sch
             kind: TaskKind::Recheck,
             due: add_months(case.last_recheck, months)?,
             reason,
+            member: None,
         });
     }
 
@@ -215,6 +235,7 @@ pub fn next_tasks(case: &CaseState, policy: &Policy) -> Result<Vec<DueTask>, Sch
                     "A member died on {death}: re-check household size and income within {m} months"
                 ),
             ),
+            member: None,
         });
     }
 
@@ -259,6 +280,7 @@ pub fn next_tasks(case: &CaseState, policy: &Policy) -> Result<Vec<DueTask>, Sch
             kind: TaskKind::Visit,
             due,
             reason: Text::new(zh, en),
+            member: None,
         });
     }
 
@@ -275,6 +297,7 @@ pub fn next_tasks(case: &CaseState, policy: &Policy) -> Result<Vec<DueTask>, Sch
                 format!("低保边缘家庭、监测对象，每{n}个月走访一次"),
                 format!("低保边缘 household or monitored person: visit every {n} months"),
             ),
+            member: None,
         });
     }
 
@@ -295,7 +318,7 @@ pub fn next_tasks(case: &CaseState, policy: &Policy) -> Result<Vec<DueTask>, Sch
                     case.last_recheck
                 ),
             ),
-        });
+            member: None,        });
     }
 
     if let Some(p) = case.phase_out {
@@ -313,6 +336,46 @@ pub fn next_tasks(case: &CaseState, policy: &Policy) -> Result<Vec<DueTask>, Sch
                     p.months, p.start
                 ),
             ),
+            member: None,
+        });
+    }
+    tasks.sort_by_key(|t| t.due);
+    Ok(tasks)
+}
+
+/// The self-care re-assessments (自理能力复评) a 特困 case waits for: one per reported change,
+/// due `self_care_reassessment_wd` working days after the report (TK2021). None for a case in
+/// another programme.
+pub fn self_care_reassessments(
+    case: &CaseState,
+    calendar: &WorkCalendar,
+    policy: &Policy,
+) -> Result<Vec<DueTask>, CalendarError> {
+    if !matches!(case.enrolment, Enrolment::Tekun { .. }) {
+        return Ok(Vec::new());
+    }
+    let n = policy.self_care_reassessment_wd;
+    let mut tasks = Vec::new();
+    for c in &case.self_care_changes {
+        let start = c.reported_on.and_time(chrono::NaiveTime::MIN);
+        let due = match step_due(calendar, policy, Step::SelfCareReassessment, start)? {
+            Due::Date(d) => d,
+            Due::DateTime(t) => t.date(),
+        };
+        tasks.push(DueTask {
+            kind: TaskKind::SelfCareReassessment,
+            due,
+            reason: Text::new(
+                format!(
+                    "{}的自理状况于{}报告有变化，{n}个工作日内重新评估生活自理能力（特困人员认定办法）",
+                    c.name, c.reported_on
+                ),
+                format!(
+                    "A change in {}'s condition was reported on {}: re-assess self-care within {n} working days (TK2021)",
+                    c.name, c.reported_on
+                ),
+            ),
+            member: Some(c.member.clone()),
         });
     }
     tasks.sort_by_key(|t| t.due);

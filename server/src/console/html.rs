@@ -72,6 +72,12 @@ pub fn layout(title: &str, session: &Session, active: &str, body: &str) -> Strin
         ),
         ("tasks", "/console/tasks", "任务", Action::ReadCase),
         (
+            "care_gaps",
+            "/console/tekun/care-gaps",
+            "五有缺项",
+            Action::ReadCase,
+        ),
+        (
             "monitoring",
             "/console/monitoring",
             "监测预警",
@@ -304,6 +310,16 @@ pub fn parse_yuan(s: &str) -> Option<i64> {
 
 /// A grid (or other region) as reviewers know it: its name, with the code after it; the code
 /// alone when the name is not known. Escaped.
+/// The grid (last part) of a materialised region path.
+pub fn grid_of(region_path: &str) -> String {
+    region_path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
 pub fn region_label(code: &str, names: &std::collections::HashMap<String, String>) -> String {
     match names.get(code) {
         Some(n) => format!("{}（{}）", esc(n), esc(code)),

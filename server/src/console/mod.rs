@@ -13,6 +13,7 @@ mod monitoring;
 mod pages;
 mod quarterly;
 mod tasks;
+mod tekun;
 pub(crate) mod temporary_aid;
 mod triage;
 
@@ -83,6 +84,7 @@ pub fn router(blobs: crate::http::blobs::Blobs, max_import_bytes: usize) -> Rout
         .route("/console/exports", get(exports::page))
         .route("/console/exports/{dataset}", get(exports::download))
         .route("/console/tasks", get(tasks::tasks))
+        .route("/console/tekun/care-gaps", get(tekun::care_gaps))
         .route("/console/monitoring", get(monitoring::list))
         .route("/console/monitoring/import", post(monitoring::import))
         .route(

@@ -68,14 +68,7 @@ async fn rows(db: &DatabaseConnection, cond: Condition) -> ApiResult<String> {
         .all(db)
         .await?;
     let now = now_ms();
-    let grid_of = |t: &task::Model| {
-        t.region_path
-            .trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .unwrap_or("")
-            .to_string()
-    };
+    let grid_of = |t: &task::Model| super::html::grid_of(&t.region_path);
     let names = crate::regions::names(db, list.iter().map(grid_of).collect()).await?;
     let mut out = String::new();
     for t in &list {

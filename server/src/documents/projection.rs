@@ -91,6 +91,9 @@ pub fn rows(
                 member_count: Set(live.len() as i32),
                 updated_seq: Set(0),
             };
+            let dispersed = h
+                .programmes
+                .contains(&doc::household::Programme::TekunDispersed);
             let members = h
                 .members
                 .iter()
@@ -103,6 +106,16 @@ pub fn rows(
                     co_resident: Set(m.co_resident),
                     removed: Set(m.removed_at.is_some()),
                     region_path: Set(region_path.to_string()),
+                    care_gaps: Set((dispersed && m.is_current()).then(|| {
+                        m.care_plan
+                            .clone()
+                            .unwrap_or_default()
+                            .missing()
+                            .iter()
+                            .map(|i| i.as_str())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })),
                 })
                 .collect();
             let decisions = h

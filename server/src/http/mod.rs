@@ -17,6 +17,7 @@ pub mod schema;
 pub mod search;
 pub mod statistics;
 pub mod sync;
+pub mod tekun;
 pub mod temporary_aid;
 
 use std::net::SocketAddr;
@@ -199,6 +200,7 @@ pub fn router(state: SharedState, blobs: blobs::Blobs, pages: Pages) -> Router {
             get(monitoring::comparison),
         )
         .route("/statistics/quarterly", get(statistics::quarterly))
+        .route("/tekun/care-gaps", get(crate::http::tekun::care_gaps))
         .route("/monitoring/alerts", get(monitoring::list_alerts))
         .route("/monitoring/alerts/{id}", get(monitoring::get_alert))
         .route("/monitoring/alerts/{id}/dispose", post(monitoring::dispose))

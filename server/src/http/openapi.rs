@@ -46,7 +46,7 @@ use crate::error::Code;
         crate::http::temporary_aid::give_aid, crate::http::temporary_aid::request_approval,
         crate::http::temporary_aid::decide, crate::http::temporary_aid::pay,
         crate::http::temporary_aid::close,
-        crate::http::statistics::quarterly,
+        crate::http::statistics::quarterly, crate::http::tekun::care_gaps,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth, &ErrorAnswers),

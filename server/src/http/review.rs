@@ -521,7 +521,9 @@ pub struct TaskView {
     /// `temp_aid_check`: 急难核查 of a 临时救助 case, due when its 先行救助 is due;
     /// `temp_aid_follow_up`: the 回访 of a paid 临时救助 case's household;
     /// `recheck`: the regular re-check (复核); `death_recheck`: re-check after a member's death;
-    /// `visit`: a regular visit (探访); `phase_out_end`: the 渐退期 ends.
+    /// `visit`: a regular visit (探访); `phase_out_end`: the 渐退期 ends; `rigid_reapply`: a
+    /// 刚性支出困难 recognition lapsed; `self_care_reassessment`: re-assess a 特困 person's
+    /// self-care after a reported change (自理能力复评, the member named in the note).
     pub kind: String,
     /// Set for `verify_report`, `null` otherwise.
     pub report_id: Option<String>,

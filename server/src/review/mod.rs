@@ -12,6 +12,7 @@
 pub mod award;
 pub mod benefit;
 pub mod calendar;
+pub mod care;
 pub mod conflicts;
 pub mod deadlines;
 pub mod notice;

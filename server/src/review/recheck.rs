@@ -23,9 +23,11 @@ use serde::Serialize;
 use doudi_protocol::doc::household::{IncomeClass, Period, Programme, WorkCapacity};
 use doudi_protocol::doc::{self, Household};
 use doudi_protocol::role::Role;
+use doudi_protocol::rules::calendar::WorkCalendar;
 use doudi_protocol::rules::policy::{PolicyBook, region_path as policy_region_path};
 use doudi_protocol::rules::schedule::{
-    Care, CaseState, DueTask, Enrolment, PhaseOut, RiskLevel, TaskKind, next_tasks,
+    Care, CaseState, DueTask, Enrolment, PhaseOut, RiskLevel, SelfCareChange, TaskKind, next_tasks,
+    self_care_reassessments,
 };
 
 use super::deadlines;
@@ -39,12 +41,13 @@ use crate::policies;
 pub const SYSTEM: &str = "system";
 
 /// The task kinds the scheduler owns.
-pub const KINDS: [&str; 5] = [
+pub const KINDS: [&str; 6] = [
     "recheck",
     "death_recheck",
     "visit",
     "phase_out_end",
     "rigid_reapply",
+    "self_care_reassessment",
 ];
 
 /// Words of a member's removal reason (减员原因) that mean the member died.
@@ -75,6 +78,7 @@ pub fn kind_code(k: TaskKind) -> &'static str {
         TaskKind::Visit => "visit",
         TaskKind::PhaseOutEnd => "phase_out_end",
         TaskKind::RigidReapply => "rigid_reapply",
+        TaskKind::SelfCareReassessment => "self_care_reassessment",
     }
 }
 
@@ -89,6 +93,7 @@ pub fn kind_label_zh(code: &str) -> &'static str {
         "visit" => "定期探访",
         "phase_out_end" => "渐退期届满",
         "rigid_reapply" => "刚性支出认定期满重新申请",
+        "self_care_reassessment" => "自理能力复评",
         _ => "任务",
     }
 }
@@ -235,12 +240,27 @@ pub fn case_state(
                 months: u32::from(d.months?),
             })
         }),
+        self_care_changes: h
+            .members
+            .iter()
+            .filter(|(_, m)| m.is_current())
+            .filter_map(|(id, m)| {
+                Some(SelfCareChange {
+                    member: id.to_string(),
+                    name: m.name.clone(),
+                    reported_on: m.self_care_change_pending()?,
+                })
+            })
+            .collect(),
     })
 }
 
-/// The stable key of a scheduled task.
+/// The stable key of a scheduled task; a task about one member names the member.
 pub fn schedule_key(household_id: &str, t: &DueTask) -> String {
-    format!("{household_id}:{}:{}", kind_code(t.kind), t.due)
+    match &t.member {
+        Some(m) => format!("{household_id}:{}:{m}:{}", kind_code(t.kind), t.due),
+        None => format!("{household_id}:{}:{}", kind_code(t.kind), t.due),
+    }
 }
 
 /// Who gets a new task of a grid: a grid worker, else an assistant; the first by username.
@@ -271,6 +291,7 @@ pub async fn run(db: &DatabaseConnection, today: NaiveDate) -> Result<RunSummary
         .await
         .map_err(|e| DbErr::Custom(e.to_string()))?
         .0;
+    let cal = super::calendar::load(db).await?;
     let mut sum = RunSummary::default();
     let mut people: HashMap<String, Option<String>> = HashMap::new();
     // Page through the households by id, so that memory stays flat however many there are.
@@ -301,7 +322,7 @@ pub async fn run(db: &DatabaseConnection, today: NaiveDate) -> Result<RunSummary
         }
         for h in page {
             let open = open.remove(&h.doc_id).unwrap_or_default();
-            schedule_household(db, &book, &h, open, today, &mut people, &mut sum).await?;
+            schedule_household(db, (&book, &cal), &h, open, today, &mut people, &mut sum).await?;
         }
     }
     audit::record(
@@ -324,7 +345,7 @@ const SCAN_PAGE: u64 = 500;
 /// One household's part of [`run`]; `open` are its open tasks of the scheduled kinds.
 async fn schedule_household(
     db: &DatabaseConnection,
-    book: &PolicyBook,
+    rules: (&PolicyBook, &WorkCalendar),
     h: &household::Model,
     open: Vec<task::Model>,
     today: NaiveDate,
@@ -335,7 +356,7 @@ async fn schedule_household(
     let enrolled = enrolment_of(|p| codes.contains(&p.as_str())).is_some();
     let due = if enrolled {
         sum.households += 1;
-        match due_tasks(db, book, h, today).await {
+        match due_tasks(db, rules, h, today).await {
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!(household = %h.doc_id, error = %e, "re-check schedule skipped");
@@ -405,7 +426,7 @@ async fn schedule_household(
 
 async fn due_tasks(
     db: &DatabaseConnection,
-    book: &PolicyBook,
+    (book, cal): (&PolicyBook, &WorkCalendar),
     h: &household::Model,
     today: NaiveDate,
 ) -> Result<Vec<DueTask>, String> {
@@ -445,7 +466,9 @@ async fn due_tasks(
     };
     let region = policy_region(&h.region_path).ok_or("no region code in the path")?;
     let policy = book.resolve(region, today).map_err(|e| e.to_string())?;
-    next_tasks(&case, &policy).map_err(|e| e.code().to_string())
+    let mut tasks = next_tasks(&case, &policy).map_err(|e| e.code().to_string())?;
+    tasks.extend(self_care_reassessments(&case, cal, &policy).map_err(|e| e.to_string())?);
+    Ok(tasks)
 }
 
 /// Run the scheduler every `minutes` (the first run right away) until the process ends, on one

@@ -29,4 +29,5 @@ mod schema;
 mod sdk_e2e;
 mod search;
 mod sync;
+mod tekun_care;
 mod temporary_aid;

@@ -228,6 +228,23 @@ fn full_household() -> Household {
         phone: Some("13800000000".to_owned()),
         removed_at: None,
         removed_reason: None,
+        self_care_assessments: vec![SelfCareAssessment {
+            assessed_on: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            assessor: "刘评估".to_owned(),
+            not_managed: BTreeSet::from([DailyActivity::Bathing, DailyActivity::Dressing]),
+        }],
+        self_care_change_reported_on: NaiveDate::from_ymd_opt(2026, 3, 1),
+        care_plan: Some(CarePlan {
+            agreement: Some(CareAgreement {
+                caregiver: "王照料".to_owned(),
+                starts_on: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+                ends_on: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            }),
+            service_standard: Some("每日送餐、每周打扫".to_owned()),
+            visit_plan: Some(VisitPlan::Monthly),
+            emergency_contact: Some("王大明 13900000000".to_owned()),
+            review_on: NaiveDate::from_ymd_opt(2027, 1, 1),
+        }),
     };
     let left = Member {
         name: "王老汉".to_owned(),
@@ -240,6 +257,9 @@ fn full_household() -> Household {
         non_resident_reason: None,
         removed_at: Some(UnixMillis(1_700_000_000_000)),
         removed_reason: Some("死亡".to_owned()),
+        self_care_assessments: Vec::new(),
+        self_care_change_reported_on: None,
+        care_plan: None,
         ..head.clone()
     };
     Household {
@@ -904,6 +924,12 @@ fn broken_documents() -> Vec<AutoCommit> {
         head.non_resident_reason = None;
         head.disability_grade = Some(7);
         head.disability_kind = None;
+        head.self_care_assessments[0].assessor = " ".to_owned();
+        let plan = head.care_plan.as_mut().unwrap();
+        let agreement = plan.agreement.as_mut().unwrap();
+        agreement.caregiver = String::new();
+        agreement.ends_on = NaiveDate::from_ymd_opt(2025, 12, 31).unwrap();
+        plan.service_standard = Some(" ".to_owned());
     }
     let mut twin = h.members[&member_id(1)].clone();
     twin.name = "王二".to_owned();

@@ -16,6 +16,7 @@ fn case(enrolment: Enrolment, last: NaiveDate) -> CaseState {
         last_visit: None,
         member_death: None,
         phase_out: None,
+        self_care_changes: Vec::new(),
     }
 }
 
@@ -83,6 +84,7 @@ fn tekun_yearly_with_visits_by_risk() {
                 "高风险对象，至少每7天探访一次",
                 "high risk: visit at least every 7 days"
             ),
+            member: None,
         }
     );
     c.risk = Some(RiskLevel::Normal);
@@ -203,4 +205,90 @@ fn rigid_expenditure_recognition_lapses_after_twelve_months() {
         rigid_expenditure_lapses_on(date(2024, 2, 29)),
         Ok(date(2025, 2, 28))
     );
+}
+
+fn change(member: &str, reported_on: NaiveDate) -> SelfCareChange {
+    SelfCareChange {
+        member: member.to_owned(),
+        name: "张特困".to_owned(),
+        reported_on,
+    }
+}
+
+#[test]
+fn self_care_reassessment_due_ten_working_days_after_the_report_across_national_day() {
+    let p = Policy::national_defaults();
+    assert_eq!(p.self_care_reassessment_wd, 10);
+    let cal = WorkCalendar::china().unwrap();
+    let mut c = case(
+        Enrolment::Tekun {
+            care: Care::Dispersed,
+        },
+        date(2026, 1, 15),
+    );
+    // Reported Wednesday 30 September 2026. By hand: 1–7 October are the National Day holiday;
+    // Thu 8 (1), Fri 9 (2), Sat 10 is a working day (调休) (3), Mon 12 to Fri 16 (4–8), Mon 19 (9),
+    // Tue 20 (10).
+    // Reported Friday 18 September: Sun 20 is a working day (1), Mon 21 to Thu 24 (2–5), 25–27
+    // the Mid-Autumn holiday, Mon 28 to Wed 30 (6–8), 1–7 October holiday, Thu 8 (9), Fri 9 (10).
+    c.self_care_changes = vec![
+        change("m-1", date(2026, 9, 30)),
+        change("m-2", date(2026, 9, 18)),
+    ];
+    let tasks = self_care_reassessments(&c, &cal, &p).unwrap();
+    assert_eq!(
+        tasks
+            .iter()
+            .map(|t| (t.kind, t.due, t.member.as_deref()))
+            .collect::<Vec<_>>(),
+        [
+            (
+                TaskKind::SelfCareReassessment,
+                date(2026, 10, 9),
+                Some("m-2")
+            ),
+            (
+                TaskKind::SelfCareReassessment,
+                date(2026, 10, 20),
+                Some("m-1")
+            ),
+        ]
+    );
+    assert!(
+        tasks[1].reason.zh.contains("10个工作日"),
+        "{}",
+        tasks[1].reason.zh
+    );
+    // The regular schedule is unchanged by a reported change.
+    assert!(
+        next_tasks(&c, &p)
+            .unwrap()
+            .iter()
+            .all(|t| t.kind != TaskKind::SelfCareReassessment && t.member.is_none())
+    );
+    // A region's own limit is used.
+    let mut local = p.clone();
+    local.self_care_reassessment_wd = 1;
+    assert_eq!(
+        self_care_reassessments(&c, &cal, &local).unwrap()[1].due,
+        date(2026, 10, 8)
+    );
+}
+
+#[test]
+fn self_care_reassessment_only_for_tekun_and_only_while_a_change_waits() {
+    let p = Policy::national_defaults();
+    let cal = WorkCalendar::china().unwrap();
+    let mut c = case(Enrolment::Dibao, date(2026, 1, 15));
+    c.self_care_changes = vec![change("m-1", date(2026, 9, 30))];
+    assert_eq!(self_care_reassessments(&c, &cal, &p).unwrap(), []);
+    c.enrolment = Enrolment::Tekun {
+        care: Care::Centralized,
+    };
+    assert_eq!(self_care_reassessments(&c, &cal, &p).unwrap().len(), 1);
+    c.self_care_changes.clear();
+    assert_eq!(self_care_reassessments(&c, &cal, &p).unwrap(), []);
+    // A year the calendar does not cover is an error, not a guessed date.
+    c.self_care_changes = vec![change("m-1", date(2099, 3, 2))];
+    assert!(self_care_reassessments(&c, &cal, &p).is_err());
 }

@@ -162,6 +162,7 @@ pub(super) async fn household_page(
     );
     b.push_str("<h2>家庭成员</h2>");
     b.push_str(&members_table(&h, None, session, false, None));
+    b.push_str(&super::super::tekun::household_section(&h));
     let (a, policy) = means::assess(state, id, &row.region_path, &h).await?;
     b.push_str("<h2>收入与测算</h2>");
     b.push_str(&means::section(&h, &a, &policy));
