@@ -669,10 +669,12 @@ fn care_of(m: &h::Member) -> MemberCare {
                     assessor: a.assessor.clone(),
                     not_managed: a.not_managed.iter().map(|x| (*x).into()).collect(),
                 },
-                tier: a.tier().into(),
+                tier: doudi_protocol::rules::income::assessed_tier(a).into(),
             })
             .collect(),
-        tier: m.latest_self_care().map(|a| a.tier().into()),
+        tier: m
+            .latest_self_care()
+            .map(|a| doudi_protocol::rules::income::assessed_tier(a).into()),
         change_reported_on: m.self_care_change_reported_on.map(|d| d.to_string()),
         reassessment_due: m.self_care_change_pending().is_some(),
         care_plan: plan.map(|p| CarePlanInput {
@@ -873,7 +875,7 @@ impl DoudiClient {
             assessor: assessment.assessor.trim().to_owned(),
             not_managed,
         };
-        let tier = recorded.tier().into();
+        let tier = doudi_protocol::rules::income::assessed_tier(&recorded).into();
         self.inner.edit_means(&household_id, |hh| {
             let m = hh
                 .members

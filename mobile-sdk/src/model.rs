@@ -111,6 +111,8 @@ pub struct VisitDetail {
     pub applied_for: Option<AppliedFor>,
     /// 申请受理: the application an investigation belongs to, where it is recorded.
     pub application: Option<ApplicationInput>,
+    /// Where the application stands today (办理环节); `None` for a visit of another purpose.
+    pub case_stage: Option<CaseStage>,
     pub ended_at: Option<i64>,
     pub investigators: Vec<InvestigatorInput>,
     pub living: LivingConditions,
@@ -137,6 +139,41 @@ pub enum VisitPurpose {
     DiscoveryCheck,
     /// 急难核查: verifies a 临时救助 急难 case (a `temp_aid_check` task) at the household
     EmergencyCheck,
+}
+
+/// Where an application stands in its procedure (办理环节): 调查 → 乡镇初审 → 公示 → (异议) →
+/// 审核确认 → 批准 or 不予批准.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum CaseStage {
+    /// 入户调查 (or 复查 after a return): the phone records it
+    Investigating,
+    /// 乡镇初审
+    TownReview,
+    /// 公示中
+    Notice,
+    /// 异议处理: an objection waits for a 民主评议 or a re-investigation
+    Objection,
+    /// 审核确认
+    CountyReview,
+    /// 已批准 (公布)
+    Approved,
+    /// 不予批准 (书面告知)
+    Refused,
+}
+
+impl From<pdoc::visit::CaseStage> for CaseStage {
+    fn from(s: pdoc::visit::CaseStage) -> Self {
+        use pdoc::visit::CaseStage as S;
+        match s {
+            S::Investigating => CaseStage::Investigating,
+            S::TownReview => CaseStage::TownReview,
+            S::Notice => CaseStage::Notice,
+            S::Objection => CaseStage::Objection,
+            S::CountyReview => CaseStage::CountyReview,
+            S::Approved => CaseStage::Approved,
+            S::Refused => CaseStage::Refused,
+        }
+    }
 }
 
 /// How an application reached the township (申请方式).

@@ -357,6 +357,10 @@ impl DoudiClient {
                 data_check_authorised: a.data_check_authorised,
                 kin_filing: a.kin_filing,
             }),
+            case_stage: doudi_protocol::doc::UnixMillis(super::now_ms())
+                .china_date()
+                .and_then(|today| v.case_stage(today))
+                .map(Into::into),
             ended_at: v.ended_at.map(|t| t.0),
             investigators: v
                 .investigators

@@ -1159,7 +1159,8 @@ impl Member {
 }
 
 /// One 特困 self-care assessment (生活自理能力评估, TK2021): which of the 6 daily activities the
-/// person cannot manage. The tier is [`SelfCareAssessment::tier`], derived, never stored.
+/// person cannot manage. The tier is derived by the rules (`rules::income::assessed_tier`), never
+/// stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SelfCareAssessment {
     pub assessed_on: NaiveDate,
@@ -1170,13 +1171,6 @@ pub struct SelfCareAssessment {
 }
 
 impl SelfCareAssessment {
-    /// 自理能力 tier of this assessment (`rules::income::self_care`).
-    pub fn tier(&self) -> crate::rules::income::SelfCare {
-        // A set of the 6 activities holds at most 6, which always has a tier.
-        let n = u8::try_from(self.not_managed.len()).unwrap_or(u8::MAX);
-        crate::rules::income::self_care(n).unwrap_or(crate::rules::income::SelfCare::FullyLost)
-    }
-
     fn read(m: &MapReader<'_>) -> Result<SelfCareAssessment, DocError> {
         use key::self_care as k;
         Ok(SelfCareAssessment {

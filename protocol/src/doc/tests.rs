@@ -1538,7 +1538,7 @@ fn self_care_and_care_plan_round_trip_and_append() {
     let m = &back.members[&head_id];
     assert_eq!(m.self_care_assessments.len(), 2);
     assert_eq!(
-        m.latest_self_care().unwrap().tier(),
+        crate::rules::income::assessed_tier(m.latest_self_care().unwrap()),
         crate::rules::income::SelfCare::PartlyLost
     );
     let mut shorter = back.clone();
@@ -1562,16 +1562,25 @@ fn self_care_tier_pending_change_and_care_gaps() {
     assert_eq!(m.latest_self_care(), None);
     assert_eq!(m.self_care_change_pending(), None);
     m.self_care_assessments = vec![assessment(day(2026, 3, 1), &[])];
-    assert_eq!(m.latest_self_care().unwrap().tier(), SelfCare::Able);
+    assert_eq!(
+        crate::rules::income::assessed_tier(m.latest_self_care().unwrap()),
+        SelfCare::Able
+    );
     m.self_care_assessments.push(assessment(
         day(2026, 5, 1),
         &[A::Eating, A::Dressing, A::Transferring, A::Toileting],
     ));
-    assert_eq!(m.latest_self_care().unwrap().tier(), SelfCare::FullyLost);
+    assert_eq!(
+        crate::rules::income::assessed_tier(m.latest_self_care().unwrap()),
+        SelfCare::FullyLost
+    );
     // Recorded later but dated earlier: the latest by date counts.
     m.self_care_assessments
         .push(assessment(day(2026, 4, 1), &[A::Eating]));
-    assert_eq!(m.latest_self_care().unwrap().tier(), SelfCare::FullyLost);
+    assert_eq!(
+        crate::rules::income::assessed_tier(m.latest_self_care().unwrap()),
+        SelfCare::FullyLost
+    );
 
     m.self_care_change_reported_on = Some(day(2026, 6, 1));
     assert_eq!(m.self_care_change_pending(), Some(day(2026, 6, 1)));
@@ -1680,4 +1689,181 @@ fn a_stored_unknown_activity_code_is_refused_at_its_path() {
                 .ends_with("self_care_assessments[0].not_managed.flying")),
         "{issues:#?}"
     );
+}
+
+/// An event in the life of an application, as the phone, the reviewers and the calendar make
+/// them.
+#[derive(Debug, Clone, Copy)]
+enum CaseEvent {
+    Submit,
+    Decide(super::visit::ReviewDecision),
+    Objection,
+    Appraisal,
+    DayPasses,
+}
+
+fn case_event() -> impl proptest::strategy::Strategy<Value = CaseEvent> {
+    use super::visit::ReviewDecision as D;
+    use proptest::prelude::*;
+    prop_oneof![
+        Just(CaseEvent::Submit),
+        proptest::sample::select(D::ALL).prop_map(CaseEvent::Decide),
+        Just(CaseEvent::Objection),
+        Just(CaseEvent::Appraisal),
+        Just(CaseEvent::DayPasses),
+    ]
+}
+
+proptest::proptest! {
+    /// Whatever happens to an application, in any order, its stage (办理环节) only moves along
+    /// the procedure: 调查 → 初审 → 公示 → (异议 → 民主评议, or back to 调查) → 审核确认 → 决定,
+    /// never skips the 公示, and a decision is final. Events a stage does not take (a decision
+    /// its status refuses, an objection outside the confirmation step) change nothing.
+    #[test]
+    fn an_application_moves_only_along_its_procedure(
+        events in proptest::collection::vec(case_event(), 0..40)
+    ) {
+        use super::visit::{
+            Appraisal, CaseStage as S, Objection, Purpose, Review, ReviewDecision as D,
+        };
+        let notice_days = 7;
+        let mut today = NaiveDate::from_ymd_opt(2026, 9, 24).unwrap();
+        let mut clock = 0i64;
+        let mut v = Visit::new(DocumentId::from_bytes([3; 16]), Purpose::Investigation);
+        let mut stage = v.case_stage(today).unwrap();
+        proptest::prop_assert_eq!(stage, S::Investigating);
+        let mut seen_notice = false;
+        for e in events {
+            clock += 1;
+            match e {
+                CaseEvent::Submit => {
+                    if VisitStatus::phone_may_move(Some(v.status), VisitStatus::Submitted)
+                        && v.status != VisitStatus::Submitted
+                    {
+                        v.status = VisitStatus::Submitted;
+                    }
+                }
+                CaseEvent::Decide(d) => {
+                    if let Some(step) = d.step(v.status, v.purpose) {
+                        // The county's confirmation waits as the server makes it wait.
+                        if d == D::Confirm && v.confirmation_hold(today, false).is_some() {
+                            continue;
+                        }
+                        if d == D::Approve {
+                            v.notice_from = Some(today);
+                            v.notice_until = today.checked_add_days(chrono::Days::new(notice_days - 1));
+                        }
+                        v.status = step.to;
+                        v.reviews.push(Review {
+                            reviewer: account("r"),
+                            reviewer_name: "审核".into(),
+                            decision: step.outcome,
+                            comment: None,
+                            at: UnixMillis(clock),
+                        });
+                    }
+                }
+                CaseEvent::Objection if v.status == VisitStatus::Approved => {
+                    v.objections.push(Objection {
+                        at: UnixMillis(clock),
+                        objector: "邻居".into(),
+                        detail: "有车".into(),
+                        recorded_by: account("r"),
+                    })
+                }
+                CaseEvent::Appraisal if v.status == VisitStatus::Approved => {
+                    v.appraisals.push(Appraisal {
+                        at: UnixMillis(clock),
+                        held_on: today,
+                        participants: 9,
+                        votes_for: 9,
+                        votes_against: 0,
+                        recorded_by: account("r"),
+                    })
+                }
+                CaseEvent::DayPasses => today = today.succ_opt().unwrap(),
+                CaseEvent::Objection | CaseEvent::Appraisal => {}
+            }
+            let next = v.case_stage(today).unwrap();
+            let allowed: &[S] = match stage {
+                S::Investigating => &[S::Investigating, S::TownReview],
+                S::TownReview => &[S::TownReview, S::Notice, S::Investigating, S::Refused],
+                S::Notice => &[
+                    S::Notice,
+                    S::Objection,
+                    S::CountyReview,
+                    S::Investigating,
+                    S::Refused,
+                ],
+                S::Objection => &[
+                    S::Objection,
+                    S::Notice,
+                    S::CountyReview,
+                    S::Investigating,
+                    S::Refused,
+                ],
+                S::CountyReview => &[
+                    S::CountyReview,
+                    S::Objection,
+                    S::Approved,
+                    S::Investigating,
+                    S::Refused,
+                ],
+                S::Approved => &[S::Approved],
+                S::Refused => &[S::Refused],
+            };
+            proptest::prop_assert!(allowed.contains(&next), "{stage:?} → {next:?} on {e:?}");
+            seen_notice |= next == S::Notice;
+            if next == S::Approved {
+                proptest::prop_assert!(seen_notice, "approved without a 公示");
+            }
+            stage = next;
+        }
+    }
+}
+
+/// The stages of one application from the investigation to the decision, around an objection.
+#[test]
+fn an_application_passes_each_stage_in_turn() {
+    use crate::doc::visit::{Appraisal, CaseStage as S, Objection, Purpose, Review, ReviewOutcome};
+    let day = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+    let mut v = Visit::new(DocumentId::from_bytes([4; 16]), Purpose::Investigation);
+    assert_eq!(v.case_stage(day(1)), Some(S::Investigating));
+    v.status = VisitStatus::Submitted;
+    assert_eq!(v.case_stage(day(1)), Some(S::TownReview));
+    v.status = VisitStatus::Approved;
+    v.reviews.push(Review {
+        reviewer: account("town"),
+        reviewer_name: "乡镇".into(),
+        decision: ReviewOutcome::Approve,
+        comment: None,
+        at: UnixMillis(10),
+    });
+    v.notice_from = Some(day(2));
+    v.notice_until = Some(day(8));
+    assert_eq!(v.case_stage(day(8)), Some(S::Notice));
+    assert_eq!(v.case_stage(day(9)), Some(S::CountyReview));
+    v.objections.push(Objection {
+        at: UnixMillis(20),
+        objector: "邻居".into(),
+        detail: "有车".into(),
+        recorded_by: account("town"),
+    });
+    assert_eq!(v.case_stage(day(9)), Some(S::Objection));
+    v.appraisals.push(Appraisal {
+        at: UnixMillis(30),
+        held_on: day(9),
+        participants: 9,
+        votes_for: 8,
+        votes_against: 1,
+        recorded_by: account("town"),
+    });
+    assert_eq!(v.case_stage(day(9)), Some(S::CountyReview));
+    v.status = VisitStatus::Confirmed;
+    assert_eq!(v.case_stage(day(10)), Some(S::Approved));
+    v.status = VisitStatus::Rejected;
+    assert_eq!(v.case_stage(day(10)), Some(S::Refused));
+    // A visit of another purpose is no application.
+    let care = Visit::new(DocumentId::from_bytes([5; 16]), Purpose::CareVisit);
+    assert_eq!(care.case_stage(day(1)), None);
 }

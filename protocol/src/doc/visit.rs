@@ -563,6 +563,31 @@ code_enum! {
 }
 
 code_enum! {
+    /// Where an application stands in its procedure (办理环节, DB2021 art. 13–24; TK2021), derived
+    /// from its investigation ([`Visit::case_stage`]): 受理 → 调查 → 初审 → 公示 → (异议 → 复查 or
+    /// 民主评议) → 审核确认 → 决定 (批准, then 公布; 不予批准, then 书面告知).
+    pub enum CaseStage {
+        /// 调查: the investigation is being recorded (a draft), or done again after a return
+        /// (复查).
+        Investigating = ("investigating", "入户调查"),
+        /// 初审: submitted, waiting for the township's opinion.
+        TownReview = ("town_review", "乡镇初审"),
+        /// 公示: the township approved; the public notice runs.
+        Notice = ("notice", "公示中"),
+        /// 异议: an objection raised since the township's approval waits for a 民主评议 or a
+        /// re-investigation.
+        Objection = ("objection", "异议处理"),
+        /// 审核确认: after the notice, waiting for the county (or the township where it is
+        /// delegated).
+        CountyReview = ("county_review", "审核确认"),
+        /// 批准, published (公布).
+        Approved = ("approved", "已批准"),
+        /// 不予批准, with the written notice (书面告知).
+        Refused = ("refused", "不予批准"),
+    }
+}
+
+code_enum! {
     /// How an application reached the township (申请方式, DB2021 art. 13–14).
     pub enum ApplicationChannel {
         /// 书面申请 (in writing, at the township or through the village)
@@ -1022,6 +1047,28 @@ impl Visit {
             extension: None,
             county_visits: Vec::new(),
         }
+    }
+
+    /// Where the application whose investigation this is stands on `today` (China); `None` for a
+    /// visit of another purpose, which is no application. One function for the phone and the
+    /// console: the statuses the review sets, the 公示 and its objections.
+    pub fn case_stage(&self, today: NaiveDate) -> Option<CaseStage> {
+        if !self.purpose.needs_county_confirmation() {
+            return None;
+        }
+        Some(match self.status {
+            VisitStatus::Draft | VisitStatus::Returned => CaseStage::Investigating,
+            VisitStatus::Submitted => CaseStage::TownReview,
+            VisitStatus::Approved => match self.confirmation_hold(today, false) {
+                Some(ConfirmationHold::NoticeRunning { .. }) => CaseStage::Notice,
+                Some(ConfirmationHold::ObjectionOpen) => CaseStage::Objection,
+                Some(ConfirmationHold::CountyVisitMissing) | None => CaseStage::CountyReview,
+            },
+            VisitStatus::Confirmed => CaseStage::Approved,
+            VisitStatus::Rejected => CaseStage::Refused,
+            // The township's approval closes only visits that are no application.
+            VisitStatus::Closed => return None,
+        })
     }
 
     /// Whether the county must visit the household itself before confirming: a case in its

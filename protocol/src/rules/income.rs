@@ -679,6 +679,12 @@ impl SelfCare {
     }
 }
 
+/// The tier of a recorded assessment (a set of the 6 activities, so it always has one).
+pub fn assessed_tier(a: &crate::doc::household::SelfCareAssessment) -> SelfCare {
+    let n = u8::try_from(a.not_managed.len()).unwrap_or(u8::MAX);
+    self_care(n).unwrap_or(SelfCare::FullyLost)
+}
+
 /// The self-care tier for `not_managed` activities out of 6; `None` if more than 6.
 pub fn self_care(not_managed: u8) -> Option<SelfCare> {
     match not_managed {

@@ -86,7 +86,7 @@ pub fn household_section(h: &Household) -> String {
         let tier = match latest {
             Some(a) => format!(
                 "{}（{}项不能自理：{}；{} 评估人 {}）",
-                esc(a.tier().label_zh()),
+                esc(doudi_protocol::rules::income::assessed_tier(a).label_zh()),
                 a.not_managed.len(),
                 esc(&a
                     .not_managed

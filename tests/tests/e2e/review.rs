@@ -3106,7 +3106,8 @@ async fn an_application_is_timed_from_its_acceptance(b: Backend) {
         page.contains("受理日期")
             && page.contains("2026-09-24")
             && page.contains("2026-12-03（已超期）")
-            && page.contains("申请人住院治疗"),
+            && page.contains("申请人住院治疗")
+            && page.contains("data-code=\"town_review\">乡镇初审"),
         "{page}"
     );
 }

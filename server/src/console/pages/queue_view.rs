@@ -127,7 +127,16 @@ pub async fn queue(
                     ""
                 }
             );
-            let due_class = if it.overdue { " class=\"overdue\"" } else { "" };
+            let due_class = if it.overdue || it.case_overdue {
+                " class=\"overdue\""
+            } else {
+                ""
+            };
+            let flags = if it.county_visit_needed {
+                format!("{flags}<span class=\"tag warn\" title=\"须县级入户核查\">县级核查</span>")
+            } else {
+                flags
+            };
             format!(
                 r#"<tr><td><a href="/console/visits/{id}">{head}</a><div class="sub">{addr}</div></td><td>{purpose}</td><td>{grid}</td><td>{submitted}</td><td{due_class}>{due}{over}</td><td><span class="status s-{st}">{status}</span> {flags}</td></tr>"#,
                 id = esc(&it.visit_id),
@@ -141,7 +150,17 @@ pub async fn queue(
                 } else {
                     html::date(it.due)
                 },
-                over = if it.overdue { "（已超期）" } else { "" },
+                over = match (it.overdue, it.case_due) {
+                    (true, _) => "（已超期）".to_string(),
+                    // The whole case's limit, under the step's, when the case is past it or
+                    // it comes first.
+                    (false, Some(c)) if it.case_overdue || it.due.is_none_or(|d| c < d) => format!(
+                        "<div class=\"sub{}\">总时限 {c}{}</div>",
+                        if it.case_overdue { " overdue" } else { "" },
+                        if it.case_overdue { "（已超期）" } else { "" }
+                    ),
+                    _ => String::new(),
+                },
                 st = esc(&it.status),
                 status = esc(&html::status_label(&it.status)),
             )

@@ -683,6 +683,13 @@ fn case_section(
         }
     };
     let mut s = String::from("<h2 id=\"application\">申请与办理时限</h2><dl class=\"case\">");
+    if let Some(stage) = deadlines::today().and_then(|t| v.case_stage(t)) {
+        s.push_str(&format!(
+            "<dt>办理环节</dt><dd data-code=\"{}\">{}</dd>",
+            stage.as_str(),
+            esc(stage.label_zh())
+        ));
+    }
     match &v.application {
         Some(a) => s.push_str(&format!(
             "<dt>受理日期</dt><dd>{}</dd><dt>申请方式</dt><dd>{}{}</dd><dt>诚信承诺书</dt><dd>{}</dd><dt>核对授权书</dt><dd>{}</dd>{}",
