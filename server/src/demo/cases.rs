@@ -294,6 +294,33 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
         hukou_type: Some(HukouType::Urban),
         ..Default::default()
     };
+    // Assessed at enrolment (two activities not managed: 部分丧失), a fall reported three days
+    // ago waits for a re-assessment (a task once the schedule runs); the 五有 checklist has the
+    // care agreement and the visit plan, three items still missing (五有缺项).
+    let mut m = m;
+    {
+        use doudi_protocol::doc::household::{
+            CareAgreement, CarePlan, DailyActivity, SelfCareAssessment, VisitPlan,
+        };
+        let date = |ms: i64| UnixMillis(ms).china_date().ok_or_else(|| err("no date"));
+        m.self_care_assessments.push(SelfCareAssessment {
+            assessed_on: date(now - 300 * day)?,
+            assessor: "刘协理".into(),
+            not_managed: [DailyActivity::Bathing, DailyActivity::Transferring]
+                .into_iter()
+                .collect(),
+        });
+        m.self_care_change_reported_on = Some(date(now - 3 * day)?);
+        m.care_plan = Some(CarePlan {
+            agreement: Some(CareAgreement {
+                caregiver: "赵小军".into(),
+                starts_on: date(now - 300 * day)?,
+                ends_on: date(now + 65 * day)?,
+            }),
+            visit_plan: Some(VisitPlan::Monthly),
+            ..Default::default()
+        });
+    }
     h2.members.insert(head2, m);
     h2.income = BTreeMap::from([income(
         Some(head2),

@@ -1,7 +1,9 @@
 //! P6, P12 and P13 (docs/BENCHMARKS.md): the console at county size, on PostgreSQL.
 //!
 //! Generates households (with members and their 身份证号 in `identity_numbers`, hashed with the
-//! server's keyed hash) and visits over a generated region tree straight into the projection
+//! server's keyed hash) and visits (one in five the investigation of an application, with its
+//! programme, its acceptance 2–10 days before, one in 100 of them extended and one in 50 with a
+//! 近亲属备案) over a generated region tree straight into the projection
 //! tables of a fresh PostgreSQL database (server-side `INSERT … SELECT` over `generate_series`),
 //! starts the real `doudi serve` on it, and measures on loopback:
 //!
@@ -335,7 +337,8 @@ async fn generate(db: &DatabaseConnection, households: u64, visits: u64) {
             "visits",
             format!(
                 "INSERT INTO visits (doc_id, household_id, scope, region_path, purpose, status, mode, \
-                   started_at_ms, ended_at_ms, submitted_at_ms, investigator_count, conclusion, photo_count, updated_seq) \
+                   started_at_ms, ended_at_ms, submitted_at_ms, investigator_count, conclusion, photo_count, updated_seq, \
+                   applied_for, accepted_on, case_extended, kin_filing) \
                  SELECT 'v' || lpad(j::text, 31, '0'), 'h' || lpad((j % {h})::text, 31, '0'), g.code, g.path, \
                    CASE WHEN j % 5 = 0 THEN 'investigation' ELSE 'recheck' END, \
                    CASE WHEN s < 90 THEN 'confirmed' WHEN s < 95 THEN 'submitted' \
@@ -343,7 +346,11 @@ async fn generate(db: &DatabaseConnection, households: u64, visits: u64) {
                         WHEN s < 99 THEN 'rejected' ELSE 'draft' END, \
                    'in_person', {now} - t * 3600000 - 1800000, {now} - t * 3600000, \
                    CASE WHEN s < 99 THEN {now} - t * 3600000 + (j % 7) ELSE NULL END, \
-                   2, CASE WHEN s < 99 THEN 'accurate' ELSE NULL END, 3, {h} + j \
+                   2, CASE WHEN s < 99 THEN 'accurate' ELSE NULL END, 3, {h} + j, \
+                   CASE WHEN j % 5 <> 0 THEN NULL WHEN j % 15 = 0 THEN 'tekun_dispersed' ELSE 'dibao' END, \
+                   CASE WHEN j % 5 = 0 THEN to_char(to_timestamp(({now} - t * 3600000) / 1000.0 - (2 + j % 9) * 86400) \
+                     AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') END, \
+                   j % 500 = 0, j % 250 = 0 \
                  FROM generate_series(0::bigint, {n}) AS j \
                  CROSS JOIN LATERAL (SELECT ((j / 1000) * 7 + j % 1000) % 100 AS s, \
                    ((j / 1000) * 389 + (j % 1000) * 761) % 1000 AS t) AS mix \
@@ -744,6 +751,16 @@ async fn main() {
                 "queue, county, status=submitted".into(),
                 "/api/v1/review/queue?status=submitted".into(),
                 &county,
+            ),
+            (
+                "applications, county, all statuses".into(),
+                "/api/v1/review/queue?purpose=investigation&status=all".into(),
+                &county,
+            ),
+            (
+                "applications, township, submitted".into(),
+                "/api/v1/review/queue?purpose=investigation".into(),
+                &town,
             ),
             (
                 "console queue, township".into(),

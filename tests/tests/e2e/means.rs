@@ -626,6 +626,49 @@ async fn the_demo_shows_every_indicator(b: Backend) {
     assert_eq!(met["赵德福"], [IndicatorKind::Dibao, IndicatorKind::Tekun]);
     assert_eq!(met["吴国庆"], [IndicatorKind::RigidExpenditure]);
     assert_eq!(met["钱志强"], []);
+
+    // The demo's cases show the rest: 赵德福's 五有 gaps and self-care tier, and the 低保
+    // application with a 近亲属备案 and its acceptance.
+    let r = app
+        .login_as("demo-county", doudi_server::demo::DEMO_PASSWORD, None)
+        .await;
+    let county = r.body["access_token"].as_str().unwrap().to_string();
+    let gaps = app.get("/api/v1/tekun/care-gaps", &county).await;
+    assert_eq!(gaps.status, StatusCode::OK, "{:?}", gaps.body);
+    let people = gaps.body["people"].as_array().unwrap();
+    assert!(
+        people
+            .iter()
+            .any(|p| p["name"] == "赵德福" && p["missing"].as_array().unwrap().len() == 3),
+        "{people:?}"
+    );
+    let q = app
+        .get(
+            "/api/v1/review/queue?status=all&purpose=investigation",
+            &county,
+        )
+        .await;
+    let items = q.body["items"].as_array().unwrap();
+    assert!(
+        items
+            .iter()
+            .any(|i| i["county_visit_needed"] == true && i["accepted_on"].is_string()),
+        "{items:?}"
+    );
+    let zhao = people.iter().find(|p| p["name"] == "赵德福").unwrap();
+    let (mut b, _) =
+        doudi_tests::console_login_form(&app, "demo-county", doudi_server::demo::DEMO_PASSWORD)
+            .await;
+    let (status, page) = b
+        .get(&format!(
+            "/console/households/{}",
+            zhao["household_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("部分丧失生活自理能力"), "{page}");
+    let (_, page) = b.get("/console/tekun/care-gaps").await;
+    assert!(page.contains("赵德福"), "{page}");
 }
 
 /// The application an investigation belongs to (申请受理) is recorded on the phone, offline: how
