@@ -139,8 +139,8 @@ impl Export {
                     "approved" => county_due,
                     _ => None,
                 };
-                let overdue =
-                    matches!((current.and_then(DueDate::date), today), (Some(d), Some(t)) if t > d);
+                let case_due = dues.case.filter(|_| queue::case_open(&v.status));
+                let overdue = queue::past(current, today) || queue::past(case_due, today);
                 let decided = |level: &str| {
                     last.get(&(v.doc_id.clone(), level.to_string()))
                         .map(|(d, at)| {
@@ -167,6 +167,8 @@ impl Export {
                         .map(|p| label(p, Programme::parse, Programme::label_zh))
                         .collect::<Vec<_>>()
                         .join("、"),
+                    v.accepted_on.clone().unwrap_or_default(),
+                    yes_no(v.kin_filing),
                     time(v.submitted_at_ms),
                     label(&v.status, VisitStatus::parse, VisitStatus::label_zh),
                     town,
@@ -175,6 +177,8 @@ impl Export {
                     county,
                     county_at,
                     due_text(county_due),
+                    due_text(dues.case),
+                    yes_no(v.case_extended),
                     yes_no(overdue),
                 ]
             })

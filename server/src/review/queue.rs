@@ -249,6 +249,12 @@ pub fn application_dues(
     }
 }
 
+/// Whether an application in `status` is still open: its whole-case clock runs until the
+/// county's decision (or the township's refusal).
+pub fn case_open(status: &str) -> bool {
+    matches!(status, "submitted" | "returned" | "approved")
+}
+
 /// Whether a due date has passed by `today` (a day the calendar does not know never has).
 pub fn past(due: Option<DueDate>, today: Option<NaiveDate>) -> bool {
     matches!((due.and_then(DueDate::date), today), (Some(d), Some(t)) if t > d)
@@ -302,9 +308,7 @@ pub async fn items(db: &DatabaseConnection, rows: Vec<visit::Model>) -> ApiResul
                 "approved" => dues.county,
                 _ => None,
             };
-            // The whole case runs until the county's decision (or the township's refusal).
-            let open = matches!(v.status.as_str(), "submitted" | "returned" | "approved");
-            let case_due = dues.case.filter(|_| open);
+            let case_due = dues.case.filter(|_| case_open(&v.status));
             let spot_check = matches!(v.status.as_str(), "approved" | "confirmed")
                 && sampled.contains(&v.doc_id);
             QueueItem {

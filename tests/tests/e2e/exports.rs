@@ -562,6 +562,15 @@ async fn temporary_aid_and_applications_are_exported(b: Backend) {
         [queued_due(w.town.clone()).await]
     );
     assert_eq!(column(&rows, "县级确认到期日"), [""]);
+    // The whole case's limit is in the ledger as in the queue.
+    let q = app.get("/api/v1/review/queue", &w.town).await;
+    assert_eq!(
+        column(&rows, "办理总时限"),
+        [q.body["items"][0]["case_due"]
+            .as_str()
+            .unwrap_or("日历未知")]
+    );
+    assert_eq!(column(&rows, "延期说明"), ["否"]);
     let r = app
         .post(
             &format!("/api/v1/visits/{}/review", application.doc_id),
