@@ -10,12 +10,14 @@
 //! `push` checks and stores what the device sends, [`pull`] pages what is new in its scope,
 //! `tasks` sends its task list when it changed; [`run`] is one round trip of the three.
 
+pub mod epoch;
 pub mod pull;
 mod push;
 mod tasks;
 
 use push::{hex_to_bytes, ingest};
 use tasks::task_list;
+pub use epoch::Epoch;
 pub use tasks::{MAX_TASK_TAGS, TaskTags};
 
 use std::collections::{HashMap, HashSet};
@@ -69,6 +71,8 @@ pub struct Deps<'a> {
     pub identity: &'a IdentityKeys,
     /// The process's numbers ([`crate::metrics`]).
     pub metrics: &'a crate::metrics::Metrics,
+    /// The database's epoch, as read at start-up.
+    pub epoch: &'a Epoch,
 }
 
 /// The device syncing: who acts, and what the server last knew of its sync.
