@@ -34,6 +34,9 @@ mod m20261216_000025_name_order;
 mod m20261216_000026_tasks_version_per_statement;
 mod m20261217_000027_visit_applications;
 mod m20261217_000028_care_gaps;
+mod m20261218_000029_sync_epoch;
+
+pub use m20261218_000029_sync_epoch::random_epoch;
 
 pub struct Migrator;
 
@@ -69,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261216_000026_tasks_version_per_statement::Migration),
             Box::new(m20261217_000027_visit_applications::Migration),
             Box::new(m20261217_000028_care_gaps::Migration),
+            Box::new(m20261218_000029_sync_epoch::Migration),
         ]
     }
 }

@@ -444,6 +444,27 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Forget what the server acknowledged (it was restored from a backup): every document is
+    /// listed as having changes to push, and the next syncs push every change of this device
+    /// (the server keeps a change it has once); every photo and signature waits for upload again
+    /// (the upload asks the server which it lacks first).
+    pub(crate) fn forget_acked(&mut self) -> Result<()> {
+        let ids = {
+            let mut stmt = self.tx.prepare("SELECT id FROM docs")?;
+            stmt.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?
+        };
+        let mut update = self
+            .tx
+            .prepare("UPDATE docs SET acked = ?2, dirty = 1 WHERE id = ?1")?;
+        for id in ids {
+            let acked = self.cipher.seal(&format!("docs/{id}/acked"), &[])?;
+            update.execute(params![id, acked])?;
+        }
+        self.tx.execute("UPDATE blobs SET uploaded = 0", [])?;
+        Ok(())
+    }
+
     pub(crate) fn delete_doc(&mut self, id: &str) -> Result<()> {
         self.tx.execute("DELETE FROM docs WHERE id = ?1", [id])?;
         self.tx.execute("DELETE FROM blobs WHERE doc = ?1", [id])?;

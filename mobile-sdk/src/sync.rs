@@ -56,6 +56,7 @@ impl SyncStore for Store {
             cursor,
             resume: None,
             want,
+            epoch: None,
         })
     }
 
@@ -86,6 +87,11 @@ impl SyncStore for Store {
             summary::summarize(&w.held.kind, &w.held.scope, &w.held.doc)
         });
         self.write(|w: &mut Writer<'_>| {
+            if applied.repush {
+                // In the transaction that adopts the new epoch: an answer lost before this
+                // commit leaves the old epoch, and the server asks again.
+                w.forget_acked()?;
+            }
             for (d, s) in docs.iter_mut().zip(summaries) {
                 let h = &mut d.held;
                 w.put_doc(

@@ -20,6 +20,7 @@ fn main() {
         v: PROTOCOL_VERSION,
         cursor: 42,
         tasks_tag: Some(0x0123_4567_89ab_cdef),
+        epoch: Some(0xfedc_ba98_7654_3210),
         ..Default::default()
     };
     println!(

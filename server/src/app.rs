@@ -44,6 +44,7 @@ pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
     let reads = crate::db::reads::Reads::open(&db, sqlite_file.as_deref())?;
     let checkpoints = db::start_checkpointer(&db);
     let identity = crate::identity::IdentityKeys::load(&db, &settings).await?;
+    let epoch = crate::sync::Epoch::load(&db).await?;
     let state = Arc::new(AppState {
         db,
         settings,
@@ -55,6 +56,7 @@ pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
         task_tags: Default::default(),
         identity,
         metrics,
+        epoch,
     });
     // Documents stored before numbers were sealed: sealed before anything is served, once.
     let sealed = crate::identity::seal_stored(&state.db, &state.identity)

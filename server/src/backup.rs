@@ -434,6 +434,9 @@ pub struct Restored {
     pub database: PathBuf,
     /// Files of the database that was there before (`--force`), moved aside under these names.
     pub moved_aside: Vec<PathBuf>,
+    /// The restored database's new sync epoch (`None`: a backup of a version before epochs,
+    /// which gets one as it is migrated).
+    pub epoch: Option<u64>,
 }
 
 /// Restore the backup in `dir` into the data directory of `settings`. The server must be
@@ -498,6 +501,15 @@ pub fn restore(settings: &Settings, dir: &Path, force: bool) -> Result<Restored,
         let _ = std::fs::remove_file(&tmp);
         return Err(io_error(&tmp, e));
     }
+    let epoch = match renew_epoch(&tmp) {
+        Ok(epoch) => epoch,
+        Err(e) => {
+            for f in database_files(&tmp) {
+                let _ = std::fs::remove_file(f);
+            }
+            return Err(e);
+        }
+    };
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let mut moved_aside = Vec::new();
     for old in database_files(&target) {
@@ -511,7 +523,34 @@ pub fn restore(settings: &Settings, dir: &Path, force: bool) -> Result<Restored,
         manifest,
         database: target,
         moved_aside,
+        epoch,
     })
+}
+
+/// Give the restored copy at `path` a new sync epoch (docs/PROTOCOL.md section 5, "Epoch"), so
+/// that phones that synced after the backup was taken push again what it lacks. A backup of a
+/// version before epochs has none: it gets one as it is migrated.
+fn renew_epoch(path: &Path) -> Result<Option<u64>, BackupError> {
+    let db_err = |e| sqlite_error(path, e);
+    let conn = Connection::open(path).map_err(db_err)?;
+    let has_epoch: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_epoch')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    let new = doudi_migrations::random_epoch();
+    if has_epoch {
+        conn.execute_batch(&crate::sync::epoch::renew_statement(new))
+            .map_err(db_err)?;
+    }
+    // Closing checkpoints and removes the WAL the update wrote: one file is renamed into place.
+    conn.close().map_err(|(_, e)| db_err(e))?;
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io_error(path, e))?;
+    Ok(has_epoch.then_some(new as u64))
 }
 
 /// The files of the SQLite database `path` that exist: the database, its WAL, its shared-memory

@@ -92,6 +92,11 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// The sync epoch that tells phones the database was restored.
+    Epoch {
+        #[command(subcommand)]
+        command: EpochCommand,
+    },
     /// Restore a backup made by `doudi backup` into the data directory; the server must be
     /// stopped. Checks the whole backup first.
     Restore {
@@ -99,6 +104,17 @@ enum Command {
         /// Replace a database already in the data directory (it is moved aside, not deleted).
         #[arg(long)]
         force: bool,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum EpochCommand {
+    /// Give the database a new sync epoch, once, after it was recovered to an earlier point
+    /// (PostgreSQL point-in-time recovery), with every server stopped; `doudi restore` does it
+    /// on its own. Phones that synced after that point then push again what it lacks.
+    Renew {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -485,11 +501,28 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_or_else(|| r.manifest.created_at_ms.to_string(), |t| t.to_rfc3339());
             println!(
                 "restored {} from the backup begun at {taken} (feed {}) with {} blobs ({} bytes); \
-                 phones that synced after that time: docs/OPERATIONS.md",
+                 new sync epoch {}: phones that synced after that time push again what it lacks \
+                 (docs/OPERATIONS.md)",
                 r.database.display(),
                 r.manifest.database.feed_seq,
                 r.manifest.blobs.count,
-                r.manifest.blobs.bytes
+                r.manifest.blobs.bytes,
+                r.epoch
+                    .map_or_else(|| "at its migration".to_string(), |e| e.to_string())
+            );
+            Ok(())
+        }
+        Command::Epoch {
+            command: EpochCommand::Renew { data_dir },
+        } => {
+            let s = settings(cfg, None, data_dir.as_ref())?;
+            let conn = db::connect(&s).await.map_err(|e| e.to_string())?;
+            db::migrate(&conn).await.map_err(|e| e.to_string())?;
+            let epoch = doudi_server::sync::epoch::renew(&conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "新的同步纪元 / new sync epoch {epoch}: phones that synced after the recovery point push again what the database lacks"
             );
             Ok(())
         }

@@ -242,6 +242,13 @@ impl DoudiClient {
         Ok(self.inner.store().load_doc(id)?.map(|mut sd| sd.doc.save()))
     }
 
+    /// Where the phone stands in the server's feed (the cursor of the last response applied)
+    /// and the server's epoch it holds.
+    pub fn sync_position(&self) -> Result<(u64, Option<u64>)> {
+        let p = doudi_protocol::sync::engine::SyncStore::position(&*self.inner.store())?;
+        Ok((p.cursor, p.epoch))
+    }
+
     /// Ids of every document held, with their kind.
     pub fn document_ids(&self) -> Vec<(String, &'static str)> {
         self.inner

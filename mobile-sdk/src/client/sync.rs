@@ -106,13 +106,14 @@ impl Inner {
         })
     }
 
-    /// Apply one response in one transaction; whether to sync again at once.
+    /// Apply one response in one transaction; whether to sync again at once, and whether the
+    /// server asked for every change of this device again.
     pub(super) fn apply(
         &self,
         out: &Outgoing,
         resp: SyncResponse,
         summary: &mut SyncSummary,
-    ) -> Result<bool> {
+    ) -> Result<(bool, bool)> {
         // Snapshots are decoded on all cores, before the store is locked.
         let snapshots = parallel::map(&resp.updates, engine::decode_snapshot);
         let outcome = engine::apply(&mut *self.store(), out, resp, snapshots)?;
@@ -140,7 +141,7 @@ impl Inner {
                         .collect(),
                 }
             }));
-        Ok(outcome.more)
+        Ok((outcome.more, outcome.repush))
     }
 
     pub(super) fn sync(&self, progress: Option<Arc<dyn SyncProgress>>) -> Result<SyncSummary> {
@@ -177,9 +178,14 @@ impl Inner {
             }
             // Edits saved while the last page was applied go in another round.
             let rejected_before = out.rejected.len();
-            let more = self.apply(&request, decoded, &mut out)?
-                || (ahead_used && !self.store().dirty_ids()?.is_empty());
-            refused.extend(out.rejected[rejected_before..].iter().map(|r| r.id.clone()));
+            let (more, repush) = self.apply(&request, decoded, &mut out)?;
+            let more = more || (ahead_used && !self.store().dirty_ids()?.is_empty());
+            if repush {
+                // Every change of this device goes again, refused documents included.
+                refused.clear();
+            } else {
+                refused.extend(out.rejected[rejected_before..].iter().map(|r| r.id.clone()));
+            }
             out.rounds += 1;
             out.bytes_sent += sent;
             out.bytes_received += received;

@@ -59,6 +59,9 @@ pub struct Position {
     /// Documents held with changes missing: asked for whole at the next request.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub want: BTreeSet<String>,
+    /// The server's epoch as last received (none from a server that sends none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
 }
 
 /// A document [`apply`] changed, to be written.
@@ -85,6 +88,11 @@ pub struct Applied {
     /// The clear 身份证号 of documents, for roles that hold them: each replaces what the store
     /// held for its document (the store drops those of deleted documents).
     pub identities: Vec<DocIdentities>,
+    /// The server may lack changes it acknowledged (it was restored from a backup): before
+    /// `docs` are written, the store forgets the acked heads of every document it holds and
+    /// lists each as having changes to push, in the same transaction as the new epoch of
+    /// `position`. (`docs` carry acked heads that already take this into account.)
+    pub repush: bool,
 }
 
 /// Where a client keeps its documents and its place in the feed.
@@ -125,6 +133,9 @@ pub struct SyncOutcome {
     pub purged: Vec<String>,
     /// Sync again at once: the server has more, or documents wait to be asked for whole.
     pub more: bool,
+    /// The server asked for every change of this device again (it was restored from a
+    /// backup): documents refused earlier in this sync are worth pushing again.
+    pub repush: bool,
 }
 
 /// Is `change` written by the device whose actor id is `device` (or an actor id that extends it)?
@@ -188,6 +199,7 @@ pub fn prepare<S: SyncStore>(
             page_bytes,
             policy_version: store.policy_version()?,
             tasks_tag: store.tasks_tag()?,
+            epoch: position.epoch,
         },
         pushed,
         more_to_push,
@@ -215,6 +227,7 @@ pub fn follow_up(req: &SyncRequest, resp: &SyncResponse) -> Option<SyncRequest> 
             .map(|p| p.version)
             .or(req.policy_version),
         tasks_tag: resp.tasks.as_ref().map(|t| t.tag).or(req.tasks_tag),
+        epoch: resp.epoch.or(req.epoch),
     })
 }
 
@@ -251,14 +264,29 @@ pub fn apply<S: SyncStore>(
     if resp.v != PROTOCOL_VERSION {
         return Err(ReplicaError::Version(resp.v).into());
     }
-    let mut outcome = SyncOutcome::default();
+    let held_before = store.position()?;
+    // The server says it may lack what it acknowledged, or it is another server than the one
+    // the device last heard from (its epoch changed): nothing held counts as acked any more.
+    let repush = resp.repush
+        || matches!((held_before.epoch, resp.epoch), (Some(held), Some(new)) if held != new);
+    let load = |store: &S, id: &str| -> Result<Option<Held>, S::Error> {
+        let mut held = store.load(id)?;
+        if repush && let Some(h) = held.as_mut() {
+            h.acked.clear();
+        }
+        Ok(held)
+    };
+    let mut outcome = SyncOutcome {
+        repush,
+        ..SyncOutcome::default()
+    };
     let mut touched: BTreeMap<String, Written> = BTreeMap::new();
     for r in resp.results {
         match r.status {
             PushStatus::Accepted => {
                 let held = match touched.remove(&r.doc) {
                     Some(w) => Some(w.held),
-                    None => store.load(&r.doc)?,
+                    None => load(store, &r.doc)?,
                 };
                 if let Some(mut held) = held {
                     let bad = || ReplicaError::BadUpdate {
@@ -294,7 +322,7 @@ pub fn apply<S: SyncStore>(
         let mut loaded = snapshot.transpose().map_err(|e| bad(e.to_string()))?;
         let mut w = match touched.remove(&u.doc) {
             Some(w) => w,
-            None => match store.load(&u.doc)? {
+            None => match load(store, &u.doc)? {
                 Some(held) => Written {
                     id: u.doc.clone(),
                     held,
@@ -353,8 +381,7 @@ pub fn apply<S: SyncStore>(
     // Documents asked for whole and not sent are not the device's to have; documents with
     // changes missing are asked for whole next time.
     let asked: BTreeSet<&String> = out.request.want.iter().collect();
-    let mut want: BTreeSet<String> = store
-        .position()?
+    let mut want: BTreeSet<String> = held_before
         .want
         .into_iter()
         .filter(|id| !asked.contains(id) && !deleted.contains(id))
@@ -380,10 +407,12 @@ pub fn apply<S: SyncStore>(
             cursor: resp.cursor,
             resume: resp.resume,
             want,
+            epoch: resp.epoch.or(held_before.epoch),
         },
         policy: resp.policy,
         tasks: resp.tasks,
         identities,
+        repush,
     })?;
     Ok(outcome)
 }

@@ -65,6 +65,11 @@ impl SyncStore for MemoryStore {
     }
 
     fn commit(&mut self, applied: Applied) -> Result<(), ReplicaError> {
+        if applied.repush {
+            for held in self.docs.values_mut() {
+                held.acked.clear();
+            }
+        }
         for w in applied.docs {
             self.docs.insert(w.id, w.held);
         }
@@ -128,6 +133,11 @@ impl Replica {
     /// The cursor of the last response applied.
     pub fn cursor(&self) -> u64 {
         self.store.position.cursor
+    }
+
+    /// The server's epoch as last received.
+    pub fn epoch(&self) -> Option<u64> {
+        self.store.position.epoch
     }
 
     /// Where the replica stands in the feed.
@@ -245,7 +255,10 @@ impl Replica {
         });
         let snapshots = engine::decode_snapshots(&resp.updates);
         let outcome = engine::apply(&mut self.store, &out, resp, snapshots)?;
-        if outcome.more {
+        if outcome.repush {
+            // Everything of this device goes again, refused documents included.
+            self.refused.clear();
+        } else if outcome.more {
             self.refused
                 .extend(outcome.rejected.iter().map(|r| r.doc.clone()));
         } else {
@@ -299,6 +312,106 @@ impl Replica {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doc::Household;
+    use crate::sync::wire::{PROTOCOL_VERSION, PushResult, PushStatus};
+
+    fn household(address: &str) -> Household {
+        Household {
+            address: address.to_string(),
+            ..Default::default()
+        }
+    }
+
+    fn accepted(doc: &str, heads: Vec<ByteBuf>) -> PushResult {
+        PushResult {
+            doc: doc.to_string(),
+            status: PushStatus::Accepted,
+            heads,
+            code: None,
+            message: None,
+            message_en: None,
+            issues: vec![],
+        }
+    }
+
+    /// The device keeps the server's epoch with its cursor and sends it; an answer that says
+    /// `repush`, or names another epoch than the one held, makes every change of the device's
+    /// own go again, and only then is the new epoch held.
+    #[test]
+    fn a_repush_forgets_what_the_server_acknowledged() {
+        let device = "00112233445566778899aabbccddeeff";
+        let mut r = Replica::new(device_actor(device).unwrap());
+        let id = r.create("g", &household("一村 1 号")).unwrap().to_string();
+        r.update::<Household>(&id, |h| h.address = "一村 2 号".into())
+            .unwrap();
+        let first = r.prepare(None);
+        assert_eq!((first.epoch, first.push.len()), (None, 1));
+        let all = first.push[0].changes.clone();
+        assert_eq!(all.len(), 2);
+        let heads = r.heads(&id).unwrap();
+        r.apply(SyncResponse {
+            v: PROTOCOL_VERSION,
+            results: vec![accepted(&id, heads.clone())],
+            cursor: 5,
+            epoch: Some(11),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(r.epoch(), Some(11));
+        let idle = r.prepare(None);
+        assert!(idle.push.is_empty());
+        assert_eq!((idle.epoch, idle.cursor), (Some(11), 5));
+        // An answer that says nothing of the epoch keeps it.
+        r.apply(SyncResponse {
+            v: PROTOCOL_VERSION,
+            cursor: 6,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(r.prepare(None).epoch, Some(11));
+
+        // The server was restored: a pull from 0 with the grids, and `repush`.
+        let o = r
+            .apply(SyncResponse {
+                v: PROTOCOL_VERSION,
+                grids: Some(vec!["g".into()]),
+                cursor: 0,
+                resume: Some(ByteBuf::from(vec![1; 16])),
+                more: true,
+                epoch: Some(12),
+                repush: true,
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(o.repush && o.more);
+        let again = r.prepare(None);
+        assert_eq!((again.epoch, again.cursor), (Some(12), 0));
+        assert_eq!(again.push.len(), 1);
+        assert_eq!(again.push[0].changes, all, "every change of its own again");
+        // Once the server acknowledges them, nothing is pushed any more.
+        r.apply(SyncResponse {
+            v: PROTOCOL_VERSION,
+            results: vec![accepted(&id, heads.clone())],
+            cursor: 3,
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(r.prepare(None).push.is_empty());
+
+        // An answer that names another epoch than the one held, even without `repush`.
+        let o = r
+            .apply(SyncResponse {
+                v: PROTOCOL_VERSION,
+                cursor: 3,
+                epoch: Some(13),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(o.repush);
+        let again = r.prepare(None);
+        assert_eq!(again.epoch, Some(13));
+        assert_eq!(again.push[0].changes, all);
+    }
 
     #[test]
     fn device_actor_is_the_device_id() {

@@ -65,6 +65,10 @@ pub struct SyncRequest {
     /// `tag` of the task list the device holds (absent: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tasks_tag: Option<u64>,
+    /// The server's `epoch` the device last received (absent: none yet). A server restored
+    /// from a backup has another: it then tells the device what to send again (`repush`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
 }
 
 /// The account's open tasks (复核 re-checks, 探访 visits, reports to verify), sent on the last page
@@ -233,6 +237,15 @@ pub struct SyncResponse {
     /// For roles that hold them: the clear numbers of the documents in `updates` that hold any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identities: Vec<DocIdentities>,
+    /// The server's epoch, when the request's `epoch` is not it (or absent): the device keeps
+    /// it and sends it back as `epoch`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
+    /// The server was restored from a backup taken before the device's last contact, and may
+    /// lack changes it acknowledged: the device forgets the acked heads of every document and
+    /// pushes again every change of its own (this answer is the first page of a pull from 0).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub repush: bool,
 }
 
 /// Encode a value as CBOR.
@@ -292,6 +305,77 @@ mod tests {
                 .windows(42)
                 .any(|w| w[0] == 0x58 && w[1] == 40 && w[2..].iter().all(|&b| b == 0xAB))
         );
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The idle sync of docs/PROTOCOL.md section 8: without an epoch, the bytes of a client
+    /// that keeps none (and of this protocol before epochs); with the epoch the device holds,
+    /// one key more in the request and not a byte more in the answer.
+    #[test]
+    fn the_epoch_travels_only_when_it_says_something() {
+        let without = SyncRequest {
+            v: PROTOCOL_VERSION,
+            cursor: 42,
+            tasks_tag: Some(0x0123_4567_89ab_cdef),
+            ..Default::default()
+        };
+        let bytes = to_cbor(&without);
+        assert_eq!(
+            hex(&bytes),
+            "a36176026663757273 6f72182a 697461736b735f746167 1b0123456789abcdef".replace(' ', "")
+        );
+        let decoded = from_cbor::<SyncRequest>(&bytes).unwrap();
+        assert_eq!((decoded.epoch, &decoded), (None, &without));
+
+        let with = SyncRequest {
+            epoch: Some(0xfedc_ba98_7654_3210),
+            ..without.clone()
+        };
+        let bytes_with = to_cbor(&with);
+        // map(4) instead of map(3), then the same keys, then "epoch" and its 8 bytes.
+        assert_eq!(bytes_with[0], 0xa4);
+        assert_eq!(bytes_with[1..bytes.len()], bytes[1..]);
+        assert_eq!(
+            hex(&bytes_with[bytes.len()..]),
+            "6565706f63681bfedcba9876543210"
+        );
+        assert_eq!(from_cbor::<SyncRequest>(&bytes_with).unwrap(), with);
+
+        // The answer to a device that holds the server's epoch: as before epochs.
+        let idle = SyncResponse {
+            v: PROTOCOL_VERSION,
+            cursor: 42,
+            ..Default::default()
+        };
+        assert_eq!(hex(&to_cbor(&idle)), "a261760266637572736f72182a");
+        // To a device that holds none or another: the epoch, and `repush` only when asked.
+        let told = SyncResponse {
+            epoch: Some(0xfedc_ba98_7654_3210),
+            ..idle.clone()
+        };
+        let told_bytes = to_cbor(&told);
+        assert_eq!(
+            hex(&told_bytes),
+            "a361760266637572736f72182a 6565706f6368 1bfedcba9876543210".replace(' ', "")
+        );
+        assert_eq!(from_cbor::<SyncResponse>(&told_bytes).unwrap(), told);
+        let repush = SyncResponse {
+            repush: true,
+            ..told.clone()
+        };
+        let repush_bytes = to_cbor(&repush);
+        assert_eq!(
+            hex(&repush_bytes[told_bytes.len()..]),
+            "66726570757368f5",
+            "\"repush\": true"
+        );
+        assert_eq!(from_cbor::<SyncResponse>(&repush_bytes).unwrap(), repush);
+        // A server without epochs answers without them: nothing to repush.
+        let old = from_cbor::<SyncResponse>(&to_cbor(&idle)).unwrap();
+        assert_eq!((old.epoch, old.repush), (None, false));
     }
 
     #[test]

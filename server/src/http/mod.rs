@@ -67,6 +67,8 @@ pub struct AppState {
     pub identity: crate::identity::IdentityKeys,
     /// The numbers served at `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// The database's sync epoch, read once at start-up ([`crate::sync::Epoch`]).
+    pub epoch: crate::sync::Epoch,
 }
 
 impl AppState {
@@ -80,6 +82,7 @@ impl AppState {
             task_tags: &self.task_tags,
             identity: &self.identity,
             metrics: &self.metrics,
+            epoch: &self.epoch,
         }
     }
 }

@@ -10,10 +10,12 @@
 //! `push` checks and stores what the device sends, [`pull`] pages what is new in its scope,
 //! `tasks` sends its task list when it changed; [`run`] is one round trip of the three.
 
+pub mod epoch;
 pub mod pull;
 mod push;
 mod tasks;
 
+pub use epoch::Epoch;
 use push::{hex_to_bytes, ingest};
 use tasks::task_list;
 pub use tasks::{MAX_TASK_TAGS, TaskTags};
@@ -69,6 +71,8 @@ pub struct Deps<'a> {
     pub identity: &'a IdentityKeys,
     /// The process's numbers ([`crate::metrics`]).
     pub metrics: &'a crate::metrics::Metrics,
+    /// The database's epoch, as read at start-up.
+    pub epoch: &'a Epoch,
 }
 
 /// The device syncing: who acts, and what the server last knew of its sync.
@@ -167,8 +171,23 @@ pub async fn run(
     let device_actor =
         hex_to_bytes(&ctx.device_id).ok_or_else(|| ApiError::internal("device id is not hex"))?;
 
+    // A device that synced with this database's history after the point it was restored to:
+    // it is answered as a device whose scope the server does not know (a pull from 0, with the
+    // grids), and pushes everything of its own again. What it pushed with this request is left
+    // for then: its changes may depend on ones the restored database lacks.
+    let stale = state
+        .epoch
+        .stale(req.epoch, req.cursor, req.resume.is_some());
+    if stale {
+        tracing::info!(
+            device = %ctx.device_id,
+            cursor = req.cursor,
+            "a device synced with this database before it was restored: it pulls again from 0 and pushes again"
+        );
+    }
+    let push: &[DocPush] = if stale { &[] } else { &req.push };
     let started = std::time::Instant::now();
-    let (results, own) = ingest(state, ctx, &device_actor, &req.push).await?;
+    let (results, own) = ingest(state, ctx, &device_actor, push).await?;
     let refused = results.iter().map(|r| match r.status {
         PushStatus::Accepted => None,
         PushStatus::Rejected => Some(r.code.as_deref().unwrap_or("")),
@@ -183,13 +202,10 @@ pub async fn run(
     crate::review::report_life::verify_visited(state.db, ctx.actor, &stored).await?;
 
     let scope_key = ctx.subject.scope.join("\n");
-    let held = ctx.sync_state.scope_key.as_deref();
-    let start = pull::Start::decide(
-        req.cursor,
-        req.resume.as_ref().map(|r| r.as_slice()),
-        &scope_key,
-        held,
-    );
+    // A stale device's cursor and resume token name places of a feed that is gone.
+    let held = ctx.sync_state.scope_key.as_deref().filter(|_| !stale);
+    let resume = req.resume.as_ref().map(|r| r.as_slice()).filter(|_| !stale);
+    let start = pull::Start::decide(req.cursor, resume, &scope_key, held);
     if start.remember_scope {
         device_sync::Entity::insert(device_sync::ActiveModel {
             device_id: Set(ctx.device_id.clone()),
@@ -252,5 +268,7 @@ pub async fn run(
         policy,
         tasks,
         identities,
+        epoch: state.epoch.to_send(req.epoch),
+        repush: stale,
     })
 }

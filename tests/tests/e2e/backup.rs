@@ -12,15 +12,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use automerge::{Automerge, ChangeHash};
+use doudi_protocol::role::Role;
+use doudi_protocol::sync::{SyncRequest, SyncResponse, from_cbor};
+use doudi_sdk::{
+    BuiltinTransport, DoudiClient, HttpRequest, HttpResponse, HukouType, PhotoCategory, Transport,
+    TransportError, VisitPurpose,
+};
+use doudi_server::accounts::{self, NewAccount};
 use doudi_server::backup::{MANIFEST_FILE, Manifest};
 use doudi_server::blobs::Sha256Hex;
 use doudi_server::blobs::store::LocalStore;
 use doudi_server::config::SQLITE_FILE;
 use doudi_server::entity::{blob, blob_ref, blob_upload, doc_change};
+use doudi_server::sync::Epoch;
 use doudi_tests::blobs::{sha, tiny_png};
 use doudi_tests::faults::{self, Fleet, GRID_A, Serve};
-use doudi_tests::{PASSWORD, stored};
-use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+use doudi_tests::{Backend, PASSWORD, stored};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder};
 use serde_json::json;
 
 /// What a `doudi` command did.
@@ -481,7 +489,7 @@ async fn backup_and_restore_refuse_what_they_cannot_vouch_for() {
         .find_map(|l| l.strip_prefix("moved aside "))
         .unwrap_or_else(|| panic!("{}", forced.stdout));
     assert_eq!(std::fs::read(aside).unwrap(), first);
-    assert_eq!(std::fs::read(&target_db).unwrap(), first);
+    same_but_epoch(&target_db, &first);
 
     // Not under a running server, not even with --force; once it is stopped (killed), yes.
     let mut target = target;
@@ -497,7 +505,25 @@ async fn backup_and_restore_refuse_what_they_cannot_vouch_for() {
         &restore(&target, &good, true).await,
         "doudi restore --force after the server stopped",
     );
-    assert_eq!(std::fs::read(&target_db).unwrap(), first);
+    same_but_epoch(&target_db, &first);
+}
+
+/// The database at `path` is the same backup restored again as `first`, with a sync epoch of
+/// its own: it differs only in the page of the epoch's row and the header page.
+fn same_but_epoch(path: &Path, first: &[u8]) {
+    let again = std::fs::read(path).unwrap();
+    assert_eq!(again.len(), first.len());
+    let pages: BTreeSet<usize> = again
+        .iter()
+        .zip(first)
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .map(|(i, _)| i / 4096)
+        .collect();
+    assert!(
+        !pages.is_empty() && pages.len() <= 2,
+        "pages changed: {pages:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -606,4 +632,433 @@ async fn a_blob_gone_before_its_copy_is_left_out_only_when_unreferenced() {
         "backup without a referenced blob",
     );
     assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phones that synced after the backup (the restore epoch)
+
+doudi_tests::both_backends!(work_synced_after_a_backup_comes_back_to_the_restored_server);
+
+/// One sync round trip as a phone's transport saw it: the request, the answer and their bodies.
+#[derive(Debug, Clone)]
+struct Round {
+    req: SyncRequest,
+    resp: SyncResponse,
+    up: usize,
+    down: usize,
+}
+
+/// The built-in transport, recording every sync round trip; it can lose the next answer that
+/// says `repush` on the way back (the phone sees a dropped connection).
+#[derive(Default)]
+struct SyncLog {
+    inner: BuiltinTransport,
+    rounds: std::sync::Mutex<Vec<Round>>,
+    lose_repush: AtomicBool,
+    lost: std::sync::Mutex<Vec<Round>>,
+}
+
+impl Transport for SyncLog {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let sync = request.url.ends_with("/api/v1/sync");
+        let req = sync
+            .then(|| from_cbor::<SyncRequest>(&request.body).ok())
+            .flatten();
+        let up = request.body.len();
+        let resp = doudi_sdk::decoded(self.inner.send(request)?)?;
+        if let Some(req) = req
+            && resp.status == 200
+        {
+            let answer = from_cbor::<SyncResponse>(&resp.body).expect("a sync answer");
+            let round = Round {
+                req,
+                resp: answer,
+                up,
+                down: resp.body.len(),
+            };
+            if round.resp.repush && self.lose_repush.swap(false, Ordering::SeqCst) {
+                self.lost.lock().unwrap().push(round);
+                return Err(TransportError::Network {
+                    reason: "connection reset".into(),
+                });
+            }
+            self.rounds.lock().unwrap().push(round);
+        }
+        Ok(resp)
+    }
+}
+
+impl SyncLog {
+    fn take(&self) -> Vec<Round> {
+        std::mem::take(&mut *self.rounds.lock().unwrap())
+    }
+}
+
+/// A phone of `username` (its password [`PASSWORD`]) on `serve`, with its sync recorded.
+struct LoggedPhone {
+    client: Arc<DoudiClient>,
+    log: Arc<SyncLog>,
+    _store: tempfile::TempDir,
+}
+
+impl LoggedPhone {
+    async fn new(serve: &Serve, username: &str) -> LoggedPhone {
+        let store = tempfile::tempdir().unwrap();
+        let log = Arc::new(SyncLog::default());
+        let client = DoudiClient::open(
+            store.path().to_string_lossy().into_owned(),
+            vec![0x42; 32],
+            serve.base(),
+            Some(log.clone()),
+        )
+        .unwrap();
+        client
+            .login(username.into(), PASSWORD.into(), "测试手机".into())
+            .await
+            .unwrap();
+        LoggedPhone {
+            client,
+            log,
+            _store: store,
+        }
+    }
+
+    /// Sync until done: the rounds it took. Nothing may be refused.
+    async fn sync(&self) -> Vec<Round> {
+        self.log.take();
+        let s = self.client.sync_now(None).await.expect("sync");
+        assert!(s.rejected.is_empty(), "{:?}", s.rejected);
+        self.log.take()
+    }
+
+    fn holds(&self, id: &str) -> bool {
+        self.client.document_ids().iter().any(|(d, _)| d == id)
+    }
+
+    fn heads(&self, id: &str) -> Vec<ChangeHash> {
+        let bytes = self.client.document_bytes(id).unwrap().expect("held");
+        Automerge::load(&bytes).unwrap().get_heads()
+    }
+}
+
+/// The bytes CBOR takes for the unsigned `n`.
+fn uint_len(n: u64) -> usize {
+    match n {
+        0..24 => 1,
+        24..256 => 2,
+        256..65_536 => 3,
+        65_536..4_294_967_296 => 5,
+        _ => 9,
+    }
+}
+
+/// An idle sync's request and answer bodies, less what their cursor takes.
+fn idle_bytes(rounds: &[Round]) -> (usize, usize) {
+    assert_eq!(
+        rounds.len(),
+        1,
+        "an idle sync is one round trip: {rounds:?}"
+    );
+    let r = &rounds[0];
+    assert!(r.req.push.is_empty() && r.resp.updates.is_empty(), "{r:?}");
+    (
+        r.up - uint_len(r.req.cursor),
+        r.down - uint_len(r.resp.cursor),
+    )
+}
+
+async fn feed_end(db: &DatabaseConnection) -> u64 {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT seq FROM sync_feed WHERE id = 1",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap() as u64
+}
+
+/// The server's heads of a document (`None`: it does not have it).
+async fn server_heads(db: &DatabaseConnection, id: &str) -> Option<Vec<ChangeHash>> {
+    stored::documents(db)
+        .await
+        .get(id)
+        .map(|d| Automerge::load(&d.snapshot).unwrap().get_heads())
+}
+
+/// A connection to the test PostgreSQL server's administrative database.
+async fn pg_admin() -> DatabaseConnection {
+    let url = std::env::var("DOUDI_TEST_PG_URL").expect("DOUDI_TEST_PG_URL");
+    sea_orm::Database::connect(url.as_str()).await.unwrap()
+}
+
+fn run_ok(mut c: Command, what: &str) {
+    let out = c.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A phone synced with the server after a backup was taken: a household it registered, an edit
+/// of one that was there before. Another phone's edit reached the server (and the first phone)
+/// after the backup too. The server is restored from the backup (SQLite: `doudi backup` and
+/// `doudi restore`; PostgreSQL: a dump taken while the server runs, loaded into the emptied
+/// database, then `doudi epoch renew`, as after a point-in-time recovery) and started on the same
+/// address. At their next sync the phones that synced after the backup are told so and push
+/// everything of their own again, so the restored server gets their work back; their cursors
+/// restart in the restored feed, so they also get what the restored server numbered below their
+/// old cursor. A phone that synced only before the backup syncs on as before, told the new epoch
+/// once; idle syncs cost what they cost before.
+async fn work_synced_after_a_backup_comes_back_to_the_restored_server(b: Backend) {
+    let url = match b {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(doudi_tests::fresh_pg_database().await),
+    };
+    let mut serve = Serve::new(url.clone()).await;
+    let db = serve.connect().await;
+    for username in ["after.p", "other.q", "before.r"] {
+        accounts::create(
+            &db,
+            NewAccount {
+                username: username.into(),
+                display_name: username.into(),
+                role: Role::GridWorker,
+                password: PASSWORD.into(),
+                region_codes: vec![GRID_A.into()],
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{username}: {:?}", e.body().message_en));
+    }
+    let epoch0 = Epoch::load(&db).await.unwrap().current;
+    db.close().await.ok();
+    serve.start();
+    let p = LoggedPhone::new(&serve, "after.p").await;
+    let q = LoggedPhone::new(&serve, "other.q").await;
+    let r = LoggedPhone::new(&serve, "before.r").await;
+
+    // Before the backup: households of P and Q, which every phone receives.
+    let household = |phone: &LoggedPhone, n: u32| {
+        phone
+            .client
+            .create_household(
+                Some(GRID_A.into()),
+                format!("一村 {n} 号"),
+                format!("户主{n}"),
+                None,
+            )
+            .unwrap()
+    };
+    let h1 = household(&p, 1);
+    let h0 = household(&q, 2);
+    // A first sync names no epoch and is told it.
+    let first = p.sync().await;
+    assert_eq!(first[0].req.epoch, None);
+    assert_eq!(first[0].resp.epoch, Some(epoch0));
+    q.sync().await;
+    r.sync().await;
+    p.sync().await;
+    assert!(p.holds(&h0) && r.holds(&h0) && r.holds(&h1));
+    let p_idle_before = idle_bytes(&p.sync().await);
+    let r_idle = r.sync().await;
+    assert_eq!(r_idle[0].req.epoch, Some(epoch0));
+    assert_eq!(r_idle[0].resp.epoch, None, "the epoch travels once");
+    let r_idle_before = idle_bytes(&r_idle);
+
+    // The backup.
+    let kept = tempfile::tempdir().unwrap();
+    let dir = kept.path().join("backup");
+    let dump = kept.path().join("doudi.dump");
+    match &url {
+        None => succeeded(&backup(&serve, &dir).await, "doudi backup"),
+        Some(url) => {
+            let mut c = Command::new("pg_dump");
+            c.args(["--format=custom", "--file"]).arg(&dump).arg(url);
+            tokio::task::spawn_blocking(move || run_ok(c, "pg_dump"))
+                .await
+                .unwrap();
+        }
+    }
+
+    // After it: P registers a household, edits one of before and photographs it in a visit; Q
+    // edits its own, and P receives that edit.
+    let h2 = household(&p, 3);
+    p.client
+        .set_hukou_type(h1.clone(), Some(HukouType::Rural))
+        .unwrap();
+    let visit = p
+        .client
+        .start_visit(h1.clone(), VisitPurpose::CareVisit)
+        .unwrap();
+    let photo = p
+        .client
+        .attach_photo(
+            visit.clone(),
+            tiny_png(7),
+            PhotoCategory::DwellingInside,
+            Some("屋内".into()),
+            1_763_800_000_000,
+            None,
+            None,
+        )
+        .unwrap();
+    q.client
+        .set_hukou_type(h0.clone(), Some(HukouType::Urban))
+        .unwrap();
+    p.sync().await;
+    q.sync().await;
+    p.sync().await;
+    let (p_cursor_then, _) = p.client.sync_position().unwrap();
+    let q_h0 = q.heads(&h0);
+    assert_eq!(p.heads(&h0), q_h0, "P holds Q's edit");
+
+    // Stopped and restored in place; started again on the same address.
+    serve.kill();
+    match &url {
+        None => succeeded(&restore(&serve, &dir, true).await, "doudi restore --force"),
+        Some(url) => {
+            let name = url.rsplit('/').next().unwrap().split('?').next().unwrap();
+            let admin = pg_admin().await;
+            admin
+                .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                .await
+                .unwrap();
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            admin.close().await.ok();
+            let mut c = Command::new("pg_restore");
+            c.args(["--no-owner", "--exit-on-error", "--dbname"])
+                .arg(url)
+                .arg(&dump);
+            tokio::task::spawn_blocking(move || run_ok(c, "pg_restore"))
+                .await
+                .unwrap();
+            let renewed = doudi(&serve, &["epoch".as_ref(), "renew".as_ref()], &[]).await;
+            succeeded(&renewed, "doudi epoch renew");
+        }
+    }
+    let db = serve.connect().await;
+    let epoch = Epoch::load(&db).await.unwrap();
+    assert_ne!(
+        epoch.current, epoch0,
+        "a restored database has another epoch"
+    );
+    assert_eq!(epoch.previous, Some(epoch0));
+    let restored_end = feed_end(&db).await;
+    assert_eq!(epoch.restored_seq, restored_end);
+    assert!(
+        p_cursor_then > restored_end,
+        "P's cursor {p_cursor_then} lies beyond the restored feed ({restored_end})"
+    );
+    assert_eq!(
+        server_heads(&db, &h2).await,
+        None,
+        "the restore lost P's household"
+    );
+    assert_eq!(server_heads(&db, &visit).await, None);
+    assert!(!blob_rows(&db).await.contains_key(&photo));
+    assert_ne!(server_heads(&db, &h1).await.unwrap(), p.heads(&h1));
+    serve.start();
+
+    // R synced only before the backup: it syncs on from its cursor and is told the new epoch,
+    // once; nothing is pushed or pulled again.
+    let rounds = r.sync().await;
+    assert_eq!(rounds.len(), 1, "{rounds:?}");
+    let round = &rounds[0];
+    assert_eq!(round.req.epoch, Some(epoch0));
+    assert_eq!(round.resp.epoch, Some(epoch.current));
+    assert!(!round.resp.repush && round.resp.grids.is_none() && round.resp.updates.is_empty());
+    let epoch_field = 1 + "epoch".len() + uint_len(epoch.current);
+    let (up, down) = idle_bytes(&rounds);
+    assert_eq!((up, down), (r_idle_before.0, r_idle_before.1 + epoch_field));
+    assert_eq!(r.client.sync_position().unwrap().1, Some(epoch.current));
+    // R writes to the restored server: its household takes a number of the feed that P's old
+    // cursor already lies beyond.
+    let n1 = household(&r, 4);
+    r.sync().await;
+    let n1_seq = stored::documents(&db).await[&n1].seq as u64;
+    assert!(n1_seq <= p_cursor_then, "{n1_seq} ≤ {p_cursor_then}");
+
+    // P synced after the backup: told to push again, it does; it pulls the restored feed from 0.
+    // The first such answer is lost on the way: P still holds the old epoch, asks again and is
+    // told again.
+    p.log.lose_repush.store(true, Ordering::SeqCst);
+    let rounds = p.sync().await;
+    let lost = p.log.lost.lock().unwrap().clone();
+    assert_eq!(lost.len(), 1);
+    assert_eq!(lost[0].req.epoch, Some(epoch0));
+    let told = &rounds[0];
+    assert_eq!(told.req.epoch, Some(epoch0));
+    assert!(told.resp.repush, "{told:?}");
+    assert_eq!(told.resp.epoch, Some(epoch.current));
+    assert!(
+        told.resp.results.is_empty(),
+        "nothing pushed with a stale epoch is stored"
+    );
+    assert!(told.resp.grids.is_some() && told.resp.cursor == 0 && told.resp.more);
+    let pushed: BTreeSet<&str> = rounds[1..]
+        .iter()
+        .flat_map(|r| r.req.push.iter().map(|d| d.doc.as_str()))
+        .collect();
+    assert!(
+        pushed.contains(h1.as_str())
+            && pushed.contains(h2.as_str())
+            && pushed.contains(visit.as_str()),
+        "{pushed:?}"
+    );
+    for later in &rounds[1..] {
+        assert_eq!(later.req.epoch, Some(epoch.current));
+        assert!(
+            !later.resp.repush && later.resp.epoch.is_none(),
+            "{later:?}"
+        );
+    }
+    // The restored server holds P's household and its edit, as P holds them.
+    assert_eq!(server_heads(&db, &h2).await, Some(p.heads(&h2)));
+    assert_eq!(server_heads(&db, &h1).await, Some(p.heads(&h1)));
+    assert_eq!(server_heads(&db, &visit).await, Some(p.heads(&visit)));
+    assert!(
+        blob_rows(&db).await.contains_key(&photo),
+        "the photo uploaded again"
+    );
+    let hh = p.client.household(h1.clone()).unwrap();
+    assert_eq!(hh.hukou_type.as_deref(), Some("农村"), "{hh:?}");
+    // P got what the restored server numbered below its old cursor, and its cursor is one of
+    // the restored feed, past its own writes.
+    assert!(p.holds(&n1));
+    let (cursor, held_epoch) = p.client.sync_position().unwrap();
+    assert_eq!(held_epoch, Some(epoch.current));
+    let docs = stored::documents(&db).await;
+    assert!(
+        cursor <= feed_end(&db).await && cursor >= docs[&h2].seq as u64,
+        "cursor {cursor}"
+    );
+    assert_eq!(
+        p.client.pending_changes().unwrap(),
+        1,
+        "Q's edit of {h0}, Q's to push"
+    );
+
+    // Q pushes its edit again; it and a later write reach P.
+    let rounds = q.sync().await;
+    assert!(rounds[0].resp.repush);
+    assert_eq!(server_heads(&db, &h0).await, Some(q_h0.clone()));
+    let n2 = household(&r, 5);
+    r.sync().await;
+    p.sync().await;
+    assert!(p.holds(&n2));
+    assert_eq!(p.heads(&h0), q_h0);
+    assert_eq!(server_heads(&db, &n2).await, Some(p.heads(&n2)));
+    assert_eq!(p.client.pending_changes().unwrap(), 0);
+
+    // Idle syncs cost what they cost before the restore.
+    assert_eq!(idle_bytes(&p.sync().await), p_idle_before);
+    assert_eq!(idle_bytes(&r.sync().await), r_idle_before);
+    db.close().await.ok();
 }
