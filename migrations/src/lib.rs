@@ -35,8 +35,37 @@ mod m20261216_000026_tasks_version_per_statement;
 mod m20261217_000027_visit_applications;
 mod m20261217_000028_care_gaps;
 mod m20261218_000029_sync_epoch;
+mod m20261218_000030_application_lists;
 
 pub use m20261218_000029_sync_epoch::random_epoch;
+
+/// Create B-tree indexes `(name, table, columns)`; on PostgreSQL, a column followed by `*` is
+/// indexed with `varchar_pattern_ops`, so that `LIKE 'prefix%'` on it uses the index under any
+/// collation.
+async fn btree_indexes(
+    m: &SchemaManager<'_>,
+    indexes: &[(&str, &str, &[&str])],
+) -> Result<(), DbErr> {
+    use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
+    let db = m.get_connection();
+    let pg = m.get_database_backend() == DatabaseBackend::Postgres;
+    for (name, table, cols) in indexes {
+        let cols: Vec<String> = cols
+            .iter()
+            .map(|c| match c.strip_suffix('*') {
+                Some(c) if pg => format!("{c} varchar_pattern_ops"),
+                Some(c) => String::from(c),
+                None => String::from(*c),
+            })
+            .collect();
+        db.execute_unprepared(&format!(
+            "CREATE INDEX {name} ON {table} ({})",
+            cols.join(", ")
+        ))
+        .await?;
+    }
+    Ok(())
+}
 
 pub struct Migrator;
 
@@ -73,6 +102,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261217_000027_visit_applications::Migration),
             Box::new(m20261217_000028_care_gaps::Migration),
             Box::new(m20261218_000029_sync_epoch::Migration),
+            Box::new(m20261218_000030_application_lists::Migration),
         ]
     }
 }

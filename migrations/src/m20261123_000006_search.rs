@@ -48,21 +48,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
         let pg = m.get_database_backend() == DatabaseBackend::Postgres;
-        for (name, table, cols) in BTREE {
-            let cols: Vec<String> = cols
-                .iter()
-                .map(|c| match c.strip_suffix('*') {
-                    Some(c) if pg => format!("{c} varchar_pattern_ops"),
-                    Some(c) => String::from(c),
-                    None => String::from(*c),
-                })
-                .collect();
-            db.execute_unprepared(&format!(
-                "CREATE INDEX {name} ON {table} ({})",
-                cols.join(", ")
-            ))
-            .await?;
-        }
+        crate::btree_indexes(m, &BTREE).await?;
         if pg {
             // Inside a PL/pgSQL block a failure (extension not installed, no privilege) is
             // caught without aborting the migration's transaction.
