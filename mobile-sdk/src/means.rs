@@ -609,6 +609,70 @@ fn refuse_errors(h: &Household, path: &str) -> Result<()> {
 }
 
 impl Inner {
+    /// The statutory clocks of the application whose investigation `v` of grid `scope` is, as
+    /// the server counts them (`rules::calendar::case_clock`) with the policy in force where and
+    /// when it was accepted and the working-day calendar this library carries. `None` for a
+    /// visit of another purpose, or an investigation with neither an acceptance nor a
+    /// submission yet.
+    pub(crate) fn case_clock_of(
+        &self,
+        scope: &str,
+        v: &doudi_protocol::doc::Visit,
+    ) -> Result<Option<crate::CaseClockInfo>> {
+        use doudi_protocol::doc::visit::ReviewOutcome;
+        use doudi_protocol::rules::calendar::{CalendarError, WorkCalendar, case_clock};
+        if !v.purpose.needs_county_confirmation() {
+            return Ok(None);
+        }
+        let Some(start) = v
+            .application
+            .as_ref()
+            .map(|a| a.accepted_on)
+            .or_else(|| v.submitted_at.and_then(|t| t.china_date()))
+        else {
+            return Ok(None);
+        };
+        let (book, region) = self.policy_for(scope)?;
+        let policy = resolve(&book, region.as_deref(), start);
+        let calendar = WorkCalendar::china().map_err(DoudiError::internal)?;
+        let approved = v
+            .reviews
+            .iter()
+            .filter(|r| r.decision == ReviewOutcome::Approve)
+            .map(|r| r.at)
+            .max()
+            .and_then(|t| t.china_date());
+        let tekun = matches!(
+            v.applied_for,
+            Some(h::Programme::TekunDispersed | h::Programme::TekunCentralized)
+        );
+        let c = case_clock(
+            &calendar,
+            &policy,
+            start,
+            approved,
+            tekun,
+            v.extension.is_some(),
+        );
+        let mut unknown = false;
+        let mut day = |r: Result<NaiveDate, CalendarError>| match r {
+            Ok(d) => Some(d.to_string()),
+            Err(CalendarError::YearNotCovered(_)) => {
+                unknown = true;
+                None
+            }
+            Err(_) => None,
+        };
+        Ok(Some(crate::CaseClockInfo {
+            starts_on: start.to_string(),
+            investigation_due: day(c.investigation),
+            town_due: day(c.town),
+            county_due: c.county.and_then(&mut day),
+            case_due: c.case.and_then(&mut day),
+            calendar_unknown: unknown,
+        }))
+    }
+
     /// The policy book received through sync, and the region a household of `grid` resolves it
     /// for.
     fn policy_for(&self, grid: &str) -> Result<(PolicyBook, Option<String>)> {

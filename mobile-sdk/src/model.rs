@@ -113,6 +113,9 @@ pub struct VisitDetail {
     pub application: Option<ApplicationInput>,
     /// Where the application stands today (办理环节); `None` for a visit of another purpose.
     pub case_stage: Option<CaseStage>,
+    /// The application's statutory clocks (办理时限), counted on the phone as the server counts
+    /// them; `None` for a visit of another purpose.
+    pub case_clock: Option<CaseClockInfo>,
     pub ended_at: Option<i64>,
     pub investigators: Vec<InvestigatorInput>,
     pub living: LivingConditions,
@@ -139,6 +142,24 @@ pub enum VisitPurpose {
     DiscoveryCheck,
     /// 急难核查: verifies a 临时救助 急难 case (a `temp_aid_check` task) at the household
     EmergencyCheck,
+}
+
+/// The statutory clocks of an application (办理时限): due dates `YYYY-MM-DD` (China time), each
+/// `None` when not yet running or when it falls in a year the phone's working-day calendar does
+/// not cover (then `calendar_unknown`: 日历未知, never counted Monday to Friday).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CaseClockInfo {
+    /// The day the clocks start: the acceptance (受理日期), else the submission.
+    pub starts_on: String,
+    /// 调查启动: the investigation starts by this day.
+    pub investigation_due: Option<String>,
+    /// 乡镇审核: the township's opinion.
+    pub town_due: Option<String>,
+    /// 县级审核确认: once the township has approved.
+    pub county_due: Option<String>,
+    /// 办理总时限: the whole case (not for 特困).
+    pub case_due: Option<String>,
+    pub calendar_unknown: bool,
 }
 
 /// Where an application stands in its procedure (办理环节): 调查 → 乡镇初审 → 公示 → (异议) →

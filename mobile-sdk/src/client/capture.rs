@@ -336,7 +336,8 @@ impl Inner {
 impl DoudiClient {
     /// A visit in full. Offline.
     pub fn visit(&self, id: String) -> Result<VisitDetail> {
-        let (_, v) = self.inner.read::<Visit>(&id)?;
+        let (scope, v) = self.inner.read::<Visit>(&id)?;
+        let case_clock = self.inner.case_clock_of(&scope, &v)?;
         let pending: std::collections::BTreeSet<String> = self
             .inner
             .store()
@@ -361,6 +362,7 @@ impl DoudiClient {
                 .china_date()
                 .and_then(|today| v.case_stage(today))
                 .map(Into::into),
+            case_clock,
             ended_at: v.ended_at.map(|t| t.0),
             investigators: v
                 .investigators

@@ -300,5 +300,74 @@ pub fn step_due(
     }
 }
 
+/// The statutory clocks of an application (docs/REVIEW.md "Applications and their clocks"), as
+/// the server's queue and the phone both show them: one rule for both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseClock {
+    /// The investigation starts (`investigation_start_wd` after acceptance).
+    pub investigation: Result<NaiveDate, CalendarError>,
+    /// The township's opinion: `tekun_township_wd` after acceptance for 特困; for the others the
+    /// whole case's limit less the county's review time, so that the county keeps its time.
+    pub town: Result<NaiveDate, CalendarError>,
+    /// The county's confirmation, once the township has approved: its review time after the last
+    /// day of the 公示 the approval opened, when the file reaches it.
+    pub county: Option<Result<NaiveDate, CalendarError>>,
+    /// The whole case (办理总时限), not for 特困 (whose limits are per step): `case_limit_wd`,
+    /// `case_limit_delegated_wd` where the township confirms itself, `case_limit_special_wd`
+    /// once a reason is recorded (`extended`).
+    pub case: Option<Result<NaiveDate, CalendarError>>,
+}
+
+/// The clocks of an application accepted on `accepted` (受理) and approved by the township on
+/// `approved`, under `policy` (the region's in force on the day of acceptance).
+pub fn case_clock(
+    calendar: &WorkCalendar,
+    policy: &Policy,
+    accepted: NaiveDate,
+    approved: Option<NaiveDate>,
+    tekun: bool,
+    extended: bool,
+) -> CaseClock {
+    let at = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN);
+    let date = |r: Result<Due, CalendarError>| {
+        r.map(|due| match due {
+            Due::Date(d) => d,
+            Due::DateTime(t) => t.date(),
+        })
+    };
+    let step = |s: Step, from: NaiveDate| date(step_due(calendar, policy, s, at(from)));
+    let delegated = policy.confirmation_delegated == Some(true);
+    let town = match tekun {
+        true => step(Step::TekunTownshipOpinion, accepted),
+        false => {
+            let whole = match delegated {
+                true => policy.case_limit_delegated_wd,
+                false => policy.case_limit_wd,
+            };
+            calendar.add_working_days(
+                accepted,
+                whole.saturating_sub(policy.dibao_county_review_wd),
+            )
+        }
+    };
+    let county_step = match tekun {
+        true => Step::TekunCountyReview,
+        false => Step::DibaoCountyReview,
+    };
+    let county = approved
+        .map(|a| step(Step::PublicNotice, a).and_then(|received| step(county_step, received)));
+    let limit = match (extended, delegated) {
+        (true, _) => Step::CaseLimitSpecial,
+        (false, true) => Step::CaseLimitDelegated,
+        (false, false) => Step::CaseLimit,
+    };
+    CaseClock {
+        investigation: step(Step::InvestigationStart, accepted),
+        town,
+        county,
+        case: (!tekun).then(|| step(limit, accepted)),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,15 +1,9 @@
-//! Due dates of review steps, from the working-day calendar (`rules::calendar`) and the national
-//! default time limits (DOMAIN.md "Workflows and time limits"; docs/REVIEW.md).
-//!
-//! - Township opinion on a 特困 visit: 15 WD from submission (`TekunTownshipOpinion`).
-//! - Township opinion on any other visit: the whole-case limit (30 WD; 20 where confirmation is
-//!   delegated to the township) less the county's review time (10 WD), from submission, so that
-//!   the confirmation keeps its full time within the case limit.
-//! - County confirmation: 10 WD (低保, `DibaoCountyReview`) or 15 WD (特困, `TekunCountyReview`)
-//!   from the township's approval.
-//! - 急难 discovery report and 临时救助 case: 先行救助 within 24 hours of the report
-//!   (`EmergencyAid`), measured on the aid given; the paperwork within the region's period after
-//!   it (`EmergencyPaperwork`).
+//! Due dates of review steps, from the working-day calendar (`rules::calendar`) and the time
+//! limits of the region's policy (DOMAIN.md "Workflows and time limits"; docs/REVIEW.md), in China
+//! time. An application's clocks are `rules::calendar::case_clock`, which the phone uses too
+//! (read through `review::queue::application_dues`); here: the 公示, the refusal notice, and the
+//! 急难 clocks (先行救助 within 24 hours of the report, `EmergencyAid`, measured on the aid
+//! given; the paperwork within the region's period after it, `EmergencyPaperwork`).
 //!
 //! A due date that falls in a year the working-day calendar does not cover is not guessed
 //! ([`DueDate::CalendarUnknown`], 日历未知): counting Monday to Friday there would put it on a
@@ -45,7 +39,7 @@ impl DueDate {
 }
 
 /// A date the calendar computed, or why it could not.
-fn due_of(r: Result<NaiveDate, CalendarError>) -> Option<DueDate> {
+pub fn due_of(r: Result<NaiveDate, CalendarError>) -> Option<DueDate> {
     match r {
         Ok(d) => Some(DueDate::On(d)),
         Err(CalendarError::YearNotCovered(year)) => Some(DueDate::CalendarUnknown { year }),
@@ -85,73 +79,6 @@ fn step(cal: &WorkCalendar, policy: &Policy, step: Step, start_ms: i64) -> Optio
             Due::DateTime(t) => t.date(),
         }),
     )
-}
-
-/// When the township's opinion on a visit submitted at `submitted_ms` is due, counted in `cal`
-/// ([`super::calendar::load`]) with the limits of `policy` (the visit's region's).
-pub fn town_due(
-    cal: &WorkCalendar,
-    policy: &Policy,
-    submitted_ms: i64,
-    tekun: bool,
-) -> Option<DueDate> {
-    if tekun {
-        return step(cal, policy, Step::TekunTownshipOpinion, submitted_ms);
-    }
-    // Where the township confirms itself (审核确认权限下放), the whole case is shorter.
-    let whole = match policy.confirmation_delegated {
-        Some(true) => policy.case_limit_delegated_wd,
-        _ => policy.case_limit_wd,
-    };
-    let wd = whole.saturating_sub(policy.dibao_county_review_wd);
-    due_of(cal.add_working_days(local_date(submitted_ms)?, wd))
-}
-
-/// When the county's confirmation of an application the township approved at `approved_ms` is
-/// due: `dibao_county_review_wd` (特困: `tekun_county_wd`) working days from the last day of the
-/// 公示 the approval opened, when the township's file reaches the county (DB2021 art. 20–21;
-/// TK2021).
-pub fn county_due(
-    cal: &WorkCalendar,
-    policy: &Policy,
-    approved_ms: i64,
-    tekun: bool,
-) -> Option<DueDate> {
-    let received = notice_until(cal, policy, approved_ms)?;
-    step(
-        cal,
-        policy,
-        if tekun {
-            Step::TekunCountyReview
-        } else {
-            Step::DibaoCountyReview
-        },
-        midnight_ms(received),
-    )
-}
-
-/// When the whole case accepted at `start_ms` must be decided (低保 and the other non-特困
-/// programmes): `case_limit_wd` working days, `case_limit_delegated_wd` where the township
-/// confirms itself, `case_limit_special_wd` where a reason for it is recorded (`extended`,
-/// 延期说明), whichever is longest.
-pub fn case_due(
-    cal: &WorkCalendar,
-    policy: &Policy,
-    start_ms: i64,
-    extended: bool,
-) -> Option<DueDate> {
-    let limit = match (extended, policy.confirmation_delegated) {
-        (true, _) => Step::CaseLimitSpecial,
-        (false, Some(true)) => Step::CaseLimitDelegated,
-        (false, _) => Step::CaseLimit,
-    };
-    step(cal, policy, limit, start_ms)
-}
-
-/// When the investigation of an application accepted at `start_ms` must start
-/// (`investigation_start_wd` working days, DB2021 art. 15).
-pub fn investigation_due(cal: &WorkCalendar, policy: &Policy, start_ms: i64) -> Option<DueDate> {
-    step(cal, policy, Step::InvestigationStart, start_ms)
 }
 
 /// The last day of the 公示 of an application the township approved at `approved_ms`
@@ -212,74 +139,4 @@ pub fn paperwork_due_ms(cal: &WorkCalendar, policy: &Policy, aid_ms: i64) -> Opt
         .and_then(DueDate::date)
         .and_then(|d| d.checked_add_days(chrono::Days::new(1)))
         .map(|next| midnight_ms(next) - 1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn day(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
-
-    /// 10:00 China time on `d`.
-    fn at_ten(d: &str) -> i64 {
-        midnight_ms(day(d)) + 10 * 3_600_000
-    }
-
-    /// Worked by hand on the 2026 calendar: 中秋节 25–27 September, 国庆节 1–7 October, Saturday
-    /// 10 October worked.
-    #[test]
-    fn the_county_counts_from_the_notice_end_and_the_case_from_acceptance() {
-        let cal = WorkCalendar::china().unwrap();
-        let national = Policy::national_defaults();
-        // Approved Thursday 24 September: the 公示 runs to Wednesday the 30th; the county's 10
-        // working days are 8, 9, 10, 12 … 20 October, its 15 for 特困 end on the 27th.
-        assert_eq!(
-            notice_until(&cal, &national, at_ten("2026-09-24")),
-            Some(day("2026-09-30"))
-        );
-        assert_eq!(
-            county_due(&cal, &national, at_ten("2026-09-24"), false),
-            Some(DueDate::On(day("2026-10-20")))
-        );
-        assert_eq!(
-            county_due(&cal, &national, at_ten("2026-09-24"), true),
-            Some(DueDate::On(day("2026-10-27")))
-        );
-        // Accepted the same day: the whole case's 30th working day is Thursday 12 November,
-        // its 45th Thursday 3 December; the investigation starts by Wednesday 30 September.
-        let accepted = midnight_ms(day("2026-09-24"));
-        assert_eq!(
-            case_due(&cal, &national, accepted, false),
-            Some(DueDate::On(day("2026-11-12")))
-        );
-        assert_eq!(
-            case_due(&cal, &national, accepted, true),
-            Some(DueDate::On(day("2026-12-03")))
-        );
-        assert_eq!(
-            investigation_due(&cal, &national, accepted),
-            Some(DueDate::On(day("2026-09-30")))
-        );
-        // Where the township confirms itself: 20 working days, Thursday 29 October; with a
-        // recorded reason the special limit still applies.
-        let delegated = Policy {
-            confirmation_delegated: Some(true),
-            ..Policy::national_defaults()
-        };
-        assert_eq!(
-            case_due(&cal, &delegated, accepted, false),
-            Some(DueDate::On(day("2026-10-29")))
-        );
-        assert_eq!(
-            case_due(&cal, &delegated, accepted, true),
-            Some(DueDate::On(day("2026-12-03")))
-        );
-        // A limit that ends in a year the calendar does not cover is not guessed.
-        assert_eq!(
-            case_due(&cal, &national, midnight_ms(day("2026-12-15")), false),
-            Some(DueDate::CalendarUnknown { year: 2027 })
-        );
-    }
 }

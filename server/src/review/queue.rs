@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use doudi_protocol::doc::visit::Purpose;
 use doudi_protocol::role::Role;
-use doudi_protocol::rules::calendar::WorkCalendar;
+use doudi_protocol::rules::calendar::{WorkCalendar, case_clock};
 use doudi_protocol::rules::policy::Policy;
 
 use super::deadlines::{self, DueDate};
@@ -238,14 +238,16 @@ pub fn application_dues(
         return CaseDues::default();
     };
     let policy = limits.of(&v.region_path, start);
+    let Some(accepted) = deadlines::local_date(start) else {
+        return CaseDues::default();
+    };
+    let approved = approved_at.and_then(deadlines::local_date);
+    let c = case_clock(cal, &policy, accepted, approved, tekun, v.case_extended);
     CaseDues {
-        investigation: deadlines::investigation_due(cal, &policy, start),
-        town: deadlines::town_due(cal, &policy, start, tekun),
-        county: approved_at.and_then(|a| deadlines::county_due(cal, &policy, a, tekun)),
-        case: match tekun {
-            true => None,
-            false => deadlines::case_due(cal, &policy, start, v.case_extended),
-        },
+        investigation: deadlines::due_of(c.investigation),
+        town: deadlines::due_of(c.town),
+        county: c.county.and_then(deadlines::due_of),
+        case: c.case.and_then(deadlines::due_of),
     }
 }
 

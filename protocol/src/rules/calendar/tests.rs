@@ -255,3 +255,59 @@ fn an_imported_year_replaces_that_year_whole() {
         "every listed day of the import"
     );
 }
+
+/// An application's clocks, worked by hand on the 2026 calendar: 中秋节 25–27 September, 国庆节
+/// 1–7 October, Saturday 10 October worked.
+#[test]
+fn an_applications_clocks_run_from_acceptance_and_the_notice_end() {
+    let cal = WorkCalendar::china().unwrap();
+    let national = Policy::national_defaults();
+    let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+    // Accepted and approved by the township on Thursday 24 September. The investigation starts
+    // by Wednesday the 30th (3 WD: 28, 29, 30); the township's 20 working days end Thursday 29
+    // October; the 公示 runs to the 30th and the county's 10 working days from it are 8, 9, 10,
+    // 12 … 20 October (15 for 特困: the 27th); the whole case's 30th working day is Thursday 12
+    // November, its 45th Thursday 3 December.
+    let c = case_clock(
+        &cal,
+        &national,
+        d("2026-09-24"),
+        Some(d("2026-09-24")),
+        false,
+        false,
+    );
+    assert_eq!(c.investigation, Ok(d("2026-09-30")));
+    assert_eq!(c.town, Ok(d("2026-10-29")));
+    assert_eq!(c.county, Some(Ok(d("2026-10-20"))));
+    assert_eq!(c.case, Some(Ok(d("2026-11-12"))));
+    let extended = case_clock(&cal, &national, d("2026-09-24"), None, false, true);
+    assert_eq!(extended.case, Some(Ok(d("2026-12-03"))));
+    assert_eq!(extended.county, None);
+    // 特困: 15 working days for the township (Thursday 22 October) and the county (Tuesday 27
+    // October); no whole-case limit.
+    let tekun = case_clock(
+        &cal,
+        &national,
+        d("2026-09-24"),
+        Some(d("2026-09-24")),
+        true,
+        false,
+    );
+    assert_eq!(tekun.town, Ok(d("2026-10-22")));
+    assert_eq!(tekun.county, Some(Ok(d("2026-10-27"))));
+    assert_eq!(tekun.case, None);
+    // Where the township confirms itself: 20 working days in all (Thursday 29 October), 10 of
+    // them the township's (Thursday 15 October); a recorded reason still gives 45.
+    let delegated = Policy {
+        confirmation_delegated: Some(true),
+        ..Policy::national_defaults()
+    };
+    let c = case_clock(&cal, &delegated, d("2026-09-24"), None, false, false);
+    assert_eq!(c.town, Ok(d("2026-10-15")));
+    assert_eq!(c.case, Some(Ok(d("2026-10-29"))));
+    let c = case_clock(&cal, &delegated, d("2026-09-24"), None, false, true);
+    assert_eq!(c.case, Some(Ok(d("2026-12-03"))));
+    // A limit that ends in a year the calendar does not cover is not guessed.
+    let c = case_clock(&cal, &national, d("2026-12-15"), None, false, false);
+    assert_eq!(c.case, Some(Err(CalendarError::YearNotCovered(2027))));
+}
