@@ -346,21 +346,30 @@ pub fn next_tasks(case: &CaseState, policy: &Policy) -> Result<Vec<DueTask>, Sch
 /// The self-care re-assessments (自理能力复评) a 特困 case waits for: one per reported change,
 /// due `self_care_reassessment_wd` working days after the report (TK2021). None for a case in
 /// another programme.
+///
+/// A change whose due date the calendar cannot give (it falls in a year not yet covered) is
+/// left out and its error returned beside the tasks, so that the household's other tasks are
+/// still scheduled; its task comes once the year is imported.
 pub fn self_care_reassessments(
     case: &CaseState,
     calendar: &WorkCalendar,
     policy: &Policy,
-) -> Result<Vec<DueTask>, CalendarError> {
+) -> (Vec<DueTask>, Vec<CalendarError>) {
+    let mut tasks = Vec::new();
+    let mut errors = Vec::new();
     if !matches!(case.enrolment, Enrolment::Tekun { .. }) {
-        return Ok(Vec::new());
+        return (tasks, errors);
     }
     let n = policy.self_care_reassessment_wd;
-    let mut tasks = Vec::new();
     for c in &case.self_care_changes {
         let start = c.reported_on.and_time(chrono::NaiveTime::MIN);
-        let due = match step_due(calendar, policy, Step::SelfCareReassessment, start)? {
-            Due::Date(d) => d,
-            Due::DateTime(t) => t.date(),
+        let due = match step_due(calendar, policy, Step::SelfCareReassessment, start) {
+            Ok(Due::Date(d)) => d,
+            Ok(Due::DateTime(t)) => t.date(),
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
         };
         tasks.push(DueTask {
             kind: TaskKind::SelfCareReassessment,
@@ -379,7 +388,7 @@ pub fn self_care_reassessments(
         });
     }
     tasks.sort_by_key(|t| t.due);
-    Ok(tasks)
+    (tasks, errors)
 }
 
 #[cfg(test)]

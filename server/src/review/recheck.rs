@@ -467,7 +467,12 @@ async fn due_tasks(
     let region = policy_region(&h.region_path).ok_or("no region code in the path")?;
     let policy = book.resolve(region, today).map_err(|e| e.to_string())?;
     let mut tasks = next_tasks(&case, &policy).map_err(|e| e.code().to_string())?;
-    tasks.extend(self_care_reassessments(&case, cal, &policy).map_err(|e| e.to_string())?);
+    let (care, undated) = self_care_reassessments(&case, cal, &policy);
+    for e in undated {
+        // Its task comes once the calendar covers the year; the other tasks go ahead.
+        tracing::warn!(household = %h.doc_id, error = %e, "self-care re-assessment not scheduled");
+    }
+    tasks.extend(care);
     Ok(tasks)
 }
 

@@ -235,7 +235,8 @@ fn self_care_reassessment_due_ten_working_days_after_the_report_across_national_
         change("m-1", date(2026, 9, 30)),
         change("m-2", date(2026, 9, 18)),
     ];
-    let tasks = self_care_reassessments(&c, &cal, &p).unwrap();
+    let (tasks, undated) = self_care_reassessments(&c, &cal, &p);
+    assert!(undated.is_empty(), "{undated:?}");
     assert_eq!(
         tasks
             .iter()
@@ -270,7 +271,7 @@ fn self_care_reassessment_due_ten_working_days_after_the_report_across_national_
     let mut local = p.clone();
     local.self_care_reassessment_wd = 1;
     assert_eq!(
-        self_care_reassessments(&c, &cal, &local).unwrap()[1].due,
+        self_care_reassessments(&c, &cal, &local).0[1].due,
         date(2026, 10, 8)
     );
 }
@@ -281,14 +282,21 @@ fn self_care_reassessment_only_for_tekun_and_only_while_a_change_waits() {
     let cal = WorkCalendar::china().unwrap();
     let mut c = case(Enrolment::Dibao, date(2026, 1, 15));
     c.self_care_changes = vec![change("m-1", date(2026, 9, 30))];
-    assert_eq!(self_care_reassessments(&c, &cal, &p).unwrap(), []);
+    assert_eq!(self_care_reassessments(&c, &cal, &p), (vec![], vec![]));
     c.enrolment = Enrolment::Tekun {
         care: Care::Centralized,
     };
-    assert_eq!(self_care_reassessments(&c, &cal, &p).unwrap().len(), 1);
+    assert_eq!(self_care_reassessments(&c, &cal, &p).0.len(), 1);
     c.self_care_changes.clear();
-    assert_eq!(self_care_reassessments(&c, &cal, &p).unwrap(), []);
-    // A year the calendar does not cover is an error, not a guessed date.
-    c.self_care_changes = vec![change("m-1", date(2099, 3, 2))];
-    assert!(self_care_reassessments(&c, &cal, &p).is_err());
+    assert_eq!(self_care_reassessments(&c, &cal, &p), (vec![], vec![]));
+    // A change due in a year the calendar does not cover gets no guessed date: it is left out
+    // with its error, and another member's change is still scheduled.
+    c.self_care_changes = vec![
+        change("m-1", date(2099, 3, 2)),
+        change("m-2", date(2026, 9, 30)),
+    ];
+    let (tasks, undated) = self_care_reassessments(&c, &cal, &p);
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].member.as_deref(), Some("m-2"));
+    assert_eq!(undated, vec![CalendarError::YearNotCovered(2099)]);
 }
