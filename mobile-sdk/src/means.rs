@@ -634,7 +634,7 @@ impl Inner {
         };
         let (book, region) = self.policy_for(scope)?;
         let policy = resolve(&book, region.as_deref(), start);
-        let calendar = WorkCalendar::china().map_err(DoudiError::internal)?;
+        let calendar = WorkCalendar::built_in();
         let approved = v
             .reviews
             .iter()
@@ -647,7 +647,7 @@ impl Inner {
             Some(h::Programme::TekunDispersed | h::Programme::TekunCentralized)
         );
         let c = case_clock(
-            &calendar,
+            calendar,
             &policy,
             start,
             approved,

@@ -89,6 +89,14 @@ impl WorkCalendar {
         WorkCalendar::parse(HOLIDAYS_CN)
     }
 
+    /// [`WorkCalendar::china`], parsed once per process.
+    pub fn built_in() -> &'static WorkCalendar {
+        static CAL: std::sync::OnceLock<WorkCalendar> = std::sync::OnceLock::new();
+        CAL.get_or_init(|| {
+            WorkCalendar::china().expect("the built-in holiday data parses (the calendar's tests)")
+        })
+    }
+
     /// Read holiday data (`date,kind,name` lines; `#` comments; see `docs/RULES.md`).
     pub fn parse(text: &str) -> Result<WorkCalendar, CalendarError> {
         let mut days = BTreeMap::new();

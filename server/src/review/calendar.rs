@@ -8,7 +8,6 @@
 //! imported through any node counts on every node at once.
 
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
 
 use chrono::Datelike;
 use sea_orm::{
@@ -27,19 +26,11 @@ pub const IMPORT_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 /// Audit action of an import.
 pub const AUDIT_IMPORT: &str = "calendar.import";
 
-/// The built-in holiday data (parsed once).
-fn built_in() -> &'static WorkCalendar {
-    static CAL: OnceLock<WorkCalendar> = OnceLock::new();
-    CAL.get_or_init(|| {
-        WorkCalendar::china().expect("the built-in holiday data parses (the protocol's tests)")
-    })
-}
-
 /// The calendar now: the built-in years, with every imported year replacing its built-in data.
 pub async fn load<C: ConnectionTrait>(db: &C) -> Result<WorkCalendar, DbErr> {
     let rows = calendar_day::Entity::find().all(db).await?;
     if rows.is_empty() {
-        return Ok(built_in().clone());
+        return Ok(WorkCalendar::built_in().clone());
     }
     let text: String = rows
         .iter()
@@ -47,7 +38,7 @@ pub async fn load<C: ConnectionTrait>(db: &C) -> Result<WorkCalendar, DbErr> {
         .collect();
     let imported = WorkCalendar::parse(&text)
         .map_err(|e| DbErr::Custom(format!("stored calendar days: {e}")))?;
-    Ok(built_in().clone().overlay(&imported))
+    Ok(WorkCalendar::built_in().clone().overlay(&imported))
 }
 
 /// Why an import was refused (nothing was changed).
@@ -196,5 +187,5 @@ pub async fn years<C: ConnectionTrait>(db: &C) -> Result<(Vec<i32>, Vec<i32>), D
         .into_tuple()
         .all(db)
         .await?;
-    Ok((built_in().covered_years().collect(), imported))
+    Ok((WorkCalendar::built_in().covered_years().collect(), imported))
 }
