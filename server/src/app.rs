@@ -57,6 +57,7 @@ pub async fn prepare(settings: Settings) -> Result<SharedState, StartError> {
         identity,
         metrics,
         epoch,
+        feed_end: Default::default(),
     });
     // Documents stored before numbers were sealed: sealed before anything is served, once.
     let sealed = crate::identity::seal_stored(&state.db, &state.identity)

@@ -69,6 +69,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// The database's sync epoch, read once at start-up ([`crate::sync::Epoch`]).
     pub epoch: crate::sync::Epoch,
+    /// The end of the sync feed as this process knows it ([`crate::sync::FeedEnd`]).
+    pub feed_end: crate::sync::FeedEnd,
 }
 
 impl AppState {
@@ -83,6 +85,7 @@ impl AppState {
             identity: &self.identity,
             metrics: &self.metrics,
             epoch: &self.epoch,
+            feed_end: &self.feed_end,
         }
     }
 }

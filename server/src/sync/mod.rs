@@ -15,7 +15,7 @@ pub mod pull;
 mod push;
 mod tasks;
 
-pub use epoch::Epoch;
+pub use epoch::{Epoch, FeedEnd};
 use push::{hex_to_bytes, ingest};
 use tasks::task_list;
 pub use tasks::{MAX_TASK_TAGS, TaskTags};
@@ -73,6 +73,8 @@ pub struct Deps<'a> {
     pub metrics: &'a crate::metrics::Metrics,
     /// The database's epoch, as read at start-up.
     pub epoch: &'a Epoch,
+    /// The end of the sync feed as this process knows it.
+    pub feed_end: &'a FeedEnd,
 }
 
 /// The device syncing: who acts, and what the server last knew of its sync.
@@ -175,9 +177,10 @@ pub async fn run(
     // it is answered as a device whose scope the server does not know (a pull from 0, with the
     // grids), and pushes everything of its own again. What it pushed with this request is left
     // for then: its changes may depend on ones the restored database lacks.
+    let beyond_feed = state.feed_end.passed_by(state.db, req.cursor).await?;
     let stale = state
         .epoch
-        .stale(req.epoch, req.cursor, req.resume.is_some());
+        .stale(req.epoch, req.cursor, req.resume.is_some(), beyond_feed);
     if stale {
         tracing::info!(
             device = %ctx.device_id,
@@ -257,12 +260,14 @@ pub async fn run(
     };
     let identities = crate::identity::for_updates(state.db, state.identity, ctx, &updates).await?;
     state.metrics.pulled(updates.len());
+    let cursor = if page.more { start.base } else { page.last };
+    state.feed_end.saw(cursor);
     Ok(SyncResponse {
         v: PROTOCOL_VERSION,
         results,
         updates,
         grids,
-        cursor: if page.more { start.base } else { page.last },
+        cursor,
         resume: page.more.then(|| start.resume_after(page.last)),
         more: page.more,
         policy,
