@@ -103,7 +103,8 @@ impl Action {
 /// Administrators manage people, devices and the region tree but do not read case data: least
 /// privilege for the most sensitive records (PIPL art. 51). Village cadres report and read cases
 /// of their village but do not edit household records. The review lists are the reviewers'; the
-/// field roles, who sync, have their tasks and upload the photos of what they write.
+/// field roles, who sync, have their tasks and upload the photos of what they write; reviewers
+/// upload the photos of what they record (the signed record of a 民主评议).
 pub fn role_allows(role: Role, action: Action) -> bool {
     use Action::*;
     match role {
@@ -133,6 +134,7 @@ pub fn role_allows(role: Role, action: Action) -> bool {
                 | ReadReviewLists
                 | Export
                 | ImportDepartmentData
+                | UploadBlob
         ),
         Role::CountyApprover => {
             matches!(
@@ -145,6 +147,7 @@ pub fn role_allows(role: Role, action: Action) -> bool {
                     | ReadReviewLists
                     | Export
                     | ImportDepartmentData
+                    | UploadBlob
             )
         }
         Role::Admin => {

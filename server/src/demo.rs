@@ -88,6 +88,7 @@ pub enum DemoError {
 pub async fn seed(
     db: &DatabaseConnection,
     identity: &crate::identity::IdentityKeys,
+    settings: &crate::config::Settings,
 ) -> Result<(), DemoError> {
     regions::import_csv(db, REGIONS_CSV, 10_000, None).await?;
     for (username, display, role, region) in DEMO_ACCOUNTS {
@@ -119,7 +120,9 @@ pub async fn seed(
             .await
             .map_err(|e| DemoError::Cases(e.to_string()))?;
     }
-    cases::seed_cases(db, identity).await?;
+    let blobs = crate::blobs::BlobService::from_settings(settings)
+        .map_err(|e| DemoError::Cases(e.to_string()))?;
+    cases::seed_cases(db, identity, &blobs).await?;
     alerts::seed_alerts(db, identity).await?;
     temp_aid::seed_temp_aid(db).await?;
     Ok(())

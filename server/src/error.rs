@@ -37,6 +37,7 @@ pub enum Code {
     BlobNotImage,
     BlobImageTooLarge,
     BlobRangeNotSatisfiable,
+    BlobNotUploaded,
     Timeout,
     Unavailable,
     Internal,
@@ -73,7 +74,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 61] = [
+    pub const ALL: [Code; 62] = [
         Code::MalformedJson,
         Code::UnknownField,
         Code::InvalidRequest,
@@ -102,6 +103,7 @@ impl Code {
         Code::BlobNotImage,
         Code::BlobImageTooLarge,
         Code::BlobRangeNotSatisfiable,
+        Code::BlobNotUploaded,
         Code::Timeout,
         Code::Unavailable,
         Code::Internal,
@@ -167,6 +169,7 @@ impl Code {
             Code::BlobNotImage => "blob.not_image",
             Code::BlobImageTooLarge => "blob.image_too_large",
             Code::BlobRangeNotSatisfiable => "blob.range_not_satisfiable",
+            Code::BlobNotUploaded => "blob.not_uploaded",
             Code::Timeout => "request.timeout",
             Code::Unavailable => "server.unavailable",
             Code::Internal => "server.internal",
@@ -232,6 +235,7 @@ impl Code {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Code::BlobRangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            Code::BlobNotUploaded => StatusCode::CONFLICT,
             Code::Timeout => StatusCode::REQUEST_TIMEOUT,
             Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -367,6 +371,10 @@ impl Code {
             Code::BlobRangeNotSatisfiable => (
                 "请求的字节范围超出文件大小。",
                 "The requested byte range lies outside the file.",
+            ),
+            Code::BlobNotUploaded => (
+                "所指的照片尚未由您上传，请先上传照片。",
+                "You have not uploaded the photo named: upload it first.",
             ),
             Code::Timeout => (
                 "请求超时，请重试。",

@@ -289,7 +289,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let (minutes, days) = (s.task_schedule_minutes, s.change_log_days);
             let state = app::prepare(s).await.map_err(|e| e.to_string())?;
-            demo::seed(&state.db, &state.identity)
+            demo::seed(&state.db, &state.identity, &state.settings)
                 .await
                 .map_err(|e| e.to_string())?;
             review::recheck::spawn_periodic(state.db.clone(), minutes);

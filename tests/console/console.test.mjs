@@ -380,6 +380,44 @@ async function login(context, username) {
   return page;
 }
 
+test('a township reviewer records a 民主评议 with the photo of its signed record', async () => {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+  const page = await login(context, 'demo-town');
+  // The demo's 特困 application in its 公示 already has an objection and one appraisal.
+  await page.goto(`${base}/console/queue?status=approved`);
+  await Promise.all([
+    page.waitForURL('**/console/visits/*'),
+    page.locator('table.list tbody tr', { hasText: '赵德福' }).first().locator('a').first().click(),
+  ]);
+  const visitPath = new URL(page.url()).pathname;
+  assert.match(await page.locator('main').innerText(), /反映其侄子在县城务工/);
+  const records = page.getByRole('link', { name: '签字记录', exact: true });
+  assert.equal(await records.count(), 1);
+  const form = page.locator('form.d-appraisal');
+  await form.locator('input[name=held_on]').fill(new Date().toISOString().slice(0, 10));
+  await form.locator('input[name=participants]').fill('12');
+  await form.locator('input[name=votes_for]').fill('11');
+  await form.locator('input[name=votes_against]').fill('0');
+  // A photo taken with the phone's camera: here the smallest PNG there is.
+  const png = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+    'base64',
+  );
+  await form.locator('input[name=record_photo]').setInputFiles({ name: '评议记录.png', mimeType: 'image/png', buffer: png });
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === visitPath),
+    form.locator('button[type=submit]').click(),
+  ]);
+  assert.match(await page.locator('main').innerText(), /参加 12 人，赞成 11，反对 0/);
+  assert.equal(await records.count(), 2);
+  await Promise.all([page.waitForURL('**/photos/*'), records.nth(1).click()]);
+  const img = page.locator('figure.photo img');
+  await img.waitFor();
+  assert.equal(await img.evaluate((i) => i.complete && i.naturalWidth), 1, 'the uploaded photo is served back');
+  await page.screenshot({ path: join(artifacts, 'console-appraisal.png'), fullPage: true });
+  await context.close();
+});
+
 test('every console page passes axe for each role, at desktop and phone width', async () => {
   const problems = [];
   for (const [username, width, height] of [

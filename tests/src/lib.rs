@@ -304,7 +304,7 @@ impl TestApp {
     /// Seed `doudi demo`'s data twice (the second run must change nothing).
     pub async fn seed_demo_twice(&self) {
         for _ in 0..2 {
-            doudi_server::demo::seed(&self.state.db, &self.state.identity)
+            doudi_server::demo::seed(&self.state.db, &self.state.identity, &self.state.settings)
                 .await
                 .unwrap();
         }

@@ -1428,6 +1428,7 @@ fn confirmation_waits_for_the_notice_and_its_objections() {
         participants: 9,
         votes_for: 9,
         votes_against: 0,
+        record_photo: None,
         recorded_by: town.clone(),
     };
     let mut v = Visit::new(DocumentId::from_bytes([1; 16]), Purpose::Investigation);
@@ -1778,6 +1779,7 @@ proptest::proptest! {
                         participants: 9,
                         votes_for: 9,
                         votes_against: 0,
+                        record_photo: None,
                         recorded_by: account("r"),
                     })
                 }
@@ -1856,6 +1858,7 @@ fn an_application_passes_each_stage_in_turn() {
         participants: 9,
         votes_for: 8,
         votes_against: 1,
+        record_photo: None,
         recorded_by: account("town"),
     });
     assert_eq!(v.case_stage(day(9)), Some(S::CountyReview));

@@ -110,6 +110,7 @@ pub mod key {
         pub const PARTICIPANTS: &str = "participants";
         pub const VOTES_FOR: &str = "votes_for";
         pub const VOTES_AGAINST: &str = "votes_against";
+        pub const RECORD_PHOTO: &str = "record_photo";
         pub const RECORDED_BY: &str = "recorded_by";
     }
 
@@ -301,6 +302,9 @@ const APPRAISAL: &[SchemaKey] = {
         SchemaKey::req(k::PARTICIPANTS, "参加人数", Scalar(&INT)),
         SchemaKey::req(k::VOTES_FOR, "赞成", Scalar(&INT)),
         SchemaKey::req(k::VOTES_AGAINST, "反对", Scalar(&INT)),
+        SchemaKey::opt(k::RECORD_PHOTO, "签字记录", Scalar(&BLOB_HASH)).about(
+            "the photo of the signed record of the appraisal (民主评议记录), a key of `photos` that the server wrote with it; absent in appraisals recorded before the photo was asked for",
+        ),
         SchemaKey::req(k::RECORDED_BY, "记录人", Scalar(&ACCOUNT_ID)),
     ]
 };
@@ -438,6 +442,12 @@ const RULES: &[Rule] = &[
         severity: Severity::Error,
         paths: &["application.authorisation"],
         when: "`authorisation` is not a key of `photos`",
+    },
+    Rule {
+        code: "visit.appraisal_photo_unknown",
+        severity: Severity::Error,
+        paths: &["appraisals[<n>].record_photo"],
+        when: "`record_photo` is not a key of `photos`",
     },
     Rule {
         code: "visit.accepted_after_start",
@@ -995,6 +1005,8 @@ pub struct Appraisal {
     pub participants: i64,
     pub votes_for: i64,
     pub votes_against: i64,
+    /// The photo of the signed record (民主评议记录), one of the visit's `photos`.
+    pub record_photo: Option<BlobHash>,
     pub recorded_by: AccountId,
 }
 
@@ -1012,6 +1024,15 @@ pub enum ConfirmationHold {
 }
 
 impl Visit {
+    /// The reviewers who put photo `h` into the visit through the server: the recorders of the
+    /// appraisals whose signed record it is. (A phone's photos are its device's own.)
+    pub fn photo_recorders<'a>(&'a self, h: &'a BlobHash) -> impl Iterator<Item = &'a AccountId> {
+        self.appraisals
+            .iter()
+            .filter(move |a| a.record_photo.as_ref() == Some(h))
+            .map(|a| &a.recorded_by)
+    }
+
     /// A new draft visit in person, with nothing recorded yet.
     pub fn new(household: DocumentId, purpose: Purpose) -> Visit {
         Visit {
@@ -1233,6 +1254,7 @@ fn read_appraisal(m: &MapReader<'_>) -> Result<Appraisal, DocError> {
         participants: m.req(k::PARTICIPANTS)?,
         votes_for: m.req(k::VOTES_FOR)?,
         votes_against: m.req(k::VOTES_AGAINST)?,
+        record_photo: m.opt(k::RECORD_PHOTO)?,
         recorded_by: m.req(k::RECORDED_BY)?,
     })
 }
@@ -1247,6 +1269,7 @@ fn write_appraisal<T: Transactable>(
     m.set(k::PARTICIPANTS, &v.participants)?;
     m.set(k::VOTES_FOR, &v.votes_for)?;
     m.set(k::VOTES_AGAINST, &v.votes_against)?;
+    m.set_opt(k::RECORD_PHOTO, v.record_photo.as_ref())?;
     m.set(k::RECORDED_BY, &v.recorded_by)
 }
 
@@ -1544,6 +1567,18 @@ impl DocumentContent for Visit {
             gps.validate(key::GPS, out);
         }
         Photo::validate_all(&self.photos, key::PHOTOS, out);
+        for (n, a) in self.appraisals.iter().enumerate() {
+            if let Some(h) = &a.record_photo
+                && !self.photos.contains_key(h)
+            {
+                out.push(Issue::error(
+                    format!("{}[{n}].{}", key::APPRAISALS, key::appraisal::RECORD_PHOTO),
+                    "visit.appraisal_photo_unknown",
+                    "民主评议签字记录须为本次走访的照片之一",
+                    "the signed record of the appraisal must be one of the visit's photos",
+                ));
+            }
+        }
         if self.status != VisitStatus::Draft {
             self.validate_submitted(out);
         }

@@ -21,14 +21,19 @@ use std::sync::Arc;
 use automerge::{Automerge, ObjId, ObjType, ReadDoc, ValueRef};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait, Set, TransactionTrait,
 };
+
+use doudi_protocol::doc::{self, Visit};
+use doudi_protocol::ids::{BlobHash, DocumentKind};
 
 use crate::access::{self, Action, BlobRef, Decision, Subject, Target};
 use crate::auth::now_ms;
 use crate::config::Settings;
 use crate::db::IN_CHUNK;
 use crate::entity::{device, document};
+use crate::error::{ApiError, ApiResult};
 
 pub use crate::documents::blob_refs::{Sha256Hex, insert_refs, refs, unlink_document};
 use crate::entity::{blob, blob_ref, blob_upload};
@@ -153,17 +158,20 @@ pub async fn read_decision<C: ConnectionTrait>(
     ))
 }
 
-/// The accounts whose phones put an entry keyed by `sha` into document `document_id`: the
-/// devices of the actors of those operations. The server's own changes name nobody.
+/// The accounts that put an entry keyed by `sha` into document `document_id`: the accounts of
+/// the devices that made those operations and, for an entry the server made, the reviewers the
+/// visit names as recording that photo ([`Visit::photo_recorders`]: the server writes one only
+/// after checking that the reviewer uploaded it).
 async fn referrers<C: ConnectionTrait>(
     db: &C,
     document_id: &str,
     sha: &Sha256Hex,
 ) -> Result<HashSet<String>, DbErr> {
-    let Some(snapshot) = document::Entity::find_by_id(document_id.to_string())
+    let Some((kind, snapshot)) = document::Entity::find_by_id(document_id.to_string())
         .select_only()
+        .column(document::Column::Kind)
         .column(document::Column::Snapshot)
-        .into_tuple::<Vec<u8>>()
+        .into_tuple::<(String, Vec<u8>)>()
         .one(db)
         .await?
     else {
@@ -173,24 +181,35 @@ async fn referrers<C: ConnectionTrait>(
         .map_err(|e| DbErr::Custom(format!("document {document_id}: {e}")))?;
     let mut actors = Vec::new();
     keyed_by(&doc, &ObjId::Root, sha.as_str(), 0, &mut actors);
+    let is_server = |b: &[u8]| b.len() >= 16 && b[..16] == crate::documents::SERVER_ACTOR;
+    let mut accounts = HashSet::new();
+    if kind == DocumentKind::Visit.as_str() && actors.iter().any(|a| is_server(a.to_bytes())) {
+        let visit = doc::read::<Visit, _>(&doc)
+            .map_err(|e| DbErr::Custom(format!("document {document_id}: {e}")))?
+            .1;
+        if let Ok(h) = BlobHash::parse(sha.as_str()) {
+            accounts.extend(visit.photo_recorders(&h).map(|a| a.as_str().to_string()));
+        }
+    }
     let devices: Vec<String> = actors
         .iter()
         .map(|a| a.to_bytes())
-        .filter(|b| b.len() >= 16 && b[..16] != crate::documents::SERVER_ACTOR)
+        .filter(|b| b.len() >= 16 && !is_server(b))
         .map(|b| hex::encode(&b[..16]))
         .collect();
     if devices.is_empty() {
-        return Ok(HashSet::new());
+        return Ok(accounts);
     }
-    Ok(device::Entity::find()
-        .filter(device::Column::Id.is_in(devices))
-        .select_only()
-        .column(device::Column::AccountId)
-        .into_tuple::<String>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
+    accounts.extend(
+        device::Entity::find()
+            .filter(device::Column::Id.is_in(devices))
+            .select_only()
+            .column(device::Column::AccountId)
+            .into_tuple::<String>()
+            .all(db)
+            .await?,
+    );
+    Ok(accounts)
 }
 
 /// Deepest nesting [`keyed_by`] looks into (documents nest a few levels).
@@ -242,6 +261,59 @@ pub struct BlobService {
 }
 
 impl BlobService {
+    /// Store a verified blob and record that `account_id` uploaded it; its size. Content
+    /// addressed: the same bytes uploaded again, by anyone, land on the same object and row.
+    pub async fn keep(
+        &self,
+        db: &DatabaseConnection,
+        sha: &Sha256Hex,
+        verified: upload::Verified,
+        account_id: &str,
+    ) -> ApiResult<u64> {
+        let size = verified.bytes.len() as u64;
+        self.store
+            .put_bytes(sha, bytes::Bytes::from(verified.bytes))
+            .await
+            .map_err(ApiError::internal)?;
+        let now = now_ms();
+        let row = blob::Entity::insert(blob::ActiveModel {
+            sha256: Set(sha.as_str().to_string()),
+            size: Set(i64::try_from(size).unwrap_or(i64::MAX)),
+            mime: Set(verified.info.mime.to_string()),
+            width: Set(i32::try_from(verified.info.width).unwrap_or(i32::MAX)),
+            height: Set(i32::try_from(verified.info.height).unwrap_or(i32::MAX)),
+            created_at_ms: Set(now),
+            claimed_at_ms: Set(now),
+        })
+        .on_conflict(
+            OnConflict::column(blob::Column::Sha256)
+                .update_column(blob::Column::ClaimedAtMs)
+                .to_owned(),
+        )
+        .into_query();
+        let txn = db.begin().await?;
+        let backend = txn.get_database_backend();
+        txn.execute_raw(backend.build(&row)).await?;
+        txn.execute_raw(backend.build(&upload_row(sha, account_id)))
+            .await?;
+        txn.commit().await?;
+        tracing::info!(sha256 = %sha, size, mime = verified.info.mime, "blob stored");
+        Ok(size)
+    }
+
+    /// Check and keep content received whole (a photo uploaded from the console) as uploaded by
+    /// `account_id`; its name.
+    pub async fn keep_whole(
+        &self,
+        db: &DatabaseConnection,
+        account_id: &str,
+        bytes: Vec<u8>,
+    ) -> ApiResult<Sha256Hex> {
+        let (sha, verified) = upload::verify_whole(bytes, self.limits).await?;
+        self.keep(db, &sha, verified, account_id).await?;
+        Ok(sha)
+    }
+
     /// Build the configured store. Fails on an incomplete S3 configuration.
     pub fn from_settings(settings: &Settings) -> Result<BlobService, StoreError> {
         let store = store::from_settings(settings)?;

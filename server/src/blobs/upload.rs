@@ -53,6 +53,50 @@ pub enum UploadError {
     Io(#[from] std::io::Error),
 }
 
+impl From<UploadError> for crate::error::ApiError {
+    fn from(e: UploadError) -> Self {
+        use crate::error::{ApiError, Code};
+        match e {
+            UploadError::OffsetMismatch { current, .. } => ApiError::new(Code::BlobOffsetMismatch)
+                .with_details(serde_json::json!({ "offset": current })),
+            UploadError::TooLarge { max } => {
+                ApiError::new(Code::BlobTooLarge).with_details(serde_json::json!({ "max": max }))
+            }
+            UploadError::HashMismatch { actual } => ApiError::new(Code::BlobHashMismatch)
+                .with_details(serde_json::json!({ "actual": actual })),
+            UploadError::Image(ImageCheckError::NotImage { reason }) => {
+                ApiError::new(Code::BlobNotImage)
+                    .with_details(serde_json::json!({ "reason": reason }))
+            }
+            UploadError::Image(ImageCheckError::TooLarge { width, height }) => {
+                ApiError::new(Code::BlobImageTooLarge)
+                    .with_details(serde_json::json!({ "width": width, "height": height }))
+            }
+            UploadError::Io(e) => ApiError::internal(e),
+        }
+    }
+}
+
+/// Check content received whole (a console upload): within `limits.max_blob_bytes`, an image
+/// within the image limits; named by its SHA-256.
+pub async fn verify_whole(
+    bytes: Vec<u8>,
+    limits: Limits,
+) -> Result<(Sha256Hex, Verified), UploadError> {
+    if bytes.len() as u64 > limits.max_blob_bytes {
+        return Err(UploadError::TooLarge {
+            max: limits.max_blob_bytes,
+        });
+    }
+    let result = tokio::task::spawn_blocking(move || {
+        let sha = Sha256Hex::of(&bytes);
+        let info = image_check::check(&bytes, limits.image)?;
+        Ok((sha, Verified { bytes, info }))
+    })
+    .await;
+    result.map_err(|e| UploadError::Io(std::io::Error::other(e)))?
+}
+
 /// A verified upload, ready for the blob store.
 #[derive(Debug)]
 pub struct Verified {

@@ -47,6 +47,9 @@ const LOGIN_CSRF_COOKIE: &str = "doudi_login_csrf";
 const CSS: &str = include_str!("../../static/console.css");
 
 /// The console's routes; a department list uploaded as a file may be up to `max_import_bytes`.
+/// Room for the text fields of a form that uploads a file, beyond the file's own limit.
+const FORM_FIELDS_BYTES: usize = 64 * 1024;
+
 pub fn router(blobs: crate::http::blobs::Blobs, max_import_bytes: usize) -> Router<SharedState> {
     Router::new()
         .route("/console", get(home))
@@ -60,7 +63,6 @@ pub fn router(blobs: crate::http::blobs::Blobs, max_import_bytes: usize) -> Rout
         .route("/console/visits/{id}/print", get(pages::print))
         .route("/console/visits/{id}/unmask", post(pages::unmask))
         .route("/console/visits/{id}/objection", post(pages::objection))
-        .route("/console/visits/{id}/appraisal", post(pages::appraisal))
         .route(
             "/console/visits/{id}/county-visit",
             post(pages::county_visit),
@@ -117,7 +119,15 @@ pub fn router(blobs: crate::http::blobs::Blobs, max_import_bytes: usize) -> Rout
         .route("/console/households/{id}/risk", post(tasks::set_risk))
         .route(
             "/console/blobs/{sha256}",
-            get(pages::blob).layer(axum::Extension(blobs)),
+            get(pages::blob).layer(axum::Extension(blobs.clone())),
+        )
+        .merge(
+            Router::new()
+                .route("/console/visits/{id}/appraisal", post(pages::appraisal))
+                .layer(axum::Extension(blobs.clone()))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    blobs.max_blob_bytes().saturating_add(FORM_FIELDS_BYTES),
+                )),
         )
         .merge(admin::routes())
         .fallback(not_found_page)
@@ -563,6 +573,59 @@ pub fn checked_form(session: &Session, form: FormResult) -> Result<FormFields, R
         return Err(csrf_refused());
     }
     Ok(fields)
+}
+
+/// A posted `multipart/form-data` console form: its text fields and the bytes of its file field
+/// (with the file's name), CSRF checked.
+pub struct MultipartForm {
+    pub fields: FormFields,
+    pub file: Option<(String, Vec<u8>)>,
+}
+
+/// Why a multipart form was not taken.
+pub enum MultipartRefused {
+    /// Over the route's body limit.
+    TooLarge,
+    /// Not a form, or its CSRF token is wrong: the page to answer.
+    Refused(Response),
+}
+
+/// Read a multipart form whose file is in field `file_field`, and check its CSRF token.
+pub async fn checked_multipart(
+    session: &Session,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+    file_field: &str,
+) -> Result<MultipartForm, MultipartRefused> {
+    let refused = || MultipartRefused::Refused(csrf_refused());
+    let too_large = |status: StatusCode| {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            MultipartRefused::TooLarge
+        } else {
+            refused()
+        }
+    };
+    let Ok(mut form) = form else {
+        return Err(refused());
+    };
+    let mut out = MultipartForm {
+        fields: FormFields::new(),
+        file: None,
+    };
+    while let Some(field) = form.next_field().await.map_err(|e| too_large(e.status()))? {
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field.file_name().unwrap_or_default().to_string();
+        let bytes = field.bytes().await.map_err(|e| too_large(e.status()))?;
+        if name == file_field {
+            out.file = Some((file_name, bytes.to_vec()));
+        } else {
+            out.fields
+                .insert(name, String::from_utf8_lossy(&bytes).into_owned());
+        }
+    }
+    if !session.csrf_ok(out.fields.get("csrf").map(String::as_str)) {
+        return Err(refused());
+    }
+    Ok(out)
 }
 
 async fn logout(

@@ -262,42 +262,15 @@ pub async fn upload(
     form: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let max = state.settings.max_import_bytes;
-    let Ok(mut form) = form else {
-        return super::csrf_refused();
-    };
-    let (mut csrf, mut source, mut file_name, mut body) =
-        (None, String::new(), String::new(), None);
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or_default().to_string();
-                if name == "file" {
-                    file_name = field.file_name().unwrap_or_default().to_string();
-                }
-                match field.bytes().await {
-                    Ok(bytes) => match name.as_str() {
-                        "csrf" => csrf = Some(String::from_utf8_lossy(&bytes).into_owned()),
-                        "source" => source = String::from_utf8_lossy(&bytes).into_owned(),
-                        "file" => body = Some(bytes.to_vec()),
-                        _ => {}
-                    },
-                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                        return error_page(monitoring::import::too_large(max));
-                    }
-                    Err(_) => return super::csrf_refused(),
-                }
-            }
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return error_page(monitoring::import::too_large(max));
-            }
-            Err(_) => return super::csrf_refused(),
+    let form = match super::checked_multipart(&session, form, "file").await {
+        Ok(f) => f,
+        Err(super::MultipartRefused::TooLarge) => {
+            return error_page(monitoring::import::too_large(max));
         }
-    }
-    if !session.csrf_ok(csrf.as_deref()) {
-        return super::csrf_refused();
-    }
-    let body = body.unwrap_or_default();
+        Err(super::MultipartRefused::Refused(r)) => return r,
+    };
+    let source = form.fields.get("source").cloned().unwrap_or_default();
+    let (file_name, body) = form.file.unwrap_or_default();
     let typed = ImportForm {
         source,
         file_name,

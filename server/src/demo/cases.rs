@@ -37,6 +37,23 @@ use crate::sync;
 pub(super) const GRID: &str = "370102002002-G01";
 const DEVICE_ID: &str = "00000000000000000000000000de0001";
 
+/// A picture standing in for the photo of a 民主评议's signed record: a sheet with ruled lines
+/// and a column of signatures.
+fn signed_record_png() -> Result<Vec<u8>, image::ImageError> {
+    let (w, h) = (480u32, 640u32);
+    let sheet = image::GrayImage::from_fn(w, h, |x, y| {
+        let ruled = y > 60 && y % 40 == 0 && (40..w - 40).contains(&x);
+        let signed = y > 80
+            && (y / 40) % 2 == 1
+            && (300..300 + (y * 7 % 120)).contains(&x)
+            && (y % 40).abs_diff(20) < 3;
+        image::Luma([if ruled || signed { 40 } else { 245 }])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    sheet.write_to(&mut out, image::ImageFormat::Png)?;
+    Ok(out.into_inner())
+}
+
 fn err(e: impl std::fmt::Display) -> DemoError {
     DemoError::Cases(e.to_string())
 }
@@ -179,7 +196,11 @@ impl Seeder<'_> {
 }
 
 /// Seed the demo cases once (nothing happens when the demo grid already holds documents).
-pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<(), DemoError> {
+pub async fn seed_cases(
+    db: &DatabaseConnection,
+    keys: &IdentityKeys,
+    blobs: &crate::blobs::BlobService,
+) -> Result<(), DemoError> {
     if document::Entity::find()
         .filter(document::Column::Scope.eq(GRID))
         .count(db)
@@ -620,6 +641,31 @@ pub async fn seed_cases(db: &DatabaseConnection, keys: &IdentityKeys) -> Result<
         )
         .await
         .map_err(|e| err(e.body().message_en))?;
+        // A neighbour objected during the 公示; the village held a 民主评议 on it, whose signed
+        // record the township photographed.
+        use crate::review::notice::{self, Entry};
+        let record_photo = blobs
+            .keep_whole(db, &reviewer.account.id, signed_record_png().map_err(err)?)
+            .await
+            .map_err(|e| err(e.body().message_en))?;
+        let held_on = deadlines::local_date(now).ok_or_else(|| err("no date"))?;
+        for entry in [
+            Entry::Objection {
+                objector: "同村村民周某".into(),
+                detail: "反映其侄子在县城务工，有赡养能力".into(),
+            },
+            Entry::Appraisal {
+                held_on,
+                participants: 11,
+                votes_for: 10,
+                votes_against: 1,
+                record_photo,
+            },
+        ] {
+            notice::record(db, &reviewer, &tekun_case.to_string(), entry)
+                .await
+                .map_err(|e| err(e.body().message_en))?;
+        }
     }
 
     // The county's phase-out of household 6 (渐退期, 3 months from next month): its end is a

@@ -7,18 +7,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use bytes::Bytes;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::access::Actor;
 use crate::access::{Action, Decision, Target};
 use crate::auth::now_ms;
-use crate::blobs::upload::UploadError;
 use crate::blobs::{BlobService, MAX_MISSING_BATCH, Sha256Hex};
 use crate::config::Settings;
 use crate::entity::blob;
@@ -30,10 +24,18 @@ use crate::http::{ApiBody, ApiJson, ApiQuery, AppState, AuthContext, SharedState
 pub struct Blobs(Option<Arc<BlobService>>);
 
 impl Blobs {
-    fn get(&self) -> ApiResult<&BlobService> {
+    /// The service, or `unavailable` when there is no store.
+    pub fn get(&self) -> ApiResult<&BlobService> {
         self.0
             .as_deref()
             .ok_or_else(|| ApiError::new(Code::Unavailable))
+    }
+
+    /// The largest blob the store takes, for the body limit of a form that uploads one.
+    pub fn max_blob_bytes(&self) -> usize {
+        self.0.as_deref().map_or(0, |s| {
+            usize::try_from(s.limits.max_blob_bytes).unwrap_or(usize::MAX)
+        })
     }
 }
 
@@ -224,27 +226,6 @@ pub async fn upload_status(
     }))
 }
 
-fn upload_error(e: UploadError) -> ApiError {
-    use crate::blobs::image_check::ImageCheckError;
-    match e {
-        UploadError::OffsetMismatch { current, .. } => ApiError::new(Code::BlobOffsetMismatch)
-            .with_details(serde_json::json!({ "offset": current })),
-        UploadError::TooLarge { max } => {
-            ApiError::new(Code::BlobTooLarge).with_details(serde_json::json!({ "max": max }))
-        }
-        UploadError::HashMismatch { actual } => ApiError::new(Code::BlobHashMismatch)
-            .with_details(serde_json::json!({ "actual": actual })),
-        UploadError::Image(ImageCheckError::NotImage { reason }) => {
-            ApiError::new(Code::BlobNotImage).with_details(serde_json::json!({ "reason": reason }))
-        }
-        UploadError::Image(ImageCheckError::TooLarge { width, height }) => {
-            ApiError::new(Code::BlobImageTooLarge)
-                .with_details(serde_json::json!({ "width": width, "height": height }))
-        }
-        UploadError::Io(e) => ApiError::internal(e),
-    }
-}
-
 /// Append a chunk at `offset`; with `final=true`, verify and store the blob.
 #[utoipa::path(put, path = "/api/v1/blobs/{sha256}/upload", tag = "blobs",
     params(("sha256" = String, Path, description = "SHA-256, 64 lowercase hex", pattern = "^[0-9a-f]{64}$"), ChunkQuery),
@@ -290,7 +271,7 @@ pub async fn upload_chunk(
         .staging
         .append(path.clone(), q.offset, chunk, svc.limits.max_blob_bytes)
         .await
-        .map_err(upload_error)?;
+        .map_err(ApiError::from)?;
     if !q.last {
         return Ok(Json(UploadStatus {
             offset,
@@ -302,42 +283,13 @@ pub async fn upload_chunk(
         .staging
         .verify(path.clone(), &sha, svc.limits.image)
         .await
-        .map_err(upload_error)?;
-    let size = verified.bytes.len() as u64;
-    // Content-addressed: the same bytes uploaded again by another account land on the same
-    // object and row, stored once.
-    svc.store
-        .put_bytes(&sha, Bytes::from(verified.bytes))
-        .await
-        .map_err(ApiError::internal)?;
-    let now = now_ms();
-    let row = blob::Entity::insert(blob::ActiveModel {
-        sha256: Set(sha.as_str().to_string()),
-        size: Set(i64::try_from(size).unwrap_or(i64::MAX)),
-        mime: Set(verified.info.mime.to_string()),
-        width: Set(i32::try_from(verified.info.width).unwrap_or(i32::MAX)),
-        height: Set(i32::try_from(verified.info.height).unwrap_or(i32::MAX)),
-        created_at_ms: Set(now),
-        claimed_at_ms: Set(now),
-    })
-    .on_conflict(
-        OnConflict::column(blob::Column::Sha256)
-            .update_column(blob::Column::ClaimedAtMs)
-            .to_owned(),
-    )
-    .into_query();
-    let txn = state.db.begin().await?;
-    let backend = txn.get_database_backend();
-    txn.execute_raw(backend.build(&row)).await?;
-    txn.execute_raw(backend.build(&crate::blobs::upload_row(&sha, &ctx.account.id)))
-        .await?;
-    txn.commit().await?;
+        .map_err(ApiError::from)?;
+    let size = svc.keep(&state.db, &sha, verified, &ctx.account.id).await?;
     svc.staging
         .discard(&path)
         .await
         .map_err(ApiError::internal)?;
     state.metrics.blob_stored(size);
-    tracing::info!(sha256 = %sha, size, mime = verified.info.mime, "blob stored");
     Ok(Json(UploadStatus {
         offset: size,
         complete: true,

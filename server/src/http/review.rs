@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{Action, Target};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult, Code};
 use crate::http::{ApiJson, ApiQuery, AuthContext, SharedState};
 use crate::review::award::{Award, invalid};
 use crate::review::queue::{self, QueueFilter, QueuePage};
@@ -211,16 +211,21 @@ pub struct AppraisalRequest {
     pub participants: i64,
     pub votes_for: i64,
     pub votes_against: i64,
+    /// SHA-256 (64 lowercase hex) of the photo of the signed record (民主评议记录), uploaded by
+    /// the caller beforehand through `/api/v1/blobs` (docs/BLOBS.md); it joins the visit's photos.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub record_photo: String,
 }
 
-/// Record a democratic appraisal (民主评议) held on the objections to an application.
+/// Record a democratic appraisal (民主评议) held on the objections to an application, with the
+/// photo of its signed record.
 #[utoipa::path(post, path = "/api/v1/visits/{id}/appraisals", tag = "review", security(("bearer" = [])),
     params(("id" = String, Path, description = "Visit id: the application's investigation")),
     request_body = AppraisalRequest,
     responses((status = 204, description = "recorded"),
               (status = 404, body = crate::error::ErrorBody, description = "`not_found`"),
-              (status = 409, body = crate::error::ErrorBody, description = "`review.wrong_state`: not an application awaiting confirmation"),
-              (status = 400, body = crate::error::ErrorBody, description = "`request.invalid`: a date after today, or votes beyond the participants")))]
+              (status = 409, body = crate::error::ErrorBody, description = "`review.wrong_state`: not an application awaiting confirmation; `blob.not_uploaded`: the caller has not uploaded `record_photo`"),
+              (status = 400, body = crate::error::ErrorBody, description = "`request.invalid`: a date after today, or votes beyond the participants; `blob.hash_invalid`: `record_photo` is not a SHA-256")))]
 pub async fn record_appraisal(
     State(state): State<SharedState>,
     ctx: AuthContext,
@@ -232,6 +237,8 @@ pub async fn record_appraisal(
         participants: req.participants,
         votes_for: req.votes_for,
         votes_against: req.votes_against,
+        record_photo: crate::blobs::Sha256Hex::parse(&req.record_photo)
+            .ok_or_else(|| ApiError::new(Code::BlobHashInvalid))?,
     };
     notice::record(&state.db, &ctx.actor, &id, entry).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)

@@ -14,14 +14,16 @@ use automerge::AutoCommit;
 use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
 
+use doudi_protocol::doc::common::{Photo, PhotoCategory};
 use doudi_protocol::doc::visit::{
     Appraisal, CountyVisit, Extension, Objection, ReviewLevel, VisitStatus,
 };
 use doudi_protocol::doc::{self, UnixMillis, Visit};
-use doudi_protocol::ids::AccountId;
+use doudi_protocol::ids::{AccountId, BlobHash};
 
 use crate::access::{Action, Actor};
 use crate::auth::now_ms;
+use crate::blobs::{self, Sha256Hex};
 use crate::documents::{self, Writer};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::review::{MAX_COMMENT_CHARS, deadlines, visible_visit};
@@ -34,6 +36,8 @@ pub const AUDIT_APPRAISAL: &str = "review.appraisal";
 pub const AUDIT_COUNTY_VISIT: &str = "review.county_visit";
 /// Audit action of recording the reason for the special whole-case limit.
 pub const AUDIT_EXTENSION: &str = "review.extension";
+/// The caption of the photo of an appraisal's signed record among the visit's photos.
+pub const RECORD_PHOTO_CAPTION: &str = "民主评议签字记录";
 /// Most participants an appraisal records.
 pub const MAX_PARTICIPANTS: i64 = 10_000;
 
@@ -42,12 +46,14 @@ pub const MAX_PARTICIPANTS: i64 = 10_000;
 pub enum Entry {
     /// 异议: who raised it and what it says.
     Objection { objector: String, detail: String },
-    /// 民主评议: when it was held, how many took part, the votes.
+    /// 民主评议: when it was held, how many took part, the votes, and the photo of its signed
+    /// record, which the recording reviewer uploaded.
     Appraisal {
         held_on: NaiveDate,
         participants: i64,
         votes_for: i64,
         votes_against: i64,
+        record_photo: Sha256Hex,
     },
     /// 县级入户核查: when, who, what it found.
     CountyVisit {
@@ -119,6 +125,7 @@ fn checked(e: Entry, today: NaiveDate) -> ApiResult<Entry> {
             participants,
             votes_for,
             votes_against,
+            record_photo,
         } => {
             if held_on > today {
                 return Err(invalid(
@@ -141,6 +148,7 @@ fn checked(e: Entry, today: NaiveDate) -> ApiResult<Entry> {
                 participants,
                 votes_for,
                 votes_against,
+                record_photo,
             }
         }
         Entry::CountyVisit {
@@ -205,6 +213,16 @@ pub async fn record(
     let at = now_ms();
     let today = deadlines::local_date(at).ok_or_else(|| ApiError::internal("no date"))?;
     let entry = checked(entry, today)?;
+    // The signed record's photo: the reviewer's own upload, as a phone's photos are its own
+    // (crate::blobs::read_decision gives it to readers of the visit through `recorded_by`).
+    if let Entry::Appraisal { record_photo, .. } = &entry
+        && blobs::held_by(db, &reviewer.account.id, std::slice::from_ref(record_photo))
+            .await?
+            .is_empty()
+    {
+        return Err(ApiError::new(Code::BlobNotUploaded)
+            .with_details(serde_json::json!({ "record_photo": record_photo.as_str() })));
+    }
     let by = AccountId::parse(&reviewer.account.id).map_err(ApiError::internal)?;
     let writer = Writer::for_actor(reviewer, entry.audit_action(), None);
     documents::server_write(db, &writer, visit_id, |am: &mut AutoCommit, _| {
@@ -229,14 +247,25 @@ pub async fn record(
                 participants,
                 votes_for,
                 votes_against,
-            } => v.appraisals.push(Appraisal {
-                at: UnixMillis(at),
-                held_on: *held_on,
-                participants: *participants,
-                votes_for: *votes_for,
-                votes_against: *votes_against,
-                recorded_by: by.clone(),
-            }),
+                record_photo,
+            } => {
+                let photo = BlobHash::parse(record_photo.as_str()).map_err(ApiError::internal)?;
+                v.photos.entry(photo.clone()).or_insert(Photo {
+                    category: PhotoCategory::Document,
+                    caption: Some(RECORD_PHOTO_CAPTION.to_string()),
+                    captured_at: UnixMillis(at),
+                    gps: None,
+                });
+                v.appraisals.push(Appraisal {
+                    at: UnixMillis(at),
+                    held_on: *held_on,
+                    participants: *participants,
+                    votes_for: *votes_for,
+                    votes_against: *votes_against,
+                    record_photo: Some(photo),
+                    recorded_by: by.clone(),
+                })
+            }
             Entry::CountyVisit {
                 visited_on,
                 visitors,
@@ -281,6 +310,7 @@ mod tests {
             participants: p,
             votes_for: f,
             votes_against: g,
+            record_photo: Sha256Hex::of(b"record"),
         };
         assert!(checked(a(today, 9, 8, 1), today).is_ok());
         assert!(checked(a(today, 9, 8, 2), today).is_err());

@@ -351,11 +351,11 @@ async fn bad_uploads_get_stable_codes(b: Backend, store: BlobStoreUnderTest) {
     app.create_account("gw.a", Role::GridWorker, &[GRID]).await;
     app.create_account("cadre", Role::VillageCadre, &["370102001001"])
         .await;
-    app.create_account("town", Role::TownReviewer, &["370102001000"])
+    app.create_account("admin", Role::Admin, &["370102001000"])
         .await;
     let (t, _, _) = app.login("gw.a").await;
     let (t_cadre, _, _) = app.login("cadre").await;
-    let (t_town, _, _) = app.login("town").await;
+    let (t_admin, _, _) = app.login("admin").await;
     let max_chunk = app.state.settings.blobs.max_chunk_bytes;
 
     let png = photo("document.png");
@@ -479,16 +479,17 @@ async fn bad_uploads_get_stable_codes(b: Backend, store: BlobStoreUnderTest) {
     );
     assert_eq!(r.body["details"]["max"], json!(600_000));
 
-    // Who may upload: field roles (a village cadre files reports), not reviewers.
+    // Who may upload: field roles (a village cadre files reports) and reviewers (the signed
+    // record of a 民主评议), not administrators.
     let r = app
-        .get(&format!("/api/v1/blobs/{png_sha}/upload"), &t_town)
+        .get(&format!("/api/v1/blobs/{png_sha}/upload"), &t_admin)
         .await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::FORBIDDEN, "policy.denied")
     );
     let r = app
-        .put_chunk(&app.http, &t_town, &png_sha, 0, true, &png)
+        .put_chunk(&app.http, &t_admin, &png_sha, 0, true, &png)
         .await;
     assert_eq!(
         (r.status, r.code()),

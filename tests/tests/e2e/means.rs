@@ -560,14 +560,14 @@ fn photo() -> Vec<u8> {
 /// 刚性支出 and a not-eligible case, as the demo grid worker's phone assesses them offline.
 async fn the_demo_shows_every_indicator(b: Backend) {
     let app = spawn_app(b).await;
-    doudi_server::demo::seed(&app.state.db, &app.state.identity)
+    doudi_server::demo::seed(&app.state.db, &app.state.identity, &app.state.settings)
         .await
         .unwrap();
     let version = doudi_server::policies::version(&app.state.db)
         .await
         .unwrap();
     // Seeding again changes nothing.
-    doudi_server::demo::seed(&app.state.db, &app.state.identity)
+    doudi_server::demo::seed(&app.state.db, &app.state.identity, &app.state.settings)
         .await
         .unwrap();
     assert_eq!(
@@ -669,6 +669,34 @@ async fn the_demo_shows_every_indicator(b: Backend) {
     assert!(page.contains("部分丧失生活自理能力"), "{page}");
     let (_, page) = b.get("/console/tekun/care-gaps").await;
     assert!(page.contains("赵德福"), "{page}");
+    // The 特困 application in its 公示 has an objection and the 民主评议 held on it, whose signed
+    // record the county reads.
+    let tekun = items
+        .iter()
+        .find(|i| i["status"] == "approved")
+        .expect("the 特困 application awaits confirmation");
+    let (_, page) = b
+        .get(&format!(
+            "/console/visits/{}",
+            tekun["visit_id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(
+        page.contains("反映其侄子在县城务工") && page.contains("参加 11 人"),
+        "{page}"
+    );
+    let at = page.find("签字记录</a>").expect("the signed record's link");
+    let link = &page[page[..at].rfind("href=\"").unwrap() + 6..at - 2];
+    let (status, viewer) = b.get(link).await;
+    assert_eq!(status, StatusCode::OK, "{link}");
+    let src = viewer
+        .split("src=\"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .find(|s| s.starts_with("/console/blobs/"))
+        .expect("the photo");
+    let (status, _) = b.get(src).await;
+    assert_eq!(status, StatusCode::OK, "{src}");
 }
 
 /// The application an investigation belongs to (申请受理) is recorded on the phone, offline: how

@@ -904,7 +904,7 @@ async fn the_console_imports_a_list_and_disposes_an_alert(b: Backend) {
 async fn the_demo_has_alerts(b: Backend) {
     let app = spawn_app(b).await;
     for _ in 0..2 {
-        doudi_server::demo::seed(&app.state.db, &app.state.identity)
+        doudi_server::demo::seed(&app.state.db, &app.state.identity, &app.state.settings)
             .await
             .unwrap();
     }

@@ -41,6 +41,7 @@ fn allowed(role: Role) -> &'static [Action] {
             ReadReviewLists,
             Export,
             ImportDepartmentData,
+            UploadBlob,
         ],
         Role::CountyApprover => &[
             ReadRegion,
@@ -51,6 +52,7 @@ fn allowed(role: Role) -> &'static [Action] {
             ReadReviewLists,
             Export,
             ImportDepartmentData,
+            UploadBlob,
         ],
         Role::Admin => &[
             ReadRegion,

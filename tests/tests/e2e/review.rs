@@ -2362,25 +2362,69 @@ async fn the_county_decision_sets_the_programme(b: Backend) {
     doudi_tests::cases::end_notice(&w.app, &visit).await;
     let r = w.app.post(&url, Some(&w.county), body).await;
     assert_eq!(r.code(), "review.objection_open", "{:?}", r.body);
-    let appraisals = format!("/api/v1/visits/{visit}/appraisals");
-    let r = w
-        .app
-        .post(
-            &appraisals,
-            Some(&w.town),
-            json!({ "held_on": today, "participants": 9, "votes_for": 8, "votes_against": 2 }),
+    // The 民主评议 is recorded with the photo of its signed record: from the console, which
+    // uploads the photo with the form, or through the API, naming a photo the reviewer uploaded.
+    let (mut town_console, _) = console_login(&w.app, "town.zhao").await;
+    let (_, page) = town_console.get(&format!("/console/visits/{visit}")).await;
+    assert!(page.contains("name=\"record_photo\""), "{page}");
+    let csrf = doudi_tests::csrf_of(&page);
+    let held_on = today.to_string();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("held_on", held_on.as_str()),
+        ("participants", "9"),
+        ("votes_for", "8"),
+        ("votes_against", "1"),
+    ];
+    let signed = doudi_tests::blobs::tiny_png(2701);
+    let console_photo = doudi_tests::blobs::sha(&signed);
+    let form_url = format!("/console/visits/{visit}/appraisal");
+    // Not an image: refused, nothing recorded.
+    let r = town_console
+        .post_file(
+            &form_url,
+            &form,
+            ("record_photo", "记录.jpg", b"not a photo".to_vec()),
         )
         .await;
-    assert_eq!(r.code(), "request.invalid", "{:?}", r.body);
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("d-appraisal") && page.contains("JPEG"),
+        "{page}"
+    );
+    let r = town_console
+        .post_file(
+            &form_url,
+            &form,
+            ("record_photo", "记录.png", signed.clone()),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{:?}", r.text().await);
+    let appraisals = format!("/api/v1/visits/{visit}/appraisals");
+    let record = doudi_tests::blobs::tiny_png(2702);
+    let api_photo = doudi_tests::blobs::sha(&record);
+    let appraisal = |against: i64, photo: &str| json!({ "held_on": today, "participants": 9, "votes_for": 8, "votes_against": against, "record_photo": photo });
+    for (body, code) in [
+        (appraisal(2, &api_photo), "request.invalid"),
+        (appraisal(1, "not-a-hash"), "blob.hash_invalid"),
+        // The county uploaded nothing yet: a hash alone names no photo of the reviewer's.
+        (appraisal(1, &api_photo), "blob.not_uploaded"),
+        (appraisal(1, &console_photo), "blob.not_uploaded"),
+    ] {
+        let r = w.app.post(&appraisals, Some(&w.county), body).await;
+        assert_eq!(r.code(), code, "{:?}", r.body);
+    }
+    let up = w.app.upload(&w.county, &api_photo, &record).await;
+    assert_eq!(up.status, StatusCode::OK, "{:?}", up.body);
     let r = w
         .app
-        .post(
-            &appraisals,
-            Some(&w.town),
-            json!({ "held_on": today, "participants": 9, "votes_for": 8, "votes_against": 1 }),
-        )
+        .post(&appraisals, Some(&w.county), appraisal(1, &api_photo))
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    // The visit page links each appraisal's signed record.
+    let (_, page) = town_console.get(&format!("/console/visits/{visit}")).await;
+    assert_eq!(page.matches("签字记录</a>").count(), 2, "{page}");
     // Without the amount the county is told which field is missing; nothing is decided.
     for (body, field) in [
         (json!({ "decision": "confirm" }), "amount_fen_per_month"),
@@ -2429,6 +2473,28 @@ async fn the_county_decision_sets_the_programme(b: Backend) {
     assert_eq!(d.visit.map(|v| v.to_string()), Some(visit.clone()));
     let confirmed: Visit = w.phone.replica.read(&visit).unwrap();
     assert_eq!(confirmed.status, VisitStatus::Confirmed);
+    // The phone holds both appraisals with their signed records among the visit's photos, and
+    // whoever reads the visit reads the photos, though only the recording reviewer uploaded them.
+    let recorded: Vec<_> = confirmed
+        .appraisals
+        .iter()
+        .map(|a| a.record_photo.as_ref().map(|h| h.as_string()))
+        .collect();
+    assert_eq!(
+        recorded,
+        [Some(console_photo.clone()), Some(api_photo.clone())]
+    );
+    for (sha, bytes) in [(&console_photo, &signed), (&api_photo, &record)] {
+        let photo = &confirmed.photos[&doudi_protocol::ids::BlobHash::parse(sha).unwrap()];
+        assert_eq!(photo.caption.as_deref(), Some("民主评议签字记录"));
+        for token in [&w.town, &w.county, &w.phone.access] {
+            let (status, _, got) = w.app.get_blob(token, sha, None).await;
+            assert_eq!((status, &got), (StatusCode::OK, bytes), "{sha}");
+        }
+        let (other, _, _) = w.app.login("town.other").await;
+        let (status, _, _) = w.app.get_blob(&other, sha, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{sha}");
+    }
 
     // A refusal: a notice date before the decision, or past the working days allowed, is refused.
     let url = format!("/api/v1/visits/{refused}/review");

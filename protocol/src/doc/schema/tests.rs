@@ -410,6 +410,7 @@ fn full_visit() -> Visit {
             participants: 9,
             votes_for: 8,
             votes_against: 1,
+            record_photo: Some(blob(20)),
             recorded_by: account("town-3"),
         }],
         application: None,
@@ -1005,6 +1006,8 @@ fn broken_documents() -> Vec<AutoCommit> {
     // neither the proxy's name nor a photo of the power of attorney among its photos, accepted
     // after it started, with neither paper signed.
     v.applied_for = Some(Programme::Dibao);
+    // An appraisal whose signed record is not among the photos.
+    v.appraisals[0].record_photo = Some(blob(98));
     v.application = Some(Application {
         proxy_name: Some(" ".to_owned()),
         authorisation: Some(blob(99)),

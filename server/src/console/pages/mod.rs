@@ -114,6 +114,9 @@ impl<'a> Refused<'a> {
                 | Code::TaskAssigneeInvalid
                 | Code::ReportHouseholdInvalid
                 | Code::ReportVisitMissing
+                | Code::BlobNotImage
+                | Code::BlobImageTooLarge
+                | Code::BlobTooLarge
         )
         .then(|| Refused {
             form,

@@ -813,8 +813,19 @@ fn notice_section(session: &Session, id: &str, v: &Visit, refused: Option<&Refus
             .appraisals
             .iter()
             .map(|a| {
+                let record = a
+                    .record_photo
+                    .as_ref()
+                    .and_then(|h| v.photos.keys().position(|k| k == h))
+                    .map(|n| {
+                        format!(
+                            "，<a href=\"{}\">签字记录</a>",
+                            super::photo_view::photo_link(id, n + 1)
+                        )
+                    })
+                    .unwrap_or_default();
                 format!(
-                    "<li>{} 民主评议：参加 {} 人，赞成 {}，反对 {}</li>",
+                    "<li>{} 民主评议：参加 {} 人，赞成 {}，反对 {}{record}</li>",
                     a.held_on, a.participants, a.votes_for, a.votes_against
                 )
             })
@@ -844,14 +855,15 @@ fn notice_section(session: &Session, id: &str, v: &Visit, refused: Option<&Refus
         ));
         let (msg, _) = Refused::of(refused, "appraisal");
         s.push_str(&format!(
-            r#"<form method="post" action="/console/visits/{id}/appraisal" class="decision d-appraisal">{csrf}<fieldset><legend>记录民主评议</legend><label>评议日期<input type="date" name="held_on" required></label><label>参加人数<input name="participants" inputmode="numeric" required></label><label>赞成<input name="votes_for" inputmode="numeric" required></label><label>反对<input name="votes_against" inputmode="numeric" required></label></fieldset>{msg}<button type="submit">记录民主评议</button></form>"#,
+            r#"<form method="post" action="/console/visits/{id}/appraisal" enctype="multipart/form-data" class="decision d-appraisal">{csrf}<fieldset><legend>记录民主评议</legend><label>评议日期<input type="date" name="held_on" required></label><label>参加人数<input name="participants" inputmode="numeric" required></label><label>赞成<input name="votes_for" inputmode="numeric" required></label><label>反对<input name="votes_against" inputmode="numeric" required></label><label>签字记录照片<input type="file" name="record_photo" accept="image/jpeg,image/png" required></label></fieldset>{msg}<button type="submit">记录民主评议</button></form>"#,
             id = esc(id)
         ));
     }
     s
 }
 
-/// Record an objection or an appraisal from the visit page (`which`: the form).
+/// Record an objection or an appraisal from the visit page (`which`: the form); `photo` is the
+/// signed record an appraisal's form uploaded.
 async fn notice_form(
     state: SharedState,
     session: Session,
@@ -859,11 +871,21 @@ async fn notice_form(
     form: FormResult,
     which: &'static str,
 ) -> Response {
+    match checked_form(&session, form) {
+        Ok(fields) => record_notice(state, session, id, fields, which, None).await,
+        Err(r) => r,
+    }
+}
+
+async fn record_notice(
+    state: SharedState,
+    session: Session,
+    id: String,
+    fields: super::super::FormFields,
+    which: &'static str,
+    photo: Option<ApiResult<crate::blobs::Sha256Hex>>,
+) -> Response {
     use crate::review::notice::{self, Entry};
-    let fields = match checked_form(&session, form) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     let get = |k: &str| {
         fields
             .get(k)
@@ -896,14 +918,24 @@ async fn notice_form(
                     .with_message("请填写核查日期。", "Fill in the day of the visit.")
             }),
         _ => (|| {
-            Some(Entry::Appraisal {
-                held_on: get("held_on").parse().ok()?,
-                participants: get("participants").parse().ok()?,
-                votes_for: get("votes_for").parse().ok()?,
-                votes_against: get("votes_against").parse().ok()?,
-            })
+            Some((
+                get("held_on").parse().ok()?,
+                get("participants").parse().ok()?,
+                get("votes_for").parse().ok()?,
+                get("votes_against").parse().ok()?,
+            ))
         })()
-        .ok_or_else(bad),
+        .ok_or_else(bad)
+        .and_then(|(held_on, participants, votes_for, votes_against)| {
+            let record_photo = photo.unwrap_or_else(|| Err(no_record_photo()))?;
+            Ok(Entry::Appraisal {
+                held_on,
+                participants,
+                votes_for,
+                votes_against,
+                record_photo,
+            })
+        }),
     };
     let out = match entry {
         Ok(e) => notice::record(&state.db, &session.reviewer, &id, e).await,
@@ -936,13 +968,40 @@ pub async fn objection(
     notice_form(state, session, id, form, "objection").await
 }
 
+fn no_record_photo() -> ApiError {
+    ApiError::new(crate::error::Code::InvalidRequest).with_message(
+        "请上传民主评议签字记录的照片（JPEG 或 PNG）。",
+        "Upload the photo of the appraisal's signed record (JPEG or PNG).",
+    )
+}
+
+/// Record a democratic appraisal: a `multipart/form-data` form whose `record_photo` is the
+/// photo of the signed record, kept in the blob store as the reviewer's upload.
 pub async fn appraisal(
     State(state): State<SharedState>,
     session: Session,
+    axum::Extension(blobs): axum::Extension<crate::http::blobs::Blobs>,
     Path(id): Path<String>,
-    form: FormResult,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    notice_form(state, session, id, form, "appraisal").await
+    let form = match super::super::checked_multipart(&session, form, "record_photo").await {
+        Ok(f) => f,
+        Err(super::super::MultipartRefused::TooLarge) => {
+            return error_page(ApiError::new(crate::error::Code::BlobTooLarge));
+        }
+        Err(super::super::MultipartRefused::Refused(r)) => return r,
+    };
+    let photo = match form.file {
+        Some((_, bytes)) if !bytes.is_empty() => match blobs.get() {
+            Ok(svc) => {
+                svc.keep_whole(&state.db, &session.reviewer.account.id, bytes)
+                    .await
+            }
+            Err(e) => Err(e),
+        },
+        _ => Err(no_record_photo()),
+    };
+    record_notice(state, session, id, form.fields, "appraisal", Some(photo)).await
 }
 
 pub async fn county_visit(
