@@ -97,23 +97,40 @@ pub fn free_port() -> u16 {
 /// durability (`fsync`, `synchronous_commit` and `full_page_writes` off) unless
 /// `DOUDI_BENCH_DURABLE=1`, which keeps PostgreSQL's durable defaults.
 pub fn postgres(locale: Option<&str>, settings: &[&str]) -> Option<Postgres> {
-    if let Ok(url) = std::env::var("DOUDI_BENCH_PG_URL")
-        && !url.is_empty()
-    {
-        return Some(Postgres {
-            admin_url: url,
-            start: None,
-            stop: None,
-            _dir: None,
-            version: "given by DOUDI_BENCH_PG_URL".into(),
-        });
-    }
-    throwaway_postgres(locale, settings)
+    given_postgres().or_else(|| throwaway_postgres(locale, settings))
 }
 
 /// A cluster of its own, started as tests/run-all.sh starts one (see [`postgres`]); `None` when
 /// no server programs are installed or the cluster does not start.
 pub fn throwaway_postgres(locale: Option<&str>, settings: &[&str]) -> Option<Postgres> {
+    let durable = std::env::var("DOUDI_BENCH_DURABLE").is_ok_and(|v| v == "1");
+    cluster(locale, settings, durable)
+}
+
+/// `DOUDI_BENCH_PG_URL`, or a throwaway cluster (see [`postgres`]) that keeps PostgreSQL's
+/// durable defaults (`fsync`, `synchronous_commit` and `full_page_writes` on) whatever
+/// `DOUDI_BENCH_DURABLE` says.
+pub fn durable_postgres(locale: Option<&str>, settings: &[&str]) -> Option<Postgres> {
+    match given_postgres() {
+        Some(pg) => Some(pg),
+        None => cluster(locale, settings, true),
+    }
+}
+
+/// The server `DOUDI_BENCH_PG_URL` names, if set.
+fn given_postgres() -> Option<Postgres> {
+    let url = std::env::var("DOUDI_BENCH_PG_URL").ok()?;
+    (!url.is_empty()).then(|| Postgres {
+        admin_url: url,
+        start: None,
+        stop: None,
+        _dir: None,
+        version: "given by DOUDI_BENCH_PG_URL".into(),
+    })
+}
+
+/// A throwaway cluster, durable or not.
+fn cluster(locale: Option<&str>, settings: &[&str], durable: bool) -> Option<Postgres> {
     let bin = postgres_bin_dir()?;
     let dir = tempfile::Builder::new()
         .prefix("doudi-bench-pg.")
@@ -144,7 +161,6 @@ pub fn throwaway_postgres(locale: Option<&str>, settings: &[&str]) -> Option<Pos
         eprintln!("initdb failed; PostgreSQL skipped");
         return None;
     }
-    let durable = std::env::var("DOUDI_BENCH_DURABLE").is_ok_and(|v| v == "1");
     let mut opts = format!(
         "-p {port} -k {} -c listen_addresses=127.0.0.1",
         dir.path().display()
@@ -285,6 +301,37 @@ pub fn run_ok(mut c: Command, stdin: Option<&str>, what: &str) {
         "{what} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Add accounts with `doudi user add` (each a user name, role and region), a few at a time: each
+/// command hashes its password (argon2). `doudi` makes a `doudi` command with its environment.
+pub fn add_users(doudi: impl Fn() -> Command, accounts: &[(String, &str, String)]) {
+    for group in accounts.chunks(4) {
+        let children: Vec<Child> = group
+            .iter()
+            .map(|(user, role, region)| {
+                let mut c = doudi();
+                c.args(["user", "add", "--username", user, "--display-name", user])
+                    .args(["--role", role, "--region", region])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped());
+                let mut child = c.spawn().expect("doudi user add");
+                if let Some(mut pipe) = child.stdin.take() {
+                    writeln!(pipe, "{}", crate::PASSWORD).expect("password to stdin");
+                }
+                child
+            })
+            .collect();
+        for (child, (user, _, _)) in children.into_iter().zip(group) {
+            let out = child.wait_with_output().expect("wait");
+            assert!(
+                out.status.success(),
+                "doudi user add {user}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
 }
 
 /// Start `doudi serve --listen 127.0.0.1:0` from `c` (a `doudi` command with its environment

@@ -13,6 +13,7 @@ pub mod failover;
 pub mod faults;
 pub mod proxy;
 pub mod stored;
+pub mod workload;
 
 use std::net::SocketAddr;
 

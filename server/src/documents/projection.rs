@@ -5,7 +5,7 @@
 
 use automerge::Automerge;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait, Set, TransactionSession, TransactionTrait,
 };
 
@@ -311,6 +311,9 @@ async fn remove<E: Exec>(db: &E, id: &str) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// Documents read per page by [`rebuild_all`].
+const REBUILD_PAGE: u64 = 500;
+
 /// Recompute every projection from the stored documents (`doudi projections rebuild`).
 /// Returns how many documents were read.
 pub async fn rebuild_all<C: ConnectionTrait + TransactionTrait>(db: &C) -> Result<u64, DbErr> {
@@ -320,11 +323,20 @@ pub async fn rebuild_all<C: ConnectionTrait + TransactionTrait>(db: &C) -> Resul
     decision::Entity::delete_many().exec(&txn).await?;
     visit::Entity::delete_many().exec(&txn).await?;
     report::Entity::delete_many().exec(&txn).await?;
-    let mut pages = document::Entity::find()
-        .order_by_asc(document::Column::Id)
-        .paginate(&txn, 500);
+    // Pages by key (the id after the last one read), not by offset: each page is an index range
+    // scan, where an offset rereads every row before it and makes the whole pass quadratic.
     let mut n = 0;
-    while let Some(rows) = pages.fetch_and_next().await? {
+    let mut after: Option<String> = None;
+    loop {
+        let mut page = document::Entity::find()
+            .order_by_asc(document::Column::Id)
+            .limit(REBUILD_PAGE);
+        if let Some(last) = after.take() {
+            page = page.filter(document::Column::Id.gt(last));
+        }
+        let rows = page.all(&txn).await?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.id.clone());
         for row in rows {
             let doc = Automerge::load(&row.snapshot)
                 .map_err(|e| DbErr::Custom(format!("document {}: {e}", row.id)))?;
