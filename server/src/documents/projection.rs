@@ -317,6 +317,14 @@ const REBUILD_PAGE: u64 = 500;
 /// Recompute every projection from the stored documents (`doudi projections rebuild`).
 /// Returns how many documents were read.
 pub async fn rebuild_all<C: ConnectionTrait + TransactionTrait>(db: &C) -> Result<u64, DbErr> {
+    rebuild_paged(db, REBUILD_PAGE).await
+}
+
+/// [`rebuild_all`], reading the documents `page` at a time.
+pub async fn rebuild_paged<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    page: u64,
+) -> Result<u64, DbErr> {
     let txn = db.begin().await?;
     household::Entity::delete_many().exec(&txn).await?;
     member::Entity::delete_many().exec(&txn).await?;
@@ -328,13 +336,13 @@ pub async fn rebuild_all<C: ConnectionTrait + TransactionTrait>(db: &C) -> Resul
     let mut n = 0;
     let mut after: Option<String> = None;
     loop {
-        let mut page = document::Entity::find()
+        let mut query = document::Entity::find()
             .order_by_asc(document::Column::Id)
-            .limit(REBUILD_PAGE);
+            .limit(page.max(1));
         if let Some(last) = after.take() {
-            page = page.filter(document::Column::Id.gt(last));
+            query = query.filter(document::Column::Id.gt(last));
         }
-        let rows = page.all(&txn).await?;
+        let rows = query.all(&txn).await?;
         let Some(last) = rows.last() else { break };
         after = Some(last.id.clone());
         for row in rows {

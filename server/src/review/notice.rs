@@ -250,7 +250,7 @@ pub async fn record(
                 record_photo,
             } => {
                 let photo = BlobHash::parse(record_photo.as_str()).map_err(ApiError::internal)?;
-                v.photos.entry(photo.clone()).or_insert(Photo {
+                v.photos.entry(photo).or_insert(Photo {
                     category: PhotoCategory::Document,
                     caption: Some(RECORD_PHOTO_CAPTION.to_string()),
                     captured_at: UnixMillis(at),

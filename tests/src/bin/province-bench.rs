@@ -229,7 +229,7 @@ fn region_csv(grids: usize) -> (String, Vec<Grid>) {
 /// The device of grid `g` (its id, 32 hex characters, and the account it belongs to).
 fn grid_device(seed: u64, g: usize) -> String {
     let mut rng = Rng(seed ^ 0xDE71_CE00 ^ ((g as u64) << 20));
-    format!("{:016x}{:016x}", rng.next(), rng.next())
+    format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64())
 }
 
 /// Everything a loader needs to store documents as sync stores them.

@@ -1118,6 +1118,12 @@ async fn projections_rebuilt_equal_incremental(b: Backend) {
         .unwrap();
     assert_eq!(n, 7);
     assert_eq!(dump(&app).await, incremental);
+    // Read two documents at a time: the pages follow each other by key, none read twice.
+    let n = doudi_server::documents::projection::rebuild_paged(&app.state.db, 2)
+        .await
+        .unwrap();
+    assert_eq!(n, 7);
+    assert_eq!(dump(&app).await, incremental);
 }
 
 async fn two_servers_on_one_database_converge(b: Backend) {
