@@ -33,33 +33,11 @@ use crate::PASSWORD;
 // ---------------------------------------------------------------------------------------------
 // Deterministic content
 
-/// SplitMix64: deterministic, dependency-free pseudo-random numbers for test content.
-pub struct Rng(pub u64);
+pub use crate::faults::Rng;
 
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-
-    pub fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-
-    pub fn bytes32(&mut self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        for chunk in out.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next_u64().to_le_bytes());
-        }
-        out
-    }
+/// One of `parts` (never empty).
+fn name_part(rng: &mut Rng, parts: &[&'static str]) -> &'static str {
+    rng.pick(parts).copied().unwrap_or_default()
 }
 
 pub const SURNAMES: &[&str] = &[
@@ -83,8 +61,8 @@ pub fn id_number(rng: &mut Rng, year: u32, month: u32, day: u32, male: bool) -> 
 }
 
 pub fn person(rng: &mut Rng, key: &SealKey, relation: Relation, male: bool, born: u32) -> Member {
-    let surname = rng.pick(SURNAMES);
-    let given = rng.pick(if male { GIVEN_M } else { GIVEN_F });
+    let surname = name_part(rng, SURNAMES);
+    let given = name_part(rng, if male { GIVEN_M } else { GIVEN_F });
     let month = 1 + rng.below(12) as u32;
     let day = 1 + rng.below(28) as u32;
     let mut m = Member::new(format!("{surname}{given}"), relation);
@@ -267,7 +245,7 @@ pub fn submit_visit(v: &mut Visit, rng: &mut Rng, investigators: &[(&str, &str);
         v.signatures.insert(
             BlobHash::from_bytes(rng.bytes32()),
             Signature {
-                signer_name: format!("{}建国", rng.pick(SURNAMES)),
+                signer_name: format!("{}建国", name_part(rng, SURNAMES)),
                 role: SignerRole::Family,
                 account: None,
                 member: Some(member),
@@ -575,7 +553,7 @@ pub async fn ingest(plan: &IngestPlan<'_>) -> Ingest {
     for (d, (user, grid)) in plan.devices.iter().enumerate() {
         let mut phone = client.phone(user).await;
         client.sync_once(&mut phone, None).await;
-        let mut rng = Rng(0x1_0000 + d as u64);
+        let mut rng = Rng::new(0x1_0000 + d as u64);
         let me = phone.account_id.clone();
         // The household the device's visits name, registered in its grid first (the server
         // checks that a visit names a household of its grid).

@@ -228,7 +228,7 @@ fn region_csv(grids: usize) -> (String, Vec<Grid>) {
 
 /// The device of grid `g` (its id, 32 hex characters, and the account it belongs to).
 fn grid_device(seed: u64, g: usize) -> String {
-    let mut rng = Rng(seed ^ 0xDE71_CE00 ^ ((g as u64) << 20));
+    let mut rng = Rng::new(seed ^ 0xDE71_CE00 ^ ((g as u64) << 20));
     format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64())
 }
 
@@ -294,7 +294,7 @@ impl Loader {
     /// The 600 documents of grid `g`: households of 1–5 members, each edited once after it was
     /// created, and their visits of several purposes, one in ten left a draft.
     fn grid(&self, g: usize, grid: &Grid) -> Vec<Prepared> {
-        let mut rng = Rng(self.seed.wrapping_mul(0x1_0000_0001) ^ g as u64);
+        let mut rng = Rng::new(self.seed.wrapping_mul(0x1_0000_0001) ^ g as u64);
         let device = grid_device(self.seed, g);
         let actor = device_actor(&device).expect("32 hex");
         let account = &self.accounts[g % self.accounts.len()];
@@ -442,6 +442,21 @@ async fn sizes(db: &DatabaseConnection) -> Vec<(String, i64)> {
 
 fn mib(bytes: i64) -> String {
     format!("{:.1} MiB", bytes as f64 / 1_048_576.0)
+}
+
+/// Run `c` (named `what`) to the end, print its time and peak RSS, and add both to `rows` as
+/// `label`'s.
+fn measure_into(rows: &mut Vec<(String, String)>, c: Command, what: &str, label: &str) {
+    let (time, peak) = run_measured(c, what);
+    println!("  {what}: {:.1} s, peak RSS {peak} KiB", time.as_secs_f64());
+    rows.push((
+        format!("{label}: time"),
+        format!("{:.1} s", time.as_secs_f64()),
+    ));
+    rows.push((
+        format!("{label}: peak RSS"),
+        format!("{:.0} MiB", peak as f64 / 1024.0),
+    ));
 }
 
 /// Run a command to its end, sampling its peak resident set (VmHWM); wall time and peak KiB.
@@ -844,40 +859,24 @@ async fn main() {
     println!("doudi projections rebuild ...");
     let mut c = doudi_cmd(&o, dir.path(), &url);
     c.args(["projections", "rebuild"]);
-    let (time, peak) = run_measured(c, "doudi projections rebuild");
-    println!(
-        "  rebuild: {:.1} s, peak RSS {} KiB",
-        time.as_secs_f64(),
-        peak
+    measure_into(
+        &mut rows,
+        c,
+        "doudi projections rebuild",
+        "`doudi projections rebuild`",
     );
-    rows.push((
-        "`doudi projections rebuild`: time".into(),
-        format!("{:.1} s", time.as_secs_f64()),
-    ));
-    rows.push((
-        "`doudi projections rebuild`: peak RSS".into(),
-        format!("{:.0} MiB", peak as f64 / 1024.0),
-    ));
     settle_database(&url).await;
 
     // Compaction, after the server's figures: it drops the bytes the syncs above could use.
     println!("Change-log compaction, one pass over every change ...");
     let mut c = Command::new(std::env::current_exe().expect("this binary"));
     c.args(["--compact", &url]);
-    let (time, peak) = run_measured(c, "compaction");
-    println!(
-        "  compaction: {:.1} s, peak RSS {} KiB",
-        time.as_secs_f64(),
-        peak
+    measure_into(
+        &mut rows,
+        c,
+        "compaction",
+        "change-log compaction, one pass",
     );
-    rows.push((
-        "change-log compaction, one pass: time".into(),
-        format!("{:.1} s", time.as_secs_f64()),
-    ));
-    rows.push((
-        "change-log compaction: peak RSS".into(),
-        format!("{:.0} MiB", peak as f64 / 1024.0),
-    ));
     settle_database(&url).await;
     let after = scalar(&db, "SELECT pg_database_size(current_database())").await;
     println!(

@@ -247,7 +247,7 @@ async fn populate(o: &Options, client: &Client, colleague: &str) -> Duration {
         let colleague = colleague.to_string();
         let (households, visits, batch, pushers) = (o.households, o.visits, o.batch, o.pushers);
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng(0xD0D1 + p as u64);
+            let mut rng = Rng::new(0xD0D1 + p as u64);
             let me = phone.account_id.clone();
             let investigators = [(me.as_str(), "张网格"), (colleague.as_str(), "刘协理")];
             let mut pending = 0usize;
@@ -554,7 +554,7 @@ async fn run_backend(o: &Options, backend: Backend, pg: Option<&Postgres>) -> (R
     }
 
     // (b) one new visit, made offline (draft, then submitted), pushed in one round trip.
-    let mut rng = Rng(0xB);
+    let mut rng = Rng::new(0xB);
     // A household of the scope: a visit names one (the server checks the reference).
     let household = ids
         .iter()
