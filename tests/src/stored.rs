@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 
-use doudi_server::entity::{decision, doc_change, document, household, member, report, visit};
+use doudi_server::entity::{
+    blob_ref, decision, doc_change, document, household, member, report, visit,
+};
 
 /// The projection tables (households, members, visits, reports) in a fixed order, as text: equal
 /// strings mean equal tables.
@@ -13,8 +15,9 @@ pub async fn projections(db: &DatabaseConnection) -> String {
     format!("{:?}", projection_rows(db).await)
 }
 
-/// The rows of the projection tables (households, members, decisions, visits, reports) of each document, as
-/// text, in a fixed order: equal maps mean equal tables, and one document's rows compare alone.
+/// The rows of the projection tables (households, members, decisions, visits, reports, and the
+/// blob references without their time of writing) of each document, as text, in a fixed order:
+/// equal maps mean equal tables, and one document's rows compare alone.
 pub async fn projection_rows(db: &DatabaseConnection) -> BTreeMap<String, Vec<String>> {
     let mut rows = BTreeMap::new();
     use household::Column as H;
@@ -25,6 +28,16 @@ pub async fn projection_rows(db: &DatabaseConnection) -> BTreeMap<String, Vec<St
     add_rows::<decision::Entity>(db, &[D::DocId, D::Idx], |d| &d.doc_id, &mut rows).await;
     add_rows::<visit::Entity>(db, &[visit::Column::DocId], |v| &v.doc_id, &mut rows).await;
     add_rows::<report::Entity>(db, &[report::Column::DocId], |r| &r.doc_id, &mut rows).await;
+    let refs = blob_ref::Entity::find()
+        .order_by_asc(blob_ref::Column::DocumentId)
+        .order_by_asc(blob_ref::Column::Sha256)
+        .all(db)
+        .await
+        .unwrap();
+    for r in refs {
+        let text = format!("blob_ref {} {}", r.sha256, r.region_path);
+        rows.entry(r.document_id).or_default().push(text);
+    }
     rows
 }
 

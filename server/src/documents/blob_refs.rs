@@ -79,8 +79,15 @@ pub async fn insert_refs<E: Exec>(db: &E, rows: Vec<blob_ref::ActiveModel>) -> R
 
 /// Forget every blob `document_id` points at (the document was deleted or purged).
 pub async fn unlink_document<E: Exec>(db: &E, document_id: &str) -> Result<(), DbErr> {
-    let delete =
-        blob_ref::Entity::delete_many().filter(blob_ref::Column::DocumentId.eq(document_id));
-    db.exec(delete.build(db.backend())).await?;
+    unlink_documents(db, &[document_id]).await
+}
+
+/// [`unlink_document`] for several documents, [`IN_CHUNK`] to a statement.
+pub async fn unlink_documents<E: Exec>(db: &E, document_ids: &[&str]) -> Result<(), DbErr> {
+    for chunk in document_ids.chunks(IN_CHUNK) {
+        let delete = blob_ref::Entity::delete_many()
+            .filter(blob_ref::Column::DocumentId.is_in(chunk.iter().copied()));
+        db.exec(delete.build(db.backend())).await?;
+    }
     Ok(())
 }

@@ -201,18 +201,9 @@ pub fn rows(
     })
 }
 
-/// Replace the projection rows of document `row` with `rows`, stamped with `row.seq`. `fresh`:
-/// the document was stored for the first time in this transaction, so it has no rows to remove.
-pub async fn write<C: ConnectionTrait>(
-    db: &C,
-    row: &document::Model,
-    rows: Rows,
-    fresh: bool,
-) -> Result<(), DbErr> {
-    write_many(db, vec![(row, rows, fresh)]).await
-}
-
-/// [`write`] for several documents, their rows inserted together.
+/// Replace the projection rows of each document `row` with its `rows`, stamped with `row.seq`,
+/// the rows of all inserted together. `fresh`: the document has no rows to remove (it was stored
+/// for the first time in this transaction, or its rows were removed already).
 pub async fn write_many<E: Exec>(
     db: &E,
     docs: Vec<(&document::Model, Rows, bool)>,
@@ -268,23 +259,39 @@ pub async fn write_many<E: Exec>(
     Ok(())
 }
 
-/// Replace the projection rows of one document with what its current state says.
-pub async fn project<C: ConnectionTrait>(
-    db: &C,
-    row: &document::Model,
-    doc: &Automerge,
-    fresh: bool,
-) -> Result<(), DbErr> {
-    let tree = doc::tree(doc).map_err(|e| DbErr::Custom(e.to_string()))?;
+/// The projection rows of the stored document `row`, read from its saved state.
+fn read_rows(row: &document::Model) -> Result<Rows, DbErr> {
+    let doc = Automerge::load(&row.snapshot)
+        .map_err(|e| DbErr::Custom(format!("document {}: {e}", row.id)))?;
+    let tree = doc::tree(&doc).map_err(|e| DbErr::Custom(e.to_string()))?;
     let read = doc::read_any(&tree).ok();
-    let rows = rows(
+    rows(
         &row.id,
         &row.kind,
         &row.scope,
         &row.region_path,
         read.as_ref().map(|(_, c)| c),
-    )?;
-    write(db, row, rows, fresh).await
+    )
+}
+
+/// [`read_rows`] of every document of `page`, in order, on up to `threads` threads: loading a
+/// document is the rebuild's main cost, and documents load independently.
+fn read_page(page: &[document::Model], threads: usize) -> Result<Vec<Rows>, DbErr> {
+    let per = page.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = page
+            .chunks(per)
+            .map(|part| s.spawn(move || part.iter().map(read_rows).collect::<Result<Vec<_>, _>>()))
+            .collect();
+        let mut out = Vec::with_capacity(page.len());
+        for part in parts {
+            out.extend(
+                part.join()
+                    .map_err(|_| DbErr::Custom("projection reader panicked".into()))??,
+            );
+        }
+        Ok(out)
+    })
 }
 
 async fn remove<E: Exec>(db: &E, id: &str) -> Result<(), DbErr> {
@@ -320,11 +327,15 @@ pub async fn rebuild_all<C: ConnectionTrait + TransactionTrait>(db: &C) -> Resul
     rebuild_paged(db, REBUILD_PAGE).await
 }
 
-/// [`rebuild_all`], reading the documents `page` at a time.
+/// [`rebuild_all`], reading the documents `page` at a time. Each page's documents are loaded on
+/// the machine's cores, their blob references dropped in one statement and their rows inserted
+/// together; the whole pass is one transaction, so readers see the old projections until it
+/// commits. Memory is bounded by a page.
 pub async fn rebuild_paged<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     page: u64,
 ) -> Result<u64, DbErr> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let txn = db.begin().await?;
     household::Entity::delete_many().exec(&txn).await?;
     member::Entity::delete_many().exec(&txn).await?;
@@ -345,12 +356,19 @@ pub async fn rebuild_paged<C: ConnectionTrait + TransactionTrait>(
         let rows = query.all(&txn).await?;
         let Some(last) = rows.last() else { break };
         after = Some(last.id.clone());
-        for row in rows {
-            let doc = Automerge::load(&row.snapshot)
-                .map_err(|e| DbErr::Custom(format!("document {}: {e}", row.id)))?;
-            project(&txn, &row, &doc, false).await?;
-            n += 1;
-        }
+        let projected = read_page(&rows, threads)?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        blobs::unlink_documents(&txn, &ids).await?;
+        // Every projection table was emptied above and the page's blob references just now.
+        write_many(
+            &txn,
+            rows.iter()
+                .zip(projected)
+                .map(|(r, p)| (r, p, true))
+                .collect(),
+        )
+        .await?;
+        n += rows.len() as u64;
     }
     txn.commit().await?;
     Ok(n)

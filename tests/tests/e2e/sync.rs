@@ -1113,6 +1113,8 @@ async fn projections_rebuilt_equal_incremental(b: Backend) {
     let incremental = dump(&app).await;
     assert!(incremental.contains("独居") || incremental.contains("draft"));
     assert!(incremental.contains("idx: 0"), "{incremental}");
+    // The visit's signatures are blob references, rebuilt with the rest.
+    assert!(incremental.contains("blob_ref "), "{incremental}");
     let n = doudi_server::documents::projection::rebuild_all(&app.state.db)
         .await
         .unwrap();
