@@ -28,6 +28,17 @@ pub fn new_id() -> String {
     hex::encode(random_bytes::<16>())
 }
 
+/// HMAC-SHA256 of `parts` under `key`, each part followed by a 0 byte.
+pub(crate) fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    for p in parts {
+        m.update(p);
+        m.update(&[0]);
+    }
+    m.finalize().into_bytes().into()
+}
+
 /// Hash a password with Argon2id (default parameters: 19 MiB, 2 passes). CPU-heavy: call from a
 /// blocking task.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
@@ -86,6 +97,8 @@ const LEEWAY_SECS: i64 = 5;
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The key of the MAC in device ids ([`TokenKeys::new_device_id`]).
+    device: [u8; 32],
     pub access_ttl_secs: u64,
 }
 
@@ -109,8 +122,33 @@ impl TokenKeys {
         TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            device: mac(secret, &[b"doudi device id"]),
             access_ttl_secs,
         }
+    }
+
+    /// A new device id (设备编号) for `account`: 8 random bytes, then the first 8 bytes of a MAC
+    /// of them and the account under the token key; 32 hexadecimal characters, as every id. The
+    /// server can tell later that it issued the id to that account without a record of it: after
+    /// a restore to a backup older than the device, its phone signs in again under the same id
+    /// and can push the changes it made under it (docs/OPERATIONS.md, "Backup and restore").
+    pub fn new_device_id(&self, account: &str) -> String {
+        let nonce = random_bytes::<8>();
+        let tag = mac(&self.device, &[&nonce, account.as_bytes()]);
+        format!("{}{}", hex::encode(nonce), hex::encode(&tag[..8]))
+    }
+
+    /// Whether `id` is one that [`TokenKeys::new_device_id`] made for `account` with this key.
+    pub fn issued_device_id(&self, id: &str, account: &str) -> bool {
+        let Ok(bytes) = hex::decode(id) else {
+            return false;
+        };
+        if bytes.len() != 16 || id.bytes().any(|b| b.is_ascii_uppercase()) {
+            return false;
+        }
+        let tag = mac(&self.device, &[&bytes[..8], account.as_bytes()]);
+        // Compared in constant time: the tag is the id's proof.
+        subtle::ConstantTimeEq::ct_eq(&tag[..8], &bytes[8..]).into()
     }
 
     /// A token for `device_id` (an id made by [`new_id`]), valid for `access_ttl_secs`.
@@ -228,6 +266,34 @@ mod tests {
         assert!(verify_password("correct horse battery", &h));
         assert!(!verify_password("correct horse batterz", &h));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    /// A device id proves the account it was issued to, under the key it was issued with, and
+    /// nothing else: not another account, not another key, not a changed or made-up id.
+    #[test]
+    fn device_ids_prove_their_account() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", 60);
+        let id = keys.new_device_id("account-a");
+        assert_eq!(id.len(), 32);
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert!(keys.issued_device_id(&id, "account-a"));
+        assert!(!keys.issued_device_id(&id, "account-b"));
+        assert!(!keys.issued_device_id(&id.to_uppercase(), "account-a"));
+        let other = TokenKeys::new(b"another-key-another-key-another!", 60);
+        assert!(!other.issued_device_id(&id, "account-a"));
+        assert_ne!(keys.new_device_id("account-a"), id, "ids are random");
+        for i in 0..32 {
+            let mut changed = id.clone().into_bytes();
+            changed[i] = if changed[i] == b'0' { b'1' } else { b'0' };
+            let changed = String::from_utf8(changed).unwrap();
+            assert!(!keys.issued_device_id(&changed, "account-a"), "{changed}");
+        }
+        assert!(!keys.issued_device_id(&new_id(), "account-a"));
+        assert!(!keys.issued_device_id("", "account-a"));
+        assert!(!keys.issued_device_id(&id[..30], "account-a"));
     }
 
     #[test]

@@ -21,9 +21,7 @@ use automerge::legacy::OpType;
 use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chrono::NaiveDate;
-use hmac::{Hmac, Mac};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
-use sha2::Sha256;
 
 use doudi_protocol::doc::identity::{holders, open_all, seal_clear_numbers};
 use doudi_protocol::doc::{self, Content, Issue};
@@ -33,7 +31,7 @@ use doudi_protocol::ids::MemberId;
 use doudi_protocol::sync::{DocIdentities, DocUpdate, PushResult, WireIssue};
 
 use crate::access::{Action, Actor, Target};
-use crate::auth::random_bytes;
+use crate::auth::{mac, random_bytes};
 use crate::config::Settings;
 use crate::entity::{document, identity_number};
 use crate::error::ApiError;
@@ -58,16 +56,6 @@ impl std::fmt::Debug for IdentityKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "IdentityKeys(seal key {})", self.seal.to_hex())
     }
-}
-
-/// HMAC-SHA256 of `parts` under `key`, each part followed by a 0 byte.
-fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
-    for p in parts {
-        m.update(p);
-        m.update(&[0]);
-    }
-    m.finalize().into_bytes().into()
 }
 
 impl IdentityKeys {

@@ -32,7 +32,7 @@ use crate::access::Actor;
 use crate::access::{Action, decide};
 use crate::accounts;
 use crate::audit::{self, Outcome, actions};
-use crate::auth::{new_id, now_ms};
+use crate::auth::now_ms;
 use crate::entity::{account, console_session, device};
 use crate::error::{ApiError, Code};
 use crate::http::{ClientAddr, SharedState};
@@ -511,7 +511,7 @@ async fn authenticate(
     };
     crate::http::auth::record_attempt(state, username, addr, true).await?;
     let now = now_ms();
-    let device_id = new_id();
+    let device_id = state.keys.new_device_id(&acc.id);
     device::ActiveModel {
         id: Set(device_id.clone()),
         account_id: Set(acc.id.clone()),

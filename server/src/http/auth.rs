@@ -16,7 +16,7 @@ use super::{ApiJson, AuthContext, ClientAddr, SharedState};
 use crate::accounts::{self, AccountView};
 use crate::audit::{self, Outcome, actions};
 use crate::auth::{
-    dummy_hash, hash_enrolment_code, hash_refresh_token, new_id, new_refresh_token,
+    TokenKeys, dummy_hash, hash_enrolment_code, hash_refresh_token, new_refresh_token,
     normalise_enrolment_code, now_ms, verify_password,
 };
 use crate::entity::{account, device, enrolment_code, login_attempt, refresh_token};
@@ -26,7 +26,9 @@ use crate::error::{ApiError, ApiResult, Code};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceInfo {
-    /// The id the server gave this device at an earlier login; absent on first login.
+    /// The id the server gave this device at an earlier login; absent on first login. The answer
+    /// names the same id unless it is another account's or not issued by this server
+    /// (docs/PROTOCOL.md section 10); a revoked device is refused.
     #[serde(default)]
     pub id: Option<String>,
     /// A name the user recognises, e.g. "Redmi Note 12" (1–128 characters).
@@ -192,6 +194,7 @@ pub async fn login(
     let (account, home) = check_password(&state, &req.username, req.password, &addr, None).await?;
     let device_id = register_device(
         &state.db,
+        &state.keys,
         &account,
         home.as_deref(),
         &req.device,
@@ -240,10 +243,13 @@ fn check_device(device: &DeviceInfo) -> ApiResult<()> {
 
 /// The device a login (`action`: a password or an enrolment code) comes from: the account's
 /// device of the id given, renamed and signed in again, or a new one. A revoked device is
-/// refused (audited under `action`); an unknown id, or another account's, gets a new device:
-/// ids are server-issued.
+/// refused (audited under `action`); another account's id gets a new device: ids are
+/// server-issued. An id the server has no record of is registered again as it is when it proves
+/// that this server issued it to this account ([`TokenKeys::issued_device_id`]: the phone was
+/// first registered after the backup the database was restored from), else a new device.
 async fn register_device<C: ConnectionTrait>(
     db: &C,
+    keys: &TokenKeys,
     account: &account::Model,
     home: Option<&str>,
     device: &DeviceInfo,
@@ -279,8 +285,11 @@ async fn register_device<C: ConnectionTrait>(
             d.update(db).await?;
             id
         }
-        _ => {
-            let id = new_id();
+        known => {
+            let id = match &device.id {
+                Some(id) if known.is_none() && keys.issued_device_id(id, &account.id) => id.clone(),
+                _ => keys.new_device_id(&account.id),
+            };
             device::ActiveModel {
                 id: Set(id.clone()),
                 account_id: Set(account.id.clone()),
@@ -406,6 +415,7 @@ pub async fn enrol(
     }
     let device_id = register_device(
         &txn,
+        &state.keys,
         &account,
         home.as_deref(),
         &req.device,

@@ -639,7 +639,8 @@ async fn a_blob_gone_before_its_copy_is_left_out_only_when_unreferenced() {
 
 doudi_tests::both_backends!(
     work_synced_after_a_backup_comes_back_to_the_restored_server,
-    a_restore_without_a_renewal_is_caught_by_the_cursors
+    a_restore_without_a_renewal_is_caught_by_the_cursors,
+    a_phone_first_registered_after_a_backup_keeps_its_device_and_work
 );
 
 /// One sync round trip as a phone's transport saw it: the request, the answer and their bodies.
@@ -1148,4 +1149,82 @@ async fn work_synced_after_a_backup_comes_back_to_the_restored_server(b: Backend
     assert_eq!(idle_bytes(&p.sync().await), p_idle_before);
     assert_eq!(idle_bytes(&r.sync().await), r_idle_before);
     db.close().await.ok();
+}
+
+/// A phone signed in for the first time after the backup was taken: the restored server has no
+/// record of its device. Its session is refused, its user signs in again, and the server
+/// recognises the device id as one it issued to that account (the id carries a MAC of itself and
+/// the account under the server's token key): the phone keeps its device id, so the work it
+/// synced after the backup and the work it never pushed both reach the restored server. Another
+/// account naming that id at its login gets a device of its own.
+async fn a_phone_first_registered_after_a_backup_keeps_its_device_and_work(b: Backend) {
+    let (url, mut serve, _) = grid_workers_on(b, &["early.e", "late.l"]).await;
+    let e = LoggedPhone::new(&serve, "early.e").await;
+    let h0 = household(&e, 1);
+    e.sync().await;
+    let kept = tempfile::tempdir().unwrap();
+    take_backup(&serve, url.as_deref(), kept.path()).await;
+
+    // After the backup: L's phone is registered, syncs a household, and records another offline.
+    let l = LoggedPhone::new(&serve, "late.l").await;
+    let device = l.client.account().unwrap().expect("signed in").device_id;
+    let h1 = household(&l, 2);
+    l.sync().await;
+    assert!(l.holds(&h0));
+    let h2 = household(&l, 3);
+    assert_eq!(l.client.pending_changes().unwrap(), 1);
+
+    serve.kill();
+    restore_in_place(&serve, url.as_deref(), kept.path(), true).await;
+    serve.start();
+    let db = serve.connect().await;
+    assert_eq!(
+        server_heads(&db, &h1).await,
+        None,
+        "the restore lost L's household"
+    );
+
+    // L's session is unknown to the restored server: its user signs in again.
+    assert!(
+        l.client.sync_now(None).await.is_err(),
+        "the old session is refused"
+    );
+    let again = l
+        .client
+        .login("late.l".into(), PASSWORD.into(), "测试手机".into())
+        .await
+        .unwrap();
+    assert_eq!(again.device_id, device, "the phone keeps its device id");
+    l.sync().await;
+    assert_eq!(server_heads(&db, &h1).await, Some(l.heads(&h1)));
+    assert_eq!(server_heads(&db, &h2).await, Some(l.heads(&h2)));
+    assert_eq!(l.client.pending_changes().unwrap(), 0);
+
+    // The id proves nothing for another account: E's login naming it gets another device.
+    let other = login_naming(&serve, "early.e", &device).await;
+    assert_ne!(other, device);
+    // Nor does a made-up id that the server never issued.
+    let made_up = format!("{}{}", &device[..16], "0".repeat(16));
+    assert_ne!(login_naming(&serve, "late.l", &made_up).await, made_up);
+    db.close().await.ok();
+}
+
+/// The device id the server answers a password login of `username` naming device `id` with.
+async fn login_naming(serve: &Serve, username: &str, id: &str) -> String {
+    let login = json!({
+        "username": username,
+        "password": PASSWORD,
+        "device": { "id": id, "name": "测试手机", "platform": "android" },
+    });
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", serve.base()))
+        .json(&login)
+        .send()
+        .await
+        .unwrap();
+    let answer: serde_json::Value = r.json().await.unwrap();
+    answer["device_id"]
+        .as_str()
+        .expect("a device id")
+        .to_string()
 }
