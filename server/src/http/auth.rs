@@ -192,7 +192,7 @@ pub async fn login(
     }
     check_device(&req.device)?;
     let (account, home) = check_password(&state, &req.username, req.password, &addr, None).await?;
-    let device_id = register_device(
+    let registered = register_device(
         &state.db,
         &state.keys,
         &account,
@@ -202,6 +202,7 @@ pub async fn login(
         actions::LOGIN,
     )
     .await?;
+    let device_id = registered.id.clone();
     record_attempt(&state, &req.username, &addr, true).await?;
     let resp = issue_tokens(&state, &account, &device_id).await?;
     let scope = resp.account.regions.first().map(|r| r.code.clone());
@@ -216,7 +217,7 @@ pub async fn login(
             action: actions::LOGIN,
             target: scope.as_deref(),
             client_addr: Some(&addr),
-            ..Default::default()
+            detail: registered.detail(),
         },
     )
     .await?;
@@ -255,7 +256,7 @@ async fn register_device<C: ConnectionTrait>(
     device: &DeviceInfo,
     addr: &str,
     action: &str,
-) -> ApiResult<String> {
+) -> ApiResult<Registered> {
     let name = device.name.trim();
     let now = now_ms();
     let known = match &device.id {
@@ -283,11 +284,16 @@ async fn register_device<C: ConnectionTrait>(
             d.last_seen_at_ms = Set(now);
             d.signed_out_at_ms = Set(None);
             d.update(db).await?;
-            id
+            Registered { id, again: false }
         }
         known => {
+            let again = known.is_none()
+                && (device.id.as_ref()).is_some_and(|id| keys.issued_device_id(id, &account.id));
             let id = match &device.id {
-                Some(id) if known.is_none() && keys.issued_device_id(id, &account.id) => id.clone(),
+                Some(id) if again => {
+                    tracing::info!(device = %id, "an unknown device signed in again under the id this server issued it");
+                    id.clone()
+                }
                 _ => keys.new_device_id(&account.id),
             };
             device::ActiveModel {
@@ -303,9 +309,23 @@ async fn register_device<C: ConnectionTrait>(
             }
             .insert(db)
             .await?;
-            id
+            Registered { id, again }
         }
     })
+}
+
+/// The device a login registered: its id, and whether it was registered again under an id this
+/// server issued but has no record of (after a restore).
+struct Registered {
+    id: String,
+    again: bool,
+}
+
+impl Registered {
+    /// The login's audit detail: said only of a device registered again.
+    fn detail(&self) -> Option<serde_json::Value> {
+        (self.again).then(|| serde_json::json!({ "device": "registered again under its own id" }))
+    }
 }
 
 /// The user name failed enrolment codes are counted under for the address's rate limit (no
@@ -413,7 +433,7 @@ pub async fn enrol(
         let answer = ApiError::new(Code::EnrolmentCodeUsed);
         return Err(audit::refuse(&state.db, Outcome::Denied, ev, answer).await);
     }
-    let device_id = register_device(
+    let registered = register_device(
         &txn,
         &state.keys,
         &account,
@@ -423,6 +443,7 @@ pub async fn enrol(
         actions::ENROL,
     )
     .await?;
+    let device_id = registered.id.clone();
     enrolment_code::Entity::update_many()
         .col_expr(
             enrolment_code::Column::UsedDeviceId,
@@ -441,7 +462,7 @@ pub async fn enrol(
             action: actions::ENROL,
             target: Some(&row.id),
             client_addr: Some(&addr),
-            ..Default::default()
+            detail: registered.detail(),
         },
     )
     .await?;

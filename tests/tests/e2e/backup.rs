@@ -23,12 +23,14 @@ use doudi_server::backup::{MANIFEST_FILE, Manifest};
 use doudi_server::blobs::Sha256Hex;
 use doudi_server::blobs::store::LocalStore;
 use doudi_server::config::SQLITE_FILE;
-use doudi_server::entity::{blob, blob_ref, blob_upload, doc_change};
+use doudi_server::entity::{audit_log, blob, blob_ref, blob_upload, doc_change};
 use doudi_server::sync::Epoch;
 use doudi_tests::blobs::{sha, tiny_png};
 use doudi_tests::faults::{self, Fleet, GRID_A, Serve};
 use doudi_tests::{Backend, PASSWORD, stored};
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
 use serde_json::json;
 
 /// What a `doudi` command did.
@@ -1195,6 +1197,20 @@ async fn a_phone_first_registered_after_a_backup_keeps_its_device_and_work(b: Ba
         .await
         .unwrap();
     assert_eq!(again.device_id, device, "the phone keeps its device id");
+    let logins = audit_log::Entity::find()
+        .filter(audit_log::Column::DeviceId.eq(device.as_str()))
+        .filter(audit_log::Column::Action.eq("auth.login"))
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(logins.len(), 1, "the restored log knows only the new login");
+    assert!(
+        logins[0]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("registered again")),
+        "{logins:?}"
+    );
     l.sync().await;
     assert_eq!(server_heads(&db, &h1).await, Some(l.heads(&h1)));
     assert_eq!(server_heads(&db, &h2).await, Some(l.heads(&h2)));
