@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set, TransactionTrait, TryInsertResult,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -247,7 +247,8 @@ fn check_device(device: &DeviceInfo) -> ApiResult<()> {
 /// refused (audited under `action`); another account's id gets a new device: ids are
 /// server-issued. An id the server has no record of is registered again as it is when it proves
 /// that this server issued it to this account ([`TokenKeys::issued_device_id`]: the phone was
-/// first registered after the backup the database was restored from), else a new device.
+/// first registered after the backup the database was restored from), else a new device. Of
+/// two logins registering that id at once, the second signs in the device the first registered.
 async fn register_device<C: ConnectionTrait>(
     db: &C,
     keys: &TokenKeys,
@@ -259,12 +260,14 @@ async fn register_device<C: ConnectionTrait>(
 ) -> ApiResult<Registered> {
     let name = device.name.trim();
     let now = now_ms();
-    let known = match &device.id {
-        Some(id) => device::Entity::find_by_id(id.clone()).one(db).await?,
-        None => None,
-    };
-    Ok(match known {
-        Some(d) if d.account_id == account.id => {
+    // Twice at most: an insert that finds its id taken (another login of the same phone at once,
+    // both registering the id the server issued it again) reads the device that login registered.
+    for _ in 0..2 {
+        let known = match &device.id {
+            Some(id) => device::Entity::find_by_id(id.clone()).one(db).await?,
+            None => None,
+        };
+        if let Some(d) = known.as_ref().filter(|d| d.account_id == account.id) {
             if d.revoked_at_ms.is_some() {
                 let ev = audit::Event {
                     account_id: Some(&account.id),
@@ -279,39 +282,44 @@ async fn register_device<C: ConnectionTrait>(
                 return Err(audit::refuse(db, Outcome::Denied, ev, answer).await);
             }
             let id = d.id.clone();
-            let mut d: device::ActiveModel = d.into();
+            let mut d: device::ActiveModel = d.clone().into();
             d.name = Set(name.to_string());
             d.last_seen_at_ms = Set(now);
             d.signed_out_at_ms = Set(None);
             d.update(db).await?;
-            Registered { id, again: false }
+            return Ok(Registered { id, again: false });
         }
-        known => {
-            let again = known.is_none()
-                && (device.id.as_ref()).is_some_and(|id| keys.issued_device_id(id, &account.id));
-            let id = match &device.id {
-                Some(id) if again => {
-                    tracing::info!(device = %id, "an unknown device signed in again under the id this server issued it");
-                    id.clone()
-                }
-                _ => keys.new_device_id(&account.id),
-            };
-            device::ActiveModel {
-                id: Set(id.clone()),
-                account_id: Set(account.id.clone()),
-                name: Set(name.to_string()),
-                platform: Set(device.platform.clone()),
-                created_at_ms: Set(now),
-                last_seen_at_ms: Set(now),
-                revoked_at_ms: Set(None),
-                revoked_reason: Set(None),
-                signed_out_at_ms: Set(None),
-            }
-            .insert(db)
+        let reused = (device.id.as_ref())
+            .filter(|id| known.is_none() && keys.issued_device_id(id, &account.id));
+        let id = reused
+            .cloned()
+            .unwrap_or_else(|| keys.new_device_id(&account.id));
+        let row = device::ActiveModel {
+            id: Set(id.clone()),
+            account_id: Set(account.id.clone()),
+            name: Set(name.to_string()),
+            platform: Set(device.platform.clone()),
+            created_at_ms: Set(now),
+            last_seen_at_ms: Set(now),
+            revoked_at_ms: Set(None),
+            revoked_reason: Set(None),
+            signed_out_at_ms: Set(None),
+        };
+        let inserted = device::Entity::insert(row)
+            .on_conflict_do_nothing_on([device::Column::Id])
+            .exec(db)
             .await?;
-            Registered { id, again }
+        if matches!(inserted, TryInsertResult::Inserted(_)) {
+            if reused.is_some() {
+                tracing::info!(device = %id, "an unknown device signed in again under the id this server issued it");
+            }
+            return Ok(Registered {
+                id,
+                again: reused.is_some(),
+            });
         }
-    })
+    }
+    Err(ApiError::internal("a device id was taken twice in a row"))
 }
 
 /// The device a login registered: its id, and whether it was registered again under an id this

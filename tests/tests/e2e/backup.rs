@@ -23,13 +23,16 @@ use doudi_server::backup::{MANIFEST_FILE, Manifest};
 use doudi_server::blobs::Sha256Hex;
 use doudi_server::blobs::store::LocalStore;
 use doudi_server::config::SQLITE_FILE;
-use doudi_server::entity::{audit_log, blob, blob_ref, blob_upload, doc_change};
+use doudi_server::entity::{
+    audit_log, blob, blob_ref, blob_upload, device, doc_change, refresh_token,
+};
 use doudi_server::sync::Epoch;
 use doudi_tests::blobs::{sha, tiny_png};
 use doudi_tests::faults::{self, Fleet, GRID_A, Serve};
 use doudi_tests::{Backend, PASSWORD, stored};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, Statement, TransactionTrait,
 };
 use serde_json::json;
 
@@ -642,7 +645,8 @@ async fn a_blob_gone_before_its_copy_is_left_out_only_when_unreferenced() {
 doudi_tests::both_backends!(
     work_synced_after_a_backup_comes_back_to_the_restored_server,
     a_restore_without_a_renewal_is_caught_by_the_cursors,
-    a_phone_first_registered_after_a_backup_keeps_its_device_and_work
+    a_phone_first_registered_after_a_backup_keeps_its_device_and_work,
+    a_phone_signing_in_twice_at_once_after_a_restore_gets_its_device_both_times
 );
 
 /// One sync round trip as a phone's transport saw it: the request, the answer and their bodies.
@@ -1225,20 +1229,108 @@ async fn a_phone_first_registered_after_a_backup_keeps_its_device_and_work(b: Ba
     db.close().await.ok();
 }
 
-/// The device id the server answers a password login of `username` naming device `id` with.
-async fn login_naming(serve: &Serve, username: &str, id: &str) -> String {
+/// A phone's two logins at once after a restore lost its device: both name the id the server
+/// issued it, neither finds it, both register it. Here the other login is the test's own
+/// transaction, which registers the device and holds it uncommitted until this login waits to
+/// insert the same id. When it commits, this login signs in the device it registered instead of
+/// failing.
+async fn a_phone_signing_in_twice_at_once_after_a_restore_gets_its_device_both_times(b: Backend) {
+    let (_url, serve, _) = grid_workers_on(b, &["late.l"]).await;
+    let (status, first) = login_answer(serve.base(), "late.l", None).await;
+    assert_eq!(status, 200, "{first}");
+    let id = first["device_id"]
+        .as_str()
+        .expect("a device id")
+        .to_string();
+    let db = serve.connect().await;
+    let registered = device::Entity::find_by_id(id.as_str())
+        .one(&db)
+        .await
+        .unwrap()
+        .expect("registered");
+    // What a restore from a backup taken before the phone was registered leaves.
+    refresh_token::Entity::delete_many()
+        .filter(refresh_token::Column::DeviceId.eq(id.as_str()))
+        .exec(&db)
+        .await
+        .unwrap();
+    device::Entity::delete_by_id(id.as_str())
+        .exec(&db)
+        .await
+        .unwrap();
+
+    let other = db.begin().await.unwrap();
+    device::ActiveModel::from(registered)
+        .reset_all()
+        .insert(&other)
+        .await
+        .unwrap();
+    let login = tokio::spawn(login_answer(serve.base(), "late.l", Some(id.clone())));
+    match b {
+        Backend::Postgres => {
+            let waiting = Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO \"devices\"%'",
+            );
+            let mut waited = Duration::ZERO;
+            loop {
+                let row = db.query_one_raw(waiting.clone()).await.unwrap().unwrap();
+                if row.try_get::<i64>("", "n").unwrap() > 0 {
+                    break;
+                }
+                assert!(!login.is_finished(), "the login did not wait for the other");
+                assert!(
+                    waited < Duration::from_secs(20),
+                    "the login never inserted its device"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                waited += Duration::from_millis(20);
+            }
+        }
+        // SQLite does not say who waits for its write lock: give the login time to reach its
+        // insert, which then waits for the lock (up to the busy timeout, 10 s).
+        Backend::Sqlite => {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            assert!(!login.is_finished(), "the login did not wait for the other");
+        }
+    }
+    other.commit().await.unwrap();
+    let (status, second) = login.await.unwrap();
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["device_id"].as_str(), Some(id.as_str()));
+    let devices = device::Entity::find()
+        .filter(device::Column::AccountId.eq(first["account"]["id"].as_str().unwrap()))
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(devices.len(), 1, "{devices:?}");
+    db.close().await.ok();
+}
+
+/// The status and JSON body of a password login of `username` at `base`, naming device `id`.
+async fn login_answer(
+    base: String,
+    username: &str,
+    id: Option<String>,
+) -> (u16, serde_json::Value) {
     let login = json!({
         "username": username,
         "password": PASSWORD,
         "device": { "id": id, "name": "测试手机", "platform": "android" },
     });
     let r = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/login", serve.base()))
+        .post(format!("{base}/api/v1/auth/login"))
         .json(&login)
         .send()
         .await
         .unwrap();
-    let answer: serde_json::Value = r.json().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// The device id the server answers a password login of `username` naming device `id` with.
+async fn login_naming(serve: &Serve, username: &str, id: &str) -> String {
+    let (_, answer) = login_answer(serve.base(), username, Some(id.to_string())).await;
     answer["device_id"]
         .as_str()
         .expect("a device id")
